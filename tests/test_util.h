@@ -1,0 +1,51 @@
+// Helpers shared by the tests: where the repo and ../shared are, temp dirs, running the CLI.
+#pragma once
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace tt::testing {
+
+inline std::string source_dir() { return TT_SOURCE_DIR; }
+
+// ../shared beside the repo, or $TINYTHINK_SHARED.
+inline std::string shared_dir() {
+  if (const char* env = std::getenv("TINYTHINK_SHARED")) return env;
+  return std::string(TT_SOURCE_DIR) + "/../shared";
+}
+
+inline std::string fixture_dir() { return std::string(TT_SOURCE_DIR) + "/tests/fixtures"; }
+
+// A fresh empty directory under the system temp dir, unique per call.
+inline std::string make_temp_dir(const std::string& tag) {
+  static int counter = 0;
+  auto dir = std::filesystem::temp_directory_path() /
+             ("tinythink-test-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+struct CommandResult {
+  int exit_code = 0;
+  std::string output;  // stdout and stderr together
+};
+
+// Runs `tinythink <args>` through the shell, capturing stdout+stderr.
+inline CommandResult run_cli(const std::string& args) {
+  std::string command = std::string(TT_BINARY) + " " + args + " 2>&1";
+  CommandResult result;
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (!pipe) return {-1, "popen failed"};
+  char buffer[4096];
+  size_t n;
+  while ((n = fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, n);
+  int status = ::pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+}  // namespace tt::testing
