@@ -1,0 +1,175 @@
+#include "kernels/cpu/matmul.h"
+
+#include <cstring>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include <dnnl.hpp>
+
+#include "core/error.h"
+
+namespace tt {
+
+Precision parse_precision(const std::string& name) {
+  if (name == "fp32") return Precision::FP32;
+  if (name == "bf16") return Precision::BF16;
+  fail("unknown precision '{}' (expected fp32 or bf16)", name);
+}
+
+const char* precision_name(Precision precision) {
+  return precision == Precision::FP32 ? "fp32" : "bf16";
+}
+
+namespace {
+
+using dnnl::memory;
+
+struct Engine {
+  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
+  dnnl::stream stream{engine};
+};
+
+Engine& cpu_engine() {
+  static Engine engine;
+  return engine;
+}
+
+struct MatmulKey {
+  int64_t m, n, k;
+  bool trans_a, trans_b, accumulate, bf16;
+  bool operator==(const MatmulKey&) const = default;
+};
+
+struct MatmulKeyHash {
+  size_t operator()(const MatmulKey& key) const {
+    size_t h = std::hash<int64_t>()(key.m);
+    h = h * 1000003u ^ std::hash<int64_t>()(key.n);
+    h = h * 1000003u ^ std::hash<int64_t>()(key.k);
+    return h * 31 + (key.trans_a | key.trans_b << 1 | key.accumulate << 2 | key.bf16 << 3);
+  }
+};
+
+struct MatmulPrimitive {
+  dnnl::matmul primitive;
+  memory::desc a, b, c;
+  std::string kernel;
+};
+
+dnnl::matmul::primitive_desc make_primitive_desc(const MatmulKey& key) {
+  auto type = key.bf16 ? memory::data_type::bf16 : memory::data_type::f32;
+  memory::desc a({key.m, key.k}, type, key.trans_a ? memory::dims{1, key.m} : memory::dims{key.k, 1});
+  memory::desc b({key.k, key.n}, type, key.trans_b ? memory::dims{1, key.k} : memory::dims{key.n, 1});
+  memory::desc c({key.m, key.n}, memory::data_type::f32, {key.n, 1});
+  dnnl::primitive_attr attr;
+  if (key.accumulate) {
+    dnnl::post_ops ops;
+    ops.append_sum(1.0f);
+    attr.set_post_ops(ops);
+  }
+  return dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, b, c), attr, cpu_engine().engine);
+}
+
+const MatmulPrimitive& get_primitive(const MatmulKey& key) {
+  static std::mutex mutex;
+  static std::unordered_map<MatmulKey, MatmulPrimitive, MatmulKeyHash> cache;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto it = cache.find(key);
+  if (it != cache.end()) return it->second;
+  auto pd = make_primitive_desc(key);
+  MatmulPrimitive entry{dnnl::matmul(pd), pd.src_desc(), pd.weights_desc(), pd.dst_desc(), pd.impl_info_str()};
+  return cache.emplace(key, std::move(entry)).first->second;
+}
+
+inline uint16_t to_bf16_bits(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, 4);
+  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x40);  // NaN
+  bits += 0x7fffu + ((bits >> 16) & 1u);
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+void to_bf16(const float* src, uint16_t* dst, int64_t count) {
+#pragma omp parallel for schedule(static) if (count > 65536)
+  for (int64_t i = 0; i < count; ++i) dst[i] = to_bf16_bits(src[i]);
+}
+
+// Per-thread scratch that grows as needed and is reused across calls.
+template <typename T>
+T* scratch(std::vector<T>& buffer, int64_t count) {
+  if (static_cast<int64_t>(buffer.size()) < count) buffer.resize(count);
+  return buffer.data();
+}
+
+void run(const MatmulKey& key, const void* a, const void* b, float* c) {
+  const MatmulPrimitive& p = get_primitive(key);
+  auto& engine = cpu_engine();
+  memory ma(p.a, engine.engine, const_cast<void*>(a));
+  memory mb(p.b, engine.engine, const_cast<void*>(b));
+  memory mc(p.c, engine.engine, c);
+  p.primitive.execute(engine.stream, {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}});
+  engine.stream.wait();
+}
+
+}  // namespace
+
+bool native_bf16_available() {
+  static const bool available = [] {
+    try {
+      auto pd = make_primitive_desc({64, 64, 64, false, true, false, true});
+      return std::string(pd.impl_info_str()).find("ref") == std::string::npos;
+    } catch (const dnnl::error&) {
+      return false;
+    }
+  }();
+  return available;
+}
+
+std::string matmul_kernel_name(int64_t m, int64_t n, int64_t k, Precision precision) {
+  bool bf16 = precision == Precision::BF16 && native_bf16_available();
+  std::string name = get_primitive({m, n, k, false, true, false, bf16}).kernel;
+  if (precision == Precision::BF16 && !bf16) name += " (bf16 emulated: inputs rounded, fp32 kernel)";
+  return name;
+}
+
+void round_to_bf16(const float* src, float* dst, int64_t count) {
+#pragma omp parallel for schedule(static) if (count > 65536)
+  for (int64_t i = 0; i < count; ++i) {
+    uint32_t bits = static_cast<uint32_t>(to_bf16_bits(src[i])) << 16;
+    std::memcpy(&dst[i], &bits, 4);
+  }
+}
+
+void matmul(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, const MatmulOptions& options) {
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    if (!options.accumulate) std::memset(c, 0, sizeof(float) * m * n);
+    return;
+  }
+  MatmulKey key{m, n, k, options.trans_a, options.trans_b, options.accumulate, false};
+  if (options.precision == Precision::FP32) return run(key, a, b, c);
+  // Scratch is per thread: matmul is called from the top level, never from inside a parallel region.
+  if (native_bf16_available()) {
+    thread_local std::vector<uint16_t> a16, b16;
+    key.bf16 = true;
+    uint16_t* pa = scratch(a16, m * k);
+    uint16_t* pb = scratch(b16, k * n);
+    to_bf16(a, pa, m * k);
+    to_bf16(b, pb, k * n);
+    return run(key, pa, pb, c);
+  }
+  thread_local std::vector<float> a32, b32;
+  const float* pa = a;
+  const float* pb = b;
+  if (!options.a_is_bf16) {
+    round_to_bf16(a, scratch(a32, m * k), m * k);
+    pa = a32.data();
+  }
+  if (!options.b_is_bf16) {
+    round_to_bf16(b, scratch(b32, k * n), k * n);
+    pb = b32.data();
+  }
+  run(key, pa, pb, c);
+}
+
+}  // namespace tt
