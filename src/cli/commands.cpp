@@ -3,9 +3,13 @@
 namespace tt::cli {
 
 // One declaration and one list entry per verb (defined in cmd_<verb>.cpp).
+void register_init_model(CLI::App& app);
+void register_score(CLI::App& app);
+void register_bench(CLI::App& app);
+void register_run(CLI::App& app);
 
 std::vector<RegisterCommand> all_commands() {
-  return {};
+  return {register_run, register_init_model, register_score, register_bench};
 }
 
 }  // namespace tt::cli

@@ -1,0 +1,113 @@
+// tinythink bench train: throughput, memory and model-FLOP utilisation of full training steps.
+#include <algorithm>
+#include <cstdio>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "core/log.h"
+#include "core/rng.h"
+#include "core/system.h"
+#include "train/train_step.h"
+
+namespace tt::cli {
+
+namespace {
+
+struct TrainBenchArgs {
+  std::string arch = "mobilellm-r1-140m", precision = "bf16";
+  int64_t batch = 1, seq = 512, steps = 3;
+  bool json = false;
+};
+
+// Model FLOPs of one training step: 6 per parameter per token (forward 2, backward 4), plus causal
+// attention: QK^T and PV cost 4 * D per head per visible key in the forward, x3 with the backward.
+double train_flops(const ModelConfig& c, int64_t batch, int64_t seq) {
+  const double tokens = static_cast<double>(batch) * seq;
+  const double dense = 6.0 * static_cast<double>(parameter_count(c)) * tokens;
+  const double visible_keys = (seq + 1) / 2.0;
+  const double attention = 3.0 * 4.0 * c.head_dim * c.num_attention_heads * visible_keys * tokens * c.num_hidden_layers;
+  return dense + attention;
+}
+
+// oneDNN's throughput on the model's own largest dense shape (the FFN up-projection of the step).
+double measured_matmul_flops(const ModelConfig& c, int64_t tokens, Precision precision) {
+  const int64_t m = std::min<int64_t>(tokens, 4096), n = c.intermediate_size, k = c.hidden_size;
+  std::vector<float> a(m * k, 0.01f), b(n * k, 0.02f), out(m * n);
+  MatmulOptions options{.trans_b = true, .precision = precision, .b_is_bf16 = precision == Precision::BF16};
+  matmul(a.data(), b.data(), out.data(), m, n, k, options);
+  std::vector<double> times;
+  for (int i = 0; i < 5; ++i) {
+    double t0 = now_seconds();
+    matmul(a.data(), b.data(), out.data(), m, n, k, options);
+    times.push_back(now_seconds() - t0);
+  }
+  std::sort(times.begin(), times.end());
+  return 2.0 * m * n * k / times[times.size() / 2];
+}
+
+void run_train_bench(const TrainBenchArgs& args) {
+  Precision precision = parse_precision(args.precision);
+  Model model = init_model(preset_config(args.arch), 0);
+  const ModelConfig& c = model.config;
+  TrainState state(model, precision);
+  Rng rng(1);
+  std::vector<Batch> batches(1);
+  Batch& batch = batches[0];
+  batch.rows = args.batch;
+  batch.seq = args.seq;
+  for (int64_t i = 0; i < batch.size(); ++i) batch.tokens.push_back(static_cast<int32_t>(rng.below(c.vocab_size)));
+  for (int64_t i = 0; i < batch.size(); ++i)
+    batch.targets.push_back((i + 1) % args.seq == 0 ? -100 : batch.tokens[i + 1]);
+  StepOptions options;
+  options.learning_rate = 1e-5;
+  std::vector<double> times;
+  for (int64_t s = 0; s < args.steps + 1; ++s) {  // step 0 warms up (allocations, primitive creation)
+    double t0 = now_seconds();
+    StepResult r = train_step(state, batches, options);
+    double dt = now_seconds() - t0;
+    if (s > 0) times.push_back(dt);
+    if (!args.json) log_info("step {}: {:.2f} s, loss {:.4f}", s, dt, r.loss);
+  }
+  std::sort(times.begin(), times.end());
+  const double step_s = times[times.size() / 2];
+  const double tokens = static_cast<double>(batch.size());
+  const double achieved = train_flops(c, args.batch, args.seq) / step_s;
+  const double matmul_peak = measured_matmul_flops(c, batch.size(), precision);
+  nlohmann::json out = {{"impl", "tinythink"},
+                        {"arch", args.arch},
+                        {"batch", args.batch},
+                        {"seq", args.seq},
+                        {"steps", args.steps},
+                        {"precision", args.precision},
+                        {"step_s", step_s},
+                        {"tokens_per_s", tokens / step_s},
+                        {"peak_rss_mb", peak_rss_mb()},
+                        {"model_tflops_per_s", achieved / 1e12},
+                        {"matmul_tflops_per_s", matmul_peak / 1e12},
+                        {"mfu", achieved / matmul_peak},
+                        {"matmul_kernel", matmul_kernel_name(std::min<int64_t>(batch.size(), 4096), c.intermediate_size,
+                                                             c.hidden_size, precision)},
+                        {"threads", thread_count()},
+                        {"cpu", cpu_model_name()},
+                        {"cpu_simd", cpu_simd_summary()}};
+  std::printf("%s\n", out.dump(args.json ? -1 : 2).c_str());
+}
+
+}  // namespace
+
+void register_bench(CLI::App& app) {
+  auto* bench = app.add_subcommand("bench", "throughput and memory benchmarks");
+  bench->require_subcommand(1);
+  auto args = std::make_shared<TrainBenchArgs>();
+  auto* train = bench->add_subcommand("train", "time full training steps (forward, backward, AdamW)");
+  train->add_option("--arch", args->arch, "model preset");
+  train->add_option("--batch", args->batch, "rows per step")->check(CLI::PositiveNumber);
+  train->add_option("--seq", args->seq, "tokens per row")->check(CLI::PositiveNumber);
+  train->add_option("--steps", args->steps, "timed steps (after one warm-up step)")->check(CLI::PositiveNumber);
+  train->add_option("--precision", args->precision, "bf16 or fp32");
+  train->add_flag("--json", args->json, "print one JSON line");
+  train->callback([args] { run_train_bench(*args); });
+}
+
+}  // namespace tt::cli

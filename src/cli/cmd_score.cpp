@@ -1,0 +1,69 @@
+// tinythink score: per-token log-probabilities of token sequences under a checkpoint.
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "core/log.h"
+#include "io/jsonl.h"
+#include "model/scoring.h"
+
+namespace tt::cli {
+
+namespace {
+
+std::vector<int32_t> read_ids(const std::string& path, int64_t line, const nlohmann::json& row, int64_t vocab) {
+  if (!row.contains("ids")) {
+    if (row.contains("text")) fail_at_line(path, line, "'text' needs a tokenizer; give token 'ids' instead");
+    fail_at_line(path, line, "expected a field 'ids' (a list of token ids)");
+  }
+  const auto& ids = row["ids"];
+  if (!ids.is_array()) fail_at_line(path, line, "'ids' is not a list");
+  std::vector<int32_t> out;
+  for (const auto& id : ids) {
+    if (!id.is_number_integer()) fail_at_line(path, line, "'ids' holds a value that is not an integer");
+    int64_t value = id.get<int64_t>();
+    if (value < 0 || value >= vocab)
+      fail_at_line(path, line, fmt::format("token id {} out of range (vocab size {})", value, vocab));
+    out.push_back(static_cast<int32_t>(value));
+  }
+  if (out.empty()) fail_at_line(path, line, "'ids' is empty");
+  return out;
+}
+
+}  // namespace
+
+void register_score(CLI::App& app) {
+  struct Args {
+    std::string model, input, output, precision = "fp32";
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("score", "per-token log-probabilities and perplexity of token sequences");
+  cmd->add_option("--model", args->model, "checkpoint directory or cached hub id")->required();
+  cmd->add_option("--input", args->input, "JSONL with {\"ids\": [...]} per line")->required();
+  cmd->add_option("--output", args->output, "JSONL: {\"token_logprobs\": [...], \"sum_logprob\": x} per line")->required();
+  cmd->add_option("--precision", args->precision, "fp32 or bf16");
+  cmd->callback([args] {
+    Precision precision = parse_precision(args->precision);
+    Model model = load_model(args->model);
+    std::vector<std::vector<int32_t>> sequences;
+    read_jsonl(args->input, [&](int64_t line, const nlohmann::json& row) {
+      sequences.push_back(read_ids(args->input, line, row, model.config.vocab_size));
+    });
+    auto scores = score_sequences(model, sequences, {.precision = precision});
+    std::vector<nlohmann::json> rows;
+    double total = 0;
+    int64_t count = 0;
+    for (const auto& s : scores) {
+      double sum = 0;
+      for (float v : s) sum += v;
+      total += sum;
+      count += static_cast<int64_t>(s.size());
+      rows.push_back({{"token_logprobs", s}, {"sum_logprob", sum}});
+    }
+    write_jsonl(args->output, rows);
+    log_info("scored {} sequences, {} tokens: mean log-prob {:.4f}, perplexity {:.3f}", scores.size(), count,
+             count ? total / count : 0.0, count ? std::exp(-total / count) : 1.0);
+  });
+}
+
+}  // namespace tt::cli

@@ -1,0 +1,42 @@
+#include "io/jsonl.h"
+
+#include <fstream>
+
+#include "core/error.h"
+#include "io/file.h"
+
+namespace tt {
+
+void fail_at_line(const std::string& path, int64_t line, const std::string& message) {
+  fail("{}:{}: {}", path, line, message);
+}
+
+void read_jsonl(const std::string& path, const std::function<void(int64_t, const nlohmann::json&)>& visit) {
+  std::ifstream in(path);
+  if (!in) fail("{}: cannot open", path);
+  std::string text;
+  int64_t line = 0;
+  while (std::getline(in, text)) {
+    ++line;
+    if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+    nlohmann::json object;
+    try {
+      object = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::parse_error& e) {
+      fail_at_line(path, line, std::string("invalid JSON: ") + e.what());
+    }
+    if (!object.is_object()) fail_at_line(path, line, "expected a JSON object");
+    visit(line, object);
+  }
+}
+
+void write_jsonl(const std::string& path, const std::vector<nlohmann::json>& rows) {
+  std::string content;
+  for (const auto& row : rows) {
+    content += row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    content += '\n';
+  }
+  write_file_atomic(path, content);
+}
+
+}  // namespace tt

@@ -1,0 +1,145 @@
+#include "model/checkpoint.h"
+
+#include <unistd.h>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <set>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/rng.h"
+#include "io/file.h"
+#include "io/hub.h"
+
+namespace tt {
+
+namespace fs = std::filesystem;
+
+const std::vector<std::string>& tokenizer_file_names() {
+  static const std::vector<std::string> names = {"tokenizer.json", "tokenizer_config.json",
+                                                 "special_tokens_map.json", "tokenizer.model"};
+  return names;
+}
+
+Model init_model(const ModelConfig& config, uint64_t seed) {
+  Model model{config, make_parameter_layout(config), {}};
+  model.params.resize(model.layout.total);
+  Rng rng(seed);
+  const double std_dev = config.initializer_range;
+  for (const auto& slot : model.layout.slots) {
+    float* p = model.params.data() + slot.offset;
+    for (int64_t i = 0; i < slot.numel; ++i) p[i] = slot.is_norm ? 1.0f : static_cast<float>(rng.normal() * std_dev);
+  }
+  return model;
+}
+
+namespace {
+
+// tensor name -> the safetensors file holding it, for single-file and sharded checkpoints
+std::map<std::string, std::string> weight_files(const std::string& dir) {
+  std::map<std::string, std::string> files;
+  const std::string single = dir + "/model.safetensors";
+  const std::string index = dir + "/model.safetensors.index.json";
+  if (file_exists(single)) return {{"", single}};
+  if (!file_exists(index)) fail("{}: no model.safetensors or model.safetensors.index.json", dir);
+  auto json = read_json_file(index);
+  if (!json.contains("weight_map") || !json["weight_map"].is_object())
+    fail("{}: missing object 'weight_map'", index);
+  for (auto& [name, file] : json["weight_map"].items()) {
+    if (!file.is_string()) fail("{}: weight_map entry '{}' is not a string", index, name);
+    files[name] = dir + "/" + file.get<std::string>();
+  }
+  return files;
+}
+
+}  // namespace
+
+Model load_model(const std::string& path) {
+  const std::string dir = resolve_model_dir(path);
+  Model model;
+  model.config = load_model_config(dir + "/config.json");
+  model.layout = make_parameter_layout(model.config);
+  model.params.resize(model.layout.total);
+  auto files = weight_files(dir);
+  std::map<std::string, std::unique_ptr<SafetensorsFile>> open;
+  auto file_for = [&](const std::string& tensor) -> SafetensorsFile& {
+    std::string file = files.count("") ? files[""] : "";
+    if (file.empty()) {
+      auto it = files.find(tensor);
+      if (it == files.end()) fail("{}/model.safetensors.index.json: missing tensor {}", dir, tensor);
+      file = it->second;
+    }
+    auto& slot = open[file];
+    if (!slot) slot = std::make_unique<SafetensorsFile>(file);
+    return *slot;
+  };
+  std::set<std::string> expected;
+  for (const auto& slot : model.layout.slots) {
+    expected.insert(slot.name);
+    file_for(slot.name).read_f32(slot.name, model.params.data() + slot.offset, slot.shape);
+  }
+  for (const auto& [file, st] : open)
+    for (const auto& info : st->tensors())
+      if (!expected.count(info.name)) {
+        if (info.name == "lm_head.weight" && model.config.tie_word_embeddings) continue;  // tied copy
+        log_warn("{}: tensor {} is not used by this architecture", file, info.name);
+      }
+  return model;
+}
+
+namespace {
+
+void copy_tokenizer_files(const std::string& source, const std::string& dir) {
+  if (fs::is_regular_file(source)) {
+    fs::copy_file(source, dir + "/" + fs::path(source).filename().string(), fs::copy_options::overwrite_existing);
+    return;
+  }
+  if (!fs::is_directory(source)) fail("{}: tokenizer not found", source);
+  bool any = false;
+  for (const auto& name : tokenizer_file_names())
+    if (fs::exists(source + "/" + name)) {
+      fs::copy_file(source + "/" + name, dir + "/" + name, fs::copy_options::overwrite_existing);
+      any = true;
+    }
+  if (!any) fail("{}: no tokenizer files (tokenizer.json, tokenizer.model)", source);
+}
+
+void fsync_path(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "r");
+  if (!f) return;
+  ::fsync(fileno(f));
+  std::fclose(f);
+}
+
+}  // namespace
+
+void save_model(const Model& model, const std::string& dir, const SaveOptions& options) {
+  fs::path target = fs::absolute(dir);
+  fs::path temp = target.parent_path() / (target.filename().string() + ".tmp-" + std::to_string(::getpid()));
+  fs::remove_all(temp);
+  fs::create_directories(temp);
+  std::vector<TensorToWrite> tensors;
+  for (const auto& slot : model.layout.slots)
+    tensors.push_back({slot.name, options.dtype, slot.shape, model.params.data() + slot.offset, nullptr});
+  write_safetensors((temp / "model.safetensors").string(), tensors, {{"format", "pt"}});
+  nlohmann::json config = config_to_json(model.config);
+  config["torch_dtype"] = options.dtype == DType::BF16 ? "bfloat16" : "float32";
+  write_json_file((temp / "config.json").string(), config);
+  nlohmann::json generation = {{"_from_model_config", true}};
+  if (model.config.bos_token_id >= 0) generation["bos_token_id"] = model.config.bos_token_id;
+  if (model.config.eos_token_ids.size() == 1) generation["eos_token_id"] = model.config.eos_token_ids[0];
+  if (model.config.eos_token_ids.size() > 1) generation["eos_token_id"] = model.config.eos_token_ids;
+  write_json_file((temp / "generation_config.json").string(), generation);
+  if (!options.tokenizer_source.empty()) copy_tokenizer_files(options.tokenizer_source, temp.string());
+  for (const auto& entry : fs::directory_iterator(temp)) fsync_path(entry.path().string());
+  // Swap in: the old directory (if any) is moved aside first, so `dir` is always whole or absent.
+  fs::path old = target.parent_path() / (target.filename().string() + ".old-" + std::to_string(::getpid()));
+  if (fs::exists(target)) fs::rename(target, old);
+  fs::rename(temp, target);
+  fsync_path(target.parent_path().string());
+  fs::remove_all(old);
+}
+
+}  // namespace tt

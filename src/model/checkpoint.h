@@ -1,0 +1,40 @@
+// A model in memory (config + one fp32 parameter buffer) and its HF checkpoint directory:
+// config.json, model.safetensors (or sharded with model.safetensors.index.json), generation_config.json,
+// and the tokenizer files when present.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "io/safetensors.h"
+#include "model/config.h"
+#include "model/params.h"
+
+namespace tt {
+
+struct Model {
+  ModelConfig config;
+  ParameterLayout layout;
+  std::vector<float> params;  // layout.total floats
+  ModelViews views() { return make_model_views(config, params.data()); }
+};
+
+// Random initialisation as HF's _init_weights: every matrix ~ N(0, initializer_range), norms = 1.
+Model init_model(const ModelConfig& config, uint64_t seed);
+
+// `path` is a checkpoint directory, or an HF hub id ("org/name") found in the local hub cache.
+// Errors name the file and tensor: missing tensor, wrong shape, truncated or corrupt file.
+Model load_model(const std::string& path);
+
+struct SaveOptions {
+  DType dtype = DType::F32;            // F32 or BF16 (HF's usual torch_dtype for these models)
+  std::string tokenizer_source;        // a tokenizer.json or a directory holding tokenizer files; "" = none
+};
+
+// Writes the checkpoint atomically: into a temporary sibling directory, fsynced, then renamed over `dir`.
+void save_model(const Model& model, const std::string& dir, const SaveOptions& options = {});
+
+// The files that make up a tokenizer in an HF model directory.
+const std::vector<std::string>& tokenizer_file_names();
+
+}  // namespace tt
