@@ -15,6 +15,12 @@ enum class DType { F32, BF16, F16, I32, I64 };
 const char* dtype_name(DType dtype);  // "F32", "BF16", ...
 size_t dtype_size(DType dtype);
 
+// Scalar conversions (also used by kernels that keep bf16 copies of weights).
+float bf16_to_f32(uint16_t bits);  // exact: bf16 is the top half of an fp32
+uint16_t f32_to_bf16(float value);  // round to nearest, ties to even; NaN stays a (quiet) NaN
+float f16_to_f32(uint16_t bits);    // exact, subnormals, inf and NaN included
+uint16_t f32_to_f16(float value);   // round to nearest even; overflow gives inf
+
 struct TensorInfo {
   std::string name;
   DType dtype = DType::F32;
@@ -51,6 +57,8 @@ class SafetensorsFile {
   std::vector<int64_t> read_i64(const std::string& name) const;
 
  private:
+  void parse_header();  // fills tensors_/metadata_ from the mapping; throws on any inconsistency
+
   std::string path_;
   std::vector<TensorInfo> tensors_;
   std::map<std::string, std::string> metadata_;
