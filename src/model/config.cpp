@@ -46,6 +46,9 @@ const std::set<std::string> kLlama4Fields = {
     "router_jitter_noise", "no_rope_layers", "no_rope_layer_interval", "attention_chunk_size", "layer_types",
     "attn_temperature_tuning", "floor_scale", "attn_scale"};
 
+const std::set<std::string> kRopeFields = {"rope_type", "type", "factor", "low_freq_factor", "high_freq_factor",
+                                           "original_max_position_embeddings", "rope_theta"};
+
 // Typed access to config.json fields; every error names the file and the field.
 struct Fields {
   const json& j;
@@ -94,6 +97,8 @@ RopeScaling parse_rope_scaling(const json& r, const std::string& field, const st
   if (r.is_null()) return s;
   if (!r.is_object()) fail("{}: config field '{}' must be an object or null, got {}", source, field, r.dump());
   Fields f{r, source};
+  for (const auto& [key, value] : r.items())
+    if (!kRopeFields.count(key)) log_warn("{}: unknown config field '{}.{}' ignored", source, field, key);
   // "type" is the pre-4.45 spelling of "rope_type".
   std::string type = f.has("rope_type") ? f.get_str("rope_type", "") : f.get_str("type", "default");
   if (type == "default") return s;

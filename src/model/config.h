@@ -42,10 +42,14 @@ struct ModelConfig {
   double rope_theta = 10000.0;
   double initializer_range = 0.02;
   bool tie_word_embeddings = true;
-  bool use_qk_norm = false;  // Llama4: weightless L2 (RMS) norm of q and k after RoPE
+  // Llama4: weightless L2 (RMS) norm of q and k after RoPE. Absent in a llama4_text config.json means
+  // true (HF's default); always false for llama.
+  bool use_qk_norm = false;
   RopeStyle rope_style = RopeStyle::RotateHalf;
   RopeScaling rope_scaling;
-  // Llama4 chunked attention: 0 = none. Sequences longer than this are refused (not implemented).
+  // Llama4 chunked attention: 0 = none. Set when some layer is "chunked_attention" (per layer_types, or as
+  // HF derives it: every RoPE layer) and attention_chunk_size is not null. Sequences longer than this are
+  // refused by the forward pass (chunking itself is not implemented).
   int64_t attention_chunk_size = 0;
   int64_t bos_token_id = -1;
   std::vector<int64_t> eos_token_ids;

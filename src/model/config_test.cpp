@@ -257,6 +257,21 @@ TEST(Config, ChunkSizeOnlyWhenSomeLayerIsChunked) {
   expect_error(j, "'layer_types[0]' is 'sliding_attention'");
 }
 
+TEST(Config, AcceptsTransformersV5RopeParameters) {
+  json j = json::parse(kLlama32_1B);
+  json rp = j["rope_scaling"];
+  rp["rope_theta"] = 500000.0;
+  j.erase("rope_scaling");
+  j.erase("rope_theta");
+  j["rope_parameters"] = rp;
+  tt::ModelConfig c = parse(j);
+  EXPECT_EQ(c.rope_theta, 500000.0);
+  EXPECT_EQ(c.rope_scaling.factor, 32.0);
+  json out = tt::config_to_json(c);
+  EXPECT_FALSE(out.contains("rope_scaling"));
+  EXPECT_EQ(out["rope_parameters"]["rope_theta"], 500000.0);
+}
+
 TEST(Config, RejectsUnknownRopeType) {
   json j = json::parse(kLlama32_1B);
   j["rope_scaling"] = {{"rope_type", "yarn"}, {"factor", 4.0}};
@@ -320,6 +335,10 @@ TEST(Config, WarnsOnceForUnknownField) {
   std::string warnings;
   parse(j, &warnings);
   EXPECT_EQ(warnings, "warning: config.json: unknown config field 'my_custom_field' ignored\n");
+  j = json::parse(kLlama32_1B);
+  j["rope_scaling"]["beta_fast"] = 32;
+  parse(j, &warnings);
+  EXPECT_EQ(warnings, "warning: config.json: unknown config field 'rope_scaling.beta_fast' ignored\n");
 }
 
 TEST(Config, JsonRoundTrip) {
