@@ -1,4 +1,5 @@
 // `tinythink tokenize` / `tinythink detokenize`: text <-> ids through a tokenizer, via stdin.
+#include <cctype>
 #include <cstdio>
 #include <iostream>
 #include <iterator>

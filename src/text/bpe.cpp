@@ -26,38 +26,46 @@ uint32_t hash_bytes(std::string_view s) {
 
 }  // namespace
 
+namespace {
+
+uint64_t prefix8(std::string_view s) {
+  uint64_t w = 0;
+  __builtin_memcpy(&w, s.data(), s.size() < 8 ? s.size() : 8);
+  return w;
+}
+
+uint32_t tag_of(uint32_t hash, size_t length) { return (hash & 0xFFFFFF00u) | static_cast<uint32_t>(length < 255 ? length : 255); }
+
+}  // namespace
+
 void BytesIndex::build(const std::vector<std::string>& tokens, const std::vector<uint8_t>& indexed) {
   size_t count = 0;
   for (size_t id = 0; id < tokens.size(); ++id) count += indexed[id];
   size_t capacity = 16;
   while (capacity < count * 2) capacity <<= 1;
-  slots_.assign(capacity, -1);
-  hashes_.assign(capacity, 0);
+  slots_.assign(capacity, Slot{});
   mask_ = capacity - 1;
   for (size_t id = 0; id < tokens.size(); ++id) {
     if (!indexed[id]) continue;
+    if (find(tokens[id], tokens) >= 0) continue;  // two ids with the same bytes: the lower id wins
     uint32_t h = hash_bytes(tokens[id]);
     size_t i = h & mask_;
-    bool duplicate = false;
-    for (; slots_[i] >= 0; i = (i + 1) & mask_) {
-      if (hashes_[i] == h && tokens[slots_[i]] == tokens[id]) {
-        duplicate = true;  // two ids with the same bytes: the lower id wins
-        break;
-      }
-    }
-    if (duplicate) continue;
-    slots_[i] = static_cast<int32_t>(id);
-    hashes_[i] = h;
+    while (slots_[i].id >= 0) i = (i + 1) & mask_;
+    slots_[i] = Slot{prefix8(tokens[id]), tag_of(h, tokens[id].size()), static_cast<int32_t>(id)};
   }
 }
 
 int32_t BytesIndex::find(std::string_view bytes, const std::vector<std::string>& tokens) const {
   if (slots_.empty()) return -1;
   uint32_t h = hash_bytes(bytes);
+  uint32_t tag = tag_of(h, bytes.size());
+  uint64_t prefix = prefix8(bytes);
   for (size_t i = h & mask_;; i = (i + 1) & mask_) {
-    int32_t id = slots_[i];
-    if (id < 0) return -1;
-    if (hashes_[i] == h && tokens[id] == bytes) return id;
+    const Slot& slot = slots_[i];
+    if (slot.id < 0) return -1;
+    if (slot.tag == tag && slot.prefix == prefix) {
+      if (bytes.size() <= 8 || tokens[slot.id] == bytes) return slot.id;
+    }
   }
 }
 

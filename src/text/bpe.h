@@ -13,14 +13,20 @@
 namespace tt {
 
 // Open-addressing hash from a byte string to the id whose bytes equal it (ids index `tokens`).
+// Each slot carries the key's length and first 8 bytes, so the common short pieces are matched
+// in one cache line without reading the token table.
 class BytesIndex {
  public:
   void build(const std::vector<std::string>& tokens, const std::vector<uint8_t>& indexed);
   int32_t find(std::string_view bytes, const std::vector<std::string>& tokens) const;
 
  private:
-  std::vector<int32_t> slots_;  // id or -1
-  std::vector<uint32_t> hashes_;
+  struct Slot {
+    uint64_t prefix = 0;   // first 8 bytes, zero padded
+    uint32_t tag = 0;      // high 24 bits of the hash | min(length, 255)
+    int32_t id = -1;
+  };
+  std::vector<Slot> slots_;
   size_t mask_ = 0;
 };
 
