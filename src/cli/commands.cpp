@@ -7,9 +7,10 @@ void register_init_model(CLI::App& app);
 void register_score(CLI::App& app);
 void register_bench(CLI::App& app);
 void register_run(CLI::App& app);
+void register_tokenize(CLI::App& app);  // tokenize and detokenize
 
 std::vector<RegisterCommand> all_commands() {
-  return {register_run, register_init_model, register_score, register_bench};
+  return {register_run, register_init_model, register_score, register_bench, register_tokenize};
 }
 
 }  // namespace tt::cli

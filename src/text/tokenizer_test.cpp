@@ -1,0 +1,288 @@
+// Llama-3 tokenizer against Meta's and llama3-tokenizer-js's expected ids, with both file formats;
+// special tokens, decoding of invalid UTF-8, incremental decoding and load errors.
+#include "text/tokenizer.h"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "core/error.h"
+#include "text/tokenizer_test_util.h"
+#include "text/utf8.h"
+
+namespace tt {
+namespace {
+
+using testing::llama3;
+using testing::llama3_dir;
+using testing::llama3_json;
+using testing::llama3_tiktoken;
+using Ids = std::vector<int32_t>;
+
+class TokenizerFormat : public ::testing::TestWithParam<std::string> {
+ protected:
+  const Tokenizer& tok() const { return llama3(GetParam()); }
+};
+
+TEST_P(TokenizerFormat, NpmTestVectors) {
+  int checked = 0;
+  for (const auto& row : testing::read_jsonl(llama3_dir() + "/test_vectors.npm.jsonl")) {
+    std::string kind = row["kind"];
+    if (kind == "encode") {
+      EncodeOptions options;
+      if (row["options"].is_string()) {  // "default(bos=true,eos=true)"
+        options.add_bos = options.add_eos = true;
+      } else {
+        options.add_bos = row["options"]["bos"];
+        options.add_eos = row["options"]["eos"];
+      }
+      std::string input = row["input"];
+      EXPECT_EQ(tok().encode(input, options), row["ids"].get<Ids>()) << input;
+      ++checked;
+    } else if (kind == "decode") {
+      EXPECT_EQ(tok().decode(row["ids"].get<Ids>()), row["output"].get<std::string>());
+      ++checked;
+    } else {
+      // "optimisticCount" counts any <|...|> as one token: a llama3-tokenizer-js estimate, not an
+      // encoding, so there is nothing of HF's to compare it with.
+      EXPECT_EQ(kind, "optimisticCount");
+    }
+  }
+  EXPECT_EQ(checked, 42);
+}
+
+TEST_P(TokenizerFormat, LlamaModelsTestVectors) {
+  auto vectors = nlohmann::json::parse(testing::read_text(llama3_dir() + "/test_vectors.llama-models.json"));
+  for (const auto& [name, id] : vectors["special_tokens"].items()) EXPECT_EQ(tok().token_to_id(name), id);
+  for (const auto& v : vectors["encode"]) {
+    EncodeOptions options{.add_bos = v["bos"], .add_eos = v["eos"], .allow_special = true};
+    EXPECT_EQ(tok().encode(v["text"].get<std::string>(), options), v["ids"].get<Ids>());
+  }
+  for (const auto& v : vectors["decode"]) EXPECT_EQ(tok().decode(v["ids"].get<Ids>()), v["text"]);
+  // The chat format of Meta's ChatFormat: header, "\n\n", stripped content, <|eot_id|>.
+  auto encode_message = [&](const nlohmann::json& m, Ids& ids) {
+    ids.push_back(tok().token_to_id("<|start_header_id|>"));
+    tok().encode_into(m["role"].get<std::string>(), {}, ids);
+    ids.push_back(tok().token_to_id("<|end_header_id|>"));
+    tok().encode_into("\n\n", {}, ids);
+    tok().encode_into(m["content"].get<std::string>(), {}, ids);
+    ids.push_back(tok().token_to_id("<|eot_id|>"));
+  };
+  for (const auto& v : vectors["encode_message"]) {
+    Ids ids;
+    encode_message(v, ids);
+    EXPECT_EQ(ids, v["ids"].get<Ids>());
+  }
+  for (const auto& v : vectors["encode_dialog_prompt"]) {
+    Ids ids = {tok().bos_id()};
+    for (const auto& m : v["messages"]) encode_message(m, ids);
+    ids.push_back(tok().token_to_id("<|start_header_id|>"));
+    tok().encode_into("assistant", {}, ids);
+    ids.push_back(tok().token_to_id("<|end_header_id|>"));
+    tok().encode_into("\n\n", {}, ids);
+    EXPECT_EQ(ids, v["ids"].get<Ids>());
+  }
+}
+
+TEST_P(TokenizerFormat, VocabularyAndSpecialIds) {
+  EXPECT_EQ(tok().vocab_size(), 128256u);
+  EXPECT_EQ(tok().bos_id(), 128000);
+  EXPECT_EQ(tok().eos_id(), 128001);
+  EXPECT_EQ(tok().eos_ids(), (Ids{128001, 128008, 128009}));
+  EXPECT_EQ(tok().token_to_id("Ġthe"), 279);
+  EXPECT_EQ(tok().id_to_token(279), "Ġthe");
+  EXPECT_EQ(tok().id_to_token(128009), "<|eot_id|>");
+  EXPECT_EQ(tok().token_to_id("no such token here"), -1);
+  EXPECT_TRUE(tok().is_special(128000));
+  EXPECT_FALSE(tok().is_special(279));
+  EXPECT_EQ(tok().token_bytes(279), " the");
+  // Every name in special_tokens.json has its id (for tokenizer.model alone this checks the
+  // layout built like Meta's tokenizer.py).
+  auto specials = nlohmann::json::parse(testing::read_text(llama3_dir() + "/special_tokens.json"));
+  for (const auto& [name, id] : specials.items()) EXPECT_EQ(tok().token_to_id(name), id) << name;
+}
+
+TEST_P(TokenizerFormat, SpecialTokensInTextAndAllowSpecialFalse) {
+  std::string text = "<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|>";
+  Ids with = tok().encode(text);
+  EXPECT_EQ(with, (Ids{128006, 882, 128007, 271, 13347, 128009}));
+  Ids without = tok().encode(text, /*add_bos=*/false, /*allow_special=*/false);
+  for (int32_t id : without) EXPECT_LT(id, 128000) << "special id from untrusted text";
+  EXPECT_EQ(tok().decode(without), text);
+  EXPECT_EQ(without, tok().encode(text, EncodeOptions{.allow_special = false}));
+  // skip_special drops them when decoding.
+  EXPECT_EQ(tok().decode(with, /*skip_special=*/true), "user\n\nHi");
+  // BOS is added by --bos / add_bos only.
+  EXPECT_EQ(tok().encode("Hi", true), (Ids{128000, 13347}));
+  EXPECT_EQ(tok().encode(""), Ids{});
+}
+
+TEST_P(TokenizerFormat, DecodeInvalidUtf8LikeHf) {
+  // Single-byte tokens: ids 0..255 are not the bytes themselves, so look them up.
+  auto byte_id = [&](unsigned char b) {
+    std::string s(1, static_cast<char>(b));
+    return tok().token_to_id(utf8::byte_level_encode(s));
+  };
+  const std::string fffd = "\xEF\xBF\xBD";
+  // Same answers as Python's bytes.decode("utf-8", errors="replace") / Rust from_utf8_lossy.
+  EXPECT_EQ(tok().decode(Ids{byte_id(0xF0), byte_id(0x9F)}), fffd);               // truncated: one
+  EXPECT_EQ(tok().decode(Ids{byte_id(0xC0), byte_id(0x80)}), fffd + fffd);        // overlong: two
+  EXPECT_EQ(tok().decode(Ids{byte_id(0xED), byte_id(0xA0), byte_id(0x80)}), fffd + fffd + fffd);
+  EXPECT_EQ(tok().decode(Ids{byte_id(0xF0), byte_id('a')}), fffd + "a");
+  EXPECT_EQ(tok().decode(Ids{byte_id(0xFF), 128009}), fffd + "<|eot_id|>");
+}
+
+TEST_P(TokenizerFormat, IncrementalDecoderNeverSplitsCharacters) {
+  std::string text = "🦙Ꙋ naïve 镇 end";
+  Ids ids = tok().encode(text);
+  IncrementalDecoder decoder(tok());
+  std::string joined;
+  int empty_steps = 0;
+  for (int32_t id : ids) {
+    std::string part = decoder.feed(id);
+    EXPECT_TRUE(utf8::is_valid(part));
+    empty_steps += part.empty();
+    joined += part;
+  }
+  joined += decoder.flush();
+  EXPECT_EQ(joined, text);
+  EXPECT_GT(empty_steps, 0);  // 🦙 is three tokens: the first two give nothing yet
+  // Invalid bytes come out as U+FFFD where decode() puts them; a cut-off tail on flush.
+  IncrementalDecoder d2(tok(), /*skip_special=*/true);
+  std::string lone_ff = utf8::byte_level_encode("\xFF");
+  std::string lead_f0 = utf8::byte_level_encode("\xF0");
+  EXPECT_EQ(d2.feed(tok().token_to_id(lone_ff)), "\xEF\xBF\xBD");
+  EXPECT_EQ(d2.feed(128009), "");
+  EXPECT_EQ(d2.feed(tok().token_to_id(lead_f0)), "");
+  EXPECT_EQ(d2.flush(), "\xEF\xBF\xBD");
+}
+
+TEST_P(TokenizerFormat, BadIdIsAnErrorNamingIt) {
+  for (int32_t bad : {128256, -1, 1 << 30}) {
+    try {
+      tok().decode(Ids{1, bad});
+      FAIL() << "no error for id " << bad;
+    } catch (const Error& e) {
+      std::string message = e.what();
+      EXPECT_NE(message.find(std::to_string(bad)), std::string::npos) << message;
+      EXPECT_NE(message.find(tok().source()), std::string::npos) << message;
+      EXPECT_EQ(message.find('\n'), std::string::npos);
+    }
+  }
+}
+
+TEST_P(TokenizerFormat, EncodeBatchMatchesEncode) {
+  std::vector<std::string> texts;
+  for (int i = 0; i < 200; ++i) texts.push_back(fmt::format("Item {}: {} apples, {}% off <|eot_id|>", i, i * 7, i % 13));
+  auto batch = tok().encode_batch(texts, {.add_bos = true});
+  ASSERT_EQ(batch.size(), texts.size());
+  for (size_t i = 0; i < texts.size(); ++i) EXPECT_EQ(batch[i], tok().encode(texts[i], true));
+}
+
+INSTANTIATE_TEST_SUITE_P(Tokenizer, TokenizerFormat, ::testing::Values("json", "model"));
+
+TEST(TokenizerLoad, DirectoryPrefersTokenizerJson) {
+  Tokenizer tok = Tokenizer::load(llama3_dir());
+  EXPECT_EQ(tok.source(), llama3_dir() + "/tokenizer.json");
+}
+
+TEST(TokenizerLoad, TiktokenAloneBuildsMetaSpecialTokens) {
+  // No special_tokens.json beside the file: the 256 specials come from the built-in list.
+  std::string dir = testing::make_temp_dir("tiktoken-alone");
+  std::filesystem::create_symlink(llama3_dir() + "/tokenizer.model", dir + "/tokenizer.model");
+  Tokenizer tok = Tokenizer::load(dir);
+  auto specials = nlohmann::json::parse(testing::read_text(llama3_dir() + "/special_tokens.json"));
+  ASSERT_EQ(specials.size(), 256u);
+  for (const auto& [name, id] : specials.items()) EXPECT_EQ(tok.token_to_id(name), id) << name;
+  EXPECT_EQ(tok.encode("Hello world", true), llama3_json().encode("Hello world", true));
+  std::filesystem::remove_all(dir);
+}
+
+// A small valid tokenizer.json (256 byte tokens, a few merges) for the error cases.
+nlohmann::json tiny_tokenizer_json() {
+  nlohmann::json vocab = nlohmann::json::object();
+  for (int b = 0; b < 256; ++b) vocab[utf8::byte_level_encode(std::string(1, static_cast<char>(b)))] = b;
+  vocab["ab"] = 256;
+  vocab["abc"] = 257;
+  vocab["Ġab"] = 258;
+  return {
+      {"version", "1.0"},
+      {"added_tokens", {{{"id", 259}, {"content", "<eos>"}, {"special", true}}}},
+      {"normalizer", nullptr},
+      {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
+      {"post_processor", nullptr},
+      {"decoder", {{"type", "ByteLevel"}}},
+      {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", {"a b", "ab c", "Ġ ab"}}}},
+  };
+}
+
+std::string expect_load_error(const std::string& path) {
+  try {
+    Tokenizer::load(path);
+  } catch (const Error& e) {
+    std::string message = e.what();
+    EXPECT_NE(message.find(path), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    return message;
+  }
+  ADD_FAILURE() << "no error loading " << path;
+  return {};
+}
+
+TEST(TokenizerLoad, TinyTokenizerJsonWorksInBothMergeSpellings) {
+  std::string dir = testing::make_temp_dir("tiny-tokenizer");
+  nlohmann::json j = tiny_tokenizer_json();
+  testing::write_text(dir + "/a.json", j.dump());
+  j["model"]["merges"] = nlohmann::json::array(
+      {nlohmann::json::array({"a", "b"}), nlohmann::json::array({"ab", "c"}), nlohmann::json::array({"Ġ", "ab"})});
+  testing::write_text(dir + "/b.json", j.dump());
+  for (const char* name : {"/a.json", "/b.json"}) {
+    Tokenizer tok = Tokenizer::load(dir + name);
+    EXPECT_EQ(tok.encode("abc ab<eos>x"), (Ids{257, 258, 259, 'x'}));
+    EXPECT_EQ(tok.decode(tok.encode("abc ab<eos>x")), "abc ab<eos>x");
+    EXPECT_EQ(tok.eos_id(), -1);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(TokenizerLoad, BadFilesGiveOneLineErrorsNamingFileAndKey) {
+  std::string dir = testing::make_temp_dir("tokenizer-errors");
+  std::string real = testing::read_text(llama3_dir() + "/tokenizer.json");
+  testing::write_text(dir + "/truncated.json", real.substr(0, real.size() / 2));
+  EXPECT_NE(expect_load_error(dir + "/truncated.json").find("malformed JSON"), std::string::npos);
+
+  nlohmann::json j = tiny_tokenizer_json();
+  j["pre_tokenizer"] = {{"type", "Sequence"}, {"pretokenizers", {{{"type", "Whitespace"}}}}};
+  testing::write_text(dir + "/pre.json", j.dump());
+  std::string message = expect_load_error(dir + "/pre.json");
+  EXPECT_NE(message.find("pre_tokenizer.pretokenizers[0].type"), std::string::npos) << message;
+  EXPECT_NE(message.find("Whitespace"), std::string::npos) << message;
+
+  j = tiny_tokenizer_json();
+  j["model"]["type"] = "WordPiece";
+  testing::write_text(dir + "/model.json", j.dump());
+  EXPECT_NE(expect_load_error(dir + "/model.json").find("WordPiece"), std::string::npos);
+
+  j = tiny_tokenizer_json();
+  j["model"].erase("merges");
+  testing::write_text(dir + "/nomerges.json", j.dump());
+  EXPECT_NE(expect_load_error(dir + "/nomerges.json").find("model.merges"), std::string::npos);
+
+  j = tiny_tokenizer_json();
+  j["model"]["merges"].push_back("x y");
+  testing::write_text(dir + "/badmerge.json", j.dump());
+  EXPECT_NE(expect_load_error(dir + "/badmerge.json").find("model.merges[3]"), std::string::npos);
+
+  j = tiny_tokenizer_json();
+  j["normalizer"] = {{"type", "NFKC"}};
+  testing::write_text(dir + "/norm.json", j.dump());
+  EXPECT_NE(expect_load_error(dir + "/norm.json").find("NFKC"), std::string::npos);
+
+  testing::write_text(dir + "/tokenizer.model", "IQ== 0\nnot-base64! 1\n");
+  EXPECT_NE(expect_load_error(dir + "/tokenizer.model").find(":2:"), std::string::npos);
+  EXPECT_NE(expect_load_error(dir + "/missing.json").find("no such file"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace tt
