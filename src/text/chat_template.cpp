@@ -28,9 +28,13 @@ std::optional<std::string> token_text(const nlohmann::ordered_json& value) {
 
 ChatTemplate::ChatTemplate(std::string source, std::string bos_token, std::string eos_token, std::string name)
     : ChatTemplate(std::move(source), nlohmann::ordered_json{{"bos_token", std::move(bos_token)}, {"eos_token", std::move(eos_token)}},
-                   std::move(name)) {}
+                   std::move(name), 0) {}
 
-ChatTemplate::ChatTemplate(std::string source, nlohmann::ordered_json special_tokens, std::string name)
+ChatTemplate ChatTemplate::with_special_tokens(std::string source, nlohmann::ordered_json special_tokens, std::string name) {
+  return ChatTemplate(std::move(source), std::move(special_tokens), std::move(name), 0);
+}
+
+ChatTemplate::ChatTemplate(std::string source, nlohmann::ordered_json special_tokens, std::string name, int)
     : source_(std::move(source)), special_tokens_(std::move(special_tokens)), template_(source_, std::move(name)) {
   if (!special_tokens_.is_object()) fail("chat template: special tokens must be a JSON object");
 }
@@ -81,7 +85,7 @@ ChatTemplate ChatTemplate::from_tokenizer_config(const std::string& path_or_mode
       if (auto token = token_text(t)) list.push_back(*token);
     special["additional_special_tokens"] = list;
   }
-  return ChatTemplate(std::move(source), std::move(special), std::move(name));
+  return ChatTemplate(std::move(source), std::move(special), std::move(name), 0);
 }
 
 RenderedChat ChatTemplate::render(const nlohmann::ordered_json& messages, bool add_generation_prompt, const nlohmann::ordered_json& extra) const {

@@ -29,7 +29,8 @@ class ChatTemplate {
 
   ChatTemplate(std::string source, std::string bos_token, std::string eos_token, std::string name = "<chat_template>");
   // `special_tokens`: transformers' special_tokens_map ({"bos_token": "...", ...}).
-  ChatTemplate(std::string source, nlohmann::ordered_json special_tokens, std::string name = "<chat_template>");
+  static ChatTemplate with_special_tokens(std::string source, nlohmann::ordered_json special_tokens,
+                                          std::string name = "<chat_template>");
 
   // `messages`: a JSON list of {role, content, ...}. `extra`: more template variables (e.g. tools,
   // enable_thinking, date_string); they override the special tokens, as kwargs do in transformers.
@@ -40,6 +41,8 @@ class ChatTemplate {
   const nlohmann::ordered_json& special_tokens() const { return special_tokens_; }
 
  private:
+  ChatTemplate(std::string source, nlohmann::ordered_json special_tokens, std::string name, int /*private tag*/);
+
   std::string source_;
   nlohmann::ordered_json special_tokens_;
   jinja::Template template_;
