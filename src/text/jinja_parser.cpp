@@ -504,16 +504,15 @@ class Parser {
   ExprPtr parse_postfix(ExprPtr node) {
     while (true) {
       if (is_op(".")) {
-        size_t offset = cur().offset;
         advance();
         if (cur().type == TokenType::Name) {
-          auto e = make(Expr::Kind::Getattr, offset);
+          auto e = make(Expr::Kind::Getattr, node->offset);
           e->name = cur().value;
           advance();
           e->children.push_back(std::move(node));
           node = std::move(e);
         } else if (cur().type == TokenType::Integer) {
-          auto e = make(Expr::Kind::Getitem, offset);
+          auto e = make(Expr::Kind::Getitem, node->offset);
           auto index = make(Expr::Kind::Constant, cur().offset);
           index->value = Value::from_int(std::strtoll(cur().value.c_str(), nullptr, 10));
           advance();
@@ -544,7 +543,9 @@ class Parser {
     advance();
     if (parts.size() != 1) error(offset, "tuple subscripts are not supported");
     ExprPtr sub = std::move(parts[0]);
+    offset = node->offset;
     if (sub->kind == Expr::Kind::Slice) {  // parse_subscribed returned a slice shell; attach object
+      sub->offset = offset;
       sub->children.insert(sub->children.begin(), std::move(node));
       return sub;
     }
@@ -609,8 +610,9 @@ class Parser {
     advance();
   }
 
+  // Postfix nodes report errors at the start of the whole expression ("foo" of "foo.bar(1)").
   ExprPtr parse_call(ExprPtr node) {
-    auto e = make(Expr::Kind::Call, cur().offset);
+    auto e = make(Expr::Kind::Call, node->offset);
     e->children.push_back(std::move(node));
     parse_call_args(*e);
     return e;

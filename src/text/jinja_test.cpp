@@ -97,7 +97,7 @@ TEST(Jinja, UnsupportedFeaturesFailNamingThem) {
   e = error_of("{% macro m() %}{% generation %}x{% endgeneration %}{% endmacro %}{{ m() }}");
   EXPECT_NE(e.find("generation %} inside a macro"), std::string::npos) << e;
   e = error_of("{{ x }}{{ y.z }}", {{"x", 1}});
-  EXPECT_EQ(e, "<chat_template>:1:12: 'y' is undefined");
+  EXPECT_EQ(e, "<chat_template>:1:11: 'y' is undefined");
 }
 
 TEST(Jinja, FloatReprMatchesPython) {
