@@ -11,6 +11,11 @@ run first and not timed; then --steps timed steps. Prints ONE JSON line.
 bf16 = torch.autocast('cpu', dtype=torch.bfloat16) around forward + loss, fp32 master weights.
 Attention is plain matmul + softmax (torch 1.13 has no scaled_dot_product_attention); GQA without
 materialising repeated K/V (query heads of one KV group are stacked along the row dimension).
+
+Note (this dev machine): Debian's torch 1.13 is built with BLAS_INFO=generic and links libblas.so.3,
+which resolves to netlib reference BLAS (no OpenBLAS/MKL installed), so fp32 and bf16 matmuls run at
+~4.5 GFLOPS single-threaded and OPENBLAS_CORETYPE has no effect (recorded in the output anyway).
+A pip torch (MKL + oneDNN) would be far faster; compare against that where available.
 """
 import argparse
 import json
