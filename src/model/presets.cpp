@@ -126,7 +126,7 @@ const std::vector<std::pair<std::string, std::function<json()>>>& presets() {
          return j;
        }},
       // A fast demo model (~1.05M parameters with these sizes, most of them in the embedding).
-      {"micro-llama4", [] { return llama4_dense({2048, 128, 4, 4, 2, 32, 384, 1024, 10000.0, 1, 2}); }},
+      {"micro-llama4", [] { return llama4_dense({2048, 128, 4, 4, 2, 32, 384, 4096, 10000.0, 1, 2}); }},
   };
   return table;
 }

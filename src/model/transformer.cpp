@@ -20,9 +20,12 @@ void validate_batch(const ModelConfig& config, const Batch& batch) {
     fail("batch: positions size does not match the tokens");
   if (!batch.doc_start.empty() && static_cast<int64_t>(batch.doc_start.size()) != n)
     fail("batch: doc_start size does not match the tokens");
-  if (config.attention_chunk_size > 0 && batch.seq > config.attention_chunk_size)
-    fail("attention_chunk_size: sequences of {} tokens exceed the chunk of {} (chunked attention is not implemented)",
-         batch.seq, config.attention_chunk_size);
+  // Chunked attention only changes anything once a position reaches the chunk size.
+  int64_t max_position = batch.seq - 1;
+  if (!batch.positions.empty()) max_position = *std::max_element(batch.positions.begin(), batch.positions.end());
+  if (config.attention_chunk_size > 0 && max_position >= config.attention_chunk_size)
+    fail("attention_chunk_size: position {} reaches the attention chunk of {} (chunked attention is not implemented)",
+         max_position, config.attention_chunk_size);
   for (int64_t i = 0; i < n; ++i) {
     if (batch.tokens[i] < 0 || batch.tokens[i] >= config.vocab_size)
       fail("token id {} at row {} position {} is out of range (vocab size {})", batch.tokens[i], i / batch.seq,
