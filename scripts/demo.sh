@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Sets up (scripts/setup.sh), builds, and runs the main job on the embedded default: `tinythink run`.
+# Extra arguments go to `tinythink run` (e.g. --out DIR --steps N).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+BUILD_DIR=${BUILD_DIR:-build}
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
+"$BUILD_DIR/tinythink" run "$@"

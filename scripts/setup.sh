@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages tinythink builds with (only those missing), then configures and
+# builds it into build/. Usage: scripts/setup.sh   (env BUILD_DIR overrides build/)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  g++ cmake ninja-build pkg-config   # toolchain
+  libdnnl-dev                        # oneDNN: matmuls (fp32; bf16 on AMX / AVX512-BF16)
+  nlohmann-json3-dev                 # JSON: configs, safetensors headers, JSONL data
+  libyaml-cpp-dev                    # YAML: training configs
+  libcli11-dev                       # command line
+  libpcre2-dev                       # tokenizer split regex (Unicode classes)
+  libfmt-dev                         # formatting
+  libgtest-dev libgmock-dev          # tests
+  libbenchmark-dev                   # micro-benchmarks in bench/
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+BUILD_DIR=${BUILD_DIR:-build}
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release > /dev/null
+ninja -C "$BUILD_DIR" -j "$(nproc)"

@@ -1,0 +1,190 @@
+// The model verbs end to end through the binary: init-model, score, and their bad-input errors
+// (one line, naming the file / line / tensor, non-zero exit).
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "io/file.h"
+#include "io/safetensors.h"
+#include "model/checkpoint.h"
+#include "tests/test_util.h"
+
+namespace tt {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::run_cli;
+
+std::string write_text(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+  return path;
+}
+
+// Exit code 1 and a single "error: ..." line that contains `needle`.
+void expect_one_line_error(const testing::CommandResult& r, const std::string& needle) {
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("error: "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(needle), std::string::npos) << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+}
+
+TEST(CliInitModel, WritesALoadableHfCheckpointWithTokenizer) {
+  std::string dir = testing::make_temp_dir("init") + "/model";
+  std::string tokenizer = testing::shared_dir() + "/data/tokenizer/llama3/tokenizer.json";
+  auto r = run_cli("init-model --arch tiny-llama4 --seed 7 --out " + dir + " --tokenizer " + tokenizer);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* f : {"config.json", "model.safetensors", "generation_config.json", "tokenizer.json"})
+    EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
+  Model model = load_model(dir);
+  EXPECT_EQ(model.config.model_type, "llama4_text");
+  // matrices ~ N(0, 0.02), norms = 1
+  const TensorSlot* q = model.layout.find("model.layers.0.self_attn.q_proj.weight");
+  double sum = 0, sq = 0;
+  for (int64_t i = 0; i < q->numel; ++i) {
+    sum += model.params[q->offset + i];
+    sq += model.params[q->offset + i] * model.params[q->offset + i];
+  }
+  EXPECT_NEAR(std::sqrt(sq / q->numel - (sum / q->numel) * (sum / q->numel)), 0.02, 0.001);
+  EXPECT_EQ(model.params[model.layout.find("model.norm.weight")->offset], 1.0f);
+  // same seed, same weights; bf16 storage halves the file
+  std::string again = testing::make_temp_dir("init") + "/model";
+  ASSERT_EQ(run_cli("init-model --arch tiny-llama4 --seed 7 --dtype bf16 --out " + again).exit_code, 0);
+  EXPECT_LT(fs::file_size(again + "/model.safetensors"), fs::file_size(dir + "/model.safetensors") * 0.6);
+}
+
+TEST(CliInitModel, UnknownArchitectureIsAnError) {
+  std::string dir = testing::make_temp_dir("init");
+  expect_one_line_error(run_cli("init-model --arch gpt-5 --out " + dir + "/m"), "unknown model preset 'gpt-5'");
+  std::string config = write_text(dir + "/config.json", R"({"model_type": "gpt2", "vocab_size": 10})");
+  expect_one_line_error(run_cli("init-model --config " + config + " --out " + dir + "/m"), "gpt2");
+}
+
+// score's log-probs equal log_softmax of the PyTorch reference logits.
+TEST(CliScore, MatchesReferenceLogProbabilities) {
+  std::string model = testing::fixture_dir() + "/parity/tiny_llama4";
+  SafetensorsFile ref(model + "/reference.safetensors");
+  auto ids = ref.read_i64("input_ids");
+  const auto& shape = ref.get("input_ids").shape;
+  const int64_t rows = shape[0], seq = shape[1];
+  std::vector<float> logits(ref.get("logits").numel());
+  ref.read_f32("logits", logits.data());
+  const int64_t vocab = ref.get("logits").shape[2];
+  std::string dir = testing::make_temp_dir("score");
+  std::string input;
+  for (int64_t b = 0; b < rows; ++b) {
+    nlohmann::json row = {{"ids", std::vector<int64_t>(ids.begin() + b * seq, ids.begin() + (b + 1) * seq)}};
+    input += row.dump() + "\n";
+  }
+  write_text(dir + "/in.jsonl", input);
+  auto r = run_cli("score --model " + model + " --input " + dir + "/in.jsonl --output " + dir + "/out.jsonl");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  std::ifstream out(dir + "/out.jsonl");
+  std::string line;
+  for (int64_t b = 0; b < rows; ++b) {
+    ASSERT_TRUE(std::getline(out, line));
+    auto json = nlohmann::json::parse(line);
+    auto lp = json["token_logprobs"].get<std::vector<double>>();
+    ASSERT_EQ(static_cast<int64_t>(lp.size()), seq - 1);
+    double sum = 0;
+    for (int64_t t = 0; t + 1 < seq; ++t) {
+      const float* row = &logits[(b * seq + t) * vocab];
+      double mx = *std::max_element(row, row + vocab), z = 0;
+      for (int64_t v = 0; v < vocab; ++v) z += std::exp(row[v] - mx);
+      double expected = row[ids[b * seq + t + 1]] - mx - std::log(z);
+      EXPECT_NEAR(lp[t], expected, 1e-4 * std::max(1.0, std::fabs(expected)));
+      sum += lp[t];
+    }
+    EXPECT_NEAR(json["sum_logprob"].get<double>(), sum, 1e-6 * std::fabs(sum));
+  }
+}
+
+class CliBadModelInput : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::make_temp_dir("bad");
+    model_ = dir_ + "/model";
+    ASSERT_EQ(run_cli("init-model --arch tiny-llama4 --out " + model_).exit_code, 0);
+    write_text(dir_ + "/in.jsonl", "{\"ids\": [1, 2, 3]}\n");
+  }
+  testing::CommandResult score(const std::string& input) {
+    return run_cli("score --model " + model_ + " --input " + input + " --output " + dir_ + "/out.jsonl");
+  }
+  std::string dir_, model_;
+};
+
+TEST_F(CliBadModelInput, TokenIdOutOfRangeNamesFileAndLine) {
+  write_text(dir_ + "/bad.jsonl", "{\"ids\": [1, 2]}\n{\"ids\": [1, 512]}\n");
+  expect_one_line_error(score(dir_ + "/bad.jsonl"), "bad.jsonl:2: token id 512 out of range");
+  EXPECT_FALSE(fs::exists(dir_ + "/out.jsonl"));  // no half-written output
+}
+
+TEST_F(CliBadModelInput, MalformedJsonlNamesFileAndLine) {
+  write_text(dir_ + "/bad.jsonl", "{\"ids\": [1, 2]}\n\n{\"ids\": [1,\n");
+  expect_one_line_error(score(dir_ + "/bad.jsonl"), "bad.jsonl:3: invalid JSON");
+  write_text(dir_ + "/bad2.jsonl", "{\"tokens\": [1, 2]}\n");
+  expect_one_line_error(score(dir_ + "/bad2.jsonl"), "bad2.jsonl:1: expected a field 'ids'");
+  expect_one_line_error(score(dir_ + "/missing.jsonl"), "missing.jsonl");
+}
+
+TEST_F(CliBadModelInput, TruncatedSafetensorsNamesTheFile) {
+  std::string file = model_ + "/model.safetensors";
+  fs::resize_file(file, fs::file_size(file) - 100);
+  expect_one_line_error(score(dir_ + "/in.jsonl"), "model.safetensors");
+}
+
+TEST_F(CliBadModelInput, HeaderThatLiesAboutOffsetsNamesTheFile) {
+  std::string file = model_ + "/model.safetensors";
+  std::string bytes = read_file(file);
+  // make the first tensor claim one more element than its offsets hold
+  auto pos = bytes.find("\"shape\":[");
+  ASSERT_NE(pos, std::string::npos);
+  auto digit = bytes.find_first_of("0123456789", pos);
+  bytes[digit] = bytes[digit] == '9' ? '8' : static_cast<char>(bytes[digit] + 1);
+  std::ofstream(file, std::ios::binary) << bytes;
+  expect_one_line_error(score(dir_ + "/in.jsonl"), "model.safetensors");
+}
+
+TEST_F(CliBadModelInput, MissingTensorIsNamed) {
+  SafetensorsFile original(model_ + "/model.safetensors");
+  std::vector<std::vector<float>> data;
+  std::vector<TensorToWrite> keep;
+  for (const auto& info : original.tensors()) {
+    if (info.name == "model.norm.weight") continue;
+    data.emplace_back(info.numel());
+    original.read_f32(info.name, data.back().data());
+  }
+  size_t i = 0;
+  for (const auto& info : original.tensors())
+    if (info.name != "model.norm.weight") keep.push_back({info.name, DType::F32, info.shape, data[i++].data(), nullptr});
+  write_safetensors(model_ + "/model.safetensors", keep);
+  expect_one_line_error(score(dir_ + "/in.jsonl"), "missing tensor model.norm.weight");
+}
+
+TEST_F(CliBadModelInput, WrongTensorShapeIsNamed) {
+  SafetensorsFile original(model_ + "/model.safetensors");
+  std::vector<std::vector<float>> data;
+  std::vector<TensorToWrite> tensors;
+  for (const auto& info : original.tensors()) {
+    data.emplace_back(info.numel());
+    original.read_f32(info.name, data.back().data());
+  }
+  size_t i = 0;
+  for (const auto& info : original.tensors()) {
+    auto shape = info.shape;
+    if (info.name == "model.layers.0.feed_forward.gate_proj.weight") std::swap(shape[0], shape[1]);
+    tensors.push_back({info.name, DType::F32, shape, data[i++].data(), nullptr});
+  }
+  write_safetensors(model_ + "/model.safetensors", tensors);
+  expect_one_line_error(score(dir_ + "/in.jsonl"), "model.layers.0.feed_forward.gate_proj.weight");
+}
+
+TEST_F(CliBadModelInput, MissingModelDirectory) {
+  expect_one_line_error(run_cli("score --model " + dir_ + "/nowhere --input " + dir_ + "/in.jsonl --output " + dir_ +
+                                "/o.jsonl"),
+                        "nowhere");
+}
+
+}  // namespace
+}  // namespace tt
