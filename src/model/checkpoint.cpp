@@ -19,7 +19,8 @@ namespace fs = std::filesystem;
 
 const std::vector<std::string>& tokenizer_file_names() {
   static const std::vector<std::string> names = {"tokenizer.json", "tokenizer_config.json",
-                                                 "special_tokens_map.json", "tokenizer.model"};
+                                                 "special_tokens_map.json", "tokenizer.model",
+                                                 "chat_template.jinja"};
   return names;
 }
 
@@ -115,25 +116,30 @@ void fsync_path(const std::string& path) {
 
 }  // namespace
 
+void write_model_files(const Model& model, const std::string& dir, const SaveOptions& options) {
+  std::vector<TensorToWrite> tensors;
+  for (const auto& slot : model.layout.slots)
+    tensors.push_back({slot.name, options.dtype, slot.shape, model.params.data() + slot.offset, nullptr});
+  write_safetensors(dir + "/model.safetensors", tensors, {{"format", "pt"}});
+  nlohmann::json config = config_to_json(model.config);
+  config["torch_dtype"] = options.dtype == DType::BF16 ? "bfloat16" : "float32";
+  write_json_file(dir + "/config.json", config);
+  nlohmann::json generation = {{"_from_model_config", true}};
+  if (model.config.bos_token_id >= 0) generation["bos_token_id"] = model.config.bos_token_id;
+  if (model.config.eos_token_ids.size() == 1) generation["eos_token_id"] = model.config.eos_token_ids[0];
+  if (model.config.eos_token_ids.size() > 1) generation["eos_token_id"] = model.config.eos_token_ids;
+  write_json_file(dir + "/generation_config.json", generation);
+  if (!options.tokenizer_source.empty()) copy_tokenizer_files(options.tokenizer_source, dir);
+}
+
 void save_model(const Model& model, const std::string& dir, const SaveOptions& options) {
   fs::path target = fs::absolute(dir);
   fs::path temp = target.parent_path() / (target.filename().string() + ".tmp-" + std::to_string(::getpid()));
   fs::remove_all(temp);
   fs::create_directories(temp);
-  std::vector<TensorToWrite> tensors;
-  for (const auto& slot : model.layout.slots)
-    tensors.push_back({slot.name, options.dtype, slot.shape, model.params.data() + slot.offset, nullptr});
-  write_safetensors((temp / "model.safetensors").string(), tensors, {{"format", "pt"}});
-  nlohmann::json config = config_to_json(model.config);
-  config["torch_dtype"] = options.dtype == DType::BF16 ? "bfloat16" : "float32";
-  write_json_file((temp / "config.json").string(), config);
-  nlohmann::json generation = {{"_from_model_config", true}};
-  if (model.config.bos_token_id >= 0) generation["bos_token_id"] = model.config.bos_token_id;
-  if (model.config.eos_token_ids.size() == 1) generation["eos_token_id"] = model.config.eos_token_ids[0];
-  if (model.config.eos_token_ids.size() > 1) generation["eos_token_id"] = model.config.eos_token_ids;
-  write_json_file((temp / "generation_config.json").string(), generation);
-  if (!options.tokenizer_source.empty()) copy_tokenizer_files(options.tokenizer_source, temp.string());
-  for (const auto& entry : fs::directory_iterator(temp)) fsync_path(entry.path().string());
+  write_model_files(model, temp.string(), options);
+  if (options.extra_files) options.extra_files(temp.string());
+  for (const auto& entry : fs::recursive_directory_iterator(temp)) fsync_path(entry.path().string());
   // Swap in: the old directory (if any) is moved aside first, so `dir` is always whole or absent.
   fs::path old = target.parent_path() / (target.filename().string() + ".old-" + std::to_string(::getpid()));
   if (fs::exists(target)) fs::rename(target, old);

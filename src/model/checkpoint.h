@@ -3,6 +3,7 @@
 // and the tokenizer files when present.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,10 +30,16 @@ Model load_model(const std::string& path);
 struct SaveOptions {
   DType dtype = DType::F32;            // F32 or BF16 (HF's usual torch_dtype for these models)
   std::string tokenizer_source;        // a tokenizer.json or a directory holding tokenizer files; "" = none
+  // Called with the temporary directory before it is renamed into place (e.g. to add trainer_state/).
+  std::function<void(const std::string& temp_dir)> extra_files;
 };
 
 // Writes the checkpoint atomically: into a temporary sibling directory, fsynced, then renamed over `dir`.
 void save_model(const Model& model, const std::string& dir, const SaveOptions& options = {});
+
+// Writes the model files (config.json, model.safetensors, generation_config.json, tokenizer files)
+// into an existing directory, each file atomically, leaving other files there alone.
+void write_model_files(const Model& model, const std::string& dir, const SaveOptions& options = {});
 
 // The files that make up a tokenizer in an HF model directory.
 const std::vector<std::string>& tokenizer_file_names();

@@ -1,0 +1,71 @@
+#include "train/sft_inputs.h"
+
+#include <algorithm>
+#include <fstream>
+
+#include "core/error.h"
+#include "core/rng.h"
+#include "io/file.h"
+#include "io/hub.h"
+#include "model/checkpoint.h"
+
+namespace tt {
+
+namespace {
+
+// The first non-empty line's keys tell the format apart.
+bool is_pretokenized(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) fail("{}: cannot open", path);
+  std::string line;
+  while (std::getline(in, line))
+    if (line.find_first_not_of(" \t\r") != std::string::npos) {
+      auto json = nlohmann::json::parse(line, nullptr, false);
+      return json.is_object() && json.contains("tokens");
+    }
+  return false;
+}
+
+std::vector<SftExample> load_examples(const std::string& path, const SftRun& run) {
+  if (!file_exists(path) && !is_directory(path)) fail("{}: dataset not found", path);
+  if (!is_directory(path) && is_pretokenized(path)) return read_tokenized_jsonl(path);
+  fail("{}: chat-format datasets need `tinythink prepare` (not available in this build); give pre-tokenized "
+       "JSONL with 'tokens' and 'loss_mask'", path);
+}
+
+}  // namespace
+
+void load_sft_inputs(SftRun& run) {
+  const TrainConfig& c = run.config;
+  std::string path = c.dataset.path.empty() ? c.dataset.name : c.dataset.path;
+  if (path.empty()) fail("{}: dataset.path (or dataset.name) is missing", c.source);
+  run.train = load_examples(path, run);
+  if (!c.dataset.eval_path.empty()) {
+    run.eval = load_examples(c.dataset.eval_path, run);
+  } else if (c.dataset.test_size > 0) {
+    // a seeded, reproducible hold-out: shuffle indices, the last test_size fraction is eval
+    std::vector<size_t> order(run.train.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    Rng rng(static_cast<uint64_t>(c.trainer.seed) + 17);
+    for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
+    size_t n_eval = static_cast<size_t>(c.dataset.test_size * static_cast<double>(order.size()));
+    std::vector<SftExample> train, eval;
+    for (size_t i = 0; i < order.size(); ++i)
+      (i + n_eval >= order.size() ? eval : train).push_back(std::move(run.train[order[i]]));
+    run.train = std::move(train);
+    run.eval = std::move(eval);
+  }
+  // Tokenizer files travel with checkpoints when the tokenizer directory has them.
+  std::string tokenizer_dir;
+  try {
+    tokenizer_dir = resolve_model_dir(c.tokenizer_name);
+  } catch (const Error&) {
+  }
+  for (const auto& name : tokenizer_file_names())
+    if (!tokenizer_dir.empty() && file_exists(tokenizer_dir + "/" + name)) run.tokenizer_source = tokenizer_dir;
+  ModelConfig model = load_model_config(resolve_model_dir(c.model_name));
+  run.pad_id = model.pad_token_id >= 0 ? static_cast<int32_t>(model.pad_token_id)
+               : !model.eos_token_ids.empty() ? static_cast<int32_t>(model.eos_token_ids[0]) : 0;
+}
+
+}  // namespace tt

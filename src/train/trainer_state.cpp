@@ -1,0 +1,102 @@
+#include "train/trainer_state.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <regex>
+#include <vector>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "io/file.h"
+#include "io/safetensors.h"
+
+namespace tt {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// checkpoint-N directories under output_dir, sorted by N
+std::vector<std::pair<int64_t, std::string>> list_checkpoints(const std::string& output_dir) {
+  std::vector<std::pair<int64_t, std::string>> found;
+  if (!fs::is_directory(output_dir)) return found;
+  static const std::regex name("checkpoint-([0-9]+)");
+  for (const auto& entry : fs::directory_iterator(output_dir)) {
+    std::smatch m;
+    std::string base = entry.path().filename().string();
+    if (entry.is_directory() && std::regex_match(base, m, name)) found.emplace_back(std::stoll(m[1]), entry.path().string());
+  }
+  std::sort(found.begin(), found.end());
+  return found;
+}
+
+}  // namespace
+
+std::string save_checkpoint(const std::string& output_dir, const Model& model, const AdamWState& adam,
+                            const CheckpointState& state, const std::string& tokenizer_source,
+                            int64_t save_total_limit) {
+  fs::create_directories(output_dir);
+  const std::string dir = output_dir + "/checkpoint-" + std::to_string(state.global_step);
+  SaveOptions options;
+  options.tokenizer_source = tokenizer_source;
+  options.extra_files = [&](const std::string& temp) {
+    fs::create_directories(temp + "/trainer_state");
+    std::vector<TensorToWrite> moments;
+    std::vector<int64_t> size = {static_cast<int64_t>(adam.m.size())};
+    moments.push_back({"exp_avg", DType::F32, size, adam.m.data(), nullptr});
+    moments.push_back({"exp_avg_sq", DType::F32, size, adam.v.data(), nullptr});
+    write_safetensors(temp + "/trainer_state/optimizer.safetensors", moments);
+    nlohmann::json json = {{"global_step", state.global_step},
+                           {"optimizer_step", adam.step},
+                           {"seen_tokens", state.seen_tokens},
+                           {"extra", state.extra}};
+    write_json_file(temp + "/trainer_state/state.json", json);
+  };
+  save_model(model, dir, options);
+  if (save_total_limit > 0) {
+    auto all = list_checkpoints(output_dir);
+    // keep the newest save_total_limit (at least the one just written)
+    for (size_t i = 0; i + static_cast<size_t>(std::max<int64_t>(1, save_total_limit)) < all.size(); ++i)
+      fs::remove_all(all[i].second);
+  }
+  return dir;
+}
+
+std::optional<std::string> latest_checkpoint(const std::string& output_dir) {
+  if (!fs::is_directory(output_dir)) return std::nullopt;
+  for (const auto& entry : fs::directory_iterator(output_dir)) {
+    std::string base = entry.path().filename().string();
+    if (base.rfind("checkpoint-", 0) == 0 && (base.find(".tmp-") != std::string::npos || base.find(".old-") != std::string::npos))
+      fs::remove_all(entry.path());
+  }
+  auto all = list_checkpoints(output_dir);
+  for (auto it = all.rbegin(); it != all.rend(); ++it)
+    if (file_exists(it->second + "/trainer_state/state.json")) return it->second;
+  return std::nullopt;
+}
+
+CheckpointState load_checkpoint(const std::string& dir, Model& model, AdamWState& adam) {
+  Model loaded = load_model(dir);
+  if (loaded.layout.total != model.layout.total)
+    fail("{}: checkpoint has {} parameters, the run's model {}", dir, loaded.layout.total, model.layout.total);
+  model.params = std::move(loaded.params);
+  SafetensorsFile moments(dir + "/trainer_state/optimizer.safetensors");
+  adam.m.resize(model.params.size());
+  adam.v.resize(model.params.size());
+  std::vector<int64_t> size = {static_cast<int64_t>(model.params.size())};
+  moments.read_f32("exp_avg", adam.m.data(), size);
+  moments.read_f32("exp_avg_sq", adam.v.data(), size);
+  nlohmann::json json = read_json_file(dir + "/trainer_state/state.json");
+  CheckpointState state;
+  try {
+    state.global_step = json.at("global_step").get<int64_t>();
+    adam.step = json.at("optimizer_step").get<int64_t>();
+    state.seen_tokens = json.at("seen_tokens").get<double>();
+    state.extra = json.value("extra", nlohmann::json::object());
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}/trainer_state/state.json: {}", dir, e.what());
+  }
+  return state;
+}
+
+}  // namespace tt

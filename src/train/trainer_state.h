@@ -1,0 +1,38 @@
+// Training checkpoints: an HF model directory plus trainer_state/ (optimizer moments, step, the
+// data cursor and the state that makes a resumed run bit-identical to an uninterrupted one).
+//
+//   OUTPUT_DIR/checkpoint-STEP/{config.json, model.safetensors (fp32), generation_config.json,
+//                               tokenizer files, trainer_state/{state.json, optimizer.safetensors}}
+//
+// Each checkpoint is written to a temporary directory and renamed into place, so a killed run leaves
+// either a whole checkpoint or none; leftovers of interrupted writes are removed on resume.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "model/checkpoint.h"
+#include "train/optimizer.h"
+
+namespace tt {
+
+struct CheckpointState {
+  int64_t global_step = 0;  // optimizer steps done
+  double seen_tokens = 0;   // input tokens (not padding) trained on so far: TRL's num_tokens
+  nlohmann::json extra;     // trainer-specific (config fingerprint, logging window, ...)
+};
+
+// Writes OUTPUT_DIR/checkpoint-STEP, then applies save_total_limit (never deleting the newest).
+std::string save_checkpoint(const std::string& output_dir, const Model& model, const AdamWState& adam,
+                            const CheckpointState& state, const std::string& tokenizer_source,
+                            int64_t save_total_limit);
+
+// The newest complete checkpoint under output_dir, or nullopt. Removes interrupted temp dirs.
+std::optional<std::string> latest_checkpoint(const std::string& output_dir);
+
+// Loads a checkpoint's weights into model (whose config must match), its optimizer moments and state.
+CheckpointState load_checkpoint(const std::string& dir, Model& model, AdamWState& adam);
+
+}  // namespace tt

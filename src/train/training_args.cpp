@@ -1,0 +1,246 @@
+#include "train/training_args.h"
+
+#include <cmath>
+#include <functional>
+#include <map>
+#include <set>
+
+#include <yaml-cpp/yaml.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "train/optimizer.h"
+
+namespace tt {
+
+namespace {
+
+// Keys of HF TrainingArguments / TRL configs that only concern the Python stack (devices, workers,
+// logging services, the hub). Accepted with a note: they do not change what tinythink computes.
+const std::set<std::string>& python_only_keys() {
+  static const std::set<std::string> keys = {
+      "use_liger_kernel", "dataloader_num_workers", "dataloader_persistent_workers", "dataloader_pin_memory",
+      "dataloader_prefetch_factor", "report_to", "push_to_hub", "hub_model_id", "hub_strategy", "hub_private_repo",
+      "hub_token", "ddp_find_unused_parameters", "ddp_backend", "torch_compile", "tf32", "fp16_full_eval",
+      "dataset_num_proc", "num_proc", "logging_dir", "logging_first_step", "overwrite_output_dir",
+      "remove_unused_columns", "optim", "deepspeed", "fsdp", "local_rank", "disable_tqdm", "model_init_kwargs",
+      "ref_model_init_kwargs", "precompute_ref_log_probs", "use_cpu", "no_cuda", "bf16_full_eval",
+      "torch_empty_cache_steps", "gradient_checkpointing_kwargs", "save_safetensors", "save_only_model",
+      "include_tokens_per_second", "padding_free"};
+  return keys;
+}
+
+std::string scalar(const YAML::Node& node, const std::string& where) {
+  if (!node.IsScalar()) fail("{}: expected a single value", where);
+  return node.Scalar();
+}
+
+double as_double(const YAML::Node& node, const std::string& where) {
+  std::string s = scalar(node, where);
+  try {
+    size_t used = 0;
+    double v = std::stod(s, &used);
+    if (used != s.size()) throw std::invalid_argument(s);
+    return v;
+  } catch (const std::exception&) {
+    fail("{}: expected a number, got '{}'", where, s);
+  }
+}
+
+int64_t as_int(const YAML::Node& node, const std::string& where) {
+  double v = as_double(node, where);
+  if (v != std::floor(v)) fail("{}: expected an integer, got '{}'", where, scalar(node, where));
+  return static_cast<int64_t>(v);
+}
+
+bool as_bool(const YAML::Node& node, const std::string& where) {
+  std::string s = scalar(node, where);
+  if (s == "true" || s == "True" || s == "1") return true;
+  if (s == "false" || s == "False" || s == "0") return false;
+  fail("{}: expected true or false, got '{}'", where, s);
+}
+
+bool is_null(const YAML::Node& node) { return node.IsNull() || (node.IsScalar() && (node.Scalar() == "null" || node.Scalar() == "None" || node.Scalar() == "~")); }
+
+using Setter = std::function<void(const YAML::Node&, const std::string&)>;
+
+std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
+  std::map<std::string, Setter> s;
+  auto integer = [&](int64_t& field) { return [&field](const YAML::Node& n, const std::string& w) { field = as_int(n, w); }; };
+  auto number = [&](double& field) { return [&field](const YAML::Node& n, const std::string& w) { field = as_double(n, w); }; };
+  auto flag = [&](bool& field) { return [&field](const YAML::Node& n, const std::string& w) { field = as_bool(n, w); }; };
+  auto text = [&](std::string& field) { return [&field](const YAML::Node& n, const std::string& w) { field = scalar(n, w); }; };
+  s["per_device_train_batch_size"] = integer(a.per_device_train_batch_size);
+  s["per_device_eval_batch_size"] = integer(a.per_device_eval_batch_size);
+  s["gradient_accumulation_steps"] = integer(a.gradient_accumulation_steps);
+  s["num_train_epochs"] = number(a.num_train_epochs);
+  s["max_steps"] = integer(a.max_steps);
+  s["learning_rate"] = number(a.learning_rate);
+  s["lr_scheduler_type"] = text(a.lr_scheduler_type);
+  s["warmup_ratio"] = number(a.warmup_ratio);
+  s["warmup_steps"] = integer(a.warmup_steps);
+  s["weight_decay"] = number(a.weight_decay);
+  s["adam_beta1"] = number(a.adam_beta1);
+  s["adam_beta2"] = number(a.adam_beta2);
+  s["adam_epsilon"] = number(a.adam_epsilon);
+  s["max_grad_norm"] = number(a.max_grad_norm);
+  s["max_length"] = integer(a.max_length);
+  s["max_seq_length"] = integer(a.max_length);  // the older TRL name
+  s["assistant_only_loss"] = flag(a.assistant_only_loss);
+  s["completion_only_loss"] = flag(a.completion_only_loss);
+  s["loss_type"] = text(a.loss_type);
+  s["neftune_noise_alpha"] = number(a.neftune_noise_alpha);
+  s["packing"] = flag(a.packing);
+  s["seed"] = integer(a.seed);
+  s["data_seed"] = integer(a.seed);
+  s["dataloader_drop_last"] = flag(a.dataloader_drop_last);
+  s["gradient_checkpointing"] = flag(a.gradient_checkpointing);
+  s["bf16"] = flag(a.bf16);
+  s["fp16"] = [](const YAML::Node& n, const std::string& w) {
+    if (as_bool(n, w)) fail("{}: fp16 training is not supported (use bf16: true)", w);
+  };
+  s["logging_steps"] = number(a.logging_steps);
+  s["save_steps"] = number(a.save_steps);
+  s["save_total_limit"] = integer(a.save_total_limit);
+  s["save_strategy"] = text(a.save_strategy);
+  s["eval_strategy"] = text(a.eval_strategy);
+  s["evaluation_strategy"] = text(a.eval_strategy);
+  s["eval_steps"] = number(a.eval_steps);
+  s["output_dir"] = text(a.output_dir);
+  s["run_name"] = text(a.run_name);
+  s["resume_from_checkpoint"] = text(a.resume_from_checkpoint);
+  s["log_level"] = text(a.log_level);
+  s["beta"] = number(a.beta);
+  s["label_smoothing"] = number(a.label_smoothing);
+  s["reference_free"] = flag(a.reference_free);
+  s["simpo_gamma"] = number(a.simpo_gamma);
+  s["max_prompt_length"] = integer(a.max_prompt_length);
+  s["max_completion_length"] = integer(a.max_completion_length);
+  return s;
+}
+
+std::map<std::string, Setter> dataset_setters(DatasetArgs& d) {
+  std::map<std::string, Setter> s;
+  auto text = [&](std::string& field) { return [&field](const YAML::Node& n, const std::string& w) { field = scalar(n, w); }; };
+  s["name"] = text(d.name);
+  s["path"] = text(d.path);
+  s["split"] = text(d.split);
+  s["eval_path"] = text(d.eval_path);
+  s["test_size"] = [&d](const YAML::Node& n, const std::string& w) { d.test_size = as_double(n, w); };
+  s["sources_file"] = text(d.sources_file);
+  s["token_budget"] = [&d](const YAML::Node& n, const std::string& w) { d.token_budget = as_int(n, w); };
+  s["chat_template"] = text(d.chat_template);
+  s["sources"] = [&d](const YAML::Node& n, const std::string& w) {
+    if (!n.IsSequence()) fail("{}: expected a list of dataset_source names", w);
+    for (const auto& item : n) d.sources.push_back(scalar(item, w));
+  };
+  s["num_proc"] = [](const YAML::Node&, const std::string&) {};  // preparation uses every core anyway
+  return s;
+}
+
+void apply(const std::map<std::string, Setter>& setters, const std::string& key, const YAML::Node& value,
+           const std::string& where, bool allow_python_only) {
+  auto it = setters.find(key);
+  if (it != setters.end()) {
+    if (!is_null(value)) it->second(value, where);
+    return;
+  }
+  if (allow_python_only && python_only_keys().count(key)) {
+    log_info("note: {}: does not apply to tinythink (ignored)", where);
+    return;
+  }
+  fail("{}: unknown key", where);
+}
+
+void validate(const TrainConfig& c, TrainerKind kind) {
+  const TrainingArgs& a = c.trainer;
+  const std::string& f = c.source;
+  if (a.per_device_train_batch_size <= 0) fail("{}: trainer.per_device_train_batch_size must be positive", f);
+  if (a.gradient_accumulation_steps <= 0) fail("{}: trainer.gradient_accumulation_steps must be positive", f);
+  if (a.max_length <= 1) fail("{}: trainer.max_length must be at least 2", f);
+  if (a.learning_rate < 0) fail("{}: trainer.learning_rate must not be negative", f);
+  if (a.max_steps <= 0 && a.num_train_epochs <= 0) fail("{}: trainer.num_train_epochs must be positive", f);
+  parse_schedule(a.lr_scheduler_type);
+  if (kind == TrainerKind::SFT && a.loss_type != "nll" && a.loss_type != "dft")
+    fail("{}: trainer.loss_type '{}' is not an SFT loss (nll, dft)", f, a.loss_type);
+  static const std::set<std::string> dpo_losses = {"sigmoid", "apo_zero", "apo_down", "ipo", "hinge", "simpo"};
+  if (kind == TrainerKind::DPO && !dpo_losses.count(a.loss_type))
+    fail("{}: trainer.loss_type '{}' is not a preference loss (sigmoid, apo_zero, apo_down, ipo, hinge, simpo)", f,
+         a.loss_type);
+  if (a.eval_strategy != "no" && a.eval_strategy != "steps")
+    fail("{}: trainer.eval_strategy '{}' (supported: no, steps)", f, a.eval_strategy);
+  if (a.save_strategy != "steps" && a.save_strategy != "no")
+    fail("{}: trainer.save_strategy '{}' (supported: steps, no)", f, a.save_strategy);
+  if (c.model_name.empty()) fail("{}: model_name is missing", f);
+  if (c.trainer.output_dir.empty()) fail("{}: trainer.output_dir is missing", f);
+}
+
+}  // namespace
+
+TrainConfig load_train_config(const std::string& path, const std::vector<std::string>& overrides, TrainerKind kind) {
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    fail("{}: cannot open", path);
+  } catch (const YAML::Exception& e) {
+    fail("{}: invalid YAML at line {}: {}", path, e.mark.line + 1, e.msg);
+  }
+  if (!root.IsMap()) fail("{}: expected a mapping at the top level", path);
+  TrainConfig c;
+  c.source = path;
+  c.trainer.loss_type = kind == TrainerKind::SFT ? "nll" : "sigmoid";
+  auto trainer = trainer_setters(c.trainer);
+  auto dataset = dataset_setters(c.dataset);
+  std::map<std::string, Setter> top;
+  top["model_name"] = [&](const YAML::Node& n, const std::string& w) { c.model_name = scalar(n, w); };
+  top["tokenizer_name"] = [&](const YAML::Node& n, const std::string& w) { c.tokenizer_name = scalar(n, w); };
+  for (const auto& entry : root) {
+    const std::string key = entry.first.as<std::string>();
+    const std::string where = path + ": " + key;
+    if (key == "trainer" || key == "dataset") {
+      if (!entry.second.IsMap()) fail("{}: expected a mapping", where);
+      for (const auto& inner : entry.second)
+        apply(key == "trainer" ? trainer : dataset, inner.first.as<std::string>(), inner.second,
+              where + "." + inner.first.as<std::string>(), key == "trainer");
+      continue;
+    }
+    apply(top, key, entry.second, where, false);
+  }
+  for (const auto& item : overrides) {
+    auto eq = item.find('=');
+    if (eq == std::string::npos) fail("--set {}: expected key=value", item);
+    std::string key = item.substr(0, eq);
+    YAML::Node value = YAML::Load(item.substr(eq + 1));
+    const std::string where = "--set " + key;
+    if (key.rfind("trainer.", 0) == 0) apply(trainer, key.substr(8), value, where, true);
+    else if (key.rfind("dataset.", 0) == 0) apply(dataset, key.substr(8), value, where, false);
+    else if (top.count(key)) apply(top, key, value, where, false);
+    else apply(trainer, key, value, where, true);
+  }
+  if (c.tokenizer_name.empty()) c.tokenizer_name = c.model_name;
+  validate(c, kind);
+  return c;
+}
+
+StepPlan plan_steps(const TrainingArgs& a, int64_t rows) {
+  StepPlan p;
+  const int64_t bs = a.per_device_train_batch_size;
+  p.micro_batches_per_epoch = a.dataloader_drop_last ? rows / bs : (rows + bs - 1) / bs;
+  // Leftover micro-batches that do not fill an accumulation group are dropped (documented choice).
+  p.steps_per_epoch = std::max<int64_t>(1, p.micro_batches_per_epoch / a.gradient_accumulation_steps);
+  p.total_steps = a.max_steps > 0 ? a.max_steps
+                                  : static_cast<int64_t>(std::ceil(a.num_train_epochs * p.steps_per_epoch));
+  p.warmup_steps = resolve_warmup_steps(a.warmup_steps, a.warmup_ratio, p.total_steps);
+  auto resolve = [&](double v) -> int64_t {
+    if (v <= 0) return 0;
+    if (v < 1) return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(v * p.total_steps)));
+    return static_cast<int64_t>(v);
+  };
+  p.logging_steps = std::max<int64_t>(1, resolve(a.logging_steps));
+  p.save_steps = a.save_strategy == "no" ? 0 : resolve(a.save_steps);
+  p.eval_steps = a.eval_strategy == "no" ? 0 : (a.eval_steps > 0 ? resolve(a.eval_steps) : p.logging_steps);
+  return p;
+}
+
+}  // namespace tt

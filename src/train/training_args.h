@@ -1,0 +1,95 @@
+// Training configuration read from YAML with TRL's names (SFTConfig / DPOConfig, which extend HF
+// TrainingArguments), so a TRL user can read and write it. Layout of the file:
+//
+//   model_name: DIR or hub id          tokenizer_name: DIR or hub id (default: model_name)
+//   dataset: {name|path: ..., split: train, eval_path: ..., test_size: 0.05, ...}
+//   trainer: {per_device_train_batch_size: 2, learning_rate: 8e-5, ...}
+//
+// Keys that only make sense for the Python stack are accepted with a one-line note; any other
+// unknown key is an error naming it and the file.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace tt {
+
+struct TrainingArgs {
+  int64_t per_device_train_batch_size = 8;
+  int64_t per_device_eval_batch_size = 8;
+  int64_t gradient_accumulation_steps = 1;
+  double num_train_epochs = 3.0;
+  int64_t max_steps = -1;  // > 0 overrides num_train_epochs
+  double learning_rate = 5e-5;
+  std::string lr_scheduler_type = "linear";
+  double warmup_ratio = 0.0;
+  int64_t warmup_steps = 0;
+  double weight_decay = 0.0;
+  double adam_beta1 = 0.9, adam_beta2 = 0.999, adam_epsilon = 1e-8;
+  double max_grad_norm = 1.0;
+  int64_t max_length = 1024;
+  bool assistant_only_loss = false;
+  bool completion_only_loss = true;  // TRL: loss only on completions for prompt/completion data
+  std::string loss_type;             // SFT: nll | dft ; DPO: sigmoid | apo_zero | ...
+  double neftune_noise_alpha = 0.0;
+  bool packing = false;
+  int64_t seed = 42;
+  bool dataloader_drop_last = false;
+  bool gradient_checkpointing = false;
+  bool bf16 = false;
+  double logging_steps = 500;  // HF: an integer, or a ratio of total steps when < 1
+  double save_steps = 500;
+  int64_t save_total_limit = -1;  // -1: keep all
+  std::string save_strategy = "steps";
+  std::string eval_strategy = "no";
+  double eval_steps = -1;  // default: logging_steps
+  std::string output_dir;
+  std::string run_name;
+  std::string resume_from_checkpoint;  // "", a checkpoint dir, or "true" (latest)
+  std::string log_level = "info";
+  // DPO (DPOConfig)
+  double beta = 0.1;
+  double label_smoothing = 0.0;
+  bool reference_free = false;
+  double simpo_gamma = 0.5;
+  int64_t max_prompt_length = 512;
+  int64_t max_completion_length = -1;
+};
+
+struct DatasetArgs {
+  std::string name;       // hub id (looked up in the local HF cache) or a path
+  std::string path;       // a JSONL file, a directory of JSONL shards, or a prepared shard
+  std::string split = "train";
+  std::string eval_path;  // optional separate eval data
+  double test_size = 0.0; // fraction of the training rows held out for evaluation
+  std::vector<std::string> sources;  // dataset_source allow-list
+  std::string sources_file;          // or a file listing them ("- name" lines)
+  int64_t token_budget = 0;          // sample to this many tokens (0: all)
+  std::string chat_template;         // a .jinja file overriding the tokenizer's template
+};
+
+enum class TrainerKind { SFT, DPO };
+
+struct TrainConfig {
+  std::string source;  // the YAML file, for messages
+  std::string model_name, tokenizer_name;
+  DatasetArgs dataset;
+  TrainingArgs trainer;
+};
+
+// Reads the YAML file, then applies `overrides` ("trainer.learning_rate=1e-4", "learning_rate=1e-4"
+// (a trainer key), "model_name=DIR", "dataset.path=FILE"). Validates values (loss_type for the kind,
+// positive sizes, known scheduler); errors name the file and the key.
+TrainConfig load_train_config(const std::string& path, const std::vector<std::string>& overrides, TrainerKind kind);
+
+// Resolved counts for a dataset of `rows` training rows (HF Trainer arithmetic).
+struct StepPlan {
+  int64_t micro_batches_per_epoch = 0;
+  int64_t steps_per_epoch = 0;
+  int64_t total_steps = 0;
+  int64_t warmup_steps = 0;
+  int64_t logging_steps = 1, save_steps = 0, eval_steps = 0;
+};
+StepPlan plan_steps(const TrainingArgs& args, int64_t rows);
+
+}  // namespace tt
