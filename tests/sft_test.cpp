@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "io/file.h"
 #include "io/jsonl.h"
 #include "io/safetensors.h"
 #include "model/checkpoint.h"
@@ -89,6 +90,96 @@ trainer:
 }
 
 INSTANTIATE_TEST_SUITE_P(Losses, SftReference, ::testing::Values("nll", "dft"));
+
+}  // namespace
+}  // namespace tt
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <random>
+#include <thread>
+
+extern char** environ;
+
+namespace tt {
+namespace {
+
+std::string resume_config(const std::string& dir, const std::string& out) {
+  return write_config(dir, fmt::format(R"(model_name: {}/parity/tiny_llama4
+dataset:
+  path: {}/sft/nll/examples.jsonl
+trainer:
+  per_device_train_batch_size: 2
+  gradient_accumulation_steps: 2
+  num_train_epochs: 12
+  learning_rate: 1e-3
+  lr_scheduler_type: cosine
+  warmup_ratio: 0.1
+  weight_decay: 0.01
+  neftune_noise_alpha: 5
+  max_grad_norm: 1.0
+  logging_steps: 1
+  save_steps: 3
+  save_total_limit: 2
+  seed: 7
+  output_dir: {}
+)", testing::fixture_dir(), testing::fixture_dir(), out));
+}
+
+pid_t spawn_tinythink(const std::vector<std::string>& args) {
+  std::vector<char*> argv;
+  std::string binary = TT_BINARY;
+  argv.push_back(binary.data());
+  std::vector<std::string> copy = args;
+  for (auto& a : copy) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  return pid;
+}
+
+// SIGKILL at a random moment, then --resume: the final weights are bitwise those of an
+// uninterrupted run (fp32, CPU).
+TEST(SftResume, KilledRunResumesToBitwiseIdenticalWeights) {
+  std::string dir = testing::make_temp_dir("sft-resume");
+  std::string cfg_a = resume_config(dir, dir + "/a");
+  ASSERT_EQ(testing::run_cli("sft " + cfg_a).exit_code, 0);
+  fs::create_directories(dir + "/b");
+  std::string cfg_b = resume_config(dir + "/b", dir + "/b/out");
+  std::mt19937 rng(std::random_device{}());
+  int kills = 0;
+  for (int attempt = 0; attempt < 3 && !fs::exists(dir + "/b/out/model.safetensors"); ++attempt) {
+    pid_t pid = spawn_tinythink({"sft", cfg_b, "--resume"});
+    // wait for the first checkpoint, then kill at a random point of the rest of the run
+    for (int i = 0; i < 2000 && !fs::exists(dir + "/b/out/checkpoint-3"); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 400)(rng)));
+    kills += ::kill(pid, SIGKILL) == 0;
+    int status = 0;
+    ::waitpid(pid, &status, 0);
+  }
+  EXPECT_GE(kills, 1);
+  auto r = testing::run_cli("sft " + cfg_b + " --resume");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(read_file(dir + "/a/model.safetensors"), read_file(dir + "/b/out/model.safetensors"));
+  // logged history agrees too (one row per step, no duplicates from the killed run)
+  auto a = read_rows(dir + "/a/metrics.jsonl"), b = read_rows(dir + "/b/out/metrics.jsonl");
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i]["loss"], b[i]["loss"]) << "row " << i;
+  // save_total_limit 2: two checkpoints left
+  int checkpoints = 0;
+  for (const auto& e : fs::directory_iterator(dir + "/b/out")) checkpoints += e.path().filename().string().rfind("checkpoint-", 0) == 0;
+  EXPECT_EQ(checkpoints, 2);
+}
 
 }  // namespace
 }  // namespace tt

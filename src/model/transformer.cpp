@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/rng.h"
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/rmsnorm.h"
 #include "kernels/cpu/swiglu.h"
 
@@ -102,7 +103,7 @@ void linear_backward(const float* dy, const float* x, const float* w, float* dx,
 }
 
 void add_inplace(float* y, const float* x, int64_t n) {
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n > kMinParallelWork)
   for (int64_t i = 0; i < n; ++i) y[i] += x[i];
 }
 

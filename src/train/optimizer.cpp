@@ -4,6 +4,7 @@
 #include <numbers>
 
 #include "core/error.h"
+#include "kernels/cpu/parallel.h"
 
 namespace tt {
 
@@ -38,7 +39,7 @@ void adamw_step(std::vector<float>& params, const std::vector<float>& grads, Ada
     const float* g = grads.data() + slot.offset;
     float* m = state.m.data() + slot.offset;
     float* v = state.v.data() + slot.offset;
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (slot.numel > kMinParallelWork)
     for (int64_t i = 0; i < slot.numel; ++i) {
       p[i] *= decay;
       m[i] = fb1 * m[i] + (1.0f - fb1) * g[i];
@@ -52,14 +53,14 @@ void adamw_step(std::vector<float>& params, const std::vector<float>& grads, Ada
 double clip_grad_norm(std::vector<float>& grads, double max_norm) {
   double sum = 0.0;
   const int64_t n = static_cast<int64_t>(grads.size());
-#pragma omp parallel for reduction(+ : sum) schedule(static)
+#pragma omp parallel for reduction(+ : sum) schedule(static) if (n > kMinParallelWork)
   for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(grads[i]) * grads[i];
   const double norm = std::sqrt(sum);
   if (max_norm > 0.0) {
     const double coef = max_norm / (norm + 1e-6);
     if (coef < 1.0) {
       const float f = static_cast<float>(coef);
-#pragma omp parallel for simd schedule(static)
+#pragma omp parallel for simd schedule(static) if (n > kMinParallelWork)
       for (int64_t i = 0; i < n; ++i) grads[i] *= f;
     }
   }

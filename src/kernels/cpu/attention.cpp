@@ -8,6 +8,7 @@
 #include <limits>
 #include <vector>
 
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/cpu/small_gemm.h"
 
@@ -91,7 +92,7 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
   const int64_t ldq = H * D, ldk = shape.kv_heads * D;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   const int64_t blocks = (T + kQueryBlock - 1) / kQueryBlock;
-#pragma omp parallel
+#pragma omp parallel if (B * H * T * T * D > 8 * kMinParallelWork)
   {
     Scratch scratch;
     scratch.reserve(T, D);
@@ -135,7 +136,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   const int64_t blocks = (T + kQueryBlock - 1) / kQueryBlock;
   // Per query head dK, dV (no two threads write the same rows), summed into the KV heads afterwards.
   std::vector<float> dk_heads(B * H * T * D, 0.0f), dv_heads(B * H * T * D, 0.0f);
-#pragma omp parallel
+#pragma omp parallel if (B * H * T * T * D > 8 * kMinParallelWork)
   {
     Scratch scratch;
     scratch.reserve(T, D);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/error.h"
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/simd.h"
 
 namespace tt {
@@ -78,7 +79,7 @@ ClassifierStats classifier_forward_backward(const float* hidden, const float* we
     for (int64_t r = 0; r < m; ++r) std::memcpy(&h[r * dim], hidden + rows[c0 + r] * dim, sizeof(float) * dim);
     MatmulOptions forward{.trans_b = true, .precision = precision, .b_is_bf16 = weight_is_bf16};
     matmul(h.data(), weight, logits.data(), m, vocab, dim, forward);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (m * vocab > kMinParallelWork)
     for (int64_t r = 0; r < m; ++r) {
       int64_t t = rows[c0 + r];
       float w = grad ? grad->token_weights[t] : 1.0f;

@@ -5,11 +5,13 @@
 #include <cmath>
 #include <vector>
 
+#include "kernels/cpu/parallel.h"
+
 namespace tt {
 
 void rmsnorm_forward(float* y, float* rstd, const float* x, const float* weight, int64_t rows, int64_t dim,
                      float eps) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * dim > kMinParallelWork)
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * dim;
     float* yr = y + r * dim;
@@ -29,7 +31,7 @@ void rmsnorm_backward(float* dx, float* dweight, const float* dy, const float* x
   const bool want_dweight = weight && dweight;
   int threads = omp_get_max_threads();
   std::vector<float> partial(want_dweight ? static_cast<size_t>(threads) * dim : 0, 0.0f);
-#pragma omp parallel
+#pragma omp parallel if (rows * dim > kMinParallelWork)
   {
     float* my_dweight = want_dweight ? partial.data() + omp_get_thread_num() * dim : nullptr;
 #pragma omp for schedule(static)
@@ -62,7 +64,7 @@ namespace tt {
 
 void l2norm_backward_from_output(float* dx, const float* dy, const float* y, const float* rstd, int64_t rows,
                                  int64_t dim) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows * dim > kMinParallelWork)
   for (int64_t r = 0; r < rows; ++r) {
     const float* yr = y + r * dim;
     const float* dyr = dy + r * dim;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/simd.h"
 
 namespace tt {
@@ -21,7 +22,7 @@ constexpr int64_t kChunk = 4096;  // elements per parallel work item
 }  // namespace
 
 void swiglu_forward(float* out, const float* gate, const float* up, int64_t count) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (count > kMinParallelWork)
   for (int64_t c0 = 0; c0 < count; c0 += kChunk) {
     int64_t end = std::min(count, c0 + kChunk), i = c0;
     for (; i + 8 <= end; i += 8) {
@@ -34,7 +35,7 @@ void swiglu_forward(float* out, const float* gate, const float* up, int64_t coun
 }
 
 void swiglu_backward(float* dgate, float* dup, const float* dout, const float* gate, const float* up, int64_t count) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (count > kMinParallelWork)
   for (int64_t c0 = 0; c0 < count; c0 += kChunk) {
     int64_t end = std::min(count, c0 + kChunk), i = c0;
     const __m256 one = _mm256_set1_ps(1.0f);
