@@ -9,9 +9,11 @@ void register_bench(CLI::App& app);
 void register_run(CLI::App& app);
 void register_tokenize(CLI::App& app);  // tokenize and detokenize
 void register_chat_template(CLI::App& app);
+void register_prepare(CLI::App& app);
 
 std::vector<RegisterCommand> all_commands() {
-  return {register_run, register_init_model, register_score, register_bench, register_tokenize, register_chat_template};
+  return {register_run, register_init_model, register_score, register_bench, register_tokenize, register_chat_template,
+          register_prepare};
 }
 
 }  // namespace tt::cli
