@@ -160,10 +160,10 @@ struct Runner {
   const PieceSink& sink;
   std::deque<std::string>& arena;  // owns pieces that got a prefix space (stable addresses)
 
-  void run(size_t step_index, std::string_view piece) {
+  void run(size_t step_index, std::string_view piece, PiecePlace place) {
     if (piece.empty()) return;
     if (step_index == steps.size()) {
-      sink(piece);
+      sink(piece, place);
       return;
     }
     const PreTokenizeStep& step = steps[step_index];
@@ -174,12 +174,24 @@ struct Runner {
       owned += ' ';
       owned += piece;
       piece = owned;
+      ++place.shift;
     }
     if (!step.regex) {
-      run(step_index + 1, piece);
+      run(step_index + 1, piece, place);
       return;
     }
-    split_with(*step.regex, step.behavior, piece, [&](std::string_view sub) { run(step_index + 1, sub); });
+    split_with(*step.regex, step.behavior, piece, [&](std::string_view sub) {
+      // Sub-pieces are views of `piece`: their place follows from where they start in it.
+      auto q = static_cast<size_t>(sub.data() - piece.data());
+      PiecePlace sub_place = place;
+      if (q >= place.shift) {
+        sub_place.origin += q - place.shift;
+        sub_place.shift = 0;
+      } else {
+        sub_place.shift -= q;
+      }
+      run(step_index + 1, sub, sub_place);
+    });
   }
 };
 
@@ -187,7 +199,7 @@ struct Runner {
 
 void pre_tokenize(const std::vector<PreTokenizeStep>& steps, std::string_view text, const PieceSink& sink) {
   std::deque<std::string> arena;
-  Runner{steps, sink, arena}.run(0, text);
+  Runner{steps, sink, arena}.run(0, text, PiecePlace{});
 }
 
 }  // namespace tt

@@ -47,7 +47,15 @@ extern const char* const kGpt2SplitPattern;
 // The Llama-3 (tiktoken cl100k-style) pattern; also used for tokenizer.model files.
 extern const char* const kLlama3SplitPattern;
 
-using PieceSink = std::function<void(std::string_view piece)>;
+// Where a piece lies in the text given to pre_tokenize: piece byte k (k >= shift) is text byte
+// origin + k - shift. The first `shift` bytes are prefix spaces a ByteLevel step added (shift is 0
+// unless add_prefix_space inserted one); they are not in the text and sit at `origin`.
+struct PiecePlace {
+  size_t origin = 0;
+  size_t shift = 0;
+};
+
+using PieceSink = std::function<void(std::string_view piece, PiecePlace place)>;
 
 // Runs `steps` over `text`, calling `sink` for each final non-empty piece, left to right.
 // Steps are applied in a streaming way (no intermediate lists), each to the pieces of the

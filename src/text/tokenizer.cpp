@@ -96,16 +96,19 @@ bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' |
 
 void encode_segment(const TokenizerData& d, std::string_view segment, std::vector<int32_t>& out) {
   if (segment.empty()) return;
-  pre_tokenize(d.pre_tokenizer, segment, [&](std::string_view piece) { d.bpe.encode_piece(piece, out); });
+  pre_tokenize(d.pre_tokenizer, segment, [&](std::string_view piece, PiecePlace) { d.bpe.encode_piece(piece, out); });
 }
 
 }  // namespace
 
-void Tokenizer::encode_into(std::string_view text, const EncodeOptions& options, std::vector<int32_t>& out) const {
-  const TokenizerData& d = *data_;
-  if (options.add_bos) out.insert(out.end(), d.template_prefix.begin(), d.template_prefix.end());
-  // Added tokens are cut out first (leftmost-longest, like HF's added vocabulary); the text
-  // between them goes through pre-tokenization and BPE.
+namespace {
+
+// Cuts added tokens out of `text` (leftmost-longest, like HF's added vocabulary) and reports, left
+// to right, the plain text between them as on_segment(begin, end) and each added token as
+// on_added(token, begin, end); [begin, end) includes whitespace swallowed by lstrip / rstrip.
+template <typename OnSegment, typename OnAdded>
+void split_added(const TokenizerData& d, std::string_view text, bool allow_special, OnSegment&& on_segment,
+                 OnAdded&& on_added) {
   size_t segment_start = 0;
   size_t i = 0;
   while (i < text.size()) {
@@ -114,7 +117,7 @@ void Tokenizer::encode_into(std::string_view text, const EncodeOptions& options,
       continue;
     }
     size_t length = 0;
-    int32_t slot = d.trie.match(text, i, options.allow_special, d.added, &length);
+    int32_t slot = d.trie.match(text, i, allow_special, d.added, &length);
     if (slot < 0) {
       ++i;
       continue;
@@ -127,16 +130,72 @@ void Tokenizer::encode_into(std::string_view text, const EncodeOptions& options,
     if (token.rstrip) {
       while (end < text.size() && is_space(text[end])) ++end;
     }
-    encode_segment(d, text.substr(segment_start, begin - segment_start), out);
-    out.push_back(token.id);
+    if (begin > segment_start) on_segment(segment_start, begin);
+    on_added(token, begin, end);
     segment_start = i = end;
   }
-  encode_segment(d, text.substr(segment_start), out);
+  if (segment_start < text.size()) on_segment(segment_start, text.size());
+}
+
+}  // namespace
+
+void Tokenizer::encode_into(std::string_view text, const EncodeOptions& options, std::vector<int32_t>& out) const {
+  const TokenizerData& d = *data_;
+  if (options.add_bos) out.insert(out.end(), d.template_prefix.begin(), d.template_prefix.end());
+  // The text between added tokens goes through pre-tokenization and BPE.
+  split_added(
+      d, text, options.allow_special,
+      [&](size_t begin, size_t end) { encode_segment(d, text.substr(begin, end - begin), out); },
+      [&](const AddedToken& token, size_t, size_t) { out.push_back(token.id); });
   if (options.add_bos) out.insert(out.end(), d.template_suffix.begin(), d.template_suffix.end());
   if (options.add_eos) {
     if (d.eos_id < 0) fail("{}: add_eos requested but the tokenizer has no end-of-text token", d.source);
     out.push_back(d.eos_id);
   }
+}
+
+EncodingWithOffsets Tokenizer::encode_with_offsets(std::string_view text, const EncodeOptions& options) const {
+  const TokenizerData& d = *data_;
+  EncodingWithOffsets result;
+  std::vector<int32_t>& ids = result.ids;
+  auto& offsets = result.offsets;
+  auto add_template = [&](const std::vector<int32_t>& template_ids) {
+    for (int32_t id : template_ids) {
+      ids.push_back(id);
+      offsets.emplace_back(0, 0);
+    }
+  };
+  if (options.add_bos) add_template(d.template_prefix);
+  split_added(
+      d, text, options.allow_special,
+      [&](size_t segment_begin, size_t segment_end) {
+        pre_tokenize(d.pre_tokenizer, text.substr(segment_begin, segment_end - segment_begin),
+                     [&](std::string_view piece, PiecePlace place) {
+                       size_t first = ids.size();
+                       d.bpe.encode_piece(piece, ids);
+                       // BPE tokens are the piece's bytes in order: walk their lengths.
+                       auto text_pos = [&](size_t k) {
+                         return segment_begin + place.origin + (k > place.shift ? k - place.shift : 0);
+                       };
+                       size_t k = 0;
+                       for (size_t t = first; t < ids.size(); ++t) {
+                         size_t length = d.bpe.tokens[ids[t]].size();
+                         offsets.emplace_back(text_pos(k), text_pos(k + length));
+                         k += length;
+                       }
+                     });
+      },
+      [&](const AddedToken& token, size_t begin, size_t end) {
+        ids.push_back(token.id);
+        offsets.emplace_back(begin, end);
+      });
+  if (options.add_bos) add_template(d.template_suffix);
+  if (options.add_eos) {
+    if (d.eos_id < 0) fail("{}: add_eos requested but the tokenizer has no end-of-text token", d.source);
+    ids.push_back(d.eos_id);
+    offsets.emplace_back(0, 0);
+  }
+  return result;
 }
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text, const EncodeOptions& options) const {

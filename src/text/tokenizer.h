@@ -14,6 +14,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace tt {
@@ -25,6 +26,16 @@ struct EncodeOptions {
   bool add_eos = false;        // append eos_id()
   bool allow_special = true;   // special tokens written in the text become their ids; false encodes
                                // them as plain text (use for untrusted input)
+};
+
+// Token ids with, for each, the byte range [begin, end) of the encoded text it came from. Tokens
+// the post-processor adds (add_bos) get {0, 0}; a token that is only a ByteLevel prefix space
+// (not in the text) gets an empty range where it was inserted. Ranges are in bytes: a token that
+// holds part of a UTF-8 character covers only its own bytes (HF's char offsets round those out to
+// the whole character; chat_encode.h does that where it matters).
+struct EncodingWithOffsets {
+  std::vector<int32_t> ids;
+  std::vector<std::pair<size_t, size_t>> offsets;
 };
 
 class Tokenizer {
@@ -41,6 +52,9 @@ class Tokenizer {
   std::vector<int32_t> encode(std::string_view text, const EncodeOptions& options) const;
   // Appends to `out` (no reallocation of a fresh vector per call).
   void encode_into(std::string_view text, const EncodeOptions& options, std::vector<int32_t>& out) const;
+  // Same ids as encode(text, options), plus where each token is in `text`. Slower than encode;
+  // for masks and alignment, not bulk tokenization.
+  EncodingWithOffsets encode_with_offsets(std::string_view text, const EncodeOptions& options = {}) const;
   // Encodes each text independently, in parallel (OpenMP over texts).
   std::vector<std::vector<int32_t>> encode_batch(std::span<const std::string> texts,
                                                  const EncodeOptions& options = {}) const;

@@ -18,11 +18,12 @@ namespace {
 using json = nlohmann::json;
 
 std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) fail("{}: cannot open file", path);
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
+  std::string text(static_cast<size_t>(in.tellg()), '\0');
+  in.seekg(0);
+  if (!in.read(text.data(), static_cast<std::streamsize>(text.size()))) fail("{}: cannot read file", path);
+  return text;
 }
 
 // Typed access to tokenizer.json with errors that say which file and key.
@@ -60,6 +61,201 @@ struct JsonReader {
   std::string type(const json& object, const std::string& where) const {
     return string(need(object, "type", where), where + ".type");
   }
+};
+
+// tokenizer.json read in one pass with nlohmann's SAX interface: model.vocab and model.merges
+// (almost all of the file) are kept as flat byte buffers instead of a DOM of ~400k nodes; every
+// other part becomes the json value json::parse would give.
+struct StreamedModel {
+  struct VocabEntry {
+    uint32_t offset, length;  // the key in `text`
+    int32_t id;
+  };
+  struct MergeEntry {
+    uint32_t offset, left_length, right_length;  // left then right, adjacent in `text`
+  };
+  std::string text;  // keys and merge halves, as written (byte-level characters)
+  std::vector<VocabEntry> vocab;
+  std::vector<MergeEntry> merges;
+  bool saw_vocab = false;
+  bool saw_merges = false;
+};
+
+class TokenizerJsonSax {
+ public:
+  using number_integer_t = json::number_integer_t;
+  using number_unsigned_t = json::number_unsigned_t;
+  using number_float_t = json::number_float_t;
+  using string_t = json::string_t;
+  using binary_t = json::binary_t;
+
+  TokenizerJsonSax(const std::string& path, json& root, StreamedModel& model) : path_(path), root_(root), model_(model) {}
+
+  bool null() { return value(json(nullptr)); }
+  bool boolean(bool v) { return value(json(v)); }
+  bool number_integer(number_integer_t v) {
+    if (mode_ == Mode::Vocab) bad_vocab_value();
+    return value(json(v));
+  }
+  bool number_unsigned(number_unsigned_t v) {
+    if (mode_ == Mode::Vocab) {
+      if (v > static_cast<number_unsigned_t>(INT32_MAX)) bad_vocab_value();
+      model_.vocab.back().id = static_cast<int32_t>(v);
+      return true;
+    }
+    return value(json(v));
+  }
+  bool number_float(number_float_t v, const string_t&) {
+    if (mode_ == Mode::Vocab) bad_vocab_value();
+    return value(json(v));
+  }
+  bool binary(binary_t&) { return value(json(nullptr)); }  // JSON text has no binary values
+  bool string(string_t& v) {
+    if (mode_ == Mode::Vocab) bad_vocab_value();
+    if (mode_ == Mode::Merges) {
+      if (merge_depth_ == 0) {
+        size_t space = v.find(' ');
+        if (space == std::string::npos || v.find(' ', space + 1) != std::string::npos) {
+          fail("{}: 'model.merges[{}]' should be two tokens separated by one space", path_, model_.merges.size());
+        }
+        auto offset = static_cast<uint32_t>(model_.text.size());
+        model_.text.append(v, 0, space);
+        model_.text.append(v, space + 1);
+        model_.merges.push_back({offset, static_cast<uint32_t>(space), static_cast<uint32_t>(v.size() - space - 1)});
+      } else {
+        if (merge_parts_ == 0) {
+          model_.merges.push_back({static_cast<uint32_t>(model_.text.size()), static_cast<uint32_t>(v.size()), 0});
+        } else if (merge_parts_ == 1) {
+          model_.merges.back().right_length = static_cast<uint32_t>(v.size());
+        } else {
+          bad_merge();
+        }
+        model_.text += v;
+        ++merge_parts_;
+      }
+      return true;
+    }
+    return value(json(std::move(v)));
+  }
+
+  bool start_object(std::size_t) {
+    if (mode_ == Mode::Vocab) bad_vocab_value();
+    if (mode_ == Mode::Merges) bad_merge();
+    if (at_model_member("vocab")) {
+      mode_ = Mode::Vocab;
+      model_.saw_vocab = true;
+      return true;
+    }
+    return open(json::object());
+  }
+  bool key(string_t& k) {
+    if (mode_ == Mode::Vocab) {
+      model_.vocab.push_back({static_cast<uint32_t>(model_.text.size()), static_cast<uint32_t>(k.size()), -1});
+      model_.text += k;
+      return true;
+    }
+    key_ = std::move(k);
+    return true;
+  }
+  bool end_object() {
+    if (mode_ == Mode::Vocab) {
+      if (!model_.vocab.empty() && model_.vocab.back().id < 0) bad_vocab_value();
+      mode_ = Mode::None;
+      return true;
+    }
+    return close();
+  }
+  bool start_array(std::size_t) {
+    if (mode_ == Mode::Vocab) bad_vocab_value();
+    if (mode_ == Mode::Merges) {
+      if (merge_depth_ > 0) bad_merge();
+      merge_depth_ = 1;
+      merge_parts_ = 0;
+      return true;
+    }
+    if (at_model_member("merges")) {
+      mode_ = Mode::Merges;
+      model_.saw_merges = true;
+      merge_depth_ = 0;
+      return true;
+    }
+    return open(json::array());
+  }
+  bool end_array() {
+    if (mode_ == Mode::Merges) {
+      if (merge_depth_ == 0) {
+        mode_ = Mode::None;
+      } else {
+        if (merge_parts_ != 2) bad_merge();
+        merge_depth_ = 0;
+      }
+      return true;
+    }
+    return close();
+  }
+  bool parse_error(std::size_t, const std::string&, const nlohmann::detail::exception& e) {
+    const auto* parse = dynamic_cast<const json::parse_error*>(&e);
+    fail("{}: malformed JSON at byte {}", path_, parse ? parse->byte : 0);
+  }
+
+ private:
+  enum class Mode { None, Vocab, Merges };
+
+  // The next value is model.<name>: an object member of the "model" object at the top level.
+  bool at_model_member(const char* name) const {
+    return stack_.size() == 2 && stack_[1].is_model && stack_[1].value->is_object() && key_ == name;
+  }
+  json* place(json&& v) {
+    if (stack_.empty()) {
+      root_ = std::move(v);
+      return &root_;
+    }
+    json& parent = *stack_.back().value;
+    if (parent.is_object()) {
+      json& slot = parent[key_];
+      slot = std::move(v);
+      return &slot;
+    }
+    parent.push_back(std::move(v));
+    return &parent.back();
+  }
+  bool value(json&& v) {
+    if (mode_ == Mode::Merges) bad_merge();
+    place(std::move(v));
+    return true;
+  }
+  bool open(json&& v) {
+    bool is_model = stack_.size() == 1 && stack_[0].value->is_object() && key_ == "model";
+    json* p = place(std::move(v));
+    stack_.push_back({p, is_model});
+    return true;
+  }
+  bool close() {
+    stack_.pop_back();
+    return true;
+  }
+  [[noreturn]] void bad_vocab_value() const {
+    std::string name = model_.vocab.empty() ? std::string() : model_.text.substr(model_.vocab.back().offset, model_.vocab.back().length);
+    fail("{}: 'model.vocab[\"{}\"]' should be a token id (a non-negative integer)", path_, name);
+  }
+  [[noreturn]] void bad_merge() const {
+    size_t rank = model_.merges.size();
+    if (merge_depth_ > 0 && merge_parts_ > 0) --rank;  // the entry being read was already counted
+    fail("{}: 'model.merges[{}]' should be \"a b\" or [\"a\", \"b\"]", path_, rank);
+  }
+
+  struct Open {
+    json* value;
+    bool is_model;  // the top-level "model" object
+  };
+  const std::string& path_;
+  json& root_;
+  StreamedModel& model_;
+  std::vector<Open> stack_;
+  std::string key_;
+  Mode mode_ = Mode::None;
+  int merge_depth_ = 0;
+  int merge_parts_ = 0;
 };
 
 void load_pre_tokenizer(const JsonReader& r, const json& node, const std::string& where,
@@ -141,7 +337,7 @@ void load_post_processor(const JsonReader& r, const json& node, const std::strin
 }
 
 // model: BPE over the byte-level alphabet.
-void load_model(const JsonReader& r, const json& model, TokenizerData& d) {
+void load_model(const JsonReader& r, const json& model, const StreamedModel& streamed, TokenizerData& d) {
   if (const json* type = r.maybe(model, "type")) {
     std::string name = r.string(*type, "model.type");
     if (name != "BPE") fail("{}: 'model.type' {} is not supported (only BPE)", r.path, name);
@@ -155,49 +351,45 @@ void load_model(const JsonReader& r, const json& model, TokenizerData& d) {
   if (r.boolean(model, "byte_fallback", false, "model")) fail("{}: 'model.byte_fallback' true is not supported", r.path);
   d.bpe.ignore_merges = r.boolean(model, "ignore_merges", false, "model");
 
-  const json& vocab = r.need(model, "vocab", "model");
-  if (!vocab.is_object()) fail("{}: 'model.vocab' should be an object", r.path);
-  std::string bytes;
-  for (auto it = vocab.begin(); it != vocab.end(); ++it) {
-    int32_t id = r.id(it.value(), "model.vocab[\"" + it.key() + "\"]");
-    if (static_cast<size_t>(id) >= d.bpe.tokens.size()) {
-      d.bpe.tokens.resize(id + 1);
-      d.bpe.in_index.resize(id + 1, 0);
-    }
+  if (!streamed.saw_vocab) {
+    const json& vocab = r.need(model, "vocab", "model");
+    if (!vocab.is_object()) fail("{}: 'model.vocab' should be an object", r.path);
+  }
+  std::string_view text = streamed.text;
+  int32_t max_id = -1;
+  for (const auto& entry : streamed.vocab) max_id = std::max(max_id, entry.id);
+  d.bpe.tokens.resize(static_cast<size_t>(max_id + 1));
+  d.bpe.in_index.resize(static_cast<size_t>(max_id + 1), 0);
+  for (const auto& entry : streamed.vocab) {
+    std::string_view key = text.substr(entry.offset, entry.length);
     // Entries outside the byte-level alphabet can never come out of BPE; they keep their text
     // (which is also what HF's ByteLevel decoder emits for them).
-    bool byte_level = utf8::byte_level_decode(it.key(), bytes);
-    d.bpe.tokens[id] = byte_level ? bytes : it.key();
-    d.bpe.in_index[id] = byte_level;
+    std::string& token = d.bpe.tokens[entry.id];
+    bool byte_level = utf8::byte_level_decode(key, token);
+    if (!byte_level) token.assign(key);
+    d.bpe.in_index[entry.id] = byte_level;
   }
   d.bpe.finalize(r.path);
 
-  const json& merges = r.need(model, "merges", "model");
-  if (!merges.is_array()) fail("{}: 'model.merges' should be a list", r.path);
-  d.bpe.merges.reserve(merges.size());
-  std::string left, right, left_bytes, right_bytes;
-  for (size_t rank = 0; rank < merges.size(); ++rank) {
-    const json& merge = merges[rank];
-    // Two spellings: "a b" (older files) and ["a", "b"].
-    if (merge.is_string()) {
-      const std::string& text = merge.get_ref<const std::string&>();
-      size_t space = text.find(' ');
-      if (space == std::string::npos || text.find(' ', space + 1) != std::string::npos) {
-        fail("{}: 'model.merges[{}]' should be two tokens separated by one space", r.path, rank);
-      }
-      left = text.substr(0, space);
-      right = text.substr(space + 1);
-    } else if (merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string()) {
-      left = merge[0].get<std::string>();
-      right = merge[1].get<std::string>();
-    } else {
-      fail("{}: 'model.merges[{}]' should be \"a b\" or [\"a\", \"b\"]", r.path, rank);
-    }
+  if (!streamed.saw_merges) {
+    const json& merges = r.need(model, "merges", "model");
+    if (!merges.is_array()) fail("{}: 'model.merges' should be a list", r.path);
+  }
+  d.bpe.merges.reserve(streamed.merges.size());
+  std::string bytes, right_bytes;
+  for (size_t rank = 0; rank < streamed.merges.size(); ++rank) {
+    const auto& merge = streamed.merges[rank];
+    std::string_view left = text.substr(merge.offset, merge.left_length);
+    std::string_view right = text.substr(merge.offset + merge.left_length, merge.right_length);
     int32_t left_id = -1, right_id = -1, merged_id = -1;
-    if (utf8::byte_level_decode(left, left_bytes) && utf8::byte_level_decode(right, right_bytes)) {
-      left_id = d.bpe.find(left_bytes);
-      right_id = d.bpe.find(right_bytes);
-      merged_id = d.bpe.find(left_bytes + right_bytes);
+    // `bytes` holds left's bytes then right's: the pair and its merge are views of it.
+    if (utf8::byte_level_decode(left, bytes) && utf8::byte_level_decode(right, right_bytes)) {
+      size_t split = bytes.size();
+      bytes += right_bytes;
+      std::string_view all(bytes);
+      left_id = d.bpe.find(all.substr(0, split));
+      right_id = d.bpe.find(all.substr(split));
+      merged_id = d.bpe.find(all);
     }
     if (left_id < 0 || right_id < 0 || merged_id < 0) {
       fail("{}: 'model.merges[{}]' ({} {}) uses a token that is not in model.vocab", r.path, rank, left, right);
@@ -209,19 +401,20 @@ void load_model(const JsonReader& r, const json& model, TokenizerData& d) {
 }  // namespace
 
 Tokenizer Tokenizer::load_json(const std::string& path) {
-  std::string text = read_file(path);
   json root;
-  try {
-    root = json::parse(text);
-  } catch (const json::parse_error& e) {
-    fail("{}: malformed JSON at byte {}", path, e.byte);
+  StreamedModel streamed;
+  {
+    std::string text = read_file(path);
+    streamed.text.reserve(text.size() / 2);
+    TokenizerJsonSax sax(path, root, streamed);
+    json::sax_parse(text, &sax);
   }
   JsonReader r{path};
   if (!root.is_object()) fail("{}: the top level should be an object", path);
   auto d = std::make_shared<TokenizerData>();
   d->source = path;
 
-  load_model(r, r.need(root, "model", ""), *d);
+  load_model(r, r.need(root, "model", ""), streamed, *d);
 
   if (const json* normalizer = r.maybe(root, "normalizer")) {
     std::string type = r.type(*normalizer, "normalizer");
