@@ -11,7 +11,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/rng.h"
-#include "data/chat_encode_local.h"
+#include "text/chat_encode.h"
 #include "data/hash.h"
 #include "data/shard.h"
 #include "io/file.h"
