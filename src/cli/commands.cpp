@@ -9,11 +9,12 @@ void register_bench(CLI::App& app);
 void register_run(CLI::App& app);
 void register_tokenize(CLI::App& app);  // tokenize and detokenize
 void register_chat_template(CLI::App& app);
+void register_prepare(CLI::App& app);
 void register_sft(CLI::App& app);
 
 std::vector<RegisterCommand> all_commands() {
-  return {register_run, register_init_model, register_score, register_bench, register_tokenize, register_chat_template,
-          register_sft};
+  return {register_run,      register_init_model,    register_score,   register_bench,
+          register_tokenize, register_chat_template, register_prepare, register_sft};
 }
 
 }  // namespace tt::cli

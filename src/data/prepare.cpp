@@ -1,0 +1,477 @@
+#include "data/prepare.h"
+
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <set>
+#include <string_view>
+
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/rng.h"
+#include "text/chat_encode.h"
+#include "data/hash.h"
+#include "data/shard.h"
+#include "io/file.h"
+#include "text/chat_template.h"
+#include "text/tokenizer.h"
+
+namespace tt {
+namespace fs = std::filesystem;
+
+namespace {
+
+// Bump when anything that shapes the output changes (parsing, rendering, sampling, format), so
+// stale cache entries are never reused.
+constexpr const char* kPrepareRecipe = "tinythink-prepare/1";
+constexpr size_t kChunkRows = 2048;  // rows parsed, then encoded in parallel, at a time
+constexpr size_t kMaxBadLineMessages = 20;
+
+std::vector<std::string> list_input_files(const std::string& input) {
+  if (!fs::exists(input)) fail("{}: no such file or directory", input);
+  if (!fs::is_directory(input)) return {input};
+  std::vector<std::string> files;
+  for (const auto& entry : fs::directory_iterator(input))
+    if (entry.is_regular_file() && entry.path().extension() == ".jsonl") files.push_back(entry.path().string());
+  std::sort(files.begin(), files.end());
+  if (files.empty()) fail("{}: directory holds no *.jsonl files", input);
+  return files;
+}
+
+std::string tokenizer_dir(const std::string& tokenizer) {
+  if (fs::is_directory(tokenizer)) return tokenizer;
+  fs::path parent = fs::path(tokenizer).parent_path();
+  return parent.empty() ? "." : parent.string();
+}
+
+// bos/eos for a template given with --chat-template: tokenizer_config.json's when present (it may
+// name a different eos, e.g. <|eot_id|>), else the tokenizer's own.
+nlohmann::ordered_json special_tokens_for(const Tokenizer& tok, const std::string& dir) {
+  nlohmann::ordered_json special = nlohmann::ordered_json::object();
+  if (tok.bos_id() >= 0) special["bos_token"] = tok.id_to_token(tok.bos_id());
+  if (tok.eos_id() >= 0) special["eos_token"] = tok.id_to_token(tok.eos_id());
+  std::string config_path = dir + "/tokenizer_config.json";
+  if (!file_exists(config_path)) return special;
+  nlohmann::json config = read_json_file(config_path);
+  for (const char* key : {"bos_token", "eos_token", "unk_token", "pad_token"}) {
+    if (!config.is_object() || !config.contains(key)) continue;
+    const auto& v = config[key];
+    if (v.is_string()) special[key] = v.get<std::string>();
+    else if (v.is_object() && v.contains("content") && v["content"].is_string()) special[key] = v["content"].get<std::string>();
+  }
+  return special;
+}
+
+ChatTemplate load_chat_template(const PrepareOptions& o, const Tokenizer& tok) {
+  std::string dir = tokenizer_dir(o.tokenizer);
+  if (!o.chat_template.empty())
+    return ChatTemplate::with_special_tokens(read_file(o.chat_template), special_tokens_for(tok, dir), o.chat_template);
+  if (!file_exists(dir + "/tokenizer_config.json"))
+    fail("{}: no tokenizer_config.json to take the chat template from; pass --chat-template FILE.jinja", dir);
+  return ChatTemplate::from_tokenizer_config(dir);
+}
+
+std::string hex64(uint64_t x) { return fmt::format("{:016x}", x); }
+
+// Two independent 64-bit hashes over the same pieces: 128 bits make an accidental key collision
+// out of the question for a cache that lives for months.
+struct KeyHasher {
+  uint64_t a = 0x243f6a8885a308d3ull, b = 0x13198a2e03707344ull;
+  void add(std::string_view piece) {
+    uint64_t n = piece.size();
+    a = hash_bytes(&n, sizeof n, a);
+    b = hash_bytes(&n, sizeof n, b ^ 0x5bd1e995ull);
+    a = hash_bytes(piece.data(), piece.size(), a);
+    b = hash_bytes(piece.data(), piece.size(), b);
+  }
+  std::string hex() const { return hex64(a) + hex64(b); }
+};
+
+// What identifies the output: the bytes of every input and of the tokenizer, the template and its
+// special tokens, and each option that changes the result. Input paths are not part of it (a moved
+// dataset still hits), file names within a directory are (they fix the order).
+std::string compute_cache_key(const PrepareOptions& o, const std::vector<std::string>& files, const Tokenizer& tok,
+                              const ChatTemplate& chat) {
+  KeyHasher key;
+  key.add(kPrepareRecipe);
+  key.add(std::to_string(kShardVersion));
+  for (const auto& file : files) {
+    key.add(fs::path(file).filename().string());
+    key.add(hex64(hash_string(read_file(file))));
+  }
+  key.add(hex64(hash_string(read_file(tok.source()))));
+  fs::path beside = fs::path(tok.source()).parent_path() / "special_tokens.json";  // read by tiktoken loading
+  key.add(fs::exists(beside) ? read_file(beside.string()) : "");
+  key.add(chat.source());
+  key.add(chat.special_tokens().dump());
+  std::vector<std::string> sources = o.sources;
+  std::sort(sources.begin(), sources.end());
+  key.add(nlohmann::json{{"max_length", o.max_length},
+                         {"sources", sources},
+                         {"default_source", o.default_source},
+                         {"token_budget", o.token_budget},
+                         {"seed", o.seed},
+                         {"assistant_only_loss", o.assistant_only_loss},
+                         {"skip_bad_lines", o.skip_bad_lines}}
+              .dump());
+  return key.hex();
+}
+
+// Copies a finished shard to `dst` atomically: a hard link when both are on one filesystem (shards
+// are never modified in place, so sharing the inode is safe), else a streamed copy.
+void publish(const std::string& src, const std::string& dst) {
+  if (fs::exists(dst) && fs::equivalent(src, dst)) return;
+  std::string temp = dst + ".link.tmp." + std::to_string(::getpid());
+  std::error_code ec;
+  fs::remove(temp, ec);
+  if (::link(src.c_str(), temp.c_str()) == 0) {
+    fs::rename(temp, dst, ec);
+    if (!ec) return;
+    fs::remove(temp, ec);
+  }
+  std::string content = read_file(src);
+  write_file_atomic(dst, content);
+}
+
+std::string_view strip_json_tag(std::string_view what) {
+  if (!what.empty() && what[0] == '[') {
+    size_t close = what.find("] ");
+    if (close != std::string_view::npos) return what.substr(close + 2);
+  }
+  return what;
+}
+
+// Checks one parsed row; returns the reason it is bad, or "" if it is good.
+std::string validate_row(const nlohmann::ordered_json& row) {
+  if (!row.is_object()) return "expected a JSON object";
+  auto it = row.find("messages");
+  if (it == row.end()) return "missing 'messages'";
+  if (!it->is_array()) return "'messages' is not a list";
+  if (it->empty()) return "'messages' is empty";
+  for (size_t i = 0; i < it->size(); ++i) {
+    const auto& m = (*it)[i];
+    if (!m.is_object()) return fmt::format("message {} is not an object", i);
+    auto role = m.find("role");
+    if (role == m.end() || !role->is_string()) return fmt::format("message {}: missing string 'role'", i);
+    const auto& r = role->get_ref<const std::string&>();
+    if (r != "system" && r != "user" && r != "assistant" && r != "tool")
+      return fmt::format("message {}: unknown role '{}' (expected system, user, assistant or tool)", i, r);
+    auto content = m.find("content");
+    if (content == m.end()) return fmt::format("message {}: missing 'content'", i);
+    if (!content->is_string()) return fmt::format("message {}: 'content' is not a string", i);
+  }
+  if (auto s = row.find("dataset_source"); s != row.end() && !s->is_string()) return "'dataset_source' is not a string";
+  return "";
+}
+
+struct PendingRow {
+  uint32_t file = 0;
+  int64_t line = 0;
+  uint32_t source = 0;
+  nlohmann::ordered_json messages;
+  std::string error;  // set: the row is bad
+};
+
+struct Candidate {
+  uint32_t source = 0;
+  std::vector<int32_t> ids;
+  std::vector<uint8_t> mask;
+};
+
+}  // namespace
+
+std::string summary_path_for(const std::string& shard_path) { return shard_path + ".summary.json"; }
+
+std::vector<std::string> read_source_list(const std::string& path) {
+  std::string text = read_file(path);
+  std::vector<std::string> names;
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string line = text.substr(pos, end - pos);
+    pos = end + 1;
+    auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos) continue;
+    line = line.substr(first, line.find_last_not_of(" \t\r") - first + 1);
+    if (line[0] == '#') continue;
+    if (line.rfind("- ", 0) == 0) {
+      line = line.substr(2);
+      line = line.substr(std::min(line.size(), line.find_first_not_of(" \t")));
+    } else if (line.back() == ':') {
+      continue;  // a heading such as "MATH & STEM DATA:"
+    }
+    if (!line.empty()) names.push_back(line);
+  }
+  if (names.empty()) fail("{}: no source names (expected lines like \"- name\")", path);
+  return names;
+}
+
+// Token-budget sampling, per source, keeping each source's share of tokens:
+//   T_s = tokens of the candidates of source s (after the source and length filters), T = sum T_s.
+//   If budget <= 0 or T <= budget, everything is kept. Otherwise source s gets the target
+//   t_s = floor(budget * T_s / T). Its candidates, in input order, are shuffled by Fisher-Yates
+//   with Rng(seed ^ hash_string(s)) (so one source's draw does not depend on the others), and the
+//   longest prefix of that order whose tokens sum to <= t_s is kept. Taking a prefix (rather than
+//   skipping rows that do not fit and going on) keeps the kept rows' length distribution that of
+//   the source; each source ends less than one row short of its target, never over it.
+// The kept rows stay in input order.
+std::vector<uint8_t> sample_to_budget(const std::vector<int64_t>& lengths, const std::vector<std::string>& sources,
+                                      int64_t token_budget, uint64_t seed) {
+  TT_CHECK(lengths.size() == sources.size(), "sample_to_budget: sizes differ");
+  std::vector<uint8_t> keep(lengths.size(), 1);
+  std::map<std::string, std::vector<size_t>> by_source;
+  int64_t total = 0;
+  for (size_t i = 0; i < lengths.size(); ++i) {
+    by_source[sources[i]].push_back(i);
+    total += lengths[i];
+  }
+  if (token_budget <= 0 || total <= token_budget) return keep;
+  std::fill(keep.begin(), keep.end(), 0);
+  for (auto& [name, rows] : by_source) {
+    int64_t source_tokens = 0;
+    for (size_t i : rows) source_tokens += lengths[i];
+    auto target = static_cast<int64_t>(static_cast<__int128>(token_budget) * source_tokens / total);
+    Rng rng(seed ^ hash_string(name));
+    for (size_t i = rows.size(); i > 1; --i) std::swap(rows[i - 1], rows[rng.below(i)]);
+    int64_t sum = 0;
+    for (size_t i : rows) {
+      if (sum + lengths[i] > target) break;
+      sum += lengths[i];
+      keep[i] = 1;
+    }
+  }
+  return keep;
+}
+
+nlohmann::json PrepareSummary::to_json() const {
+  nlohmann::json sources = nlohmann::json::object();
+  for (const auto& [name, c] : per_source)
+    sources[name] = {{"rows_read", c.rows_read}, {"rows_kept", c.rows_kept}, {"tokens_kept", c.tokens_kept},
+                     {"loss_tokens_kept", c.loss_tokens_kept}};
+  return {{"rows_read", rows_read},
+          {"rows_kept", rows_kept},
+          {"dropped", {{"source_filter", dropped_source}, {"too_long", dropped_too_long}, {"no_loss_tokens", dropped_no_loss},
+                       {"token_budget", dropped_budget}, {"bad_lines", bad_lines}}},
+          {"bad_line_messages", bad_line_messages},
+          {"sources", sources},
+          {"total_tokens", total_tokens},
+          {"loss_tokens", loss_tokens},
+          {"cache_key", cache_key},
+          {"shard", shard_path},
+          {"seconds", seconds}};
+}
+
+PrepareSummary PrepareSummary::from_json(const nlohmann::json& j) {
+  PrepareSummary s;
+  s.rows_read = j.at("rows_read");
+  s.rows_kept = j.at("rows_kept");
+  const auto& d = j.at("dropped");
+  s.dropped_source = d.at("source_filter");
+  s.dropped_too_long = d.at("too_long");
+  s.dropped_no_loss = d.at("no_loss_tokens");
+  s.dropped_budget = d.at("token_budget");
+  s.bad_lines = d.at("bad_lines");
+  s.bad_line_messages = j.at("bad_line_messages").get<std::vector<std::string>>();
+  for (const auto& [name, c] : j.at("sources").items())
+    s.per_source[name] = {c.at("rows_read"), c.at("rows_kept"), c.at("tokens_kept"), c.at("loss_tokens_kept")};
+  s.total_tokens = j.at("total_tokens");
+  s.loss_tokens = j.at("loss_tokens");
+  s.cache_key = j.at("cache_key");
+  s.shard_path = j.at("shard");
+  s.seconds = j.at("seconds");
+  return s;
+}
+
+std::string PrepareSummary::to_text() const {
+  std::string out = fmt::format("rows read {}, kept {}; dropped: source filter {}, too long {}, no loss tokens {}, "
+                                "token budget {}, bad lines {}\n",
+                                rows_read, rows_kept, dropped_source, dropped_too_long, dropped_no_loss, dropped_budget, bad_lines);
+  for (const auto& message : bad_line_messages) out += fmt::format("  skipped {}\n", message);
+  if (bad_lines > static_cast<int64_t>(bad_line_messages.size()))
+    out += fmt::format("  ... and {} more bad lines\n", bad_lines - static_cast<int64_t>(bad_line_messages.size()));
+  out += fmt::format("  {:<48} {:>10} {:>14} {:>8}\n", "source", "rows kept", "tokens", "share");
+  for (const auto& [name, c] : per_source)
+    out += fmt::format("  {:<48} {:>10} {:>14} {:>7.2f}%\n", name, fmt::format("{}/{}", c.rows_kept, c.rows_read),
+                       c.tokens_kept, total_tokens ? 100.0 * c.tokens_kept / total_tokens : 0.0);
+  out += fmt::format("total tokens {} ({} with loss)\n", total_tokens, loss_tokens);
+  return out;
+}
+
+PrepareSummary prepare_dataset(const PrepareOptions& o) {
+  auto start = std::chrono::steady_clock::now();
+  if (o.out.empty() && o.cache_dir.empty()) fail("prepare: give an output shard path (--out) or a cache directory");
+  if (o.max_length < 0) fail("prepare: max_length must be >= 0 (0 = no limit), got {}", o.max_length);
+  if (o.token_budget < 0) fail("prepare: token_budget must be >= 0 (0 = no budget), got {}", o.token_budget);
+
+  std::vector<std::string> files = list_input_files(o.input);
+  Tokenizer tok = Tokenizer::load(o.tokenizer);
+  ChatTemplate chat = load_chat_template(o, tok);
+  std::string key = compute_cache_key(o, files, tok, chat);
+
+  std::string target = o.out;
+  if (!o.cache_dir.empty()) {
+    fs::create_directories(o.cache_dir);
+    target = (fs::path(o.cache_dir) / ("prepare-" + key + ".ttshard")).string();
+    std::string summary_file = summary_path_for(target);
+    if (file_exists(target) && file_exists(summary_file)) {
+      try {
+        TokenShard cached = TokenShard::open(target);
+        if (cached.metadata().value("cache_key", "") != key) fail("{}: cache key mismatch", target);
+        PrepareSummary s = PrepareSummary::from_json(read_json_file(summary_file));
+        s.cache_hit = true;
+        s.shard_path = target;
+        if (!o.out.empty()) {
+          publish(target, o.out);
+          write_json_file(summary_path_for(o.out), s.to_json());
+          s.shard_path = o.out;
+        }
+        log_info("prepare: reusing cached shard {} (key {})", target, key);
+        return s;
+      } catch (const std::exception& e) {
+        log_warn("prepare: ignoring unusable cache entry ({}); rebuilding", e.what());
+      }
+    }
+  }
+
+  std::set<std::string> allowed(o.sources.begin(), o.sources.end());
+  PrepareSummary summary;
+  summary.cache_key = key;
+  std::vector<std::string> source_names;
+  std::map<std::string, uint32_t> source_ids;
+  auto source_id = [&](const std::string& name) {
+    auto [it, inserted] = source_ids.emplace(name, static_cast<uint32_t>(source_names.size()));
+    if (inserted) source_names.push_back(name);
+    return it->second;
+  };
+  std::vector<Candidate> candidates;
+
+  // Rows are parsed a chunk at a time, then rendered + tokenized in parallel; errors are handled in
+  // line order afterwards, so "the first bad line" is the same whatever the thread count.
+  std::vector<PendingRow> chunk;
+  auto flush = [&] {
+    std::vector<ChatEncoding> encoded(chunk.size());
+#pragma omp parallel for schedule(dynamic, 4)
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      if (!chunk[i].error.empty()) continue;
+      try {
+        encoded[i] = encode_chat(tok, chat, chunk[i].messages, /*add_generation_prompt=*/false);
+      } catch (const std::exception& e) {
+        chunk[i].error = std::string("cannot render with the chat template: ") + e.what();
+      }
+    }
+    for (size_t i = 0; i < chunk.size(); ++i) {
+      PendingRow& row = chunk[i];
+      if (!row.error.empty()) {
+        std::string message = fmt::format("{}:{}: {}", files[row.file], row.line, row.error);
+        if (!o.skip_bad_lines) fail("{}", message);
+        ++summary.bad_lines;
+        if (summary.bad_line_messages.size() < kMaxBadLineMessages) summary.bad_line_messages.push_back(message);
+        continue;
+      }
+      ChatEncoding& enc = encoded[i];
+      if (o.max_length > 0 && static_cast<int64_t>(enc.ids.size()) > o.max_length) {
+        ++summary.dropped_too_long;
+        continue;
+      }
+      if (!o.assistant_only_loss) std::fill(enc.assistant_mask.begin(), enc.assistant_mask.end(), 1);
+      if (enc.ids.empty() || std::find(enc.assistant_mask.begin(), enc.assistant_mask.end(), 1) == enc.assistant_mask.end()) {
+        ++summary.dropped_no_loss;
+        continue;
+      }
+      candidates.push_back({row.source, std::move(enc.ids), std::move(enc.assistant_mask)});
+    }
+    chunk.clear();
+  };
+
+  for (uint32_t f = 0; f < files.size(); ++f) {
+    std::string text = read_file(files[f]);
+    size_t pos = 0;
+    int64_t line = 0;
+    while (pos < text.size()) {
+      size_t end = text.find('\n', pos);
+      if (end == std::string::npos) end = text.size();
+      std::string_view content(text.data() + pos, end - pos);
+      pos = end + 1;
+      ++line;
+      if (content.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+      ++summary.rows_read;
+      PendingRow row;
+      row.file = f;
+      row.line = line;
+      nlohmann::ordered_json parsed;
+      try {
+        parsed = nlohmann::ordered_json::parse(content);
+        row.error = validate_row(parsed);
+      } catch (const nlohmann::json::exception& e) {
+        row.error = fmt::format("invalid JSON: {}", strip_json_tag(e.what()));
+      }
+      if (row.error.empty()) {
+        auto s = parsed.find("dataset_source");
+        std::string name = s != parsed.end() ? s->get<std::string>() : o.default_source;
+        row.source = source_id(name);
+        ++summary.per_source[name].rows_read;
+        if (!allowed.empty() && !allowed.count(name)) {
+          ++summary.dropped_source;
+          continue;
+        }
+        row.messages = std::move(parsed["messages"]);
+      }
+      chunk.push_back(std::move(row));
+      if (chunk.size() >= kChunkRows) flush();
+    }
+  }
+  flush();
+
+  std::vector<int64_t> lengths;
+  std::vector<std::string> names;
+  for (const auto& c : candidates) {
+    lengths.push_back(static_cast<int64_t>(c.ids.size()));
+    names.push_back(source_names[c.source]);
+  }
+  std::vector<uint8_t> keep = sample_to_budget(lengths, names, o.token_budget, o.seed);
+
+  TokenShardWriter writer(target);
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    if (!keep[i]) {
+      ++summary.dropped_budget;
+      continue;
+    }
+    const Candidate& c = candidates[i];
+    const std::string& name = source_names[c.source];
+    int64_t loss = std::count(c.mask.begin(), c.mask.end(), uint8_t{1});
+    SourceCounts& counts = summary.per_source[name];
+    ++counts.rows_kept;
+    counts.tokens_kept += static_cast<int64_t>(c.ids.size());
+    counts.loss_tokens_kept += loss;
+    ++summary.rows_kept;
+    summary.total_tokens += static_cast<int64_t>(c.ids.size());
+    summary.loss_tokens += loss;
+    writer.add(c.ids, c.mask, writer.source_index(name));
+  }
+  if (summary.rows_kept == 0) log_warn("prepare: no rows kept; the shard is empty");
+  writer.set_metadata({{"cache_key", key},
+                       {"recipe", kPrepareRecipe},
+                       {"input", o.input},
+                       {"tokenizer", tok.source()},
+                       {"chat_template", o.chat_template.empty() ? tokenizer_dir(o.tokenizer) + "/tokenizer_config.json" : o.chat_template},
+                       {"max_length", o.max_length},
+                       {"sources", o.sources},
+                       {"token_budget", o.token_budget},
+                       {"seed", o.seed},
+                       {"assistant_only_loss", o.assistant_only_loss}});
+  writer.finish();
+  summary.shard_path = target;
+  summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  write_json_file(summary_path_for(target), summary.to_json());
+  if (!o.cache_dir.empty() && !o.out.empty()) {
+    publish(target, o.out);
+    summary.shard_path = o.out;
+    write_json_file(summary_path_for(o.out), summary.to_json());
+  }
+  return summary;
+}
+
+}  // namespace tt

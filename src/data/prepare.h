@@ -1,0 +1,78 @@
+// Dataset preparation for SFT (the `prepare` verb): read chat JSONL, filter by dataset_source and
+// length, sample to a token budget, render with the chat template, tokenize with the assistant
+// mask, and store the result in a token shard (data/shard.h), cached by a content hash.
+//
+//   PrepareOptions o;
+//   o.input = "train.jsonl"; o.tokenizer = "model_dir"; o.out = "train.ttshard";
+//   PrepareSummary s = prepare_dataset(o);   // throws tt::Error "<file>:<line>: ..." on a bad row
+//
+// Input rows: {"messages": [{"role", "content"}, ...], "dataset_source"?: str, "id"?: ...}.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace tt {
+
+struct PrepareOptions {
+  std::string input;          // a .jsonl file, or a directory whose *.jsonl files are read in name order
+  std::string tokenizer;      // tokenizer.json / tokenizer.model, or a model directory
+  std::string chat_template;  // a .jinja file; empty: tokenizer_config.json beside the tokenizer
+  std::string out;            // the shard to write; may be empty when cache_dir is set
+  int64_t max_length = 1024;  // rows rendering to more tokens are dropped (TRL's default); 0 = no limit
+  std::vector<std::string> sources;  // dataset_source allow-list; empty = every source
+  std::string default_source = "unknown";  // the source of rows without dataset_source
+  int64_t token_budget = 0;   // 0 = keep everything
+  uint64_t seed = 42;
+  bool assistant_only_loss = true;  // false: every token gets loss
+  bool skip_bad_lines = false;      // false: the first bad line is an error and nothing is written
+  std::string cache_dir;            // empty: no cache
+};
+
+struct SourceCounts {
+  int64_t rows_read = 0;  // good rows with this source
+  int64_t rows_kept = 0;
+  int64_t tokens_kept = 0;
+  int64_t loss_tokens_kept = 0;
+};
+
+struct PrepareSummary {
+  int64_t rows_read = 0;        // non-empty lines, bad ones included
+  int64_t rows_kept = 0;
+  int64_t dropped_source = 0;   // dataset_source not in the allow-list
+  int64_t dropped_too_long = 0; // more than max_length tokens
+  int64_t dropped_no_loss = 0;  // no token would get loss (e.g. no assistant turn)
+  int64_t dropped_budget = 0;   // not sampled into the token budget
+  int64_t bad_lines = 0;        // skipped with skip_bad_lines
+  std::vector<std::string> bad_line_messages;  // "file:line: reason", the first 20
+  std::map<std::string, SourceCounts> per_source;
+  int64_t total_tokens = 0;
+  int64_t loss_tokens = 0;
+  std::string cache_key;   // hex; identifies inputs + tokenizer + template + options
+  std::string shard_path;  // where the shard was written (out, or the cache entry)
+  bool cache_hit = false;
+  double seconds = 0;
+
+  nlohmann::json to_json() const;
+  static PrepareSummary from_json(const nlohmann::json& json);
+  std::string to_text() const;  // the human-readable summary the CLI prints
+};
+
+PrepareSummary prepare_dataset(const PrepareOptions& options);
+
+// The study's source-list files: "- name" lines are sources; "HEADING:" lines, blank lines and
+// "#" comments are ignored. Bare names (no "- ") are accepted too.
+std::vector<std::string> read_source_list(const std::string& path);
+
+// Budget sampling (see the comment at its definition for the algorithm). `lengths[i]` and
+// `sources[i]` describe candidate i; returns keep flags. Deterministic for a seed.
+std::vector<uint8_t> sample_to_budget(const std::vector<int64_t>& lengths, const std::vector<std::string>& sources,
+                                      int64_t token_budget, uint64_t seed);
+
+// The summary written next to a shard: "<shard>.summary.json".
+std::string summary_path_for(const std::string& shard_path);
+
+}  // namespace tt
