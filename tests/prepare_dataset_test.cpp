@@ -119,7 +119,8 @@ TEST(PrepareDataset, MaskCoversExactlyAssistantContent) {
   PrepareOptions all = base_options(input, dir + "/all.ttshard");
   all.assistant_only_loss = false;
   prepare_dataset(all);
-  ShardExample f = TokenShard::open(dir + "/all.ttshard").example(0);
+  TokenShard all_shard = TokenShard::open(dir + "/all.ttshard");  // spans point into its mapping
+  ShardExample f = all_shard.example(0);
   EXPECT_EQ(to_vec(f.tokens), to_vec(e.tokens));
   EXPECT_EQ(to_vec(f.loss_mask), std::vector<uint8_t>(f.tokens.size(), 1));
 }

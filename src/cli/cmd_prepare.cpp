@@ -67,7 +67,7 @@ void register_prepare(CLI::App& app) {
     o.skip_bad_lines = args->on_error == "skip";
     PrepareSummary summary = prepare_dataset(o);
     std::string text = summary.to_text();
-    if (summary.cache_hit) text = "reused cached shard (key " + summary.cache_key + ")\n" + text;
+    if (summary.cache_hit) text = "reused cached shard " + summary.cache_key + " from " + args->options.cache_dir + "\n" + text;
     text += fmt::format("wrote {} and {} in {:.2f}s\n", summary.shard_path, summary_path_for(summary.shard_path),
                         summary.seconds);
     std::fwrite(text.data(), 1, text.size(), stdout);

@@ -328,7 +328,7 @@ PrepareSummary prepare_dataset(const PrepareOptions& o) {
           write_json_file(summary_path_for(o.out), s.to_json());
           s.shard_path = o.out;
         }
-        log_info("prepare: reusing cached shard {} (key {})", target, key);
+        s.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         return s;
       } catch (const std::exception& e) {
         log_warn("prepare: ignoring unusable cache entry ({}); rebuilding", e.what());
