@@ -843,7 +843,15 @@ Tokenizer Tokenizer::load_tiktoken(const std::string& path) {
   size_t pairs = 0;
   for (const std::string& t : bpe.tokens) pairs += t.size() > 1 ? t.size() - 1 : 0;
   bpe.merges.reserve(pairs);
+  constexpr size_t kAhead = 4;  // tokens: the table lookups miss the caches, so start them early
   for (size_t id = 0; id < bpe.tokens.size(); ++id) {
+    if (id + kAhead < bpe.tokens.size() && bpe.in_index[id + kAhead]) {
+      std::string_view ahead(bpe.tokens[id + kAhead]);
+      for (size_t k = 1; k < ahead.size(); ++k) {
+        bpe.index.prefetch(ahead.substr(0, k));
+        bpe.index.prefetch(ahead.substr(k));
+      }
+    }
     const std::string& t = bpe.tokens[id];
     if (!bpe.in_index[id] || t.size() < 2) continue;
     std::string_view view(t);
