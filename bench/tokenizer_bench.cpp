@@ -5,11 +5,13 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "text/chat_encode.h"
 #include "text/tokenizer.h"
 
 namespace {
@@ -108,9 +110,51 @@ void BM_TokenizerDecodeGsm8k(benchmark::State& state) {
 }
 BENCHMARK(BM_TokenizerDecodeGsm8k)->Unit(benchmark::kMillisecond);
 
+// Loading dominates every short CLI call (tokenize, chat-template --mask). CPU time is the number
+// to read on a shared machine.
 void BM_TokenizerLoadJson(benchmark::State& state) {
   for (auto _ : state) benchmark::DoNotOptimize(tt::Tokenizer::load(shared_data_dir() + "/tokenizer/llama3/tokenizer.json").vocab_size());
 }
-BENCHMARK(BM_TokenizerLoadJson)->Unit(benchmark::kMillisecond)->Iterations(2);
+BENCHMARK(BM_TokenizerLoadJson)->Unit(benchmark::kMillisecond)->Iterations(5);
+
+void BM_TokenizerLoadTiktoken(benchmark::State& state) {
+  for (auto _ : state) benchmark::DoNotOptimize(tt::Tokenizer::load(shared_data_dir() + "/tokenizer/llama3/tokenizer.model").vocab_size());
+}
+BENCHMARK(BM_TokenizerLoadTiktoken)->Unit(benchmark::kMillisecond)->Iterations(5);
+
+// encode_with_offsets (what the assistant mask uses) against plain encode above.
+void BM_TokenizerEncodeWithOffsetsGsm8k(benchmark::State& state) {
+  const tt::Tokenizer& tok = tokenizer("json");
+  const auto& texts = gsm8k_texts();
+  for (auto _ : state) {
+    size_t tokens = 0;
+    for (const auto& text : texts) tokens += tok.encode_with_offsets(text).ids.size();
+    benchmark::DoNotOptimize(tokens);
+  }
+  state.SetBytesProcessed(static_cast<int64_t>(state.iterations() * total_bytes(texts)));
+}
+BENCHMARK(BM_TokenizerEncodeWithOffsetsGsm8k)->Unit(benchmark::kMillisecond);
+
+// Render + encode + assistant mask for the 256 GSM8K SFT conversations of the fixture.
+void BM_ChatEncodeGsm8kFixture(benchmark::State& state) {
+  const tt::Tokenizer& tok = tokenizer("json");
+  std::string reference = shared_data_dir() + "/../reference/tiny-think/chat_template.jinja";
+  std::ifstream in(reference);
+  std::string source((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  tt::ChatTemplate chat(source, "<|begin_of_text|>", "<|eot_id|>", reference);
+  std::vector<nlohmann::ordered_json> conversations;
+  std::ifstream rows(shared_data_dir() + "/fixtures/gsm8k_train_sft_messages.first256.jsonl");
+  for (std::string line; std::getline(rows, line);) {
+    if (!line.empty()) conversations.push_back(nlohmann::ordered_json::parse(line)["messages"]);
+  }
+  size_t tokens = 0;
+  for (auto _ : state) {
+    tokens = 0;
+    for (const auto& messages : conversations) tokens += tt::encode_chat(tok, chat, messages, false).ids.size();
+  }
+  state.counters["conversations"] = static_cast<double>(conversations.size());
+  state.counters["tokens"] = static_cast<double>(tokens);
+}
+BENCHMARK(BM_ChatEncodeGsm8kFixture)->Unit(benchmark::kMillisecond);
 
 }  // namespace

@@ -38,21 +38,26 @@ uint32_t tag_of(uint32_t hash, size_t length) { return (hash & 0xFFFFFF00u) | st
 
 }  // namespace
 
-void BytesIndex::build(const std::vector<std::string>& tokens, const std::vector<uint8_t>& indexed) {
+size_t BytesIndex::build(const std::vector<std::string>& tokens, const std::vector<uint8_t>& indexed) {
   size_t count = 0;
   for (size_t id = 0; id < tokens.size(); ++id) count += indexed[id];
   size_t capacity = 16;
   while (capacity < count * 2) capacity <<= 1;
   slots_.assign(capacity, Slot{});
   mask_ = capacity - 1;
+  size_t duplicates = 0;
   for (size_t id = 0; id < tokens.size(); ++id) {
     if (!indexed[id]) continue;
-    if (find(tokens[id], tokens) >= 0) continue;  // two ids with the same bytes: the lower id wins
+    if (find(tokens[id], tokens) >= 0) {  // two ids with the same bytes: the lower id wins
+      ++duplicates;
+      continue;
+    }
     uint32_t h = hash_bytes(tokens[id]);
     size_t i = h & mask_;
     while (slots_[i].id >= 0) i = (i + 1) & mask_;
     slots_[i] = Slot{prefix8(tokens[id]), tag_of(h, tokens[id].size()), static_cast<int32_t>(id)};
   }
+  return duplicates;
 }
 
 int32_t BytesIndex::find(std::string_view bytes, const std::vector<std::string>& tokens) const {
@@ -67,6 +72,10 @@ int32_t BytesIndex::find(std::string_view bytes, const std::vector<std::string>&
       if (bytes.size() <= 8 || tokens[slot.id] == bytes) return slot.id;
     }
   }
+}
+
+void BytesIndex::prefetch(std::string_view bytes) const {
+  if (!slots_.empty()) __builtin_prefetch(&slots_[hash_bytes(bytes) & mask_]);
 }
 
 void PairIndex::reserve(size_t count) {
@@ -114,7 +123,7 @@ void PieceCache::store(std::string_view piece, const int32_t* ids, size_t count)
 
 void BpeModel::finalize(std::string_view where) {
   in_index.resize(tokens.size(), 0);
-  index.build(tokens, in_index);
+  distinct = index.build(tokens, in_index) == 0;
   for (int b = 0; b < 256; ++b) {
     char c = static_cast<char>(b);
     byte_ids[b] = find(std::string_view(&c, 1));

@@ -17,8 +17,11 @@ namespace tt {
 // in one cache line without reading the token table.
 class BytesIndex {
  public:
-  void build(const std::vector<std::string>& tokens, const std::vector<uint8_t>& indexed);
+  // Returns how many indexed ids were left out because a lower id has the same bytes.
+  size_t build(const std::vector<std::string>& tokens, const std::vector<uint8_t>& indexed);
   int32_t find(std::string_view bytes, const std::vector<std::string>& tokens) const;
+  // Starts loading the slot find(bytes) probes first (for loops that look up many keys).
+  void prefetch(std::string_view bytes) const;
 
  private:
   struct Slot {
@@ -49,6 +52,10 @@ class PairIndex {
     }
   }
   size_t size() const { return count_; }
+  // Starts loading the slot insert / find probe first for this pair.
+  void prefetch(int32_t left, int32_t right) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[mix(pack(left, right)) & mask_], 1);
+  }
 
  private:
   static constexpr uint64_t kEmpty = ~uint64_t{0};
@@ -100,6 +107,7 @@ struct BpeModel {
   PairIndex merges;
   int32_t byte_ids[256];             // single-byte token ids
   bool ignore_merges = false;        // a piece that is itself a token is emitted whole
+  bool distinct = true;              // no two indexed ids have the same bytes (set by finalize)
   std::unique_ptr<PieceCache> cache = std::make_unique<PieceCache>();
 
   // Builds `index` and `byte_ids`; fails (prefixed by `where`) if a single byte has no token.

@@ -1,5 +1,7 @@
 // Loading a Tokenizer from tokenizer.json (HF layout) or a tiktoken tokenizer.model.
 // Every error names the file and the key (or line) that was wrong, on one line.
+#include <cerrno>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -258,6 +260,235 @@ class TokenizerJsonSax {
   int merge_parts_ = 0;
 };
 
+// A JSON reader that drives a SAX handler (nlohmann's interface) several times faster than
+// json::sax_parse: strings without escapes are scanned in bulk. Accepts exactly RFC 8259 JSON
+// (UTF-8 checked, no control characters in strings, no trailing commas); on an error it reports
+// the byte offset to handler.parse_error like nlohmann does.
+template <typename Handler>
+class FastJsonReader {
+ public:
+  FastJsonReader(std::string_view text, Handler& handler) : p_(text.data()), begin_(text.data()), end_(text.data() + text.size()), h_(handler) {}
+
+  void parse() {
+    skip_space();
+    value(0);
+    skip_space();
+    if (p_ != end_) error();
+  }
+
+ private:
+  [[noreturn]] void error() {
+    auto byte = static_cast<size_t>(p_ - begin_) + 1;
+    h_.parse_error(byte, std::string(), json::parse_error::create(101, byte, "syntax error", nullptr));
+    fail("malformed JSON at byte {}", byte);  // not reached: the handler throws
+  }
+  void skip_space() {
+    while (p_ < end_ && (*p_ == ' ' || *p_ == '\n' || *p_ == '\r' || *p_ == '\t')) ++p_;
+  }
+  void expect(char c) {
+    if (p_ >= end_ || *p_ != c) error();
+    ++p_;
+  }
+  void literal(std::string_view word) {
+    if (static_cast<size_t>(end_ - p_) < word.size() || std::string_view(p_, word.size()) != word) error();
+    p_ += word.size();
+  }
+  unsigned hex4() {
+    if (end_ - p_ < 4) error();
+    unsigned v = 0;
+    for (int k = 0; k < 4; ++k, ++p_) {
+      char c = *p_;
+      v <<= 4;
+      if (c >= '0' && c <= '9') v |= static_cast<unsigned>(c - '0');
+      else if (c >= 'a' && c <= 'f') v |= static_cast<unsigned>(c - 'a' + 10);
+      else if (c >= 'A' && c <= 'F') v |= static_cast<unsigned>(c - 'A' + 10);
+      else error();
+    }
+    return v;
+  }
+  // Reads a string (p_ after the opening quote) into `out`.
+  void string(std::string& out) {
+    out.clear();
+    for (;;) {
+      const char* start = p_;
+      bool ascii = true;
+      while (p_ < end_ && *p_ != '"' && *p_ != '\\') {
+        auto c = static_cast<unsigned char>(*p_);
+        if (c < 0x20) error();
+        ascii &= c < 0x80;
+        ++p_;
+      }
+      if (p_ >= end_) error();
+      std::string_view run(start, static_cast<size_t>(p_ - start));
+      if (!ascii && !utf8::is_valid(run)) {
+        p_ = start;
+        error();
+      }
+      out.append(run);
+      if (*p_ == '"') {
+        ++p_;
+        return;
+      }
+      ++p_;  // backslash
+      if (p_ >= end_) error();
+      char e = *p_++;
+      switch (e) {
+        case '"': out += '"'; break;
+        case '\\': out += '\\'; break;
+        case '/': out += '/'; break;
+        case 'b': out += '\b'; break;
+        case 'f': out += '\f'; break;
+        case 'n': out += '\n'; break;
+        case 'r': out += '\r'; break;
+        case 't': out += '\t'; break;
+        case 'u': {
+          unsigned cp = hex4();
+          if (cp >= 0xD800 && cp <= 0xDBFF) {
+            if (end_ - p_ < 2 || p_[0] != '\\' || p_[1] != 'u') error();
+            p_ += 2;
+            unsigned low = hex4();
+            if (low < 0xDC00 || low > 0xDFFF) error();
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          } else if (cp >= 0xDC00 && cp <= 0xDFFF) {
+            error();
+          }
+          utf8::append(out, cp);
+          break;
+        }
+        default:
+          --p_;
+          error();
+      }
+    }
+  }
+  void number() {
+    const char* start = p_;
+    bool negative = false, integral = true;
+    if (*p_ == '-') {
+      negative = true;
+      ++p_;
+    }
+    if (p_ >= end_ || *p_ < '0' || *p_ > '9') error();
+    if (*p_ == '0') {
+      ++p_;
+    } else {
+      while (p_ < end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    }
+    if (p_ < end_ && *p_ == '.') {
+      integral = false;
+      ++p_;
+      if (p_ >= end_ || *p_ < '0' || *p_ > '9') error();
+      while (p_ < end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    }
+    if (p_ < end_ && (*p_ == 'e' || *p_ == 'E')) {
+      integral = false;
+      ++p_;
+      if (p_ < end_ && (*p_ == '+' || *p_ == '-')) ++p_;
+      if (p_ >= end_ || *p_ < '0' || *p_ > '9') error();
+      while (p_ < end_ && *p_ >= '0' && *p_ <= '9') ++p_;
+    }
+    std::string digits(start, p_);
+    if (integral) {
+      errno = 0;
+      if (negative) {
+        long long v = std::strtoll(digits.c_str(), nullptr, 10);
+        if (errno == 0) {
+          h_.number_integer(v);
+          return;
+        }
+      } else {
+        unsigned long long v = std::strtoull(digits.c_str(), nullptr, 10);
+        if (errno == 0) {
+          h_.number_unsigned(v);
+          return;
+        }
+      }
+    }
+    h_.number_float(std::strtod(digits.c_str(), nullptr), digits);  // like nlohmann: too big -> float
+  }
+  void value(int depth) {
+    if (depth > 512) error();
+    if (p_ >= end_) error();
+    switch (*p_) {
+      case '{': {
+        ++p_;
+        h_.start_object(static_cast<std::size_t>(-1));
+        skip_space();
+        if (p_ < end_ && *p_ == '}') {
+          ++p_;
+          h_.end_object();
+          return;
+        }
+        for (;;) {
+          skip_space();
+          expect('"');
+          string(scratch_);
+          h_.key(scratch_);
+          skip_space();
+          expect(':');
+          skip_space();
+          value(depth + 1);
+          skip_space();
+          if (p_ < end_ && *p_ == ',') {
+            ++p_;
+            continue;
+          }
+          expect('}');
+          h_.end_object();
+          return;
+        }
+      }
+      case '[': {
+        ++p_;
+        h_.start_array(static_cast<std::size_t>(-1));
+        skip_space();
+        if (p_ < end_ && *p_ == ']') {
+          ++p_;
+          h_.end_array();
+          return;
+        }
+        for (;;) {
+          skip_space();
+          value(depth + 1);
+          skip_space();
+          if (p_ < end_ && *p_ == ',') {
+            ++p_;
+            continue;
+          }
+          expect(']');
+          h_.end_array();
+          return;
+        }
+      }
+      case '"':
+        ++p_;
+        string(scratch_);
+        h_.string(scratch_);
+        return;
+      case 't':
+        literal("true");
+        h_.boolean(true);
+        return;
+      case 'f':
+        literal("false");
+        h_.boolean(false);
+        return;
+      case 'n':
+        literal("null");
+        h_.null();
+        return;
+      default:
+        number();
+    }
+  }
+
+  const char* p_;
+  const char* begin_;
+  const char* end_;
+  Handler& h_;
+  std::string scratch_;
+};
+
 void load_pre_tokenizer(const JsonReader& r, const json& node, const std::string& where,
                         std::vector<PreTokenizeStep>& steps) {
   std::string type = r.type(node, where);
@@ -376,25 +607,83 @@ void load_model(const JsonReader& r, const json& model, const StreamedModel& str
     if (!merges.is_array()) fail("{}: 'model.merges' should be a list", r.path);
   }
   d.bpe.merges.reserve(streamed.merges.size());
-  std::string bytes, right_bytes;
-  for (size_t rank = 0; rank < streamed.merges.size(); ++rank) {
+  const utf8::ByteLevelMap& byte_level = utf8::byte_level_map();
+  // Byte-level text -> raw bytes appended to `out`, like utf8::byte_level_decode but without
+  // clearing or per-call setup: this runs for both halves of every merge.
+  auto decode = [&byte_level](std::string_view text, std::string& out) {
+    const auto* p = reinterpret_cast<const uint8_t*>(text.data());
+    const size_t n = text.size();
+    for (size_t i = 0; i < n;) {
+      uint32_t cp = p[i];
+      if (cp < 0x80) {
+        ++i;
+      } else if (cp >= 0xC2 && cp <= 0xDF && i + 1 < n && (p[i + 1] & 0xC0) == 0x80) {
+        cp = ((cp & 0x1F) << 6) | (p[i + 1] & 0x3F);
+        i += 2;
+      } else {
+        return false;
+      }
+      if (cp >= byte_level.cp_to_byte.size() || byte_level.cp_to_byte[cp] < 0) return false;
+      out.push_back(static_cast<char>(byte_level.cp_to_byte[cp]));
+    }
+    return true;
+  };
+  // The tables are far bigger than the caches, so the lookups run as passes that prefetch a few
+  // merges ahead: decode every merge, look the tokens up, then insert in rank order.
+  const size_t count = streamed.merges.size();
+  std::string bytes;  // every merge's left bytes then right bytes
+  bytes.reserve(streamed.text.size() / 2);
+  struct Decoded {
+    uint32_t offset, split, length;  // in `bytes`; length 0: not byte-level text
+  };
+  std::vector<Decoded> decoded(count);
+  for (size_t rank = 0; rank < count; ++rank) {
     const auto& merge = streamed.merges[rank];
-    std::string_view left = text.substr(merge.offset, merge.left_length);
-    std::string_view right = text.substr(merge.offset + merge.left_length, merge.right_length);
+    auto offset = static_cast<uint32_t>(bytes.size());
+    bool ok = decode(text.substr(merge.offset, merge.left_length), bytes);
+    auto split = static_cast<uint32_t>(bytes.size() - offset);
+    ok = ok && decode(text.substr(merge.offset + merge.left_length, merge.right_length), bytes);
+    if (!ok) bytes.resize(offset);
+    decoded[rank] = {offset, split, ok ? static_cast<uint32_t>(bytes.size() - offset) : 0};
+  }
+  auto view = [&](size_t rank) { return std::string_view(bytes).substr(decoded[rank].offset, decoded[rank].length); };
+  constexpr size_t kAhead = 8;
+  struct Ids {
+    int32_t left, right, merged;
+  };
+  std::vector<Ids> ids(count);
+  size_t guess = 0;
+  for (size_t rank = 0; rank < count; ++rank) {
+    if (rank + kAhead < count && decoded[rank + kAhead].length) {
+      std::string_view ahead = view(rank + kAhead);
+      d.bpe.index.prefetch(ahead.substr(0, decoded[rank + kAhead].split));
+      d.bpe.index.prefetch(ahead.substr(decoded[rank + kAhead].split));
+    }
     int32_t left_id = -1, right_id = -1, merged_id = -1;
-    // `bytes` holds left's bytes then right's: the pair and its merge are views of it.
-    if (utf8::byte_level_decode(left, bytes) && utf8::byte_level_decode(right, right_bytes)) {
-      size_t split = bytes.size();
-      bytes += right_bytes;
-      std::string_view all(bytes);
-      left_id = d.bpe.find(all.substr(0, split));
-      right_id = d.bpe.find(all.substr(split));
-      merged_id = d.bpe.find(all);
+    if (decoded[rank].length) {
+      std::string_view all = view(rank);
+      left_id = d.bpe.find(all.substr(0, decoded[rank].split));
+      right_id = d.bpe.find(all.substr(decoded[rank].split));
+      // Files list merges in the order of the tokens they make (converted tiktoken files list
+      // every split of a token together): try the previous merge's token and the next id, one
+      // string compare each, before hashing. Only valid when no two tokens share bytes (else
+      // find's lowest-id rule decides).
+      for (size_t g = guess; g < guess + 2 && merged_id < 0 && d.bpe.distinct; ++g) {
+        if (g < d.bpe.tokens.size() && d.bpe.in_index[g] && d.bpe.tokens[g] == all) merged_id = static_cast<int32_t>(g);
+      }
+      if (merged_id < 0) merged_id = d.bpe.find(all);
+      if (merged_id >= 0) guess = static_cast<size_t>(merged_id);
     }
     if (left_id < 0 || right_id < 0 || merged_id < 0) {
-      fail("{}: 'model.merges[{}]' ({} {}) uses a token that is not in model.vocab", r.path, rank, left, right);
+      const auto& merge = streamed.merges[rank];
+      fail("{}: 'model.merges[{}]' ({} {}) uses a token that is not in model.vocab", r.path, rank,
+           text.substr(merge.offset, merge.left_length), text.substr(merge.offset + merge.left_length, merge.right_length));
     }
-    d.bpe.merges.insert(left_id, right_id, {static_cast<int32_t>(rank), merged_id});
+    ids[rank] = {left_id, right_id, merged_id};
+  }
+  for (size_t rank = 0; rank < count; ++rank) {
+    if (rank + kAhead < count) d.bpe.merges.prefetch(ids[rank + kAhead].left, ids[rank + kAhead].right);
+    d.bpe.merges.insert(ids[rank].left, ids[rank].right, {static_cast<int32_t>(rank), ids[rank].merged});
   }
 }
 
@@ -407,7 +696,7 @@ Tokenizer Tokenizer::load_json(const std::string& path) {
     std::string text = read_file(path);
     streamed.text.reserve(text.size() / 2);
     TokenizerJsonSax sax(path, root, streamed);
-    json::sax_parse(text, &sax);
+    FastJsonReader<TokenizerJsonSax>(text, sax).parse();
   }
   JsonReader r{path};
   if (!root.is_object()) fail("{}: the top level should be an object", path);
@@ -554,7 +843,15 @@ Tokenizer Tokenizer::load_tiktoken(const std::string& path) {
   size_t pairs = 0;
   for (const std::string& t : bpe.tokens) pairs += t.size() > 1 ? t.size() - 1 : 0;
   bpe.merges.reserve(pairs);
+  constexpr size_t kAhead = 4;  // tokens: the table lookups miss the caches, so start them early
   for (size_t id = 0; id < bpe.tokens.size(); ++id) {
+    if (id + kAhead < bpe.tokens.size() && bpe.in_index[id + kAhead]) {
+      std::string_view ahead(bpe.tokens[id + kAhead]);
+      for (size_t k = 1; k < ahead.size(); ++k) {
+        bpe.index.prefetch(ahead.substr(0, k));
+        bpe.index.prefetch(ahead.substr(k));
+      }
+    }
     const std::string& t = bpe.tokens[id];
     if (!bpe.in_index[id] || t.size() < 2) continue;
     std::string_view view(t);

@@ -245,6 +245,47 @@ TEST(TokenizerLoad, TinyTokenizerJsonWorksInBothMergeSpellings) {
   std::filesystem::remove_all(dir);
 }
 
+// tokenizer.json goes through a reader of its own (vocab and merges streamed): escapes,
+// whitespace and both merge spellings load the same, and bad input is reported like before.
+TEST(TokenizerLoad, JsonReaderEscapesAndErrors) {
+  std::string dir = testing::make_temp_dir("tokenizer-json-reader");
+  nlohmann::json j = tiny_tokenizer_json();
+  testing::write_text(dir + "/escaped.json", j.dump(2, ' ', /*ensure_ascii=*/true));  // "\u0120ab" etc.
+  Tokenizer tok = Tokenizer::load(dir + "/escaped.json");
+  EXPECT_EQ(tok.encode("abc ab<eos>x"), (Ids{257, 258, 259, 'x'}));
+  EXPECT_EQ(tok.id_to_token(258), "Ġab");
+
+  auto error_for = [&](const std::string& name, const std::string& text) {
+    testing::write_text(dir + "/" + name, text);
+    return expect_load_error(dir + "/" + name);
+  };
+  std::string good = j.dump();
+  for (const auto& [name, text] : std::vector<std::pair<std::string, std::string>>{
+           {"trailing_comma.json", good.substr(0, good.size() - 1) + ",}"},
+           {"bad_utf8.json", "{\"version\": \"\xC3\x28\"}"},
+           {"control.json", "{\"version\": \"a\tb\"}"},
+           {"lone_surrogate.json", "{\"version\": \"\\ud800x\"}"},
+           {"garbage_after.json", good + " x"}}) {
+    EXPECT_NE(error_for(name, text).find("malformed JSON at byte"), std::string::npos) << name;
+  }
+
+  nlohmann::json bad = j;
+  bad["model"]["vocab"]["ab"] = "x";
+  EXPECT_NE(error_for("vocab_string.json", bad.dump()).find("'model.vocab[\"ab\"]' should be a token id"), std::string::npos);
+  bad["model"]["vocab"]["ab"] = -3;
+  EXPECT_NE(error_for("vocab_negative.json", bad.dump()).find("model.vocab[\"ab\"]"), std::string::npos);
+  for (const auto& merge : {nlohmann::json::array({"a"}), nlohmann::json::array({"a", "b", "c"}), nlohmann::json(5)}) {
+    bad = j;
+    bad["model"]["merges"] = nlohmann::json::array({"a b", merge});
+    std::string message = error_for("merge.json", bad.dump());
+    EXPECT_NE(message.find("'model.merges[1]' should be"), std::string::npos) << merge.dump() << ": " << message;
+  }
+  bad = j;
+  bad["model"]["vocab"] = nlohmann::json::array();
+  EXPECT_NE(error_for("vocab_list.json", bad.dump()).find("'model.vocab' should be an object"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
 TEST(TokenizerLoad, BadFilesGiveOneLineErrorsNamingFileAndKey) {
   std::string dir = testing::make_temp_dir("tokenizer-errors");
   std::string real = testing::read_text(llama3_dir() + "/tokenizer.json");

@@ -126,18 +126,25 @@ const ByteLevelMap& byte_level_map() {
 }
 
 bool byte_level_decode(std::string_view text, std::string& out) {
+  // Every byte-level character is below U+0800: one byte, or a valid two-byte sequence (lead
+  // C2..DF, then a continuation byte); anything else (longer or invalid UTF-8) is not one.
   const ByteLevelMap& m = byte_level_map();
   out.clear();
-  size_t i = 0, sub;
-  bool trunc;
-  while (i < text.size()) {
-    size_t n = next_valid(text, i, &sub, &trunc);
-    if (n == 0 || n > 2) return false;  // every byte-level character is below U+0800
-    uint32_t cp = n == 1 ? static_cast<uint8_t>(text[i])
-                         : ((static_cast<uint8_t>(text[i]) & 0x1F) << 6) | (static_cast<uint8_t>(text[i + 1]) & 0x3F);
+  const auto* p = reinterpret_cast<const uint8_t*>(text.data());
+  const size_t n = text.size();
+  size_t i = 0;
+  while (i < n) {
+    uint32_t cp = p[i];
+    if (cp < 0x80) {
+      ++i;
+    } else if (cp >= 0xC2 && cp <= 0xDF && i + 1 < n && (p[i + 1] & 0xC0) == 0x80) {
+      cp = ((cp & 0x1F) << 6) | (p[i + 1] & 0x3F);
+      i += 2;
+    } else {
+      return false;
+    }
     if (cp >= m.cp_to_byte.size() || m.cp_to_byte[cp] < 0) return false;
     out.push_back(static_cast<char>(m.cp_to_byte[cp]));
-    i += n;
   }
   return true;
 }
