@@ -4,7 +4,10 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "core/log.h"
 #include "core/rng.h"
+#include "data/prepare.h"
+#include "data/shard.h"
 #include "io/file.h"
 #include "io/hub.h"
 #include "model/checkpoint.h"
@@ -26,11 +29,38 @@ bool is_pretokenized(const std::string& path) {
   return false;
 }
 
-std::vector<SftExample> load_examples(const std::string& path, const SftRun& run) {
+std::vector<SftExample> from_shard(const TokenShard& shard) {
+  std::vector<SftExample> examples(shard.size());
+  for (size_t i = 0; i < shard.size(); ++i) {
+    ShardExample e = shard.example(i);
+    examples[i].tokens.assign(e.tokens.begin(), e.tokens.end());
+    examples[i].loss_mask.assign(e.loss_mask.begin(), e.loss_mask.end());
+  }
+  return examples;
+}
+
+// Chat data (JSONL with `messages`) goes through `prepare` — filtered, budgeted, rendered with the chat
+// template, tokenized with assistant masks — into a shard cached under output_dir/prepared/ (reused
+// while inputs and options are unchanged, so a resumed run sees the same examples).
+std::vector<SftExample> load_examples(const std::string& path, const TrainConfig& c) {
   if (!file_exists(path) && !is_directory(path)) fail("{}: dataset not found", path);
+  if (path.size() > 8 && path.substr(path.size() - 8) == ".ttshard") return from_shard(TokenShard::open(path));
   if (!is_directory(path) && is_pretokenized(path)) return read_tokenized_jsonl(path);
-  fail("{}: chat-format datasets need `tinythink prepare` (not available in this build); give pre-tokenized "
-       "JSONL with 'tokens' and 'loss_mask'", path);
+  PrepareOptions options;
+  options.input = path;
+  options.tokenizer = resolve_model_dir(c.tokenizer_name);
+  options.chat_template = c.dataset.chat_template;
+  options.max_length = c.trainer.max_length;
+  options.sources = c.dataset.sources;
+  if (!c.dataset.sources_file.empty())
+    for (const auto& s : read_source_list(c.dataset.sources_file)) options.sources.push_back(s);
+  options.token_budget = c.dataset.token_budget;
+  options.seed = static_cast<uint64_t>(c.trainer.seed);
+  options.assistant_only_loss = c.trainer.assistant_only_loss;
+  options.cache_dir = c.trainer.output_dir + "/prepared";
+  PrepareSummary summary = prepare_dataset(options);
+  log_info("{}", summary.to_text());
+  return from_shard(TokenShard::open(summary.shard_path));
 }
 
 }  // namespace
@@ -39,9 +69,9 @@ void load_sft_inputs(SftRun& run) {
   const TrainConfig& c = run.config;
   std::string path = c.dataset.path.empty() ? c.dataset.name : c.dataset.path;
   if (path.empty()) fail("{}: dataset.path (or dataset.name) is missing", c.source);
-  run.train = load_examples(path, run);
+  run.train = load_examples(path, c);
   if (!c.dataset.eval_path.empty()) {
-    run.eval = load_examples(c.dataset.eval_path, run);
+    run.eval = load_examples(c.dataset.eval_path, c);
   } else if (c.dataset.test_size > 0) {
     // a seeded, reproducible hold-out: shuffle indices, the last test_size fraction is eval
     std::vector<size_t> order(run.train.size());

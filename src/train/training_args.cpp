@@ -160,7 +160,11 @@ void validate(const TrainConfig& c, TrainerKind kind) {
   if (a.max_length <= 1) fail("{}: trainer.max_length must be at least 2", f);
   if (a.learning_rate < 0) fail("{}: trainer.learning_rate must not be negative", f);
   if (a.max_steps <= 0 && a.num_train_epochs <= 0) fail("{}: trainer.num_train_epochs must be positive", f);
-  parse_schedule(a.lr_scheduler_type);
+  try {
+    parse_schedule(a.lr_scheduler_type);
+  } catch (const Error& e) {
+    fail("{}: trainer.{}", f, e.what());
+  }
   if (kind == TrainerKind::SFT && a.loss_type != "nll" && a.loss_type != "dft")
     fail("{}: trainer.loss_type '{}' is not an SFT loss (nll, dft)", f, a.loss_type);
   static const std::set<std::string> dpo_losses = {"sigmoid", "apo_zero", "apo_down", "ipo", "hinge", "simpo"};

@@ -1,0 +1,84 @@
+#include "train/training_args.h"
+
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "tests/test_util.h"
+
+namespace tt {
+namespace {
+
+std::string write_yaml(const std::string& body) {
+  std::string path = testing::make_temp_dir("args") + "/c.yaml";
+  std::ofstream(path) << body;
+  return path;
+}
+
+TEST(TrainingArgs, TheStudysConfigsLoad) {
+  namespace fs = std::filesystem;
+  int loaded = 0;
+  for (const char* kind : {"sft", "dpo"})
+    for (const auto& entry : fs::directory_iterator(testing::shared_dir() + "/reference/tiny-think/configs/" + kind)) {
+      TrainConfig c = load_train_config(entry.path().string(), {}, std::string(kind) == "sft" ? TrainerKind::SFT : TrainerKind::DPO);
+      EXPECT_EQ(c.trainer.max_length, 4096) << entry.path();
+      EXPECT_EQ(c.trainer.seed, 42);
+      EXPECT_TRUE(c.trainer.bf16);
+      EXPECT_EQ(c.trainer.per_device_train_batch_size * c.trainer.gradient_accumulation_steps, 8);
+      ++loaded;
+    }
+  EXPECT_EQ(loaded, 15);
+  TrainConfig nll = load_train_config(testing::shared_dir() + "/reference/tiny-think/configs/sft/math_stem_nll_bf16.yaml",
+                                      {"trainer.learning_rate=2e-5", "num_train_epochs=2"}, TrainerKind::SFT);
+  EXPECT_EQ(nll.trainer.learning_rate, 2e-5);
+  EXPECT_EQ(nll.trainer.num_train_epochs, 2.0);
+  EXPECT_EQ(nll.trainer.neftune_noise_alpha, 0.02);
+  EXPECT_TRUE(nll.trainer.assistant_only_loss);
+  EXPECT_EQ(nll.trainer.adam_beta2, 0.95);
+  EXPECT_EQ(nll.dataset.name, "Shekswess/tiny-think-sft-math-n-stem");
+}
+
+void expect_error(const std::string& yaml, const std::string& needle, TrainerKind kind = TrainerKind::SFT) {
+  std::string path = write_yaml(yaml);
+  try {
+    load_train_config(path, {}, kind);
+    FAIL() << "no error for: " << yaml;
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos) << e.what();
+  }
+}
+
+TEST(TrainingArgs, BadConfigsNameTheKey) {
+  const std::string head = "model_name: m\ntrainer:\n  output_dir: o\n";
+  expect_error(head + "  learning_rat: 1e-4\n", "trainer.learning_rat: unknown key");
+  expect_error(head + "  learning_rate: fast\n", "trainer.learning_rate: expected a number");
+  expect_error(head + "  loss_type: sigmoid\n", "loss_type 'sigmoid' is not an SFT loss");
+  expect_error(head + "  loss_type: nll\n", "loss_type 'nll' is not a preference loss", TrainerKind::DPO);
+  expect_error(head + "  lr_scheduler_type: polynomial\n", "polynomial");
+  expect_error(head + "  fp16: true\n", "fp16");
+  expect_error("model_nam: m\n", "model_nam: unknown key");
+  expect_error("trainer:\n  output_dir: o\n", "model_name is missing");
+}
+
+TEST(TrainingArgs, StepPlanFollowsHfArithmetic) {
+  TrainingArgs a;
+  a.per_device_train_batch_size = 2;
+  a.gradient_accumulation_steps = 4;
+  a.num_train_epochs = 3;
+  a.warmup_ratio = 0.1;
+  a.logging_steps = 1;
+  a.save_steps = 0.25;
+  a.dataloader_drop_last = true;
+  StepPlan p = plan_steps(a, 101);  // 50 micro-batches -> 12 steps per epoch
+  EXPECT_EQ(p.micro_batches_per_epoch, 50);
+  EXPECT_EQ(p.steps_per_epoch, 12);
+  EXPECT_EQ(p.total_steps, 36);
+  EXPECT_EQ(p.warmup_steps, 4);  // ceil(3.6)
+  EXPECT_EQ(p.save_steps, 9);    // a ratio of the total
+}
+
+}  // namespace
+}  // namespace tt
