@@ -175,6 +175,10 @@ void validate(const TrainConfig& c, TrainerKind kind) {
     fail("{}: trainer.eval_strategy '{}' (supported: no, steps)", f, a.eval_strategy);
   if (a.save_strategy != "steps" && a.save_strategy != "no")
     fail("{}: trainer.save_strategy '{}' (supported: steps, no)", f, a.save_strategy);
+  if (a.gradient_checkpointing)
+    log_info("note: {}: trainer.gradient_checkpointing: tinythink always stores compact activations (no T x T "
+             "attention, no tokens x vocab logits) and recomputes norms and SwiGLU; full layer recompute is not "
+             "implemented", f);
   if (c.model_name.empty()) fail("{}: model_name is missing", f);
   if (c.trainer.output_dir.empty()) fail("{}: trainer.output_dir is missing", f);
 }

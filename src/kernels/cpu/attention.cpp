@@ -16,7 +16,10 @@ namespace tt {
 
 namespace {
 
+// Query rows per block. The backward uses taller blocks: its dK/dV products reduce over the block's
+// rows, and 16 rows are too few to amortise loading and storing the accumulators.
 constexpr int64_t kQueryBlock = 16;
+constexpr int64_t kBackwardQueryBlock = 64;
 
 // The key range [lo, hi) a block of query rows [i0, i1) of batch row b can see.
 struct KeyRange {
@@ -35,15 +38,13 @@ KeyRange key_range(const int32_t* doc_start, int64_t b, int64_t T, int64_t i0, i
 
 // Per-thread scratch buffers, reused across blocks.
 struct Scratch {
-  std::vector<float> q, kt, vt, s, dp, dst, dout;
-  void reserve(int64_t seq, int64_t head_dim) {
-    q.resize(kQueryBlock * head_dim);
-    dout.resize(kQueryBlock * head_dim);
-    kt.resize(head_dim * seq);
-    vt.resize(head_dim * seq);
-    s.resize(kQueryBlock * seq);
-    dp.resize(kQueryBlock * seq);
-    dst.resize(kQueryBlock * seq);
+  std::vector<float> q, s, dp, dst, dout;
+  void reserve(int64_t rows, int64_t seq, int64_t head_dim) {
+    q.resize(rows * head_dim);
+    dout.resize(rows * head_dim);
+    s.resize(rows * seq);
+    dp.resize(rows * seq);
+    dst.resize(rows * seq);
   }
 };
 
@@ -83,6 +84,16 @@ float exp_shift_sum(float* row, int64_t n, float shift) {
   return sum;
 }
 
+// K (or V) of every (batch row, KV head) transposed to [D, T], so blocks read keys as GEMM columns.
+std::vector<float> transpose_heads(const float* x, const AttentionShape& s) {
+  const int64_t T = s.seq, D = s.head_dim, KVH = s.kv_heads, ld = KVH * D;
+  std::vector<float> out(s.batch * KVH * D * T);
+#pragma omp parallel for collapse(2) schedule(static) if (s.batch * T * ld > kMinParallelWork)
+  for (int64_t b = 0; b < s.batch; ++b)
+    for (int64_t h = 0; h < KVH; ++h) transpose(x + b * T * ld + h * D, T, D, ld, out.data() + (b * KVH + h) * D * T);
+  return out;
+}
+
 }  // namespace
 
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
@@ -92,10 +103,11 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
   const int64_t ldq = H * D, ldk = shape.kv_heads * D;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
   const int64_t blocks = (T + kQueryBlock - 1) / kQueryBlock;
+  std::vector<float> kt_all = transpose_heads(k, shape);  // [B, KVH, D, T], once for all blocks
 #pragma omp parallel if (B * H * T * T * D > 8 * kMinParallelWork)
   {
     Scratch scratch;
-    scratch.reserve(T, D);
+    scratch.reserve(kQueryBlock, T, D);
 #pragma omp for schedule(dynamic, 1) collapse(2)
     for (int64_t bh = 0; bh < B * H; ++bh)
       for (int64_t blk = blocks - 1; blk >= 0; --blk) {  // long blocks first: better balance
@@ -104,12 +116,11 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
         const KeyRange range = key_range(doc_start, b, T, i0, i1);
         const int64_t nk = range.hi - range.lo;
         const float* qb = q + b * T * ldq + h * D;
-        const float* kb = k + (b * T + range.lo) * ldk + kvh * D;
+        const float* ktb = kt_all.data() + (b * shape.kv_heads + kvh) * D * T + range.lo;  // [D, nk], ld T
         const float* vb = v + (b * T + range.lo) * ldk + kvh * D;
         gather_rows(scratch.q.data(), qb, ldq, i0, i1, D, scale);
-        transpose(kb, nk, D, ldk, scratch.kt.data());
         float* s = scratch.s.data();
-        small_gemm(rows, nk, D, scratch.q.data(), D, scratch.kt.data(), nk, s, nk, false);
+        small_gemm(rows, nk, D, scratch.q.data(), D, ktb, T, s, nk, false);
         mask_scores(s, rows, nk, i0, range, doc_start, b, T);
         for (int64_t r = 0; r < rows; ++r) {
           float* row = s + r * nk;
@@ -133,34 +144,34 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   const int64_t group = H / KVH;
   const int64_t ldq = H * D, ldk = KVH * D;
   const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-  const int64_t blocks = (T + kQueryBlock - 1) / kQueryBlock;
+  const int64_t blocks = (T + kBackwardQueryBlock - 1) / kBackwardQueryBlock;
   // Per query head dK, dV (no two threads write the same rows), summed into the KV heads afterwards.
   std::vector<float> dk_heads(B * H * T * D, 0.0f), dv_heads(B * H * T * D, 0.0f);
+  std::vector<float> kt_all = transpose_heads(k, shape), vt_all = transpose_heads(v, shape);  // [B, KVH, D, T]
 #pragma omp parallel if (B * H * T * T * D > 8 * kMinParallelWork)
   {
     Scratch scratch;
-    scratch.reserve(T, D);
-    std::vector<float> delta(kQueryBlock);
+    scratch.reserve(kBackwardQueryBlock, T, D);
+    std::vector<float> delta(kBackwardQueryBlock);
 #pragma omp for schedule(dynamic, 1)
     for (int64_t bh = 0; bh < B * H; ++bh) {
       const int64_t b = bh / H, h = bh % H, kvh = h / group;
       float* dk_h = dk_heads.data() + bh * T * D;  // [T, D]
       float* dv_h = dv_heads.data() + bh * T * D;
       const float* kb = k + b * T * ldk + kvh * D;
-      const float* vb = v + b * T * ldk + kvh * D;
       for (int64_t blk = 0; blk < blocks; ++blk) {
-        const int64_t i0 = blk * kQueryBlock, i1 = std::min(T, i0 + kQueryBlock), rows = i1 - i0;
+        const int64_t i0 = blk * kBackwardQueryBlock, i1 = std::min(T, i0 + kBackwardQueryBlock), rows = i1 - i0;
         const KeyRange range = key_range(doc_start, b, T, i0, i1);
         const int64_t nk = range.hi - range.lo;
         float* qs = scratch.q.data();
         float* dob = scratch.dout.data();
         gather_rows(qs, q + b * T * ldq + h * D, ldq, i0, i1, D, scale);
         gather_rows(dob, dout + b * T * ldq + h * D, ldq, i0, i1, D, 1.0f);
-        transpose(kb + range.lo * ldk, nk, D, ldk, scratch.kt.data());
-        transpose(vb + range.lo * ldk, nk, D, ldk, scratch.vt.data());
+        const float* ktb = kt_all.data() + (b * KVH + kvh) * D * T + range.lo;  // [D, nk], ld T
+        const float* vtb = vt_all.data() + (b * KVH + kvh) * D * T + range.lo;
         float* p = scratch.s.data();
         float* dp = scratch.dp.data();
-        small_gemm(rows, nk, D, qs, D, scratch.kt.data(), nk, p, nk, false);
+        small_gemm(rows, nk, D, qs, D, ktb, T, p, nk, false);
         mask_scores(p, rows, nk, i0, range, doc_start, b, T);
         for (int64_t r = 0; r < rows; ++r) {
           float row_lse = lse[(b * H + h) * T + i0 + r];
@@ -171,7 +182,7 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
           delta[r] = dot;
         }
         // dP = dO V^T ; dS = P * (dP - delta)
-        small_gemm(rows, nk, D, dob, D, scratch.vt.data(), nk, dp, nk, false);
+        small_gemm(rows, nk, D, dob, D, vtb, T, dp, nk, false);
         for (int64_t r = 0; r < rows; ++r)
           for (int64_t j = 0; j < nk; ++j) dp[r * nk + j] = p[r * nk + j] * (dp[r * nk + j] - delta[r]);
         // dQ = dS K * scale (K rows straight from the input)
