@@ -607,27 +607,7 @@ void load_model(const JsonReader& r, const json& model, const StreamedModel& str
     if (!merges.is_array()) fail("{}: 'model.merges' should be a list", r.path);
   }
   d.bpe.merges.reserve(streamed.merges.size());
-  const utf8::ByteLevelMap& byte_level = utf8::byte_level_map();
-  // Byte-level text -> raw bytes appended to `out`, like utf8::byte_level_decode but without
-  // clearing or per-call setup: this runs for both halves of every merge.
-  auto decode = [&byte_level](std::string_view text, std::string& out) {
-    const auto* p = reinterpret_cast<const uint8_t*>(text.data());
-    const size_t n = text.size();
-    for (size_t i = 0; i < n;) {
-      uint32_t cp = p[i];
-      if (cp < 0x80) {
-        ++i;
-      } else if (cp >= 0xC2 && cp <= 0xDF && i + 1 < n && (p[i + 1] & 0xC0) == 0x80) {
-        cp = ((cp & 0x1F) << 6) | (p[i + 1] & 0x3F);
-        i += 2;
-      } else {
-        return false;
-      }
-      if (cp >= byte_level.cp_to_byte.size() || byte_level.cp_to_byte[cp] < 0) return false;
-      out.push_back(static_cast<char>(byte_level.cp_to_byte[cp]));
-    }
-    return true;
-  };
+  auto decode = [](std::string_view text, std::string& out) { return utf8::byte_level_decode_append(text, out); };
   // The tables are far bigger than the caches, so the lookups run as passes that prefetch a few
   // merges ahead: decode every merge, look the tokens up, then insert in rank order.
   const size_t count = streamed.merges.size();

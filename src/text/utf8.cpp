@@ -125,11 +125,10 @@ const ByteLevelMap& byte_level_map() {
   return map;
 }
 
-bool byte_level_decode(std::string_view text, std::string& out) {
+bool byte_level_decode_append(std::string_view text, std::string& out) {
   // Every byte-level character is below U+0800: one byte, or a valid two-byte sequence (lead
   // C2..DF, then a continuation byte); anything else (longer or invalid UTF-8) is not one.
   const ByteLevelMap& m = byte_level_map();
-  out.clear();
   const auto* p = reinterpret_cast<const uint8_t*>(text.data());
   const size_t n = text.size();
   size_t i = 0;
@@ -147,6 +146,11 @@ bool byte_level_decode(std::string_view text, std::string& out) {
     out.push_back(static_cast<char>(m.cp_to_byte[cp]));
   }
   return true;
+}
+
+bool byte_level_decode(std::string_view text, std::string& out) {
+  out.clear();
+  return byte_level_decode_append(text, out);
 }
 
 std::string byte_level_encode(std::string_view bytes) {

@@ -39,6 +39,8 @@ const ByteLevelMap& byte_level_map();
 // Byte-level string (e.g. "Ġhello") -> raw bytes (" hello"). Returns false if some character is
 // not in the byte-level alphabet (then `out` is unspecified).
 bool byte_level_decode(std::string_view text, std::string& out);
+// The same, appending to `out` (no clearing): for hot loops that decode many pieces into one buffer.
+bool byte_level_decode_append(std::string_view text, std::string& out);
 
 // Raw bytes -> byte-level string.
 std::string byte_level_encode(std::string_view bytes);
