@@ -16,7 +16,7 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr int32_t kBos = 128000, kStart = 128006, kEnd = 128007, kEot = 128009, kEndOfText = 128001;
-constexpr int32_t kSystem = 9125, kUser = 882, kAssistant = 78191, kNewlines = 271;  // "system" "user" "assistant" "\n\n"
+constexpr int32_t kSystem = 9125, kUser = 882, kAssistant = 78191, kNewlines = 271, kNewline = 198;  // "system" "user" "assistant" "\n\n" "\n"
 
 struct Shared {
   std::string tokenizer, chat_template, pairs;
@@ -58,11 +58,13 @@ PreferenceOptions study_options(const Shared& s) {
   return o;
 }
 
-// The boundaries derived by hand from the rules (preference.h): the prompt is the rendered prompt up
-// to and including its last <|eot_id|> (the generation prompt's header is not common to the training
-// text, which lacks the "\n" the template writes before it), so each completion starts with the
-// assistant header and ends with <|eot_id|> and the appended EOS — the bare Llama-3 tokenizer's
-// <|end_of_text|>, as TRL appends tokenizer.eos_token_id.
+// The boundaries derived by hand from the rules (preference.h) and the template as Jinja renders it
+// (trim_blocks, lstrip_blocks): the template writes "\n\n\n" after BOS and "\n\n" after the system
+// turn; the user turn's <|eot_id|> is followed by "\n" + the assistant header with the generation
+// prompt but directly by the assistant header in the training text, and the training text ends with
+// "<|eot_id|>\n". So the prompt is everything up to and including the user's <|eot_id|>, and each
+// completion is  assistant header, "\n\n", the answer, <|eot_id|>, "\n", EOS  — EOS being the bare
+// Llama-3 tokenizer's <|end_of_text|>, as TRL appends tokenizer.eos_token_id.
 TEST(PreferenceTokenization, StudyTemplateSplitsPromptAndCompletionAsTrl) {
   Shared s = shared();
   if (!s.present()) GTEST_SKIP() << "shared data not present";
@@ -73,18 +75,20 @@ TEST(PreferenceTokenization, StudyTemplateSplitsPromptAndCompletionAsTrl) {
   const std::string system =
       "Respond with your reasoning wrapped in <think>...</think>, then provide the final answer within \\\\boxed{}.";
   // expected (prompt, chosen, rejected) lengths of the first four pairs
-  const std::vector<std::array<size_t, 3>> lengths = {{90, 100, 125}, {59, 54, 64}, {118, 140, 106}, {117, 118, 183}};
+  const std::vector<std::array<size_t, 3>> lengths = {{98, 118, 136}, {60, 84, 147}, {68, 51, 55}, {142, 116, 91}};
+  const std::vector<int32_t> three_newlines = tok.encode("\n\n\n");
+  ASSERT_EQ(three_newlines.size(), 1u);
   auto rows = first_rows(s.pairs, lengths.size());
   for (size_t i = 0; i < rows.size(); ++i) {
     const auto& row = rows[i];
     TokenizedPair t = pt.tokenize(row);
     ASSERT_EQ(t.issue, PairIssue::None) << i;
     const std::string question = row["prompt"][0]["content"].get<std::string>();
-    std::vector<int32_t> prompt = cat({{kBos, kStart, kSystem, kEnd, kNewlines}, tok.encode(system), {kEot},
-                                       {kStart, kUser, kEnd, kNewlines}, tok.encode(trim(question)), {kEot}});
+    std::vector<int32_t> prompt = cat({{kBos}, three_newlines, {kStart, kSystem, kEnd, kNewlines}, tok.encode(system),
+                                       {kEot, kNewlines, kStart, kUser, kEnd, kNewlines}, tok.encode(trim(question)), {kEot}});
     auto completion = [&](const char* key) {
       return cat({{kStart, kAssistant, kEnd, kNewlines}, tok.encode(trim(row[key][0]["content"].get<std::string>())),
-                  {kEot, kEndOfText}});
+                  {kEot, kNewline, kEndOfText}});
     };
     EXPECT_EQ(t.pair.prompt, prompt) << i;
     EXPECT_EQ(t.pair.chosen, completion("chosen")) << i;
@@ -96,6 +100,7 @@ TEST(PreferenceTokenization, StudyTemplateSplitsPromptAndCompletionAsTrl) {
     PairTexts texts = pt.texts(row);
     EXPECT_EQ(texts.prompt.substr(texts.prompt.size() - 10), "<|eot_id|>");
     EXPECT_EQ(texts.chosen.rfind("<|start_header_id|>assistant<|end_header_id|>\n\n", 0), 0u);
+    EXPECT_EQ(texts.chosen.substr(texts.chosen.size() - 11), "<|eot_id|>\n");
 
     // the implicit-prompt form (full conversations) tokenizes identically
     nlohmann::ordered_json implicit = {{"chosen", row["prompt"]}, {"rejected", row["prompt"]}};

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <numeric>
 
 #include "core/error.h"
@@ -66,9 +67,15 @@ std::string reference_cache_key(const std::string& model_dir, const std::vector<
   for (const auto& e : fs::directory_iterator(model_dir))
     if (e.path().extension() == ".safetensors" || e.path().filename() == "config.json") files.push_back(e.path().string());
   std::sort(files.begin(), files.end());
+  std::vector<char> chunk(16 << 20);  // streamed: a weights file is never held whole in memory
   for (const auto& f : files) {
     key.add(fs::path(f).filename().string());
-    key.add(read_file(f));
+    std::ifstream in(f, std::ios::binary);
+    if (!in) fail("{}: cannot open", f);
+    while (in) {
+      in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
+      if (in.gcount() > 0) key.add(chunk.data(), static_cast<size_t>(in.gcount()));
+    }
   }
   key.add(std::string_view(precision_name(precision)));
   uint64_t n = pairs.size();
