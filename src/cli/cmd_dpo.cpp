@@ -1,0 +1,35 @@
+// tinythink dpo CONFIG.yaml: preference optimisation (TRL DPOConfig names), resumable, with the
+// reference log-probs computed once and cached for every run of a sweep.
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "train/dpo.h"
+
+namespace tt::cli {
+
+void register_dpo(CLI::App& app) {
+  struct Args {
+    std::string config;
+    std::vector<std::string> overrides;
+    bool resume = false;
+    std::string ref_cache;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("dpo", "preference optimisation from a YAML config (TRL DPOConfig key names)");
+  cmd->add_option("config", args->config, "YAML config: model_name, tokenizer_name, dataset, trainer")->required();
+  cmd->add_option("--set", args->overrides, "override a key: trainer.beta=0.5 (repeatable)");
+  cmd->add_flag("--resume", args->resume, "continue from the newest checkpoint in output_dir");
+  cmd->add_option("--ref-cache", args->ref_cache,
+                  "directory of cached reference log-probs (default: <parent of output_dir>/ref_cache)");
+  cmd->callback([args] {
+    DpoRun run;
+    run.config = load_train_config(args->config, args->overrides, TrainerKind::DPO);
+    run.resume = args->resume;
+    run.ref_cache_dir = args->ref_cache;
+    load_dpo_inputs(run);
+    run_dpo(run);
+  });
+}
+
+}  // namespace tt::cli

@@ -1,0 +1,104 @@
+// Preference optimisation (TRL DPOTrainer semantics, ../shared/DESIGN.md §4) with one model in
+// memory and no tokens x vocab logits:
+//   - reference log-probs come from the frozen starting checkpoint in one forward-only pass before
+//     training, cached on disk (keyed by the weights, the tokenized pairs and the precision);
+//   - a micro-batch holds chosen and rejected rows ([chosen_1..chosen_B, rejected_1..rejected_B]);
+//     one model_forward, the fused chunked classifier forward-only for per-token log-probs, the
+//     sequence sums, the loss and dL/dlogp_seq, then the classifier again with token weights
+//     w_t = -dL/dlogp_seq on the sequence's completion tokens (d_hidden + classifier gradient), then
+//     model_backward;
+//   - the loss is the mean over the pairs of the effective batch; accumulation, schedule, clipping,
+//     checkpoints and resume as in sft.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "train/preference.h"
+#include "train/train_step.h"
+#include "train/training_args.h"
+
+namespace tt {
+
+struct DpoLossConfig {
+  std::string type = "sigmoid";  // sigmoid | apo_zero | apo_down | ipo | hinge | simpo
+  double beta = 0.1;
+  double label_smoothing = 0.0;  // sigmoid, simpo
+  double simpo_gamma = 0.5;
+  bool reference_free = false;   // the reference assigns equal probability to all responses (logp_ref = 0)
+
+  static DpoLossConfig from_args(const TrainingArgs& args);
+  bool uses_reference() const { return type != "simpo" && !reference_free; }
+  bool averages_logps() const { return type == "ipo" || type == "simpo"; }  // length-normalised log-probs
+};
+
+// One pair's loss, its derivatives with respect to the policy log-probs (in the loss's units: summed,
+// or length-averaged for ipo/simpo) and the rewards. With r_c = logp_c - ref_c, r_r likewise,
+// z = r_c - r_r:
+//   sigmoid   -(1-e) log s(b z) - e log s(-b z)       hinge    max(0, 1 - b z)
+//   ipo       (z - 1/(2b))^2                          apo_zero 1 - s(b r_c) + s(b r_r)
+//   apo_down  s(b r_c) + 1 - s(b (r_c - r_r))
+//   simpo     sigmoid's form with z = logp_c - logp_r - gamma/b (CPOTrainer), rewards b logp
+// rewards = b r (TRL).
+struct PairLoss {
+  double loss = 0, d_chosen = 0, d_rejected = 0, reward_chosen = 0, reward_rejected = 0;
+};
+PairLoss dpo_pair_loss(const DpoLossConfig& config, double logp_chosen, double logp_rejected, double ref_chosen,
+                       double ref_rejected);
+
+// Per-pair reference log-probs in the loss's units (all zero when the loss uses no reference).
+struct ReferenceLogps {
+  std::vector<double> chosen, rejected;
+};
+
+// Rows [chosen_1..chosen_B, rejected_1..rejected_B] = prompt + completion, right-padded with pad_id;
+// target[t] = tokens[t+1] where t+1 is a completion position, else -100.
+Batch make_pair_batch(const std::vector<const PreferencePair*>& pairs, int32_t pad_id);
+
+// Summed completion log-probs of every pair, forward only, in micro-batches of batch_pairs pairs.
+ReferenceLogps summed_logps(const ModelConfig& config, const WeightSet& weights, Precision precision,
+                            const std::vector<PreferencePair>& pairs, int64_t batch_pairs, int32_t pad_id);
+
+// Divides by completion lengths when the loss averages log-probs; zeros when it uses no reference.
+ReferenceLogps to_loss_units(const DpoLossConfig& config, const ReferenceLogps& summed,
+                             const std::vector<PreferencePair>& pairs);
+
+// Sums over pairs (divide by `pairs` for TRL's logged means).
+struct DpoStats {
+  double loss = 0, reward_chosen = 0, reward_rejected = 0, accuracy = 0, margin = 0, logps_chosen = 0,
+         logps_rejected = 0;
+  int64_t pairs = 0, tokens = 0;
+  void add(const DpoStats& other);
+};
+
+// Zeroes state.grads, then accumulates the gradient of the mean loss over every pair of
+// micro_batches (indices into `pairs`; `reference` is indexed like `pairs`).
+DpoStats dpo_accumulate(TrainState& state, const std::vector<std::vector<int64_t>>& micro_batches,
+                        const std::vector<PreferencePair>& pairs, const ReferenceLogps& reference,
+                        const DpoLossConfig& config, int32_t pad_id);
+
+struct DpoRun {
+  TrainConfig config;
+  std::vector<PreferencePair> train;
+  std::string tokenizer_source;  // copied into checkpoints ("" = none)
+  int32_t pad_id = 0;
+  bool resume = false;
+  bool shuffle = true;
+  std::string ref_cache_dir;     // "": <parent of output_dir>/ref_cache
+};
+
+struct DpoResult {
+  int64_t steps = 0;
+  double final_loss = 0;
+  bool reference_cache_hit = false;
+  std::string reference_cache_file;
+  std::string output_dir;
+};
+
+// Reads the dataset (dataset.path or .name; chat template from dataset.chat_template or the
+// tokenizer), resolves the tokenizer files and the pad id; logs the data summary.
+void load_dpo_inputs(DpoRun& run);
+
+DpoResult run_dpo(DpoRun& run);
+
+}  // namespace tt

@@ -1,0 +1,306 @@
+#include "train/preference.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.h"
+#include "data/prepare.h"
+#include "io/file.h"
+
+namespace tt {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr size_t kMaxBadLineMessages = 20;
+
+bool is_message_list(const nlohmann::ordered_json& v) {
+  if (!v.is_array()) return false;
+  for (const auto& m : v)
+    if (!m.is_object() || !m.contains("role") || !m["role"].is_string() || !m.contains("content")) return false;
+  return true;
+}
+
+// A completion message list with no content to learn from: no messages, or only blank contents.
+bool is_empty_completion(const nlohmann::ordered_json& messages) {
+  for (const auto& m : messages) {
+    const auto& c = m["content"];
+    if (!c.is_string() || c.get<std::string>().find_first_not_of(" \t\r\n") != std::string::npos) return false;
+  }
+  return true;
+}
+
+std::string common_prefix(const std::string& a, const std::string& b) {
+  size_t n = 0;
+  while (n < a.size() && n < b.size() && a[n] == b[n]) ++n;
+  return a.substr(0, n);
+}
+
+std::string tokenizer_dir(const std::string& tokenizer) {
+  if (fs::is_directory(tokenizer)) return tokenizer;
+  fs::path parent = fs::path(tokenizer).parent_path();
+  return parent.empty() ? "." : parent.string();
+}
+
+// bos/eos for a template given as a file: tokenizer_config.json's when present, else the tokenizer's.
+ChatTemplate load_template(const PreferenceOptions& o, const Tokenizer& tok) {
+  std::string dir = tokenizer_dir(o.tokenizer);
+  const std::string config_path = dir + "/tokenizer_config.json";
+  if (o.chat_template.empty()) {
+    if (!file_exists(config_path))
+      fail("{}: no tokenizer_config.json to take the chat template from; set dataset.chat_template", dir);
+    return ChatTemplate::from_tokenizer_config(dir);
+  }
+  nlohmann::ordered_json special = nlohmann::ordered_json::object();
+  if (tok.bos_id() >= 0) special["bos_token"] = tok.id_to_token(tok.bos_id());
+  if (tok.eos_id() >= 0) special["eos_token"] = tok.id_to_token(tok.eos_id());
+  if (file_exists(config_path)) {
+    nlohmann::json config = read_json_file(config_path);
+    for (const char* key : {"bos_token", "eos_token", "unk_token", "pad_token"}) {
+      if (!config.is_object() || !config.contains(key)) continue;
+      const auto& v = config[key];
+      if (v.is_string()) special[key] = v.get<std::string>();
+      else if (v.is_object() && v.contains("content") && v["content"].is_string())
+        special[key] = v["content"].get<std::string>();
+    }
+  }
+  return ChatTemplate::with_special_tokens(read_file(o.chat_template), special, o.chat_template);
+}
+
+std::vector<int32_t> read_ids(const nlohmann::json& row, const char* key) {
+  if (!row.contains(key) || !row[key].is_array()) fail("expected a list '{}'", key);
+  std::vector<int32_t> ids;
+  for (const auto& t : row[key]) {
+    if (!t.is_number_integer() || t.get<int64_t>() < 0 || t.get<int64_t>() > INT32_MAX)
+      fail("'{}' holds a non-token value", key);
+    ids.push_back(t.get<int32_t>());
+  }
+  return ids;
+}
+
+}  // namespace
+
+std::string PreferenceSummary::to_text() const {
+  std::string s = fmt::format("preference data: {} rows read, {} pairs kept ({} tokens)", rows_read, pairs_kept, tokens);
+  auto reason = [&](int64_t n, const char* what) {
+    if (n > 0) s += fmt::format("\n  dropped {:>7}  {}", n, what);
+  };
+  reason(dropped_identical, "chosen == rejected");
+  reason(dropped_empty_completion, "empty completion");
+  reason(dropped_prompt_too_long, "prompt longer than its budget");
+  reason(dropped_budget, "not sampled into the token budget");
+  reason(bad_lines, "malformed lines");
+  if (prompts_truncated > 0) s += fmt::format("\n  kept    {:>7}  with the prompt truncated from the left", prompts_truncated);
+  if (completions_truncated > 0) s += fmt::format("\n  kept    {:>7}  with a completion truncated", completions_truncated);
+  for (const auto& m : bad_line_messages) s += "\n  " + m;
+  return s;
+}
+
+// (tokenizer_ is declared, hence initialised, before template_.)
+PreferenceTokenizer::PreferenceTokenizer(const PreferenceOptions& options)
+    : tokenizer_(Tokenizer::load(options.tokenizer)), template_(load_template(options, tokenizer_)), options_(options) {
+  init_eos();
+}
+
+PreferenceTokenizer::PreferenceTokenizer(Tokenizer tokenizer, ChatTemplate chat_template, const PreferenceOptions& options)
+    : tokenizer_(std::move(tokenizer)), template_(std::move(chat_template)), options_(options) {
+  init_eos();
+}
+
+void PreferenceTokenizer::init_eos() {
+  // The EOS appended to every completion is TRL's: tokenizer.eos_token_id, i.e. the eos_token of
+  // tokenizer_config.json (the template's eos_token) when there is one, else the tokenizer's own
+  // (<|end_of_text|> for the bare Llama-3 tokenizer.json). The study's template already closes each
+  // assistant turn with <|eot_id|>, so a completion ends "... <|eot_id|> <eos>" — with a tokenizer
+  // whose eos is <|eot_id|> that is <|eot_id|> twice, exactly what TRL trains on; we reproduce TRL
+  // rather than second-guess it (the reference log-probs and the study's models assume it).
+  const auto& special = template_.special_tokens();
+  if (special.contains("eos_token") && special["eos_token"].is_string())
+    eos_id_ = tokenizer_.token_to_id(special["eos_token"].get<std::string>());
+  if (eos_id_ < 0) eos_id_ = tokenizer_.eos_id();
+  if (eos_id_ < 0) fail("{}: the tokenizer has no EOS token to end completions with", tokenizer_.source());
+}
+
+PairTexts PreferenceTokenizer::texts(const nlohmann::ordered_json& row) const {
+  if (!row.is_object()) fail("expected a JSON object");
+  if (!row.contains("chosen") || !row.contains("rejected")) fail("expected 'chosen' and 'rejected'");
+  const auto& chosen = row["chosen"];
+  const auto& rejected = row["rejected"];
+  PairTexts out;
+  if (row.contains("prompt") && row["prompt"].is_string()) {
+    if (!chosen.is_string() || !rejected.is_string())
+      fail("a text 'prompt' needs text 'chosen' and 'rejected'");
+    return {row["prompt"].get<std::string>(), chosen.get<std::string>(), rejected.get<std::string>()};
+  }
+  if (!is_message_list(chosen) || !is_message_list(rejected))
+    fail("'chosen' and 'rejected' must be lists of {{role, content}} messages (or text with a text 'prompt')");
+  nlohmann::ordered_json prompt, chosen_tail, rejected_tail;
+  if (row.contains("prompt")) {
+    if (!is_message_list(row["prompt"]) || row["prompt"].empty()) fail("'prompt' must be a non-empty list of messages");
+    prompt = row["prompt"];
+    chosen_tail = chosen;
+    rejected_tail = rejected;
+  } else {
+    // TRL's extract_prompt: the index of the first differing message; if none differs before the
+    // shorter list ends, the last index of the shorter list (so the final message stays a completion).
+    size_t n = std::min(chosen.size(), rejected.size());
+    if (n == 0) fail("'chosen' and 'rejected' must not be empty");
+    size_t idx = n - 1;
+    for (size_t i = 0; i < n; ++i)
+      if (chosen[i] != rejected[i]) {
+        idx = i;
+        break;
+      }
+    prompt = nlohmann::ordered_json::array();
+    chosen_tail = nlohmann::ordered_json::array();
+    rejected_tail = nlohmann::ordered_json::array();
+    for (size_t i = 0; i < chosen.size(); ++i) (i < idx ? prompt : chosen_tail).push_back(chosen[i]);
+    for (size_t i = idx; i < rejected.size(); ++i) rejected_tail.push_back(rejected[i]);
+    if (prompt.empty()) fail("'chosen' and 'rejected' share no prompt messages");
+  }
+  if (prompt.back()["role"] != "user" && prompt.back()["role"] != "system")
+    fail("the prompt must end with a user message (continuing an assistant message is not supported)");
+  if (is_empty_completion(chosen_tail)) out.chosen.clear();
+  if (is_empty_completion(rejected_tail)) out.rejected.clear();
+  std::string prompt_text = template_.render(prompt, /*add_generation_prompt=*/true).text;
+  auto with = [&](const nlohmann::ordered_json& tail) {
+    nlohmann::ordered_json all = prompt;
+    for (const auto& m : tail) all.push_back(m);
+    return template_.render(all, /*add_generation_prompt=*/false).text;
+  };
+  std::string full_chosen = with(chosen_tail), full_rejected = with(rejected_tail);
+  out.prompt = common_prefix(prompt_text, full_chosen);
+  if (!is_empty_completion(chosen_tail)) out.chosen = full_chosen.substr(out.prompt.size());
+  if (!is_empty_completion(rejected_tail)) {
+    if (full_rejected.compare(0, out.prompt.size(), out.prompt) != 0)
+      fail("the rendered rejected conversation does not start with the rendered prompt");
+    out.rejected = full_rejected.substr(out.prompt.size());
+  }
+  return out;
+}
+
+TokenizedPair PreferenceTokenizer::tokenize(const nlohmann::ordered_json& row) const {
+  PairTexts t = texts(row);
+  PreferencePair pair;
+  pair.prompt = tokenizer_.encode(t.prompt, /*add_bos=*/false);
+  // An empty completion stays empty (no EOS) so that finish_pair reports it.
+  if (!t.chosen.empty()) pair.chosen = tokenizer_.encode(t.chosen, false);
+  if (!t.rejected.empty()) pair.rejected = tokenizer_.encode(t.rejected, false);
+  if (!t.chosen.empty()) pair.chosen.push_back(eos_id_);
+  if (!t.rejected.empty()) pair.rejected.push_back(eos_id_);
+  return finish_pair(std::move(pair), options_, eos_id_);
+}
+
+TokenizedPair finish_pair(PreferencePair pair, const PreferenceOptions& o, int32_t eos_id) {
+  TokenizedPair out;
+  auto empty = [&](const std::vector<int32_t>& c) { return c.empty() || (c.size() == 1 && c[0] == eos_id); };
+  if (pair.chosen == pair.rejected) out.issue = PairIssue::Identical;
+  else if (empty(pair.chosen) || empty(pair.rejected)) out.issue = PairIssue::EmptyCompletion;
+  if (out.issue != PairIssue::None) {
+    out.pair = std::move(pair);
+    return out;
+  }
+  const int64_t prompt_len = static_cast<int64_t>(pair.prompt.size());
+  if (o.max_prompt_length > 0 && prompt_len > o.max_prompt_length) {
+    if (o.drop_long_prompts) {
+      out.issue = PairIssue::PromptTooLong;
+      out.pair = std::move(pair);
+      return out;
+    }
+    pair.prompt.erase(pair.prompt.begin(), pair.prompt.end() - o.max_prompt_length);
+    out.prompt_truncated = true;
+  }
+  int64_t room = -1;  // tokens left for a completion
+  if (o.max_completion_length > 0) room = o.max_completion_length;
+  if (o.max_length > 0) {
+    int64_t left = o.max_length - static_cast<int64_t>(pair.prompt.size());
+    if (left <= 0) {
+      out.issue = PairIssue::PromptTooLong;
+      out.pair = std::move(pair);
+      return out;
+    }
+    room = room < 0 ? left : std::min(room, left);
+  }
+  if (room >= 0)
+    for (auto* c : {&pair.chosen, &pair.rejected})
+      if (static_cast<int64_t>(c->size()) > room) {
+        c->resize(room);
+        out.completion_truncated = true;
+      }
+  out.pair = std::move(pair);
+  return out;
+}
+
+PreferenceData load_preference_data(const std::string& path, const PreferenceOptions& options) {
+  std::ifstream in(path);
+  if (!in) fail("{}: cannot open", path);
+  std::vector<std::pair<int64_t, std::string>> lines;
+  std::string line;
+  for (int64_t n = 1; std::getline(in, line); ++n)
+    if (line.find_first_not_of(" \t\r") != std::string::npos) lines.emplace_back(n, line);
+  if (lines.empty()) fail("{}: no preference pairs", path);
+  const bool pretokenized = [&] {
+    auto first = nlohmann::json::parse(lines[0].second, nullptr, false);
+    return first.is_object() && first.contains("prompt_ids");
+  }();
+  std::unique_ptr<PreferenceTokenizer> tokenizer;
+  if (!pretokenized) tokenizer = std::make_unique<PreferenceTokenizer>(options);
+  const int32_t eos = tokenizer ? tokenizer->eos_id() : -1;
+
+  PreferenceData data;
+  PreferenceSummary& s = data.summary;
+  std::vector<std::string> sources;
+  for (const auto& [number, text] : lines) {
+    ++s.rows_read;
+    TokenizedPair t;
+    std::string source = "unknown";
+    try {
+      auto row = nlohmann::ordered_json::parse(text);
+      if (pretokenized) {
+        if (!row.is_object()) fail("expected a JSON object");
+        PreferencePair pair{read_ids(row, "prompt_ids"), read_ids(row, "chosen_ids"), read_ids(row, "rejected_ids")};
+        t = finish_pair(std::move(pair), options, eos);
+      } else {
+        t = tokenizer->tokenize(row);
+      }
+      if (row.is_object() && row.contains("dataset_source") && row["dataset_source"].is_string())
+        source = row["dataset_source"].get<std::string>();
+    } catch (const std::exception& e) {  // tt::Error and JSON parse errors alike
+      ++s.bad_lines;
+      if (s.bad_line_messages.size() < kMaxBadLineMessages)
+        s.bad_line_messages.push_back(fmt::format("{}:{}: {}", path, number, e.what()));
+      continue;
+    }
+    switch (t.issue) {
+      case PairIssue::Identical: ++s.dropped_identical; continue;
+      case PairIssue::EmptyCompletion: ++s.dropped_empty_completion; continue;
+      case PairIssue::PromptTooLong: ++s.dropped_prompt_too_long; continue;
+      case PairIssue::None: break;
+    }
+    s.prompts_truncated += t.prompt_truncated;
+    s.completions_truncated += t.completion_truncated;
+    data.pairs.push_back(std::move(t.pair));
+    sources.push_back(source);
+  }
+  if (s.bad_lines == s.rows_read) fail("{}: every line is malformed; the first: {}", path, s.bad_line_messages.at(0));
+  auto tokens_of = [](const PreferencePair& p) {
+    return static_cast<int64_t>(2 * p.prompt.size() + p.chosen.size() + p.rejected.size());
+  };
+  if (options.token_budget > 0) {
+    std::vector<int64_t> lengths;
+    for (const auto& p : data.pairs) lengths.push_back(tokens_of(p));
+    std::vector<uint8_t> keep = sample_to_budget(lengths, sources, options.token_budget, options.seed);
+    std::vector<PreferencePair> kept;
+    for (size_t i = 0; i < data.pairs.size(); ++i)
+      if (keep[i]) kept.push_back(std::move(data.pairs[i]));
+      else ++s.dropped_budget;
+    data.pairs = std::move(kept);
+  }
+  s.pairs_kept = static_cast<int64_t>(data.pairs.size());
+  for (const auto& p : data.pairs) s.tokens += tokens_of(p);
+  return data;
+}
+
+}  // namespace tt

@@ -1,0 +1,114 @@
+// Preference data for DPO and friends, tokenized as TRL's DPOTrainer does (../shared/DESIGN.md §4).
+//
+// Input rows (JSONL), one pair per line:
+//   {"chosen": [messages], "rejected": [messages]}          implicit prompt: the longest common
+//                                                            prefix of the two message lists
+//   {"prompt": [messages], "chosen": [messages], "rejected": [messages]}   explicit, conversational
+//   {"prompt": "text", "chosen": "text", "rejected": "text"}              explicit, plain text
+//   {"prompt_ids": [...], "chosen_ids": [...], "rejected_ids": [...]}     pre-tokenized (taken as is:
+//                                                            completions already end with their EOS)
+//
+// Conversational rows (TRL maybe_extract_prompt + maybe_apply_chat_template + tokenize_row):
+//   prompt_text  = render(prompt, add_generation_prompt=true)
+//   full         = render(prompt + chosen)
+//   prompt_text  = the longest common prefix of prompt_text and full (the study's template writes a
+//                  "\n" before the generation prompt that the training text lacks, so the prompt ends
+//                  at the last <|eot_id|> and the completion starts with <|start_header_id|>assistant)
+//   chosen_text  = full[len(prompt_text):], rejected_text likewise from render(prompt + rejected)
+// Each text is encoded without adding BOS (the template writes it); each completion gets EOS appended.
+// Truncation: the prompt keeps its last max_prompt_length tokens, each completion its first
+// max_completion_length, then prompt + completion its first max_length (TRL's keep_start).
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "text/chat_template.h"
+#include "text/tokenizer.h"
+
+namespace tt {
+
+struct PreferencePair {
+  std::vector<int32_t> prompt, chosen, rejected;  // completions include the appended EOS
+};
+
+struct PreferenceOptions {
+  std::string tokenizer;      // tokenizer.json / tokenizer.model, or a model directory (unused for pre-tokenized data)
+  std::string chat_template;  // a .jinja file; empty: tokenizer_config.json beside the tokenizer
+  int64_t max_prompt_length = 512;       // <= 0: no limit
+  int64_t max_completion_length = -1;    // <= 0: no limit
+  int64_t max_length = 1024;             // prompt + completion; <= 0: no limit
+  // A prompt over max_prompt_length: false (TRL, the study) truncates it from the left and counts it;
+  // true drops the pair (reason prompt_too_long).
+  bool drop_long_prompts = false;
+  int64_t token_budget = 0;  // sample pairs to this many tokens (prompt + chosen + prompt + rejected), 0: all
+  uint64_t seed = 42;
+};
+
+// Why pairs were not trained on, and what was changed, by reason.
+struct PreferenceSummary {
+  int64_t rows_read = 0;               // non-empty lines, bad ones included
+  int64_t pairs_kept = 0;
+  int64_t dropped_identical = 0;       // chosen == rejected
+  int64_t dropped_empty_completion = 0;
+  int64_t dropped_prompt_too_long = 0; // over max_prompt_length (drop_long_prompts) or no room left under max_length
+  int64_t dropped_budget = 0;
+  int64_t bad_lines = 0;               // malformed lines, skipped
+  std::vector<std::string> bad_line_messages;  // "file:line: reason", the first 20
+  int64_t prompts_truncated = 0;       // kept, prompt cut from the left
+  int64_t completions_truncated = 0;   // kept, a completion cut by max_completion_length or max_length
+  int64_t tokens = 0;                  // prompt + chosen + prompt + rejected of the kept pairs
+  std::string to_text() const;
+};
+
+struct PreferenceData {
+  std::vector<PreferencePair> pairs;
+  PreferenceSummary summary;
+};
+
+enum class PairIssue { None, Identical, EmptyCompletion, PromptTooLong };
+
+struct PairTexts {
+  std::string prompt, chosen, rejected;
+};
+
+struct TokenizedPair {
+  PreferencePair pair;
+  PairIssue issue = PairIssue::None;
+  bool prompt_truncated = false, completion_truncated = false;
+};
+
+// Tokenizes rows of one dataset with one tokenizer and chat template.
+class PreferenceTokenizer {
+ public:
+  explicit PreferenceTokenizer(const PreferenceOptions& options);
+  PreferenceTokenizer(Tokenizer tokenizer, ChatTemplate chat_template, const PreferenceOptions& options);
+
+  // The prompt and completion texts of a row; throws tt::Error on a malformed row.
+  PairTexts texts(const nlohmann::ordered_json& row) const;
+  // texts() tokenized, EOS appended, then finish_pair().
+  TokenizedPair tokenize(const nlohmann::ordered_json& row) const;
+
+  int32_t eos_id() const { return eos_id_; }
+  const Tokenizer& tokenizer() const { return tokenizer_; }
+
+ private:
+  void init_eos();
+  Tokenizer tokenizer_;
+  ChatTemplate template_;
+  PreferenceOptions options_;
+  int32_t eos_id_ = -1;
+};
+
+// The checks (in this order: identical, empty completion, prompt too long) and the truncation, on
+// token ids whose completions already end with EOS. An empty completion is one holding only EOS (or
+// nothing).
+TokenizedPair finish_pair(PreferencePair pair, const PreferenceOptions& options, int32_t eos_id);
+
+// Reads a JSONL file (any format above). Malformed lines are counted and skipped, never fatal,
+// unless every line is bad.
+PreferenceData load_preference_data(const std::string& path, const PreferenceOptions& options);
+
+}  // namespace tt

@@ -1,0 +1,252 @@
+// DPO end to end: every loss against the PyTorch reference (tools/gen_dpo_fixtures.py), the
+// reference cache of a sweep, resume, and the study's configs.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include "io/jsonl.h"
+#include "io/safetensors.h"
+#include "model/checkpoint.h"
+#include "tests/test_util.h"
+#include "train/dpo.h"
+
+namespace tt {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::vector<nlohmann::json> read_rows(const std::string& path) {
+  std::vector<nlohmann::json> rows;
+  read_jsonl(path, [&](int64_t, const nlohmann::json& row) { rows.push_back(row); });
+  return rows;
+}
+
+std::vector<float> read_vec(const SafetensorsFile& f, const std::string& name, int64_t n) {
+  std::vector<float> v(n);
+  f.read_f32(name, v.data());
+  return v;
+}
+
+std::string dpo_config(const std::string& fixture, const std::map<std::string, std::string>& meta, const std::string& out,
+                       const std::string& extra = "") {
+  return fmt::format(R"(model_name: {}/parity/tiny_llama4
+dataset:
+  path: {}/pairs.jsonl
+trainer:
+  per_device_train_batch_size: {}
+  gradient_accumulation_steps: {}
+  max_steps: 3
+  learning_rate: {}
+  lr_scheduler_type: cosine
+  warmup_steps: {}
+  weight_decay: {}
+  adam_beta1: {}
+  adam_beta2: {}
+  adam_epsilon: {}
+  max_grad_norm: {}
+  loss_type: {}
+  beta: {}
+  label_smoothing: {}
+  simpo_gamma: {}
+  max_length: 128
+  max_prompt_length: 64
+  logging_steps: 1
+  save_steps: 100
+  output_dir: {}
+{})",
+                     testing::fixture_dir(), fixture, meta.at("per_device_train_batch_size"),
+                     meta.at("gradient_accumulation_steps"), meta.at("lr"), meta.at("warmup_steps"),
+                     meta.at("weight_decay"), meta.at("beta1"), meta.at("beta2"), meta.at("eps"),
+                     meta.at("max_grad_norm"), meta.at("loss_type"), meta.at("beta"), meta.at("label_smoothing"),
+                     meta.at("simpo_gamma"), out, extra);
+}
+
+std::string write_file_in(const std::string& dir, const std::string& name, const std::string& body) {
+  std::string path = dir + "/" + name;
+  std::ofstream(path) << body;
+  return path;
+}
+
+class DpoReference : public ::testing::TestWithParam<std::string> {};
+
+// The first step with explicit reference log-probs: loss, per-pair rewards and log-probs, and the
+// gradient of every parameter match PyTorch within 1e-4 relative (fp32).
+TEST_P(DpoReference, FirstStepLossRewardsAndGradientsMatchPyTorch) {
+  const std::string fixture = testing::fixture_dir() + "/dpo/" + GetParam();
+  SafetensorsFile ref(fixture + "/reference.safetensors");
+  const auto& meta = ref.metadata();
+  std::string dir = testing::make_temp_dir("dpo-step1");
+  TrainConfig config = load_train_config(write_file_in(dir, "c.yaml", dpo_config(fixture, meta, dir + "/out")), {},
+                                         TrainerKind::DPO);
+  DpoLossConfig loss = DpoLossConfig::from_args(config.trainer);
+  PreferenceOptions options;
+  options.max_length = 128;
+  std::vector<PreferencePair> pairs = load_preference_data(fixture + "/pairs.jsonl", options).pairs;
+  ASSERT_EQ(pairs.size(), 12u);
+
+  ReferenceLogps reference;
+  reference.chosen.assign(pairs.size(), 0.0);
+  reference.rejected.assign(pairs.size(), 0.0);
+  auto ref_c = read_vec(ref, "step1.ref_chosen", 4), ref_r = read_vec(ref, "step1.ref_rejected", 4);
+  if (loss.uses_reference())
+    for (int i = 0; i < 4; ++i) reference.chosen[i] = ref_c[i], reference.rejected[i] = ref_r[i];
+
+  Model model = load_model(testing::fixture_dir() + "/parity/tiny_llama4");
+  TrainState state(model, Precision::FP32);
+  DpoStats stats = dpo_accumulate(state, {{0, 1}, {2, 3}}, pairs, reference, loss, 0);
+  ASSERT_EQ(stats.pairs, 4);
+  const float expected_loss = read_vec(ref, "step1.loss", 1)[0];
+  EXPECT_NEAR(stats.loss / 4, expected_loss, 1e-4 * std::fabs(expected_loss));
+
+  // per pair: the policy log-probs (forward-only path) and the loss/rewards from them
+  ReferenceLogps summed = summed_logps(model.config, state.weights, Precision::FP32, pairs, 3, 0);
+  ReferenceLogps policy = to_loss_units({.type = loss.type == "simpo" ? "ipo" : loss.type}, summed, pairs);
+  if (!loss.averages_logps()) policy = summed;
+  auto lp_c = read_vec(ref, "step1.logps_chosen", 4), lp_r = read_vec(ref, "step1.logps_rejected", 4);
+  auto rw_c = read_vec(ref, "step1.rewards_chosen", 4), rw_r = read_vec(ref, "step1.rewards_rejected", 4);
+  auto pl = read_vec(ref, "step1.pair_losses", 4);
+  double reward_c_sum = 0;
+  for (int i = 0; i < 4; ++i) {
+    EXPECT_NEAR(policy.chosen[i], lp_c[i], 1e-4 * std::fabs(lp_c[i])) << i;
+    EXPECT_NEAR(policy.rejected[i], lp_r[i], 1e-4 * std::fabs(lp_r[i])) << i;
+    PairLoss p = dpo_pair_loss(loss, policy.chosen[i], policy.rejected[i], reference.chosen[i], reference.rejected[i]);
+    EXPECT_NEAR(p.loss, pl[i], 1e-4 * std::fabs(pl[i]) + 1e-6) << i;
+    EXPECT_NEAR(p.reward_chosen, rw_c[i], 1e-4 * std::fabs(rw_c[i]) + 1e-5) << i;
+    EXPECT_NEAR(p.reward_rejected, rw_r[i], 1e-4 * std::fabs(rw_r[i]) + 1e-5) << i;
+    reward_c_sum += rw_c[i];
+  }
+  EXPECT_NEAR(stats.reward_chosen, reward_c_sum, 1e-4 * std::fabs(reward_c_sum) + 1e-5);
+
+  for (const auto& slot : model.layout.slots) {
+    std::vector<float> expected = read_vec(ref, "step1.grad." + slot.name, slot.numel);
+    double diff = 0, scale = 1e-30;
+    for (int64_t i = 0; i < slot.numel; ++i) {
+      diff = std::max(diff, static_cast<double>(std::fabs(state.grads[slot.offset + i] - expected[i])));
+      scale = std::max(scale, static_cast<double>(std::fabs(expected[i])));
+    }
+    EXPECT_LE(diff / scale, 1e-4) << slot.name;
+  }
+}
+
+// Three optimizer steps through run_dpo (reference pass from the start model, accumulation 2 x 2
+// pairs, clipping, cosine warmup, AdamW): the logged losses match PyTorch within 1e-4 relative.
+TEST_P(DpoReference, FirstThreeStepsMatchPyTorch) {
+  const std::string fixture = testing::fixture_dir() + "/dpo/" + GetParam();
+  SafetensorsFile ref(fixture + "/reference.safetensors");
+  std::string dir = testing::make_temp_dir("dpo-ref");
+  DpoRun run;
+  run.config = load_train_config(write_file_in(dir, "c.yaml", dpo_config(fixture, ref.metadata(), dir + "/out")), {},
+                                 TrainerKind::DPO);
+  run.shuffle = false;
+  load_dpo_inputs(run);
+  run.pad_id = 0;
+  run_dpo(run);
+  auto losses = read_vec(ref, "losses", 3), norms = read_vec(ref, "grad_norms", 3);
+  auto rows = read_rows(dir + "/out/metrics.jsonl");
+  ASSERT_EQ(rows.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_NEAR(rows[i]["loss"].get<double>(), losses[i], 1e-4 * losses[i]) << "step " << i + 1;
+    EXPECT_NEAR(rows[i]["grad_norm"].get<double>(), norms[i], 1e-3 * norms[i]) << "step " << i + 1;
+    for (const char* key : {"rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins",
+                            "logps/chosen", "logps/rejected", "learning_rate", "epoch", "step"})
+      EXPECT_TRUE(rows[i].contains(key)) << key;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Losses, DpoReference,
+                         ::testing::Values("sigmoid", "apo_zero", "apo_down", "ipo", "hinge", "simpo"));
+
+// reference_free: the implicit reference gives every response the same probability (logp_ref = 0).
+TEST(DpoLoss, ReferenceFreeIgnoresReferenceAndSimpoUsesGamma) {
+  DpoLossConfig c{.type = "sigmoid", .beta = 0.5, .reference_free = true};
+  PairLoss a = dpo_pair_loss(c, -3.0, -5.0, -1.0, -9.0);
+  EXPECT_NEAR(a.loss, std::log1p(std::exp(-0.5 * 2.0)), 1e-12);
+  EXPECT_NEAR(a.reward_chosen, -1.5, 1e-12);
+  DpoLossConfig s{.type = "simpo", .beta = 2.0, .simpo_gamma = 0.5};
+  PairLoss b = dpo_pair_loss(s, -1.0, -1.25, 0, 0);  // z = 0.25 - 0.25 = 0
+  EXPECT_NEAR(b.loss, std::log(2.0), 1e-12);
+  EXPECT_FALSE(s.uses_reference());
+  // derivatives by central differences, every loss
+  for (const char* type : {"sigmoid", "apo_zero", "apo_down", "ipo", "hinge", "simpo"}) {
+    DpoLossConfig k{.type = type, .beta = 0.7, .label_smoothing = std::string(type) == "sigmoid" ? 0.2 : 0.0};
+    const double lc = -2.1, lr = -2.6, rc = -2.3, rr = -2.2, h = 1e-6;
+    PairLoss p = dpo_pair_loss(k, lc, lr, rc, rr);
+    double dc = (dpo_pair_loss(k, lc + h, lr, rc, rr).loss - dpo_pair_loss(k, lc - h, lr, rc, rr).loss) / (2 * h);
+    double dr = (dpo_pair_loss(k, lc, lr + h, rc, rr).loss - dpo_pair_loss(k, lc, lr - h, rc, rr).loss) / (2 * h);
+    EXPECT_NEAR(p.d_chosen, dc, 1e-6) << type;
+    EXPECT_NEAR(p.d_rejected, dr, 1e-6) << type;
+  }
+}
+
+// A sweep: the second run with another beta reuses the cached reference log-probs (its log says
+// so) instead of running the reference pass; the cache sits beside the output dirs.
+TEST(DpoReferenceCache, SecondRunOfASweepSkipsTheReferencePass) {
+  const std::string fixture = testing::fixture_dir() + "/dpo/sigmoid";
+  SafetensorsFile ref(fixture + "/reference.safetensors");
+  std::string dir = testing::make_temp_dir("dpo-cache");
+  std::string cfg = write_file_in(dir, "c.yaml", dpo_config(fixture, ref.metadata(), dir + "/runs/a"));
+  auto first = testing::run_cli("dpo " + cfg + " --set trainer.max_steps=1");
+  ASSERT_EQ(first.exit_code, 0) << first.output;
+  EXPECT_NE(first.output.find("one forward-only pass"), std::string::npos) << first.output;
+  auto second = testing::run_cli("dpo " + cfg + " --set trainer.max_steps=1 --set trainer.beta=0.25 --set output_dir=" +
+                                 dir + "/runs/b");
+  ASSERT_EQ(second.exit_code, 0) << second.output;
+  EXPECT_NE(second.output.find("no reference pass"), std::string::npos) << second.output;
+  EXPECT_EQ(second.output.find("one forward-only pass"), std::string::npos) << second.output;
+  EXPECT_TRUE(fs::exists(dir + "/runs/ref_cache"));
+  EXPECT_TRUE(fs::exists(dir + "/runs/b/model.safetensors"));
+  // other data (a changed max_completion_length truncates) means another key: a new pass
+  auto third = testing::run_cli("dpo " + cfg + " --set trainer.max_steps=1 --set trainer.max_completion_length=3 "
+                                "--set output_dir=" + dir + "/runs/c --ref-cache " + dir + "/elsewhere");
+  ASSERT_EQ(third.exit_code, 0) << third.output;
+  EXPECT_NE(third.output.find("one forward-only pass"), std::string::npos) << third.output;
+  EXPECT_TRUE(fs::exists(dir + "/elsewhere"));
+}
+
+// Killed after a checkpoint and resumed: the final weights equal an uninterrupted run's.
+TEST(DpoResume, ResumedRunEqualsUninterrupted) {
+  const std::string fixture = testing::fixture_dir() + "/dpo/apo_zero";
+  SafetensorsFile ref(fixture + "/reference.safetensors");
+  std::string dir = testing::make_temp_dir("dpo-resume");
+  std::string extra = "  save_steps: 1\n  num_train_epochs: 2\n";
+  std::string cfg_a = write_file_in(dir, "a.yaml", dpo_config(fixture, ref.metadata(), dir + "/a", extra));
+  std::string cfg_b = write_file_in(dir, "b.yaml", dpo_config(fixture, ref.metadata(), dir + "/b", extra));
+  ASSERT_EQ(testing::run_cli("dpo " + cfg_a + " --set trainer.max_steps=4").exit_code, 0);
+  ASSERT_EQ(testing::run_cli("dpo " + cfg_b + " --set trainer.max_steps=4").exit_code, 0);
+  // simulate a kill after step 2: drop the later checkpoints and the final model
+  fs::remove_all(dir + "/b/checkpoint-3");
+  fs::remove_all(dir + "/b/checkpoint-4");
+  fs::remove(dir + "/b/model.safetensors");
+  auto r = testing::run_cli("dpo " + cfg_b + " --set trainer.max_steps=4 --resume");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("resumed from"), std::string::npos);
+  std::ifstream fa(dir + "/a/model.safetensors", std::ios::binary), fb(dir + "/b/model.safetensors", std::ios::binary);
+  std::string a((std::istreambuf_iterator<char>(fa)), {}), b((std::istreambuf_iterator<char>(fb)), {});
+  EXPECT_FALSE(a.empty());
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(read_rows(dir + "/a/metrics.jsonl").size(), read_rows(dir + "/b/metrics.jsonl").size());
+}
+
+// The study's DPO configs load with TrainerKind::DPO.
+TEST(DpoConfig, StudyConfigsLoad) {
+  const std::string dir = testing::shared_dir() + "/reference/tiny-think/configs/dpo";
+  if (!fs::exists(dir)) GTEST_SKIP() << dir << " not present";
+  int loaded = 0;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    if (e.path().extension() != ".yaml" && e.path().extension() != ".yml") continue;
+    TrainConfig c = load_train_config(e.path().string(), {}, TrainerKind::DPO);
+    EXPECT_TRUE(c.trainer.loss_type == "sigmoid" || c.trainer.loss_type == "apo_zero") << e.path();
+    EXPECT_EQ(c.trainer.max_prompt_length, 2048);
+    EXPECT_EQ(c.trainer.max_completion_length, 2048);
+    DpoLossConfig loss = DpoLossConfig::from_args(c.trainer);
+    EXPECT_GT(loss.beta, 0);
+    ++loaded;
+  }
+  EXPECT_GE(loaded, 8);
+}
+
+}  // namespace
+}  // namespace tt

@@ -1,0 +1,224 @@
+#!/usr/bin/python3
+"""Write tests/fixtures/dpo/<loss_type>/ : preference optimisation (TRL DPOTrainer / CPOTrainer
+semantics, written from the formulas in ../shared/DESIGN.md section 4) on the tiny llama4 model in
+tests/fixtures/parity/tiny_llama4. Deterministic: rerunning gives identical bytes.
+
+Per loss type:
+  pairs.jsonl            12 pre-tokenized pairs {"prompt_ids", "chosen_ids", "rejected_ids"}
+  reference.safetensors  step1.*: the first effective batch (4 pairs, 2 micro-batches of 2) with
+                         explicit reference log-probs (the start model's, shifted by fixed offsets so
+                         that rewards are not all zero): policy logps, loss, rewards and every
+                         parameter gradient of the mean loss (before clipping);
+                         losses / grad_norms: 3 optimizer steps where the reference is the start model
+                         (as the trainer computes it), AdamW + cosine warmup + clipping.
+
+Usage: /usr/bin/python3 tools/gen_dpo_fixtures.py [--out tests/fixtures/dpo]
+"""
+import argparse
+import json
+import os
+import sys
+from collections import OrderedDict
+
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import torch_reference as ref  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+MODEL_DIR = "tests/fixtures/parity/tiny_llama4"
+
+OPT = OrderedDict(lr=1e-3, beta1=0.9, beta2=0.95, eps=1e-8, weight_decay=0.01, max_grad_norm=1.0,
+                  warmup_steps=1, total_steps=3, per_device_train_batch_size=2,
+                  gradient_accumulation_steps=2, pad_token_id=0)
+NUM_PAIRS = 12
+DATA_SEED = 77
+EOS = 2
+
+# loss_type -> (beta, label_smoothing, simpo_gamma)
+CASES = OrderedDict([
+    ("sigmoid", (0.5, 0.1, 0.5)),
+    ("apo_zero", (0.5, 0.0, 0.5)),
+    ("apo_down", (0.5, 0.0, 0.5)),
+    ("ipo", (0.5, 0.0, 0.5)),
+    ("hinge", (0.5, 0.0, 0.5)),
+    ("simpo", (2.0, 0.0, 0.5)),
+])
+
+
+def make_pairs(vocab):
+    """Prompts of 2..6 tokens, completions of 2..8 tokens ending with EOS (as TRL appends it);
+    chosen and rejected differ."""
+    g = torch.Generator().manual_seed(DATA_SEED)
+    out = []
+    for _ in range(NUM_PAIRS):
+        lp = int(torch.randint(2, 7, (1,), generator=g))
+        prompt = torch.randint(3, vocab, (lp,), generator=g).tolist()
+        comp = []
+        for _ in range(2):
+            lc = int(torch.randint(1, 8, (1,), generator=g))
+            comp.append(torch.randint(3, vocab, (lc,), generator=g).tolist() + [EOS])
+        assert comp[0] != comp[1]
+        out.append(OrderedDict(prompt_ids=prompt, chosen_ids=comp[0], rejected_ids=comp[1]))
+    return out
+
+
+def pair_batch(pairs):
+    """Rows [chosen_1..chosen_B, rejected_1..rejected_B] = prompt + completion, right-padded;
+    target[t] = ids[t+1] where t+1 is a completion position, else -100."""
+    rows = [p["prompt_ids"] + p["chosen_ids"] for p in pairs] + \
+           [p["prompt_ids"] + p["rejected_ids"] for p in pairs]
+    starts = [len(p["prompt_ids"]) for p in pairs] * 2
+    T = max(len(r) for r in rows)
+    ids = torch.full((len(rows), T), OPT["pad_token_id"], dtype=torch.int64)
+    tgt = torch.full((len(rows), T), ref.IGNORE_INDEX, dtype=torch.int64)
+    for i, (r, s) in enumerate(zip(rows, starts)):
+        ids[i, :len(r)] = torch.tensor(r)
+        for t in range(s - 1, len(r) - 1):
+            tgt[i, t] = r[t + 1]
+    return ids, tgt
+
+
+def sequence_logps(arch, params, pairs, average):
+    """(chosen, rejected) log-probs [B] summed over completion tokens, or averaged (ipo, simpo)."""
+    ids, tgt = pair_batch(pairs)
+    logits = ref.forward(arch, params, ids).float()
+    keep = tgt != ref.IGNORE_INDEX
+    safe = torch.where(keep, tgt, torch.zeros_like(tgt))
+    lp = torch.log_softmax(logits, dim=-1).gather(2, safe[..., None])[..., 0]
+    lp = torch.where(keep, lp, torch.zeros_like(lp))
+    s = lp.sum(-1)
+    if average:
+        s = s / keep.sum(-1)
+    B = len(pairs)
+    return s[:B], s[B:]
+
+
+def pair_losses(loss_type, beta, eps, gamma, pc, pr, rc, rr):
+    """Per-pair losses and rewards (TRL DPOTrainer.dpo_loss; simpo as CPOTrainer)."""
+    if loss_type == "simpo":
+        z = pc - pr - gamma / beta
+        losses = -F.logsigmoid(beta * z) * (1 - eps) - F.logsigmoid(-beta * z) * eps
+        return losses, beta * pc.detach(), beta * pr.detach()
+    c, r = pc - rc, pr - rr
+    z = c - r
+    if loss_type == "sigmoid":
+        losses = -F.logsigmoid(beta * z) * (1 - eps) - F.logsigmoid(-beta * z) * eps
+    elif loss_type == "hinge":
+        losses = torch.relu(1 - beta * z)
+    elif loss_type == "ipo":
+        losses = (z - 1 / (2 * beta)) ** 2
+    elif loss_type == "apo_zero":
+        losses = (1 - torch.sigmoid(beta * c)) + torch.sigmoid(beta * r)
+    elif loss_type == "apo_down":
+        losses = torch.sigmoid(beta * c) + (1 - torch.sigmoid(beta * (c - r)))
+    else:
+        raise ValueError(loss_type)
+    return losses, beta * c.detach(), beta * r.detach()
+
+
+def load_params(arch):
+    weights, _ = ref.load_safetensors(os.path.join(ROOT, MODEL_DIR, "model.safetensors"))
+    return OrderedDict((n, weights[n].clone().requires_grad_(True)) for n in arch.param_shapes())
+
+
+def make_case(loss_type, out_root):
+    beta, eps, gamma = CASES[loss_type]
+    average = loss_type in ("ipo", "simpo")
+    with open(os.path.join(ROOT, MODEL_DIR, "config.json")) as fh:
+        arch = ref.Arch(json.load(fh))
+    pairs = make_pairs(arch.vocab)
+    bs, ga = OPT["per_device_train_batch_size"], OPT["gradient_accumulation_steps"]
+    per_step = bs * ga
+
+    # ---- step 1 with explicit, shifted reference log-probs
+    params = load_params(arch)
+    first = pairs[:per_step]
+    g = torch.Generator().manual_seed(DATA_SEED + 1)
+    with torch.no_grad():
+        rc0, rr0 = sequence_logps(arch, params, first, average)
+    off_c = torch.rand(per_step, generator=g) * 2 - 1
+    off_r = torch.rand(per_step, generator=g) * 2 - 1
+    ref_c, ref_r = (rc0 + off_c).float(), (rr0 + off_r).float()
+    pol_c, pol_r, losses, rew_c, rew_r = [], [], [], [], []
+    for m in range(ga):
+        mb = first[m * bs:(m + 1) * bs]
+        pc, pr = sequence_logps(arch, params, mb, average)
+        l, wc, wr = pair_losses(loss_type, beta, eps, gamma, pc, pr, ref_c[m * bs:(m + 1) * bs],
+                                ref_r[m * bs:(m + 1) * bs])
+        (l.sum() / per_step).backward()
+        pol_c.append(pc.detach()); pol_r.append(pr.detach()); losses.append(l.detach())
+        rew_c.append(wc); rew_r.append(wr)
+    step1 = OrderedDict()
+    step1["step1.ref_chosen"] = ref_c
+    step1["step1.ref_rejected"] = ref_r
+    step1["step1.logps_chosen"] = torch.cat(pol_c)
+    step1["step1.logps_rejected"] = torch.cat(pol_r)
+    step1["step1.pair_losses"] = torch.cat(losses)
+    step1["step1.loss"] = torch.cat(losses).mean().reshape(1)
+    step1["step1.rewards_chosen"] = torch.cat(rew_c)
+    step1["step1.rewards_rejected"] = torch.cat(rew_r)
+    for n, t in params.items():
+        step1["step1.grad." + n] = t.grad.detach().clone()
+
+    # ---- 3 optimizer steps, reference = the start model
+    params = load_params(arch)
+    with torch.no_grad():
+        refs = [sequence_logps(arch, params, [p], average) for p in pairs]
+    opt = ref.make_optimizer(params, OPT["lr"], (OPT["beta1"], OPT["beta2"]), OPT["eps"],
+                             OPT["weight_decay"])
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda s: ref.cosine_with_warmup(s, OPT["warmup_steps"], OPT["total_steps"]))
+    step_losses, norms, lrs = [], [], []
+    for step in range(OPT["total_steps"]):
+        opt.zero_grad(set_to_none=True)
+        logged = 0.0
+        for m in range(ga):
+            lo = step * per_step + m * bs
+            mb = pairs[lo:lo + bs]
+            rc = torch.cat([refs[lo + i][0] for i in range(bs)])
+            rr = torch.cat([refs[lo + i][1] for i in range(bs)])
+            pc, pr = sequence_logps(arch, params, mb, average)
+            l, _, _ = pair_losses(loss_type, beta, eps, gamma, pc, pr, rc, rr)
+            # HF Trainer: each micro-batch's mean loss / accumulation steps
+            loss_mb = l.mean() / ga
+            loss_mb.backward()
+            logged += loss_mb.item()
+        gn = torch.nn.utils.clip_grad_norm_(list(params.values()), OPT["max_grad_norm"])
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+        step_losses.append(logged)
+        norms.append(gn.item())
+
+    d = os.path.join(out_root, loss_type)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "pairs.jsonl"), "w") as fh:
+        for p in pairs:
+            fh.write(json.dumps(p) + "\n")
+    r = OrderedDict(step1)
+    r["losses"] = torch.tensor(step_losses, dtype=torch.float32)
+    r["grad_norms"] = torch.tensor(norms, dtype=torch.float32)
+    meta = OrderedDict((k, repr(v) if isinstance(v, float) else str(v)) for k, v in OPT.items())
+    meta.update(loss_type=loss_type, beta=repr(beta), label_smoothing=repr(eps), simpo_gamma=repr(gamma),
+                lrs=json.dumps(lrs), model=MODEL_DIR, scheduler="cosine", torch=torch.__version__.split("+")[0])
+    ref.save_safetensors(os.path.join(d, "reference.safetensors"), r, meta)
+    print("%-8s step1 loss %.7f  rewards/chosen %s  losses %s  grad norms %s" % (
+        loss_type, step1["step1.loss"].item(),
+        ", ".join("%.5f" % v for v in step1["step1.rewards_chosen"].tolist()),
+        ", ".join("%.7f" % v for v in step_losses), ", ".join("%.5f" % v for v in norms)))
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--out", default=os.path.join(ROOT, "tests", "fixtures", "dpo"))
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    torch.use_deterministic_algorithms(True)
+    for loss_type in CASES:
+        make_case(loss_type, args.out)
+
+
+if __name__ == "__main__":
+    main()
