@@ -4,6 +4,8 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <map>
+#include <set>
 
 #include "core/error.h"
 #include "io/file.h"
@@ -141,6 +143,10 @@ void Engine::admit() {
     Sample* s = waiting_.front();
     waiting_.pop_front();
     s->cache_id = cache_.new_sequence();
+    if (options_.prefix_caching) {
+      s->computed = cache_.match_prefix(s->cache_id, s->tokens);
+      stats_.cached_prompt_tokens += s->computed;
+    }
     running_.push_back(s);
   }
 }
@@ -240,6 +246,7 @@ bool Engine::step() {
   for (auto [s, n] : planned) {
     const bool wants_logits = s->computed + n == static_cast<int64_t>(s->tokens.size());
     s->computed += n;
+    if (options_.prefix_caching) cache_.register_prefix(s->cache_id, s->tokens, s->computed);
     if (!wants_logits) continue;
     std::span<float> row(logits_.data() + logit_index++ * V, V);
     const int32_t token = sample_token(row, s->tokens, requests_[s->request]->params, s->rng);
@@ -268,6 +275,14 @@ std::vector<std::vector<float>> Engine::loglikelihood(
   const int64_t V = forward_.config().vocab_size;
   const int64_t limit = forward_.context_limit();
   std::vector<std::vector<float>> out(pairs.size());
+  // Shared contexts are computed once: pairs whose context was seen before run after all first
+  // occurrences, so they find it in the prefix cache (full blocks of it, at least).
+  std::vector<size_t> order, repeats;
+  {
+    std::map<std::vector<int32_t>, size_t> seen;
+    for (size_t i = 0; i < pairs.size(); ++i) (seen.emplace(pairs[i].first, i).second ? order : repeats).push_back(i);
+    order.insert(order.end(), repeats.begin(), repeats.end());
+  }
   size_t next = 0;
   while (next < pairs.size()) {
     // Pack whole sequences into one step, up to step_tokens rows (a longer one runs alone, in chunks).
@@ -275,13 +290,17 @@ std::vector<std::vector<float>> Engine::loglikelihood(
     std::vector<size_t> members;
     std::vector<int32_t> ids;
     int64_t rows = 0;
+    std::set<std::vector<int32_t>> contexts;
     while (next < pairs.size()) {
-      const auto& [context, continuation] = pairs[next];
+      const size_t index = order[next];
+      const auto& [context, continuation] = pairs[index];
       const int64_t len = static_cast<int64_t>(context.size() + continuation.size());
-      if (context.empty()) fail("loglikelihood pair {}: the context is empty", next);
-      if (len > limit) fail("loglikelihood pair {}: {} tokens exceed the context of {}", next, len, limit);
-      if (!members.empty() && rows + len > options_.step_tokens) break;
-      members.push_back(next++);
+      if (context.empty()) fail("loglikelihood pair {}: the context is empty", index);
+      if (len > limit) fail("loglikelihood pair {}: {} tokens exceed the context of {}", index, len, limit);
+      if (!members.empty() && (rows + len > options_.step_tokens || contexts.count(context))) break;
+      contexts.insert(context);
+      members.push_back(index);
+      ++next;
       rows += len;
       if (rows >= options_.step_tokens) break;
     }
@@ -294,6 +313,14 @@ std::vector<std::vector<float>> Engine::loglikelihood(
     }
     // Feed in chunks of at most step_tokens rows; each member's targets get logits.
     std::vector<int64_t> done(members.size(), 0);
+    if (options_.prefix_caching)
+      for (size_t i = 0; i < members.size(); ++i) {
+        // Only the context may come from the cache: continuation positions need their logits.
+        const int64_t context_len = static_cast<int64_t>(pairs[members[i]].first.size());
+        std::vector<int32_t> context(sequences[i].begin(), sequences[i].begin() + context_len);
+        done[i] = cache_.match_prefix(ids[i], context);
+        stats_.cached_prompt_tokens += done[i];
+      }
     for (size_t i = 0; i < members.size(); ++i) out[members[i]].clear();
     bool more = true;
     while (more) {
@@ -318,6 +345,7 @@ std::vector<std::vector<float>> Engine::loglikelihood(
         }
         done[i] += n;
         budget -= n;
+        if (options_.prefix_caching) cache_.register_prefix(ids[i], sequences[i], done[i]);
       }
       logits_.resize(step_.logit_rows.size() * V);
       forward_.forward(step_, cache_, logits_.data());

@@ -3,7 +3,9 @@
 //   Engine engine(model, {.precision = Precision::BF16}, &tokenizer, eos_ids);
 //   auto results = engine.generate({{prompt_ids, {.temperature = 0.7f, .seed = 1}}, ...});
 //
-// Requests (each expanded into `n` samples) wait in arrival order; up to max_batch samples run at
+// Prompts that share full KV blocks with earlier sequences (a few-shot or system prefix, an earlier
+// chat turn) reuse them (automatic prefix caching, kv_cache.h). Requests (each expanded into `n`
+// samples) wait in arrival order; up to max_batch samples run at
 // once. Each step feeds one row per decoding sample plus prefill chunks of newly admitted ones (up to
 // step_tokens rows), so samples join and leave the batch between steps. A sample's tokens depend only
 // on its prompt, its parameters and its seed: the forward computes each row independently of the
@@ -29,6 +31,7 @@ struct EngineOptions {
   int64_t max_batch = 64;     // samples decoding at once
   int64_t step_tokens = 512;  // token rows per step (decode rows first, then prefill chunks)
   int64_t block_size = 16;    // KV cache block, in tokens
+  bool prefix_caching = true; // reuse cached K/V of full blocks a new prompt shares with earlier ones
 };
 
 struct GenerationRequest {
@@ -48,6 +51,7 @@ struct GenerationResult {
 
 struct EngineStats {
   int64_t steps = 0, prefill_tokens = 0, decode_tokens = 0;
+  int64_t cached_prompt_tokens = 0;  // prompt tokens taken from the prefix cache, not computed
   double forward_seconds = 0.0, sample_seconds = 0.0;
 };
 

@@ -78,6 +78,52 @@ TEST(EngineLoglikelihood, EqualsScoreSequences) {
   }
 }
 
+std::vector<std::vector<int32_t>> flatten(const std::vector<GenerationResult>& results) {
+  std::vector<std::vector<int32_t>> out;
+  for (const auto& r : results)
+    for (const auto& s : r.samples) out.push_back(s.ids);
+  return out;
+}
+
+TEST(EngineLoglikelihood, SharedContextsComputedOnceAndEqualScores) {
+  Model model = tiny_model();
+  auto contexts = random_prompts(5, 20, 70, 15);
+  auto continuations = random_prompts(20, 1, 6, 16);
+  std::vector<std::pair<std::vector<int32_t>, std::vector<int32_t>>> pairs;
+  std::vector<std::vector<int32_t>> sequences;
+  for (size_t i = 0; i < continuations.size(); ++i) {
+    pairs.push_back({contexts[i % 5], continuations[i]});
+    std::vector<int32_t> s = contexts[i % 5];
+    s.insert(s.end(), continuations[i].begin(), continuations[i].end());
+    sequences.push_back(s);
+  }
+  Engine engine(model, {.step_tokens = 512});
+  auto ll = engine.loglikelihood(pairs);
+  auto scores = score_sequences(model, sequences);
+  for (size_t i = 0; i < pairs.size(); ++i)
+    for (size_t j = 0; j < ll[i].size(); ++j)
+      EXPECT_NEAR(ll[i][j], scores[i][pairs[i].first.size() - 1 + j], 1e-4) << i << " " << j;
+  EXPECT_GT(engine.stats().cached_prompt_tokens, 15 * 16);
+}
+
+TEST(EnginePrefixCache, SharedPrefixesReuseBlocksWithoutChangingResults) {
+  Model model = tiny_model();
+  auto prefix = random_prompts(1, 40, 40, 31)[0];
+  auto suffixes = random_prompts(12, 1, 20, 32);
+  std::vector<GenerationRequest> requests;
+  for (size_t i = 0; i < suffixes.size(); ++i) {
+    std::vector<int32_t> p = prefix;
+    p.insert(p.end(), suffixes[i].begin(), suffixes[i].end());
+    requests.push_back({p, {.temperature = i % 2 ? 0.9f : 0.0f, .seed = i, .max_new_tokens = 20}});
+  }
+  requests.push_back(requests[3]);  // a repeated prompt: every full block of it is cached
+  Engine cached(model, {.max_batch = 4, .block_size = 8});
+  Engine plain(model, {.max_batch = 4, .block_size = 8, .prefix_caching = false});
+  EXPECT_EQ(flatten(cached.generate(requests)), flatten(plain.generate(requests)));
+  EXPECT_GE(cached.stats().cached_prompt_tokens, 9 * 40);
+  EXPECT_EQ(plain.stats().cached_prompt_tokens, 0);
+}
+
 std::vector<GenerationRequest> mixed_requests(int count, uint64_t seed) {
   auto prompts = random_prompts(count, 1, 50, seed);
   std::vector<GenerationRequest> requests;
@@ -98,13 +144,6 @@ std::vector<GenerationRequest> mixed_requests(int count, uint64_t seed) {
     requests.push_back({prompts[i], p});
   }
   return requests;
-}
-
-std::vector<std::vector<int32_t>> flatten(const std::vector<GenerationResult>& results) {
-  std::vector<std::vector<int32_t>> out;
-  for (const auto& r : results)
-    for (const auto& s : r.samples) out.push_back(s.ids);
-  return out;
 }
 
 TEST(EngineBatchInvariance, SameTokensAloneTogetherAndShuffledWithOthers) {
