@@ -73,12 +73,25 @@ inline void tile(const float* x, int64_t K, const W* w, float* y, int64_t ldy, b
     }
 }
 
+// NR columns per tile by MR: each element is its own FMA chain, so small MR needs more columns to
+// keep enough independent chains in flight (FMA latency x throughput = 8 on AVX2 cores).
+template <int MR>
+constexpr int kMaxNr = MR == 1 ? 8 : MR == 2 ? 4 : 3;
+
+template <int MR, int NR, typename W>
+inline void tile_dispatch(const float* x, int64_t K, const W* w, int nr, float* y, int64_t ldy, bool accumulate) {
+  if constexpr (NR > 1) {
+    if (nr < NR) return tile_dispatch<MR, NR - 1>(x, K, w, nr, y, ldy, accumulate);
+  }
+  tile<MR, NR>(x, K, w, y, ldy, accumulate);
+}
+
 template <int MR, typename W>
-inline void tile_rows(const float* x, int64_t K, const W* w, int nr, float* y, int64_t ldy, bool accumulate) {
-  switch (nr) {
-    case 3: return tile<MR, 3>(x, K, w, y, ldy, accumulate);
-    case 2: return tile<MR, 2>(x, K, w, y, ldy, accumulate);
-    default: return tile<MR, 1>(x, K, w, y, ldy, accumulate);
+inline void row_block(const float* x, int64_t K, const W* w, int64_t n0, int64_t n1, float* y, int64_t ldy,
+                      bool accumulate) {
+  for (int64_t n = n0; n < n1; n += kMaxNr<MR>) {
+    const int nr = static_cast<int>(std::min<int64_t>(kMaxNr<MR>, n1 - n));
+    tile_dispatch<MR, kMaxNr<MR>>(x, K, w + n * K, nr, y + n, ldy, accumulate);
   }
 }
 
@@ -94,17 +107,13 @@ void gemm_typed(const float* x, int64_t M, const W* w, int64_t N, int64_t K, flo
       const int64_t n0 = bn * kBlockN, n1 = std::min(N, n0 + kBlockN);
       for (int64_t m = m0; m < m1; m += 4) {
         const int mr = static_cast<int>(std::min<int64_t>(4, m1 - m));
-        for (int64_t n = n0; n < n1; n += 3) {
-          const int nr = static_cast<int>(std::min<int64_t>(3, n1 - n));
-          const float* xp = x + m * K;
-          const W* wp = w + n * K;
-          float* yp = y + m * N + n;
-          switch (mr) {
-            case 4: tile_rows<4>(xp, K, wp, nr, yp, N, accumulate); break;
-            case 3: tile_rows<3>(xp, K, wp, nr, yp, N, accumulate); break;
-            case 2: tile_rows<2>(xp, K, wp, nr, yp, N, accumulate); break;
-            default: tile_rows<1>(xp, K, wp, nr, yp, N, accumulate); break;
-          }
+        const float* xp = x + m * K;
+        float* yp = y + m * N;
+        switch (mr) {
+          case 4: row_block<4>(xp, K, w, n0, n1, yp, N, accumulate); break;
+          case 3: row_block<3>(xp, K, w, n0, n1, yp, N, accumulate); break;
+          case 2: row_block<2>(xp, K, w, n0, n1, yp, N, accumulate); break;
+          default: row_block<1>(xp, K, w, n0, n1, yp, N, accumulate); break;
         }
       }
     }
