@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "io/file.h"
+#include "text/utf8.h"
 
 namespace tt::infer {
 
@@ -85,6 +86,9 @@ int64_t Engine::add(GenerationRequest request) {
     if (t < 0 || t >= c.vocab_size) fail("request {}: token id {} is out of range (vocab size {})", id, t, c.vocab_size);
   if (!request.params.stop.empty() && !tokenizer_)
     fail("request {}: stop strings need a tokenizer (the model has none); use stop_token_ids", id);
+  for (const auto& stop : request.params.stop)
+    if (!utf8::is_valid(stop))
+      fail("request {}: stop string {:?} is not valid UTF-8, so the decoded text can never contain it", id, stop);
   for (int32_t t : request.params.stop_token_ids)
     if (t < 0 || t >= c.vocab_size)
       fail("request {}: stop token id {} is out of range (vocab size {})", id, t, c.vocab_size);

@@ -271,6 +271,16 @@ TEST(EngineErrors, BadRequestsGetClearMessages) {
   EXPECT_NE(message({{1, 2}, {.stop = {"x"}}}).find("need a tokenizer"), std::string::npos);
   EXPECT_NE(message({{1, 2}, {.stop = {""}}}).find("empty stop string"), std::string::npos);
   EXPECT_NE(message({{1, 999}, {}}).find("out of range"), std::string::npos);
+  std::string dir = tt::testing::make_temp_dir("engine-errors");
+  Tokenizer tok = testing::write_tiny_tokenizer(dir);
+  Engine with_tokenizer(model, {}, &tok);
+  try {
+    with_tokenizer.add({{1, 2}, {.stop = {"ok", "\xff\xfe"}}});
+    ADD_FAILURE() << "no error for a stop string that can never match";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("can never contain it"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove_all(dir);
 }
 
 TEST(EngineContext, StopsAtTheContextLimit) {
