@@ -1,9 +1,10 @@
 // A row-invariant GEMM for inference: y[m, n] (+)= sum_k x[m, k] * w[n, k] (w in HF Linear layout
-// [out, in]). Each output element is one 8-lane FMA dot product over k in a fixed order followed by
-// a fixed horizontal sum, so a row's result depends only on that row of x and on w — never on how
-// many rows are in the call, where the row sits, or how threads split the work. This is what makes
-// generation batch-invariant (oneDNN picks kernels and K-splits by M, so its rows can change with
-// the batch). Weights are fp32 or bf16 (stored as 16-bit, halving the bytes decode has to stream).
+// [out, in]). Each output element is one FMA chain over k = 0..K-1 in order (one lane of a
+// register-tiled outer product), so a row's result depends only on that row of x and on w — never
+// on how many rows are in the call, where the row sits in a tile, or how threads split the work.
+// This is what makes generation batch-invariant (oneDNN picks kernels and K-splits by M, so its rows
+// can change with the batch). Weights are packed once into 16-column panels, as fp32 or as bf16
+// (16-bit storage halves the bytes decode has to stream).
 #pragma once
 #include <cstdint>
 #include <vector>
@@ -12,12 +13,12 @@ namespace tt::infer {
 
 struct WeightMatrix {
   int64_t rows = 0, cols = 0;       // [out, in]
-  const float* f32 = nullptr;       // fp32 weights (not owned), or
-  std::vector<uint16_t> bf16;       // bf16 bits, owned
-  bool is_bf16() const { return f32 == nullptr; }
+  std::vector<float> f32;           // packed fp32 weights, or
+  std::vector<uint16_t> bf16;       // packed bf16 bits
+  bool is_bf16() const { return !bf16.empty(); }
 };
 
-// fp32 view of w[rows, cols] (not copied).
+// Packed fp32 copy of w[rows, cols].
 WeightMatrix weight_f32(const float* w, int64_t rows, int64_t cols);
 // bf16 copy of w, rounded to nearest even exactly as round_to_bf16 (the training bf16 path) does.
 WeightMatrix weight_bf16(const float* w, int64_t rows, int64_t cols);
