@@ -246,16 +246,23 @@ bool Engine::step() {
   forward_.forward(step_, cache_, logits_.data());
   stats_.forward_seconds += seconds_since(t0);
   t0 = std::chrono::steady_clock::now();
-  size_t logit_index = 0;
+  std::vector<Sample*> sampling;
   for (auto [s, n] : planned) {
     const bool wants_logits = s->computed + n == static_cast<int64_t>(s->tokens.size());
     s->computed += n;
     if (options_.prefix_caching) cache_.register_prefix(s->cache_id, s->tokens, s->computed);
-    if (!wants_logits) continue;
-    std::span<float> row(logits_.data() + logit_index++ * V, V);
-    const int32_t token = sample_token(row, s->tokens, requests_[s->request]->params, s->rng);
-    after_token(*s, token);
+    if (wants_logits) sampling.push_back(s);
   }
+  // Each sample draws from its own logits row and RNG stream, so they can be drawn in parallel.
+  std::vector<int32_t> drawn(sampling.size());
+  const int64_t count = static_cast<int64_t>(sampling.size());
+#pragma omp parallel for schedule(dynamic, 1) if (count > 1 && V * count > (int64_t{1} << 16))
+  for (int64_t i = 0; i < count; ++i) {
+    Sample* s = sampling[i];
+    std::span<float> row(logits_.data() + i * V, V);
+    drawn[i] = sample_token(row, s->tokens, requests_[s->request]->params, s->rng);
+  }
+  for (int64_t i = 0; i < count; ++i) after_token(*sampling[i], drawn[i]);
   stats_.sample_seconds += seconds_since(t0);
   stats_.steps++;
   stats_.prefill_tokens += prefill;
