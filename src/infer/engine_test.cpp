@@ -20,8 +20,9 @@ using testing::tiny_model;
 
 // Greedy tokens must be the argmax of the no-cache forward at every step. The two passes sum in
 // different orders, so a token may differ from the reference argmax only by a near-tie (< tol).
-void expect_greedy_matches_reference(Precision precision, int prompts_count, int new_tokens, float tol) {
-  Model model = tiny_model();
+void expect_greedy_matches_reference(Precision precision, int prompts_count, int new_tokens, float tol,
+                                     const std::string& preset = "tiny-llama4") {
+  Model model = tiny_model(7, 0.05, preset);
   auto prompts = random_prompts(prompts_count, 1, 60, 11);
   Engine engine(model, {.precision = precision, .max_batch = 32, .step_tokens = 256});
   std::vector<GenerationRequest> requests;
@@ -54,6 +55,11 @@ TEST(EngineGreedy, MatchesArgmaxOfFullForwardFp32For100Prompts) {
 
 TEST(EngineGreedy, MatchesArgmaxOfFullForwardBf16) {
   expect_greedy_matches_reference(Precision::BF16, 24, 8, 2e-2f);
+}
+
+// Llama family: rotate-half RoPE with llama3 scaling, no QK norm.
+TEST(EngineGreedy, MatchesArgmaxOfFullForwardLlama) {
+  expect_greedy_matches_reference(Precision::FP32, 20, 8, 1e-5f, "tiny-llama");
 }
 
 TEST(EngineLoglikelihood, EqualsScoreSequences) {

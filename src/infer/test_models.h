@@ -17,8 +17,8 @@
 
 namespace tt::infer::testing {
 
-inline Model tiny_model(uint64_t seed = 7, double init_range = 0.05) {
-  ModelConfig config = preset_config("tiny-llama4");
+inline Model tiny_model(uint64_t seed = 7, double init_range = 0.05, const std::string& preset = "tiny-llama4") {
+  ModelConfig config = preset_config(preset);
   config.vocab_size = 260;
   config.eos_token_ids = {259};
   config.bos_token_id = -1;
