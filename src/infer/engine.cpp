@@ -143,9 +143,18 @@ void Engine::cancel_all() {
 }
 
 void Engine::admit() {
-  while (static_cast<int64_t>(running_.size()) < options_.max_batch && !waiting_.empty()) {
-    Sample* s = waiting_.front();
-    waiting_.pop_front();
+  for (auto it = waiting_.begin(); it != waiting_.end() && static_cast<int64_t>(running_.size()) < options_.max_batch;) {
+    Sample* s = *it;
+    // Later samples of a request wait while its first sample computes the prompt; then they take
+    // the prompt's full blocks from the prefix cache instead of computing them n times.
+    if (options_.prefix_caching && s->index > 0 && s->prompt_len > cache_.block_size()) {
+      const Sample* first = requests_[s->request]->samples[0].get();
+      if (!first->done && first->cache_id >= 0 && first->computed < first->prompt_len) {
+        ++it;
+        continue;
+      }
+    }
+    it = waiting_.erase(it);
     s->cache_id = cache_.new_sequence();
     if (options_.prefix_caching) {
       s->computed = cache_.match_prefix(s->cache_id, s->tokens);

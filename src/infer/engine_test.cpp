@@ -207,6 +207,13 @@ TEST(EngineSampling, SeedsAndSamplesGiveDifferentStreams) {
   auto b = engine.generate({{prompt, {.temperature = 1.0f, .n = 1, .seed = 2, .max_new_tokens = 16}}});
   auto c = engine.generate({{prompt, {.temperature = 1.0f, .n = 1, .seed = 1, .max_new_tokens = 16}}});
   ASSERT_EQ(a[0].samples.size(), 3u);
+  // n samples of a 5-token prompt (under one block) compute it each; a longer prompt is shared.
+  auto long_prompt = random_prompts(1, 40, 40, 2)[0];
+  Engine shared(model, {});
+  auto d = shared.generate({{long_prompt, {.temperature = 1.0f, .n = 4, .seed = 1, .max_new_tokens = 8}}});
+  EXPECT_EQ(shared.stats().cached_prompt_tokens, 3 * 32);
+  Engine unshared(model, {.prefix_caching = false});
+  EXPECT_EQ(flatten(d), flatten(unshared.generate({{long_prompt, {.temperature = 1.0f, .n = 4, .seed = 1, .max_new_tokens = 8}}})));
   EXPECT_NE(a[0].samples[0].ids, a[0].samples[1].ids);
   EXPECT_NE(a[0].samples[0].ids, b[0].samples[0].ids);
   EXPECT_EQ(a[0].samples[0].ids, c[0].samples[0].ids);  // sample 0 of seed 1, whatever n is
