@@ -12,11 +12,14 @@ void register_chat_template(CLI::App& app);
 void register_prepare(CLI::App& app);
 void register_sft(CLI::App& app);
 void register_dpo(CLI::App& app);
+void register_generate(CLI::App& app);
+void register_bench_generate(CLI::App& app);  // after register_bench: adds `bench generate`
+void register_chat(CLI::App& app);
 
 std::vector<RegisterCommand> all_commands() {
-  return {register_run,      register_init_model,    register_score,   register_bench,
-          register_tokenize, register_chat_template, register_prepare, register_sft,
-          register_dpo};
+  return {register_run,      register_init_model,    register_score,    register_bench,
+          register_tokenize, register_chat_template, register_prepare,  register_sft,
+          register_dpo,      register_generate,      register_bench_generate, register_chat};
 }
 
 }  // namespace tt::cli

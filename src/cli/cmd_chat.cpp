@@ -1,0 +1,126 @@
+// tinythink chat: an interactive REPL over the model's chat template, streaming tokens as they come.
+//   /reset  forget the conversation   /system TEXT  set the system message   /temp T  set the temperature
+//   /quit   leave (so does end of input or Ctrl-C at the prompt; Ctrl-C while answering stops the answer)
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "infer/engine.h"
+#include "text/chat_encode.h"
+
+namespace tt::cli {
+
+namespace {
+
+volatile std::sig_atomic_t g_interrupted = 0;
+void on_sigint(int) { g_interrupted = 1; }
+
+struct ChatArgs {
+  std::string model, system, precision = "fp32";
+  float temperature = 0.7f, top_p = 0.95f;
+  int64_t max_new_tokens = 512;
+  uint64_t seed = 0;
+};
+
+void run_chat(const ChatArgs& args) {
+  Model model = load_model(args.model);
+  Tokenizer tokenizer = Tokenizer::load(args.model);
+  ChatTemplate chat_template = ChatTemplate::from_tokenizer_config(args.model);
+  infer::Engine engine(model, {.precision = parse_precision(args.precision), .max_batch = 1}, &tokenizer,
+                       infer::load_eos_ids(args.model, model.config));
+  engine.set_stream([](int64_t, int64_t, const std::string& delta, bool) {
+    std::fwrite(delta.data(), 1, delta.size(), stdout);
+    std::fflush(stdout);
+  });
+  // SIGINT without SA_RESTART: a read at the prompt returns (ending the REPL), a reply stops early.
+  struct sigaction action {};
+  action.sa_handler = on_sigint;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = 0;
+  sigaction(SIGINT, &action, nullptr);
+
+  std::string system = args.system;
+  float temperature = args.temperature;
+  nlohmann::ordered_json history = nlohmann::ordered_json::array();
+  uint64_t turn = 0;
+  std::fprintf(stderr, "chat with %s (/reset, /system TEXT, /temp T, /quit)\n", args.model.c_str());
+  while (true) {
+    std::fprintf(stdout, "> ");
+    std::fflush(stdout);
+    std::string line;
+    g_interrupted = 0;
+    if (!std::getline(std::cin, line) || g_interrupted) break;
+    if (line.empty()) continue;
+    if (line == "/quit" || line == "/exit") break;
+    if (line == "/reset") {
+      history = nlohmann::ordered_json::array();
+      std::fprintf(stderr, "(conversation cleared)\n");
+      continue;
+    }
+    if (line.rfind("/system", 0) == 0) {
+      system = line.size() > 8 ? line.substr(8) : "";
+      history = nlohmann::ordered_json::array();
+      std::fprintf(stderr, "(system message %s; conversation cleared)\n", system.empty() ? "removed" : "set");
+      continue;
+    }
+    if (line.rfind("/temp", 0) == 0) {
+      try {
+        temperature = std::stof(line.substr(5));
+        if (temperature < 0) throw std::invalid_argument("negative");
+        std::fprintf(stderr, "(temperature %g)\n", temperature);
+      } catch (const std::exception&) {
+        std::fprintf(stderr, "usage: /temp T (a number >= 0)\n");
+      }
+      continue;
+    }
+    if (line[0] == '/') {
+      std::fprintf(stderr, "unknown command %s (/reset, /system TEXT, /temp T, /quit)\n", line.c_str());
+      continue;
+    }
+    history.push_back({{"role", "user"}, {"content", line}});
+    nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+    if (!system.empty()) messages.push_back({{"role", "system"}, {"content", system}});
+    for (const auto& m : history) messages.push_back(m);
+    std::vector<int32_t> ids = encode_chat(tokenizer, chat_template, messages, true).ids;
+    int64_t request = 0;
+    try {
+      request = engine.add({ids, {.temperature = temperature, .top_p = args.top_p, .seed = args.seed + turn++,
+                                  .max_new_tokens = args.max_new_tokens}});
+    } catch (const Error& e) {
+      std::fprintf(stderr, "%s (try /reset)\n", e.what());
+      history.erase(history.size() - 1);
+      continue;
+    }
+    while (engine.step())
+      if (g_interrupted) {
+        engine.cancel_all();
+        break;
+      }
+    std::fprintf(stdout, "\n");
+    infer::GenerationResult r = engine.take(request);
+    history.push_back({{"role", "assistant"}, {"content", r.samples[0].text}});
+    if (g_interrupted) std::fprintf(stderr, "(stopped)\n");
+  }
+  std::fprintf(stdout, "\n");
+}
+
+}  // namespace
+
+void register_chat(CLI::App& app) {
+  auto args = std::make_shared<ChatArgs>();
+  auto* cmd = app.add_subcommand("chat", "interactive chat with a model (streams tokens)");
+  cmd->add_option("--model", args->model, "checkpoint directory with tokenizer and chat template")->required();
+  cmd->add_option("--system", args->system, "system message");
+  cmd->add_option("--temperature", args->temperature, "sampling temperature (0 = greedy)");
+  cmd->add_option("--top-p", args->top_p, "nucleus sampling mass");
+  cmd->add_option("--max-new-tokens", args->max_new_tokens, "longest reply");
+  cmd->add_option("--seed", args->seed, "seed of the first reply (then +1 per turn)");
+  cmd->add_option("--precision", args->precision, "fp32 or bf16");
+  cmd->callback([args] { run_chat(*args); });
+}
+
+}  // namespace tt::cli

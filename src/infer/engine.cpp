@@ -1,0 +1,390 @@
+#include "infer/engine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <map>
+#include <set>
+
+#include "core/error.h"
+#include "io/file.h"
+#include "text/utf8.h"
+
+namespace tt::infer {
+
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+}  // namespace
+
+std::vector<int32_t> load_eos_ids(const std::string& model_dir, const ModelConfig& config) {
+  std::vector<int32_t> ids;
+  const std::string path = model_dir + "/generation_config.json";
+  if (std::filesystem::exists(path)) {
+    nlohmann::json j = nlohmann::json::parse(read_file(path), nullptr, false);
+    if (j.is_discarded()) fail("{}: not valid JSON", path);
+    if (j.contains("eos_token_id")) {
+      const auto& e = j["eos_token_id"];
+      if (e.is_number_integer()) ids.push_back(e.get<int32_t>());
+      else if (e.is_array())
+        for (const auto& v : e)
+          if (v.is_number_integer()) ids.push_back(v.get<int32_t>());
+      return ids;
+    }
+  }
+  for (int64_t id : config.eos_token_ids) ids.push_back(static_cast<int32_t>(id));
+  return ids;
+}
+
+struct Engine::Sample {
+  int64_t request = 0, index = 0;
+  std::vector<int32_t> tokens;  // prompt + generated
+  int64_t prompt_len = 0;
+  int64_t computed = 0;         // tokens whose K/V are in the cache
+  int32_t cache_id = -1;
+  Rng rng;
+  std::optional<IncrementalDecoder> decoder;
+  std::string text;
+  size_t emitted = 0;           // bytes of text already streamed
+  bool done = false;
+  std::string finish_reason;
+};
+
+struct Engine::Request {
+  SamplingParams params;
+  std::vector<std::unique_ptr<Sample>> samples;
+  int64_t unfinished = 0;
+  size_t max_stop_len = 0;
+};
+
+Engine::Engine(Model& model, const EngineOptions& options, const Tokenizer* tokenizer, std::vector<int32_t> eos_ids)
+    : forward_(model, options.precision),
+      options_(options),
+      tokenizer_(tokenizer),
+      eos_ids_(std::move(eos_ids)),
+      cache_(model.config, options.block_size) {
+  if (options_.max_batch < 1) fail("max_batch must be >= 1");
+  if (options_.step_tokens < 1) fail("step_tokens must be >= 1");
+}
+
+Engine::~Engine() = default;
+
+int64_t Engine::add(GenerationRequest request) {
+  validate(request.params);
+  const ModelConfig& c = forward_.config();
+  const int64_t limit = forward_.context_limit();
+  const int64_t id = static_cast<int64_t>(requests_.size());
+  if (request.prompt.empty()) fail("request {}: the prompt is empty (give at least one token)", id);
+  if (static_cast<int64_t>(request.prompt.size()) >= limit)
+    fail("request {}: the prompt has {} tokens, which leaves no room in the model's context of {} tokens", id,
+         request.prompt.size(), limit);
+  for (int32_t t : request.prompt)
+    if (t < 0 || t >= c.vocab_size) fail("request {}: token id {} is out of range (vocab size {})", id, t, c.vocab_size);
+  if (!request.params.stop.empty() && !tokenizer_)
+    fail("request {}: stop strings need a tokenizer (the model has none); use stop_token_ids", id);
+  for (const auto& stop : request.params.stop)
+    if (!utf8::is_valid(stop))
+      fail("request {}: stop string {:?} is not valid UTF-8, so the decoded text can never contain it", id, stop);
+  for (int32_t t : request.params.stop_token_ids)
+    if (t < 0 || t >= c.vocab_size)
+      fail("request {}: stop token id {} is out of range (vocab size {})", id, t, c.vocab_size);
+  auto r = std::make_unique<Request>();
+  r->params = std::move(request.params);
+  for (const auto& s : r->params.stop) r->max_stop_len = std::max(r->max_stop_len, s.size());
+  for (int64_t i = 0; i < r->params.n; ++i) {
+    auto s = std::make_unique<Sample>();
+    s->request = id;
+    s->index = i;
+    s->tokens = request.prompt;
+    s->prompt_len = static_cast<int64_t>(request.prompt.size());
+    s->rng = sample_rng(r->params.seed, i);
+    if (tokenizer_) s->decoder.emplace(*tokenizer_);
+    waiting_.push_back(s.get());
+    r->samples.push_back(std::move(s));
+  }
+  r->unfinished = r->params.n;
+  requests_.push_back(std::move(r));
+  return id;
+}
+
+int64_t Engine::running() const { return static_cast<int64_t>(running_.size()); }
+int64_t Engine::waiting() const { return static_cast<int64_t>(waiting_.size()); }
+
+bool Engine::finished(int64_t request) const { return requests_.at(request)->unfinished == 0; }
+
+GenerationResult Engine::take(int64_t request) {
+  Request& r = *requests_.at(request);
+  if (r.unfinished) fail("request {} has not finished", request);
+  GenerationResult result;
+  for (auto& s : r.samples) {
+    Completion c;
+    c.ids.assign(s->tokens.begin() + s->prompt_len, s->tokens.end());
+    c.text = std::move(s->text);
+    c.finish_reason = s->finish_reason;
+    result.samples.push_back(std::move(c));
+  }
+  r.samples.clear();
+  return result;
+}
+
+void Engine::cancel_all() {
+  for (Sample* s : waiting_) {
+    s->done = true;
+    s->finish_reason = "cancelled";
+    requests_[s->request]->unfinished--;
+  }
+  waiting_.clear();
+  for (Sample* s : running_) finish(*s, "cancelled");
+  running_.clear();
+}
+
+void Engine::admit() {
+  for (auto it = waiting_.begin(); it != waiting_.end() && static_cast<int64_t>(running_.size()) < options_.max_batch;) {
+    Sample* s = *it;
+    // Later samples of a request wait while its first sample computes the prompt; then they take
+    // the prompt's full blocks from the prefix cache instead of computing them n times.
+    if (options_.prefix_caching && s->index > 0 && s->prompt_len > cache_.block_size()) {
+      const Sample* first = requests_[s->request]->samples[0].get();
+      if (!first->done && first->cache_id >= 0 && first->computed < first->prompt_len) {
+        ++it;
+        continue;
+      }
+    }
+    it = waiting_.erase(it);
+    s->cache_id = cache_.new_sequence();
+    if (options_.prefix_caching) {
+      s->computed = cache_.match_prefix(s->cache_id, s->tokens);
+      stats_.cached_prompt_tokens += s->computed;
+    }
+    running_.push_back(s);
+  }
+}
+
+void Engine::finish(Sample& s, const char* reason) {
+  s.done = true;
+  s.finish_reason = reason;
+  if (s.decoder && s.finish_reason != "stop") s.text += s.decoder->flush();
+  if (stream_) {
+    stream_(s.request, s.index, s.text.substr(std::min(s.emitted, s.text.size())), true);
+    s.emitted = s.text.size();
+  }
+  cache_.free_sequence(s.cache_id);
+  s.cache_id = -1;
+  requests_[s.request]->unfinished--;
+}
+
+void Engine::after_token(Sample& s, int32_t token) {
+  const Request& r = *requests_[s.request];
+  const SamplingParams& p = r.params;
+  s.tokens.push_back(token);
+  const bool is_eos = !p.ignore_eos && std::find(eos_ids_.begin(), eos_ids_.end(), token) != eos_ids_.end();
+  const bool is_stop_id = std::find(p.stop_token_ids.begin(), p.stop_token_ids.end(), token) != p.stop_token_ids.end();
+  if (is_eos || is_stop_id) {
+    if (s.decoder) s.text += s.decoder->flush();
+    s.finish_reason = "stop";
+    return finish(s, "stop");
+  }
+  if (s.decoder) {
+    const size_t before = s.text.size();
+    s.text += s.decoder->feed(token);
+    if (r.max_stop_len > 0 && s.text.size() > before) {
+      // A stop string may straddle tokens: search from where a match could begin.
+      const size_t from = before >= r.max_stop_len ? before - r.max_stop_len + 1 : 0;
+      size_t best = std::string::npos;
+      for (const auto& stop : p.stop) {
+        const size_t at = s.text.find(stop, from);
+        if (at != std::string::npos) best = std::min(best, at);
+      }
+      if (best != std::string::npos) {
+        s.text.resize(best);
+        return finish(s, "stop");
+      }
+    }
+  }
+  const int64_t generated = static_cast<int64_t>(s.tokens.size()) - s.prompt_len;
+  if (generated >= p.max_new_tokens || static_cast<int64_t>(s.tokens.size()) >= forward_.context_limit())
+    return finish(s, "length");
+  if (stream_ && s.decoder) {
+    // Hold back what could still turn out to be the start of a stop string.
+    const size_t hold = r.max_stop_len > 0 ? r.max_stop_len - 1 : 0;
+    if (s.text.size() > s.emitted + hold) {
+      const size_t end = s.text.size() - hold;
+      stream_(s.request, s.index, s.text.substr(s.emitted, end - s.emitted), false);
+      s.emitted = end;
+    }
+  }
+}
+
+bool Engine::step() {
+  admit();
+  if (running_.empty()) return false;
+  step_.clear();
+  // Decode rows first (one per sample past its prompt), then prefill chunks in admission order.
+  std::vector<std::pair<Sample*, int64_t>> planned;  // sample, rows this step
+  for (Sample* s : running_)
+    if (static_cast<int64_t>(s->tokens.size()) - s->computed == 1) planned.push_back({s, 1});
+  int64_t rows = static_cast<int64_t>(planned.size());
+  for (Sample* s : running_) {
+    const int64_t remaining = static_cast<int64_t>(s->tokens.size()) - s->computed;
+    if (remaining <= 1) continue;
+    const int64_t chunk = std::min(remaining, options_.step_tokens - rows);
+    if (chunk <= 0) break;
+    planned.push_back({s, chunk});
+    rows += chunk;
+  }
+  int64_t prefill = 0, decode = 0;
+  for (auto [s, n] : planned) {
+    cache_.reserve(s->cache_id, s->computed + n);
+    for (int64_t j = 0; j < n; ++j) {
+      const int64_t pos = s->computed + j;
+      step_.tokens.push_back(s->tokens[pos]);
+      step_.positions.push_back(static_cast<int32_t>(pos));
+      step_.sequences.push_back(s->cache_id);
+    }
+    if (s->computed + n == static_cast<int64_t>(s->tokens.size()))
+      step_.logit_rows.push_back(static_cast<int32_t>(step_.tokens.size() - 1));
+    (s->computed >= s->prompt_len ? decode : prefill) += n;
+  }
+  const int64_t V = forward_.config().vocab_size;
+  logits_.resize(step_.logit_rows.size() * V);
+  auto t0 = std::chrono::steady_clock::now();
+  forward_.forward(step_, cache_, logits_.data());
+  stats_.forward_seconds += seconds_since(t0);
+  t0 = std::chrono::steady_clock::now();
+  std::vector<Sample*> sampling;
+  for (auto [s, n] : planned) {
+    const bool wants_logits = s->computed + n == static_cast<int64_t>(s->tokens.size());
+    s->computed += n;
+    if (options_.prefix_caching) cache_.register_prefix(s->cache_id, s->tokens, s->computed);
+    if (wants_logits) sampling.push_back(s);
+  }
+  // Each sample draws from its own logits row and RNG stream, so they can be drawn in parallel.
+  std::vector<int32_t> drawn(sampling.size());
+  const int64_t count = static_cast<int64_t>(sampling.size());
+#pragma omp parallel for schedule(dynamic, 1) if (count > 1 && V * count > (int64_t{1} << 16))
+  for (int64_t i = 0; i < count; ++i) {
+    Sample* s = sampling[i];
+    std::span<float> row(logits_.data() + i * V, V);
+    drawn[i] = sample_token(row, s->tokens, requests_[s->request]->params, s->rng);
+  }
+  for (int64_t i = 0; i < count; ++i) after_token(*sampling[i], drawn[i]);
+  stats_.sample_seconds += seconds_since(t0);
+  stats_.steps++;
+  stats_.prefill_tokens += prefill;
+  stats_.decode_tokens += decode;
+  std::erase_if(running_, [](const Sample* s) { return s->done; });
+  return !running_.empty() || !waiting_.empty();
+}
+
+std::vector<GenerationResult> Engine::generate(std::vector<GenerationRequest> requests) {
+  std::vector<int64_t> ids;
+  for (auto& r : requests) ids.push_back(add(std::move(r)));
+  while (step()) {
+  }
+  std::vector<GenerationResult> results;
+  for (int64_t id : ids) results.push_back(take(id));
+  return results;
+}
+
+std::vector<std::vector<float>> Engine::loglikelihood(
+    const std::vector<std::pair<std::vector<int32_t>, std::vector<int32_t>>>& pairs) {
+  const int64_t V = forward_.config().vocab_size;
+  const int64_t limit = forward_.context_limit();
+  std::vector<std::vector<float>> out(pairs.size());
+  // Shared contexts are computed once: pairs whose context was seen before run after all first
+  // occurrences, so they find it in the prefix cache (full blocks of it, at least).
+  std::vector<size_t> order, repeats;
+  {
+    std::map<std::vector<int32_t>, size_t> seen;
+    for (size_t i = 0; i < pairs.size(); ++i) (seen.emplace(pairs[i].first, i).second ? order : repeats).push_back(i);
+    order.insert(order.end(), repeats.begin(), repeats.end());
+  }
+  size_t next = 0;
+  while (next < pairs.size()) {
+    // Pack whole sequences into one step, up to step_tokens rows (a longer one runs alone, in chunks).
+    step_.clear();
+    std::vector<size_t> members;
+    std::vector<int32_t> ids;
+    int64_t rows = 0;
+    std::set<std::vector<int32_t>> contexts;
+    while (next < pairs.size()) {
+      const size_t index = order[next];
+      const auto& [context, continuation] = pairs[index];
+      const int64_t len = static_cast<int64_t>(context.size() + continuation.size());
+      if (context.empty()) fail("loglikelihood pair {}: the context is empty", index);
+      if (len > limit) fail("loglikelihood pair {}: {} tokens exceed the context of {}", index, len, limit);
+      if (!members.empty() && (rows + len > options_.step_tokens || contexts.count(context))) break;
+      contexts.insert(context);
+      members.push_back(index);
+      ++next;
+      rows += len;
+      if (rows >= options_.step_tokens) break;
+    }
+    std::vector<std::vector<int32_t>> sequences;
+    for (size_t m : members) {
+      std::vector<int32_t> seq = pairs[m].first;
+      seq.insert(seq.end(), pairs[m].second.begin(), pairs[m].second.end());
+      sequences.push_back(std::move(seq));
+      ids.push_back(cache_.new_sequence());
+    }
+    // Feed in chunks of at most step_tokens rows; each member's targets get logits.
+    std::vector<int64_t> done(members.size(), 0);
+    if (options_.prefix_caching)
+      for (size_t i = 0; i < members.size(); ++i) {
+        // Only the context may come from the cache: continuation positions need their logits.
+        const int64_t context_len = static_cast<int64_t>(pairs[members[i]].first.size());
+        std::vector<int32_t> context(sequences[i].begin(), sequences[i].begin() + context_len);
+        done[i] = cache_.match_prefix(ids[i], context);
+        stats_.cached_prompt_tokens += done[i];
+      }
+    for (size_t i = 0; i < members.size(); ++i) out[members[i]].clear();
+    bool more = true;
+    while (more) {
+      step_.clear();
+      std::vector<std::pair<size_t, int64_t>> targets;  // member, position predicted from
+      int64_t budget = options_.step_tokens;
+      for (size_t i = 0; i < members.size() && budget > 0; ++i) {
+        const int64_t len = static_cast<int64_t>(sequences[i].size());
+        const int64_t n = std::min(len - done[i], budget);
+        if (n <= 0) continue;
+        cache_.reserve(ids[i], done[i] + n);
+        const int64_t first_target = static_cast<int64_t>(pairs[members[i]].first.size()) - 1;
+        for (int64_t j = 0; j < n; ++j) {
+          const int64_t pos = done[i] + j;
+          step_.tokens.push_back(sequences[i][pos]);
+          step_.positions.push_back(static_cast<int32_t>(pos));
+          step_.sequences.push_back(ids[i]);
+          if (pos >= first_target && pos + 1 < len) {
+            step_.logit_rows.push_back(static_cast<int32_t>(step_.tokens.size() - 1));
+            targets.push_back({i, pos});
+          }
+        }
+        done[i] += n;
+        budget -= n;
+        if (options_.prefix_caching) cache_.register_prefix(ids[i], sequences[i], done[i]);
+      }
+      logits_.resize(step_.logit_rows.size() * V);
+      forward_.forward(step_, cache_, logits_.data());
+      for (size_t r = 0; r < targets.size(); ++r) {
+        const auto [i, pos] = targets[r];
+        const float* row = logits_.data() + r * V;
+        float max_logit = row[0];
+        for (int64_t v = 1; v < V; ++v) max_logit = std::max(max_logit, row[v]);
+        double sum = 0.0;
+        for (int64_t v = 0; v < V; ++v) sum += std::exp(static_cast<double>(row[v]) - max_logit);
+        const int32_t target = sequences[i][pos + 1];
+        out[members[i]].push_back(static_cast<float>(row[target] - max_logit - std::log(sum)));
+      }
+      more = false;
+      for (size_t i = 0; i < members.size(); ++i) more |= done[i] < static_cast<int64_t>(sequences[i].size());
+    }
+    for (int32_t id : ids) cache_.free_sequence(id);
+  }
+  return out;
+}
+
+}  // namespace tt::infer

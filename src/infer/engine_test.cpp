@@ -1,0 +1,310 @@
+#include "infer/engine.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <numeric>
+
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "infer/test_models.h"
+#include "model/scoring.h"
+#include "tests/test_util.h"
+
+namespace tt::infer {
+namespace {
+
+using testing::random_prompts;
+using testing::reference_logits;
+using testing::tiny_model;
+
+// Greedy tokens must be the argmax of the no-cache forward at every step. The two passes sum in
+// different orders, so a token may differ from the reference argmax only by a near-tie (< tol).
+void expect_greedy_matches_reference(Precision precision, int prompts_count, int new_tokens, float tol,
+                                     const std::string& preset = "tiny-llama4") {
+  Model model = tiny_model(7, 0.05, preset);
+  auto prompts = random_prompts(prompts_count, 1, 60, 11);
+  Engine engine(model, {.precision = precision, .max_batch = 32, .step_tokens = 256});
+  std::vector<GenerationRequest> requests;
+  for (const auto& p : prompts) requests.push_back({p, {.temperature = 0.0f, .max_new_tokens = new_tokens}});
+  auto results = engine.generate(requests);
+  const int64_t V = model.config.vocab_size;
+  int near_ties = 0;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const auto& ids = results[i].samples.at(0).ids;
+    ASSERT_EQ(static_cast<int>(ids.size()), new_tokens);
+    EXPECT_EQ(results[i].samples[0].finish_reason, "length");
+    std::vector<int32_t> full = prompts[i];
+    full.insert(full.end(), ids.begin(), ids.end());
+    auto logits = reference_logits(model, full, precision);
+    for (int t = 0; t < new_tokens; ++t) {
+      const float* row = logits.data() + (prompts[i].size() - 1 + t) * V;
+      const int32_t best = static_cast<int32_t>(std::max_element(row, row + V) - row);
+      if (ids[t] != best) {
+        ++near_ties;
+        ASSERT_GE(row[ids[t]], row[best] - tol) << "prompt " << i << " step " << t;
+      }
+    }
+  }
+  EXPECT_LE(near_ties, 2);
+}
+
+TEST(EngineGreedy, MatchesArgmaxOfFullForwardFp32For100Prompts) {
+  expect_greedy_matches_reference(Precision::FP32, 100, 12, 1e-5f);
+}
+
+TEST(EngineGreedy, MatchesArgmaxOfFullForwardBf16) {
+  expect_greedy_matches_reference(Precision::BF16, 24, 8, 2e-2f);
+}
+
+// Llama family: rotate-half RoPE with llama3 scaling, no QK norm.
+TEST(EngineGreedy, MatchesArgmaxOfFullForwardLlama) {
+  expect_greedy_matches_reference(Precision::FP32, 20, 8, 1e-5f, "tiny-llama");
+}
+
+TEST(EngineLoglikelihood, EqualsScoreSequences) {
+  Model model = tiny_model();
+  auto contexts = random_prompts(20, 1, 40, 5);
+  auto continuations = random_prompts(20, 1, 10, 6);
+  std::vector<std::pair<std::vector<int32_t>, std::vector<int32_t>>> pairs;
+  std::vector<std::vector<int32_t>> sequences;
+  for (size_t i = 0; i < contexts.size(); ++i) {
+    pairs.push_back({contexts[i], continuations[i]});
+    std::vector<int32_t> s = contexts[i];
+    s.insert(s.end(), continuations[i].begin(), continuations[i].end());
+    sequences.push_back(s);
+  }
+  Engine engine(model, {.step_tokens = 64});
+  auto ll = engine.loglikelihood(pairs);
+  auto scores = score_sequences(model, sequences);
+  for (size_t i = 0; i < pairs.size(); ++i) {
+    ASSERT_EQ(ll[i].size(), continuations[i].size());
+    for (size_t j = 0; j < ll[i].size(); ++j)
+      EXPECT_NEAR(ll[i][j], scores[i][contexts[i].size() - 1 + j], 1e-4) << i << " " << j;
+  }
+}
+
+std::vector<std::vector<int32_t>> flatten(const std::vector<GenerationResult>& results) {
+  std::vector<std::vector<int32_t>> out;
+  for (const auto& r : results)
+    for (const auto& s : r.samples) out.push_back(s.ids);
+  return out;
+}
+
+TEST(EngineLoglikelihood, SharedContextsComputedOnceAndEqualScores) {
+  Model model = tiny_model();
+  auto contexts = random_prompts(5, 20, 70, 15);
+  auto continuations = random_prompts(20, 1, 6, 16);
+  std::vector<std::pair<std::vector<int32_t>, std::vector<int32_t>>> pairs;
+  std::vector<std::vector<int32_t>> sequences;
+  for (size_t i = 0; i < continuations.size(); ++i) {
+    pairs.push_back({contexts[i % 5], continuations[i]});
+    std::vector<int32_t> s = contexts[i % 5];
+    s.insert(s.end(), continuations[i].begin(), continuations[i].end());
+    sequences.push_back(s);
+  }
+  Engine engine(model, {.step_tokens = 512});
+  auto ll = engine.loglikelihood(pairs);
+  auto scores = score_sequences(model, sequences);
+  for (size_t i = 0; i < pairs.size(); ++i)
+    for (size_t j = 0; j < ll[i].size(); ++j)
+      EXPECT_NEAR(ll[i][j], scores[i][pairs[i].first.size() - 1 + j], 1e-4) << i << " " << j;
+  EXPECT_GT(engine.stats().cached_prompt_tokens, 15 * 16);
+}
+
+TEST(EnginePrefixCache, SharedPrefixesReuseBlocksWithoutChangingResults) {
+  Model model = tiny_model();
+  auto prefix = random_prompts(1, 40, 40, 31)[0];
+  auto suffixes = random_prompts(12, 1, 20, 32);
+  std::vector<GenerationRequest> requests;
+  for (size_t i = 0; i < suffixes.size(); ++i) {
+    std::vector<int32_t> p = prefix;
+    p.insert(p.end(), suffixes[i].begin(), suffixes[i].end());
+    requests.push_back({p, {.temperature = i % 2 ? 0.9f : 0.0f, .seed = i, .max_new_tokens = 20}});
+  }
+  requests.push_back(requests[3]);  // a repeated prompt: every full block of it is cached
+  Engine cached(model, {.max_batch = 4, .block_size = 8});
+  Engine plain(model, {.max_batch = 4, .block_size = 8, .prefix_caching = false});
+  EXPECT_EQ(flatten(cached.generate(requests)), flatten(plain.generate(requests)));
+  EXPECT_GE(cached.stats().cached_prompt_tokens, 9 * 40);
+  EXPECT_EQ(plain.stats().cached_prompt_tokens, 0);
+}
+
+std::vector<GenerationRequest> mixed_requests(int count, uint64_t seed) {
+  auto prompts = random_prompts(count, 1, 50, seed);
+  std::vector<GenerationRequest> requests;
+  for (int i = 0; i < count; ++i) {
+    SamplingParams p;
+    p.max_new_tokens = 6 + i % 11;
+    if (i % 2 == 0) {
+      p.temperature = 0.0f;
+    } else {
+      p.temperature = 0.8f + 0.1f * (i % 3);
+      p.top_p = i % 3 == 0 ? 0.9f : 1.0f;
+      p.top_k = i % 5 == 0 ? 20 : 0;
+      p.min_p = i % 7 == 0 ? 0.05f : 0.0f;
+      p.repetition_penalty = i % 4 == 1 ? 1.3f : 1.0f;
+      p.seed = 1000 + i;
+      p.n = i % 9 == 1 ? 2 : 1;
+    }
+    requests.push_back({prompts[i], p});
+  }
+  return requests;
+}
+
+TEST(EngineBatchInvariance, SameTokensAloneTogetherAndShuffledWithOthers) {
+  Model model = tiny_model();
+  auto requests = mixed_requests(64, 21);
+  // all together
+  Engine together(model, {.max_batch = 64, .step_tokens = 512});
+  auto all = flatten(together.generate(requests));
+  // one at a time
+  Engine alone(model, {.max_batch = 1, .step_tokens = 512});
+  std::vector<std::vector<int32_t>> single;
+  for (const auto& r : requests)
+    for (auto& ids : flatten(alone.generate({r}))) single.push_back(ids);
+  EXPECT_EQ(all, single);
+  // shuffled among 40 other requests, small batches, odd chunks and a different block size
+  auto others = mixed_requests(40, 99);
+  std::vector<GenerationRequest> mixed;
+  std::vector<int> where(requests.size());
+  std::vector<int> order(requests.size());
+  std::iota(order.begin(), order.end(), 0);
+  Rng rng(3);
+  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
+  size_t o = 0;
+  for (int idx : order) {
+    if (o < others.size()) mixed.push_back(others[o++]);
+    where[idx] = static_cast<int>(mixed.size());
+    mixed.push_back(requests[idx]);
+  }
+  Engine shuffled(model, {.max_batch = 13, .step_tokens = 37, .block_size = 4});
+  auto results = shuffled.generate(mixed);
+  std::vector<std::vector<int32_t>> back;
+  for (size_t i = 0; i < requests.size(); ++i)
+    for (const auto& s : results[where[i]].samples) back.push_back(s.ids);
+  EXPECT_EQ(all, back);
+  EXPECT_GT(together.stats().decode_tokens, 0);
+}
+
+TEST(EngineBatchInvariance, Bf16SameTokensAloneAndTogether) {
+  Model model = tiny_model();
+  auto requests = mixed_requests(16, 8);
+  Engine together(model, {.precision = Precision::BF16, .max_batch = 16});
+  Engine alone(model, {.precision = Precision::BF16, .max_batch = 1, .step_tokens = 7});
+  auto all = flatten(together.generate(requests));
+  std::vector<std::vector<int32_t>> single;
+  for (const auto& r : requests)
+    for (auto& ids : flatten(alone.generate({r}))) single.push_back(ids);
+  EXPECT_EQ(all, single);
+}
+
+TEST(EngineSampling, SeedsAndSamplesGiveDifferentStreams) {
+  Model model = tiny_model(7, 0.01);
+  Engine engine(model, {});
+  auto prompt = random_prompts(1, 5, 5, 1)[0];
+  auto a = engine.generate({{prompt, {.temperature = 1.0f, .n = 3, .seed = 1, .max_new_tokens = 16}}});
+  auto b = engine.generate({{prompt, {.temperature = 1.0f, .n = 1, .seed = 2, .max_new_tokens = 16}}});
+  auto c = engine.generate({{prompt, {.temperature = 1.0f, .n = 1, .seed = 1, .max_new_tokens = 16}}});
+  ASSERT_EQ(a[0].samples.size(), 3u);
+  // n samples of a 5-token prompt (under one block) compute it each; a longer prompt is shared.
+  auto long_prompt = random_prompts(1, 40, 40, 2)[0];
+  Engine shared(model, {});
+  auto d = shared.generate({{long_prompt, {.temperature = 1.0f, .n = 4, .seed = 1, .max_new_tokens = 8}}});
+  EXPECT_EQ(shared.stats().cached_prompt_tokens, 3 * 32);
+  Engine unshared(model, {.prefix_caching = false});
+  EXPECT_EQ(flatten(d), flatten(unshared.generate({{long_prompt, {.temperature = 1.0f, .n = 4, .seed = 1, .max_new_tokens = 8}}})));
+  EXPECT_NE(a[0].samples[0].ids, a[0].samples[1].ids);
+  EXPECT_NE(a[0].samples[0].ids, b[0].samples[0].ids);
+  EXPECT_EQ(a[0].samples[0].ids, c[0].samples[0].ids);  // sample 0 of seed 1, whatever n is
+}
+
+TEST(EngineStops, EosStopTokenAndMaxNewTokens) {
+  Model model = tiny_model();
+  auto prompt = random_prompts(1, 8, 8, 4)[0];
+  Engine plain(model, {});
+  auto free_run = plain.generate({{prompt, {.temperature = 0.0f, .max_new_tokens = 20}}})[0].samples[0].ids;
+  ASSERT_EQ(free_run.size(), 20u);
+  const int32_t stop_id = free_run[5];
+  const size_t first = std::find(free_run.begin(), free_run.end(), stop_id) - free_run.begin();
+  auto stopped = plain.generate({{prompt, {.temperature = 0.0f, .max_new_tokens = 20, .stop_token_ids = {stop_id}}}});
+  EXPECT_EQ(stopped[0].samples[0].ids, std::vector<int32_t>(free_run.begin(), free_run.begin() + first + 1));
+  EXPECT_EQ(stopped[0].samples[0].finish_reason, "stop");
+  Engine with_eos(model, {}, nullptr, {stop_id});
+  EXPECT_EQ(with_eos.generate({{prompt, {.temperature = 0.0f, .max_new_tokens = 20}}})[0].samples[0].ids.size(),
+            first + 1);
+  auto ignored = with_eos.generate({{prompt, {.temperature = 0.0f, .max_new_tokens = 20, .ignore_eos = true}}});
+  EXPECT_EQ(ignored[0].samples[0].ids, free_run);
+}
+
+TEST(EngineStops, StopStringAcrossTokensTruncatesTextAndStreams) {
+  std::string dir = tt::testing::make_temp_dir("engine-stop");
+  Tokenizer tok = testing::write_tiny_tokenizer(dir);
+  Model model = tiny_model();
+  std::vector<int32_t> prompt = tok.encode("Hello, world");
+  Engine plain(model, {}, &tok);
+  auto free_run = plain.generate({{prompt, {.temperature = 0.0f, .max_new_tokens = 24}}})[0].samples[0];
+  const std::string text = tok.decode(free_run.ids);
+  ASSERT_EQ(free_run.text, text);
+  ASSERT_GE(text.size(), 12u);
+  const std::string stop = text.substr(6, 3);  // several byte tokens long
+  Engine engine(model, {}, &tok);
+  std::string streamed;
+  bool ended = false;
+  engine.set_stream([&](int64_t, int64_t, const std::string& delta, bool finished) {
+    streamed += delta;
+    ended |= finished;
+  });
+  auto result = engine.generate({{prompt, {.temperature = 0.0f, .max_new_tokens = 24, .stop = {"\x01\x02never", stop}}}});
+  const auto& c = result[0].samples[0];
+  EXPECT_EQ(c.finish_reason, "stop");
+  EXPECT_EQ(c.text, text.substr(0, text.find(stop)));
+  EXPECT_EQ(streamed, c.text);
+  EXPECT_TRUE(ended);
+  ASSERT_LE(c.ids.size(), free_run.ids.size());
+  EXPECT_TRUE(std::equal(c.ids.begin(), c.ids.end(), free_run.ids.begin()));
+  std::filesystem::remove_all(dir);
+}
+
+TEST(EngineErrors, BadRequestsGetClearMessages) {
+  Model model = tiny_model();
+  Engine engine(model, {});
+  auto message = [&](GenerationRequest r) -> std::string {
+    try {
+      engine.add(std::move(r));
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_NE(message({{}, {}}).find("prompt is empty"), std::string::npos);
+  std::vector<int32_t> too_long(model.config.max_position_embeddings, 3);
+  EXPECT_NE(message({too_long, {}}).find("context"), std::string::npos);
+  EXPECT_NE(message({{1, 2}, {.top_p = 0.0f}}).find("top_p"), std::string::npos);
+  EXPECT_NE(message({{1, 2}, {.stop = {"x"}}}).find("need a tokenizer"), std::string::npos);
+  EXPECT_NE(message({{1, 2}, {.stop = {""}}}).find("empty stop string"), std::string::npos);
+  EXPECT_NE(message({{1, 999}, {}}).find("out of range"), std::string::npos);
+  std::string dir = tt::testing::make_temp_dir("engine-errors");
+  Tokenizer tok = testing::write_tiny_tokenizer(dir);
+  Engine with_tokenizer(model, {}, &tok);
+  try {
+    with_tokenizer.add({{1, 2}, {.stop = {"ok", "\xff\xfe"}}});
+    ADD_FAILURE() << "no error for a stop string that can never match";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("can never contain it"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST(EngineContext, StopsAtTheContextLimit) {
+  Model model = tiny_model();
+  const int64_t limit = model.config.max_position_embeddings;
+  std::vector<int32_t> prompt(limit - 3, 5);
+  Engine engine(model, {});
+  auto r = engine.generate({{prompt, {.temperature = 0.0f, .max_new_tokens = 50}}});
+  EXPECT_EQ(r[0].samples[0].ids.size(), 3u);
+  EXPECT_EQ(r[0].samples[0].finish_reason, "length");
+}
+
+}  // namespace
+}  // namespace tt::infer

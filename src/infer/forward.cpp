@@ -1,0 +1,169 @@
+#include "infer/forward.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/error.h"
+#include "kernels/cpu/rmsnorm.h"
+#include "kernels/cpu/simd.h"
+#include "kernels/cpu/swiglu.h"
+
+namespace tt::infer {
+
+namespace {
+
+WeightMatrix make_weight(const float* w, int64_t rows, int64_t cols, Precision precision) {
+  return precision == Precision::BF16 ? weight_bf16(w, rows, cols) : weight_f32(w, rows, cols);
+}
+
+inline float dot(const float* a, const float* b, int64_t n) {
+  int64_t i = 0;
+  float r = 0.0f;
+  if (n >= 8) {
+    __m256 acc = _mm256_setzero_ps();
+    for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
+    r = simd::horizontal_sum(acc);
+  }
+  for (; i < n; ++i) r += a[i] * b[i];
+  return r;
+}
+
+}  // namespace
+
+InferenceModel::InferenceModel(Model& model, Precision precision)
+    : model_(&model), precision_(precision), views_(model.views()) {
+  const ModelConfig& c = model.config;
+  const int64_t C = c.hidden_size, D = c.head_dim, F = c.intermediate_size;
+  const int64_t H = c.num_attention_heads, KVH = c.num_key_value_heads;
+  for (const LayerViews& L : views_.layers) {
+    layers_.push_back({make_weight(L.wq, H * D, C, precision), make_weight(L.wk, KVH * D, C, precision),
+                       make_weight(L.wv, KVH * D, C, precision), make_weight(L.wo, C, H * D, precision),
+                       make_weight(L.w_gate, F, C, precision), make_weight(L.w_up, F, C, precision),
+                       make_weight(L.w_down, C, F, precision)});
+  }
+  lm_head_ = make_weight(views_.lm_head, c.vocab_size, C, precision);
+  rope_ = make_rope_table(c, context_limit());
+}
+
+int64_t InferenceModel::context_limit() const {
+  const ModelConfig& c = model_->config;
+  int64_t limit = c.max_position_embeddings;
+  if (c.attention_chunk_size > 0) limit = std::min(limit, c.attention_chunk_size);
+  return limit;
+}
+
+void InferenceModel::forward(const StepInput& step, KvCache& cache, float* logits) {
+  const ModelConfig& c = model_->config;
+  const int64_t N = static_cast<int64_t>(step.tokens.size());
+  const int64_t C = c.hidden_size, D = c.head_dim, F = c.intermediate_size;
+  const int64_t H = c.num_attention_heads, KVH = c.num_key_value_heads;
+  const float eps = static_cast<float>(c.rms_norm_eps);
+  const bool bf16 = precision_ == Precision::BF16;
+  if (N == 0) return;
+  for (int64_t i = 0; i < N; ++i) {
+    if (step.tokens[i] < 0 || step.tokens[i] >= c.vocab_size)
+      fail("token id {} is out of range (vocab size {})", step.tokens[i], c.vocab_size);
+    if (step.positions[i] < 0 || step.positions[i] >= context_limit())
+      fail("position {} is outside the context of {} tokens", step.positions[i], context_limit());
+  }
+  x_.resize(N * C);
+  h_.resize(N * C);
+  q_.resize(N * H * D);
+  k_.resize(N * KVH * D);
+  v_.resize(N * KVH * D);
+  attn_.resize(N * H * D);
+  gate_.resize(N * F);
+  up_.resize(N * F);
+  act_.resize(N * F);
+  for (int64_t i = 0; i < N; ++i)
+    std::memcpy(x_.data() + i * C, views_.embed + static_cast<int64_t>(step.tokens[i]) * C, sizeof(float) * C);
+
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    const LayerViews& W = views_.layers[l];
+    const Layer& M = layers_[l];
+    rmsnorm_forward(h_.data(), nullptr, x_.data(), W.attn_norm, N, C, eps);
+    if (bf16) round_to_bf16(h_.data(), h_.data(), N * C);
+    gemm(h_.data(), N, M.wq, q_.data());
+    gemm(h_.data(), N, M.wk, k_.data());
+    gemm(h_.data(), N, M.wv, v_.data());
+    rope_forward(q_.data(), step.positions.data(), N, H, rope_);
+    rope_forward(k_.data(), step.positions.data(), N, KVH, rope_);
+    if (c.use_qk_norm) {
+      rmsnorm_forward(q_.data(), nullptr, q_.data(), nullptr, N * H, D, eps);
+      rmsnorm_forward(k_.data(), nullptr, k_.data(), nullptr, N * KVH, D, eps);
+    }
+    for (int64_t i = 0; i < N; ++i) {
+      std::memcpy(cache.key(step.sequences[i], l, step.positions[i]), k_.data() + i * KVH * D, sizeof(float) * KVH * D);
+      std::memcpy(cache.value(step.sequences[i], l, step.positions[i]), v_.data() + i * KVH * D,
+                  sizeof(float) * KVH * D);
+    }
+    attention(step, cache, l);
+    if (bf16) round_to_bf16(attn_.data(), attn_.data(), N * H * D);
+    gemm(attn_.data(), N, M.wo, x_.data(), true);
+    rmsnorm_forward(h_.data(), nullptr, x_.data(), W.ffn_norm, N, C, eps);
+    if (bf16) round_to_bf16(h_.data(), h_.data(), N * C);
+    gemm(h_.data(), N, M.gate, gate_.data());
+    gemm(h_.data(), N, M.up, up_.data());
+    swiglu_forward(act_.data(), gate_.data(), up_.data(), N * F);
+    if (bf16) round_to_bf16(act_.data(), act_.data(), N * F);
+    gemm(act_.data(), N, M.down, x_.data(), true);
+  }
+  const int64_t R = static_cast<int64_t>(step.logit_rows.size());
+  if (R == 0) return;
+  hidden_.resize(R * C);
+  for (int64_t r = 0; r < R; ++r)
+    rmsnorm_forward(hidden_.data() + r * C, nullptr, x_.data() + step.logit_rows[r] * C, views_.final_norm, 1, C, eps);
+  if (bf16) round_to_bf16(hidden_.data(), hidden_.data(), R * C);
+  gemm(hidden_.data(), R, lm_head_, logits);
+}
+
+// Per query row and KV head: scores over the sequence's cached positions 0..p in order, softmax,
+// weighted sum of values. Nothing depends on other rows or on how the prompt was chunked.
+void InferenceModel::attention(const StepInput& step, KvCache& cache, int64_t layer) {
+  const ModelConfig& c = model_->config;
+  const int64_t N = static_cast<int64_t>(step.tokens.size());
+  const int64_t D = c.head_dim, H = c.num_attention_heads, KVH = c.num_key_value_heads, G = H / KVH;
+  const int64_t bs = cache.block_size(), row = cache.row_width();
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  int64_t work = 0;
+  for (int64_t i = 0; i < N; ++i) work += (step.positions[i] + 1) * H * D;
+#pragma omp parallel for collapse(2) schedule(dynamic, 4) if (work > (int64_t{1} << 16))
+  for (int64_t i = 0; i < N; ++i)
+    for (int64_t g = 0; g < KVH; ++g) {
+      thread_local std::vector<float> scores;
+      const int64_t len = step.positions[i] + 1;
+      const auto& table = cache.block_table(step.sequences[i]);
+      scores.resize(len);
+      for (int64_t hq = 0; hq < G; ++hq) {
+        const int64_t head = g * G + hq;
+        const float* q = q_.data() + (i * H + head) * D;
+        float* out = attn_.data() + (i * H + head) * D;
+        float max_score = -INFINITY;
+        for (int64_t j = 0; j < len; ++j) {
+          const float* k = cache.block_keys(table[j / bs], layer) + (j % bs) * row + g * D;
+          scores[j] = dot(q, k, D) * scale;
+          max_score = std::max(max_score, scores[j]);
+        }
+        int64_t j = 0;
+        const __m256 vmax = _mm256_set1_ps(max_score);
+        for (; j + 8 <= len; j += 8)
+          _mm256_storeu_ps(scores.data() + j, simd::exp256(_mm256_sub_ps(_mm256_loadu_ps(scores.data() + j), vmax)));
+        for (; j < len; ++j) scores[j] = simd::exp_scalar(scores[j] - max_score);
+        float sum = 0.0f;
+        for (j = 0; j < len; ++j) sum += scores[j];
+        std::fill(out, out + D, 0.0f);
+        for (int64_t j = 0; j < len; ++j) {
+          const float* v = cache.block_values(table[j / bs], layer) + (j % bs) * row + g * D;
+          const float p = scores[j];
+          for (int64_t d = 0; d < D; ++d) out[d] += p * v[d];
+        }
+        const float inv = 1.0f / sum;
+        for (int64_t d = 0; d < D; ++d) out[d] *= inv;
+      }
+    }
+}
+
+}  // namespace tt::infer

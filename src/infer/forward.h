@@ -1,0 +1,62 @@
+// The inference forward pass: token rows of many sequences at once (prefill chunks and decode steps
+// mixed), K/V kept in a paged cache. The same computation as model_forward (kernels/cpu norms, RoPE,
+// SwiGLU), with the matmuls on the row-invariant gemm and attention computed per query row over that
+// sequence's cache — so every row's result depends only on its own sequence, never on the batch.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "infer/gemm.h"
+#include "infer/kv_cache.h"
+#include "kernels/cpu/matmul.h"
+#include "kernels/cpu/rope.h"
+#include "model/checkpoint.h"
+
+namespace tt::infer {
+
+struct StepInput {
+  std::vector<int32_t> tokens;      // [rows]
+  std::vector<int32_t> positions;   // [rows]
+  std::vector<int32_t> sequences;   // [rows] cache sequence id of each row
+  std::vector<int32_t> logit_rows;  // rows whose next-token logits are wanted
+  void clear() {
+    tokens.clear();
+    positions.clear();
+    sequences.clear();
+    logit_rows.clear();
+  }
+};
+
+class InferenceModel {
+ public:
+  // `model` must outlive this object (fp32 weights are used in place). BF16 keeps a 16-bit copy of
+  // every matmul weight and rounds activations before each product, as training's bf16 mode does.
+  InferenceModel(Model& model, Precision precision);
+
+  const ModelConfig& config() const { return model_->config; }
+  Precision precision() const { return precision_; }
+  // Positions a sequence may use: max_position_embeddings (and the attention chunk when set).
+  int64_t context_limit() const;
+
+  // Runs the rows: rows of one sequence are consecutive positions, and every earlier position of
+  // that sequence is already in `cache` (reserve first). Writes every row's K/V into the cache.
+  // logits: [logit_rows.size(), vocab].
+  void forward(const StepInput& step, KvCache& cache, float* logits);
+
+ private:
+  void attention(const StepInput& step, KvCache& cache, int64_t layer);
+
+  struct Layer {
+    WeightMatrix wq, wk, wv, wo, gate, up, down;
+  };
+  Model* model_;
+  Precision precision_;
+  ModelViews views_;
+  std::vector<Layer> layers_;
+  WeightMatrix lm_head_;
+  RopeTable rope_;
+  // scratch
+  std::vector<float> x_, h_, q_, k_, v_, attn_, gate_, up_, act_, hidden_;
+};
+
+}  // namespace tt::infer

@@ -1,0 +1,111 @@
+#include "infer/sampler.h"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_set>
+
+#include "core/error.h"
+
+namespace tt::infer {
+
+void validate(const SamplingParams& p) {
+  if (!(p.temperature >= 0.0f) || !std::isfinite(p.temperature))
+    fail("temperature must be >= 0, got {}", p.temperature);
+  if (!(p.top_p > 0.0f && p.top_p <= 1.0f)) fail("top_p must be in (0, 1], got {}", p.top_p);
+  if (p.top_k < 0) fail("top_k must be >= 0 (0 = off), got {}", p.top_k);
+  if (!(p.min_p >= 0.0f && p.min_p <= 1.0f)) fail("min_p must be in [0, 1], got {}", p.min_p);
+  if (!(p.repetition_penalty > 0.0f) || !std::isfinite(p.repetition_penalty))
+    fail("repetition_penalty must be > 0, got {}", p.repetition_penalty);
+  if (p.n < 1) fail("n must be >= 1, got {}", p.n);
+  if (p.max_new_tokens < 1) fail("max_new_tokens must be >= 1, got {}", p.max_new_tokens);
+  for (const auto& s : p.stop)
+    if (s.empty()) fail("an empty stop string would stop before the first token; remove it");
+}
+
+Rng sample_rng(uint64_t seed, int64_t index) {
+  // Decorrelate (seed, index) pairs: mix the index into the seed with a different odd constant.
+  Rng mixer(seed ^ (0xd1b54a32d192ed03ull * static_cast<uint64_t>(index + 1)));
+  return Rng(mixer.next_u64());
+}
+
+void apply_repetition_penalty(std::span<float> logits, std::span<const int32_t> history, float penalty) {
+  if (penalty == 1.0f) return;
+  std::unordered_set<int32_t> seen;
+  for (int32_t id : history) {
+    if (id < 0 || id >= static_cast<int32_t>(logits.size()) || !seen.insert(id).second) continue;
+    float& l = logits[id];
+    l = l > 0.0f ? l / penalty : l * penalty;
+  }
+}
+
+int32_t argmax(std::span<const float> logits) {
+  int32_t best = 0;
+  for (size_t i = 1; i < logits.size(); ++i)
+    if (logits[i] > logits[best]) best = static_cast<int32_t>(i);
+  return best;
+}
+
+std::vector<Candidate> filter_candidates(std::span<const float> logits, const SamplingParams& params) {
+  const int64_t V = static_cast<int64_t>(logits.size());
+  const double inv_t = params.temperature > 0.0f ? 1.0 / params.temperature : 1.0;
+  float max_logit = logits[argmax(logits)];
+  // Tokens whose probability is below e^-40 of the best contribute < V * 4e-18 of the mass: leave
+  // them out before sorting (exact to double precision for any vocabulary we meet).
+  const double cutoff = max_logit - 40.0 / inv_t;
+  std::vector<int32_t> ids;
+  ids.reserve(1024);
+  for (int64_t i = 0; i < V; ++i)
+    if (std::isfinite(logits[i]) && logits[i] >= cutoff) ids.push_back(static_cast<int32_t>(i));
+  auto better = [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
+  if (params.top_k > 0 && static_cast<int64_t>(ids.size()) > params.top_k) {
+    std::partial_sort(ids.begin(), ids.begin() + params.top_k, ids.end(), better);
+    ids.resize(params.top_k);
+  } else {
+    std::sort(ids.begin(), ids.end(), better);
+  }
+  std::vector<Candidate> out(ids.size());
+  double total = 0.0;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    out[i] = {ids[i], std::exp((static_cast<double>(logits[ids[i]]) - max_logit) * inv_t)};
+    total += out[i].prob;
+  }
+  for (auto& c : out) c.prob /= total;
+  size_t keep = out.size();
+  if (params.top_p < 1.0f) {
+    double cumulative = 0.0;
+    for (size_t i = 0; i < out.size(); ++i) {
+      cumulative += out[i].prob;
+      if (cumulative >= params.top_p) {
+        keep = i + 1;
+        break;
+      }
+    }
+  }
+  if (params.min_p > 0.0f) {
+    const double threshold = params.min_p * out[0].prob;
+    size_t i = 1;
+    while (i < keep && out[i].prob >= threshold) ++i;
+    keep = i;
+  }
+  out.resize(keep);
+  total = 0.0;
+  for (const auto& c : out) total += c.prob;
+  for (auto& c : out) c.prob /= total;
+  return out;
+}
+
+int32_t sample_token(std::span<float> logits, std::span<const int32_t> history, const SamplingParams& params,
+                     Rng& rng) {
+  apply_repetition_penalty(logits, history, params.repetition_penalty);
+  if (params.temperature == 0.0f || params.top_k == 1) return argmax(logits);
+  std::vector<Candidate> candidates = filter_candidates(logits, params);
+  const double u = rng.uniform();
+  double cumulative = 0.0;
+  for (const auto& c : candidates) {
+    cumulative += c.prob;
+    if (u < cumulative) return c.id;
+  }
+  return candidates.back().id;
+}
+
+}  // namespace tt::infer

@@ -1,0 +1,100 @@
+#include "infer/sampler.h"
+
+#include <cmath>
+#include <map>
+
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+
+namespace tt::infer {
+namespace {
+
+std::vector<int32_t> ids_of(const std::vector<Candidate>& c) {
+  std::vector<int32_t> out;
+  for (const auto& x : c) out.push_back(x.id);
+  return out;
+}
+
+// Probabilities proportional to 8, 4, 2, 1, 1 (ids 0..4 in a shuffled order).
+std::vector<float> five_logits() {
+  return {std::log(2.0f), std::log(8.0f), std::log(1.0f), std::log(4.0f), std::log(1.0f)};
+}
+
+TEST(SamplerFilter, TopKKeepsTheKMostLikely) {
+  auto c = filter_candidates(five_logits(), {.top_k = 2});
+  EXPECT_EQ(ids_of(c), (std::vector<int32_t>{1, 3}));
+  EXPECT_NEAR(c[0].prob, 8.0 / 12.0, 1e-6);
+}
+
+TEST(SamplerFilter, TopPKeepsTheSmallestPrefixReachingP) {
+  // probs 8/16, 4/16, 2/16, 1/16, 1/16: cumulative .5, .75, .875
+  EXPECT_EQ(ids_of(filter_candidates(five_logits(), {.top_p = 0.5f})), (std::vector<int32_t>{1}));
+  EXPECT_EQ(ids_of(filter_candidates(five_logits(), {.top_p = 0.7f})), (std::vector<int32_t>{1, 3}));
+  EXPECT_EQ(ids_of(filter_candidates(five_logits(), {.top_p = 0.8f})), (std::vector<int32_t>{1, 3, 0}));
+  // ties keep the lower id first
+  EXPECT_EQ(ids_of(filter_candidates(five_logits(), {.top_p = 1.0f})), (std::vector<int32_t>{1, 3, 0, 2, 4}));
+}
+
+TEST(SamplerFilter, MinPDropsTokensBelowAFractionOfTheBest) {
+  EXPECT_EQ(ids_of(filter_candidates(five_logits(), {.min_p = 0.2f})), (std::vector<int32_t>{1, 3, 0}));
+  EXPECT_EQ(ids_of(filter_candidates(five_logits(), {.min_p = 0.6f})), (std::vector<int32_t>{1}));
+}
+
+TEST(SamplerFilter, TemperatureSharpensAndFlattens) {
+  auto cold = filter_candidates(five_logits(), {.temperature = 0.5f});
+  EXPECT_NEAR(cold[0].prob, 64.0 / (64 + 16 + 4 + 1 + 1), 1e-6);
+  auto hot = filter_candidates(five_logits(), {.temperature = 1e6f});
+  EXPECT_NEAR(hot[0].prob, 0.2, 1e-4);
+}
+
+TEST(SamplerPenalty, RepetitionPenaltyDividesPositiveAndMultipliesNegativeOnce) {
+  std::vector<float> logits = {2.0f, -2.0f, 1.0f};
+  apply_repetition_penalty(logits, std::vector<int32_t>{0, 1, 0, 0}, 2.0f);
+  EXPECT_EQ(logits, (std::vector<float>{1.0f, -4.0f, 1.0f}));
+}
+
+TEST(SamplerDraw, GreedyIsArgmaxAndSamplingFollowsTheProbabilities) {
+  std::vector<float> logits = five_logits();
+  Rng rng(1);
+  EXPECT_EQ(sample_token(logits, {}, {.temperature = 0.0f}, rng), 1);
+  std::map<int32_t, int> counts;
+  Rng stream = sample_rng(5, 0);
+  for (int i = 0; i < 16000; ++i) {
+    std::vector<float> l = five_logits();
+    counts[sample_token(l, {}, {.temperature = 1.0f}, stream)]++;
+  }
+  EXPECT_NEAR(counts[1] / 16000.0, 0.5, 0.02);
+  EXPECT_NEAR(counts[3] / 16000.0, 0.25, 0.02);
+  EXPECT_NEAR(counts[4] / 16000.0, 1.0 / 16, 0.01);
+}
+
+TEST(SamplerDraw, StreamsDependOnSeedAndSampleIndexOnly) {
+  Rng a = sample_rng(7, 0), b = sample_rng(7, 0), c = sample_rng(7, 1), d = sample_rng(8, 0);
+  const uint64_t x = a.next_u64();
+  EXPECT_EQ(x, b.next_u64());
+  EXPECT_NE(x, c.next_u64());
+  EXPECT_NE(x, d.next_u64());
+}
+
+TEST(SamplerValidate, NamesTheBadField) {
+  auto message = [](SamplingParams p) -> std::string {
+    try {
+      validate(p);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_NE(message({.temperature = -1.0f}).find("temperature"), std::string::npos);
+  EXPECT_NE(message({.top_p = 1.5f}).find("top_p"), std::string::npos);
+  EXPECT_NE(message({.top_k = -2}).find("top_k"), std::string::npos);
+  EXPECT_NE(message({.min_p = 2.0f}).find("min_p"), std::string::npos);
+  EXPECT_NE(message({.repetition_penalty = 0.0f}).find("repetition_penalty"), std::string::npos);
+  EXPECT_NE(message({.n = 0}).find("n must"), std::string::npos);
+  EXPECT_NE(message({.max_new_tokens = 0}).find("max_new_tokens"), std::string::npos);
+  EXPECT_EQ(message({}), "");
+}
+
+}  // namespace
+}  // namespace tt::infer

@@ -1,0 +1,116 @@
+// tinythink generate / bench generate end to end on a tiny random model with a byte-level tokenizer.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "infer/engine.h"
+#include "infer/test_models.h"
+#include "tests/test_util.h"
+
+namespace tt {
+namespace {
+
+struct ModelDir {
+  std::string dir, model;
+  ModelDir() {
+    dir = testing::make_temp_dir("generate-cli");
+    infer::testing::write_tiny_tokenizer(dir);
+    std::ofstream(dir + "/tokenizer_config.json")
+        << nlohmann::json{{"chat_template",
+                           "{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}"
+                           "{% if add_generation_prompt %}<assistant>{% endif %}"},
+                          {"eos_token", "<eos>"}}
+               .dump();
+    model = dir + "/model";
+    Model m = infer::testing::tiny_model();
+    SaveOptions options;
+    options.tokenizer_source = dir;
+    save_model(m, model, options);
+  }
+  ~ModelDir() { std::filesystem::remove_all(dir); }
+  std::string write(const std::string& name, const std::string& text) const {
+    std::ofstream(dir + "/" + name) << text;
+    return dir + "/" + name;
+  }
+};
+
+std::vector<nlohmann::json> read_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<nlohmann::json> rows;
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) rows.push_back(nlohmann::json::parse(line));
+  return rows;
+}
+
+TEST(GenerateCli, PromptsIdsAndPerRequestFields) {
+  ModelDir m;
+  std::string input = m.write("in.jsonl",
+                              "{\"ids\": [1, 2, 3], \"max_new_tokens\": 5}\n"
+                              "{\"prompt\": \"hello\", \"temperature\": 0.8, \"seed\": 3, \"n\": 2, "
+                              "\"max_new_tokens\": 4, \"tag\": \"keep me\"}\n");
+  auto r = testing::run_cli("generate --model " + m.model + " --input " + input + " --output " + m.dir + "/out.jsonl");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("2/2 requests"), std::string::npos) << r.output;
+  auto rows = read_lines(m.dir + "/out.jsonl");
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0]["completion_ids"].size(), 5u);
+  EXPECT_TRUE(rows[0]["completion"].is_string());
+  EXPECT_EQ(rows[1]["tag"], "keep me");
+  ASSERT_EQ(rows[1]["completion_ids"].size(), 2u);
+  EXPECT_EQ(rows[1]["completion_ids"][0].size(), 4u);
+  // The CLI's greedy tokens are the engine's.
+  Model model = load_model(m.model);
+  infer::Engine engine(model, {});
+  auto direct = engine.generate({{{1, 2, 3}, {.temperature = 0.0f, .max_new_tokens = 5}}});
+  EXPECT_EQ(rows[0]["completion_ids"].get<std::vector<int32_t>>(), direct[0].samples[0].ids);
+}
+
+TEST(GenerateCli, ChatMessagesAndSinglePrompt) {
+  ModelDir m;
+  std::string input = m.write("chat.jsonl", "{\"messages\": [{\"role\": \"user\", \"content\": \"hi\"}]}\n");
+  auto r = testing::run_cli("generate --model " + m.model + " --chat --max-new-tokens 3 --input " + input +
+                            " --output " + m.dir + "/out.jsonl");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(read_lines(m.dir + "/out.jsonl").at(0)["completion_ids"].size(), 3u);
+  r = testing::run_cli("generate --model " + m.model + " --prompt abc --max-new-tokens 3 --temperature 1 --seed 4 "
+                       "--top-k 5 --top-p 0.9 --min-p 0.01 --output " + m.dir + "/one.jsonl");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(read_lines(m.dir + "/one.jsonl").at(0)["prompt"], "abc");
+}
+
+TEST(GenerateCli, BadInputGetsOneLineMessages) {
+  ModelDir m;
+  auto expect_error = [&](const std::string& line, const std::string& args, const std::string& needle) {
+    std::string input = m.write("bad.jsonl", line + "\n");
+    auto r = testing::run_cli("generate --model " + m.model + " --input " + input + " --output " + m.dir +
+                              "/bad_out.jsonl " + args);
+    EXPECT_NE(r.exit_code, 0) << line;
+    EXPECT_NE(r.output.find(needle), std::string::npos) << r.output;
+    EXPECT_LE(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+    EXPECT_FALSE(std::filesystem::exists(m.dir + "/bad_out.jsonl"));
+  };
+  expect_error("{\"prompt\": \"\"}", "", "prompt is empty");
+  expect_error("{\"prompt\": \"hi\", \"temprature\": 0.5}", "", "unknown sampling key 'temprature' (did you mean 'temperature'");
+  expect_error("{\"prompt\": \"hi\", \"top-p\": 0.5}", "", "did you mean 'top_p'");
+  std::string long_ids = "1";
+  for (int i = 1; i < 300; ++i) long_ids += ",1";  // the tiny model's context is 256 tokens
+  expect_error("{\"ids\": [" + long_ids + "]}", "", "context");
+  expect_error("{\"prompt\": \"hi\"}", "--stop ''", "empty stop string");
+  expect_error("{\"prompt\": \"hi\", \"top_p\": 2}", "", "top_p must be in (0, 1]");
+  expect_error("{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}", "", "needs --chat");
+}
+
+TEST(GenerateCli, BenchGenerateReportsThroughput) {
+  auto r = testing::run_cli("bench generate --arch tiny-llama4 --batch 3 --prompt 9 --new 4 --precision fp32 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  EXPECT_GT(j["prefill_tokens_per_s"].get<double>(), 0);
+  EXPECT_GT(j["decode_tokens_per_s"].get<double>(), 0);
+  EXPECT_GT(j["peak_rss_mb"].get<double>(), 0);
+}
+
+}  // namespace
+}  // namespace tt
