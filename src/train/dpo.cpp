@@ -15,6 +15,7 @@
 #include "io/hub.h"
 #include "io/jsonl.h"
 #include "model/checkpoint.h"
+#include "train/run_support.h"
 #include "train/trainer_state.h"
 
 namespace tt {
@@ -30,16 +31,6 @@ double log_sigmoid(double x) { return x >= 0 ? -std::log1p(std::exp(-x)) : x - s
 // completion after an empty prompt loses its first token.
 int64_t scored_tokens(const std::vector<int32_t>& prompt, const std::vector<int32_t>& completion) {
   return static_cast<int64_t>(completion.size()) - (prompt.empty() && !completion.empty() ? 1 : 0);
-}
-
-// The order of training pairs in an epoch (the same recipe as sft: Fisher-Yates seeded by (seed,
-// epoch), so any step's batch is recomputed on resume without replaying the run).
-std::vector<int64_t> epoch_order(int64_t rows, int64_t seed, int64_t epoch) {
-  std::vector<int64_t> order(rows);
-  std::iota(order.begin(), order.end(), 0);
-  Rng rng(static_cast<uint64_t>(seed) * 0x100000001b3ull + static_cast<uint64_t>(epoch));
-  for (int64_t i = rows - 1; i > 0; --i) std::swap(order[i], order[rng.below(i + 1)]);
-  return order;
 }
 
 struct KeyHasher {
@@ -86,15 +77,6 @@ std::string reference_cache_key(const std::string& model_dir, const std::vector<
     key.add(p.rejected);
   }
   return key.hex();
-}
-
-std::vector<nlohmann::json> read_metrics_until(const std::string& path, int64_t step) {
-  std::vector<nlohmann::json> rows;
-  if (!file_exists(path)) return rows;
-  read_jsonl(path, [&](int64_t, const nlohmann::json& row) {
-    if (row.value("step", int64_t{0}) <= step) rows.push_back(row);
-  });
-  return rows;
 }
 
 }  // namespace
@@ -326,16 +308,9 @@ void load_dpo_inputs(DpoRun& run) {
   PreferenceData data = load_preference_data(path, o);
   log_info("{}", data.summary.to_text());
   run.train = std::move(data.pairs);
-  std::string tokenizer_dir;
-  try {
-    tokenizer_dir = resolve_model_dir(c.tokenizer_name);
-  } catch (const Error&) {
-  }
-  for (const auto& name : tokenizer_file_names())
-    if (!tokenizer_dir.empty() && file_exists(tokenizer_dir + "/" + name)) run.tokenizer_source = tokenizer_dir;
-  ModelConfig model = load_model_config(resolve_model_dir(c.model_name));
-  run.pad_id = model.pad_token_id >= 0 ? static_cast<int32_t>(model.pad_token_id)
-               : !model.eos_token_ids.empty() ? static_cast<int32_t>(model.eos_token_ids[0]) : 0;
+  const RunFiles files = resolve_run_files(c);
+  run.tokenizer_source = files.tokenizer_source;
+  run.pad_id = files.pad_id;
 }
 
 DpoResult run_dpo(DpoRun& run) {
@@ -398,31 +373,17 @@ DpoResult run_dpo(DpoRun& run) {
   const ReferenceLogps reference = to_loss_units(loss, summed, run.train);
 
   AdamWState adam;
-  CheckpointState ckpt;
-  std::string resumed_from;
-  if (run.resume || !args.resume_from_checkpoint.empty()) {
-    std::string dir = args.resume_from_checkpoint;
-    if (dir.empty() || dir == "true" || dir == "True") {
-      auto latest = latest_checkpoint(args.output_dir);
-      dir = latest ? *latest : "";
-    }
-    if (!dir.empty()) {
-      ckpt = load_checkpoint(dir, model, adam);
-      resumed_from = dir;
-    } else {
-      log_info("resume: no checkpoint in {}, starting from {}", args.output_dir, config.model_name);
-    }
-  }
+  const ResumePoint resume = resume_if_requested(config, run.resume, model, adam);
+  CheckpointState ckpt = resume.state;
   TrainState state(model, precision);
   state.adam = std::move(adam);
   fs::create_directories(args.output_dir);
   const std::string metrics_path = args.output_dir + "/metrics.jsonl";
-  std::vector<nlohmann::json> metrics = read_metrics_until(metrics_path, ckpt.global_step);
-  if (resumed_from.empty()) metrics.clear();
+  std::vector<nlohmann::json> metrics = previous_metrics(metrics_path, resume);
   log_info("dpo: {} pairs, {} steps ({} per epoch), effective batch {} pairs, lr {}, {} beta {} {}{}", n_pairs,
            plan.total_steps, plan.steps_per_epoch, args.per_device_train_batch_size * args.gradient_accumulation_steps,
            args.learning_rate, loss.type, loss.beta, precision_name(precision),
-           resumed_from.empty() ? "" : ", resumed from " + resumed_from);
+           resume.from.empty() ? "" : ", resumed from " + resume.from);
 
   const AdamWConfig adamw{args.learning_rate, args.adam_beta1, args.adam_beta2, args.adam_epsilon, args.weight_decay};
   DpoStats window;
@@ -432,23 +393,14 @@ DpoResult run_dpo(DpoRun& run) {
   const int64_t first_step = ckpt.global_step;
   int64_t cached_epoch = -1;
   std::vector<int64_t> order;
-  const int64_t rows_per_step = args.per_device_train_batch_size * args.gradient_accumulation_steps;
   for (int64_t step = ckpt.global_step; step < plan.total_steps; ++step) {
     const int64_t epoch = step / plan.steps_per_epoch, index = step % plan.steps_per_epoch;
     if (epoch != cached_epoch) {
-      order = epoch_order(n_pairs, args.seed, epoch);
-      if (!run.shuffle) std::sort(order.begin(), order.end());
+      order = epoch_order(n_pairs, args.seed, epoch, run.shuffle);
       cached_epoch = epoch;
     }
-    std::vector<std::vector<int64_t>> micro_batches;
-    for (int64_t a = 0; a < args.gradient_accumulation_steps; ++a) {
-      std::vector<int64_t> ids;
-      for (int64_t r = 0; r < args.per_device_train_batch_size; ++r) {
-        const int64_t position = index * rows_per_step + a * args.per_device_train_batch_size + r;
-        if (position < n_pairs) ids.push_back(order[position]);
-      }
-      if (!ids.empty()) micro_batches.push_back(std::move(ids));
-    }
+    const std::vector<std::vector<int64_t>> micro_batches =
+        step_micro_batches(order, index, args.per_device_train_batch_size, args.gradient_accumulation_steps);
     const double lr = args.learning_rate * schedule_factor(schedule, step, plan.warmup_steps, plan.total_steps);
     DpoStats stats = dpo_accumulate(state, micro_batches, run.train, reference, loss, run.pad_id);
     const double grad_norm = clip_grad_norm(state.grads, args.max_grad_norm);

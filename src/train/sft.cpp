@@ -10,6 +10,7 @@
 #include "core/system.h"
 #include "io/file.h"
 #include "io/jsonl.h"
+#include "train/run_support.h"
 #include "train/train_step.h"
 #include "train/trainer_state.h"
 
@@ -18,16 +19,6 @@ namespace tt {
 namespace fs = std::filesystem;
 
 namespace {
-
-// The order of training rows in an epoch: a Fisher-Yates shuffle seeded by (seed, epoch), so any
-// step's batch can be recomputed on resume without replaying the run.
-std::vector<int64_t> epoch_order(int64_t rows, int64_t seed, int64_t epoch) {
-  std::vector<int64_t> order(rows);
-  std::iota(order.begin(), order.end(), 0);
-  Rng rng(static_cast<uint64_t>(seed) * 0x100000001b3ull + static_cast<uint64_t>(epoch));
-  for (int64_t i = rows - 1; i > 0; --i) std::swap(order[i], order[rng.below(i + 1)]);
-  return order;
-}
 
 // A training "row" is one example, or one packed group of examples.
 struct Rows {
@@ -92,16 +83,6 @@ EvalResult evaluate(TrainState& state, const Rows& rows, const TrainingArgs& arg
   return out;
 }
 
-// Rows of metrics.jsonl up to `step` (a resumed run drops what the killed run logged after it).
-std::vector<nlohmann::json> read_metrics_until(const std::string& path, int64_t step) {
-  std::vector<nlohmann::json> rows;
-  if (!file_exists(path)) return rows;
-  read_jsonl(path, [&](int64_t, const nlohmann::json& row) {
-    if (row.value("step", int64_t{0}) <= step) rows.push_back(row);
-  });
-  return rows;
-}
-
 }  // namespace
 
 SftResult run_sft(SftRun& run) {
@@ -121,34 +102,19 @@ SftResult run_sft(SftRun& run) {
     for (int32_t t : e.tokens)
       if (t >= model.config.vocab_size) fail("{}: token id {} out of range (vocab size {})", config.source, t, model.config.vocab_size);
   AdamWState adam;
-  CheckpointState ckpt;
-  std::string resumed_from;
-  if (run.resume || !args.resume_from_checkpoint.empty()) {
-    std::string dir = args.resume_from_checkpoint;
-    if (dir.empty() || dir == "true" || dir == "True") {
-      auto latest = latest_checkpoint(args.output_dir);
-      if (latest) dir = *latest;
-      else dir.clear();
-    }
-    if (!dir.empty()) {
-      ckpt = load_checkpoint(dir, model, adam);
-      resumed_from = dir;
-    } else {
-      log_info("resume: no checkpoint in {}, starting from {}", args.output_dir, config.model_name);
-    }
-  }
+  const ResumePoint resume = resume_if_requested(config, run.resume, model, adam);
+  CheckpointState ckpt = resume.state;
   TrainState state(model, precision);
   state.adam = std::move(adam);
   fs::create_directories(args.output_dir);
   const std::string metrics_path = args.output_dir + "/metrics.jsonl";
-  std::vector<nlohmann::json> metrics = read_metrics_until(metrics_path, ckpt.global_step);
-  if (resumed_from.empty()) metrics.clear();
+  std::vector<nlohmann::json> metrics = previous_metrics(metrics_path, resume);
 
   log_info("sft: {} rows ({} examples{}), {} steps ({} per epoch), effective batch {}, lr {}, {} {}{}",
            train_rows.groups.size(), run.train.size(), args.packing ? ", packed" : "", plan.total_steps,
            plan.steps_per_epoch, args.per_device_train_batch_size * args.gradient_accumulation_steps,
            args.learning_rate, args.loss_type, precision_name(precision),
-           resumed_from.empty() ? "" : ", resumed from " + resumed_from);
+           resume.from.empty() ? "" : ", resumed from " + resume.from);
 
   StepOptions step_options;
   step_options.adamw = {args.learning_rate, args.adam_beta1, args.adam_beta2, args.adam_epsilon, args.weight_decay};
@@ -166,22 +132,15 @@ SftResult run_sft(SftRun& run) {
   std::vector<int64_t> order;
   SftResult result;
   result.output_dir = args.output_dir;
-  const int64_t rows_per_step = args.per_device_train_batch_size * args.gradient_accumulation_steps;
   for (int64_t step = ckpt.global_step; step < plan.total_steps; ++step) {
     const int64_t epoch = step / plan.steps_per_epoch, index = step % plan.steps_per_epoch;
     if (epoch != cached_epoch) {
-      order = epoch_order(static_cast<int64_t>(train_rows.groups.size()), args.seed, epoch);
-      if (!run.shuffle) std::sort(order.begin(), order.end());
+      order = epoch_order(static_cast<int64_t>(train_rows.groups.size()), args.seed, epoch, run.shuffle);
       cached_epoch = epoch;
     }
     std::vector<Batch> micro_batches;
-    for (int64_t a = 0; a < args.gradient_accumulation_steps; ++a) {
-      std::vector<int64_t> ids;
-      for (int64_t r = 0; r < args.per_device_train_batch_size; ++r) {
-        int64_t position = index * rows_per_step + a * args.per_device_train_batch_size + r;
-        if (position < static_cast<int64_t>(order.size())) ids.push_back(order[position]);
-      }
-      if (ids.empty()) continue;
+    for (const auto& ids : step_micro_batches(order, index, args.per_device_train_batch_size,
+                                              args.gradient_accumulation_steps)) {
       for (int64_t id : ids)
         for (const auto* e : train_rows.groups[id]) ckpt.seen_tokens += static_cast<double>(e->tokens.size());
       micro_batches.push_back(train_rows.batch(ids, run.pad_id));

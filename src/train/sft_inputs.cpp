@@ -11,6 +11,7 @@
 #include "io/file.h"
 #include "io/hub.h"
 #include "model/checkpoint.h"
+#include "train/run_support.h"
 
 namespace tt {
 
@@ -85,17 +86,9 @@ void load_sft_inputs(SftRun& run) {
     run.train = std::move(train);
     run.eval = std::move(eval);
   }
-  // Tokenizer files travel with checkpoints when the tokenizer directory has them.
-  std::string tokenizer_dir;
-  try {
-    tokenizer_dir = resolve_model_dir(c.tokenizer_name);
-  } catch (const Error&) {
-  }
-  for (const auto& name : tokenizer_file_names())
-    if (!tokenizer_dir.empty() && file_exists(tokenizer_dir + "/" + name)) run.tokenizer_source = tokenizer_dir;
-  ModelConfig model = load_model_config(resolve_model_dir(c.model_name));
-  run.pad_id = model.pad_token_id >= 0 ? static_cast<int32_t>(model.pad_token_id)
-               : !model.eos_token_ids.empty() ? static_cast<int32_t>(model.eos_token_ids[0]) : 0;
+  const RunFiles files = resolve_run_files(c);
+  run.tokenizer_source = files.tokenizer_source;
+  run.pad_id = files.pad_id;
 }
 
 }  // namespace tt

@@ -1,0 +1,82 @@
+#include "train/run_support.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/rng.h"
+#include "io/file.h"
+#include "io/hub.h"
+#include "io/jsonl.h"
+
+namespace tt {
+
+std::vector<int64_t> epoch_order(int64_t rows, int64_t seed, int64_t epoch, bool shuffle) {
+  std::vector<int64_t> order(rows);
+  std::iota(order.begin(), order.end(), 0);
+  if (!shuffle) return order;
+  Rng rng(static_cast<uint64_t>(seed) * 0x100000001b3ull + static_cast<uint64_t>(epoch));
+  for (int64_t i = rows - 1; i > 0; --i) std::swap(order[i], order[rng.below(i + 1)]);
+  return order;
+}
+
+std::vector<std::vector<int64_t>> step_micro_batches(const std::vector<int64_t>& order, int64_t index_in_epoch,
+                                                     int64_t batch_size, int64_t accumulation) {
+  std::vector<std::vector<int64_t>> micro_batches;
+  const int64_t rows_per_step = batch_size * accumulation;
+  for (int64_t a = 0; a < accumulation; ++a) {
+    std::vector<int64_t> ids;
+    for (int64_t r = 0; r < batch_size; ++r) {
+      const int64_t position = index_in_epoch * rows_per_step + a * batch_size + r;
+      if (position < static_cast<int64_t>(order.size())) ids.push_back(order[position]);
+    }
+    if (!ids.empty()) micro_batches.push_back(std::move(ids));
+  }
+  return micro_batches;
+}
+
+ResumePoint resume_if_requested(const TrainConfig& config, bool requested, Model& model, AdamWState& adam) {
+  const TrainingArgs& args = config.trainer;
+  ResumePoint point;
+  if (!requested && args.resume_from_checkpoint.empty()) return point;
+  std::string dir = args.resume_from_checkpoint;
+  if (dir.empty() || dir == "true" || dir == "True") {
+    auto latest = latest_checkpoint(args.output_dir);
+    dir = latest ? *latest : "";
+  }
+  if (dir.empty()) {
+    log_info("resume: no checkpoint in {}, starting from {}", args.output_dir, config.model_name);
+    return point;
+  }
+  point.state = load_checkpoint(dir, model, adam);
+  point.from = dir;
+  return point;
+}
+
+std::vector<nlohmann::json> previous_metrics(const std::string& path, const ResumePoint& resume) {
+  std::vector<nlohmann::json> rows;
+  if (resume.from.empty() || !file_exists(path)) return rows;
+  read_jsonl(path, [&](int64_t, const nlohmann::json& row) {
+    if (row.value("step", int64_t{0}) <= resume.state.global_step) rows.push_back(row);
+  });
+  return rows;
+}
+
+RunFiles resolve_run_files(const TrainConfig& config) {
+  RunFiles files;
+  std::string tokenizer_dir;
+  try {
+    tokenizer_dir = resolve_model_dir(config.tokenizer_name);
+  } catch (const Error&) {  // a tokenizer given as a file: nothing to copy into checkpoints
+  }
+  for (const auto& name : tokenizer_file_names())
+    if (!tokenizer_dir.empty() && file_exists(tokenizer_dir + "/" + name)) files.tokenizer_source = tokenizer_dir;
+  ModelConfig model = load_model_config(resolve_model_dir(config.model_name));
+  files.pad_id = model.pad_token_id >= 0          ? static_cast<int32_t>(model.pad_token_id)
+                 : !model.eos_token_ids.empty() ? static_cast<int32_t>(model.eos_token_ids[0])
+                                                : 0;
+  return files;
+}
+
+}  // namespace tt

@@ -1,0 +1,42 @@
+// What every trainer loop (sft, dpo) shares: the data order, the rows of each optimizer step,
+// resuming from a checkpoint, the metrics history, and the files a run carries along.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "train/trainer_state.h"
+#include "train/training_args.h"
+
+namespace tt {
+
+// The order of training rows in an epoch: a Fisher-Yates shuffle seeded by (seed, epoch), so any
+// step's batch can be recomputed on resume without replaying the run. shuffle=false: dataset order.
+std::vector<int64_t> epoch_order(int64_t rows, int64_t seed, int64_t epoch, bool shuffle = true);
+
+// The row ids of each micro-batch of optimizer step `index_in_epoch` (gradient accumulation).
+std::vector<std::vector<int64_t>> step_micro_batches(const std::vector<int64_t>& order, int64_t index_in_epoch,
+                                                     int64_t batch_size, int64_t accumulation);
+
+struct ResumePoint {
+  CheckpointState state;  // step 0 when starting fresh
+  std::string from;       // the checkpoint directory, "" when starting fresh
+};
+
+// Loads the checkpoint named by resume_from_checkpoint, or the newest one in output_dir when
+// `requested` (--resume) or resume_from_checkpoint is "true"; model and adam receive its state.
+ResumePoint resume_if_requested(const TrainConfig& config, bool requested, Model& model, AdamWState& adam);
+
+// metrics.jsonl rows a resumed run keeps (those up to its checkpoint); none for a fresh run.
+std::vector<nlohmann::json> previous_metrics(const std::string& path, const ResumePoint& resume);
+
+// Files a run carries into its checkpoints and the pad id of its batches.
+struct RunFiles {
+  std::string tokenizer_source;  // the tokenizer directory when it holds tokenizer files, else ""
+  int32_t pad_id = 0;            // pad_token_id, else the first eos id, else 0 (padding carries no loss)
+};
+RunFiles resolve_run_files(const TrainConfig& config);
+
+}  // namespace tt
