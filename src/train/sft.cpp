@@ -2,11 +2,9 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <numeric>
 
 #include "core/error.h"
 #include "core/log.h"
-#include "core/rng.h"
 #include "core/system.h"
 #include "io/file.h"
 #include "io/jsonl.h"
