@@ -11,6 +11,7 @@ packages=(
   libyaml-cpp-dev                    # YAML: training configs
   libcli11-dev                       # command line
   libpcre2-dev                       # tokenizer split regex (Unicode classes)
+  libicu-dev                         # tokenizer NFC / NFKC normalizers
   libfmt-dev                         # formatting
   libgtest-dev libgmock-dev          # tests
   libbenchmark-dev                   # micro-benchmarks in bench/

@@ -96,6 +96,12 @@ bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' |
 
 void encode_segment(const TokenizerData& d, std::string_view segment, std::vector<int32_t>& out) {
   if (segment.empty()) return;
+  if (d.normalization != Normalization::None) {
+    const std::string normalized = unicode_normalize(segment, d.normalization);
+    pre_tokenize(d.pre_tokenizer, normalized,
+                 [&](std::string_view piece, PiecePlace) { d.bpe.encode_piece(piece, out); });
+    return;
+  }
   pre_tokenize(d.pre_tokenizer, segment, [&](std::string_view piece, PiecePlace) { d.bpe.encode_piece(piece, out); });
 }
 
@@ -169,6 +175,10 @@ EncodingWithOffsets Tokenizer::encode_with_offsets(std::string_view text, const 
   split_added(
       d, text, options.allow_special,
       [&](size_t segment_begin, size_t segment_end) {
+        // Offsets index the caller's text: text a normalizer would change has no such mapping here.
+        if (!is_unicode_normalized(text.substr(segment_begin, segment_end - segment_begin), d.normalization))
+          fail("{}: byte offsets of text that the normalizer changes are not supported (normalize it first)",
+               d.source);
         pre_tokenize(d.pre_tokenizer, text.substr(segment_begin, segment_end - segment_begin),
                      [&](std::string_view piece, PiecePlace place) {
                        size_t first = ids.size();

@@ -6,6 +6,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "text/normalize.h"
+
 #include "text/bpe.h"
 #include "text/pretokenize.h"
 
@@ -42,6 +44,7 @@ class AddedTokenTrie {
 struct TokenizerData {
   std::string source;
   BpeModel bpe;
+  Normalization normalization = Normalization::None;  // applied to the text between added tokens
   std::vector<PreTokenizeStep> pre_tokenizer;
   std::vector<AddedToken> added;
   std::vector<int32_t> added_slot;  // id -> index in `added`, or -1

@@ -686,10 +686,18 @@ Tokenizer Tokenizer::load_json(const std::string& path) {
   load_model(r, r.need(root, "model", ""), streamed, *d);
 
   if (const json* normalizer = r.maybe(root, "normalizer")) {
-    std::string type = r.type(*normalizer, "normalizer");
-    bool empty_sequence = type == "Sequence" && r.maybe(*normalizer, "normalizers") &&
-                          r.need(*normalizer, "normalizers", "normalizer").empty();
-    if (!empty_sequence) fail("{}: 'normalizer.type' {} is not supported (only null)", path, type);
+    // null, NFC, NFKC, or a Sequence holding at most one of them
+    const json* step = normalizer;
+    std::string type = r.type(*step, "normalizer");
+    if (type == "Sequence") {
+      const json& steps = r.need(*normalizer, "normalizers", "normalizer");
+      if (steps.size() > 1) fail("{}: 'normalizer' Sequence of {} steps is not supported (at most one)", path, steps.size());
+      step = steps.empty() ? nullptr : &steps[0];
+      type = step ? r.type(*step, "normalizer.normalizers[0]") : "";
+    }
+    if (type == "NFC") d->normalization = Normalization::NFC;
+    else if (type == "NFKC") d->normalization = Normalization::NFKC;
+    else if (!type.empty()) fail("{}: 'normalizer.type' {} is not supported (null, NFC, NFKC)", path, type);
   }
   if (const json* pre = r.maybe(root, "pre_tokenizer")) load_pre_tokenizer(r, *pre, "pre_tokenizer", d->pre_tokenizer);
   bool byte_level = std::any_of(d->pre_tokenizer.begin(), d->pre_tokenizer.end(),

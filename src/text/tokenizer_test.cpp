@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "core/error.h"
+#include "io/file.h"
 #include "text/tokenizer_test_util.h"
 #include "text/utf8.h"
 
@@ -315,13 +316,36 @@ TEST(TokenizerLoad, BadFilesGiveOneLineErrorsNamingFileAndKey) {
   EXPECT_NE(expect_load_error(dir + "/badmerge.json").find("model.merges[3]"), std::string::npos);
 
   j = tiny_tokenizer_json();
-  j["normalizer"] = {{"type", "NFKC"}};
+  j["normalizer"] = {{"type", "Lowercase"}};
   testing::write_text(dir + "/norm.json", j.dump());
-  EXPECT_NE(expect_load_error(dir + "/norm.json").find("NFKC"), std::string::npos);
+  EXPECT_NE(expect_load_error(dir + "/norm.json").find("Lowercase"), std::string::npos);
 
   testing::write_text(dir + "/tokenizer.model", "IQ== 0\nnot-base64! 1\n");
   EXPECT_NE(expect_load_error(dir + "/tokenizer.model").find(":2:"), std::string::npos);
   EXPECT_NE(expect_load_error(dir + "/missing.json").find("no such file"), std::string::npos);
+  std::filesystem::remove_all(dir);
+}
+
+// NFC (Qwen2's tokenizer.json has it) and NFKC normalizers, as HF applies them to the text between
+// added tokens: a decomposed "é" (e + U+0301) encodes like the composed one; NFKC also folds "ﬁ".
+TEST(TokenizerNormalizer, NfcAndNfkcNormalizeTheTextBetweenAddedTokens) {
+  std::string dir = testing::make_temp_dir("tok-norm");
+  nlohmann::json j = nlohmann::json::parse(read_file(testing::shared_dir() + "/data/tokenizer/llama3/tokenizer.json"));
+  const std::string decomposed = "Caf" "e\xcc\x81 <|eot_id|> \xef\xac\x81ne";
+  const std::string composed = "Caf" "\xc3\xa9 <|eot_id|> \xef\xac\x81ne";
+  const std::string folded = "Caf" "\xc3\xa9 <|eot_id|> fine";
+  Tokenizer plain = Tokenizer::load(testing::shared_dir() + "/data/tokenizer/llama3/tokenizer.json");
+  EXPECT_NE(plain.encode(decomposed), plain.encode(composed));
+  j["normalizer"] = {{"type", "NFC"}};
+  testing::write_text(dir + "/nfc.json", j.dump());
+  Tokenizer nfc = Tokenizer::load(dir + "/nfc.json");
+  EXPECT_EQ(nfc.encode(decomposed), plain.encode(composed));
+  EXPECT_EQ(nfc.encode(composed), plain.encode(composed));  // already NFC: unchanged
+  EXPECT_EQ(nfc.encode_with_offsets(composed).ids, plain.encode(composed));
+  EXPECT_THROW(nfc.encode_with_offsets(decomposed), Error);  // offsets would not index the input
+  j["normalizer"] = {{"type", "Sequence"}, {"normalizers", {{{"type", "NFKC"}}}}};
+  testing::write_text(dir + "/nfkc.json", j.dump());
+  EXPECT_EQ(Tokenizer::load(dir + "/nfkc.json").encode(decomposed), plain.encode(folded));
   std::filesystem::remove_all(dir);
 }
 
