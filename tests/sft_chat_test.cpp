@@ -37,6 +37,7 @@ TEST(SftChat, LossFallsAndAccuracyRisesOnGsm8kConversations) {
 dataset:
   path: {0}/train.jsonl
   chat_template: {1}/reference/tiny-think/chat_template.jinja
+  test_size: 0.1
 trainer:
   per_device_train_batch_size: 2
   gradient_accumulation_steps: 1
@@ -50,6 +51,8 @@ trainer:
   assistant_only_loss: true
   packing: true
   logging_steps: 1
+  eval_strategy: steps
+  eval_steps: 10
   save_steps: 100
   seed: 42
   use_liger_kernel: true
@@ -58,8 +61,12 @@ trainer:
   auto r = testing::run_cli("sft " + dir + "/sft.yaml");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("does not apply to tinythink"), std::string::npos) << "use_liger_kernel note";
-  std::vector<nlohmann::json> rows;
-  read_jsonl(dir + "/sft/metrics.jsonl", [&](int64_t, const nlohmann::json& row) { rows.push_back(row); });
+  std::vector<nlohmann::json> rows, evals;
+  read_jsonl(dir + "/sft/metrics.jsonl", [&](int64_t, const nlohmann::json& row) {
+    (row.contains("eval_loss") ? evals : rows).push_back(row);
+  });
+  ASSERT_GE(evals.size(), 2u);  // the held-out 10% is evaluated every 10 steps and at the end
+  EXPECT_LT(evals.back()["eval_loss"].get<double>(), evals.front()["eval_loss"].get<double>());
   ASSERT_GE(rows.size(), 8u);
   auto mean = [&](const char* key, size_t begin, size_t end) {
     double s = 0;
@@ -71,6 +78,47 @@ trainer:
   EXPECT_GT(mean("mean_token_accuracy", n - q, n), mean("mean_token_accuracy", 0, q) + 0.03);
   EXPECT_TRUE(std::filesystem::exists(dir + "/sft/model.safetensors"));
   EXPECT_TRUE(std::filesystem::exists(dir + "/sft/tokenizer.json"));
+}
+
+// A bad line in chat data: with on_error fail (the default) a one-line error naming file:line and no
+// output directory contents; with on_error skip the run trains on the good lines and counts the bad.
+TEST(SftChat, BadLinesFailOrSkipAsConfigured) {
+  const std::string dir = testing::make_temp_dir("sft-bad");
+  const std::string shared = testing::shared_dir();
+  std::ofstream(dir + "/train.jsonl") << R"({"messages": [{"role": "user", "content": "1+1?"}, {"role": "assistant", "content": "2"}]})"
+                                      << "\n"
+                                      << R"({"messages": [{"role": "wizard", "content": "hi"}]})" << "\n"
+                                      << R"({"messages": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}]})"
+                                      << "\n";
+  auto config = [&](const std::string& on_error) {
+    std::string path = dir + "/" + on_error + ".yaml";
+    std::ofstream(path) << fmt::format(R"(model_name: {0}/base
+dataset:
+  path: {0}/train.jsonl
+  chat_template: {1}/reference/tiny-think/chat_template.jinja
+  on_error: {2}
+trainer:
+  per_device_train_batch_size: 1
+  max_steps: 1
+  output_dir: {0}/out-{2}
+)", dir, shared, on_error);
+    return path;
+  };
+  nlohmann::json model_config = read_json_file(testing::fixture_dir() + "/parity/tiny_llama4/config.json");
+  model_config["vocab_size"] = 128256;
+  write_json_file(dir + "/config.json", model_config);
+  ASSERT_EQ(testing::run_cli(fmt::format("init-model --config {0}/config.json --out {0}/base --tokenizer {1}", dir,
+                                         shared + "/data/tokenizer/llama3/tokenizer.json"))
+                .exit_code,
+            0);
+  auto failed = testing::run_cli("sft " + config("fail"));
+  EXPECT_EQ(failed.exit_code, 1) << failed.output;
+  EXPECT_NE(failed.output.find("train.jsonl:2:"), std::string::npos) << failed.output;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/out-fail/model.safetensors"));
+  auto skipped = testing::run_cli("sft " + config("skip"));
+  EXPECT_EQ(skipped.exit_code, 0) << skipped.output;
+  EXPECT_NE(skipped.output.find("bad lines 1"), std::string::npos) << skipped.output;
+  EXPECT_TRUE(std::filesystem::exists(dir + "/out-skip/model.safetensors"));
 }
 
 }  // namespace

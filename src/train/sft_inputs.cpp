@@ -58,6 +58,7 @@ std::vector<SftExample> load_examples(const std::string& path, const TrainConfig
   options.token_budget = c.dataset.token_budget;
   options.seed = static_cast<uint64_t>(c.trainer.seed);
   options.assistant_only_loss = c.trainer.assistant_only_loss;
+  options.skip_bad_lines = c.dataset.on_error == "skip";
   options.cache_dir = c.trainer.output_dir + "/prepared";
   PrepareSummary summary = prepare_dataset(options);
   log_info("{}", summary.to_text());

@@ -130,6 +130,10 @@ std::map<std::string, Setter> dataset_setters(DatasetArgs& d) {
   s["sources_file"] = text(d.sources_file);
   s["token_budget"] = [&d](const YAML::Node& n, const std::string& w) { d.token_budget = as_int(n, w); };
   s["chat_template"] = text(d.chat_template);
+  s["on_error"] = [&d](const YAML::Node& n, const std::string& w) {
+    d.on_error = scalar(n, w);
+    if (d.on_error != "fail" && d.on_error != "skip") fail("{}: expected fail or skip, got '{}'", w, d.on_error);
+  };
   s["sources"] = [&d](const YAML::Node& n, const std::string& w) {
     if (!n.IsSequence()) fail("{}: expected a list of dataset_source names", w);
     for (const auto& item : n) d.sources.push_back(scalar(item, w));

@@ -66,6 +66,7 @@ struct DatasetArgs {
   std::string sources_file;          // or a file listing them ("- name" lines)
   int64_t token_budget = 0;          // sample to this many tokens (0: all)
   std::string chat_template;         // a .jinja file overriding the tokenizer's template
+  std::string on_error = "fail";     // a bad JSONL line: "fail" (one-line error, nothing written) or "skip"
 };
 
 enum class TrainerKind { SFT, DPO };
