@@ -26,7 +26,10 @@ void register_init_model(CLI::App& app) {
     if (args->arch.empty() && args->config.empty()) fail("init-model: give --arch NAME or --config FILE");
     ModelConfig config = args->arch.empty() ? load_model_config(args->config) : preset_config(args->arch);
     Model model = init_model(config, args->seed);
-    save_model(model, args->out, {args->dtype == "bf16" ? DType::BF16 : DType::F32, args->tokenizer});
+    SaveOptions save;
+    save.dtype = args->dtype == "bf16" ? DType::BF16 : DType::F32;
+    save.tokenizer_source = args->tokenizer;
+    save_model(model, args->out, save);
     log_info("wrote {} ({} parameters, {}) to {}", config.architecture, parameter_count(config), args->dtype, args->out);
   });
 }

@@ -183,7 +183,9 @@ SftResult run_sft(SftRun& run) {
       save_checkpoint(args.output_dir, model, state.adam, ckpt, run.tokenizer_source, args.save_total_limit);
     }
   }
-  write_model_files(model, args.output_dir, {.tokenizer_source = run.tokenizer_source});
+  SaveOptions save;
+  save.tokenizer_source = run.tokenizer_source;
+  write_model_files(model, args.output_dir, save);
   result.steps = ckpt.global_step;
   log_info("sft: done, {} steps; model written to {}", result.steps, args.output_dir);
   return result;
