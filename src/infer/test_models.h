@@ -13,7 +13,7 @@
 #include "model/checkpoint.h"
 #include "model/transformer.h"
 #include "text/tokenizer.h"
-#include "text/utf8.h"
+#include "text/tokenizer_test_util.h"
 
 namespace tt::infer::testing {
 
@@ -26,26 +26,10 @@ inline Model tiny_model(uint64_t seed = 7, double init_range = 0.05, const std::
   return init_model(config, seed);
 }
 
-inline nlohmann::json tiny_tokenizer_json() {
-  nlohmann::json vocab = nlohmann::json::object();
-  for (int b = 0; b < 256; ++b) vocab[utf8::byte_level_encode(std::string(1, static_cast<char>(b)))] = b;
-  vocab["ab"] = 256;
-  vocab["abc"] = 257;
-  vocab["Ġab"] = 258;
-  return {
-      {"version", "1.0"},
-      {"added_tokens", {{{"id", 259}, {"content", "<eos>"}, {"special", true}}}},
-      {"normalizer", nullptr},
-      {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
-      {"post_processor", nullptr},
-      {"decoder", {{"type", "ByteLevel"}}},
-      {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", {"a b", "ab c", "Ġ ab"}}}},
-  };
-}
 
 // Writes tokenizer.json into `dir` and loads it.
 inline Tokenizer write_tiny_tokenizer(const std::string& dir) {
-  std::ofstream(dir + "/tokenizer.json") << tiny_tokenizer_json().dump();
+  std::ofstream(dir + "/tokenizer.json") << tt::testing::tiny_tokenizer_json().dump();
   return Tokenizer::load(dir + "/tokenizer.json");
 }
 

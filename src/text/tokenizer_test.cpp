@@ -18,6 +18,7 @@ using testing::llama3;
 using testing::llama3_dir;
 using testing::llama3_json;
 using testing::llama3_tiktoken;
+using testing::tiny_tokenizer_json;
 using Ids = std::vector<int32_t>;
 
 class TokenizerFormat : public ::testing::TestWithParam<std::string> {
@@ -199,23 +200,6 @@ TEST(TokenizerLoad, TiktokenAloneBuildsMetaSpecialTokens) {
   std::filesystem::remove_all(dir);
 }
 
-// A small valid tokenizer.json (256 byte tokens, a few merges) for the error cases.
-nlohmann::json tiny_tokenizer_json() {
-  nlohmann::json vocab = nlohmann::json::object();
-  for (int b = 0; b < 256; ++b) vocab[utf8::byte_level_encode(std::string(1, static_cast<char>(b)))] = b;
-  vocab["ab"] = 256;
-  vocab["abc"] = 257;
-  vocab["Ġab"] = 258;
-  return {
-      {"version", "1.0"},
-      {"added_tokens", {{{"id", 259}, {"content", "<eos>"}, {"special", true}}}},
-      {"normalizer", nullptr},
-      {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
-      {"post_processor", nullptr},
-      {"decoder", {{"type", "ByteLevel"}}},
-      {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", {"a b", "ab c", "Ġ ab"}}}},
-  };
-}
 
 std::string expect_load_error(const std::string& path) {
   try {

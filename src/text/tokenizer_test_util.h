@@ -9,6 +9,7 @@
 
 #include "tests/test_util.h"
 #include "text/tokenizer.h"
+#include "text/utf8.h"
 
 namespace tt::testing {
 
@@ -47,6 +48,24 @@ inline std::string read_text(const std::string& path) {
 
 inline void write_text(const std::string& path, const std::string& text) {
   std::ofstream(path, std::ios::binary) << text;
+}
+
+// A small valid tokenizer.json (256 byte tokens, three merges, <eos> = 259).
+inline nlohmann::json tiny_tokenizer_json() {
+  nlohmann::json vocab = nlohmann::json::object();
+  for (int b = 0; b < 256; ++b) vocab[utf8::byte_level_encode(std::string(1, static_cast<char>(b)))] = b;
+  vocab["ab"] = 256;
+  vocab["abc"] = 257;
+  vocab["Ġab"] = 258;
+  return {
+      {"version", "1.0"},
+      {"added_tokens", {{{"id", 259}, {"content", "<eos>"}, {"special", true}}}},
+      {"normalizer", nullptr},
+      {"pre_tokenizer", {{"type", "ByteLevel"}, {"add_prefix_space", false}, {"use_regex", true}}},
+      {"post_processor", nullptr},
+      {"decoder", {{"type", "ByteLevel"}}},
+      {"model", {{"type", "BPE"}, {"vocab", vocab}, {"merges", {"a b", "ab c", "Ġ ab"}}}},
+  };
 }
 
 }  // namespace tt::testing
