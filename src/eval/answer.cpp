@@ -55,9 +55,6 @@ std::string trim(std::string_view s) {
 }
 
 bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
-bool ends_with(std::string_view s, std::string_view p) {
-  return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
-}
 
 void replace_all(std::string& s, std::string_view from, std::string_view to) {
   if (from.empty()) return;

@@ -103,6 +103,19 @@ TEST(AnswerMath, Equivalence) {
   EXPECT_FALSE(math_answers_equivalent("-5", "5"));
 }
 
+TEST(AnswerRobustness, EmptyAndNonUtf8) {
+  const std::string bad = std::string("\xff\xfe 12 \xc3(") + "\\boxed{\xff}";
+  EXPECT_EQ(extract_boxed_last(""), std::nullopt);
+  EXPECT_EQ(extract_answer_study(""), std::nullopt);
+  EXPECT_EQ(extract_gsm8k_strict(""), std::nullopt);
+  EXPECT_EQ(extract_gsm8k_flexible(""), std::nullopt);
+  EXPECT_EQ(extract_boxed_last(bad), "\xff");
+  EXPECT_EQ(extract_gsm8k_flexible(bad), "12");
+  EXPECT_FALSE(numbers_equal(bad, "12"));
+  EXPECT_FALSE(math_answers_equivalent(bad, "12"));
+  EXPECT_FALSE(math_answers_equivalent("", "12"));
+}
+
 // Every GSM8K test answer ends "#### N"; strict-match recovers N.
 TEST(AnswerGsm8kData, StrictMatchOnGoldAnswers) {
   auto rows = read_jsonl(data("gsm8k/test.jsonl"));
