@@ -14,26 +14,40 @@
 namespace tt::eval {
 namespace {
 
+// A compiled PCRE2 pattern; matching with per-call match data is thread-safe.
+class Regex {
+ public:
+  explicit Regex(const char* pattern) {
+    int err = 0;
+    PCRE2_SIZE err_off = 0;
+    code_ = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern), PCRE2_ZERO_TERMINATED, 0, &err,
+                          &err_off, nullptr);
+    if (!code_) throw std::runtime_error(std::string("bad regex: ") + pattern);
+    pcre2_pattern_info(code_, PCRE2_INFO_CAPTURECOUNT, &groups_);
+  }
+  ~Regex() { pcre2_code_free(code_); }
+  Regex(const Regex&) = delete;
+  Regex& operator=(const Regex&) = delete;
+  const pcre2_code* code() const { return code_; }
+  uint32_t groups() const { return groups_; }
+
+ private:
+  pcre2_code* code_ = nullptr;
+  uint32_t groups_ = 0;
+};
+
 // All matches of a pattern; each match is its capture groups 1..n (empty string for unset groups).
-std::vector<std::vector<std::string>> find_all(const char* pattern, std::string_view text) {
-  int err = 0;
-  PCRE2_SIZE err_off = 0;
-  std::unique_ptr<pcre2_code, decltype(&pcre2_code_free)> code(
-      pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern), PCRE2_ZERO_TERMINATED, 0, &err, &err_off,
-                    nullptr),
-      &pcre2_code_free);
-  if (!code) throw std::runtime_error(std::string("bad regex: ") + pattern);
+std::vector<std::vector<std::string>> find_all(const Regex& re, std::string_view text) {
   std::unique_ptr<pcre2_match_data, decltype(&pcre2_match_data_free)> md(
-      pcre2_match_data_create_from_pattern(code.get(), nullptr), &pcre2_match_data_free);
+      pcre2_match_data_create_from_pattern(re.code(), nullptr), &pcre2_match_data_free);
   std::vector<std::vector<std::string>> out;
   PCRE2_SIZE pos = 0;
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   while (pos <= text.size()) {
-    int rc = pcre2_match(code.get(), subject, text.size(), pos, 0, md.get(), nullptr);
+    int rc = pcre2_match(re.code(), subject, text.size(), pos, 0, md.get(), nullptr);
     if (rc < 0) break;
     PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md.get());
-    uint32_t groups = 0;
-    pcre2_pattern_info(code.get(), PCRE2_INFO_CAPTURECOUNT, &groups);
+    const uint32_t groups = re.groups();
     std::vector<std::string> m;
     for (uint32_t g = 1; g <= groups; ++g) {
       if (static_cast<int>(g) < rc && ov[2 * g] != PCRE2_UNSET)
@@ -67,8 +81,8 @@ void replace_all(std::string& s, std::string_view from, std::string_view to) {
 
 // lm-eval's RegexFilter followed by take_first: pick match `select` (0 first, -1 last), the first
 // non-empty group of it, strip it.
-std::optional<std::string> regex_filter(const char* pattern, std::string_view text, int select) {
-  auto matches = find_all(pattern, text);
+std::optional<std::string> regex_filter(const Regex& re, std::string_view text, int select) {
+  auto matches = find_all(re, text);
   if (matches.empty()) return std::nullopt;
   const auto& m = select >= 0 ? matches[static_cast<size_t>(select)] : matches.back();
   for (const auto& g : m)
@@ -235,7 +249,8 @@ std::optional<std::string> extract_answer_study(std::string_view text) {
     s = trim(s);
     if (!s.empty()) return s;
   }
-  auto nums = find_all("(-?[0-9][0-9,]*(?:\\.[0-9]+)?)", text);
+  static const Regex number("(-?[0-9][0-9,]*(?:\\.[0-9]+)?)");
+  auto nums = find_all(number, text);
   if (nums.empty()) return std::nullopt;
   std::string n = nums.back()[0];
   while (!n.empty() && n.back() == ',') n.pop_back();
@@ -243,11 +258,13 @@ std::optional<std::string> extract_answer_study(std::string_view text) {
 }
 
 std::optional<std::string> extract_gsm8k_strict(std::string_view text) {
-  return regex_filter("#### (\\-?[0-9\\.\\,]+)", text, 0);
+  static const Regex strict("#### (\\-?[0-9\\.\\,]+)");
+  return regex_filter(strict, text, 0);
 }
 
 std::optional<std::string> extract_gsm8k_flexible(std::string_view text) {
-  return regex_filter("(-?[$0-9.,]{2,})|(-?[0-9]+)", text, -1);
+  static const Regex flexible("(-?[$0-9.,]{2,})|(-?[0-9]+)");
+  return regex_filter(flexible, text, -1);
 }
 
 std::optional<double> parse_number(std::string_view in) {
@@ -330,12 +347,14 @@ std::string normalize_math_answer(std::string_view in) {
   }
   // Thousands separators: 1,000 / 12,345.6.
   {
-    auto m = find_all("^(-?[0-9]{1,3}(?:,[0-9]{3})+(?:\\.[0-9]+)?)$", s);
+    static const Regex thousands("^(-?[0-9]{1,3}(?:,[0-9]{3})+(?:\\.[0-9]+)?)$");
+    auto m = find_all(thousands, s);
     if (!m.empty()) s.erase(std::remove(s.begin(), s.end(), ','), s.end());
   }
   // Trailing zeros of a decimal: 2.50 -> 2.5, 3.0 -> 3.
   {
-    auto m = find_all("^(-?[0-9]+\\.[0-9]+)$", s);
+    static const Regex decimal("^(-?[0-9]+\\.[0-9]+)$");
+    auto m = find_all(decimal, s);
     if (!m.empty()) {
       while (s.back() == '0') s.pop_back();
       if (s.back() == '.') s.pop_back();
