@@ -101,6 +101,12 @@ TEST(AnswerMath, Equivalence) {
   EXPECT_FALSE(math_answers_equivalent("(1,2)", "(2,1)"));
   EXPECT_FALSE(math_answers_equivalent("\\sqrt{2}", "2"));
   EXPECT_FALSE(math_answers_equivalent("-5", "5"));
+  EXPECT_TRUE(math_answers_equivalent("\\left( 3, \\frac{\\pi}{2} \\right)", "(3,\\frac{\\pi}{2})"));
+  EXPECT_TRUE(math_answers_equivalent("2\\pi", "2 \\pi"));
+  EXPECT_TRUE(math_answers_equivalent("\\$1,000.00", "1000"));
+  EXPECT_TRUE(math_answers_equivalent("$\\frac 34$", "\\frac{3}{4}"));
+  EXPECT_FALSE(math_answers_equivalent("(-\\infty, 2]", "(-\\infty, 2)"));
+  EXPECT_FALSE(math_answers_equivalent("2\\pi", "\\pi"));
 }
 
 TEST(AnswerRobustness, EmptyAndNonUtf8) {
