@@ -8,6 +8,7 @@
 #include <dnnl.hpp>
 
 #include "core/error.h"
+#include "io/safetensors.h"  // the project's one fp32 <-> bf16 rounding
 
 namespace tt {
 
@@ -81,17 +82,10 @@ const MatmulPrimitive& get_primitive(const MatmulKey& key) {
   return cache.emplace(key, std::move(entry)).first->second;
 }
 
-inline uint16_t to_bf16_bits(float value) {
-  uint32_t bits;
-  std::memcpy(&bits, &value, 4);
-  if ((bits & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((bits >> 16) | 0x40);  // NaN
-  bits += 0x7fffu + ((bits >> 16) & 1u);
-  return static_cast<uint16_t>(bits >> 16);
-}
 
 void to_bf16(const float* src, uint16_t* dst, int64_t count) {
 #pragma omp parallel for schedule(static) if (count > 65536)
-  for (int64_t i = 0; i < count; ++i) dst[i] = to_bf16_bits(src[i]);
+  for (int64_t i = 0; i < count; ++i) dst[i] = f32_to_bf16(src[i]);
 }
 
 // Per-thread scratch that grows as needed and is reused across calls.
@@ -135,8 +129,7 @@ std::string matmul_kernel_name(int64_t m, int64_t n, int64_t k, Precision precis
 void round_to_bf16(const float* src, float* dst, int64_t count) {
 #pragma omp parallel for schedule(static) if (count > 65536)
   for (int64_t i = 0; i < count; ++i) {
-    uint32_t bits = static_cast<uint32_t>(to_bf16_bits(src[i])) << 16;
-    std::memcpy(&dst[i], &bits, 4);
+    dst[i] = bf16_to_f32(f32_to_bf16(src[i]));
   }
 }
 
