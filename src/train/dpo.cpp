@@ -439,14 +439,9 @@ DpoResult run_dpo(DpoRun& run) {
       window_steps = 0;
       write_jsonl(metrics_path, metrics);
     }
-    if ((plan.save_steps > 0 && (step + 1) % plan.save_steps == 0) || last) {
-      write_jsonl(metrics_path, metrics);
-      save_checkpoint(args.output_dir, model, state.adam, ckpt, run.tokenizer_source, args.save_total_limit);
-    }
+    checkpoint_if_due(args, plan, last, metrics_path, metrics, model, state.adam, ckpt, run.tokenizer_source);
   }
-  SaveOptions save;
-  save.tokenizer_source = run.tokenizer_source;
-  write_model_files(model, args.output_dir, save);
+  write_final_model(model, args.output_dir, run.tokenizer_source);
   result.steps = ckpt.global_step;
   log_info("dpo: done, {} steps; model written to {}", result.steps, args.output_dir);
   return result;
