@@ -1,0 +1,40 @@
+// Running evaluation tasks (task.h) on a model with the inference engine, or re-scoring saved
+// responses, and writing lm-eval-shaped results (issue 7):
+//   OUTPUT/results.json           {"results": {task: {"alias", "<metric>,<filter>", "<metric>_stderr,<filter>"}},
+//                                  "groups": {...}, "group_subtasks", "configs", "versions", "n-shot",
+//                                  "higher_is_better", "n-samples": {task: {"original", "effective"}},
+//                                  "config": {model, model_args, limit, seed, gen_kwargs, ...}, "date", ...}
+//   OUTPUT/samples_<task>.jsonl   one line per document: doc_id, doc, target, arguments (prompt),
+//                                  resps, filtered_resps, per-metric values, task extras
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kernels/cpu/matmul.h"
+
+namespace tt::eval {
+
+struct EvalOptions {
+  std::string model_dir;                // a model directory or hub id; empty with responses_path
+  std::vector<std::string> tasks;       // task or group names (task.h)
+  int64_t limit = -1;                   // first N documents of each task; -1 = all
+  int num_fewshot = -1;                 // -1 = each task's default
+  bool apply_chat_template = false;     // render prompts with the model's chat template
+  std::string gen_kwargs;               // "temperature=0.6,top_p=0.95,max_gen_toks=1024,do_sample=true"
+  uint64_t seed = 1234;
+  std::string output_dir;
+  std::string responses_path;           // re-score saved responses instead of running a model
+  std::string data_root;                // see TaskOptions
+  Precision precision = Precision::BF16;
+  int64_t max_batch = 64;
+  bool progress = true;                 // a progress bar per task on stderr
+};
+
+// Runs every task and writes results.json and the samples files atomically into output_dir.
+// Returns the results.json object.
+nlohmann::ordered_json run_eval(const EvalOptions& options);
+
+}  // namespace tt::eval
