@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(
+  ${TT_EXTRA_PACKAGES:-}             # more (scripts/test.sh adds chromium for the report screenshot)
   g++ cmake ninja-build pkg-config   # toolchain
   libdnnl-dev                        # oneDNN: matmuls (fp32; bf16 on AMX / AVX512-BF16)
   nlohmann-json3-dev                 # JSON: configs, safetensors headers, JSONL data
@@ -13,6 +14,7 @@ packages=(
   libpcre2-dev                       # tokenizer split regex (Unicode classes)
   libicu-dev                         # tokenizer NFC / NFKC normalizers
   libfmt-dev                         # formatting
+  libcld2-dev                        # IFEval's language checker (Compact Language Detector 2)
   libgtest-dev libgmock-dev          # tests
   libbenchmark-dev                   # micro-benchmarks in bench/
 )
