@@ -1,0 +1,124 @@
+#include "eval/task_data.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <numeric>
+
+#include "core/error.h"
+#include "io/file.h"
+#include "io/jsonl.h"
+
+namespace tt::eval {
+
+std::string resolve_data_root(const TaskOptions& options) {
+  if (!options.data_root.empty()) return options.data_root;
+  if (const char* env = std::getenv("TINYTHINK_SHARED"); env && *env) return std::string(env) + "/data";
+  return "../shared/data";
+}
+
+namespace {
+
+bool has_field(const nlohmann::json& record, const std::string& dotted) {
+  const nlohmann::json* node = &record;
+  size_t start = 0;
+  while (true) {
+    const size_t dot = dotted.find('.', start);
+    const std::string key = dotted.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    if (!node->is_object() || !node->contains(key)) return false;
+    node = &(*node)[key];
+    if (dot == std::string::npos) return true;
+    start = dot + 1;
+  }
+}
+
+}  // namespace
+
+std::vector<Doc> read_jsonl_docs(const std::string& path, const std::vector<std::string>& required) {
+  std::vector<Doc> docs;
+  read_jsonl(path, [&](int64_t line, const nlohmann::json& record) {
+    for (const auto& field : required)
+      if (!has_field(record, field)) fail_at_line(path, line, "missing field '" + field + "'");
+    Doc doc;
+    doc.id = static_cast<int64_t>(docs.size());
+    doc.fields = nlohmann::ordered_json::parse(record.dump());
+    docs.push_back(std::move(doc));
+  });
+  return docs;
+}
+
+std::vector<Doc> read_csv_docs(const std::string& path) {
+  const std::string text = read_file(path);
+  std::vector<std::vector<std::string>> rows;
+  std::vector<int64_t> row_lines;
+  std::vector<std::string> row;
+  std::string field;
+  bool quoted = false, field_started = false;
+  int64_t line = 1, row_line = 1;
+  auto end_field = [&] {
+    row.push_back(std::move(field));
+    field.clear();
+    field_started = false;
+  };
+  auto end_row = [&] {
+    end_field();
+    if (!(row.size() == 1 && row[0].empty())) {  // skip blank lines
+      rows.push_back(std::move(row));
+      row_lines.push_back(row_line);
+    }
+    row.clear();
+  };
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quoted) {
+      if (c == '"') {
+        if (i + 1 < text.size() && text[i + 1] == '"') {
+          field += '"';
+          ++i;
+        } else {
+          quoted = false;
+        }
+      } else {
+        if (c == '\n') ++line;
+        field += c;
+      }
+    } else if (c == '"' && !field_started) {
+      quoted = field_started = true;
+    } else if (c == ',') {
+      end_field();
+    } else if (c == '\n' || c == '\r') {
+      if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') ++i;
+      end_row();
+      ++line;
+      row_line = line;
+    } else {
+      field += c;
+      field_started = true;
+    }
+  }
+  if (quoted) fail("{}:{}: unterminated quoted field", path, row_line);
+  if (field_started || !row.empty()) end_row();
+  if (rows.empty()) fail("{}: empty CSV file (no header)", path);
+  const auto& header = rows[0];
+  std::vector<Doc> docs;
+  for (size_t r = 1; r < rows.size(); ++r) {
+    if (rows[r].size() != header.size())
+      fail("{}:{}: {} fields, the header has {}", path, row_lines[r], rows[r].size(), header.size());
+    Doc doc;
+    doc.id = static_cast<int64_t>(docs.size());
+    doc.fields = nlohmann::ordered_json::object();
+    for (size_t c = 0; c < header.size(); ++c) doc.fields[header[c]] = rows[r][c];
+    docs.push_back(std::move(doc));
+  }
+  return docs;
+}
+
+double mean_stderr(const std::vector<double>& values) {
+  const size_t n = values.size();
+  if (n < 2) return 0.0;
+  const double mean = std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(n);
+  double ss = 0;
+  for (double v : values) ss += (v - mean) * (v - mean);
+  return std::sqrt(ss / static_cast<double>(n - 1) / static_cast<double>(n));
+}
+
+}  // namespace tt::eval

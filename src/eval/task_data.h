@@ -1,0 +1,28 @@
+// Reading task data (task.h) with errors that name the file, line or row, and the field.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "eval/task.h"
+
+namespace tt::eval {
+
+// options.data_root, else $TINYTHINK_SHARED/data, else ../shared/data (relative to the working
+// directory). Not checked for existence here; readers name the missing file.
+std::string resolve_data_root(const TaskOptions& options);
+
+// Every line of a JSON Lines file as a Doc (id = 0, 1, ... in file order). Each record must hold
+// every field of `required` ("a.b" names a nested field): otherwise "<path>:<line>: missing field 'x'".
+std::vector<Doc> read_jsonl_docs(const std::string& path, const std::vector<std::string>& required);
+
+// A CSV file with a header row (RFC 4180 quoting: "..." with "" inside, newlines allowed in quotes)
+// as Docs whose fields are the header's names with string values. A row with a different number of
+// fields is "<path>:<line>: ...".
+std::vector<Doc> read_csv_docs(const std::string& path);
+
+// lm-eval's sample standard error of a mean of per-document values: sqrt(var / n) with var using
+// n - 1 (0 when n < 2).
+double mean_stderr(const std::vector<double>& values);
+
+}  // namespace tt::eval
