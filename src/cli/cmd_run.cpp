@@ -1,22 +1,30 @@
-// tinythink run: the main job. Without a study file it runs the embedded default (study/demo.h).
+// tinythink run [STUDY.yaml]: a whole study (study/study.h); without a file, the embedded demo study
+// (configs/demo/study.yaml), which needs nothing but the repository.
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
 #include "study/demo.h"
+#include "study/study.h"
 
 namespace tt::cli {
 
 void register_run(CLI::App& app) {
-  auto options = std::make_shared<DemoOptions>();
-  auto precision = std::make_shared<std::string>("fp32");
-  auto* cmd = app.add_subcommand("run", "run the embedded default: train a micro model briefly and score it");
-  cmd->add_option("--out", options->out_dir, "output directory");
-  cmd->add_option("--steps", options->steps, "training steps")->check(CLI::PositiveNumber);
-  cmd->add_option("--precision", *precision, "fp32 or bf16");
-  cmd->add_option("--seed", options->seed, "random seed");
-  cmd->callback([options, precision] {
-    options->precision = parse_precision(*precision);
-    run_demo(*options);
+  struct Args {
+    std::string study, out, only;
+    bool dry_run = false;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("run", "run a study (stages, sweeps, evaluation, report); resumable stage by stage. "
+                                        "Without a file: the embedded demo study");
+  cmd->add_option("study", args->study, "study YAML (default: the embedded demo, configs/demo/study.yaml)");
+  cmd->add_option("--out", args->out, "output directory (default: the study's output_dir)");
+  cmd->add_flag("--dry-run", args->dry_run, "print the runs, their dependencies and what would run; run nothing");
+  cmd->add_option("--only", args->only, "run only this stage (its dependencies must have completed)");
+  cmd->callback([args] {
+    study::Study s = args->study.empty() ? study::parse_study(study::demo_study_yaml(), "<demo study>", ".")
+                                         : study::load_study(args->study);
+    study::Plan plan = study::plan_study(s, args->out);
+    study::run_study(plan, {.dry_run = args->dry_run, .only = args->only});
   });
 }
 

@@ -1,130 +1,140 @@
+// The embedded demo study: a copy of configs/demo/study.yaml (study_demo_test checks they are equal;
+// after editing that file, paste it here).
 #include "study/demo.h"
 
-#include <filesystem>
+namespace tt::study {
 
-#include "core/log.h"
-#include "core/rng.h"
-#include "core/system.h"
-#include "io/file.h"
-#include "io/jsonl.h"
-#include "model/scoring.h"
-#include "train/train_step.h"
+const std::string& demo_study_yaml() {
+  static const std::string text = R"yaml(# The embedded demo study: what `tinythink run` runs without a file (this file is a copy of the
+# one compiled into the binary; a test keeps them equal). It needs nothing but the repository:
+# synthetic task data and a BPE tokenizer built from it, a micro model of the MobileLLM-R1
+# architecture, a short base training stage, SFT, on-policy pairs, DPO and APO-zero, evaluation of
+# every checkpoint with the real scorers, and the report. Sized for a 2-core CPU in a few minutes.
+name: demo
+output_dir: out/demo
+stages:
+  - name: data
+    kind: data
+    config: {generator: synthetic, seed: 42}
 
-namespace tt {
+  - name: init
+    kind: init
+    config: {arch: micro-llama4, seed: 42, tokenizer: "${data}/tokenizer"}
 
-namespace {
+  # "Pretraining": plain renderings of every task family, no chat template.
+  - name: base
+    kind: sft
+    from: init
+    config:
+      dataset: {path: "${data}/pretrain.tokens.jsonl"}
+      trainer:
+        per_device_train_batch_size: 16
+        max_steps: 300
+        learning_rate: 3.0e-3
+        lr_scheduler_type: cosine
+        warmup_ratio: 0.05
+        adam_beta2: 0.95
+        max_length: 256
+        packing: true
+        logging_steps: 10
+        save_steps: 100
+        save_total_limit: 1
+        seed: 42
 
-// The synthetic task: arithmetic progressions a, a+d, a+2d, ... over the first 256 token ids, with
-// d in {1, 2, 3}. The first two tokens of a row are unpredictable; every later one follows from them,
-// so a model that learns the rule gets most tokens right and a random one almost none.
-constexpr int32_t kTaskVocab = 256;
+  # Chat SFT with the study's template: <think> traces and \boxed{} answers.
+  - name: sft
+    kind: sft
+    from: base
+    config:
+      dataset: {path: "${data}/sft.jsonl"}
+      trainer:
+        per_device_train_batch_size: 16
+        num_train_epochs: 1
+        learning_rate: 1.0e-3
+        lr_scheduler_type: cosine
+        warmup_ratio: 0.05
+        adam_beta2: 0.95
+        max_length: 256
+        assistant_only_loss: true
+        packing: true
+        logging_steps: 10
+        save_steps: 100
+        save_total_limit: 1
+        seed: 42
 
-std::vector<int32_t> progression(Rng& rng, int64_t length) {
-  int32_t a = static_cast<int32_t>(rng.below(kTaskVocab));
-  int32_t d = 1 + static_cast<int32_t>(rng.below(3));
-  std::vector<int32_t> seq(length);
-  for (int64_t i = 0; i < length; ++i) seq[i] = static_cast<int32_t>((a + d * i) % kTaskVocab);
-  return seq;
+  - name: pairs
+    kind: pairs
+    from: sft
+    config:
+      prompts: "${data}/prompts.jsonl"
+      k: 8
+      temperature: 1.0
+      top_p: 1.0
+      max_new_tokens: 160
+      seed: 42
+      precision: fp32
+
+  - name: dpo
+    kind: dpo
+    from: sft
+    config:
+      dataset: {path: "${pairs}/pairs.jsonl"}
+      trainer:
+        loss_type: sigmoid
+        beta: 0.1
+        per_device_train_batch_size: 8
+        num_train_epochs: 1
+        learning_rate: 1.0e-4
+        lr_scheduler_type: cosine
+        warmup_ratio: 0.1
+        adam_beta2: 0.95
+        max_length: 384
+        max_prompt_length: 192
+        max_completion_length: 192
+        logging_steps: 5
+        save_steps: 50
+        save_total_limit: 1
+        seed: 42
+
+  - name: apo_zero
+    kind: dpo
+    from: sft
+    config:
+      dataset: {path: "${pairs}/pairs.jsonl"}
+      trainer:
+        loss_type: apo_zero
+        beta: 0.1
+        per_device_train_batch_size: 8
+        num_train_epochs: 1
+        learning_rate: 1.0e-4
+        lr_scheduler_type: cosine
+        warmup_ratio: 0.1
+        adam_beta2: 0.95
+        max_length: 384
+        max_prompt_length: 192
+        max_completion_length: 192
+        logging_steps: 5
+        save_steps: 50
+        save_total_limit: 1
+        seed: 42
+
+  - name: eval
+    kind: eval
+    runs: [base, sft, dpo, apo_zero]
+    config:
+      tasks: [gsm8k_boxed, ifeval, bbh_zeroshot_boolean_expressions, bbh_zeroshot_object_counting,
+              bbh_zeroshot_word_sorting, bbh_zeroshot_dyck_languages]
+      limit: 100
+      apply_chat_template: true
+      data_root: "${data}/eval"
+      gen_kwargs: {temperature: 0, max_gen_toks: 160}
+      precision: fp32
+      seed: 1234
+
+  - name: report
+    kind: report
+)yaml";
+  return text;
 }
 
-Batch make_batch(Rng& rng, int64_t rows, int64_t seq) {
-  Batch batch;
-  batch.rows = rows;
-  batch.seq = seq;
-  for (int64_t r = 0; r < rows; ++r) {
-    auto s = progression(rng, seq + 1);
-    batch.tokens.insert(batch.tokens.end(), s.begin(), s.end() - 1);
-    batch.targets.insert(batch.targets.end(), s.begin() + 1, s.end());
-  }
-  return batch;
-}
-
-struct HeldOut {
-  double mean_logprob = 0, accuracy = 0;
-};
-
-HeldOut evaluate(Model& model, const std::vector<std::vector<int32_t>>& sequences, Precision precision) {
-  auto scores = score_sequences(model, sequences, {.precision = precision});
-  double sum = 0;
-  int64_t count = 0, confident = 0;
-  for (const auto& s : scores)
-    for (size_t j = 1; j < s.size(); ++j) {  // skip the first target: it is random by construction
-      sum += s[j];
-      confident += s[j] > std::log(0.5);    // the model puts more than half its mass on the right token
-      ++count;
-    }
-  return {sum / count, static_cast<double>(confident) / count};
-}
-
-}  // namespace
-
-DemoSummary run_demo(const DemoOptions& options) {
-  namespace fs = std::filesystem;
-  fs::create_directories(options.out_dir);
-  Model model = init_model(preset_config(options.arch), options.seed);
-  log_info("demo: {} ({} parameters), {} steps of {} x {} tokens, {} on {} threads ({})", options.arch,
-           parameter_count(model.config), options.steps, options.batch, options.seq, precision_name(options.precision),
-           thread_count(), cpu_model_name());
-  save_model(model, options.out_dir + "/base");
-
-  Rng heldout_rng(options.seed + 1000);
-  std::vector<std::vector<int32_t>> heldout;
-  for (int i = 0; i < 64; ++i) heldout.push_back(progression(heldout_rng, options.seq));
-  DemoSummary summary;
-  HeldOut before = evaluate(model, heldout, options.precision);
-
-  TrainState state(model, options.precision);
-  StepOptions step;
-  step.adamw = {.learning_rate = options.learning_rate, .beta1 = 0.9, .beta2 = 0.95, .epsilon = 1e-8, .weight_decay = 0.0};
-  const int64_t warmup = resolve_warmup_steps(0, 0.1, options.steps);
-  Rng data_rng(options.seed);
-  std::vector<nlohmann::json> metrics;
-  int64_t seen_tokens = 0;
-  const double t0 = now_seconds();
-  for (int64_t s = 0; s < options.steps; ++s) {
-    step.learning_rate = options.learning_rate * schedule_factor(ScheduleKind::Cosine, s, warmup, options.steps);
-    std::vector<Batch> batches = {make_batch(data_rng, options.batch, options.seq)};
-    StepResult r = train_step(state, batches, step);
-    seen_tokens += r.tokens;
-    summary.final_train_loss = r.loss;
-    if ((s + 1) % 10 == 0 || s == 0 || s + 1 == options.steps) {
-      double elapsed = now_seconds() - t0;
-      metrics.push_back({{"step", s + 1},
-                         {"loss", r.loss},
-                         {"learning_rate", step.learning_rate},
-                         {"grad_norm", r.grad_norm},
-                         {"mean_token_accuracy", static_cast<double>(r.correct) / r.tokens},
-                         {"num_tokens", seen_tokens},
-                         {"epoch", static_cast<double>(s + 1) / options.steps}});
-      log_info("step {:>4}/{}  loss {:.4f}  lr {:.2e}  grad-norm {:.3f}  {:.0f} tokens/s  ETA {:.0f} s", s + 1,
-               options.steps, r.loss, step.learning_rate, r.grad_norm, seen_tokens / elapsed,
-               elapsed / (s + 1) * (options.steps - s - 1));
-    }
-  }
-  write_jsonl(options.out_dir + "/metrics.jsonl", metrics);
-  save_model(model, options.out_dir + "/final");
-  HeldOut after = evaluate(model, heldout, options.precision);
-  summary.heldout_logprob_before = before.mean_logprob;
-  summary.heldout_logprob_after = after.mean_logprob;
-  summary.heldout_accuracy_before = before.accuracy;
-  summary.heldout_accuracy_after = after.accuracy;
-  nlohmann::json json = {{"arch", options.arch},
-                         {"steps", options.steps},
-                         {"final_train_loss", summary.final_train_loss},
-                         {"heldout_mean_logprob_before", before.mean_logprob},
-                         {"heldout_mean_logprob_after", after.mean_logprob},
-                         {"heldout_confident_accuracy_before", before.accuracy},
-                         {"heldout_confident_accuracy_after", after.accuracy},
-                         {"seconds", now_seconds() - t0},
-                         {"cpu", cpu_model_name()},
-                         {"threads", thread_count()}};
-  write_json_file(options.out_dir + "/summary.json", json);
-  log_info("\nheld-out (64 sequences)       before      after");
-  log_info("mean log-prob per token   {:>10.4f} {:>10.4f}", before.mean_logprob, after.mean_logprob);
-  log_info("perplexity                {:>10.3f} {:>10.3f}", std::exp(-before.mean_logprob), std::exp(-after.mean_logprob));
-  log_info("tokens predicted (p>0.5)  {:>9.1f}% {:>9.1f}%", 100 * before.accuracy, 100 * after.accuracy);
-  log_info("wrote {}/{{base,final,metrics.jsonl,summary.json}}", options.out_dir);
-  return summary;
-}
-
-}  // namespace tt
+}  // namespace tt::study

@@ -1,0 +1,36 @@
+// tinythink pairs: on-policy preference pairs (study/pairs.h).
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "study/pairs.h"
+
+namespace tt::cli {
+
+void register_pairs(CLI::App& app) {
+  auto o = std::make_shared<study::PairsOptions>();
+  auto precision = std::make_shared<std::string>("bf16");
+  auto* cmd = app.add_subcommand("pairs", "sample k completions per prompt, verify the answers, write chosen (correct) "
+                                          "/ rejected (incorrect) pairs for dpo");
+  cmd->add_option("--model", o->model_dir, "checkpoint directory (with tokenizer files and a chat template)")->required();
+  cmd->add_option("--prompts", o->prompts_path,
+                  "JSONL: {\"messages\": [...] | \"prompt\": text, \"answer\": ..., \"task\": gsm8k|math}")
+      ->required();
+  cmd->add_option("--out", o->output_dir, "output directory: pairs.jsonl and pairs_summary.json")->required();
+  cmd->add_option("--k", o->k, "samples per prompt (default 8)");
+  cmd->add_option("--pairs-per-prompt", o->pairs_per_prompt, "at most this many pairs per prompt (default 1)");
+  cmd->add_option("--temperature", o->temperature, "default 0.6");
+  cmd->add_option("--top-p", o->top_p, "default 0.95");
+  cmd->add_option("--max-new-tokens", o->max_new_tokens, "default 1024");
+  cmd->add_option("--seed", o->seed, "default 42");
+  cmd->add_option("--limit", o->limit, "use the first N prompts");
+  cmd->add_option("--task", o->default_task, "verifier for prompts without a task: gsm8k (default) or math");
+  cmd->add_option("--chat-template", o->chat_template, "a .jinja file instead of the model's template");
+  cmd->add_option("--precision", *precision, "bf16 (default) or fp32");
+  cmd->add_option("--max-batch", o->max_batch, "samples decoding at once (default 64)");
+  cmd->callback([o, precision] {
+    o->precision = parse_precision(*precision);
+    study::build_pairs(*o);
+  });
+}
+
+}  // namespace tt::cli

@@ -1,0 +1,34 @@
+// What each kind of job does (study_run.cpp decides when): the trainers, init-model, pairs, the
+// synthetic data generator, evaluation and the report, called in-process with the job's resolved
+// config.
+#pragma once
+#include <nlohmann/json.hpp>
+
+#include "study/study.h"
+
+namespace tt::study {
+
+// Checks a job's config without running it (training configs through the trainers' loader).
+// Errors start with the stage's name.
+void validate_job(const Job& job);
+
+// Runs the job into job.dir. `resume`: training continues from the newest checkpoint there.
+void execute_job(const Plan& plan, const Job& job, bool resume);
+
+// The key hyper-parameters of a run for run.json "params" (besides its sweep values): learning
+// rate, loss, beta, epochs for training; the architecture for init; k and temperature for pairs.
+nlohmann::ordered_json key_params(const Job& job);
+
+// Typed reads of a stage's config values; errors name the stage and key.
+std::string config_string(const Job& job, const std::string& key, const std::string& fallback);
+double config_number(const Job& job, const std::string& key, double fallback);
+int64_t config_int(const Job& job, const std::string& key, int64_t fallback);
+bool config_bool(const Job& job, const std::string& key, bool fallback);
+std::vector<std::string> config_list(const Job& job, const std::string& key);
+
+// The kinds whose actions live in stages_external.cpp (they call other modules' entry points).
+void run_data_job(const Job& job);
+void run_eval_job(const Job& job);
+void run_report_job(const Plan& plan, const Job& job);
+
+}  // namespace tt::study

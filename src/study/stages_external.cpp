@@ -1,0 +1,82 @@
+// The jobs that call other modules' entry points: the synthetic data generator (data), the
+// evaluation harness (eval) and the report.
+#include <unistd.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "eval/runner.h"
+#include "report/report.h"
+#include "study/stages.h"
+#include "study/synthetic.h"
+#include "study/yaml_util.h"
+
+namespace tt::study {
+
+void run_data_job(const Job& job) {
+  const std::string generator = config_string(job, "generator", "synthetic");
+  if (generator != "synthetic") fail("stage '{}': generator: unknown '{}' (known: synthetic)", job.stage, generator);
+  SyntheticOptions o;
+  o.out_dir = job.dir;
+  o.seed = static_cast<uint64_t>(config_int(job, "seed", static_cast<int64_t>(o.seed)));
+  o.pretrain_docs = config_int(job, "pretrain_docs", o.pretrain_docs);
+  o.sft_arithmetic = config_int(job, "sft_arithmetic", o.sft_arithmetic);
+  o.sft_ifeval = config_int(job, "sft_ifeval", o.sft_ifeval);
+  o.sft_bbh_per_task = config_int(job, "sft_bbh_per_task", o.sft_bbh_per_task);
+  o.prompts = config_int(job, "prompts", o.prompts);
+  o.eval_gsm8k = config_int(job, "eval_gsm8k", o.eval_gsm8k);
+  o.eval_ifeval = config_int(job, "eval_ifeval", o.eval_ifeval);
+  o.eval_bbh_per_task = config_int(job, "eval_bbh_per_task", o.eval_bbh_per_task);
+  o.vocab_size = config_int(job, "vocab_size", o.vocab_size);
+  o.arithmetic.max_number = config_int(job, "arithmetic.max_number", o.arithmetic.max_number);
+  o.arithmetic.max_factor = config_int(job, "arithmetic.max_factor", o.arithmetic.max_factor);
+  SyntheticFiles f = write_synthetic_data(o);
+  log_info("{}: {} pretraining documents ({} tokens), {} SFT rows, {} prompts, eval {} gsm8k / {} ifeval / {} bbh "
+           "({:.1f} s)",
+           job.name, f.pretrain_docs, f.pretrain_tokens_total, f.sft_rows, f.prompt_rows, f.eval_gsm8k, f.eval_ifeval,
+           f.eval_bbh, f.seconds);
+}
+
+// gen_kwargs: lm-eval's "k=v,k=v" text, or a mapping.
+std::string gen_kwargs_text(const Job& job) {
+  const YAML::Node n = job.config["gen_kwargs"];
+  if (!n || n.IsNull()) return "";
+  if (n.IsScalar()) return n.Scalar();
+  if (!n.IsMap()) fail("stage '{}': gen_kwargs: expected k=v,... text or a mapping", job.stage);
+  std::string out;
+  for (const auto& e : n) {
+    if (!e.second.IsScalar()) fail("stage '{}': gen_kwargs.{}: expected a single value", job.stage, e.first.as<std::string>());
+    out += (out.empty() ? "" : ",") + e.first.as<std::string>() + "=" + e.second.Scalar();
+  }
+  return out;
+}
+
+void run_eval_job(const Job& job) {
+  eval::EvalOptions o;
+  o.model_dir = job.dir.substr(0, job.dir.size() - std::string("/eval").size());
+  o.tasks = config_list(job, "tasks");
+  o.limit = config_int(job, "limit", o.limit);
+  o.num_fewshot = static_cast<int>(config_int(job, "num_fewshot", o.num_fewshot));
+  o.apply_chat_template = config_bool(job, "apply_chat_template", o.apply_chat_template);
+  o.gen_kwargs = gen_kwargs_text(job);
+  o.seed = static_cast<uint64_t>(config_int(job, "seed", static_cast<int64_t>(o.seed)));
+  o.data_root = config_string(job, "data_root", "");
+  o.precision = parse_precision(config_string(job, "precision", "bf16"));
+  o.max_batch = config_int(job, "max_batch", o.max_batch);
+  o.output_dir = job.dir;
+  o.progress = ::isatty(2) != 0;
+  eval::run_eval(o);
+}
+
+void run_report_job(const Plan& plan, const Job& job) {
+  report::ReportOptions o;
+  o.out_dir = plan.output_dir;
+  for (const Job* r : plan.runs())
+    if (std::find(job.deps.begin(), job.deps.end(), r->name) != job.deps.end()) o.dirs.push_back(r->dir);
+  if (const YAML::Node m = job.config["metric_overrides"]; m && m.IsMap())
+    for (const auto& e : m) o.metric_overrides[e.first.as<std::string>()] = e.second.as<std::string>();
+  report::ReportSummary s = report::write_report(o);
+  log_info("{}: {} runs ({} with results) x {} benchmarks, {} capability-tax rows, {} charts -> {}, {}", job.name, s.runs,
+           s.runs_with_results, s.benchmarks, s.deltas, s.charts, s.markdown_path, s.html_path);
+}
+
+}  // namespace tt::study

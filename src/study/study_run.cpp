@@ -1,0 +1,158 @@
+// Running a planned study: each job in order, skipped when done with the same fingerprint, resumed
+// from its checkpoints when it was started with the same fingerprint, otherwise started over.
+#include <filesystem>
+#include <set>
+
+#include <fmt/ranges.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/system.h"
+#include "io/file.h"
+#include "study/stages.h"
+#include "study/study.h"
+#include "study/yaml_util.h"
+
+namespace tt::study {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* state_name(JobState s) {
+  switch (s) {
+    case JobState::Done: return "done";
+    case JobState::Resume: return "resume";
+    case JobState::Fresh: return "to run";
+  }
+  return "?";
+}
+
+nlohmann::ordered_json params_json(const SweepPoint& point) {
+  nlohmann::ordered_json out = nlohmann::ordered_json::object();
+  for (const auto& [param, value] : point) {
+    // numbers as numbers, so the report can order a sweep's axis
+    nlohmann::json parsed = nlohmann::json::parse(value, nullptr, false);
+    if (!parsed.is_discarded() && parsed.is_number()) out[param] = parsed;
+    else {
+      try {
+        size_t used = 0;
+        double v = std::stod(value, &used);
+        if (used == value.size()) {
+          out[param] = v;
+          continue;
+        }
+      } catch (const std::exception&) {
+      }
+      out[param] = value;
+    }
+  }
+  return out;
+}
+
+// run.json: what the report reads about a run.
+nlohmann::ordered_json run_json(const Plan& plan, const Job& job) {
+  nlohmann::ordered_json j;
+  j["name"] = job.name;
+  j["kind"] = run_kind(job);
+  j["stage"] = job.stage;
+  j["parent"] = job.parent.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(job.parent);
+  const Stage* stage = nullptr;
+  for (const auto& s : plan.study.stages)
+    if (s.name == job.stage) stage = &s;
+  j["sweep"] = stage && !stage->sweep.empty() ? nlohmann::ordered_json(job.stage) : nlohmann::ordered_json(nullptr);
+  nlohmann::ordered_json params = params_json(job.params);
+  const nlohmann::ordered_json key = key_params(job);
+  for (const auto& [name, value] : key.items())
+    if (!params.contains(name)) params[name] = value;
+  j["params"] = params;
+  j["fingerprint"] = job.fingerprint;
+  return j;
+}
+
+// A directory the study may delete: one it made (run.json inside), or an empty one.
+void clear_run_dir(const Job& job) {
+  if (!fs::exists(job.dir)) return;
+  if (job.kind == StageKind::Eval || fs::exists(job.dir + "/run.json") || fs::is_empty(job.dir)) {
+    fs::remove_all(job.dir);
+    return;
+  }
+  fail("{}: exists and is not a run of this study (no run.json); move it away or choose another --out", job.dir);
+}
+
+void write_study_json(const Plan& plan) {
+  nlohmann::ordered_json runs = nlohmann::ordered_json::array();
+  for (const Job* j : plan.runs()) runs.push_back(fs::relative(j->dir, plan.output_dir).string());
+  nlohmann::ordered_json study = {{"name", plan.study.name}, {"source", plan.study.source}, {"runs", runs}};
+  write_file_atomic(plan.output_dir + "/study.json", study.dump(2) + "\n");
+}
+
+}  // namespace
+
+RunSummary run_study(const Plan& plan, const RunOptions& options) {
+  if (!options.only.empty()) {
+    bool found = false;
+    for (const auto& s : plan.study.stages) found |= s.name == options.only;
+    if (!found) fail("--only {}: no such stage in {}", options.only, plan.study.source);
+  }
+  // Check every stage's configuration before anything runs: a typo in the last stage should not
+  // surface after an hour of training.
+  for (const auto& job : plan.jobs) validate_job(job);
+
+  std::vector<JobState> states;
+  for (const auto& job : plan.jobs) states.push_back(job_state(job));
+  if (options.dry_run) {
+    log_info("study {} ({}): {} jobs -> {}", plan.study.name, plan.study.source, plan.jobs.size(), plan.output_dir);
+    for (size_t i = 0; i < plan.jobs.size(); ++i) {
+      const Job& job = plan.jobs[i];
+      std::string params;
+      for (const auto& [p, v] : job.params) params += fmt::format(" {}={}", p, v);
+      log_info("  {:<8} {:<40} {:<8}{}{}", state_name(states[i]), job.name, stage_kind_name(job.kind),
+               job.parent.empty() ? "" : " from " + job.parent, params);
+    }
+    return {};
+  }
+
+  fs::create_directories(plan.output_dir);
+  write_study_json(plan);
+  RunSummary summary;
+  std::set<std::string> completed;
+  const double t_start = now_seconds();
+  for (size_t i = 0; i < plan.jobs.size(); ++i) {
+    const Job& job = plan.jobs[i];
+    const bool selected = options.only.empty() || job.stage == options.only;
+    if (states[i] == JobState::Done) {
+      completed.insert(job.name);
+      if (selected) {
+        ++summary.skipped;
+        log_info("[{}/{}] {}: done, skipped (fingerprint {})", i + 1, plan.jobs.size(), job.name, job.fingerprint);
+      }
+      continue;
+    }
+    if (!selected) continue;
+    for (const auto& d : job.deps)
+      if (!completed.count(d))
+        fail("{}: needs '{}', which has not completed (run without --only, or --only {} first)", job.name, d,
+             plan.find(d)->stage);
+    const bool resume = states[i] == JobState::Resume;
+    log_info("[{}/{}] {} ({}{}){}", i + 1, plan.jobs.size(), job.name, run_kind(job),
+             job.parent.empty() ? "" : " from " + job.parent, resume ? ": resuming" : "");
+    if (!resume && job.kind != StageKind::Report) clear_run_dir(job);
+    fs::create_directories(job.dir);
+    if (job.is_run()) write_file_atomic(job.dir + "/run.json", run_json(plan, job).dump(2) + "\n");
+    const double t0 = now_seconds();
+    execute_job(plan, job, resume);
+    const double seconds = now_seconds() - t0;
+    nlohmann::ordered_json marker = {{"fingerprint", job.fingerprint}, {"seconds", seconds}};
+    write_file_atomic(job.marker, marker.dump(2) + "\n");  // last: the job counts as done from here on
+    log_info("[{}/{}] {}: finished in {:.1f} s", i + 1, plan.jobs.size(), job.name, seconds);
+    completed.insert(job.name);
+    summary.ran_jobs.push_back(job.name);
+    ++summary.ran;
+  }
+  log_info("study {}: {} jobs run, {} skipped, {:.1f} s -> {}", plan.study.name, summary.ran, summary.skipped,
+           now_seconds() - t_start, plan.output_dir);
+  return summary;
+}
+
+}  // namespace tt::study
