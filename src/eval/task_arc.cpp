@@ -103,7 +103,7 @@ class ArcTask final : public Task {
   nlohmann::ordered_json config() const override {
     nlohmann::ordered_json c;
     c["task"] = name_;
-    c["tag"] = {"ai2_arc"};
+    c["tag"] = nlohmann::ordered_json::array({"ai2_arc"});
     c["dataset_path"] = "allenai/ai2_arc";
     c["dataset_name"] = dataset_name_;
     c["training_split"] = "train";
@@ -146,7 +146,11 @@ class ArcTask final : public Task {
 
   std::vector<std::string> choices(const Doc& doc) const override {
     std::vector<std::string> out;
-    for (const auto& text : doc.fields["choices"]["text"]) out.push_back(kTargetDelimiter + text.get<std::string>());
+    for (const auto& text : doc.fields["choices"]["text"]) {
+      std::string continuation = kTargetDelimiter;
+      continuation += text.get_ref<const std::string&>();
+      out.push_back(std::move(continuation));
+    }
     return out;
   }
   int64_t gold_index(const Doc& doc) const override { return arc_gold(doc); }
