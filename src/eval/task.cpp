@@ -22,6 +22,8 @@ std::vector<std::string> prefixed(const std::string& prefix, const std::vector<s
 
 const std::vector<Family>& families() {
   static const std::vector<Family> all = {
+      {prefixed("mmlu_", mmlu_stem_subjects()), make_mmlu_task},
+      {{"arc_challenge", "arc_easy"}, make_arc_task},
   };
   return all;
 }
@@ -36,6 +38,7 @@ std::vector<std::string> task_names() {
 
 std::map<std::string, std::vector<std::string>> task_groups() {
   std::map<std::string, std::vector<std::string>> groups;
+  groups["mmlu_stem"] = prefixed("mmlu_", mmlu_stem_subjects());
   return groups;
 }
 
@@ -60,31 +63,6 @@ std::vector<std::string> expand_task_names(const std::vector<std::string>& names
   for (const auto& n : names) add(n);
   if (out.empty()) fail("no tasks given");
   return out;
-}
-
-// lm-eval's multiple_choice process_results: acc = argmax of the log-likelihoods, acc_norm = argmax
-// of log-likelihood / len(choice) in characters; np.argmax keeps the first of equal values.
-DocScore Task::score_choices(const Doc& doc, const std::vector<double>& lls) const {
-  const auto choice_texts = choices(doc);
-  if (lls.size() != choice_texts.size() || lls.empty())
-    fail("{}: doc {}: {} log-likelihoods for {} choices", name(), doc.id, lls.size(), choice_texts.size());
-  size_t best = 0, best_norm = 0;
-  auto chars = [](const std::string& t) {  // Python's len(): code points, not bytes
-    size_t n = 0;
-    for (unsigned char c : t) n += (c & 0xC0) != 0x80;
-    return std::max<size_t>(1, n);
-  };
-  auto norm = [&](size_t i) { return lls[i] / static_cast<double>(chars(choice_texts[i])); };
-  for (size_t i = 1; i < lls.size(); ++i) {
-    if (lls[i] > lls[best]) best = i;
-    if (norm(i) > norm(best_norm)) best_norm = i;
-  }
-  const int64_t gold = gold_index(doc);
-  DocScore s;
-  s.metrics["acc,none"] = {static_cast<int64_t>(best) == gold ? 1.0 : 0.0};
-  s.metrics["acc_norm,none"] = {static_cast<int64_t>(best_norm) == gold ? 1.0 : 0.0};
-  s.filtered["none"] = best;
-  return s;
 }
 
 std::unique_ptr<Task> make_task(const std::string& name, const TaskOptions& options) {
