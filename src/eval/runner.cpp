@@ -169,6 +169,9 @@ std::unique_ptr<ModelContext> load_context(const EvalOptions& options) {
   for (const auto& name : tokenizer_file_names()) has_tokenizer |= file_exists(ctx->dir + "/" + name);
   if (!has_tokenizer) fail("{}: no tokenizer files (tokenizer.json or tokenizer.model); evaluation needs one", ctx->dir);
   ctx->tokenizer = Tokenizer::load(ctx->dir);
+  if (static_cast<int64_t>(ctx->tokenizer->vocab_size()) > ctx->model.config.vocab_size)
+    fail("{}: the tokenizer has {} tokens but the model's vocabulary is {} ({}: vocab_size)", ctx->dir,
+         ctx->tokenizer->vocab_size(), ctx->model.config.vocab_size, ctx->dir + "/config.json");
   if (file_exists(ctx->dir + "/tokenizer_config.json") || file_exists(ctx->dir + "/chat_template.jinja")) {
     try {
       ctx->chat_template = ChatTemplate::from_tokenizer_config(ctx->dir);

@@ -24,6 +24,7 @@ const std::vector<Family>& families() {
   static const std::vector<Family> all = {
       {prefixed("mmlu_", mmlu_stem_subjects()), make_mmlu_task},
       {{"arc_challenge", "arc_easy"}, make_arc_task},
+      {{"ifeval"}, [](const std::string&, const TaskOptions& o) { return make_ifeval_task(o); }},
   };
   return all;
 }
