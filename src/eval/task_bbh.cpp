@@ -80,6 +80,15 @@ const std::vector<Subtask>& subtasks() {
 
 // ---- bbh/zeroshot/utils.py filters ----
 
+std::string join(const std::vector<std::string>& parts, std::string_view separator) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i) out += separator;
+    out += parts[i];
+  }
+  return out;
+}
+
 // ExtendedRegexFilter.find_match: match `group_select` of findall, its first non-empty group,
 // stripped, then mapped through `convert` when listed there. "" where Python's value is falsy.
 std::string find_match(const PyRegex& regex, std::string_view text, const std::map<std::string, std::string>& convert = {}) {
@@ -120,14 +129,10 @@ std::string multiple_choice_filter(const PyRegex& letter, std::string_view respo
   }
   std::string match = find_match(letter, response);
   if (match.empty()) {
-    std::string joined;
-    for (size_t i = 0; i < alternatives.size(); ++i) joined += (i ? "|" : "") + alternatives[i];
-    const PyRegex by_text(joined);
+    const PyRegex by_text(join(alternatives, "|"));
     match = find_match(by_text, lower_without_punctuation(response), choice_to_letter);
     if (match.empty()) {
-      std::string letter_alternatives;
-      for (size_t i = 0; i < letters.size(); ++i) letter_alternatives += (i ? "|" : "") + letters[i];
-      const PyRegex after_colon(":[\\s]*(" + letter_alternatives + ")");
+      const PyRegex after_colon(":[\\s]*(" + join(letters, "|") + ")");
       match = find_match(after_colon, response, letter_to_target);
     }
   }
@@ -215,9 +220,9 @@ std::string number_parse_filter(const PyRegex& integer, std::string_view respons
 // MapRegexFilter (ignore_case): the first match of all patterns together, then the value of the
 // first pattern that matches it.
 std::string map_regex_filter(const Subtask& subtask, std::string_view response) {
-  std::string joined;
-  for (size_t i = 0; i < subtask.map.size(); ++i) joined += std::string(i ? "|" : "") + subtask.map[i].pattern;
-  const PyRegex all(joined);
+  std::vector<std::string> patterns;
+  for (const auto& entry : subtask.map) patterns.emplace_back(entry.pattern);
+  const PyRegex all(join(patterns, "|"));
   const std::string whole = find_match(all, py_lower(response));
   if (whole.empty()) return kInvalid;
   for (const auto& entry : subtask.map) {
@@ -234,8 +239,9 @@ std::string word_sort_filter(std::string_view response, const std::string& input
   if (at == std::string::npos) return kInvalid;  // Python: IndexError
   std::string rest = input.substr(at + 5);
   if (size_t next = rest.find("List:"); next != std::string::npos) rest.resize(next);  // split(...)[1]
-  std::string pattern;
-  for (const auto& word : py_split(rest)) pattern += (pattern.empty() ? "" : "|") + ("\\b" + word + "\\b");
+  std::vector<std::string> alternatives;
+  for (const auto& word : py_split(rest)) alternatives.push_back("\\b" + word + "\\b");
+  const std::string pattern = join(alternatives, "|");
   std::vector<std::string> found;
   try {
     for (const auto& m : PyRegex(pattern).findall(response)) found.push_back(m[0]);
@@ -246,9 +252,7 @@ std::string word_sort_filter(std::string_view response, const std::string& input
   for (size_t i = 0; i < found.size(); ++i)
     if (std::find(found.begin() + static_cast<std::ptrdiff_t>(i) + 1, found.end(), found[i]) == found.end())
       ordered.push_back(found[i]);
-  std::string out;
-  for (size_t i = 0; i < ordered.size(); ++i) out += (i ? " " : "") + ordered[i];
-  return out;
+  return join(ordered, " ");
 }
 
 // ---- the task ----
@@ -499,9 +503,7 @@ std::unique_ptr<Task> make_bbh_task(const std::string& name, const TaskOptions& 
     const std::string sub = name.substr(prefix.size());
     for (const auto& subtask : subtasks())
       if (sub == subtask.name) return std::make_unique<BbhTask>(name, variant, subtask, options);
-    std::string known;
-    for (const auto& s : subtasks()) known += (known.empty() ? "" : ", ") + std::string(s.name);
-    fail("unknown BBH subtask '{}' in task '{}' (known: {})", sub, name, known);
+    fail("unknown BBH subtask '{}' in task '{}' (known: {})", sub, name, join(bbh_subtasks(), ", "));
   }
   fail("unknown BBH task '{}' (expected bbh_zeroshot_<subtask> or bbh_cot_fewshot_<subtask>)", name);
 }

@@ -107,7 +107,8 @@ TEST(TaskBbh, CotFewshotPromptMatchesLmEval) {
 }
 
 // Every target as the response: strict-match 1 everywhere; flexible-extract 1 everywhere except
-// word_sorting targets that repeat a word (the filter keeps each word once). The CoT task's
+// word_sorting targets that repeat a word (the filter keeps each word once) and the three
+// multiple-choice targets that are not a letter (movie_recommendation 163, ruin_names 99 and 144). The CoT task's
 // get-answer takes the target back out of "So the answer is <target>.".
 TEST(TaskBbh, GoldTargetsScoreFull) {
   size_t total = 0;
@@ -116,6 +117,8 @@ TEST(TaskBbh, GoldTargetsScoreFull) {
     auto cot = make_bbh_task("bbh_cot_fewshot_" + sub, shared_options());
     double strict = 0, flex = 0, cot_score = 0;
     size_t flex_expected = 0;
+    const bool multiple_choice =
+        zeroshot->config()["filter_list"][1]["filter"][0]["function"] == "utils.MultiChoiceRegexFilter";
     for (const Doc& doc : zeroshot->docs()) {
       const std::string target = doc.fields["target"];
       const DocScore s = zeroshot->score_response(doc, target);
@@ -130,7 +133,9 @@ TEST(TaskBbh, GoldTargetsScoreFull) {
         repeats |= std::find(words.begin(), words.end(), w) != words.end();
         words.push_back(w);
       }
-      if (sub != "word_sorting" || !repeats) ++flex_expected;
+      // Three BBH targets are not letters though the task is multiple choice ("Monsters, Inc").
+      const bool letter = target.size() == 3 && target[0] == '(' && target[2] == ')';
+      if ((sub != "word_sorting" || !repeats) && (!multiple_choice || letter)) ++flex_expected;
       cot_score += cot->score_response(doc, "Let's see. So the answer is " + target + ".").metrics.at("exact_match,get-answer")[0];
     }
     const size_t n = zeroshot->docs().size();
@@ -138,7 +143,8 @@ TEST(TaskBbh, GoldTargetsScoreFull) {
     EXPECT_EQ(strict, n) << sub;
     EXPECT_EQ(flex, flex_expected) << sub;
     EXPECT_EQ(cot_score, n) << sub;
-    if (flex_expected != n) std::cout << "[ TaskBbh ] " << sub << ": " << n - flex_expected << " targets repeat a word\n";
+    if (flex_expected != n)
+      std::cout << "[ TaskBbh ] " << sub << ": " << n - flex_expected << " targets the flexible filter cannot return\n";
   }
   EXPECT_EQ(total, 6511u);
 }
@@ -179,7 +185,9 @@ TEST(TaskBbh, NumberParseFilter) {
   EXPECT_EQ(flexible(task, "q", "-7 is the result"), "-7");
   EXPECT_EQ(flexible(task, "q", "There are Five apples."), "5");
   EXPECT_EQ(flexible(task, "q", "twenty three"), "23");
-  EXPECT_EQ(flexible(task, "q", "twenty-three"), "20");  // the regex joins words by spaces, commas, "and"
+  EXPECT_EQ(flexible(task, "q", "twenty-three"), "-");  // as utils.py: "([-0-9]+)" matches the hyphen first
+  EXPECT_EQ(flexible(task, "q", "one hundred and twenty"), "120");
+  EXPECT_EQ(flexible(task, "q", "twenty, three"), "3");  // word2number drops "twenty," (comma attached)
   EXPECT_EQ(flexible(task, "q", "two hundred and five"), "205");
   EXPECT_EQ(flexible(task, "q", "one thousand two hundred"), "1200");
   EXPECT_EQ(flexible(task, "q", "a total of seventeen"), "17");

@@ -182,7 +182,7 @@ TEST(TaskGsm8k, GoldAnswersScoreFull) {
   // gsm8k_cot strict needs "The answer is"; flexible takes the last number.
   DocScore cot_flex = cot->score_response(doc, "She sells 9 eggs for $2 each, so $18 per day.");
   EXPECT_EQ(cot_flex.metrics["exact_match,strict-match"][0], 0.0);
-  EXPECT_EQ(cot_flex.filtered["flexible-extract"], "18");
+  EXPECT_EQ(cot_flex.filtered["flexible-extract"], "$18");  // the last match, "$" kept; the metric drops it
   EXPECT_EQ(cot_flex.metrics["exact_match,flexible-extract"][0], 1.0);
   EXPECT_EQ(boxed->score_response(doc, "\\boxed{17}").metrics["exact_match,none"][0], 0.0);
 }
@@ -200,35 +200,42 @@ TEST(TaskGsm8k, ScoringNeverThrows) {
   }
 }
 
-// The GSM8K paper's 175B verifier-selected solutions (ending "A: N") with OpenAI's grading. Through
-// gsm8k_boxed's score_response (last number, numbers_equal with the gold after "#### "), they agree on
-// 1318/1319: the exception is the Chile population question (gold 120,006, solution 120000), within the
-// study's relative tolerance 1e-4, so the study counts it right where the paper's exact grading did not.
+// The GSM8K paper's sampled solutions (ending "A: N") with OpenAI's grading, scored through
+// gsm8k_boxed's score_response (last number, numbers_equal with the gold after "#### "). Measured:
+// 175b_verification agrees on 1319/1319; 175b_finetuning on 1318/1319, the exception being the Chile
+// population question (gold 120000, solution 120,006): within the study's relative tolerance 1e-4, so
+// the study counts it right where the paper's exact grading did not.
 TEST(TaskGsm8k, StudyScoringAgreesWithPaperGrading) {
   auto task = make_gsm8k_task("gsm8k_boxed", shared_options());
   std::map<std::string, const Doc*> by_question;
   for (const Doc& doc : task->docs()) by_question[doc.fields["question"]] = &doc;
   const auto rows = read_rows(tt::testing::shared_dir() + "/data/gsm8k/example_model_solutions.jsonl");
   ASSERT_EQ(rows.size(), 1319u);
-  size_t agree = 0;
-  std::vector<std::string> disagreements;
-  for (const auto& row : rows) {
-    auto it = by_question.find(row["question"]);
-    ASSERT_NE(it, by_question.end());
-    const auto& sol = row["175b_verification"];
-    const DocScore s = task->score_response(*it->second, sol["solution"].get<std::string>());
-    const bool correct = s.metrics.at("exact_match,none")[0] == 1.0;
-    if (correct == sol["is_correct"].get<bool>())
-      ++agree;
-    else
-      disagreements.push_back(s.filtered["study"].get<std::string>() + " vs gold " + task->target(*it->second));
+  for (const std::string key : {"175b_verification", "175b_finetuning"}) {
+    size_t agree = 0;
+    std::vector<std::string> disagreements;
+    for (const auto& row : rows) {
+      auto it = by_question.find(row["question"]);
+      ASSERT_NE(it, by_question.end());
+      const auto& sol = row[key];
+      const DocScore s = task->score_response(*it->second, sol["solution"].get<std::string>());
+      const bool correct = s.metrics.at("exact_match,none")[0] == 1.0;
+      if (correct == sol["is_correct"].get<bool>())
+        ++agree;
+      else
+        disagreements.push_back(s.filtered["study"].get<std::string>() + " vs gold " + task->target(*it->second));
+    }
+    std::cout << "[ TaskGsm8k ] " << key << ": study scoring agrees with is_correct on " << agree << "/"
+              << rows.size() << "\n";
+    for (const auto& d : disagreements) std::cout << "[ TaskGsm8k ]   disagreement: " << d << "\n";
+    if (key == "175b_verification") {
+      EXPECT_EQ(agree, 1319u);
+    } else {
+      EXPECT_EQ(agree, 1318u);
+      ASSERT_EQ(disagreements.size(), 1u);
+      EXPECT_EQ(disagreements[0], "120,006 vs gold 120000");
+    }
   }
-  std::cout << "[ TaskGsm8k ] 175b_verification: study scoring agrees with is_correct on " << agree << "/"
-            << rows.size() << "\n";
-  for (const auto& d : disagreements) std::cout << "[ TaskGsm8k ]   disagreement: " << d << "\n";
-  EXPECT_EQ(agree, 1318u);
-  ASSERT_EQ(disagreements.size(), 1u);
-  EXPECT_EQ(disagreements[0], "120000 vs gold 120006");
 }
 
 TEST(TaskGsm8k, ConfigIsLmEvalShaped) {

@@ -1,6 +1,7 @@
 // MATH-500 under the study's protocol (task_math500.cpp).
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -46,7 +47,7 @@ TEST(TaskMath500, PromptIsTheStudyProtocol) {
 }
 
 // The reference answer in \boxed{} is right on all 500; the reference solution (its last \boxed{})
-// too; another problem's answer is wrong wherever the two answers differ.
+// too; the next problem's answer is wrong wherever the two differ, but for one equivalent pair.
 TEST(TaskMath500, GoldAnswersScoreFull) {
   auto task = make_math500_task(shared_options());
   const auto& docs = task->docs();
@@ -61,13 +62,15 @@ TEST(TaskMath500, GoldAnswersScoreFull) {
     const std::string other = docs[(i + 1) % docs.size()].fields["answer"];
     if (other != answer) {
       ++swapped_differ;
-      swapped += task->score_response(docs[i], "\\boxed{" + other + "}").metrics.at("exact_match,none")[0];
+      const double right = task->score_response(docs[i], "\\boxed{" + other + "}").metrics.at("exact_match,none")[0];
+      swapped += right;
+      if (right > 0) std::cout << "[ TaskMath500 ] equivalent neighbours: [" << other << "] for [" << answer << "]\n";
     }
   }
   EXPECT_EQ(boxed, 500);
   EXPECT_EQ(solution, 500);
   EXPECT_GT(swapped_differ, 450u);
-  EXPECT_EQ(swapped, 0);  // no neighbouring answers are equivalent
+  EXPECT_EQ(swapped, 1);  // the one equivalent pair: "x=5" for "5" (a short "x =" is dropped)
 }
 
 TEST(TaskMath500, ScoringNeverThrows) {
