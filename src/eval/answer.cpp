@@ -11,6 +11,14 @@
 #include <stdexcept>
 #include <vector>
 
+#include <unicode/locid.h>
+#include <unicode/uchar.h>
+#include <unicode/unistr.h>
+#include <unicode/utf8.h>
+
+#include "core/error.h"
+#include "text/utf8.h"
+
 namespace tt::eval {
 namespace {
 
@@ -368,6 +376,227 @@ bool math_answers_equivalent(std::string_view a, std::string_view b) {
   if (na == nb) return true;
   auto x = math_number(na), y = math_number(nb);
   return x && y && close(*x, *y);
+}
+
+}  // namespace tt::eval
+
+// ---- lm-eval primitives with Python semantics (answer.h) ----
+
+
+namespace tt::eval {
+namespace {
+
+// The text as Python would hold it: valid UTF-8, invalid subparts replaced by U+FFFD.
+std::string_view as_valid(std::string_view text, std::string& storage) {
+  if (utf8::is_valid(text)) return text;
+  storage = utf8::to_valid_lossy(text);
+  return storage;
+}
+
+// str.isspace() of one code point.
+bool py_is_space(UChar32 c) {
+  return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
+         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
+         c == 0x3000;
+}
+
+// Code points of valid UTF-8 with their byte ranges.
+template <typename Visit>
+void for_each_code_point(std::string_view s, Visit&& visit) {
+  int32_t i = 0;
+  const int32_t n = static_cast<int32_t>(s.size());
+  while (i < n) {
+    const int32_t start = i;
+    UChar32 c;
+    U8_NEXT(s.data(), i, n, c);
+    visit(c, static_cast<size_t>(start), static_cast<size_t>(i));
+  }
+}
+
+}  // namespace
+
+PyRegex::PyRegex(std::string_view pattern) : pattern_(pattern) {
+  pcre2_compile_context* context = pcre2_compile_context_create(nullptr);
+  pcre2_set_newline(context, PCRE2_NEWLINE_LF);
+  int err = 0;
+  PCRE2_SIZE err_off = 0;
+  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern_.data()), pattern_.size(),
+                                   PCRE2_UTF | PCRE2_UCP, &err, &err_off, context);
+  pcre2_compile_context_free(context);
+  if (!code) {
+    PCRE2_UCHAR message[256];
+    pcre2_get_error_message(err, message, sizeof message);
+    fail("bad regular expression '{}' at offset {}: {}", pattern_, err_off, reinterpret_cast<char*>(message));
+  }
+  pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &groups_);
+  code_ = code;
+}
+
+PyRegex::~PyRegex() { pcre2_code_free(static_cast<pcre2_code*>(code_)); }
+
+namespace {
+
+// Every non-overlapping match of `code` in valid UTF-8 `text`, as Python 3.7+ (and Perl) find
+// them: after an empty match the next one may not be empty at the same place.
+template <typename Visit>
+void for_each_match(const pcre2_code* code, std::string_view text, Visit&& visit) {
+  std::unique_ptr<pcre2_match_data, decltype(&pcre2_match_data_free)> md(
+      pcre2_match_data_create_from_pattern(code, nullptr), &pcre2_match_data_free);
+  const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
+  PCRE2_SIZE pos = 0;
+  bool last_empty = false;
+  while (pos <= text.size()) {
+    const uint32_t options = last_empty ? (PCRE2_NOTEMPTY_ATSTART | PCRE2_ANCHORED) : 0;
+    const int rc = pcre2_match(code, subject, text.size(), pos, options, md.get(), nullptr);
+    if (rc < 0) {
+      if (rc != PCRE2_ERROR_NOMATCH || !last_empty) return;  // no more matches (or a match limit)
+      // Nothing non-empty here: step over one character.
+      if (pos >= text.size()) return;
+      ++pos;
+      while (pos < text.size() && (static_cast<unsigned char>(text[pos]) & 0xC0) == 0x80) ++pos;
+      last_empty = false;
+      continue;
+    }
+    const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md.get());
+    visit(ov, rc);
+    last_empty = ov[1] == ov[0];
+    pos = ov[1];
+  }
+}
+
+}  // namespace
+
+std::vector<std::vector<std::string>> PyRegex::findall(std::string_view raw) const {
+  std::string storage;
+  const std::string_view text = as_valid(raw, storage);
+  std::vector<std::vector<std::string>> out;
+  for_each_match(static_cast<const pcre2_code*>(code_), text, [&](const PCRE2_SIZE* ov, int rc) {
+    std::vector<std::string> m;
+    if (groups_ == 0) {
+      m.emplace_back(text.substr(ov[0], ov[1] - ov[0]));
+    } else {
+      for (uint32_t g = 1; g <= groups_; ++g) {
+        if (static_cast<int>(g) < rc && ov[2 * g] != PCRE2_UNSET)
+          m.emplace_back(text.substr(ov[2 * g], ov[2 * g + 1] - ov[2 * g]));
+        else
+          m.emplace_back();
+      }
+    }
+    out.push_back(std::move(m));
+  });
+  return out;
+}
+
+std::string PyRegex::sub(std::string_view raw, std::string_view replacement) const {
+  std::string storage;
+  const std::string_view text = as_valid(raw, storage);
+  std::string out;
+  size_t copied = 0;
+  for_each_match(static_cast<const pcre2_code*>(code_), text, [&](const PCRE2_SIZE* ov, int) {
+    out.append(text.substr(copied, ov[0] - copied));
+    out.append(replacement);
+    copied = ov[1];
+  });
+  out.append(text.substr(copied));
+  return out;
+}
+
+std::string py_strip(std::string_view raw) {
+  std::string storage;
+  const std::string_view s = as_valid(raw, storage);
+  size_t begin = s.size(), end = 0;
+  for_each_code_point(s, [&](UChar32 c, size_t b, size_t e) {
+    if (py_is_space(c)) return;
+    begin = std::min(begin, b);
+    end = e;
+  });
+  return begin < end ? std::string(s.substr(begin, end - begin)) : std::string();
+}
+
+std::vector<std::string> py_split(std::string_view raw) {
+  std::string storage;
+  const std::string_view s = as_valid(raw, storage);
+  std::vector<std::string> words;
+  size_t word_begin = std::string_view::npos;
+  for_each_code_point(s, [&](UChar32 c, size_t b, size_t) {
+    if (py_is_space(c)) {
+      if (word_begin != std::string_view::npos) words.emplace_back(s.substr(word_begin, b - word_begin));
+      word_begin = std::string_view::npos;
+    } else if (word_begin == std::string_view::npos) {
+      word_begin = b;
+    }
+  });
+  if (word_begin != std::string_view::npos) words.emplace_back(s.substr(word_begin));
+  return words;
+}
+
+std::string py_lower(std::string_view raw) {
+  std::string storage;
+  const std::string_view s = as_valid(raw, storage);
+  if (std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
+    std::string out(s);
+    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return out;
+  }
+  icu::UnicodeString u = icu::UnicodeString::fromUTF8(icu::StringPiece(s.data(), static_cast<int32_t>(s.size())));
+  u.toLower(icu::Locale::getRoot());
+  std::string out;
+  u.toUTF8String(out);
+  return out;
+}
+
+std::string py_remove_punctuation(std::string_view raw) {
+  std::string storage;
+  const std::string_view s = as_valid(raw, storage);
+  std::string out;
+  for_each_code_point(s, [&](UChar32 c, size_t b, size_t e) {
+    if (!u_ispunct(c)) out.append(s.substr(b, e - b));
+  });
+  return out;
+}
+
+std::string py_regex_escape(std::string_view s) {
+  static const std::string_view special = "()[]{}?*+-|^$\\.&~# \t\n\r\v\f";
+  std::string out;
+  for (char c : s) {
+    if (special.find(c) != std::string_view::npos) out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+std::optional<std::string> lm_regex_filter(const PyRegex& regex, std::string_view text, int group_select) {
+  const auto matches = regex.findall(text);
+  if (matches.empty()) return std::nullopt;
+  const int64_t n = static_cast<int64_t>(matches.size());
+  const int64_t index = group_select < 0 ? n + group_select : group_select;
+  if (index < 0 || index >= n) return std::nullopt;  // Python would raise IndexError
+  const auto& match = matches[static_cast<size_t>(index)];
+  if (match.size() == 1) return py_strip(match[0]);
+  for (const auto& group : match)  // a tuple: its first non-empty group
+    if (!group.empty()) return py_strip(group);
+  return std::nullopt;  // every group empty: Python would raise IndexError
+}
+
+ExactMatch::ExactMatch(const std::vector<std::string>& regexes_to_ignore, bool ignore_case, bool ignore_punctuation)
+    : ignore_case_(ignore_case), ignore_punctuation_(ignore_punctuation) {
+  for (const auto& pattern : regexes_to_ignore) ignore_.push_back(std::make_unique<PyRegex>(pattern));
+}
+
+std::string ExactMatch::normalize(std::string_view raw) const {
+  std::string storage;
+  std::string s(as_valid(raw, storage));
+  for (const auto& regex : ignore_) s = regex->sub(s);
+  if (ignore_case_) s = py_lower(s);
+  if (ignore_punctuation_) {
+    static const std::string_view ascii_punctuation = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
+    std::erase_if(s, [](char c) { return ascii_punctuation.find(c) != std::string_view::npos; });
+  }
+  return s;
+}
+
+bool ExactMatch::operator()(std::string_view prediction, std::string_view reference) const {
+  return normalize(prediction) == normalize(reference);
 }
 
 }  // namespace tt::eval

@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
 #include "tests/test_util.h"
 
 using namespace tt::eval;
@@ -180,4 +181,59 @@ TEST(AnswerMathData, BoxedSolutionMatchesAnswer) {
     EXPECT_TRUE(math_answers_equivalent(*rewrapped, answer)) << answer;
   }
   EXPECT_EQ(ok, 500u);
+}
+
+// ---- lm-eval primitives with Python semantics; expected values are CPython 3.11's ----
+
+TEST(AnswerPython, RegexFindallAndSub) {
+  // re.findall('x*', 'abxd') == ['', '', 'x', '', ''];  re.sub('x*', '-', 'abxd') == '-a-b--d-'
+  const PyRegex xs("x*");
+  const auto m = xs.findall("abxd");
+  ASSERT_EQ(m.size(), 5u);
+  EXPECT_EQ(m[2][0], "x");
+  EXPECT_EQ(xs.sub("abxd", "-"), "-a-b--d-");
+  // re.findall(r'(a)|(b)', 'ab') == [('a', ''), ('', 'b')]
+  const auto groups = PyRegex("(a)|(b)").findall("ab");
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0], (std::vector<std::string>{"a", ""}));
+  EXPECT_EQ(groups[1], (std::vector<std::string>{"", "b"}));
+  // Unicode-aware \b and \w, as Python's str patterns: "é" is a word character.
+  EXPECT_EQ(PyRegex("\\b(\\w+)\\b").findall("café noir").size(), 2u);
+  // '$' also matches before a final newline; '.' does not match a newline.
+  EXPECT_EQ(PyRegex("\\.$").sub("done.\n"), "done\n");
+  EXPECT_EQ(PyRegex("a.b").findall("a\nb").size(), 0u);
+  // Invalid UTF-8 reads as U+FFFD and never throws.
+  EXPECT_EQ(PyRegex("(\\d+)").findall("\xff" "12\xfe")[0][0], "12");
+  EXPECT_THROW(PyRegex("(unclosed"), tt::Error);
+}
+
+TEST(AnswerPython, StringHelpers) {
+  EXPECT_EQ(py_lower("\xCE\xA3\xCE\x91\xCE\xA3"), "\xCF\x83\xCE\xB1\xCF\x82");  // 'ΣΑΣ'.lower() == 'σας'
+  EXPECT_EQ(py_lower("\xC3\x80" "B"), "\xC3\xA0" "b");                          // 'ÀB' -> 'àb'
+  EXPECT_EQ(py_lower("\xC4\xB0"), "i\xCC\x87");                                  // 'İ' -> 'i̇'
+  EXPECT_EQ(py_strip(" \xC2\xA0x y\xE3\x80\x80"), "x y");                        // NBSP, ideographic space
+  EXPECT_EQ(py_split(" a\xE2\x80\x83" "b\x1c" "c "), (std::vector<std::string>{"a", "b", "c"}));
+  EXPECT_EQ(py_remove_punctuation("a,b\xE2\x80\x94" "c\xE2\x80\x9C" "d\xE2\x80\x9D!$"), "abcd$");  // '$' is Sc
+  EXPECT_EQ(py_regex_escape("a.b (c)&~#-"), "a\\.b\\ \\(c\\)\\&\\~\\#\\-");
+  EXPECT_EQ(py_strip(""), "");
+  EXPECT_NO_THROW(py_lower("\xff\xfe"));
+}
+
+TEST(AnswerLmEval, RegexFilterAndExactMatch) {
+  const PyRegex flexible("(-?[$0-9.,]{2,})|(-?[0-9]+)");
+  EXPECT_EQ(lm_regex_filter(flexible, "3 apples cost $1,200.50 total", -1), "$1,200.50");
+  EXPECT_EQ(lm_regex_filter(flexible, "3 apples cost $1,200.50 total", 0), "3");
+  EXPECT_EQ(lm_regex_filter(flexible, "none", 0), std::nullopt);
+  const PyRegex strict("#### (\\-?[0-9\\.\\,]+)");
+  EXPECT_EQ(lm_regex_filter(strict, "so\n#### 1,234\n", 0), "1,234");
+
+  const ExactMatch gsm8k({",", "\\$", "(?s).*#### ", "\\.$"}, true, false);
+  EXPECT_TRUE(gsm8k("$1,234.", "Work <<a=b>>\nmore\n#### 1234"));
+  EXPECT_FALSE(gsm8k("1234.5", "#### 1234"));
+  EXPECT_EQ(gsm8k.normalize("Step 1\n#### 72"), "72");
+  const ExactMatch punctuation({}, true, true);
+  EXPECT_TRUE(punctuation("(A)", "a"));
+  EXPECT_FALSE(punctuation("\xE2\x80\x9C" "a", "a"));  // only ASCII punctuation goes
+  const ExactMatch plain({}, false, false);
+  EXPECT_FALSE(plain("True", "true"));
 }

@@ -8,6 +8,7 @@
 //                                  resps, filtered_resps, per-metric values, task extras
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -31,10 +32,15 @@ struct EvalOptions {
   Precision precision = Precision::BF16;
   int64_t max_batch = 64;
   bool progress = true;                 // a progress bar per task on stderr
+  bool add_bos = false;                 // BOS before plain-text prompts (lm-eval's add_bos_token; chat templates write their own)
 };
 
 // Runs every task and writes results.json and the samples files atomically into output_dir.
 // Returns the results.json object.
 nlohmann::ordered_json run_eval(const EvalOptions& options);
+
+class Task;
+// The same on tasks already made (options.tasks is ignored).
+nlohmann::ordered_json run_tasks(const EvalOptions& options, const std::vector<std::unique_ptr<Task>>& tasks);
 
 }  // namespace tt::eval

@@ -1,8 +1,10 @@
 #include "eval/task_data.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <numeric>
+#include <string_view>
 
 #include "core/error.h"
 #include "io/file.h"
@@ -18,8 +20,8 @@ std::string resolve_data_root(const TaskOptions& options) {
 
 namespace {
 
-bool has_field(const nlohmann::json& record, const std::string& dotted) {
-  const nlohmann::json* node = &record;
+bool has_field(const nlohmann::ordered_json& record, const std::string& dotted) {
+  const nlohmann::ordered_json* node = &record;
   size_t start = 0;
   while (true) {
     const size_t dot = dotted.find('.', start);
@@ -34,20 +36,38 @@ bool has_field(const nlohmann::json& record, const std::string& dotted) {
 }  // namespace
 
 std::vector<Doc> read_jsonl_docs(const std::string& path, const std::vector<std::string>& required) {
+  // Parsed here rather than through io/jsonl's read_jsonl so that each record keeps its keys in
+  // file order ("the record as read"; nlohmann::json would sort them).
+  const std::string text = read_file(path);
   std::vector<Doc> docs;
-  read_jsonl(path, [&](int64_t line, const nlohmann::json& record) {
+  int64_t line = 0;
+  for (size_t start = 0; start < text.size();) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    const std::string_view row(text.data() + start, end - start);
+    start = end + 1;
+    ++line;
+    if (row.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    nlohmann::ordered_json record;
+    try {
+      record = nlohmann::ordered_json::parse(row);
+    } catch (const nlohmann::json::parse_error& e) {
+      fail_at_line(path, line, std::string("invalid JSON: ") + e.what());
+    }
+    if (!record.is_object()) fail_at_line(path, line, "expected a JSON object");
     for (const auto& field : required)
       if (!has_field(record, field)) fail_at_line(path, line, "missing field '" + field + "'");
     Doc doc;
     doc.id = static_cast<int64_t>(docs.size());
-    doc.fields = nlohmann::ordered_json::parse(record.dump());
+    doc.fields = std::move(record);
     docs.push_back(std::move(doc));
-  });
+  }
   return docs;
 }
 
 std::vector<Doc> read_csv_docs(const std::string& path) {
-  const std::string text = read_file(path);
+  std::string text = read_file(path);
+  if (text.starts_with("\xEF\xBB\xBF")) text.erase(0, 3);  // a UTF-8 byte order mark is not part of the header
   std::vector<std::vector<std::string>> rows;
   std::vector<int64_t> row_lines;
   std::vector<std::string> row;
@@ -60,8 +80,9 @@ std::vector<Doc> read_csv_docs(const std::string& path) {
     field_started = false;
   };
   auto end_row = [&] {
+    const bool blank = row.empty() && !field_started;  // an empty line; a lone "" is a value
     end_field();
-    if (!(row.size() == 1 && row[0].empty())) {  // skip blank lines
+    if (!blank) {
       rows.push_back(std::move(row));
       row_lines.push_back(row_line);
     }
@@ -99,6 +120,9 @@ std::vector<Doc> read_csv_docs(const std::string& path) {
   if (field_started || !row.empty()) end_row();
   if (rows.empty()) fail("{}: empty CSV file (no header)", path);
   const auto& header = rows[0];
+  for (size_t c = 0; c < header.size(); ++c)
+    if (std::find(header.begin(), header.begin() + c, header[c]) != header.begin() + c)
+      fail("{}:{}: column '{}' appears twice in the header", path, row_lines[0], header[c]);
   std::vector<Doc> docs;
   for (size_t r = 1; r < rows.size(); ++r) {
     if (rows[r].size() != header.size())

@@ -1,0 +1,67 @@
+// tinythink eval: the study's benchmarks and lm-eval's tasks on a model with the inference engine,
+// or re-scoring saved responses (src/eval/runner.h).
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "core/error.h"
+#include "eval/runner.h"
+#include "eval/task.h"
+
+namespace tt::cli {
+
+namespace {
+
+std::vector<std::string> split_list(const std::vector<std::string>& items) {
+  std::vector<std::string> out;
+  for (const auto& item : items) {
+    size_t start = 0;
+    while (start <= item.size()) {
+      const size_t comma = std::min(item.find(',', start), item.size());
+      if (comma > start) out.push_back(item.substr(start, comma - start));
+      start = comma + 1;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void register_eval(CLI::App& app) {
+  struct Args {
+    eval::EvalOptions options;
+    std::vector<std::string> tasks;
+    std::string precision = "bf16";
+    bool list = false, no_progress = false;
+  };
+  auto args = std::make_shared<Args>();
+  auto* cmd = app.add_subcommand("eval", "evaluate a model on benchmarks (lm-eval-shaped results.json), or re-score saved responses");
+  cmd->add_option("--model", args->options.model_dir, "model directory or hub id");
+  cmd->add_option("--tasks", args->tasks, "tasks or groups, comma-separated (--list-tasks shows them)");
+  cmd->add_option("--limit", args->options.limit, "first N documents of each task");
+  cmd->add_option("--num-fewshot", args->options.num_fewshot, "few-shot examples (default: each task's)");
+  cmd->add_flag("--apply-chat-template", args->options.apply_chat_template, "render prompts with the model's chat template");
+  cmd->add_option("--gen-kwargs", args->options.gen_kwargs, "e.g. temperature=0.6,top_p=0.95,max_gen_toks=1024");
+  cmd->add_option("--seed", args->options.seed, "random seed (sampling and few-shot)");
+  cmd->add_option("--output", args->options.output_dir, "output directory: results.json, samples_<task>.jsonl");
+  cmd->add_option("--responses", args->options.responses_path, "re-score saved responses (JSONL with response + doc_id or the doc's text)");
+  cmd->add_option("--data", args->options.data_root, "data root in the layout of ../shared/data (default: $TINYTHINK_SHARED/data)");
+  cmd->add_option("--precision", args->precision, "fp32 or bf16 weights");
+  cmd->add_option("--batch", args->options.max_batch, "sequences decoding at once")->check(CLI::PositiveNumber);
+  cmd->add_flag("--add-bos", args->options.add_bos, "BOS before plain-text prompts (lm-eval's add_bos_token)");
+  cmd->add_flag("--no-progress", args->no_progress, "no progress bars");
+  cmd->add_flag("--list-tasks", args->list, "list the tasks and groups, then exit");
+  cmd->callback([args] {
+    if (args->list) {
+      for (const auto& [group, subtasks] : eval::task_groups()) fmt::print("{} (group of {})\n", group, subtasks.size());
+      for (const auto& name : eval::task_names()) fmt::print("{}\n", name);
+      return;
+    }
+    args->options.tasks = split_list(args->tasks);
+    if (args->options.tasks.empty()) fail("eval: --tasks is required (--list-tasks shows them)");
+    args->options.precision = parse_precision(args->precision);
+    args->options.progress = !args->no_progress;
+    eval::run_eval(args->options);
+  });
+}
+
+}  // namespace tt::cli

@@ -1,0 +1,189 @@
+// mmlu_<subject>: lm-eval's mmlu/default template (multiple_choice on " A".." D"), on the csv
+// export of MMLU in <data_root>/mmlu_stem/{test,dev}/<subject>_{test,dev}.csv
+// (header question,choice0,choice1,choice2,choice3,answer; answer 0-3).
+#include <algorithm>
+
+#include <fmt/ranges.h>
+
+#include "core/error.h"
+#include "eval/task_data.h"
+#include "eval/task_families.h"
+#include "eval/task_multiple_choice.h"
+
+namespace tt::eval {
+
+namespace {
+
+// lm-eval's SUBJECTS of category "stem", in its (alphabetical) order.
+const std::vector<std::string> kStemSubjects = {
+    "abstract_algebra",       "anatomy",
+    "astronomy",              "college_biology",
+    "college_chemistry",      "college_computer_science",
+    "college_mathematics",    "college_physics",
+    "computer_security",      "conceptual_physics",
+    "electrical_engineering", "elementary_mathematics",
+    "high_school_biology",    "high_school_chemistry",
+    "high_school_computer_science", "high_school_mathematics",
+    "high_school_physics",    "high_school_statistics",
+    "machine_learning",
+};
+
+constexpr const char* kDocToText =
+    "{{question.strip()}}\nA. {{choices[0]}}\nB. {{choices[1]}}\nC. {{choices[2]}}\nD. {{choices[3]}}\nAnswer:";
+const std::vector<std::string> kLetters = {"A", "B", "C", "D"};
+constexpr const char* kTargetDelimiter = " ";
+constexpr const char* kFewshotDelimiter = "\n\n";
+
+// Python's str.strip() with no argument: every code point for which str.isspace() is true.
+bool python_space_at(std::string_view s, size_t i, size_t* length) {
+  const auto byte = [&](size_t k) { return k < s.size() ? static_cast<unsigned char>(s[k]) : 0u; };
+  const unsigned char c = byte(i);
+  if (c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F)) return *length = 1, true;
+  uint32_t cp = 0;
+  if ((c & 0xE0) == 0xC0 && i + 1 < s.size()) {
+    cp = ((c & 0x1Fu) << 6) | (byte(i + 1) & 0x3Fu);
+    *length = 2;
+  } else if ((c & 0xF0) == 0xE0 && i + 2 < s.size()) {
+    cp = ((c & 0x0Fu) << 12) | ((byte(i + 1) & 0x3Fu) << 6) | (byte(i + 2) & 0x3Fu);
+    *length = 3;
+  } else {
+    return false;
+  }
+  return cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
+         cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
+}
+
+std::string python_strip(std::string_view s) {
+  size_t begin = 0, length = 0;
+  while (begin < s.size() && python_space_at(s, begin, &length)) begin += length;
+  size_t end = s.size();
+  while (end > begin) {
+    // Step back to the start of the last code point.
+    size_t start = end - 1;
+    while (start > begin && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
+    if (!python_space_at(s, start, &length) || start + length != end) break;
+    end = start;
+  }
+  return std::string(s.substr(begin, end - begin));
+}
+
+// A csv row as the Hugging Face cais/mmlu record lm-eval sees: question, subject, choices, answer.
+std::vector<Doc> read_mmlu_csv(const std::string& path, const std::string& subject) {
+  std::vector<Doc> rows = read_csv_docs(path);
+  if (rows.empty()) fail("{}: no questions", path);
+  for (const char* column : {"question", "choice0", "choice1", "choice2", "choice3", "answer"})
+    if (!rows[0].fields.contains(column)) fail("{}:1: missing column '{}'", path, column);
+  std::vector<Doc> docs;
+  docs.reserve(rows.size());
+  for (const Doc& row : rows) {
+    const std::string answer = row.fields["answer"].get<std::string>();
+    if (answer.size() != 1 || answer[0] < '0' || answer[0] > '3')
+      fail("{}: question {} (row {} after the header): answer '{}' is not 0-3", path, row.id, row.id + 1, answer);
+    Doc doc;
+    doc.id = row.id;
+    doc.fields["question"] = row.fields["question"];
+    doc.fields["subject"] = subject;
+    doc.fields["choices"] = {row.fields["choice0"], row.fields["choice1"], row.fields["choice2"],
+                             row.fields["choice3"]};
+    doc.fields["answer"] = answer[0] - '0';
+    docs.push_back(std::move(doc));
+  }
+  return docs;
+}
+
+std::string mmlu_doc_to_text(const Doc& doc) {
+  const auto& choices = doc.fields["choices"];
+  std::string text = python_strip(doc.fields["question"].get<std::string>());
+  for (size_t i = 0; i < kLetters.size(); ++i)
+    text += "\n" + kLetters[i] + ". " + choices[i].get<std::string>();
+  return text + "\nAnswer:";
+}
+
+class MmluTask final : public Task {
+ public:
+  MmluTask(std::string subject, const TaskOptions& options)
+      : subject_(std::move(subject)), name_("mmlu_" + subject_) {
+    std::string spaced = subject_;
+    std::replace(spaced.begin(), spaced.end(), '_', ' ');
+    description_ = "The following are multiple choice questions (with answers) about " + spaced + ".\n\n";
+    num_fewshot_ = options.num_fewshot < 0 ? 0 : options.num_fewshot;  // lm-eval's mmlu default
+
+    const std::string root = resolve_data_root(options) + "/mmlu_stem";
+    docs_ = read_mmlu_csv(root + "/test/" + subject_ + "_test.csv", subject_);
+    if (num_fewshot_ > 0) {
+      // sampler first_n: the first num_fewshot rows of the dev split, the same for every question.
+      const std::string dev_path = root + "/dev/" + subject_ + "_dev.csv";
+      const std::vector<Doc> dev = read_mmlu_csv(dev_path, subject_);
+      if (num_fewshot_ > static_cast<int>(dev.size()))
+        fail("{}: {} few-shot examples asked for, the dev split has {}", dev_path, num_fewshot_, dev.size());
+      for (int i = 0; i < num_fewshot_; ++i)
+        fewshot_.push_back({mmlu_doc_to_text(dev[i]), kLetters[dev[i].fields["answer"].get<int>()]});
+    }
+  }
+
+  const std::string& name() const override { return name_; }
+  std::string group() const override { return "mmlu_stem"; }
+  OutputType output_type() const override { return OutputType::MultipleChoice; }
+  const std::vector<Doc>& docs() const override { return docs_; }
+
+  nlohmann::ordered_json config() const override {
+    nlohmann::ordered_json c;
+    c["task"] = name_;
+    c["task_alias"] = subject_;
+    c["tag"] = "mmlu_stem_tasks";
+    c["dataset_path"] = "cais/mmlu";
+    c["dataset_name"] = subject_;
+    c["test_split"] = "test";
+    c["fewshot_split"] = "dev";
+    c["doc_to_text"] = kDocToText;
+    c["doc_to_target"] = "answer";
+    c["doc_to_choice"] = kLetters;
+    c["description"] = description_;
+    c["target_delimiter"] = kTargetDelimiter;
+    c["fewshot_delimiter"] = kFewshotDelimiter;
+    c["fewshot_config"] = {{"sampler", "first_n"}};
+    c["num_fewshot"] = num_fewshot_;
+    c["metric_list"] = {{{"metric", "acc"}, {"aggregation", "mean"}, {"higher_is_better", true}}};
+    c["output_type"] = "multiple_choice";
+    c["repeats"] = 1;
+    c["should_decontaminate"] = false;
+    c["metadata"] = {{"version", 1.0}};
+    return c;
+  }
+  // lm-eval's mmlu lists acc only (acc_norm would equal it: every choice is one letter).
+  std::vector<std::string> metric_keys() const override { return {"acc,none"}; }
+
+  Prompt prompt(const Doc& doc) const override {
+    return multiple_choice_prompt(description_, fewshot_, mmlu_doc_to_text(doc), kTargetDelimiter,
+                                  kFewshotDelimiter);
+  }
+  std::string target(const Doc& doc) const override { return kLetters[gold_index(doc)]; }
+  std::vector<std::string> doc_text_fields() const override { return {"question"}; }
+
+  std::vector<std::string> choices(const Doc&) const override {
+    std::vector<std::string> out;
+    for (const auto& letter : kLetters) out.push_back(kTargetDelimiter + letter);
+    return out;
+  }
+  int64_t gold_index(const Doc& doc) const override { return doc.fields["answer"].get<int64_t>(); }
+
+ private:
+  std::string subject_, name_, description_;
+  int num_fewshot_ = 0;
+  std::vector<Doc> docs_;
+  std::vector<FewshotExample> fewshot_;
+};
+
+}  // namespace
+
+std::vector<std::string> mmlu_stem_subjects() { return kStemSubjects; }
+
+std::unique_ptr<Task> make_mmlu_task(const std::string& name, const TaskOptions& options) {
+  const std::string prefix = "mmlu_";
+  const std::string subject = name.starts_with(prefix) ? name.substr(prefix.size()) : "";
+  if (std::find(kStemSubjects.begin(), kStemSubjects.end(), subject) == kStemSubjects.end())
+    fail("unknown MMLU task '{}': the STEM subjects are mmlu_{}", name, fmt::join(kStemSubjects, ", mmlu_"));
+  return std::make_unique<MmluTask>(subject, options);
+}
+
+}  // namespace tt::eval
