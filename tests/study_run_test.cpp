@@ -32,7 +32,7 @@ struct Fixture {
 
 // The pipeline; `sft_steps` sets its length, `dpo_beta` and `sft_lr` let tests change configs.
 std::string pipeline_yaml(const std::string& dir, int sft_steps, const std::string& sft_lr = "1e-3",
-                          const std::string& dpo_beta = "0.1") {
+                          const std::string& dpo_beta = "0.1", const std::string& extra = "") {
   return R"(
 name: tiny
 output_dir: )" + dir + R"(/out
@@ -59,6 +59,16 @@ stages:
       dataset: {path: )" + dir + R"(/pairs.jsonl}
       trainer: {loss_type: sigmoid, beta: )" + dpo_beta + R"(, per_device_train_batch_size: 2, max_steps: 6,
                 learning_rate: 1e-3, logging_steps: 1, save_steps: 3, seed: 1}
+)" + extra;
+}
+
+// Evaluation of two runs on a few IFEval prompts (../shared/data).
+std::string eval_stage(int limit) {
+  return R"(  - name: eval
+    kind: eval
+    runs: [init, dpo]
+    config: {tasks: [ifeval], limit: )" + std::to_string(limit) + R"(, apply_chat_template: true, precision: fp32,
+             data_root: )" + testing::shared_dir() + R"(/data, gen_kwargs: {max_gen_toks: 8, temperature: 0}}
 )";
 }
 
@@ -129,6 +139,20 @@ TEST(StudyRun, WritesTheLayoutAndSkipsWhatIsDone) {
   testing::write_token_pairs(f.dir + "/pairs.jsonl", 8, 99);
   RunSummary data = run(pipeline_yaml(f.dir, 20, "2e-3", "0.2"), f.study_path);
   EXPECT_EQ(data.ran_jobs, (std::vector<std::string>{"dpo"}));
+
+  // An eval stage evaluates into <run>/eval; the runs it reads are not touched.
+  const std::string with_eval = pipeline_yaml(f.dir, 20, "2e-3", "0.2", eval_stage(2));
+  RunSummary eval = run(with_eval, f.study_path);
+  EXPECT_EQ(eval.ran_jobs, (std::vector<std::string>{"eval:init", "eval:dpo"}));
+  nlohmann::json results = read_json_file(out + "/dpo/eval/results.json");
+  EXPECT_TRUE(results["results"].contains("ifeval")) << results.dump();
+  EXPECT_EQ(results["n-samples"]["ifeval"]["effective"], 2);
+  EXPECT_TRUE(fs::exists(out + "/init/eval/samples_ifeval.jsonl"));
+  EXPECT_EQ(run(with_eval, f.study_path).ran, 0);
+  // another limit re-runs the evaluations only
+  EXPECT_EQ(run(pipeline_yaml(f.dir, 20, "2e-3", "0.2", eval_stage(3)), f.study_path).ran_jobs,
+            (std::vector<std::string>{"eval:init", "eval:dpo"}));
+  EXPECT_EQ(read_json_file(out + "/dpo/eval/results.json")["n-samples"]["ifeval"]["effective"], 3);
 
   // --only: one stage, after its dependencies.
   RunSummary only = run(pipeline_yaml(f.dir, 20, "2e-3", "0.3"), f.study_path, {.only = "dpo"});

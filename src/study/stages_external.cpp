@@ -1,10 +1,9 @@
-// The jobs that call other modules' entry points: the synthetic data generator (data), the
-// evaluation harness (eval) and the report.
-#include <unistd.h>
+// The jobs that call other modules' entry points: the synthetic data generator (data) and the
+// report (the evaluation harness is in stages_eval.cpp).
+#include <algorithm>
 
 #include "core/error.h"
 #include "core/log.h"
-#include "eval/runner.h"
 #include "report/report.h"
 #include "study/stages.h"
 #include "study/synthetic.h"
@@ -34,37 +33,6 @@ void run_data_job(const Job& job) {
            "({:.1f} s)",
            job.name, f.pretrain_docs, f.pretrain_tokens_total, f.sft_rows, f.prompt_rows, f.eval_gsm8k, f.eval_ifeval,
            f.eval_bbh, f.seconds);
-}
-
-// gen_kwargs: lm-eval's "k=v,k=v" text, or a mapping.
-std::string gen_kwargs_text(const Job& job) {
-  const YAML::Node n = job.config["gen_kwargs"];
-  if (!n || n.IsNull()) return "";
-  if (n.IsScalar()) return n.Scalar();
-  if (!n.IsMap()) fail("stage '{}': gen_kwargs: expected k=v,... text or a mapping", job.stage);
-  std::string out;
-  for (const auto& e : n) {
-    if (!e.second.IsScalar()) fail("stage '{}': gen_kwargs.{}: expected a single value", job.stage, e.first.as<std::string>());
-    out += (out.empty() ? "" : ",") + e.first.as<std::string>() + "=" + e.second.Scalar();
-  }
-  return out;
-}
-
-void run_eval_job(const Job& job) {
-  eval::EvalOptions o;
-  o.model_dir = job.dir.substr(0, job.dir.size() - std::string("/eval").size());
-  o.tasks = config_list(job, "tasks");
-  o.limit = config_int(job, "limit", o.limit);
-  o.num_fewshot = static_cast<int>(config_int(job, "num_fewshot", o.num_fewshot));
-  o.apply_chat_template = config_bool(job, "apply_chat_template", o.apply_chat_template);
-  o.gen_kwargs = gen_kwargs_text(job);
-  o.seed = static_cast<uint64_t>(config_int(job, "seed", static_cast<int64_t>(o.seed)));
-  o.data_root = config_string(job, "data_root", "");
-  o.precision = parse_precision(config_string(job, "precision", "bf16"));
-  o.max_batch = config_int(job, "max_batch", o.max_batch);
-  o.output_dir = job.dir;
-  o.progress = ::isatty(2) != 0;
-  eval::run_eval(o);
 }
 
 void run_report_job(const Plan& plan, const Job& job) {

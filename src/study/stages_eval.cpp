@@ -1,0 +1,46 @@
+// The eval job: the evaluation harness (eval/runner.h) on a run's checkpoint, into <run>/eval.
+#include <unistd.h>
+
+#include "core/error.h"
+#include "eval/runner.h"
+#include "study/stages.h"
+#include "study/yaml_util.h"
+
+namespace tt::study {
+
+namespace {
+
+// gen_kwargs: lm-eval's "k=v,k=v" text, or a mapping.
+std::string gen_kwargs_text(const Job& job) {
+  const YAML::Node n = job.config["gen_kwargs"];
+  if (!n || n.IsNull()) return "";
+  if (n.IsScalar()) return n.Scalar();
+  if (!n.IsMap()) fail("stage '{}': gen_kwargs: expected k=v,... text or a mapping", job.stage);
+  std::string out;
+  for (const auto& e : n) {
+    if (!e.second.IsScalar()) fail("stage '{}': gen_kwargs.{}: expected a single value", job.stage, e.first.as<std::string>());
+    out += (out.empty() ? "" : ",") + e.first.as<std::string>() + "=" + e.second.Scalar();
+  }
+  return out;
+}
+
+}  // namespace
+
+void run_eval_job(const Job& job) {
+  eval::EvalOptions o;
+  o.model_dir = job.dir.substr(0, job.dir.size() - std::string("/eval").size());
+  o.tasks = config_list(job, "tasks");
+  o.limit = config_int(job, "limit", o.limit);
+  o.num_fewshot = static_cast<int>(config_int(job, "num_fewshot", o.num_fewshot));
+  o.apply_chat_template = config_bool(job, "apply_chat_template", o.apply_chat_template);
+  o.gen_kwargs = gen_kwargs_text(job);
+  o.seed = static_cast<uint64_t>(config_int(job, "seed", static_cast<int64_t>(o.seed)));
+  o.data_root = config_string(job, "data_root", "");
+  o.precision = parse_precision(config_string(job, "precision", "bf16"));
+  o.max_batch = config_int(job, "max_batch", o.max_batch);
+  o.output_dir = job.dir;
+  o.progress = ::isatty(2) != 0;
+  eval::run_eval(o);
+}
+
+}  // namespace tt::study
