@@ -477,3 +477,29 @@ TEST(ReportWrite, EscapesNamesInHtmlSvgAndMarkdown) {
 
 }  // namespace
 }  // namespace tt::report
+
+namespace tt::report {
+namespace {
+
+TEST(ReportWrite, SweepWithOneEvaluatedRunIsNotChartedAndLongLogsAreThinned) {
+  QuietLogs quiet;
+  auto dir = tt::testing::make_temp_dir("report-thin");
+  testing::write_run(dir + "/a", {{"name", "a"}, {"sweep", "s"}, {"params", {{"beta", 0.5}}}});
+  testing::write_results(dir + "/a", {0.1, 0.1, 0.1, 0.1, 0.1, 0.1});
+  testing::write_run(dir + "/b", {{"name", "b"}, {"sweep", "s"}, {"params", {{"beta", 1.0}}}});
+  testing::write_metrics(dir + "/b", 4000, false);  // b trained but is not evaluated yet
+  auto summary = write_report(options({dir + "/a", dir + "/b"}, dir + "/out"));
+  EXPECT_EQ(summary.charts, 2);  // b's loss and grad_norm; no sweep chart for one evaluated run
+  std::string html = read_file(summary.html_path);
+  EXPECT_EQ(html.find("Sweeps"), std::string::npos);
+  size_t polyline = html.find("<polyline points=\"");
+  ASSERT_NE(polyline, std::string::npos);
+  std::string points = html.substr(polyline, html.find('"', polyline + 18) - polyline);
+  size_t n = count_of(points, ",");
+  EXPECT_GT(n, 1000u);
+  EXPECT_LE(n, 1501u);
+  EXPECT_EQ(count_of(html, "<circle"), 0u);  // no markers on long curves
+}
+
+}  // namespace
+}  // namespace tt::report

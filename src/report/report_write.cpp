@@ -213,7 +213,7 @@ ojson param_of(const Run& run, const std::string& param) {
 }
 
 void sweeps_section(const std::vector<Run>& runs, const Table& table, const std::vector<Sweep>& sweeps, Document& doc) {
-  if (sweeps.empty()) return;
+  if (std::none_of(sweeps.begin(), sweeps.end(), [](const Sweep& s) { return s.runs.size() >= 2; })) return;
   doc.md += "## Sweeps\n\n";
   doc.html += "<h2>Sweeps</h2>\n";
   std::map<size_t, size_t> row_of;  // run index -> table row
@@ -227,6 +227,7 @@ void sweeps_section(const std::vector<Run>& runs, const Table& table, const std:
   };
 
   for (const auto& sweep : sweeps) {
+    if (sweep.runs.size() < 2) continue;  // one evaluated run: nothing to compare yet
     std::string heading = fmt::format("Sweep {} ({} runs", sweep.name, sweep.runs.size());
     heading += sweep.varying.empty() ? ")" : fmt::format("; varying {})", fmt::join(sweep.varying, " × "));
     doc.md += fmt::format("### {}\n\n", md(heading));
@@ -384,8 +385,8 @@ void curves_section(const std::vector<Run>& runs, Document& doc) {
       chart.title = fmt::format("{}: {}", run.name, series.name);
       chart.x_label = "step";
       chart.y_label = series.name;
-      chart.width = 440;
-      chart.height = 260;
+      chart.width = 300;  // four side by side: one row per run
+      chart.height = 240;
       chart.series.push_back(std::move(series));
       doc.chart(svg::line_chart(chart));
     }
@@ -405,6 +406,7 @@ p.meta { color: #555; margin-top: 0; }
 table { border-collapse: collapse; margin: 8px 0 16px; font-size: 0.9em; }
 th, td { border: 1px solid #d0d0d0; padding: 4px 8px; text-align: left; vertical-align: top; }
 th { background: #f3f5f7; }
+td:first-child { white-space: nowrap; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 td.pos { color: #1b5e20; background: #eef7ee; }
 td.neg { color: #b71c1c; background: #fcefef; }

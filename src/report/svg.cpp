@@ -185,7 +185,10 @@ std::string bar_chart(const BarChart& chart) {
   }
   auto ticks = axis_range(lo, hi, 6);
 
-  double group_width = std::max(64.0, static_cast<double>(n_series) * 18 + 24);
+  // Groups fill at least ~480px, so a chart of a few benchmarks is not a sliver.
+  double group_width = std::max({64.0, static_cast<double>(n_series) * 18 + 24,
+                                 480.0 / static_cast<double>(std::max<size_t>(1, n_categories))});
+  group_width = std::min(group_width, std::max(160.0, static_cast<double>(n_series) * 18 + 24));
   double longest_label = 0;
   for (const auto& c : chart.categories) longest_label = std::max(longest_label, text_width(c));
   bool rotate = longest_label > group_width - 4;
