@@ -16,12 +16,13 @@ void register_generate(CLI::App& app);
 void register_bench_generate(CLI::App& app);  // after register_bench: adds `bench generate`
 void register_chat(CLI::App& app);
 void register_eval(CLI::App& app);
+void register_report(CLI::App& app);
 
 std::vector<RegisterCommand> all_commands() {
   return {register_run,      register_init_model,    register_score,    register_bench,
           register_tokenize, register_chat_template, register_prepare,  register_sft,
           register_dpo,      register_generate,      register_bench_generate, register_chat,
-          register_eval};
+          register_eval,     register_report};
 }
 
 }  // namespace tt::cli
