@@ -117,17 +117,20 @@ SyntheticFiles write_synthetic_data(const SyntheticOptions& o) {
     if (style_rng.below(2) == 0) messages.push_back(message("system", kGsm8kSystemPrompt));
     messages.push_back(message("user", p.question));
     messages.push_back(message("assistant", think(arithmetic_trace(p), answer_sentence(std::to_string(p.answer)))));
-    sft_rows.push_back({{"messages", std::move(messages)}, {"task", "arithmetic"}});
+    sft_rows.push_back({{"messages", std::move(messages)}, {"task", "arithmetic"}, {"answer", std::to_string(p.answer)}});
   }
   for (const auto& item : sft_ifeval) {
     sft_rows.push_back({{"messages", json::array({message("user", item.prompt), message("assistant", think(item.plan, item.response))})},
-                        {"task", "ifeval"}});
+                        {"task", "ifeval"},
+                        {"instruction_id_list", item.instruction_ids},
+                        {"kwargs", item.kwargs}});
   }
   for (size_t t = 0; t < sft_bbh.size(); ++t) {
     for (const auto& item : sft_bbh[t]) {
       sft_rows.push_back({{"messages", json::array({message("user", bbh_user(item.input, style_rng)),
                                                     message("assistant", think(item.trace, answer_sentence(item.target)))})},
-                          {"task", "bbh_" + bbh_task_names()[t]}});
+                          {"task", "bbh_" + bbh_task_names()[t]},
+                          {"answer", item.target}});
     }
   }
   shuffle(sft_rows, style_rng);

@@ -10,7 +10,8 @@
 //                          worked solutions, instructions with responses, BBH questions with answers.
 //   pretrain.tokens.jsonl  {"tokens": [bos, ..., eos], "loss_mask": [1, ...]}: pretrain.jsonl through
 //                          the trained tokenizer (read_tokenized_jsonl / an SFT `dataset.path`).
-//   sft.jsonl              {"messages": [{role, content}...], "task": ...}: chat SFT over all families;
+//   sft.jsonl              {"messages": [{role, content}...], "task": ..., and "answer" (arithmetic,
+//                          BBH) or "instruction_id_list" + "kwargs" (ifeval)}: chat SFT, all families;
 //                          the assistant writes "<think>\n...\n</think>\n" then the answer. Arithmetic
 //                          and BBH answers end "The answer is \boxed{X}." (BBH targets holding braces,
 //                          Dyck sequences, without \boxed). Half the arithmetic rows carry the study's

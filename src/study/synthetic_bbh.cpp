@@ -115,8 +115,9 @@ BbhItem object_counting(Rng& rng) {
     bool counts;
   };
   std::vector<Entry> entries;
-  size_t total_entries = static_cast<size_t>(uniform(rng, 2, 9));
   size_t distractors = table[asked].question == std::string("objects") ? 0 : rng.below(3);
+  // At most as many asked-for entries as the category has nouns (entries name distinct nouns).
+  size_t total_entries = std::min(static_cast<size_t>(uniform(rng, 2, 9)), table[asked].nouns.size() + distractors);
   auto used = [&](const Noun* n) { return std::any_of(entries.begin(), entries.end(), [&](const Entry& e) { return e.noun == n; }); };
   while (entries.size() < total_entries) {
     bool distract = entries.size() + distractors >= total_entries;

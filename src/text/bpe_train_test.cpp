@@ -67,14 +67,14 @@ std::string random_unicode(tt::Rng& rng, int length) {
 TEST(BpeTrain, TrainedTokenizerLoadsRoundTripsAndCompresses) {
   auto texts = corpus(3000, 1);
   BpeTrainOptions options;
-  options.vocab_size = 1024;
+  options.vocab_size = 512;
   TrainedBpe bpe = tt::train_bpe(texts, options);
-  EXPECT_EQ(bpe.vocab_size(), 1024);
+  EXPECT_EQ(bpe.vocab_size(), 512);
   std::string dir = temp_dir("bpe");
   tt::write_tokenizer_files(bpe, {}, dir);
 
   tt::Tokenizer tok = tt::Tokenizer::load(dir);
-  EXPECT_EQ(tok.vocab_size(), 1024u);
+  EXPECT_EQ(tok.vocab_size(), 512u);
   EXPECT_EQ(tok.bos_id(), bpe.special_id("<|begin_of_text|>"));
   EXPECT_EQ(tok.eos_id(), bpe.special_id("<|end_of_text|>"));
   auto eos = tok.eos_ids();
@@ -184,7 +184,7 @@ TEST(BpeTrain, StopsAtMinFrequencyAndRejectsTinyVocab) {
   options.vocab_size = 5000;
   TrainedBpe bpe = tt::train_bpe({"hello hello world"}, options);
   EXPECT_LT(bpe.vocab_size(), 5000);  // only pairs seen twice merge
-  EXPECT_EQ(bpe.tokens.back(), " hello");
+  EXPECT_EQ(bpe.tokens.back(), "hello");  // " hello" is seen once
   options.vocab_size = 200;
   EXPECT_THROW(tt::train_bpe({"x"}, options), tt::Error);
 }
@@ -201,7 +201,8 @@ TEST(BpeTrain, ChatTemplateIsTheStudyTemplateAndRendersWithAssistantSpans) {
   nlohmann::ordered_json messages = {{{"role", "user"}, {"content", "What is 2 + 3?"}},
                                      {{"role", "assistant"}, {"content", "<think>\n2 + 3 = 5\n</think>\n\\boxed{5}"}}};
   tt::RenderedChat rendered = chat.render(messages, false);
-  EXPECT_EQ(rendered.text.rfind("<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\n", 0), 0u);
+  // (The study's template leaves blank lines between its blocks, as Jinja renders it for transformers.)
+  EXPECT_TRUE(rendered.text.starts_with("<|begin_of_text|>\n\n\n<|start_header_id|>system<|end_header_id|>\n\n")) << rendered.text;
   ASSERT_EQ(rendered.generation_spans.size(), 1u);
   auto [begin, end] = rendered.generation_spans[0];
   EXPECT_EQ(rendered.text.substr(begin, end - begin), "<think>\n2 + 3 = 5\n</think>\n\\boxed{5}");
