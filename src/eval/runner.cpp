@@ -220,6 +220,7 @@ void generate_task(const EvalOptions& options, ModelContext& ctx, const Task& ta
                    TaskRun& run) {
   const GenerationDefaults gen = effective_generation(task.generation_defaults(), kwargs);
   const int64_t n = static_cast<int64_t>(run.docs.size());
+  std::vector<int64_t> request_ids;  // the engine numbers requests across tasks
   bool warned = false;
   for (int64_t i = 0; i < n; ++i) {
     const Prompt p = task.prompt(*run.docs[i]);
@@ -245,7 +246,7 @@ void generate_task(const EvalOptions& options, ModelContext& ctx, const Task& ta
     if (static_cast<int64_t>(ids.size()) + params.max_new_tokens > limit)
       params.max_new_tokens = std::max<int64_t>(1, limit - static_cast<int64_t>(ids.size()));
     run.prompt_tokens += static_cast<int64_t>(ids.size());
-    ctx.engine->add({std::move(ids), params});
+    request_ids.push_back(ctx.engine->add({std::move(ids), params}));
   }
   Progress progress(options.progress, task.name(), n);
   int64_t finished = 0;
@@ -256,7 +257,7 @@ void generate_task(const EvalOptions& options, ModelContext& ctx, const Task& ta
   }
   ctx.engine->set_stream(nullptr);
   for (int64_t i = 0; i < n; ++i) {
-    infer::GenerationResult r = ctx.engine->take(i);
+    infer::GenerationResult r = ctx.engine->take(request_ids[i]);
     run.generated_tokens += static_cast<int64_t>(r.samples[0].ids.size());
     run.responses.push_back(std::move(r.samples[0].text));
   }

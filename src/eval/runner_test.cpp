@@ -211,6 +211,26 @@ TEST(EvalRunner, GeneratesWithTheEngineDeterministically) {
   EXPECT_GT(r1["tinythink"]["tasks"]["fake"]["generated_tokens"].get<int64_t>(), 0);
 }
 
+TEST(EvalRunner, SeveralTasksInOneRunGiveTheirOwnResponses) {
+  const std::string model_dir = tiny_model_dir("eval-two");
+  EvalOptions options;
+  options.model_dir = model_dir;
+  options.progress = false;
+  options.precision = Precision::FP32;
+  options.output_dir = model_dir + "/../alone";
+  run_tasks(options, one(std::make_unique<FakeGenerateTask>("b", 3)));
+  options.output_dir = model_dir + "/../both";
+  std::vector<std::unique_ptr<Task>> tasks;
+  tasks.push_back(std::make_unique<FakeGenerateTask>("a", 5));
+  tasks.push_back(std::make_unique<FakeGenerateTask>("b", 3));
+  run_tasks(options, tasks);
+  const auto alone = read_samples(model_dir + "/../alone/samples_b.jsonl");
+  const auto both = read_samples(model_dir + "/../both/samples_b.jsonl");
+  ASSERT_EQ(alone.size(), 3u);
+  ASSERT_EQ(both.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(alone[i]["response"], both[i]["response"]);
+}
+
 TEST(EvalRunner, ChoiceLogLikelihoodsEqualTheModelsScores) {
   const std::string model_dir = tiny_model_dir("eval-mc");
   EvalOptions options;

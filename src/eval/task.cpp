@@ -22,6 +22,10 @@ std::vector<std::string> prefixed(const std::string& prefix, const std::vector<s
 
 const std::vector<Family>& families() {
   static const std::vector<Family> all = {
+      {{"gsm8k", "gsm8k_cot", "gsm8k_boxed"}, make_gsm8k_task},
+      {{"math500"}, [](const std::string&, const TaskOptions& o) { return make_math500_task(o); }},
+      {prefixed("bbh_zeroshot_", bbh_subtasks()), make_bbh_task},
+      {prefixed("bbh_cot_fewshot_", bbh_subtasks()), make_bbh_task},
       {prefixed("mmlu_", mmlu_stem_subjects()), make_mmlu_task},
       {{"arc_challenge", "arc_easy"}, make_arc_task},
       {{"ifeval"}, [](const std::string&, const TaskOptions& o) { return make_ifeval_task(o); }},
@@ -39,7 +43,11 @@ std::vector<std::string> task_names() {
 
 std::map<std::string, std::vector<std::string>> task_groups() {
   std::map<std::string, std::vector<std::string>> groups;
+  groups["bbh_zeroshot"] = prefixed("bbh_zeroshot_", bbh_subtasks());
+  groups["bbh_cot_fewshot"] = prefixed("bbh_cot_fewshot_", bbh_subtasks());
   groups["mmlu_stem"] = prefixed("mmlu_", mmlu_stem_subjects());
+  // The study's suite (DESIGN.md §5): its own protocol for GSM8K and MATH-500, lm-eval's for the rest.
+  groups["tiny_think"] = {"gsm8k_boxed", "math500", "bbh_zeroshot", "ifeval", "mmlu_stem", "arc_challenge"};
   return groups;
 }
 

@@ -94,10 +94,76 @@ std::vector<Candidate> filter_candidates(std::span<const float> logits, const Sa
   return out;
 }
 
+namespace {
+
+// Temperature + top-p without sorting the vocabulary: the nucleus is the same set filter_candidates
+// keeps (the most probable tokens until their mass reaches top_p), found with a histogram of the
+// logits in O(V); only the bin the boundary falls in is sorted. The draw walks the nucleus in id
+// order, so it samples from the same distribution as the sorted walk (not the same token per u).
+int32_t sample_nucleus(std::span<const float> logits, const SamplingParams& params, Rng& rng) {
+  const int64_t V = static_cast<int64_t>(logits.size());
+  const double inv_t = 1.0 / params.temperature;
+  const float max_logit = logits[argmax(logits)];
+  const double span = 40.0 / inv_t;  // as filter_candidates: below e^-40 of the best is left out
+  const double cutoff = max_logit - span;
+  constexpr int kBins = 4096;
+  std::vector<double> bin_mass(kBins, 0.0);
+  std::vector<int32_t> bin_of(static_cast<size_t>(V), -1);
+  std::vector<double> weight(static_cast<size_t>(V), 0.0);
+  double total = 0.0;
+  for (int64_t i = 0; i < V; ++i) {
+    const float l = logits[i];
+    if (!std::isfinite(l) || l < cutoff) continue;
+    const double w = std::exp((static_cast<double>(l) - max_logit) * inv_t);
+    // Bin 0 holds the highest logits.
+    const int b = std::min(kBins - 1, static_cast<int>((max_logit - l) / span * kBins));
+    bin_of[i] = b;
+    weight[i] = w;
+    bin_mass[b] += w;
+    total += w;
+  }
+  const double target = static_cast<double>(params.top_p) * total;
+  double above = 0.0;
+  int boundary = 0;
+  while (boundary < kBins - 1 && above + bin_mass[boundary] < target) above += bin_mass[boundary++];
+  // In the boundary bin, the most probable first (ties: lower id first) until the mass is reached.
+  std::vector<int32_t> edge;
+  for (int64_t i = 0; i < V; ++i)
+    if (bin_of[i] == boundary) edge.push_back(static_cast<int32_t>(i));
+  std::sort(edge.begin(), edge.end(),
+            [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
+  size_t keep = edge.size();
+  double mass = above;
+  for (size_t k = 0; k < edge.size(); ++k) {
+    mass += weight[edge[k]];
+    if (mass >= target) {
+      keep = k + 1;
+      break;
+    }
+  }
+  // Inside the nucleus: every token of a higher bin, and the first `keep` of the boundary bin.
+  std::vector<uint8_t> in_edge(static_cast<size_t>(V), 0);
+  for (size_t k = 0; k < keep; ++k) in_edge[edge[k]] = 1;
+  auto inside = [&](int64_t i) { return bin_of[i] >= 0 && (bin_of[i] < boundary || in_edge[i]); };
+  const double u = rng.uniform() * mass;
+  double cumulative = 0.0;
+  int32_t last = -1;
+  for (int64_t i = 0; i < V; ++i) {
+    if (!inside(i)) continue;
+    cumulative += weight[i];
+    last = static_cast<int32_t>(i);
+    if (u < cumulative) return last;
+  }
+  return last;
+}
+
+}  // namespace
+
 int32_t sample_token(std::span<float> logits, std::span<const int32_t> history, const SamplingParams& params,
                      Rng& rng) {
   apply_repetition_penalty(logits, history, params.repetition_penalty);
   if (params.temperature == 0.0f || params.top_k == 1) return argmax(logits);
+  if (params.top_k == 0 && params.min_p == 0.0f) return sample_nucleus(logits, params, rng);
   std::vector<Candidate> candidates = filter_candidates(logits, params);
   const double u = rng.uniform();
   double cumulative = 0.0;

@@ -69,6 +69,32 @@ TEST(SamplerDraw, GreedyIsArgmaxAndSamplingFollowsTheProbabilities) {
   EXPECT_NEAR(counts[4] / 16000.0, 1.0 / 16, 0.01);
 }
 
+// The O(V) nucleus draw (temperature + top_p) samples the set and probabilities filter_candidates
+// gives, without sorting the vocabulary.
+TEST(SamplerDraw, TopPDrawMatchesTheSortedNucleus) {
+  Rng init(3);
+  std::vector<float> logits(1000);
+  for (auto& l : logits) l = static_cast<float>(init.normal() * 2.0);
+  const SamplingParams params{.temperature = 0.7f, .top_p = 0.9f};
+  std::map<int32_t, double> expected;
+  for (const auto& c : filter_candidates(logits, params)) expected[c.id] = c.prob;
+  std::map<int32_t, int> counts;
+  Rng stream = sample_rng(11, 0);
+  const int draws = 40000;
+  for (int i = 0; i < draws; ++i) {
+    std::vector<float> l = logits;
+    counts[sample_token(l, {}, params, stream)]++;
+  }
+  double distance = 0;
+  for (const auto& [id, n] : counts) {
+    ASSERT_TRUE(expected.count(id)) << "token " << id << " is outside the nucleus";
+    distance += std::abs(n / static_cast<double>(draws) - expected[id]);
+  }
+  for (const auto& [id, p] : expected)
+    if (!counts.count(id)) distance += p;
+  EXPECT_LT(distance / 2, 0.06);  // total variation; sampling noise alone is ~0.04 here
+}
+
 TEST(SamplerDraw, StreamsDependOnSeedAndSampleIndexOnly) {
   Rng a = sample_rng(7, 0), b = sample_rng(7, 0), c = sample_rng(7, 1), d = sample_rng(8, 0);
   const uint64_t x = a.next_u64();

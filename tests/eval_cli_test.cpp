@@ -1,0 +1,129 @@
+// tinythink eval end to end: re-scoring the official IFEval responses and GSM8K gold solutions
+// through the CLI, a random model of the Llama-3 vocabulary on real tasks, and bad input.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+
+#include <gtest/gtest.h>
+
+#include "io/file.h"
+#include "model/checkpoint.h"
+#include "model/config.h"
+#include "tests/test_util.h"
+
+namespace tt {
+namespace {
+
+using Json = nlohmann::json;
+
+std::string data_flag() { return " --data " + testing::shared_dir() + "/data --no-progress"; }
+
+std::vector<Json> read_lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<Json> rows;
+  std::string line;
+  while (std::getline(in, line))
+    if (!line.empty()) rows.push_back(Json::parse(line));
+  return rows;
+}
+
+TEST(EvalCli, RescoresTheOfficialIfevalResponses) {
+  const std::string out = testing::make_temp_dir("eval-cli-ifeval");
+  const std::string responses =
+      testing::shared_dir() + "/data/ifeval/input_response_data_gpt4_20231107_145030.jsonl";
+  auto r = testing::run_cli("eval --tasks ifeval --responses " + responses + " --output " + out + data_flag());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const Json results = read_json_file(out + "/results.json");
+  const Json& ifeval = results["results"]["ifeval"];
+  // The official verdicts give 415/541 and 696/834 strict; src/eval/ifeval_test.cpp lists the three
+  // instructions where this checker differs (two letter-frequency checks, one language check).
+  EXPECT_NEAR(ifeval["prompt_level_strict_acc,none"].get<double>(), 418.0 / 541, 1e-9);
+  EXPECT_NEAR(ifeval["inst_level_strict_acc,none"].get<double>(), 699.0 / 834, 1e-9);
+  EXPECT_EQ(results["n-samples"]["ifeval"]["effective"], 541);
+  const auto samples = read_lines(out + "/samples_ifeval.jsonl");
+  ASSERT_EQ(samples.size(), 541u);
+  for (const char* key : {"prompt", "instruction_id_list", "follow_instruction_list_strict",
+                          "follow_instruction_list_loose", "follow_all_instructions_strict",
+                          "follow_all_instructions_loose", "response"})
+    EXPECT_TRUE(samples[0].contains(key)) << key;
+}
+
+TEST(EvalCli, GoldGsm8kSolutionsScoreFull) {
+  const std::string dir = testing::make_temp_dir("eval-cli-gsm8k");
+  std::ifstream in(testing::shared_dir() + "/data/gsm8k/test.jsonl");
+  std::ofstream lm(dir + "/lm.jsonl"), boxed(dir + "/boxed.jsonl");
+  std::string line;
+  int64_t id = 0;
+  while (std::getline(in, line)) {
+    const Json doc = Json::parse(line);
+    const std::string answer = doc["answer"];
+    const std::string number = answer.substr(answer.rfind("#### ") + 5);
+    lm << Json{{"doc_id", id++}, {"response", answer}}.dump() << "\n";
+    boxed << Json{{"question", doc["question"]}, {"response", "So the answer is \\boxed{" + number + "}."}}.dump() << "\n";
+  }
+  lm.close();
+  boxed.close();
+  auto r = testing::run_cli("eval --tasks gsm8k --responses " + dir + "/lm.jsonl --output " + dir + "/a" + data_flag());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  Json results = read_json_file(dir + "/a/results.json");
+  EXPECT_EQ(results["results"]["gsm8k"]["exact_match,strict-match"], 1.0);
+  EXPECT_EQ(results["results"]["gsm8k"]["exact_match,flexible-extract"], 1.0);
+  EXPECT_EQ(results["n-samples"]["gsm8k"]["effective"], 1319);
+  r = testing::run_cli("eval --tasks gsm8k_boxed --responses " + dir + "/boxed.jsonl --output " + dir + "/b" + data_flag());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  results = read_json_file(dir + "/b/results.json");
+  EXPECT_EQ(results["results"]["gsm8k_boxed"]["exact_match,none"], 1.0);
+  EXPECT_EQ(results["n-samples"]["gsm8k_boxed"]["effective"], 1319);
+}
+
+TEST(EvalCli, BadInputIsAOneLineError) {
+  const std::string dir = testing::make_temp_dir("eval-cli-bad");
+  std::ofstream(dir + "/r.jsonl") << R"({"doc_id": 0, "response": "x"})" "\n";
+  auto r = testing::run_cli("eval --tasks gsm9k --responses " + dir + "/r.jsonl --output " + dir + "/o" + data_flag());
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("unknown task 'gsm9k'"), std::string::npos) << r.output;
+  // A data root whose GSM8K file lacks a field.
+  std::filesystem::create_directories(dir + "/data/gsm8k");
+  std::ofstream(dir + "/data/gsm8k/test.jsonl") << R"({"question": "1+1?", "answer": "#### 2"})" "\n"
+                                                << R"({"question": "2+2?"})" "\n";
+  r = testing::run_cli("eval --tasks gsm8k_boxed --responses " + dir + "/r.jsonl --output " + dir + "/o --data " +
+                       dir + "/data --no-progress");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("test.jsonl:2: missing field 'answer'"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/o/results.json"));
+  r = testing::run_cli("eval --tasks gsm8k_boxed --output " + dir + "/o" + data_flag());
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("--model"), std::string::npos) << r.output;
+}
+
+// A random model with the Llama-3 vocabulary: generation and log-likelihood tasks run end to end, and
+// multiple choice lands near chance.
+TEST(EvalCli, RandomModelRunsTheSuiteNearChance) {
+  const std::string dir = testing::make_temp_dir("eval-cli-model");
+  ModelConfig config = preset_config("micro-llama4");
+  config.vocab_size = 128256;
+  config.bos_token_id = 128000;
+  config.eos_token_ids = {128001, 128009};
+  Model model = init_model(config, 5);
+  SaveOptions save;
+  save.tokenizer_source = testing::shared_dir() + "/data/tokenizer/llama3/tokenizer.json";
+  save_model(model, dir + "/model", save);
+  auto r = testing::run_cli("eval --model " + dir + "/model --tasks arc_easy,gsm8k_boxed,ifeval,bbh_zeroshot_navigate"
+                            " --limit 120 --gen-kwargs max_gen_toks=4 --precision fp32 --output " + dir + "/out" +
+                            data_flag());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const Json results = read_json_file(dir + "/out/results.json");
+  for (const char* task : {"arc_easy", "gsm8k_boxed", "ifeval", "bbh_zeroshot_navigate"}) {
+    EXPECT_EQ(results["n-samples"][task]["effective"], 120) << task;
+    EXPECT_TRUE(std::filesystem::exists(dir + "/out/samples_" + std::string(task) + ".jsonl")) << task;
+  }
+  // ARC-Easy has four choices for almost every question: chance is about 0.25.
+  const double acc = results["results"]["arc_easy"]["acc,none"];
+  const double se = results["results"]["arc_easy"]["acc_stderr,none"];
+  EXPECT_GT(se, 0.0);
+  EXPECT_LT(std::abs(acc - 0.25), 4 * std::sqrt(0.25 * 0.75 / 120)) << acc;
+  EXPECT_EQ(results["results"]["gsm8k_boxed"]["exact_match,none"], 0.0);
+}
+
+}  // namespace
+}  // namespace tt
