@@ -181,7 +181,7 @@ TEST(StudyPlan, ErrorsNameTheFileAndTheKey) {
   EXPECT_NE(error_of([] { parse("name: t\nstages: [{name: a, kind: train}]\n"); }).find("unknown kind 'train'"),
             std::string::npos);
   EXPECT_NE(error_of([] { parse("name: t\nstages: [{name: a, kind: pairs, config: {prompt: x}}]\n"); })
-                .find("unknown key 'prompt' for a pairs stage"),
+                .find("unknown key 'prompt' for the pairs stage kind"),
             std::string::npos);
   EXPECT_NE(error_of([] { parse("name: t\nstages: [{name: a, kind: init}, {name: a, kind: init}]\n"); })
                 .find("stage 'a': a stage with this name already exists"),
@@ -233,8 +233,9 @@ TEST(StudyPlan, TheDemoStudyIsTheCommittedFileAndPlans) {
   Plan plan = plan_study(parse_study(demo_study_yaml(), "<demo study>", "."), "out/x");
   std::vector<std::string> runs;
   for (const Job* j : plan.runs()) runs.push_back(j->name + ":" + run_kind(*j));
-  EXPECT_EQ(runs, (std::vector<std::string>{"data:data", "init:init", "base:sft", "sft:sft", "pairs:pairs", "dpo:dpo",
-                                            "apo_zero:apo_zero"}));
+  EXPECT_EQ(runs, (std::vector<std::string>{"data:data", "init:init", "base:sft", "sft:sft", "pairs:pairs",
+                                            "dpo_beta0.1:dpo", "dpo_beta0.5:dpo", "apo_zero_beta0.1:apo_zero",
+                                            "apo_zero_beta0.5:apo_zero"}));
   EXPECT_EQ(plan.jobs.back().name, "report");
   for (const auto& j : plan.jobs) validate_job(j);
 }

@@ -11,6 +11,7 @@ namespace tt::cli {
 void register_run(CLI::App& app) {
   struct Args {
     std::string study, out, only;
+    std::vector<std::string> overrides;
     bool dry_run = false;
   };
   auto args = std::make_shared<Args>();
@@ -20,9 +21,12 @@ void register_run(CLI::App& app) {
   cmd->add_option("--out", args->out, "output directory (default: the study's output_dir)");
   cmd->add_flag("--dry-run", args->dry_run, "print the runs, their dependencies and what would run; run nothing");
   cmd->add_option("--only", args->only, "run only this stage (its dependencies must have completed)");
+  cmd->add_option("--set", args->overrides, "override a stage's config: STAGE.KEY=VALUE, e.g. sft.learning_rate=1e-4 "
+                                            "or eval.limit=20 (repeatable)");
   cmd->callback([args] {
     study::Study s = args->study.empty() ? study::parse_study(study::demo_study_yaml(), "<demo study>", ".")
                                          : study::load_study(args->study);
+    for (const auto& item : args->overrides) study::apply_stage_override(s, item);
     study::Plan plan = study::plan_study(s, args->out);
     study::run_study(plan, {.dry_run = args->dry_run, .only = args->only});
   });

@@ -18,6 +18,14 @@ namespace tt::study {
 
 namespace fs = std::filesystem;
 
+namespace {
+bool is_math_task(const std::string& task) { return task == "math" || task == "math500"; }
+}  // namespace
+
+bool has_verifier(const std::string& task) {
+  return is_math_task(task) || task == "gsm8k" || task == "gsm8k_boxed" || task == "gsm8k_cot" || task == "arithmetic";
+}
+
 std::vector<PromptRecord> read_prompts(const std::string& path, const std::string& default_task, int64_t limit) {
   std::vector<PromptRecord> out;
   read_jsonl(path, [&](int64_t line, const nlohmann::json& row) {
@@ -40,8 +48,9 @@ std::vector<PromptRecord> read_prompts(const std::string& path, const std::strin
     else if (answer.is_number()) r.answer = answer.dump();
     else fail_at_line(path, line, "'answer' must be text or a number");
     r.task = row.contains("task") && row["task"].is_string() ? row["task"].get<std::string>() : default_task;
-    if (r.task != "gsm8k" && r.task != "math")
-      fail_at_line(path, line, fmt::format("task '{}' has no verifier (gsm8k, math)", r.task));
+    if (!has_verifier(r.task))
+      fail_at_line(path, line,
+                   fmt::format("task '{}' has no verifier (gsm8k, gsm8k_boxed, gsm8k_cot, arithmetic, math, math500)", r.task));
     out.push_back(std::move(r));
   });
   if (out.empty()) fail("{}: no prompts", path);
@@ -51,7 +60,7 @@ std::vector<PromptRecord> read_prompts(const std::string& path, const std::strin
 bool is_correct(const std::string& task, std::string_view completion, const std::string& answer) {
   auto extracted = eval::extract_answer_study(completion);
   if (!extracted) return false;
-  if (task == "math") return eval::math_answers_equivalent(*extracted, answer);
+  if (is_math_task(task)) return eval::math_answers_equivalent(*extracted, answer);
   return eval::numbers_equal(*extracted, answer);
 }
 
@@ -101,6 +110,7 @@ std::vector<nlohmann::ordered_json> make_pair_rows(const PromptRecord& prompt, i
 }
 
 PairsSummary build_pairs(const PairsOptions& o) {
+  if (!has_verifier(o.default_task)) fail("pairs: task '{}' has no verifier (gsm8k, arithmetic, math, ...)", o.default_task);
   if (o.k < 2) fail("pairs: k must be at least 2 (a pair needs a correct and an incorrect sample), got {}", o.k);
   if (o.pairs_per_prompt < 1) fail("pairs: pairs_per_prompt must be at least 1, got {}", o.pairs_per_prompt);
   const double t0 = now_seconds();

@@ -4,8 +4,9 @@
 // answers by LaTeX-normalised equivalence), and pair correct completions (chosen) with incorrect
 // ones (rejected).
 //
-// Prompts (JSONL), one per line: {"messages": [...] | "prompt": "text", "answer": "42", "task":
-// "gsm8k" | "math" (optional)}; other fields are ignored.
+// Prompts (JSONL), one per line: {"messages": [...] | "prompt": "text", "answer": "42", "task": ...
+// (optional)}; other fields are ignored. Tasks: gsm8k, gsm8k_boxed, gsm8k_cot and arithmetic (the
+// demo's) are verified as numbers, math and math500 as MATH answers.
 // Output, in the DPO trainer's explicit conversational format (train/preference.h):
 //   OUT/pairs.jsonl         {"prompt": [messages], "chosen": [{"role": "assistant", "content": ...}],
 //                            "rejected": [...], "task", "answer", "prompt_index"}
@@ -46,8 +47,9 @@ struct PromptRecord {
 // Reads the prompts file; errors name file:line and the missing or bad field.
 std::vector<PromptRecord> read_prompts(const std::string& path, const std::string& default_task, int64_t limit = -1);
 
-// The study's verifier: extract_answer_study, then numbers_equal (gsm8k) or
-// math_answers_equivalent (math). No answer found = incorrect.
+// The study's verifier: extract_answer_study, then numbers_equal (gsm8k, arithmetic) or
+// math_answers_equivalent (math, math500). No answer found = incorrect.
+bool has_verifier(const std::string& task);
 bool is_correct(const std::string& task, std::string_view completion, const std::string& answer);
 
 // (chosen, rejected) sample indices: the i-th usable correct sample with the i-th incorrect one,

@@ -79,9 +79,15 @@ void run_init(const Job& job) {
   const std::string tokenizer_path = config_string(job, "tokenizer", "");
   if (!tokenizer_path.empty()) {
     Tokenizer tok = Tokenizer::load(tokenizer_path);
-    if (static_cast<int64_t>(tok.vocab_size()) > config.vocab_size)
-      fail("{}: the tokenizer has {} tokens but the model's vocab_size is {}", where(job, "tokenizer"), tok.vocab_size(),
+    const auto tokens = static_cast<int64_t>(tok.vocab_size());
+    if (tokens > config.vocab_size)
+      fail("{}: the tokenizer has {} tokens but the model's vocab_size is {}", where(job, "tokenizer"), tokens,
            config.vocab_size);
+    // Ids the tokenizer cannot decode would be sampled as well: the model gets the tokenizer's size.
+    if (tokens < config.vocab_size) {
+      log_info("{}: vocab_size {} -> {}, the tokenizer's size", job.name, config.vocab_size, tokens);
+      config.vocab_size = tokens;
+    }
     std::vector<int64_t> eos;
     auto add_eos = [&](int32_t id) {
       if (id >= 0 && std::find(eos.begin(), eos.end(), id) == eos.end()) eos.push_back(id);
@@ -203,6 +209,7 @@ void validate_job(const Job& job) {
                             "eval_gsm8k", "eval_ifeval", "eval_bbh_per_task", "vocab_size", "arithmetic.max_number",
                             "arithmetic.max_factor"})
       config_int(job, key, 0);
+    for (const char* key : {"arithmetic.weight_1", "arithmetic.weight_2", "arithmetic.weight_3"}) config_number(job, key, 0);
   }
   if (job.kind == StageKind::Init) {
     if (config_string(job, "arch", "").empty() == config_string(job, "config", "").empty())

@@ -19,7 +19,10 @@ std::string gen_kwargs_text(const Job& job) {
   std::string out;
   for (const auto& e : n) {
     if (!e.second.IsScalar()) fail("stage '{}': gen_kwargs.{}: expected a single value", job.stage, e.first.as<std::string>());
-    out += (out.empty() ? "" : ",") + e.first.as<std::string>() + "=" + e.second.Scalar();
+    if (!out.empty()) out += ',';
+    out += e.first.as<std::string>();
+    out += '=';
+    out += e.second.Scalar();
   }
   return out;
 }

@@ -28,6 +28,9 @@ void run_data_job(const Job& job) {
   o.vocab_size = config_int(job, "vocab_size", o.vocab_size);
   o.arithmetic.max_number = config_int(job, "arithmetic.max_number", o.arithmetic.max_number);
   o.arithmetic.max_factor = config_int(job, "arithmetic.max_factor", o.arithmetic.max_factor);
+  o.arithmetic.weight_1 = config_number(job, "arithmetic.weight_1", o.arithmetic.weight_1);
+  o.arithmetic.weight_2 = config_number(job, "arithmetic.weight_2", o.arithmetic.weight_2);
+  o.arithmetic.weight_3 = config_number(job, "arithmetic.weight_3", o.arithmetic.weight_3);
   SyntheticFiles f = write_synthetic_data(o);
   log_info("{}: {} pretraining documents ({} tokens), {} SFT rows, {} prompts, eval {} gsm8k / {} ifeval / {} bbh "
            "({:.1f} s)",

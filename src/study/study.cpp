@@ -126,6 +126,17 @@ void apply_overrides(YAML::Node config, const YAML::Node& set, StageKind kind, c
   }
 }
 
+void check_config_keys(const Stage& stage, const std::string& where) {
+  if (is_training(stage.kind)) return;
+  const auto& allowed = config_keys(stage.kind);
+  for (const auto& entry : stage.config) {
+    const std::string key = entry.first.as<std::string>();
+    if (!allowed.count(key))
+      fail("{}: unknown key '{}' for the {} stage kind (known: {})", where, key, stage_kind_name(stage.kind),
+           fmt::join(allowed, ", "));
+  }
+}
+
 Stage parse_stage(const YAML::Node& node, size_t index, const Study& study, std::set<std::string>& names) {
   const std::string at = fmt::format("{}: stages[{}]", study.source, index);
   if (!node.IsMap()) fail("{}: expected a mapping with name and kind", at);
@@ -177,15 +188,7 @@ Stage parse_stage(const YAML::Node& node, size_t index, const Study& study, std:
     fail("{}: expected a file name or a mapping", config_where);
   }
   if (node["set"]) apply_overrides(stage.config, node["set"], stage.kind, stage.where + ": set");
-  if (!is_training(stage.kind)) {
-    const auto& allowed = config_keys(stage.kind);
-    for (const auto& entry : stage.config) {
-      const std::string key = entry.first.as<std::string>();
-      if (!allowed.count(key))
-        fail("{}: unknown key '{}' for a {} stage (known: {})", config_where, key, stage_kind_name(stage.kind),
-             fmt::join(allowed, ", "));
-    }
-  }
+  check_config_keys(stage, config_where);
   if (node["sweep"]) {
     if (stage.kind == StageKind::Eval || stage.kind == StageKind::Report)
       fail("{}: sweep: {} stages do not sweep (sweep the runs they evaluate)", stage.where, stage_kind_name(stage.kind));
@@ -230,6 +233,23 @@ Study parse_study(const std::string& yaml_text, const std::string& source, const
   std::set<std::string> names;
   for (size_t i = 0; i < stages.size(); ++i) study.stages.push_back(parse_stage(stages[i], i, study, names));
   return study;
+}
+
+void apply_stage_override(Study& study, const std::string& item) {
+  const auto eq = item.find('=');
+  const auto dot = item.find('.');
+  if (eq == std::string::npos || dot == std::string::npos || dot > eq)
+    fail("--set {}: expected STAGE.KEY=VALUE", item);
+  const std::string name = item.substr(0, dot);
+  for (auto& stage : study.stages) {
+    if (stage.name != name) continue;
+    YAML::Node set(YAML::NodeType::Sequence);
+    set.push_back(item.substr(dot + 1));
+    apply_overrides(stage.config, set, stage.kind, "--set " + item);
+    check_config_keys(stage, "--set " + item);
+    return;
+  }
+  fail("--set {}: no stage named '{}' in {}", item, name, study.source);
 }
 
 Study load_study(const std::string& path) {

@@ -74,6 +74,10 @@ struct Study {
 Study parse_study(const std::string& yaml_text, const std::string& source, const std::string& base_dir);
 Study load_study(const std::string& path);
 
+// `tinythink run --set STAGE.KEY=VALUE`: an override of one stage's config, as its `set:` list has
+// them (a sweep's values still win over it). Errors name the item.
+void apply_stage_override(Study& study, const std::string& item);
+
 // One unit of work: a run (data, init, sft, pairs, dpo), one evaluation of a run, or the report.
 struct Job {
   std::string name;        // run name; eval: "<stage>:<run>"; report: the stage name
