@@ -47,6 +47,7 @@ TEST(StudyDemo, ShrunkDemoRunsEndToEndAndTheReportShowsTheResults) {
   EXPECT_EQ(read_json_file(out + "/dpo_beta0.1/run.json")["parent"], "sft");
   EXPECT_TRUE(fs::exists(out + "/pairs/pairs_summary.json"));
   EXPECT_TRUE(fs::exists(out + "/report.html"));
+  EXPECT_EQ(read_file(out + "/report.md").rfind("# tinythink report: demo\n", 0), 0u);  // the study's name
   // every evaluated run's headline numbers are in report.md as results.json has them
   const std::string markdown = read_file(out + "/report.md");
   for (const char* run : {"base", "sft", "dpo_beta0.1", "dpo_beta0.5", "apo_zero_beta0.1", "apo_zero_beta0.5"}) {

@@ -41,8 +41,14 @@ void run_data_job(const Job& job) {
 void run_report_job(const Plan& plan, const Job& job) {
   report::ReportOptions o;
   o.out_dir = plan.output_dir;
-  for (const Job* r : plan.runs())
-    if (std::find(job.deps.begin(), job.deps.end(), r->name) != job.deps.end()) o.dirs.push_back(r->dir);
+  bool all = true;
+  for (const Job* r : plan.runs()) all = all && std::find(job.deps.begin(), job.deps.end(), r->name) != job.deps.end();
+  if (all) {
+    o.dirs.push_back(plan.output_dir);  // the study directory: study.json names the runs and the title
+  } else {
+    for (const Job* r : plan.runs())
+      if (std::find(job.deps.begin(), job.deps.end(), r->name) != job.deps.end()) o.dirs.push_back(r->dir);
+  }
   if (const YAML::Node m = job.config["metric_overrides"]; m && m.IsMap())
     for (const auto& e : m) o.metric_overrides[e.first.as<std::string>()] = e.second.as<std::string>();
   report::ReportSummary s = report::write_report(o);

@@ -107,8 +107,9 @@ RunSummary run_study(const Plan& plan, const RunOptions& options) {
       const Job& job = plan.jobs[i];
       std::string params;
       for (const auto& [p, v] : job.params) params += fmt::format(" {}={}", p, v);
-      log_info("  {:<8} {:<40} {:<8}{}{}", state_name(states[i]), job.name, stage_kind_name(job.kind),
-               job.parent.empty() ? "" : " from " + job.parent, params);
+      std::string line = fmt::format("  {:<8} {:<40} {:<9}{}{}", state_name(states[i]), job.name, run_kind(job),
+                                     job.parent.empty() ? "" : " from " + job.parent, params);
+      log_info("{}", line.substr(0, line.find_last_not_of(' ') + 1));
     }
     return {};
   }
