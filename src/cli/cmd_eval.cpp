@@ -47,6 +47,7 @@ void register_eval(CLI::App& app) {
   cmd->add_option("--data", args->options.data_root, "data root in the layout of ../shared/data (default: $TINYTHINK_SHARED/data)");
   cmd->add_option("--precision", args->precision, "fp32 or bf16 weights");
   cmd->add_option("--batch", args->options.max_batch, "sequences decoding at once")->check(CLI::PositiveNumber);
+  cmd->add_flag("--strip-thinking", args->options.strip_thinking, "score only the text after the last </think>");
   cmd->add_flag("--add-bos", args->options.add_bos, "BOS before plain-text prompts (lm-eval's add_bos_token)");
   cmd->add_flag("--no-progress", args->no_progress, "no progress bars");
   cmd->add_flag("--list-tasks", args->list, "list the tasks and groups, then exit");

@@ -1,73 +1,17 @@
 #include "eval/answer.h"
 
-#define PCRE2_CODE_UNIT_WIDTH 8
-#include <pcre2.h>
-
 #include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cmath>
 #include <memory>
-#include <stdexcept>
 #include <vector>
-
-#include <unicode/locid.h>
-#include <unicode/uchar.h>
-#include <unicode/unistr.h>
-#include <unicode/utf8.h>
 
 #include "core/error.h"
 #include "text/utf8.h"
 
 namespace tt::eval {
 namespace {
-
-// A compiled PCRE2 pattern; matching with per-call match data is thread-safe.
-class Regex {
- public:
-  explicit Regex(const char* pattern) {
-    int err = 0;
-    PCRE2_SIZE err_off = 0;
-    code_ = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern), PCRE2_ZERO_TERMINATED, 0, &err,
-                          &err_off, nullptr);
-    if (!code_) throw std::runtime_error(std::string("bad regex: ") + pattern);
-    pcre2_pattern_info(code_, PCRE2_INFO_CAPTURECOUNT, &groups_);
-  }
-  ~Regex() { pcre2_code_free(code_); }
-  Regex(const Regex&) = delete;
-  Regex& operator=(const Regex&) = delete;
-  const pcre2_code* code() const { return code_; }
-  uint32_t groups() const { return groups_; }
-
- private:
-  pcre2_code* code_ = nullptr;
-  uint32_t groups_ = 0;
-};
-
-// All matches of a pattern; each match is its capture groups 1..n (empty string for unset groups).
-std::vector<std::vector<std::string>> find_all(const Regex& re, std::string_view text) {
-  std::unique_ptr<pcre2_match_data, decltype(&pcre2_match_data_free)> md(
-      pcre2_match_data_create_from_pattern(re.code(), nullptr), &pcre2_match_data_free);
-  std::vector<std::vector<std::string>> out;
-  PCRE2_SIZE pos = 0;
-  const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
-  while (pos <= text.size()) {
-    int rc = pcre2_match(re.code(), subject, text.size(), pos, 0, md.get(), nullptr);
-    if (rc < 0) break;
-    PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md.get());
-    const uint32_t groups = re.groups();
-    std::vector<std::string> m;
-    for (uint32_t g = 1; g <= groups; ++g) {
-      if (static_cast<int>(g) < rc && ov[2 * g] != PCRE2_UNSET)
-        m.emplace_back(text.substr(ov[2 * g], ov[2 * g + 1] - ov[2 * g]));
-      else
-        m.emplace_back();
-    }
-    out.push_back(std::move(m));
-    pos = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
-  }
-  return out;
-}
 
 std::string trim(std::string_view s) {
   size_t b = 0, e = s.size();
@@ -85,17 +29,6 @@ void replace_all(std::string& s, std::string_view from, std::string_view to) {
     s.replace(pos, from.size(), to);
     pos += to.size();
   }
-}
-
-// lm-eval's RegexFilter followed by take_first: pick match `select` (0 first, -1 last), the first
-// non-empty group of it, strip it.
-std::optional<std::string> regex_filter(const Regex& re, std::string_view text, int select) {
-  auto matches = find_all(re, text);
-  if (matches.empty()) return std::nullopt;
-  const auto& m = select >= 0 ? matches[static_cast<size_t>(select)] : matches.back();
-  for (const auto& g : m)
-    if (!g.empty()) return trim(g);
-  return std::nullopt;
 }
 
 // The braced group starting at text[open] == '{'; nullopt when unbalanced.
@@ -257,8 +190,8 @@ std::optional<std::string> extract_answer_study(std::string_view text) {
     s = trim(s);
     if (!s.empty()) return s;
   }
-  static const Regex number("(-?[0-9][0-9,]*(?:\\.[0-9]+)?)");
-  auto nums = find_all(number, text);
+  static const py::Regex number("(-?[0-9][0-9,]*(?:\\.[0-9]+)?)");
+  auto nums = number.findall(text);
   if (nums.empty()) return std::nullopt;
   std::string n = nums.back()[0];
   while (!n.empty() && n.back() == ',') n.pop_back();
@@ -266,13 +199,13 @@ std::optional<std::string> extract_answer_study(std::string_view text) {
 }
 
 std::optional<std::string> extract_gsm8k_strict(std::string_view text) {
-  static const Regex strict("#### (\\-?[0-9\\.\\,]+)");
-  return regex_filter(strict, text, 0);
+  static const py::Regex strict("#### (\\-?[0-9\\.\\,]+)");
+  return lm_regex_filter(strict, text, 0);
 }
 
 std::optional<std::string> extract_gsm8k_flexible(std::string_view text) {
-  static const Regex flexible("(-?[$0-9.,]{2,})|(-?[0-9]+)");
-  return regex_filter(flexible, text, -1);
+  static const py::Regex flexible("(-?[$0-9.,]{2,})|(-?[0-9]+)");
+  return lm_regex_filter(flexible, text, -1);
 }
 
 std::optional<double> parse_number(std::string_view in) {
@@ -355,15 +288,13 @@ std::string normalize_math_answer(std::string_view in) {
   }
   // Thousands separators: 1,000 / 12,345.6.
   {
-    static const Regex thousands("^(-?[0-9]{1,3}(?:,[0-9]{3})+(?:\\.[0-9]+)?)$");
-    auto m = find_all(thousands, s);
-    if (!m.empty()) s.erase(std::remove(s.begin(), s.end(), ','), s.end());
+    static const py::Regex thousands("^(-?[0-9]{1,3}(?:,[0-9]{3})+(?:\\.[0-9]+)?)$");
+    if (thousands.search(s)) s.erase(std::remove(s.begin(), s.end(), ','), s.end());
   }
   // Trailing zeros of a decimal: 2.50 -> 2.5, 3.0 -> 3.
   {
-    static const Regex decimal("^(-?[0-9]+\\.[0-9]+)$");
-    auto m = find_all(decimal, s);
-    if (!m.empty()) {
+    static const py::Regex decimal("^(-?[0-9]+\\.[0-9]+)$");
+    if (decimal.search(s)) {
       while (s.back() == '0') s.pop_back();
       if (s.back() == '.') s.pop_back();
     }
@@ -378,216 +309,28 @@ bool math_answers_equivalent(std::string_view a, std::string_view b) {
   return x && y && close(*x, *y);
 }
 
-}  // namespace tt::eval
-
-// ---- lm-eval primitives with Python semantics (answer.h) ----
-
-
-namespace tt::eval {
-namespace {
-
-// The text as Python would hold it: valid UTF-8, invalid subparts replaced by U+FFFD.
-std::string_view as_valid(std::string_view text, std::string& storage) {
-  if (utf8::is_valid(text)) return text;
-  storage = utf8::to_valid_lossy(text);
-  return storage;
-}
-
-// str.isspace() of one code point.
-bool py_is_space(UChar32 c) {
-  return (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x20) || c == 0x85 || c == 0xA0 || c == 0x1680 ||
-         (c >= 0x2000 && c <= 0x200A) || c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
-         c == 0x3000;
-}
-
-// Code points of valid UTF-8 with their byte ranges.
-template <typename Visit>
-void for_each_code_point(std::string_view s, Visit&& visit) {
-  int32_t i = 0;
-  const int32_t n = static_cast<int32_t>(s.size());
-  while (i < n) {
-    const int32_t start = i;
-    UChar32 c;
-    U8_NEXT(s.data(), i, n, c);
-    visit(c, static_cast<size_t>(start), static_cast<size_t>(i));
-  }
-}
-
-}  // namespace
-
-PyRegex::PyRegex(std::string_view pattern) : pattern_(pattern) {
-  pcre2_compile_context* context = pcre2_compile_context_create(nullptr);
-  pcre2_set_newline(context, PCRE2_NEWLINE_LF);
-  int err = 0;
-  PCRE2_SIZE err_off = 0;
-  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern_.data()), pattern_.size(),
-                                   PCRE2_UTF | PCRE2_UCP, &err, &err_off, context);
-  pcre2_compile_context_free(context);
-  if (!code) {
-    PCRE2_UCHAR message[256];
-    pcre2_get_error_message(err, message, sizeof message);
-    fail("bad regular expression '{}' at offset {}: {}", pattern_, err_off, reinterpret_cast<char*>(message));
-  }
-  pcre2_pattern_info(code, PCRE2_INFO_CAPTURECOUNT, &groups_);
-  code_ = code;
-}
-
-PyRegex::~PyRegex() { pcre2_code_free(static_cast<pcre2_code*>(code_)); }
-
-namespace {
-
-// Every non-overlapping match of `code` in valid UTF-8 `text`, as Python 3.7+ (and Perl) find
-// them: after an empty match the next one may not be empty at the same place.
-template <typename Visit>
-void for_each_match(const pcre2_code* code, std::string_view text, Visit&& visit) {
-  std::unique_ptr<pcre2_match_data, decltype(&pcre2_match_data_free)> md(
-      pcre2_match_data_create_from_pattern(code, nullptr), &pcre2_match_data_free);
-  const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
-  PCRE2_SIZE pos = 0;
-  bool last_empty = false;
-  while (pos <= text.size()) {
-    const uint32_t options = last_empty ? (PCRE2_NOTEMPTY_ATSTART | PCRE2_ANCHORED) : 0;
-    const int rc = pcre2_match(code, subject, text.size(), pos, options, md.get(), nullptr);
-    if (rc < 0) {
-      if (rc != PCRE2_ERROR_NOMATCH || !last_empty) return;  // no more matches (or a match limit)
-      // Nothing non-empty here: step over one character.
-      if (pos >= text.size()) return;
-      ++pos;
-      while (pos < text.size() && (static_cast<unsigned char>(text[pos]) & 0xC0) == 0x80) ++pos;
-      last_empty = false;
-      continue;
-    }
-    const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md.get());
-    visit(ov, rc);
-    last_empty = ov[1] == ov[0];
-    pos = ov[1];
-  }
-}
-
-}  // namespace
-
-std::vector<std::vector<std::string>> PyRegex::findall(std::string_view raw) const {
-  std::string storage;
-  const std::string_view text = as_valid(raw, storage);
-  std::vector<std::vector<std::string>> out;
-  for_each_match(static_cast<const pcre2_code*>(code_), text, [&](const PCRE2_SIZE* ov, int rc) {
-    std::vector<std::string> m;
-    if (groups_ == 0) {
-      m.emplace_back(text.substr(ov[0], ov[1] - ov[0]));
-    } else {
-      for (uint32_t g = 1; g <= groups_; ++g) {
-        if (static_cast<int>(g) < rc && ov[2 * g] != PCRE2_UNSET)
-          m.emplace_back(text.substr(ov[2 * g], ov[2 * g + 1] - ov[2 * g]));
-        else
-          m.emplace_back();
-      }
-    }
-    out.push_back(std::move(m));
-  });
-  return out;
-}
-
-std::string PyRegex::sub(std::string_view raw, std::string_view replacement) const {
-  std::string storage;
-  const std::string_view text = as_valid(raw, storage);
-  std::string out;
-  size_t copied = 0;
-  for_each_match(static_cast<const pcre2_code*>(code_), text, [&](const PCRE2_SIZE* ov, int) {
-    out.append(text.substr(copied, ov[0] - copied));
-    out.append(replacement);
-    copied = ov[1];
-  });
-  out.append(text.substr(copied));
-  return out;
-}
-
-std::string py_strip(std::string_view raw) {
-  std::string storage;
-  const std::string_view s = as_valid(raw, storage);
-  size_t begin = s.size(), end = 0;
-  for_each_code_point(s, [&](UChar32 c, size_t b, size_t e) {
-    if (py_is_space(c)) return;
-    begin = std::min(begin, b);
-    end = e;
-  });
-  return begin < end ? std::string(s.substr(begin, end - begin)) : std::string();
-}
-
-std::vector<std::string> py_split(std::string_view raw) {
-  std::string storage;
-  const std::string_view s = as_valid(raw, storage);
-  std::vector<std::string> words;
-  size_t word_begin = std::string_view::npos;
-  for_each_code_point(s, [&](UChar32 c, size_t b, size_t) {
-    if (py_is_space(c)) {
-      if (word_begin != std::string_view::npos) words.emplace_back(s.substr(word_begin, b - word_begin));
-      word_begin = std::string_view::npos;
-    } else if (word_begin == std::string_view::npos) {
-      word_begin = b;
-    }
-  });
-  if (word_begin != std::string_view::npos) words.emplace_back(s.substr(word_begin));
-  return words;
-}
-
-std::string py_lower(std::string_view raw) {
-  std::string storage;
-  const std::string_view s = as_valid(raw, storage);
-  if (std::all_of(s.begin(), s.end(), [](char c) { return static_cast<unsigned char>(c) < 0x80; })) {
-    std::string out(s);
-    for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return out;
-  }
-  icu::UnicodeString u = icu::UnicodeString::fromUTF8(icu::StringPiece(s.data(), static_cast<int32_t>(s.size())));
-  u.toLower(icu::Locale::getRoot());
-  std::string out;
-  u.toUTF8String(out);
-  return out;
-}
-
-std::string py_remove_punctuation(std::string_view raw) {
-  std::string storage;
-  const std::string_view s = as_valid(raw, storage);
-  std::string out;
-  for_each_code_point(s, [&](UChar32 c, size_t b, size_t e) {
-    if (!u_ispunct(c)) out.append(s.substr(b, e - b));
-  });
-  return out;
-}
-
-std::string py_regex_escape(std::string_view s) {
-  static const std::string_view special = "()[]{}?*+-|^$\\.&~# \t\n\r\v\f";
-  std::string out;
-  for (char c : s) {
-    if (special.find(c) != std::string_view::npos) out += '\\';
-    out += c;
-  }
-  return out;
-}
-
-std::optional<std::string> lm_regex_filter(const PyRegex& regex, std::string_view text, int group_select) {
+std::optional<std::string> lm_regex_filter(const py::Regex& regex, std::string_view text, int group_select) {
   const auto matches = regex.findall(text);
   if (matches.empty()) return std::nullopt;
   const int64_t n = static_cast<int64_t>(matches.size());
   const int64_t index = group_select < 0 ? n + group_select : group_select;
   if (index < 0 || index >= n) return std::nullopt;  // Python would raise IndexError
   const auto& match = matches[static_cast<size_t>(index)];
-  if (match.size() == 1) return py_strip(match[0]);
+  if (match.size() == 1) return std::string(py::strip(match[0]));
   for (const auto& group : match)  // a tuple: its first non-empty group
-    if (!group.empty()) return py_strip(group);
+    if (!group.empty()) return std::string(py::strip(group));
   return std::nullopt;  // every group empty: Python would raise IndexError
 }
 
 ExactMatch::ExactMatch(const std::vector<std::string>& regexes_to_ignore, bool ignore_case, bool ignore_punctuation)
     : ignore_case_(ignore_case), ignore_punctuation_(ignore_punctuation) {
-  for (const auto& pattern : regexes_to_ignore) ignore_.push_back(std::make_unique<PyRegex>(pattern));
+  for (const auto& pattern : regexes_to_ignore) ignore_.push_back(std::make_unique<py::Regex>(pattern));
 }
 
 std::string ExactMatch::normalize(std::string_view raw) const {
-  std::string storage;
-  std::string s(as_valid(raw, storage));
+  std::string s = utf8::to_valid_lossy(raw);  // as Python would hold it
   for (const auto& regex : ignore_) s = regex->sub(s);
-  if (ignore_case_) s = py_lower(s);
+  if (ignore_case_) s = py::lower(s);
   if (ignore_punctuation_) {
     static const std::string_view ascii_punctuation = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~";
     std::erase_if(s, [](char c) { return ascii_punctuation.find(c) != std::string_view::npos; });

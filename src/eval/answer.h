@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "eval/python_compat.h"
+
 namespace tt::eval {
 
 // Content of the last \boxed{...} (balanced braces), or of "\boxed X" (the token up to '$' or
@@ -46,47 +48,14 @@ inline constexpr std::string_view kStudySystemPrompt =
 
 // ---- lm-eval's generate_until filters and exact_match, with Python's str / re semantics ----
 //
-// lm-eval runs on Python str: regexes see code points (\b, \s, \d are Unicode-aware), strip() and
-// split() know Unicode whitespace, lower() is the full Unicode mapping. Text that is not valid
-// UTF-8 is read as Python's decode(errors="replace") would (U+FFFD per invalid subpart), so none of
-// these throw on arbitrary bytes.
-
-// A compiled pattern with Python re semantics for the patterns lm-eval's tasks use: PCRE2 in UTF +
-// UCP mode, LF as the only newline ('.' excludes "\n"; '$' matches at the end or before a final
-// "\n"). Matching is thread-safe. An invalid pattern throws tt::Error naming it.
-class PyRegex {
- public:
-  explicit PyRegex(std::string_view pattern);
-  ~PyRegex();
-  PyRegex(const PyRegex&) = delete;
-  PyRegex& operator=(const PyRegex&) = delete;
-
-  const std::string& pattern() const { return pattern_; }
-  // re.findall: one entry per non-overlapping match, each holding the capture groups 1..n (""
-  // for a group that did not take part), or the whole match when the pattern has no groups.
-  std::vector<std::vector<std::string>> findall(std::string_view text) const;
-  // re.sub(pattern, replacement, text) with a literal replacement.
-  std::string sub(std::string_view text, std::string_view replacement = "") const;
-
- private:
-  std::string pattern_;
-  void* code_ = nullptr;  // pcre2_code*
-  uint32_t groups_ = 0;
-};
-
-// Python's str.strip() / str.split() (Unicode whitespace), str.lower() (full case mapping, ICU),
-// and str.translate() dropping every character of a Unicode punctuation category (P*).
-std::string py_strip(std::string_view s);
-std::vector<std::string> py_split(std::string_view s);
-std::string py_lower(std::string_view s);
-std::string py_remove_punctuation(std::string_view s);
-// Python's re.escape.
-std::string py_regex_escape(std::string_view s);
+// lm-eval runs on Python str: regexes see code points, strip() and lower() are Unicode-aware, and
+// text that is not valid UTF-8 is read as Python's decode(errors="replace") would (python_compat.h),
+// so none of these throw on arbitrary bytes.
 
 // lm-eval's RegexFilter (before take_first): match number `group_select` of findall (negative
 // counts from the end), its first non-empty group when the pattern has several, stripped.
 // nullopt where lm-eval writes its fallback "[invalid]".
-std::optional<std::string> lm_regex_filter(const PyRegex& regex, std::string_view text, int group_select);
+std::optional<std::string> lm_regex_filter(const py::Regex& regex, std::string_view text, int group_select);
 
 // lm-eval's exact_match metric (HF evaluate's): every regexes_to_ignore pattern is removed from
 // both strings in order (re.sub), then optional lower-casing and removal of ASCII punctuation
@@ -98,7 +67,7 @@ class ExactMatch {
   std::string normalize(std::string_view s) const;
 
  private:
-  std::vector<std::unique_ptr<PyRegex>> ignore_;
+  std::vector<std::unique_ptr<py::Regex>> ignore_;
   bool ignore_case_ = false;
   bool ignore_punctuation_ = false;
 };

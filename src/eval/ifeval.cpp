@@ -9,6 +9,7 @@
 #include <map>
 
 #include "core/error.h"
+#include "eval/python_compat.h"
 #include "text/utf8.h"
 
 namespace tt::eval {
@@ -68,7 +69,7 @@ bool compare(int64_t actual, bool less_than, int64_t threshold) {
   return less_than ? actual < threshold : actual >= threshold;
 }
 
-std::string trimmed(std::string_view s) { return std::string(strip(s)); }
+std::string trimmed(std::string_view s) { return std::string(py::strip(s)); }
 
 // Python's `s.removeprefix(p)` / `s.removesuffix(p)`.
 std::string_view remove_prefix(std::string_view s, std::string_view p) {
@@ -91,9 +92,9 @@ const std::map<std::string, Builder>& registry() {
       {"keywords:existence",
        [](const Args& a, const std::string& id) -> Checker {
          // re.search(keyword, value, re.IGNORECASE): the keyword is a pattern, not a word.
-         auto patterns = std::make_shared<std::vector<std::unique_ptr<PyRegex>>>();
+         auto patterns = std::make_shared<std::vector<std::unique_ptr<py::Regex>>>();
          for (const auto& k : a.strings("keywords"))
-           patterns->push_back(std::make_unique<PyRegex>(k, PyRegex::kIgnoreCase, id));
+           patterns->push_back(std::make_unique<py::Regex>(k, py::Regex::kIgnoreCase, id));
          return [patterns](std::string_view r) {
            for (const auto& p : *patterns)
              if (!p->search(r)) return false;
@@ -102,7 +103,7 @@ const std::map<std::string, Builder>& registry() {
        }},
       {"keywords:frequency",
        [](const Args& a, const std::string& id) -> Checker {
-         auto pattern = std::make_shared<PyRegex>(trimmed(a.string("keyword")), PyRegex::kIgnoreCase, id);
+         auto pattern = std::make_shared<py::Regex>(trimmed(a.string("keyword")), py::Regex::kIgnoreCase, id);
          const int64_t frequency = a.integer("frequency");
          const bool less = a.less_than("relation");
          return [=](std::string_view r) {
@@ -111,9 +112,9 @@ const std::map<std::string, Builder>& registry() {
        }},
       {"keywords:forbidden_words",
        [](const Args& a, const std::string& id) -> Checker {
-         auto patterns = std::make_shared<std::vector<std::unique_ptr<PyRegex>>>();
+         auto patterns = std::make_shared<std::vector<std::unique_ptr<py::Regex>>>();
          for (const auto& w : a.strings("forbidden_words"))
-           patterns->push_back(std::make_unique<PyRegex>("\\b" + w + "\\b", PyRegex::kIgnoreCase, id));
+           patterns->push_back(std::make_unique<py::Regex>("\\b" + w + "\\b", py::Regex::kIgnoreCase, id));
          return [patterns](std::string_view r) {
            for (const auto& p : *patterns)
              if (p->search(r)) return false;
@@ -124,7 +125,7 @@ const std::map<std::string, Builder>& registry() {
        [](const Args& a, const std::string& id) -> Checker {
          // The Nov-2023 checker replaced a letter outside a-z ('#', '!') by a random one, which
          // made its verdict random; here the given character is counted.
-         const std::string letter = lower(trimmed(a.string("letter")));
+         const std::string letter = py::lower(trimmed(a.string("letter")));
          size_t n = 0;  // characters: bytes that do not continue a UTF-8 sequence
          for (unsigned char c : letter) n += (c & 0xC0) != 0x80;
          if (n != 1) fail("ifeval: argument 'letter' of '{}' must be one character, not '{}'", id, letter);
@@ -132,7 +133,7 @@ const std::map<std::string, Builder>& registry() {
          const bool less = a.less_than("let_relation");
          return [=](std::string_view r) {
            // collections.Counter(value.lower())[letter]
-           const std::string low = lower(r);
+           const std::string low = py::lower(r);
            int64_t count = 0;
            for (size_t at = low.find(letter); at != std::string::npos; at = low.find(letter, at + letter.size()))
              ++count;
@@ -156,11 +157,11 @@ const std::map<std::string, Builder>& registry() {
        [](const Args& a, const std::string&) -> Checker {
          const int64_t wanted = a.integer("num_paragraphs");
          return [=](std::string_view r) {
-           static const PyRegex divider(R"(\s?\*\*\*\s?)");
+           static const py::Regex divider(R"(\s?\*\*\*\s?)");
            const auto paragraphs = divider.split(r);
            int64_t n = static_cast<int64_t>(paragraphs.size());
            for (size_t i = 0; i < paragraphs.size(); ++i) {
-             if (!strip(paragraphs[i]).empty()) continue;
+             if (!py::strip(paragraphs[i]).empty()) continue;
              if (i == 0 || i + 1 == paragraphs.size())
                --n;
              else
@@ -179,22 +180,22 @@ const std::map<std::string, Builder>& registry() {
        [](const Args& a, const std::string&) -> Checker {
          const int64_t wanted = a.integer("num_paragraphs");
          const int64_t nth = a.integer("nth_paragraph");
-         const std::string first_word = lower(a.string("first_word"));
+         const std::string first_word = py::lower(a.string("first_word"));
          return [=](std::string_view r) {
-           static const PyRegex blank_line("\n\n");
+           static const py::Regex blank_line("\n\n");
            const auto paragraphs = blank_line.split(r);
            int64_t n = static_cast<int64_t>(paragraphs.size());
            for (const auto& p : paragraphs)
-             if (strip(p).empty()) --n;
+             if (py::strip(p).empty()) --n;
            // The official check indexes the raw split, empty pieces included.
            if (nth < 1 || nth > n) return false;
-           const std::string_view paragraph = strip(paragraphs[nth - 1]);
+           const std::string_view paragraph = py::strip(paragraphs[nth - 1]);
            if (paragraph.empty()) return false;
-           std::string_view word = strip(split_whitespace(paragraph)[0]);
+           std::string_view word = py::strip(py::split(paragraph)[0]);
            word = word.substr(std::min(word.find_first_not_of('\''), word.size()));
            word = word.substr(std::min(word.find_first_not_of('"'), word.size()));
            const size_t cut = word.find_first_of(".,?!'\"");
-           const std::string got = lower(word.substr(0, cut));
+           const std::string got = py::lower(word.substr(0, cut));
            return n == wanted && got == first_word;
          };
        }},
@@ -202,7 +203,7 @@ const std::map<std::string, Builder>& registry() {
        [](const Args& a, const std::string&) -> Checker {
          const int64_t wanted = a.integer("num_placeholders");
          return [=](std::string_view r) {
-           static const PyRegex placeholder(R"(\[.*?\])");
+           static const py::Regex placeholder(R"(\[.*?\])");
            return static_cast<int64_t>(placeholder.count(r)) >= wanted;
          };
        }},
@@ -215,23 +216,23 @@ const std::map<std::string, Builder>& registry() {
          else if (marker == "P.S.")
            pattern = R"(\s*p\.\s?s\..*$)";
          else
-           pattern = "\\s*" + lower(marker) + ".*$";  // the marker is used as a pattern, unescaped
-         auto re = std::make_shared<PyRegex>(pattern, PyRegex::kMultiline, id);
-         return [re](std::string_view r) { return re->search(lower(r)); };
+           pattern = "\\s*" + py::lower(marker) + ".*$";  // the marker is used as a pattern, unescaped
+         auto re = std::make_shared<py::Regex>(pattern, py::Regex::kMultiline, id);
+         return [re](std::string_view r) { return re->search(py::lower(r)); };
        }},
       {"detectable_format:number_bullet_lists",
        [](const Args& a, const std::string&) -> Checker {
          const int64_t wanted = a.integer("num_bullets");
          return [=](std::string_view r) {
-           static const PyRegex star(R"(^\s*\*[^\*].*$)", PyRegex::kMultiline);
-           static const PyRegex dash(R"(^\s*-.*$)", PyRegex::kMultiline);
+           static const py::Regex star(R"(^\s*\*[^\*].*$)", py::Regex::kMultiline);
+           static const py::Regex dash(R"(^\s*-.*$)", py::Regex::kMultiline);
            return static_cast<int64_t>(star.count(r) + dash.count(r)) == wanted;
          };
        }},
       {"detectable_format:constrained_response",
        [](const Args&, const std::string&) -> Checker {
          return [](std::string_view r) {
-           const std::string_view v = strip(r);
+           const std::string_view v = py::strip(r);
            for (const char* option : {"My answer is yes.", "My answer is no.", "My answer is maybe."})
              if (v.find(option) != std::string_view::npos) return true;
            return false;
@@ -241,13 +242,13 @@ const std::map<std::string, Builder>& registry() {
        [](const Args& a, const std::string&) -> Checker {
          const int64_t wanted = a.integer("num_highlights");
          return [=](std::string_view r) {
-           static const PyRegex single(R"(\*[^\n\*]*\*)");
-           static const PyRegex twice(R"(\*\*[^\n\*]*\*\*)");
+           static const py::Regex single(R"(\*[^\n\*]*\*)");
+           static const py::Regex twice(R"(\*\*[^\n\*]*\*\*)");
            int64_t n = 0;
-           for (const auto& h : single.findall(r))
-             if (!strip(strip_chars(h, "*")).empty()) ++n;
+           for (const auto& h : single.findall(r))  // no groups: h[0] is the whole match
+             if (!py::strip(py::strip_chars(h[0], "*")).empty()) ++n;
            for (const auto& h : twice.findall(r))
-             if (!strip(std::string_view(h).substr(2, h.size() - 4)).empty()) ++n;
+             if (!py::strip(std::string_view(h[0]).substr(2, h[0].size() - 4)).empty()) ++n;
            return n >= wanted;
          };
        }},
@@ -255,15 +256,15 @@ const std::map<std::string, Builder>& registry() {
        [](const Args& a, const std::string& id) -> Checker {
          const std::string splitter = trimmed(a.string("section_spliter"));
          const int64_t wanted = a.integer("num_sections");
-         auto re = std::make_shared<PyRegex>("\\s?" + splitter + "\\s?\\d+\\s?", 0, id);
+         auto re = std::make_shared<py::Regex>("\\s?" + splitter + "\\s?\\d+\\s?", 0, id);
          return [=](std::string_view r) { return static_cast<int64_t>(re->split(r).size()) - 1 >= wanted; };
        }},
       {"detectable_format:json_format",
        [](const Args&, const std::string&) -> Checker {
          return [](std::string_view r) {
-           std::string_view v = strip(r);
+           std::string_view v = py::strip(r);
            for (const char* fence : {"```json", "```Json", "```JSON", "```"}) v = remove_prefix(v, fence);
-           v = strip(remove_suffix(v, "```"));
+           v = py::strip(remove_suffix(v, "```"));
            // json.loads; nlohmann's parser is stricter only about NaN / Infinity literals.
            return nlohmann::json::accept(v);
          };
@@ -271,13 +272,13 @@ const std::map<std::string, Builder>& registry() {
       {"detectable_format:title",
        [](const Args&, const std::string&) -> Checker {
          return [](std::string_view r) {
-           static const PyRegex title(R"(<<[^\n]+>>)");
+           static const py::Regex title(R"(<<[^\n]+>>)");
            for (const auto& t : title.findall(r)) {
-             std::string_view inner = t;
+             std::string_view inner = t[0];
              inner = inner.substr(std::min(inner.find_first_not_of('<'), inner.size()));
              const size_t last = inner.find_last_not_of('>');
              inner = inner.substr(0, last == std::string_view::npos ? 0 : last + 1);
-             if (!strip(inner).empty()) return true;
+             if (!py::strip(inner).empty()) return true;
            }
            return false;
          };
@@ -294,23 +295,23 @@ const std::map<std::string, Builder>& registry() {
            }
            std::vector<std::string_view> valid;
            for (size_t i = 0; i < parts.size(); ++i) {
-             if (!strip(parts[i]).empty())
+             if (!py::strip(parts[i]).empty())
                valid.push_back(parts[i]);
              else if (i != 0 && i + 1 != parts.size())
                return false;
            }
-           return valid.size() == 2 && strip(valid[0]) != strip(valid[1]);
+           return valid.size() == 2 && py::strip(valid[0]) != py::strip(valid[1]);
          };
        }},
       {"combination:repeat_prompt",
        [](const Args& a, const std::string&) -> Checker {
-         const std::string prompt = lower(strip(a.string("prompt_to_repeat")));
-         return [=](std::string_view r) { return lower(strip(r)).starts_with(prompt); };
+         const std::string prompt = py::lower(py::strip(a.string("prompt_to_repeat")));
+         return [=](std::string_view r) { return py::lower(py::strip(r)).starts_with(prompt); };
        }},
       {"startend:end_checker",
        [](const Args& a, const std::string&) -> Checker {
-         const std::string phrase = lower(strip(a.string("end_phrase")));
-         return [=](std::string_view r) { return lower(strip_chars(strip(r), "\"")).ends_with(phrase); };
+         const std::string phrase = py::lower(py::strip(a.string("end_phrase")));
+         return [=](std::string_view r) { return py::lower(py::strip_chars(py::strip(r), "\"")).ends_with(phrase); };
        }},
       {"change_case:capital_word_frequency",
        [](const Args& a, const std::string&) -> Checker {
@@ -318,17 +319,17 @@ const std::map<std::string, Builder>& registry() {
          const bool less = a.less_than("capital_relation");
          return [=](std::string_view r) {
            int64_t n = 0;
-           for (const auto& w : word_tokenize(r)) n += is_upper(w);
+           for (const auto& w : word_tokenize(r)) n += py::isupper(w);
            return compare(n, less, frequency);
          };
        }},
       {"change_case:english_capital",
        [](const Args&, const std::string&) -> Checker {
-         return [](std::string_view r) { return is_upper(r) && language_is(r, "en"); };
+         return [](std::string_view r) { return py::isupper(r) && language_is(r, "en"); };
        }},
       {"change_case:english_lowercase",
        [](const Args&, const std::string&) -> Checker {
-         return [](std::string_view r) { return is_lower(r) && language_is(r, "en"); };
+         return [](std::string_view r) { return py::islower(r) && language_is(r, "en"); };
        }},
       {"punctuation:no_comma",
        [](const Args&, const std::string&) -> Checker {
@@ -337,7 +338,7 @@ const std::map<std::string, Builder>& registry() {
       {"startend:quotation",
        [](const Args&, const std::string&) -> Checker {
          return [](std::string_view r) {
-           const std::string_view v = strip(r);
+           const std::string_view v = py::strip(r);
            return v.size() > 1 && v.front() == '"' && v.back() == '"';
          };
        }},
@@ -405,9 +406,9 @@ IfevalVerdict check_ifeval(const std::vector<std::string>& instruction_ids, cons
                                   remove_stars(remove_last), remove_stars(remove_both)};
 
   for (size_t i = 0; i < checkers.size(); ++i) {
-    verdict.strict[i] = !strip(response).empty() && checkers[i](response);
+    verdict.strict[i] = !py::strip(response).empty() && checkers[i](response);
     for (const std::string& v : variants)
-      if (!strip(v).empty() && checkers[i](v)) {
+      if (!py::strip(v).empty() && checkers[i](v)) {
         verdict.loose[i] = true;
         break;
       }

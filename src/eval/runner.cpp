@@ -454,6 +454,18 @@ std::map<int64_t, const SavedResponse*> match_responses(const Task& task, const 
   return out;
 }
 
+// The answer part of a reasoning model's response: after the last "</think>"; empty when a
+// <think> block never closes; the whole response when it has no think block.
+std::string strip_thinking(const std::string& response) {
+  if (const size_t close = response.rfind("</think>"); close != std::string::npos) {
+    size_t start = close + 8;
+    while (start < response.size() && (response[start] == '\n' || response[start] == ' ')) ++start;
+    return response.substr(start);
+  }
+  if (response.find("<think>") != std::string::npos) return "";
+  return response;
+}
+
 // --- aggregation -----------------------------------------------------------------------------
 
 struct MetricAggregate {
@@ -587,9 +599,12 @@ nlohmann::ordered_json run_tasks(const EvalOptions& options, const std::vector<s
       else loglikelihood_task(options, *ctx, task, run);
     }
     // Score.
+    std::vector<std::string> scored(run.responses.size());
+    for (size_t i = 0; i < run.responses.size(); ++i)
+      scored[i] = options.strip_thinking ? strip_thinking(run.responses[i]) : run.responses[i];
     for (size_t i = 0; i < run.docs.size(); ++i)
       run.scores.push_back(task.output_type() == OutputType::GenerateUntil
-                               ? task.score_response(*run.docs[i], run.responses[i])
+                               ? task.score_response(*run.docs[i], scored[i])
                                : task.score_choices(*run.docs[i], run.choice_ll[i]));
     run.seconds = now_seconds() - t0;
 
@@ -603,6 +618,7 @@ nlohmann::ordered_json run_tasks(const EvalOptions& options, const std::vector<s
       if (task.output_type() == OutputType::GenerateUntil) {
         line["arguments"] = {{"gen_args_0", {{"arg_0", run.prompts[i]}, {"arg_1", generation_json(gen, kwargs)}}}};
         line["response"] = run.responses[i];
+        if (options.strip_thinking) line["scored_response"] = scored[i];
         line["resps"] = Json::array({Json::array({run.responses[i]})});
       } else {
         const auto choices = task.choices(doc);
@@ -702,6 +718,7 @@ nlohmann::ordered_json run_tasks(const EvalOptions& options, const std::vector<s
                 {"limit", options.limit < 0 ? Json(nullptr) : Json(options.limit)},
                 {"num_fewshot", options.num_fewshot < 0 ? Json(nullptr) : Json(options.num_fewshot)},
                 {"apply_chat_template", options.apply_chat_template},
+                {"strip_thinking", options.strip_thinking},
                 {"gen_kwargs", options.gen_kwargs},
                 {"random_seed", options.seed},
                 {"precision", precision_name(options.precision)},

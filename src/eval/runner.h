@@ -32,6 +32,10 @@ struct EvalOptions {
   Precision precision = Precision::BF16;
   int64_t max_batch = 64;
   bool progress = true;                 // a progress bar per task on stderr
+  // Score only what follows the last "</think>" (reasoning models; IFEval's checks and BBH's
+  // first-match filters would otherwise read the reasoning). A response that opens <think> and never
+  // closes it scores as empty. samples keep the raw response.
+  bool strip_thinking = false;
   bool add_bos = false;                 // BOS before plain-text prompts (lm-eval's add_bos_token; chat templates write their own)
 };
 

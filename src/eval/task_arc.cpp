@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "eval/python_compat.h"
 #include "eval/task_data.h"
 #include "eval/task_families.h"
 #include "eval/task_multiple_choice.h"
@@ -90,7 +91,7 @@ class ArcTask final : public Task {
     if (num_fewshot_ > static_cast<int>(train_.size()))
       fail("{}: {} few-shot examples asked for, the training split has {}", train_path, num_fewshot_,
            train_.size());
-    PythonRandom rng(options.seed);
+    py::Random rng(options.seed);
     fewshot_indices_.reserve(docs_.size());
     for (size_t i = 0; i < docs_.size(); ++i)
       fewshot_indices_.push_back(rng.sample(static_cast<int64_t>(train_.size()), num_fewshot_));

@@ -10,32 +10,13 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "eval/eval_test_util.h"
 #include "eval/task_data.h"
 #include "eval/task_families.h"
 #include "tests/test_util.h"
 
 using namespace tt::eval;
-
-namespace {
-
-TaskOptions shared_options(int num_fewshot = -1) {
-  TaskOptions options;
-  options.data_root = tt::testing::shared_dir() + "/data";
-  options.num_fewshot = num_fewshot;
-  return options;
-}
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const tt::Error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-}  // namespace
+using namespace tt::eval::test_util;
 
 TEST(ArcTask, ChallengeDoc0PromptIsLmEvals) {
   const auto task = make_arc_task("arc_challenge", shared_options());

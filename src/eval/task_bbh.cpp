@@ -12,6 +12,7 @@
 
 #include "core/error.h"
 #include "eval/answer.h"
+#include "eval/python_compat.h"
 #include "eval/task_data.h"
 #include "eval/task_families.h"
 #include "io/file.h"
@@ -89,39 +90,28 @@ std::string join(const std::vector<std::string>& parts, std::string_view separat
   return out;
 }
 
-// ExtendedRegexFilter.find_match: match `group_select` of findall, its first non-empty group,
-// stripped, then mapped through `convert` when listed there. "" where Python's value is falsy.
-std::string find_match(const PyRegex& regex, std::string_view text, const std::map<std::string, std::string>& convert = {}) {
-  const auto matches = regex.findall(text);
-  if (matches.empty()) return "";
-  const auto& match = matches.front();  // group_select 0 in every bbh zeroshot filter
-  std::string value;
-  if (match.size() == 1) {
-    value = match[0];
-  } else {
-    auto it = std::find_if(match.begin(), match.end(), [](const std::string& g) { return !g.empty(); });
-    if (it == match.end()) return "";  // Python: IndexError
-    value = *it;
-  }
-  value = py_strip(value);
+// ExtendedRegexFilter.find_match: lm-eval's RegexFilter on match 0 (group_select 0 in every bbh
+// zeroshot filter), then mapped through `convert` when listed there. "" where Python's value is falsy.
+std::string find_match(const py::Regex& regex, std::string_view text, const std::map<std::string, std::string>& convert = {}) {
+  std::string value = lm_regex_filter(regex, text, 0).value_or("");
   if (!value.empty())
     if (auto it = convert.find(value); it != convert.end()) value = it->second;
   return value;
 }
 
 // filter_ignores with ignore_case and ignore_punctuation (no regexes_to_ignore in these YAMLs).
-std::string lower_without_punctuation(std::string_view s) { return py_remove_punctuation(py_lower(s)); }
+std::string lower_without_punctuation(std::string_view s) { return py::remove_punctuation(py::lower(s)); }
 
 // MultiChoiceRegexFilter: "(X)" in the response; else the text of a choice (case and punctuation
 // ignored) mapped to its letter; else ": X" mapped to "(X)".
-std::string multiple_choice_filter(const PyRegex& letter, std::string_view response, const std::string& input) {
-  static const PyRegex choice_regex("\\([A-Z]\\)([^\\n^(]*)");
+std::string multiple_choice_filter(const py::Regex& letter, std::string_view response, const std::string& input) {
+  static const py::Regex choice_regex("\\([A-Z]\\)([^\\n^(]*)");
   std::vector<std::string> alternatives, letters;
   std::map<std::string, std::string> choice_to_letter, letter_to_target;
   char next = 'A';
   for (const auto& m : choice_regex.findall(input)) {
-    const std::string choice = lower_without_punctuation(py_strip(m[0]));
-    alternatives.push_back(py_regex_escape(choice));
+    const std::string choice = lower_without_punctuation(py::strip(m[0]));
+    alternatives.push_back(py::regex_escape(choice));
     choice_to_letter[choice] = std::string("(") + next + ")";
     letters.emplace_back(1, next);
     letter_to_target[std::string(1, next)] = std::string("(") + next + ")";
@@ -129,10 +119,10 @@ std::string multiple_choice_filter(const PyRegex& letter, std::string_view respo
   }
   std::string match = find_match(letter, response);
   if (match.empty()) {
-    const PyRegex by_text(join(alternatives, "|"));
+    const py::Regex by_text(join(alternatives, "|"));
     match = find_match(by_text, lower_without_punctuation(response), choice_to_letter);
     if (match.empty()) {
-      const PyRegex after_colon(":[\\s]*(" + join(letters, "|") + ")");
+      const py::Regex after_colon(":[\\s]*(" + join(letters, "|") + ")");
       match = find_match(after_colon, response, letter_to_target);
     }
   }
@@ -152,8 +142,9 @@ std::optional<int64_t> word_to_num(std::string text) {
       {"million", 1000000}, {"billion", 1000000000}};
   std::replace(text.begin(), text.end(), '-', ' ');
   std::vector<std::string> words;
-  for (const auto& w : py_split(py_lower(text)))
-    if (numbers.count(w)) words.push_back(w);
+  const std::string lowered = py::lower(text);
+  for (std::string_view w : py::split(lowered))
+    if (numbers.count(std::string(w))) words.emplace_back(w);
   if (words.empty()) return std::nullopt;
   for (const char* big : {"thousand", "million", "billion"})
     if (std::count(words.begin(), words.end(), big) > 1) return std::nullopt;
@@ -203,12 +194,12 @@ std::optional<int64_t> word_to_num(std::string text) {
 
 // NumberParseRegexFilter: the first integer; else the first run of English number words (in the
 // lower-cased response) through word2number.
-std::string number_parse_filter(const PyRegex& integer, std::string_view response) {
-  static const PyRegex english(
+std::string number_parse_filter(const py::Regex& integer, std::string_view response) {
+  static const py::Regex english(
       R"re(((?:(?:zero|one|two|three|four|five|(?:twen|thir|for|fif|six|seven|nine)(?|teen|ty)|eight(?:|een|y)|ten|eleven|twelve|fourteen|hundred|thousand|(?:m|b|tr)illion)(?:zero|one|two|three|four|five|(?:twen|thir|for|fif|six|seven|nine)(?:|teen|ty)|eight(?|een|y)|ten|eleven|twelve|fourteen|hundred|thousand|(?:m|b|tr)illion|[^\S\r\n]|,|and|&)+)?(?:zero|one|two|three|four|five|(?:twen|thir|for|fif|six|seven|nine)(?|teen|ty)|eight(?|een|y)|ten|eleven|twelve|fourteen|hundred|thousand|(?:m|b|tr)illion)))re");
   std::string match = find_match(integer, response);
   if (match.empty()) {
-    match = find_match(english, py_lower(response));
+    match = find_match(english, py::lower(response));
     if (!match.empty()) {
       const auto value = word_to_num(match);
       match = value ? std::to_string(*value) : "";
@@ -222,12 +213,12 @@ std::string number_parse_filter(const PyRegex& integer, std::string_view respons
 std::string map_regex_filter(const Subtask& subtask, std::string_view response) {
   std::vector<std::string> patterns;
   for (const auto& entry : subtask.map) patterns.emplace_back(entry.pattern);
-  const PyRegex all(join(patterns, "|"));
-  const std::string whole = find_match(all, py_lower(response));
+  const py::Regex all(join(patterns, "|"));
+  const std::string whole = find_match(all, py::lower(response));
   if (whole.empty()) return kInvalid;
   for (const auto& entry : subtask.map) {
-    const PyRegex one(entry.pattern);
-    if (!find_match(one, py_lower(whole)).empty()) return entry.value;
+    const py::Regex one(entry.pattern);
+    if (!find_match(one, py::lower(whole)).empty()) return entry.value;
   }
   return kInvalid;
 }
@@ -240,11 +231,11 @@ std::string word_sort_filter(std::string_view response, const std::string& input
   std::string rest = input.substr(at + 5);
   if (size_t next = rest.find("List:"); next != std::string::npos) rest.resize(next);  // split(...)[1]
   std::vector<std::string> alternatives;
-  for (const auto& word : py_split(rest)) alternatives.push_back("\\b" + word + "\\b");
+  for (std::string_view word : py::split(rest)) alternatives.push_back("\\b" + std::string(word) + "\\b");
   const std::string pattern = join(alternatives, "|");
   std::vector<std::string> found;
   try {
-    for (const auto& m : PyRegex(pattern).findall(response)) found.push_back(m[0]);
+    for (const auto& m : py::Regex(pattern).findall(response)) found.push_back(m[0]);
   } catch (const Error&) {
     return kInvalid;  // Python: re.error
   }
@@ -277,7 +268,9 @@ void read_cot_prompt(const std::string& path, std::string& description, std::vec
     std::string piece = text.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
     const size_t cue = piece.find(kCotCue);
     if (cue == std::string::npos) fail("{}: example {} has no \"A: Let's think step by step.\"", path, shots.size() + 1);
-    shots.push_back({py_strip(piece.substr(0, cue)), py_strip(piece.substr(cue + std::string_view(kCotCue).size()))});
+    const std::string_view example = piece;
+    shots.push_back({std::string(py::strip(example.substr(0, cue))),
+                     std::string(py::strip(example.substr(cue + std::string_view(kCotCue).size())))});
     at = end;
   }
 }
@@ -302,13 +295,13 @@ class BbhTask final : public Task {
       if (options.num_fewshot > 0)
         fail("{} is zero-shot (lm-eval's bbh_zeroshot has no few-shot split); num_fewshot {} does not apply", name_,
              options.num_fewshot);
-      if (*subtask.pattern) regex_ = std::make_unique<PyRegex>(subtask.pattern);
+      if (*subtask.pattern) regex_ = std::make_unique<py::Regex>(subtask.pattern);
     } else {
       const int n = options.num_fewshot < 0 ? 3 : options.num_fewshot;
       if (n > static_cast<int>(shots.size()))
         fail("{} has {} few-shot exemplars; num_fewshot {} asks for more", name_, shots.size(), n);
       shots_.assign(shots.begin(), shots.begin() + n);  // lm-eval's first_n sampler
-      regex_ = std::make_unique<PyRegex>("(?<=the answer is )(.*)(?=.)");
+      regex_ = std::make_unique<py::Regex>("(?<=the answer is )(.*)(?=.)");
     }
   }
 
@@ -418,11 +411,6 @@ class BbhTask final : public Task {
   }
 
  private:
-  static std::string text_field(const Doc& doc, const char* key) {
-    auto it = doc.fields.find(key);
-    return it != doc.fields.end() && it->is_string() ? it->get<std::string>() : std::string();
-  }
-
   std::string doc_to_text(const std::string& input) const {
     return variant_ == Variant::Zeroshot ? "Q: " + input + "\nA:" : "Q: " + input + "\nA: Let's think step by step.\n";
   }
@@ -484,7 +472,7 @@ class BbhTask final : public Task {
   std::vector<Doc> docs_;
   std::vector<Shot> shots_;
   // flexible-extract's pattern (zero-shot Regex / MultipleChoice / NumberParse) or get-answer's (CoT)
-  std::unique_ptr<PyRegex> regex_;
+  std::unique_ptr<py::Regex> regex_;
   ExactMatch exact_match_;
 };
 

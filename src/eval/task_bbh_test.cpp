@@ -9,18 +9,14 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "eval/eval_test_util.h"
 #include "eval/task_families.h"
 #include "tests/test_util.h"
 
 using namespace tt::eval;
+using namespace tt::eval::test_util;
 
 namespace {
-
-TaskOptions shared_options() {
-  TaskOptions options;
-  options.data_root = tt::testing::shared_dir() + "/data";
-  return options;
-}
 
 // A one-document task whose input is `input`, scored on `response`: the flexible-extract value.
 std::string flexible(const std::string& task_name, const std::string& input, const std::string& response) {

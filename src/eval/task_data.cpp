@@ -65,6 +65,20 @@ std::vector<Doc> read_jsonl_docs(const std::string& path, const std::vector<std:
   return docs;
 }
 
+std::vector<Doc> read_jsonl_text_docs(const std::string& path, const std::vector<std::string>& fields) {
+  std::vector<Doc> docs = read_jsonl_docs(path, fields);
+  for (const Doc& doc : docs)
+    for (const auto& field : fields)
+      if (!doc.fields[field].is_string())
+        fail("{}: record {}: field '{}' is not a string", path, doc.id + 1, field);
+  return docs;
+}
+
+std::string text_field(const Doc& doc, const char* key) {
+  auto it = doc.fields.find(key);
+  return it != doc.fields.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 std::vector<Doc> read_csv_docs(const std::string& path) {
   std::string text = read_file(path);
   if (text.starts_with("\xEF\xBB\xBF")) text.erase(0, 3);  // a UTF-8 byte order mark is not part of the header

@@ -15,6 +15,12 @@ std::string resolve_data_root(const TaskOptions& options);
 // Every line of a JSON Lines file as a Doc (id = 0, 1, ... in file order). Each record must hold
 // every field of `required` ("a.b" names a nested field): otherwise "<path>:<line>: missing field 'x'".
 std::vector<Doc> read_jsonl_docs(const std::string& path, const std::vector<std::string>& required);
+// read_jsonl_docs whose top-level `fields` must also be strings: otherwise
+// "<path>: record <n>: field 'x' is not a string" (n counts records from 1).
+std::vector<Doc> read_jsonl_text_docs(const std::string& path, const std::vector<std::string>& fields);
+
+// A string field of a doc; "" when it is absent or not a string (docs read as above were checked).
+std::string text_field(const Doc& doc, const char* key);
 
 // A CSV file with a header row (RFC 4180 quoting: "..." with "" inside, newlines allowed in quotes)
 // as Docs whose fields are the header's names with string values. A row with a different number of

@@ -10,9 +10,11 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "eval/eval_test_util.h"
 #include "tests/test_util.h"
 
 using namespace tt::eval;
+using namespace tt::eval::test_util;
 
 namespace {
 
@@ -20,17 +22,6 @@ std::string write_temp(const std::string& name, const std::string& content) {
   const std::string path = tt::testing::make_temp_dir("task-data") + "/" + name;
   std::ofstream(path, std::ios::binary) << content;
   return path;
-}
-
-// The message of the tt::Error that f throws, or "" when it does not throw.
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const tt::Error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 }  // namespace

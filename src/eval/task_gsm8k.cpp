@@ -7,14 +7,13 @@
 //   gsm8k_boxed  the study: zero-shot chat with the \boxed{} system prompt, sampled decoding,
 //                extract_answer_study compared to the gold number by numbers_equal.
 #include <algorithm>
-#include <bit>
-#include <cmath>
-#include <unordered_set>
 
 #include "core/error.h"
 #include "eval/answer.h"
+#include "eval/python_compat.h"
 #include "eval/task_data.h"
 #include "eval/task_families.h"
+#include "eval/task_study.h"
 #include "text/utf8.h"
 
 namespace tt::eval {
@@ -22,113 +21,10 @@ namespace {
 
 constexpr const char* kInvalid = "[invalid]";
 
-// CPython's random.Random(seed) as far as random.sample(population, k) uses it: MT19937 seeded by
-// init_by_array with the seed's 32-bit words, _randbelow by rejection on getrandbits(bit_length).
-class PythonRandom {
- public:
-  explicit PythonRandom(uint64_t seed) {
-    std::vector<uint32_t> key = {static_cast<uint32_t>(seed)};
-    if (seed >> 32) key.push_back(static_cast<uint32_t>(seed >> 32));
-    mt_[0] = 19650218u;
-    for (int i = 1; i < kN; ++i) mt_[i] = 1812433253u * (mt_[i - 1] ^ (mt_[i - 1] >> 30)) + static_cast<uint32_t>(i);
-    int i = 1;
-    size_t j = 0;
-    for (int k = std::max<int>(kN, static_cast<int>(key.size())); k > 0; --k) {
-      mt_[i] = (mt_[i] ^ ((mt_[i - 1] ^ (mt_[i - 1] >> 30)) * 1664525u)) + key[j] + static_cast<uint32_t>(j);
-      if (++i >= kN) {
-        mt_[0] = mt_[kN - 1];
-        i = 1;
-      }
-      if (++j >= key.size()) j = 0;
-    }
-    for (int k = kN - 1; k > 0; --k) {
-      mt_[i] = (mt_[i] ^ ((mt_[i - 1] ^ (mt_[i - 1] >> 30)) * 1566083941u)) - static_cast<uint32_t>(i);
-      if (++i >= kN) {
-        mt_[0] = mt_[kN - 1];
-        i = 1;
-      }
-    }
-    mt_[0] = 0x80000000u;
-  }
-
-  // random.sample(range(n), k): CPython picks a pool (partial Fisher-Yates) for small n, else
-  // rejection of repeats, by the size of the set it would need.
-  std::vector<int64_t> sample(int64_t n, int64_t k) {
-    if (k < 0 || k > n) fail("cannot sample {} few-shot examples from {}", k, n);
-    std::vector<int64_t> result(static_cast<size_t>(k));
-    int64_t setsize = 21;
-    if (k > 5) setsize += static_cast<int64_t>(std::pow(4.0, std::ceil(std::log(static_cast<double>(k * 3)) / std::log(4.0))));
-    if (n <= setsize) {
-      std::vector<int64_t> pool(static_cast<size_t>(n));
-      for (int64_t i = 0; i < n; ++i) pool[static_cast<size_t>(i)] = i;
-      for (int64_t i = 0; i < k; ++i) {
-        const int64_t j = randbelow(n - i);
-        result[static_cast<size_t>(i)] = pool[static_cast<size_t>(j)];
-        pool[static_cast<size_t>(j)] = pool[static_cast<size_t>(n - i - 1)];
-      }
-    } else {
-      std::unordered_set<int64_t> selected;
-      for (int64_t i = 0; i < k; ++i) {
-        int64_t j = randbelow(n);
-        while (selected.count(j)) j = randbelow(n);
-        selected.insert(j);
-        result[static_cast<size_t>(i)] = j;
-      }
-    }
-    return result;
-  }
-
- private:
-  static constexpr int kN = 624;
-
-  uint32_t next() {
-    if (index_ >= kN) {
-      for (int k = 0; k < kN; ++k) {
-        const uint32_t y = (mt_[k] & 0x80000000u) | (mt_[(k + 1) % kN] & 0x7fffffffu);
-        mt_[k] = mt_[(k + 397) % kN] ^ (y >> 1) ^ ((y & 1u) ? 0x9908b0dfu : 0u);
-      }
-      index_ = 0;
-    }
-    uint32_t y = mt_[index_++];
-    y ^= y >> 11;
-    y ^= (y << 7) & 0x9d2c5680u;
-    y ^= (y << 15) & 0xefc60000u;
-    y ^= y >> 18;
-    return y;
-  }
-
-  // getrandbits(k) for k <= 32 is the top k bits of one output.
-  int64_t randbelow(int64_t n) {
-    TT_CHECK(n >= 1 && n <= 0xffffffffLL, "randbelow range");
-    const int bits = std::bit_width(static_cast<uint64_t>(n));
-    int64_t r = next() >> (32 - bits);
-    while (r >= n) r = next() >> (32 - bits);
-    return r;
-  }
-
-  uint32_t mt_[kN];
-  int index_ = kN;
-};
-
-// A string field of a record ("" when absent: documents from docs() were checked on load).
-std::string text_field(const Doc& doc, const char* key) {
-  auto it = doc.fields.find(key);
-  return it != doc.fields.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-std::vector<Doc> read_docs(const std::string& path, const std::vector<std::string>& fields) {
-  std::vector<Doc> docs = read_jsonl_docs(path, fields);
-  for (const Doc& doc : docs)
-    for (const auto& field : fields)
-      if (!doc.fields[field].is_string())
-        fail("{}: record {}: field '{}' is not a string", path, doc.id + 1, field);
-  return docs;
-}
-
 // The gold number after the last "#### " of a GSM8K solution, commas removed.
 std::string gold_number(const std::string& answer) {
   const size_t at = answer.rfind("#### ");
-  std::string gold = py_strip(at == std::string::npos ? answer : answer.substr(at + 5));
+  std::string gold(py::strip(at == std::string::npos ? answer : answer.substr(at + 5)));
   std::erase(gold, ',');
   return gold;
 }
@@ -185,7 +81,7 @@ class Gsm8kTask final : public Task {
     seed_ = options.seed;
     const std::string root = resolve_data_root(options);
     test_path_ = root + "/gsm8k/test.jsonl";
-    docs_ = read_docs(test_path_, {"question", "answer"});
+    docs_ = read_jsonl_text_docs(test_path_, {"question", "answer"});
 
     const int default_shots = variant == Variant::Plain ? 5 : variant == Variant::Cot ? 8 : 0;
     num_fewshot_ = options.num_fewshot < 0 ? default_shots : options.num_fewshot;
@@ -199,10 +95,12 @@ class Gsm8kTask final : public Task {
         cot_shots_.push_back({kCotExemplars[i].question, kCotExemplars[i].target});
     }
     if (variant == Variant::Plain && num_fewshot_ > 0) {
-      train_ = read_docs(root + "/gsm8k/train.jsonl", {"question", "answer"});
+      train_ = read_jsonl_text_docs(root + "/gsm8k/train.jsonl", {"question", "answer"});
       // lm-eval shares one random.Random(seed) across the documents, drawn in document order; a drawn
       // example equal to the document itself would be dropped (train and test share none).
-      PythonRandom rnd(options.seed);
+      if (num_fewshot_ > static_cast<int>(train_.size()))
+        fail("cannot sample {} few-shot examples from {}", num_fewshot_, train_.size());
+      py::Random rnd(options.seed);
       shots_.resize(docs_.size());
       for (const Doc& doc : docs_) {
         for (int64_t index : rnd.sample(static_cast<int64_t>(train_.size()), num_fewshot_)) {
@@ -230,7 +128,7 @@ class Gsm8kTask final : public Task {
       case Variant::Plain: return answer;  // doc_to_target "{{answer}}"
       case Variant::Cot: {                 // answer.split('####')[-1].strip()
         const size_t at = answer.rfind("####");
-        return py_strip(at == std::string::npos ? answer : answer.substr(at + 4));
+        return std::string(py::strip(at == std::string::npos ? answer : answer.substr(at + 4)));
       }
       case Variant::Boxed: return gold_number(answer);
     }
@@ -239,32 +137,19 @@ class Gsm8kTask final : public Task {
 
   GenerationDefaults generation_defaults() const override {
     GenerationDefaults g;
-    if (variant_ == Variant::Boxed) {
-      g.until = {};
-      g.max_gen_toks = 1024;
-      g.do_sample = true;
-      g.temperature = 0.6;
-      g.top_p = 0.95;
-    } else {
-      g.until = variant_ == Variant::Plain ? std::vector<std::string>{"Question:", "</s>", "<|im_end|>"}
-                                           : std::vector<std::string>{"Q:", "</s>", "<|im_end|>"};
-      g.max_gen_toks = 256;  // lm-eval's default: the YAML sets none
-      g.do_sample = false;
-      g.temperature = 0.0;
-    }
+    if (variant_ == Variant::Boxed) return study_generation_defaults();
+    g.until = variant_ == Variant::Plain ? std::vector<std::string>{"Question:", "</s>", "<|im_end|>"}
+                                         : std::vector<std::string>{"Q:", "</s>", "<|im_end|>"};
+    g.max_gen_toks = 256;  // lm-eval's default: the YAML sets none
+    g.do_sample = false;
+    g.temperature = 0.0;
     return g;
   }
 
   Prompt prompt(const Doc& doc) const override {
-    Prompt p;
     const std::string question = text_field(doc, "question");
-    if (variant_ == Variant::Boxed) {
-      p.chat_native = true;
-      p.messages.push_back({{"role", "system"}, {"content", std::string(kStudySystemPrompt)}});
-      p.messages.push_back({{"role", "user"}, {"content", question}});
-      p.text = std::string(kStudySystemPrompt) + "\n\n" + question;  // for models without a chat template
-      return p;
-    }
+    if (variant_ == Variant::Boxed) return study_prompt(question);
+    Prompt p;
     // lm-eval's fewshot_context: (doc_to_text + target_delimiter + target + fewshot_delimiter) per
     // example, then doc_to_text; as chat, one user/assistant pair per example.
     auto add_shot = [&](const std::string& text, const std::string& answer) {
@@ -290,14 +175,8 @@ class Gsm8kTask final : public Task {
 
   DocScore score_response(const Doc& doc, std::string_view raw) const override {
     const std::string response = utf8::to_valid_lossy(raw);  // as Python would hold it
+    if (variant_ == Variant::Boxed) return study_score(response, target(doc), numbers_equal);
     DocScore s;
-    if (variant_ == Variant::Boxed) {
-      const auto extracted = extract_answer_study(response);
-      const bool correct = extracted && numbers_equal(*extracted, target(doc));
-      s.metrics["exact_match,none"] = {correct ? 1.0 : 0.0};
-      s.filtered["study"] = extracted ? *extracted : kInvalid;
-      return s;
-    }
     const std::string gold = target(doc);
     const std::string strict = lm_regex_filter(strict_, response, 0).value_or(kInvalid);
     const std::string flexible = lm_regex_filter(flexible_, response, -1).value_or(kInvalid);
@@ -311,25 +190,9 @@ class Gsm8kTask final : public Task {
   nlohmann::ordered_json config() const override {
     nlohmann::ordered_json c;
     c["task"] = name_;
-    if (variant_ == Variant::Boxed) {
-      c["dataset_path"] = test_path_;
-      c["test_split"] = "test";
-      c["doc_to_text"] = "{{question}}";
-      c["doc_to_target"] = "{{answer.split('#### ')[-1].replace(',', '')}}";
-      c["description"] = "";
-      c["system_instruction"] = std::string(kStudySystemPrompt);
-      c["apply_chat_template"] = true;
-      c["num_fewshot"] = 0;
-      c["metric_list"] = {{{"metric", "exact_match"}, {"aggregation", "mean"}, {"higher_is_better", true},
-                           {"answer", "extract_answer_study"}, {"compare", "numbers_equal"}}};
-      c["output_type"] = "generate_until";
-      c["generation_kwargs"] = {{"until", nlohmann::ordered_json::array()}, {"do_sample", true},
-                                {"temperature", 0.6}, {"top_p", 0.95}, {"max_gen_toks", 1024}};
-      c["repeats"] = 1;
-      c["filter_list"] = {{{"name", "study"}, {"filter", {{{"function", "extract_answer_study"}}}}}};
-      c["metadata"] = {{"version", 1.0}, {"protocol", "study (DESIGN.md §5)"}};
-      return c;
-    }
+    if (variant_ == Variant::Boxed)
+      return study_config(name_, test_path_, "{{question}}", "{{answer.split('#### ')[-1].replace(',', '')}}",
+                          "numbers_equal");
     c["dataset_path"] = "gsm8k";
     c["dataset_name"] = "main";
     if (variant_ == Variant::Plain) {
@@ -390,8 +253,8 @@ class Gsm8kTask final : public Task {
   std::vector<std::pair<std::string, std::string>> cot_shots_;
   int num_fewshot_ = 0;
   uint64_t seed_ = 0;
-  PyRegex strict_;
-  PyRegex flexible_;
+  py::Regex strict_;
+  py::Regex flexible_;
   ExactMatch exact_match_;
 };
 

@@ -11,27 +11,14 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "eval/eval_test_util.h"
 #include "eval/task_families.h"
 #include "tests/test_util.h"
 
 using namespace tt::eval;
+using namespace tt::eval::test_util;
 
 namespace {
-
-TaskOptions shared_options() {
-  TaskOptions options;
-  options.data_root = tt::testing::shared_dir() + "/data";
-  return options;
-}
-
-std::vector<nlohmann::json> read_rows(const std::string& path) {
-  std::ifstream in(path);
-  std::vector<nlohmann::json> rows;
-  std::string line;
-  while (std::getline(in, line))
-    if (!line.empty()) rows.push_back(nlohmann::json::parse(line));
-  return rows;
-}
 
 std::string shot(const nlohmann::json& row) {
   return "Question: " + row["question"].get<std::string>() + "\nAnswer: " + row["answer"].get<std::string>() + "\n\n";
@@ -44,7 +31,7 @@ std::string shot(const nlohmann::json& row) {
 //   r = random.Random(1234); [r.sample(range(7473), 5) for _ in range(1319)]
 TEST(TaskGsm8k, PromptMatchesLmEvalFiveShot) {
   auto task = make_gsm8k_task("gsm8k", shared_options());
-  const auto train = read_rows(tt::testing::shared_dir() + "/data/gsm8k/train.jsonl");
+  const auto train = read_jsonl_rows(tt::testing::shared_dir() + "/data/gsm8k/train.jsonl");
   const auto& docs = task->docs();
   ASSERT_EQ(docs.size(), 1319u);
   EXPECT_EQ(task->name(), "gsm8k");
@@ -209,7 +196,7 @@ TEST(TaskGsm8k, StudyScoringAgreesWithPaperGrading) {
   auto task = make_gsm8k_task("gsm8k_boxed", shared_options());
   std::map<std::string, const Doc*> by_question;
   for (const Doc& doc : task->docs()) by_question[doc.fields["question"]] = &doc;
-  const auto rows = read_rows(tt::testing::shared_dir() + "/data/gsm8k/example_model_solutions.jsonl");
+  const auto rows = read_jsonl_rows(tt::testing::shared_dir() + "/data/gsm8k/example_model_solutions.jsonl");
   ASSERT_EQ(rows.size(), 1319u);
   for (const std::string key : {"175b_verification", "175b_finetuning"}) {
     size_t agree = 0;

@@ -5,17 +5,11 @@
 #include "eval/answer.h"
 #include "eval/task_data.h"
 #include "eval/task_families.h"
+#include "eval/task_study.h"
 #include "text/utf8.h"
 
 namespace tt::eval {
 namespace {
-
-constexpr const char* kInvalid = "[invalid]";
-
-std::string text_field(const Doc& doc, const char* key) {
-  auto it = doc.fields.find(key);
-  return it != doc.fields.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 class Math500Task final : public Task {
  public:
@@ -23,11 +17,7 @@ class Math500Task final : public Task {
     if (options.num_fewshot > 0)
       fail("{} is the study's zero-shot protocol; num_fewshot {} does not apply", name_, options.num_fewshot);
     path_ = resolve_data_root(options) + "/math500/test.jsonl";
-    docs_ = read_jsonl_docs(path_, {"problem", "answer"});
-    for (const Doc& doc : docs_)
-      for (const char* field : {"problem", "answer"})
-        if (!doc.fields[field].is_string())
-          fail("{}: record {}: field '{}' is not a string", path_, doc.id + 1, field);
+    docs_ = read_jsonl_text_docs(path_, {"problem", "answer"});
   }
 
   const std::string& name() const override { return name_; }
@@ -37,56 +27,16 @@ class Math500Task final : public Task {
   std::string target(const Doc& doc) const override { return text_field(doc, "answer"); }
   std::vector<std::string> doc_text_fields() const override { return {"problem"}; }
 
-  GenerationDefaults generation_defaults() const override {
-    GenerationDefaults g;
-    g.until = {};
-    g.max_gen_toks = 1024;
-    g.do_sample = true;
-    g.temperature = 0.6;
-    g.top_p = 0.95;
-    return g;
-  }
-
-  Prompt prompt(const Doc& doc) const override {
-    Prompt p;
-    const std::string problem = text_field(doc, "problem");
-    p.chat_native = true;
-    p.messages.push_back({{"role", "system"}, {"content", std::string(kStudySystemPrompt)}});
-    p.messages.push_back({{"role", "user"}, {"content", problem}});
-    p.text = std::string(kStudySystemPrompt) + "\n\n" + problem;  // for models without a chat template
-    return p;
-  }
+  GenerationDefaults generation_defaults() const override { return study_generation_defaults(); }
+  Prompt prompt(const Doc& doc) const override { return study_prompt(text_field(doc, "problem")); }
 
   DocScore score_response(const Doc& doc, std::string_view raw) const override {
-    const std::string response = utf8::to_valid_lossy(raw);  // as Python would hold it
-    DocScore s;
-    const auto extracted = extract_answer_study(response);
-    const bool correct = extracted && math_answers_equivalent(*extracted, target(doc));
-    s.metrics["exact_match,none"] = {correct ? 1.0 : 0.0};
-    s.filtered["study"] = extracted ? *extracted : kInvalid;
-    return s;
+    // As Python would hold the response.
+    return study_score(utf8::to_valid_lossy(raw), target(doc), math_answers_equivalent);
   }
 
   nlohmann::ordered_json config() const override {
-    nlohmann::ordered_json c;
-    c["task"] = name_;
-    c["dataset_path"] = path_;
-    c["test_split"] = "test";
-    c["doc_to_text"] = "{{problem}}";
-    c["doc_to_target"] = "{{answer}}";
-    c["description"] = "";
-    c["system_instruction"] = std::string(kStudySystemPrompt);
-    c["apply_chat_template"] = true;
-    c["num_fewshot"] = 0;
-    c["metric_list"] = {{{"metric", "exact_match"}, {"aggregation", "mean"}, {"higher_is_better", true},
-                         {"answer", "extract_answer_study"}, {"compare", "math_answers_equivalent"}}};
-    c["output_type"] = "generate_until";
-    c["generation_kwargs"] = {{"until", nlohmann::ordered_json::array()}, {"do_sample", true},
-                              {"temperature", 0.6}, {"top_p", 0.95}, {"max_gen_toks", 1024}};
-    c["repeats"] = 1;
-    c["filter_list"] = {{{"name", "study"}, {"filter", {{{"function", "extract_answer_study"}}}}}};
-    c["metadata"] = {{"version", 1.0}, {"protocol", "study (DESIGN.md §5)"}};
-    return c;
+    return study_config(name_, path_, "{{problem}}", "{{answer}}", "math_answers_equivalent");
   }
 
  private:

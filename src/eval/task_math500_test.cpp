@@ -7,20 +7,12 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "eval/eval_test_util.h"
 #include "eval/task_families.h"
 #include "tests/test_util.h"
 
 using namespace tt::eval;
-
-namespace {
-
-TaskOptions shared_options() {
-  TaskOptions options;
-  options.data_root = tt::testing::shared_dir() + "/data";
-  return options;
-}
-
-}  // namespace
+using namespace tt::eval::test_util;
 
 TEST(TaskMath500, PromptIsTheStudyProtocol) {
   auto task = make_math500_task(shared_options());

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "eval/task_data.h"
 #include "eval/task_families.h"
+#include "eval/python_compat.h"
 #include "eval/task_multiple_choice.h"
 
 namespace tt::eval {
@@ -33,39 +34,6 @@ constexpr const char* kDocToText =
 const std::vector<std::string> kLetters = {"A", "B", "C", "D"};
 constexpr const char* kTargetDelimiter = " ";
 constexpr const char* kFewshotDelimiter = "\n\n";
-
-// Python's str.strip() with no argument: every code point for which str.isspace() is true.
-bool python_space_at(std::string_view s, size_t i, size_t* length) {
-  const auto byte = [&](size_t k) { return k < s.size() ? static_cast<unsigned char>(s[k]) : 0u; };
-  const unsigned char c = byte(i);
-  if (c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F)) return *length = 1, true;
-  uint32_t cp = 0;
-  if ((c & 0xE0) == 0xC0 && i + 1 < s.size()) {
-    cp = ((c & 0x1Fu) << 6) | (byte(i + 1) & 0x3Fu);
-    *length = 2;
-  } else if ((c & 0xF0) == 0xE0 && i + 2 < s.size()) {
-    cp = ((c & 0x0Fu) << 12) | ((byte(i + 1) & 0x3Fu) << 6) | (byte(i + 2) & 0x3Fu);
-    *length = 3;
-  } else {
-    return false;
-  }
-  return cp == 0x85 || cp == 0xA0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200A) || cp == 0x2028 ||
-         cp == 0x2029 || cp == 0x202F || cp == 0x205F || cp == 0x3000;
-}
-
-std::string python_strip(std::string_view s) {
-  size_t begin = 0, length = 0;
-  while (begin < s.size() && python_space_at(s, begin, &length)) begin += length;
-  size_t end = s.size();
-  while (end > begin) {
-    // Step back to the start of the last code point.
-    size_t start = end - 1;
-    while (start > begin && (static_cast<unsigned char>(s[start]) & 0xC0) == 0x80) --start;
-    if (!python_space_at(s, start, &length) || start + length != end) break;
-    end = start;
-  }
-  return std::string(s.substr(begin, end - begin));
-}
 
 // A csv row as the Hugging Face cais/mmlu record lm-eval sees: question, subject, choices, answer.
 std::vector<Doc> read_mmlu_csv(const std::string& path, const std::string& subject) {
@@ -93,7 +61,7 @@ std::vector<Doc> read_mmlu_csv(const std::string& path, const std::string& subje
 
 std::string mmlu_doc_to_text(const Doc& doc) {
   const auto& choices = doc.fields["choices"];
-  std::string text = python_strip(doc.fields["question"].get<std::string>());
+  std::string text(py::strip(doc.fields["question"].get<std::string>()));
   for (size_t i = 0; i < kLetters.size(); ++i)
     text += "\n" + kLetters[i] + ". " + choices[i].get<std::string>();
   return text + "\nAnswer:";

@@ -9,30 +9,15 @@
 
 #include "core/error.h"
 #include "core/rng.h"
+#include "eval/eval_test_util.h"
 #include "eval/task_data.h"
 #include "eval/task_families.h"
 #include "tests/test_util.h"
 
 using namespace tt::eval;
+using namespace tt::eval::test_util;
 
 namespace {
-
-TaskOptions shared_options(int num_fewshot = -1) {
-  TaskOptions options;
-  options.data_root = tt::testing::shared_dir() + "/data";
-  options.num_fewshot = num_fewshot;
-  return options;
-}
-
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const tt::Error& e) {
-    return e.what();
-  }
-  return "";
-}
 
 // A data root holding only mmlu_stem/test/abstract_algebra_test.csv with the given content.
 std::string root_with_test_csv(const std::string& content) {

@@ -3,11 +3,10 @@
 #include "eval/task_multiple_choice.h"
 
 #include <algorithm>
-#include <bit>
 #include <cmath>
-#include <unordered_set>
 
 #include "core/error.h"
+#include "eval/python_compat.h"
 
 namespace tt::eval {
 
@@ -44,7 +43,7 @@ DocScore Task::score_choices(const Doc& doc, const std::vector<double>& choice_l
   for (size_t i = 0; i < continuations.size(); ++i) {
     std::string_view choice = continuations[i];
     if (choice.starts_with(delimiter)) choice.remove_prefix(delimiter.size());
-    normalised[i] = choice_loglikelihoods[i] / static_cast<double>(python_length(choice));
+    normalised[i] = choice_loglikelihoods[i] / static_cast<double>(py::len(choice));
   }
 
   const int64_t pred = numpy_argmax(choice_loglikelihoods);
@@ -74,101 +73,6 @@ Prompt multiple_choice_prompt(const std::string& description, const std::vector<
   prompt.text += question;
   prompt.messages.push_back({{"role", "user"}, {"content", question}});
   return prompt;
-}
-
-int64_t python_length(std::string_view utf8) {
-  return std::count_if(utf8.begin(), utf8.end(),
-                       [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
-}
-
-// CPython's random_seed for a non-negative int: the key is its 32-bit words, least significant
-// first (one word for 0), fed to MT19937's init_by_array.
-PythonRandom::PythonRandom(uint64_t seed) {
-  std::vector<uint32_t> key = {static_cast<uint32_t>(seed)};
-  if (seed >> 32) key.push_back(static_cast<uint32_t>(seed >> 32));
-
-  state_[0] = 19650218u;  // init_genrand(19650218)
-  for (int i = 1; i < kN; ++i)
-    state_[i] = 1812433253u * (state_[i - 1] ^ (state_[i - 1] >> 30)) + static_cast<uint32_t>(i);
-  int i = 1;
-  size_t j = 0;
-  for (int k = std::max<int>(kN, static_cast<int>(key.size())); k > 0; --k) {
-    state_[i] = (state_[i] ^ ((state_[i - 1] ^ (state_[i - 1] >> 30)) * 1664525u)) + key[j] +
-                static_cast<uint32_t>(j);
-    ++i;
-    ++j;
-    if (i >= kN) {
-      state_[0] = state_[kN - 1];
-      i = 1;
-    }
-    if (j >= key.size()) j = 0;
-  }
-  for (int k = kN - 1; k > 0; --k) {
-    state_[i] = (state_[i] ^ ((state_[i - 1] ^ (state_[i - 1] >> 30)) * 1566083941u)) - static_cast<uint32_t>(i);
-    ++i;
-    if (i >= kN) {
-      state_[0] = state_[kN - 1];
-      i = 1;
-    }
-  }
-  state_[0] = 0x80000000u;
-  index_ = kN;
-}
-
-uint32_t PythonRandom::getrandbits32() {
-  constexpr int kM = 397;
-  constexpr uint32_t kMatrixA = 0x9908b0dfu, kUpper = 0x80000000u, kLower = 0x7fffffffu;
-  if (index_ >= kN) {
-    for (int k = 0; k < kN; ++k) {
-      const uint32_t y = (state_[k] & kUpper) | (state_[(k + 1) % kN] & kLower);
-      state_[k] = state_[(k + kM) % kN] ^ (y >> 1) ^ ((y & 1u) ? kMatrixA : 0u);
-    }
-    index_ = 0;
-  }
-  uint32_t y = state_[index_++];
-  y ^= y >> 11;
-  y ^= (y << 7) & 0x9d2c5680u;
-  y ^= (y << 15) & 0xefc60000u;
-  y ^= y >> 18;
-  return y;
-}
-
-// _randbelow_with_getrandbits: k = n.bit_length(); draw getrandbits(k) until below n.
-// getrandbits(k) for k <= 32 is the top k bits of one 32-bit output.
-uint64_t PythonRandom::randbelow(uint64_t n) {
-  TT_CHECK(n >= 1 && n <= 0xffffffffu, "randbelow range");
-  const int bits = std::bit_width(n);
-  auto draw = [&] { return uint64_t{getrandbits32() >> (32 - bits)}; };
-  uint64_t r = draw();
-  while (r >= n) r = draw();
-  return r;
-}
-
-// random.sample(range(n), k): a partial Fisher-Yates on a pool for small n, otherwise rejection
-// of repeated indices (CPython chooses by the size of the set it would need).
-std::vector<int64_t> PythonRandom::sample(int64_t n, int64_t k) {
-  if (k < 0 || k > n) fail("sample of {} from a population of {}", k, n);
-  std::vector<int64_t> result(static_cast<size_t>(k));
-  int64_t setsize = 21;
-  if (k > 5) setsize += static_cast<int64_t>(std::pow(4.0, std::ceil(std::log(static_cast<double>(k * 3)) / std::log(4.0))));
-  if (n <= setsize) {
-    std::vector<int64_t> pool(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) pool[i] = i;
-    for (int64_t i = 0; i < k; ++i) {
-      const auto j = static_cast<int64_t>(randbelow(static_cast<uint64_t>(n - i)));
-      result[i] = pool[j];
-      pool[j] = pool[n - i - 1];
-    }
-  } else {
-    std::unordered_set<int64_t> selected;
-    for (int64_t i = 0; i < k; ++i) {
-      auto j = static_cast<int64_t>(randbelow(static_cast<uint64_t>(n)));
-      while (selected.count(j)) j = static_cast<int64_t>(randbelow(static_cast<uint64_t>(n)));
-      selected.insert(j);
-      result[i] = j;
-    }
-  }
-  return result;
 }
 
 }  // namespace tt::eval

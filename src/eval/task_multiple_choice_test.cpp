@@ -8,18 +8,14 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "eval/eval_test_util.h"
 #include "eval/task_families.h"
 #include "tests/test_util.h"
 
 using namespace tt::eval;
+using namespace tt::eval::test_util;
 
 namespace {
-
-TaskOptions shared_options() {
-  TaskOptions options;
-  options.data_root = tt::testing::shared_dir() + "/data";
-  return options;
-}
 
 // An ARC document made by hand: its choices are " <text>", its gold the label of answerKey.
 Doc arc_doc(const std::vector<std::string>& texts, int gold) {
@@ -63,9 +59,7 @@ TEST(MultipleChoiceScore, LengthIsPythonCharactersNotBytes) {
   const DocScore score = arc_challenge().score_choices(arc_doc({"\xC3\xA9\xC3\xA9", "abc"}, 1), {-2.0, -2.7});
   EXPECT_EQ(score.metrics.at("acc,none"), std::vector<double>{0.0});
   EXPECT_EQ(score.metrics.at("acc_norm,none"), std::vector<double>{1.0});
-  EXPECT_EQ(python_length("\xC3\xA9\xC3\xA9"), 2);
-  EXPECT_EQ(python_length("\xE2\x82\xAC" "5 \xF0\x9F\x98\x80"), 4);  // euro sign, 5, space, emoji
-  EXPECT_EQ(python_length(""), 0);
+  // py::len itself: python_compat_test.cpp.
 }
 
 TEST(MultipleChoiceScore, TiesGoToTheFirstMaximumLikeNumpyArgmax) {
@@ -112,25 +106,4 @@ TEST(MultipleChoicePrompt, PlainTextAndChatTurns) {
   EXPECT_EQ(bare.messages, nlohmann::ordered_json::parse(R"([{"role": "user", "content": "Q?"}])"));
 }
 
-// Expected values from CPython 3.11:
-//   r = random.Random(1234); [r.getrandbits(32) for _ in range(3)]
-//   r = random.Random(1234); r.sample(range(1119), 5), r.sample(range(1119), 5), r.sample(range(1119), 25)[:8]
-//   r = random.Random(2**40 + 7); r.sample(range(10), 10), r.sample(range(300), 7)
-TEST(PythonRandom, MatchesCPython) {
-  PythonRandom bits(1234);
-  EXPECT_EQ(bits.getrandbits32(), 4150886329u);
-  EXPECT_EQ(bits.getrandbits32(), 3342196574u);
-  EXPECT_EQ(bits.getrandbits32(), 1892932127u);
-
-  PythonRandom rng(1234);
-  EXPECT_EQ(rng.sample(1119, 5), (std::vector<int64_t>{902, 239, 15, 185, 71}));
-  EXPECT_EQ(rng.sample(1119, 5), (std::vector<int64_t>{171, 201, 726, 484, 35}));
-  const auto big = rng.sample(1119, 25);
-  EXPECT_EQ(std::vector<int64_t>(big.begin(), big.begin() + 8),
-            (std::vector<int64_t>{63, 32, 708, 991, 949, 304, 186, 374}));
-
-  PythonRandom wide((uint64_t{1} << 40) + 7);  // a two-word seed key; the pool algorithm (n <= 21)
-  EXPECT_EQ(wide.sample(10, 10), (std::vector<int64_t>{9, 7, 4, 8, 1, 6, 3, 2, 5, 0}));
-  EXPECT_EQ(wide.sample(300, 7), (std::vector<int64_t>{226, 230, 190, 115, 227, 92, 70}));
-  EXPECT_THROW(wide.sample(3, 4), tt::Error);
-}
+// random.Random, which picks the few-shot examples: python_compat_test.cpp.

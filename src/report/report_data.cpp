@@ -374,27 +374,25 @@ std::vector<Sweep> find_sweeps(const std::vector<Run>& runs, const Table& table)
   return sweeps;
 }
 
-std::string format_score(const Score& score, bool percent) {
+namespace {
+
+// "value ± error" (or the value alone when the error is not finite): two decimals of a percentage,
+// or four of the raw value; `sign` writes a '+' before positive values.
+std::string format_value_error(const Score& score, bool percent, bool sign) {
   if (!score.present()) return "—";
-  double scale = percent ? 100.0 : 1.0;
-  if (percent) {
-    if (!std::isfinite(score.error)) return fmt::format("{:.2f}", score.value * scale);
-    return fmt::format("{:.2f} ± {:.2f}", score.value * scale, score.error * scale);
-  }
-  if (!std::isfinite(score.error)) return fmt::format("{:.4f}", score.value);
-  return fmt::format("{:.4f} ± {:.4f}", score.value, score.error);
+  const double scale = percent ? 100.0 : 1.0;
+  const int digits = percent ? 2 : 4;
+  const std::string value = sign ? fmt::format("{:+.{}f}", score.value * scale, digits)
+                                 : fmt::format("{:.{}f}", score.value * scale, digits);
+  if (!std::isfinite(score.error)) return value;
+  return fmt::format("{} ± {:.{}f}", value, score.error * scale, digits);
 }
 
-std::string format_delta(const Score& delta, bool percent) {
-  if (!delta.present()) return "—";
-  double scale = percent ? 100.0 : 1.0;
-  if (percent) {
-    if (!std::isfinite(delta.error)) return fmt::format("{:+.2f}", delta.value * scale);
-    return fmt::format("{:+.2f} ± {:.2f}", delta.value * scale, delta.error * scale);
-  }
-  if (!std::isfinite(delta.error)) return fmt::format("{:+.4f}", delta.value);
-  return fmt::format("{:+.4f} ± {:.4f}", delta.value, delta.error);
-}
+}  // namespace
+
+std::string format_score(const Score& score, bool percent) { return format_value_error(score, percent, false); }
+
+std::string format_delta(const Score& delta, bool percent) { return format_value_error(delta, percent, true); }
 
 std::string format_param(const ojson& value) {
   if (value.is_string()) return value.get<std::string>();
