@@ -3,13 +3,11 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <functional>
 #include <set>
 
 #include <fmt/ranges.h>
 
 #include "core/error.h"
-#include "data/hash.h"
 #include "io/file.h"
 #include "study/yaml_util.h"
 
