@@ -31,9 +31,7 @@ TEST(StudyDemo, ShrunkDemoRunsEndToEndAndTheReportShowsTheResults) {
       " --set base.max_steps=2 --set sft.max_steps=2 --set pairs.k=2 --set pairs.max_new_tokens=8"
       " --set dpo.max_steps=1 --set apo_zero.max_steps=1 --set dpo.dataset.path=" + dir + "/pairs.jsonl" +
       " --set apo_zero.dataset.path=" + dir + "/pairs.jsonl" +
-      // bbh_zeroshot needs bbh/cot-prompts/<task>.txt (the task descriptions), which the synthetic
-      // data root does not have yet
-      " --set 'eval.tasks=[gsm8k_boxed, ifeval]' --set eval.limit=3 --set eval.gen_kwargs.max_gen_toks=8";
+      " --set eval.limit=3 --set eval.gen_kwargs.max_gen_toks=8";
   const std::string out = dir + "/out";
   auto r = testing::run_cli("run --out " + out + sets);
   ASSERT_EQ(r.exit_code, 0) << r.output;

@@ -139,6 +139,7 @@ stages:
               bbh_zeroshot_word_sorting, bbh_zeroshot_dyck_languages]
       limit: 200
       apply_chat_template: true
+      strip_thinking: true
       data_root: "${data}/eval"
       gen_kwargs: {temperature: 0, max_gen_toks: 160}
       precision: fp32

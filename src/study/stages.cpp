@@ -227,6 +227,7 @@ void validate_job(const Job& job) {
     if (config_list(job, "tasks").empty()) fail("{}: missing (the tasks to evaluate)", where(job, "tasks"));
     for (const char* key : {"limit", "num_fewshot", "seed", "max_batch"}) config_int(job, key, 0);
     config_bool(job, "apply_chat_template", false);
+    config_bool(job, "strip_thinking", false);
     parse_precision(config_string(job, "precision", "bf16"));
   }
 }

@@ -36,6 +36,7 @@ void run_eval_job(const Job& job) {
   o.limit = config_int(job, "limit", o.limit);
   o.num_fewshot = static_cast<int>(config_int(job, "num_fewshot", o.num_fewshot));
   o.apply_chat_template = config_bool(job, "apply_chat_template", o.apply_chat_template);
+  o.strip_thinking = config_bool(job, "strip_thinking", o.strip_thinking);
   o.gen_kwargs = gen_kwargs_text(job);
   o.seed = static_cast<uint64_t>(config_int(job, "seed", static_cast<int64_t>(o.seed)));
   o.data_root = config_string(job, "data_root", "");

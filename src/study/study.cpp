@@ -42,8 +42,8 @@ const std::set<std::string>& config_keys(StageKind kind) {
       {StageKind::Init, {"arch", "config", "model", "seed", "dtype", "tokenizer"}},
       {StageKind::Pairs, {"prompts", "k", "pairs_per_prompt", "temperature", "top_p", "max_new_tokens", "seed", "limit",
                           "task", "precision", "max_batch", "chat_template"}},
-      {StageKind::Eval, {"tasks", "limit", "num_fewshot", "apply_chat_template", "gen_kwargs", "seed", "data_root",
-                         "precision", "max_batch"}},
+      {StageKind::Eval, {"tasks", "limit", "num_fewshot", "apply_chat_template", "strip_thinking", "gen_kwargs", "seed",
+                         "data_root", "precision", "max_batch"}},
       {StageKind::Report, {"metric_overrides"}},
   };
   static const std::set<std::string> none;

@@ -77,7 +77,7 @@ SyntheticFiles write_synthetic_data(const SyntheticOptions& o) {
   SyntheticFiles f;
   f.out_dir = o.out_dir;
   f.eval_root = o.out_dir + "/eval";
-  for (const std::string& dir : {o.out_dir, f.eval_root + "/gsm8k", f.eval_root + "/ifeval", f.eval_root + "/bbh/bbh"}) {
+  for (const std::string& dir : {o.out_dir, f.eval_root + "/gsm8k", f.eval_root + "/ifeval", f.eval_root + "/bbh/bbh", f.eval_root + "/bbh/cot-prompts"}) {
     std::error_code error;
     fs::create_directories(dir, error);
     if (error) fail("{}: cannot create directory ({})", dir, error.message());
@@ -208,6 +208,13 @@ SyntheticFiles write_synthetic_data(const SyntheticOptions& o) {
     nlohmann::json examples = nlohmann::json::array();
     for (const auto& item : bbh_test[t]) examples.push_back({{"input", item.input}, {"target", item.target}});
     write_json_file(f.eval_root + "/bbh/bbh/" + bbh_task_names()[t] + ".json", {{"examples", std::move(examples)}});
+    // BBH's cot-prompts/<task>.txt: lm-eval's task description (bbh_zeroshot's system text) and three
+    // chain-of-thought examples, taken from the training split.
+    std::string prompt = "SYNTHETIC DEMO DATA (tinythink synth)\n-----\n" + bbh_description(bbh_task_names()[t]);
+    for (size_t k = 0; k < std::min<size_t>(3, sft_bbh[t].size()); ++k)
+      prompt += "\n\nQ: " + sft_bbh[t][k].input + "\nA: Let's think step by step.\nSo the answer is " +
+                sft_bbh[t][k].target + ".";
+    write_file_atomic(f.eval_root + "/bbh/cot-prompts/" + bbh_task_names()[t] + ".txt", prompt + "\n");
   }
   f.pretrain_docs = static_cast<int64_t>(pretrain_texts.size());
   f.sft_rows = static_cast<int64_t>(sft_rows.size());

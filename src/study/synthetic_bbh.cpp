@@ -219,6 +219,14 @@ BbhItem dyck_languages(Rng& rng) {
 
 }  // namespace
 
+std::string bbh_description(const std::string& task) {
+  if (task == "boolean_expressions") return "Evaluate the result of a random Boolean expression.";
+  if (task == "object_counting") return "Questions that involve enumerating objects and asking the model to count them.";
+  if (task == "word_sorting") return "Sort a list of words.";
+  if (task == "dyck_languages") return "Correctly close a Dyck-n word.";
+  fail("synth: no description for BBH task '{}'", task);
+}
+
 const std::vector<std::string>& bbh_task_names() {
   static const std::vector<std::string> names = {"boolean_expressions", "object_counting", "word_sorting", "dyck_languages"};
   return names;

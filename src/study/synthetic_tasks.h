@@ -54,6 +54,8 @@ struct BbhItem {
 
 // boolean_expressions, object_counting, word_sorting, dyck_languages
 const std::vector<std::string>& bbh_task_names();
+// lm-eval's description of the BBH task (its bbh_zeroshot system text).
+std::string bbh_description(const std::string& task);
 BbhItem make_bbh_item(const std::string& task, Rng& rng);
 
 // "The answer is \boxed{X}." (or without \boxed when X holds a brace, which \boxed{} cannot hold).
