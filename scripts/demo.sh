@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets up (scripts/setup.sh), builds, and runs the main job on the embedded default: `tinythink run`.
-# Extra arguments go to `tinythink run` (e.g. --out DIR --steps N).
+# Sets up (scripts/setup.sh), builds, and runs the main job on the embedded default: `tinythink run`,
+# the demo study (configs/demo/study.yaml). Extra arguments go to `tinythink run` (e.g. --out DIR,
+# --set STAGE.KEY=VALUE, --dry-run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh

@@ -51,9 +51,7 @@ void run_report_job(const Plan& plan, const Job& job) {
   }
   if (const YAML::Node m = job.config["metric_overrides"]; m && m.IsMap())
     for (const auto& e : m) o.metric_overrides[e.first.as<std::string>()] = e.second.as<std::string>();
-  report::ReportSummary s = report::write_report(o);
-  log_info("{}: {} runs ({} with results) x {} benchmarks, {} capability-tax rows, {} charts -> {}, {}", job.name, s.runs,
-           s.runs_with_results, s.benchmarks, s.deltas, s.charts, s.markdown_path, s.html_path);
+  report::write_report(o);  // logs what it wrote
 }
 
 }  // namespace tt::study
