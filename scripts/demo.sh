@@ -4,7 +4,7 @@
 # --set STAGE.KEY=VALUE, --dry-run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+TT_BUILD_TARGETS=tinythink scripts/setup.sh  # the binary only: no tests or benchmarks to compile
 BUILD_DIR=${BUILD_DIR:-build}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
 "$BUILD_DIR/tinythink" run "$@"

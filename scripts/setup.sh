@@ -31,4 +31,5 @@ fi
 
 BUILD_DIR=${BUILD_DIR:-build}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release > /dev/null
-ninja -C "$BUILD_DIR" -j "$(nproc)"
+# TT_BUILD_TARGETS: only these targets (scripts/demo.sh builds just the binary); default all.
+ninja -C "$BUILD_DIR" -j "$(nproc)" ${TT_BUILD_TARGETS:-}
