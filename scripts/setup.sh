@@ -8,6 +8,7 @@ packages=(
   ${TT_EXTRA_PACKAGES:-}             # more (scripts/test.sh adds chromium for the report screenshot)
   g++ cmake ninja-build pkg-config   # toolchain
   libdnnl-dev                        # oneDNN: matmuls (fp32; bf16 on AMX / AVX512-BF16)
+  ocl-icd-opencl-dev                 # OpenCL headers + loader: Debian's oneDNN CMake config requires them
   nlohmann-json3-dev                 # JSON: configs, safetensors headers, JSONL data
   libyaml-cpp-dev                    # YAML: training configs
   libcli11-dev                       # command line

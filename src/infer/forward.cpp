@@ -45,7 +45,7 @@ InferenceModel::InferenceModel(Model& model, Precision precision)
                        make_weight(L.w_down, C, F, precision)});
   }
   lm_head_ = make_weight(views_.lm_head, c.vocab_size, C, precision);
-  rope_ = make_rope_table(c, context_limit());
+  rope_ = make_rope_table(rope_params(c), context_limit());
 }
 
 int64_t InferenceModel::context_limit() const {

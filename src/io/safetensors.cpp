@@ -14,6 +14,7 @@
 #include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
+#include "core/bf16.h"
 #include "core/error.h"
 #include "io/file_internal.h"
 
@@ -57,17 +58,6 @@ bool parse_dtype(const std::string& name, DType* out) {
 
 bool is_float(DType d) { return d == DType::F32 || d == DType::BF16 || d == DType::F16; }
 
-uint32_t float_bits(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return u;
-}
-
-float bits_float(uint32_t u) {
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
 
 // numel * elem_size, or false on overflow (a hostile header can claim absurd shapes).
 bool checked_bytes(const std::vector<int64_t>& shape, size_t elem_size, uint64_t* out) {
@@ -82,21 +72,6 @@ bool checked_bytes(const std::vector<int64_t>& shape, size_t elem_size, uint64_t
 
 }  // namespace
 
-float bf16_to_f32(uint16_t bits) { return bits_float(static_cast<uint32_t>(bits) << 16); }
-
-uint16_t f32_to_bf16(float value) {
-  uint32_t u = float_bits(value);
-  if ((u & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((u >> 16) | 0x0040);  // quiet NaN
-  // Adding 0x7fff plus the lowest kept bit rounds half-way cases to the even neighbour.
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return static_cast<uint16_t>(u >> 16);
-}
-
-float f16_to_f32(uint16_t bits) { return _cvtsh_ss(bits); }
-
-uint16_t f32_to_f16(float value) {
-  return static_cast<uint16_t>(_cvtss_sh(value, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-}
 
 int64_t TensorInfo::numel() const {
   int64_t n = 1;

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "core/bf16.h"  // the dtype conversions
+
 namespace tt {
 
 enum class DType { F32, BF16, F16, I32, I64 };
@@ -15,11 +17,6 @@ enum class DType { F32, BF16, F16, I32, I64 };
 const char* dtype_name(DType dtype);  // "F32", "BF16", ...
 size_t dtype_size(DType dtype);
 
-// Scalar conversions (also used by kernels that keep bf16 copies of weights).
-float bf16_to_f32(uint16_t bits);  // exact: bf16 is the top half of an fp32
-uint16_t f32_to_bf16(float value);  // round to nearest, ties to even; NaN stays a (quiet) NaN
-float f16_to_f32(uint16_t bits);    // exact, subnormals, inf and NaN included
-uint16_t f32_to_f16(float value);   // round to nearest even; overflow gives inf
 
 struct TensorInfo {
   std::string name;

@@ -354,6 +354,10 @@ json config_to_json(const ModelConfig& c) {
   return j;
 }
 
+RopeParams rope_params(const ModelConfig& c) {
+  return {.style = c.rope_style, .head_dim = c.head_dim, .theta = c.rope_theta, .scaling = c.rope_scaling};
+}
+
 int64_t parameter_count(const ModelConfig& c) {
   int64_t H = c.hidden_size, d = c.head_dim;
   int64_t attention = H * c.num_attention_heads * d * 2 + H * c.num_key_value_heads * d * 2;  // q, o, k, v

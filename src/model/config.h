@@ -11,20 +11,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "kernels/rope_params.h"
+
 namespace tt {
 
 enum class ModelFamily { Llama, Llama4Text };
-
-// How RoPE pairs dimensions: Llama4 rotates (2i, 2i+1) as complex numbers; Llama rotates (i, i + d/2).
-enum class RopeStyle { Interleaved, RotateHalf };
-
-struct RopeScaling {
-  std::string type;  // "" (none) or "llama3"
-  double factor = 1.0;
-  double low_freq_factor = 1.0;
-  double high_freq_factor = 4.0;
-  int64_t original_max_position_embeddings = 8192;
-};
 
 struct ModelConfig {
   ModelFamily family = ModelFamily::Llama4Text;
@@ -68,6 +59,9 @@ nlohmann::json config_to_json(const ModelConfig& config);
 // and small test sizes "tiny-llama4", "tiny-llama", "micro-llama4". Unknown name: error listing them.
 ModelConfig preset_config(const std::string& name);
 std::vector<std::string> preset_names();
+
+// The RoPE kernel's parameters for this model.
+RopeParams rope_params(const ModelConfig& config);
 
 // Number of parameters (tied embeddings counted once).
 int64_t parameter_count(const ModelConfig& config);

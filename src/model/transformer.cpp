@@ -121,7 +121,7 @@ void model_forward(const ModelConfig& c, const WeightSet& w, const Batch& batch,
   const int64_t max_position = *std::max_element(ws.positions.begin(), ws.positions.end());
   if (max_position < 0) fail("batch: negative position id");
   if (ws.rope.max_positions <= max_position || ws.rope.head_dim != D)  // grow the table on demand
-    ws.rope = make_rope_table(c, std::max<int64_t>(max_position + 1, 2 * ws.rope.max_positions));
+    ws.rope = make_rope_table(rope_params(c), std::max<int64_t>(max_position + 1, 2 * ws.rope.max_positions));
 
   // embeddings (+ NEFTune noise, training only)
   float* x0 = ws.layers[0].x.data();

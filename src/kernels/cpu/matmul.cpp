@@ -8,19 +8,9 @@
 #include <dnnl.hpp>
 
 #include "core/error.h"
-#include "io/safetensors.h"  // the project's one fp32 <-> bf16 rounding
+#include "core/bf16.h"
 
 namespace tt {
-
-Precision parse_precision(const std::string& name) {
-  if (name == "fp32") return Precision::FP32;
-  if (name == "bf16") return Precision::BF16;
-  fail("unknown precision '{}' (expected fp32 or bf16)", name);
-}
-
-const char* precision_name(Precision precision) {
-  return precision == Precision::FP32 ? "fp32" : "bf16";
-}
 
 namespace {
 
@@ -83,11 +73,6 @@ const MatmulPrimitive& get_primitive(const MatmulKey& key) {
 }
 
 
-void to_bf16(const float* src, uint16_t* dst, int64_t count) {
-#pragma omp parallel for schedule(static) if (count > 65536)
-  for (int64_t i = 0; i < count; ++i) dst[i] = f32_to_bf16(src[i]);
-}
-
 // Per-thread scratch that grows as needed and is reused across calls.
 template <typename T>
 T* scratch(std::vector<T>& buffer, int64_t count) {
@@ -124,13 +109,6 @@ std::string matmul_kernel_name(int64_t m, int64_t n, int64_t k, Precision precis
   std::string name = get_primitive({m, n, k, false, true, false, bf16}).kernel;
   if (precision == Precision::BF16 && !bf16) name += " (bf16 emulated: inputs rounded, fp32 kernel)";
   return name;
-}
-
-void round_to_bf16(const float* src, float* dst, int64_t count) {
-#pragma omp parallel for schedule(static) if (count > 65536)
-  for (int64_t i = 0; i < count; ++i) {
-    dst[i] = bf16_to_f32(f32_to_bf16(src[i]));
-  }
 }
 
 void matmul(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, const MatmulOptions& options) {

@@ -11,12 +11,10 @@
 #include <cstdint>
 #include <string>
 
+#include "core/bf16.h"
+#include "core/precision.h"
+
 namespace tt {
-
-enum class Precision { FP32, BF16 };
-
-Precision parse_precision(const std::string& name);  // "fp32" | "bf16", else tt::Error
-const char* precision_name(Precision precision);
 
 struct MatmulOptions {
   bool trans_a = false;
@@ -35,8 +33,5 @@ void matmul(const float* a, const float* b, float* c, int64_t m, int64_t n, int6
 bool native_bf16_available();
 // oneDNN's name for the kernel it picked for an fp32 / bf16 matmul of this shape (e.g. "gemm:jit").
 std::string matmul_kernel_name(int64_t m, int64_t n, int64_t k, Precision precision);
-
-// Round-to-nearest-even fp32 -> bf16 -> fp32, in place or into dst.
-void round_to_bf16(const float* src, float* dst, int64_t count);
 
 }  // namespace tt

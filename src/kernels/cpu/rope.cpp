@@ -8,15 +8,15 @@
 
 namespace tt {
 
-std::vector<float> rope_inverse_frequencies(const ModelConfig& config) {
-  const int64_t half = config.head_dim / 2;
+std::vector<float> rope_inverse_frequencies(const RopeParams& params) {
+  const int64_t half = params.head_dim / 2;
   std::vector<float> inv_freq(half);
   for (int64_t i = 0; i < half; ++i) {
     // HF computes base ** (arange(0, dim, 2).float() / dim) in fp32, then 1 / that.
-    float exponent = static_cast<float>(2 * i) / static_cast<float>(config.head_dim);
-    inv_freq[i] = 1.0f / std::pow(static_cast<float>(config.rope_theta), exponent);
+    float exponent = static_cast<float>(2 * i) / static_cast<float>(params.head_dim);
+    inv_freq[i] = 1.0f / std::pow(static_cast<float>(params.theta), exponent);
   }
-  const RopeScaling& s = config.rope_scaling;
+  const RopeScaling& s = params.scaling;
   if (s.type.empty() || s.type == "default") return inv_freq;
   if (s.type != "llama3") fail("rope_scaling: unsupported type '{}'", s.type);
   const double low_freq_wavelen = s.original_max_position_embeddings / s.low_freq_factor;
@@ -35,13 +35,13 @@ std::vector<float> rope_inverse_frequencies(const ModelConfig& config) {
   return inv_freq;
 }
 
-RopeTable make_rope_table(const ModelConfig& config, int64_t max_positions) {
+RopeTable make_rope_table(const RopeParams& params, int64_t max_positions) {
   RopeTable table;
-  table.style = config.rope_style;
-  table.head_dim = config.head_dim;
+  table.style = params.style;
+  table.head_dim = params.head_dim;
   table.max_positions = max_positions;
-  const int64_t half = config.head_dim / 2;
-  std::vector<float> inv_freq = rope_inverse_frequencies(config);
+  const int64_t half = params.head_dim / 2;
+  std::vector<float> inv_freq = rope_inverse_frequencies(params);
   table.cos.resize(max_positions * half);
   table.sin.resize(max_positions * half);
   for (int64_t p = 0; p < max_positions; ++p)

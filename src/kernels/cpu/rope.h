@@ -6,12 +6,12 @@
 #include <cstdint>
 #include <vector>
 
-#include "model/config.h"
+#include "kernels/rope_params.h"
 
 namespace tt {
 
 // inv_freq[i] = theta^(-2i/head_dim), then llama3 scaling when configured (HF's rope init functions).
-std::vector<float> rope_inverse_frequencies(const ModelConfig& config);
+std::vector<float> rope_inverse_frequencies(const RopeParams& params);
 
 struct RopeTable {
   RopeStyle style = RopeStyle::Interleaved;
@@ -19,7 +19,7 @@ struct RopeTable {
   int64_t max_positions = 0;
   std::vector<float> cos, sin;  // [max_positions, head_dim/2]
 };
-RopeTable make_rope_table(const ModelConfig& config, int64_t max_positions);
+RopeTable make_rope_table(const RopeParams& params, int64_t max_positions);
 
 // x: [tokens, heads, head_dim], rotated in place; positions: [tokens].
 void rope_forward(float* x, const int32_t* positions, int64_t tokens, int64_t heads, const RopeTable& table);

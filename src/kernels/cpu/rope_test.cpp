@@ -12,16 +12,10 @@
 namespace tt {
 namespace {
 
-ModelConfig rope_config(RopeStyle style) {
-  ModelConfig c;
-  c.head_dim = 8;
-  c.rope_theta = 10000.0;
-  c.rope_style = style;
-  return c;
-}
+RopeParams rope_config(RopeStyle style) { return {.style = style, .head_dim = 8, .theta = 10000.0, .scaling = {}}; }
 
 TEST(Rope, InterleavedIsComplexMultiplication) {
-  ModelConfig config = rope_config(RopeStyle::Interleaved);
+  RopeParams config = rope_config(RopeStyle::Interleaved);
   RopeTable table = make_rope_table(config, 32);
   auto x = testing::random_vector(2 * 3 * 8, 1);  // 2 tokens, 3 heads
   auto original = x;
@@ -40,7 +34,7 @@ TEST(Rope, InterleavedIsComplexMultiplication) {
 }
 
 TEST(Rope, RotateHalfPairsTheHalves) {
-  ModelConfig config = rope_config(RopeStyle::RotateHalf);
+  RopeParams config = rope_config(RopeStyle::RotateHalf);
   RopeTable table = make_rope_table(config, 32);
   auto x = testing::random_vector(8, 2);
   auto o = x;
@@ -55,7 +49,7 @@ TEST(Rope, RotateHalfPairsTheHalves) {
 
 TEST(Rope, BackwardIsTheTransposeOfForward) {
   for (RopeStyle style : {RopeStyle::Interleaved, RopeStyle::RotateHalf}) {
-    ModelConfig config = rope_config(style);
+    RopeParams config = rope_config(style);
     RopeTable table = make_rope_table(config, 64);
     auto x = testing::random_vector(3 * 2 * 8, 3), probe = testing::random_vector(3 * 2 * 8, 4);
     std::vector<int32_t> pos = {0, 13, 63};
@@ -72,21 +66,21 @@ TEST(Rope, BackwardIsTheTransposeOfForward) {
 }
 
 TEST(Rope, Llama3ScalingKeepsHighAndDividesLowFrequencies) {
-  ModelConfig config = rope_config(RopeStyle::RotateHalf);
+  RopeParams config = rope_config(RopeStyle::RotateHalf);
   config.head_dim = 64;
-  config.rope_theta = 500000.0;
-  config.rope_scaling = {"llama3", 8.0, 1.0, 4.0, 8192};
+  config.theta = 500000.0;
+  config.scaling = {"llama3", 8.0, 1.0, 4.0, 8192};
   auto scaled = rope_inverse_frequencies(config);
-  config.rope_scaling = {};
+  config.scaling = {};
   auto plain = rope_inverse_frequencies(config);
   EXPECT_FLOAT_EQ(scaled[0], plain[0]);                 // wavelength 2π < 2048: unchanged
   EXPECT_FLOAT_EQ(scaled[31], plain[31] / 8.0f);        // longest wavelength: divided by the factor
-  config.rope_scaling.type = "yarn";
+  config.scaling.type = "yarn";
   EXPECT_THROW(rope_inverse_frequencies(config), Error);
 }
 
 TEST(Rope, PositionOutsideTableIsAnError) {
-  ModelConfig config = rope_config(RopeStyle::Interleaved);
+  RopeParams config = rope_config(RopeStyle::Interleaved);
   RopeTable table = make_rope_table(config, 4);
   std::vector<float> x(8);
   int32_t pos = 4;
