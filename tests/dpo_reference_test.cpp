@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "core/error.h"
 #include "io/jsonl.h"
 #include "io/safetensors.h"
 #include "model/checkpoint.h"
@@ -108,11 +109,27 @@ TEST_P(DpoReference, FirstStepLossRewardsAndGradientsMatchPyTorch) {
   auto lp_c = read_vec(ref, "step1.logps_chosen", 4), lp_r = read_vec(ref, "step1.logps_rejected", 4);
   auto rw_c = read_vec(ref, "step1.rewards_chosen", 4), rw_r = read_vec(ref, "step1.rewards_rejected", 4);
   auto pl = read_vec(ref, "step1.pair_losses", 4);
+  // a loss with a micro-batch baseline (bco_pair's running reward mean): the baselines of micro-batches
+  // {0, 1} and {2, 3}, updated in that order from a fresh state
+  const PreferenceLossType& type = preference_loss(loss.type);
+  std::vector<double> baselines(2, 0.0);
+  if (type.micro_batch_baseline) {
+    auto expected = read_vec(ref, "step1.baselines", 2);
+    nlohmann::json state;
+    for (int m = 0; m < 2; ++m) {
+      std::vector<PairLogps> micro;
+      for (int i = 2 * m; i < 2 * m + 2; ++i)
+        micro.push_back({policy.chosen[i], policy.rejected[i], reference.chosen[i], reference.rejected[i]});
+      baselines[m] = type.micro_batch_baseline(loss, micro, state);
+      EXPECT_NEAR(baselines[m], expected[m], 1e-4 * std::fabs(expected[m]) + 1e-6) << "micro-batch " << m;
+    }
+  }
   double reward_c_sum = 0;
   for (int i = 0; i < 4; ++i) {
     EXPECT_NEAR(policy.chosen[i], lp_c[i], 1e-4 * std::fabs(lp_c[i])) << i;
     EXPECT_NEAR(policy.rejected[i], lp_r[i], 1e-4 * std::fabs(lp_r[i])) << i;
-    PairLoss p = dpo_pair_loss(loss, policy.chosen[i], policy.rejected[i], reference.chosen[i], reference.rejected[i]);
+    PairLoss p = dpo_pair_loss(loss, {policy.chosen[i], policy.rejected[i], reference.chosen[i], reference.rejected[i],
+                                      baselines[i / 2]});
     EXPECT_NEAR(p.loss, pl[i], 1e-4 * std::fabs(pl[i]) + 1e-6) << i;
     EXPECT_NEAR(p.reward_chosen, rw_c[i], 1e-4 * std::fabs(rw_c[i]) + 1e-5) << i;
     EXPECT_NEAR(p.reward_rejected, rw_r[i], 1e-4 * std::fabs(rw_r[i]) + 1e-5) << i;
@@ -159,6 +176,13 @@ TEST_P(DpoReference, FirstThreeStepsMatchPyTorch) {
 INSTANTIATE_TEST_SUITE_P(Losses, DpoReference,
                          ::testing::Values("sigmoid", "apo_zero", "apo_down", "ipo", "hinge", "simpo"));
 
+// Every loss of the table has its PyTorch fixture (a new loss needs one: add it to
+// tools/gen_dpo_fixtures.py and to the list above).
+TEST(DpoReferenceFixtures, EveryLossHasOne) {
+  for (const auto& name : preference_loss_names())
+    EXPECT_TRUE(fs::exists(testing::fixture_dir() + "/dpo/" + name + "/reference.safetensors")) << name;
+}
+
 // reference_free: the implicit reference gives every response the same probability (logp_ref = 0).
 TEST(DpoLoss, ReferenceFreeIgnoresReferenceAndSimpoUsesGamma) {
   DpoLossConfig c{.type = "sigmoid", .beta = 0.5, .reference_free = true};
@@ -169,13 +193,14 @@ TEST(DpoLoss, ReferenceFreeIgnoresReferenceAndSimpoUsesGamma) {
   PairLoss b = dpo_pair_loss(s, -1.0, -1.25, 0, 0);  // z = 0.25 - 0.25 = 0
   EXPECT_NEAR(b.loss, std::log(2.0), 1e-12);
   EXPECT_FALSE(s.uses_reference());
-  // derivatives by central differences, every loss
-  for (const char* type : {"sigmoid", "apo_zero", "apo_down", "ipo", "hinge", "simpo"}) {
-    DpoLossConfig k{.type = type, .beta = 0.7, .label_smoothing = std::string(type) == "sigmoid" ? 0.2 : 0.0};
-    const double lc = -2.1, lr = -2.6, rc = -2.3, rr = -2.2, h = 1e-6;
-    PairLoss p = dpo_pair_loss(k, lc, lr, rc, rr);
-    double dc = (dpo_pair_loss(k, lc + h, lr, rc, rr).loss - dpo_pair_loss(k, lc - h, lr, rc, rr).loss) / (2 * h);
-    double dr = (dpo_pair_loss(k, lc, lr + h, rc, rr).loss - dpo_pair_loss(k, lc, lr - h, rc, rr).loss) / (2 * h);
+  // derivatives by central differences, every loss (a baseline, as bco_pair's, is held fixed)
+  for (const std::string& type : preference_loss_names()) {
+    const bool smooths = type == "sigmoid";
+    DpoLossConfig k{.type = type, .beta = 0.7, .label_smoothing = smooths ? 0.2 : 0.0};
+    const double lc = -2.1, lr = -2.6, rc = -2.3, rr = -2.2, base = 0.13, h = 1e-6;
+    PairLoss p = dpo_pair_loss(k, {lc, lr, rc, rr, base});
+    double dc = (dpo_pair_loss(k, {lc + h, lr, rc, rr, base}).loss - dpo_pair_loss(k, {lc - h, lr, rc, rr, base}).loss) / (2 * h);
+    double dr = (dpo_pair_loss(k, {lc, lr + h, rc, rr, base}).loss - dpo_pair_loss(k, {lc, lr - h, rc, rr, base}).loss) / (2 * h);
     EXPECT_NEAR(p.d_chosen, dc, 1e-6) << type;
     EXPECT_NEAR(p.d_rejected, dr, 1e-6) << type;
   }
@@ -207,8 +232,10 @@ TEST(DpoReferenceCache, SecondRunOfASweepSkipsTheReferencePass) {
 }
 
 // Killed after a checkpoint and resumed: the final weights equal an uninterrupted run's.
-TEST(DpoResume, ResumedRunEqualsUninterrupted) {
-  const std::string fixture = testing::fixture_dir() + "/dpo/apo_zero";
+class DpoResume : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(DpoResume, ResumedRunEqualsUninterrupted) {
+  const std::string fixture = testing::fixture_dir() + "/dpo/" + GetParam();
   SafetensorsFile ref(fixture + "/reference.safetensors");
   std::string dir = testing::make_temp_dir("dpo-resume");
   std::string extra = "  save_steps: 1\n  num_train_epochs: 2\n";
@@ -228,6 +255,27 @@ TEST(DpoResume, ResumedRunEqualsUninterrupted) {
   EXPECT_FALSE(a.empty());
   EXPECT_EQ(a, b);
   EXPECT_EQ(read_rows(dir + "/a/metrics.jsonl").size(), read_rows(dir + "/b/metrics.jsonl").size());
+}
+
+INSTANTIATE_TEST_SUITE_P(Losses, DpoResume, ::testing::Values("apo_zero"));
+
+// Loss types come from the table.
+TEST(DpoConfig, LossTypesAndTheirChecks) {
+  const std::string dir = testing::make_temp_dir("dpo-config");
+  const std::string path = write_file_in(dir, "c.yaml", "model_name: m\ntrainer:\n  output_dir: o\n");
+  auto message = [&](const std::vector<std::string>& overrides) -> std::string {
+    try {
+      load_train_config(path, overrides, TrainerKind::DPO);
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_EQ(message({"loss_type=ipo"}), "");
+  const std::string unknown = message({"loss_type=kto_pair"});
+  EXPECT_NE(unknown.find("'kto_pair' is not a preference loss (sigmoid, apo_zero, apo_down, ipo, hinge, simpo)"),
+            std::string::npos)
+      << unknown;
 }
 
 // The study's DPO configs load with TrainerKind::DPO.

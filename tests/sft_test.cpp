@@ -130,7 +130,8 @@ trainer:
 )", testing::fixture_dir(), testing::fixture_dir(), out));
 }
 
-pid_t spawn_tinythink(const std::vector<std::string>& args) {
+// Starts `tinythink args...` with stdout and stderr going to `output`.
+pid_t spawn_tinythink(const std::vector<std::string>& args, const std::string& output = "/dev/null") {
   std::vector<char*> argv;
   std::string binary = TT_BINARY;
   argv.push_back(binary.data());
@@ -139,8 +140,8 @@ pid_t spawn_tinythink(const std::vector<std::string>& args) {
   argv.push_back(nullptr);
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, output.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
   pid_t pid = 0;
   posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
@@ -179,6 +180,39 @@ TEST(SftResume, KilledRunResumesToBitwiseIdenticalWeights) {
   int checkpoints = 0;
   for (const auto& e : fs::directory_iterator(dir + "/b/out")) checkpoints += e.path().filename().string().rfind("checkpoint-", 0) == 0;
   EXPECT_EQ(checkpoints, 2);
+}
+
+// SIGTERM (a Slurm preemption, `kill`; SIGINT alike) mid-run: the step finishes, a checkpoint of it
+// is written, the run exits non-zero saying how to resume; --resume then ends with the weights of
+// an uninterrupted run, bitwise.
+TEST(SftResume, SignalWritesACheckpointAndResumes) {
+  std::string dir = testing::make_temp_dir("sft-signal");
+  const std::string longer = " --set trainer.num_train_epochs=40 --set trainer.save_steps=1000";
+  std::string cfg_a = resume_config(dir, dir + "/a");
+  ASSERT_EQ(testing::run_cli("sft " + cfg_a + longer).exit_code, 0);
+  fs::create_directories(dir + "/b");
+  std::string cfg_b = resume_config(dir + "/b", dir + "/b/out");
+  pid_t pid = spawn_tinythink({"sft", cfg_b, "--set", "trainer.num_train_epochs=40", "--set", "trainer.save_steps=1000"},
+                              dir + "/b/log.txt");
+  for (int i = 0; i < 4000 && !fs::exists(dir + "/b/out/metrics.jsonl"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  const std::string log = read_file(dir + "/b/log.txt");
+  ASSERT_TRUE(WIFEXITED(status)) << log;
+  ASSERT_EQ(WEXITSTATUS(status), 1) << "the run ended before the signal arrived? " << log;
+  EXPECT_NE(log.find("stopped by signal 15"), std::string::npos) << log;
+  EXPECT_NE(log.find("rerun with --resume"), std::string::npos) << log;
+  EXPECT_FALSE(fs::exists(dir + "/b/out/model.safetensors"));
+  int checkpoints = 0;
+  for (const auto& e : fs::directory_iterator(dir + "/b/out")) checkpoints += e.path().filename().string().rfind("checkpoint-", 0) == 0;
+  EXPECT_EQ(checkpoints, 1);  // save_steps 1000: only the one the signal asked for
+  auto r = testing::run_cli("sft " + cfg_b + longer + " --resume");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("resumed from"), std::string::npos) << r.output;
+  EXPECT_EQ(read_file(dir + "/a/model.safetensors"), read_file(dir + "/b/out/model.safetensors"));
+  EXPECT_EQ(read_rows(dir + "/a/metrics.jsonl").size(), read_rows(dir + "/b/out/metrics.jsonl").size());
 }
 
 }  // namespace

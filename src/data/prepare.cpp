@@ -8,11 +8,11 @@
 
 #include <unistd.h>
 
+#include "core/content_hash.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/rng.h"
 #include "text/chat_encode.h"
-#include "data/hash.h"
 #include "data/shard.h"
 #include "io/file.h"
 #include "text/chat_template.h"
@@ -73,28 +73,12 @@ ChatTemplate load_chat_template(const PrepareOptions& o, const Tokenizer& tok) {
   return ChatTemplate::from_tokenizer_config(dir);
 }
 
-std::string hex64(uint64_t x) { return fmt::format("{:016x}", x); }
-
-// Two independent 64-bit hashes over the same pieces: 128 bits make an accidental key collision
-// out of the question for a cache that lives for months.
-struct KeyHasher {
-  uint64_t a = 0x243f6a8885a308d3ull, b = 0x13198a2e03707344ull;
-  void add(std::string_view piece) {
-    uint64_t n = piece.size();
-    a = hash_bytes(&n, sizeof n, a);
-    b = hash_bytes(&n, sizeof n, b ^ 0x5bd1e995ull);
-    a = hash_bytes(piece.data(), piece.size(), a);
-    b = hash_bytes(piece.data(), piece.size(), b);
-  }
-  std::string hex() const { return hex64(a) + hex64(b); }
-};
-
 // What identifies the output: the bytes of every input and of the tokenizer, the template and its
 // special tokens, and each option that changes the result. Input paths are not part of it (a moved
 // dataset still hits), file names within a directory are (they fix the order).
 std::string compute_cache_key(const PrepareOptions& o, const std::vector<std::string>& files, const Tokenizer& tok,
                               const ChatTemplate& chat) {
-  KeyHasher key;
+  ContentKey key(0x243f6a8885a308d3ull, 0x13198a2e03707344ull);  // this cache's seeds: part of its keys
   key.add(kPrepareRecipe);
   key.add(std::to_string(kShardVersion));
   for (const auto& file : files) {

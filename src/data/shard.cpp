@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
-#include "data/hash.h"
+#include "core/content_hash.h"
 #include "io/file_internal.h"
 
 namespace tt {

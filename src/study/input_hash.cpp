@@ -2,14 +2,13 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 #include <vector>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "core/content_hash.h"
 #include "core/error.h"
-#include "data/hash.h"
 #include "io/file.h"
 
 namespace tt::study {
@@ -33,15 +32,7 @@ std::string InputHasher::file_hash(const std::string& path) {
   const auto mtime = fs::last_write_time(path, ec).time_since_epoch().count();
   const std::string key = fmt::format("{}|{}|{}", fs::absolute(path).lexically_normal().string(), size, mtime);
   if (auto it = cache_.find(key); it != cache_.end()) return it->second;
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("{}: cannot open", path);
-  std::vector<char> buffer(1 << 20);
-  uint64_t h = 0;
-  while (in) {
-    in.read(buffer.data(), static_cast<std::streamsize>(buffer.size()));
-    h = hash_bytes(buffer.data(), static_cast<size_t>(in.gcount()), h);
-  }
-  std::string out = fmt::format("{:016x}", h);
+  std::string out = hex64(hash_file(path));
   cache_[key] = out;
   dirty_ = true;
   return out;
@@ -55,7 +46,7 @@ std::string InputHasher::hash(const std::string& path) {
   std::sort(files.begin(), files.end());
   uint64_t h = hash_string("dir");
   for (const auto& f : files) h = hash_string(file_hash((fs::path(path) / f).string()), hash_string(f, h));
-  return fmt::format("{:016x}", h);
+  return hex64(h);
 }
 
 void InputHasher::save() const {

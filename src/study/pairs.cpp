@@ -6,7 +6,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/system.h"
-#include "data/hash.h"
+#include "core/content_hash.h"
 #include "eval/answer.h"
 #include "infer/engine.h"
 #include "io/file.h"

@@ -25,8 +25,6 @@ namespace {
 
 std::string where(const Job& job, const std::string& key) { return fmt::format("stage '{}': {}", job.stage, key); }
 
-bool is_training(StageKind kind) { return kind == StageKind::Sft || kind == StageKind::Dpo; }
-
 TrainerKind trainer_kind(const Job& job) { return job.kind == StageKind::Sft ? TrainerKind::SFT : TrainerKind::DPO; }
 
 // The trainers read a YAML file: the resolved config goes to RUN_DIR/config.yaml (which also lets
@@ -40,23 +38,21 @@ TrainConfig training_config(const Job& job, const std::string& path) {
   }
 }
 
+// Loads a trainer's inputs and trains: (SftRun, load_sft_inputs, run_sft) or the DPO ones.
+template <typename Run, typename Load, typename Train>
+void train_job(const Job& job, TrainConfig config, bool resume, Load load, Train train) {
+  Run run;
+  run.config = std::move(config);
+  run.resume = resume;
+  load(run);
+  const auto r = train(run);
+  log_info("{}: {} steps, final loss {:.4f}", job.name, r.steps, r.final_loss);
+}
+
 void run_training(const Job& job, bool resume) {
   TrainConfig config = training_config(job, job.dir + "/config.yaml");
-  if (job.kind == StageKind::Sft) {
-    SftRun run;
-    run.config = std::move(config);
-    run.resume = resume;
-    load_sft_inputs(run);
-    SftResult r = run_sft(run);
-    log_info("{}: {} steps, final loss {:.4f}", job.name, r.steps, r.final_loss);
-  } else {
-    DpoRun run;
-    run.config = std::move(config);
-    run.resume = resume;
-    load_dpo_inputs(run);
-    DpoResult r = run_dpo(run);
-    log_info("{}: {} steps, final loss {:.4f}", job.name, r.steps, r.final_loss);
-  }
+  if (job.kind == StageKind::Sft) train_job<SftRun>(job, std::move(config), resume, load_sft_inputs, run_sft);
+  else train_job<DpoRun>(job, std::move(config), resume, load_dpo_inputs, run_dpo);
 }
 
 // A random-initialised checkpoint: a preset (`arch`) or a config.json (`config`), with `model`

@@ -31,8 +31,6 @@ StageKind parse_kind(const std::string& name, const std::string& where) {
   fail("{}: unknown kind '{}' (known: data, init, sft, pairs, dpo, eval, report)", where, name);
 }
 
-bool is_training(StageKind kind) { return kind == StageKind::Sft || kind == StageKind::Dpo; }
-
 // Keys a stage's config may hold, for the kinds whose config the study runner reads itself
 // (training configs are checked by the trainers' own loader, which knows TRL's names).
 const std::set<std::string>& config_keys(StageKind kind) {
@@ -210,6 +208,7 @@ std::string sweep_run_name(const std::string& stage, const SweepPoint& point) {
 }
 
 bool produces_model(StageKind kind) { return kind == StageKind::Init || kind == StageKind::Sft || kind == StageKind::Dpo; }
+bool is_training(StageKind kind) { return kind == StageKind::Sft || kind == StageKind::Dpo; }
 
 Study parse_study(const std::string& yaml_text, const std::string& source, const std::string& base_dir) {
   YAML::Node root = parse_yaml_text(yaml_text, source);

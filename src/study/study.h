@@ -43,6 +43,7 @@ namespace tt::study {
 enum class StageKind { Data, Init, Sft, Pairs, Dpo, Eval, Report };
 const char* stage_kind_name(StageKind kind);
 bool produces_model(StageKind kind);  // init, sft, dpo: a checkpoint directory
+bool is_training(StageKind kind);     // sft, dpo: a trainer with a TRL-style config
 
 // One point of a sweep: (param, value as written) in the order the sweep lists them.
 using SweepPoint = std::vector<std::pair<std::string, std::string>>;

@@ -9,7 +9,7 @@
 #include <fmt/ranges.h>
 
 #include "core/error.h"
-#include "data/hash.h"
+#include "core/content_hash.h"
 #include "io/file.h"
 #include "study/input_hash.h"
 #include "study/study.h"
@@ -22,8 +22,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr const char* kFingerprintVersion = "tinythink-study-1";
-
-bool is_training(StageKind kind) { return kind == StageKind::Sft || kind == StageKind::Dpo; }
 
 // Names inside ${...} of every scalar of a config.
 std::vector<std::string> references(const YAML::Node& config) {

@@ -1,22 +1,17 @@
 #include "train/dpo.h"
 
 #include <algorithm>
-#include <cmath>
 #include <filesystem>
-#include <fstream>
-#include <numeric>
 
+#include "core/content_hash.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "core/rng.h"
 #include "core/system.h"
-#include "data/hash.h"
 #include "io/file.h"
 #include "io/hub.h"
-#include "io/jsonl.h"
 #include "model/checkpoint.h"
 #include "train/run_support.h"
-#include "train/trainer_state.h"
+#include "train/trainer.h"
 
 namespace tt {
 
@@ -24,49 +19,26 @@ namespace fs = std::filesystem;
 
 namespace {
 
-double sigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + std::exp(-x)) : std::exp(x) / (1.0 + std::exp(x)); }
-double log_sigmoid(double x) { return x >= 0 ? -std::log1p(std::exp(-x)) : x - std::log1p(std::exp(x)); }
-
 // Completion tokens that get a log-prob: each is predicted from the token before it, so a
 // completion after an empty prompt loses its first token.
 int64_t scored_tokens(const std::vector<int32_t>& prompt, const std::vector<int32_t>& completion) {
   return static_cast<int64_t>(completion.size()) - (prompt.empty() && !completion.empty() ? 1 : 0);
 }
 
-struct KeyHasher {
-  uint64_t a = 0x452821e638d01377ull, b = 0xbe5466cf34e90c6cull;
-  void add(const void* data, size_t size) {
-    uint64_t n = size;
-    a = hash_bytes(&n, sizeof n, a);
-    b = hash_bytes(&n, sizeof n, b ^ 0x5bd1e995ull);
-    a = hash_bytes(data, size, a);
-    b = hash_bytes(data, size, b);
-  }
-  void add(std::string_view s) { add(s.data(), s.size()); }
-  void add(const std::vector<int32_t>& ids) { add(ids.data(), ids.size() * sizeof(int32_t)); }
-  std::string hex() const { return fmt::format("{:016x}{:016x}", a, b); }
-};
-
 // What the reference log-probs depend on: the starting weights (every *.safetensors file and
 // config.json of the model directory, by content), the tokenized, truncated pairs (so the data
 // and every tokenization setting) and the precision of the pass.
 std::string reference_cache_key(const std::string& model_dir, const std::vector<PreferencePair>& pairs,
                                 Precision precision) {
-  KeyHasher key;
+  ContentKey key(0x452821e638d01377ull, 0xbe5466cf34e90c6cull);  // this cache's seeds: part of its keys
   key.add(std::string_view("tinythink-dpo-reference-v1"));
   std::vector<std::string> files;
   for (const auto& e : fs::directory_iterator(model_dir))
     if (e.path().extension() == ".safetensors" || e.path().filename() == "config.json") files.push_back(e.path().string());
   std::sort(files.begin(), files.end());
-  std::vector<char> chunk(16 << 20);  // streamed: a weights file is never held whole in memory
   for (const auto& f : files) {
     key.add(fs::path(f).filename().string());
-    std::ifstream in(f, std::ios::binary);
-    if (!in) fail("{}: cannot open", f);
-    while (in) {
-      in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-      if (in.gcount() > 0) key.add(chunk.data(), static_cast<size_t>(in.gcount()));
-    }
+    key.add_file(f);
   }
   key.add(std::string_view(precision_name(precision)));
   uint64_t n = pairs.size();
@@ -80,76 +52,6 @@ std::string reference_cache_key(const std::string& model_dir, const std::vector<
 }
 
 }  // namespace
-
-DpoLossConfig DpoLossConfig::from_args(const TrainingArgs& args) {
-  DpoLossConfig c;
-  c.type = args.loss_type;
-  c.beta = args.beta;
-  c.label_smoothing = args.label_smoothing;
-  c.simpo_gamma = args.simpo_gamma;
-  c.reference_free = args.reference_free;
-  return c;
-}
-
-PairLoss dpo_pair_loss(const DpoLossConfig& c, double logp_c, double logp_r, double ref_c, double ref_r) {
-  PairLoss out;
-  const double b = c.beta, e = c.label_smoothing;
-  if (c.type == "simpo") {
-    const double z = logp_c - logp_r - c.simpo_gamma / b;
-    out.loss = -(1 - e) * log_sigmoid(b * z) - e * log_sigmoid(-b * z);
-    const double dz = -(1 - e) * b * sigmoid(-b * z) + e * b * sigmoid(b * z);
-    out.d_chosen = dz;
-    out.d_rejected = -dz;
-    out.reward_chosen = b * logp_c;
-    out.reward_rejected = b * logp_r;
-    return out;
-  }
-  if (c.reference_free) ref_c = ref_r = 0;
-  const double rc = logp_c - ref_c, rr = logp_r - ref_r, z = rc - rr;
-  double dz = 0;
-  if (c.type == "sigmoid") {
-    out.loss = -(1 - e) * log_sigmoid(b * z) - e * log_sigmoid(-b * z);
-    dz = -(1 - e) * b * sigmoid(-b * z) + e * b * sigmoid(b * z);
-  } else if (c.type == "hinge") {
-    out.loss = std::max(0.0, 1 - b * z);
-    dz = 1 - b * z > 0 ? -b : 0.0;
-  } else if (c.type == "ipo") {
-    const double d = z - 1 / (2 * b);
-    out.loss = d * d;
-    dz = 2 * d;
-  } else if (c.type == "apo_zero") {
-    const double sc = sigmoid(b * rc), sr = sigmoid(b * rr);
-    out.loss = (1 - sc) + sr;
-    out.d_chosen = -b * sc * (1 - sc);
-    out.d_rejected = b * sr * (1 - sr);
-  } else if (c.type == "apo_down") {
-    const double sc = sigmoid(b * rc), sz = sigmoid(b * z);
-    out.loss = sc + (1 - sz);
-    out.d_chosen = b * sc * (1 - sc) - b * sz * (1 - sz);
-    out.d_rejected = b * sz * (1 - sz);
-  } else {
-    fail("unknown preference loss '{}'", c.type);
-  }
-  if (c.type != "apo_zero" && c.type != "apo_down") {
-    out.d_chosen = dz;
-    out.d_rejected = -dz;
-  }
-  out.reward_chosen = b * rc;
-  out.reward_rejected = b * rr;
-  return out;
-}
-
-void DpoStats::add(const DpoStats& o) {
-  loss += o.loss;
-  reward_chosen += o.reward_chosen;
-  reward_rejected += o.reward_rejected;
-  accuracy += o.accuracy;
-  margin += o.margin;
-  logps_chosen += o.logps_chosen;
-  logps_rejected += o.logps_rejected;
-  pairs += o.pairs;
-  tokens += o.tokens;
-}
 
 Batch make_pair_batch(const std::vector<const PreferencePair*>& pairs, int32_t pad_id) {
   const int64_t B = static_cast<int64_t>(pairs.size());
@@ -227,65 +129,146 @@ ReferenceLogps to_loss_units(const DpoLossConfig& config, const ReferenceLogps& 
   return out;
 }
 
-DpoStats dpo_accumulate(TrainState& state, const std::vector<std::vector<int64_t>>& micro_batches,
-                        const std::vector<PreferencePair>& pairs, const ReferenceLogps& reference,
-                        const DpoLossConfig& config, int32_t pad_id) {
-  Model& model = *state.model;
-  const ModelConfig& c = model.config;
-  std::fill(state.grads.begin(), state.grads.end(), 0.0f);
-  ModelViews grads = make_model_views(c, state.grads.data());
-  int64_t total_pairs = 0;
-  for (const auto& mb : micro_batches) total_pairs += static_cast<int64_t>(mb.size());
-  DpoStats stats;
-  if (total_pairs == 0) return stats;
-  Workspace& ws = state.workspace;
-  const WeightSet& w = state.weights;
-  for (const auto& mb : micro_batches) {
-    if (mb.empty()) continue;
+namespace {
+
+// The preference objective: per micro-batch one forward pass, the sequence log-probs, each pair's
+// loss and dL/dlogp, then one backward pass with token weights -dL/dlogp on the completion tokens.
+class PreferenceObjective final : public Objective {
+ public:
+  enum Slot : size_t { kLoss, kRewardChosen, kRewardRejected, kAccuracy, kMargin, kLogpsChosen, kLogpsRejected, kPairs, kSlots };
+
+  PreferenceObjective(const std::vector<PreferencePair>& pairs, const ReferenceLogps& reference, DpoLossConfig config,
+                      int32_t pad_id)
+      : pairs_(pairs), reference_(reference), config_(std::move(config)), type_(preference_loss(config_.type)),
+        pad_id_(pad_id) {}
+
+  int64_t rows() const override { return static_cast<int64_t>(pairs_.size()); }
+
+  std::string describe() const override {
+    return fmt::format("{} pairs, loss {} beta {}", pairs_.size(), config_.type, config_.beta);
+  }
+
+  MicroBatch micro_batch(const std::vector<int64_t>& ids) const override {
+    MicroBatch m;
+    m.rows = ids;
     std::vector<const PreferencePair*> group;
-    for (int64_t id : mb) group.push_back(&pairs.at(id));
-    Batch batch = make_pair_batch(group, pad_id);
-    const int64_t B = static_cast<int64_t>(group.size()), T = batch.seq, N = batch.size();
+    for (int64_t id : ids) {
+      const PreferencePair& p = pairs_.at(id);
+      group.push_back(&p);
+      m.input_tokens += static_cast<int64_t>(2 * p.prompt.size() + p.chosen.size() + p.rejected.size());
+    }
+    m.batch = make_pair_batch(group, pad_id_);
+    m.units = static_cast<int64_t>(ids.size());
+    return m;
+  }
+
+  void accumulate(TrainState& state, const MicroBatch& micro, const MicroStep& where, MetricSums& sums) override {
+    const ModelConfig& c = state.model->config;
+    const Batch& batch = micro.batch;
+    const WeightSet& w = state.weights;
+    Workspace& ws = state.workspace;
+    const int64_t B = static_cast<int64_t>(micro.rows.size()), T = batch.seq, N = batch.size();
     model_forward(c, w, batch, ws, {.precision = state.precision, .for_backward = true});
     // 1. per-token log-probs, forward only
     std::vector<float> logp(N);
     classifier_forward_backward(ws.hidden.data(), w.matmul_weights.lm_head, batch.targets.data(), N, c.vocab_size,
                                 c.hidden_size, nullptr, logp.data(), state.precision, w.matmul_weights_are_bf16);
-    std::vector<double> sums = row_sums(batch, logp);
+    const std::vector<double> row_logps = row_sums(batch, logp);
     // 2. the loss and dL/dlogp_seq, spread over each sequence's completion tokens as w_t = -dL/dlogp_seq
     //    (the classifier backpropagates sum_t w_t * (-logp_t))
-    std::vector<float> token_weights(N, 0.0f);
+    std::vector<PairLogps> inputs(B);
+    std::vector<double> div_c(B, 1.0), div_r(B, 1.0);
     for (int64_t i = 0; i < B; ++i) {
-      const PreferencePair& p = *group[i];
-      const double len_c = static_cast<double>(std::max<int64_t>(1, scored_tokens(p.prompt, p.chosen)));
-      const double len_r = static_cast<double>(std::max<int64_t>(1, scored_tokens(p.prompt, p.rejected)));
-      const double div_c = config.averages_logps() ? len_c : 1.0, div_r = config.averages_logps() ? len_r : 1.0;
-      const double lc = sums[i] / div_c, lr = sums[B + i] / div_r;
-      const int64_t id = mb[i];
-      PairLoss pl = dpo_pair_loss(config, lc, lr, reference.chosen.at(id), reference.rejected.at(id));
-      const double scale = 1.0 / static_cast<double>(total_pairs);
-      const float wc = static_cast<float>(-pl.d_chosen / div_c * scale), wr = static_cast<float>(-pl.d_rejected / div_r * scale);
+      const PreferencePair& p = pairs_.at(micro.rows[i]);
+      if (type_.averages_logps) {
+        div_c[i] = static_cast<double>(std::max<int64_t>(1, scored_tokens(p.prompt, p.chosen)));
+        div_r[i] = static_cast<double>(std::max<int64_t>(1, scored_tokens(p.prompt, p.rejected)));
+      }
+      inputs[i].chosen = row_logps[i] / div_c[i];
+      inputs[i].rejected = row_logps[B + i] / div_r[i];
+      if (config_.uses_reference()) {
+        inputs[i].ref_chosen = reference_.chosen.at(micro.rows[i]);
+        inputs[i].ref_rejected = reference_.rejected.at(micro.rows[i]);
+      }
+    }
+    if (type_.micro_batch_baseline) {
+      const double baseline = type_.micro_batch_baseline(config_, inputs, loss_state_);
+      for (auto& in : inputs) in.baseline = baseline;
+    }
+    std::vector<float> token_weights(N, 0.0f);
+    const double scale = 1.0 / static_cast<double>(where.normaliser);
+    for (int64_t i = 0; i < B; ++i) {
+      const PairLoss pl = type_.pair(config_, inputs[i]);
+      const float wc = static_cast<float>(-pl.d_chosen / div_c[i] * scale);
+      const float wr = static_cast<float>(-pl.d_rejected / div_r[i] * scale);
       for (int64_t t = 0; t < T; ++t) {
         if (batch.targets[i * T + t] >= 0) token_weights[i * T + t] = wc;
         if (batch.targets[(B + i) * T + t] >= 0) token_weights[(B + i) * T + t] = wr;
       }
-      stats.loss += pl.loss;
-      stats.reward_chosen += pl.reward_chosen;
-      stats.reward_rejected += pl.reward_rejected;
-      stats.accuracy += pl.reward_chosen > pl.reward_rejected ? 1.0 : 0.0;
-      stats.margin += pl.reward_chosen - pl.reward_rejected;
-      stats.logps_chosen += lc;
-      stats.logps_rejected += lr;
-      stats.pairs += 1;
-      stats.tokens += static_cast<int64_t>(2 * p.prompt.size() + p.chosen.size() + p.rejected.size());
+      sums[kLoss] += pl.loss;
+      sums[kRewardChosen] += pl.reward_chosen;
+      sums[kRewardRejected] += pl.reward_rejected;
+      sums[kAccuracy] += pl.reward_chosen > pl.reward_rejected ? 1.0 : 0.0;
+      sums[kMargin] += pl.reward_chosen - pl.reward_rejected;
+      sums[kLogpsChosen] += inputs[i].chosen;
+      sums[kLogpsRejected] += inputs[i].rejected;
+      sums[kPairs] += 1;
     }
     // 3. d_hidden and the classifier weight gradient, then the decoder
-    ClassifierGrad grad{token_weights.data(), TokenLoss::NLL, ws.d_hidden.data(), grads.lm_head};
+    ClassifierGrad grad{token_weights.data(), TokenLoss::NLL, ws.d_hidden.data(), state.grad_views.lm_head};
     classifier_forward_backward(ws.hidden.data(), w.matmul_weights.lm_head, batch.targets.data(), N, c.vocab_size,
                                 c.hidden_size, &grad, nullptr, state.precision, w.matmul_weights_are_bf16);
-    model_backward(c, w, grads, batch, ws, state.precision);
+    model_backward(c, w, state.grad_views, batch, ws, state.precision);
   }
-  return stats;
+
+  size_t metric_slots() const override { return kSlots; }
+  double step_loss(const MetricSums& step) const override { return step[kPairs] > 0 ? step[kLoss] / step[kPairs] : 0.0; }
+
+  void add_metrics(const MetricSums& window, nlohmann::json& row) const override {
+    const double n = std::max(1.0, window[kPairs]);
+    row["rewards/chosen"] = window[kRewardChosen] / n;
+    row["rewards/rejected"] = window[kRewardRejected] / n;
+    row["rewards/accuracies"] = window[kAccuracy] / n;
+    row["rewards/margins"] = window[kMargin] / n;
+    row["logps/chosen"] = window[kLogpsChosen] / n;
+    row["logps/rejected"] = window[kLogpsRejected] / n;
+  }
+
+  std::string progress(const nlohmann::json& row) const override {
+    return fmt::format("margin {:.4f}  acc {:.3f}", row["rewards/margins"].get<double>(),
+                       row["rewards/accuracies"].get<double>());
+  }
+
+  // The loss's state (bco_pair's running reward moments): null for the stateless losses.
+  nlohmann::json state() const override {
+    return loss_state_.is_null() ? nlohmann::json() : nlohmann::json{{"preference_loss", loss_state_}};
+  }
+  void restore(const nlohmann::json& saved) override {
+    loss_state_ = saved.is_object() && saved.contains("preference_loss") ? saved["preference_loss"] : nlohmann::json();
+  }
+
+ private:
+  const std::vector<PreferencePair>& pairs_;
+  const ReferenceLogps& reference_;
+  DpoLossConfig config_;
+  const PreferenceLossType& type_;
+  int32_t pad_id_;
+  nlohmann::json loss_state_;
+};
+
+}  // namespace
+
+DpoStats dpo_accumulate(TrainState& state, const std::vector<std::vector<int64_t>>& micro_batches,
+                        const std::vector<PreferencePair>& pairs, const ReferenceLogps& reference,
+                        const DpoLossConfig& config, int32_t pad_id) {
+  PreferenceObjective objective(pairs, reference, config, pad_id);
+  std::vector<MicroBatch> built;
+  for (const auto& ids : micro_batches) built.push_back(objective.micro_batch(ids));
+  const MetricSums sums = accumulate_step(state, objective, built, 0).sums;
+  using S = PreferenceObjective::Slot;
+  return {sums[S::kLoss],         sums[S::kRewardChosen], sums[S::kRewardRejected],
+          sums[S::kAccuracy],     sums[S::kMargin],       sums[S::kLogpsChosen],
+          sums[S::kLogpsRejected], static_cast<int64_t>(sums[S::kPairs])};
 }
 
 void load_dpo_inputs(DpoRun& run) {
@@ -313,137 +296,67 @@ void load_dpo_inputs(DpoRun& run) {
   run.pad_id = files.pad_id;
 }
 
+namespace {
+
+// Reference log-probs from the starting weights (before a checkpoint is loaded into `model`): one
+// forward-only pass, or the cache of an earlier run of the sweep.
+ReferenceLogps reference_logps(const DpoRun& run, Model& model, Precision precision, DpoResult& result) {
+  const TrainingArgs& args = run.config.trainer;
+  const std::string model_dir = resolve_model_dir(run.config.model_name);
+  const std::string cache_dir = !run.ref_cache_dir.empty()
+                                    ? run.ref_cache_dir
+                                    : (fs::absolute(args.output_dir).parent_path() / "ref_cache").string();
+  const std::string key = reference_cache_key(model_dir, run.train, precision);
+  const std::string file = cache_dir + "/" + key + ".json";
+  result.reference_cache_file = file;
+  ReferenceLogps summed;
+  if (file_exists(file)) {
+    nlohmann::json cached = read_json_file(file);
+    if (cached.value("key", "") != key || cached["chosen"].size() != run.train.size())
+      fail("{}: reference cache entry does not match its key; delete it", file);
+    summed.chosen = cached["chosen"].get<std::vector<double>>();
+    summed.rejected = cached["rejected"].get<std::vector<double>>();
+    result.reference_cache_hit = true;
+    log_info("reference log-probs: reusing {} ({} pairs) - no reference pass", file, run.train.size());
+    return summed;
+  }
+  const double t0 = now_seconds();
+  {
+    std::vector<float> copy;
+    WeightSet weights = make_weight_set(model, precision, copy);
+    summed = summed_logps(model.config, weights, precision, run.train, args.per_device_eval_batch_size, run.pad_id);
+  }
+  fs::create_directories(cache_dir);
+  nlohmann::json entry = {{"key", key},
+                          {"model", model_dir},
+                          {"precision", precision_name(precision)},
+                          {"pairs", run.train.size()},
+                          {"chosen", summed.chosen},
+                          {"rejected", summed.rejected}};
+  write_file_atomic(file, entry.dump());
+  log_info("reference log-probs: computed for {} pairs in one forward-only pass ({:.2f} s), cached at {}",
+           run.train.size(), now_seconds() - t0, file);
+  return summed;
+}
+
+}  // namespace
+
 DpoResult run_dpo(DpoRun& run) {
   const TrainConfig& config = run.config;
-  const TrainingArgs& args = config.trainer;
   if (run.train.empty()) fail("{}: no preference pairs to train on", config.source);
-  const DpoLossConfig loss = DpoLossConfig::from_args(args);
-  const int64_t n_pairs = static_cast<int64_t>(run.train.size());
-  const StepPlan plan = plan_steps(args, n_pairs);
-  const Precision precision = args.bf16 ? Precision::BF16 : Precision::FP32;
-  const ScheduleKind schedule = parse_schedule(args.lr_scheduler_type);
+  const DpoLossConfig loss = DpoLossConfig::from_args(config.trainer);
+  const Precision precision = config.trainer.bf16 ? Precision::BF16 : Precision::FP32;
   DpoResult result;
-  result.output_dir = args.output_dir;
-
-  const std::string model_dir = resolve_model_dir(config.model_name);
+  result.output_dir = config.trainer.output_dir;
   Model model = load_model(config.model_name);
   for (const auto& p : run.train)
-    for (const auto* ids : {&p.prompt, &p.chosen, &p.rejected})
-      for (int32_t t : *ids)
-        if (t >= model.config.vocab_size)
-          fail("{}: token id {} out of range (vocab size {})", config.source, t, model.config.vocab_size);
-
-  // Reference log-probs from the starting weights (before any checkpoint is loaded into `model`):
-  // one forward-only pass, or the cache of an earlier run of the sweep.
-  ReferenceLogps summed;
-  if (loss.uses_reference()) {
-    const std::string cache_dir =
-        !run.ref_cache_dir.empty() ? run.ref_cache_dir
-                                   : (fs::absolute(args.output_dir).parent_path() / "ref_cache").string();
-    const std::string key = reference_cache_key(model_dir, run.train, precision);
-    const std::string file = cache_dir + "/" + key + ".json";
-    result.reference_cache_file = file;
-    if (file_exists(file)) {
-      nlohmann::json cached = read_json_file(file);
-      if (cached.value("key", "") != key || cached["chosen"].size() != run.train.size())
-        fail("{}: reference cache entry does not match its key; delete it", file);
-      summed.chosen = cached["chosen"].get<std::vector<double>>();
-      summed.rejected = cached["rejected"].get<std::vector<double>>();
-      result.reference_cache_hit = true;
-      log_info("reference log-probs: reusing {} ({} pairs) - no reference pass", file, run.train.size());
-    } else {
-      const double t0 = now_seconds();
-      {
-        std::vector<float> copy;
-        WeightSet weights = make_weight_set(model, precision, copy);
-        summed = summed_logps(model.config, weights, precision, run.train, args.per_device_eval_batch_size, run.pad_id);
-      }
-      fs::create_directories(cache_dir);
-      nlohmann::json entry = {{"key", key},
-                              {"model", model_dir},
-                              {"precision", precision_name(precision)},
-                              {"pairs", run.train.size()},
-                              {"chosen", summed.chosen},
-                              {"rejected", summed.rejected}};
-      write_file_atomic(file, entry.dump());
-      log_info("reference log-probs: computed for {} pairs in one forward-only pass ({:.2f} s), cached at {}",
-               run.train.size(), now_seconds() - t0, file);
-    }
-  }
+    for (const auto* ids : {&p.prompt, &p.chosen, &p.rejected}) check_token_ids(*ids, model.config, config.source);
+  const ReferenceLogps summed = loss.uses_reference() ? reference_logps(run, model, precision, result) : ReferenceLogps{};
   const ReferenceLogps reference = to_loss_units(loss, summed, run.train);
-
-  AdamWState adam;
-  const ResumePoint resume = resume_if_requested(config, run.resume, model, adam);
-  CheckpointState ckpt = resume.state;
-  TrainState state(model, precision);
-  state.adam = std::move(adam);
-  fs::create_directories(args.output_dir);
-  const std::string metrics_path = args.output_dir + "/metrics.jsonl";
-  std::vector<nlohmann::json> metrics = previous_metrics(metrics_path, resume);
-  log_info("dpo: {} pairs, {} steps ({} per epoch), effective batch {} pairs, lr {}, {} beta {} {}{}", n_pairs,
-           plan.total_steps, plan.steps_per_epoch, args.per_device_train_batch_size * args.gradient_accumulation_steps,
-           args.learning_rate, loss.type, loss.beta, precision_name(precision),
-           resume.from.empty() ? "" : ", resumed from " + resume.from);
-
-  const AdamWConfig adamw{args.learning_rate, args.adam_beta1, args.adam_beta2, args.adam_epsilon, args.weight_decay};
-  DpoStats window;
-  double window_loss = 0, window_norm = 0;
-  int64_t window_steps = 0;
-  const double t_start = now_seconds();
-  const int64_t first_step = ckpt.global_step;
-  int64_t cached_epoch = -1;
-  std::vector<int64_t> order;
-  for (int64_t step = ckpt.global_step; step < plan.total_steps; ++step) {
-    const int64_t epoch = step / plan.steps_per_epoch, index = step % plan.steps_per_epoch;
-    if (epoch != cached_epoch) {
-      order = epoch_order(n_pairs, args.seed, epoch, run.shuffle);
-      cached_epoch = epoch;
-    }
-    const std::vector<std::vector<int64_t>> micro_batches =
-        step_micro_batches(order, index, args.per_device_train_batch_size, args.gradient_accumulation_steps);
-    const double lr = args.learning_rate * schedule_factor(schedule, step, plan.warmup_steps, plan.total_steps);
-    DpoStats stats = dpo_accumulate(state, micro_batches, run.train, reference, loss, run.pad_id);
-    const double grad_norm = clip_grad_norm(state.grads, args.max_grad_norm);
-    adamw_step(model.params, state.grads, state.adam, adamw, lr, state.decay_mask, model.layout);
-    if (precision == Precision::BF16) refresh_bf16_copy(model.params, state.bf16_copy);
-    ckpt.global_step = step + 1;
-    ckpt.seen_tokens += static_cast<double>(stats.tokens);
-    window.add(stats);
-    window_loss += stats.pairs ? stats.loss / static_cast<double>(stats.pairs) : 0.0;
-    window_norm += grad_norm;
-    ++window_steps;
-    const bool last = step + 1 == plan.total_steps;
-    if ((step + 1) % plan.logging_steps == 0 || last) {
-      const double n = static_cast<double>(std::max<int64_t>(1, window.pairs));
-      nlohmann::json row = {{"step", step + 1},
-                            {"loss", window_loss / window_steps},
-                            {"learning_rate", lr},
-                            {"grad_norm", window_norm / window_steps},
-                            {"rewards/chosen", window.reward_chosen / n},
-                            {"rewards/rejected", window.reward_rejected / n},
-                            {"rewards/accuracies", window.accuracy / n},
-                            {"rewards/margins", window.margin / n},
-                            {"logps/chosen", window.logps_chosen / n},
-                            {"logps/rejected", window.logps_rejected / n},
-                            {"num_tokens", ckpt.seen_tokens},
-                            {"epoch", static_cast<double>(step + 1) / plan.steps_per_epoch}};
-      result.final_loss = window_loss / window_steps;
-      const double elapsed = now_seconds() - t_start;
-      log_info("step {}/{}  loss {:.4f}  lr {:.3e}  grad-norm {:.3f}  margin {:.4f}  acc {:.3f}  ETA {:.0f}s", step + 1,
-               plan.total_steps, result.final_loss, lr, window_norm / window_steps, window.margin / n,
-               window.accuracy / n,
-               elapsed / static_cast<double>(step + 1 - first_step) * static_cast<double>(plan.total_steps - step - 1));
-      metrics.push_back(row);
-      window = DpoStats{};
-      window_loss = window_norm = 0;
-      window_steps = 0;
-      write_jsonl(metrics_path, metrics);
-    }
-    checkpoint_if_due(args, plan, last, metrics_path, metrics, model, state.adam, ckpt, run.tokenizer_source);
-  }
-  write_final_model(model, args.output_dir, run.tokenizer_source);
-  result.steps = ckpt.global_step;
-  log_info("dpo: done, {} steps; model written to {}", result.steps, args.output_dir);
+  PreferenceObjective objective(run.train, reference, loss, run.pad_id);
+  const TrainerResult r = run_trainer(config, {"dpo", run.tokenizer_source, run.resume, run.shuffle}, model, objective);
+  result.steps = r.steps;
+  result.final_loss = r.final_loss;
   return result;
 }
 

@@ -7,44 +7,20 @@
 //     sequence sums, the loss and dL/dlogp_seq, then the classifier again with token weights
 //     w_t = -dL/dlogp_seq on the sequence's completion tokens (d_hidden + classifier gradient), then
 //     model_backward;
-//   - the loss is the mean over the pairs of the effective batch; accumulation, schedule, clipping,
-//     checkpoints and resume as in sft.
+//   - the loss (train/preference_loss.h: one file per loss_type) is the mean over the pairs of the
+//     effective batch; this is an objective of the trainer loop (train/trainer.h), which does
+//     accumulation, schedule, clipping, AdamW, checkpoints and resume as for sft.
 #pragma once
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "train/preference.h"
+#include "train/preference_loss.h"
 #include "train/train_step.h"
 #include "train/training_args.h"
 
 namespace tt {
-
-struct DpoLossConfig {
-  std::string type = "sigmoid";  // sigmoid | apo_zero | apo_down | ipo | hinge | simpo
-  double beta = 0.1;
-  double label_smoothing = 0.0;  // sigmoid, simpo
-  double simpo_gamma = 0.5;
-  bool reference_free = false;   // the reference assigns equal probability to all responses (logp_ref = 0)
-
-  static DpoLossConfig from_args(const TrainingArgs& args);
-  bool uses_reference() const { return type != "simpo" && !reference_free; }
-  bool averages_logps() const { return type == "ipo" || type == "simpo"; }  // length-normalised log-probs
-};
-
-// One pair's loss, its derivatives with respect to the policy log-probs (in the loss's units: summed,
-// or length-averaged for ipo/simpo) and the rewards. With r_c = logp_c - ref_c, r_r likewise,
-// z = r_c - r_r:
-//   sigmoid   -(1-e) log s(b z) - e log s(-b z)       hinge    max(0, 1 - b z)
-//   ipo       (z - 1/(2b))^2                          apo_zero 1 - s(b r_c) + s(b r_r)
-//   apo_down  s(b r_c) + 1 - s(b (r_c - r_r))
-//   simpo     sigmoid's form with z = logp_c - logp_r - gamma/b (CPOTrainer), rewards b logp
-// rewards = b r (TRL).
-struct PairLoss {
-  double loss = 0, d_chosen = 0, d_rejected = 0, reward_chosen = 0, reward_rejected = 0;
-};
-PairLoss dpo_pair_loss(const DpoLossConfig& config, double logp_chosen, double logp_rejected, double ref_chosen,
-                       double ref_rejected);
 
 // Per-pair reference log-probs in the loss's units (all zero when the loss uses no reference).
 struct ReferenceLogps {
@@ -67,12 +43,12 @@ ReferenceLogps to_loss_units(const DpoLossConfig& config, const ReferenceLogps& 
 struct DpoStats {
   double loss = 0, reward_chosen = 0, reward_rejected = 0, accuracy = 0, margin = 0, logps_chosen = 0,
          logps_rejected = 0;
-  int64_t pairs = 0, tokens = 0;
-  void add(const DpoStats& other);
+  int64_t pairs = 0;
 };
 
-// Zeroes state.grads, then accumulates the gradient of the mean loss over every pair of
-// micro_batches (indices into `pairs`; `reference` is indexed like `pairs`).
+// The gradient of one step without the update (the trainer's accumulate_step with the preference
+// objective): zeroes state.grads, then accumulates the gradient of the mean loss over every pair of
+// micro_batches (indices into `pairs`; `reference` is indexed like `pairs`, in the loss's units).
 DpoStats dpo_accumulate(TrainState& state, const std::vector<std::vector<int64_t>>& micro_batches,
                         const std::vector<PreferencePair>& pairs, const ReferenceLogps& reference,
                         const DpoLossConfig& config, int32_t pad_id);

@@ -63,21 +63,6 @@ std::vector<nlohmann::json> previous_metrics(const std::string& path, const Resu
   return rows;
 }
 
-void checkpoint_if_due(const TrainingArgs& args, const StepPlan& plan, bool last_step, const std::string& metrics_path,
-                       const std::vector<nlohmann::json>& metrics, const Model& model, const AdamWState& adam,
-                       const CheckpointState& state, const std::string& tokenizer_source) {
-  const bool due = plan.save_steps > 0 && state.global_step % plan.save_steps == 0;
-  if (!due && !last_step) return;
-  write_jsonl(metrics_path, metrics);
-  save_checkpoint(args.output_dir, model, adam, state, tokenizer_source, args.save_total_limit);
-}
-
-void write_final_model(const Model& model, const std::string& output_dir, const std::string& tokenizer_source) {
-  SaveOptions save;
-  save.tokenizer_source = tokenizer_source;
-  write_model_files(model, output_dir, save);
-}
-
 RunFiles resolve_run_files(const TrainConfig& config) {
   RunFiles files;
   std::string tokenizer_dir;

@@ -1,5 +1,5 @@
-// What every trainer loop (sft, dpo) shares: the data order, the rows of each optimizer step,
-// resuming from a checkpoint, the metrics history, and the files a run carries along.
+// Pieces of the trainer loop (train/trainer.h) and its callers: the data order, the rows of each
+// optimizer step, resuming from a checkpoint, the metrics history, and the files a run carries along.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -31,15 +31,6 @@ ResumePoint resume_if_requested(const TrainConfig& config, bool requested, Model
 
 // metrics.jsonl rows a resumed run keeps (those up to its checkpoint); none for a fresh run.
 std::vector<nlohmann::json> previous_metrics(const std::string& path, const ResumePoint& resume);
-
-// After optimizer step `steps_done`: at every save_steps and after the last step, flush metrics.jsonl
-// and write OUTPUT_DIR/checkpoint-STEP (the newest save_total_limit kept).
-void checkpoint_if_due(const TrainingArgs& args, const StepPlan& plan, bool last_step, const std::string& metrics_path,
-                       const std::vector<nlohmann::json>& metrics, const Model& model, const AdamWState& adam,
-                       const CheckpointState& state, const std::string& tokenizer_source);
-
-// The trained model's files in output_dir itself, as HF Trainer.save_model leaves them.
-void write_final_model(const Model& model, const std::string& output_dir, const std::string& tokenizer_source);
 
 // Files a run carries into its checkpoints and the pad id of its batches.
 struct RunFiles {

@@ -1,6 +1,6 @@
-// Supervised fine-tuning with TRL SFTTrainer semantics: micro-batches with gradient accumulation,
-// the loss averaged over all target tokens of the effective batch (nll or dft), NEFTune, the
-// schedule, clipping, logging to metrics.jsonl with TRL's names, checkpoints and exact resume.
+// Supervised fine-tuning with TRL SFTTrainer semantics, an objective of the trainer loop (train/trainer.h):
+// the loss averaged over all target tokens of the effective batch (nll or dft), NEFTune, eval_loss; the loop
+// does the schedule, clipping, logging to metrics.jsonl with TRL's names, checkpoints and exact resume.
 #pragma once
 #include <string>
 #include <vector>

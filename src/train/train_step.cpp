@@ -6,37 +6,63 @@ namespace tt {
 
 TrainState::TrainState(Model& m, Precision p) : model(&m), precision(p) {
   grads.assign(m.params.size(), 0.0f);
+  grad_views = make_model_views(m.config, grads.data());
   decay_mask = weight_decay_mask(m.layout);
   weights = make_weight_set(m, p, bf16_copy);
 }
 
-StepResult train_step(TrainState& state, const std::vector<Batch>& micro_batches, const StepOptions& options) {
+void zero_gradients(TrainState& state) { std::fill(state.grads.begin(), state.grads.end(), 0.0f); }
+
+LossResult accumulate_token_loss(TrainState& state, const Batch& batch, float token_weight, TokenLoss loss,
+                                 float neftune_alpha, uint64_t neftune_seed) {
+  std::vector<float> token_weights(batch.size(), token_weight);
+  ForwardOptions forward{.precision = state.precision,
+                         .for_backward = true,
+                         .neftune_alpha = neftune_alpha,
+                         .neftune_seed = neftune_seed};
+  return model_loss(state.model->config, state.weights, batch, state.workspace, forward, token_weights.data(), loss,
+                    &state.grad_views);
+}
+
+double apply_gradients(TrainState& state, const AdamWConfig& adamw, double lr, double max_grad_norm) {
   Model& model = *state.model;
+  const double norm = clip_grad_norm(state.grads, max_grad_norm);
+  adamw_step(model.params, state.grads, state.adam, adamw, lr, state.decay_mask, model.layout);
+  if (state.precision == Precision::BF16) refresh_bf16_copy(model.params, state.bf16_copy);
+  return norm;
+}
+
+void save_train_checkpoint(const TrainState& state, const std::string& output_dir, const CheckpointState& progress,
+                           const std::string& tokenizer_source, int64_t save_total_limit) {
+  save_checkpoint(output_dir, *state.model, state.adam, progress, tokenizer_source, save_total_limit);
+}
+
+void write_trained_model(const TrainState& state, const std::string& output_dir, const std::string& tokenizer_source) {
+  SaveOptions save;
+  save.tokenizer_source = tokenizer_source;
+  write_model_files(*state.model, output_dir, save);
+}
+
+int64_t count_targets(const Batch& batch) {
+  return std::count_if(batch.targets.begin(), batch.targets.end(), [](int32_t t) { return t >= 0; });
+}
+
+StepResult train_step(TrainState& state, const std::vector<Batch>& micro_batches, const StepOptions& options) {
   int64_t total_tokens = 0;
-  for (const auto& b : micro_batches)
-    total_tokens += std::count_if(b.targets.begin(), b.targets.end(), [](int32_t t) { return t >= 0; });
-  std::fill(state.grads.begin(), state.grads.end(), 0.0f);
-  ModelViews grads = make_model_views(model.config, state.grads.data());
+  for (const auto& b : micro_batches) total_tokens += count_targets(b);
+  zero_gradients(state);
   StepResult result;
   result.tokens = total_tokens;
   if (total_tokens == 0) return result;
   const float weight = 1.0f / static_cast<float>(total_tokens);
   uint64_t micro = 0;
   for (const auto& batch : micro_batches) {
-    std::vector<float> token_weights(batch.size(), weight);
-    ForwardOptions forward{.precision = state.precision,
-                           .for_backward = true,
-                           .neftune_alpha = options.neftune_alpha,
-                           .neftune_seed = options.neftune_seed * 1000003ull + micro++};
-    LossResult r = model_loss(model.config, state.weights, batch, state.workspace, forward, token_weights.data(),
-                              options.loss, &grads);
+    LossResult r = accumulate_token_loss(state, batch, weight, options.loss, options.neftune_alpha,
+                                         options.neftune_seed * 1000003ull + micro++);
     result.loss += r.loss_sum;
     result.correct += r.correct;
   }
-  result.grad_norm = clip_grad_norm(state.grads, options.max_grad_norm);
-  adamw_step(model.params, state.grads, state.adam, options.adamw, options.learning_rate, state.decay_mask,
-             model.layout);
-  if (state.precision == Precision::BF16) refresh_bf16_copy(model.params, state.bf16_copy);
+  result.grad_norm = apply_gradients(state, options.adamw, options.learning_rate, options.max_grad_norm);
   return result;
 }
 

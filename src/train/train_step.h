@@ -1,19 +1,30 @@
-// One optimizer step over an effective batch (gradient accumulation over micro-batches), shared by the
-// trainers and the benchmark: the loss is averaged over all target tokens of the effective batch
-// (TRL/HF semantics), then clip, AdamW, and refresh the bf16 weight copy.
+// The training state (parameters, gradients, AdamW moments, the bf16 weight copy, the workspace)
+// and the phases of one optimizer step over it. The trainer loop (train/trainer.h) and the
+// benchmark reach parameters, gradients and optimizer state only through these functions, so a
+// backend that keeps them elsewhere (a GPU: issue 14) replaces this file, not the loop:
+//
+//   zero_gradients -> objective forward/backward per micro-batch (accumulate_token_loss for token
+//   losses) -> [data-parallel all-reduce of the gradient buffer: issue 19] -> apply_gradients
+//   (global-norm clip, AdamW, bf16 refresh)
+//
+// train_step runs the whole sequence for token-loss batches: the loss is averaged over all target
+// tokens of the effective batch (TRL/HF semantics).
 #pragma once
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "model/transformer.h"
 #include "train/optimizer.h"
+#include "train/trainer_state.h"
 
 namespace tt {
 
 struct TrainState {
   Model* model = nullptr;
   Precision precision = Precision::FP32;
-  std::vector<float> grads;
+  std::vector<float> grads;  // one contiguous buffer, the parameters' layout
+  ModelViews grad_views;     // named views into grads
   AdamWState adam;
   std::vector<uint8_t> decay_mask;
   std::vector<float> bf16_copy;
@@ -21,7 +32,25 @@ struct TrainState {
   WeightSet weights;
 
   TrainState(Model& model, Precision precision);
+  TrainState(const TrainState&) = delete;  // grad_views and weights point into this object's buffers
+  TrainState& operator=(const TrainState&) = delete;
 };
+
+void zero_gradients(TrainState& state);
+
+// Forward and backward of one batch, every target token's loss weighted by token_weight (1 / the
+// effective batch's target tokens); adds to the gradients. NEFTune noise when neftune_alpha > 0.
+LossResult accumulate_token_loss(TrainState& state, const Batch& batch, float token_weight, TokenLoss loss,
+                                 float neftune_alpha, uint64_t neftune_seed);
+
+// Clips the gradients to max_grad_norm (<= 0: no clipping), applies AdamW at learning rate lr and
+// refreshes the bf16 weight copy. Returns the gradient norm before clipping.
+double apply_gradients(TrainState& state, const AdamWConfig& adamw, double lr, double max_grad_norm);
+
+// Checkpoints and the final model from the state's parameters and optimizer moments.
+void save_train_checkpoint(const TrainState& state, const std::string& output_dir, const CheckpointState& progress,
+                           const std::string& tokenizer_source, int64_t save_total_limit);
+void write_trained_model(const TrainState& state, const std::string& output_dir, const std::string& tokenizer_source);
 
 struct StepOptions {
   AdamWConfig adamw;
@@ -39,6 +68,10 @@ struct StepResult {
   int64_t correct = 0;     // argmax hits among them
 };
 
+// Micro-batch m gets NEFTune seed neftune_seed * 1000003 + m. A batch with no target token changes
+// nothing (no optimizer step).
 StepResult train_step(TrainState& state, const std::vector<Batch>& micro_batches, const StepOptions& options);
+
+int64_t count_targets(const Batch& batch);  // positions with a target (>= 0)
 
 }  // namespace tt

@@ -5,11 +5,13 @@
 #include <map>
 #include <set>
 
+#include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
 #include "core/error.h"
 #include "core/log.h"
 #include "train/optimizer.h"
+#include "train/preference_loss.h"
 
 namespace tt {
 
@@ -171,10 +173,14 @@ void validate(const TrainConfig& c, TrainerKind kind) {
   }
   if (kind == TrainerKind::SFT && a.loss_type != "nll" && a.loss_type != "dft")
     fail("{}: trainer.loss_type '{}' is not an SFT loss (nll, dft)", f, a.loss_type);
-  static const std::set<std::string> dpo_losses = {"sigmoid", "apo_zero", "apo_down", "ipo", "hinge", "simpo"};
-  if (kind == TrainerKind::DPO && !dpo_losses.count(a.loss_type))
-    fail("{}: trainer.loss_type '{}' is not a preference loss (sigmoid, apo_zero, apo_down, ipo, hinge, simpo)", f,
-         a.loss_type);
+  if (kind == TrainerKind::DPO) {
+    const PreferenceLossType* loss = find_preference_loss(a.loss_type);
+    if (!loss) fail("{}: trainer.loss_type '{}' is not a preference loss ({})", f, a.loss_type,
+                    fmt::join(preference_loss_names(), ", "));
+    if (loss->check)
+      if (const std::string why = loss->check(DpoLossConfig::from_args(a)); !why.empty())
+        fail("{}: trainer.loss_type {}: {}", f, a.loss_type, why);
+  }
   if (a.eval_strategy != "no" && a.eval_strategy != "steps")
     fail("{}: trainer.eval_strategy '{}' (supported: no, steps)", f, a.eval_strategy);
   if (a.save_strategy != "steps" && a.save_strategy != "no")

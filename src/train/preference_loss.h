@@ -1,0 +1,82 @@
+// Preference losses (TRL DPOTrainer's loss_type, ../shared/DESIGN.md §4): one small file per loss
+// under train/preference_losses/, listed in the table of preference_loss.cpp.
+//
+// Adding a loss = one new file defining a PreferenceLossType plus its two lines in that table (a
+// declaration and an entry). The table is explicit on purpose: an object that registers itself from
+// a static library is dropped by the linker unless something references it.
+//
+// A loss sees, per pair, the policy's and the reference's log-probs of the chosen and the rejected
+// completion in the loss's units (summed over completion tokens, or length-averaged when
+// averages_logps), and returns the loss, its derivatives with respect to the two policy log-probs,
+// and the rewards TRL logs (beta * (logp - ref)). With r_c = logp_c - ref_c, r_r likewise,
+// z = r_c - r_r, b = beta, e = label_smoothing:
+//   sigmoid   -(1-e) log s(b z) - e log s(-b z)            hinge    max(0, 1 - b z)
+//   ipo       (z - 1/(2b))^2                               apo_zero 1 - s(b r_c) + s(b r_r)
+//   apo_down  s(b r_c) + 1 - s(b (r_c - r_r))
+//   simpo     sigmoid's form with z = logp_c - logp_r - gamma/b (CPOTrainer), rewards b logp
+#pragma once
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "train/training_args.h"
+
+namespace tt {
+
+struct DpoLossConfig {
+  std::string type = "sigmoid";  // a name in the table: sigmoid | apo_zero | ... (preference_loss_names())
+  double beta = 0.1;
+  double label_smoothing = 0.0;  // sigmoid, simpo
+  double simpo_gamma = 0.5;
+  bool reference_free = false;   // the reference assigns equal probability to all responses (logp_ref = 0)
+
+  static DpoLossConfig from_args(const TrainingArgs& args);
+  bool uses_reference() const;  // false: no reference pass, logp_ref = 0 (simpo, reference_free)
+  bool averages_logps() const;  // length-normalised log-probs (ipo, simpo)
+};
+
+// One pair's inputs, in the loss's units. `baseline` is a detached per-micro-batch value that a
+// stateful loss computes before its pairs (bco_pair's running reward mean); 0 for the others.
+struct PairLogps {
+  double chosen = 0, rejected = 0, ref_chosen = 0, ref_rejected = 0;
+  double baseline = 0;
+};
+
+struct PairLoss {
+  double loss = 0, d_chosen = 0, d_rejected = 0, reward_chosen = 0, reward_rejected = 0;
+};
+
+struct PreferenceLossType {
+  const char* name;
+  bool uses_reference;  // false: the reference pass is skipped and logp_ref = 0
+  bool averages_logps;  // log-probs are divided by the completion's scored tokens
+  PairLoss (*pair)(const DpoLossConfig& config, const PairLogps& pair);
+  // Optional (nullptr: stateless). Called once per micro-batch, before `pair`, with all its pairs;
+  // returns their baseline and may update `state`, which checkpoints carry (exact resume).
+  double (*micro_batch_baseline)(const DpoLossConfig& config, const std::vector<PairLogps>& pairs,
+                                 nlohmann::json& state) = nullptr;
+  // Optional: why the configuration cannot be used, "" when it can (checked when the config is loaded).
+  std::string (*check)(const DpoLossConfig& config) = nullptr;
+};
+
+// The table entry of a loss; fails naming the known ones.
+const PreferenceLossType& preference_loss(const std::string& name);
+const PreferenceLossType* find_preference_loss(const std::string& name);  // nullptr when unknown
+std::vector<std::string> preference_loss_names();  // in table order
+
+// One pair's loss with the reference ignored where the configuration says so (simpo, reference_free).
+// For a loss with a micro-batch baseline, pair.baseline must already hold it.
+PairLoss dpo_pair_loss(const DpoLossConfig& config, PairLogps pair);
+PairLoss dpo_pair_loss(const DpoLossConfig& config, double logp_chosen, double logp_rejected, double ref_chosen,
+                       double ref_rejected);
+
+// Pieces the losses share: numerically stable sigmoids; TRL's rewards b (logp - ref); and a loss of
+// the margin z = r_c - r_r alone, whose derivatives are dz and -dz.
+double sigmoid(double x);
+double log_sigmoid(double x);
+PairLoss with_rewards(const DpoLossConfig& config, const PairLogps& pair, PairLoss loss);
+double reward_margin(const PairLogps& pair);  // z = r_c - r_r
+PairLoss margin_loss(const DpoLossConfig& config, const PairLogps& pair, double loss, double dz);
+
+}  // namespace tt

@@ -1,0 +1,21 @@
+// hinge: the SLiC hinge loss (Zhao et al. 2023), max(0, 1 - b z).
+#include <algorithm>
+
+#include "train/preference_loss.h"
+
+namespace tt {
+
+namespace {
+
+PairLoss hinge_pair(const DpoLossConfig& c, const PairLogps& p) {
+  const double b = c.beta, z = reward_margin(p);
+  return margin_loss(c, p, std::max(0.0, 1 - b * z), 1 - b * z > 0 ? -b : 0.0);
+}
+
+}  // namespace
+
+extern const PreferenceLossType kHingeLoss;
+const PreferenceLossType kHingeLoss{.name = "hinge", .uses_reference = true, .averages_logps = false,
+                                    .pair = hinge_pair};
+
+}  // namespace tt

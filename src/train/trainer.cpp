@@ -1,0 +1,211 @@
+#include "train/trainer.h"
+
+#include <algorithm>
+#include <csignal>
+#include <filesystem>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/system.h"
+#include "io/jsonl.h"
+#include "train/run_support.h"
+
+namespace tt {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+volatile std::sig_atomic_t g_stop_signal = 0;
+
+extern "C" void record_stop_signal(int signal) { g_stop_signal = signal; }
+
+// While it lives, SIGINT and SIGTERM (Ctrl-C, `kill`, a Slurm preemption) only set a flag that the
+// loop checks after each step. SA_RESETHAND: a second signal acts as it would without us.
+class StopSignals {
+ public:
+  StopSignals() {
+    g_stop_signal = 0;
+    struct sigaction action {};
+    action.sa_handler = record_stop_signal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESETHAND | SA_RESTART;
+    sigaction(SIGINT, &action, &old_int_);
+    sigaction(SIGTERM, &action, &old_term_);
+  }
+  ~StopSignals() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+  }
+  StopSignals(const StopSignals&) = delete;
+  StopSignals& operator=(const StopSignals&) = delete;
+  int caught() const { return g_stop_signal; }
+
+ private:
+  struct sigaction old_int_ {}, old_term_ {};
+};
+
+// What the loss of a step is averaged over: the units of all its micro-batches. Data-parallel
+// training (issue 19) sums this over ranks, so N ranks train as one process with N x accumulation.
+int64_t step_normaliser(const std::vector<MicroBatch>& micro_batches) {
+  int64_t units = 0;
+  for (const auto& m : micro_batches) units += m.units;
+  return units;
+}
+
+struct StepOutcome {
+  double loss = 0, grad_norm = 0;
+  MetricSums sums;
+};
+
+// One optimizer step. A step with nothing to learn from (no target token) changes nothing.
+StepOutcome optimizer_step(TrainState& state, Objective& objective, const std::vector<MicroBatch>& micro_batches,
+                           int64_t step, const AdamWConfig& adamw, double lr, double max_grad_norm) {
+  StepGradients gradients = accumulate_step(state, objective, micro_batches, step);
+  StepOutcome out;
+  out.sums = std::move(gradients.sums);
+  if (gradients.normaliser == 0) return out;
+  out.grad_norm = apply_gradients(state, adamw, lr, max_grad_norm);
+  out.loss = objective.step_loss(out.sums);
+  return out;
+}
+
+// The steps since the last log line.
+struct LogWindow {
+  double loss = 0, grad_norm = 0;
+  int64_t steps = 0;
+  MetricSums sums;
+  void add(const StepOutcome& step) {
+    loss += step.loss;
+    grad_norm += step.grad_norm;
+    ++steps;
+    sums.resize(step.sums.size(), 0.0);
+    for (size_t i = 0; i < step.sums.size(); ++i) sums[i] += step.sums[i];
+  }
+};
+
+std::string eval_text(const nlohmann::json& metrics) {
+  std::string text;
+  for (const auto& [key, value] : metrics.items())
+    if (value.is_number()) text += fmt::format("  {} {:.4f}", key, value.get<double>());
+  return text;
+}
+
+// At every save_steps and after the last step: metrics.jsonl, then OUTPUT_DIR/checkpoint-STEP.
+bool checkpoint_if_due(const TrainingArgs& args, const StepPlan& plan, bool last_step, const std::string& metrics_path,
+                       const std::vector<nlohmann::json>& metrics, const TrainState& state,
+                       const CheckpointState& progress, const std::string& tokenizer_source) {
+  const bool due = plan.save_steps > 0 && progress.global_step % plan.save_steps == 0;
+  if (!due && !last_step) return false;
+  write_jsonl(metrics_path, metrics);
+  save_train_checkpoint(state, args.output_dir, progress, tokenizer_source, args.save_total_limit);
+  return true;
+}
+
+}  // namespace
+
+StepGradients accumulate_step(TrainState& state, Objective& objective, const std::vector<MicroBatch>& micro_batches,
+                              int64_t step) {
+  StepGradients out;
+  out.sums.assign(objective.metric_slots(), 0.0);
+  out.normaliser = step_normaliser(micro_batches);
+  zero_gradients(state);
+  if (out.normaliser == 0) return out;
+  for (size_t i = 0; i < micro_batches.size(); ++i)
+    objective.accumulate(state, micro_batches[i], {step, static_cast<int64_t>(i), out.normaliser}, out.sums);
+  return out;
+}
+
+void check_token_ids(const std::vector<int32_t>& ids, const ModelConfig& config, const std::string& source) {
+  for (int32_t t : ids)
+    if (t >= config.vocab_size) fail("{}: token id {} out of range (vocab size {})", source, t, config.vocab_size);
+}
+
+TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Model& model, Objective& objective) {
+  const TrainingArgs& args = config.trainer;
+  const StepPlan plan = plan_steps(args, objective.rows());
+  const Precision precision = args.bf16 ? Precision::BF16 : Precision::FP32;
+  const ScheduleKind schedule = parse_schedule(args.lr_scheduler_type);
+  const AdamWConfig adamw{args.learning_rate, args.adam_beta1, args.adam_beta2, args.adam_epsilon, args.weight_decay};
+
+  AdamWState adam;
+  const ResumePoint resume = resume_if_requested(config, run.resume, model, adam);
+  CheckpointState progress = resume.state;
+  objective.restore(progress.extra);
+  TrainState state(model, precision);
+  state.adam = std::move(adam);
+  fs::create_directories(args.output_dir);
+  const std::string metrics_path = args.output_dir + "/metrics.jsonl";
+  std::vector<nlohmann::json> metrics = previous_metrics(metrics_path, resume);
+  log_info("{}: {}, {} steps ({} per epoch), effective batch {}, lr {}, {}{}", run.name, objective.describe(),
+           plan.total_steps, plan.steps_per_epoch, args.per_device_train_batch_size * args.gradient_accumulation_steps,
+           args.learning_rate, precision_name(precision), resume.from.empty() ? "" : ", resumed from " + resume.from);
+
+  StopSignals signals;
+  LogWindow window;
+  const double t_start = now_seconds();
+  const int64_t first_step = progress.global_step;
+  const double start_tokens = progress.seen_tokens;
+  int64_t cached_epoch = -1;
+  std::vector<int64_t> order;
+  TrainerResult result;
+  for (int64_t step = progress.global_step; step < plan.total_steps; ++step) {
+    const int64_t epoch = step / plan.steps_per_epoch, index = step % plan.steps_per_epoch;
+    if (epoch != cached_epoch) {
+      order = epoch_order(objective.rows(), args.seed, epoch, run.shuffle);
+      cached_epoch = epoch;
+    }
+    std::vector<MicroBatch> micro_batches;
+    for (const auto& ids :
+         step_micro_batches(order, index, args.per_device_train_batch_size, args.gradient_accumulation_steps)) {
+      micro_batches.push_back(objective.micro_batch(ids));
+      progress.seen_tokens += static_cast<double>(micro_batches.back().input_tokens);
+    }
+    const double lr = args.learning_rate * schedule_factor(schedule, step, plan.warmup_steps, plan.total_steps);
+    window.add(optimizer_step(state, objective, micro_batches, step, adamw, lr, args.max_grad_norm));
+    progress.global_step = step + 1;
+    const bool last = step + 1 == plan.total_steps;
+    if ((step + 1) % plan.logging_steps == 0 || last) {
+      nlohmann::json row = {{"step", step + 1},
+                            {"loss", window.loss / window.steps},
+                            {"learning_rate", lr},
+                            {"grad_norm", window.grad_norm / window.steps},
+                            {"num_tokens", progress.seen_tokens},
+                            {"epoch", static_cast<double>(step + 1) / plan.steps_per_epoch}};
+      objective.add_metrics(window.sums, row);
+      result.final_loss = window.loss / window.steps;
+      const double elapsed = now_seconds() - t_start;
+      log_info("step {}/{}  loss {:.4f}  lr {:.3e}  grad-norm {:.3f}  {}  {:.0f} tokens/s  ETA {:.0f}s", step + 1,
+               plan.total_steps, result.final_loss, lr, window.grad_norm / window.steps, objective.progress(row),
+               (progress.seen_tokens - start_tokens) / std::max(1e-9, elapsed),
+               elapsed / static_cast<double>(step + 1 - first_step) * static_cast<double>(plan.total_steps - step - 1));
+      metrics.push_back(row);
+      window = LogWindow{};
+      if (plan.eval_steps > 0 && objective.has_eval_data() && ((step + 1) % plan.eval_steps == 0 || last)) {
+        const nlohmann::json eval = objective.evaluate(state);
+        nlohmann::json eval_row = {{"step", step + 1}};
+        eval_row.update(eval);
+        metrics.push_back(eval_row);
+        log_info("eval at step {}:{}", step + 1, eval_text(eval));
+      }
+      write_jsonl(metrics_path, metrics);
+    }
+    progress.extra = objective.state();
+    const bool saved =
+        checkpoint_if_due(args, plan, last, metrics_path, metrics, state, progress, run.tokenizer_source);
+    if (signals.caught() && !last) {
+      if (!saved) {
+        write_jsonl(metrics_path, metrics);
+        save_train_checkpoint(state, args.output_dir, progress, run.tokenizer_source, args.save_total_limit);
+      }
+      fail("{}: stopped by signal {} after step {} of {}; checkpoint-{} written in {}: rerun with --resume to continue",
+           run.name, signals.caught(), step + 1, plan.total_steps, step + 1, args.output_dir);
+    }
+  }
+  write_trained_model(state, args.output_dir, run.tokenizer_source);
+  result.steps = progress.global_step;
+  log_info("{}: done, {} steps; model written to {}", run.name, result.steps, args.output_dir);
+  return result;
+}
+
+}  // namespace tt

@@ -1,0 +1,101 @@
+// The one training loop (HF Trainer semantics), driven by an objective.
+//
+// The loop owns what every trainer shares: the data order (a seeded shuffle per epoch), the
+// micro-batches of each optimizer step (gradient accumulation), the loss normaliser, clipping, the
+// learning-rate schedule, AdamW and the bf16 weight refresh (train/train_step.h), logging
+// (metrics.jsonl rows with TRL's names and the progress line), evaluation, checkpoints, exact resume
+// and SIGINT/SIGTERM (finish the step, write a checkpoint, stop).
+//
+// An objective owns what differs: how its rows become micro-batches, and how a micro-batch becomes
+// a loss, gradients and metric contributions. SFT (nll, dft) is one objective (train/sft.h), the
+// preference losses another (train/dpo.h); KTO, ORPO or GRPO would be further ones.
+//
+// One optimizer step:
+//   micro-batches <- objective.micro_batch(rows) for each accumulation slot
+//   normaliser    <- sum of their units (target tokens, pairs)   [data-parallel: all-reduce here]
+//   zero the gradients; objective.accumulate(each micro-batch)  (gradient of loss_sum / normaliser)
+//   [data-parallel: all-reduce the gradient buffer and the step's metric sums here]
+//   apply_gradients (clip, AdamW, bf16 refresh)
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "train/train_step.h"
+#include "train/training_args.h"
+
+namespace tt {
+
+// Sums an objective adds to during a step, in slots it names; the loop adds a step's sums into the
+// logging window's, and the objective turns a window's sums into metrics.
+using MetricSums = std::vector<double>;
+
+// A micro-batch as an objective builds it from its rows.
+struct MicroBatch {
+  std::vector<int64_t> rows;  // the objective's row ids
+  Batch batch;                // token rows for the model
+  int64_t units = 0;          // what the loss is averaged over: target tokens (SFT), pairs (preference)
+  int64_t input_tokens = 0;   // non-padding input tokens (TRL's num_tokens)
+};
+
+// Where a micro-batch stands.
+struct MicroStep {
+  int64_t step = 0;        // optimizer step, 0-based
+  int64_t index = 0;       // micro-batch within the step
+  int64_t normaliser = 0;  // units of the whole effective batch (> 0)
+};
+
+class Objective {
+ public:
+  virtual ~Objective() = default;
+  virtual int64_t rows() const = 0;          // training rows: examples, packed rows, pairs
+  virtual std::string describe() const = 0;  // the data and the loss, for the run's first log line
+  virtual MicroBatch micro_batch(const std::vector<int64_t>& rows) const = 0;
+  // Forward and backward of one micro-batch: adds the gradient of (its loss sum / normaliser) to
+  // the state's gradients and its contributions to `sums` (metric_slots() of them).
+  virtual void accumulate(TrainState& state, const MicroBatch& micro, const MicroStep& where, MetricSums& sums) = 0;
+  virtual size_t metric_slots() const = 0;
+  virtual double step_loss(const MetricSums& step) const = 0;  // the step's mean loss ("loss")
+  // The objective's metrics of a logging window into `row`; `progress` is its part of the progress line.
+  virtual void add_metrics(const MetricSums& window, nlohmann::json& row) const = 0;
+  virtual std::string progress(const nlohmann::json& row) const = 0;
+  // Evaluation metrics ("eval_loss", ...) on held-out data; an empty object when it has none.
+  virtual nlohmann::json evaluate(TrainState&) { return nlohmann::json::object(); }
+  virtual bool has_eval_data() const { return false; }
+  // State carried across steps that a checkpoint must keep (null: none), and its restore.
+  virtual nlohmann::json state() const { return nullptr; }
+  virtual void restore(const nlohmann::json&) {}
+};
+
+struct TrainerRun {
+  std::string name;              // "sft", "dpo": log prefix
+  std::string tokenizer_source;  // copied into checkpoints ("" = none)
+  bool resume = false;           // continue from the newest checkpoint in output_dir
+  bool shuffle = true;           // false: rows in dataset order (reference comparisons)
+};
+
+struct TrainerResult {
+  int64_t steps = 0;
+  double final_loss = 0;  // last logged training loss
+};
+
+// The gradient of one step's mean loss, without the update: zeroes the gradients, then accumulates
+// every micro-batch (none when the step has no units). The optimizer step of the loop, less
+// apply_gradients; also what gradient tests call.
+struct StepGradients {
+  MetricSums sums;
+  int64_t normaliser = 0;
+};
+StepGradients accumulate_step(TrainState& state, Objective& objective, const std::vector<MicroBatch>& micro_batches,
+                              int64_t step);
+
+// Trains `model` (loaded from config.model_name; a resumed run loads its checkpoint into it) and
+// writes checkpoints, metrics.jsonl and the final model to output_dir.
+TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Model& model, Objective& objective);
+
+// Every token id of `ids` is below the model's vocabulary size; else an error naming `source`.
+void check_token_ids(const std::vector<int32_t>& ids, const ModelConfig& config, const std::string& source);
+
+}  // namespace tt
