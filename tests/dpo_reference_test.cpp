@@ -174,7 +174,7 @@ TEST_P(DpoReference, FirstThreeStepsMatchPyTorch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Losses, DpoReference,
-                         ::testing::Values("sigmoid", "apo_zero", "apo_down", "ipo", "hinge", "simpo"));
+                         ::testing::Values("sigmoid", "apo_zero", "apo_down", "ipo", "hinge", "simpo", "robust"));
 
 // Every loss of the table has its PyTorch fixture (a new loss needs one: add it to
 // tools/gen_dpo_fixtures.py and to the list above).
@@ -195,7 +195,7 @@ TEST(DpoLoss, ReferenceFreeIgnoresReferenceAndSimpoUsesGamma) {
   EXPECT_FALSE(s.uses_reference());
   // derivatives by central differences, every loss (a baseline, as bco_pair's, is held fixed)
   for (const std::string& type : preference_loss_names()) {
-    const bool smooths = type == "sigmoid";
+    const bool smooths = type == "sigmoid" || type == "robust";
     DpoLossConfig k{.type = type, .beta = 0.7, .label_smoothing = smooths ? 0.2 : 0.0};
     const double lc = -2.1, lr = -2.6, rc = -2.3, rr = -2.2, base = 0.13, h = 1e-6;
     PairLoss p = dpo_pair_loss(k, {lc, lr, rc, rr, base});
@@ -204,6 +204,18 @@ TEST(DpoLoss, ReferenceFreeIgnoresReferenceAndSimpoUsesGamma) {
     EXPECT_NEAR(p.d_chosen, dc, 1e-6) << type;
     EXPECT_NEAR(p.d_rejected, dr, 1e-6) << type;
   }
+}
+
+// robust at label_smoothing 0 is sigmoid; at e > 0 it is unbiased under flipped labels: the mean of
+// the loss of z and of -z, weighted (1-e, e), is sigmoid's loss without smoothing.
+TEST(DpoLoss, RobustIsAnUnbiasedSigmoid) {
+  const PairLogps pair{-2.0, -3.5, -2.4, -2.9};
+  const PairLogps flipped{-3.5, -2.0, -2.9, -2.4};
+  DpoLossConfig sigmoid{.type = "sigmoid", .beta = 0.5}, robust{.type = "robust", .beta = 0.5};
+  EXPECT_NEAR(dpo_pair_loss(robust, pair).loss, dpo_pair_loss(sigmoid, pair).loss, 1e-15);
+  robust.label_smoothing = 0.3;
+  const double mixed = 0.7 * dpo_pair_loss(robust, pair).loss + 0.3 * dpo_pair_loss(robust, flipped).loss;
+  EXPECT_NEAR(mixed, dpo_pair_loss(sigmoid, pair).loss, 1e-12);
 }
 
 // A sweep: the second run with another beta reuses the cached reference log-probs (its log says
@@ -259,7 +271,8 @@ TEST_P(DpoResume, ResumedRunEqualsUninterrupted) {
 
 INSTANTIATE_TEST_SUITE_P(Losses, DpoResume, ::testing::Values("apo_zero"));
 
-// Loss types come from the table.
+// Loss types come from the table; a loss rejects what it cannot use when the config is loaded
+// (robust divides by 1 - 2 label_smoothing).
 TEST(DpoConfig, LossTypesAndTheirChecks) {
   const std::string dir = testing::make_temp_dir("dpo-config");
   const std::string path = write_file_in(dir, "c.yaml", "model_name: m\ntrainer:\n  output_dir: o\n");
@@ -272,8 +285,12 @@ TEST(DpoConfig, LossTypesAndTheirChecks) {
     return "";
   };
   EXPECT_EQ(message({"loss_type=ipo"}), "");
+  EXPECT_EQ(message({"loss_type=robust", "label_smoothing=0.25"}), "");
+  EXPECT_NE(message({"loss_type=robust", "label_smoothing=0.5"}).find("label_smoothing 0.5 is outside [0, 0.5)"),
+            std::string::npos);
   const std::string unknown = message({"loss_type=kto_pair"});
-  EXPECT_NE(unknown.find("'kto_pair' is not a preference loss (sigmoid, apo_zero, apo_down, ipo, hinge, simpo)"),
+  EXPECT_NE(unknown.find("'kto_pair' is not a preference loss (sigmoid, apo_zero, apo_down, ipo, hinge, simpo, "
+                         "robust)"),
             std::string::npos)
       << unknown;
 }

@@ -44,6 +44,7 @@ CASES = OrderedDict([
     ("ipo", (0.5, 0.0, 0.5)),
     ("hinge", (0.5, 0.0, 0.5)),
     ("simpo", (2.0, 0.0, 0.5)),
+    ("robust", (0.5, 0.1, 0.5)),
 ])
 
 
@@ -113,6 +114,8 @@ def pair_losses(loss_type, beta, eps, gamma, pc, pr, rc, rr):
         losses = (1 - torch.sigmoid(beta * c)) + torch.sigmoid(beta * r)
     elif loss_type == "apo_down":
         losses = torch.sigmoid(beta * c) + (1 - torch.sigmoid(beta * (c - r)))
+    elif loss_type == "robust":
+        losses = (-F.logsigmoid(beta * z) * (1 - eps) + F.logsigmoid(-beta * z) * eps) / (1 - 2 * eps)
     else:
         raise ValueError(loss_type)
     return losses, beta * c.detach(), beta * r.detach()

@@ -15,6 +15,7 @@ extern const PreferenceLossType kApoDownLoss;
 extern const PreferenceLossType kIpoLoss;
 extern const PreferenceLossType kHingeLoss;
 extern const PreferenceLossType kSimpoLoss;
+extern const PreferenceLossType kRobustLoss;
 
 namespace {
 
@@ -25,6 +26,7 @@ const PreferenceLossType* const kLosses[] = {
     &kIpoLoss,
     &kHingeLoss,
     &kSimpoLoss,
+    &kRobustLoss,
 };
 
 }  // namespace

@@ -14,6 +14,7 @@
 //   ipo       (z - 1/(2b))^2                               apo_zero 1 - s(b r_c) + s(b r_r)
 //   apo_down  s(b r_c) + 1 - s(b (r_c - r_r))
 //   simpo     sigmoid's form with z = logp_c - logp_r - gamma/b (CPOTrainer), rewards b logp
+//   robust    (-(1-e) log s(b z) + e log s(-b z)) / (1 - 2e)      (Chowdhury et al. 2024)
 #pragma once
 #include <string>
 #include <vector>
@@ -27,7 +28,7 @@ namespace tt {
 struct DpoLossConfig {
   std::string type = "sigmoid";  // a name in the table: sigmoid | apo_zero | ... (preference_loss_names())
   double beta = 0.1;
-  double label_smoothing = 0.0;  // sigmoid, simpo
+  double label_smoothing = 0.0;  // sigmoid, simpo, robust
   double simpo_gamma = 0.5;
   bool reference_free = false;   // the reference assigns equal probability to all responses (logp_ref = 0)
 
