@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "io/file.h"
 #include "io/jsonl.h"
 #include "io/safetensors.h"
 #include "model/checkpoint.h"
@@ -174,7 +175,8 @@ TEST_P(DpoReference, FirstThreeStepsMatchPyTorch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Losses, DpoReference,
-                         ::testing::Values("sigmoid", "apo_zero", "apo_down", "ipo", "hinge", "simpo", "robust"));
+                         ::testing::Values("sigmoid", "apo_zero", "apo_down", "ipo", "hinge", "simpo", "robust",
+                                           "bco_pair"));
 
 // Every loss of the table has its PyTorch fixture (a new loss needs one: add it to
 // tools/gen_dpo_fixtures.py and to the list above).
@@ -218,6 +220,21 @@ TEST(DpoLoss, RobustIsAnUnbiasedSigmoid) {
   EXPECT_NEAR(mixed, dpo_pair_loss(sigmoid, pair).loss, 1e-12);
 }
 
+// bco_pair's baseline is TRL's RunningMoments fed one sample per micro-batch (the mean of its 2B
+// rewards): the first sample becomes the mean, then a running average; var follows Chan et al.
+TEST(DpoLoss, BcoPairBaselineIsTheRunningRewardMean) {
+  const PreferenceLossType& bco = preference_loss("bco_pair");
+  DpoLossConfig c{.type = "bco_pair", .beta = 2.0};
+  nlohmann::json state;
+  // rewards 2 * (logp - ref): {1, 3} -> mean 2 ; then {5, 7} -> 6
+  EXPECT_DOUBLE_EQ(bco.micro_batch_baseline(c, {{0.5, 1.5, 0, 0}}, state), 2.0);
+  EXPECT_DOUBLE_EQ(bco.micro_batch_baseline(c, {{2.5, 3.5, 0, 0}}, state), 4.0);
+  EXPECT_DOUBLE_EQ(state["count"].get<double>(), 2.0);
+  EXPECT_NEAR(state["var"].get<double>(), 4.0, 1e-12);  // the population variance of {2, 6}
+  // the loss at the baseline: -2 log s(0) when both rewards equal it
+  EXPECT_NEAR(dpo_pair_loss(c, {1.0, 1.0, 0, 0, 2.0}).loss, 2 * std::log(2.0), 1e-12);
+}
+
 // A sweep: the second run with another beta reuses the cached reference log-probs (its log says
 // so) instead of running the reference pass; the cache sits beside the output dirs.
 TEST(DpoReferenceCache, SecondRunOfASweepSkipsTheReferencePass) {
@@ -243,7 +260,8 @@ TEST(DpoReferenceCache, SecondRunOfASweepSkipsTheReferencePass) {
   EXPECT_TRUE(fs::exists(dir + "/elsewhere"));
 }
 
-// Killed after a checkpoint and resumed: the final weights equal an uninterrupted run's.
+// Killed after a checkpoint and resumed: the final weights equal an uninterrupted run's. bco_pair
+// keeps state across steps (its running reward mean), which the checkpoint carries.
 class DpoResume : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(DpoResume, ResumedRunEqualsUninterrupted) {
@@ -267,9 +285,12 @@ TEST_P(DpoResume, ResumedRunEqualsUninterrupted) {
   EXPECT_FALSE(a.empty());
   EXPECT_EQ(a, b);
   EXPECT_EQ(read_rows(dir + "/a/metrics.jsonl").size(), read_rows(dir + "/b/metrics.jsonl").size());
+  const nlohmann::json state = read_json_file(dir + "/b/checkpoint-2/trainer_state/state.json");
+  EXPECT_EQ(state["extra"].is_null(), GetParam() != "bco_pair") << state.dump();
+  if (GetParam() == "bco_pair") EXPECT_DOUBLE_EQ(state["extra"]["preference_loss"]["count"].get<double>(), 4.0);
 }
 
-INSTANTIATE_TEST_SUITE_P(Losses, DpoResume, ::testing::Values("apo_zero"));
+INSTANTIATE_TEST_SUITE_P(Losses, DpoResume, ::testing::Values("apo_zero", "bco_pair"));
 
 // Loss types come from the table; a loss rejects what it cannot use when the config is loaded
 // (robust divides by 1 - 2 label_smoothing).
@@ -284,13 +305,13 @@ TEST(DpoConfig, LossTypesAndTheirChecks) {
     }
     return "";
   };
-  EXPECT_EQ(message({"loss_type=ipo"}), "");
   EXPECT_EQ(message({"loss_type=robust", "label_smoothing=0.25"}), "");
+  EXPECT_EQ(message({"loss_type=bco_pair"}), "");
   EXPECT_NE(message({"loss_type=robust", "label_smoothing=0.5"}).find("label_smoothing 0.5 is outside [0, 0.5)"),
             std::string::npos);
   const std::string unknown = message({"loss_type=kto_pair"});
   EXPECT_NE(unknown.find("'kto_pair' is not a preference loss (sigmoid, apo_zero, apo_down, ipo, hinge, simpo, "
-                         "robust)"),
+                         "robust, bco_pair)"),
             std::string::npos)
       << unknown;
 }

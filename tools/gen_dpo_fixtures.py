@@ -8,7 +8,8 @@ Per loss type:
   reference.safetensors  step1.*: the first effective batch (4 pairs, 2 micro-batches of 2) with
                          explicit reference log-probs (the start model's, shifted by fixed offsets so
                          that rewards are not all zero): policy logps, loss, rewards and every
-                         parameter gradient of the mean loss (before clipping);
+                         parameter gradient of the mean loss (before clipping); for bco_pair also
+                         step1.baselines, the running reward mean each micro-batch used;
                          losses / grad_norms: 3 optimizer steps where the reference is the start model
                          (as the trainer computes it), AdamW + cosine warmup + clipping.
 
@@ -45,7 +46,29 @@ CASES = OrderedDict([
     ("hinge", (0.5, 0.0, 0.5)),
     ("simpo", (2.0, 0.0, 0.5)),
     ("robust", (0.5, 0.1, 0.5)),
+    ("bco_pair", (0.5, 0.0, 0.5)),
 ])
+
+
+class RunningMoments:
+    """Running mean/variance of a stream (TRL's trl.trainer.utils.RunningMoments, v0.27): Chan et
+    al.'s parallel update, starting at mean 0, var 1, count 1e-24. bco_pair feeds it one sample per
+    micro-batch, the mean of the micro-batch's chosen and rejected rewards."""
+
+    def __init__(self):
+        self.mean, self.var, self.count = 0.0, 1.0, 1e-24
+
+    def update(self, xs):
+        xs = xs.reshape(-1).double()
+        n = xs.numel()
+        x_mean = xs.mean().item()
+        x_var = ((xs - x_mean) ** 2).mean().item()
+        delta = x_mean - self.mean
+        total = self.count + n
+        total_sum = self.var * self.count + delta ** 2 * self.count * n / total + x_var * n
+        self.mean += delta * n / total
+        self.var = total_sum / total
+        self.count = total
 
 
 def make_pairs(vocab):
@@ -96,8 +119,9 @@ def sequence_logps(arch, params, pairs, average):
     return s[:B], s[B:]
 
 
-def pair_losses(loss_type, beta, eps, gamma, pc, pr, rc, rr):
-    """Per-pair losses and rewards (TRL DPOTrainer.dpo_loss; simpo as CPOTrainer)."""
+def pair_losses(loss_type, beta, eps, gamma, pc, pr, rc, rr, running=None):
+    """Per-pair losses and rewards (TRL DPOTrainer.dpo_loss; simpo as CPOTrainer). bco_pair updates
+    `running` with this micro-batch's rewards first."""
     if loss_type == "simpo":
         z = pc - pr - gamma / beta
         losses = -F.logsigmoid(beta * z) * (1 - eps) - F.logsigmoid(-beta * z) * eps
@@ -116,6 +140,10 @@ def pair_losses(loss_type, beta, eps, gamma, pc, pr, rc, rr):
         losses = torch.sigmoid(beta * c) + (1 - torch.sigmoid(beta * (c - r)))
     elif loss_type == "robust":
         losses = (-F.logsigmoid(beta * z) * (1 - eps) + F.logsigmoid(-beta * z) * eps) / (1 - 2 * eps)
+    elif loss_type == "bco_pair":
+        running.update(torch.cat((beta * c, beta * r)).detach())
+        delta = running.mean
+        losses = -F.logsigmoid(beta * c - delta) - F.logsigmoid(-(beta * r - delta))
     else:
         raise ValueError(loss_type)
     return losses, beta * c.detach(), beta * r.detach()
@@ -144,12 +172,14 @@ def make_case(loss_type, out_root):
     off_c = torch.rand(per_step, generator=g) * 2 - 1
     off_r = torch.rand(per_step, generator=g) * 2 - 1
     ref_c, ref_r = (rc0 + off_c).float(), (rr0 + off_r).float()
-    pol_c, pol_r, losses, rew_c, rew_r = [], [], [], [], []
+    pol_c, pol_r, losses, rew_c, rew_r, baselines = [], [], [], [], [], []
+    running = RunningMoments()
     for m in range(ga):
         mb = first[m * bs:(m + 1) * bs]
         pc, pr = sequence_logps(arch, params, mb, average)
         l, wc, wr = pair_losses(loss_type, beta, eps, gamma, pc, pr, ref_c[m * bs:(m + 1) * bs],
-                                ref_r[m * bs:(m + 1) * bs])
+                                ref_r[m * bs:(m + 1) * bs], running)
+        baselines.append(running.mean)
         (l.sum() / per_step).backward()
         pol_c.append(pc.detach()); pol_r.append(pr.detach()); losses.append(l.detach())
         rew_c.append(wc); rew_r.append(wr)
@@ -162,6 +192,8 @@ def make_case(loss_type, out_root):
     step1["step1.loss"] = torch.cat(losses).mean().reshape(1)
     step1["step1.rewards_chosen"] = torch.cat(rew_c)
     step1["step1.rewards_rejected"] = torch.cat(rew_r)
+    if loss_type == "bco_pair":
+        step1["step1.baselines"] = torch.tensor(baselines, dtype=torch.float32)
     for n, t in params.items():
         step1["step1.grad." + n] = t.grad.detach().clone()
 
@@ -174,6 +206,7 @@ def make_case(loss_type, out_root):
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: ref.cosine_with_warmup(s, OPT["warmup_steps"], OPT["total_steps"]))
     step_losses, norms, lrs = [], [], []
+    running = RunningMoments()
     for step in range(OPT["total_steps"]):
         opt.zero_grad(set_to_none=True)
         logged = 0.0
@@ -183,7 +216,7 @@ def make_case(loss_type, out_root):
             rc = torch.cat([refs[lo + i][0] for i in range(bs)])
             rr = torch.cat([refs[lo + i][1] for i in range(bs)])
             pc, pr = sequence_logps(arch, params, mb, average)
-            l, _, _ = pair_losses(loss_type, beta, eps, gamma, pc, pr, rc, rr)
+            l, _, _ = pair_losses(loss_type, beta, eps, gamma, pc, pr, rc, rr, running)
             # HF Trainer: each micro-batch's mean loss / accumulation steps
             loss_mb = l.mean() / ga
             loss_mb.backward()

@@ -16,6 +16,7 @@ extern const PreferenceLossType kIpoLoss;
 extern const PreferenceLossType kHingeLoss;
 extern const PreferenceLossType kSimpoLoss;
 extern const PreferenceLossType kRobustLoss;
+extern const PreferenceLossType kBcoPairLoss;
 
 namespace {
 
@@ -27,6 +28,7 @@ const PreferenceLossType* const kLosses[] = {
     &kHingeLoss,
     &kSimpoLoss,
     &kRobustLoss,
+    &kBcoPairLoss,
 };
 
 }  // namespace

@@ -15,6 +15,7 @@
 //   apo_down  s(b r_c) + 1 - s(b (r_c - r_r))
 //   simpo     sigmoid's form with z = logp_c - logp_r - gamma/b (CPOTrainer), rewards b logp
 //   robust    (-(1-e) log s(b z) + e log s(-b z)) / (1 - 2e)      (Chowdhury et al. 2024)
+//   bco_pair  -log s(b r_c - d) - log s(-(b r_r - d)), d = running mean of the rewards (BCO)
 #pragma once
 #include <string>
 #include <vector>
