@@ -140,7 +140,7 @@ class PreferenceObjective final : public Objective {
   PreferenceObjective(const std::vector<PreferencePair>& pairs, const ReferenceLogps& reference, DpoLossConfig config,
                       int32_t pad_id)
       : pairs_(pairs), reference_(reference), config_(std::move(config)), type_(preference_loss(config_.type)),
-        pad_id_(pad_id) {}
+        uses_reference_(config_.uses_reference()), pad_id_(pad_id) {}
 
   int64_t rows() const override { return static_cast<int64_t>(pairs_.size()); }
 
@@ -173,28 +173,10 @@ class PreferenceObjective final : public Objective {
     std::vector<float> logp(N);
     classifier_forward_backward(ws.hidden.data(), w.matmul_weights.lm_head, batch.targets.data(), N, c.vocab_size,
                                 c.hidden_size, nullptr, logp.data(), state.precision, w.matmul_weights_are_bf16);
-    const std::vector<double> row_logps = row_sums(batch, logp);
     // 2. the loss and dL/dlogp_seq, spread over each sequence's completion tokens as w_t = -dL/dlogp_seq
     //    (the classifier backpropagates sum_t w_t * (-logp_t))
-    std::vector<PairLogps> inputs(B);
-    std::vector<double> div_c(B, 1.0), div_r(B, 1.0);
-    for (int64_t i = 0; i < B; ++i) {
-      const PreferencePair& p = pairs_.at(micro.rows[i]);
-      if (type_.averages_logps) {
-        div_c[i] = static_cast<double>(std::max<int64_t>(1, scored_tokens(p.prompt, p.chosen)));
-        div_r[i] = static_cast<double>(std::max<int64_t>(1, scored_tokens(p.prompt, p.rejected)));
-      }
-      inputs[i].chosen = row_logps[i] / div_c[i];
-      inputs[i].rejected = row_logps[B + i] / div_r[i];
-      if (config_.uses_reference()) {
-        inputs[i].ref_chosen = reference_.chosen.at(micro.rows[i]);
-        inputs[i].ref_rejected = reference_.rejected.at(micro.rows[i]);
-      }
-    }
-    if (type_.micro_batch_baseline) {
-      const double baseline = type_.micro_batch_baseline(config_, inputs, loss_state_);
-      for (auto& in : inputs) in.baseline = baseline;
-    }
+    std::vector<double> div_c, div_r;
+    const std::vector<PairLogps> inputs = pair_inputs(micro, row_sums(batch, logp), div_c, div_r);
     std::vector<float> token_weights(N, 0.0f);
     const double scale = 1.0 / static_cast<double>(where.normaliser);
     for (int64_t i = 0; i < B; ++i) {
@@ -248,10 +230,40 @@ class PreferenceObjective final : public Objective {
   }
 
  private:
+  // The loss's inputs for each pair of the micro-batch, from the rows' summed log-probs ([chosen rows,
+  // rejected rows]); div_c/div_r receive what the sums were divided by (lengths, or 1). A loss with a
+  // baseline computes it here, updating its state.
+  std::vector<PairLogps> pair_inputs(const MicroBatch& micro, const std::vector<double>& row_logps,
+                                     std::vector<double>& div_c, std::vector<double>& div_r) {
+    const size_t B = micro.rows.size();
+    std::vector<PairLogps> inputs(B);
+    div_c.assign(B, 1.0);
+    div_r.assign(B, 1.0);
+    for (size_t i = 0; i < B; ++i) {
+      const PreferencePair& p = pairs_.at(micro.rows[i]);
+      if (type_.averages_logps) {
+        div_c[i] = static_cast<double>(std::max<int64_t>(1, scored_tokens(p.prompt, p.chosen)));
+        div_r[i] = static_cast<double>(std::max<int64_t>(1, scored_tokens(p.prompt, p.rejected)));
+      }
+      inputs[i].chosen = row_logps[i] / div_c[i];
+      inputs[i].rejected = row_logps[B + i] / div_r[i];
+      if (uses_reference_) {
+        inputs[i].ref_chosen = reference_.chosen.at(micro.rows[i]);
+        inputs[i].ref_rejected = reference_.rejected.at(micro.rows[i]);
+      }
+    }
+    if (type_.micro_batch_baseline) {
+      const double baseline = type_.micro_batch_baseline(config_, inputs, loss_state_);
+      for (auto& in : inputs) in.baseline = baseline;
+    }
+    return inputs;
+  }
+
   const std::vector<PreferencePair>& pairs_;
   const ReferenceLogps& reference_;
   DpoLossConfig config_;
   const PreferenceLossType& type_;
+  bool uses_reference_;  // false: logp_ref = 0 (simpo, reference_free)
   int32_t pad_id_;
   nlohmann::json loss_state_;
 };

@@ -84,11 +84,69 @@ struct LogWindow {
   }
 };
 
-std::string eval_text(const nlohmann::json& metrics) {
+// The row ids of each step's micro-batches: the epoch's order (a seeded shuffle), kept while the
+// epoch lasts, so that any step, also the first after a resume, is recomputed without replay.
+class StepRows {
+ public:
+  StepRows(const TrainingArgs& args, const StepPlan& plan, int64_t rows, bool shuffle)
+      : args_(args), plan_(plan), rows_(rows), shuffle_(shuffle) {}
+  std::vector<std::vector<int64_t>> of(int64_t step) {
+    const int64_t epoch = step / plan_.steps_per_epoch;
+    if (epoch != epoch_) {
+      order_ = epoch_order(rows_, args_.seed, epoch, shuffle_);
+      epoch_ = epoch;
+    }
+    return step_micro_batches(order_, step % plan_.steps_per_epoch, args_.per_device_train_batch_size,
+                              args_.gradient_accumulation_steps);
+  }
+
+ private:
+  const TrainingArgs& args_;
+  const StepPlan& plan_;
+  int64_t rows_;
+  bool shuffle_;
+  int64_t epoch_ = -1;
+  std::vector<int64_t> order_;
+};
+
+// The metrics.jsonl row of a logging window (TRL's names) after step `step` (0-based).
+nlohmann::json window_row(const Objective& objective, const LogWindow& window, int64_t step, double lr,
+                          const CheckpointState& progress, const StepPlan& plan) {
+  nlohmann::json row = {{"step", step + 1},
+                        {"loss", window.loss / window.steps},
+                        {"learning_rate", lr},
+                        {"grad_norm", window.grad_norm / window.steps},
+                        {"num_tokens", progress.seen_tokens},
+                        {"epoch", static_cast<double>(step + 1) / plan.steps_per_epoch}};
+  objective.add_metrics(window.sums, row);
+  return row;
+}
+
+// The progress line: step, loss, lr, grad-norm, the objective's part, tokens/s and ETA since the start.
+struct ProgressLine {
+  double t_start = now_seconds();
+  int64_t first_step = 0;
+  double start_tokens = 0;
+  void log(const nlohmann::json& row, const std::string& objective_part, double seen_tokens, int64_t total_steps) const {
+    const int64_t done = row["step"].get<int64_t>();
+    const double elapsed = now_seconds() - t_start;
+    log_info("step {}/{}  loss {:.4f}  lr {:.3e}  grad-norm {:.3f}  {}  {:.0f} tokens/s  ETA {:.0f}s", done, total_steps,
+             row["loss"].get<double>(), row["learning_rate"].get<double>(), row["grad_norm"].get<double>(),
+             objective_part, (seen_tokens - start_tokens) / std::max(1e-9, elapsed),
+             elapsed / static_cast<double>(done - first_step) * static_cast<double>(total_steps - done));
+  }
+};
+
+// The objective's evaluation metrics as a metrics.jsonl row of their own, and a log line.
+void evaluate_into(Objective& objective, TrainState& state, int64_t steps_done, std::vector<nlohmann::json>& metrics) {
+  const nlohmann::json eval = objective.evaluate(state);
+  nlohmann::json row = {{"step", steps_done}};
+  row.update(eval);
+  metrics.push_back(row);
   std::string text;
-  for (const auto& [key, value] : metrics.items())
+  for (const auto& [key, value] : eval.items())
     if (value.is_number()) text += fmt::format("  {} {:.4f}", key, value.get<double>());
-  return text;
+  log_info("eval at step {}:{}", steps_done, text);
 }
 
 // At every save_steps and after the last step: metrics.jsonl, then OUTPUT_DIR/checkpoint-STEP.
@@ -142,22 +200,13 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
            args.learning_rate, precision_name(precision), resume.from.empty() ? "" : ", resumed from " + resume.from);
 
   StopSignals signals;
+  StepRows step_rows(args, plan, objective.rows(), run.shuffle);
   LogWindow window;
-  const double t_start = now_seconds();
-  const int64_t first_step = progress.global_step;
-  const double start_tokens = progress.seen_tokens;
-  int64_t cached_epoch = -1;
-  std::vector<int64_t> order;
+  const ProgressLine progress_line{.first_step = progress.global_step, .start_tokens = progress.seen_tokens};
   TrainerResult result;
   for (int64_t step = progress.global_step; step < plan.total_steps; ++step) {
-    const int64_t epoch = step / plan.steps_per_epoch, index = step % plan.steps_per_epoch;
-    if (epoch != cached_epoch) {
-      order = epoch_order(objective.rows(), args.seed, epoch, run.shuffle);
-      cached_epoch = epoch;
-    }
     std::vector<MicroBatch> micro_batches;
-    for (const auto& ids :
-         step_micro_batches(order, index, args.per_device_train_batch_size, args.gradient_accumulation_steps)) {
+    for (const auto& ids : step_rows.of(step)) {
       micro_batches.push_back(objective.micro_batch(ids));
       progress.seen_tokens += static_cast<double>(micro_batches.back().input_tokens);
     }
@@ -166,33 +215,17 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
     progress.global_step = step + 1;
     const bool last = step + 1 == plan.total_steps;
     if ((step + 1) % plan.logging_steps == 0 || last) {
-      nlohmann::json row = {{"step", step + 1},
-                            {"loss", window.loss / window.steps},
-                            {"learning_rate", lr},
-                            {"grad_norm", window.grad_norm / window.steps},
-                            {"num_tokens", progress.seen_tokens},
-                            {"epoch", static_cast<double>(step + 1) / plan.steps_per_epoch}};
-      objective.add_metrics(window.sums, row);
-      result.final_loss = window.loss / window.steps;
-      const double elapsed = now_seconds() - t_start;
-      log_info("step {}/{}  loss {:.4f}  lr {:.3e}  grad-norm {:.3f}  {}  {:.0f} tokens/s  ETA {:.0f}s", step + 1,
-               plan.total_steps, result.final_loss, lr, window.grad_norm / window.steps, objective.progress(row),
-               (progress.seen_tokens - start_tokens) / std::max(1e-9, elapsed),
-               elapsed / static_cast<double>(step + 1 - first_step) * static_cast<double>(plan.total_steps - step - 1));
+      const nlohmann::json row = window_row(objective, window, step, lr, progress, plan);
+      result.final_loss = row["loss"].get<double>();
+      progress_line.log(row, objective.progress(row), progress.seen_tokens, plan.total_steps);
       metrics.push_back(row);
       window = LogWindow{};
-      if (plan.eval_steps > 0 && objective.has_eval_data() && ((step + 1) % plan.eval_steps == 0 || last)) {
-        const nlohmann::json eval = objective.evaluate(state);
-        nlohmann::json eval_row = {{"step", step + 1}};
-        eval_row.update(eval);
-        metrics.push_back(eval_row);
-        log_info("eval at step {}:{}", step + 1, eval_text(eval));
-      }
+      if (plan.eval_steps > 0 && objective.has_eval_data() && ((step + 1) % plan.eval_steps == 0 || last))
+        evaluate_into(objective, state, step + 1, metrics);
       write_jsonl(metrics_path, metrics);
     }
     progress.extra = objective.state();
-    const bool saved =
-        checkpoint_if_due(args, plan, last, metrics_path, metrics, state, progress, run.tokenizer_source);
+    const bool saved = checkpoint_if_due(args, plan, last, metrics_path, metrics, state, progress, run.tokenizer_source);
     if (signals.caught() && !last) {
       if (!saved) {
         write_jsonl(metrics_path, metrics);
