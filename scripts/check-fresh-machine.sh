@@ -28,16 +28,21 @@ step() {  # step NAME COMMAND...: runs it, prints and records its duration; stop
   local name=$1; shift
   echo "== [$(date -u +%T)] $name: $*"
   local start=$SECONDS rc=0
-  "$@" || rc=$?
+  set +e; ( set -e; "$@" ); rc=$?; set -e  # a subshell, so that `set -e` holds inside the step
   local took=$((SECONDS - start))
   summary+=("$(printf '%-28s %5ds  %s' "$name" "$took" "$([ $rc -eq 0 ] && echo ok || echo "FAILED ($rc)")")")
   if [ $rc -ne 0 ]; then echo "== $name failed (exit $rc) after ${took}s" >&2; exit $rc; fi
 }
 
-mounted=()
+unmount_all() {  # everything mounted under the root, deepest first
+  local m
+  for m in $(awk -v r="$root/" 'index($2, r) == 1 {print $2}' /proc/mounts | sort -r); do
+    umount -l "$m" 2>/dev/null || true
+  done
+}
 cleanup() {
   local rc=$?
-  for ((i=${#mounted[@]}-1; i>=0; i--)); do umount -l "${mounted[$i]}" 2>/dev/null || true; done
+  unmount_all
   # Only the chroot folder this script made is removed, and only once nothing is mounted inside it.
   if [ "${TT_FRESH_KEEP:-0}" != 1 ] && [ -d "$root" ] && ! grep -q " $root/" /proc/mounts; then
     rm -rf --one-file-system "$root"
@@ -54,11 +59,12 @@ make_base() {
   mkdir -p "$cache"
   command -v debootstrap > /dev/null || { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap; }
   local mirror
-  mirror=$(grep -rhoE '^(deb|URIs:) +https?://[^ ]+' /etc/apt/sources.list /etc/apt/sources.list.d/ 2>/dev/null \
-           | grep -v security | head -1 | awk '{print $2}')
+  mirror=$( { cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources 2>/dev/null || true; } \
+           | grep -oE '^(deb|URIs:) +https?://[^ ]+/debian/?( |$)' | head -1 | awk '{print $2}' || true)
   local tmp="$work/base.tmp"
   rm -rf --one-file-system "$tmp"
   debootstrap --variant=minbase bookworm "$tmp" "${mirror:-http://deb.debian.org/debian}"
+  [ -x "$tmp/usr/bin/apt-get" ] || { echo "debootstrap left no usable root in $tmp" >&2; return 1; }
   tar -C "$tmp" -czf "$base_tar.part" . && mv "$base_tar.part" "$base_tar"
   rm -rf --one-file-system "$tmp"
 }
@@ -86,11 +92,10 @@ clone_repo() {
 }
 
 mount_all() {
-  mount -t proc proc "$root/proc"; mounted+=("$root/proc")
-  mkdir -p "$root/dev/shm"
-  mount --bind /dev "$root/dev"; mounted+=("$root/dev")
-  mkdir -p "$root/work/shared"
-  mount --bind "$shared" "$root/work/shared"; mounted+=("$root/work/shared")
+  mkdir -p "$root/proc" "$root/dev" "$root/work/shared"
+  mount -t proc proc "$root/proc"
+  mount --bind /dev "$root/dev"
+  mount --bind "$shared" "$root/work/shared"
   mount -o remount,bind,ro "$root/work/shared"
 }
 
