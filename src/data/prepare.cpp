@@ -15,6 +15,8 @@
 #include "text/chat_encode.h"
 #include "data/shard.h"
 #include "io/file.h"
+#include "io/hub.h"
+#include "io/parquet.h"
 #include "text/chat_template.h"
 #include "text/tokenizer.h"
 
@@ -29,15 +31,32 @@ constexpr const char* kPrepareRecipe = "tinythink-prepare/1";
 constexpr size_t kChunkRows = 2048;  // rows parsed, then encoded in parallel, at a time
 constexpr size_t kMaxBadLineMessages = 20;
 
-std::vector<std::string> list_input_files(const std::string& input) {
-  if (!fs::exists(input)) fail("{}: no such file or directory", input);
-  if (!fs::is_directory(input)) return {input};
-  std::vector<std::string> files;
-  for (const auto& entry : fs::directory_iterator(input))
-    if (entry.is_regular_file() && entry.path().extension() == ".jsonl") files.push_back(entry.path().string());
-  std::sort(files.begin(), files.end());
-  if (files.empty()) fail("{}: directory holds no *.jsonl files", input);
-  return files;
+// Calls take(row number, parse) for every non-blank line of a JSONL file, or every row of a parquet
+// file (only its messages and dataset_source columns are read); parse() gives the row as JSON.
+void for_each_input_row(const std::string& path,
+                        const std::function<void(int64_t, const std::function<nlohmann::ordered_json()>&)>& take) {
+  if (is_parquet_path(path)) {
+    ParquetFile file(path);
+    std::vector<std::string> columns;
+    for (const auto& name : file.column_names())
+      if (name == "messages" || name == "dataset_source") columns.push_back(name);
+    file.read_rows(columns, [&](int64_t row, const nlohmann::json& object) {
+      take(row, [&] { return nlohmann::ordered_json::parse(object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)); });
+    });
+    return;
+  }
+  std::string text = read_file(path);
+  size_t pos = 0;
+  int64_t line = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string_view content(text.data() + pos, end - pos);
+    pos = end + 1;
+    ++line;
+    if (content.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    take(line, [content] { return nlohmann::ordered_json::parse(content); });
+  }
 }
 
 std::string tokenizer_dir(const std::string& tokenizer) {
@@ -290,7 +309,7 @@ PrepareSummary prepare_dataset(const PrepareOptions& o) {
   if (o.max_length < 0) fail("prepare: max_length must be >= 0 (0 = no limit), got {}", o.max_length);
   if (o.token_budget < 0) fail("prepare: token_budget must be >= 0 (0 = no budget), got {}", o.token_budget);
 
-  std::vector<std::string> files = list_input_files(o.input);
+  std::vector<std::string> files = dataset_files(o.input, o.dataset_config, o.dataset_split);
   Tokenizer tok = Tokenizer::load(o.tokenizer);
   ChatTemplate chat = load_chat_template(o, tok);
   std::string key = compute_cache_key(o, files, tok, chat);
@@ -371,23 +390,14 @@ PrepareSummary prepare_dataset(const PrepareOptions& o) {
   };
 
   for (uint32_t f = 0; f < files.size(); ++f) {
-    std::string text = read_file(files[f]);
-    size_t pos = 0;
-    int64_t line = 0;
-    while (pos < text.size()) {
-      size_t end = text.find('\n', pos);
-      if (end == std::string::npos) end = text.size();
-      std::string_view content(text.data() + pos, end - pos);
-      pos = end + 1;
-      ++line;
-      if (content.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    for_each_input_row(files[f], [&](int64_t line, const std::function<nlohmann::ordered_json()>& parse) {
       ++summary.rows_read;
       PendingRow row;
       row.file = f;
       row.line = line;
       nlohmann::ordered_json parsed;
       try {
-        parsed = nlohmann::ordered_json::parse(content);
+        parsed = parse();
         row.error = validate_row(parsed);
       } catch (const nlohmann::json::exception& e) {
         row.error = fmt::format("invalid JSON: {}", strip_json_tag(e.what()));
@@ -399,13 +409,13 @@ PrepareSummary prepare_dataset(const PrepareOptions& o) {
         ++summary.per_source[name].rows_read;
         if (!allowed.empty() && !allowed.count(name)) {
           ++summary.dropped_source;
-          continue;
+          return;
         }
         row.messages = std::move(parsed["messages"]);
       }
       chunk.push_back(std::move(row));
       if (chunk.size() >= kChunkRows) flush();
-    }
+    });
   }
   flush();
 

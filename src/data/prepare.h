@@ -18,7 +18,10 @@
 namespace tt {
 
 struct PrepareOptions {
-  std::string input;          // a .jsonl file, or a directory whose *.jsonl files are read in name order
+  std::string input;          // a .jsonl / .parquet file, a directory of them (read in name order), or a
+                              // Hub dataset id (io/hub.h dataset_files) with the two fields below
+  std::string dataset_config;  // Hub datasets: the config ("" = default) and split
+  std::string dataset_split = "train";
   std::string tokenizer;      // tokenizer.json / tokenizer.model, or a model directory
   std::string chat_template;  // a .jinja file; empty: tokenizer_config.json beside the tokenizer
   std::string out;            // the shard to write; may be empty when cache_dir is set

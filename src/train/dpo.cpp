@@ -287,7 +287,7 @@ void load_dpo_inputs(DpoRun& run) {
   const TrainConfig& c = run.config;
   const std::string path = c.dataset.path.empty() ? c.dataset.name : c.dataset.path;
   if (path.empty()) fail("{}: dataset.path (or dataset.name) is missing", c.source);
-  if (!file_exists(path)) fail("{}: dataset not found", path);
+  if (!file_exists(path) && !is_repo_id(path)) fail("{}: dataset not found", path);
   PreferenceOptions o;
   try {
     o.tokenizer = resolve_model_dir(c.tokenizer_name);
@@ -295,6 +295,8 @@ void load_dpo_inputs(DpoRun& run) {
     o.tokenizer = c.tokenizer_name;  // pre-tokenized data needs none
   }
   o.chat_template = c.dataset.chat_template;
+  o.dataset_config = c.dataset.config;
+  o.dataset_split = c.dataset.split;
   o.max_prompt_length = c.trainer.max_prompt_length;
   o.max_completion_length = c.trainer.max_completion_length;
   o.max_length = c.trainer.max_length;

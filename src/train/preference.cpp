@@ -7,6 +7,8 @@
 #include "core/error.h"
 #include "data/prepare.h"
 #include "io/file.h"
+#include "io/hub.h"
+#include "io/parquet.h"
 
 namespace tt {
 
@@ -234,12 +236,20 @@ TokenizedPair finish_pair(PreferencePair pair, const PreferenceOptions& o, int32
 }
 
 PreferenceData load_preference_data(const std::string& path, const PreferenceOptions& options) {
-  std::ifstream in(path);
-  if (!in) fail("{}: cannot open", path);
   std::vector<std::pair<int64_t, std::string>> lines;
-  std::string line;
-  for (int64_t n = 1; std::getline(in, line); ++n)
-    if (line.find_first_not_of(" \t\r") != std::string::npos) lines.emplace_back(n, line);
+  for (const std::string& file : dataset_files(path, options.dataset_config, options.dataset_split)) {
+    if (is_parquet_path(file)) {  // rows as JSON text, like JSONL lines
+      ParquetFile(file).read_rows({}, [&](int64_t n, const nlohmann::json& row) {
+        lines.emplace_back(n, row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      });
+      continue;
+    }
+    std::ifstream in(file);
+    if (!in) fail("{}: cannot open", file);
+    std::string line;
+    for (int64_t n = 1; std::getline(in, line); ++n)
+      if (line.find_first_not_of(" \t\r") != std::string::npos) lines.emplace_back(n, line);
+  }
   if (lines.empty()) fail("{}: no preference pairs", path);
   const bool pretokenized = [&] {
     auto first = nlohmann::json::parse(lines[0].second, nullptr, false);

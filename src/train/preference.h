@@ -37,6 +37,7 @@ struct PreferencePair {
 struct PreferenceOptions {
   std::string tokenizer;      // tokenizer.json / tokenizer.model, or a model directory (unused for pre-tokenized data)
   std::string chat_template;  // a .jinja file; empty: tokenizer_config.json beside the tokenizer
+  std::string dataset_config, dataset_split = "train";  // a Hub dataset id's config and split
   int64_t max_prompt_length = 512;       // <= 0: no limit
   int64_t max_completion_length = -1;    // <= 0: no limit
   int64_t max_length = 1024;             // prompt + completion; <= 0: no limit

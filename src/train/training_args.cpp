@@ -127,6 +127,7 @@ std::map<std::string, Setter> dataset_setters(DatasetArgs& d) {
   s["name"] = text(d.name);
   s["path"] = text(d.path);
   s["split"] = text(d.split);
+  s["config"] = text(d.config);
   s["eval_path"] = text(d.eval_path);
   s["test_size"] = [&d](const YAML::Node& n, const std::string& w) { d.test_size = as_double(n, w); };
   s["sources_file"] = text(d.sources_file);

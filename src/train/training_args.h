@@ -59,6 +59,7 @@ struct TrainingArgs {
 struct DatasetArgs {
   std::string name;       // hub id (looked up in the local HF cache) or a path
   std::string path;       // a JSONL file, a directory of JSONL shards, or a prepared shard
+  std::string config;     // a Hub dataset's config (default: its default one)
   std::string split = "train";
   std::string eval_path;  // optional separate eval data
   double test_size = 0.0; // fraction of the training rows held out for evaluation
