@@ -72,7 +72,7 @@ double backoff_seconds(const HttpOptions& options) {
 
 bool transient(CURLcode code) {
   switch (code) {
-    case CURLE_COULDNT_CONNECT: case CURLE_COULDNT_RESOLVE_HOST: case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_COULDNT_CONNECT: case CURLE_OPERATION_TIMEDOUT:  // an unknown host fails at once
     case CURLE_PARTIAL_FILE: case CURLE_RECV_ERROR: case CURLE_SEND_ERROR: case CURLE_GOT_NOTHING:
     case CURLE_HTTP2: case CURLE_HTTP2_STREAM: case CURLE_SSL_CONNECT_ERROR:
       return true;
@@ -142,7 +142,9 @@ HttpResponse request(const std::string& url, const HttpOptions& options, bool he
       wait *= 2;
       continue;
     }
-    if (code != CURLE_OK) fail("{}: request failed after {} tries ({})", url, attempt, easy.error(code));
+    if (code != CURLE_OK)
+      fail("{}: request failed after {} tries ({}); without a network, HF_HUB_OFFLINE=1 uses the local cache only", url,
+           attempt, easy.error(code));
     HttpResponse response = std::move(easy.response());
     response.body = std::move(body);
     return response;
