@@ -163,3 +163,31 @@ TEST_F(FakeHub, DownloadVerbPrintsTheSnapshot) {
   EXPECT_NE(r.output.find(cache_ + "/datasets--org--chat/snapshots/" + kCommit), std::string::npos) << r.output;
   EXPECT_TRUE(fs::exists(cache_ + "/datasets--org--chat/snapshots/" + kCommit + "/README.md"));
 }
+
+TEST_F(FakeHub, TokensComeFromHfTokenOrTheTokenFileAndOpenGatedRepos) {
+  tt::write_file_atomic(cache_ + "/token", "hf_granted\n");
+  ::setenv("HF_TOKEN_PATH", (cache_ + "/token").c_str(), 1);
+  EXPECT_EQ(tt::hub_token(), "hf_granted");
+  EXPECT_EQ(tt::read_file(tt::hub_download_file(repo("org/gated"), "config.json")), "{\"model_type\": \"llama\"}\n");
+  ::setenv("HF_TOKEN", "hf_other", 1);  // HF_TOKEN wins over the file
+  EXPECT_EQ(tt::hub_token(), "hf_other");
+  EXPECT_NE(error_of([&] { tt::hub_download_file(repo("org/gated"), "tokenizer.json"); }).find("gated repo"), std::string::npos);
+  ::unsetenv("HF_TOKEN");
+}
+
+TEST(HubCache, FollowsHfHomeAndHfHubCache) {
+  ::unsetenv("HF_HUB_CACHE");
+  ::setenv("HF_HOME", "/tmp/hf-home", 1);
+  EXPECT_EQ(tt::hub_cache_dir(), "/tmp/hf-home/hub");
+  tt::HubRepo r;
+  r.id = "org/name";
+  r.type = tt::RepoType::kDataset;
+  EXPECT_EQ(tt::repo_folder(r), "/tmp/hf-home/hub/datasets--org--name");
+  ::setenv("HF_HUB_CACHE", "/tmp/elsewhere", 1);
+  EXPECT_EQ(tt::hub_cache_dir(), "/tmp/elsewhere");
+  ::unsetenv("HF_HUB_CACHE");
+  ::unsetenv("HF_HOME");
+  EXPECT_TRUE(tt::is_repo_id("facebook/MobileLLM-R1-140M-base@main"));
+  EXPECT_FALSE(tt::is_repo_id("data/train.jsonl"));
+  EXPECT_FALSE(tt::is_repo_id("a/b/c"));
+}

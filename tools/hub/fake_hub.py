@@ -9,7 +9,7 @@ client uses, as the Hub sends them:
   GET  /cdn/SHA256                            LFS content, honouring Range; the file 'drop.bin' is cut
                                               off half-way the first time (the connection closes)
   GET  /api/{models,datasets}/ORG/NAME/revision/REV  {"sha", "siblings": [{"rfilename"}]}
-  org/gated: 401 with X-Error-Code: GatedRepo; unknown repos: 401 RepoNotFound (as the Hub answers
+  org/gated: 401 with X-Error-Code: GatedRepo, unless "Authorization: Bearer hf_granted"; unknown repos: 401 RepoNotFound (as the Hub answers
   anonymous callers); unknown files: 404 EntryNotFound. 'bad.bin' announces a wrong sha256.
 Requests are logged to stderr. Usage: fake_hub.py (runs until killed).
 """
@@ -76,7 +76,9 @@ class Hub(http.server.BaseHTTPRequestHandler):
     def handle_resolve(self, head):
         kind, repo, rev, name = self.lookup(self.path)
         if repo == "org/gated":
-            return self.error(401, "GatedRepo", head)
+            if self.headers.get("Authorization") != "Bearer hf_granted":
+                return self.error(401, "GatedRepo", head)
+            repo = "org/tiny"  # with the right token, the gated repo serves org/tiny's files
         files = REPOS.get((kind, repo))
         if files is None:
             return self.error(401, "RepoNotFound", head)
