@@ -85,5 +85,12 @@ await write('row_groups_v1_zstd',
   `(SELECT i AS id, list_transform(range(i % 3), j -> {'role': 'user', 'content': 'r' || i}) AS messages,
            CASE WHEN i % 5 = 0 THEN NULL ELSE i % 2 = 0 END AS flag FROM range(4500) t(i))`,
   'COMPRESSION zstd, ROW_GROUP_SIZE 2048', 'row_groups');
+// pre-tokenized preference pairs (DPO input): lists of ints, PLAIN and DELTA encoded
+await write('pairs_ids_v2_zstd',
+  `(SELECT list_transform(range(1 + i % 4), k -> (5 + k)::INTEGER) AS prompt_ids,
+           list_transform(range(1 + i % 3), k -> (100 + i + k)::INTEGER) || [2] AS chosen_ids,
+           list_transform(range(1 + i % 2), k -> (200 + i * 3 + k)::INTEGER) || [2] AS rejected_ids
+    FROM range(40) t(i))`,
+  'COMPRESSION zstd, PARQUET_VERSION V2', 'pairs_ids');
 fs.writeFileSync(path.join(out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
 console.log(`wrote ${Object.keys(manifest).length} fixtures to ${out}`);
