@@ -1,9 +1,11 @@
 #!/usr/bin/python3
 """Write tests/fixtures/sft/{nll,dft}/ : 3 SFT optimizer steps (TRL/HF Trainer semantics) of the tiny
 llama4 model in tests/fixtures/parity/tiny_llama4, with gradient accumulation and right padding.
+Also tests/fixtures/sft/truncate/cases.json: TRL v0.27's truncate_dataset on examples longer and
+shorter than max_length.
 Deterministic: rerunning gives identical bytes. Model code: tools/torch_reference.py.
 
-Usage: /usr/bin/python3 tools/gen_sft_fixtures.py [--out tests/fixtures/sft]
+Usage: /usr/bin/python3 tools/gen_sft_fixtures.py [--out tests/fixtures/sft] [--cases nll,dft,truncate]
 """
 import argparse
 import json
@@ -221,14 +223,48 @@ def make_case(loss_type, out_root):
     print("   self-check step-0 unpadded %.9f, |diff| %.2e; folder %d bytes" % (check, err, size))
 
 
+def trl_truncate(example, max_length):
+    """TRL v0.27 truncate_dataset (trl/data_utils.py): every list column becomes val[:max_length]
+    (pyarrow list_slice(column, 0, max_length) for Arrow datasets, the same slice)."""
+    return {k: v[:max_length] for k, v in example.items()}
+
+
+def make_truncation_case(out_root):
+    """Examples of 5..40 tokens (loss mask: prompt 0-run, answer 1-run), each truncated at several
+    max_length values, among them shorter, equal and longer than the example."""
+    g = torch.Generator().manual_seed(DATA_SEED + 7)
+    cases = []
+    for L in (5, 12, 17, 40):
+        tokens = torch.randint(3, 200, (L,), generator=g).tolist()
+        prompt = 1 + int(torch.randint(1, max(2, L // 2), (1,), generator=g))
+        mask = [0] * prompt + [1] * (L - prompt)
+        for max_length in sorted({2, prompt, L - 1, L, L + 3, 16}):
+            cut = trl_truncate({"input_ids": tokens, "completion_mask": mask}, max_length)
+            cases.append(OrderedDict(max_length=max_length, input_ids=tokens, completion_mask=mask,
+                                     expected_input_ids=cut["input_ids"],
+                                     expected_completion_mask=cut["completion_mask"],
+                                     truncated=len(tokens) > max_length))
+    d = os.path.join(out_root, "truncate")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "cases.json"), "w") as fh:
+        json.dump(OrderedDict(source="trl v0.27 truncate_dataset: val[:max_length] per column",
+                              cases=cases), fh, indent=1)
+        fh.write("\n")
+    print("truncate: %d cases" % len(cases))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "fixtures", "sft"))
+    ap.add_argument("--cases", default="nll,dft,truncate", help="comma-separated: nll, dft, truncate")
     args = ap.parse_args()
     torch.set_num_threads(1)  # bit-reproducible reductions
     torch.use_deterministic_algorithms(True)
-    for loss_type in ("nll", "dft"):
-        make_case(loss_type, args.out)
+    for case in args.cases.split(","):
+        if case == "truncate":
+            make_truncation_case(args.out)
+        else:
+            make_case(case, args.out)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "core/error.h"
+#include "data/prepare.h"
 #include "train/trainer.h"
 
 namespace tt {
@@ -40,12 +41,9 @@ Rows make_rows(const std::vector<SftExample>& examples, const TrainingArgs& args
   return rows;
 }
 
+// TRL's truncate_dataset (data/prepare.h): each example keeps its first max_length tokens.
 void truncate_examples(std::vector<SftExample>& examples, int64_t max_length) {
-  for (auto& e : examples)
-    if (static_cast<int64_t>(e.tokens.size()) > max_length) {
-      e.tokens.resize(max_length);
-      e.loss_mask.resize(max_length);
-    }
+  for (auto& e : examples) truncate_to_max_length(e.tokens, e.loss_mask, max_length);
 }
 
 // The SFT objective: the token loss (nll or dft) averaged over every target token of the effective
