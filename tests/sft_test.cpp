@@ -89,6 +89,51 @@ trainer:
   }
 }
 
+// eval_loss is the training loss (TRL evaluates with the same compute_loss_func; for dft the DFT
+// loss, not NLL): with learning_rate 0 the weights stay the start model's, so eval_loss on the first
+// effective batch equals PyTorch's step-1 loss of the fixture.
+TEST_P(SftReference, EvalLossIsTheTrainingLoss) {
+  const std::string fixture = testing::fixture_dir() + "/sft/" + GetParam();
+  SafetensorsFile ref(fixture + "/reference.safetensors");
+  const auto& meta = ref.metadata();
+  std::string dir = testing::make_temp_dir("sft-eval");
+  const int64_t first_batch = std::stoi(meta.at("per_device_train_batch_size")) *
+                              std::stoi(meta.at("gradient_accumulation_steps"));
+  auto rows = read_rows(fixture + "/examples.jsonl");
+  {
+    std::ofstream eval(dir + "/eval.jsonl");
+    for (int64_t i = 0; i < first_batch; ++i) eval << rows.at(i).dump() << "\n";
+  }
+  std::string config = write_config(dir, fmt::format(R"(model_name: {}/parity/tiny_llama4
+dataset:
+  path: {}/examples.jsonl
+  eval_path: {}/eval.jsonl
+trainer:
+  per_device_train_batch_size: 2
+  per_device_eval_batch_size: 3
+  max_steps: 1
+  learning_rate: 0
+  loss_type: {}
+  logging_steps: 1
+  eval_strategy: steps
+  eval_steps: 1
+  save_steps: 100
+  output_dir: {}/out
+)", testing::fixture_dir(), fixture, dir, GetParam(), dir));
+  SftRun run;
+  run.config = load_train_config(config, {}, TrainerKind::SFT);
+  run.shuffle = false;
+  load_sft_inputs(run);
+  run.pad_id = std::stoi(meta.at("pad_token_id"));
+  run_sft(run);
+  std::vector<float> losses(3);
+  ref.read_f32("losses", losses.data());
+  double eval_loss = -1;
+  for (const auto& row : read_rows(dir + "/out/metrics.jsonl"))
+    if (row.contains("eval_loss")) eval_loss = row["eval_loss"].get<double>();
+  EXPECT_NEAR(eval_loss, losses[0], 1e-4 * losses[0]);
+}
+
 INSTANTIATE_TEST_SUITE_P(Losses, SftReference, ::testing::Values("nll", "dft"));
 
 }  // namespace
