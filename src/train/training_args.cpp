@@ -116,6 +116,7 @@ std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
   s["label_smoothing"] = number(a.label_smoothing);
   s["reference_free"] = flag(a.reference_free);
   s["simpo_gamma"] = number(a.simpo_gamma);
+  s["cpo_alpha"] = number(a.cpo_alpha);
   s["max_prompt_length"] = integer(a.max_prompt_length);
   s["max_completion_length"] = integer(a.max_completion_length);
   return s;

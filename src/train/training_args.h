@@ -52,6 +52,7 @@ struct TrainingArgs {
   double label_smoothing = 0.0;
   bool reference_free = false;
   double simpo_gamma = 0.5;
+  double cpo_alpha = 1.0;  // simpo (CPOTrainer): weight of the chosen completions' NLL; 0 = pure SimPO
   int64_t max_prompt_length = 512;
   int64_t max_completion_length = -1;
 };
