@@ -183,7 +183,7 @@ TEST_P(DpoReference, FirstThreeStepsMatchPyTorch) {
 
 INSTANTIATE_TEST_SUITE_P(Losses, DpoReference,
                          ::testing::Values("sigmoid", "apo_zero", "apo_down", "ipo", "hinge", "simpo", "robust",
-                                           "bco_pair", "simpo_cpo"));
+                                           "bco_pair", "simpo_cpo", "sigmoid_keep"));
 
 // Every loss of the table has its PyTorch fixture (a new loss needs one: add it to
 // tools/gen_dpo_fixtures.py and to the list above).

@@ -13,6 +13,8 @@ Per loss type:
                          losses / grad_norms: 3 optimizer steps where the reference is the start model
                          (as the trainer computes it), AdamW + cosine warmup + clipping.
 
+sigmoid_keep: sigmoid with a pair whose chosen == rejected and one whose chosen is only EOS (an
+  empty completion), both kept and trained on as TRL does.
 simpo_cpo: simpo with CPOTrainer's cpo_alpha = 1.0: each micro-batch's loss is
   losses.mean() + cpo_alpha * nll, nll = nn.CrossEntropyLoss (token mean) over the micro-batch's chosen
   completion tokens; step1.nll holds each micro-batch's nll and step1.loss their mean with the losses.
@@ -52,11 +54,12 @@ CASES = OrderedDict([
     ("robust", (0.5, 0.1, 0.5)),
     ("bco_pair", (0.5, 0.0, 0.5)),
     ("simpo_cpo", (2.0, 0.0, 0.5)),
+    ("sigmoid_keep", (0.5, 0.1, 0.5)),
 ])
 # A folder whose name is not its loss type, and CPOTrainer's cpo_alpha (the weight of the chosen
 # completions' NLL, default 1.0 in TRL; the "simpo" folder is pure SimPO, cpo_alpha 0, as TRL's
 # AlphaPO/SimPO recipes set it).
-CASE_LOSS = {"simpo_cpo": "simpo"}
+CASE_LOSS = {"simpo_cpo": "simpo", "sigmoid_keep": "sigmoid"}
 CPO_ALPHA = {"simpo_cpo": 1.0}
 
 
@@ -96,6 +99,18 @@ def make_pairs(vocab):
         assert comp[0] != comp[1]
         out.append(OrderedDict(prompt_ids=prompt, chosen_ids=comp[0], rejected_ids=comp[1]))
     return out
+
+
+def keep_degenerate(pairs):
+    """sigmoid_keep: pair 1 has rejected == chosen, pair 2 an empty completion (TRL tokenizes "" to
+    [EOS]); TRL's DPOTrainer keeps both (tokenize_row filters nothing), so they count in the
+    first effective batch like any pair."""
+    pairs[1]["rejected_ids"] = list(pairs[1]["chosen_ids"])
+    pairs[2]["chosen_ids"] = [EOS]
+    return pairs
+
+
+PAIR_EDITS = {"sigmoid_keep": keep_degenerate}
 
 
 def pair_batch(pairs):
@@ -176,7 +191,7 @@ def make_case(case, out_root):
     average = loss_type in ("ipo", "simpo")
     with open(os.path.join(ROOT, MODEL_DIR, "config.json")) as fh:
         arch = ref.Arch(json.load(fh))
-    pairs = make_pairs(arch.vocab)
+    pairs = PAIR_EDITS.get(case, lambda p: p)(make_pairs(arch.vocab))
     bs, ga = OPT["per_device_train_batch_size"], OPT["gradient_accumulation_steps"]
     per_step = bs * ga
 
