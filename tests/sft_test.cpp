@@ -30,6 +30,22 @@ std::vector<nlohmann::json> read_rows(const std::string& path) {
   return rows;
 }
 
+// The trained model in `out` equals the fixture's final.* weights within 1e-3 relative per tensor
+// (see the AdamW note in model_parity_test.cpp).
+void expect_final_weights(SafetensorsFile& ref, const std::string& out) {
+  Model trained = load_model(out);
+  for (const auto& slot : trained.layout.slots) {
+    std::vector<float> expected(slot.numel);
+    ref.read_f32("final." + slot.name, expected.data());
+    double diff = 0, scale = 1e-30;
+    for (int64_t i = 0; i < slot.numel; ++i) {
+      diff = std::max(diff, static_cast<double>(std::fabs(trained.params[slot.offset + i] - expected[i])));
+      scale = std::max(scale, static_cast<double>(std::fabs(expected[i])));
+    }
+    EXPECT_LE(diff / scale, 1e-3) << slot.name;
+  }
+}
+
 class SftReference : public ::testing::TestWithParam<std::string> {};
 
 // The first 3 optimizer steps (accumulation 2 x batch 2, padding, assistant masks, clipping, cosine
@@ -76,17 +92,7 @@ trainer:
     EXPECT_NEAR(rows[i]["loss"].get<double>(), losses[i], 1e-4 * losses[i]) << "step " << i + 1;
     EXPECT_NEAR(rows[i]["grad_norm"].get<double>(), norms[i], 1e-3 * norms[i]) << "step " << i + 1;
   }
-  Model trained = load_model(dir + "/out");
-  for (const auto& slot : trained.layout.slots) {
-    std::vector<float> expected(slot.numel);
-    ref.read_f32("final." + slot.name, expected.data());
-    double diff = 0, scale = 1e-30;
-    for (int64_t i = 0; i < slot.numel; ++i) {
-      diff = std::max(diff, static_cast<double>(std::fabs(trained.params[slot.offset + i] - expected[i])));
-      scale = std::max(scale, static_cast<double>(std::fabs(expected[i])));
-    }
-    EXPECT_LE(diff / scale, 1e-3) << slot.name;  // see the AdamW note in model_parity_test.cpp
-  }
+  expect_final_weights(ref, dir + "/out");
 }
 
 // eval_loss is the training loss (TRL evaluates with the same compute_loss_func; for dft the DFT
@@ -185,17 +191,7 @@ trainer:
     EXPECT_NEAR(rows[i]["grad_norm"].get<double>(), norms[i], 1e-3 * norms[i]) << "step " << i + 1;
     EXPECT_NEAR(rows[i]["learning_rate"].get<double>(), lrs[i].get<double>(), 1e-12) << "step " << i + 1;
   }
-  Model trained = load_model(dir + "/out");
-  for (const auto& slot : trained.layout.slots) {
-    std::vector<float> expected(slot.numel);
-    ref.read_f32("final." + slot.name, expected.data());
-    double diff = 0, scale = 1e-30;
-    for (int64_t i = 0; i < slot.numel; ++i) {
-      diff = std::max(diff, static_cast<double>(std::fabs(trained.params[slot.offset + i] - expected[i])));
-      scale = std::max(scale, static_cast<double>(std::fabs(expected[i])));
-    }
-    EXPECT_LE(diff / scale, 1e-3) << slot.name;
-  }
+  expect_final_weights(ref, dir + "/out");
 }
 
 }  // namespace

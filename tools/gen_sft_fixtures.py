@@ -178,6 +178,12 @@ def step0_unpadded(arch, params, examples, loss_type):
 # Output
 # ----------------------------------------------------------------------------------------------
 
+def write_examples(d, examples):
+    with open(os.path.join(d, "examples.jsonl"), "w") as fh:
+        for e in examples:
+            fh.write(json.dumps(OrderedDict(tokens=e["tokens"], loss_mask=e["loss_mask"])) + "\n")
+
+
 def make_case(loss_type, out_root):
     mdir = os.path.join(ROOT, MODEL_DIR)
     with open(os.path.join(mdir, "config.json")) as fh:
@@ -204,9 +210,7 @@ def make_case(loss_type, out_root):
 
     d = os.path.join(out_root, loss_type)
     os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "examples.jsonl"), "w") as fh:
-        for e in examples:
-            fh.write(json.dumps(OrderedDict(tokens=e["tokens"], loss_mask=e["loss_mask"])) + "\n")
+    write_examples(d, examples)
 
     r = OrderedDict()
     r["losses"] = torch.tensor(losses, dtype=torch.float32)
@@ -294,9 +298,7 @@ def make_partial_case(out_root):
     losses, norms, lrs, nitems, _ = train(arch, params, batches, "nll", groups)
     d = os.path.join(out_root, "partial")
     os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "examples.jsonl"), "w") as fh:
-        for e in examples:
-            fh.write(json.dumps(OrderedDict(tokens=e["tokens"], loss_mask=e["loss_mask"])) + "\n")
+    write_examples(d, examples)
     r = OrderedDict()
     r["losses"] = torch.tensor(losses, dtype=torch.float32)
     r["grad_norms"] = torch.tensor(norms, dtype=torch.float32)
