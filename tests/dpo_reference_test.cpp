@@ -32,6 +32,11 @@ std::vector<float> read_vec(const SafetensorsFile& f, const std::string& name, i
   return v;
 }
 
+// The fixtures written before cpo_alpha existed are pure SimPO (cpo_alpha 0); simpo_cpo names its own.
+std::string cpo_alpha_of(const std::map<std::string, std::string>& meta) {
+  return meta.count("cpo_alpha") ? meta.at("cpo_alpha") : "0.0";
+}
+
 std::string dpo_config(const std::string& fixture, const std::map<std::string, std::string>& meta, const std::string& out,
                        const std::string& extra = "") {
   return fmt::format(R"(model_name: {}/parity/tiny_llama4
@@ -53,6 +58,7 @@ trainer:
   beta: {}
   label_smoothing: {}
   simpo_gamma: {}
+  cpo_alpha: {}
   max_length: 128
   max_prompt_length: 64
   logging_steps: 1
@@ -63,7 +69,7 @@ trainer:
                      meta.at("gradient_accumulation_steps"), meta.at("lr"), meta.at("warmup_steps"),
                      meta.at("weight_decay"), meta.at("beta1"), meta.at("beta2"), meta.at("eps"),
                      meta.at("max_grad_norm"), meta.at("loss_type"), meta.at("beta"), meta.at("label_smoothing"),
-                     meta.at("simpo_gamma"), out, extra);
+                     meta.at("simpo_gamma"), cpo_alpha_of(meta), out, extra);
 }
 
 std::string write_file_in(const std::string& dir, const std::string& name, const std::string& body) {
@@ -171,12 +177,13 @@ TEST_P(DpoReference, FirstThreeStepsMatchPyTorch) {
     for (const char* key : {"rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins",
                             "logps/chosen", "logps/rejected", "learning_rate", "epoch", "step"})
       EXPECT_TRUE(rows[i].contains(key)) << key;
+    EXPECT_EQ(rows[i].contains("nll_loss"), ref.metadata().count("cpo_alpha") > 0) << "CPOTrainer logs nll_loss";
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(Losses, DpoReference,
                          ::testing::Values("sigmoid", "apo_zero", "apo_down", "ipo", "hinge", "simpo", "robust",
-                                           "bco_pair"));
+                                           "bco_pair", "simpo_cpo", "sigmoid_keep"));
 
 // Every loss of the table has its PyTorch fixture (a new loss needs one: add it to
 // tools/gen_dpo_fixtures.py and to the list above).

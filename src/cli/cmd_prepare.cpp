@@ -48,7 +48,7 @@ void register_prepare(CLI::App& app) {
   cmd->add_option("--tokenizer", o.tokenizer, "tokenizer.json, or a model directory")->required();
   cmd->add_option("--chat-template", o.chat_template, "Jinja chat template file (default: tokenizer_config.json beside the tokenizer)");
   cmd->add_option("--out", o.out, "output token shard (a summary goes to <out>.summary.json)");
-  cmd->add_option("--max-length", o.max_length, "drop rows longer than this many tokens; 0 = no limit")->capture_default_str();
+  cmd->add_option("--max-length", o.max_length, "keep the first this many tokens of longer rows (TRL truncate_dataset); 0 = no limit")->capture_default_str();
   cmd->add_option("--sources", o.sources, "keep only these dataset_source values (comma-separated)")->delimiter(',');
   cmd->add_option("--sources-file", args->sources_file, "keep only the sources listed in this file (\"- name\" lines)");
   cmd->add_option("--default-source", o.default_source, "dataset_source of rows that have none")->capture_default_str();

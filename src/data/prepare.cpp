@@ -27,7 +27,7 @@ namespace {
 
 // Bump when anything that shapes the output changes (parsing, rendering, sampling, format), so
 // stale cache entries are never reused.
-constexpr const char* kPrepareRecipe = "tinythink-prepare/1";
+constexpr const char* kPrepareRecipe = "tinythink-prepare/2";
 constexpr size_t kChunkRows = 2048;  // rows parsed, then encoded in parallel, at a time
 constexpr size_t kMaxBadLineMessages = 20;
 
@@ -187,6 +187,13 @@ struct Candidate {
 
 std::string summary_path_for(const std::string& shard_path) { return shard_path + ".summary.json"; }
 
+bool truncate_to_max_length(std::vector<int32_t>& ids, std::vector<uint8_t>& mask, int64_t max_length) {
+  if (max_length <= 0 || static_cast<int64_t>(ids.size()) <= max_length) return false;
+  ids.resize(max_length);
+  if (static_cast<int64_t>(mask.size()) > max_length) mask.resize(max_length);
+  return true;
+}
+
 std::vector<std::string> read_source_list(const std::string& path) {
   std::string text = read_file(path);
   std::vector<std::string> names;
@@ -256,7 +263,8 @@ nlohmann::json PrepareSummary::to_json() const {
                      {"loss_tokens_kept", c.loss_tokens_kept}};
   return {{"rows_read", rows_read},
           {"rows_kept", rows_kept},
-          {"dropped", {{"source_filter", dropped_source}, {"too_long", dropped_too_long}, {"no_loss_tokens", dropped_no_loss},
+          {"truncated", truncated},
+          {"dropped", {{"source_filter", dropped_source}, {"no_loss_tokens", dropped_no_loss},
                        {"token_budget", dropped_budget}, {"bad_lines", bad_lines}}},
           {"bad_line_messages", bad_line_messages},
           {"sources", sources},
@@ -273,7 +281,7 @@ PrepareSummary PrepareSummary::from_json(const nlohmann::json& j) {
   s.rows_kept = j.at("rows_kept");
   const auto& d = j.at("dropped");
   s.dropped_source = d.at("source_filter");
-  s.dropped_too_long = d.at("too_long");
+  s.truncated = j.value("truncated", int64_t{0});
   s.dropped_no_loss = d.at("no_loss_tokens");
   s.dropped_budget = d.at("token_budget");
   s.bad_lines = d.at("bad_lines");
@@ -289,9 +297,9 @@ PrepareSummary PrepareSummary::from_json(const nlohmann::json& j) {
 }
 
 std::string PrepareSummary::to_text() const {
-  std::string out = fmt::format("rows read {}, kept {}; dropped: source filter {}, too long {}, no loss tokens {}, "
-                                "token budget {}, bad lines {}\n",
-                                rows_read, rows_kept, dropped_source, dropped_too_long, dropped_no_loss, dropped_budget, bad_lines);
+  std::string out = fmt::format("rows read {}, kept {} ({} truncated to max_length); dropped: source filter {}, "
+                                "no loss tokens {}, token budget {}, bad lines {}\n",
+                                rows_read, rows_kept, truncated, dropped_source, dropped_no_loss, dropped_budget, bad_lines);
   for (const auto& message : bad_line_messages) out += fmt::format("  skipped {}\n", message);
   if (bad_lines > static_cast<int64_t>(bad_line_messages.size()))
     out += fmt::format("  ... and {} more bad lines\n", bad_lines - static_cast<int64_t>(bad_line_messages.size()));
@@ -375,10 +383,7 @@ PrepareSummary prepare_dataset(const PrepareOptions& o) {
         continue;
       }
       ChatEncoding& enc = encoded[i];
-      if (o.max_length > 0 && static_cast<int64_t>(enc.ids.size()) > o.max_length) {
-        ++summary.dropped_too_long;
-        continue;
-      }
+      if (truncate_to_max_length(enc.ids, enc.assistant_mask, o.max_length)) ++summary.truncated;
       if (!o.assistant_only_loss) std::fill(enc.assistant_mask.begin(), enc.assistant_mask.end(), 1);
       if (enc.ids.empty() || std::find(enc.assistant_mask.begin(), enc.assistant_mask.end(), 1) == enc.assistant_mask.end()) {
         ++summary.dropped_no_loss;

@@ -135,7 +135,9 @@ namespace {
 // loss and dL/dlogp, then one backward pass with token weights -dL/dlogp on the completion tokens.
 class PreferenceObjective final : public Objective {
  public:
-  enum Slot : size_t { kLoss, kRewardChosen, kRewardRejected, kAccuracy, kMargin, kLogpsChosen, kLogpsRejected, kPairs, kSlots };
+  enum Slot : size_t {
+    kLoss, kRewardChosen, kRewardRejected, kAccuracy, kMargin, kLogpsChosen, kLogpsRejected, kPairs, kNll, kSlots
+  };
 
   PreferenceObjective(const std::vector<PreferencePair>& pairs, const ReferenceLogps& reference, DpoLossConfig config,
                       int32_t pad_id)
@@ -196,6 +198,7 @@ class PreferenceObjective final : public Objective {
       sums[kLogpsRejected] += inputs[i].rejected;
       sums[kPairs] += 1;
     }
+    if (adds_chosen_nll()) add_chosen_nll(batch, logp, B, scale, token_weights, sums);
     // 3. d_hidden and the classifier weight gradient, then the decoder
     ClassifierGrad grad{token_weights.data(), TokenLoss::NLL, ws.d_hidden.data(), state.grad_views.lm_head};
     classifier_forward_backward(ws.hidden.data(), w.matmul_weights.lm_head, batch.targets.data(), N, c.vocab_size,
@@ -214,6 +217,7 @@ class PreferenceObjective final : public Objective {
     row["rewards/margins"] = window[kMargin] / n;
     row["logps/chosen"] = window[kLogpsChosen] / n;
     row["logps/rejected"] = window[kLogpsRejected] / n;
+    if (adds_chosen_nll()) row["nll_loss"] = window[kNll] / n;
   }
 
   std::string progress(const nlohmann::json& row) const override {
@@ -230,6 +234,27 @@ class PreferenceObjective final : public Objective {
   }
 
  private:
+  bool adds_chosen_nll() const { return type_.chosen_nll && config_.cpo_alpha != 0; }
+
+  // CPOTrainer's cpo_alpha * nll, nll = mean -logp over the chosen rows' target tokens of this
+  // micro-batch; like the pair losses' mean it weighs B / normaliser (1 / accumulation for equal
+  // micro-batches). Adds to the chosen tokens' weights and to the loss and nll_loss sums.
+  void add_chosen_nll(const Batch& batch, const std::vector<float>& logp, int64_t B, double scale,
+                      std::vector<float>& token_weights, MetricSums& sums) const {
+    const int64_t chosen_positions = B * batch.seq;
+    double logp_sum = 0;
+    int64_t tokens = 0;
+    for (int64_t t = 0; t < chosen_positions; ++t)
+      if (batch.targets[t] >= 0) logp_sum += logp[t], ++tokens;
+    if (tokens == 0) return;
+    const double nll = -logp_sum / static_cast<double>(tokens);
+    const float w = static_cast<float>(config_.cpo_alpha * static_cast<double>(B) * scale / static_cast<double>(tokens));
+    for (int64_t t = 0; t < chosen_positions; ++t)
+      if (batch.targets[t] >= 0) token_weights[t] += w;
+    sums[kLoss] += config_.cpo_alpha * nll * static_cast<double>(B);
+    sums[kNll] += nll * static_cast<double>(B);
+  }
+
   // The loss's inputs for each pair of the micro-batch, from the rows' summed log-probs ([chosen rows,
   // rejected rows]); div_c/div_r receive what the sums were divided by (lengths, or 1). A loss with a
   // baseline computes it here, updating its state.

@@ -94,6 +94,8 @@ class StepRows {
     const int64_t epoch = step / plan_.steps_per_epoch;
     if (epoch != epoch_) {
       order_ = epoch_order(rows_, args_.seed, epoch, shuffle_);
+      // dataloader_drop_last: the rows of a last, incomplete micro-batch are not trained on.
+      order_.resize(std::min<size_t>(order_.size(), plan_.micro_batches_per_epoch * args_.per_device_train_batch_size));
       epoch_ = epoch;
     }
     return step_micro_batches(order_, step % plan_.steps_per_epoch, args_.per_device_train_batch_size,

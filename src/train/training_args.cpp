@@ -116,6 +116,7 @@ std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
   s["label_smoothing"] = number(a.label_smoothing);
   s["reference_free"] = flag(a.reference_free);
   s["simpo_gamma"] = number(a.simpo_gamma);
+  s["cpo_alpha"] = number(a.cpo_alpha);
   s["max_prompt_length"] = integer(a.max_prompt_length);
   s["max_completion_length"] = integer(a.max_completion_length);
   return s;
@@ -246,8 +247,10 @@ StepPlan plan_steps(const TrainingArgs& a, int64_t rows) {
   StepPlan p;
   const int64_t bs = a.per_device_train_batch_size;
   p.micro_batches_per_epoch = a.dataloader_drop_last ? rows / bs : (rows + bs - 1) / bs;
-  // Leftover micro-batches that do not fill an accumulation group are dropped (documented choice).
-  p.steps_per_epoch = std::max<int64_t>(1, p.micro_batches_per_epoch / a.gradient_accumulation_steps);
+  // transformers' Trainer: the micro-batches left after the last full accumulation group make a
+  // final, shorter optimizer step of the epoch (ceil), and the schedule counts it.
+  const int64_t ga = a.gradient_accumulation_steps;
+  p.steps_per_epoch = std::max<int64_t>(1, (p.micro_batches_per_epoch + ga - 1) / ga);
   p.total_steps = a.max_steps > 0 ? a.max_steps
                                   : static_cast<int64_t>(std::ceil(a.num_train_epochs * p.steps_per_epoch));
   p.warmup_steps = resolve_warmup_steps(a.warmup_steps, a.warmup_ratio, p.total_steps);
