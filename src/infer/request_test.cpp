@@ -4,19 +4,13 @@
 
 #include "core/error.h"
 #include "infer/test_models.h"
+#include "tests/error_of.h"
 #include "tests/test_util.h"
 
 namespace tt::infer {
 namespace {
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using tt::testing::error_of;
 
 TEST(Request, SamplingFieldsOverrideDefaultsAndOtherKeysPass) {
   SamplingParams defaults;
