@@ -44,8 +44,9 @@ std::string normalise_key(const std::string& key) {
 void check_unknown_key(const std::string& where, const std::string& key) {
   static const std::set<std::string> known = {"prompt", "ids", "messages"};
   if (known.count(key)) return;
-  for (const auto& k : sampling_keys()) {
-    if (k == key) return;
+  const auto& keys = sampling_keys();
+  if (std::find(keys.begin(), keys.end(), key) != keys.end()) return;  // before the look-alikes: top_k is near top_p
+  for (const auto& k : keys) {
     if (normalise_key(k) == normalise_key(key) || (key.size() > 3 && edit_distance(k, key) <= 2) ||
         normalise_key(key) == "maxtokens" || normalise_key(key) == "stopsequences")
       fail("{}: unknown sampling key '{}' (did you mean '{}'? known: {})", where, key,
