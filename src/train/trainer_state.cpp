@@ -1,6 +1,7 @@
 #include "train/trainer_state.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <regex>
 #include <vector>
@@ -96,6 +97,10 @@ CheckpointState load_checkpoint(const std::string& dir, Model& model, AdamWState
   } catch (const nlohmann::json::exception& e) {
     fail("{}/trainer_state/state.json: {}", dir, e.what());
   }
+  if (state.global_step < 0) fail("{}/trainer_state/state.json: global_step {} is negative", dir, state.global_step);
+  if (adam.step < 0) fail("{}/trainer_state/state.json: optimizer_step {} is negative", dir, adam.step);
+  if (!std::isfinite(state.seen_tokens) || state.seen_tokens < 0)
+    fail("{}/trainer_state/state.json: seen_tokens {} is not a finite non-negative number", dir, state.seen_tokens);
   return state;
 }
 
