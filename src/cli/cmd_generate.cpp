@@ -17,6 +17,7 @@
 #include "infer/engine.h"
 #include "io/file.h"
 #include "io/jsonl.h"
+#include "io/output_path.h"
 #include "text/chat_encode.h"
 
 namespace tt::cli {
@@ -159,6 +160,7 @@ std::vector<int32_t> prompt_ids(const std::string& where, const nlohmann::json& 
 void run_generate(const GenerateArgs& args) {
   if (args.prompt.empty() == args.input.empty()) fail("give exactly one of --prompt TEXT or --input FILE.jsonl");
   if (!args.input.empty() && args.output.empty()) fail("--input needs --output FILE.jsonl");
+  if (!args.output.empty()) check_output_file(args.output, "generate --output");
   const Precision precision = parse_precision(args.precision);
   Model model = load_model(args.model);
   Inputs in;

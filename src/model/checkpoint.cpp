@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
@@ -93,8 +94,12 @@ Model load_model(const std::string& path) {
 namespace {
 
 void copy_tokenizer_files(const std::string& source, const std::string& dir) {
-  if (fs::is_regular_file(source)) {
-    fs::copy_file(source, dir + "/" + fs::path(source).filename().string(), fs::copy_options::overwrite_existing);
+  if (fs::is_regular_file(source)) {  // stored under the name loaders look for, whatever it was called
+    std::ifstream in(source, std::ios::binary);
+    char first = 0;
+    in >> first;  // as Tokenizer::load: JSON starts with '{', else a tiktoken tokenizer.model
+    const char* name = fs::path(source).extension() == ".json" || first == '{' ? "tokenizer.json" : "tokenizer.model";
+    fs::copy_file(source, dir + "/" + name, fs::copy_options::overwrite_existing);
     return;
   }
   if (!fs::is_directory(source)) fail("{}: tokenizer not found", source);
@@ -134,6 +139,8 @@ void write_model_files(const Model& model, const std::string& dir, const SaveOpt
 
 void save_model(const Model& model, const std::string& dir, const SaveOptions& options) {
   fs::path target = fs::absolute(dir);
+  if (fs::exists(target) && !fs::is_directory(target))
+    fail("{}: exists and is not a directory; a model is a directory and a file is never replaced", dir);
   fs::path temp = target.parent_path() / (target.filename().string() + ".tmp-" + std::to_string(::getpid()));
   fs::remove_all(temp);
   fs::create_directories(temp);
