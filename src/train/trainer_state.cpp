@@ -10,6 +10,7 @@
 #include "core/log.h"
 #include "io/file.h"
 #include "io/safetensors.h"
+#include "model/finite_check.h"
 
 namespace tt {
 
@@ -87,6 +88,10 @@ CheckpointState load_checkpoint(const std::string& dir, Model& model, AdamWState
   std::vector<int64_t> size = {static_cast<int64_t>(model.params.size())};
   moments.read_f32("exp_avg", adam.m.data(), size);
   moments.read_f32("exp_avg_sq", adam.v.data(), size);
+  for (const auto& [name, values] : {std::pair{"exp_avg", &adam.m}, std::pair{"exp_avg_sq", &adam.v}})
+    if (auto i = first_non_finite(values->data(), values->size()))
+      fail("{}/trainer_state/optimizer.safetensors: tensor {} has a non-finite value ({}) at element {}", dir, name,
+           (*values)[*i], *i);
   nlohmann::json json = read_json_file(dir + "/trainer_state/state.json");
   CheckpointState state;
   try {
