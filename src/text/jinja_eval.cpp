@@ -217,7 +217,7 @@ class Renderer {
   RenderResult result;
 
   Flow exec_body(const Body& body, const ScopePtr& scope) {
-    Deeper guard(*this);
+    DepthGuard guard = deeper();
     for (const auto& stmt : body) {
       Flow flow = located(stmt->offset, [&] { return exec(*stmt, scope); });
       if (flow != Flow::Normal) return flow;
@@ -234,19 +234,11 @@ class Renderer {
   int64_t loop_iterations_ = 0;
 
   // Bounds the evaluator's recursion (expressions, statements, macro calls).
-  class Deeper {
-   public:
-    explicit Deeper(Renderer& r) : r_(r) {
-      if (++r_.eval_depth_ > kMaxEvalDepth)
-        fail("evaluation nested deeper than {} levels (tinythink's limit for untrusted templates)", kMaxEvalDepth);
-    }
-    ~Deeper() { --r_.eval_depth_; }
-    Deeper(const Deeper&) = delete;
-    Deeper& operator=(const Deeper&) = delete;
-
-   private:
-    Renderer& r_;
-  };
+  DepthGuard deeper() {
+    return DepthGuard(eval_depth_, kMaxEvalDepth, [] {
+      fail("evaluation nested deeper than {} levels (tinythink's limit for untrusted templates)", kMaxEvalDepth);
+    });
+  }
 
   void count_iteration() {
     if (++loop_iterations_ > kMaxLoopIterations)
@@ -408,14 +400,10 @@ class Renderer {
   }
 
   Value call_macro(const Stmt& m, const ScopePtr& defining, CallArgs& args) {
-    if (macro_depth_ >= kMaxMacroDepth)
+    DepthGuard guard(macro_depth_, kMaxMacroDepth, [&] {
       fail("macro '{}': calls nested deeper than {} (a macro calling itself or two macros calling each other; "
            "tinythink's limit for untrusted templates)", m.name, kMaxMacroDepth);
-    ++macro_depth_;
-    struct Leave {
-      int& depth;
-      ~Leave() { --depth; }
-    } leave{macro_depth_};
+    });
     ScopePtr scope = child_of(defining);
     if (args.positional.size() > m.params.size())
       fail("macro '{}' takes not more than {} argument(s)", m.name, m.params.size());
@@ -440,7 +428,7 @@ class Renderer {
 
  public:
   Value eval(const Expr& e, const ScopePtr& scope) {
-    Deeper guard(*this);
+    DepthGuard guard = deeper();
     return located(e.offset, [&] { return eval_node(e, scope); });
   }
 

@@ -31,4 +31,21 @@ inline void check_size(size_t size, size_t limit, const char* what) {
 }
 inline void check_string_size(size_t bytes, const char* what) { check_size(bytes, kMaxStringBytes, what); }
 
+// Counts one level of recursion in `depth` while it lives; past `limit` it calls `too_deep` (which
+// throws) instead.
+class DepthGuard {
+ public:
+  template <typename TooDeep>
+  DepthGuard(int& depth, int limit, TooDeep&& too_deep) : depth_(depth) {
+    if (depth_ >= limit) too_deep();
+    ++depth_;
+  }
+  ~DepthGuard() { --depth_; }
+  DepthGuard(const DepthGuard&) = delete;
+  DepthGuard& operator=(const DepthGuard&) = delete;
+
+ private:
+  int& depth_;
+};
+
 }  // namespace tt::jinja

@@ -26,18 +26,9 @@ class Parser {
   int nesting_ = 0;
 
   // Bounds the parser's recursion (nested parentheses, blocks, unary operators).
-  class Nested {
-   public:
-    explicit Nested(Parser& p) : p_(p) {
-      if (++p_.nesting_ > kMaxNesting) p_.too_deep();
-    }
-    ~Nested() { --p_.nesting_; }
-    Nested(const Nested&) = delete;
-    Nested& operator=(const Nested&) = delete;
-
-   private:
-    Parser& p_;
-  };
+  DepthGuard nested() {
+    return DepthGuard(nesting_, kMaxNesting, [this] { too_deep(); });
+  }
   [[noreturn]] void too_deep() const {
     error(cur().offset, fmt::format("nesting deeper than {} levels (tinythink's limit for untrusted templates)", kMaxNesting));
   }
@@ -103,7 +94,7 @@ class Parser {
 
   // Parses until a block tag whose name is in `end_names` (left as the current token, after "{%").
   Body parse_body(const std::vector<std::string>& end_names) {
-    Nested guard(*this);
+    DepthGuard guard = nested();
     Body body;
     while (true) {
       const Token& t = cur();
@@ -293,7 +284,7 @@ class Parser {
   }
 
   ExprPtr parse_tuple(bool simplified, bool with_condexpr, const std::vector<std::string>& extra_end, bool explicit_parens) {
-    Nested guard(*this);
+    DepthGuard guard = nested();
     size_t offset = cur().offset;
     std::vector<ExprPtr> items;
     bool is_tuple = false;
@@ -365,7 +356,7 @@ class Parser {
   }
   ExprPtr parse_not() {
     if (is_name("not")) {
-      Nested guard(*this);
+      DepthGuard guard = nested();
       auto e = make(Expr::Kind::Not, cur().offset);
       advance();
       e->children.push_back(parse_not());
@@ -445,7 +436,7 @@ class Parser {
   ExprPtr parse_unary(bool with_filter) {
     ExprPtr node;
     if (is_op("-") || is_op("+")) {
-      Nested guard(*this);
+      DepthGuard guard = nested();
       auto e = make(is_op("-") ? Expr::Kind::Negate : Expr::Kind::Plus, cur().offset);
       advance();
       e->children.push_back(parse_unary(false));
