@@ -179,6 +179,9 @@ std::vector<BadInput> catalogue() {
   c.push_back({"init_model_out_is_a_file", [](const Sandbox& s) {
                  return "init-model --arch micro-llama4 --out " + s.write("precious.txt", "my thesis\n");
                }, {"precious.txt", "exists and is not a directory"}});
+  c.push_back({"init_model_out_is_a_file_even_with_overwrite", [](const Sandbox& s) {
+                 return "init-model --arch micro-llama4 --overwrite --out " + s.write("precious.txt", "my thesis\n");
+               }, {"precious.txt", "never replaces a file"}});
   c.push_back({"init_model_out_is_a_foreign_directory", [](const Sandbox& s) {
                  s.write("work/notes.md", "notes\n");
                  return "init-model --arch micro-llama4 --out " + s.dir + "/work";
@@ -316,6 +319,11 @@ std::vector<BadInput> catalogue() {
                  return "generate --model " + testing::fixture_dir() + "/parity/tiny_llama4 --input " +
                         s.write("in.jsonl", "{\"ids\": [1, 2]}\n") + " --output " + s.dir + "/outdir";
                }, {"--output", "is a directory"}});
+  c.push_back({"pairs_out_is_a_file", [](const Sandbox& s) {
+                 return "pairs --model " + testing::fixture_dir() + "/parity/tiny_llama4 --prompts " +
+                        s.write("prompts.jsonl", "{\"prompt\": \"1+1\", \"answer\": \"2\"}\n") + " --out " +
+                        s.write("pairs.txt", "mine\n");
+               }, {"pairs --out", "pairs.txt", "not a directory"}});
   c.push_back({"eval_limit_zero", [](const Sandbox& s) {
                  return "eval --model " + testing::fixture_dir() + "/parity/tiny_llama4 --tasks gsm8k --limit 0 --output " + s.dir + "/e";
                }, {"--limit 0", ">= 1"}});

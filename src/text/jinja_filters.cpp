@@ -16,7 +16,7 @@ ArgReader::ArgReader(const char* function, CallArgs& args, std::vector<const cha
     fail("{}() takes at most {} arguments ({} given)", function, names.size(), args.positional.size());
   for (size_t i = 0; i < args.positional.size(); ++i) bound_[i] = &args.positional[i];
   for (const auto& [key, value] : args.keyword) {
-    auto it = std::find_if(names.begin(), names.end(), [&](const char* n) { return key == n; });
+    auto it = std::find_if(names.begin(), names.end(), [&key = key](const char* n) { return key == n; });
     if (it == names.end()) fail("{}() got an unexpected keyword argument '{}'", function, key);
     size_t index = static_cast<size_t>(it - names.begin());
     if (bound_[index]) fail("{}() got multiple values for argument '{}'", function, key);
