@@ -41,18 +41,19 @@ struct Sandbox {
       fs::copy_file(testing::fixture_dir() + "/parity/tiny_llama4/" + f, path + "/" + f);
     return path;
   }
+  // An SFT config on the parity model; `trainer_extra` lines ("  key: value") replace the defaults.
   std::string sft_config(const std::string& trainer_extra, const std::string& data = "") const {
-    return write("sft.yaml", fmt::format(R"(model_name: {}/parity/tiny_llama4
-dataset:
-  path: {}
-trainer:
-  per_device_train_batch_size: 2
-  num_train_epochs: 1
-  learning_rate: 1e-3
-  save_steps: 2
-  output_dir: {}/out
-{})", testing::fixture_dir(), data.empty() ? testing::fixture_dir() + "/sft/nll/examples.jsonl" : data, dir,
-                                         trainer_extra));
+    std::string trainer;
+    for (const char* line : {"  per_device_train_batch_size: 2", "  num_train_epochs: 1", "  learning_rate: 1e-3",
+                             "  save_steps: 2"}) {
+      const std::string key = std::string(line).substr(0, std::string(line).find(':') + 1);
+      if (trainer_extra.find(key) == std::string::npos) trainer += std::string(line) + "\n";
+    }
+    return write("sft.yaml", fmt::format("model_name: {}/parity/tiny_llama4\ndataset:\n  path: {}\ntrainer:\n{}{}\n"
+                                         "  output_dir: {}/out\n",
+                                         testing::fixture_dir(),
+                                         data.empty() ? testing::fixture_dir() + "/sft/nll/examples.jsonl" : data,
+                                         trainer, trainer_extra, dir));
   }
   std::string chat(const std::string& template_source) const {
     write("tok/tokenizer_config.json", nlohmann::json{{"chat_template", template_source}, {"bos_token", "<s>"}}.dump());
@@ -445,6 +446,32 @@ TEST(BadInputCatalogueSize, HasAtLeastSixtyCases) { EXPECT_GE(catalogue().size()
 
 INSTANTIATE_TEST_SUITE_P(Cases, BadInputCatalogue, ::testing::ValuesIn(catalogue()),
                          [](const ::testing::TestParamInfo<BadInput>& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace tt
+
+namespace tt {
+namespace {
+
+// A learning rate that blows the weights up: the run stops at the first non-finite gradient,
+// naming the step and micro-batch, before an optimizer step spreads it; the checkpoint written
+// before stays the newest, loads, and has finite weights; no final model is written.
+TEST(TrainingNeverNanSilently, StopsAtTheFirstNonFiniteGradient) {
+  Sandbox s{testing::make_temp_dir("nan-stop")};
+  const std::string cfg = s.sft_config("  learning_rate: 1e30\n  save_steps: 1\n  gradient_accumulation_steps: 2");
+  const auto r = testing::run_cli("sft " + cfg);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  const auto lines = lines_of(r.output);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_NE(lines.back().find("error: step 2, micro-batch 1 of 2: the gradient of"), std::string::npos) << r.output;
+  EXPECT_NE(lines.back().find("weights and checkpoints untouched"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::exists(s.dir + "/out/checkpoint-1/model.safetensors"));
+  EXPECT_FALSE(fs::exists(s.dir + "/out/checkpoint-2"));
+  EXPECT_FALSE(fs::exists(s.dir + "/out/model.safetensors"));
+  auto scored = testing::run_cli("score --model " + s.dir + "/out/checkpoint-1 --input " +
+                                 s.write("in.jsonl", "{\"ids\": [1, 2, 3]}\n") + " --output " + s.dir + "/scores.jsonl");
+  EXPECT_EQ(scored.exit_code, 0) << scored.output;
+}
 
 }  // namespace
 }  // namespace tt
