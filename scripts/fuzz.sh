@@ -52,7 +52,8 @@ for t in "${targets[@]}"; do
     status=1
   fi
   done_line="$(grep -E '^Done [0-9]+ runs' "$log" | tail -n 1 || true); $(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -n 1 || true)"
-  crashes=$(find "$findings" -type f | wc -l)
+  # UBSan reports and continues; count its lines as findings too.
+  crashes=$(( $(find "$findings" -type f | wc -l) + $(grep -c 'runtime error' "$log" || true) ))
   printf '%-15s %s | corpus %s files | findings %s (log %s)\n' "$t" "$done_line" \
     "$(find "$corpus" -type f | wc -l)" "$crashes" "$log"
   [ "$crashes" -eq 0 ] || status=1
