@@ -267,6 +267,41 @@ TEST(DpoReferenceCache, SecondRunOfASweepSkipsTheReferencePass) {
   EXPECT_TRUE(fs::exists(dir + "/elsewhere"));
 }
 
+// A damaged cache entry is one line naming the file and field, and nothing is trained or written.
+TEST(DpoReferenceCache, DamagedEntryIsOneLineNamingTheFile) {
+  const std::string fixture = testing::fixture_dir() + "/dpo/sigmoid";
+  SafetensorsFile ref(fixture + "/reference.safetensors");
+  std::string dir = testing::make_temp_dir("dpo-cache-bad");
+  std::string cfg = write_file_in(dir, "c.yaml", dpo_config(fixture, ref.metadata(), dir + "/runs/a"));
+  ASSERT_EQ(testing::run_cli("dpo " + cfg + " --set trainer.max_steps=1").exit_code, 0);
+  std::string entry;
+  for (const auto& e : fs::directory_iterator(dir + "/runs/ref_cache")) entry = e.path().string();
+  ASSERT_FALSE(entry.empty());
+  const nlohmann::json good = read_json_file(entry);
+  auto damaged = [&](const std::string& text, const std::string& fragment) {
+    { std::ofstream(entry, std::ios::trunc) << text; }
+    fs::remove_all(dir + "/runs/b");
+    auto r = testing::run_cli("dpo " + cfg + " --set trainer.max_steps=1 --set output_dir=" + dir + "/runs/b");
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("error: " + entry + ": "), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find(fragment), std::string::npos) << r.output;
+    EXPECT_FALSE(fs::exists(dir + "/runs/b/model.safetensors"));
+  };
+  damaged(good.dump().substr(0, 40), "invalid JSON");
+  nlohmann::json bad = good;
+  bad["chosen"][0] = "x";
+  damaged(bad.dump(), "'chosen[0]' is \"x\"");
+  bad = good;
+  bad["rejected"].erase(0);
+  damaged(bad.dump(), "'rejected' has");
+  bad = good;
+  bad["chosen"][0] = good["chosen"][0].get<double>() - 1.0;
+  damaged(bad.dump(), "checksum mismatch");
+  bad = good;
+  bad["rejected"][1] = 5.0;
+  damaged(bad.dump(), "not a log-probability");
+}
+
 // Killed after a checkpoint and resumed: the final weights equal an uninterrupted run's. bco_pair
 // keeps state across steps (its running reward mean), which the checkpoint carries.
 class DpoResume : public ::testing::TestWithParam<std::string> {};

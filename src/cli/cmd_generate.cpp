@@ -17,6 +17,7 @@
 #include "infer/session.h"
 #include "io/file.h"
 #include "io/jsonl.h"
+#include "io/output_path.h"
 
 namespace tt::cli {
 
@@ -140,6 +141,7 @@ void write_outputs(const GenerateArgs& args, const std::vector<nlohmann::json>& 
 void run_generate(const GenerateArgs& args) {
   if (args.prompt.empty() == args.input.empty()) fail("give exactly one of --prompt TEXT or --input FILE.jsonl");
   if (!args.input.empty() && args.output.empty()) fail("--input needs --output FILE.jsonl");
+  if (!args.output.empty()) check_output_file(args.output, "generate --output");
   const Precision precision = parse_precision(args.precision);
   const auto session = infer::open_session(args.model, {.precision = precision,
                                                         .max_batch = args.max_batch,

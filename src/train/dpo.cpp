@@ -10,6 +10,7 @@
 #include "io/file.h"
 #include "io/hub.h"
 #include "model/checkpoint.h"
+#include "train/reference_cache.h"
 #include "train/run_support.h"
 #include "train/trainer.h"
 
@@ -350,11 +351,7 @@ ReferenceLogps reference_logps(const DpoRun& run, Model& model, Precision precis
   result.reference_cache_file = file;
   ReferenceLogps summed;
   if (file_exists(file)) {
-    nlohmann::json cached = read_json_file(file);
-    if (cached.value("key", "") != key || cached["chosen"].size() != run.train.size())
-      fail("{}: reference cache entry does not match its key; delete it", file);
-    summed.chosen = cached["chosen"].get<std::vector<double>>();
-    summed.rejected = cached["rejected"].get<std::vector<double>>();
+    summed = read_reference_cache(file, key, run.train.size());
     result.reference_cache_hit = true;
     log_info("reference log-probs: reusing {} ({} pairs) - no reference pass", file, run.train.size());
     return summed;
@@ -366,12 +363,8 @@ ReferenceLogps reference_logps(const DpoRun& run, Model& model, Precision precis
     summed = summed_logps(model.config, weights, precision, run.train, args.per_device_eval_batch_size, run.pad_id);
   }
   fs::create_directories(cache_dir);
-  nlohmann::json entry = {{"key", key},
-                          {"model", model_dir},
-                          {"precision", precision_name(precision)},
-                          {"pairs", run.train.size()},
-                          {"chosen", summed.chosen},
-                          {"rejected", summed.rejected}};
+  nlohmann::json entry = reference_cache_entry(
+      key, summed, {{"model", model_dir}, {"precision", precision_name(precision)}, {"pairs", run.train.size()}});
   write_file_atomic(file, entry.dump());
   log_info("reference log-probs: computed for {} pairs in one forward-only pass ({:.2f} s), cached at {}",
            run.train.size(), now_seconds() - t0, file);

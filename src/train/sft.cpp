@@ -146,7 +146,8 @@ SftResult run_sft(SftRun& run) {
   truncate_examples(run.train, args.max_length);
   truncate_examples(run.eval, args.max_length);
   Model model = load_model(config.model_name);
-  for (const auto& e : run.train) check_token_ids(e.tokens, model.config, config.source);
+  const std::string data_source = fmt::format("{}: dataset {}", config.source, config.dataset.path);
+  for (const auto& e : run.train) check_token_ids(e.tokens, model.config, data_source);
   SftObjective objective(run, make_rows(run.train, args), make_rows(run.eval, args));
   const TrainerResult r = run_trainer(config, {"sft", run.tokenizer_source, run.resume, run.shuffle}, model, objective);
   return {r.steps, r.final_loss, args.output_dir};

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -42,7 +43,7 @@ double as_double(const YAML::Node& node, const std::string& where) {
   try {
     size_t used = 0;
     double v = std::stod(s, &used);
-    if (used != s.size()) throw std::invalid_argument(s);
+    if (used != s.size() || !std::isfinite(v)) throw std::invalid_argument(s);
     return v;
   } catch (const std::exception&) {
     fail("{}: expected a number, got '{}'", where, s);
@@ -52,6 +53,7 @@ double as_double(const YAML::Node& node, const std::string& where) {
 int64_t as_int(const YAML::Node& node, const std::string& where) {
   double v = as_double(node, where);
   if (v != std::floor(v)) fail("{}: expected an integer, got '{}'", where, scalar(node, where));
+  if (std::fabs(v) > 9007199254740992.0) fail("{}: {} is too large (at most 2^53)", where, scalar(node, where));
   return static_cast<int64_t>(v);
 }
 
@@ -160,9 +162,43 @@ void apply(const std::map<std::string, Setter>& setters, const std::string& key,
   fail("{}: unknown key", where);
 }
 
+// Numeric ranges: torch.optim.AdamW's and transformers' TrainingArguments' own checks are the
+// floor (a beta of 2 or a warmup_ratio of 5 "trains" to NaN weights).
+void check_ranges(const TrainConfig& c) {
+  const TrainingArgs& a = c.trainer;
+  const std::string& f = c.source;
+  auto in = [&](const char* key, double v, double lo, double hi, bool hi_open, const char* interval) {
+    if (!(v >= lo && (hi_open ? v < hi : v <= hi))) fail("{}: trainer.{} must be in {}, got {}", f, key, interval, v);
+  };
+  const double inf = std::numeric_limits<double>::infinity();
+  in("adam_beta1", a.adam_beta1, 0, 1, true, "[0, 1)");
+  in("adam_beta2", a.adam_beta2, 0, 1, true, "[0, 1)");
+  in("adam_epsilon", a.adam_epsilon, 0, inf, false, "[0, inf)");
+  in("weight_decay", a.weight_decay, 0, inf, false, "[0, inf)");
+  in("warmup_ratio", a.warmup_ratio, 0, 1, false, "[0, 1]");
+  in("max_grad_norm", a.max_grad_norm, 0, inf, false, "[0, inf)");
+  in("neftune_noise_alpha", a.neftune_noise_alpha, 0, inf, false, "[0, inf)");
+  in("num_train_epochs", a.num_train_epochs, 0, 1e9, false, "[0, 1e9]");
+  if (a.warmup_steps < 0) fail("{}: trainer.warmup_steps must not be negative, got {}", f, a.warmup_steps);
+  if (a.per_device_eval_batch_size <= 0) fail("{}: trainer.per_device_eval_batch_size must be positive", f);
+  if (a.logging_steps <= 0) fail("{}: trainer.logging_steps must be positive, got {}", f, a.logging_steps);
+  if (a.save_strategy == "steps" && a.save_steps <= 0) fail("{}: trainer.save_steps must be positive, got {}", f, a.save_steps);
+  if (a.max_prompt_length < 1 && a.max_prompt_length != -1)
+    fail("{}: trainer.max_prompt_length must be positive (or -1: none), got {}", f, a.max_prompt_length);
+  if (a.max_completion_length < 1 && a.max_completion_length != -1)
+    fail("{}: trainer.max_completion_length must be positive (or -1: none), got {}", f, a.max_completion_length);
+  const int64_t kMaxBatchRows = int64_t{1} << 24, kMaxLength = int64_t{1} << 24;
+  if (a.per_device_train_batch_size > kMaxBatchRows || a.gradient_accumulation_steps > kMaxBatchRows)
+    fail("{}: trainer.per_device_train_batch_size x gradient_accumulation_steps is too large (at most {} each)", f, kMaxBatchRows);
+  if (a.max_length > kMaxLength) fail("{}: trainer.max_length {} is too large (at most {})", f, a.max_length, kMaxLength);
+  in("dataset.test_size", c.dataset.test_size, 0, 1, true, "[0, 1)");
+  if (c.dataset.token_budget < 0) fail("{}: dataset.token_budget must not be negative, got {}", f, c.dataset.token_budget);
+}
+
 void validate(const TrainConfig& c, TrainerKind kind) {
   const TrainingArgs& a = c.trainer;
   const std::string& f = c.source;
+  check_ranges(c);
   if (a.per_device_train_batch_size <= 0) fail("{}: trainer.per_device_train_batch_size must be positive", f);
   if (a.gradient_accumulation_steps <= 0) fail("{}: trainer.gradient_accumulation_steps must be positive", f);
   if (a.max_length <= 1) fail("{}: trainer.max_length must be at least 2", f);
