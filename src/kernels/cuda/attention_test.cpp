@@ -9,13 +9,13 @@ namespace tt::cuda {
 namespace {
 
 using testing::DeviceBuffer;
-using testing::random_floats;
+using testing::random_vector;
 using testing::relative_error;
 
 void check_attention(int64_t batch, int64_t seq, int64_t heads, int64_t kv_heads, int64_t head_dim, bool packed) {
   const int64_t q_size = batch * seq * heads * head_dim, kv_size = batch * seq * kv_heads * head_dim;
-  std::vector<float> q = random_floats(q_size, 21), k = random_floats(kv_size, 22), v = random_floats(kv_size, 23),
-                     dout = random_floats(q_size, 24);
+  std::vector<float> q = random_vector(q_size, 21), k = random_vector(kv_size, 22), v = random_vector(kv_size, 23),
+                     dout = random_vector(q_size, 24);
   std::vector<int32_t> doc_start(batch * seq);
   for (int64_t b = 0; b < batch; ++b) {  // documents of 1..16 tokens (different per row)
     int32_t start = 0;

@@ -7,11 +7,11 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "kernels/cuda/check.h"
+#include "tests/gradcheck.h"
 
 namespace tt::cuda::testing {
 
@@ -62,13 +62,7 @@ class DeviceBuffer {
   size_t count_ = 0;
 };
 
-inline std::vector<float> random_floats(size_t count, uint64_t seed, float scale = 1.0f) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> normal(0.0f, scale);
-  std::vector<float> v(count);
-  for (auto& x : v) x = normal(rng);
-  return v;
-}
+using ::tt::testing::random_vector;  // normal(0, scale) floats from a seed
 
 // ||out - ref|| / ||ref|| (in double); infinity when out holds a NaN.
 inline double relative_error(const std::vector<float>& out, const std::vector<float>& ref) {

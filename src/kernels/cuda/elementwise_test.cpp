@@ -15,13 +15,13 @@ namespace {
 
 using testing::DeviceBuffer;
 using testing::kFp32Tolerance;
-using testing::random_floats;
+using testing::random_vector;
 using testing::relative_error;
 
 TEST(CudaKernels, EmbeddingGatherAndScatterAdd) {
   TT_REQUIRE_GPU();
   const int64_t vocab = 97, dim = 64, n = 300;
-  std::vector<float> table = random_floats(vocab * dim, 1), dout = random_floats(n * dim, 2);
+  std::vector<float> table = random_vector(vocab * dim, 1), dout = random_vector(n * dim, 2);
   std::vector<int32_t> ids(n);
   for (int64_t i = 0; i < n; ++i) ids[i] = static_cast<int32_t>((i * 37 + i / 5) % vocab);  // repeats on purpose
   std::vector<float> out_ref(n * dim), dtable_ref(vocab * dim, 0.5f);
@@ -41,7 +41,7 @@ TEST(CudaKernels, EmbeddingGatherAndScatterAdd) {
 void check_rmsnorm(bool with_weight) {
   const int64_t rows = 133, dim = 576;
   const float eps = 1e-5f;
-  std::vector<float> x = random_floats(rows * dim, 3), w = random_floats(dim, 4), dy = random_floats(rows * dim, 5);
+  std::vector<float> x = random_vector(rows * dim, 3), w = random_vector(dim, 4), dy = random_vector(rows * dim, 5);
   std::vector<float> y_ref(rows * dim), rstd_ref(rows), dx_ref(rows * dim), dw_ref(dim, 0.25f);
   const float* weight = with_weight ? w.data() : nullptr;
   tt::rmsnorm_forward(y_ref.data(), rstd_ref.data(), x.data(), weight, rows, dim, eps);
@@ -71,7 +71,7 @@ TEST(CudaKernels, QkL2NormForwardBackward) {
   check_rmsnorm(false);
   // And the backward from the output, as attention uses it.
   const int64_t rows = 77, dim = 64;
-  std::vector<float> x = random_floats(rows * dim, 6), dy = random_floats(rows * dim, 7);
+  std::vector<float> x = random_vector(rows * dim, 6), dy = random_vector(rows * dim, 7);
   std::vector<float> y(rows * dim), rstd(rows), dx_ref(rows * dim);
   tt::rmsnorm_forward(y.data(), rstd.data(), x.data(), nullptr, rows, dim, 1e-6f);
   tt::l2norm_backward_from_output(dx_ref.data(), dy.data(), y.data(), rstd.data(), rows, dim);
@@ -89,7 +89,7 @@ void check_rope(RopeStyle style) {
   RopeTable table = make_rope_table(params, max_positions);
   std::vector<int32_t> positions(tokens);
   for (int64_t t = 0; t < tokens; ++t) positions[t] = static_cast<int32_t>((t * 7) % max_positions);
-  std::vector<float> x = random_floats(tokens * heads * 64, 8), dx = random_floats(tokens * heads * 64, 9);
+  std::vector<float> x = random_vector(tokens * heads * 64, 8), dx = random_vector(tokens * heads * 64, 9);
   std::vector<float> x_ref = x, dx_ref = dx;
   tt::rope_forward(x_ref.data(), positions.data(), tokens, heads, table);
   tt::rope_backward(dx_ref.data(), positions.data(), tokens, heads, table);
@@ -115,7 +115,7 @@ TEST(CudaKernels, RopeRotateHalf) {
 TEST(CudaKernels, SwiGluForwardBackward) {
   TT_REQUIRE_GPU();
   const int64_t count = 10007;
-  std::vector<float> gate = random_floats(count, 10, 3.0f), up = random_floats(count, 11), dout = random_floats(count, 12);
+  std::vector<float> gate = random_vector(count, 10, 3.0f), up = random_vector(count, 11), dout = random_vector(count, 12);
   std::vector<float> out_ref(count), dgate_ref(count), dup_ref(count);
   tt::swiglu_forward(out_ref.data(), gate.data(), up.data(), count);
   tt::swiglu_backward(dgate_ref.data(), dup_ref.data(), dout.data(), gate.data(), up.data(), count);
@@ -140,14 +140,14 @@ TEST(CudaKernels, GradNormClipAndAdamW) {
   for (size_t s = 0; s < layout.slots.size(); ++s)
     for (int64_t i = 0; i < layout.slots[s].numel; ++i) element_mask[layout.slots[s].offset + i] = slot_mask[s];
   AdamWConfig config{.learning_rate = 1e-3, .beta1 = 0.9, .beta2 = 0.95, .epsilon = 1e-8, .weight_decay = 0.1};
-  std::vector<float> params = random_floats(n, 13);
+  std::vector<float> params = random_vector(n, 13);
   AdamWState state;
   DeviceBuffer<float> d_params(params), d_m(std::vector<float>(n, 0.0f)), d_v(std::vector<float>(n, 0.0f)), d_grads(n),
       d_sum_sq(1);
   DeviceBuffer<uint8_t> d_mask(element_mask);
   DeviceBuffer<uint16_t> d_bf16(n);
   for (int step = 1; step <= 3; ++step) {
-    std::vector<float> grads = random_floats(n, 100 + step, 0.1f);
+    std::vector<float> grads = random_vector(n, 100 + step, 0.1f);
     d_grads.upload(grads);
     const double max_norm = 1.0, lr = config.learning_rate * step;
     const double norm_ref = clip_grad_norm(grads, max_norm);

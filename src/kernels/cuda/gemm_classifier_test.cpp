@@ -13,7 +13,7 @@ namespace tt::cuda {
 namespace {
 
 using testing::DeviceBuffer;
-using testing::random_floats;
+using testing::random_vector;
 using testing::relative_error;
 
 std::vector<uint16_t> to_bf16(const std::vector<float>& v) {
@@ -24,7 +24,7 @@ std::vector<uint16_t> to_bf16(const std::vector<float>& v) {
 
 void check_gemm(bool trans_a, bool trans_b, bool accumulate, GemmType type) {
   const int64_t m = 70, n = 130, k = 96;
-  std::vector<float> a = random_floats(m * k, 31), b = random_floats(k * n, 32), c_start = random_floats(m * n, 33);
+  std::vector<float> a = random_vector(m * k, 31), b = random_vector(k * n, 32), c_start = random_vector(m * n, 33);
   std::vector<float> c_ref = c_start;
   const Precision precision = type == GemmType::BF16 ? Precision::BF16 : Precision::FP32;
   tt::matmul(a.data(), b.data(), c_ref.data(), m, n, k,
@@ -66,7 +66,7 @@ TEST(CudaKernels, GemmBf16AllTransposes) {
 
 void check_classifier(TokenLoss loss, GemmType type) {
   const int64_t n = 150, vocab = 1000, dim = 64, chunk = 64;  // three chunks, the last one partial
-  std::vector<float> hidden = random_floats(n * dim, 41), weight = random_floats(vocab * dim, 42, 0.2f);
+  std::vector<float> hidden = random_vector(n * dim, 41), weight = random_vector(vocab * dim, 42, 0.2f);
   std::vector<float> token_weights(n);
   std::vector<int32_t> targets(n);
   for (int64_t t = 0; t < n; ++t) {
