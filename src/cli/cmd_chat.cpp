@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "core/error.h"
 #include "infer/session.h"
 #include "text/chat_encode.h"
@@ -20,13 +21,14 @@ volatile std::sig_atomic_t g_interrupted = 0;
 void on_sigint(int) { g_interrupted = 1; }
 
 struct ChatArgs {
-  std::string model, system, precision = "fp32";
+  std::string model, system, precision = "fp32", device;
   float temperature = 0.7f, top_p = 0.95f;
   int64_t max_new_tokens = 512;
   uint64_t seed = 0;
 };
 
 void run_chat(const ChatArgs& args) {
+  choose_device(args.device, "", parse_precision(args.precision));
   const auto session = infer::open_session(args.model, {.precision = parse_precision(args.precision), .max_batch = 1});
   infer::Engine& engine = *session->engine;
   engine.set_stream([](int64_t, int64_t, const std::string& delta, bool) {
@@ -117,6 +119,7 @@ void register_chat(CLI::App& app) {
   cmd->add_option("--max-new-tokens", args->max_new_tokens, "longest reply");
   cmd->add_option("--seed", args->seed, "seed of the first reply (then +1 per turn)");
   cmd->add_option("--precision", args->precision, "fp32 or bf16");
+  add_device_option(cmd, args->device);
   cmd->callback([args] { run_chat(*args); });
 }
 

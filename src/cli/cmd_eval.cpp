@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "core/error.h"
 #include "eval/runner.h"
 #include "eval/task.h"
@@ -30,7 +31,7 @@ void register_eval(CLI::App& app) {
   struct Args {
     eval::EvalOptions options;
     std::vector<std::string> tasks;
-    std::string precision = "bf16";
+    std::string precision = "bf16", device;
     bool list = false, no_progress = false;
   };
   auto args = std::make_shared<Args>();
@@ -51,6 +52,7 @@ void register_eval(CLI::App& app) {
   cmd->add_flag("--add-bos", args->options.add_bos, "BOS before plain-text prompts (lm-eval's add_bos_token)");
   cmd->add_flag("--no-progress", args->no_progress, "no progress bars");
   cmd->add_flag("--list-tasks", args->list, "list the tasks and groups, then exit");
+  add_device_option(cmd, args->device);
   cmd->callback([args, limit, fewshot] {
     if (limit->count() && args->options.limit < 1)
       fail("eval --limit {}: must be >= 1 (leave --limit out for every document)", args->options.limit);
@@ -64,6 +66,7 @@ void register_eval(CLI::App& app) {
     args->options.tasks = split_list(args->tasks);
     if (args->options.tasks.empty()) fail("eval: --tasks is required (--list-tasks shows them)");
     args->options.precision = parse_precision(args->precision);
+    choose_device(args->device, "", args->options.precision);
     args->options.progress = !args->no_progress;
     eval::run_eval(args->options);
   });

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "kernels/device.h"
 #include "train/optimizer.h"
 #include "train/preference_loss.h"
 
@@ -114,6 +115,10 @@ std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
   s["run_name"] = text(a.run_name);
   s["resume_from_checkpoint"] = text(a.resume_from_checkpoint);
   s["log_level"] = text(a.log_level);
+  s["device"] = [&a](const YAML::Node& n, const std::string& w) {
+    a.device = scalar(n, w);
+    parse_device(a.device, w);
+  };
   s["beta"] = number(a.beta);
   s["label_smoothing"] = number(a.label_smoothing);
   s["reference_free"] = flag(a.reference_free);

@@ -47,6 +47,7 @@ struct TrainingArgs {
   std::string run_name;
   std::string resume_from_checkpoint;  // "", a checkpoint dir, or "true" (latest)
   std::string log_level = "info";
+  std::string device = "auto";  // auto | cpu | cuda[:N] (tinythink's key; the CLI's --device overrides it)
   // DPO (DPOConfig)
   double beta = 0.1;
   double label_smoothing = 0.0;
