@@ -39,8 +39,9 @@ Plugin load_plugin() {
     void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
       const char* why = dlerror();
-      // A plugin that exists but does not load (missing libcudart, ...) is the interesting reason.
-      if (std::filesystem::exists(path) || tried.empty()) tried = why ? why : path;
+      // A plugin that exists but does not load (missing libcudart, ...) is the interesting reason;
+      // none found anywhere means a build without the backend ("not built" below).
+      if (std::filesystem::exists(path)) tried = why ? why : path;
       continue;
     }
     auto abi = reinterpret_cast<TtCudaAbiFn>(dlsym(handle, "tt_cuda_plugin_abi"));
