@@ -29,11 +29,7 @@ ResolvedDevice choose_device(const std::string& flag, const std::string& config_
   // `auto` on a machine with no NVIDIA driver, or with a build that has no CUDA backend, is the ordinary
   // CPU case: nothing fell back, so nothing is said (a one-line error stays the only line). Any other
   // fallback reason (a driver without a usable device, a broken plugin) is logged.
-  const std::string& reason = device.fallback_reason;
-  const bool plain_cpu_machine = spec.kind == DeviceKind::Auto && device.kind == DeviceKind::CPU &&
-                                 (reason.rfind("no NVIDIA driver", 0) == 0 ||
-                                  reason.rfind("the CUDA backend is not available (not built)", 0) == 0);
-  if (!plain_cpu_machine) log_info("{}", describe_device(device, precision));
+  if (!(spec.kind == DeviceKind::Auto && device.no_cuda_here)) log_info("{}", describe_device(device, precision));
   return device;
 }
 
