@@ -1,6 +1,7 @@
 // SFT end to end: the trainer against the PyTorch reference (tools/gen_sft_fixtures.py), and resume.
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -46,6 +47,44 @@ void expect_final_weights(SafetensorsFile& ref, const std::string& out) {
   }
 }
 
+// A training config for a PyTorch fixture: its optimizer settings from the fixture's metadata, and
+// `length` (max_steps or num_train_epochs lines) plus `extra` trainer lines from the test.
+std::string fixture_config(const std::string& dir, const std::string& fixture,
+                           const std::map<std::string, std::string>& meta, const std::string& length,
+                           const std::string& extra = "") {
+  return write_config(dir, fmt::format(R"(model_name: {}/parity/tiny_llama4
+dataset:
+  path: {}/examples.jsonl
+trainer:
+  per_device_train_batch_size: {}
+  gradient_accumulation_steps: {}
+{}
+  learning_rate: {}
+  lr_scheduler_type: cosine
+  warmup_steps: {}
+  weight_decay: {}
+  adam_beta1: {}
+  adam_beta2: {}
+  adam_epsilon: {}
+  max_grad_norm: {}
+{}  logging_steps: 1
+  save_steps: 100
+  output_dir: {}/out
+)", testing::fixture_dir(), fixture, meta.at("per_device_train_batch_size"), meta.at("gradient_accumulation_steps"),
+      length, meta.at("lr"), meta.at("warmup_steps"), meta.at("weight_decay"), meta.at("beta1"), meta.at("beta2"),
+      meta.at("eps"), meta.at("max_grad_norm"), extra, dir));
+}
+
+// SFT on a fixture's examples in file order, padded with its pad id.
+SftResult run_fixture_sft(const std::string& config, const std::map<std::string, std::string>& meta) {
+  SftRun run;
+  run.config = load_train_config(config, {}, TrainerKind::SFT);
+  run.shuffle = false;
+  load_sft_inputs(run);
+  run.pad_id = std::stoi(meta.at("pad_token_id"));
+  return run_sft(run);
+}
+
 class SftReference : public ::testing::TestWithParam<std::string> {};
 
 // The first 3 optimizer steps (accumulation 2 x batch 2, padding, assistant masks, clipping, cosine
@@ -55,34 +94,9 @@ TEST_P(SftReference, FirstThreeStepsMatchPyTorch) {
   SafetensorsFile ref(fixture + "/reference.safetensors");
   const auto& meta = ref.metadata();
   std::string dir = testing::make_temp_dir("sft-ref");
-  std::string config = write_config(dir, fmt::format(R"(model_name: {}/parity/tiny_llama4
-dataset:
-  path: {}/examples.jsonl
-trainer:
-  per_device_train_batch_size: {}
-  gradient_accumulation_steps: {}
-  max_steps: 3
-  learning_rate: {}
-  lr_scheduler_type: cosine
-  warmup_steps: {}
-  weight_decay: {}
-  adam_beta1: {}
-  adam_beta2: {}
-  adam_epsilon: {}
-  max_grad_norm: {}
-  loss_type: {}
-  logging_steps: 1
-  save_steps: 100
-  output_dir: {}/out
-)", testing::fixture_dir(), fixture, meta.at("per_device_train_batch_size"), meta.at("gradient_accumulation_steps"),
-      meta.at("lr"), meta.at("warmup_steps"), meta.at("weight_decay"), meta.at("beta1"), meta.at("beta2"),
-      meta.at("eps"), meta.at("max_grad_norm"), GetParam(), dir));
-  SftRun run;
-  run.config = load_train_config(config, {}, TrainerKind::SFT);
-  run.shuffle = false;
-  load_sft_inputs(run);
-  run.pad_id = std::stoi(meta.at("pad_token_id"));
-  run_sft(run);
+  const std::string config =
+      fixture_config(dir, fixture, meta, "  max_steps: 3", fmt::format("  loss_type: {}\n", GetParam()));
+  run_fixture_sft(config, meta);
   std::vector<float> losses(3), norms(3);
   ref.read_f32("losses", losses.data());
   ref.read_f32("grad_norms", norms.data());
@@ -126,12 +140,7 @@ trainer:
   save_steps: 100
   output_dir: {}/out
 )", testing::fixture_dir(), fixture, dir, GetParam(), dir));
-  SftRun run;
-  run.config = load_train_config(config, {}, TrainerKind::SFT);
-  run.shuffle = false;
-  load_sft_inputs(run);
-  run.pad_id = std::stoi(meta.at("pad_token_id"));
-  run_sft(run);
+  run_fixture_sft(config, meta);
   std::vector<float> losses(3);
   ref.read_f32("losses", losses.data());
   double eval_loss = -1;
@@ -150,33 +159,9 @@ TEST(SftPartialAccumulation, LastShorterStepOfEachEpochMatchesPyTorch) {
   SafetensorsFile ref(fixture + "/reference.safetensors");
   const auto& meta = ref.metadata();
   std::string dir = testing::make_temp_dir("sft-partial");
-  std::string config = write_config(dir, fmt::format(R"(model_name: {}/parity/tiny_llama4
-dataset:
-  path: {}/examples.jsonl
-trainer:
-  per_device_train_batch_size: {}
-  gradient_accumulation_steps: {}
-  num_train_epochs: {}
-  learning_rate: {}
-  lr_scheduler_type: cosine
-  warmup_steps: {}
-  weight_decay: {}
-  adam_beta1: {}
-  adam_beta2: {}
-  adam_epsilon: {}
-  max_grad_norm: {}
-  logging_steps: 1
-  save_steps: 100
-  output_dir: {}/out
-)", testing::fixture_dir(), fixture, meta.at("per_device_train_batch_size"), meta.at("gradient_accumulation_steps"),
-      meta.at("num_train_epochs"), meta.at("lr"), meta.at("warmup_steps"), meta.at("weight_decay"), meta.at("beta1"),
-      meta.at("beta2"), meta.at("eps"), meta.at("max_grad_norm"), dir));
-  SftRun run;
-  run.config = load_train_config(config, {}, TrainerKind::SFT);
-  run.shuffle = false;
-  load_sft_inputs(run);
-  run.pad_id = std::stoi(meta.at("pad_token_id"));
-  const SftResult result = run_sft(run);
+  const std::string config =
+      fixture_config(dir, fixture, meta, fmt::format("  num_train_epochs: {}", meta.at("num_train_epochs")));
+  const SftResult result = run_fixture_sft(config, meta);
   const size_t steps = std::stoul(meta.at("total_steps"));
   ASSERT_EQ(steps, 4u);
   EXPECT_EQ(result.steps, 4);
