@@ -20,6 +20,7 @@ packages=(
   libcld2-dev                        # IFEval's language checker (Compact Language Detector 2)
   libgtest-dev libgmock-dev          # tests
   libbenchmark-dev                   # micro-benchmarks in bench/
+  libopenmpi-dev openmpi-bin         # MPI: data-parallel runs under mpirun/srun, the mpirun -np 2 tests
 )
 missing=()
 for p in "${packages[@]}"; do
