@@ -15,7 +15,7 @@ packages=(
   libpcre2-dev                       # tokenizer split regex (Unicode classes)
   libicu-dev                         # tokenizer NFC / NFKC normalizers
   libfmt-dev                         # formatting
-  libcld2-dev                        # IFEval's language checker (Compact Language Detector 2)
+  python3-langdetect                 # IFEval's language checks: langdetect's profiles (read at run time, eval/langdetect.h)
   libgtest-dev libgmock-dev          # tests
   libbenchmark-dev                   # micro-benchmarks in bench/
 )
