@@ -7,12 +7,17 @@ with DetectorFactory.seed = 0, on
     the loose checker's variant), and
   * a few hand-written texts (stored with their text) that reach the normaliser's corners: URLs,
     e-mail addresses, Vietnamese combining marks, kana, hangul, kanji classes, Romanian commas,
-    Latin-1 exclusions, all-capital words, text with no features.
+    Latin-1 exclusions, all-capital words, text with no features, and
+  * a few short texts under seeds 1-19 as well ("seed" in the row; 0 where absent), on which the
+    decision depends on the seed.
 
-Each line: {"source": "gpt4"|"extra", "index" | "text", "variant", "detect": code or null (null where
+decisions.jsonl, each line: {"source": "gpt4"|"extra", "index" | "text", "variant", "detect": code or null (null where
 langdetect raises LangDetectException), "probabilities": [[lang, repr(prob)], ...]} with
 probabilities written with repr() so the test can compare them bit for bit.
-Deterministic: rerunning gives identical bytes (on the same langdetect and Python 3.11).
+langlist.json: the languages in the order this machine's os.listdir gave langdetect its profiles
+(DetectorFactory.langlist). The order changes the last bits of the probabilities (it is the order
+of a sum), so the test loads the profiles in this order to compare bit for bit on any machine.
+Deterministic: rerunning gives identical bytes (on the same langdetect, Python 3.11 and filesystem).
 
 Usage: /usr/bin/python3 tools/gen_langdetect_fixture.py [--shared ../shared] [--out tests/fixtures/langdetect]
 """
@@ -54,6 +59,15 @@ EXTRA_TEXTS = [
 ]
 
 
+SEEDED_TEXTS = ["coastal elegance properties", "YES", "Paris", "etchings"]
+
+
+def factory_langlist():
+    from langdetect import detector_factory
+    detector_factory.init_factory()
+    return detector_factory._factory.get_lang_list()
+
+
 def decision(text):
     try:
         detect = langdetect.detect(text)
@@ -79,8 +93,15 @@ def main():
                          **decision(response.replace("*", ""))})
     for text in EXTRA_TEXTS:
         rows.append({"source": "extra", "text": text, "variant": "full", **decision(text)})
+    for text in SEEDED_TEXTS:
+        for seed in range(1, 20):
+            DetectorFactory.seed = seed
+            rows.append({"source": "extra", "text": text, "variant": "full", "seed": seed, **decision(text)})
+    DetectorFactory.seed = 0
 
     os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "langlist.json"), "w", encoding="utf-8") as f:
+        f.write(json.dumps(factory_langlist()) + "\n")
     with open(os.path.join(args.out, "decisions.jsonl"), "w", encoding="utf-8") as f:
         for row in rows:
             f.write(json.dumps(row, ensure_ascii=False) + "\n")

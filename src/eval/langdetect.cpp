@@ -9,13 +9,13 @@
 #include <filesystem>
 #include <fstream>
 #include <mutex>
-#include <stdexcept>
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <unicode/uchar.h>
 #include <unicode/utf8.h>
 
+#include "core/error.h"
 #include "eval/python_compat.h"
 
 namespace tt::eval {
@@ -138,7 +138,7 @@ std::u32string decode_property_value(std::string_view v, const std::string& path
       i += 5;
       continue;
     }
-    throw std::runtime_error(fmt::format("{}: key {}: unsupported escape in value", path, key));
+    fail("{}: key {}: unsupported escape in value", path, key);
   }
   return out;
 }
@@ -168,27 +168,44 @@ struct NGramBuffer {
 // ---------------------------------------------------------------------------------------------
 // Loading (DetectorFactory.load_profile, Messages)
 
-LangDetector::LangDetector(const std::string& package_dir) {
-  load_messages(package_dir + "/utils/messages.properties");
-  const std::string profiles = package_dir + "/profiles";
+namespace {
+
+// The profile files of a langdetect package in os.listdir order (readdir), as langdetect numbers
+// its languages: every regular file not starting with '.'.
+std::vector<std::string> profile_files(const std::string& profiles) {
   std::error_code error;
   std::vector<std::string> files;
-  // os.listdir order (readdir), as langdetect numbers its languages.
   for (const auto& entry : std::filesystem::directory_iterator(profiles, error)) {
     const std::string name = entry.path().filename().string();
     if (name.empty() || name[0] == '.' || !entry.is_regular_file()) continue;
     files.push_back(entry.path().string());
   }
   if (error || files.empty())
-    throw std::runtime_error(fmt::format("{}: no langdetect profiles (install python3-langdetect or "
-                                         "set TINYTHINK_LANGDETECT)", profiles));
+    fail("{}: no langdetect profiles (install Debian's python3-langdetect, or set TINYTHINK_LANGDETECT to a "
+         "langdetect package directory)", profiles);
+  return files;
+}
+
+}  // namespace
+
+LangDetector::LangDetector(const std::string& package_dir, const std::vector<std::string>& profile_order) {
+  const std::string profiles = package_dir + "/profiles";
+  std::vector<std::string> files = profile_files(profiles);
+  load_messages(package_dir + "/utils/messages.properties");
+  if (!profile_order.empty()) {
+    if (profile_order.size() != files.size())
+      fail("{}: {} profiles, but the order given names {}", profiles, files.size(), profile_order.size());
+    files.clear();
+    for (const std::string& name : profile_order) files.push_back(profiles + "/" + name);
+  }
   for (size_t i = 0; i < files.size(); ++i) load_profile(files[i], i, files.size());
 }
 
 void LangDetector::load_messages(const std::string& path) {
   std::ifstream in(path);
-  if (!in) throw std::runtime_error(fmt::format("{}: cannot open (install python3-langdetect or set "
-                                                "TINYTHINK_LANGDETECT)", path));
+  if (!in)
+    fail("{}: cannot open (install Debian's python3-langdetect, or set TINYTHINK_LANGDETECT to a langdetect "
+         "package directory)", path);
   std::unordered_map<std::string, std::u32string> values;
   std::vector<std::u32string> kanji_classes;
   std::string line;
@@ -206,7 +223,7 @@ void LangDetector::load_messages(const std::string& path) {
   }
   auto get = [&](const std::string& key) {
     const auto it = values.find(key);
-    if (it == values.end()) throw std::runtime_error(fmt::format("{}: missing key {}", path, key));
+    if (it == values.end()) fail("{}: missing key {}", path, key);
     return it->second;
   };
   latin1_excluded_ = get("NGram.LATIN1_EXCLUDE");
@@ -222,16 +239,16 @@ void LangDetector::load_messages(const std::string& path) {
 
 void LangDetector::load_profile(const std::string& path, size_t index, size_t language_count) {
   std::ifstream in(path);
-  if (!in) throw std::runtime_error(fmt::format("{}: cannot open", path));
+  if (!in) fail("{}: cannot open", path);
   nlohmann::json profile;
   try {
     profile = nlohmann::json::parse(in);
     const std::string name = profile.at("name").get<std::string>();
     if (std::find(languages_.begin(), languages_.end(), name) != languages_.end())
-      throw std::runtime_error("duplicate language " + name);
+      fail("{}: duplicate language {}", path, name);
     languages_.push_back(name);
     const auto n_words = profile.at("n_words").get<std::vector<int64_t>>();
-    if (n_words.size() < 3) throw std::runtime_error("n_words has fewer than 3 counts");
+    if (n_words.size() < 3) fail("{}: n_words has fewer than 3 counts", path);
     for (const auto& [word, count] : profile.at("freq").items()) {
       const std::u32string w = decode_utf8(word);
       if (w.empty() || w.size() > 3) continue;  // never looked up: n-grams have 1 to 3 characters
@@ -240,8 +257,8 @@ void LangDetector::load_profile(const std::string& path, size_t index, size_t la
       if (probs.empty()) probs.assign(language_count, 0.0);
       probs[index] = prob;
     }
-  } catch (const std::exception& e) {
-    throw std::runtime_error(fmt::format("{}: langdetect profile format error: {}", path, e.what()));
+  } catch (const nlohmann::json::exception& e) {
+    fail("{}: langdetect profile format error: {}", path, e.what());
   }
 }
 

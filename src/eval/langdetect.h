@@ -9,7 +9,9 @@
 // python3-langdetect, Apache-2.0, installed by scripts/setup.sh): the directory with profiles/ and
 // utils/messages.properties is $TINYTHINK_LANGDETECT, else /usr/lib/python3/dist-packages/langdetect.
 // Reading the package's own files keeps the data byte-identical to what Python loads, in the same
-// (readdir) order.
+// (readdir) order. That order is the filesystem's (hashed on ext4), so it differs between machines;
+// it only changes the last bits of the probabilities (the order of a sum), and a caller that must
+// reproduce another machine's run bit for bit passes that machine's order.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -24,8 +26,11 @@ namespace tt::eval {
 class LangDetector {
  public:
   // Loads profiles/* and utils/messages.properties from a langdetect package directory; throws
-  // std::runtime_error naming the file on a missing or malformed one.
-  explicit LangDetector(const std::string& package_dir);
+  // tt::Error naming the file on a missing or malformed one. profile_order: the profile
+  // file names in the order langdetect numbers them (DetectorFactory.langlist); empty = readdir
+  // order, as os.listdir gives it to langdetect on this machine.
+  explicit LangDetector(const std::string& package_dir,
+                        const std::vector<std::string>& profile_order = {});
   // The detector of $TINYTHINK_LANGDETECT (default /usr/lib/python3/dist-packages/langdetect),
   // loaded on first use.
   static const LangDetector& installed();

@@ -371,7 +371,6 @@ uint32_t Random::getrandbits32() {
   return y;
 }
 
-// _randbelow_with_getrandbits: k = n.bit_length(); draw getrandbits(k) until below n.
 // random(): 27 + 26 bits of two outputs, as a double in [0, 1).
 double Random::random() {
   const uint32_t a = getrandbits32() >> 5, b = getrandbits32() >> 6;
@@ -393,6 +392,7 @@ double Random::gauss(double mu, double sigma) {
   return mu + z * sigma;
 }
 
+// _randbelow_with_getrandbits: k = n.bit_length(); draw getrandbits(k) until below n.
 // getrandbits(k) for k <= 32 is the top k bits of one 32-bit output.
 uint64_t Random::randbelow(uint64_t n) {
   TT_CHECK(n >= 1 && n <= 0xffffffffu, "randbelow range");
