@@ -53,7 +53,8 @@ const std::set<Disagreement> kStrictDisagreements = {
     // including the one CLD2 got wrong: 1843's whole response "\"coastal elegance properties\""
     // (langdetect: not "en", so english_lowercase fails; CLD2 said English). The official run was
     // unseeded; on these responses Python's langdetect gives the official verdicts under every seed
-    // tried (0-39), so the agreement does not hang on the choice of seed 0.
+    // tried (0-39, tools/check_ifeval_langdetect_seeds.py), so the agreement does not hang on the
+    // choice of seed 0.
 };
 const std::set<Disagreement> kLooseDisagreements = {
     {1122, "keywords:letter_frequency"},  // as in strict: random letter in the official checker

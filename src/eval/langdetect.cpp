@@ -13,7 +13,6 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 #include <unicode/uchar.h>
-#include <unicode/utf8.h>
 
 #include "core/error.h"
 #include "eval/python_compat.h"
@@ -24,16 +23,11 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 // Text helpers
 
+// The text as Python's str holds it: code points, invalid UTF-8 as U+FFFD.
 std::u32string decode_utf8(std::string_view s) {
   std::u32string out;
   out.reserve(s.size());
-  const auto* bytes = reinterpret_cast<const uint8_t*>(s.data());
-  const int32_t length = static_cast<int32_t>(s.size());
-  for (int32_t i = 0; i < length;) {
-    UChar32 cp;
-    U8_NEXT(bytes, i, length, cp);
-    out.push_back(cp < 0 ? U'\uFFFD' : static_cast<char32_t>(cp));
-  }
+  for (size_t i = 0; i < s.size();) out.push_back(static_cast<char32_t>(py::next_code_point(s, i)));
   return out;
 }
 
