@@ -16,6 +16,7 @@
 
 #include "core/error.h"
 #include "eval/python_compat.h"
+#include "io/file.h"
 
 namespace tt::eval {
 namespace {
@@ -232,11 +233,8 @@ void LangDetector::load_messages(const std::string& path) {
 }
 
 void LangDetector::load_profile(const std::string& path, size_t index, size_t language_count) {
-  std::ifstream in(path);
-  if (!in) fail("{}: cannot open", path);
-  nlohmann::json profile;
+  const nlohmann::json profile = read_json_file(path);
   try {
-    profile = nlohmann::json::parse(in);
     const std::string name = profile.at("name").get<std::string>();
     if (std::find(languages_.begin(), languages_.end(), name) != languages_.end())
       fail("{}: duplicate language {}", path, name);

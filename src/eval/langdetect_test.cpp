@@ -1,6 +1,7 @@
 #include "eval/langdetect.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <set>
 
@@ -112,6 +113,34 @@ TEST(LangDetect, MissingPackageIsOneLineErrorNamingPathAndPackage) {
     EXPECT_NE(message.find("/nonexistent/langdetect/profiles"), std::string::npos) << message;
     EXPECT_NE(message.find("python3-langdetect"), std::string::npos) << message;
     EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  }
+}
+
+// A package directory with the installed messages.properties and one profile written as given.
+std::string package_with_profile(const std::string& tag, const std::string& profile_text) {
+  const std::string dir = tt::testing::make_temp_dir(tag);
+  std::filesystem::create_directories(dir + "/utils");
+  std::filesystem::create_directories(dir + "/profiles");
+  std::filesystem::copy_file(LangDetector::installed_dir() + "/utils/messages.properties",
+                             dir + "/utils/messages.properties");
+  std::ofstream(dir + "/profiles/xx") << profile_text;
+  return dir;
+}
+
+TEST(LangDetect, MalformedProfileIsOneLineErrorNamingTheFile) {
+  for (const std::string text : {std::string("{\"name\": \"xx\", "), std::string("{\"name\": \"xx\"}"),
+                                 std::string("{\"name\": \"xx\", \"freq\": {\"a\": 1}, \"n_words\": [1]}")}) {
+    SCOPED_TRACE(text);
+    const std::string dir = package_with_profile("langdetect_bad", text);
+    try {
+      LangDetector d(dir);
+      ADD_FAILURE() << "no error";
+    } catch (const Error& e) {
+      const std::string message = e.what();
+      EXPECT_EQ(message.rfind(dir + "/profiles/xx: ", 0), 0u) << message;
+      EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+    }
+    std::filesystem::remove_all(dir);
   }
 }
 
