@@ -4,6 +4,7 @@
 #include "eval/langdetect.h"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -128,8 +129,13 @@ std::u32string decode_property_value(std::string_view v, const std::string& path
       out.push_back(static_cast<unsigned char>(v[i]));
       continue;
     }
-    if (i + 5 < v.size() && v[i + 1] == 'u') {
-      out.push_back(static_cast<char32_t>(std::stoul(std::string(v.substr(i + 2, 4)), nullptr, 16)));
+    uint32_t code = 0;
+    const auto hex_digits = [&] {  // \uXXXX: exactly four hex digits
+      const char* hex = v.data() + i + 2;
+      return std::from_chars(hex, hex + 4, code, 16).ptr == hex + 4;
+    };
+    if (i + 5 < v.size() && v[i + 1] == 'u' && hex_digits()) {
+      out.push_back(static_cast<char32_t>(code));
       i += 5;
       continue;
     }

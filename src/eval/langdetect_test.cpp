@@ -144,6 +144,18 @@ TEST(LangDetect, MalformedProfileIsOneLineErrorNamingTheFile) {
   }
 }
 
+TEST(LangDetect, BadMessagesEscapeIsOneLineErrorNamingFileAndKey) {
+  const std::string dir = package_with_profile("langdetect_messages", "{}");
+  std::ofstream(dir + "/utils/messages.properties") << "DMARK_CLASS=\\u030\n";
+  try {
+    LangDetector d(dir);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), dir + "/utils/messages.properties: key DMARK_CLASS: unsupported escape in value");
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST(LangDetect, ProfileOrderMustNameEveryProfile) {
   EXPECT_THROW(LangDetector(LangDetector::installed_dir(), {"en", "de"}), Error);
 }
