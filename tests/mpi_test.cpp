@@ -83,51 +83,44 @@ std::string write_text(const std::string& path, const std::string& body) {
   return path;
 }
 
+// DIR/NAME.yaml: the parity fixture's tiny model on `dataset` (under the fixtures), one row per
+// micro-batch, `accumulation` micro-batches per rank and step, logging every step, output DIR/out;
+// `trainer` adds the objective's lines.
+std::string training_config(const std::string& dir, const std::string& name, const std::string& dataset,
+                            int accumulation, const std::string& trainer) {
+  return write_text(dir + "/" + name + ".yaml",
+                    fmt::format("model_name: {0}/parity/tiny_llama4\ndataset:\n  path: {0}/{1}\ntrainer:\n"
+                                "  per_device_train_batch_size: 1\n  gradient_accumulation_steps: {2}\n"
+                                "  learning_rate: 1e-3\n  logging_steps: 1\n  output_dir: {3}/out\n{4}",
+                                testing::fixture_dir(), dataset, accumulation, dir, trainer));
+}
+
 // SFT on the parity fixture's 12 examples, shuffled, NEFTune on (its seed follows the micro-batch's
 // place in the global step), cosine schedule with warmup, weight decay: 3 epochs of 3 steps at a
 // global batch of 4.
 std::string sft_config(const std::string& dir, int accumulation) {
-  return write_text(dir + "/sft.yaml", fmt::format(R"(model_name: {0}/parity/tiny_llama4
-dataset:
-  path: {0}/sft/nll/examples.jsonl
-trainer:
-  per_device_train_batch_size: 1
-  gradient_accumulation_steps: {1}
-  num_train_epochs: 3
-  learning_rate: 1e-3
+  return training_config(dir, "sft", "sft/nll/examples.jsonl", accumulation, R"(  num_train_epochs: 3
   lr_scheduler_type: cosine
   warmup_ratio: 0.2
   weight_decay: 0.01
   neftune_noise_alpha: 5
   max_grad_norm: 1.0
-  logging_steps: 1
   save_steps: 3
   seed: 11
-  output_dir: {2}/out
-)",
-                                                   testing::fixture_dir(), accumulation, dir));
+)");
 }
 
+// DPO (sigmoid) on 12 pairs, 3 steps at a global batch of 4; the reference pass in batches of 2.
 std::string dpo_config(const std::string& dir, int accumulation) {
-  return write_text(dir + "/dpo.yaml", fmt::format(R"(model_name: {0}/parity/tiny_llama4
-dataset:
-  path: {0}/dpo/ipo/pairs.jsonl
-trainer:
-  per_device_train_batch_size: 1
-  gradient_accumulation_steps: {1}
-  max_steps: 3
-  learning_rate: 1e-3
+  return training_config(dir, "dpo", "dpo/ipo/pairs.jsonl", accumulation, R"(  max_steps: 3
   loss_type: sigmoid
   beta: 0.5
   max_length: 128
   max_prompt_length: 64
   per_device_eval_batch_size: 2
-  logging_steps: 1
   save_steps: 100
   seed: 5
-  output_dir: {2}/out
-)",
-                                                   testing::fixture_dir(), accumulation, dir));
+)");
 }
 
 std::vector<nlohmann::json> train_rows(const std::string& metrics) {
