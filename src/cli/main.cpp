@@ -41,7 +41,12 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "show help for every command");
   for (auto register_command : tt::cli::all_commands()) register_command(app);
-  tt::init_distributed();  // MPI under mpirun/srun (core/communicator.h); otherwise nothing
+  try {
+    tt::init_distributed();  // MPI under mpirun/srun (core/communicator.h); otherwise nothing
+  } catch (const tt::Error& e) {
+    print_error(e.what());
+    return 1;
+  }
   const int code = run(app, argc, argv);
   // A rank that failed cannot leave the others waiting in a collective: it ends the job.
   if (code != 0 && tt::Communicator::world().distributed()) tt::Communicator::world().abort(code);

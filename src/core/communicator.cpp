@@ -67,6 +67,13 @@ void init_distributed() {
   MPI_Comm_rank(node, &world.local_rank_);
   MPI_Comm_free(&node);
   if (world.rank_ != 0) log_quiet() = true;
+#else
+  // Several copies of a binary without MPI would each train alone into the same output directory.
+  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_NTASKS"})
+    if (const char* size = std::getenv(name); size && std::atoi(size) > 1 && launched_distributed())
+      fail("started as one of {} ranks ({}={}), but this tinythink was built without MPI: install libopenmpi-dev and "
+           "rebuild, or run one process",
+           size, name, size);
 #endif
 }
 
