@@ -106,5 +106,13 @@ await write('tiny_think_dpo',
   `(SELECT [${turn('user', question)}, ${turn('assistant', answer('2 * i + 3'))}] AS chosen,
            [${turn('user', question)}, ${turn('assistant', answer('2 * i + 4'))}] AS rejected FROM range(16) t(i))`,
   'COMPRESSION snappy', 'tiny_think_dpo');
+// an evaluation set as lm-eval loads it from the Hub (HuggingFaceH4/MATH-500's columns), for eval --data
+await write('math500_test',
+  `(SELECT * FROM (VALUES
+     ('What is $1+1$?', 'Add: $1+1=2$.', '2', 'Prealgebra', 1, 'test/prealgebra/1.json'),
+     ('Simplify $\\frac{6}{8}$.', 'Divide by 2: $\\frac{3}{4}$.', '\\frac{3}{4}', 'Algebra', 2, 'test/algebra/2.json'),
+     ('Find $x$ if $2x = 10$ (é✓).', '$x = 5$.', '5', 'Algebra', 1, 'test/algebra/3.json'))
+    AS t(problem, solution, answer, subject, level, unique_id))`,
+  'COMPRESSION zstd', 'math500_test');
 fs.writeFileSync(path.join(out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
 console.log(`wrote ${Object.keys(manifest).length} fixtures to ${out}`);
