@@ -11,6 +11,7 @@
 
 #include "io/file.h"
 #include "tests/fake_hub.h"
+#include "tests/micro_model.h"
 #include "tests/test_util.h"
 
 namespace tt {
@@ -30,12 +31,7 @@ std::string dataset_repo(const std::string& dir, const std::string& parquet) {
 
 TEST(StudyHub, TinyThinkConfigsTrainFromHubIdsServedByAFakeHub) {
   const std::string dir = testing::make_temp_dir("study-hub");
-  nlohmann::json config = read_json_file(testing::fixture_dir() + "/parity/tiny_llama4/config.json");
-  config["vocab_size"] = 128256;
-  config["bos_token_id"] = 128000;
-  config["eos_token_id"] = 128009;
-  config["max_position_embeddings"] = 4096;
-  write_json_file(dir + "/config.json", config);
+  testing::write_micro_llama3_vocab_config(dir + "/config.json");
   auto init = testing::run_cli(fmt::format("init-model --config {0}/config.json --seed 1 --out {0}/model --tokenizer {1}", dir,
                                            testing::shared_dir() + "/data/tokenizer/llama3/tokenizer.json"));
   ASSERT_EQ(init.exit_code, 0) << init.output;

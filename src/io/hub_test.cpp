@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "io/file.h"
+#include "io/http.h"
 #include "tests/fake_hub.h"
 #include "tests/test_util.h"
 
@@ -119,6 +120,14 @@ TEST_F(FakeHub, AWrongSha256IsRefusedAndNothingIsLinked) {
   EXPECT_NE(error.find("org/flaky/bad.bin: sha256 mismatch"), std::string::npos) << error;
   EXPECT_FALSE(fs::exists(cache_ + "/models--org--flaky/snapshots/" + kCommit + "/bad.bin"));
   EXPECT_FALSE(fs::exists(cache_ + "/models--org--flaky/blobs/" + std::string(64, 'f')));
+}
+
+TEST_F(FakeHub, ADiskFullIsAOneLineErrorNamingTheFile) {
+  // /dev/full takes the open and refuses every write with ENOSPC, as a full cache disk does
+  const std::string url = fmt::format(
+      "http://127.0.0.1:{}/cdn/11a49425c76fda05d55508d801e8dbd2a2f2676011f85baba64a2df0420fe574?name=model.safetensors", port_);
+  std::string error = error_of([&] { tt::http_download(url, "/dev/full", {}, [](int64_t, int64_t) {}); });
+  EXPECT_EQ(error, "/dev/full: cannot write (No space left on device)");
 }
 
 TEST_F(FakeHub, GatedMissingAndUnknownGiveOneLineErrors) {
