@@ -66,4 +66,7 @@ if(TT_CUDA_ENABLED)
   # Kernel timings on the study's shapes (scripts/gpu-check.sh).
   add_executable(tinythink_cuda_bench ${CMAKE_SOURCE_DIR}/bench/cuda/kernels_cuda_bench.cpp)
   target_link_libraries(tinythink_cuda_bench PRIVATE tinythink_cuda)
+  # Decode and prefill steps of the generation kernels (scripts/gpu-check.sh).
+  add_executable(tinythink_generation_bench ${CMAKE_SOURCE_DIR}/bench/cuda/generation_bench.cpp)
+  target_link_libraries(tinythink_generation_bench PRIVATE tinythink_cuda)
 endif()

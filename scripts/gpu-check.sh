@@ -24,7 +24,7 @@ echo "== build ($BUILD, arch native)"
 GEN=$(command -v ninja >/dev/null && echo "-G Ninja" || echo "")
 if cmake -S . -B "$BUILD" $GEN -DCMAKE_BUILD_TYPE=Release -DTT_CUDA=ON -DCMAKE_CUDA_COMPILER="$NVCC" \
      -DTT_CUDA_ARCHS=native >"$BUILD/gpu-check.configure.log" 2>&1 &&
-   cmake --build "$BUILD" -j"$(nproc)" --target tinythink tinythink_cuda_tests tinythink_cuda_bench \
+   cmake --build "$BUILD" -j"$(nproc)" --target tinythink tinythink_cuda_tests tinythink_cuda_bench tinythink_generation_bench \
      >"$BUILD/gpu-check.build.log" 2>&1; then
   row build "ok ($(elapsed))"
 else
@@ -50,6 +50,13 @@ while read -r name value unit; do
   [ "$name" = device ] && continue
   row "$name" "$value $unit"
 done <"$BUILD/gpu-check.bench.log"
+
+echo "== generation kernels (MobileLLM-R1-140M shapes: decode batch 256 at 1024 tokens, prefill 2048)"
+"$BUILD/tinythink_generation_bench" 256 1024 2048 | tee "$BUILD/gpu-check.generation.log"
+while read -r name value unit; do
+  [ "$name" = device ] && continue
+  row "$name" "$value $unit"
+done <"$BUILD/gpu-check.generation.log"
 
 row "wall time" "$(elapsed)"
 printf '\n== gpu-check summary (%s)\n' "$CARD"
