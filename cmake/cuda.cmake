@@ -58,6 +58,8 @@ if(TT_CUDA_ENABLED)
   add_executable(tinythink_cuda_tests ${TT_CUDA_TEST_SOURCES})
   target_include_directories(tinythink_cuda_tests PRIVATE ${CMAKE_SOURCE_DIR}/src ${CMAKE_SOURCE_DIR})
   target_link_libraries(tinythink_cuda_tests PRIVATE tinythink_cuda tt_train tt_infer tt_kernels GTest::gtest GTest::gtest_main)
+  target_compile_definitions(tinythink_cuda_tests PRIVATE TT_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
+                             TT_BINARY="$<TARGET_FILE:tinythink>")
   gtest_discover_tests(tinythink_cuda_tests DISCOVERY_TIMEOUT 60 TEST_PREFIX "cuda."
                        PROPERTIES LABELS cuda ENVIRONMENT "OMP_WAIT_POLICY=passive")
 endif()
