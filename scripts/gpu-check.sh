@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The device check of the CUDA backend (issue 14), for a machine with an NVIDIA GPU: builds with
 # CUDA for this card only, runs the kernel parity tests (ctest -L cuda), the CLI's device choice and
-# the kernel benchmarks on the study's shapes, and prints a short table last. Sized for 8 minutes
+# the kernel benchmarks on the study's shapes, the generation kernels' decode/prefill timings
+# (issue 15: tinythink_generation_bench; its parity and batch-invariance tests are in ctest -L cuda),
+# and prints a short table last. Sized for 8 minutes
 # on an H100/H200 (the build is most of it). Usage: scripts/gpu-check.sh [BUILD_DIR]
 set -uo pipefail
 cd "$(dirname "$0")/.."

@@ -50,31 +50,8 @@ class DeviceInferenceModel::DeviceLayer final : public LayerOps {
   void gemm(const Matrix& w, const float* x, float* y, bool accumulate) {
     d_.gemm(x, N_, w.data, m_.precision_ == Precision::BF16, w.rows, w.cols, y, accumulate);
   }
-  float* buffer(Act a) {
-    switch (a) {
-      case Act::Normed: return m_.h_;
-      case Act::Q: return m_.q_;
-      case Act::K: return m_.k_;
-      case Act::V: return m_.v_;
-      case Act::Attention: return m_.attn_;
-      case Act::Gate: return m_.gate_;
-      case Act::Up: return m_.up_;
-      case Act::SwiGlu: return m_.act_;
-    }
-    return nullptr;
-  }
-  const Matrix& matrix(Proj p) const {
-    switch (p) {
-      case Proj::Q: return L_.wq;
-      case Proj::K: return L_.wk;
-      case Proj::V: return L_.wv;
-      case Proj::O: return L_.wo;
-      case Proj::Gate: return L_.gate;
-      case Proj::Up: return L_.up;
-      case Proj::Down: return L_.down;
-    }
-    fail("unknown projection {}", static_cast<int>(p));
-  }
+  float* buffer(Act a) { return buffers_[static_cast<int>(a)]; }
+  const Matrix& matrix(Proj p) const { return L_.proj[static_cast<int>(p)]; }
   void wrote(Act a) { rounded_[static_cast<int>(a)] = false; }
   const float* matmul_input(Act a) {
     float* x = buffer(a);
@@ -90,6 +67,7 @@ class DeviceInferenceModel::DeviceLayer final : public LayerOps {
   int64_t l_;
   const Layer& L_;
   int64_t N_;
+  float* const buffers_[8] = {m_.h_, m_.q_, m_.k_, m_.v_, m_.attn_, m_.gate_, m_.up_, m_.act_};  // in Act's order
   bool rounded_[8] = {};
 };
 
@@ -100,9 +78,11 @@ DeviceInferenceModel::DeviceInferenceModel(Model& model, Precision precision, Ge
   const int64_t H = c.num_attention_heads, KVH = c.num_key_value_heads;
   const ModelViews views = model.views();
   for (const LayerViews& L : views.layers) {
-    layers_.push_back({upload_matrix(L.wq, H * D, C), upload_matrix(L.wk, KVH * D, C), upload_matrix(L.wv, KVH * D, C),
-                       upload_matrix(L.wo, C, H * D), upload_matrix(L.w_gate, F, C), upload_matrix(L.w_up, F, C),
-                       upload_matrix(L.w_down, C, F), upload_floats(L.attn_norm, C), upload_floats(L.ffn_norm, C)});
+    layers_.push_back({{upload_matrix(L.wq, H * D, C), upload_matrix(L.wk, KVH * D, C),
+                        upload_matrix(L.wv, KVH * D, C), upload_matrix(L.wo, C, H * D), upload_matrix(L.w_gate, F, C),
+                        upload_matrix(L.w_up, F, C), upload_matrix(L.w_down, C, F)},
+                       upload_floats(L.attn_norm, C),
+                       upload_floats(L.ffn_norm, C)});
   }
   lm_head_ = upload_matrix(views.lm_head, c.vocab_size, C);
   embed_ = upload_floats(views.embed, c.vocab_size * C);

@@ -44,7 +44,7 @@ class DeviceInferenceModel {
     int64_t rows = 0, cols = 0;
   };
   struct Layer {
-    Matrix wq, wk, wv, wo, gate, up, down;
+    Matrix proj[7];  // in Proj's order: q, k, v, o, gate, up, down
     float *attn_norm = nullptr, *ffn_norm = nullptr;
   };
   Matrix upload_matrix(const float* w, int64_t rows, int64_t cols);
