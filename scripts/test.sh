@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 # chromium: the test that renders report.html headless and takes a screenshot; python3: the fake
 # Hub server (tools/hub/fake_hub.py) the download tests start on the loopback interface.
 TT_EXTRA_PACKAGES="chromium python3" scripts/setup.sh
+# npm's prebuilt llama.cpp, outside the repo: ctest -R llama_cpp loads our GGUF exports with it.
+scripts/llama_cpp_setup.sh
 BUILD_DIR=${BUILD_DIR:-build}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j 1 --timeout 600

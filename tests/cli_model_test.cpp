@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include "io/file.h"
+#include "io/gguf.h"
 #include "io/safetensors.h"
 #include "model/checkpoint.h"
 #include "tests/test_util.h"
@@ -194,6 +195,30 @@ TEST_F(CliBadModelInput, MissingModelDirectory) {
   expect_one_line_error(run_cli("score --model " + dir_ + "/nowhere --input " + dir_ + "/in.jsonl --output " + dir_ +
                                 "/o.jsonl"),
                         "nowhere");
+}
+
+}  // namespace
+}  // namespace tt
+
+namespace tt {
+namespace {
+
+// export --format ollama: the folder holds the GGUF (read back whole) and a Modelfile FROM it.
+TEST(CliExport, OllamaFolderHoldsTheGgufAndAModelfile) {
+  std::string dir = testing::make_temp_dir("ollama-cli");
+  std::string model = testing::shared_dir() + "/data/fixtures/gguf/llama-tiny";
+  testing::CommandResult result = run_cli("export --model " + model + " --format ollama --outtype q8_0 --out " + dir + "/out");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  GgufContents gguf = read_gguf(dir + "/out/model.gguf");
+  ASSERT_NE(gguf.find("general.file_type"), nullptr);
+  EXPECT_TRUE(*gguf.find("general.file_type") == GgufValue::u32(7)) << "q8_0";  // (rows of 16: tensors fall back to f16)
+  EXPECT_NE(gguf.find_tensor("blk.0.attn_q.weight"), nullptr);
+  std::string modelfile = read_file(dir + "/out/Modelfile");
+  EXPECT_TRUE(modelfile.starts_with("FROM ./model.gguf\n\nTEMPLATE \"\"\"")) << modelfile;
+  EXPECT_NE(modelfile.find("PARAMETER stop \"<|eot_id|>\""), std::string::npos) << modelfile;
+  testing::CommandResult bad = run_cli("export --model " + model + " --format onnx --out " + dir + "/x");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("--format 'onnx': expected gguf or ollama"), std::string::npos) << bad.output;
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 
 #include "core/error.h"
 
+#include "io/file.h"
+#include "tests/error_of.h"
 #include "tests/test_util.h"
 
 namespace tt {
@@ -41,6 +43,14 @@ TEST(GgufExport, PermuteRopeRowsInterleavesHalves) {
   float src[4] = {0, 1, 2, 3}, dst[4];
   permute_rope_rows(src, dst, 1, 4, 1);
   EXPECT_EQ(std::vector<float>(dst, dst + 4), (std::vector<float>{0, 2, 1, 3}));
+}
+
+TEST(GgufExport, Llama4TextSaysTheLlamaCppInUseCannotLoadIt) {
+  std::string dir = testing::make_temp_dir("gguf-llama4");
+  write_file_atomic(dir + "/config.json", R"({"model_type": "llama4_text"})");
+  std::string error = testing::error_of([&] { build_gguf(dir, {}); });
+  EXPECT_NE(error.find("config.json: model_type 'llama4_text' is not exported yet"), std::string::npos) << error;
+  EXPECT_NE(error.find("llama4 model cannot have zero experts"), std::string::npos) << error;
 }
 
 TEST(GgufExport, RejectsUnknownOuttype) { EXPECT_THROW(parse_gguf_outtype("q4_0"), Error); }
