@@ -5,12 +5,14 @@
 #include <cstdio>
 #include <iostream>
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
 #include "cli/device_option.h"
 #include "core/error.h"
-#include "infer/engine.h"
+#include "infer/session.h"
 #include "text/chat_encode.h"
 
 namespace tt::cli {
@@ -29,11 +31,8 @@ struct ChatArgs {
 
 void run_chat(const ChatArgs& args) {
   choose_device(args.device, "", parse_precision(args.precision));
-  Model model = load_model(args.model);
-  Tokenizer tokenizer = Tokenizer::load(args.model);
-  ChatTemplate chat_template = ChatTemplate::from_tokenizer_config(args.model);
-  infer::Engine engine(model, {.precision = parse_precision(args.precision), .max_batch = 1}, &tokenizer,
-                       infer::load_eos_ids(args.model, model.config));
+  const auto session = infer::open_session(args.model, {.precision = parse_precision(args.precision), .max_batch = 1});
+  infer::Engine& engine = *session->engine;
   engine.set_stream([](int64_t, int64_t, const std::string& delta, bool) {
     std::fwrite(delta.data(), 1, delta.size(), stdout);
     std::fflush(stdout);
@@ -50,9 +49,13 @@ void run_chat(const ChatArgs& args) {
   nlohmann::ordered_json history = nlohmann::ordered_json::array();
   uint64_t turn = 0;
   std::fprintf(stderr, "chat with %s (/reset, /system TEXT, /temp T, /quit)\n", args.model.c_str());
+  // The "> " prompt is for a person at a terminal; piped input gets only the replies on stdout.
+  const bool interactive = ::isatty(STDIN_FILENO);
   while (true) {
-    std::fprintf(stdout, "> ");
-    std::fflush(stdout);
+    if (interactive) {
+      std::fprintf(stdout, "> ");
+      std::fflush(stdout);
+    }
     std::string line;
     g_interrupted = 0;
     if (!std::getline(std::cin, line) || g_interrupted) break;
@@ -87,7 +90,7 @@ void run_chat(const ChatArgs& args) {
     nlohmann::ordered_json messages = nlohmann::ordered_json::array();
     if (!system.empty()) messages.push_back({{"role", "system"}, {"content", system}});
     for (const auto& m : history) messages.push_back(m);
-    std::vector<int32_t> ids = encode_chat(tokenizer, chat_template, messages, true).ids;
+    std::vector<int32_t> ids = encode_chat(*session->tokenizer, *session->chat_template, messages, true).ids;
     int64_t request = 0;
     try {
       request = engine.add({ids, {.temperature = temperature, .top_p = args.top_p, .seed = args.seed + turn++,

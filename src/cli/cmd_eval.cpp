@@ -38,8 +38,8 @@ void register_eval(CLI::App& app) {
   auto* cmd = app.add_subcommand("eval", "evaluate a model on benchmarks (lm-eval-shaped results.json), or re-score saved responses");
   cmd->add_option("--model", args->options.model_dir, "model directory or hub id");
   cmd->add_option("--tasks", args->tasks, "tasks or groups, comma-separated (--list-tasks shows them)");
-  cmd->add_option("--limit", args->options.limit, "first N documents of each task");
-  cmd->add_option("--num-fewshot", args->options.num_fewshot, "few-shot examples (default: each task's)");
+  auto* limit = cmd->add_option("--limit", args->options.limit, "first N documents of each task (N >= 1)");
+  auto* fewshot = cmd->add_option("--num-fewshot", args->options.num_fewshot, "few-shot examples (default: each task's)");
   cmd->add_flag("--apply-chat-template", args->options.apply_chat_template, "render prompts with the model's chat template");
   cmd->add_option("--gen-kwargs", args->options.gen_kwargs, "e.g. temperature=0.6,top_p=0.95,max_gen_toks=1024");
   cmd->add_option("--seed", args->options.seed, "random seed (sampling and few-shot)");
@@ -53,7 +53,11 @@ void register_eval(CLI::App& app) {
   cmd->add_flag("--no-progress", args->no_progress, "no progress bars");
   cmd->add_flag("--list-tasks", args->list, "list the tasks and groups, then exit");
   add_device_option(cmd, args->device);
-  cmd->callback([args] {
+  cmd->callback([args, limit, fewshot] {
+    if (limit->count() && args->options.limit < 1)
+      fail("eval --limit {}: must be >= 1 (leave --limit out for every document)", args->options.limit);
+    if (fewshot->count() && args->options.num_fewshot < 0)
+      fail("eval --num-fewshot {}: must be >= 0", args->options.num_fewshot);
     if (args->list) {
       for (const auto& [group, subtasks] : eval::task_groups()) fmt::print("{} (group of {})\n", group, subtasks.size());
       for (const auto& name : eval::task_names()) fmt::print("{}\n", name);

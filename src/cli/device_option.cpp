@@ -26,7 +26,10 @@ ResolvedDevice choose_device(const std::string& flag, const std::string& config_
     cpu.fallback_reason = "no CUDA model step in this build";
     return cpu;
   }
-  log_info("{}", describe_device(device, precision));
+  // `auto` on a machine with no NVIDIA driver, or with a build that has no CUDA backend, is the ordinary
+  // CPU case: nothing fell back, so nothing is said (a one-line error stays the only line). Any other
+  // fallback reason (a driver without a usable device, a broken plugin) is logged.
+  if (!(spec.kind == DeviceKind::Auto && device.no_cuda_here)) log_info("{}", describe_device(device, precision));
   return device;
 }
 

@@ -10,6 +10,7 @@
 #include "kernels/cpu/rmsnorm.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/cpu/swiglu.h"
+#include "model/recipe.h"
 
 namespace tt::infer {
 
@@ -32,6 +33,96 @@ inline float dot(const float* a, const float* b, int64_t n) {
 }
 
 }  // namespace
+
+// The engine context of a layer recipe: the rows' tokens through the row-invariant gemm, K/V written
+// to the paged cache and attention over each row's sequence. In bf16 mode a matmul input is rounded
+// to bf16 once, before its first product (as training's bf16 matmuls round their inputs).
+class InferenceModel::EngineLayer final : public LayerOps {
+ public:
+  EngineLayer(InferenceModel& m, const StepInput& step, KvCache& cache, int64_t l)
+      : m_(m), c_(m.model_->config), step_(step), cache_(cache), l_(l), W_(m.views_.layers[l]), M_(m.layers_[l]),
+        N_(static_cast<int64_t>(step.tokens.size())) {}
+
+  void norm(Norm weight) override {
+    rmsnorm_forward(m_.h_.data(), nullptr, m_.x_.data(), weight == Norm::Attention ? W_.attn_norm : W_.ffn_norm, N_,
+                    c_.hidden_size, eps());
+    wrote(Act::Normed);
+  }
+  void project(Proj weight, Act in, Act out) override {
+    gemm(matmul_input(in), N_, matrix(weight), buffer(out));
+    wrote(out);
+  }
+  void add_to_residual(Proj weight, Act in) override { gemm(matmul_input(in), N_, matrix(weight), m_.x_.data(), true); }
+  void rope(Act q_or_k) override {
+    rope_forward(buffer(q_or_k), step_.positions.data(), N_, heads(q_or_k), m_.rope_);
+    wrote(q_or_k);
+  }
+  void head_norm(Act q_or_k) override {
+    float* x = buffer(q_or_k);
+    rmsnorm_forward(x, nullptr, x, nullptr, N_ * heads(q_or_k), c_.head_dim, eps());
+    wrote(q_or_k);
+  }
+  void attention() override {
+    const int64_t row = c_.num_key_value_heads * c_.head_dim;
+    for (int64_t i = 0; i < N_; ++i) {
+      std::memcpy(cache_.key(step_.sequences[i], l_, step_.positions[i]), m_.k_.data() + i * row, sizeof(float) * row);
+      std::memcpy(cache_.value(step_.sequences[i], l_, step_.positions[i]), m_.v_.data() + i * row, sizeof(float) * row);
+    }
+    m_.attention(step_, cache_, l_);
+    wrote(Act::Attention);
+  }
+  void swiglu() override {
+    swiglu_forward(m_.act_.data(), m_.gate_.data(), m_.up_.data(), N_ * c_.intermediate_size);
+    wrote(Act::SwiGlu);
+  }
+
+ private:
+  float eps() const { return static_cast<float>(c_.rms_norm_eps); }
+  int64_t heads(Act q_or_k) const { return q_or_k == Act::Q ? c_.num_attention_heads : c_.num_key_value_heads; }
+  float* buffer(Act a) {
+    switch (a) {
+      case Act::Normed: return m_.h_.data();
+      case Act::Q: return m_.q_.data();
+      case Act::K: return m_.k_.data();
+      case Act::V: return m_.v_.data();
+      case Act::Attention: return m_.attn_.data();
+      case Act::Gate: return m_.gate_.data();
+      case Act::Up: return m_.up_.data();
+      case Act::SwiGlu: return m_.act_.data();
+    }
+    return nullptr;
+  }
+  const WeightMatrix& matrix(Proj p) const {
+    switch (p) {
+      case Proj::Q: return M_.wq;
+      case Proj::K: return M_.wk;
+      case Proj::V: return M_.wv;
+      case Proj::O: return M_.wo;
+      case Proj::Gate: return M_.gate;
+      case Proj::Up: return M_.up;
+      case Proj::Down: return M_.down;
+    }
+    fail("unknown projection {}", static_cast<int>(p));
+  }
+  void wrote(Act a) { rounded_[static_cast<int>(a)] = false; }
+  const float* matmul_input(Act a) {
+    float* x = buffer(a);
+    bool& rounded = rounded_[static_cast<int>(a)];
+    if (m_.precision_ == Precision::BF16 && !rounded) round_to_bf16(x, x, N_ * activation_width(c_, a));
+    rounded = true;
+    return x;
+  }
+
+  InferenceModel& m_;
+  const ModelConfig& c_;
+  const StepInput& step_;
+  KvCache& cache_;
+  int64_t l_;
+  const LayerViews& W_;
+  const Layer& M_;
+  int64_t N_;
+  bool rounded_[8] = {};
+};
 
 InferenceModel::InferenceModel(Model& model, Precision precision)
     : model_(&model), precision_(precision), views_(model.views()) {
@@ -81,35 +172,10 @@ void InferenceModel::forward(const StepInput& step, KvCache& cache, float* logit
   for (int64_t i = 0; i < N; ++i)
     std::memcpy(x_.data() + i * C, views_.embed + static_cast<int64_t>(step.tokens[i]) * C, sizeof(float) * C);
 
+  const LayerRecipe recipe = layer_recipe(c.family);
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    const LayerViews& W = views_.layers[l];
-    const Layer& M = layers_[l];
-    rmsnorm_forward(h_.data(), nullptr, x_.data(), W.attn_norm, N, C, eps);
-    if (bf16) round_to_bf16(h_.data(), h_.data(), N * C);
-    gemm(h_.data(), N, M.wq, q_.data());
-    gemm(h_.data(), N, M.wk, k_.data());
-    gemm(h_.data(), N, M.wv, v_.data());
-    rope_forward(q_.data(), step.positions.data(), N, H, rope_);
-    rope_forward(k_.data(), step.positions.data(), N, KVH, rope_);
-    if (c.use_qk_norm) {
-      rmsnorm_forward(q_.data(), nullptr, q_.data(), nullptr, N * H, D, eps);
-      rmsnorm_forward(k_.data(), nullptr, k_.data(), nullptr, N * KVH, D, eps);
-    }
-    for (int64_t i = 0; i < N; ++i) {
-      std::memcpy(cache.key(step.sequences[i], l, step.positions[i]), k_.data() + i * KVH * D, sizeof(float) * KVH * D);
-      std::memcpy(cache.value(step.sequences[i], l, step.positions[i]), v_.data() + i * KVH * D,
-                  sizeof(float) * KVH * D);
-    }
-    attention(step, cache, l);
-    if (bf16) round_to_bf16(attn_.data(), attn_.data(), N * H * D);
-    gemm(attn_.data(), N, M.wo, x_.data(), true);
-    rmsnorm_forward(h_.data(), nullptr, x_.data(), W.ffn_norm, N, C, eps);
-    if (bf16) round_to_bf16(h_.data(), h_.data(), N * C);
-    gemm(h_.data(), N, M.gate, gate_.data());
-    gemm(h_.data(), N, M.up, up_.data());
-    swiglu_forward(act_.data(), gate_.data(), up_.data(), N * F);
-    if (bf16) round_to_bf16(act_.data(), act_.data(), N * F);
-    gemm(act_.data(), N, M.down, x_.data(), true);
+    EngineLayer layer(*this, step, cache, l);
+    recipe(layer, c);
   }
   const int64_t R = static_cast<int64_t>(step.logit_rows.size());
   if (R == 0) return;

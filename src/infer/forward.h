@@ -1,6 +1,6 @@
 // The inference forward pass: token rows of many sequences at once (prefill chunks and decode steps
-// mixed), K/V kept in a paged cache. The same computation as model_forward (kernels/cpu norms, RoPE,
-// SwiGLU), with the matmuls on the row-invariant gemm and attention computed per query row over that
+// mixed), K/V kept in a paged cache. The family's layer recipe (model/recipe.h) that model_forward
+// also runs, here with the matmuls on the row-invariant gemm and attention computed per query row over that
 // sequence's cache — so every row's result depends only on its own sequence, never on the batch.
 #pragma once
 #include <cstdint>
@@ -44,6 +44,7 @@ class InferenceModel {
   void forward(const StepInput& step, KvCache& cache, float* logits);
 
  private:
+  class EngineLayer;  // the layer recipe's execution context (forward.cpp)
   void attention(const StepInput& step, KvCache& cache, int64_t layer);
 
   struct Layer {

@@ -30,6 +30,7 @@ std::vector<std::string> plugin_candidates() {
 struct Plugin {
   TtCudaProbeFn probe = nullptr;
   std::string error;
+  bool built = false;  // a plugin file was found (whether or not it loaded)
 };
 
 Plugin load_plugin() {
@@ -39,10 +40,15 @@ Plugin load_plugin() {
     void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle) {
       const char* why = dlerror();
-      // A plugin that exists but does not load (missing libcudart, ...) is the interesting reason.
-      if (std::filesystem::exists(path) || tried.empty()) tried = why ? why : path;
+      // A plugin that exists but does not load (missing libcudart, ...) is the interesting reason;
+      // none found anywhere means a build without the backend ("not built" below).
+      if (std::filesystem::exists(path)) {
+        tried = why ? why : path;
+        plugin.built = true;
+      }
       continue;
     }
+    plugin.built = true;
     auto abi = reinterpret_cast<TtCudaAbiFn>(dlsym(handle, "tt_cuda_plugin_abi"));
     auto probe = reinterpret_cast<TtCudaProbeFn>(dlsym(handle, "tt_cuda_probe"));
     if (!abi || !probe || abi() != kTtCudaPluginAbi) {
@@ -88,10 +94,13 @@ std::string device_spec_name(const DeviceSpec& spec) {
 
 std::string probe_cuda_device(int index, ResolvedDevice& device) {
   const Plugin& loaded = plugin();
+  device.no_cuda_here = !loaded.built;
   if (!loaded.probe) return loaded.error;
   TtCudaDeviceInfo info;
   char error[512] = {};
-  if (loaded.probe(index, &info, error, sizeof(error)) != 0) return error;
+  const int status = loaded.probe(index, &info, error, sizeof(error));
+  device.no_cuda_here = info.driver_version == 0;  // the probe reads the driver version first
+  if (status != 0) return error;
   device.kind = DeviceKind::CUDA;
   device.index = info.index;
   device.name = info.name;
@@ -109,8 +118,10 @@ ResolvedDevice resolve_device(const DeviceSpec& spec) {
   std::string reason = probe_cuda_device(spec.index, device);
   if (reason.empty()) return device;
   if (spec.kind == DeviceKind::CUDA) fail("--device {}: {}", device_spec_name(spec), reason);
+  const bool no_cuda_here = device.no_cuda_here;
   device = ResolvedDevice{};
   device.fallback_reason = reason;
+  device.no_cuda_here = no_cuda_here;
   return device;
 }
 

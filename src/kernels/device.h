@@ -30,6 +30,7 @@ struct ResolvedDevice {
   int compute_major = 0, compute_minor = 0;
   bool bf16_tensor_cores = false;
   std::string fallback_reason;        // why `auto` chose the CPU ("" when it was asked for)
+  bool no_cuda_here = false;          // no CUDA backend in this build, or no NVIDIA driver: nothing fell back
 };
 
 // Why the CUDA backend is unavailable ("" when a device answered); fills `device` when it is.

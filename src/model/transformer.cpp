@@ -10,6 +10,7 @@
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/rmsnorm.h"
 #include "kernels/cpu/swiglu.h"
+#include "model/recipe.h"
 
 namespace tt {
 
@@ -107,17 +108,91 @@ void add_inplace(float* y, const float* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += x[i];
 }
 
+// The training context of a layer recipe: full rows through oneDNN matmuls and flash attention,
+// keeping in ws.layers[l] what model_backward needs. The residual stream is the layer input x, then
+// x_mid after the first residual add, then the next layer's input (or x_final) after the second.
+class TrainingLayer final : public LayerOps {
+ public:
+  TrainingLayer(const ModelConfig& c, const WeightSet& w, const Batch& batch, Workspace& ws, int64_t l,
+                Precision precision)
+      : c_(c), w_(w), ws_(ws), A_(ws.layers[l]), W_(w.weights.layers[l]), M_(w.matmul_weights.layers[l]),
+        precision_(precision), N_(batch.size()),
+        doc_start_(batch.doc_start.empty() ? nullptr : batch.doc_start.data()),
+        shape_{batch.rows, batch.seq, c.num_attention_heads, c.num_key_value_heads, c.head_dim},
+        next_(l + 1 < c.num_hidden_layers ? ws.layers[l + 1].x.data() : ws.x_final.data()) {}
+
+  void norm(Norm weight) override {
+    const bool attn = weight == Norm::Attention;
+    rmsnorm_forward(ws_.h.data(), (attn ? A_.rstd_attn : A_.rstd_ffn).data(), residual(), attn ? W_.attn_norm : W_.ffn_norm,
+                    N_, c_.hidden_size, eps());
+  }
+  void project(Proj weight, Act in, Act out) override {
+    linear(buffer(in), matmul_weight(weight), buffer(out), N_, width(out), width(in), w_, precision_);
+  }
+  void add_to_residual(Proj weight, Act in) override {
+    if (residual_adds_ > 1) fail("the training context keeps two residual adds per layer");
+    float* sum = residual_adds_ == 0 ? A_.x_mid.data() : next_;
+    std::memcpy(sum, residual(), sizeof(float) * N_ * c_.hidden_size);
+    ++residual_adds_;
+    linear(buffer(in), matmul_weight(weight), sum, N_, c_.hidden_size, width(in), w_, precision_, true);
+  }
+  void rope(Act q_or_k) override { rope_forward(buffer(q_or_k), ws_.positions.data(), N_, heads(q_or_k), ws_.rope); }
+  void head_norm(Act q_or_k) override {
+    float* x = buffer(q_or_k);
+    rmsnorm_forward(x, (q_or_k == Act::Q ? A_.q_rstd : A_.k_rstd).data(), x, nullptr, N_ * heads(q_or_k), c_.head_dim,
+                    eps());
+  }
+  void attention() override {
+    attention_forward(A_.attn.data(), A_.lse.data(), A_.q.data(), A_.k.data(), A_.v.data(), doc_start_, shape_);
+  }
+  void swiglu() override {
+    swiglu_forward(ws_.act.data(), A_.gate.data(), A_.up.data(), N_ * c_.intermediate_size);
+  }
+
+ private:
+  float eps() const { return static_cast<float>(c_.rms_norm_eps); }
+  const float* residual() const {
+    return residual_adds_ == 0 ? A_.x.data() : residual_adds_ == 1 ? A_.x_mid.data() : next_;
+  }
+  int64_t heads(Act q_or_k) const { return q_or_k == Act::Q ? c_.num_attention_heads : c_.num_key_value_heads; }
+  int64_t width(Act a) const { return activation_width(c_, a); }
+  float* buffer(Act a) {
+    switch (a) {
+      case Act::Normed: return ws_.h.data();
+      case Act::Q: return A_.q.data();
+      case Act::K: return A_.k.data();
+      case Act::V: return A_.v.data();
+      case Act::Attention: return A_.attn.data();
+      case Act::Gate: return A_.gate.data();
+      case Act::Up: return A_.up.data();
+      case Act::SwiGlu: return ws_.act.data();
+    }
+    return nullptr;
+  }
+  const float* matmul_weight(Proj p) const { return linear_weight(M_, p); }
+
+  const ModelConfig& c_;
+  const WeightSet& w_;
+  Workspace& ws_;
+  LayerActivations& A_;
+  const LayerViews& W_;
+  const LayerViews& M_;
+  Precision precision_;
+  int64_t N_;
+  const int32_t* doc_start_;
+  AttentionShape shape_;
+  float* next_;
+  int residual_adds_ = 0;
+};
+
 }  // namespace
 
 void model_forward(const ModelConfig& c, const WeightSet& w, const Batch& batch, Workspace& ws,
                    const ForwardOptions& options) {
   validate_batch(c, batch);
   ws.prepare(c, batch.rows, batch.seq, options.for_backward);
-  const int64_t N = batch.size(), C = c.hidden_size, D = c.head_dim, F = c.intermediate_size;
-  const int64_t H = c.num_attention_heads, KVH = c.num_key_value_heads;
-  const Precision prec = options.precision;
+  const int64_t N = batch.size(), C = c.hidden_size, D = c.head_dim;
   for (int64_t i = 0; i < N; ++i) ws.positions[i] = batch.positions.empty() ? static_cast<int32_t>(i % batch.seq) : batch.positions[i];
-  const int32_t* doc_start = batch.doc_start.empty() ? nullptr : batch.doc_start.data();
   const int64_t max_position = *std::max_element(ws.positions.begin(), ws.positions.end());
   if (max_position < 0) fail("batch: negative position id");
   if (ws.rope.max_positions <= max_position || ws.rope.head_dim != D)  // grow the table on demand
@@ -132,37 +207,17 @@ void model_forward(const ModelConfig& c, const WeightSet& w, const Batch& batch,
     for (int64_t i = 0; i < N * C; ++i) x0[i] += static_cast<float>((2.0 * rng.uniform() - 1.0) * bound);
   }
 
-  const AttentionShape shape{batch.rows, batch.seq, H, KVH, D};
-  const float eps = static_cast<float>(c.rms_norm_eps);
+  const LayerRecipe recipe = layer_recipe(c.family);
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    LayerActivations& A = ws.layers[l];
-    const LayerViews& W = w.weights.layers[l];
-    const LayerViews& M = w.matmul_weights.layers[l];
-    float* h = ws.h.data();
-    rmsnorm_forward(h, A.rstd_attn.data(), A.x.data(), W.attn_norm, N, C, eps);
-    linear(h, M.wq, A.q.data(), N, H * D, C, w, prec);
-    linear(h, M.wk, A.k.data(), N, KVH * D, C, w, prec);
-    linear(h, M.wv, A.v.data(), N, KVH * D, C, w, prec);
-    rope_forward(A.q.data(), ws.positions.data(), N, H, ws.rope);
-    rope_forward(A.k.data(), ws.positions.data(), N, KVH, ws.rope);
-    if (c.use_qk_norm) {
-      rmsnorm_forward(A.q.data(), A.q_rstd.data(), A.q.data(), nullptr, N * H, D, eps);
-      rmsnorm_forward(A.k.data(), A.k_rstd.data(), A.k.data(), nullptr, N * KVH, D, eps);
-    }
-    attention_forward(A.attn.data(), A.lse.data(), A.q.data(), A.k.data(), A.v.data(), doc_start, shape);
-    std::memcpy(A.x_mid.data(), A.x.data(), sizeof(float) * N * C);
-    linear(A.attn.data(), M.wo, A.x_mid.data(), N, C, H * D, w, prec, true);
-    rmsnorm_forward(h, A.rstd_ffn.data(), A.x_mid.data(), W.ffn_norm, N, C, eps);
-    linear(h, M.w_gate, A.gate.data(), N, F, C, w, prec);
-    linear(h, M.w_up, A.up.data(), N, F, C, w, prec);
-    swiglu_forward(ws.act.data(), A.gate.data(), A.up.data(), N * F);
-    float* next = l + 1 < c.num_hidden_layers ? ws.layers[l + 1].x.data() : ws.x_final.data();
-    std::memcpy(next, A.x_mid.data(), sizeof(float) * N * C);
-    linear(ws.act.data(), M.w_down, next, N, C, F, w, prec, true);
+    TrainingLayer layer(c, w, batch, ws, l, options.precision);
+    recipe(layer, c);
   }
+  const float eps = static_cast<float>(c.rms_norm_eps);
   rmsnorm_forward(ws.hidden.data(), ws.rstd_final.data(), ws.x_final.data(), w.weights.final_norm, N, C, eps);
 }
 
+// The reverse of the layer recipe both families share (self_attention_block + swiglu_ffn_block, QK norm
+// when use_qk_norm), written out by hand: a family whose recipe uses other ops needs its backward here.
 void model_backward(const ModelConfig& c, const WeightSet& w, ModelViews& g, const Batch& batch, Workspace& ws,
                     Precision prec) {
   const int64_t N = batch.size(), C = c.hidden_size, D = c.head_dim, F = c.intermediate_size;

@@ -1,4 +1,6 @@
 // Forward and backward passes of the decoder (Llama / Llama4-text dense) over a batch of rows.
+// The forward runs the family's layer recipe (model/recipe.h) in the training context (here); the
+// engine runs the same recipe over its paged cache (infer/forward.cpp).
 //
 // Per layer (C = hidden, D = head_dim, F = FFN width):
 //   h = rmsnorm(x) * w_in ; q,k,v = h Wq^T, h Wk^T, h Wv^T ; rope(q,k) ; [qk l2norm] ;

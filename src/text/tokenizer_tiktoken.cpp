@@ -93,6 +93,9 @@ Tokenizer Tokenizer::load_tiktoken(const std::string& path) {
       if (c < '0' || c > '9') fail("{}:{}: invalid rank", path, line_no);
       rank = rank * 10 + (c - '0');
     }
+    if (rank > kMaxTokenId)
+      fail("{}:{}: rank {} is beyond tinythink's limit of {} (tables indexed by id are held in memory)", path, line_no,
+           rank, kMaxTokenId);
     if (static_cast<size_t>(rank) >= bpe.tokens.size()) {
       bpe.tokens.resize(rank + 1);
       bpe.in_index.resize(rank + 1, 0);
@@ -145,6 +148,8 @@ Tokenizer Tokenizer::load_tiktoken(const std::string& path) {
       specials = json::parse(read_file(specials_file));
     } catch (const json::parse_error& e) {
       fail("{}: malformed JSON at byte {}", specials_file, e.byte);
+    } catch (const json::exception& e) {  // e.g. a number that overflows
+      fail("{}: malformed JSON: {}", specials_file, e.what());
     }
     if (!specials.is_object()) fail("{}: should be an object of name -> id", specials_file);
     JsonReader r{specials_file};
