@@ -24,12 +24,7 @@ std::string write_text(const std::string& path, const std::string& text) {
 }
 
 // Exit code 1 and a single "error: ..." line that contains `needle`.
-void expect_one_line_error(const testing::CommandResult& r, const std::string& needle) {
-  EXPECT_EQ(r.exit_code, 1) << r.output;
-  EXPECT_NE(r.output.find("error: "), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find(needle), std::string::npos) << r.output;
-  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
-}
+using testing::expect_one_line_error;
 
 TEST(CliInitModel, WritesALoadableHfCheckpointWithTokenizer) {
   std::string dir = testing::make_temp_dir("init") + "/model";

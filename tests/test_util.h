@@ -1,11 +1,14 @@
 // Helpers shared by the tests: where the repo and ../shared are, temp dirs, running the CLI.
 #pragma once
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include <gtest/gtest.h>
 
 namespace tt::testing {
 
@@ -46,6 +49,14 @@ inline CommandResult run_cli(const std::string& args) {
   int status = ::pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+// A failed command's output is one line "error: ..." containing needle, with exit code 1.
+inline void expect_one_line_error(const CommandResult& r, const std::string& needle) {
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("error: "), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(needle), std::string::npos) << r.output;
+  EXPECT_EQ(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
 }
 
 }  // namespace tt::testing

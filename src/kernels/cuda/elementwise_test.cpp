@@ -49,10 +49,10 @@ void check_rmsnorm(bool with_weight) {
                        rstd_ref.data(), rows, dim);
   DeviceBuffer<float> d_x(x), d_w(w), d_dy(dy), d_y(rows * dim), d_rstd(rows), d_dx(rows * dim),
       d_dw(std::vector<float>(dim, 0.25f));
-  float* dweight = with_weight ? d_w.get() : nullptr;
-  rmsnorm_forward(d_y.get(), d_rstd.get(), d_x.get(), dweight, rows, dim, eps, nullptr);
-  rmsnorm_backward(d_dx.get(), with_weight ? d_dw.get() : nullptr, d_dy.get(), d_x.get(), dweight, d_rstd.get(), rows,
-                   dim, nullptr);
+  const float* device_weight = with_weight ? d_w.get() : nullptr;
+  rmsnorm_forward(d_y.get(), d_rstd.get(), d_x.get(), device_weight, rows, dim, eps, nullptr);
+  rmsnorm_backward(d_dx.get(), with_weight ? d_dw.get() : nullptr, d_dy.get(), d_x.get(), device_weight, d_rstd.get(),
+                   rows, dim, nullptr);
   EXPECT_LT(relative_error(d_y.download(), y_ref), kFp32Tolerance);
   EXPECT_LT(relative_error(d_rstd.download(), rstd_ref), kFp32Tolerance);
   EXPECT_LT(relative_error(d_dx.download(), dx_ref), kFp32Tolerance);

@@ -1,6 +1,8 @@
 #include "kernels/cuda/gemm.h"
 
+#include <cstdint>
 #include <string>
+#include <utility>
 
 #include "kernels/cuda/check.h"
 
@@ -19,6 +21,14 @@ struct Descriptors {
     if (op) cublasLtMatmulDescDestroy(op);
   }
 };
+
+// The largest power of two (at most 256) that divides the address: cuBLASLt's heuristics assume
+// 256-byte aligned operands unless told otherwise, and row offsets into a buffer are often less.
+uint32_t alignment_of(const void* p) {
+  uint32_t alignment = 256;
+  while (alignment > 1 && reinterpret_cast<uintptr_t>(p) % alignment != 0) alignment /= 2;
+  return alignment;
+}
 
 }  // namespace
 
@@ -55,13 +65,23 @@ void Blas::gemm(const void* a, const void* b, float* c, int64_t m, int64_t n, in
     TT_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&d.b, input, k, m, k));  // A stored [M,K]
   TT_CUBLAS_CHECK(cublasLtMatrixLayoutCreate(&d.c, CUDA_R_32F, n, m, n));
 
-  const ShapeKey key{m, n, k, options.trans_a, options.trans_b, options.accumulate, static_cast<int>(options.type)};
+  const uint32_t align_first = alignment_of(b), align_second = alignment_of(a), align_c = alignment_of(c);
+  const ShapeKey key{m, n, k, options.trans_a, options.trans_b, options.accumulate, static_cast<int>(options.type),
+                     align_first, align_second, align_c};
   auto found = algorithms_.find(key);
   if (found == algorithms_.end()) {
     cublasLtMatmulPreference_t preference = nullptr;
     TT_CUBLAS_CHECK(cublasLtMatmulPreferenceCreate(&preference));
     cublasStatus_t status = cublasLtMatmulPreferenceSetAttribute(
         preference, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &workspace_bytes_, sizeof(workspace_bytes_));
+    const std::pair<cublasLtMatmulPreferenceAttributes_t, uint32_t> alignments[] = {
+        {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, align_first},
+        {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, align_second},
+        {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, align_c},
+        {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, align_c}};
+    for (const auto& [attribute, bytes] : alignments)
+      if (status == CUBLAS_STATUS_SUCCESS)
+        status = cublasLtMatmulPreferenceSetAttribute(preference, attribute, &bytes, sizeof(bytes));
     cublasLtMatmulHeuristicResult_t result{};
     int count = 0;
     if (status == CUBLAS_STATUS_SUCCESS)

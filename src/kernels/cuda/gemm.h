@@ -33,7 +33,8 @@ class Blas {
             cudaStream_t stream);
 
  private:
-  using ShapeKey = std::tuple<int64_t, int64_t, int64_t, bool, bool, bool, int>;
+  // Shape, transposes, accumulate, type and the operands' alignments (cuBLASLt: A = our B, B = our A).
+  using ShapeKey = std::tuple<int64_t, int64_t, int64_t, bool, bool, bool, int, uint32_t, uint32_t, uint32_t>;
   cublasLtHandle_t handle_ = nullptr;
   void* workspace_ = nullptr;
   size_t workspace_bytes_ = 0;

@@ -64,6 +64,45 @@ TEST(CudaKernels, GemmBf16AllTransposes) {
     }
 }
 
+// Operands that start 16 bytes into their buffers (a row offset, as the model's views make) after
+// the same shape was run on 256-byte aligned ones: the algorithm chosen for aligned operands must not
+// be reused for under-aligned ones (a misaligned-address fault or wrong results).
+template <typename T>
+void check_gemm_at_offset(GemmType type, T (*convert)(float)) {
+  const int64_t m = 64, n = 128, k = 96;
+  std::vector<float> a = random_vector(m * k, 34), b = random_vector(k * n, 35);
+  std::vector<float> c_ref(m * n);
+  const Precision precision = type == GemmType::BF16 ? Precision::BF16 : Precision::FP32;
+  tt::matmul(a.data(), b.data(), c_ref.data(), m, n, k, {.precision = precision});
+  const int64_t offset = 16 / sizeof(T);
+  std::vector<T> a_host(offset + m * k), b_host(offset + k * n);
+  for (int64_t i = 0; i < m * k; ++i) a_host[offset + i] = convert(a[i]);
+  for (int64_t i = 0; i < k * n; ++i) b_host[offset + i] = convert(b[i]);
+  const std::vector<T> a_aligned(a_host.begin() + offset, a_host.end()),
+      b_aligned(b_host.begin() + offset, b_host.end());
+  const GemmOptions options{.type = type};
+  const double tolerance = type == GemmType::BF16 ? 1e-5 : testing::kFp32Tolerance;
+  Blas blas;
+  DeviceBuffer<T> d_a(a_aligned), d_b(b_aligned);
+  DeviceBuffer<float> d_c(m * n);
+  blas.gemm(d_a.get(), d_b.get(), d_c.get(), m, n, k, options, nullptr);
+  EXPECT_LT(relative_error(d_c.download(), c_ref), tolerance) << "aligned operands";
+
+  DeviceBuffer<T> d_a_offset(a_host), d_b_offset(b_host);
+  DeviceBuffer<float> d_c_offset(4 + m * n);  // 16 bytes in
+  blas.gemm(d_a_offset.get() + offset, d_b_offset.get() + offset, d_c_offset.get() + 4, m, n, k, options, nullptr);
+  const std::vector<float> c = d_c_offset.download();
+  EXPECT_LT(relative_error(std::vector<float>(c.begin() + 4, c.end()), c_ref), tolerance) << "operands 16 bytes in";
+}
+
+float identity(float x) { return x; }
+
+TEST(CudaKernels, GemmOnUnderAlignedOperands) {
+  TT_REQUIRE_GPU();
+  check_gemm_at_offset<float>(GemmType::F32, identity);
+  check_gemm_at_offset<uint16_t>(GemmType::BF16, f32_to_bf16);
+}
+
 void check_classifier(TokenLoss loss, GemmType type) {
   const int64_t n = 150, vocab = 1000, dim = 64, chunk = 64;  // three chunks, the last one partial
   std::vector<float> hidden = random_vector(n * dim, 41), weight = random_vector(vocab * dim, 42, 0.2f);
