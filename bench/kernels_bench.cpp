@@ -1,5 +1,6 @@
-// Micro-benchmarks of the CPU kernels on the MobileLLM-R1-140M shapes (hidden 576, 9/3 heads of 64,
-// FFN 2048, vocab 128256). FLOP rates are counters ("flops" per second) in the output.
+// Micro-benchmarks of the CPU kernels, training's and the engine's, on the MobileLLM-R1-140M shapes
+// (hidden 576, 9/3 heads of 64, FFN 2048, vocab 128256). FLOP rates are counters ("flops" per second)
+// in the output.
 #include <benchmark/benchmark.h>
 
 #include <vector>
@@ -7,6 +8,8 @@
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/classifier.h"
 #include "kernels/cpu/matmul.h"
+#include "kernels/cpu/packed_gemm.h"
+#include "kernels/cpu/paged_attention.h"
 #include "kernels/cpu/rmsnorm.h"
 
 namespace tt {
@@ -52,6 +55,48 @@ void BM_MatmulFfnUp(benchmark::State& state) {
   state.counters["flops"] = benchmark::Counter(2.0 * M * 2048 * 576, benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_MatmulFfnUp)->Args({512, 0})->Args({4096, 0})->Args({512, 1})->Unit(benchmark::kMillisecond);
+
+// The engine's row-invariant GEMM on the FFN up-projection: decode (1 row), a batch of decode rows
+// (32) and a prefill chunk (256); fp32 and bf16 weights.
+void BM_PackedGemmFfnUp(benchmark::State& state) {
+  const int64_t M = state.range(0);
+  auto x = filled(M * 576, 1), w = filled(2048 * 576, 0.1f);
+  const PackedMatrix packed = state.range(1) ? pack_bf16(w.data(), 2048, 576) : pack_f32(w.data(), 2048, 576);
+  std::vector<float> y(M * 2048);
+  for (auto _ : state) packed_gemm(x.data(), M, packed.view(), y.data());
+  state.counters["flops"] = benchmark::Counter(2.0 * M * 2048 * 576, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_PackedGemmFfnUp)->Args({1, 0})->Args({1, 1})->Args({32, 0})->Args({256, 0})->Args({256, 1})
+    ->Unit(benchmark::kMicrosecond);
+
+// The engine's attention: `rows` decode rows, each over its own sequence of `context` cached positions
+// in blocks of 16 (shuffled over the pool).
+void BM_PagedAttentionDecode(benchmark::State& state) {
+  const int64_t rows = state.range(0), T = state.range(1), H = 9, KVH = 3, D = 64, bs = 16;
+  const int64_t blocks_per_row = (T + bs - 1) / bs, pool = rows * blocks_per_row;
+  std::vector<std::vector<float>> keys(pool, filled(bs * KVH * D, 1)), values(pool, filled(bs * KVH * D, 1));
+  std::vector<const float*> key_ptrs, value_ptrs;
+  for (int64_t b = 0; b < pool; ++b) {
+    key_ptrs.push_back(keys[b].data());
+    value_ptrs.push_back(values[b].data());
+  }
+  std::vector<std::vector<int32_t>> tables(rows);  // a permutation of the pool (104729 is prime)
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < blocks_per_row; ++j)
+      tables[r].push_back(static_cast<int32_t>((r * blocks_per_row + j) * 104729 % pool));
+  std::vector<const int32_t*> table_ptrs;
+  for (auto& t : tables) table_ptrs.push_back(t.data());
+  std::vector<int32_t> positions(rows, static_cast<int32_t>(T - 1));
+  auto q = filled(rows * H * D, 1);
+  std::vector<float> out(rows * H * D);
+  const PagedAttentionParams params{.rows = rows, .heads = H, .kv_heads = KVH, .head_dim = D, .block_size = bs,
+                                    .q = q.data(), .out = out.data(), .positions = positions.data(),
+                                    .block_tables = table_ptrs.data(), .block_keys = key_ptrs.data(),
+                                    .block_values = value_ptrs.data()};
+  for (auto _ : state) paged_attention(params);
+  state.counters["flops"] = benchmark::Counter(4.0 * rows * T * H * D, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_PagedAttentionDecode)->Args({1, 512})->Args({32, 512})->Args({32, 4096})->Unit(benchmark::kMicrosecond);
 
 void BM_ClassifierForwardBackward(benchmark::State& state) {
   const int64_t N = state.range(0), V = 128256, C = 576;

@@ -1,13 +1,13 @@
-#include "infer/gemm.h"
+#include "kernels/cpu/packed_gemm.h"
 
 #include <immintrin.h>
 
 #include <algorithm>
 #include <cstring>
 
-#include "kernels/cpu/matmul.h"
+#include "core/bf16.h"
 
-namespace tt::infer {
+namespace tt {
 
 // Weights are packed in panels of kPanel output columns: element (n, k) of W [N, K] sits at
 // (n / kPanel) * K * kPanel + k * kPanel + n % kPanel, the last panel padded with zeros. A panel is
@@ -16,23 +16,23 @@ namespace {
 
 constexpr int64_t kPanel = 16;
 
-int64_t panel_index(int64_t n, int64_t k, int64_t K) { return (n / kPanel) * K * kPanel + k * kPanel + n % kPanel; }
-int64_t packed_size(int64_t N, int64_t K) { return (N + kPanel - 1) / kPanel * kPanel * K; }
-
 }  // namespace
 
-WeightMatrix weight_f32(const float* w, int64_t rows, int64_t cols) {
-  WeightMatrix m;
+int64_t packed_index(int64_t n, int64_t k, int64_t K) { return (n / kPanel) * K * kPanel + k * kPanel + n % kPanel; }
+int64_t packed_size(int64_t N, int64_t K) { return (N + kPanel - 1) / kPanel * kPanel * K; }
+
+PackedMatrix pack_f32(const float* w, int64_t rows, int64_t cols) {
+  PackedMatrix m;
   m.rows = rows;
   m.cols = cols;
   m.f32.assign(packed_size(rows, cols), 0.0f);
   for (int64_t n = 0; n < rows; ++n)
-    for (int64_t k = 0; k < cols; ++k) m.f32[panel_index(n, k, cols)] = w[n * cols + k];
+    for (int64_t k = 0; k < cols; ++k) m.f32[packed_index(n, k, cols)] = w[n * cols + k];
   return m;
 }
 
-WeightMatrix weight_bf16(const float* w, int64_t rows, int64_t cols) {
-  WeightMatrix m;
+PackedMatrix pack_bf16(const float* w, int64_t rows, int64_t cols) {
+  PackedMatrix m;
   m.rows = rows;
   m.cols = cols;
   m.bf16.assign(packed_size(rows, cols), 0);
@@ -42,7 +42,7 @@ WeightMatrix weight_bf16(const float* w, int64_t rows, int64_t cols) {
     for (int64_t k = 0; k < cols; ++k) {
       uint32_t bits;
       std::memcpy(&bits, &rounded[k], 4);
-      m.bf16[panel_index(n, k, cols)] = static_cast<uint16_t>(bits >> 16);
+      m.bf16[packed_index(n, k, cols)] = static_cast<uint16_t>(bits >> 16);
     }
   }
   return m;
@@ -155,12 +155,12 @@ void gemm_typed(const float* x, int64_t M, const W* w, int64_t N, int64_t K, flo
 
 }  // namespace
 
-void gemm(const float* x, int64_t m, const WeightMatrix& w, float* y, bool accumulate) {
+void packed_gemm(const float* x, int64_t m, const PackedMatrixView& w, float* y, bool accumulate) {
   if (m == 0 || w.rows == 0) return;
-  if (w.is_bf16())
-    gemm_typed(x, m, w.bf16.data(), w.rows, w.cols, y, accumulate);
+  if (w.bf16)
+    gemm_typed(x, m, w.bf16, w.rows, w.cols, y, accumulate);
   else
-    gemm_typed(x, m, w.f32.data(), w.rows, w.cols, y, accumulate);
+    gemm_typed(x, m, w.f32, w.rows, w.cols, y, accumulate);
 }
 
-}  // namespace tt::infer
+}  // namespace tt

@@ -1,4 +1,4 @@
-#include "infer/gemm.h"
+#include "kernels/cpu/packed_gemm.h"
 
 #include <cmath>
 
@@ -6,7 +6,7 @@
 
 #include "core/rng.h"
 
-namespace tt::infer {
+namespace tt {
 namespace {
 
 std::vector<float> random_vector(int64_t n, uint64_t seed) {
@@ -17,23 +17,24 @@ std::vector<float> random_vector(int64_t n, uint64_t seed) {
 }
 
 // A row's result is bit-identical whatever the other rows, their number or the row's place.
-TEST(EngineGemm, RowsDoNotDependOnTheBatchAndMatchAReference) {
+TEST(PackedGemm, RowsDoNotDependOnTheBatchAndMatchAReference) {
   for (int64_t N : {37, 64, 260}) {
     const int64_t K = 45, M = 29;
     auto w = random_vector(N * K, 1);
     auto x = random_vector(M * K, 2);
-    for (WeightMatrix wm : {weight_f32(w.data(), N, K), weight_bf16(w.data(), N, K)}) {
+    for (const PackedMatrix& packed : {pack_f32(w.data(), N, K), pack_bf16(w.data(), N, K)}) {
+      const PackedMatrixView wm = packed.view();
       std::vector<float> all(M * N), one(N);
-      gemm(x.data(), M, wm, all.data());
+      packed_gemm(x.data(), M, wm, all.data());
       for (int64_t m = 0; m < M; ++m) {
-        gemm(x.data() + m * K, 1, wm, one.data());
+        packed_gemm(x.data() + m * K, 1, wm, one.data());
         for (int64_t n = 0; n < N; ++n) ASSERT_EQ(one[n], all[m * N + n]) << "row " << m << " col " << n;
         std::vector<float> pair(2 * N);
-        gemm(x.data() + (m > 0 ? m - 1 : m) * K, 2, wm, pair.data());
+        packed_gemm(x.data() + (m > 0 ? m - 1 : m) * K, 2, wm, pair.data());
         const float* row = pair.data() + (m > 0 ? N : 0);
         for (int64_t n = 0; n < N; ++n) ASSERT_EQ(row[n], one[n]);
       }
-      if (!wm.is_bf16())
+      if (!packed.is_bf16())
         for (int64_t m = 0; m < M; ++m)
           for (int64_t n = 0; n < N; ++n) {
             double ref = 0;
@@ -42,11 +43,11 @@ TEST(EngineGemm, RowsDoNotDependOnTheBatchAndMatchAReference) {
           }
       // accumulate adds to what is there
       std::vector<float> acc(M * N, 1.0f);
-      gemm(x.data(), M, wm, acc.data(), true);
+      packed_gemm(x.data(), M, wm, acc.data(), true);
       for (int64_t i = 0; i < M * N; ++i) ASSERT_EQ(acc[i], 1.0f + all[i]);
     }
   }
 }
 
 }  // namespace
-}  // namespace tt::infer
+}  // namespace tt
