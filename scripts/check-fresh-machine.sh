@@ -8,7 +8,8 @@
 # (installed on demand) and Debian's archive; nothing else from the network.
 # Env: TT_FRESH_DIR (work folder, default /var/tmp/tinythink-fresh), TT_FRESH_CACHE (base tarball
 # folder, default ${XDG_CACHE_HOME:-$HOME/.cache}/tinythink), TINYTHINK_SHARED (default ../shared),
-# TT_FRESH_STEPS (default "demo test"), TT_FRESH_KEEP=1 keeps the root afterwards.
+# TT_FRESH_STEPS (default "demo test"), TT_FRESH_KEEP=1 keeps the root afterwards,
+# TT_FRESH_ALLOW_SKIP=1 turns "cannot mount here" into a loud skip (exit 77) instead of a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
@@ -22,6 +23,17 @@ base_tar="$cache/debian12-minbase.tar.gz"
 [ "$(id -u)" -eq 0 ] || { echo "check-fresh-machine: needs root (debootstrap, chroot, mount)" >&2; exit 2; }
 [ -d "$shared/data" ] || { echo "check-fresh-machine: no shared data at $shared/data (set TINYTHINK_SHARED)" >&2; exit 2; }
 shared=$(cd "$shared" && pwd)
+
+# A container without CAP_SYS_ADMIN cannot mount or chroot. That is a failure, unless the caller
+# allows a skip (TT_FRESH_ALLOW_SKIP=1, as .ci/run does): then it says SKIPPED and exits 77.
+probe=$(mktemp -d)
+if ! mount -t tmpfs tmpfs "$probe" 2>/dev/null; then
+  rmdir "$probe"
+  msg="check-fresh-machine: this machine does not allow mount (no CAP_SYS_ADMIN?)"
+  if [ "${TT_FRESH_ALLOW_SKIP:-0}" = 1 ]; then echo "$msg: SKIPPED, not passed" >&2; exit 77; fi
+  echo "$msg" >&2; exit 2
+fi
+umount "$probe"; rmdir "$probe"
 
 declare -a summary=()
 step() {  # step NAME COMMAND...: runs it, prints and records its duration; stops on failure

@@ -13,6 +13,8 @@ packages=(
   libyaml-cpp-dev                    # YAML: training configs
   libcli11-dev                       # command line
   libpcre2-dev                       # tokenizer split regex (Unicode classes)
+  libsnappy-dev libzstd-dev zlib1g-dev  # parquet page codecs (snappy, zstd, gzip)
+  libcurl4-openssl-dev libssl-dev    # Hub downloads (HTTP, sha256 checks)
   libicu-dev                         # tokenizer NFC / NFKC normalizers
   libfmt-dev                         # formatting
   libcld2-dev                        # IFEval's language checker (Compact Language Detector 2)
@@ -31,6 +33,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 BUILD_DIR=${BUILD_DIR:-build}
-cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release > /dev/null
+# TT_CMAKE_ARGS: extra configure options (CI: -DTT_CUDA_ARCHS=80-real, one CUDA architecture).
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release ${TT_CMAKE_ARGS:-} > /dev/null
 # TT_BUILD_TARGETS: only these targets (scripts/demo.sh builds just the binary); default all.
 ninja -C "$BUILD_DIR" -j "$(nproc)" ${TT_BUILD_TARGETS:-}

@@ -33,7 +33,17 @@ void expect_one_line_error(const testing::CommandResult& r, const std::string& n
 TEST(CliInitModel, WritesALoadableHfCheckpointWithTokenizer) {
   std::string dir = testing::make_temp_dir("init") + "/model";
   std::string tokenizer = testing::shared_dir() + "/data/tokenizer/llama3/tokenizer.json";
-  auto r = run_cli("init-model --arch tiny-llama4 --seed 7 --out " + dir + " --tokenizer " + tokenizer);
+  // the preset's 512-token vocabulary cannot hold Llama 3's ids: refused, nothing written
+  expect_one_line_error(run_cli("init-model --arch tiny-llama4 --out " + dir + " --tokenizer " + tokenizer),
+                        "has ids up to 128255, beyond the model's vocab_size 512");
+  EXPECT_FALSE(fs::exists(dir));
+  // the same architecture with Llama 3's vocabulary
+  std::string preset = testing::make_temp_dir("init") + "/preset";
+  ASSERT_EQ(run_cli("init-model --arch tiny-llama4 --out " + preset).exit_code, 0);
+  nlohmann::json config = read_json_file(preset + "/config.json");
+  config["vocab_size"] = 128256;
+  write_text(preset + "/config.json", config.dump());
+  auto r = run_cli("init-model --config " + preset + " --seed 7 --out " + dir + " --tokenizer " + tokenizer);
   ASSERT_EQ(r.exit_code, 0) << r.output;
   for (const char* f : {"config.json", "model.safetensors", "generation_config.json", "tokenizer.json"})
     EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
@@ -50,7 +60,7 @@ TEST(CliInitModel, WritesALoadableHfCheckpointWithTokenizer) {
   EXPECT_EQ(model.params[model.layout.find("model.norm.weight")->offset], 1.0f);
   // same seed, same weights; bf16 storage halves the file
   std::string again = testing::make_temp_dir("init") + "/model";
-  ASSERT_EQ(run_cli("init-model --arch tiny-llama4 --seed 7 --dtype bf16 --out " + again).exit_code, 0);
+  ASSERT_EQ(run_cli("init-model --config " + preset + " --seed 7 --dtype bf16 --out " + again).exit_code, 0);
   EXPECT_LT(fs::file_size(again + "/model.safetensors"), fs::file_size(dir + "/model.safetensors") * 0.6);
 }
 

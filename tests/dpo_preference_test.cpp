@@ -150,8 +150,8 @@ TEST(PreferenceData, BadInputIsCountedByReason) {
   std::string long_question;
   for (int i = 0; i < 150; ++i) long_question += " seven";
   std::ofstream(path) << pair("What is 2+2?", "4", "5") << "\n"                   // 1 good
-                      << pair("What is 2+2?", "4", "4") << "\n"                   // 2 identical
-                      << pair("What is 2+2?", "", "5") << "\n"                    // 3 empty completion
+                      << pair("What is 2+2?", "4", "4") << "\n"                   // 2 identical: kept
+                      << pair("What is 2+2?", "", "5") << "\n"                    // 3 empty completion: kept
                       << pair(long_question, "4", "5") << "\n"  // 4 prompt too long
                       << "{not json\n"                                            // 5 malformed
                       << R"({"prompt": [{"role": "user", "content": "q"}], "chosen": []})" << "\n"  // 6 malformed
@@ -162,17 +162,19 @@ TEST(PreferenceData, BadInputIsCountedByReason) {
   PreferenceData data = load_preference_data(path, o);
   const PreferenceSummary& sum = data.summary;
   EXPECT_EQ(sum.rows_read, 7);
-  EXPECT_EQ(sum.pairs_kept, 2);
-  EXPECT_EQ(data.pairs.size(), 2u);
-  EXPECT_EQ(sum.dropped_identical, 1);
-  EXPECT_EQ(sum.dropped_empty_completion, 1);
+  EXPECT_EQ(sum.pairs_kept, 4);
+  EXPECT_EQ(data.pairs.size(), 4u);
+  EXPECT_EQ(sum.identical_pairs, 1);
+  EXPECT_EQ(sum.empty_completions, 0);  // "" renders the assistant header and <|eot_id|>: not empty
+  EXPECT_EQ(data.pairs[1].chosen, data.pairs[1].rejected);
+  EXPECT_EQ(data.pairs[2].chosen.back(), data.pairs[0].chosen.back());  // EOS appended as to any completion
   EXPECT_EQ(sum.dropped_prompt_too_long, 1);
   EXPECT_EQ(sum.bad_lines, 2);
   ASSERT_EQ(sum.bad_line_messages.size(), 2u);
   EXPECT_EQ(sum.bad_line_messages[0].rfind(path + ":5: ", 0), 0u) << sum.bad_line_messages[0];
   EXPECT_EQ(sum.bad_line_messages[1].rfind(path + ":6: ", 0), 0u) << sum.bad_line_messages[1];
   std::string text = sum.to_text();
-  for (const char* reason : {"chosen == rejected", "empty completion", "prompt longer than its budget", "malformed"})
+  for (const char* reason : {"chosen == rejected", "prompt longer than its budget", "malformed"})
     EXPECT_NE(text.find(reason), std::string::npos) << reason;
 }
 
@@ -186,9 +188,9 @@ TEST(PreferenceData, PretokenizedPairs) {
   PreferenceOptions o;
   o.max_completion_length = 2;
   PreferenceData data = load_preference_data(path, o);
-  ASSERT_EQ(data.pairs.size(), 1u);
+  ASSERT_EQ(data.pairs.size(), 2u);  // the identical pair is kept, as TRL keeps it
   EXPECT_EQ(data.pairs[0].chosen, (std::vector<int32_t>{8, 9}));
-  EXPECT_EQ(data.summary.dropped_identical, 1);
+  EXPECT_EQ(data.summary.identical_pairs, 1);
   // the batch: chosen rows then rejected rows, targets on completion tokens only
   Batch b = make_pair_batch({&data.pairs[0]}, 0);
   EXPECT_EQ(b.rows, 2);

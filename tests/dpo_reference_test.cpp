@@ -32,6 +32,11 @@ std::vector<float> read_vec(const SafetensorsFile& f, const std::string& name, i
   return v;
 }
 
+// The fixtures written before cpo_alpha existed are pure SimPO (cpo_alpha 0); simpo_cpo names its own.
+std::string cpo_alpha_of(const std::map<std::string, std::string>& meta) {
+  return meta.count("cpo_alpha") ? meta.at("cpo_alpha") : "0.0";
+}
+
 std::string dpo_config(const std::string& fixture, const std::map<std::string, std::string>& meta, const std::string& out,
                        const std::string& extra = "") {
   return fmt::format(R"(model_name: {}/parity/tiny_llama4
@@ -53,6 +58,7 @@ trainer:
   beta: {}
   label_smoothing: {}
   simpo_gamma: {}
+  cpo_alpha: {}
   max_length: 128
   max_prompt_length: 64
   logging_steps: 1
@@ -63,7 +69,7 @@ trainer:
                      meta.at("gradient_accumulation_steps"), meta.at("lr"), meta.at("warmup_steps"),
                      meta.at("weight_decay"), meta.at("beta1"), meta.at("beta2"), meta.at("eps"),
                      meta.at("max_grad_norm"), meta.at("loss_type"), meta.at("beta"), meta.at("label_smoothing"),
-                     meta.at("simpo_gamma"), out, extra);
+                     meta.at("simpo_gamma"), cpo_alpha_of(meta), out, extra);
 }
 
 std::string write_file_in(const std::string& dir, const std::string& name, const std::string& body) {
@@ -171,12 +177,13 @@ TEST_P(DpoReference, FirstThreeStepsMatchPyTorch) {
     for (const char* key : {"rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins",
                             "logps/chosen", "logps/rejected", "learning_rate", "epoch", "step"})
       EXPECT_TRUE(rows[i].contains(key)) << key;
+    EXPECT_EQ(rows[i].contains("nll_loss"), ref.metadata().count("cpo_alpha") > 0) << "CPOTrainer logs nll_loss";
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(Losses, DpoReference,
                          ::testing::Values("sigmoid", "apo_zero", "apo_down", "ipo", "hinge", "simpo", "robust",
-                                           "bco_pair"));
+                                           "bco_pair", "simpo_cpo", "sigmoid_keep"));
 
 // Every loss of the table has its PyTorch fixture (a new loss needs one: add it to
 // tools/gen_dpo_fixtures.py and to the list above).
@@ -258,6 +265,41 @@ TEST(DpoReferenceCache, SecondRunOfASweepSkipsTheReferencePass) {
   ASSERT_EQ(third.exit_code, 0) << third.output;
   EXPECT_NE(third.output.find("one forward-only pass"), std::string::npos) << third.output;
   EXPECT_TRUE(fs::exists(dir + "/elsewhere"));
+}
+
+// A damaged cache entry is one line naming the file and field, and nothing is trained or written.
+TEST(DpoReferenceCache, DamagedEntryIsOneLineNamingTheFile) {
+  const std::string fixture = testing::fixture_dir() + "/dpo/sigmoid";
+  SafetensorsFile ref(fixture + "/reference.safetensors");
+  std::string dir = testing::make_temp_dir("dpo-cache-bad");
+  std::string cfg = write_file_in(dir, "c.yaml", dpo_config(fixture, ref.metadata(), dir + "/runs/a"));
+  ASSERT_EQ(testing::run_cli("dpo " + cfg + " --set trainer.max_steps=1").exit_code, 0);
+  std::string entry;
+  for (const auto& e : fs::directory_iterator(dir + "/runs/ref_cache")) entry = e.path().string();
+  ASSERT_FALSE(entry.empty());
+  const nlohmann::json good = read_json_file(entry);
+  auto damaged = [&](const std::string& text, const std::string& fragment) {
+    { std::ofstream(entry, std::ios::trunc) << text; }
+    fs::remove_all(dir + "/runs/b");
+    auto r = testing::run_cli("dpo " + cfg + " --set trainer.max_steps=1 --set output_dir=" + dir + "/runs/b");
+    EXPECT_EQ(r.exit_code, 1) << r.output;
+    EXPECT_NE(r.output.find("error: " + entry + ": "), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find(fragment), std::string::npos) << r.output;
+    EXPECT_FALSE(fs::exists(dir + "/runs/b/model.safetensors"));
+  };
+  damaged(good.dump().substr(0, 40), "invalid JSON");
+  nlohmann::json bad = good;
+  bad["chosen"][0] = "x";
+  damaged(bad.dump(), "'chosen[0]' is \"x\"");
+  bad = good;
+  bad["rejected"].erase(0);
+  damaged(bad.dump(), "'rejected' has");
+  bad = good;
+  bad["chosen"][0] = good["chosen"][0].get<double>() - 1.0;
+  damaged(bad.dump(), "checksum mismatch");
+  bad = good;
+  bad["rejected"][1] = 5.0;
+  damaged(bad.dump(), "not a log-probability");
 }
 
 // Killed after a checkpoint and resumed: the final weights equal an uninterrupted run's. bco_pair

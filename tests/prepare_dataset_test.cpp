@@ -15,6 +15,7 @@
 #include "core/rng.h"
 #include "data/shard.h"
 #include "io/file.h"
+#include "text/chat_encode.h"
 #include "text/chat_template.h"
 #include "text/tokenizer.h"
 #include "tests/prepare_test_util.h"
@@ -44,7 +45,7 @@ TEST(PrepareDataset, FixtureSummaryCounts) {
   PrepareSummary s = prepare_dataset(base_options(PrepareEnv::fixture_path(), dir + "/gsm8k.ttshard"));
   EXPECT_EQ(s.rows_read, 256);
   EXPECT_EQ(s.rows_kept, 256);
-  EXPECT_EQ(s.dropped_source + s.dropped_too_long + s.dropped_no_loss + s.dropped_budget + s.bad_lines, 0);
+  EXPECT_EQ(s.truncated + s.dropped_source + s.dropped_no_loss + s.dropped_budget + s.bad_lines, 0);
   ASSERT_EQ(s.per_source.size(), 1u);
   EXPECT_EQ(s.per_source.at("gsm8k").rows_kept, 256);
   EXPECT_FALSE(s.cache_hit);
@@ -60,7 +61,7 @@ TEST(PrepareDataset, FixtureSummaryCounts) {
   EXPECT_EQ(j["rows_read"], 256);
   EXPECT_EQ(j["total_tokens"], total);
   EXPECT_EQ(j["sources"]["gsm8k"]["rows_kept"], 256);
-  EXPECT_EQ(j["dropped"]["too_long"], 0);
+  EXPECT_EQ(j["truncated"], 0);
 }
 
 TEST(PrepareDataset, ShardRoundTripsAgainstDirectEncode) {
@@ -125,11 +126,15 @@ TEST(PrepareDataset, MaskCoversExactlyAssistantContent) {
   EXPECT_EQ(to_vec(f.loss_mask), std::vector<uint8_t>(f.tokens.size(), 1));
 }
 
-TEST(PrepareDataset, MaxLengthDropsLongerRows) {
+TEST(PrepareDataset, MaxLengthTruncatesLongerRowsAsTrl) {
+  // TRL's truncate_dataset: a row rendering to more than max_length tokens keeps its first
+  // max_length tokens and mask entries (the end of the assistant answer goes); no row is dropped.
   std::string dir = testing::make_temp_dir("prepare");
   const auto& env = PrepareEnv::get();
+  std::vector<ChatEncoding> full;
+  for (const auto& m : env.rows) full.push_back(encode_chat(env.tok, env.chat, m, false));
   std::vector<int64_t> lengths;
-  for (const auto& m : env.rows) lengths.push_back(static_cast<int64_t>(env.tok.encode(env.chat.render(m, false).text).size()));
+  for (const auto& e : full) lengths.push_back(static_cast<int64_t>(e.ids.size()));
   std::vector<int64_t> sorted = lengths;
   std::sort(sorted.begin(), sorted.end());
   int64_t limit = sorted[sorted.size() / 2];
@@ -139,19 +144,36 @@ TEST(PrepareDataset, MaxLengthDropsLongerRows) {
   PrepareOptions o = base_options(PrepareEnv::fixture_path(), dir + "/short.ttshard");
   o.max_length = limit;
   PrepareSummary s = prepare_dataset(o);
-  EXPECT_EQ(s.dropped_too_long, longer);
-  EXPECT_EQ(s.rows_kept, 256 - longer);
+  EXPECT_EQ(s.truncated, longer);
+  EXPECT_EQ(s.rows_kept, 256);
   TokenShard shard = TokenShard::open(dir + "/short.ttshard");
-  ASSERT_EQ(static_cast<int64_t>(shard.size()), 256 - longer);
-  // The kept rows are the short ones, in input order; a row of exactly max_length stays.
-  size_t k = 0;
+  ASSERT_EQ(shard.size(), 256u);
   bool saw_limit = false;
   for (size_t i = 0; i < lengths.size(); ++i) {
-    if (lengths[i] > limit) continue;
+    ShardExample e = shard.example(i);
+    const int64_t keep = std::min(lengths[i], limit);
     saw_limit |= lengths[i] == limit;
-    EXPECT_EQ(static_cast<int64_t>(shard.example(k++).tokens.size()), lengths[i]);
+    std::vector<int32_t> head(full[i].ids.begin(), full[i].ids.begin() + keep);
+    std::vector<uint8_t> mask_head(full[i].assistant_mask.begin(), full[i].assistant_mask.begin() + keep);
+    ASSERT_EQ(to_vec(e.tokens), head) << "row " << i;
+    ASSERT_EQ(to_vec(e.loss_mask), mask_head) << "row " << i;
+    if (lengths[i] > limit) EXPECT_EQ(static_cast<int64_t>(e.tokens.size()), limit) << "row " << i;
   }
   EXPECT_TRUE(saw_limit);
+}
+
+TEST(PrepareDataset, TruncationMatchesTrlFixture) {
+  // tests/fixtures/sft/truncate/cases.json: TRL's truncate_dataset applied by tools/gen_sft_fixtures.py.
+  const nlohmann::json cases = read_json_file(testing::fixture_dir() + "/sft/truncate/cases.json");
+  ASSERT_GT(cases["cases"].size(), 0u);
+  for (const auto& c : cases["cases"]) {
+    auto ids = c["input_ids"].get<std::vector<int32_t>>();
+    auto mask = c["completion_mask"].get<std::vector<uint8_t>>();
+    const bool cut = truncate_to_max_length(ids, mask, c["max_length"].get<int64_t>());
+    EXPECT_EQ(ids, c["expected_input_ids"].get<std::vector<int32_t>>()) << c.dump();
+    EXPECT_EQ(mask, c["expected_completion_mask"].get<std::vector<uint8_t>>()) << c.dump();
+    EXPECT_EQ(cut, c["truncated"].get<bool>()) << c.dump();
+  }
 }
 
 TEST(PrepareSampling, KeepsSharesAndIsDeterministic) {

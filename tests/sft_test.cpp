@@ -1,6 +1,7 @@
 // SFT end to end: the trainer against the PyTorch reference (tools/gen_sft_fixtures.py), and resume.
 #include <filesystem>
 #include <fstream>
+#include <map>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -30,6 +31,60 @@ std::vector<nlohmann::json> read_rows(const std::string& path) {
   return rows;
 }
 
+// The trained model in `out` equals the fixture's final.* weights within 1e-3 relative per tensor
+// (see the AdamW note in model_parity_test.cpp).
+void expect_final_weights(SafetensorsFile& ref, const std::string& out) {
+  Model trained = load_model(out);
+  for (const auto& slot : trained.layout.slots) {
+    std::vector<float> expected(slot.numel);
+    ref.read_f32("final." + slot.name, expected.data());
+    double diff = 0, scale = 1e-30;
+    for (int64_t i = 0; i < slot.numel; ++i) {
+      diff = std::max(diff, static_cast<double>(std::fabs(trained.params[slot.offset + i] - expected[i])));
+      scale = std::max(scale, static_cast<double>(std::fabs(expected[i])));
+    }
+    EXPECT_LE(diff / scale, 1e-3) << slot.name;
+  }
+}
+
+// A training config for a PyTorch fixture: its optimizer settings from the fixture's metadata, and
+// `length` (max_steps or num_train_epochs lines) plus `extra` trainer lines from the test.
+std::string fixture_config(const std::string& dir, const std::string& fixture,
+                           const std::map<std::string, std::string>& meta, const std::string& length,
+                           const std::string& extra = "") {
+  return write_config(dir, fmt::format(R"(model_name: {}/parity/tiny_llama4
+dataset:
+  path: {}/examples.jsonl
+trainer:
+  per_device_train_batch_size: {}
+  gradient_accumulation_steps: {}
+{}
+  learning_rate: {}
+  lr_scheduler_type: cosine
+  warmup_steps: {}
+  weight_decay: {}
+  adam_beta1: {}
+  adam_beta2: {}
+  adam_epsilon: {}
+  max_grad_norm: {}
+{}  logging_steps: 1
+  save_steps: 100
+  output_dir: {}/out
+)", testing::fixture_dir(), fixture, meta.at("per_device_train_batch_size"), meta.at("gradient_accumulation_steps"),
+      length, meta.at("lr"), meta.at("warmup_steps"), meta.at("weight_decay"), meta.at("beta1"), meta.at("beta2"),
+      meta.at("eps"), meta.at("max_grad_norm"), extra, dir));
+}
+
+// SFT on a fixture's examples in file order, padded with its pad id.
+SftResult run_fixture_sft(const std::string& config, const std::map<std::string, std::string>& meta) {
+  SftRun run;
+  run.config = load_train_config(config, {}, TrainerKind::SFT);
+  run.shuffle = false;
+  load_sft_inputs(run);
+  run.pad_id = std::stoi(meta.at("pad_token_id"));
+  return run_sft(run);
+}
+
 class SftReference : public ::testing::TestWithParam<std::string> {};
 
 // The first 3 optimizer steps (accumulation 2 x batch 2, padding, assistant masks, clipping, cosine
@@ -39,34 +94,9 @@ TEST_P(SftReference, FirstThreeStepsMatchPyTorch) {
   SafetensorsFile ref(fixture + "/reference.safetensors");
   const auto& meta = ref.metadata();
   std::string dir = testing::make_temp_dir("sft-ref");
-  std::string config = write_config(dir, fmt::format(R"(model_name: {}/parity/tiny_llama4
-dataset:
-  path: {}/examples.jsonl
-trainer:
-  per_device_train_batch_size: {}
-  gradient_accumulation_steps: {}
-  max_steps: 3
-  learning_rate: {}
-  lr_scheduler_type: cosine
-  warmup_steps: {}
-  weight_decay: {}
-  adam_beta1: {}
-  adam_beta2: {}
-  adam_epsilon: {}
-  max_grad_norm: {}
-  loss_type: {}
-  logging_steps: 1
-  save_steps: 100
-  output_dir: {}/out
-)", testing::fixture_dir(), fixture, meta.at("per_device_train_batch_size"), meta.at("gradient_accumulation_steps"),
-      meta.at("lr"), meta.at("warmup_steps"), meta.at("weight_decay"), meta.at("beta1"), meta.at("beta2"),
-      meta.at("eps"), meta.at("max_grad_norm"), GetParam(), dir));
-  SftRun run;
-  run.config = load_train_config(config, {}, TrainerKind::SFT);
-  run.shuffle = false;
-  load_sft_inputs(run);
-  run.pad_id = std::stoi(meta.at("pad_token_id"));
-  run_sft(run);
+  const std::string config =
+      fixture_config(dir, fixture, meta, "  max_steps: 3", fmt::format("  loss_type: {}\n", GetParam()));
+  run_fixture_sft(config, meta);
   std::vector<float> losses(3), norms(3);
   ref.read_f32("losses", losses.data());
   ref.read_f32("grad_norms", norms.data());
@@ -76,20 +106,78 @@ trainer:
     EXPECT_NEAR(rows[i]["loss"].get<double>(), losses[i], 1e-4 * losses[i]) << "step " << i + 1;
     EXPECT_NEAR(rows[i]["grad_norm"].get<double>(), norms[i], 1e-3 * norms[i]) << "step " << i + 1;
   }
-  Model trained = load_model(dir + "/out");
-  for (const auto& slot : trained.layout.slots) {
-    std::vector<float> expected(slot.numel);
-    ref.read_f32("final." + slot.name, expected.data());
-    double diff = 0, scale = 1e-30;
-    for (int64_t i = 0; i < slot.numel; ++i) {
-      diff = std::max(diff, static_cast<double>(std::fabs(trained.params[slot.offset + i] - expected[i])));
-      scale = std::max(scale, static_cast<double>(std::fabs(expected[i])));
-    }
-    EXPECT_LE(diff / scale, 1e-3) << slot.name;  // see the AdamW note in model_parity_test.cpp
+  expect_final_weights(ref, dir + "/out");
+}
+
+// eval_loss is the training loss (TRL evaluates with the same compute_loss_func; for dft the DFT
+// loss, not NLL): with learning_rate 0 the weights stay the start model's, so eval_loss on the first
+// effective batch equals PyTorch's step-1 loss of the fixture.
+TEST_P(SftReference, EvalLossIsTheTrainingLoss) {
+  const std::string fixture = testing::fixture_dir() + "/sft/" + GetParam();
+  SafetensorsFile ref(fixture + "/reference.safetensors");
+  const auto& meta = ref.metadata();
+  std::string dir = testing::make_temp_dir("sft-eval");
+  const int64_t first_batch = std::stoi(meta.at("per_device_train_batch_size")) *
+                              std::stoi(meta.at("gradient_accumulation_steps"));
+  auto rows = read_rows(fixture + "/examples.jsonl");
+  {
+    std::ofstream eval(dir + "/eval.jsonl");
+    for (int64_t i = 0; i < first_batch; ++i) eval << rows.at(i).dump() << "\n";
   }
+  std::string config = write_config(dir, fmt::format(R"(model_name: {}/parity/tiny_llama4
+dataset:
+  path: {}/examples.jsonl
+  eval_path: {}/eval.jsonl
+trainer:
+  per_device_train_batch_size: 2
+  per_device_eval_batch_size: 3
+  max_steps: 1
+  learning_rate: 0
+  loss_type: {}
+  logging_steps: 1
+  eval_strategy: steps
+  eval_steps: 1
+  save_steps: 100
+  output_dir: {}/out
+)", testing::fixture_dir(), fixture, dir, GetParam(), dir));
+  run_fixture_sft(config, meta);
+  std::vector<float> losses(3);
+  ref.read_f32("losses", losses.data());
+  double eval_loss = -1;
+  for (const auto& row : read_rows(dir + "/out/metrics.jsonl"))
+    if (row.contains("eval_loss")) eval_loss = row["eval_loss"].get<double>();
+  EXPECT_NEAR(eval_loss, losses[0], 1e-4 * losses[0]);
 }
 
 INSTANTIATE_TEST_SUITE_P(Losses, SftReference, ::testing::Values("nll", "dft"));
+
+// transformers' Trainer runs an epoch's leftover micro-batches as a final shorter step: 6
+// micro-batches with accumulation 4 for 2 epochs are 4 steps ({4, 2} per epoch), and the cosine
+// schedule spans 4 steps; losses, learning rates and final weights match tests/fixtures/sft/partial.
+TEST(SftPartialAccumulation, LastShorterStepOfEachEpochMatchesPyTorch) {
+  const std::string fixture = testing::fixture_dir() + "/sft/partial";
+  SafetensorsFile ref(fixture + "/reference.safetensors");
+  const auto& meta = ref.metadata();
+  std::string dir = testing::make_temp_dir("sft-partial");
+  const std::string config =
+      fixture_config(dir, fixture, meta, fmt::format("  num_train_epochs: {}", meta.at("num_train_epochs")));
+  const SftResult result = run_fixture_sft(config, meta);
+  const size_t steps = std::stoul(meta.at("total_steps"));
+  ASSERT_EQ(steps, 4u);
+  EXPECT_EQ(result.steps, 4);
+  std::vector<float> losses(steps), norms(steps);
+  ref.read_f32("losses", losses.data());
+  ref.read_f32("grad_norms", norms.data());
+  const auto lrs = nlohmann::json::parse(meta.at("lrs"));
+  auto rows = read_rows(dir + "/out/metrics.jsonl");
+  ASSERT_EQ(rows.size(), steps);
+  for (size_t i = 0; i < steps; ++i) {
+    EXPECT_NEAR(rows[i]["loss"].get<double>(), losses[i], 1e-4 * losses[i]) << "step " << i + 1;
+    EXPECT_NEAR(rows[i]["grad_norm"].get<double>(), norms[i], 1e-3 * norms[i]) << "step " << i + 1;
+    EXPECT_NEAR(rows[i]["learning_rate"].get<double>(), lrs[i].get<double>(), 1e-12) << "step " << i + 1;
+  }
+  expect_final_weights(ref, dir + "/out");
+}
 
 }  // namespace
 }  // namespace tt

@@ -13,7 +13,13 @@ Per loss type:
                          losses / grad_norms: 3 optimizer steps where the reference is the start model
                          (as the trainer computes it), AdamW + cosine warmup + clipping.
 
-Usage: /usr/bin/python3 tools/gen_dpo_fixtures.py [--out tests/fixtures/dpo]
+sigmoid_keep: sigmoid with a pair whose chosen == rejected and one whose chosen is only EOS (an
+  empty completion), both kept and trained on as TRL does.
+simpo_cpo: simpo with CPOTrainer's cpo_alpha = 1.0: each micro-batch's loss is
+  losses.mean() + cpo_alpha * nll, nll = nn.CrossEntropyLoss (token mean) over the micro-batch's chosen
+  completion tokens; step1.nll holds each micro-batch's nll and step1.loss their mean with the losses.
+
+Usage: /usr/bin/python3 tools/gen_dpo_fixtures.py [--out tests/fixtures/dpo] [--cases simpo_cpo,...]
 """
 import argparse
 import json
@@ -47,7 +53,14 @@ CASES = OrderedDict([
     ("simpo", (2.0, 0.0, 0.5)),
     ("robust", (0.5, 0.1, 0.5)),
     ("bco_pair", (0.5, 0.0, 0.5)),
+    ("simpo_cpo", (2.0, 0.0, 0.5)),
+    ("sigmoid_keep", (0.5, 0.1, 0.5)),
 ])
+# A folder whose name is not its loss type, and CPOTrainer's cpo_alpha (the weight of the chosen
+# completions' NLL, default 1.0 in TRL; the "simpo" folder is pure SimPO, cpo_alpha 0, as TRL's
+# AlphaPO/SimPO recipes set it).
+CASE_LOSS = {"simpo_cpo": "simpo", "sigmoid_keep": "sigmoid"}
+CPO_ALPHA = {"simpo_cpo": 1.0}
 
 
 class RunningMoments:
@@ -88,6 +101,18 @@ def make_pairs(vocab):
     return out
 
 
+def keep_degenerate(pairs):
+    """sigmoid_keep: pair 1 has rejected == chosen, pair 2 an empty completion (TRL tokenizes "" to
+    [EOS]); TRL's DPOTrainer keeps both (tokenize_row filters nothing), so they count in the
+    first effective batch like any pair."""
+    pairs[1]["rejected_ids"] = list(pairs[1]["chosen_ids"])
+    pairs[2]["chosen_ids"] = [EOS]
+    return pairs
+
+
+PAIR_EDITS = {"sigmoid_keep": keep_degenerate}
+
+
 def pair_batch(pairs):
     """Rows [chosen_1..chosen_B, rejected_1..rejected_B] = prompt + completion, right-padded;
     target[t] = ids[t+1] where t+1 is a completion position, else -100."""
@@ -104,8 +129,9 @@ def pair_batch(pairs):
     return ids, tgt
 
 
-def sequence_logps(arch, params, pairs, average):
-    """(chosen, rejected) log-probs [B] summed over completion tokens, or averaged (ipo, simpo)."""
+def sequence_logps(arch, params, pairs, average, with_nll=False):
+    """(chosen, rejected) log-probs [B] summed over completion tokens, or averaged (ipo, simpo);
+    with_nll: also CPOTrainer's nll, the token-mean cross-entropy over the chosen rows' targets."""
     ids, tgt = pair_batch(pairs)
     logits = ref.forward(arch, params, ids).float()
     keep = tgt != ref.IGNORE_INDEX
@@ -116,6 +142,10 @@ def sequence_logps(arch, params, pairs, average):
     if average:
         s = s / keep.sum(-1)
     B = len(pairs)
+    if with_nll:
+        V = logits.shape[-1]
+        nll = torch.nn.CrossEntropyLoss()(logits[:B].reshape(-1, V), tgt[:B].reshape(-1))
+        return s[:B], s[B:], nll
     return s[:B], s[B:]
 
 
@@ -154,12 +184,14 @@ def load_params(arch):
     return OrderedDict((n, weights[n].clone().requires_grad_(True)) for n in arch.param_shapes())
 
 
-def make_case(loss_type, out_root):
-    beta, eps, gamma = CASES[loss_type]
+def make_case(case, out_root):
+    beta, eps, gamma = CASES[case]
+    loss_type = CASE_LOSS.get(case, case)
+    alpha = CPO_ALPHA.get(case, 0.0)
     average = loss_type in ("ipo", "simpo")
     with open(os.path.join(ROOT, MODEL_DIR, "config.json")) as fh:
         arch = ref.Arch(json.load(fh))
-    pairs = make_pairs(arch.vocab)
+    pairs = PAIR_EDITS.get(case, lambda p: p)(make_pairs(arch.vocab))
     bs, ga = OPT["per_device_train_batch_size"], OPT["gradient_accumulation_steps"]
     per_step = bs * ga
 
@@ -172,15 +204,17 @@ def make_case(loss_type, out_root):
     off_c = torch.rand(per_step, generator=g) * 2 - 1
     off_r = torch.rand(per_step, generator=g) * 2 - 1
     ref_c, ref_r = (rc0 + off_c).float(), (rr0 + off_r).float()
-    pol_c, pol_r, losses, rew_c, rew_r, baselines = [], [], [], [], [], []
+    pol_c, pol_r, losses, rew_c, rew_r, baselines, nlls, mb_losses = [], [], [], [], [], [], [], []
     running = RunningMoments()
     for m in range(ga):
         mb = first[m * bs:(m + 1) * bs]
-        pc, pr = sequence_logps(arch, params, mb, average)
+        pc, pr, nll = sequence_logps(arch, params, mb, average, with_nll=True)
         l, wc, wr = pair_losses(loss_type, beta, eps, gamma, pc, pr, ref_c[m * bs:(m + 1) * bs],
                                 ref_r[m * bs:(m + 1) * bs], running)
         baselines.append(running.mean)
-        (l.sum() / per_step).backward()
+        loss_mb = l.mean() + alpha * nll if alpha else l.mean()
+        (loss_mb / ga).backward()
+        nlls.append(nll.detach()); mb_losses.append(loss_mb.detach())
         pol_c.append(pc.detach()); pol_r.append(pr.detach()); losses.append(l.detach())
         rew_c.append(wc); rew_r.append(wr)
     step1 = OrderedDict()
@@ -189,7 +223,10 @@ def make_case(loss_type, out_root):
     step1["step1.logps_chosen"] = torch.cat(pol_c)
     step1["step1.logps_rejected"] = torch.cat(pol_r)
     step1["step1.pair_losses"] = torch.cat(losses)
-    step1["step1.loss"] = torch.cat(losses).mean().reshape(1)
+    step1["step1.loss"] = torch.stack(mb_losses).mean().reshape(1) if alpha else \
+        torch.cat(losses).mean().reshape(1)
+    if alpha:
+        step1["step1.nll"] = torch.stack(nlls)
     step1["step1.rewards_chosen"] = torch.cat(rew_c)
     step1["step1.rewards_rejected"] = torch.cat(rew_r)
     if loss_type == "bco_pair":
@@ -215,10 +252,10 @@ def make_case(loss_type, out_root):
             mb = pairs[lo:lo + bs]
             rc = torch.cat([refs[lo + i][0] for i in range(bs)])
             rr = torch.cat([refs[lo + i][1] for i in range(bs)])
-            pc, pr = sequence_logps(arch, params, mb, average)
+            pc, pr, nll = sequence_logps(arch, params, mb, average, with_nll=True)
             l, _, _ = pair_losses(loss_type, beta, eps, gamma, pc, pr, rc, rr, running)
-            # HF Trainer: each micro-batch's mean loss / accumulation steps
-            loss_mb = l.mean() / ga
+            # HF Trainer: each micro-batch's mean loss (CPOTrainer: + cpo_alpha * nll) / accumulation steps
+            loss_mb = ((l.mean() + alpha * nll) if alpha else l.mean()) / ga
             loss_mb.backward()
             logged += loss_mb.item()
         gn = torch.nn.utils.clip_grad_norm_(list(params.values()), OPT["max_grad_norm"])
@@ -228,7 +265,7 @@ def make_case(loss_type, out_root):
         step_losses.append(logged)
         norms.append(gn.item())
 
-    d = os.path.join(out_root, loss_type)
+    d = os.path.join(out_root, case)
     os.makedirs(d, exist_ok=True)
     with open(os.path.join(d, "pairs.jsonl"), "w") as fh:
         for p in pairs:
@@ -237,11 +274,13 @@ def make_case(loss_type, out_root):
     r["losses"] = torch.tensor(step_losses, dtype=torch.float32)
     r["grad_norms"] = torch.tensor(norms, dtype=torch.float32)
     meta = OrderedDict((k, repr(v) if isinstance(v, float) else str(v)) for k, v in OPT.items())
+    if alpha:
+        meta["cpo_alpha"] = repr(alpha)
     meta.update(loss_type=loss_type, beta=repr(beta), label_smoothing=repr(eps), simpo_gamma=repr(gamma),
                 lrs=json.dumps(lrs), model=MODEL_DIR, scheduler="cosine", torch=torch.__version__.split("+")[0])
     ref.save_safetensors(os.path.join(d, "reference.safetensors"), r, meta)
     print("%-8s step1 loss %.7f  rewards/chosen %s  losses %s  grad norms %s" % (
-        loss_type, step1["step1.loss"].item(),
+        case, step1["step1.loss"].item(),
         ", ".join("%.5f" % v for v in step1["step1.rewards_chosen"].tolist()),
         ", ".join("%.7f" % v for v in step_losses), ", ".join("%.5f" % v for v in norms)))
 
@@ -249,11 +288,12 @@ def make_case(loss_type, out_root):
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "fixtures", "dpo"))
+    ap.add_argument("--cases", default=",".join(CASES), help="comma-separated folders to write")
     args = ap.parse_args()
     torch.set_num_threads(1)
     torch.use_deterministic_algorithms(True)
-    for loss_type in CASES:
-        make_case(loss_type, args.out)
+    for case in args.cases.split(","):
+        make_case(case, args.out)
 
 
 if __name__ == "__main__":

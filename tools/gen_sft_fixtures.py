@@ -1,9 +1,12 @@
 #!/usr/bin/python3
 """Write tests/fixtures/sft/{nll,dft}/ : 3 SFT optimizer steps (TRL/HF Trainer semantics) of the tiny
 llama4 model in tests/fixtures/parity/tiny_llama4, with gradient accumulation and right padding.
+Also tests/fixtures/sft/truncate/cases.json: TRL v0.27's truncate_dataset on examples longer and
+shorter than max_length; and tests/fixtures/sft/partial/: 2 epochs whose last accumulation is
+shorter (transformers' Trainer runs it as a final shorter optimizer step).
 Deterministic: rerunning gives identical bytes. Model code: tools/torch_reference.py.
 
-Usage: /usr/bin/python3 tools/gen_sft_fixtures.py [--out tests/fixtures/sft]
+Usage: /usr/bin/python3 tools/gen_sft_fixtures.py [--out tests/fixtures/sft] [--cases nll,dft,truncate,partial]
 """
 import argparse
 import json
@@ -103,19 +106,40 @@ def summed_loss(arch, params, ids, tgt, loss_type):
 # Training
 # ----------------------------------------------------------------------------------------------
 
-def train(arch, params, batches, loss_type):
+def hf_update_groups(n_batches, ga, epochs):
+    """transformers' Trainer (4.56+, TRL 0.27's floor) chunks each epoch's micro-batches into
+    updates: total_updates = n // ga + int(remainder < ga), remainder = n % ga or ga; the last update
+    of an epoch takes the remainder. max_steps = ceil(epochs * ceil(n / ga)) sizes the schedule."""
+    remainder = n_batches % ga or ga
+    total_updates = n_batches // ga + int(remainder < ga)
+    groups = []
+    for _ in range(epochs):
+        start = 0
+        for u in range(total_updates):
+            take = ga if u != total_updates - 1 else remainder
+            groups.append(list(range(start, start + take)))
+            start += take
+    return groups
+
+
+def train(arch, params, batches, loss_type, groups=None):
     """HF Trainer + TRL SFT: per optimizer step, for each of its micro-batches
     loss_mb = sum(token losses) / num_items_in_batch, backward (grads accumulate); then
-    clip_grad_norm_, AdamW step, scheduler step. Returns per-step logs and step-0 grads."""
+    clip_grad_norm_, AdamW step, scheduler step. Returns per-step logs and step-0 grads.
+    groups: the micro-batch indices of each step (default: consecutive runs of
+    gradient_accumulation_steps for total_steps steps); the schedule spans len(groups) steps."""
+    ga = OPT["gradient_accumulation_steps"]
+    if groups is None:
+        groups = [list(range(s * ga, (s + 1) * ga)) for s in range(OPT["total_steps"])]
+    total_steps = len(groups)
     opt = ref.make_optimizer(params, OPT["lr"], (OPT["beta1"], OPT["beta2"]), OPT["eps"],
                              OPT["weight_decay"])
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: ref.cosine_with_warmup(s, OPT["warmup_steps"], OPT["total_steps"]))
-    ga = OPT["gradient_accumulation_steps"]
+        opt, lambda s: ref.cosine_with_warmup(s, OPT["warmup_steps"], total_steps))
     plist = list(params.values())
     losses, norms, lrs, nitems, grad0 = [], [], [], [], None
-    for step in range(OPT["total_steps"]):
-        mbs = batches[step * ga:(step + 1) * ga]
+    for step in range(total_steps):
+        mbs = [batches[i] for i in groups[step]]
         n = int(sum(int((t != ref.IGNORE_INDEX).sum()) for _, t in mbs))
         opt.zero_grad(set_to_none=True)
         logged = 0.0
@@ -154,6 +178,12 @@ def step0_unpadded(arch, params, examples, loss_type):
 # Output
 # ----------------------------------------------------------------------------------------------
 
+def write_examples(d, examples):
+    with open(os.path.join(d, "examples.jsonl"), "w") as fh:
+        for e in examples:
+            fh.write(json.dumps(OrderedDict(tokens=e["tokens"], loss_mask=e["loss_mask"])) + "\n")
+
+
 def make_case(loss_type, out_root):
     mdir = os.path.join(ROOT, MODEL_DIR)
     with open(os.path.join(mdir, "config.json")) as fh:
@@ -180,9 +210,7 @@ def make_case(loss_type, out_root):
 
     d = os.path.join(out_root, loss_type)
     os.makedirs(d, exist_ok=True)
-    with open(os.path.join(d, "examples.jsonl"), "w") as fh:
-        for e in examples:
-            fh.write(json.dumps(OrderedDict(tokens=e["tokens"], loss_mask=e["loss_mask"])) + "\n")
+    write_examples(d, examples)
 
     r = OrderedDict()
     r["losses"] = torch.tensor(losses, dtype=torch.float32)
@@ -221,14 +249,90 @@ def make_case(loss_type, out_root):
     print("   self-check step-0 unpadded %.9f, |diff| %.2e; folder %d bytes" % (check, err, size))
 
 
+def trl_truncate(example, max_length):
+    """TRL v0.27 truncate_dataset (trl/data_utils.py): every list column becomes val[:max_length]
+    (pyarrow list_slice(column, 0, max_length) for Arrow datasets, the same slice)."""
+    return {k: v[:max_length] for k, v in example.items()}
+
+
+def make_truncation_case(out_root):
+    """Examples of 5..40 tokens (loss mask: prompt 0-run, answer 1-run), each truncated at several
+    max_length values, among them shorter, equal and longer than the example."""
+    g = torch.Generator().manual_seed(DATA_SEED + 7)
+    cases = []
+    for L in (5, 12, 17, 40):
+        tokens = torch.randint(3, 200, (L,), generator=g).tolist()
+        prompt = 1 + int(torch.randint(1, max(2, L // 2), (1,), generator=g))
+        mask = [0] * prompt + [1] * (L - prompt)
+        for max_length in sorted({2, prompt, L - 1, L, L + 3, 16}):
+            cut = trl_truncate({"input_ids": tokens, "completion_mask": mask}, max_length)
+            cases.append(OrderedDict(max_length=max_length, input_ids=tokens, completion_mask=mask,
+                                     expected_input_ids=cut["input_ids"],
+                                     expected_completion_mask=cut["completion_mask"],
+                                     truncated=len(tokens) > max_length))
+    d = os.path.join(out_root, "truncate")
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "cases.json"), "w") as fh:
+        json.dump(OrderedDict(source="trl v0.27 truncate_dataset: val[:max_length] per column",
+                              cases=cases), fh, indent=1)
+        fh.write("\n")
+    print("truncate: %d cases" % len(cases))
+
+
+PARTIAL = OrderedDict(gradient_accumulation_steps=4, num_train_epochs=2)
+
+
+def make_partial_case(out_root):
+    """The 12 nll examples as 6 micro-batches of 2 with gradient_accumulation_steps 4 for 2 epochs
+    (dataset order): each epoch is one update of 4 micro-batches and a final shorter one of 2, so 4
+    optimizer steps, the cosine schedule over 4 steps."""
+    mdir = os.path.join(ROOT, MODEL_DIR)
+    with open(os.path.join(mdir, "config.json")) as fh:
+        arch = ref.Arch(json.load(fh))
+    weights, _ = ref.load_safetensors(os.path.join(mdir, "model.safetensors"))
+    params = OrderedDict((n, weights[n].clone().requires_grad_(True)) for n in arch.param_shapes())
+    examples = make_examples(arch.vocab)
+    batches = micro_batches(examples)
+    groups = hf_update_groups(len(batches), PARTIAL["gradient_accumulation_steps"],
+                              PARTIAL["num_train_epochs"])
+    losses, norms, lrs, nitems, _ = train(arch, params, batches, "nll", groups)
+    d = os.path.join(out_root, "partial")
+    os.makedirs(d, exist_ok=True)
+    write_examples(d, examples)
+    r = OrderedDict()
+    r["losses"] = torch.tensor(losses, dtype=torch.float32)
+    r["grad_norms"] = torch.tensor(norms, dtype=torch.float32)
+    r["num_items"] = torch.tensor(nitems, dtype=torch.int64)
+    for n, t in params.items():
+        r["final." + n] = t.detach()
+    meta = OrderedDict((k, repr(v) if isinstance(v, float) else str(v)) for k, v in OPT.items())
+    meta.update((k, str(v)) for k, v in PARTIAL.items())
+    meta["total_steps"] = str(len(groups))
+    meta["loss_type"] = "nll"
+    meta["update_groups"] = json.dumps(groups)
+    meta["lrs"] = json.dumps(lrs)
+    meta["num_items_in_batch"] = json.dumps(nitems)
+    meta["model"] = MODEL_DIR
+    meta["scheduler"] = "cosine"
+    meta["torch"] = torch.__version__.split("+")[0]
+    ref.save_safetensors(os.path.join(d, "reference.safetensors"), r, meta)
+    print("partial: groups %s; losses %s; lrs %s" % (groups, ", ".join("%.7f" % v for v in losses), lrs))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--out", default=os.path.join(ROOT, "tests", "fixtures", "sft"))
+    ap.add_argument("--cases", default="nll,dft,truncate,partial", help="comma-separated: nll, dft, truncate, partial")
     args = ap.parse_args()
     torch.set_num_threads(1)  # bit-reproducible reductions
     torch.use_deterministic_algorithms(True)
-    for loss_type in ("nll", "dft"):
-        make_case(loss_type, args.out)
+    for case in args.cases.split(","):
+        if case == "truncate":
+            make_truncation_case(args.out)
+        elif case == "partial":
+            make_partial_case(args.out)
+        else:
+            make_case(case, args.out)
 
 
 if __name__ == "__main__":

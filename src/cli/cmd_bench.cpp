@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "core/log.h"
 #include "core/rng.h"
 #include "core/system.h"
@@ -15,7 +16,7 @@ namespace tt::cli {
 namespace {
 
 struct TrainBenchArgs {
-  std::string arch = "mobilellm-r1-140m", precision = "bf16";
+  std::string arch = "mobilellm-r1-140m", precision = "bf16", device;
   int64_t batch = 1, seq = 512, steps = 3;
   bool json = false;
 };
@@ -48,6 +49,7 @@ double measured_matmul_flops(const ModelConfig& c, int64_t tokens, Precision pre
 
 void run_train_bench(const TrainBenchArgs& args) {
   Precision precision = parse_precision(args.precision);
+  choose_device(args.device, "", precision);
   Model model = init_model(preset_config(args.arch), 0);
   const ModelConfig& c = model.config;
   TrainState state(model, precision);
@@ -107,6 +109,7 @@ void register_bench(CLI::App& app) {
   train->add_option("--steps", args->steps, "timed steps (after one warm-up step)")->check(CLI::PositiveNumber);
   train->add_option("--precision", args->precision, "bf16 or fp32");
   train->add_flag("--json", args->json, "print one JSON line");
+  add_device_option(train, args->device);
   train->callback([args] { run_train_bench(*args); });
 }
 

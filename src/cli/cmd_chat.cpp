@@ -8,8 +8,9 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "core/error.h"
-#include "infer/engine.h"
+#include "infer/session.h"
 #include "text/chat_encode.h"
 
 namespace tt::cli {
@@ -20,18 +21,16 @@ volatile std::sig_atomic_t g_interrupted = 0;
 void on_sigint(int) { g_interrupted = 1; }
 
 struct ChatArgs {
-  std::string model, system, precision = "fp32";
+  std::string model, system, precision = "fp32", device;
   float temperature = 0.7f, top_p = 0.95f;
   int64_t max_new_tokens = 512;
   uint64_t seed = 0;
 };
 
 void run_chat(const ChatArgs& args) {
-  Model model = load_model(args.model);
-  Tokenizer tokenizer = Tokenizer::load(args.model);
-  ChatTemplate chat_template = ChatTemplate::from_tokenizer_config(args.model);
-  infer::Engine engine(model, {.precision = parse_precision(args.precision), .max_batch = 1}, &tokenizer,
-                       infer::load_eos_ids(args.model, model.config));
+  choose_device(args.device, "", parse_precision(args.precision));
+  const auto session = infer::open_session(args.model, {.precision = parse_precision(args.precision), .max_batch = 1});
+  infer::Engine& engine = *session->engine;
   engine.set_stream([](int64_t, int64_t, const std::string& delta, bool) {
     std::fwrite(delta.data(), 1, delta.size(), stdout);
     std::fflush(stdout);
@@ -85,7 +84,7 @@ void run_chat(const ChatArgs& args) {
     nlohmann::ordered_json messages = nlohmann::ordered_json::array();
     if (!system.empty()) messages.push_back({{"role", "system"}, {"content", system}});
     for (const auto& m : history) messages.push_back(m);
-    std::vector<int32_t> ids = encode_chat(tokenizer, chat_template, messages, true).ids;
+    std::vector<int32_t> ids = encode_chat(*session->tokenizer, *session->chat_template, messages, true).ids;
     int64_t request = 0;
     try {
       request = engine.add({ids, {.temperature = temperature, .top_p = args.top_p, .seed = args.seed + turn++,
@@ -120,6 +119,7 @@ void register_chat(CLI::App& app) {
   cmd->add_option("--max-new-tokens", args->max_new_tokens, "longest reply");
   cmd->add_option("--seed", args->seed, "seed of the first reply (then +1 per turn)");
   cmd->add_option("--precision", args->precision, "fp32 or bf16");
+  add_device_option(cmd, args->device);
   cmd->callback([args] { run_chat(*args); });
 }
 

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "core/error.h"
 #include "eval/runner.h"
 #include "eval/task.h"
@@ -30,15 +31,15 @@ void register_eval(CLI::App& app) {
   struct Args {
     eval::EvalOptions options;
     std::vector<std::string> tasks;
-    std::string precision = "bf16";
+    std::string precision = "bf16", device;
     bool list = false, no_progress = false;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("eval", "evaluate a model on benchmarks (lm-eval-shaped results.json), or re-score saved responses");
   cmd->add_option("--model", args->options.model_dir, "model directory or hub id");
   cmd->add_option("--tasks", args->tasks, "tasks or groups, comma-separated (--list-tasks shows them)");
-  cmd->add_option("--limit", args->options.limit, "first N documents of each task");
-  cmd->add_option("--num-fewshot", args->options.num_fewshot, "few-shot examples (default: each task's)");
+  auto* limit = cmd->add_option("--limit", args->options.limit, "first N documents of each task (N >= 1)");
+  auto* fewshot = cmd->add_option("--num-fewshot", args->options.num_fewshot, "few-shot examples (default: each task's)");
   cmd->add_flag("--apply-chat-template", args->options.apply_chat_template, "render prompts with the model's chat template");
   cmd->add_option("--gen-kwargs", args->options.gen_kwargs, "e.g. temperature=0.6,top_p=0.95,max_gen_toks=1024");
   cmd->add_option("--seed", args->options.seed, "random seed (sampling and few-shot)");
@@ -51,7 +52,12 @@ void register_eval(CLI::App& app) {
   cmd->add_flag("--add-bos", args->options.add_bos, "BOS before plain-text prompts (lm-eval's add_bos_token)");
   cmd->add_flag("--no-progress", args->no_progress, "no progress bars");
   cmd->add_flag("--list-tasks", args->list, "list the tasks and groups, then exit");
-  cmd->callback([args] {
+  add_device_option(cmd, args->device);
+  cmd->callback([args, limit, fewshot] {
+    if (limit->count() && args->options.limit < 1)
+      fail("eval --limit {}: must be >= 1 (leave --limit out for every document)", args->options.limit);
+    if (fewshot->count() && args->options.num_fewshot < 0)
+      fail("eval --num-fewshot {}: must be >= 0", args->options.num_fewshot);
     if (args->list) {
       for (const auto& [group, subtasks] : eval::task_groups()) fmt::print("{} (group of {})\n", group, subtasks.size());
       for (const auto& name : eval::task_names()) fmt::print("{}\n", name);
@@ -60,6 +66,7 @@ void register_eval(CLI::App& app) {
     args->options.tasks = split_list(args->tasks);
     if (args->options.tasks.empty()) fail("eval: --tasks is required (--list-tasks shows them)");
     args->options.precision = parse_precision(args->precision);
+    choose_device(args->device, "", args->options.precision);
     args->options.progress = !args->no_progress;
     eval::run_eval(args->options);
   });

@@ -4,20 +4,21 @@
 
 #include <algorithm>
 #include <cstdio>
-#include <filesystem>
-#include <set>
 
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/rng.h"
 #include "core/system.h"
 #include "infer/engine.h"
+#include "infer/request.h"
+#include "infer/session.h"
 #include "io/file.h"
 #include "io/jsonl.h"
-#include "text/chat_encode.h"
+#include "io/output_path.h"
 
 namespace tt::cli {
 
@@ -25,85 +26,8 @@ namespace {
 
 using infer::SamplingParams;
 
-const std::vector<std::string>& sampling_keys() {
-  static const std::vector<std::string> keys = {"max_new_tokens", "temperature",    "top_p", "top_k",
-                                                "min_p",          "repetition_penalty", "seed",  "n",
-                                                "stop",           "stop_token_ids", "ignore_eos"};
-  return keys;
-}
-
-size_t edit_distance(const std::string& a, const std::string& b) {
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j) {
-      const size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
-      diagonal = up;
-    }
-  }
-  return row[b.size()];
-}
-
-std::string normalise_key(const std::string& key) {
-  std::string out;
-  for (char ch : key)
-    if (ch != '_' && ch != '-') out += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return out;
-}
-
-// A key that is not ours but looks like a sampling key (a typo, "top-p", "maxNewTokens") is an
-// error; anything else is the caller's own data and is passed through to the output.
-void check_unknown_key(const std::string& where, const std::string& key) {
-  static const std::set<std::string> known = {"prompt", "ids", "messages"};
-  if (known.count(key)) return;
-  for (const auto& k : sampling_keys()) {
-    if (k == key) return;
-    if (normalise_key(k) == normalise_key(key) || (key.size() > 3 && edit_distance(k, key) <= 2) ||
-        normalise_key(key) == "maxtokens" || normalise_key(key) == "stopsequences")
-      fail("{}: unknown sampling key '{}' (did you mean '{}'? known: {})", where, key,
-           normalise_key(key) == "maxtokens" ? "max_new_tokens" : normalise_key(key) == "stopsequences" ? "stop" : k,
-           fmt::join(sampling_keys(), ", "));
-  }
-}
-
-template <typename T>
-T get_field(const std::string& where, const nlohmann::json& row, const char* key) {
-  try {
-    return row.at(key).get<T>();
-  } catch (const nlohmann::json::exception&) {
-    fail("{}: '{}' has the wrong type ({})", where, key, row.at(key).dump());
-  }
-}
-
-SamplingParams params_from_row(const std::string& where, const nlohmann::json& row, SamplingParams p) {
-  for (const auto& [key, value] : row.items()) check_unknown_key(where, key);
-  if (row.contains("max_new_tokens")) p.max_new_tokens = get_field<int64_t>(where, row, "max_new_tokens");
-  if (row.contains("temperature")) p.temperature = get_field<float>(where, row, "temperature");
-  if (row.contains("top_p")) p.top_p = get_field<float>(where, row, "top_p");
-  if (row.contains("top_k")) p.top_k = get_field<int64_t>(where, row, "top_k");
-  if (row.contains("min_p")) p.min_p = get_field<float>(where, row, "min_p");
-  if (row.contains("repetition_penalty")) p.repetition_penalty = get_field<float>(where, row, "repetition_penalty");
-  if (row.contains("seed")) p.seed = get_field<uint64_t>(where, row, "seed");
-  if (row.contains("n")) p.n = get_field<int64_t>(where, row, "n");
-  if (row.contains("ignore_eos")) p.ignore_eos = get_field<bool>(where, row, "ignore_eos");
-  if (row.contains("stop")) {
-    if (row["stop"].is_string()) p.stop = {row["stop"].get<std::string>()};
-    else p.stop = get_field<std::vector<std::string>>(where, row, "stop");
-  }
-  if (row.contains("stop_token_ids")) p.stop_token_ids = get_field<std::vector<int32_t>>(where, row, "stop_token_ids");
-  try {
-    infer::validate(p);
-  } catch (const Error& e) {
-    fail("{}: {}", where, e.what());
-  }
-  return p;
-}
-
 struct GenerateArgs {
-  std::string model, prompt, input, output, precision = "fp32";
+  std::string model, prompt, input, output, precision = "fp32", device;
   bool chat = false, ignore_eos = false;
   int64_t max_new_tokens = 256, top_k = 0, n = 1, max_batch = 64;
   float temperature = 0.0f, top_p = 1.0f, min_p = 0.0f, repetition_penalty = 1.0f;
@@ -112,63 +36,7 @@ struct GenerateArgs {
   std::vector<int32_t> stop_token_ids;
 };
 
-struct Inputs {
-  std::optional<Tokenizer> tokenizer;
-  std::optional<ChatTemplate> chat_template;
-};
-
-std::vector<int32_t> prompt_ids(const std::string& where, const nlohmann::json& row, bool chat, Inputs& in,
-                                int64_t vocab) {
-  if (row.contains("ids")) {
-    const auto& ids = row["ids"];
-    if (!ids.is_array()) fail("{}: 'ids' is not a list", where);
-    std::vector<int32_t> out;
-    for (const auto& id : ids) {
-      if (!id.is_number_integer()) fail("{}: 'ids' holds a value that is not an integer", where);
-      const int64_t v = id.get<int64_t>();
-      if (v < 0 || v >= vocab) fail("{}: token id {} out of range (vocab size {})", where, v, vocab);
-      out.push_back(static_cast<int32_t>(v));
-    }
-    if (out.empty()) fail("{}: 'ids' is empty", where);
-    return out;
-  }
-  if (!in.tokenizer) fail("{}: the model has no tokenizer; give token 'ids' instead", where);
-  if (row.contains("messages") || chat) {
-    if (!chat) fail("{}: 'messages' needs --chat", where);
-    nlohmann::ordered_json messages;
-    if (row.contains("messages")) {
-      messages = nlohmann::ordered_json::parse(row["messages"].dump());
-      if (!messages.is_array() || messages.empty()) fail("{}: 'messages' must be a non-empty list", where);
-    } else if (row.contains("prompt") && row["prompt"].is_string()) {
-      messages = nlohmann::ordered_json::array({{{"role", "user"}, {"content", row["prompt"].get<std::string>()}}});
-    } else {
-      fail("{}: expected 'messages' (or 'prompt' / 'ids')", where);
-    }
-    if (!in.chat_template) fail("{}: the model has no chat template (tokenizer_config.json)", where);
-    std::vector<int32_t> ids = encode_chat(*in.tokenizer, *in.chat_template, messages, true).ids;
-    if (ids.empty()) fail("{}: the chat renders to no tokens", where);
-    return ids;
-  }
-  if (!row.contains("prompt")) fail("{}: expected a field 'prompt' (text) or 'ids' (token ids)", where);
-  if (!row["prompt"].is_string()) fail("{}: 'prompt' is not a string", where);
-  const std::string text = row["prompt"].get<std::string>();
-  if (text.empty()) fail("{}: the prompt is empty", where);
-  return in.tokenizer->encode(text, true);
-}
-
-void run_generate(const GenerateArgs& args) {
-  if (args.prompt.empty() == args.input.empty()) fail("give exactly one of --prompt TEXT or --input FILE.jsonl");
-  if (!args.input.empty() && args.output.empty()) fail("--input needs --output FILE.jsonl");
-  const Precision precision = parse_precision(args.precision);
-  Model model = load_model(args.model);
-  Inputs in;
-  const std::string dir = std::filesystem::is_directory(args.model) ? args.model : "";
-  if (!dir.empty()) {
-    bool has_tokenizer = false;
-    for (const auto& name : tokenizer_file_names()) has_tokenizer |= std::filesystem::exists(dir + "/" + name);
-    if (has_tokenizer) in.tokenizer = Tokenizer::load(dir);
-    if (args.chat) in.chat_template = ChatTemplate::from_tokenizer_config(dir);
-  }
+SamplingParams default_params(const GenerateArgs& args) {
   SamplingParams defaults;
   defaults.max_new_tokens = args.max_new_tokens;
   defaults.temperature = args.temperature;
@@ -181,21 +49,27 @@ void run_generate(const GenerateArgs& args) {
   defaults.stop = args.stop;
   defaults.stop_token_ids = args.stop_token_ids;
   defaults.ignore_eos = args.ignore_eos;
+  return defaults;
+}
 
+std::vector<nlohmann::json> read_requests(const GenerateArgs& args) {
   std::vector<nlohmann::json> rows;
   if (!args.prompt.empty()) rows.push_back({{"prompt", args.prompt}});
   else read_jsonl(args.input, [&](int64_t, const nlohmann::json& row) { rows.push_back(row); });
   if (rows.empty()) fail("{}: no requests", args.input);
+  return rows;
+}
 
-  infer::Engine engine(model, {.precision = precision, .max_batch = args.max_batch},
-                       in.tokenizer ? &*in.tokenizer : nullptr, dir.empty() ? std::vector<int32_t>{} : infer::load_eos_ids(dir, model.config));
+// Every row as an engine request (numbered 0, 1, ... in row order); errors name the input line.
+void add_requests(const GenerateArgs& args, const std::vector<nlohmann::json>& rows, infer::Session& session) {
+  const SamplingParams defaults = default_params(args);
   for (size_t i = 0; i < rows.size(); ++i) {
     const std::string where = args.input.empty() ? "--prompt" : fmt::format("{}:{}", args.input, i + 1);
     if (!rows[i].is_object()) fail("{}: expected a JSON object", where);
-    SamplingParams p = params_from_row(where, rows[i], defaults);
-    std::vector<int32_t> ids = prompt_ids(where, rows[i], args.chat, in, model.config.vocab_size);
+    SamplingParams p = infer::sampling_params_from_row(where, rows[i], defaults);
+    std::vector<int32_t> ids = infer::prompt_ids_from_row(where, rows[i], args.chat, session);
     try {
-      engine.add({std::move(ids), std::move(p)});
+      session.engine->add({std::move(ids), std::move(p)});
     } catch (const Error& e) {
       std::string message = e.what();
       const std::string prefix = fmt::format("request {}: ", i);
@@ -203,16 +77,20 @@ void run_generate(const GenerateArgs& args) {
       fail("{}: {}", where, message);
     }
   }
+}
+
+// Steps the engine to the end, reporting progress on stderr (in place on a terminal).
+void run_reporting(infer::Engine& engine, size_t requests) {
   const double t0 = now_seconds();
   double last_report = t0;
   const bool tty = ::isatty(2);
   auto report = [&](bool final) {
     int64_t done = 0;
-    for (size_t i = 0; i < rows.size(); ++i) done += engine.finished(static_cast<int64_t>(i));
+    for (size_t i = 0; i < requests; ++i) done += engine.finished(static_cast<int64_t>(i));
     const double dt = now_seconds() - t0;
     const auto& s = engine.stats();
     const std::string line = fmt::format("generate: {}/{} requests, {} prompt + {} generated tokens, {:.1f} tok/s", done,
-                                         rows.size(), s.prefill_tokens, s.decode_tokens,
+                                         requests, s.prefill_tokens, s.decode_tokens,
                                          dt > 0 ? (s.prefill_tokens + s.decode_tokens) / dt : 0.0);
     if (log_quiet()) return;
     if (tty) std::fprintf(stderr, "\r%s%s", line.c_str(), final ? "\n" : "");
@@ -225,47 +103,70 @@ void run_generate(const GenerateArgs& args) {
     }
   }
   report(true);
-  std::vector<nlohmann::json> out;
-  for (size_t i = 0; i < rows.size(); ++i) {
-    infer::GenerationResult r = engine.take(static_cast<int64_t>(i));
-    nlohmann::json row = rows[i];
-    if (r.samples.size() == 1) {
-      if (in.tokenizer) row["completion"] = r.samples[0].text;
-      row["completion_ids"] = r.samples[0].ids;
-      row["finish_reason"] = r.samples[0].finish_reason;
-    } else {
-      nlohmann::json texts = nlohmann::json::array(), ids = nlohmann::json::array(), reasons = nlohmann::json::array();
-      for (const auto& s : r.samples) {
-        texts.push_back(s.text);
-        ids.push_back(s.ids);
-        reasons.push_back(s.finish_reason);
-      }
-      if (in.tokenizer) row["completion"] = texts;
-      row["completion_ids"] = ids;
-      row["finish_reason"] = reasons;
-    }
-    out.push_back(std::move(row));
+}
+
+// The input row plus completion (text, when there is a tokenizer), completion_ids and
+// finish_reason: single values for one sample, lists for several.
+nlohmann::json output_row(nlohmann::json row, const infer::GenerationResult& r, bool has_tokenizer) {
+  if (r.samples.size() == 1) {
+    if (has_tokenizer) row["completion"] = r.samples[0].text;
+    row["completion_ids"] = r.samples[0].ids;
+    row["finish_reason"] = r.samples[0].finish_reason;
+    return row;
   }
+  nlohmann::json texts = nlohmann::json::array(), ids = nlohmann::json::array(), reasons = nlohmann::json::array();
+  for (const auto& s : r.samples) {
+    texts.push_back(s.text);
+    ids.push_back(s.ids);
+    reasons.push_back(s.finish_reason);
+  }
+  if (has_tokenizer) row["completion"] = texts;
+  row["completion_ids"] = ids;
+  row["finish_reason"] = reasons;
+  return row;
+}
+
+void write_outputs(const GenerateArgs& args, const std::vector<nlohmann::json>& out) {
   if (args.output.empty()) {
     for (const auto& row : out) {
       if (row.contains("completion") && row["completion"].is_string()) std::printf("%s\n", row["completion"].get<std::string>().c_str());
       else std::printf("%s\n", row.dump().c_str());
     }
-  } else {
-    std::string text;
-    for (const auto& row : out) text += row.dump() + "\n";
-    write_file_atomic(args.output, text);
+    return;
   }
+  std::string text;
+  for (const auto& row : out) text += row.dump() + "\n";
+  write_file_atomic(args.output, text);
+}
+
+void run_generate(const GenerateArgs& args) {
+  if (args.prompt.empty() == args.input.empty()) fail("give exactly one of --prompt TEXT or --input FILE.jsonl");
+  if (!args.input.empty() && args.output.empty()) fail("--input needs --output FILE.jsonl");
+  if (!args.output.empty()) check_output_file(args.output, "generate --output");
+  const Precision precision = parse_precision(args.precision);
+  choose_device(args.device, "", precision);
+  const auto session = infer::open_session(args.model, {.precision = precision,
+                                                        .max_batch = args.max_batch,
+                                                        .tokenizer = infer::Need::IfPresent,
+                                                        .chat_template = args.chat ? infer::Need::Required : infer::Need::No});
+  const std::vector<nlohmann::json> rows = read_requests(args);
+  add_requests(args, rows, *session);
+  run_reporting(*session->engine, rows.size());
+  std::vector<nlohmann::json> out;
+  for (size_t i = 0; i < rows.size(); ++i)
+    out.push_back(output_row(rows[i], session->engine->take(static_cast<int64_t>(i)), session->tokenizer.has_value()));
+  write_outputs(args, out);
 }
 
 struct BenchArgs {
-  std::string arch = "mobilellm-r1-140m", precision = "bf16";
+  std::string arch = "mobilellm-r1-140m", precision = "bf16", device;
   int64_t batch = 1, prompt = 128, new_tokens = 32, step_tokens = 2048;
   bool json = false;
 };
 
 void run_generate_bench(const BenchArgs& args) {
   const Precision precision = parse_precision(args.precision);
+  choose_device(args.device, "", precision);
   Model model = init_model(preset_config(args.arch), 0);
   infer::Engine engine(model, {.precision = precision, .max_batch = args.batch, .step_tokens = args.step_tokens});
   Rng rng(1);
@@ -326,6 +227,7 @@ void register_generate(CLI::App& app) {
   cmd->add_option("--stop-token-id", args->stop_token_ids, "extra stop token ids (besides EOS)")->expected(1, 64);
   cmd->add_flag("--ignore-eos", args->ignore_eos, "keep generating past EOS");
   cmd->add_option("--precision", args->precision, "fp32 or bf16");
+  add_device_option(cmd, args->device);
   cmd->add_option("--max-batch", args->max_batch, "samples decoding at once")->check(CLI::PositiveNumber);
   cmd->callback([args] { run_generate(*args); });
 }
@@ -346,6 +248,7 @@ void register_bench_generate(CLI::App& app) {
   cmd->add_option("--new", args->new_tokens, "generated tokens per prompt")->check(CLI::PositiveNumber);
   cmd->add_option("--step-tokens", args->step_tokens, "token rows per engine step")->check(CLI::PositiveNumber);
   cmd->add_option("--precision", args->precision, "bf16 or fp32");
+  add_device_option(cmd, args->device);
   cmd->add_flag("--json", args->json, "print one JSON line");
   cmd->callback([args] { run_generate_bench(*args); });
 }

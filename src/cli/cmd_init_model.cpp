@@ -4,14 +4,35 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "io/output_path.h"
 #include "model/checkpoint.h"
+#include "text/tokenizer.h"
 
 namespace tt::cli {
+namespace {
+
+// What init-model writes: a directory holding only these is a previous output, replaced freely.
+std::vector<std::string> own_file_names() {
+  std::vector<std::string> names = {"config.json", "model.safetensors", "generation_config.json"};
+  for (const auto& name : tokenizer_file_names()) names.push_back(name);
+  return names;
+}
+
+// The tokenizer loads, and every id it can produce is an embedding row of the model.
+void check_tokenizer_fits(const std::string& path, const ModelConfig& config) {
+  Tokenizer tokenizer = Tokenizer::load(path);
+  if (static_cast<int64_t>(tokenizer.vocab_size()) > config.vocab_size)
+    fail("init-model --tokenizer {}: {} has ids up to {}, beyond the model's vocab_size {}", path, tokenizer.source(),
+         tokenizer.vocab_size() - 1, config.vocab_size);
+}
+
+}  // namespace
 
 void register_init_model(CLI::App& app) {
   struct Args {
     std::string arch, config, out, tokenizer, dtype = "f32";
     uint64_t seed = 0;
+    bool overwrite = false;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("init-model", "write a random-initialised checkpoint (HF layout)");
@@ -22,9 +43,12 @@ void register_init_model(CLI::App& app) {
   cmd->add_option("--seed", args->seed, "random seed");
   cmd->add_option("--tokenizer", args->tokenizer, "tokenizer.json, tokenizer.model or a directory to copy in");
   cmd->add_option("--dtype", args->dtype, "stored dtype: f32 or bf16")->check(CLI::IsMember({"f32", "bf16"}));
+  cmd->add_flag("--overwrite", args->overwrite, "replace an existing non-empty directory that is not a previous init-model output");
   cmd->callback([args] {
     if (args->arch.empty() && args->config.empty()) fail("init-model: give --arch NAME or --config FILE");
     ModelConfig config = args->arch.empty() ? load_model_config(args->config) : preset_config(args->arch);
+    check_output_directory(args->out, own_file_names(), args->overwrite, "init-model");
+    if (!args->tokenizer.empty()) check_tokenizer_fits(args->tokenizer, config);
     Model model = init_model(config, args->seed);
     SaveOptions save;
     save.dtype = args->dtype == "bf16" ? DType::BF16 : DType::F32;

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "io/output_path.h"
 #include "study/pairs.h"
 
 namespace tt::cli {
@@ -29,6 +30,7 @@ void register_pairs(CLI::App& app) {
   cmd->add_option("--max-batch", o->max_batch, "samples decoding at once (default 64)");
   cmd->callback([o, precision] {
     o->precision = parse_precision(*precision);
+    check_writable_directory(o->output_dir, "pairs --out");
     study::build_pairs(*o);
   });
 }

@@ -42,11 +42,13 @@ void register_prepare(CLI::App& app) {
   auto args = std::make_shared<Args>();
   PrepareOptions& o = args->options;
   auto* cmd = app.add_subcommand("prepare", "filter, budget, render (chat template) and tokenize chat JSONL into a token shard");
-  cmd->add_option("--input", o.input, "chat JSONL file, or a directory of *.jsonl files")->required();
+  cmd->add_option("--input", o.input, "chat JSONL or parquet file, a directory of them, or a Hub dataset id")->required();
+  cmd->add_option("--dataset-config", o.dataset_config, "a Hub dataset's config (default: its default one)");
+  cmd->add_option("--split", o.dataset_split, "a Hub dataset's split")->capture_default_str();
   cmd->add_option("--tokenizer", o.tokenizer, "tokenizer.json, or a model directory")->required();
   cmd->add_option("--chat-template", o.chat_template, "Jinja chat template file (default: tokenizer_config.json beside the tokenizer)");
   cmd->add_option("--out", o.out, "output token shard (a summary goes to <out>.summary.json)");
-  cmd->add_option("--max-length", o.max_length, "drop rows longer than this many tokens; 0 = no limit")->capture_default_str();
+  cmd->add_option("--max-length", o.max_length, "keep the first this many tokens of longer rows (TRL truncate_dataset); 0 = no limit")->capture_default_str();
   cmd->add_option("--sources", o.sources, "keep only these dataset_source values (comma-separated)")->delimiter(',');
   cmd->add_option("--sources-file", args->sources_file, "keep only the sources listed in this file (\"- name\" lines)");
   cmd->add_option("--default-source", o.default_source, "dataset_source of rows that have none")->capture_default_str();

@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "io/jsonl.h"
@@ -34,7 +35,7 @@ std::vector<int32_t> read_ids(const std::string& path, int64_t line, const nlohm
 
 void register_score(CLI::App& app) {
   struct Args {
-    std::string model, input, output, precision = "fp32";
+    std::string model, input, output, precision = "fp32", device;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("score", "per-token log-probabilities and perplexity of token sequences");
@@ -42,8 +43,10 @@ void register_score(CLI::App& app) {
   cmd->add_option("--input", args->input, "JSONL with {\"ids\": [...]} per line")->required();
   cmd->add_option("--output", args->output, "JSONL: {\"token_logprobs\": [...], \"sum_logprob\": x} per line")->required();
   cmd->add_option("--precision", args->precision, "fp32 or bf16");
+  add_device_option(cmd, args->device);
   cmd->callback([args] {
     Precision precision = parse_precision(args->precision);
+    choose_device(args->device, "", precision);
     Model model = load_model(args->model);
     std::vector<std::vector<int32_t>> sequences;
     read_jsonl(args->input, [&](int64_t line, const nlohmann::json& row) {

@@ -15,6 +15,8 @@
 #include "text/chat_encode.h"
 #include "data/shard.h"
 #include "io/file.h"
+#include "io/hub.h"
+#include "io/parquet.h"
 #include "text/chat_template.h"
 #include "text/tokenizer.h"
 
@@ -25,19 +27,36 @@ namespace {
 
 // Bump when anything that shapes the output changes (parsing, rendering, sampling, format), so
 // stale cache entries are never reused.
-constexpr const char* kPrepareRecipe = "tinythink-prepare/1";
+constexpr const char* kPrepareRecipe = "tinythink-prepare/2";
 constexpr size_t kChunkRows = 2048;  // rows parsed, then encoded in parallel, at a time
 constexpr size_t kMaxBadLineMessages = 20;
 
-std::vector<std::string> list_input_files(const std::string& input) {
-  if (!fs::exists(input)) fail("{}: no such file or directory", input);
-  if (!fs::is_directory(input)) return {input};
-  std::vector<std::string> files;
-  for (const auto& entry : fs::directory_iterator(input))
-    if (entry.is_regular_file() && entry.path().extension() == ".jsonl") files.push_back(entry.path().string());
-  std::sort(files.begin(), files.end());
-  if (files.empty()) fail("{}: directory holds no *.jsonl files", input);
-  return files;
+// Calls take(row number, parse) for every non-blank line of a JSONL file, or every row of a parquet
+// file (only its messages and dataset_source columns are read); parse() gives the row as JSON.
+void for_each_input_row(const std::string& path,
+                        const std::function<void(int64_t, const std::function<nlohmann::ordered_json()>&)>& take) {
+  if (is_parquet_path(path)) {
+    ParquetFile file(path);
+    std::vector<std::string> columns;
+    for (const auto& name : file.column_names())
+      if (name == "messages" || name == "dataset_source") columns.push_back(name);
+    file.read_rows(columns, [&](int64_t row, const nlohmann::json& object) {
+      take(row, [&] { return nlohmann::ordered_json::parse(object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)); });
+    });
+    return;
+  }
+  std::string text = read_file(path);
+  size_t pos = 0;
+  int64_t line = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) end = text.size();
+    std::string_view content(text.data() + pos, end - pos);
+    pos = end + 1;
+    ++line;
+    if (content.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    take(line, [content] { return nlohmann::ordered_json::parse(content); });
+  }
 }
 
 std::string tokenizer_dir(const std::string& tokenizer) {
@@ -168,6 +187,13 @@ struct Candidate {
 
 std::string summary_path_for(const std::string& shard_path) { return shard_path + ".summary.json"; }
 
+bool truncate_to_max_length(std::vector<int32_t>& ids, std::vector<uint8_t>& mask, int64_t max_length) {
+  if (max_length <= 0 || static_cast<int64_t>(ids.size()) <= max_length) return false;
+  ids.resize(max_length);
+  if (static_cast<int64_t>(mask.size()) > max_length) mask.resize(max_length);
+  return true;
+}
+
 std::vector<std::string> read_source_list(const std::string& path) {
   std::string text = read_file(path);
   std::vector<std::string> names;
@@ -237,7 +263,8 @@ nlohmann::json PrepareSummary::to_json() const {
                      {"loss_tokens_kept", c.loss_tokens_kept}};
   return {{"rows_read", rows_read},
           {"rows_kept", rows_kept},
-          {"dropped", {{"source_filter", dropped_source}, {"too_long", dropped_too_long}, {"no_loss_tokens", dropped_no_loss},
+          {"truncated", truncated},
+          {"dropped", {{"source_filter", dropped_source}, {"no_loss_tokens", dropped_no_loss},
                        {"token_budget", dropped_budget}, {"bad_lines", bad_lines}}},
           {"bad_line_messages", bad_line_messages},
           {"sources", sources},
@@ -254,7 +281,7 @@ PrepareSummary PrepareSummary::from_json(const nlohmann::json& j) {
   s.rows_kept = j.at("rows_kept");
   const auto& d = j.at("dropped");
   s.dropped_source = d.at("source_filter");
-  s.dropped_too_long = d.at("too_long");
+  s.truncated = j.value("truncated", int64_t{0});
   s.dropped_no_loss = d.at("no_loss_tokens");
   s.dropped_budget = d.at("token_budget");
   s.bad_lines = d.at("bad_lines");
@@ -270,9 +297,9 @@ PrepareSummary PrepareSummary::from_json(const nlohmann::json& j) {
 }
 
 std::string PrepareSummary::to_text() const {
-  std::string out = fmt::format("rows read {}, kept {}; dropped: source filter {}, too long {}, no loss tokens {}, "
-                                "token budget {}, bad lines {}\n",
-                                rows_read, rows_kept, dropped_source, dropped_too_long, dropped_no_loss, dropped_budget, bad_lines);
+  std::string out = fmt::format("rows read {}, kept {} ({} truncated to max_length); dropped: source filter {}, "
+                                "no loss tokens {}, token budget {}, bad lines {}\n",
+                                rows_read, rows_kept, truncated, dropped_source, dropped_no_loss, dropped_budget, bad_lines);
   for (const auto& message : bad_line_messages) out += fmt::format("  skipped {}\n", message);
   if (bad_lines > static_cast<int64_t>(bad_line_messages.size()))
     out += fmt::format("  ... and {} more bad lines\n", bad_lines - static_cast<int64_t>(bad_line_messages.size()));
@@ -290,7 +317,7 @@ PrepareSummary prepare_dataset(const PrepareOptions& o) {
   if (o.max_length < 0) fail("prepare: max_length must be >= 0 (0 = no limit), got {}", o.max_length);
   if (o.token_budget < 0) fail("prepare: token_budget must be >= 0 (0 = no budget), got {}", o.token_budget);
 
-  std::vector<std::string> files = list_input_files(o.input);
+  std::vector<std::string> files = dataset_files(o.input, o.dataset_config, o.dataset_split);
   Tokenizer tok = Tokenizer::load(o.tokenizer);
   ChatTemplate chat = load_chat_template(o, tok);
   std::string key = compute_cache_key(o, files, tok, chat);
@@ -356,10 +383,7 @@ PrepareSummary prepare_dataset(const PrepareOptions& o) {
         continue;
       }
       ChatEncoding& enc = encoded[i];
-      if (o.max_length > 0 && static_cast<int64_t>(enc.ids.size()) > o.max_length) {
-        ++summary.dropped_too_long;
-        continue;
-      }
+      if (truncate_to_max_length(enc.ids, enc.assistant_mask, o.max_length)) ++summary.truncated;
       if (!o.assistant_only_loss) std::fill(enc.assistant_mask.begin(), enc.assistant_mask.end(), 1);
       if (enc.ids.empty() || std::find(enc.assistant_mask.begin(), enc.assistant_mask.end(), 1) == enc.assistant_mask.end()) {
         ++summary.dropped_no_loss;
@@ -371,23 +395,14 @@ PrepareSummary prepare_dataset(const PrepareOptions& o) {
   };
 
   for (uint32_t f = 0; f < files.size(); ++f) {
-    std::string text = read_file(files[f]);
-    size_t pos = 0;
-    int64_t line = 0;
-    while (pos < text.size()) {
-      size_t end = text.find('\n', pos);
-      if (end == std::string::npos) end = text.size();
-      std::string_view content(text.data() + pos, end - pos);
-      pos = end + 1;
-      ++line;
-      if (content.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    for_each_input_row(files[f], [&](int64_t line, const std::function<nlohmann::ordered_json()>& parse) {
       ++summary.rows_read;
       PendingRow row;
       row.file = f;
       row.line = line;
       nlohmann::ordered_json parsed;
       try {
-        parsed = nlohmann::ordered_json::parse(content);
+        parsed = parse();
         row.error = validate_row(parsed);
       } catch (const nlohmann::json::exception& e) {
         row.error = fmt::format("invalid JSON: {}", strip_json_tag(e.what()));
@@ -399,13 +414,13 @@ PrepareSummary prepare_dataset(const PrepareOptions& o) {
         ++summary.per_source[name].rows_read;
         if (!allowed.empty() && !allowed.count(name)) {
           ++summary.dropped_source;
-          continue;
+          return;
         }
         row.messages = std::move(parsed["messages"]);
       }
       chunk.push_back(std::move(row));
       if (chunk.size() >= kChunkRows) flush();
-    }
+    });
   }
   flush();
 

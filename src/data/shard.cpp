@@ -35,8 +35,9 @@ struct Header {
   uint64_t mask_offset;
   uint64_t meta_offset;
   uint64_t meta_size;
-  uint64_t checksum;
-  uint8_t reserved[32];
+  uint64_t checksum;       // header (data_checksum included), index and metadata
+  uint64_t data_checksum;  // the token and mask sections (version 2)
+  uint8_t reserved[24];
 };
 static_assert(sizeof(Header) == 128);
 
@@ -49,7 +50,13 @@ static_assert(sizeof(RawIndexEntry) == 16);
 
 uint64_t align_up(uint64_t x) { return (x + kAlign - 1) / kAlign * kAlign; }
 
-// Covers everything but the bulk token and mask bytes, so open() stays O(examples), not O(tokens).
+// The bulk token and mask bytes: a flipped byte there is found on open, not trained on.
+uint64_t data_checksum(const void* tokens, size_t token_bytes, const void* mask, size_t mask_bytes) {
+  uint64_t h = hash_bytes(tokens, token_bytes, 0x7474736861726432ull);
+  return hash_bytes(mask, mask_bytes, h);
+}
+
+// The header (holding data_checksum), index and metadata.
 uint64_t header_checksum(Header header, const void* index, size_t index_bytes, const void* meta, size_t meta_bytes) {
   header.checksum = 0;
   uint64_t h = hash_bytes(&header, sizeof header, 0x7474736861726431ull);
@@ -112,7 +119,10 @@ TokenShard TokenShard::open(const std::string& path) {
   const auto* index = reinterpret_cast<const RawIndexEntry*>(bytes + h.index_offset);
   const char* meta = reinterpret_cast<const char*>(bytes + h.meta_offset);
   if (header_checksum(h, index, h.num_examples * sizeof(RawIndexEntry), meta, h.meta_size) != h.checksum)
-    fail("{}: corrupt token shard (checksum mismatch)", path);
+    fail("{}: corrupt token shard (checksum mismatch in the header, index or metadata)", path);
+  if (data_checksum(bytes + h.tokens_offset, h.total_tokens * sizeof(int32_t), bytes + h.mask_offset, h.total_tokens) !=
+      h.data_checksum)
+    fail("{}: corrupt token shard (checksum mismatch in the token or mask section); re-run prepare", path);
 
   TokenShard shard;
   try {
@@ -195,6 +205,7 @@ void TokenShardWriter::finish() {
   h.meta_offset = align_up(h.mask_offset + masks_.size());
   h.meta_size = meta.size();
   h.file_size = h.meta_offset + h.meta_size;
+  h.data_checksum = data_checksum(tokens_.data(), tokens_.size() * sizeof(int32_t), masks_.data(), masks_.size());
   h.checksum = header_checksum(h, index.data(), index.size() * sizeof(RawIndexEntry), meta.data(), meta.size());
 
   AtomicFile file(path_);

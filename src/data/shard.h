@@ -31,7 +31,7 @@
 
 namespace tt {
 
-inline constexpr uint32_t kShardVersion = 1;
+inline constexpr uint32_t kShardVersion = 2;  // 2: checksum over the token and mask sections too
 
 struct ShardExample {
   std::span<const int32_t> tokens;

@@ -1,5 +1,6 @@
 #include "data/shard.h"
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -125,6 +126,16 @@ TEST(ShardTest, ValidatesOnOpen) {
   std::string meta = good;
   meta[meta.size() - 3] ^= 0x20;
   expect_open_error(variant("meta", meta), "corrupt");
+  // A flipped byte in the token section (right after the 128-byte header, padded to 64) and in the
+  // mask section: the checksum covers them too, so they are never trained on.
+  std::string token = good;
+  token[128] ^= 0x01;
+  expect_open_error(variant("token", token), "checksum mismatch in the token or mask section");
+  uint64_t mask_offset = 0;
+  std::memcpy(&mask_offset, good.data() + 64, sizeof mask_offset);
+  std::string mask = good;
+  mask[mask_offset] ^= 0x01;
+  expect_open_error(variant("mask", mask), "checksum mismatch in the token or mask section");
   expect_open_error(variant("text.jsonl", "{\"messages\": []}\n"), "truncated");
 }
 

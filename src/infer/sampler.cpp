@@ -17,6 +17,8 @@ void validate(const SamplingParams& p) {
   if (!(p.repetition_penalty > 0.0f) || !std::isfinite(p.repetition_penalty))
     fail("repetition_penalty must be > 0, got {}", p.repetition_penalty);
   if (p.n < 1) fail("n must be >= 1, got {}", p.n);
+  if (p.n > kMaxSamplesPerRequest)
+    fail("n must be <= {} (every sample is a sequence held in memory), got {}", kMaxSamplesPerRequest, p.n);
   if (p.max_new_tokens < 1) fail("max_new_tokens must be >= 1, got {}", p.max_new_tokens);
   for (const auto& s : p.stop)
     if (s.empty()) fail("an empty stop string would stop before the first token; remove it");

@@ -26,6 +26,9 @@ struct SamplingParams {
   bool ignore_eos = false;
 };
 
+// Samples per request: beyond this a typo (--n 1000000000) would exhaust memory before failing.
+inline constexpr int64_t kMaxSamplesPerRequest = 65536;
+
 // Checks ranges; errors name the field ("top_p must be in (0, 1], got 1.5").
 void validate(const SamplingParams& params);
 

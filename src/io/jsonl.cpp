@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "io/file.h"
+#include "io/parquet.h"
 
 namespace tt {
 
@@ -12,6 +13,7 @@ void fail_at_line(const std::string& path, int64_t line, const std::string& mess
 }
 
 void read_jsonl(const std::string& path, const std::function<void(int64_t, const nlohmann::json&)>& visit) {
+  if (is_parquet_path(path)) return ParquetFile(path).read_rows({}, visit);
   std::ifstream in(path);
   if (!in) fail("{}: cannot open", path);
   std::string text;

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <memory>
 #include <set>
@@ -12,6 +13,7 @@
 #include "core/rng.h"
 #include "io/file.h"
 #include "io/hub.h"
+#include "model/finite_check.h"
 
 namespace tt {
 
@@ -24,9 +26,23 @@ const std::vector<std::string>& tokenizer_file_names() {
   return names;
 }
 
+namespace {
+
+// The one big allocation; failure names what it was for instead of a bare std::bad_alloc.
+void allocate_parameters(Model& model, const std::string& where) {
+  try {
+    model.params.resize(static_cast<size_t>(model.layout.total));
+  } catch (const std::exception&) {
+    fail("{}: {} parameters ({:.1f} GiB as fp32) do not fit in memory", where, model.layout.total,
+         static_cast<double>(model.layout.total) * 4 / (1 << 30));
+  }
+}
+
+}  // namespace
+
 Model init_model(const ModelConfig& config, uint64_t seed) {
   Model model{config, make_parameter_layout(config), {}};
-  model.params.resize(model.layout.total);
+  allocate_parameters(model, config.architecture.empty() ? "init-model" : config.architecture);
   Rng rng(seed);
   const double std_dev = config.initializer_range;
   for (const auto& slot : model.layout.slots) {
@@ -62,7 +78,7 @@ Model load_model(const std::string& path) {
   Model model;
   model.config = load_model_config(dir + "/config.json");
   model.layout = make_parameter_layout(model.config);
-  model.params.resize(model.layout.total);
+  allocate_parameters(model, dir + "/config.json");
   auto files = weight_files(dir);
   std::map<std::string, std::unique_ptr<SafetensorsFile>> open;
   auto file_for = [&](const std::string& tensor) -> SafetensorsFile& {
@@ -87,14 +103,19 @@ Model load_model(const std::string& path) {
         if (info.name == "lm_head.weight" && model.config.tie_word_embeddings) continue;  // tied copy
         log_warn("{}: tensor {} is not used by this architecture", file, info.name);
       }
+  check_finite_parameters(model, files.count("") ? files[""] : dir + "/model.safetensors.index.json");
   return model;
 }
 
 namespace {
 
 void copy_tokenizer_files(const std::string& source, const std::string& dir) {
-  if (fs::is_regular_file(source)) {
-    fs::copy_file(source, dir + "/" + fs::path(source).filename().string(), fs::copy_options::overwrite_existing);
+  if (fs::is_regular_file(source)) {  // stored under the name loaders look for, whatever it was called
+    std::ifstream in(source, std::ios::binary);
+    char first = 0;
+    in >> first;  // as Tokenizer::load: JSON starts with '{', else a tiktoken tokenizer.model
+    const char* name = fs::path(source).extension() == ".json" || first == '{' ? "tokenizer.json" : "tokenizer.model";
+    fs::copy_file(source, dir + "/" + name, fs::copy_options::overwrite_existing);
     return;
   }
   if (!fs::is_directory(source)) fail("{}: tokenizer not found", source);
@@ -117,6 +138,7 @@ void fsync_path(const std::string& path) {
 }  // namespace
 
 void write_model_files(const Model& model, const std::string& dir, const SaveOptions& options) {
+  check_finite_parameters(model, "refusing to save " + dir);
   std::vector<TensorToWrite> tensors;
   for (const auto& slot : model.layout.slots)
     tensors.push_back({slot.name, options.dtype, slot.shape, model.params.data() + slot.offset, nullptr});
@@ -134,6 +156,8 @@ void write_model_files(const Model& model, const std::string& dir, const SaveOpt
 
 void save_model(const Model& model, const std::string& dir, const SaveOptions& options) {
   fs::path target = fs::absolute(dir);
+  if (fs::exists(target) && !fs::is_directory(target))
+    fail("{}: exists and is not a directory; a model is a directory and a file is never replaced", dir);
   fs::path temp = target.parent_path() / (target.filename().string() + ".tmp-" + std::to_string(::getpid()));
   fs::remove_all(temp);
   fs::create_directories(temp);

@@ -192,6 +192,34 @@ void check_llama4_layers(const Fields& f, ModelConfig& c) {
 
 }  // namespace
 
+namespace {
+
+// Sizes are checked before anything is allocated from them: a typo (vocab_size 2^40) fails here
+// naming the field, not later as a bare std::bad_alloc.
+void check_size_limits(const ModelConfig& c, const std::string& source) {
+  constexpr int64_t kMaxVocab = (int64_t{1} << 31) - 1, kMaxWidth = int64_t{1} << 20, kMaxPositions = int64_t{1} << 28;
+  if (c.vocab_size > kMaxVocab)
+    fail("{}: config field 'vocab_size' is {}, beyond {} (token ids are 32-bit)", source, c.vocab_size, kMaxVocab);
+  for (const auto& [key, value] : std::initializer_list<std::pair<const char*, int64_t>>{
+           {"hidden_size", c.hidden_size}, {"num_hidden_layers", c.num_hidden_layers},
+           {"num_attention_heads", c.num_attention_heads}, {"num_key_value_heads", c.num_key_value_heads},
+           {"head_dim", c.head_dim}, {"intermediate_size", c.intermediate_size}})
+    if (value > kMaxWidth) fail("{}: config field '{}' is {}, beyond tinythink's limit of {}", source, key, value, kMaxWidth);
+  if (c.max_position_embeddings > kMaxPositions)
+    fail("{}: config field 'max_position_embeddings' is {}, beyond tinythink's limit of {}", source,
+         c.max_position_embeddings, kMaxPositions);
+  const double H = static_cast<double>(c.hidden_size), d = static_cast<double>(c.head_dim);
+  const double per_layer = H * d * 2 * static_cast<double>(c.num_attention_heads + c.num_key_value_heads) +
+                           3 * H * static_cast<double>(c.intermediate_size);
+  const double total = 2 * static_cast<double>(c.vocab_size) * H + static_cast<double>(c.num_hidden_layers) * per_layer;
+  constexpr double kMaxParameters = 1ull << 38;  // 1 TiB as fp32
+  if (total > kMaxParameters)
+    fail("{}: config fields vocab_size/hidden_size/num_hidden_layers/intermediate_size give about {:.3g} parameters, "
+         "beyond tinythink's limit of {:.3g}", source, total, kMaxParameters);
+}
+
+}  // namespace
+
 ModelConfig config_from_json(const json& j, const std::string& source) {
   if (!j.is_object()) fail("{}: config must be a JSON object", source);
   Fields f{j, source};
@@ -260,6 +288,7 @@ ModelConfig config_from_json(const json& j, const std::string& source) {
                                                                c.intermediate_size},
                                                               {"max_position_embeddings", c.max_position_embeddings}})
     if (value <= 0) fail("{}: config field '{}' must be positive, got {}", source, key, value);
+  check_size_limits(c, source);
   if (c.num_attention_heads % c.num_key_value_heads != 0)
     fail("{}: config field 'num_key_value_heads' ({}) must divide num_attention_heads ({})", source,
          c.num_key_value_heads, c.num_attention_heads);

@@ -8,7 +8,7 @@
 #include "core/system.h"
 #include "core/content_hash.h"
 #include "eval/answer.h"
-#include "infer/engine.h"
+#include "infer/session.h"
 #include "io/file.h"
 #include "io/jsonl.h"
 #include "model/checkpoint.h"
@@ -115,23 +115,15 @@ PairsSummary build_pairs(const PairsOptions& o) {
   if (o.pairs_per_prompt < 1) fail("pairs: pairs_per_prompt must be at least 1, got {}", o.pairs_per_prompt);
   const double t0 = now_seconds();
   std::vector<PromptRecord> prompts = read_prompts(o.prompts_path, o.default_task, o.limit);
-  Model model = load_model(o.model_dir);
-  Tokenizer tokenizer = Tokenizer::load(o.model_dir);
-  nlohmann::ordered_json special = nlohmann::ordered_json::object();
-  if (file_exists(o.model_dir + "/tokenizer_config.json"))
-    special = ChatTemplate::from_tokenizer_config(o.model_dir).special_tokens();
-  else if (o.chat_template.empty())
-    fail("{}: no tokenizer_config.json with a chat template (give a chat_template file)", o.model_dir);
-  ChatTemplate chat = o.chat_template.empty()
-                          ? ChatTemplate::from_tokenizer_config(o.model_dir)
-                          : ChatTemplate::with_special_tokens(read_file(o.chat_template), special, o.chat_template);
-  std::vector<int32_t> eos = infer::load_eos_ids(o.model_dir, model.config);
-  // The template's end-of-turn token ends a completion too (the study's <|eot_id|>).
-  if (special.contains("eos_token") && special["eos_token"].is_string()) {
-    int32_t id = tokenizer.token_to_id(special["eos_token"].get<std::string>());
-    if (id >= 0 && std::find(eos.begin(), eos.end(), id) == eos.end()) eos.push_back(id);
-  }
-  infer::Engine engine(model, {.precision = o.precision, .max_batch = o.max_batch}, &tokenizer, eos);
+  const auto session = infer::open_session(
+      o.model_dir, {.precision = o.precision,
+                    .max_batch = o.max_batch,
+                    .chat_template_file = o.chat_template,
+                    .template_eos_ends = true,
+                    .chat_template_missing = "no tokenizer_config.json with a chat template (give a chat_template file)"});
+  const Tokenizer& tokenizer = *session->tokenizer;
+  const ChatTemplate& chat = *session->chat_template;
+  infer::Engine& engine = *session->engine;
   std::vector<infer::GenerationRequest> requests;
   for (size_t i = 0; i < prompts.size(); ++i) {
     infer::GenerationRequest req;

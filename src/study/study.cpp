@@ -55,6 +55,10 @@ std::string training_key(const std::string& key) {
   return "trainer." + key;
 }
 
+// Runs one stage may sweep: each is a training run, so a product past this is a typo, refused
+// before the product is built (10^8 points would take gigabytes even for --dry-run).
+constexpr size_t kMaxSweepRuns = 10000;
+
 std::vector<SweepPoint> parse_sweep_mapping(const YAML::Node& node, const std::string& where) {
   if (!node.IsMap() || node.size() == 0) fail("{}: expected a mapping of param: [values]", where);
   std::vector<SweepPoint> points = {{}};
@@ -71,6 +75,9 @@ std::vector<SweepPoint> parse_sweep_mapping(const YAML::Node& node, const std::s
     } else {
       fail("{}.{}: expected a non-empty list of values", where, param);
     }
+    if (points.size() * values.size() > kMaxSweepRuns)
+      fail("{}.{}: the sweep has {} or more runs, beyond tinythink's limit of {} per stage", where, param,
+           points.size() * values.size(), kMaxSweepRuns);
     std::vector<SweepPoint> next;
     for (const auto& p : points)
       for (const auto& v : values) {
@@ -88,7 +95,11 @@ std::vector<SweepPoint> parse_sweep(const YAML::Node& node, const std::string& w
   if (!node.IsSequence() || node.size() == 0) fail("{}: expected a mapping of param: [values], or a list of them", where);
   std::vector<SweepPoint> all;
   for (size_t i = 0; i < node.size(); ++i)
-    for (auto& p : parse_sweep_mapping(node[i], fmt::format("{}[{}]", where, i))) all.push_back(std::move(p));
+    for (auto& p : parse_sweep_mapping(node[i], fmt::format("{}[{}]", where, i))) {
+      all.push_back(std::move(p));
+      if (all.size() > kMaxSweepRuns)
+        fail("{}: the sweep has more than {} runs, tinythink's limit per stage", where, kMaxSweepRuns);
+    }
   return all;
 }
 

@@ -37,6 +37,7 @@ struct Expr {
   };
   Kind kind;
   size_t offset = 0;
+  int depth = 1;  // 1 + the deepest child (bounded by kMaxNesting)
   Value value;
   std::string name;  // Name, Getattr attribute, Filter/Test name, Binary operator
   std::vector<ExprPtr> children;

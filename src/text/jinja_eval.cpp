@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "text/jinja.h"
 #include "text/jinja_builtins.h"
+#include "text/jinja_limits.h"
 #include "text/jinja_parser.h"
 
 namespace tt::jinja {
@@ -43,19 +44,62 @@ class LocatedError : public Error {
 bool int_like(const Value& v) { return v.kind == Value::Kind::Int || v.kind == Value::Kind::Bool; }
 int64_t as_int(const Value& v) { return v.kind == Value::Kind::Bool ? v.boolean : v.integer; }
 
+[[noreturn]] void int_overflow(const std::string& op, int64_t a, int64_t b) {
+  fail("integer overflow: {} {} {} does not fit in 64 bits (Python would compute a big int; tinythink's templates "
+       "use 64-bit integers)", a, op, b);
+}
+
+int64_t checked_int(const std::string& op, int64_t a, int64_t b) {
+  int64_t r = 0;
+  bool overflow = op == "+" ? __builtin_add_overflow(a, b, &r) : op == "-" ? __builtin_sub_overflow(a, b, &r)
+                                                                           : __builtin_mul_overflow(a, b, &r);
+  if (overflow) int_overflow(op, a, b);
+  return r;
+}
+
+// Python's int ** int for a non-negative exponent, by squaring; overflow is an error.
+int64_t int_power(int64_t base, int64_t exponent) {
+  if (base == 0 || base == 1) return exponent == 0 ? 1 : base;
+  if (base == -1) return exponent % 2 == 0 ? 1 : -1;
+  int64_t result = 1, b = base;
+  for (int64_t e = exponent; e > 0; e >>= 1) {
+    if ((e & 1) && __builtin_mul_overflow(result, b, &result)) int_overflow("**", base, exponent);
+    if (e > 1 && __builtin_mul_overflow(b, b, &b)) int_overflow("**", base, exponent);
+  }
+  return result;
+}
+
 Value repeat(const Value& seq, int64_t n) {
+  n = std::max<int64_t>(n, 0);
+  size_t unit = seq.is_string() ? seq.string.size() : seq.list->size();
+  unsigned __int128 total = static_cast<unsigned __int128>(unit) * static_cast<uint64_t>(n);
   if (seq.is_string()) {
+    check_size(total > kMaxStringBytes ? kMaxStringBytes + 1 : static_cast<size_t>(total), kMaxStringBytes,
+               "a repeated string's size in bytes");
     std::string out;
+    out.reserve(static_cast<size_t>(total));
     for (int64_t i = 0; i < n; ++i) out += seq.string;
     return Value::from_string(out);
   }
+  check_size(total > kMaxListItems ? kMaxListItems + 1 : static_cast<size_t>(total), kMaxListItems,
+             "a repeated list's length");
   List out;
   for (int64_t i = 0; i < n; ++i) out.insert(out.end(), seq.list->begin(), seq.list->end());
   return seq.kind == Value::Kind::Tuple ? Value::from_tuple(out) : Value::from_list(out);
 }
 
+// Float results Python would raise OverflowError for (finite operands, infinite result).
+Value checked_float(const std::string& op, double a, double b, double r) {
+  if (std::isinf(r) && std::isfinite(a) && std::isfinite(b)) fail("float overflow: {} {} {} is out of range", a, op, b);
+  return Value::from_float(r);
+}
+
 Value arithmetic(const std::string& op, const Value& a, const Value& b) {
-  if (op == "~") return Value::from_string(to_str(a) + to_str(b));
+  if (op == "~") {
+    std::string left = to_str(a), right = to_str(b);
+    check_size(left.size() + right.size(), kMaxStringBytes, "a concatenated string's size in bytes");
+    return Value::from_string(left + right);
+  }
   if (a.is_undefined()) undefined_error(a);
   if (b.is_undefined()) undefined_error(b);
   auto unsupported = [&]() -> Value {
@@ -63,10 +107,14 @@ Value arithmetic(const std::string& op, const Value& a, const Value& b) {
   };
   bool numbers = a.is_number() && b.is_number(), ints = int_like(a) && int_like(b);
   if (op == "+") {
-    if (ints) return Value::from_int(as_int(a) + as_int(b));
-    if (numbers) return Value::from_float(a.as_double() + b.as_double());
-    if (a.is_string() && b.is_string()) return Value::from_string(a.string + b.string);
+    if (ints) return Value::from_int(checked_int(op, as_int(a), as_int(b)));
+    if (numbers) return checked_float(op, a.as_double(), b.as_double(), a.as_double() + b.as_double());
+    if (a.is_string() && b.is_string()) {
+      check_size(a.string.size() + b.string.size(), kMaxStringBytes, "a concatenated string's size in bytes");
+      return Value::from_string(a.string + b.string);
+    }
     if (a.is_sequence() && a.kind == b.kind) {
+      check_size(a.list->size() + b.list->size(), kMaxListItems, "a concatenated list's length");
       List items = *a.list;
       items.insert(items.end(), b.list->begin(), b.list->end());
       return a.kind == Value::Kind::Tuple ? Value::from_tuple(items) : Value::from_list(items);
@@ -74,13 +122,13 @@ Value arithmetic(const std::string& op, const Value& a, const Value& b) {
     return unsupported();
   }
   if (op == "-") {
-    if (ints) return Value::from_int(as_int(a) - as_int(b));
-    if (numbers) return Value::from_float(a.as_double() - b.as_double());
+    if (ints) return Value::from_int(checked_int(op, as_int(a), as_int(b)));
+    if (numbers) return checked_float(op, a.as_double(), b.as_double(), a.as_double() - b.as_double());
     return unsupported();
   }
   if (op == "*") {
-    if (ints) return Value::from_int(as_int(a) * as_int(b));
-    if (numbers) return Value::from_float(a.as_double() * b.as_double());
+    if (ints) return Value::from_int(checked_int(op, as_int(a), as_int(b)));
+    if (numbers) return checked_float(op, a.as_double(), b.as_double(), a.as_double() * b.as_double());
     if ((a.is_string() || a.is_sequence()) && int_like(b)) return repeat(a, as_int(b));
     if ((b.is_string() || b.is_sequence()) && int_like(a)) return repeat(b, as_int(a));
     return unsupported();
@@ -91,12 +139,16 @@ Value arithmetic(const std::string& op, const Value& a, const Value& b) {
   }
   if (op == "/") {
     if (b.as_double() == 0) fail("division by zero");
-    return Value::from_float(a.as_double() / b.as_double());
+    return checked_float(op, a.as_double(), b.as_double(), a.as_double() / b.as_double());
   }
   if (op == "//" || op == "%") {
     if (ints) {
       int64_t x = as_int(a), y = as_int(b);
       if (y == 0) fail("integer division or modulo by zero");
+      if (y == -1) {  // x / -1 and x % -1 trap (SIGFPE) for INT64_MIN in C++; Python gives -x and 0
+        if (op == "%") return Value::from_int(0);
+        return Value::from_int(checked_int("*", x, -1));
+      }
       int64_t q = x / y, r = x % y;
       if (r != 0 && ((r < 0) != (y < 0))) {  // Python floors toward negative infinity
         --q;
@@ -110,12 +162,9 @@ Value arithmetic(const std::string& op, const Value& a, const Value& b) {
     return Value::from_float(op == "//" ? q : r);
   }
   if (op == "**") {
-    if (ints && as_int(b) >= 0) {
-      int64_t result = 1, base = as_int(a);
-      for (int64_t i = 0; i < as_int(b); ++i) result *= base;
-      return Value::from_int(result);
-    }
-    return Value::from_float(std::pow(a.as_double(), b.as_double()));
+    if (ints && as_int(b) >= 0) return Value::from_int(int_power(as_int(a), as_int(b)));
+    if (a.as_double() == 0 && b.as_double() < 0) fail("0.0 cannot be raised to a negative power");
+    return checked_float(op, a.as_double(), b.as_double(), std::pow(a.as_double(), b.as_double()));
   }
   return unsupported();
 }
@@ -168,6 +217,7 @@ class Renderer {
   RenderResult result;
 
   Flow exec_body(const Body& body, const ScopePtr& scope) {
+    DepthGuard guard = deeper();
     for (const auto& stmt : body) {
       Flow flow = located(stmt->offset, [&] { return exec(*stmt, scope); });
       if (flow != Flow::Normal) return flow;
@@ -179,6 +229,26 @@ class Renderer {
   const SourceInfo& info_;
   std::string* out_ = &result.text;
   int capture_depth_ = 0;
+  int eval_depth_ = 0;
+  int macro_depth_ = 0;
+  int64_t loop_iterations_ = 0;
+
+  // Bounds the evaluator's recursion (expressions, statements, macro calls).
+  DepthGuard deeper() {
+    return DepthGuard(eval_depth_, kMaxEvalDepth, [] {
+      fail("evaluation nested deeper than {} levels (tinythink's limit for untrusted templates)", kMaxEvalDepth);
+    });
+  }
+
+  void count_iteration() {
+    if (++loop_iterations_ > kMaxLoopIterations)
+      fail("more than {} loop iterations in one render (tinythink's limit for untrusted templates)", kMaxLoopIterations);
+  }
+
+  void emit(const std::string& text) {
+    check_size(out_->size() + text.size(), kMaxStringBytes, "the rendered output's size in bytes");
+    *out_ += text;
+  }
 
   template <typename F>
   auto located(size_t offset, F&& f) -> decltype(f()) {
@@ -240,8 +310,8 @@ class Renderer {
 
   Flow exec(const Stmt& s, const ScopePtr& scope) {
     switch (s.kind) {
-      case Stmt::Kind::Text: *out_ += s.text; return Flow::Normal;
-      case Stmt::Kind::Print: *out_ += to_str(eval(*s.expr, scope)); return Flow::Normal;
+      case Stmt::Kind::Text: emit(s.text); return Flow::Normal;
+      case Stmt::Kind::Print: emit(to_str(eval(*s.expr, scope))); return Flow::Normal;
       case Stmt::Kind::If:
         for (const auto& [cond, body] : s.branches)
           if (eval(*cond, scope).truthy()) return exec_body(body, scope);
@@ -255,7 +325,7 @@ class Renderer {
       }
       case Stmt::Kind::FilterBlock: {
         Value text = Value::from_string(capture(s.body, child_of(scope)));
-        *out_ += to_str(apply_filter_chain(*s.filter, text, scope));
+        emit(to_str(apply_filter_chain(*s.filter, text, scope)));
         return Flow::Normal;
       }
       case Stmt::Kind::Macro: {
@@ -293,6 +363,7 @@ class Renderer {
     if (s.condition) {  // "for x in xs if cond": filter first, so loop.length counts kept items
       List kept;
       for (const Value& item : items) {
+        count_iteration();
         ScopePtr probe = child_of(scope);
         assign(*s.target, item, probe);
         if (eval(*s.condition, probe).truthy()) kept.push_back(item);
@@ -302,6 +373,7 @@ class Renderer {
     if (items.empty()) return exec_body(s.else_body, scope);
     const int64_t n = static_cast<int64_t>(items.size());
     for (int64_t i = 0; i < n; ++i) {
+      count_iteration();
       ScopePtr iteration = child_of(scope);
       Dict loop;
       loop.set("index", Value::from_int(i + 1));
@@ -328,6 +400,10 @@ class Renderer {
   }
 
   Value call_macro(const Stmt& m, const ScopePtr& defining, CallArgs& args) {
+    DepthGuard guard(macro_depth_, kMaxMacroDepth, [&] {
+      fail("macro '{}': calls nested deeper than {} (a macro calling itself or two macros calling each other; "
+           "tinythink's limit for untrusted templates)", m.name, kMaxMacroDepth);
+    });
     ScopePtr scope = child_of(defining);
     if (args.positional.size() > m.params.size())
       fail("macro '{}' takes not more than {} argument(s)", m.name, m.params.size());
@@ -352,6 +428,7 @@ class Renderer {
 
  public:
   Value eval(const Expr& e, const ScopePtr& scope) {
+    DepthGuard guard = deeper();
     return located(e.offset, [&] { return eval_node(e, scope); });
   }
 
@@ -419,7 +496,7 @@ class Renderer {
         if (v.is_undefined()) undefined_error(v);
         if (!v.is_number()) fail("bad operand type for unary {}: '{}'", e.kind == K::Negate ? "-" : "+", v.type_name());
         if (e.kind == K::Plus) return int_like(v) ? Value::from_int(as_int(v)) : v;
-        return int_like(v) ? Value::from_int(-as_int(v)) : Value::from_float(-v.number);
+        return int_like(v) ? Value::from_int(checked_int("*", as_int(v), -1)) : Value::from_float(-v.number);
       }
       case K::Binary: {
         Value a = eval(*e.children[0], scope);

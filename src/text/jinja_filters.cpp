@@ -6,6 +6,7 @@
 
 #include "core/error.h"
 #include "text/jinja_builtins.h"
+#include "text/jinja_limits.h"
 
 namespace tt::jinja {
 
@@ -15,7 +16,7 @@ ArgReader::ArgReader(const char* function, CallArgs& args, std::vector<const cha
     fail("{}() takes at most {} arguments ({} given)", function, names.size(), args.positional.size());
   for (size_t i = 0; i < args.positional.size(); ++i) bound_[i] = &args.positional[i];
   for (const auto& [key, value] : args.keyword) {
-    auto it = std::find_if(names.begin(), names.end(), [&](const char* n) { return key == n; });
+    auto it = std::find_if(names.begin(), names.end(), [&key = key](const char* n) { return key == n; });
     if (it == names.end()) fail("{}() got an unexpected keyword argument '{}'", function, key);
     size_t index = static_cast<size_t>(it - names.begin());
     if (bound_[index]) fail("{}() got multiple values for argument '{}'", function, key);
@@ -99,7 +100,9 @@ Value f_trim(const Value& v, CallArgs& a) {
 Value f_tojson(const Value& v, CallArgs& a) {
   ArgReader r("tojson", a, {"ensure_ascii", "indent", "separators", "sort_keys"});
   if (r.bool_or(0, false)) fail("tojson(ensure_ascii=True) is not supported by tinythink");
-  int indent = static_cast<int>(r.int_or(1, -1));
+  int64_t indent_arg = r.int_or(1, -1);
+  check_size(static_cast<size_t>(std::max<int64_t>(indent_arg, 0)), 1024, "tojson()'s indent");
+  int indent = static_cast<int>(indent_arg);
   std::string item_sep = indent < 0 ? ", " : ",", key_sep = ": ";
   if (const Value* sep = r.get(2); sep && !sep->is_none()) {
     if (!sep->is_sequence() || sep->list->size() != 2 || !(*sep->list)[0].is_string() || !(*sep->list)[1].is_string())
@@ -160,6 +163,7 @@ Value f_join(const Value& v, CallArgs& a) {
     if (!first) out += sep;
     first = false;
     out += to_str(attribute && !attribute->is_none() ? get_path(item, to_str(*attribute)) : item);
+    check_string_size(out.size(), "join()'s result size in bytes");
   }
   return Value::from_string(out);
 }
@@ -313,7 +317,11 @@ Value f_indent(const Value& v, CallArgs& a) {
   if (const Value* w = r.get(0); w && w->is_string())
     indention = w->string;
   else
-    indention = std::string(static_cast<size_t>(r.int_or(0, 4)), ' ');
+  {
+    int64_t width = r.int_or(0, 4);
+    check_string_size(static_cast<size_t>(std::max<int64_t>(width, 0)), "indent()'s width");
+    indention = std::string(static_cast<size_t>(std::max<int64_t>(width, 0)), ' ');
+  }
   std::vector<std::string> lines = split_lines(to_str(v) + "\n");
   std::string out;
   if (r.bool_or(2, false)) {

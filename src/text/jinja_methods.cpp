@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "text/jinja_builtins.h"
+#include "text/jinja_limits.h"
 
 namespace tt::jinja {
 
@@ -167,6 +168,7 @@ Value string_method(const Value& self, const std::string& name) {
         if (!first) out += s.string;
         first = false;
         out += need_str(item, "join");
+        check_string_size(out.size(), "join()'s result size in bytes");
       }
       return Value::from_string(out);
     });
@@ -221,6 +223,7 @@ std::string py_replace(const std::string& s, const std::string& old, const std::
     for (size_t i = 0; i <= t.size(); ++i) {
       if (count < 0 || done < count) {
         out += replacement;
+        check_string_size(out.size(), "replace()'s result size in bytes");
         ++done;
       }
       if (i < t.size()) utf8_append(out, t[i]);
@@ -233,6 +236,7 @@ std::string py_replace(const std::string& s, const std::string& old, const std::
     size_t at = s.find(old, start);
     if (at == std::string::npos) break;
     out += s.substr(start, at - start) + replacement;
+    check_string_size(out.size(), "replace()'s result size in bytes");
     start = at + old.size();
     ++done;
   }
@@ -337,11 +341,14 @@ Value lookup_global(const std::string& name) {
       }
       int64_t start = n.size() == 1 ? 0 : n[0], stop = n.size() == 1 ? n[0] : n[1], step = n.size() == 3 ? n[2] : 1;
       if (step == 0) fail("range() arg 3 must not be zero");
+      __int128 span = step > 0 ? static_cast<__int128>(stop) - start : static_cast<__int128>(start) - stop;
+      __int128 stride = step > 0 ? step : -static_cast<__int128>(step);
+      __int128 count = span <= 0 ? 0 : (span + stride - 1) / stride;
+      if (count > kMaxRange)
+        fail("range() of {} items is too big: the sandbox blocks ranges larger than MAX_RANGE ({})",
+             static_cast<long long>(count > INT64_MAX ? INT64_MAX : count), kMaxRange);
       List out;
-      for (int64_t i = start; step > 0 ? i < stop : i > stop; i += step) {
-        out.push_back(Value::from_int(i));
-        if (out.size() > 10'000'000) fail("range() too large");
-      }
+      for (__int128 k = 0; k < count; ++k) out.push_back(Value::from_int(static_cast<int64_t>(start + k * step)));
       return Value::from_list(std::move(out));
     });
   if (name == "namespace" || name == "dict")

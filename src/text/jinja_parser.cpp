@@ -3,6 +3,7 @@
 #include <cstdlib>
 
 #include "core/error.h"
+#include "text/jinja_limits.h"
 
 namespace tt::jinja {
 namespace {
@@ -22,6 +23,24 @@ class Parser {
   const SourceInfo& info_;
   size_t i_ = 0;
   int loop_depth_ = 0;
+  int nesting_ = 0;
+
+  // Bounds the parser's recursion (nested parentheses, blocks, unary operators).
+  DepthGuard nested() {
+    return DepthGuard(nesting_, kMaxNesting, [this] { too_deep(); });
+  }
+  [[noreturn]] void too_deep() const {
+    error(cur().offset, fmt::format("nesting deeper than {} levels (tinythink's limit for untrusted templates)", kMaxNesting));
+  }
+  // Bounds the tree's depth, which operator chains (1+1+1...) grow without recursion; the
+  // evaluator and the destructor recurse over it.
+  ExprPtr measured(ExprPtr e) const {
+    for (const auto& c : e->children)
+      if (c) e->depth = std::max(e->depth, c->depth + 1);
+    for (const auto& [_, v] : e->kwargs) e->depth = std::max(e->depth, v->depth + 1);
+    if (e->depth > kMaxNesting) too_deep();
+    return e;
+  }
 
   const Token& cur() const { return tokens_[i_]; }
   const Token& peek(size_t ahead = 1) const { return tokens_[std::min(i_ + ahead, tokens_.size() - 1)]; }
@@ -75,6 +94,7 @@ class Parser {
 
   // Parses until a block tag whose name is in `end_names` (left as the current token, after "{%").
   Body parse_body(const std::vector<std::string>& end_names) {
+    DepthGuard guard = nested();
     Body body;
     while (true) {
       const Token& t = cur();
@@ -264,6 +284,7 @@ class Parser {
   }
 
   ExprPtr parse_tuple(bool simplified, bool with_condexpr, const std::vector<std::string>& extra_end, bool explicit_parens) {
+    DepthGuard guard = nested();
     size_t offset = cur().offset;
     std::vector<ExprPtr> items;
     bool is_tuple = false;
@@ -282,7 +303,7 @@ class Parser {
     }
     auto t = make(Expr::Kind::TupleLit, offset);
     t->children = std::move(items);
-    return t;
+    return measured(std::move(t));
   }
 
   ExprPtr parse_expression(bool with_condexpr) { return with_condexpr ? parse_condexpr() : parse_or(); }
@@ -302,7 +323,7 @@ class Parser {
       e->children.push_back(std::move(cond));
       e->children.push_back(std::move(expr1));
       e->children.push_back(std::move(otherwise));
-      expr1 = std::move(e);
+      expr1 = measured(std::move(e));
     }
     return expr1;
   }
@@ -312,7 +333,7 @@ class Parser {
     e->name = std::move(op);
     e->children.push_back(std::move(left));
     e->children.push_back(std::move(right));
-    return e;
+    return measured(std::move(e));
   }
 
   ExprPtr parse_or() {
@@ -335,10 +356,11 @@ class Parser {
   }
   ExprPtr parse_not() {
     if (is_name("not")) {
+      DepthGuard guard = nested();
       auto e = make(Expr::Kind::Not, cur().offset);
       advance();
       e->children.push_back(parse_not());
-      return e;
+      return measured(std::move(e));
     }
     return parse_compare();
   }
@@ -371,7 +393,7 @@ class Parser {
     e->children.push_back(std::move(first));
     for (auto& o : operands) e->children.push_back(std::move(o));
     e->ops = std::move(ops);
-    return e;
+    return measured(std::move(e));
   }
   ExprPtr parse_math1() {
     ExprPtr left = parse_concat();
@@ -414,10 +436,11 @@ class Parser {
   ExprPtr parse_unary(bool with_filter) {
     ExprPtr node;
     if (is_op("-") || is_op("+")) {
+      DepthGuard guard = nested();
       auto e = make(is_op("-") ? Expr::Kind::Negate : Expr::Kind::Plus, cur().offset);
       advance();
       e->children.push_back(parse_unary(false));
-      node = std::move(e);
+      node = measured(std::move(e));
     } else {
       node = parse_primary();
     }
@@ -483,7 +506,7 @@ class Parser {
         e->children.push_back(parse_expression(true));
       }
       advance();
-      return e;
+      return measured(std::move(e));
     }
     if (is_op("{")) {
       advance();
@@ -496,7 +519,7 @@ class Parser {
         e->children.push_back(parse_expression(true));
       }
       advance();
-      return e;
+      return measured(std::move(e));
     }
     error(offset, fmt::format("unexpected {}", describe(t)));
   }
@@ -510,7 +533,7 @@ class Parser {
           e->name = cur().value;
           advance();
           e->children.push_back(std::move(node));
-          node = std::move(e);
+          node = measured(std::move(e));
         } else if (cur().type == TokenType::Integer) {
           auto e = make(Expr::Kind::Getitem, node->offset);
           auto index = make(Expr::Kind::Constant, cur().offset);
@@ -518,7 +541,7 @@ class Parser {
           advance();
           e->children.push_back(std::move(node));
           e->children.push_back(std::move(index));
-          node = std::move(e);
+          node = measured(std::move(e));
         } else {
           error(cur().offset, "expected a name after '.'");
         }
@@ -547,12 +570,12 @@ class Parser {
     if (sub->kind == Expr::Kind::Slice) {  // parse_subscribed returned a slice shell; attach object
       sub->offset = offset;
       sub->children.insert(sub->children.begin(), std::move(node));
-      return sub;
+      return measured(std::move(sub));
     }
     auto e = make(Expr::Kind::Getitem, offset);
     e->children.push_back(std::move(node));
     e->children.push_back(std::move(sub));
-    return e;
+    return measured(std::move(e));
   }
 
   // One subscript: an expression or a slice start:stop:step (returned as a Slice without object).
@@ -615,7 +638,7 @@ class Parser {
     auto e = make(Expr::Kind::Call, node->offset);
     e->children.push_back(std::move(node));
     parse_call_args(*e);
-    return e;
+    return measured(std::move(e));
   }
 
   std::string dotted_name() {
@@ -637,7 +660,7 @@ class Parser {
       e->name = dotted_name();
       e->children.push_back(std::move(node));
       if (is_op("(")) parse_call_args(*e);
-      node = std::move(e);
+      node = measured(std::move(e));
     }
     return node;
   }
@@ -661,7 +684,7 @@ class Parser {
       if (is_name("is")) error(t.offset, "you cannot chain multiple tests with is");
       e->children.push_back(parse_postfix(parse_primary()));
     }
-    return e;
+    return measured(std::move(e));
   }
 
   ExprPtr parse_filter_expr(ExprPtr node) {

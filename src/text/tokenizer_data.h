@@ -13,6 +13,10 @@
 
 namespace tt {
 
+// The largest token id a tokenizer may use (2^24 - 1; real vocabularies are below 2^20): tables
+// indexed by id are allocated up front, so a stray id of 2^31 - 1 would need gigabytes.
+inline constexpr int64_t kMaxTokenId = (int64_t{1} << 24) - 1;
+
 struct AddedToken {
   std::string content;
   int32_t id = -1;

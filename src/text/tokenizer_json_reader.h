@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "text/tokenizer_data.h"
 
 namespace tt {
 
@@ -40,6 +41,9 @@ struct JsonReader {
     if (!value.is_number_integer() || value.get<int64_t>() < 0 || value.get<int64_t>() > INT32_MAX) {
       fail("{}: '{}' should be a token id (a non-negative integer)", path, where);
     }
+    if (value.get<int64_t>() > kMaxTokenId)
+      fail("{}: '{}' is token id {}, beyond tinythink's limit of {} (tables indexed by id are held in memory)", path,
+           where, value.get<int64_t>(), kMaxTokenId);
     return static_cast<int32_t>(value.get<int64_t>());
   }
   std::string type(const nlohmann::json& object, const std::string& where) const {

@@ -93,6 +93,9 @@ Tokenizer Tokenizer::load_tiktoken(const std::string& path) {
       if (c < '0' || c > '9') fail("{}:{}: invalid rank", path, line_no);
       rank = rank * 10 + (c - '0');
     }
+    if (rank > kMaxTokenId)
+      fail("{}:{}: rank {} is beyond tinythink's limit of {} (tables indexed by id are held in memory)", path, line_no,
+           rank, kMaxTokenId);
     if (static_cast<size_t>(rank) >= bpe.tokens.size()) {
       bpe.tokens.resize(rank + 1);
       bpe.in_index.resize(rank + 1, 0);

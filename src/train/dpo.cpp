@@ -10,6 +10,7 @@
 #include "io/file.h"
 #include "io/hub.h"
 #include "model/checkpoint.h"
+#include "train/reference_cache.h"
 #include "train/run_support.h"
 #include "train/trainer.h"
 
@@ -135,7 +136,9 @@ namespace {
 // loss and dL/dlogp, then one backward pass with token weights -dL/dlogp on the completion tokens.
 class PreferenceObjective final : public Objective {
  public:
-  enum Slot : size_t { kLoss, kRewardChosen, kRewardRejected, kAccuracy, kMargin, kLogpsChosen, kLogpsRejected, kPairs, kSlots };
+  enum Slot : size_t {
+    kLoss, kRewardChosen, kRewardRejected, kAccuracy, kMargin, kLogpsChosen, kLogpsRejected, kPairs, kNll, kSlots
+  };
 
   PreferenceObjective(const std::vector<PreferencePair>& pairs, const ReferenceLogps& reference, DpoLossConfig config,
                       int32_t pad_id)
@@ -196,6 +199,7 @@ class PreferenceObjective final : public Objective {
       sums[kLogpsRejected] += inputs[i].rejected;
       sums[kPairs] += 1;
     }
+    if (adds_chosen_nll()) add_chosen_nll(batch, logp, B, scale, token_weights, sums);
     // 3. d_hidden and the classifier weight gradient, then the decoder
     ClassifierGrad grad{token_weights.data(), TokenLoss::NLL, ws.d_hidden.data(), state.grad_views.lm_head};
     classifier_forward_backward(ws.hidden.data(), w.matmul_weights.lm_head, batch.targets.data(), N, c.vocab_size,
@@ -214,6 +218,7 @@ class PreferenceObjective final : public Objective {
     row["rewards/margins"] = window[kMargin] / n;
     row["logps/chosen"] = window[kLogpsChosen] / n;
     row["logps/rejected"] = window[kLogpsRejected] / n;
+    if (adds_chosen_nll()) row["nll_loss"] = window[kNll] / n;
   }
 
   std::string progress(const nlohmann::json& row) const override {
@@ -230,6 +235,27 @@ class PreferenceObjective final : public Objective {
   }
 
  private:
+  bool adds_chosen_nll() const { return type_.chosen_nll && config_.cpo_alpha != 0; }
+
+  // CPOTrainer's cpo_alpha * nll, nll = mean -logp over the chosen rows' target tokens of this
+  // micro-batch; like the pair losses' mean it weighs B / normaliser (1 / accumulation for equal
+  // micro-batches). Adds to the chosen tokens' weights and to the loss and nll_loss sums.
+  void add_chosen_nll(const Batch& batch, const std::vector<float>& logp, int64_t B, double scale,
+                      std::vector<float>& token_weights, MetricSums& sums) const {
+    const int64_t chosen_positions = B * batch.seq;
+    double logp_sum = 0;
+    int64_t tokens = 0;
+    for (int64_t t = 0; t < chosen_positions; ++t)
+      if (batch.targets[t] >= 0) logp_sum += logp[t], ++tokens;
+    if (tokens == 0) return;
+    const double nll = -logp_sum / static_cast<double>(tokens);
+    const float w = static_cast<float>(config_.cpo_alpha * static_cast<double>(B) * scale / static_cast<double>(tokens));
+    for (int64_t t = 0; t < chosen_positions; ++t)
+      if (batch.targets[t] >= 0) token_weights[t] += w;
+    sums[kLoss] += config_.cpo_alpha * nll * static_cast<double>(B);
+    sums[kNll] += nll * static_cast<double>(B);
+  }
+
   // The loss's inputs for each pair of the micro-batch, from the rows' summed log-probs ([chosen rows,
   // rejected rows]); div_c/div_r receive what the sums were divided by (lengths, or 1). A loss with a
   // baseline computes it here, updating its state.
@@ -287,7 +313,7 @@ void load_dpo_inputs(DpoRun& run) {
   const TrainConfig& c = run.config;
   const std::string path = c.dataset.path.empty() ? c.dataset.name : c.dataset.path;
   if (path.empty()) fail("{}: dataset.path (or dataset.name) is missing", c.source);
-  if (!file_exists(path)) fail("{}: dataset not found", path);
+  if (!file_exists(path) && !is_repo_id(path)) fail("{}: dataset not found", path);
   PreferenceOptions o;
   try {
     o.tokenizer = resolve_model_dir(c.tokenizer_name);
@@ -295,6 +321,8 @@ void load_dpo_inputs(DpoRun& run) {
     o.tokenizer = c.tokenizer_name;  // pre-tokenized data needs none
   }
   o.chat_template = c.dataset.chat_template;
+  o.dataset_config = c.dataset.config;
+  o.dataset_split = c.dataset.split;
   o.max_prompt_length = c.trainer.max_prompt_length;
   o.max_completion_length = c.trainer.max_completion_length;
   o.max_length = c.trainer.max_length;
@@ -323,11 +351,7 @@ ReferenceLogps reference_logps(const DpoRun& run, Model& model, Precision precis
   result.reference_cache_file = file;
   ReferenceLogps summed;
   if (file_exists(file)) {
-    nlohmann::json cached = read_json_file(file);
-    if (cached.value("key", "") != key || cached["chosen"].size() != run.train.size())
-      fail("{}: reference cache entry does not match its key; delete it", file);
-    summed.chosen = cached["chosen"].get<std::vector<double>>();
-    summed.rejected = cached["rejected"].get<std::vector<double>>();
+    summed = read_reference_cache(file, key, run.train.size());
     result.reference_cache_hit = true;
     log_info("reference log-probs: reusing {} ({} pairs) - no reference pass", file, run.train.size());
     return summed;
@@ -339,12 +363,8 @@ ReferenceLogps reference_logps(const DpoRun& run, Model& model, Precision precis
     summed = summed_logps(model.config, weights, precision, run.train, args.per_device_eval_batch_size, run.pad_id);
   }
   fs::create_directories(cache_dir);
-  nlohmann::json entry = {{"key", key},
-                          {"model", model_dir},
-                          {"precision", precision_name(precision)},
-                          {"pairs", run.train.size()},
-                          {"chosen", summed.chosen},
-                          {"rejected", summed.rejected}};
+  nlohmann::json entry = reference_cache_entry(
+      key, summed, {{"model", model_dir}, {"precision", precision_name(precision)}, {"pairs", run.train.size()}});
   write_file_atomic(file, entry.dump());
   log_info("reference log-probs: computed for {} pairs in one forward-only pass ({:.2f} s), cached at {}",
            run.train.size(), now_seconds() - t0, file);

@@ -7,6 +7,8 @@
 #include "core/error.h"
 #include "data/prepare.h"
 #include "io/file.h"
+#include "io/hub.h"
+#include "io/parquet.h"
 
 namespace tt {
 
@@ -20,15 +22,6 @@ bool is_message_list(const nlohmann::ordered_json& v) {
   if (!v.is_array()) return false;
   for (const auto& m : v)
     if (!m.is_object() || !m.contains("role") || !m["role"].is_string() || !m.contains("content")) return false;
-  return true;
-}
-
-// A completion message list with no content to learn from: no messages, or only blank contents.
-bool is_empty_completion(const nlohmann::ordered_json& messages) {
-  for (const auto& m : messages) {
-    const auto& c = m["content"];
-    if (!c.is_string() || c.get<std::string>().find_first_not_of(" \t\r\n") != std::string::npos) return false;
-  }
   return true;
 }
 
@@ -87,11 +80,11 @@ std::string PreferenceSummary::to_text() const {
   auto reason = [&](int64_t n, const char* what) {
     if (n > 0) s += fmt::format("\n  dropped {:>7}  {}", n, what);
   };
-  reason(dropped_identical, "chosen == rejected");
-  reason(dropped_empty_completion, "empty completion");
   reason(dropped_prompt_too_long, "prompt longer than its budget");
   reason(dropped_budget, "not sampled into the token budget");
   reason(bad_lines, "malformed lines");
+  if (identical_pairs > 0) s += fmt::format("\n  kept    {:>7}  with chosen == rejected (as TRL)", identical_pairs);
+  if (empty_completions > 0) s += fmt::format("\n  kept    {:>7}  with an empty completion (as TRL)", empty_completions);
   if (prompts_truncated > 0) s += fmt::format("\n  kept    {:>7}  with the prompt truncated from the left", prompts_truncated);
   if (completions_truncated > 0) s += fmt::format("\n  kept    {:>7}  with a completion truncated", completions_truncated);
   for (const auto& m : bad_line_messages) s += "\n  " + m;
@@ -162,8 +155,6 @@ PairTexts PreferenceTokenizer::texts(const nlohmann::ordered_json& row) const {
   }
   if (prompt.back()["role"] != "user" && prompt.back()["role"] != "system")
     fail("the prompt must end with a user message (continuing an assistant message is not supported)");
-  if (is_empty_completion(chosen_tail)) out.chosen.clear();
-  if (is_empty_completion(rejected_tail)) out.rejected.clear();
   std::string prompt_text = template_.render(prompt, /*add_generation_prompt=*/true).text;
   auto with = [&](const nlohmann::ordered_json& tail) {
     nlohmann::ordered_json all = prompt;
@@ -172,12 +163,10 @@ PairTexts PreferenceTokenizer::texts(const nlohmann::ordered_json& row) const {
   };
   std::string full_chosen = with(chosen_tail), full_rejected = with(rejected_tail);
   out.prompt = common_prefix(prompt_text, full_chosen);
-  if (!is_empty_completion(chosen_tail)) out.chosen = full_chosen.substr(out.prompt.size());
-  if (!is_empty_completion(rejected_tail)) {
-    if (full_rejected.compare(0, out.prompt.size(), out.prompt) != 0)
-      fail("the rendered rejected conversation does not start with the rendered prompt");
-    out.rejected = full_rejected.substr(out.prompt.size());
-  }
+  out.chosen = full_chosen.substr(out.prompt.size());
+  if (full_rejected.compare(0, out.prompt.size(), out.prompt) != 0)
+    fail("the rendered rejected conversation does not start with the rendered prompt");
+  out.rejected = full_rejected.substr(out.prompt.size());
   return out;
 }
 
@@ -185,23 +174,19 @@ TokenizedPair PreferenceTokenizer::tokenize(const nlohmann::ordered_json& row) c
   PairTexts t = texts(row);
   PreferencePair pair;
   pair.prompt = tokenizer_.encode(t.prompt, /*add_bos=*/false);
-  // An empty completion stays empty (no EOS) so that finish_pair reports it.
-  if (!t.chosen.empty()) pair.chosen = tokenizer_.encode(t.chosen, false);
-  if (!t.rejected.empty()) pair.rejected = tokenizer_.encode(t.rejected, false);
-  if (!t.chosen.empty()) pair.chosen.push_back(eos_id_);
-  if (!t.rejected.empty()) pair.rejected.push_back(eos_id_);
+  // TRL's tokenize_row: every completion gets EOS appended, an empty one too.
+  pair.chosen = tokenizer_.encode(t.chosen, false);
+  pair.rejected = tokenizer_.encode(t.rejected, false);
+  pair.chosen.push_back(eos_id_);
+  pair.rejected.push_back(eos_id_);
   return finish_pair(std::move(pair), options_, eos_id_);
 }
 
 TokenizedPair finish_pair(PreferencePair pair, const PreferenceOptions& o, int32_t eos_id) {
   TokenizedPair out;
   auto empty = [&](const std::vector<int32_t>& c) { return c.empty() || (c.size() == 1 && c[0] == eos_id); };
-  if (pair.chosen == pair.rejected) out.issue = PairIssue::Identical;
-  else if (empty(pair.chosen) || empty(pair.rejected)) out.issue = PairIssue::EmptyCompletion;
-  if (out.issue != PairIssue::None) {
-    out.pair = std::move(pair);
-    return out;
-  }
+  out.identical = pair.chosen == pair.rejected;
+  out.empty_completion = empty(pair.chosen) || empty(pair.rejected);
   const int64_t prompt_len = static_cast<int64_t>(pair.prompt.size());
   if (o.max_prompt_length > 0 && prompt_len > o.max_prompt_length) {
     if (o.drop_long_prompts) {
@@ -234,12 +219,20 @@ TokenizedPair finish_pair(PreferencePair pair, const PreferenceOptions& o, int32
 }
 
 PreferenceData load_preference_data(const std::string& path, const PreferenceOptions& options) {
-  std::ifstream in(path);
-  if (!in) fail("{}: cannot open", path);
   std::vector<std::pair<int64_t, std::string>> lines;
-  std::string line;
-  for (int64_t n = 1; std::getline(in, line); ++n)
-    if (line.find_first_not_of(" \t\r") != std::string::npos) lines.emplace_back(n, line);
+  for (const std::string& file : dataset_files(path, options.dataset_config, options.dataset_split)) {
+    if (is_parquet_path(file)) {  // rows as JSON text, like JSONL lines
+      ParquetFile(file).read_rows({}, [&](int64_t n, const nlohmann::json& row) {
+        lines.emplace_back(n, row.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+      });
+      continue;
+    }
+    std::ifstream in(file);
+    if (!in) fail("{}: cannot open", file);
+    std::string line;
+    for (int64_t n = 1; std::getline(in, line); ++n)
+      if (line.find_first_not_of(" \t\r") != std::string::npos) lines.emplace_back(n, line);
+  }
   if (lines.empty()) fail("{}: no preference pairs", path);
   const bool pretokenized = [&] {
     auto first = nlohmann::json::parse(lines[0].second, nullptr, false);
@@ -274,11 +267,11 @@ PreferenceData load_preference_data(const std::string& path, const PreferenceOpt
       continue;
     }
     switch (t.issue) {
-      case PairIssue::Identical: ++s.dropped_identical; continue;
-      case PairIssue::EmptyCompletion: ++s.dropped_empty_completion; continue;
       case PairIssue::PromptTooLong: ++s.dropped_prompt_too_long; continue;
       case PairIssue::None: break;
     }
+    s.identical_pairs += t.identical;
+    s.empty_completions += t.empty_completion;
     s.prompts_truncated += t.prompt_truncated;
     s.completions_truncated += t.completion_truncated;
     data.pairs.push_back(std::move(t.pair));

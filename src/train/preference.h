@@ -37,6 +37,7 @@ struct PreferencePair {
 struct PreferenceOptions {
   std::string tokenizer;      // tokenizer.json / tokenizer.model, or a model directory (unused for pre-tokenized data)
   std::string chat_template;  // a .jinja file; empty: tokenizer_config.json beside the tokenizer
+  std::string dataset_config, dataset_split = "train";  // a Hub dataset id's config and split
   int64_t max_prompt_length = 512;       // <= 0: no limit
   int64_t max_completion_length = -1;    // <= 0: no limit
   int64_t max_length = 1024;             // prompt + completion; <= 0: no limit
@@ -51,8 +52,8 @@ struct PreferenceOptions {
 struct PreferenceSummary {
   int64_t rows_read = 0;               // non-empty lines, bad ones included
   int64_t pairs_kept = 0;
-  int64_t dropped_identical = 0;       // chosen == rejected
-  int64_t dropped_empty_completion = 0;
+  int64_t identical_pairs = 0;         // kept: chosen == rejected (TRL keeps them)
+  int64_t empty_completions = 0;       // kept: a completion holding only EOS (TRL keeps them)
   int64_t dropped_prompt_too_long = 0; // over max_prompt_length (drop_long_prompts) or no room left under max_length
   int64_t dropped_budget = 0;
   int64_t bad_lines = 0;               // malformed lines, skipped
@@ -68,7 +69,7 @@ struct PreferenceData {
   PreferenceSummary summary;
 };
 
-enum class PairIssue { None, Identical, EmptyCompletion, PromptTooLong };
+enum class PairIssue { None, PromptTooLong };
 
 struct PairTexts {
   std::string prompt, chosen, rejected;
@@ -78,6 +79,7 @@ struct TokenizedPair {
   PreferencePair pair;
   PairIssue issue = PairIssue::None;
   bool prompt_truncated = false, completion_truncated = false;
+  bool identical = false, empty_completion = false;  // noted, kept (as TRL)
 };
 
 // Tokenizes rows of one dataset with one tokenizer and chat template.
@@ -102,9 +104,9 @@ class PreferenceTokenizer {
   int32_t eos_id_ = -1;
 };
 
-// The checks (in this order: identical, empty completion, prompt too long) and the truncation, on
-// token ids whose completions already end with EOS. An empty completion is one holding only EOS (or
-// nothing).
+// The prompt-length check and the truncation, on token ids whose completions already end with EOS.
+// Pairs whose chosen equals rejected or whose completion is empty (only EOS, or nothing) are kept as
+// TRL's DPOTrainer keeps them, and only noted.
 TokenizedPair finish_pair(PreferencePair pair, const PreferenceOptions& options, int32_t eos_id);
 
 // Reads a JSONL file (any format above). Malformed lines are counted and skipped, never fatal,

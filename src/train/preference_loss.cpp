@@ -55,6 +55,7 @@ DpoLossConfig DpoLossConfig::from_args(const TrainingArgs& args) {
           .beta = args.beta,
           .label_smoothing = args.label_smoothing,
           .simpo_gamma = args.simpo_gamma,
+          .cpo_alpha = args.cpo_alpha,
           .reference_free = args.reference_free};
 }
 

@@ -13,7 +13,8 @@
 //   sigmoid   -(1-e) log s(b z) - e log s(-b z)            hinge    max(0, 1 - b z)
 //   ipo       (z - 1/(2b))^2                               apo_zero 1 - s(b r_c) + s(b r_r)
 //   apo_down  s(b r_c) + 1 - s(b (r_c - r_r))
-//   simpo     sigmoid's form with z = logp_c - logp_r - gamma/b (CPOTrainer), rewards b logp
+//   simpo     sigmoid's form with z = logp_c - logp_r - gamma/b (CPOTrainer), rewards b logp; plus
+//             CPOTrainer's cpo_alpha * NLL of the chosen completions per micro-batch (default 1.0)
 //   robust    (-(1-e) log s(b z) + e log s(-b z)) / (1 - 2e)      (Chowdhury et al. 2024)
 //   bco_pair  -log s(b r_c - d) - log s(-(b r_r - d)), d = running mean of the rewards (BCO)
 #pragma once
@@ -31,6 +32,7 @@ struct DpoLossConfig {
   double beta = 0.1;
   double label_smoothing = 0.0;  // sigmoid, simpo, robust
   double simpo_gamma = 0.5;
+  double cpo_alpha = 1.0;        // losses with chosen_nll (simpo, CPOTrainer): the NLL term's weight
   bool reference_free = false;   // the reference assigns equal probability to all responses (logp_ref = 0)
 
   static DpoLossConfig from_args(const TrainingArgs& args);
@@ -58,6 +60,9 @@ struct PreferenceLossType {
   // returns their baseline and may update `state`, which checkpoints carry (exact resume).
   double (*micro_batch_baseline)(const DpoLossConfig& config, const std::vector<PairLogps>& pairs,
                                  nlohmann::json& state) = nullptr;
+  // CPOTrainer's behaviour-cloning term: the loss of a micro-batch is losses.mean() + cpo_alpha * nll,
+  // nll = the token-mean cross-entropy over the micro-batch's chosen completion tokens.
+  bool chosen_nll = false;
   // Optional: why the configuration cannot be used, "" when it can (checked when the config is loaded).
   std::string (*check)(const DpoLossConfig& config) = nullptr;
 };

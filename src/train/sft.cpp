@@ -1,8 +1,10 @@
 #include "train/sft.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "core/error.h"
+#include "data/prepare.h"
 #include "train/trainer.h"
 
 namespace tt {
@@ -40,12 +42,9 @@ Rows make_rows(const std::vector<SftExample>& examples, const TrainingArgs& args
   return rows;
 }
 
+// TRL's truncate_dataset (data/prepare.h): each example keeps its first max_length tokens.
 void truncate_examples(std::vector<SftExample>& examples, int64_t max_length) {
-  for (auto& e : examples)
-    if (static_cast<int64_t>(e.tokens.size()) > max_length) {
-      e.tokens.resize(max_length);
-      e.loss_mask.resize(max_length);
-    }
+  for (auto& e : examples) truncate_to_max_length(e.tokens, e.loss_mask, max_length);
 }
 
 // The SFT objective: the token loss (nll or dft) averaged over every target token of the effective
@@ -98,6 +97,18 @@ class SftObjective final : public Objective {
 
   bool has_eval_data() const override { return !eval_.groups.empty(); }
 
+  // The training loss on a forward-only batch, as TRL evaluates with its compute_loss_func:
+  // -logp per target token (nll), or -sg(p) logp (dft).
+  double eval_loss_sum(const Batch& batch, const std::vector<float>& logprobs) const {
+    double sum = 0;
+    for (int64_t t = 0; t < batch.size(); ++t) {
+      if (batch.targets[t] < 0) continue;
+      const double lp = logprobs[t];
+      sum += loss_ == TokenLoss::DFT ? -std::exp(lp) * lp : -lp;
+    }
+    return sum;
+  }
+
   nlohmann::json evaluate(TrainState& state) override {
     double sum = 0;
     int64_t tokens = 0, correct = 0;
@@ -107,9 +118,10 @@ class SftObjective final : public Objective {
       std::vector<int64_t> ids;
       for (size_t i = start; i < std::min(eval_.groups.size(), start + bs); ++i) ids.push_back(static_cast<int64_t>(i));
       Batch batch = eval_.batch(ids, run_.pad_id);
+      std::vector<float> logprobs(batch.size());
       LossResult r = model_loss(state.model->config, state.weights, batch, ws, {.precision = state.precision}, nullptr,
-                                loss_, nullptr);
-      sum += r.loss_sum;
+                                loss_, nullptr, logprobs.data());
+      sum += eval_loss_sum(batch, logprobs);
       tokens += r.tokens;
       correct += r.correct;
     }
@@ -134,7 +146,8 @@ SftResult run_sft(SftRun& run) {
   truncate_examples(run.train, args.max_length);
   truncate_examples(run.eval, args.max_length);
   Model model = load_model(config.model_name);
-  for (const auto& e : run.train) check_token_ids(e.tokens, model.config, config.source);
+  const std::string data_source = fmt::format("{}: dataset {}", config.source, config.dataset.path);
+  for (const auto& e : run.train) check_token_ids(e.tokens, model.config, data_source);
   SftObjective objective(run, make_rows(run.train, args), make_rows(run.eval, args));
   const TrainerResult r = run_trainer(config, {"sft", run.tokenizer_source, run.resume, run.shuffle}, model, objective);
   return {r.steps, r.final_loss, args.output_dir};

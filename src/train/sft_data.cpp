@@ -14,14 +14,19 @@ std::vector<SftExample> read_tokenized_jsonl(const std::string& path) {
     if (!row.contains("tokens") || !row["tokens"].is_array()) fail_at_line(path, line, "expected a list 'tokens'");
     SftExample e;
     for (const auto& t : row["tokens"]) {
-      if (!t.is_number_integer() || t.get<int64_t>() < 0) fail_at_line(path, line, "'tokens' holds a non-token value");
-      e.tokens.push_back(t.get<int32_t>());
+      if (!t.is_number_integer() || (t.is_number_unsigned() ? t.get<uint64_t>() > INT32_MAX : t.get<int64_t>() < 0 ||
+                                                                                                  t.get<int64_t>() > INT32_MAX))
+        fail_at_line(path, line, fmt::format("'tokens' holds {}, which is not a token id (0 to 2^31-1)", t.dump()));
+      e.tokens.push_back(static_cast<int32_t>(t.get<int64_t>()));
     }
     if (row.contains("loss_mask")) {
       const auto& mask = row["loss_mask"];
       if (!mask.is_array() || mask.size() != e.tokens.size())
         fail_at_line(path, line, "'loss_mask' must be a list as long as 'tokens'");
-      for (const auto& m : mask) e.loss_mask.push_back(m.get<int>() != 0);
+      for (const auto& m : mask) {
+        if (!m.is_number_integer() && !m.is_boolean()) fail_at_line(path, line, "'loss_mask' must hold 0/1 values");
+        e.loss_mask.push_back(m.is_boolean() ? m.get<bool>() : m.get<int64_t>() != 0);
+      }
     } else {
       e.loss_mask.assign(e.tokens.size(), 1);
     }

@@ -44,11 +44,13 @@ std::vector<SftExample> from_shard(const TokenShard& shard) {
 // template, tokenized with assistant masks — into a shard cached under output_dir/prepared/ (reused
 // while inputs and options are unchanged, so a resumed run sees the same examples).
 std::vector<SftExample> load_examples(const std::string& path, const TrainConfig& c) {
-  if (!file_exists(path) && !is_directory(path)) fail("{}: dataset not found", path);
+  if (!file_exists(path) && !is_directory(path) && !is_repo_id(path)) fail("{}: dataset not found", path);
   if (path.size() > 8 && path.substr(path.size() - 8) == ".ttshard") return from_shard(TokenShard::open(path));
   if (!is_directory(path) && is_pretokenized(path)) return read_tokenized_jsonl(path);
   PrepareOptions options;
   options.input = path;
+  options.dataset_config = c.dataset.config;
+  options.dataset_split = c.dataset.split;
   options.tokenizer = resolve_model_dir(c.tokenizer_name);
   options.chat_template = c.dataset.chat_template;
   options.max_length = c.trainer.max_length;

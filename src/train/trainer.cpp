@@ -1,6 +1,7 @@
 #include "train/trainer.h"
 
 #include <algorithm>
+#include <cmath>
 #include <csignal>
 #include <filesystem>
 
@@ -8,6 +9,7 @@
 #include "core/log.h"
 #include "core/system.h"
 #include "io/jsonl.h"
+#include "model/finite_check.h"
 #include "train/run_support.h"
 
 namespace tt {
@@ -66,6 +68,7 @@ StepOutcome optimizer_step(TrainState& state, Objective& objective, const std::v
   out.sums = std::move(gradients.sums);
   if (gradients.normaliser == 0) return out;
   out.grad_norm = apply_gradients(state, adamw, lr, max_grad_norm);
+  check_finite_parameters(*state.model, fmt::format("step {}: after the optimizer step (learning rate {})", step + 1, lr));
   out.loss = objective.step_loss(out.sums);
   return out;
 }
@@ -94,6 +97,8 @@ class StepRows {
     const int64_t epoch = step / plan_.steps_per_epoch;
     if (epoch != epoch_) {
       order_ = epoch_order(rows_, args_.seed, epoch, shuffle_);
+      // dataloader_drop_last: the rows of a last, incomplete micro-batch are not trained on.
+      order_.resize(std::min<size_t>(order_.size(), plan_.micro_batches_per_epoch * args_.per_device_train_batch_size));
       epoch_ = epoch;
     }
     return step_micro_batches(order_, step % plan_.steps_per_epoch, args_.per_device_train_batch_size,
@@ -162,6 +167,27 @@ bool checkpoint_if_due(const TrainingArgs& args, const StepPlan& plan, bool last
 
 }  // namespace
 
+namespace {
+
+// TRL users know `nan` losses; here a non-finite loss or gradient stops the run before the
+// optimizer step that would spread it into every weight, so the last checkpoint stays the last
+// good one.
+void stop_if_not_finite(const TrainState& state, const MetricSums& sums, int64_t step, size_t micro, size_t micros) {
+  const std::string where = fmt::format("step {}, micro-batch {} of {}", step + 1, micro + 1, micros);
+  const char* advice = "; stopped before the optimizer step (weights and checkpoints untouched): lower "
+                       "learning_rate, check adam_beta*/max_grad_norm, or look for a bad example in this micro-batch";
+  for (double v : sums)
+    if (!std::isfinite(v)) fail("{}: the loss is {}{}", where, v, advice);
+  if (auto i = first_non_finite(state.grads.data(), state.grads.size())) {
+    const TensorSlot* slot = nullptr;
+    for (const auto& s : state.model->layout.slots)
+      if (static_cast<int64_t>(*i) >= s.offset && static_cast<int64_t>(*i) < s.offset + s.numel) slot = &s;
+    fail("{}: the gradient of {} is {}{}", where, slot ? slot->name : "a parameter", state.grads[*i], advice);
+  }
+}
+
+}  // namespace
+
 StepGradients accumulate_step(TrainState& state, Objective& objective, const std::vector<MicroBatch>& micro_batches,
                               int64_t step) {
   StepGradients out;
@@ -169,8 +195,10 @@ StepGradients accumulate_step(TrainState& state, Objective& objective, const std
   out.normaliser = step_normaliser(micro_batches);
   zero_gradients(state);
   if (out.normaliser == 0) return out;
-  for (size_t i = 0; i < micro_batches.size(); ++i)
+  for (size_t i = 0; i < micro_batches.size(); ++i) {
     objective.accumulate(state, micro_batches[i], {step, static_cast<int64_t>(i), out.normaliser}, out.sums);
+    stop_if_not_finite(state, out.sums, step, i, micro_batches.size());
+  }
   return out;
 }
 

@@ -1,6 +1,7 @@
 #include "train/trainer_state.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <regex>
 #include <vector>
@@ -9,6 +10,7 @@
 #include "core/log.h"
 #include "io/file.h"
 #include "io/safetensors.h"
+#include "model/finite_check.h"
 
 namespace tt {
 
@@ -86,6 +88,10 @@ CheckpointState load_checkpoint(const std::string& dir, Model& model, AdamWState
   std::vector<int64_t> size = {static_cast<int64_t>(model.params.size())};
   moments.read_f32("exp_avg", adam.m.data(), size);
   moments.read_f32("exp_avg_sq", adam.v.data(), size);
+  for (const auto& [name, values] : {std::pair{"exp_avg", &adam.m}, std::pair{"exp_avg_sq", &adam.v}})
+    if (auto i = first_non_finite(values->data(), values->size()))
+      fail("{}/trainer_state/optimizer.safetensors: tensor {} has a non-finite value ({}) at element {}", dir, name,
+           (*values)[*i], *i);
   nlohmann::json json = read_json_file(dir + "/trainer_state/state.json");
   CheckpointState state;
   try {
@@ -96,6 +102,10 @@ CheckpointState load_checkpoint(const std::string& dir, Model& model, AdamWState
   } catch (const nlohmann::json::exception& e) {
     fail("{}/trainer_state/state.json: {}", dir, e.what());
   }
+  if (state.global_step < 0) fail("{}/trainer_state/state.json: global_step {} is negative", dir, state.global_step);
+  if (adam.step < 0) fail("{}/trainer_state/state.json: optimizer_step {} is negative", dir, adam.step);
+  if (!std::isfinite(state.seen_tokens) || state.seen_tokens < 0)
+    fail("{}/trainer_state/state.json: seen_tokens {} is not a finite non-negative number", dir, state.seen_tokens);
   return state;
 }
 

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <functional>
+#include <limits>
 #include <map>
 #include <set>
 
@@ -10,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "kernels/device.h"
 #include "train/optimizer.h"
 #include "train/preference_loss.h"
 
@@ -42,7 +44,7 @@ double as_double(const YAML::Node& node, const std::string& where) {
   try {
     size_t used = 0;
     double v = std::stod(s, &used);
-    if (used != s.size()) throw std::invalid_argument(s);
+    if (used != s.size() || !std::isfinite(v)) throw std::invalid_argument(s);
     return v;
   } catch (const std::exception&) {
     fail("{}: expected a number, got '{}'", where, s);
@@ -52,6 +54,7 @@ double as_double(const YAML::Node& node, const std::string& where) {
 int64_t as_int(const YAML::Node& node, const std::string& where) {
   double v = as_double(node, where);
   if (v != std::floor(v)) fail("{}: expected an integer, got '{}'", where, scalar(node, where));
+  if (std::fabs(v) > 9007199254740992.0) fail("{}: {} is too large (at most 2^53)", where, scalar(node, where));
   return static_cast<int64_t>(v);
 }
 
@@ -112,10 +115,15 @@ std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
   s["run_name"] = text(a.run_name);
   s["resume_from_checkpoint"] = text(a.resume_from_checkpoint);
   s["log_level"] = text(a.log_level);
+  s["device"] = [&a](const YAML::Node& n, const std::string& w) {
+    a.device = scalar(n, w);
+    parse_device(a.device, w);
+  };
   s["beta"] = number(a.beta);
   s["label_smoothing"] = number(a.label_smoothing);
   s["reference_free"] = flag(a.reference_free);
   s["simpo_gamma"] = number(a.simpo_gamma);
+  s["cpo_alpha"] = number(a.cpo_alpha);
   s["max_prompt_length"] = integer(a.max_prompt_length);
   s["max_completion_length"] = integer(a.max_completion_length);
   return s;
@@ -127,6 +135,7 @@ std::map<std::string, Setter> dataset_setters(DatasetArgs& d) {
   s["name"] = text(d.name);
   s["path"] = text(d.path);
   s["split"] = text(d.split);
+  s["config"] = text(d.config);
   s["eval_path"] = text(d.eval_path);
   s["test_size"] = [&d](const YAML::Node& n, const std::string& w) { d.test_size = as_double(n, w); };
   s["sources_file"] = text(d.sources_file);
@@ -158,9 +167,43 @@ void apply(const std::map<std::string, Setter>& setters, const std::string& key,
   fail("{}: unknown key", where);
 }
 
+// Numeric ranges: torch.optim.AdamW's and transformers' TrainingArguments' own checks are the
+// floor (a beta of 2 or a warmup_ratio of 5 "trains" to NaN weights).
+void check_ranges(const TrainConfig& c) {
+  const TrainingArgs& a = c.trainer;
+  const std::string& f = c.source;
+  auto in = [&](const char* key, double v, double lo, double hi, bool hi_open, const char* interval) {
+    if (!(v >= lo && (hi_open ? v < hi : v <= hi))) fail("{}: trainer.{} must be in {}, got {}", f, key, interval, v);
+  };
+  const double inf = std::numeric_limits<double>::infinity();
+  in("adam_beta1", a.adam_beta1, 0, 1, true, "[0, 1)");
+  in("adam_beta2", a.adam_beta2, 0, 1, true, "[0, 1)");
+  in("adam_epsilon", a.adam_epsilon, 0, inf, false, "[0, inf)");
+  in("weight_decay", a.weight_decay, 0, inf, false, "[0, inf)");
+  in("warmup_ratio", a.warmup_ratio, 0, 1, false, "[0, 1]");
+  in("max_grad_norm", a.max_grad_norm, 0, inf, false, "[0, inf)");
+  in("neftune_noise_alpha", a.neftune_noise_alpha, 0, inf, false, "[0, inf)");
+  in("num_train_epochs", a.num_train_epochs, 0, 1e9, false, "[0, 1e9]");
+  if (a.warmup_steps < 0) fail("{}: trainer.warmup_steps must not be negative, got {}", f, a.warmup_steps);
+  if (a.per_device_eval_batch_size <= 0) fail("{}: trainer.per_device_eval_batch_size must be positive", f);
+  if (a.logging_steps <= 0) fail("{}: trainer.logging_steps must be positive, got {}", f, a.logging_steps);
+  if (a.save_strategy == "steps" && a.save_steps <= 0) fail("{}: trainer.save_steps must be positive, got {}", f, a.save_steps);
+  if (a.max_prompt_length < 1 && a.max_prompt_length != -1)
+    fail("{}: trainer.max_prompt_length must be positive (or -1: none), got {}", f, a.max_prompt_length);
+  if (a.max_completion_length < 1 && a.max_completion_length != -1)
+    fail("{}: trainer.max_completion_length must be positive (or -1: none), got {}", f, a.max_completion_length);
+  const int64_t kMaxBatchRows = int64_t{1} << 24, kMaxLength = int64_t{1} << 24;
+  if (a.per_device_train_batch_size > kMaxBatchRows || a.gradient_accumulation_steps > kMaxBatchRows)
+    fail("{}: trainer.per_device_train_batch_size x gradient_accumulation_steps is too large (at most {} each)", f, kMaxBatchRows);
+  if (a.max_length > kMaxLength) fail("{}: trainer.max_length {} is too large (at most {})", f, a.max_length, kMaxLength);
+  in("dataset.test_size", c.dataset.test_size, 0, 1, true, "[0, 1)");
+  if (c.dataset.token_budget < 0) fail("{}: dataset.token_budget must not be negative, got {}", f, c.dataset.token_budget);
+}
+
 void validate(const TrainConfig& c, TrainerKind kind) {
   const TrainingArgs& a = c.trainer;
   const std::string& f = c.source;
+  check_ranges(c);
   if (a.per_device_train_batch_size <= 0) fail("{}: trainer.per_device_train_batch_size must be positive", f);
   if (a.gradient_accumulation_steps <= 0) fail("{}: trainer.gradient_accumulation_steps must be positive", f);
   if (a.max_length <= 1) fail("{}: trainer.max_length must be at least 2", f);
@@ -245,8 +288,10 @@ StepPlan plan_steps(const TrainingArgs& a, int64_t rows) {
   StepPlan p;
   const int64_t bs = a.per_device_train_batch_size;
   p.micro_batches_per_epoch = a.dataloader_drop_last ? rows / bs : (rows + bs - 1) / bs;
-  // Leftover micro-batches that do not fill an accumulation group are dropped (documented choice).
-  p.steps_per_epoch = std::max<int64_t>(1, p.micro_batches_per_epoch / a.gradient_accumulation_steps);
+  // transformers' Trainer: the micro-batches left after the last full accumulation group make a
+  // final, shorter optimizer step of the epoch (ceil), and the schedule counts it.
+  const int64_t ga = a.gradient_accumulation_steps;
+  p.steps_per_epoch = std::max<int64_t>(1, (p.micro_batches_per_epoch + ga - 1) / ga);
   p.total_steps = a.max_steps > 0 ? a.max_steps
                                   : static_cast<int64_t>(std::ceil(a.num_train_epochs * p.steps_per_epoch));
   p.warmup_steps = resolve_warmup_steps(a.warmup_steps, a.warmup_ratio, p.total_steps);

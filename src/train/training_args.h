@@ -47,11 +47,13 @@ struct TrainingArgs {
   std::string run_name;
   std::string resume_from_checkpoint;  // "", a checkpoint dir, or "true" (latest)
   std::string log_level = "info";
+  std::string device = "auto";  // auto | cpu | cuda[:N] (tinythink's key; the CLI's --device overrides it)
   // DPO (DPOConfig)
   double beta = 0.1;
   double label_smoothing = 0.0;
   bool reference_free = false;
   double simpo_gamma = 0.5;
+  double cpo_alpha = 1.0;  // simpo (CPOTrainer): weight of the chosen completions' NLL; 0 = pure SimPO
   int64_t max_prompt_length = 512;
   int64_t max_completion_length = -1;
 };
@@ -59,6 +61,7 @@ struct TrainingArgs {
 struct DatasetArgs {
   std::string name;       // hub id (looked up in the local HF cache) or a path
   std::string path;       // a JSONL file, a directory of JSONL shards, or a prepared shard
+  std::string config;     // a Hub dataset's config (default: its default one)
   std::string split = "train";
   std::string eval_path;  // optional separate eval data
   double test_size = 0.0; // fraction of the training rows held out for evaluation
@@ -83,7 +86,10 @@ struct TrainConfig {
 // positive sizes, known scheduler); errors name the file and the key.
 TrainConfig load_train_config(const std::string& path, const std::vector<std::string>& overrides, TrainerKind kind);
 
-// Resolved counts for a dataset of `rows` training rows (HF Trainer arithmetic).
+// Resolved counts for a dataset of `rows` training rows (HF Trainer arithmetic, transformers >= 4.56):
+// micro_batches_per_epoch = rows / batch (dataloader_drop_last) or ceil(rows / batch);
+// steps_per_epoch = ceil(micro_batches_per_epoch / gradient_accumulation_steps), the last step of
+// an epoch taking the remaining micro-batches; total_steps = max_steps or ceil(epochs * steps_per_epoch).
 struct StepPlan {
   int64_t micro_batches_per_epoch = 0;
   int64_t steps_per_epoch = 0;

@@ -72,12 +72,17 @@ TEST(TrainingArgs, StepPlanFollowsHfArithmetic) {
   a.logging_steps = 1;
   a.save_steps = 0.25;
   a.dataloader_drop_last = true;
-  StepPlan p = plan_steps(a, 101);  // 50 micro-batches -> 12 steps per epoch
+  StepPlan p = plan_steps(a, 101);  // 50 micro-batches -> 12 steps of 4 and a last one of 2 per epoch
   EXPECT_EQ(p.micro_batches_per_epoch, 50);
-  EXPECT_EQ(p.steps_per_epoch, 12);
-  EXPECT_EQ(p.total_steps, 36);
-  EXPECT_EQ(p.warmup_steps, 4);  // ceil(3.6)
-  EXPECT_EQ(p.save_steps, 9);    // a ratio of the total
+  EXPECT_EQ(p.steps_per_epoch, 13);
+  EXPECT_EQ(p.total_steps, 39);
+  EXPECT_EQ(p.warmup_steps, 4);  // ceil(3.9)
+  EXPECT_EQ(p.save_steps, 10);   // a ratio of the total: ceil(9.75)
+  a.gradient_accumulation_steps = 5;
+  EXPECT_EQ(plan_steps(a, 101).steps_per_epoch, 10);  // 50 = 10 x 5: no shorter step
+  a.dataloader_drop_last = false;
+  EXPECT_EQ(plan_steps(a, 101).micro_batches_per_epoch, 51);
+  EXPECT_EQ(plan_steps(a, 101).steps_per_epoch, 11);  // the 51st micro-batch (1 row) is a step of its own
 }
 
 }  // namespace

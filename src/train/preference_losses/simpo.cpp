@@ -1,5 +1,6 @@
 // simpo: SimPO (Meng et al. 2024, TRL's CPOTrainer loss_type "simpo"): no reference model; the
-// sigmoid loss of z = logp_c - logp_r - gamma/b on length-averaged log-probs; rewards b logp.
+// sigmoid loss of z = logp_c - logp_r - gamma/b on length-averaged log-probs; rewards b logp; and
+// CPOTrainer's cpo_alpha * NLL of the chosen completions (chosen_nll; cpo_alpha 0 = pure SimPO).
 #include "train/preference_loss.h"
 
 namespace tt {
@@ -21,6 +22,6 @@ PairLoss simpo_pair(const DpoLossConfig& c, const PairLogps& p) {
 
 extern const PreferenceLossType kSimpoLoss;
 const PreferenceLossType kSimpoLoss{.name = "simpo", .uses_reference = false, .averages_logps = true,
-                                    .pair = simpo_pair};
+                                    .pair = simpo_pair, .chosen_nll = true};
 
 }  // namespace tt

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Runs each libFuzzer target (fuzz/*_fuzz.cpp; ASan + UBSan) for SECONDS, seeded from the repo's
+# fixtures and ../shared, and prints one line per target: runs, coverage, corpus size, findings.
+#   scripts/fuzz.sh [SECONDS (default 30)] [TARGET ...]   e.g. scripts/fuzz.sh 600 jinja
+# Needs clang with libFuzzer (Debian: clang). Builds in build-fuzz/ (or $TT_FUZZ_BUILD); crashes
+# are written to build-fuzz/findings/TARGET/ and make the script exit non-zero.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+build=${TT_FUZZ_BUILD:-$root/build-fuzz}
+shared=${TINYTHINK_SHARED:-$root/../shared}
+seconds=${1:-30}
+shift || true
+targets=("$@")
+[ ${#targets[@]} -gt 0 ] || targets=(jinja tokenizer_json tiktoken safetensors jsonl ttshard config yaml_config)
+
+command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ not found (apt-get install clang)" >&2; exit 2; }
+[ -f "$build/build.ninja" ] || CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTT_FUZZ=ON >/dev/null
+ninja -C "$build" "${targets[@]/%/_fuzz}" >/dev/null
+
+# Seeds: small real inputs of each format (files over 1 MiB are left out: libFuzzer mutates small inputs best).
+seed() {
+  local corpus=$1; shift
+  mkdir -p "$corpus"
+  for f in "$@"; do
+    [ -f "$f" ] && [ "$(stat -c %s "$f")" -le 1048576 ] && cp -f "$f" "$corpus/seed-$(basename "$(dirname "$f")")-$(basename "$f")"
+  done
+  return 0
+}
+seeds_for() {
+  local t=$1 corpus=$2
+  case $t in
+    jinja) seed "$corpus" "$root"/tests/fixtures/chat_templates/*.jinja "$shared"/reference/*/chat_template.jinja ;;
+    tokenizer_json) seed "$corpus" "$root"/tests/fixtures/*/tokenizer.json "$shared"/data/tokenizer/*/tokenizer_config.json
+                    printf '%s' '{"model":{"type":"BPE","vocab":{"a":0,"b":1,"ab":2},"merges":["a b"]},"added_tokens":[{"id":3,"content":"<s>","special":true}],"pre_tokenizer":{"type":"ByteLevel"},"decoder":{"type":"ByteLevel"}}' > "$corpus/seed-bpe.json" ;;
+    tiktoken) printf 'YQ== 0\nYg== 1\nYWI= 2\n' > "$corpus/seed-tiny.model" 2>/dev/null || { mkdir -p "$corpus"; printf 'YQ== 0\nYg== 1\nYWI= 2\n' > "$corpus/seed-tiny.model"; } ;;
+    safetensors) seed "$corpus" "$root"/tests/fixtures/parity/*/model.safetensors "$root"/tests/fixtures/dpo/*/reference.safetensors ;;
+    jsonl) seed "$corpus" "$root"/tests/fixtures/sft/*/examples.jsonl "$root"/tests/fixtures/dpo/*/*.jsonl ;;
+    ttshard) mkdir -p "$corpus"; TT_FUZZ_WRITE_SEED="$corpus/seed.ttshard" "$build/ttshard_fuzz" >/dev/null 2>&1 || true ;;
+    config) seed "$corpus" "$root"/tests/fixtures/parity/*/config.json "$shared"/reference/*/config.json ;;
+    yaml_config) seed "$corpus" "$root"/configs/*/*.yaml ;;
+  esac
+  mkdir -p "$corpus"
+}
+
+status=0
+for t in "${targets[@]}"; do
+  corpus=$build/corpus/$t findings=$build/findings/$t log=$build/fuzz-$t.log
+  mkdir -p "$corpus" "$findings"
+  seeds_for "$t" "$corpus"
+  if ! (cd "$findings" && "$build/${t}_fuzz" "$corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
+        -max_len=65536 -print_final_stats=1 >"$log" 2>&1); then
+    status=1
+  fi
+  done_line="$(grep -E '^Done [0-9]+ runs' "$log" | tail -n 1 || true); $(grep -oE 'cov: [0-9]+ ft: [0-9]+' "$log" | tail -n 1 || true)"
+  # UBSan reports and continues; count its lines as findings too.
+  crashes=$(( $(find "$findings" -type f | wc -l) + $(grep -c 'runtime error' "$log" || true) ))
+  printf '%-15s %s | corpus %s files | findings %s (log %s)\n' "$t" "$done_line" \
+    "$(find "$corpus" -type f | wc -l)" "$crashes" "$log"
+  [ "$crashes" -eq 0 ] || status=1
+done
+exit $status

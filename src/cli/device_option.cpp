@@ -1,0 +1,36 @@
+#include "cli/device_option.h"
+
+#include <CLI/CLI.hpp>
+
+#include "core/error.h"
+#include "core/log.h"
+
+namespace tt::cli {
+
+void add_device_option(CLI::App* cmd, std::string& device) {
+  cmd->add_option("--device", device, "auto, cpu, cuda or cuda:N (default: the config's device, else auto)");
+}
+
+ResolvedDevice choose_device(const std::string& flag, const std::string& config_value, Precision precision) {
+  const std::string text = !flag.empty() ? flag : !config_value.empty() ? config_value : "auto";
+  const DeviceSpec spec = parse_device(text, flag.empty() ? "device" : "--device");
+  ResolvedDevice device = resolve_device(spec);
+  if (device.kind == DeviceKind::CUDA) {
+    const std::string found = describe_device(device, precision);
+    if (spec.kind == DeviceKind::CUDA)
+      fail("--device {}: {} found, but this build runs models on the CPU only (the CUDA backend has its "
+           "kernels, not yet the model step); use --device cpu or auto",
+           device_spec_name(spec), device.name);
+    log_info("{} found; this build runs models on the CPU only (CUDA kernels, no CUDA model step yet)", found);
+    ResolvedDevice cpu;
+    cpu.fallback_reason = "no CUDA model step in this build";
+    return cpu;
+  }
+  // `auto` on a machine with no NVIDIA driver, or with a build that has no CUDA backend, is the ordinary
+  // CPU case: nothing fell back, so nothing is said (a one-line error stays the only line). Any other
+  // fallback reason (a driver without a usable device, a broken plugin) is logged.
+  if (!(spec.kind == DeviceKind::Auto && device.no_cuda_here)) log_info("{}", describe_device(device, precision));
+  return device;
+}
+
+}  // namespace tt::cli

@@ -1,0 +1,23 @@
+// The --device option shared by the training and inference verbs, and the choice it leads to.
+#pragma once
+#include <string>
+
+#include "core/precision.h"
+#include "kernels/device.h"
+
+namespace CLI {
+class App;
+}
+
+namespace tt::cli {
+
+// Adds `--device auto|cpu|cuda[:N]` to a verb (empty string: not given).
+void add_device_option(CLI::App* cmd, std::string& device);
+
+// The device of a run: the flag when given, else the config's value (a training YAML's
+// trainer.device), else auto; resolved and logged (name, memory, precision, or why not CUDA).
+// The model forward and the training step have no CUDA path in this build yet (only the kernels
+// do): `auto` with a GPU present says so and runs on the CPU; an explicit cuda[:N] is an error.
+ResolvedDevice choose_device(const std::string& flag, const std::string& config_value, Precision precision);
+
+}  // namespace tt::cli

@@ -1,0 +1,81 @@
+#include "eval/generate_task.h"
+
+#include <algorithm>
+
+#include "core/log.h"
+#include "eval/progress.h"
+
+namespace tt::eval {
+
+namespace {
+
+infer::SamplingParams sampling_params(const GenerationDefaults& gen, const GenKwargs& kwargs, uint64_t seed) {
+  infer::SamplingParams params;
+  params.temperature = gen.do_sample ? static_cast<float>(gen.temperature) : 0.0f;
+  params.top_p = gen.do_sample ? static_cast<float>(gen.top_p) : 1.0f;
+  if (kwargs.top_k) params.top_k = *kwargs.top_k;
+  params.max_new_tokens = gen.max_gen_toks;
+  for (const auto& s : gen.until)
+    if (!s.empty()) params.stop.push_back(s);
+  params.seed = seed;
+  return params;
+}
+
+// Left-truncate a context that leaves no room for the answer (lm-eval keeps the end), and shorten
+// the answer when even then the two do not fit the model's positions.
+void fit_context(std::vector<int32_t>& ids, infer::SamplingParams& params, int64_t limit) {
+  const int64_t keep = std::max<int64_t>(1, limit - params.max_new_tokens);
+  if (static_cast<int64_t>(ids.size()) > keep) ids.erase(ids.begin(), ids.end() - keep);
+  if (static_cast<int64_t>(ids.size()) + params.max_new_tokens > limit)
+    params.max_new_tokens = std::max<int64_t>(1, limit - static_cast<int64_t>(ids.size()));
+}
+
+// Steps the engine until every request is done, the progress bar counting finished requests.
+void run_with_progress(infer::Engine& engine, const EvalOptions& options, const Task& task, int64_t n) {
+  Progress progress(options.progress, task.name(), n);
+  int64_t finished = 0;
+  engine.set_stream([&](int64_t, int64_t, const std::string&, bool done) {
+    if (done) progress.show(++finished);
+  });
+  while (engine.step()) {
+  }
+  engine.set_stream(nullptr);
+}
+
+}  // namespace
+
+uint64_t doc_seed(uint64_t seed, const std::string& task, int64_t doc_id) {
+  uint64_t h = 1469598103934665603ull ^ seed;
+  for (unsigned char c : task) h = (h ^ c) * 1099511628211ull;
+  return (h ^ static_cast<uint64_t>(doc_id)) * 0x9E3779B97F4A7C15ull;
+}
+
+void generate_task(const EvalOptions& options, infer::Session& session, const Task& task, const GenKwargs& kwargs,
+                   TaskRun& run) {
+  const GenerationDefaults gen = effective_generation(task.generation_defaults(), kwargs);
+  const int64_t n = static_cast<int64_t>(run.docs.size());
+  std::vector<int64_t> request_ids;  // the engine numbers requests across tasks
+  bool warned = false;
+  for (int64_t i = 0; i < n; ++i) {
+    const Prompt p = task.prompt(*run.docs[i]);
+    bool chat_used = false;
+    run.prompts.push_back(context_text(&session, p, options.apply_chat_template, &chat_used));
+    if (p.chat_native && !chat_used && !warned) {
+      log_warn("{}: the protocol applies a chat template but the model has none; using plain text", task.name());
+      warned = true;
+    }
+    infer::SamplingParams params = sampling_params(gen, kwargs, doc_seed(options.seed, task.name(), run.docs[i]->id));
+    std::vector<int32_t> ids = session.tokenizer->encode(run.prompts.back(), options.add_bos && !chat_used);
+    fit_context(ids, params, session.model.config.max_position_embeddings);
+    run.prompt_tokens += static_cast<int64_t>(ids.size());
+    request_ids.push_back(session.engine->add({std::move(ids), params}));
+  }
+  run_with_progress(*session.engine, options, task, n);
+  for (int64_t i = 0; i < n; ++i) {
+    infer::GenerationResult r = session.engine->take(request_ids[i]);
+    run.generated_tokens += static_cast<int64_t>(r.samples[0].ids.size());
+    run.responses.push_back(std::move(r.samples[0].text));
+  }
+}
+
+}  // namespace tt::eval

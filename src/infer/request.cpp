@@ -1,0 +1,133 @@
+#include "infer/request.h"
+
+#include <algorithm>
+#include <set>
+
+#include "core/error.h"
+#include "text/chat_encode.h"
+
+namespace tt::infer {
+
+const std::vector<std::string>& sampling_keys() {
+  static const std::vector<std::string> keys = {"max_new_tokens", "temperature",    "top_p", "top_k",
+                                                "min_p",          "repetition_penalty", "seed",  "n",
+                                                "stop",           "stop_token_ids", "ignore_eos"};
+  return keys;
+}
+
+namespace {
+
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      const size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string normalise_key(const std::string& key) {
+  std::string out;
+  for (char ch : key)
+    if (ch != '_' && ch != '-') out += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return out;
+}
+
+// A key that is not ours but looks like a sampling key (a typo, "top-p", "maxNewTokens") is an
+// error; anything else is the caller's own data and is passed through to the output.
+void check_unknown_key(const std::string& where, const std::string& key) {
+  static const std::set<std::string> known = {"prompt", "ids", "messages"};
+  if (known.count(key)) return;
+  const auto& keys = sampling_keys();
+  if (std::find(keys.begin(), keys.end(), key) != keys.end()) return;  // before the look-alikes: top_k is near top_p
+  for (const auto& k : keys) {
+    if (normalise_key(k) == normalise_key(key) || (key.size() > 3 && edit_distance(k, key) <= 2) ||
+        normalise_key(key) == "maxtokens" || normalise_key(key) == "stopsequences")
+      fail("{}: unknown sampling key '{}' (did you mean '{}'? known: {})", where, key,
+           normalise_key(key) == "maxtokens" ? "max_new_tokens" : normalise_key(key) == "stopsequences" ? "stop" : k,
+           fmt::join(sampling_keys(), ", "));
+  }
+}
+
+template <typename T>
+T get_field(const std::string& where, const nlohmann::json& row, const char* key) {
+  try {
+    return row.at(key).get<T>();
+  } catch (const nlohmann::json::exception&) {
+    fail("{}: '{}' has the wrong type ({})", where, key, row.at(key).dump());
+  }
+}
+
+}  // namespace
+
+SamplingParams sampling_params_from_row(const std::string& where, const nlohmann::json& row, SamplingParams p) {
+  for (const auto& [key, value] : row.items()) check_unknown_key(where, key);
+  if (row.contains("max_new_tokens")) p.max_new_tokens = get_field<int64_t>(where, row, "max_new_tokens");
+  if (row.contains("temperature")) p.temperature = get_field<float>(where, row, "temperature");
+  if (row.contains("top_p")) p.top_p = get_field<float>(where, row, "top_p");
+  if (row.contains("top_k")) p.top_k = get_field<int64_t>(where, row, "top_k");
+  if (row.contains("min_p")) p.min_p = get_field<float>(where, row, "min_p");
+  if (row.contains("repetition_penalty")) p.repetition_penalty = get_field<float>(where, row, "repetition_penalty");
+  if (row.contains("seed")) p.seed = get_field<uint64_t>(where, row, "seed");
+  if (row.contains("n")) p.n = get_field<int64_t>(where, row, "n");
+  if (row.contains("ignore_eos")) p.ignore_eos = get_field<bool>(where, row, "ignore_eos");
+  if (row.contains("stop")) {
+    if (row["stop"].is_string()) p.stop = {row["stop"].get<std::string>()};
+    else p.stop = get_field<std::vector<std::string>>(where, row, "stop");
+  }
+  if (row.contains("stop_token_ids")) p.stop_token_ids = get_field<std::vector<int32_t>>(where, row, "stop_token_ids");
+  try {
+    validate(p);
+  } catch (const Error& e) {
+    fail("{}: {}", where, e.what());
+  }
+  return p;
+}
+
+std::vector<int32_t> prompt_ids_from_row(const std::string& where, const nlohmann::json& row, bool chat,
+                                         const Session& session) {
+  const int64_t vocab = session.model.config.vocab_size;
+  if (row.contains("ids")) {
+    const auto& ids = row["ids"];
+    if (!ids.is_array()) fail("{}: 'ids' is not a list", where);
+    std::vector<int32_t> out;
+    for (const auto& id : ids) {
+      if (!id.is_number_integer()) fail("{}: 'ids' holds a value that is not an integer", where);
+      const int64_t v = id.get<int64_t>();
+      if (v < 0 || v >= vocab) fail("{}: token id {} out of range (vocab size {})", where, v, vocab);
+      out.push_back(static_cast<int32_t>(v));
+    }
+    if (out.empty()) fail("{}: 'ids' is empty", where);
+    return out;
+  }
+  if (!session.tokenizer) fail("{}: the model has no tokenizer; give token 'ids' instead", where);
+  if (row.contains("messages") || chat) {
+    if (!chat) fail("{}: 'messages' needs --chat", where);
+    nlohmann::ordered_json messages;
+    if (row.contains("messages")) {
+      messages = nlohmann::ordered_json::parse(row["messages"].dump());
+      if (!messages.is_array() || messages.empty()) fail("{}: 'messages' must be a non-empty list", where);
+    } else if (row.contains("prompt") && row["prompt"].is_string()) {
+      messages = nlohmann::ordered_json::array({{{"role", "user"}, {"content", row["prompt"].get<std::string>()}}});
+    } else {
+      fail("{}: expected 'messages' (or 'prompt' / 'ids')", where);
+    }
+    if (!session.chat_template) fail("{}: the model has no chat template (tokenizer_config.json)", where);
+    std::vector<int32_t> ids = encode_chat(*session.tokenizer, *session.chat_template, messages, true).ids;
+    if (ids.empty()) fail("{}: the chat renders to no tokens", where);
+    return ids;
+  }
+  if (!row.contains("prompt")) fail("{}: expected a field 'prompt' (text) or 'ids' (token ids)", where);
+  if (!row["prompt"].is_string()) fail("{}: 'prompt' is not a string", where);
+  const std::string text = row["prompt"].get<std::string>();
+  if (text.empty()) fail("{}: the prompt is empty", where);
+  return session.tokenizer->encode(text, true);
+}
+
+}  // namespace tt::infer

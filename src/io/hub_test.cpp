@@ -1,0 +1,193 @@
+#include "io/hub.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include "core/error.h"
+#include "io/file.h"
+#include "tests/test_util.h"
+
+// Against tools/hub/fake_hub.py, a loopback server with the Hub's endpoints and headers.
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kCommit = "0123456789abcdef0123456789abcdef01234567";
+
+class FakeHub : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    log_ = tt::testing::make_temp_dir("fakehub") + "/server.log";
+    std::string command = "python3 " + tt::testing::source_dir() + "/tools/hub/fake_hub.py 2>" + log_ + " & echo $!; wait";
+    server_ = ::popen(("exec sh -c '" + command + "'").c_str(), "r");
+    ASSERT_TRUE(server_);
+    char line[64] = {};
+    ASSERT_TRUE(std::fgets(line, sizeof line, server_));
+    pid_ = std::atoi(line);
+    ASSERT_TRUE(std::fgets(line, sizeof line, server_));
+    port_ = std::atoi(line);
+    ASSERT_GT(port_, 0);
+    cache_ = tt::testing::make_temp_dir("hfcache");
+    ::setenv("HF_ENDPOINT", fmt::format("http://127.0.0.1:{}", port_).c_str(), 1);
+    ::setenv("HF_HUB_CACHE", cache_.c_str(), 1);
+    ::setenv("TINYTHINK_HTTP_BACKOFF", "0.01", 1);
+    ::setenv("HF_TOKEN_PATH", (cache_ + "/no-token").c_str(), 1);
+    ::unsetenv("HF_HUB_OFFLINE");
+    ::unsetenv("HF_TOKEN");
+  }
+  void TearDown() override {
+    if (pid_ > 0) ::kill(pid_, SIGTERM);
+    if (server_) ::pclose(server_);
+    for (const char* v : {"HF_ENDPOINT", "HF_HUB_CACHE", "TINYTHINK_HTTP_BACKOFF", "HF_TOKEN_PATH", "HF_HUB_OFFLINE"}) ::unsetenv(v);
+  }
+  std::string error_of(const std::function<void()>& f) {
+    try {
+      f();
+    } catch (const tt::Error& e) {
+      return e.what();
+    }
+    return "";
+  }
+
+  FILE* server_ = nullptr;
+  int pid_ = 0, port_ = 0;
+  std::string cache_, log_;
+};
+
+tt::HubRepo repo(const std::string& id, tt::RepoType type = tt::RepoType::kModel) {
+  tt::HubRepo r;
+  r.id = id;
+  r.type = type;
+  return r;
+}
+
+// Every entry under `root`: "path" for directories, "path -> target" for symlinks, "path: content" for files.
+std::vector<std::string> tree(const std::string& root) {
+  std::vector<std::string> entries;
+  for (auto it = fs::recursive_directory_iterator(root); it != fs::recursive_directory_iterator(); ++it) {
+    std::string rel = it->path().lexically_relative(root).string();
+    if (it->is_symlink()) entries.push_back(rel + " -> " + fs::read_symlink(it->path()).string());
+    else if (it->is_directory()) entries.push_back(rel + "/");
+    else entries.push_back(rel + ": " + tt::read_file(it->path().string()).substr(0, 16));
+  }
+  std::sort(entries.begin(), entries.end());
+  return entries;
+}
+
+}  // namespace
+
+TEST_F(FakeHub, ModelSnapshotLandsInTheHuggingFaceHubCacheLayout) {
+  const std::string dir = tt::resolve_model_dir("org/tiny");
+  EXPECT_EQ(dir, cache_ + "/models--org--tiny/snapshots/" + kCommit);
+  std::vector<std::string> t = tree(cache_);
+  // blobs named by the normalized ETag (git sha1 for small files, sha256 for LFS), relative symlinks,
+  // refs/main holding the commit, lock files under .locks; README.md and onnx/ are not model files
+  std::vector<std::string> expected = {
+      ".locks/",
+      ".locks/models--org--tiny/",
+      ".locks/models--org--tiny/11a49425c76fda05d55508d801e8dbd2a2f2676011f85baba64a2df0420fe574.lock: ",
+      ".locks/models--org--tiny/9eddb62b076f586b2186445e7872e5a05f0dfe06.lock: ",
+      ".locks/models--org--tiny/92bdb0aff34a95a7c00546c3d608c984294164ed.lock: ",
+      "models--org--tiny/",
+      "models--org--tiny/blobs/",
+      "models--org--tiny/blobs/11a49425c76fda05d55508d801e8dbd2a2f2676011f85baba64a2df0420fe574: {\"__metadata__\":",
+      "models--org--tiny/blobs/9eddb62b076f586b2186445e7872e5a05f0dfe06: {\"model_type\": \"",
+      "models--org--tiny/blobs/92bdb0aff34a95a7c00546c3d608c984294164ed: {\"version\": \"1.0",
+      "models--org--tiny/refs/",
+      "models--org--tiny/refs/main: 0123456789abcdef",
+      "models--org--tiny/snapshots/",
+      std::string("models--org--tiny/snapshots/") + kCommit + "/",
+      std::string("models--org--tiny/snapshots/") + kCommit + "/config.json -> ../../blobs/9eddb62b076f586b2186445e7872e5a05f0dfe06",
+      std::string("models--org--tiny/snapshots/") + kCommit + "/model.safetensors -> ../../blobs/11a49425c76fda05d55508d801e8dbd2a2f2676011f85baba64a2df0420fe574",
+      std::string("models--org--tiny/snapshots/") + kCommit + "/tokenizer.json -> ../../blobs/92bdb0aff34a95a7c00546c3d608c984294164ed",
+  };
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(t, expected);
+  EXPECT_EQ(tt::read_file(cache_ + "/models--org--tiny/refs/main"), kCommit);  // no newline
+  // offline, the cache answers alone
+  ::setenv("HF_HUB_OFFLINE", "1", 1);
+  EXPECT_EQ(tt::resolve_model_dir("org/tiny"), dir);
+  EXPECT_NE(error_of([] { tt::resolve_model_dir("org/other"); }).find("HF_HUB_OFFLINE"), std::string::npos);
+}
+
+TEST_F(FakeHub, NestedFilesLinkWithOneMoreParentPerFolder) {
+  std::string path = tt::hub_download_file(repo("org/tiny"), "onnx/model.onnx");
+  EXPECT_EQ(fs::read_symlink(path).string().substr(0, 15), "../../../blobs/");
+  EXPECT_EQ(tt::read_file(path), "onnx");
+}
+
+TEST_F(FakeHub, ADroppedConnectionResumesWithARangeRequest) {
+  std::string path = tt::hub_download_file(repo("org/flaky"), "drop.bin");
+  std::string content = tt::read_file(path);
+  ASSERT_EQ(content.size(), 256u * 400);
+  for (size_t i = 0; i < content.size(); ++i) ASSERT_EQ(static_cast<uint8_t>(content[i]), i % 256) << i;
+  EXPECT_NE(tt::read_file(log_).find(fmt::format("Range bytes={}- of drop.bin", 256 * 400 / 2)), std::string::npos)
+      << tt::read_file(log_);
+  EXPECT_EQ(fs::exists(fs::path(fs::canonical(path)).string() + ".incomplete"), false);
+}
+
+TEST_F(FakeHub, AWrongSha256IsRefusedAndNothingIsLinked) {
+  std::string error = error_of([&] { tt::hub_download_file(repo("org/flaky"), "bad.bin"); });
+  EXPECT_NE(error.find("org/flaky/bad.bin: sha256 mismatch"), std::string::npos) << error;
+  EXPECT_FALSE(fs::exists(cache_ + "/models--org--flaky/snapshots/" + kCommit + "/bad.bin"));
+  EXPECT_FALSE(fs::exists(cache_ + "/models--org--flaky/blobs/" + std::string(64, 'f')));
+}
+
+TEST_F(FakeHub, GatedMissingAndUnknownGiveOneLineErrors) {
+  std::string gated = error_of([&] { tt::hub_download_file(repo("org/gated"), "config.json"); });
+  EXPECT_NE(gated.find("gated repo"), std::string::npos) << gated;
+  EXPECT_NE(gated.find("HF_TOKEN"), std::string::npos) << gated;
+  std::string unknown = error_of([&] { tt::hub_download_file(repo("org/nothing"), "config.json"); });
+  EXPECT_NE(unknown.find("answered 401"), std::string::npos) << unknown;
+  std::string missing = error_of([&] { tt::hub_download_file(repo("org/tiny"), "nope.json"); });
+  EXPECT_NE(missing.find("org/tiny/nope.json: not found in org/tiny at revision 'main' (404)"), std::string::npos) << missing;
+  for (const auto& e : {gated, unknown, missing}) EXPECT_EQ(e.find('\n'), std::string::npos);
+}
+
+TEST_F(FakeHub, DatasetSplitFilesAreDownloadedAlone) {
+  std::vector<std::string> files = tt::dataset_files("org/chat", "", "train");
+  ASSERT_EQ(files.size(), 1u);
+  EXPECT_EQ(files[0], cache_ + "/datasets--org--chat/snapshots/" + kCommit + "/data/train-00000-of-00001.parquet");
+  EXPECT_EQ(tt::read_file(files[0]), "PAR1 train");
+  EXPECT_FALSE(fs::exists(cache_ + "/datasets--org--chat/snapshots/" + kCommit + "/data/test-00000-of-00001.parquet"));
+}
+
+TEST_F(FakeHub, DownloadVerbPrintsTheSnapshot) {
+  auto r = tt::testing::run_cli("download org/chat --repo-type dataset");
+  EXPECT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find(cache_ + "/datasets--org--chat/snapshots/" + kCommit), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::exists(cache_ + "/datasets--org--chat/snapshots/" + kCommit + "/README.md"));
+}
+
+TEST_F(FakeHub, TokensComeFromHfTokenOrTheTokenFileAndOpenGatedRepos) {
+  tt::write_file_atomic(cache_ + "/token", "hf_granted\n");
+  ::setenv("HF_TOKEN_PATH", (cache_ + "/token").c_str(), 1);
+  EXPECT_EQ(tt::hub_token(), "hf_granted");
+  EXPECT_EQ(tt::read_file(tt::hub_download_file(repo("org/gated"), "config.json")), "{\"model_type\": \"llama\"}\n");
+  ::setenv("HF_TOKEN", "hf_other", 1);  // HF_TOKEN wins over the file
+  EXPECT_EQ(tt::hub_token(), "hf_other");
+  EXPECT_NE(error_of([&] { tt::hub_download_file(repo("org/gated"), "tokenizer.json"); }).find("gated repo"), std::string::npos);
+  ::unsetenv("HF_TOKEN");
+}
+
+TEST(HubCache, FollowsHfHomeAndHfHubCache) {
+  ::unsetenv("HF_HUB_CACHE");
+  ::setenv("HF_HOME", "/tmp/hf-home", 1);
+  EXPECT_EQ(tt::hub_cache_dir(), "/tmp/hf-home/hub");
+  tt::HubRepo r;
+  r.id = "org/name";
+  r.type = tt::RepoType::kDataset;
+  EXPECT_EQ(tt::repo_folder(r), "/tmp/hf-home/hub/datasets--org--name");
+  ::setenv("HF_HUB_CACHE", "/tmp/elsewhere", 1);
+  EXPECT_EQ(tt::hub_cache_dir(), "/tmp/elsewhere");
+  ::unsetenv("HF_HUB_CACHE");
+  ::unsetenv("HF_HOME");
+  EXPECT_TRUE(tt::is_repo_id("facebook/MobileLLM-R1-140M-base@main"));
+  EXPECT_FALSE(tt::is_repo_id("data/train.jsonl"));
+  EXPECT_FALSE(tt::is_repo_id("a/b/c"));
+}

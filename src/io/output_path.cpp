@@ -1,0 +1,68 @@
+#include "io/output_path.h"
+
+#include <algorithm>
+#include <filesystem>
+
+#include <unistd.h>
+
+#include "core/error.h"
+
+namespace tt {
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string parent_of(const std::string& path) {
+  fs::path parent = fs::absolute(path).parent_path();
+  return parent.empty() ? "." : parent.string();
+}
+
+void check_parent_writable(const std::string& path, const std::string& what) {
+  std::string parent = parent_of(path);
+  std::error_code ec;
+  if (!fs::is_directory(parent, ec)) fail("{} {}: directory {} does not exist", what, path, parent);
+  if (::access(parent.c_str(), W_OK | X_OK) != 0) fail("{} {}: directory {} is not writable", what, path, parent);
+}
+
+}  // namespace
+
+void check_output_directory(const std::string& dir, const std::vector<std::string>& own_names, bool overwrite,
+                            const std::string& verb) {
+  std::error_code ec;
+  fs::file_status status = fs::symlink_status(dir, ec);
+  if (fs::exists(status) && !fs::is_directory(fs::status(dir, ec)))
+    fail("{} --out {}: exists and is not a directory; {} writes a directory and never replaces a file", verb, dir, verb);
+  if (fs::is_directory(status) || fs::is_symlink(status)) {
+    std::vector<std::string> foreign;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      std::string name = entry.path().filename().string();
+      if (std::find(own_names.begin(), own_names.end(), name) == own_names.end()) foreign.push_back(name);
+    }
+    if (ec) fail("{} --out {}: cannot list the directory ({})", verb, dir, ec.message());
+    if (!foreign.empty() && !overwrite)
+      fail("{} --out {}: a non-empty directory that is not a previous {} output (it holds '{}'{}); give --overwrite "
+           "to replace it",
+           verb, dir, verb, foreign.front(), foreign.size() > 1 ? fmt::format(" and {} more", foreign.size() - 1) : "");
+  }
+  check_parent_writable(dir, verb + " --out");
+}
+
+void check_output_file(const std::string& path, const std::string& what) {
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) fail("{} {}: is a directory", what, path);
+  if (fs::exists(path, ec)) {
+    if (::access(path.c_str(), W_OK) != 0) fail("{} {}: is not writable", what, path);
+  }
+  check_parent_writable(path, what);
+}
+
+void check_writable_directory(const std::string& dir, const std::string& what) {
+  std::error_code ec;
+  fs::path existing = fs::absolute(dir);
+  while (!fs::exists(existing, ec) && existing.has_parent_path() && existing != existing.parent_path())
+    existing = existing.parent_path();
+  if (!fs::is_directory(existing, ec)) fail("{} {}: {} exists and is not a directory", what, dir, existing.string());
+  if (::access(existing.c_str(), W_OK | X_OK) != 0) fail("{} {}: directory {} is not writable", what, dir, existing.string());
+}
+
+}  // namespace tt

@@ -1,0 +1,24 @@
+// Output paths checked before any work starts: never replace a user's file or a directory that is
+// not ours, and fail early (one line naming the path) when an output cannot be written.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace tt {
+
+// `dir` is about to be written as a whole directory by `verb`. Refuses an existing non-directory
+// (never replaced, even with overwrite) and an existing non-empty directory holding anything other
+// than `own_names` (what a previous run of the verb writes) unless `overwrite`. Also checks that
+// the parent directory is writable.
+void check_output_directory(const std::string& dir, const std::vector<std::string>& own_names, bool overwrite,
+                            const std::string& verb);
+
+// `path` is about to be written as a file: it must not be a directory, and it (if present) or its
+// parent directory (if not) must be writable. `what` names the option ("--output").
+void check_output_file(const std::string& path, const std::string& what);
+
+// `dir` is a directory files will be written into (created with its parents if missing): it must
+// not be a file, and it (if present) or its nearest existing ancestor must be writable.
+void check_writable_directory(const std::string& dir, const std::string& what);
+
+}  // namespace tt

@@ -1,0 +1,152 @@
+#include "io/parquet.h"
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "core/error.h"
+#include "io/file.h"
+#include "io/jsonl.h"
+#include "tests/test_util.h"
+
+// Fixtures: tests/fixtures/parquet, written by DuckDB (tools/parquet/write_fixtures.mjs), with the
+// rows DuckDB reads back from each file exported as JSON Lines (chat.jsonl, row_groups.jsonl).
+
+namespace {
+
+std::string fixture(const std::string& name) { return tt::testing::fixture_dir() + "/parquet/" + name; }
+
+nlohmann::json manifest() { return tt::read_json_file(fixture("manifest.json")); }
+
+std::vector<nlohmann::json> jsonl_rows(const std::string& path) {
+  std::vector<nlohmann::json> rows;
+  tt::read_jsonl(path, [&](int64_t, const nlohmann::json& row) { rows.push_back(row); });
+  return rows;
+}
+
+std::vector<nlohmann::json> parquet_rows(const std::string& path, const std::vector<std::string>& columns = {}) {
+  std::vector<nlohmann::json> rows;
+  tt::ParquetFile(path).read_rows(columns, [&](int64_t n, const nlohmann::json& row) {
+    EXPECT_EQ(n, static_cast<int64_t>(rows.size()) + 1);
+    rows.push_back(row);
+  });
+  return rows;
+}
+
+// The message of the tt::Error that reading every row of `path` throws ("" when none).
+std::string read_error(const std::string& path) {
+  try {
+    parquet_rows(path);
+  } catch (const tt::Error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+std::string write_variant(const std::string& name, const std::string& content) {
+  std::string path = tt::testing::make_temp_dir("parquet") + "/" + name;
+  std::ofstream(path, std::ios::binary) << content;
+  return path;
+}
+
+}  // namespace
+
+TEST(Parquet, EveryFixtureReadsAsTheRowsDuckDbExported) {
+  const nlohmann::json files = manifest();
+  for (const auto& [name, info] : files.items()) {
+    SCOPED_TRACE(name);
+    const std::string path = fixture(name + ".parquet");
+    std::vector<nlohmann::json> expected = jsonl_rows(fixture(info["expected"].get<std::string>()));
+    tt::ParquetFile file(path);
+    EXPECT_EQ(file.num_rows(), static_cast<int64_t>(expected.size()));
+    EXPECT_EQ(file.num_row_groups(), info["row_groups"].get<size_t>());
+    std::vector<nlohmann::json> rows = parquet_rows(path);
+    ASSERT_EQ(rows.size(), expected.size());
+    for (size_t i = 0; i < rows.size(); ++i) ASSERT_EQ(rows[i], expected[i]) << "row " << i;
+  }
+}
+
+TEST(Parquet, FixturesCoverEveryEncodingCodecAndSeveralRowGroups) {
+  std::set<std::string> encodings, codecs;
+  size_t most_row_groups = 0;
+  const nlohmann::json files = manifest();
+  for (const auto& [name, info] : files.items()) {
+    for (const auto& e : info["encodings"]) encodings.insert(e.get<std::string>());
+    for (const auto& c : info["codecs"]) codecs.insert(c.get<std::string>());
+    most_row_groups = std::max(most_row_groups, info["row_groups"].get<size_t>());
+  }
+  for (const char* e : {"PLAIN", "PLAIN_DICTIONARY", "RLE_DICTIONARY", "DELTA_BINARY_PACKED", "DELTA_LENGTH_BYTE_ARRAY",
+                        "BYTE_STREAM_SPLIT"})
+    EXPECT_TRUE(encodings.count(e)) << e;
+  for (const char* c : {"UNCOMPRESSED", "SNAPPY", "GZIP", "ZSTD"}) EXPECT_TRUE(codecs.count(c)) << c;
+  EXPECT_GE(most_row_groups, 3u);
+}
+
+TEST(Parquet, ChatMessagesAreListsOfRoleContentObjects) {
+  std::vector<nlohmann::json> rows = parquet_rows(fixture("chat_v2_zstd.parquet"));
+  ASSERT_GT(rows.size(), 4u);
+  const nlohmann::json& messages = rows[3]["messages"];
+  ASSERT_TRUE(messages.is_array());
+  ASSERT_EQ(messages.size(), 3u);
+  EXPECT_EQ(messages[0], (nlohmann::json{{"role", "system"}, {"content", "row 3 turn 0: "}}));
+  EXPECT_EQ(messages[1]["role"], "assistant");
+  EXPECT_TRUE(rows[16]["messages"].is_null());  // a null list, unlike rows[0]'s empty one
+  EXPECT_EQ(rows[0]["messages"], nlohmann::json::array());
+}
+
+TEST(Parquet, ReadsOnlyTheRequestedColumns) {
+  std::vector<nlohmann::json> expected = jsonl_rows(fixture("chat.jsonl"));
+  std::vector<nlohmann::json> rows = parquet_rows(fixture("chat_v1_snappy.parquet"), {"messages", "id"});
+  ASSERT_EQ(rows.size(), expected.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    ASSERT_EQ(rows[i].size(), 2u);
+    EXPECT_EQ(rows[i]["messages"], expected[i]["messages"]);
+    EXPECT_EQ(rows[i]["id"], expected[i]["id"]);
+  }
+  EXPECT_EQ(tt::ParquetFile(fixture("chat_v1_snappy.parquet")).column_names(),
+            (std::vector<std::string>{"id", "messages", "source", "score", "flag", "n", "f", "tags", "grid", "meta", "attrs"}));
+  try {
+    parquet_rows(fixture("chat_v1_snappy.parquet"), {"prompt"});
+    FAIL() << "no error for an unknown column";
+  } catch (const tt::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("chat_v1_snappy.parquet: no column 'prompt'"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Parquet, ReadJsonlReadsParquetPaths) {
+  EXPECT_EQ(jsonl_rows(fixture("row_groups_v1_zstd.parquet")), jsonl_rows(fixture("row_groups.jsonl")));
+}
+
+TEST(Parquet, CorruptOrTruncatedFilesGiveOneLineErrorsNamingTheFile) {
+  const std::string good = tt::read_file(fixture("chat_v1_zstd.parquet"));
+  struct Case {
+    std::string name, content, expected;
+  };
+  std::string bad_length = good;
+  bad_length[bad_length.size() - 8] = '\xff', bad_length[bad_length.size() - 7] = '\xff';
+  std::string bad_pages = good;
+  for (size_t i = 4; i < 400; ++i) bad_pages[i] = static_cast<char>(i * 7);
+  std::string bad_footer = good;
+  uint32_t length;
+  std::memcpy(&length, good.data() + good.size() - 8, 4);
+  for (size_t i = good.size() - 8 - length; i < good.size() - 8; ++i) bad_footer[i] = '\xee';
+  const std::vector<Case> cases = {
+      {"empty.parquet", "", "too small"},
+      {"text.parquet", "{\"messages\": []}\n{\"messages\": []}\n", "not a parquet file"},
+      {"cut.parquet", good.substr(0, good.size() - 100), "truncated parquet file"},
+      {"head.parquet", good.substr(0, 5000) + good.substr(good.size() - 8), "corrupt metadata"},
+      {"length.parquet", bad_length, "truncated or corrupt parquet footer"},
+      {"footer.parquet", bad_footer, "corrupt"},
+      {"pages.parquet", bad_pages, "corrupt"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    std::string path = write_variant(c.name, c.content);
+    std::string error = read_error(path);
+    EXPECT_NE(error.find(path + ": "), std::string::npos) << error;
+    EXPECT_NE(error.find(c.expected), std::string::npos) << error;
+    EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+  }
+}

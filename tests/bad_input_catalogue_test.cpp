@@ -1,0 +1,477 @@
+// The bad-input catalogue (issue 18): careless and hostile inputs over every file format and verb.
+// Each case runs the binary in a fresh sandbox directory and asserts the exit code, a single
+// "error: ..." line naming the file / field / limit, and that nothing in the sandbox was written,
+// removed or changed (a user's file is never destroyed, no half output is left behind).
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <functional>
+#include <map>
+#include <sstream>
+
+#include <gtest/gtest.h>
+
+#include "core/content_hash.h"
+#include "data/shard.h"
+#include "io/file.h"
+#include "io/safetensors.h"
+#include "tests/test_util.h"
+
+namespace tt {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A case's directory and the helpers its setup uses to write inputs there.
+struct Sandbox {
+  std::string dir;
+
+  std::string write(const std::string& name, const std::string& text) const {
+    const std::string path = dir + "/" + name;
+    fs::create_directories(fs::path(path).parent_path());
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+  }
+  // A copy of the tiny Llama 4 parity checkpoint (config.json + model.safetensors), to damage.
+  std::string model(const std::string& name = "model") const {
+    const std::string path = dir + "/" + name;
+    fs::create_directories(path);
+    for (const char* f : {"config.json", "model.safetensors"})
+      fs::copy_file(testing::fixture_dir() + "/parity/tiny_llama4/" + f, path + "/" + f);
+    return path;
+  }
+  // An SFT config on the parity model; `trainer_extra` lines ("  key: value") replace the defaults.
+  std::string sft_config(const std::string& trainer_extra, const std::string& data = "") const {
+    std::string trainer;
+    for (const char* line : {"  per_device_train_batch_size: 2", "  num_train_epochs: 1", "  learning_rate: 1e-3",
+                             "  save_steps: 2"}) {
+      const std::string key = std::string(line).substr(0, std::string(line).find(':') + 1);
+      if (trainer_extra.find(key) == std::string::npos) trainer += std::string(line) + "\n";
+    }
+    return write("sft.yaml", fmt::format("model_name: {}/parity/tiny_llama4\ndataset:\n  path: {}\ntrainer:\n{}{}\n"
+                                         "  output_dir: {}/out\n",
+                                         testing::fixture_dir(),
+                                         data.empty() ? testing::fixture_dir() + "/sft/nll/examples.jsonl" : data,
+                                         trainer, trainer_extra, dir));
+  }
+  std::string chat(const std::string& template_source) const {
+    write("tok/tokenizer_config.json", nlohmann::json{{"chat_template", template_source}, {"bos_token", "<s>"}}.dump());
+    write("messages.json", R"([{"role": "user", "content": "hi"}])");
+    return "chat-template --tokenizer-config " + dir + "/tok --messages " + dir + "/messages.json";
+  }
+};
+
+struct BadInput {
+  std::string name;
+  std::function<std::string(const Sandbox&)> setup;  // writes the inputs, returns the CLI arguments
+  std::vector<std::string> message;                  // fragments of the error line (file, field, limit)
+  int exit_code = 1;
+};
+
+// Every path under dir with its content hash (directories as "dir").
+std::map<std::string, std::string> snapshot(const std::string& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    const std::string path = e.path().string();
+    out[path] = e.is_directory() ? "dir" : hex64(hash_file(path));
+  }
+  return out;
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) lines.push_back(line);
+  return lines;
+}
+
+std::string jinja_chain(const std::string& unit, int n) {
+  std::string out;
+  for (int i = 0; i < n; ++i) out += unit;
+  return out;
+}
+
+// The safetensors `file` with the first element of tensor `name` set to `value` (f32 or bf16).
+void poison_weight(const std::string& file, const std::string& name, float value) {
+  uint64_t begin = 0;
+  bool bf16 = false;
+  {
+    SafetensorsFile st(file);
+    begin = st.get(name).begin;
+    bf16 = st.get(name).dtype == DType::BF16;
+  }
+  std::string bytes = read_file(file);
+  uint64_t header = 0;
+  std::memcpy(&header, bytes.data(), sizeof header);
+  uint32_t bits = 0;
+  std::memcpy(&bits, &value, sizeof bits);
+  if (bf16) {
+    const uint16_t top = static_cast<uint16_t>(bits >> 16);
+    std::memcpy(bytes.data() + 8 + header + begin, &top, sizeof top);
+  } else {
+    std::memcpy(bytes.data() + 8 + header + begin, &bits, sizeof bits);
+  }
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+std::string tokenizer_path() { return testing::shared_dir() + "/data/tokenizer/llama3/tokenizer.json"; }
+
+// Llama 3's tokenizer.json with its first added token's id replaced.
+std::string tokenizer_json_with_added_id(int64_t added_id) {
+  nlohmann::json tokenizer = read_json_file(tokenizer_path());
+  tokenizer["added_tokens"][0]["id"] = added_id;
+  return tokenizer.dump();
+}
+
+std::vector<BadInput> catalogue() {
+  const std::string fx = testing::fixture_dir();
+  std::vector<BadInput> c;
+  // ---- chat templates: untrusted code shipped with models (chat-template, prepare, generate --chat)
+  c.push_back({"template_macro_calls_itself", [](const Sandbox& s) {
+                 return s.chat("{% macro f(x) %}{{ f(x) }}{% endmacro %}{{ f(1) }}");
+               }, {"tokenizer_config.json", "macro 'f'", "nested deeper than 64"}});
+  c.push_back({"template_macros_call_each_other", [](const Sandbox& s) {
+                 return s.chat("{% macro a(x) %}{{ b(x) }}{% endmacro %}{% macro b(x) %}{{ a(x) }}{% endmacro %}{{ a(1) }}");
+               }, {"tokenizer_config.json", "nested deeper than 64"}});
+  c.push_back({"template_100000_parentheses", [](const Sandbox& s) {
+                 return s.chat("{{ " + std::string(100000, '(') + "1" + std::string(100000, ')') + " }}");
+               }, {"tokenizer_config.json", "nesting deeper than 100 levels"}});
+  c.push_back({"template_100000_term_sum", [](const Sandbox& s) { return s.chat("{{ 1" + jinja_chain("+1", 100000) + " }}"); },
+               {"tokenizer_config.json", "nesting deeper than 100 levels"}});
+  c.push_back({"template_100000_nested_ifs", [](const Sandbox& s) { return s.chat(jinja_chain("{% if true %}", 100000)); },
+               {"tokenizer_config.json", "nesting deeper than 100 levels"}});
+  c.push_back({"template_int_min_floordiv_minus_one", [](const Sandbox& s) {
+                 return s.chat("{{ (-9223372036854775807 - 1) // -1 }}");
+               }, {"tokenizer_config.json", "integer overflow"}});
+  c.push_back({"template_power_overflow", [](const Sandbox& s) { return s.chat("{{ 2 ** 100000 }}"); },
+               {"tokenizer_config.json", "2 ** 100000 does not fit in 64 bits", "big int"}});
+  c.push_back({"template_int64_max_plus_one", [](const Sandbox& s) { return s.chat("{{ 9223372036854775807 + 1 }}"); },
+               {"tokenizer_config.json", "integer overflow"}});
+  c.push_back({"template_string_repetition", [](const Sandbox& s) { return s.chat("{{ 'abc' * 1000000000000 }}"); },
+               {"tokenizer_config.json", "repeated string", "limit"}});
+  c.push_back({"template_list_repetition", [](const Sandbox& s) { return s.chat("{{ [1] * 1000000000000 }}"); },
+               {"tokenizer_config.json", "repeated list", "limit"}});
+  c.push_back({"template_nested_range_loops", [](const Sandbox& s) {
+                 return s.chat("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}");
+               }, {"tokenizer_config.json", "loop iterations"}});
+  c.push_back({"template_huge_range", [](const Sandbox& s) { return s.chat("{{ range(1000000000) | length }}"); },
+               {"tokenizer_config.json", "MAX_RANGE (100000)"}});
+  c.push_back({"template_doubling_string", [](const Sandbox& s) {
+                 return s.chat("{% set ns = namespace(s='xxxxxxxx') %}{% for i in range(60) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}");
+               }, {"tokenizer_config.json", "concatenated string", "limit"}});
+  c.push_back({"template_unknown_filter", [](const Sandbox& s) { return s.chat("{{ 1 | frobnicate }}"); },
+               {"tokenizer_config.json", "filter 'frobnicate'"}});
+  c.push_back({"template_syntax_error", [](const Sandbox& s) { return s.chat("{% if %}"); },
+               {"tokenizer_config.json", "syntax error"}});
+  c.push_back({"messages_not_a_list", [](const Sandbox& s) {
+                 std::string args = s.chat("{{ messages }}");
+                 s.write("messages.json", R"({"role": "user"})");
+                 return args;
+               }, {"messages.json"}});
+  c.push_back({"prepare_recursive_template", [](const Sandbox& s) {
+                 s.write("evil.jinja", "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}");
+                 s.write("chat.jsonl", R"({"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]})" "\n");
+                 return "prepare --input " + s.dir + "/chat.jsonl --tokenizer " + tokenizer_path() + " --chat-template " +
+                        s.dir + "/evil.jinja --out " + s.dir + "/out.ttshard";
+               }, {"evil.jinja", "nested deeper than 64"}});
+  // ---- init-model: never destroy a user's file
+  c.push_back({"init_model_out_is_a_file", [](const Sandbox& s) {
+                 return "init-model --arch micro-llama4 --out " + s.write("precious.txt", "my thesis\n");
+               }, {"precious.txt", "exists and is not a directory"}});
+  c.push_back({"init_model_out_is_a_file_even_with_overwrite", [](const Sandbox& s) {
+                 return "init-model --arch micro-llama4 --overwrite --out " + s.write("precious.txt", "my thesis\n");
+               }, {"precious.txt", "never replaces a file"}});
+  c.push_back({"init_model_out_is_a_foreign_directory", [](const Sandbox& s) {
+                 s.write("work/notes.md", "notes\n");
+                 return "init-model --arch micro-llama4 --out " + s.dir + "/work";
+               }, {"work", "not a previous init-model output", "notes.md", "--overwrite"}});
+  c.push_back({"init_model_tokenizer_beyond_vocab", [](const Sandbox& s) {
+                 return "init-model --arch micro-llama4 --out " + s.dir + "/m --tokenizer " + tokenizer_path();
+               }, {"tokenizer.json", "beyond the model's vocab_size"}});
+  c.push_back({"init_model_truncated_tokenizer", [](const Sandbox& s) {
+                 return "init-model --arch micro-llama4 --out " + s.dir + "/m --tokenizer " +
+                        s.write("tok.json", read_file(tokenizer_path()).substr(0, 5000));
+               }, {"tok.json"}});
+  c.push_back({"init_model_vocab_2_40", [](const Sandbox& s) {
+                 nlohmann::json config = read_json_file(testing::fixture_dir() + "/parity/tiny_llama4/config.json");
+                 config["vocab_size"] = int64_t{1} << 40;
+                 return "init-model --config " + s.write("config.json", config.dump()) + " --out " + s.dir + "/m";
+               }, {"config.json", "vocab_size", "1099511627776"}});
+  c.push_back({"init_model_negative_hidden_size", [](const Sandbox& s) {
+                 nlohmann::json config = read_json_file(testing::fixture_dir() + "/parity/tiny_llama4/config.json");
+                 config["hidden_size"] = -64;
+                 return "init-model --config " + s.write("config.json", config.dump()) + " --out " + s.dir + "/m";
+               }, {"config.json", "hidden_size"}});
+  c.push_back({"init_model_huge_layers", [](const Sandbox& s) {
+                 nlohmann::json config = read_json_file(testing::fixture_dir() + "/parity/tiny_llama4/config.json");
+                 config["num_hidden_layers"] = 100000;
+                 config["hidden_size"] = 65536;
+                 config["head_dim"] = 128;
+                 return "init-model --config " + s.write("config.json", config.dump()) + " --out " + s.dir + "/m";
+               }, {"config.json", "parameters", "limit"}});
+  c.push_back({"init_model_config_not_json", [](const Sandbox& s) {
+                 return "init-model --config " + s.write("config.json", "{\"vocab_size\": ") + " --out " + s.dir + "/m";
+               }, {"config.json", "invalid JSON"}});
+  // ---- tokenizers
+  c.push_back({"tokenizer_id_2_31_minus_1", [](const Sandbox& s) {
+                 return "tokenize --tokenizer " + s.write("tokenizer.json", tokenizer_json_with_added_id(2147483647)) + " < /dev/null";
+               }, {"tokenizer.json", "2147483647", "limit"}});
+  c.push_back({"tokenizer_negative_id", [](const Sandbox& s) {
+                 return "tokenize --tokenizer " + s.write("tokenizer.json", tokenizer_json_with_added_id(-1)) + " < /dev/null";
+               }, {"tokenizer.json", "token id"}});
+  c.push_back({"tokenizer_truncated_json", [](const Sandbox& s) {
+                 return "tokenize --tokenizer " + s.write("tokenizer.json", tokenizer_json_with_added_id(5).substr(0, 60)) + " < /dev/null";
+               }, {"tokenizer.json"}});
+  c.push_back({"tokenizer_unknown_model_type", [](const Sandbox& s) {
+                 nlohmann::json tokenizer = read_json_file(tokenizer_path());
+                 tokenizer["model"]["type"] = "Magic";
+                 const std::string text = tokenizer.dump();
+                 return "tokenize --tokenizer " + s.write("tokenizer.json", text) + " < /dev/null";
+               }, {"tokenizer.json", "Magic"}});
+  c.push_back({"tiktoken_bad_base64", [](const Sandbox& s) {
+                 return "tokenize --tokenizer " + s.write("tokenizer.model", "YQ== 0\n!!!! 1\n") + " < /dev/null";
+               }, {"tokenizer.model:2", "base64"}});
+  c.push_back({"tiktoken_huge_rank", [](const Sandbox& s) {
+                 return "tokenize --tokenizer " + s.write("tokenizer.model", "YQ== 0\nYg== 999999999\n") + " < /dev/null";
+               }, {"tokenizer.model:2", "999999999", "limit"}});
+  // ---- checkpoints (safetensors, config.json) through score
+  auto score = [](const Sandbox& s, const std::string& model) {
+    return "score --model " + model + " --input " + s.write("in.jsonl", "{\"ids\": [1, 2, 3]}\n") + " --output " +
+           s.dir + "/scores.jsonl";
+  };
+  c.push_back({"weights_nan", [score](const Sandbox& s) {
+                 std::string m = s.model();
+                 poison_weight(m + "/model.safetensors", "model.layers.0.self_attn.q_proj.weight", std::nanf(""));
+                 return score(s, m);
+               }, {"model.safetensors", "model.layers.0.self_attn.q_proj.weight", "non-finite", "nan"}});
+  c.push_back({"weights_inf", [score](const Sandbox& s) {
+                 std::string m = s.model();
+                 poison_weight(m + "/model.safetensors", "model.norm.weight", INFINITY);
+                 return score(s, m);
+               }, {"model.safetensors", "model.norm.weight", "non-finite", "inf"}});
+  c.push_back({"weights_truncated", [score](const Sandbox& s) {
+                 std::string m = s.model();
+                 std::string bytes = read_file(m + "/model.safetensors");
+                 std::ofstream(m + "/model.safetensors", std::ios::trunc | std::ios::binary) << bytes.substr(0, bytes.size() / 2);
+                 return score(s, m);
+               }, {"model.safetensors"}});
+  c.push_back({"weights_huge_header_length", [score](const Sandbox& s) {
+                 std::string m = s.model();
+                 std::string bytes = read_file(m + "/model.safetensors");
+                 const uint64_t huge = uint64_t{1} << 62;
+                 std::memcpy(bytes.data(), &huge, sizeof huge);
+                 std::ofstream(m + "/model.safetensors", std::ios::trunc | std::ios::binary) << bytes;
+                 return score(s, m);
+               }, {"model.safetensors"}});
+  c.push_back({"weights_missing_config", [score](const Sandbox& s) {
+                 std::string m = s.model();
+                 fs::remove(m + "/config.json");
+                 return score(s, m);
+               }, {"config.json"}});
+  c.push_back({"config_vocab_size_2_40", [score](const Sandbox& s) {
+                 std::string m = s.model();
+                 nlohmann::json config = read_json_file(m + "/config.json");
+                 config["vocab_size"] = int64_t{1} << 40;
+                 s.write("model/config.json", config.dump());
+                 return score(s, m);
+               }, {"config.json", "vocab_size", "32-bit"}});
+  c.push_back({"config_unknown_model_type", [score](const Sandbox& s) {
+                 std::string m = s.model();
+                 nlohmann::json config = read_json_file(m + "/config.json");
+                 config["model_type"] = "gpt2";
+                 s.write("model/config.json", config.dump());
+                 return score(s, m);
+               }, {"config.json", "gpt2"}});
+  c.push_back({"score_id_beyond_vocab", [](const Sandbox& s) {
+                 return "score --model " + testing::fixture_dir() + "/parity/tiny_llama4 --input " +
+                        s.write("in.jsonl", "{\"ids\": [1, 300]}\n") + " --output " + s.dir + "/o.jsonl";
+               }, {"in.jsonl:1", "300"}});
+  c.push_back({"score_negative_id", [](const Sandbox& s) {
+                 return "score --model " + testing::fixture_dir() + "/parity/tiny_llama4 --input " +
+                        s.write("in.jsonl", "{\"ids\": [1, -4]}\n") + " --output " + s.dir + "/o.jsonl";
+               }, {"in.jsonl:1"}});
+  c.push_back({"score_malformed_jsonl", [](const Sandbox& s) {
+                 return "score --model " + testing::fixture_dir() + "/parity/tiny_llama4 --input " +
+                        s.write("in.jsonl", "{\"ids\": [1, 2]}\n{\"ids\": [1,\n") + " --output " + s.dir + "/o.jsonl";
+               }, {"in.jsonl:2"}});
+  // ---- generate / eval options
+  auto generate = [](const Sandbox& s, const std::string& extra) {
+    return "generate --model " + testing::fixture_dir() + "/parity/tiny_llama4 --input " +
+           s.write("in.jsonl", "{\"ids\": [1, 2]}\n") + " --output " + s.dir + "/out.jsonl " + extra;
+  };
+  c.push_back({"generate_n_1e9", [generate](const Sandbox& s) { return generate(s, "--n 1000000000"); },
+               {"in.jsonl:1", "n must be <= 65536"}});
+  c.push_back({"generate_top_p_2", [generate](const Sandbox& s) { return generate(s, "--top-p 2"); },
+               {"in.jsonl:1", "top_p"}});
+  c.push_back({"generate_negative_temperature", [generate](const Sandbox& s) { return generate(s, "--temperature -1"); },
+               {"in.jsonl:1", "temperature"}});
+  c.push_back({"generate_unknown_request_key", [](const Sandbox& s) {
+                 return "generate --model " + testing::fixture_dir() + "/parity/tiny_llama4 --input " +
+                        s.write("in.jsonl", "{\"ids\": [1, 2], \"temprature\": 1}\n") + " --output " + s.dir + "/out.jsonl";
+               }, {"in.jsonl:1", "temprature"}});
+  c.push_back({"generate_output_directory_missing", [](const Sandbox& s) {
+                 return "generate --model " + testing::fixture_dir() + "/parity/tiny_llama4 --input " +
+                        s.write("in.jsonl", "{\"ids\": [1, 2]}\n") + " --output " + s.dir + "/no/such/dir/out.jsonl";
+               }, {"--output", "does not exist"}});
+  c.push_back({"generate_output_is_a_directory", [](const Sandbox& s) {
+                 s.write("outdir/keep.txt", "keep\n");
+                 return "generate --model " + testing::fixture_dir() + "/parity/tiny_llama4 --input " +
+                        s.write("in.jsonl", "{\"ids\": [1, 2]}\n") + " --output " + s.dir + "/outdir";
+               }, {"--output", "is a directory"}});
+  c.push_back({"pairs_out_is_a_file", [](const Sandbox& s) {
+                 return "pairs --model " + testing::fixture_dir() + "/parity/tiny_llama4 --prompts " +
+                        s.write("prompts.jsonl", "{\"prompt\": \"1+1\", \"answer\": \"2\"}\n") + " --out " +
+                        s.write("pairs.txt", "mine\n");
+               }, {"pairs --out", "pairs.txt", "not a directory"}});
+  c.push_back({"eval_limit_zero", [](const Sandbox& s) {
+                 return "eval --model " + testing::fixture_dir() + "/parity/tiny_llama4 --tasks gsm8k --limit 0 --output " + s.dir + "/e";
+               }, {"--limit 0", ">= 1"}});
+  c.push_back({"eval_limit_negative", [](const Sandbox& s) {
+                 return "eval --model " + testing::fixture_dir() + "/parity/tiny_llama4 --tasks gsm8k --limit -1 --output " + s.dir + "/e";
+               }, {"--limit -1", ">= 1"}});
+  c.push_back({"eval_negative_fewshot", [](const Sandbox& s) {
+                 return "eval --model " + testing::fixture_dir() + "/parity/tiny_llama4 --tasks gsm8k --num-fewshot -3 --output " + s.dir + "/e";
+               }, {"--num-fewshot -3", ">= 0"}});
+  // ---- training configs (YAML) and data
+  auto sft_with = [](const std::string& key_value) {
+    return [key_value](const Sandbox& s) { return "sft " + s.sft_config("  " + key_value); };
+  };
+  c.push_back({"sft_adam_beta1_2", sft_with("adam_beta1: 2"), {"sft.yaml", "trainer.adam_beta1", "[0, 1)"}});
+  c.push_back({"sft_adam_beta2_negative", sft_with("adam_beta2: -1"), {"sft.yaml", "trainer.adam_beta2", "[0, 1)"}});
+  c.push_back({"sft_warmup_ratio_5", sft_with("warmup_ratio: 5"), {"sft.yaml", "trainer.warmup_ratio", "[0, 1]"}});
+  c.push_back({"sft_negative_learning_rate", sft_with("learning_rate: -0.1"), {"sft.yaml", "trainer.learning_rate"}});
+  c.push_back({"sft_nan_learning_rate", sft_with("learning_rate: .nan"), {"sft.yaml", "trainer.learning_rate"}});
+  c.push_back({"sft_negative_weight_decay", sft_with("weight_decay: -1"), {"sft.yaml", "trainer.weight_decay"}});
+  c.push_back({"sft_negative_epsilon", sft_with("adam_epsilon: -1e-8"), {"sft.yaml", "trainer.adam_epsilon"}});
+  c.push_back({"sft_zero_batch", sft_with("gradient_accumulation_steps: 0"), {"sft.yaml", "trainer.gradient_accumulation_steps"}});
+  c.push_back({"sft_huge_max_length", sft_with("max_length: 1e20"), {"sft.yaml", "trainer.max_length", "too large"}});
+  c.push_back({"sft_unknown_key", sft_with("learning_rat: 1e-3"), {"sft.yaml", "learning_rat"}});
+  c.push_back({"sft_invalid_yaml", [](const Sandbox& s) { return "sft " + s.write("sft.yaml", "model_name: [\n"); },
+               {"sft.yaml", "invalid YAML"}});
+  c.push_back({"sft_pretokenized_id_past_32_bits", [](const Sandbox& s) {
+                 return "sft " + s.sft_config("", s.write("data.jsonl", "{\"tokens\": [1, 2, 4294967301]}\n"));
+               }, {"data.jsonl:1", "4294967301"}});
+  c.push_back({"sft_pretokenized_id_beyond_vocab", [](const Sandbox& s) {
+                 return "sft " + s.sft_config("", s.write("data.jsonl", "{\"tokens\": [1, 2, 5000]}\n"));
+               }, {"sft.yaml: dataset", "data.jsonl", "token id 5000 out of range"}});
+  c.push_back({"sft_malformed_jsonl", [](const Sandbox& s) {
+                 return "sft " + s.sft_config("", s.write("data.jsonl", "{\"tokens\": [1, 2]}\n{\"tokens\": \n"));
+               }, {"data.jsonl:2"}});
+  c.push_back({"sft_shard_token_byte_flipped", [](const Sandbox& s) {
+                 const std::string path = s.dir + "/data.ttshard";
+                 {
+                   TokenShardWriter w(path);
+                   const uint32_t source = w.source_index("x");
+                   const std::vector<int32_t> tokens = {1, 2, 3, 4};
+                   const std::vector<uint8_t> mask = {1, 1, 1, 1};
+                   for (int i = 0; i < 4; ++i) w.add(tokens, mask, source);
+                   w.finish();
+                 }
+                 std::string bytes = read_file(path);
+                 bytes[128] ^= 0x01;
+                 std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+                 return "sft " + s.sft_config("", path);
+               }, {"data.ttshard", "checksum mismatch in the token or mask section"}});
+  c.push_back({"sft_resume_negative_global_step", [](const Sandbox& s) {
+                 std::string cfg = s.sft_config("");
+                 if (testing::run_cli("sft " + cfg).exit_code != 0) return std::string("sft-setup-failed");
+                 nlohmann::json state = read_json_file(s.dir + "/out/checkpoint-2/trainer_state/state.json");
+                 state["global_step"] = -5;
+                 s.write("out/checkpoint-2/trainer_state/state.json", state.dump());
+                 fs::remove(s.dir + "/out/model.safetensors");
+                 for (const auto& e : fs::directory_iterator(s.dir + "/out"))
+                   if (e.path().filename().string().rfind("checkpoint-", 0) == 0 && e.path().filename() != "checkpoint-2")
+                     fs::remove_all(e.path());
+                 return "sft " + cfg + " --resume";
+               }, {"checkpoint-2/trainer_state/state.json", "global_step -5 is negative"}});
+  c.push_back({"sft_resume_nan_checkpoint", [](const Sandbox& s) {
+                 std::string cfg = s.sft_config("");
+                 if (testing::run_cli("sft " + cfg).exit_code != 0) return std::string("sft-setup-failed");
+                 fs::remove(s.dir + "/out/model.safetensors");
+                 for (const auto& e : fs::directory_iterator(s.dir + "/out"))
+                   if (e.path().filename().string().rfind("checkpoint-", 0) == 0 && e.path().filename() != "checkpoint-2")
+                     fs::remove_all(e.path());
+                 poison_weight(s.dir + "/out/checkpoint-2/model.safetensors", "model.embed_tokens.weight", std::nanf(""));
+                 return "sft " + cfg + " --resume";
+               }, {"checkpoint-2/model.safetensors", "model.embed_tokens.weight", "non-finite"}});
+  c.push_back({"dpo_unknown_loss_type", [](const Sandbox& s) {
+                 return "dpo " + s.write("dpo.yaml", "model_name: m\ndataset:\n  path: p.jsonl\ntrainer:\n  loss_type: magic\n  output_dir: " + s.dir + "/o\n");
+               }, {"dpo.yaml", "loss_type 'magic'"}});
+  c.push_back({"dpo_adam_beta1_2", [](const Sandbox& s) {
+                 return "dpo " + s.write("dpo.yaml", "model_name: m\ndataset:\n  path: p.jsonl\ntrainer:\n  adam_beta1: 2\n  output_dir: " + s.dir + "/o\n");
+               }, {"dpo.yaml", "trainer.adam_beta1"}});
+  // ---- studies
+  c.push_back({"study_sweep_of_10_8_runs_dry_run", [](const Sandbox& s) {
+                 std::string values = "[";
+                 for (int i = 0; i < 100; ++i) values += (i ? ", " : "") + std::to_string(i + 1) + "e-5";
+                 values += "]";
+                 return "run " + s.write("study.yaml", fmt::format(R"(name: big
+output_dir: {0}/study
+stages:
+  - name: sft
+    kind: sft
+    config: {{model_name: m, dataset: {{path: d.jsonl}}}}
+    sweep: {{learning_rate: {1}, weight_decay: {1}, warmup_ratio: {1}, adam_epsilon: {1}}}
+)", s.dir, values)) + " --dry-run";
+               }, {"study.yaml", "sweep", "limit of 10000"}});
+  c.push_back({"study_invalid_yaml", [](const Sandbox& s) { return "run " + s.write("study.yaml", "stages: [\n") + " --dry-run"; },
+               {"study.yaml"}});
+  return c;
+}
+
+class BadInputCatalogue : public ::testing::TestWithParam<BadInput> {};
+
+TEST_P(BadInputCatalogue, OneLineErrorAndNothingWritten) {
+  const BadInput& bad = GetParam();
+  Sandbox sandbox{testing::make_temp_dir("bad-" + bad.name)};
+  const std::string args = bad.setup(sandbox);
+  ASSERT_NE(args, "sft-setup-failed");
+  const auto before = snapshot(sandbox.dir);
+  const auto r = testing::run_cli(args);
+  EXPECT_EQ(r.exit_code, bad.exit_code) << r.output;
+  std::vector<std::string> errors;
+  for (const auto& line : lines_of(r.output))
+    if (line.rfind("error: ", 0) == 0) errors.push_back(line);
+  ASSERT_EQ(errors.size(), 1u) << r.output;
+  EXPECT_EQ(lines_of(r.output).back(), errors[0]) << r.output;
+  for (const auto& fragment : bad.message) EXPECT_NE(errors[0].find(fragment), std::string::npos) << fragment << "\n" << errors[0];
+  EXPECT_EQ(snapshot(sandbox.dir), before) << "the sandbox changed: " << r.output;
+}
+
+void PrintTo(const BadInput& bad, std::ostream* os) { *os << bad.name; }
+
+TEST(BadInputCatalogueSize, HasAtLeastSixtyCases) { EXPECT_GE(catalogue().size(), 60u); }
+
+INSTANTIATE_TEST_SUITE_P(Cases, BadInputCatalogue, ::testing::ValuesIn(catalogue()),
+                         [](const ::testing::TestParamInfo<BadInput>& info) { return info.param.name; });
+
+}  // namespace
+}  // namespace tt
+
+namespace tt {
+namespace {
+
+// A learning rate that blows the weights up: the run stops at the first non-finite gradient,
+// naming the step and micro-batch, before an optimizer step spreads it; the checkpoint written
+// before stays the newest, loads, and has finite weights; no final model is written.
+TEST(TrainingNeverNanSilently, StopsAtTheFirstNonFiniteGradient) {
+  Sandbox s{testing::make_temp_dir("nan-stop")};
+  const std::string cfg = s.sft_config("  learning_rate: 1e30\n  save_steps: 1\n  gradient_accumulation_steps: 2");
+  const auto r = testing::run_cli("sft " + cfg);
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  const auto lines = lines_of(r.output);
+  ASSERT_FALSE(lines.empty());
+  EXPECT_NE(lines.back().find("error: step 2, micro-batch 1 of 2: the gradient of"), std::string::npos) << r.output;
+  EXPECT_NE(lines.back().find("weights and checkpoints untouched"), std::string::npos) << r.output;
+  EXPECT_TRUE(fs::exists(s.dir + "/out/checkpoint-1/model.safetensors"));
+  EXPECT_FALSE(fs::exists(s.dir + "/out/checkpoint-2"));
+  EXPECT_FALSE(fs::exists(s.dir + "/out/model.safetensors"));
+  auto scored = testing::run_cli("score --model " + s.dir + "/out/checkpoint-1 --input " +
+                                 s.write("in.jsonl", "{\"ids\": [1, 2, 3]}\n") + " --output " + s.dir + "/scores.jsonl");
+  EXPECT_EQ(scored.exit_code, 0) << scored.output;
+}
+
+}  // namespace
+}  // namespace tt

@@ -1,0 +1,157 @@
+#!/usr/bin/env python3
+"""A loopback stand-in for the Hugging Face Hub, for tinythink's Hub client tests (src/io/hub_test.cpp).
+
+Serves, on 127.0.0.1 at a free port (printed as the first stdout line), the endpoints and headers the
+client uses, as the Hub sends them:
+  HEAD /{datasets/}ORG/NAME/resolve/REV/PATH  X-Repo-Commit, ETag (git sha1, quoted) for small files;
+       for LFS files a 302 to /cdn/SHA256 with X-Linked-Etag (sha256, quoted) and X-Linked-Size
+  GET  /{datasets/}ORG/NAME/resolve/REV/PATH  the content (small files)
+  GET  /cdn/SHA256                            LFS content, honouring Range; the file 'drop.bin' is cut
+                                              off half-way the first time (the connection closes)
+  GET  /api/{models,datasets}/ORG/NAME/revision/REV  {"sha", "siblings": [{"rfilename"}]}
+  org/gated: 401 with X-Error-Code: GatedRepo, unless "Authorization: Bearer hf_granted"; unknown repos: 401 RepoNotFound (as the Hub answers
+  anonymous callers); unknown files: 404 EntryNotFound. 'bad.bin' announces a wrong sha256.
+Requests are logged to stderr. Usage: fake_hub.py (runs until killed).
+"""
+import hashlib
+import http.server
+import json
+import re
+import sys
+import threading
+
+COMMIT = "0123456789abcdef0123456789abcdef01234567"
+SAFETENSORS = b'{"__metadata__":{"format":"pt"}}' + b"\0" * 4096  # content is what matters, not validity
+REPOS = {
+    ("models", "org/tiny"): {
+        "config.json": (b'{"model_type": "llama"}\n', False),
+        "tokenizer.json": (b'{"version": "1.0"}\n', False),
+        "model.safetensors": (SAFETENSORS, True),
+        "README.md": (b"# tiny\n", False),
+        "onnx/model.onnx": (b"onnx", True),
+    },
+    ("models", "org/flaky"): {"drop.bin": (bytes(range(256)) * 400, True), "bad.bin": (b"real content", True)},
+    ("datasets", "org/chat"): {
+        "data/train-00000-of-00001.parquet": (b"PAR1 train", True),
+        "data/test-00000-of-00001.parquet": (b"PAR1 test", True),
+        "README.md": (b"# chat\n", False),
+    },
+}
+dropped = set()
+lock = threading.Lock()
+
+
+def git_sha1(data):
+    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+
+
+def lfs_sha(name, data):
+    return "f" * 64 if name == "bad.bin" else hashlib.sha256(data).hexdigest()
+
+
+class Hub(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, fmt, *args):
+        sys.stderr.write("fake_hub: " + fmt % args + "\n")
+
+    def reply(self, status, headers=None, body=b"", head=False):
+        self.send_response(status)
+        for k, v in (headers or {}).items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if not head:
+            self.wfile.write(body)
+
+    def error(self, status, code, head):
+        self.reply(status, {"X-Error-Code": code, "Content-Type": "application/json"}, json.dumps({"error": code}).encode(), head)
+
+    def lookup(self, path):
+        m = re.fullmatch(r"/(datasets/)?([^/]+/[^/]+)/resolve/([^/]+)/(.+)", path)
+        if not m:
+            return None
+        return ("datasets" if m.group(1) else "models", m.group(2), m.group(3), m.group(4))
+
+    def handle_resolve(self, head):
+        kind, repo, rev, name = self.lookup(self.path)
+        if repo == "org/gated":
+            if self.headers.get("Authorization") != "Bearer hf_granted":
+                return self.error(401, "GatedRepo", head)
+            repo = "org/tiny"  # with the right token, the gated repo serves org/tiny's files
+        files = REPOS.get((kind, repo))
+        if files is None:
+            return self.error(401, "RepoNotFound", head)
+        if rev not in ("main", COMMIT):
+            return self.error(404, "RevisionNotFound", head)
+        if name not in files:
+            return self.error(404, "EntryNotFound", head)
+        data, lfs = files[name]
+        if lfs:
+            sha = lfs_sha(name, data)
+            return self.reply(302, {"Location": f"http://127.0.0.1:{self.server.server_port}/cdn/{sha}?name={name}",
+                                    "X-Repo-Commit": COMMIT, "X-Linked-Etag": f'"{sha}"', "X-Linked-Size": str(len(data)),
+                                    "ETag": f'"{git_sha1(data)}"'}, b"", head)
+        self.reply(200, {"X-Repo-Commit": COMMIT, "ETag": f'"{git_sha1(data)}"'}, data, head)
+
+    def handle_cdn(self, head):
+        m = re.fullmatch(r"/cdn/([0-9a-f]{64})\?name=(.+)", self.path)
+        found = [(n, d) for files in REPOS.values() for n, (d, lfs) in files.items() if lfs and m and n == m.group(2)]
+        if not found:
+            return self.reply(404, {}, b"no such object", head)
+        name, data = found[0]
+        start = 0
+        rng = self.headers.get("Range")
+        if rng:
+            start = int(re.fullmatch(r"bytes=(\d+)-", rng).group(1))
+            sys.stderr.write(f"fake_hub: Range {rng} of {name}\n")
+        body = data[start:]
+        self.send_response(206 if rng else 200)
+        self.send_header("Content-Length", str(len(body)))
+        if rng:
+            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        self.send_header("ETag", f'"{lfs_sha(name, data)}"')
+        self.end_headers()
+        if head:
+            return
+        with lock:
+            drop = name == "drop.bin" and name not in dropped
+            dropped.add(name)
+        if drop:  # half the body, then the connection goes away
+            self.wfile.write(body[: len(body) // 2])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(2)
+            return
+        self.wfile.write(body)
+
+    def handle_api(self):
+        m = re.fullmatch(r"/api/(models|datasets)/([^/]+/[^/]+)/revision/([^/]+)", self.path)
+        if m.group(2) == "org/gated":
+            return self.error(401, "GatedRepo", False)
+        files = REPOS.get((m.group(1), m.group(2)))
+        if files is None:
+            return self.error(401, "RepoNotFound", False)
+        body = json.dumps({"id": m.group(2), "sha": COMMIT, "siblings": [{"rfilename": n} for n in files]}).encode()
+        self.reply(200, {"Content-Type": "application/json"}, body)
+
+    def route(self, head):
+        if self.path.startswith("/cdn/"):
+            return self.handle_cdn(head)
+        if self.path.startswith("/api/"):
+            return self.handle_api()
+        if self.lookup(self.path):
+            return self.handle_resolve(head)
+        self.reply(404, {}, b"not found", head)
+
+    def do_HEAD(self):
+        self.route(True)
+
+    def do_GET(self):
+        self.route(False)
+
+
+if __name__ == "__main__":
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hub)
+    print(server.server_port, flush=True)
+    server.serve_forever()

@@ -1,0 +1,96 @@
+// Writes the parquet reader's test fixtures with DuckDB, a parquet writer independent of tinythink:
+//   cd tools/parquet && npm ci && node write_fixtures.mjs ../../tests/fixtures/parquet
+// Beside the chat_*.parquet files it writes chat.jsonl, the same rows read back by DuckDB from each
+// of them and exported as JSON Lines (checked identical for every file: the expected rows), and
+// row_groups.jsonl likewise for row_groups_*.parquet; manifest.json lists each file's writer options
+// and the encodings / codecs DuckDB reports for it (parquet_metadata), so the tests can check that
+// every encoding, codec and page version is covered.
+import { DuckDBInstance } from '@duckdb/node-api';
+import fs from 'node:fs';
+import path from 'node:path';
+
+const out = path.resolve(process.argv[2] ?? 'fixtures');
+fs.mkdirSync(out, { recursive: true });
+const db = await DuckDBInstance.create(':memory:', { threads: '1' });
+const con = await db.connect();
+
+// Every kind of value a Hub chat dataset holds: a chat list<struct<role, content>> with empty and
+// null lists, null elements and null fields; strings (unicode, long ones spanning pages), ints,
+// floats, doubles, bools, nulls, a list of strings, a list of lists, a struct and a map.
+await con.run(`
+CREATE TABLE chat (
+  id BIGINT NOT NULL,
+  messages STRUCT(role VARCHAR, content VARCHAR)[],
+  source VARCHAR,
+  score DOUBLE,
+  flag BOOLEAN,
+  n INTEGER,
+  f FLOAT,
+  tags VARCHAR[],
+  grid INTEGER[][],
+  meta STRUCT(a INTEGER, b VARCHAR),
+  attrs MAP(VARCHAR, INTEGER)
+)`);
+const chatRows = (count) => `
+INSERT INTO chat SELECT
+  i,
+  CASE WHEN i % 17 = 16 THEN NULL ELSE list_transform(range(i % 5), j ->
+    CASE WHEN (i + j) % 23 = 22 THEN NULL ELSE {
+      'role': CASE WHEN j = 0 AND i % 3 = 0 THEN 'system' WHEN j % 2 = 0 THEN 'user' ELSE 'assistant' END,
+      'content': CASE WHEN (i + j) % 11 = 10 THEN NULL
+                      WHEN i % 50 = 7 THEN repeat('long turn ' || i || ' ', 300)
+                      ELSE 'row ' || i || ' turn ' || j || ': ' || repeat('é✓ ', (i * j) % 13) END} END) END,
+  CASE WHEN i % 3 = 0 THEN NULL ELSE 'src' || (i % 4) END,
+  CASE WHEN i % 5 = 0 THEN NULL ELSE i / 4.0 - 7 END,
+  CASE WHEN i % 7 = 0 THEN NULL ELSE i % 2 = 0 END,
+  (i * 37 % 1000 - 500)::INTEGER,
+  ((i % 8) * 0.25 - 1.0)::FLOAT,
+  CASE i % 6 WHEN 0 THEN NULL WHEN 1 THEN [] ELSE list_transform(range(i % 6), k -> CASE WHEN k = 2 THEN NULL ELSE 't' || k END) END,
+  list_transform(range(i % 4), a -> CASE WHEN a = 2 THEN NULL ELSE list_transform(range(a), b -> (a * 10 + b)::INTEGER) END),
+  CASE WHEN i % 9 = 0 THEN NULL ELSE {'a': i::INTEGER, 'b': CASE WHEN i % 2 = 0 THEN NULL ELSE 'b' || i END} END,
+  CASE WHEN i % 4 = 0 THEN NULL ELSE MAP(['k1', 'k2'], [i::INTEGER, (i * 2)::INTEGER]) END
+FROM range(${count}) t(i)`;
+
+const manifest = {};
+async function write(name, table, options, expected) {
+  const file = path.join(out, `${name}.parquet`);
+  await con.run(`COPY ${table} TO '${file}' (FORMAT parquet, ${options})`);
+  const jsonl = path.join(out, `${expected}.jsonl`);
+  const exported = path.join(out, `${name}.jsonl.tmp`);
+  await con.run(`COPY (SELECT * FROM read_parquet('${file}')) TO '${exported}' (FORMAT json)`);
+  if (!fs.existsSync(jsonl)) fs.renameSync(exported, jsonl);
+  else if (fs.readFileSync(jsonl, 'utf8') !== fs.readFileSync(exported, 'utf8')) throw new Error(`${name}: rows differ from ${jsonl}`);
+  else fs.unlinkSync(exported);
+  const meta = await con.runAndReadAll(`SELECT DISTINCT row_group_id, encodings, compression FROM parquet_metadata('${file}')`);
+  const rows = meta.getRowObjectsJson();
+  manifest[name] = {
+    options,
+    expected: `${expected}.jsonl`,
+    row_groups: new Set(rows.map((r) => r.row_group_id)).size,
+    encodings: [...new Set(rows.flatMap((r) => String(r.encodings).split(',').map((e) => e.trim())))].sort(),
+    codecs: [...new Set(rows.map((r) => r.compression))].sort(),
+  };
+}
+
+for (const stale of fs.readdirSync(out).filter((f) => f.endsWith('.jsonl'))) fs.unlinkSync(path.join(out, stale));
+await con.run(chatRows(200));
+for (const version of ['V1', 'V2'])
+  for (const codec of ['uncompressed', 'snappy', 'gzip', 'zstd'])
+    await write(`chat_${version.toLowerCase()}_${codec}`, 'chat', `COMPRESSION ${codec}, PARQUET_VERSION ${version}`, 'chat');
+// no dictionaries: PLAIN strings (V1) and DELTA_LENGTH_BYTE_ARRAY (V2)
+await write('chat_v1_plain', 'chat', 'COMPRESSION snappy, PARQUET_VERSION V1, DICTIONARY_SIZE_LIMIT 1', 'chat');
+await write('chat_v2_plain', 'chat', 'COMPRESSION zstd, PARQUET_VERSION V2, DICTIONARY_SIZE_LIMIT 1', 'chat');
+// several row groups (DuckDB's smallest row group is 2048 rows)
+await write('row_groups_v1_zstd',
+  `(SELECT i AS id, list_transform(range(i % 3), j -> {'role': 'user', 'content': 'r' || i}) AS messages,
+           CASE WHEN i % 5 = 0 THEN NULL ELSE i % 2 = 0 END AS flag FROM range(4500) t(i))`,
+  'COMPRESSION zstd, ROW_GROUP_SIZE 2048', 'row_groups');
+// pre-tokenized preference pairs (DPO input): lists of ints, PLAIN and DELTA encoded
+await write('pairs_ids_v2_zstd',
+  `(SELECT list_transform(range(1 + i % 4), k -> (5 + k)::INTEGER) AS prompt_ids,
+           list_transform(range(1 + i % 3), k -> (100 + i + k)::INTEGER) || [2] AS chosen_ids,
+           list_transform(range(1 + i % 2), k -> (200 + i * 3 + k)::INTEGER) || [2] AS rejected_ids
+    FROM range(40) t(i))`,
+  'COMPRESSION zstd, PARQUET_VERSION V2', 'pairs_ids');
+fs.writeFileSync(path.join(out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
+console.log(`wrote ${Object.keys(manifest).length} fixtures to ${out}`);
