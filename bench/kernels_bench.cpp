@@ -3,14 +3,17 @@
 // in the output.
 #include <benchmark/benchmark.h>
 
+#include <string>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/classifier.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/packed_gemm.h"
 #include "kernels/cpu/paged_attention.h"
 #include "kernels/cpu/rmsnorm.h"
+#include "kernels/cpu/swiglu.h"
 
 namespace tt {
 namespace {
@@ -56,18 +59,45 @@ void BM_MatmulFfnUp(benchmark::State& state) {
 }
 BENCHMARK(BM_MatmulFfnUp)->Args({512, 0})->Args({4096, 0})->Args({512, 1})->Unit(benchmark::kMillisecond);
 
+// Runs the benchmark on instruction-set path `isa` (skipped where the CPU cannot run it); the
+// active path is put back afterwards.
+bool select_isa_for(benchmark::State& state, Isa isa) {
+  if (!cpu_can_run(isa, cpu_features())) {
+    state.SkipWithError((std::string(isa_name(isa)) + ": not on this CPU").c_str());
+    return false;
+  }
+  select_isa(isa);
+  state.SetLabel(isa_name(isa));
+  return true;
+}
+
 // The engine's row-invariant GEMM on the FFN up-projection: decode (1 row), a batch of decode rows
-// (32) and a prefill chunk (256); fp32 and bf16 weights.
+// (32) and a prefill chunk (256); fp32 and bf16 weights; on the AVX2 (0) and AVX-512 (1) paths.
 void BM_PackedGemmFfnUp(benchmark::State& state) {
+  const Isa before = active_isa();
+  if (!select_isa_for(state, state.range(2) ? Isa::AVX512 : Isa::AVX2)) return;
   const int64_t M = state.range(0);
   auto x = filled(M * 576, 1), w = filled(2048 * 576, 0.1f);
   const PackedMatrix packed = state.range(1) ? pack_bf16(w.data(), 2048, 576) : pack_f32(w.data(), 2048, 576);
   std::vector<float> y(M * 2048);
   for (auto _ : state) packed_gemm(x.data(), M, packed.view(), y.data());
   state.counters["flops"] = benchmark::Counter(2.0 * M * 2048 * 576, benchmark::Counter::kIsIterationInvariantRate);
+  select_isa(before);
 }
-BENCHMARK(BM_PackedGemmFfnUp)->Args({1, 0})->Args({1, 1})->Args({32, 0})->Args({256, 0})->Args({256, 1})
-    ->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_PackedGemmFfnUp)->ArgsProduct({{1, 32, 256}, {0, 1}, {0, 1}})->Unit(benchmark::kMicrosecond);
+
+// SwiGLU forward over a prefill chunk's FFN activations (512 x 2048) on each path.
+void BM_SwigluForward(benchmark::State& state) {
+  const Isa before = active_isa();
+  if (!select_isa_for(state, state.range(0) ? Isa::AVX512 : Isa::AVX2)) return;
+  const int64_t n = 512 * 2048;
+  auto g = filled(n, 0.5f), u = filled(n, 0.25f);
+  std::vector<float> out(n);
+  for (auto _ : state) swiglu_forward(out.data(), g.data(), u.data(), n);
+  state.SetBytesProcessed(state.iterations() * n * 12);
+  select_isa(before);
+}
+BENCHMARK(BM_SwigluForward)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
 
 // The engine's attention: `rows` decode rows, each over its own sequence of `context` cached positions
 // in blocks of 16 (shuffled over the pool).

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "core/cpu_features.h"
 #include "core/error.h"
 
 int main(int argc, char** argv) {
@@ -13,6 +14,7 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "show help for every command");
   for (auto register_command : tt::cli::all_commands()) register_command(app);
   try {
+    tt::active_isa();  // a TT_ISA this CPU cannot run is refused before any work
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);

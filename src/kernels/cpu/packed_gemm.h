@@ -14,6 +14,8 @@
 
 namespace tt {
 
+constexpr int64_t kPackedPanel = 16;  // output columns per panel
+
 // Packed panels of a weight [rows, cols]: exactly one of f32 / bf16 (bf16 bits) is set.
 struct PackedMatrixView {
   int64_t rows = 0, cols = 0;

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "core/rng.h"
+#include "tests/isa_paths.h"
 
 namespace tt {
 namespace {
@@ -16,8 +17,10 @@ std::vector<float> random_vector(int64_t n, uint64_t seed) {
   return v;
 }
 
-// A row's result is bit-identical whatever the other rows, their number or the row's place.
+// A row's result is bit-identical whatever the other rows, their number or the row's place, on
+// every instruction-set path.
 TEST(PackedGemm, RowsDoNotDependOnTheBatchAndMatchAReference) {
+  testing::on_every_isa([](Isa) {
   for (int64_t N : {37, 64, 260}) {
     const int64_t K = 45, M = 29;
     auto w = random_vector(N * K, 1);
@@ -46,6 +49,27 @@ TEST(PackedGemm, RowsDoNotDependOnTheBatchAndMatchAReference) {
       packed_gemm(x.data(), M, wm, acc.data(), true);
       for (int64_t i = 0; i < M * N; ++i) ASSERT_EQ(acc[i], 1.0f + all[i]);
     }
+  }
+  });
+}
+
+// Each output is one FMA chain over k in order in one lane, so the paths agree to the bit.
+TEST(PackedGemm, EveryPathGivesTheSameBits) {
+  const int64_t N = 300, K = 70, M = 13;
+  auto w = random_vector(N * K, 3);
+  auto x = random_vector(M * K, 4);
+  testing::RestoreIsa restore;
+  for (const PackedMatrix& packed : {pack_f32(w.data(), N, K), pack_bf16(w.data(), N, K)}) {
+    std::vector<float> avx2(M * N);
+    select_isa(Isa::AVX2);
+    packed_gemm(x.data(), M, packed.view(), avx2.data());
+    testing::on_every_isa([&](Isa) {
+      std::vector<float> y(M * N, 0.5f), y1(N, 0.5f);
+      packed_gemm(x.data(), M, packed.view(), y.data());
+      for (int64_t i = 0; i < M * N; ++i) ASSERT_EQ(y[i], avx2[i]) << i;
+      packed_gemm(x.data() + 5 * K, 1, packed.view(), y1.data(), true);
+      for (int64_t n = 0; n < N; ++n) ASSERT_EQ(y1[n], 0.5f + avx2[5 * N + n]) << n;
+    });
   }
 }
 
