@@ -11,6 +11,7 @@
 #include "kernels/cpu/rmsnorm.h"
 #include "kernels/cpu/swiglu.h"
 #include "model/recipe.h"
+#include "core/op_profile.h"
 
 namespace tt {
 
@@ -262,7 +263,9 @@ void model_backward(const ModelConfig& c, const WeightSet& w, ModelViews& g, con
     add_inplace(dx, ws.d_tmp.data(), N * C);
   }
   // embedding rows: scatter-add (serial: rows of one token id may repeat)
+  OpScope scope("embedding grad");
   for (int64_t i = 0; i < N; ++i) {
+  OpScope scope("residual add");
     float* row = g.embed + static_cast<int64_t>(batch.tokens[i]) * C;
     const float* src = dx + i * C;
     for (int64_t j = 0; j < C; ++j) row[j] += src[j];
