@@ -5,13 +5,13 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/op_profile.h"
 #include "core/rng.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/rmsnorm.h"
 #include "kernels/cpu/swiglu.h"
 #include "model/recipe.h"
-#include "core/op_profile.h"
 
 namespace tt {
 
@@ -105,6 +105,7 @@ void linear_backward(const float* dy, const float* x, const float* w, float* dx,
 }
 
 void add_inplace(float* y, const float* x, int64_t n) {
+  OpScope scope("residual add");
 #pragma omp parallel for simd schedule(static) if (n > kMinParallelWork)
   for (int64_t i = 0; i < n; ++i) y[i] += x[i];
 }
@@ -265,7 +266,6 @@ void model_backward(const ModelConfig& c, const WeightSet& w, ModelViews& g, con
   // embedding rows: scatter-add (serial: rows of one token id may repeat)
   OpScope scope("embedding grad");
   for (int64_t i = 0; i < N; ++i) {
-  OpScope scope("residual add");
     float* row = g.embed + static_cast<int64_t>(batch.tokens[i]) * C;
     const float* src = dx + i * C;
     for (int64_t j = 0; j < C; ++j) row[j] += src[j];
