@@ -3,7 +3,8 @@
 # fixtures and ../shared, and prints one line per target: runs, coverage, corpus size, findings.
 #   scripts/fuzz.sh [SECONDS (default 30)] [TARGET ...]   e.g. scripts/fuzz.sh 600 jinja
 # Needs clang with libFuzzer (Debian: clang). Builds in build-fuzz/ (or $TT_FUZZ_BUILD); crashes
-# are written to build-fuzz/findings/TARGET/ and make the script exit non-zero.
+# are written to build-fuzz/findings/TARGET/ and make the script exit non-zero; once fixed, a finding is
+# committed under fuzz/regressions/TARGET/ and replayed by every later run.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${TT_FUZZ_BUILD:-$root/build-fuzz}
@@ -47,7 +48,10 @@ for t in "${targets[@]}"; do
   corpus=$build/corpus/$t findings=$build/findings/$t log=$build/fuzz-$t.log
   mkdir -p "$corpus" "$findings"
   seeds_for "$t" "$corpus"
-  if ! (cd "$findings" && "$build/${t}_fuzz" "$corpus" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
+  # Inputs that once crashed a target (fuzz/regressions/TARGET/) run first, every time.
+  regressions=()
+  [ -d "$root/fuzz/regressions/$t" ] && regressions=("$root/fuzz/regressions/$t")
+  if ! (cd "$findings" && "$build/${t}_fuzz" "$corpus" "${regressions[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
         -max_len=65536 -print_final_stats=1 >"$log" 2>&1); then
     status=1
   fi

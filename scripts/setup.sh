@@ -17,7 +17,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev    # Hub downloads (HTTP, sha256 checks)
   libicu-dev                         # tokenizer NFC / NFKC normalizers
   libfmt-dev                         # formatting
-  libcld2-dev                        # IFEval's language checker (Compact Language Detector 2)
+  python3-langdetect                 # IFEval's language checks: langdetect's profiles (read at run time, eval/langdetect.h)
   libgtest-dev libgmock-dev          # tests
   libbenchmark-dev                   # micro-benchmarks in bench/
 )

@@ -14,6 +14,7 @@
 
 #include "core/content_hash.h"
 #include "data/shard.h"
+#include "infer/test_models.h"
 #include "io/file.h"
 #include "io/safetensors.h"
 #include "tests/test_util.h"
@@ -59,6 +60,19 @@ struct Sandbox {
     write("tok/tokenizer_config.json", nlohmann::json{{"chat_template", template_source}, {"bos_token", "<s>"}}.dump());
     write("messages.json", R"([{"role": "user", "content": "hi"}])");
     return "chat-template --tokenizer-config " + dir + "/tok --messages " + dir + "/messages.json";
+  }
+  // A tiny random model saved with a byte-level tokenizer and `template_source` as its chat template
+  // (what `chat` and `generate --chat` load), in dir/chat-model.
+  std::string chat_model(const std::string& template_source) const {
+    const std::string tok = dir + "/chat-tok";
+    fs::create_directories(tok);
+    infer::testing::write_tiny_tokenizer(tok);
+    write("chat-tok/tokenizer_config.json",
+          nlohmann::json{{"chat_template", template_source}, {"eos_token", "<eos>"}}.dump());
+    SaveOptions options;
+    options.tokenizer_source = tok;
+    save_model(infer::testing::tiny_model(), dir + "/chat-model", options);
+    return dir + "/chat-model";
   }
 };
 
@@ -176,6 +190,29 @@ std::vector<BadInput> catalogue() {
                  return "prepare --input " + s.dir + "/chat.jsonl --tokenizer " + tokenizer_path() + " --chat-template " +
                         s.dir + "/evil.jinja --out " + s.dir + "/out.ttshard";
                }, {"evil.jinja", "nested deeper than 64"}});
+  c.push_back({"generate_chat_recursive_template", [](const Sandbox& s) {
+                 const std::string model = s.chat_model("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}");
+                 return "generate --model " + model + " --chat --input " +
+                        s.write("in.jsonl", R"({"messages": [{"role": "user", "content": "hi"}]})" "\n") +
+                        " --output " + s.dir + "/out.jsonl";
+               }, {"tokenizer_config.json", "nested deeper than 64"}});
+  c.push_back({"generate_chat_huge_template_output", [](const Sandbox& s) {
+                 const std::string model = s.chat_model(
+                     "{% set ns = namespace(x=[1]) %}{% for i in range(60) %}{% set ns.x = [ns.x, ns.x] %}{% endfor %}{{ ns.x }}");
+                 return "generate --model " + model + " --chat --input " +
+                        s.write("in.jsonl", R"({"messages": [{"role": "user", "content": "hi"}]})" "\n") +
+                        " --output " + s.dir + "/out.jsonl";
+               }, {"tokenizer_config.json", "more than 16777216 nested items"}});
+  c.push_back({"chat_deeply_nested_template_value", [](const Sandbox& s) {
+                 const std::string model = s.chat_model(
+                     "{% set ns = namespace(x=[1]) %}{% for i in range(100000) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x }}");
+                 return "chat --model " + model + " --max-new-tokens 2 < " + s.write("stdin.txt", "hello\n");
+               }, {"tokenizer_config.json", "nested deeper than 1000 levels"}});
+  c.push_back({"chat_recursive_macros", [](const Sandbox& s) {
+                 const std::string model = s.chat_model(
+                     "{% macro a() %}{{ b() }}{% endmacro %}{% macro b() %}{{ a() }}{% endmacro %}{{ a() }}");
+                 return "chat --model " + model + " --max-new-tokens 2 < " + s.write("stdin.txt", "hello\n");
+               }, {"tokenizer_config.json", "nested deeper than 64"}});
   // ---- init-model: never destroy a user's file
   c.push_back({"init_model_out_is_a_file", [](const Sandbox& s) {
                  return "init-model --arch micro-llama4 --out " + s.write("precious.txt", "my thesis\n");

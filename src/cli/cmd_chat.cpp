@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <iostream>
 
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
@@ -47,9 +49,13 @@ void run_chat(const ChatArgs& args) {
   nlohmann::ordered_json history = nlohmann::ordered_json::array();
   uint64_t turn = 0;
   std::fprintf(stderr, "chat with %s (/reset, /system TEXT, /temp T, /quit)\n", args.model.c_str());
+  // The "> " prompt is for a person at a terminal; piped input gets only the replies on stdout.
+  const bool interactive = ::isatty(STDIN_FILENO);
   while (true) {
-    std::fprintf(stdout, "> ");
-    std::fflush(stdout);
+    if (interactive) {
+      std::fprintf(stdout, "> ");
+      std::fflush(stdout);
+    }
     std::string line;
     g_interrupted = 0;
     if (!std::getline(std::cin, line) || g_interrupted) break;

@@ -1,8 +1,9 @@
 // IFEval's 25 instruction checkers, after google-research instruction_following_eval
 // (instructions.py, instructions_registry.py, evaluation_lib.py). Each checker keeps the official
 // rule, including its quirks (keywords are regular expressions, "P.S." matches "p. s." ...).
-// Differences: langdetect is replaced by CLD2, and NLTK's trained Punkt model by the approximation
-// in ifeval_text.cpp (both only matter for a few borderline responses).
+// langdetect is eval/langdetect.h (the same detector, seeded 0 where the official checker leaves it
+// unseeded); NLTK's trained Punkt model is approximated in ifeval_text.cpp (it only matters for a
+// few borderline responses).
 #include "eval/ifeval.h"
 
 #include <functional>

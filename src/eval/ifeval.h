@@ -1,8 +1,9 @@
 // IFEval (Zhou et al. 2023): the official checker's 25 instruction types with their kwargs, strict
 // and loose. Loose also accepts the response without its first line, without its last line, without
 // both, and each of those with '*' removed (the official eight variants). Where the official checker
-// calls langdetect, CLD2 decides (Debian's libcld2); the 3 verdicts of 834 on the GPT-4 reference
-// responses where the two checkers differ are listed, with their reasons, in ifeval_test.cpp.
+// calls langdetect, eval/langdetect.h decides, as langdetect does with DetectorFactory.seed = 0; the
+// 2 verdicts of 834 on the GPT-4 reference responses where the two checkers differ (both the
+// official checker's random letter substitution) are listed, with their reasons, in ifeval_test.cpp.
 #pragma once
 #include <cstdint>
 #include <optional>
@@ -41,9 +42,9 @@ int64_t count_words(std::string_view text);
 std::vector<std::string> split_sentences(std::string_view text);
 // nltk.word_tokenize: Punkt sentences, each cut by NLTKWordTokenizer (nltk 3.8 rules).
 std::vector<std::string> word_tokenize(std::string_view text);
-// langdetect.detect(text) stood in for by CLD2: the ISO 639-1 code of the text's language
-// (langdetect's spelling: "he", "zh-cn", "zh-tw"), "un" for text too short to tell; nullopt where
-// langdetect raises (no letters), which the checker counts as followed.
+// langdetect.detect(text) with DetectorFactory.seed = 0 (eval/langdetect.h): the code of the text's
+// language ("en", "zh-cn", ...), "unknown" when none is probable enough; nullopt where langdetect
+// raises (no n-grams: no letters), which the checker counts as followed.
 std::optional<std::string> detect_language(std::string_view text);
 
 }  // namespace ifeval_text

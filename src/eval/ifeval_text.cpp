@@ -1,18 +1,17 @@
 // The text tools under the IFEval checker (ifeval.h): Python str / re semantics over UTF-8, NLTK's
-// Punkt sentence splitter and word tokenizer, and CLD2 standing in for langdetect.
+// Punkt sentence splitter and word tokenizer, and langdetect (langdetect.h, seed 0).
 #include <algorithm>
 #include <memory>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
 
-#include <cld2/public/compact_lang_det.h>
-#include <cld2/public/encodings.h>
 #include <unicode/uchar.h>
 
 #include "core/error.h"
 #include "eval/ifeval.h"
 #include "eval/python_compat.h"
+#include "eval/langdetect.h"
 
 namespace tt::eval::ifeval_text {
 
@@ -369,32 +368,9 @@ std::vector<std::string> word_tokenize(std::string_view text) {
 // Language
 
 std::optional<std::string> detect_language(std::string_view text) {
-  // langdetect raises "No features in text" when nothing letter-like is left; the checker then
-  // counts the instruction as followed.
-  bool has_letter = false;
-  for (size_t i = 0; i < text.size() && !has_letter;) has_letter = u_isalpha(py::next_code_point(text, i));
-  if (!has_letter) return std::nullopt;
-
-  CLD2::CLDHints hints = {nullptr, nullptr, CLD2::UNKNOWN_ENCODING, CLD2::UNKNOWN_LANGUAGE};
-  CLD2::Language language3[3];
-  int percent3[3];
-  double score3[3];
-  int text_bytes = 0, valid_prefix = 0;
-  bool reliable = false;
-  // Without kCLDFlagBestEffort, CLD2 names no language ("un", matching no code) for text too short
-  // to tell, such as one word. langdetect always names one, unseeded and so at random on such text;
-  // the official verdicts fail GPT-4's answers "YES", "A", "etchings" and a bare list of names on
-  // the English checks, and so does "un".
-  const CLD2::Language language = CLD2::ExtDetectLanguageSummaryCheckUTF8(
-      text.data(), static_cast<int>(text.size()), /*is_plain_text=*/true, &hints, 0,
-      language3, percent3, score3, nullptr, &text_bytes, &reliable, &valid_prefix);
-  std::string code = CLD2::LanguageCode(language);
-  // CLD2's codes where langdetect spells them otherwise.
-  if (code == "iw") return "he";
-  if (code == "zh") return "zh-cn";
-  if (code == "zh-Hant") return "zh-tw";
-  if (code == "jw") return "jv";
-  return code;
+  // langdetect.detect with DetectorFactory.seed = 0; nullopt where it raises "No features in text"
+  // (the checker then counts the instruction as followed).
+  return LangDetector::installed().detect(text, /*seed=*/0);
 }
 
 }  // namespace tt::eval::ifeval_text

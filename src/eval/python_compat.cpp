@@ -371,6 +371,27 @@ uint32_t Random::getrandbits32() {
   return y;
 }
 
+// random(): 27 + 26 bits of two outputs, as a double in [0, 1).
+double Random::random() {
+  const uint32_t a = getrandbits32() >> 5, b = getrandbits32() >> 6;
+  return (a * 67108864.0 + b) * (1.0 / 9007199254740992.0);
+}
+
+// gauss(): Box-Muller on two random() draws; the second value is kept for the next call.
+double Random::gauss(double mu, double sigma) {
+  double z;
+  if (gauss_next_) {
+    z = *gauss_next_;
+    gauss_next_.reset();
+  } else {
+    const double x2pi = random() * (2.0 * M_PI);
+    const double g2rad = std::sqrt(-2.0 * std::log(1.0 - random()));
+    z = std::cos(x2pi) * g2rad;
+    gauss_next_ = std::sin(x2pi) * g2rad;
+  }
+  return mu + z * sigma;
+}
+
 // _randbelow_with_getrandbits: k = n.bit_length(); draw getrandbits(k) until below n.
 // getrandbits(k) for k <= 32 is the top k bits of one 32-bit output.
 uint64_t Random::randbelow(uint64_t n) {

@@ -94,19 +94,22 @@ class Regex {
 // ---- random ----
 
 // random.Random(seed) (MT19937 seeded by init_by_array) as far as lm-eval's default few-shot
-// sampler uses it: sample(range(n), k), drawn with _randbelow on getrandbits. The same seed gives
-// the same indices, in the same order, as CPython.
+// sampler (sample(range(n), k), drawn with _randbelow on getrandbits) and langdetect (choice =
+// _randbelow, gauss) use it. The same seed gives the same draws, in the same order, as CPython 3.11.
 class Random {
  public:
   explicit Random(uint64_t seed);
   uint32_t getrandbits32();                           // getrandbits(32)
   uint64_t randbelow(uint64_t n);                     // _randbelow(n), n in [1, 2^32)
   std::vector<int64_t> sample(int64_t n, int64_t k);  // sample(range(n), k); k > n is an error
+  double random();                                    // random(): [0, 1), 53 bits
+  double gauss(double mu, double sigma);              // gauss(), with its cached second value
 
  private:
   static constexpr int kN = 624;
   uint32_t state_[kN];
   int index_ = kN;
+  std::optional<double> gauss_next_;
 };
 
 }  // namespace tt::eval::py

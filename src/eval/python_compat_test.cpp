@@ -107,6 +107,20 @@ TEST(PythonCompatStr, IsSpaceIsWhiteSpacePlusSeparators) {
 //   r = random.Random(1234); [r.getrandbits(32) for _ in range(3)]
 //   r = random.Random(1234); r.sample(range(1119), 5), r.sample(range(1119), 5), r.sample(range(1119), 25)[:8]
 //   r = random.Random(2**40 + 7); r.sample(range(10), 10), r.sample(range(300), 7)
+// CPython 3.11: random.seed(0); getrandbits(32) x3; random(); gauss(0, 1) twice (the second is the
+// cached sin() value of the first pair).
+TEST(PythonCompatRandom, RandomAndGaussMatchCPython) {
+  py::Random bits(0);
+  EXPECT_EQ(bits.getrandbits32(), 3626764237u);
+  EXPECT_EQ(bits.getrandbits32(), 1654615998u);
+  EXPECT_EQ(bits.getrandbits32(), 3255389356u);
+  EXPECT_EQ(py::Random(0).random(), 0.8444218515250481);
+  py::Random normal(0);
+  EXPECT_EQ(normal.gauss(0.0, 1.0), 0.9417154046806644);
+  EXPECT_EQ(normal.gauss(0.0, 1.0), -1.3965781047011498);
+  EXPECT_EQ(py::Random(42).randbelow(1000000), 670487u);
+}
+
 TEST(PythonCompatRandom, MatchesCPython) {
   py::Random bits(1234);
   EXPECT_EQ(bits.getrandbits32(), 4150886329u);

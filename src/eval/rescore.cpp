@@ -71,12 +71,14 @@ SavedResponse parse_saved_response(const std::string& path, int64_t line, const 
   bool damaged = false;
   try {
     r.record = Json::parse(text);
+  } catch (const Json::out_of_range& e) {  // a number too large for a double
+    fail_at_line(path, line, std::string("invalid JSON: ") + e.what());
   } catch (const Json::parse_error&) {
     // Not valid UTF-8 (or a lone surrogate): the response scores as wrong, the file still loads.
     try {
       r.record = Json::parse(sanitize_json_line(text));
       damaged = true;
-    } catch (const Json::parse_error& e) {
+    } catch (const Json::exception& e) {
       fail_at_line(path, line, std::string("invalid JSON: ") + e.what());
     }
   }

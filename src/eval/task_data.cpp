@@ -51,7 +51,7 @@ std::vector<Doc> read_jsonl_docs(const std::string& path, const std::vector<std:
     nlohmann::ordered_json record;
     try {
       record = nlohmann::ordered_json::parse(row);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {
       fail_at_line(path, line, std::string("invalid JSON: ") + e.what());
     }
     if (!record.is_object()) fail_at_line(path, line, "expected a JSON object");

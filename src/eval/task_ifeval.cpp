@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "eval/ifeval.h"
+#include "eval/langdetect.h"
 #include "eval/task_data.h"
 #include "eval/task_families.h"
 #include "text/utf8.h"
@@ -28,6 +29,9 @@ class IfevalTask final : public Task {
     path_ = resolve_data_root(options) + "/ifeval/input_data.jsonl";
     docs_ = read_jsonl_docs(path_, {"key", "prompt", "instruction_id_list", "kwargs"});
     if (options.num_fewshot > 0) log_warn("ifeval is zero-shot; num_fewshot={} ignored", options.num_fewshot);
+    // langdetect's profiles now, so that a missing python3-langdetect stops the run before
+    // generation rather than at scoring.
+    LangDetector::installed();
     // Check every record now, so that scoring never meets an unknown instruction or a bad argument.
     const auto known = ifeval_instruction_ids();
     const std::set<std::string> known_set(known.begin(), known.end());

@@ -61,7 +61,7 @@ nlohmann::json read_json_file(const std::string& path) {
   std::string text = read_file(path);
   try {
     return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::parse_error& e) {
+  } catch (const nlohmann::json::exception& e) {
     fail("{}: invalid JSON: {}", path, strip_json_tag(e.what()));
   }
 }

@@ -24,7 +24,7 @@ void read_jsonl(const std::string& path, const std::function<void(int64_t, const
     nlohmann::json object;
     try {
       object = nlohmann::json::parse(text);
-    } catch (const nlohmann::json::parse_error& e) {
+    } catch (const nlohmann::json::exception& e) {  // parse_error, or out_of_range for a number that overflows
       fail_at_line(path, line, std::string("invalid JSON: ") + e.what());
     }
     if (!object.is_object()) fail_at_line(path, line, "expected a JSON object");

@@ -120,6 +120,8 @@ void SafetensorsFile::parse_header() {
     header = ojson::parse(mapping_ + 8, mapping_ + 8 + header_len);
   } catch (const ojson::parse_error& e) {
     fail("{}: invalid header JSON (byte {})", path, e.byte);
+  } catch (const ojson::exception& e) {  // e.g. a number that overflows
+    fail("{}: invalid header JSON: {}", path, e.what());
   }
   if (!header.is_object()) fail("{}: header is not a JSON object", path);
 

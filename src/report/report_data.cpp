@@ -35,7 +35,7 @@ ojson read_ordered_json(const std::string& path) {
   std::string text = read_file(path);
   try {
     return ojson::parse(text);
-  } catch (const ojson::parse_error& e) {
+  } catch (const ojson::exception& e) {
     fail("{}: invalid JSON: {}", path, strip_json_tag(e.what()));
   }
 }

@@ -126,7 +126,7 @@ void apply_overrides(YAML::Node config, const YAML::Node& set, StageKind kind, c
       const std::string text = item.Scalar();
       auto eq = text.find('=');
       if (eq == std::string::npos || eq == 0) fail("{}: '{}': expected key=value", where, text);
-      put(text.substr(0, eq), YAML::Load(text.substr(eq + 1)));
+      put(text.substr(0, eq), parse_yaml_text(text.substr(eq + 1), where));
     }
   } else if (!set.IsNull()) {
     fail("{}: expected a list of key=value items or a mapping", where);

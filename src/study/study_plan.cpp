@@ -235,7 +235,7 @@ class Planner {
         std::string key = param;
         if (is_training(stage.kind) && key.find('.') == std::string::npos && key != "model_name" && key != "tokenizer_name")
           key = "trainer." + key;
-        set_dotted(job.config, key, YAML::Load(value), where + ": sweep");
+        set_dotted(job.config, key, parse_yaml_text(value, where + ": sweep"), where + ": sweep");
       }
       if (!stage.from.empty()) {
         const Job& parent = resolve_run(stage.from, where + ": from", plan);

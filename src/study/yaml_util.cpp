@@ -8,16 +8,6 @@
 
 namespace tt::study {
 
-YAML::Node parse_yaml_text(const std::string& text, const std::string& source) {
-  try {
-    return YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    fail("{}: invalid YAML at line {}: {}", source, e.mark.line + 1, e.msg);
-  }
-}
-
-YAML::Node load_yaml_file(const std::string& path) { return parse_yaml_text(read_file(path), path); }
-
 void set_dotted(YAML::Node config, const std::string& key, const YAML::Node& value, const std::string& where) {
   YAML::Node node = config;
   size_t start = 0;

@@ -1,4 +1,4 @@
-// Small YAML helpers for the study runner: loading with file:line errors, dotted-key assignment,
+// Small YAML helpers for the study runner (loading is io/yaml.h): dotted-key assignment,
 // a canonical text form (for fingerprints) and a walk over every scalar.
 #pragma once
 #include <functional>
@@ -6,10 +6,9 @@
 
 #include <yaml-cpp/yaml.h>
 
-namespace tt::study {
+#include "io/yaml.h"  // load_yaml_file, parse_yaml_text
 
-YAML::Node load_yaml_file(const std::string& path);
-YAML::Node parse_yaml_text(const std::string& text, const std::string& source);
+namespace tt::study {
 
 // config[a][b][c] = value for key "a.b.c", creating mappings on the way; an intermediate that is not
 // a mapping is an error naming `where`. The value is cloned.

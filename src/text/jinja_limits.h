@@ -24,6 +24,11 @@ inline constexpr int64_t kMaxLoopIterations = 1'000'000;
 // Any one string or list built while rendering, and the rendered output.
 inline constexpr size_t kMaxStringBytes = size_t{64} << 20;
 inline constexpr size_t kMaxListItems = size_t{1} << 24;
+// Printing, JSON and comparison of nested values: how deep (a list can contain itself; Python's
+// repr raises RecursionError near 1000 levels) and how many items one walk may visit (sixty loop
+// iterations of `x = [x, x]` share one sublist into 2^60 items).
+inline constexpr int kMaxValueDepth = 1000;
+inline constexpr int64_t kMaxWalkItems = int64_t{1} << 24;
 
 // Fails when `size` (of `what`) is over `limit`.
 inline void check_size(size_t size, size_t limit, const char* what) {

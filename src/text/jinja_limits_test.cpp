@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "text/jinja.h"
+#include "text/jinja_value.h"
 
 namespace {
 
@@ -111,6 +112,41 @@ TEST(JinjaLimits, FilterWidthsAreBounded) {
   expect_one_line_error("{{ 'a\nb' | indent(1000000000000) }}", "indent()'s width");
   expect_one_line_error("{{ [1] | tojson(indent=1000000000) }}", "tojson()'s indent");
   expect_one_line_error("{{ ('x' * 60000000) | replace('', 'yy') }}", "replace()'s result size");
+}
+
+// Lists grown one level per loop iteration: deep nesting, and one sublist
+// shared into 2^60 items. Printing, tojson and == are bounded; dropping a deep list does not
+// overflow the stack (it crashed with SIGSEGV at 100,000 levels).
+TEST(JinjaLimits, ValuesNestedInLoopsAreBounded) {
+  const std::string deep =
+      "{% set ns = namespace(x=[1], y=[1]) %}{% for i in range(100000) %}{% set ns.x = [ns.x] %}"
+      "{% set ns.y = [ns.y] %}{% endfor %}";
+  EXPECT_EQ(render(deep + "{{ ns.x|length }}"), "1");
+  expect_one_line_error(deep + "{{ ns.x }}", "str: values nested deeper than 1000 levels");
+  expect_one_line_error(deep + "{{ ns.x|tojson }}", "tojson: values nested deeper than 1000 levels");
+  expect_one_line_error(deep + "{{ ns.x == ns.y }}", "==: values nested deeper than 1000 levels");
+  EXPECT_EQ(render(deep + "{{ ns.x == ns.x }}"), "True");  // identity, as Python compares items
+
+  const std::string shared =
+      "{% set ns = namespace(x=[1], y=[1]) %}{% for i in range(60) %}{% set ns.x = [ns.x, ns.x] %}"
+      "{% set ns.y = [ns.y, ns.y] %}{% endfor %}";
+  expect_one_line_error(shared + "{{ ns.x }}", "str: more than 16777216 nested items");
+  expect_one_line_error(shared + "{{ ns.x|tojson }}", "tojson: more than 16777216 nested items");
+  expect_one_line_error(shared + "{{ ns.x == ns.y }}", "==: more than 16777216 nested items");
+
+  // (A list cannot be made to contain itself: the sandbox refuses list.append.)
+  EXPECT_EQ(render("{% set a = [[1, 2], {'k': [3]}] %}{{ a }} {{ a|tojson }} {{ a == [[1, 2], {'k': [3]}] }}"),
+            "[[1, 2], {'k': [3]}] [[1, 2], {\"k\": [3]}] True");
+}
+
+// Freeing a list nested millions deep (a render may run 10^6 loop iterations, one level each) is
+// iterative: shared_ptr's own recursion would overflow the stack.
+TEST(JinjaLimits, DroppingADeeplyNestedListDoesNotRecurse) {
+  using tt::jinja::Value;
+  Value v = Value::from_list({Value::from_int(1)});
+  for (int i = 0; i < 2'000'000; ++i) v = Value::from_list({std::move(v)});
+  v = Value::none();
+  EXPECT_TRUE(v.is_none());
 }
 
 }  // namespace

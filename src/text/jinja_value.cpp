@@ -7,8 +7,77 @@
 #include <cstdlib>
 
 #include "core/error.h"
+#include "text/jinja_limits.h"
 
 namespace tt::jinja {
+namespace {
+
+// One level of a walk over nested values (str, repr, tojson, ==, <): bounded in depth and in the
+// items visited by the whole walk (counted from the outermost level).
+class NestedWalk {
+ public:
+  explicit NestedWalk(const char* what) {
+    if (depth_ == 0) visited_ = 0;
+    if (depth_ >= kMaxValueDepth)
+      fail("jinja: {}: values nested deeper than {} levels (a list inside itself?); tinythink's limit for "
+           "untrusted templates", what, kMaxValueDepth);
+    if (++visited_ > kMaxWalkItems)
+      fail("jinja: {}: more than {} nested items in one value; tinythink's limit for untrusted templates", what,
+           kMaxWalkItems);
+    ++depth_;
+  }
+  ~NestedWalk() { --depth_; }
+  NestedWalk(const NestedWalk&) = delete;
+  NestedWalk& operator=(const NestedWalk&) = delete;
+
+ private:
+  static thread_local int depth_;
+  static thread_local int64_t visited_;
+};
+thread_local int NestedWalk::depth_ = 0;
+thread_local int64_t NestedWalk::visited_ = 0;
+
+// Lists and dicts are freed from a queue, not recursively: dropping a list nested 100,000 deep
+// (one level per loop iteration) would otherwise recurse once per level in shared_ptr's
+// destructor and overflow the stack. CPython's "trashcan" does the same.
+struct ContainerReaper {
+  std::vector<List*> lists;
+  std::vector<Dict*> dicts;
+  bool draining = false;
+
+  void drain() {
+    if (draining) return;
+    draining = true;
+    while (!lists.empty() || !dicts.empty()) {
+      if (!lists.empty()) {
+        List* l = lists.back();
+        lists.pop_back();
+        delete l;  // its items' containers are queued here, not freed inside this call
+      } else {
+        Dict* d = dicts.back();
+        dicts.pop_back();
+        delete d;
+      }
+    }
+    draining = false;
+  }
+};
+thread_local ContainerReaper reaper;
+
+std::shared_ptr<List> make_list(List items) {
+  return std::shared_ptr<List>(new List(std::move(items)), [](List* l) {
+    reaper.lists.push_back(l);
+    reaper.drain();
+  });
+}
+std::shared_ptr<Dict> make_dict(Dict d) {
+  return std::shared_ptr<Dict>(new Dict(std::move(d)), [](Dict* p) {
+    reaper.dicts.push_back(p);
+    reaper.drain();
+  });
+}
+
+}  // namespace
 
 const Value* Dict::find(const std::string& key) const {
   for (const auto& [k, v] : entries)
@@ -70,7 +139,7 @@ Value Value::from_string(std::string s) {
 Value Value::from_list(List items) {
   Value v;
   v.kind = Kind::List;
-  v.list = std::make_shared<List>(std::move(items));
+  v.list = make_list(std::move(items));
   return v;
 }
 Value Value::from_tuple(List items) {
@@ -81,7 +150,7 @@ Value Value::from_tuple(List items) {
 Value Value::from_dict(Dict d) {
   Value v;
   v.kind = Kind::Dict;
-  v.dict = std::make_shared<Dict>(std::move(d));
+  v.dict = make_dict(std::move(d));
   return v;
 }
 Value Value::new_namespace() {
@@ -168,17 +237,20 @@ bool equals(const Value& a, const Value& b) {
     return a.as_double() == b.as_double();
   }
   if (a.kind != b.kind) return false;
+  NestedWalk walk("==");
   switch (a.kind) {
     case K::Undefined:
     case K::None: return true;
     case K::String: return a.string == b.string;
     case K::List:
     case K::Tuple:
+      if (a.list == b.list) return true;  // Python compares items by identity first
       if (a.list->size() != b.list->size()) return false;
       for (size_t i = 0; i < a.list->size(); ++i)
         if (!equals((*a.list)[i], (*b.list)[i])) return false;
       return true;
     case K::Dict:
+      if (a.dict == b.dict) return true;
       if (a.dict->entries.size() != b.dict->entries.size()) return false;
       for (const auto& [k, v] : a.dict->entries) {
         const Value* other = b.dict->find(k);
@@ -204,6 +276,7 @@ int compare(const Value& a, const Value& b) {
     return c < 0 ? -1 : c > 0 ? 1 : 0;
   }
   if (a.kind == b.kind && a.is_sequence()) {
+    NestedWalk walk("<");
     size_t n = std::min(a.list->size(), b.list->size());
     for (size_t i = 0; i < n; ++i) {
       if (equals((*a.list)[i], (*b.list)[i])) continue;
@@ -316,6 +389,8 @@ std::string json_string(const std::string& s) {
 void json_into(std::string& out, const Value& v, int indent, int depth, bool sort_keys, const std::string& item_sep,
                const std::string& key_sep) {
   using K = Value::Kind;
+  NestedWalk walk("tojson");
+  check_string_size(out.size(), "tojson's output size in bytes");
   auto newline = [&](int level) {
     if (indent < 0) return;
     out += '\n';
@@ -399,21 +474,25 @@ std::string to_str(const Value& v) {
     case K::String: return v.string;
     case K::List:
     case K::Tuple: {
+      NestedWalk walk("str");
       bool tuple = v.kind == K::Tuple;
       std::string out = tuple ? "(" : "[";
       for (size_t i = 0; i < v.list->size(); ++i) {
         if (i) out += ", ";
         out += to_repr((*v.list)[i]);
+        check_string_size(out.size(), "a printed list's size in bytes");
       }
       if (tuple && v.list->size() == 1) out += ",";
       return out + (tuple ? ")" : "]");
     }
     case K::Dict:
     case K::Namespace: {
+      NestedWalk walk("str");
       std::string out = "{";
       for (size_t i = 0; i < v.dict->entries.size(); ++i) {
         if (i) out += ", ";
         out += string_repr(v.dict->entries[i].first) + ": " + to_repr(v.dict->entries[i].second);
+        check_string_size(out.size(), "a printed dict's size in bytes");
       }
       out += "}";
       return v.kind == K::Namespace ? "<Namespace " + out + ">" : out;

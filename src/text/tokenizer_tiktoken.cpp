@@ -148,6 +148,8 @@ Tokenizer Tokenizer::load_tiktoken(const std::string& path) {
       specials = json::parse(read_file(specials_file));
     } catch (const json::parse_error& e) {
       fail("{}: malformed JSON at byte {}", specials_file, e.byte);
+    } catch (const json::exception& e) {  // e.g. a number that overflows
+      fail("{}: malformed JSON: {}", specials_file, e.what());
     }
     if (!specials.is_object()) fail("{}: should be an object of name -> id", specials_file);
     JsonReader r{specials_file};

@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "io/yaml.h"
 #include "kernels/device.h"
 #include "train/optimizer.h"
 #include "train/preference_loss.h"
@@ -239,14 +240,7 @@ void validate(const TrainConfig& c, TrainerKind kind) {
 }  // namespace
 
 TrainConfig load_train_config(const std::string& path, const std::vector<std::string>& overrides, TrainerKind kind) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    fail("{}: cannot open", path);
-  } catch (const YAML::Exception& e) {
-    fail("{}: invalid YAML at line {}: {}", path, e.mark.line + 1, e.msg);
-  }
+  YAML::Node root = load_yaml_file(path);
   if (!root.IsMap()) fail("{}: expected a mapping at the top level", path);
   TrainConfig c;
   c.source = path;
@@ -272,8 +266,8 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
     auto eq = item.find('=');
     if (eq == std::string::npos) fail("--set {}: expected key=value", item);
     std::string key = item.substr(0, eq);
-    YAML::Node value = YAML::Load(item.substr(eq + 1));
     const std::string where = "--set " + key;
+    YAML::Node value = parse_yaml_text(item.substr(eq + 1), where);
     if (key.rfind("trainer.", 0) == 0) apply(trainer, key.substr(8), value, where, true);
     else if (key.rfind("dataset.", 0) == 0) apply(dataset, key.substr(8), value, where, false);
     else if (top.count(key)) apply(top, key, value, where, false);

@@ -1,0 +1,50 @@
+#include "io/yaml.h"
+
+#include <cstdint>
+
+#include "core/error.h"
+#include "io/file.h"
+
+namespace tt {
+namespace {
+
+// Aliases share nodes, so a small file can describe a tree of 10^9 nodes ("billion laughs"); every
+// walk over such a tree would then hang. No config comes near this.
+constexpr int64_t kMaxYamlNodes = 1'000'000;
+
+void check_node(const YAML::Node& node, const std::string& source, int64_t& visited) {
+  if (++visited > kMaxYamlNodes)
+    fail("{}: more than {} YAML nodes once aliases are expanded; not a config", source, kMaxYamlNodes);
+  if (node.IsSequence()) {
+    for (const auto& item : node) check_node(item, source, visited);
+  } else if (node.IsMap()) {
+    for (const auto& entry : node) {
+      if (!entry.first.IsScalar())
+        fail("{}: line {}: a key must be a plain name, not a {}", source, entry.first.Mark().line + 1,
+             entry.first.IsMap() ? "mapping" : entry.first.IsSequence() ? "sequence" : "null");
+      check_node(entry.second, source, visited);
+    }
+  }
+}
+
+}  // namespace
+
+void check_yaml_keys(const YAML::Node& node, const std::string& source) {
+  int64_t visited = 0;
+  check_node(node, source, visited);
+}
+
+YAML::Node parse_yaml_text(const std::string& text, const std::string& source) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    fail("{}: invalid YAML at line {}: {}", source, e.mark.line + 1, e.msg);
+  }
+  check_yaml_keys(root, source);
+  return root;
+}
+
+YAML::Node load_yaml_file(const std::string& path) { return parse_yaml_text(read_file(path), path); }
+
+}  // namespace tt
