@@ -1,13 +1,19 @@
-// Micro-benchmarks of the CPU kernels on the MobileLLM-R1-140M shapes (hidden 576, 9/3 heads of 64,
-// FFN 2048, vocab 128256). FLOP rates are counters ("flops" per second) in the output.
+// Micro-benchmarks of the CPU kernels, training's and the engine's, on the MobileLLM-R1-140M shapes
+// (hidden 576, 9/3 heads of 64, FFN 2048, vocab 128256). FLOP rates are counters ("flops" per second)
+// in the output.
 #include <benchmark/benchmark.h>
 
+#include <string>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/classifier.h"
 #include "kernels/cpu/matmul.h"
+#include "kernels/cpu/packed_gemm.h"
+#include "kernels/cpu/paged_attention.h"
 #include "kernels/cpu/rmsnorm.h"
+#include "kernels/cpu/swiglu.h"
 
 namespace tt {
 namespace {
@@ -52,6 +58,75 @@ void BM_MatmulFfnUp(benchmark::State& state) {
   state.counters["flops"] = benchmark::Counter(2.0 * M * 2048 * 576, benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_MatmulFfnUp)->Args({512, 0})->Args({4096, 0})->Args({512, 1})->Unit(benchmark::kMillisecond);
+
+// Runs the benchmark on instruction-set path `isa` (skipped where the CPU cannot run it); the
+// active path is put back afterwards.
+bool select_isa_for(benchmark::State& state, Isa isa) {
+  if (!cpu_can_run(isa, cpu_features())) {
+    state.SkipWithError((std::string(isa_name(isa)) + ": not on this CPU").c_str());
+    return false;
+  }
+  select_isa(isa);
+  state.SetLabel(isa_name(isa));
+  return true;
+}
+
+// The engine's row-invariant GEMM on the FFN up-projection: decode (1 row), a batch of decode rows
+// (32) and a prefill chunk (256); fp32 and bf16 weights; on the AVX2 (0) and AVX-512 (1) paths.
+void BM_PackedGemmFfnUp(benchmark::State& state) {
+  const Isa before = active_isa();
+  if (!select_isa_for(state, state.range(2) ? Isa::AVX512 : Isa::AVX2)) return;
+  const int64_t M = state.range(0);
+  auto x = filled(M * 576, 1), w = filled(2048 * 576, 0.1f);
+  const PackedMatrix packed = state.range(1) ? pack_bf16(w.data(), 2048, 576) : pack_f32(w.data(), 2048, 576);
+  std::vector<float> y(M * 2048);
+  for (auto _ : state) packed_gemm(x.data(), M, packed.view(), y.data());
+  state.counters["flops"] = benchmark::Counter(2.0 * M * 2048 * 576, benchmark::Counter::kIsIterationInvariantRate);
+  select_isa(before);
+}
+BENCHMARK(BM_PackedGemmFfnUp)->ArgsProduct({{1, 32, 256}, {0, 1}, {0, 1}})->Unit(benchmark::kMicrosecond);
+
+// SwiGLU forward over a prefill chunk's FFN activations (512 x 2048) on each path.
+void BM_SwigluForward(benchmark::State& state) {
+  const Isa before = active_isa();
+  if (!select_isa_for(state, state.range(0) ? Isa::AVX512 : Isa::AVX2)) return;
+  const int64_t n = 512 * 2048;
+  auto g = filled(n, 0.5f), u = filled(n, 0.25f);
+  std::vector<float> out(n);
+  for (auto _ : state) swiglu_forward(out.data(), g.data(), u.data(), n);
+  state.SetBytesProcessed(state.iterations() * n * 12);
+  select_isa(before);
+}
+BENCHMARK(BM_SwigluForward)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+
+// The engine's attention: `rows` decode rows, each over its own sequence of `context` cached positions
+// in blocks of 16 (shuffled over the pool).
+void BM_PagedAttentionDecode(benchmark::State& state) {
+  const int64_t rows = state.range(0), T = state.range(1), H = 9, KVH = 3, D = 64, bs = 16;
+  const int64_t blocks_per_row = (T + bs - 1) / bs, pool = rows * blocks_per_row;
+  std::vector<std::vector<float>> keys(pool, filled(bs * KVH * D, 1)), values(pool, filled(bs * KVH * D, 1));
+  std::vector<const float*> key_ptrs, value_ptrs;
+  for (int64_t b = 0; b < pool; ++b) {
+    key_ptrs.push_back(keys[b].data());
+    value_ptrs.push_back(values[b].data());
+  }
+  std::vector<std::vector<int32_t>> tables(rows);  // a permutation of the pool (104729 is prime)
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < blocks_per_row; ++j)
+      tables[r].push_back(static_cast<int32_t>((r * blocks_per_row + j) * 104729 % pool));
+  std::vector<const int32_t*> table_ptrs;
+  for (auto& t : tables) table_ptrs.push_back(t.data());
+  std::vector<int32_t> positions(rows, static_cast<int32_t>(T - 1));
+  auto q = filled(rows * H * D, 1);
+  std::vector<float> out(rows * H * D);
+  const PagedAttentionParams params{.rows = rows, .heads = H, .kv_heads = KVH, .head_dim = D, .block_size = bs,
+                                    .q = q.data(), .out = out.data(), .positions = positions.data(),
+                                    .block_tables = table_ptrs.data(), .block_keys = key_ptrs.data(),
+                                    .block_values = value_ptrs.data()};
+  for (auto _ : state) paged_attention(params);
+  state.counters["flops"] = benchmark::Counter(4.0 * rows * T * H * D, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_PagedAttentionDecode)->Args({1, 512})->Args({32, 512})->Args({32, 4096})->Unit(benchmark::kMicrosecond);
 
 void BM_ClassifierForwardBackward(benchmark::State& state) {
   const int64_t N = state.range(0), V = 128256, C = 576;

@@ -7,6 +7,7 @@
 #include "cli/commands.h"
 #include "cli/device_option.h"
 #include "core/log.h"
+#include "core/op_profile.h"
 #include "core/rng.h"
 #include "core/system.h"
 #include "train/train_step.h"
@@ -16,9 +17,9 @@ namespace tt::cli {
 namespace {
 
 struct TrainBenchArgs {
-  std::string arch = "mobilellm-r1-140m", precision = "bf16", device;
+  std::string arch = "mobilellm-r1-140m", precision = "auto", device;
   int64_t batch = 1, seq = 512, steps = 3;
-  bool json = false;
+  bool json = false, profile = false;
 };
 
 // Model FLOPs of one training step: 6 per parameter per token (forward 2, backward 4), plus causal
@@ -47,9 +48,32 @@ double measured_matmul_flops(const ModelConfig& c, int64_t tokens, Precision pre
   return 2.0 * m * n * k / times[times.size() / 2];
 }
 
+// Per-op rows of the timed steps, per step: self time, share of the step, calls; the time no op
+// claims is "other (outside kernels)". Printed as a table on stderr, returned for the JSON.
+nlohmann::json profile_json(const std::vector<OpTime>& rows, double timed_s, int64_t steps) {
+  nlohmann::json out = nlohmann::json::array();
+  double claimed = 0.0, gemm = 0.0;
+  for (const OpTime& r : rows) {
+    claimed += r.self_s;
+    if (r.name == "matmul (oneDNN)" || r.name == "small gemm") gemm += r.self_s;
+  }
+  std::vector<OpTime> all = rows;
+  all.push_back({"other (outside kernels)", timed_s - claimed, timed_s - claimed, 0});
+  std::fprintf(stderr, "| op | ms / step | share | calls / step |\n|---|---:|---:|---:|\n");
+  for (const OpTime& r : all) {
+    const double ms = 1e3 * r.self_s / steps, share = r.self_s / timed_s;
+    std::fprintf(stderr, "| %s | %.1f | %.1f%% | %.0f |\n", r.name.c_str(), ms, 100 * share,
+                 static_cast<double>(r.calls) / steps);
+    out.push_back({{"op", r.name}, {"ms_per_step", ms}, {"share", share}, {"calls_per_step", r.calls / steps}});
+  }
+  std::fprintf(stderr, "| GEMMs (oneDNN + small gemm) | %.1f | %.1f%% | |\n", 1e3 * gemm / steps, 100 * gemm / timed_s);
+  return out;
+}
+
 void run_train_bench(const TrainBenchArgs& args) {
   Precision precision = parse_precision(args.precision);
   choose_device(args.device, "", precision);
+  if (!args.json) log_info("precision {}", describe_precision(args.precision, precision));
   Model model = init_model(preset_config(args.arch), 0);
   const ModelConfig& c = model.config;
   TrainState state(model, precision);
@@ -65,12 +89,16 @@ void run_train_bench(const TrainBenchArgs& args) {
   options.learning_rate = 1e-5;
   std::vector<double> times;
   for (int64_t s = 0; s < args.steps + 1; ++s) {  // step 0 warms up (allocations, primitive creation)
+    if (s == 1 && args.profile) op_profile_start();
     double t0 = now_seconds();
     StepResult r = train_step(state, batches, options);
     double dt = now_seconds() - t0;
     if (s > 0) times.push_back(dt);
     if (!args.json) log_info("step {}: {:.2f} s, loss {:.4f}", s, dt, r.loss);
   }
+  const std::vector<OpTime> profile = args.profile ? op_profile_stop() : std::vector<OpTime>{};
+  double timed_s = 0.0;
+  for (double t : times) timed_s += t;
   std::sort(times.begin(), times.end());
   const double step_s = times[times.size() / 2];
   const double tokens = static_cast<double>(batch.size());
@@ -81,7 +109,9 @@ void run_train_bench(const TrainBenchArgs& args) {
                         {"batch", args.batch},
                         {"seq", args.seq},
                         {"steps", args.steps},
-                        {"precision", args.precision},
+                        {"precision", precision_name(precision)},
+                        {"precision_requested", args.precision},
+                        {"isa", isa_name(active_isa())},
                         {"step_s", step_s},
                         {"tokens_per_s", tokens / step_s},
                         {"peak_rss_mb", peak_rss_mb()},
@@ -93,6 +123,7 @@ void run_train_bench(const TrainBenchArgs& args) {
                         {"threads", thread_count()},
                         {"cpu", cpu_model_name()},
                         {"cpu_simd", cpu_simd_summary()}};
+  if (args.profile) out["profile"] = profile_json(profile, timed_s, args.steps);
   std::printf("%s\n", out.dump(args.json ? -1 : 2).c_str());
 }
 
@@ -107,8 +138,11 @@ void register_bench(CLI::App& app) {
   train->add_option("--batch", args->batch, "rows per step")->check(CLI::PositiveNumber);
   train->add_option("--seq", args->seq, "tokens per row")->check(CLI::PositiveNumber);
   train->add_option("--steps", args->steps, "timed steps (after one warm-up step)")->check(CLI::PositiveNumber);
-  train->add_option("--precision", args->precision, "bf16 or fp32");
+  train->add_option("--precision", args->precision, kPrecisionHelp);
   train->add_flag("--json", args->json, "print one JSON line");
+  train->add_flag("--profile", args->profile,
+                  "per-op time of the timed steps (self time; GEMMs = oneDNN matmuls + small gemms): a table on "
+                  "stderr, rows under \"profile\" in the JSON");
   add_device_option(train, args->device);
   train->callback([args] { run_train_bench(*args); });
 }

@@ -23,7 +23,7 @@ volatile std::sig_atomic_t g_interrupted = 0;
 void on_sigint(int) { g_interrupted = 1; }
 
 struct ChatArgs {
-  std::string model, system, precision = "fp32", device;
+  std::string model, system, precision = "auto", device;
   float temperature = 0.7f, top_p = 0.95f;
   int64_t max_new_tokens = 512;
   uint64_t seed = 0;
@@ -124,7 +124,7 @@ void register_chat(CLI::App& app) {
   cmd->add_option("--top-p", args->top_p, "nucleus sampling mass");
   cmd->add_option("--max-new-tokens", args->max_new_tokens, "longest reply");
   cmd->add_option("--seed", args->seed, "seed of the first reply (then +1 per turn)");
-  cmd->add_option("--precision", args->precision, "fp32 or bf16");
+  cmd->add_option("--precision", args->precision, kPrecisionHelp);
   add_device_option(cmd, args->device);
   cmd->callback([args] { run_chat(*args); });
 }

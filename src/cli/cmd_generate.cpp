@@ -27,7 +27,7 @@ namespace {
 using infer::SamplingParams;
 
 struct GenerateArgs {
-  std::string model, prompt, input, output, precision = "fp32", device;
+  std::string model, prompt, input, output, precision = "auto", device;
   bool chat = false, ignore_eos = false;
   int64_t max_new_tokens = 256, top_k = 0, n = 1, max_batch = 64;
   float temperature = 0.0f, top_p = 1.0f, min_p = 0.0f, repetition_penalty = 1.0f;
@@ -159,7 +159,7 @@ void run_generate(const GenerateArgs& args) {
 }
 
 struct BenchArgs {
-  std::string arch = "mobilellm-r1-140m", precision = "bf16", device;
+  std::string arch = "mobilellm-r1-140m", precision = "auto", device;
   int64_t batch = 1, prompt = 128, new_tokens = 32, step_tokens = 2048;
   bool json = false;
 };
@@ -167,6 +167,7 @@ struct BenchArgs {
 void run_generate_bench(const BenchArgs& args) {
   const Precision precision = parse_precision(args.precision);
   choose_device(args.device, "", precision);
+  if (!args.json) log_info("precision {}", describe_precision(args.precision, precision));
   Model model = init_model(preset_config(args.arch), 0);
   infer::Engine engine(model, {.precision = precision, .max_batch = args.batch, .step_tokens = args.step_tokens});
   Rng rng(1);
@@ -187,7 +188,9 @@ void run_generate_bench(const BenchArgs& args) {
   const int64_t decoded = engine.stats().decode_tokens - decode_before;
   nlohmann::json out = {{"impl", "tinythink"},
                         {"arch", args.arch},
-                        {"precision", args.precision},
+                        {"precision", precision_name(precision)},
+                        {"precision_requested", args.precision},
+                        {"isa", isa_name(active_isa())},
                         {"batch", args.batch},
                         {"prompt", args.prompt},
                         {"new", args.new_tokens},
@@ -226,7 +229,7 @@ void register_generate(CLI::App& app) {
   cmd->add_option("--stop", args->stop, "stop strings")->expected(1, 64);
   cmd->add_option("--stop-token-id", args->stop_token_ids, "extra stop token ids (besides EOS)")->expected(1, 64);
   cmd->add_flag("--ignore-eos", args->ignore_eos, "keep generating past EOS");
-  cmd->add_option("--precision", args->precision, "fp32 or bf16");
+  cmd->add_option("--precision", args->precision, kPrecisionHelp);
   add_device_option(cmd, args->device);
   cmd->add_option("--max-batch", args->max_batch, "samples decoding at once")->check(CLI::PositiveNumber);
   cmd->callback([args] { run_generate(*args); });
@@ -247,7 +250,7 @@ void register_bench_generate(CLI::App& app) {
   cmd->add_option("--prompt", args->prompt, "prompt tokens")->check(CLI::PositiveNumber);
   cmd->add_option("--new", args->new_tokens, "generated tokens per prompt")->check(CLI::PositiveNumber);
   cmd->add_option("--step-tokens", args->step_tokens, "token rows per engine step")->check(CLI::PositiveNumber);
-  cmd->add_option("--precision", args->precision, "bf16 or fp32");
+  cmd->add_option("--precision", args->precision, kPrecisionHelp);
   add_device_option(cmd, args->device);
   cmd->add_flag("--json", args->json, "print one JSON line");
   cmd->callback([args] { run_generate_bench(*args); });

@@ -35,14 +35,14 @@ std::vector<int32_t> read_ids(const std::string& path, int64_t line, const nlohm
 
 void register_score(CLI::App& app) {
   struct Args {
-    std::string model, input, output, precision = "fp32", device;
+    std::string model, input, output, precision = "auto", device;
   };
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("score", "per-token log-probabilities and perplexity of token sequences");
   cmd->add_option("--model", args->model, "checkpoint directory or cached hub id")->required();
   cmd->add_option("--input", args->input, "JSONL with {\"ids\": [...]} per line")->required();
   cmd->add_option("--output", args->output, "JSONL: {\"token_logprobs\": [...], \"sum_logprob\": x} per line")->required();
-  cmd->add_option("--precision", args->precision, "fp32 or bf16");
+  cmd->add_option("--precision", args->precision, kPrecisionHelp);
   add_device_option(cmd, args->device);
   cmd->callback([args] {
     Precision precision = parse_precision(args->precision);

@@ -6,6 +6,7 @@
 
 #include "cli/commands.h"
 #include "core/communicator.h"
+#include "core/cpu_features.h"
 #include "core/error.h"
 
 namespace {
@@ -21,6 +22,7 @@ void print_error(const char* what) {
 
 int run(CLI::App& app, int argc, char** argv) {
   try {
+    tt::active_isa();  // a TT_ISA this CPU cannot run is refused before any work
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);

@@ -1,14 +1,13 @@
 #include "infer/forward.h"
 
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 
+#include "core/bf16.h"
 #include "core/error.h"
+#include "kernels/cpu/paged_attention.h"
 #include "kernels/cpu/rmsnorm.h"
-#include "kernels/cpu/simd.h"
 #include "kernels/cpu/swiglu.h"
 #include "model/recipe.h"
 
@@ -16,25 +15,13 @@ namespace tt::infer {
 
 namespace {
 
-WeightMatrix make_weight(const float* w, int64_t rows, int64_t cols, Precision precision) {
-  return precision == Precision::BF16 ? weight_bf16(w, rows, cols) : weight_f32(w, rows, cols);
-}
-
-inline float dot(const float* a, const float* b, int64_t n) {
-  int64_t i = 0;
-  float r = 0.0f;
-  if (n >= 8) {
-    __m256 acc = _mm256_setzero_ps();
-    for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), acc);
-    r = simd::horizontal_sum(acc);
-  }
-  for (; i < n; ++i) r += a[i] * b[i];
-  return r;
+PackedMatrix make_weight(const float* w, int64_t rows, int64_t cols, Precision precision) {
+  return precision == Precision::BF16 ? pack_bf16(w, rows, cols) : pack_f32(w, rows, cols);
 }
 
 }  // namespace
 
-// The engine context of a layer recipe: the rows' tokens through the row-invariant gemm, K/V written
+// The engine context of a layer recipe: the rows' tokens through the packed GEMM, K/V written
 // to the paged cache and attention over each row's sequence. In bf16 mode a matmul input is rounded
 // to bf16 once, before its first product (as training's bf16 matmuls round their inputs).
 class InferenceModel::EngineLayer final : public LayerOps {
@@ -49,10 +36,12 @@ class InferenceModel::EngineLayer final : public LayerOps {
     wrote(Act::Normed);
   }
   void project(Proj weight, Act in, Act out) override {
-    gemm(matmul_input(in), N_, matrix(weight), buffer(out));
+    packed_gemm(matmul_input(in), N_, matrix(weight).view(), buffer(out));
     wrote(out);
   }
-  void add_to_residual(Proj weight, Act in) override { gemm(matmul_input(in), N_, matrix(weight), m_.x_.data(), true); }
+  void add_to_residual(Proj weight, Act in) override {
+    packed_gemm(matmul_input(in), N_, matrix(weight).view(), m_.x_.data(), true);
+  }
   void rope(Act q_or_k) override {
     rope_forward(buffer(q_or_k), step_.positions.data(), N_, heads(q_or_k), m_.rope_);
     wrote(q_or_k);
@@ -68,7 +57,10 @@ class InferenceModel::EngineLayer final : public LayerOps {
       std::memcpy(cache_.key(step_.sequences[i], l_, step_.positions[i]), m_.k_.data() + i * row, sizeof(float) * row);
       std::memcpy(cache_.value(step_.sequences[i], l_, step_.positions[i]), m_.v_.data() + i * row, sizeof(float) * row);
     }
-    m_.attention(step_, cache_, l_);
+    paged_attention({.rows = N_, .heads = c_.num_attention_heads, .kv_heads = c_.num_key_value_heads,
+                     .head_dim = c_.head_dim, .block_size = cache_.block_size(), .q = m_.q_.data(),
+                     .out = m_.attn_.data(), .positions = step_.positions.data(), .block_tables = m_.block_tables_.data(),
+                     .block_keys = cache_.layer_keys(l_), .block_values = cache_.layer_values(l_)});
     wrote(Act::Attention);
   }
   void swiglu() override {
@@ -92,7 +84,7 @@ class InferenceModel::EngineLayer final : public LayerOps {
     }
     return nullptr;
   }
-  const WeightMatrix& matrix(Proj p) const {
+  const PackedMatrix& matrix(Proj p) const {
     switch (p) {
       case Proj::Q: return M_.wq;
       case Proj::K: return M_.wk;
@@ -172,6 +164,8 @@ void InferenceModel::forward(const StepInput& step, KvCache& cache, float* logit
   for (int64_t i = 0; i < N; ++i)
     std::memcpy(x_.data() + i * C, views_.embed + static_cast<int64_t>(step.tokens[i]) * C, sizeof(float) * C);
 
+  block_tables_.resize(N);
+  for (int64_t i = 0; i < N; ++i) block_tables_[i] = cache.block_table(step.sequences[i]).data();
   const LayerRecipe recipe = layer_recipe(c.family);
   for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
     EngineLayer layer(*this, step, cache, l);
@@ -183,53 +177,7 @@ void InferenceModel::forward(const StepInput& step, KvCache& cache, float* logit
   for (int64_t r = 0; r < R; ++r)
     rmsnorm_forward(hidden_.data() + r * C, nullptr, x_.data() + step.logit_rows[r] * C, views_.final_norm, 1, C, eps);
   if (bf16) round_to_bf16(hidden_.data(), hidden_.data(), R * C);
-  gemm(hidden_.data(), R, lm_head_, logits);
-}
-
-// Per query row and KV head: scores over the sequence's cached positions 0..p in order, softmax,
-// weighted sum of values. Nothing depends on other rows or on how the prompt was chunked.
-void InferenceModel::attention(const StepInput& step, KvCache& cache, int64_t layer) {
-  const ModelConfig& c = model_->config;
-  const int64_t N = static_cast<int64_t>(step.tokens.size());
-  const int64_t D = c.head_dim, H = c.num_attention_heads, KVH = c.num_key_value_heads, G = H / KVH;
-  const int64_t bs = cache.block_size(), row = cache.row_width();
-  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-  int64_t work = 0;
-  for (int64_t i = 0; i < N; ++i) work += (step.positions[i] + 1) * H * D;
-#pragma omp parallel for collapse(2) schedule(dynamic, 4) if (work > (int64_t{1} << 16))
-  for (int64_t i = 0; i < N; ++i)
-    for (int64_t g = 0; g < KVH; ++g) {
-      thread_local std::vector<float> scores;
-      const int64_t len = step.positions[i] + 1;
-      const auto& table = cache.block_table(step.sequences[i]);
-      scores.resize(len);
-      for (int64_t hq = 0; hq < G; ++hq) {
-        const int64_t head = g * G + hq;
-        const float* q = q_.data() + (i * H + head) * D;
-        float* out = attn_.data() + (i * H + head) * D;
-        float max_score = -INFINITY;
-        for (int64_t j = 0; j < len; ++j) {
-          const float* k = cache.block_keys(table[j / bs], layer) + (j % bs) * row + g * D;
-          scores[j] = dot(q, k, D) * scale;
-          max_score = std::max(max_score, scores[j]);
-        }
-        int64_t j = 0;
-        const __m256 vmax = _mm256_set1_ps(max_score);
-        for (; j + 8 <= len; j += 8)
-          _mm256_storeu_ps(scores.data() + j, simd::exp256(_mm256_sub_ps(_mm256_loadu_ps(scores.data() + j), vmax)));
-        for (; j < len; ++j) scores[j] = simd::exp_scalar(scores[j] - max_score);
-        float sum = 0.0f;
-        for (j = 0; j < len; ++j) sum += scores[j];
-        std::fill(out, out + D, 0.0f);
-        for (int64_t j = 0; j < len; ++j) {
-          const float* v = cache.block_values(table[j / bs], layer) + (j % bs) * row + g * D;
-          const float p = scores[j];
-          for (int64_t d = 0; d < D; ++d) out[d] += p * v[d];
-        }
-        const float inv = 1.0f / sum;
-        for (int64_t d = 0; d < D; ++d) out[d] *= inv;
-      }
-    }
+  packed_gemm(hidden_.data(), R, lm_head_.view(), logits);
 }
 
 }  // namespace tt::infer

@@ -1,14 +1,15 @@
 // The inference forward pass: token rows of many sequences at once (prefill chunks and decode steps
 // mixed), K/V kept in a paged cache. The family's layer recipe (model/recipe.h) that model_forward
-// also runs, here with the matmuls on the row-invariant gemm and attention computed per query row over that
-// sequence's cache — so every row's result depends only on its own sequence, never on the batch.
+// also runs, here with the matmuls on the row-invariant packed GEMM and attention computed per query
+// row over that sequence's cache (kernels/cpu/packed_gemm.h, paged_attention.h) — so every row's
+// result depends only on its own sequence, never on the batch.
 #pragma once
 #include <cstdint>
 #include <vector>
 
-#include "infer/gemm.h"
 #include "infer/kv_cache.h"
-#include "kernels/cpu/matmul.h"
+#include "core/precision.h"
+#include "kernels/cpu/packed_gemm.h"
 #include "kernels/cpu/rope.h"
 #include "model/checkpoint.h"
 
@@ -45,19 +46,19 @@ class InferenceModel {
 
  private:
   class EngineLayer;  // the layer recipe's execution context (forward.cpp)
-  void attention(const StepInput& step, KvCache& cache, int64_t layer);
 
   struct Layer {
-    WeightMatrix wq, wk, wv, wo, gate, up, down;
+    PackedMatrix wq, wk, wv, wo, gate, up, down;
   };
   Model* model_;
   Precision precision_;
   ModelViews views_;
   std::vector<Layer> layers_;
-  WeightMatrix lm_head_;
+  PackedMatrix lm_head_;
   RopeTable rope_;
   // scratch
   std::vector<float> x_, h_, q_, k_, v_, attn_, gate_, up_, act_, hidden_;
+  std::vector<const int32_t*> block_tables_;  // [rows] each row's sequence block table
 };
 
 }  // namespace tt::infer

@@ -10,7 +10,9 @@ KvCache::KvCache(const ModelConfig& config, int64_t block_size)
     : layers_(config.num_hidden_layers),
       row_(config.num_key_value_heads * config.head_dim),
       block_size_(block_size),
-      block_stride_(block_size * config.num_key_value_heads * config.head_dim) {
+      block_stride_(block_size * config.num_key_value_heads * config.head_dim),
+      layer_keys_(config.num_hidden_layers),
+      layer_values_(config.num_hidden_layers) {
   if (block_size <= 0) fail("kv cache: block size must be positive, got {}", block_size);
 }
 
@@ -57,6 +59,10 @@ int32_t KvCache::take_block() {
     return b;
   }
   blocks_.emplace_back(new float[layers_ * 2 * block_stride_]);
+  for (int64_t l = 0; l < layers_; ++l) {
+    layer_keys_[l].push_back(block_keys(static_cast<int32_t>(blocks_.size() - 1), l));
+    layer_values_[l].push_back(block_values(static_cast<int32_t>(blocks_.size() - 1), l));
+  }
   refcount_.push_back(1);
   generation_.push_back(0);
   block_hash_.push_back(0);

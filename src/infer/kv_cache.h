@@ -44,6 +44,9 @@ class KvCache {
   const float* block_values(int32_t block, int64_t layer) const {
     return blocks_[block].get() + (layer * 2 + 1) * block_stride_;
   }
+  // Per layer, every block's keys / values (indexed by block id): the paged attention kernel's view.
+  const float* const* layer_keys(int64_t layer) const { return layer_keys_[layer].data(); }
+  const float* const* layer_values(int64_t layer) const { return layer_values_[layer].data(); }
 
   int64_t block_size() const { return block_size_; }
   int64_t row_width() const { return row_; }           // kv_heads * head_dim
@@ -61,6 +64,7 @@ class KvCache {
 
   int64_t layers_, row_, block_size_, block_stride_;
   std::vector<std::unique_ptr<float[]>> blocks_;
+  std::vector<std::vector<const float*>> layer_keys_, layer_values_;  // [layer][block]
   std::vector<int32_t> refcount_;
   std::vector<uint32_t> generation_;                    // bumped on every release
   std::deque<std::pair<int32_t, uint32_t>> free_list_;  // (block, generation when released), oldest first

@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "core/op_profile.h"
 #include "core/rng.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/parallel.h"
@@ -104,6 +105,7 @@ void linear_backward(const float* dy, const float* x, const float* w, float* dx,
 }
 
 void add_inplace(float* y, const float* x, int64_t n) {
+  OpScope scope("residual add");
 #pragma omp parallel for simd schedule(static) if (n > kMinParallelWork)
   for (int64_t i = 0; i < n; ++i) y[i] += x[i];
 }
@@ -262,6 +264,7 @@ void model_backward(const ModelConfig& c, const WeightSet& w, ModelViews& g, con
     add_inplace(dx, ws.d_tmp.data(), N * C);
   }
   // embedding rows: scatter-add (serial: rows of one token id may repeat)
+  OpScope scope("embedding grad");
   for (int64_t i = 0; i < N; ++i) {
     float* row = g.embed + static_cast<int64_t>(batch.tokens[i]) * C;
     const float* src = dx + i * C;

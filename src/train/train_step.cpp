@@ -1,4 +1,5 @@
 #include "train/train_step.h"
+#include "core/op_profile.h"
 
 #include <algorithm>
 
@@ -11,7 +12,10 @@ TrainState::TrainState(Model& m, Precision p) : model(&m), precision(p) {
   weights = make_weight_set(m, p, bf16_copy);
 }
 
-void zero_gradients(TrainState& state) { std::fill(state.grads.begin(), state.grads.end(), 0.0f); }
+void zero_gradients(TrainState& state) {
+  OpScope scope("zero gradients");
+  std::fill(state.grads.begin(), state.grads.end(), 0.0f);
+}
 
 LossResult accumulate_token_loss(TrainState& state, const Batch& batch, float token_weight, TokenLoss loss,
                                  float neftune_alpha, uint64_t neftune_seed) {
@@ -26,8 +30,15 @@ LossResult accumulate_token_loss(TrainState& state, const Batch& batch, float to
 
 double apply_gradients(TrainState& state, const AdamWConfig& adamw, double lr, double max_grad_norm) {
   Model& model = *state.model;
-  const double norm = clip_grad_norm(state.grads, max_grad_norm);
-  adamw_step(model.params, state.grads, state.adam, adamw, lr, state.decay_mask, model.layout);
+  double norm;
+  {
+    OpScope scope("gradient clip (norm)");
+    norm = clip_grad_norm(state.grads, max_grad_norm);
+  }
+  {
+    OpScope scope("adamw");
+    adamw_step(model.params, state.grads, state.adam, adamw, lr, state.decay_mask, model.layout);
+  }
   if (state.precision == Precision::BF16) refresh_bf16_copy(model.params, state.bf16_copy);
   return norm;
 }

@@ -11,6 +11,7 @@
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/cpu/small_gemm.h"
+#include "core/op_profile.h"
 
 namespace tt {
 
@@ -98,6 +99,7 @@ std::vector<float> transpose_heads(const float* x, const AttentionShape& s) {
 
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
                        const int32_t* doc_start, const AttentionShape& shape) {
+  OpScope scope("attention fwd");
   const int64_t B = shape.batch, T = shape.seq, H = shape.heads, D = shape.head_dim;
   const int64_t group = H / shape.kv_heads;
   const int64_t ldq = H * D, ldk = shape.kv_heads * D;
@@ -140,6 +142,7 @@ void attention_forward(float* out, float* lse, const float* q, const float* k, c
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* out, const float* lse,
                         const float* q, const float* k, const float* v, const int32_t* doc_start,
                         const AttentionShape& shape) {
+  OpScope scope("attention bwd");
   const int64_t B = shape.batch, T = shape.seq, H = shape.heads, KVH = shape.kv_heads, D = shape.head_dim;
   const int64_t group = H / KVH;
   const int64_t ldq = H * D, ldk = KVH * D;

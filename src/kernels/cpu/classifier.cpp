@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/simd.h"
+#include "core/op_profile.h"
 
 namespace tt {
 
@@ -60,6 +61,7 @@ RowResult process_row(float* row, int64_t vocab, int32_t target, bool want_grad,
 ClassifierStats classifier_forward_backward(const float* hidden, const float* weight, const int32_t* targets,
                                             int64_t n, int64_t vocab, int64_t dim, const ClassifierGrad* grad,
                                             float* token_logprobs, Precision precision, bool weight_is_bf16) {
+  OpScope scope("classifier + loss");
   std::vector<int64_t> rows;  // rows with a target
   rows.reserve(n);
   for (int64_t t = 0; t < n; ++t) {

@@ -9,6 +9,7 @@
 
 #include "core/error.h"
 #include "core/bf16.h"
+#include "core/op_profile.h"
 
 namespace tt {
 
@@ -112,6 +113,7 @@ std::string matmul_kernel_name(int64_t m, int64_t n, int64_t k, Precision precis
 }
 
 void matmul(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, const MatmulOptions& options) {
+  OpScope scope("matmul (oneDNN)");
   if (m == 0 || n == 0) return;
   if (k == 0) {
     if (!options.accumulate) std::memset(c, 0, sizeof(float) * m * n);

@@ -6,11 +6,13 @@
 #include <vector>
 
 #include "kernels/cpu/parallel.h"
+#include "core/op_profile.h"
 
 namespace tt {
 
 void rmsnorm_forward(float* y, float* rstd, const float* x, const float* weight, int64_t rows, int64_t dim,
                      float eps) {
+  OpScope scope("rmsnorm fwd");
 #pragma omp parallel for schedule(static) if (rows * dim > kMinParallelWork)
   for (int64_t r = 0; r < rows; ++r) {
     const float* xr = x + r * dim;
@@ -28,6 +30,7 @@ void rmsnorm_forward(float* y, float* rstd, const float* x, const float* weight,
 
 void rmsnorm_backward(float* dx, float* dweight, const float* dy, const float* x, const float* weight,
                       const float* rstd, int64_t rows, int64_t dim) {
+  OpScope scope("rmsnorm bwd");
   const bool want_dweight = weight && dweight;
   int threads = omp_get_max_threads();
   std::vector<float> partial(want_dweight ? static_cast<size_t>(threads) * dim : 0, 0.0f);
@@ -64,6 +67,7 @@ namespace tt {
 
 void l2norm_backward_from_output(float* dx, const float* dy, const float* y, const float* rstd, int64_t rows,
                                  int64_t dim) {
+  OpScope scope("qk-norm bwd");
 #pragma omp parallel for schedule(static) if (rows * dim > kMinParallelWork)
   for (int64_t r = 0; r < rows; ++r) {
     const float* yr = y + r * dim;

@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "kernels/cpu/parallel.h"
+#include "core/op_profile.h"
 
 namespace tt {
 
@@ -84,10 +85,12 @@ void rotate(float* x, const int32_t* positions, int64_t tokens, int64_t heads, c
 }  // namespace
 
 void rope_forward(float* x, const int32_t* positions, int64_t tokens, int64_t heads, const RopeTable& table) {
+  OpScope scope("rope fwd");
   rotate(x, positions, tokens, heads, table, 1.0f);
 }
 
 void rope_backward(float* dx, const int32_t* positions, int64_t tokens, int64_t heads, const RopeTable& table) {
+  OpScope scope("rope bwd");
   rotate(dx, positions, tokens, heads, table, -1.0f);
 }
 

@@ -1,4 +1,5 @@
 #include "kernels/cpu/small_gemm.h"
+#include "core/op_profile.h"
 
 #include <immintrin.h>
 
@@ -47,6 +48,7 @@ inline void tail_columns(int64_t m, int64_t n0, int64_t n, int64_t k, const floa
 
 void small_gemm(int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
                 float* c, int64_t ldc, bool accumulate) {
+  OpScope scope("small gemm");
   int64_t n16 = n / 16 * 16;
   for (int64_t j = 0; j < n16; j += 16) {
     int64_t i = 0;

@@ -1,0 +1,47 @@
+// A row-invariant GEMM for inference: y[m, n] (+)= sum_k x[m, k] * w[n, k] (w in HF Linear layout
+// [out, in]). Each output element is one FMA chain over k = 0..K-1 in order (one lane of a
+// register-tiled outer product), so a row's result depends only on that row of x and on w — never
+// on how many rows are in the call, where the row sits in a tile, or how threads split the work.
+// This is what makes generation batch-invariant (oneDNN picks kernels and K-splits by M, so its rows
+// can change with the batch). Weights are packed once into 16-column panels, as fp32 or as bf16
+// (16-bit storage halves the bytes decode has to stream).
+//
+// The kernel takes plain views (pointers and sizes, no hidden state): PackedMatrix owns host memory,
+// and a device backend packs the same layout into its own buffers.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+namespace tt {
+
+constexpr int64_t kPackedPanel = 16;  // output columns per panel
+
+// Packed panels of a weight [rows, cols]: exactly one of f32 / bf16 (bf16 bits) is set.
+struct PackedMatrixView {
+  int64_t rows = 0, cols = 0;
+  const float* f32 = nullptr;
+  const uint16_t* bf16 = nullptr;
+};
+
+// Host storage of a packed weight.
+struct PackedMatrix {
+  int64_t rows = 0, cols = 0;       // [out, in]
+  std::vector<float> f32;           // packed fp32 weights, or
+  std::vector<uint16_t> bf16;       // packed bf16 bits
+  bool is_bf16() const { return !bf16.empty(); }
+  PackedMatrixView view() const { return {rows, cols, is_bf16() ? nullptr : f32.data(), is_bf16() ? bf16.data() : nullptr}; }
+};
+
+// Floats (or bf16 values) the packed layout of a [rows, cols] weight takes, and where element (n, k) sits.
+int64_t packed_size(int64_t rows, int64_t cols);
+int64_t packed_index(int64_t n, int64_t k, int64_t cols);
+
+// Packed fp32 copy of w[rows, cols].
+PackedMatrix pack_f32(const float* w, int64_t rows, int64_t cols);
+// bf16 copy of w, rounded to nearest even exactly as round_to_bf16 (the training bf16 path) does.
+PackedMatrix pack_bf16(const float* w, int64_t rows, int64_t cols);
+
+// y [m, w.rows] (+)= x [m, w.cols] · w^T. x must not alias y.
+void packed_gemm(const float* x, int64_t m, const PackedMatrixView& w, float* y, bool accumulate = false);
+
+}  // namespace tt

@@ -1,0 +1,68 @@
+// SwiGLU forward/backward written once over a vector type S (vec_avx2.h, vec_avx512.h), included by
+// swiglu_avx2.cpp and swiglu_avx512.cpp. Lane-wise arithmetic only (the tail is one masked vector),
+// so every path gives bit-identical results.
+#pragma once
+#include <cstdint>
+
+#include "kernels/cpu/parallel.h"
+
+namespace tt {
+namespace {  // NOLINT: per-ISA copies (see vec_avx2.h)
+
+constexpr int64_t kSwigluChunk = 4096;  // elements per parallel work item
+
+template <class S>
+inline typename S::V sigmoid(typename S::V g) {
+  const typename S::V one = S::set1(1.0f);
+  return S::div(one, S::add(one, S::exp(S::sub(S::zero(), g))));
+}
+
+// Calls body(i, lanes) over [0, count) in chunks of kSwigluChunk, in parallel when it pays.
+template <class S, class Body>
+inline void for_each_vector(int64_t count, Body body) {
+#pragma omp parallel for schedule(static) if (count > kMinParallelWork)
+  for (int64_t c0 = 0; c0 < count; c0 += kSwigluChunk) {
+    const int64_t end = c0 + kSwigluChunk < count ? c0 + kSwigluChunk : count;
+    int64_t i = c0;
+    for (; i + S::kLanes <= end; i += S::kLanes) body(i, S::kLanes);
+    if (i < end) body(i, static_cast<int>(end - i));
+  }
+}
+
+template <class S>
+inline typename S::V load(const float* p, int lanes) {
+  return lanes == S::kLanes ? S::load(p) : S::load_partial(p, lanes);
+}
+
+template <class S>
+inline void store(float* p, typename S::V v, int lanes) {
+  if (lanes == S::kLanes)
+    S::store(p, v);
+  else
+    S::store_partial(p, v, lanes);
+}
+
+template <class S>
+void swiglu_forward_on(float* out, const float* gate, const float* up, int64_t count) {
+  for_each_vector<S>(count, [&](int64_t i, int lanes) {
+    const typename S::V g = load<S>(gate + i, lanes);
+    store<S>(out + i, S::mul(S::mul(g, sigmoid<S>(g)), load<S>(up + i, lanes)), lanes);
+  });
+}
+
+template <class S>
+void swiglu_backward_on(float* dgate, float* dup, const float* dout, const float* gate, const float* up,
+                        int64_t count) {
+  const typename S::V one = S::set1(1.0f);
+  for_each_vector<S>(count, [&](int64_t i, int lanes) {
+    const typename S::V g = load<S>(gate + i, lanes), u = load<S>(up + i, lanes), d = load<S>(dout + i, lanes);
+    const typename S::V sig = sigmoid<S>(g);
+    // d silu / dg = sig * (1 + g * (1 - sig))
+    const typename S::V dsilu = S::mul(sig, S::fmadd(g, S::sub(one, sig), one));
+    store<S>(dgate + i, S::mul(S::mul(d, u), dsilu), lanes);
+    store<S>(dup + i, S::mul(d, S::mul(g, sig)), lanes);
+  });
+}
+
+}  // namespace
+}  // namespace tt

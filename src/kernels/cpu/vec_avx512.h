@@ -1,0 +1,51 @@
+// 16-float AVX-512 vectors, the same interface as vec_avx2.h (and, lane by lane, the same
+// arithmetic: a kernel gives bit-identical results on either). Only for translation units compiled
+// with AVX-512 enabled (*_avx512.cpp); internal linkage for the reason vec_avx2.h gives.
+#pragma once
+#include <immintrin.h>
+
+#include <cstdint>
+
+namespace tt {
+namespace {  // NOLINT: per-ISA copies
+
+struct Avx512 {
+  using V = __m512;
+  static constexpr int kLanes = 16;
+  static V zero() { return _mm512_setzero_ps(); }
+  static V set1(float x) { return _mm512_set1_ps(x); }
+  static V load(const float* p) { return _mm512_loadu_ps(p); }
+  static V load(const uint16_t* bf16) {
+    const __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(bf16)));
+    return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
+  }
+  static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
+  static V add(V a, V b) { return _mm512_add_ps(a, b); }
+  static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
+  static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+  static V div(V a, V b) { return _mm512_div_ps(a, b); }
+  static V fmadd(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static __mmask16 first(int n) { return static_cast<__mmask16>((1u << n) - 1u); }
+  static V load_partial(const float* p, int n) { return _mm512_maskz_loadu_ps(first(n), p); }
+  static void store_partial(float* p, V v, int n) { _mm512_mask_storeu_ps(p, first(n), v); }
+  // e^x with the operations of simd::exp256, lane by lane.
+  static V exp(V x) {
+    const __mmask16 underflow = _mm512_cmp_ps_mask(x, set1(-87.3365447505531f), _CMP_LT_OQ);
+    x = _mm512_min_ps(_mm512_max_ps(x, set1(-87.3365447505531f)), set1(88.3762626647949f));
+    const V n = _mm512_roundscale_ps(_mm512_mul_ps(x, set1(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    V r = _mm512_fnmadd_ps(n, set1(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, set1(-2.12194440e-4f), r);
+    V p = set1(1.9875691500e-4f);
+    p = fmadd(p, r, set1(1.3981999507e-3f));
+    p = fmadd(p, r, set1(8.3334519073e-3f));
+    p = fmadd(p, r, set1(4.1665795894e-2f));
+    p = fmadd(p, r, set1(1.6666665459e-1f));
+    p = fmadd(p, r, set1(5.0000001201e-1f));
+    p = fmadd(p, mul(r, r), add(r, set1(1.0f)));
+    const __m512i exponent = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n), _mm512_set1_epi32(127)), 23);
+    return _mm512_maskz_mov_ps(static_cast<__mmask16>(~underflow), mul(p, _mm512_castsi512_ps(exponent)));
+  }
+};
+
+}  // namespace
+}  // namespace tt
