@@ -57,7 +57,9 @@ if(TT_CUDA_ENABLED)
   file(GLOB TT_CUDA_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/kernels/cuda/*_test.cpp)
   add_executable(tinythink_cuda_tests ${TT_CUDA_TEST_SOURCES})
   target_include_directories(tinythink_cuda_tests PRIVATE ${CMAKE_SOURCE_DIR}/src ${CMAKE_SOURCE_DIR})
-  target_link_libraries(tinythink_cuda_tests PRIVATE tinythink_cuda tt_train tt_kernels GTest::gtest GTest::gtest_main)
+  target_link_libraries(tinythink_cuda_tests PRIVATE tinythink_cuda tt_train tt_infer tt_kernels GTest::gtest GTest::gtest_main)
+  target_compile_definitions(tinythink_cuda_tests PRIVATE TT_SOURCE_DIR="${CMAKE_SOURCE_DIR}"
+                             TT_BINARY="$<TARGET_FILE:tinythink>")
   gtest_discover_tests(tinythink_cuda_tests DISCOVERY_TIMEOUT 60 TEST_PREFIX "cuda."
                        PROPERTIES LABELS cuda ENVIRONMENT "OMP_WAIT_POLICY=passive")
 endif()
@@ -66,4 +68,7 @@ if(TT_CUDA_ENABLED)
   # Kernel timings on the study's shapes (scripts/gpu-check.sh).
   add_executable(tinythink_cuda_bench ${CMAKE_SOURCE_DIR}/bench/cuda/kernels_cuda_bench.cpp)
   target_link_libraries(tinythink_cuda_bench PRIVATE tinythink_cuda)
+  # Decode and prefill steps of the generation kernels (scripts/gpu-check.sh).
+  add_executable(tinythink_generation_bench ${CMAKE_SOURCE_DIR}/bench/cuda/generation_bench.cpp)
+  target_link_libraries(tinythink_generation_bench PRIVATE tinythink_cuda)
 endif()

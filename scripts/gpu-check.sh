@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The device check of the CUDA backend (issue 14), for a machine with an NVIDIA GPU: builds with
 # CUDA for this card only, runs the kernel parity tests (ctest -L cuda), the CLI's device choice and
-# the kernel benchmarks on the study's shapes, and prints a short table last. Sized for 8 minutes
+# the kernel benchmarks on the study's shapes, the generation kernels' decode/prefill timings
+# (issue 15: tinythink_generation_bench; its parity and batch-invariance tests are in ctest -L cuda),
+# and prints a short table last. Sized for 8 minutes
 # on an H100/H200 (the build is most of it). Usage: scripts/gpu-check.sh [BUILD_DIR]
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +26,7 @@ echo "== build ($BUILD, arch native)"
 GEN=$(command -v ninja >/dev/null && echo "-G Ninja" || echo "")
 if cmake -S . -B "$BUILD" $GEN -DCMAKE_BUILD_TYPE=Release -DTT_CUDA=ON -DCMAKE_CUDA_COMPILER="$NVCC" \
      -DTT_CUDA_ARCHS=native >"$BUILD/gpu-check.configure.log" 2>&1 &&
-   cmake --build "$BUILD" -j"$(nproc)" --target tinythink tinythink_cuda_tests tinythink_cuda_bench \
+   cmake --build "$BUILD" -j"$(nproc)" --target tinythink tinythink_cuda_tests tinythink_cuda_bench tinythink_generation_bench \
      >"$BUILD/gpu-check.build.log" 2>&1; then
   row build "ok ($(elapsed))"
 else
@@ -50,6 +52,13 @@ while read -r name value unit; do
   [ "$name" = device ] && continue
   row "$name" "$value $unit"
 done <"$BUILD/gpu-check.bench.log"
+
+echo "== generation kernels (MobileLLM-R1-140M shapes: decode batch 256 at 1024 tokens, prefill 2048)"
+"$BUILD/tinythink_generation_bench" 256 1024 2048 | tee "$BUILD/gpu-check.generation.log"
+while read -r name value unit; do
+  [ "$name" = device ] && continue
+  row "$name" "$value $unit"
+done <"$BUILD/gpu-check.generation.log"
 
 row "wall time" "$(elapsed)"
 printf '\n== gpu-check summary (%s)\n' "$CARD"

@@ -20,6 +20,7 @@ packages=(
   python3-langdetect                 # IFEval's language checks: langdetect's profiles (read at run time, eval/langdetect.h)
   libgtest-dev libgmock-dev          # tests
   libbenchmark-dev                   # micro-benchmarks in bench/
+  libopenmpi-dev openmpi-bin         # MPI: data-parallel runs under mpirun/srun, the mpirun -np 2 tests
 )
 missing=()
 for p in "${packages[@]}"; do

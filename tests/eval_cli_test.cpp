@@ -128,3 +128,26 @@ TEST(EvalCli, RandomModelRunsTheSuiteNearChance) {
 
 }  // namespace
 }  // namespace tt
+
+namespace tt {
+namespace {
+
+// eval --data FILE.parquet: the task's documents from a parquet file (the math500 fixture DuckDB
+// wrote); the gold answers, boxed, score full.
+TEST(EvalCli, DataMayBeAParquetFile) {
+  const std::string dir = testing::make_temp_dir("eval-cli-parquet");
+  const std::string data = testing::fixture_dir() + "/parquet/math500_test.parquet";
+  std::ofstream responses(dir + "/r.jsonl");
+  int64_t id = 0;
+  for (const char* answer : {"2", "\\frac{3}{4}", "5"})
+    responses << Json{{"doc_id", id++}, {"response", std::string("The answer is \\boxed{") + answer + "}."}}.dump() << "\n";
+  responses.close();
+  auto r = testing::run_cli("eval --tasks math500 --responses " + dir + "/r.jsonl --output " + dir + "/o --data " + data);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  Json results = read_json_file(dir + "/o/results.json");
+  EXPECT_EQ(results["results"]["math500"]["exact_match,none"], 1.0) << results.dump();
+  EXPECT_EQ(results["n-samples"]["math500"]["effective"], 3);
+}
+
+}  // namespace
+}  // namespace tt

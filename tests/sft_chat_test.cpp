@@ -9,6 +9,7 @@
 
 #include "io/file.h"
 #include "io/jsonl.h"
+#include "tests/micro_model.h"
 #include "tests/test_util.h"
 
 namespace tt {
@@ -18,12 +19,7 @@ TEST(SftChat, LossFallsAndAccuracyRisesOnGsm8kConversations) {
   const std::string dir = testing::make_temp_dir("sft-chat");
   const std::string shared = testing::shared_dir();
   // A micro llama4_text model with the real 128k vocabulary, so the real tokenizer fits.
-  nlohmann::json config = read_json_file(testing::fixture_dir() + "/parity/tiny_llama4/config.json");
-  config["vocab_size"] = 128256;
-  config["bos_token_id"] = 128000;
-  config["eos_token_id"] = 128009;
-  config["max_position_embeddings"] = 4096;
-  write_json_file(dir + "/config.json", config);
+  testing::write_micro_llama3_vocab_config(dir + "/config.json");
   auto init = testing::run_cli(fmt::format("init-model --config {}/config.json --seed 1 --out {}/base --tokenizer {}",
                                            dir, dir, shared + "/data/tokenizer/llama3/tokenizer.json"));
   ASSERT_EQ(init.exit_code, 0) << init.output;

@@ -5,7 +5,36 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "core/communicator.h"
 #include "core/error.h"
+
+namespace {
+
+// The error line; under mpirun it names the rank that failed (the launcher ends the others).
+void print_error(const char* what) {
+  const tt::Communicator& world = tt::Communicator::world();
+  if (world.distributed())
+    std::fprintf(stderr, "error (rank %d of %d): %s\n", world.rank(), world.size(), what);
+  else
+    std::fprintf(stderr, "error: %s\n", what);
+}
+
+int run(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const tt::Error& e) {
+    print_error(e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    print_error(e.what());
+    return 2;
+  }
+  return 0;
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"tinythink: post-train and evaluate small reasoning language models on one machine"};
@@ -13,15 +42,14 @@ int main(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "show help for every command");
   for (auto register_command : tt::cli::all_commands()) register_command(app);
   try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    tt::init_distributed();  // MPI under mpirun/srun (core/communicator.h); otherwise nothing
   } catch (const tt::Error& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
+    print_error(e.what());
     return 1;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "error: %s\n", e.what());
-    return 2;
   }
-  return 0;
+  const int code = run(app, argc, argv);
+  // A rank that failed cannot leave the others waiting in a collective: it ends the job.
+  if (code != 0 && tt::Communicator::world().distributed()) tt::Communicator::world().abort(code);
+  tt::finish_distributed();
+  return code;
 }

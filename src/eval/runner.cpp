@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "core/communicator.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/system.h"
@@ -59,6 +60,46 @@ ResponseSource open_source(const EvalOptions& options, const std::vector<std::un
   return source;
 }
 
+// The model's responses or choice log-likelihoods for run.docs.
+void respond(const EvalOptions& options, infer::Session& session, const Task& task, const GenKwargs& kwargs,
+             TaskRun& run) {
+  if (task.output_type() == OutputType::GenerateUntil) generate_task(options, session, task, kwargs, run);
+  else loglikelihood_task(options, session, task, run);
+}
+
+// Under mpirun: rank r answers docs r, r + N, ... and every rank gathers every answer in doc order.
+// Per-document seeds and batch invariance make them those of one process, so scores, samples and
+// results are too. Answers travel as MessagePack: responses are bytes (not always valid UTF-8), and
+// log-likelihoods keep every bit.
+void respond_sharded(const EvalOptions& options, infer::Session& session, const Task& task, const GenKwargs& kwargs,
+                     TaskRun& run) {
+  Communicator& world = Communicator::world();
+  const bool generates = task.output_type() == OutputType::GenerateUntil;
+  TaskRun mine;
+  for (size_t i : rank_share(run.docs.size(), world.size(), world.rank())) mine.docs.push_back(run.docs[i]);
+  EvalOptions rank_options = options;
+  rank_options.progress = options.progress && world.is_root();
+  respond(rank_options, session, task, kwargs, mine);
+  std::vector<std::string> answers;
+  for (size_t j = 0; j < mine.docs.size(); ++j) {
+    nlohmann::json answer = {{"prompt", mine.prompts[j]}};
+    if (generates) answer["response"] = mine.responses[j];
+    else answer["choice_ll"] = mine.choice_ll[j];
+    const std::vector<uint8_t> packed = nlohmann::json::to_msgpack(answer);
+    answers.emplace_back(packed.begin(), packed.end());
+  }
+  int64_t tokens[2] = {mine.prompt_tokens, mine.generated_tokens};
+  world.all_reduce_sum(tokens, 2);
+  run.prompt_tokens = tokens[0];
+  run.generated_tokens = tokens[1];
+  for (const std::string& bytes : gather_shares(world, answers, run.docs.size())) {
+    const nlohmann::json answer = nlohmann::json::from_msgpack(bytes);
+    run.prompts.push_back(answer["prompt"].get<std::string>());
+    if (generates) run.responses.push_back(answer["response"].get<std::string>());
+    else run.choice_ll.push_back(answer["choice_ll"].get<std::vector<double>>());
+  }
+}
+
 // run.docs and what was said about them: the model's responses or choice log-likelihoods, or the
 // saved responses.
 void collect(const EvalOptions& options, ResponseSource& source, const Task& task, const GenKwargs& kwargs,
@@ -71,8 +112,8 @@ void collect(const EvalOptions& options, ResponseSource& source, const Task& tas
     return;
   }
   for (int64_t i = 0; i < limit; ++i) run.docs.push_back(&docs[i]);
-  if (task.output_type() == OutputType::GenerateUntil) generate_task(options, *source.session, task, kwargs, run);
-  else loglikelihood_task(options, *source.session, task, run);
+  if (Communicator::world().distributed()) respond_sharded(options, *source.session, task, kwargs, run);
+  else respond(options, *source.session, task, kwargs, run);
 }
 
 // The responses as scored (the answer part only with --strip-thinking).
@@ -114,7 +155,8 @@ nlohmann::ordered_json run_tasks(const EvalOptions& options, const std::vector<s
     fail("eval: give exactly one of --model DIR or --responses FILE.jsonl");
   const GenKwargs kwargs = parse_gen_kwargs(options.gen_kwargs);
   ResponseSource source = open_source(options, tasks);
-  std::filesystem::create_directories(options.output_dir);
+  const bool writes = Communicator::world().is_root();  // rank 0 writes what every rank computed
+  if (writes) std::filesystem::create_directories(options.output_dir);
 
   ResultsTables tables;
   GroupTable groups;
@@ -130,15 +172,16 @@ nlohmann::ordered_json run_tasks(const EvalOptions& options, const std::vector<s
     run.seconds = now_seconds() - t0;
 
     const auto gen_args = generation_json(effective_generation(task.generation_defaults(), kwargs), kwargs);
-    write_file_atomic(options.output_dir + "/samples_" + task.name() + ".jsonl",
-                      samples_jsonl(task, run, scored, gen_args, options.strip_thinking));
+    if (writes)
+      write_file_atomic(options.output_dir + "/samples_" + task.name() + ".jsonl",
+                        samples_jsonl(task, run, scored, gen_args, options.strip_thinking));
     const MetricTable metrics = aggregate(task, run.scores);
     tables.add(task, run, metrics);
     log_task_summary(task, run, metrics);
     if (const std::string g = task.group(); !g.empty()) groups.add(g, task.name(), metrics, task.group_filter());
   }
   const auto out = results_json(options, tables, groups, resolve_data_root(task_options_of(options)), now_seconds() - t_all);
-  write_file_atomic(options.output_dir + "/results.json", dump_json(out, 2) + "\n");
+  if (writes) write_file_atomic(options.output_dir + "/results.json", dump_json(out, 2) + "\n");
   return out;
 }
 

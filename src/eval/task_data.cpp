@@ -3,12 +3,15 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
+#include <functional>
 #include <numeric>
 #include <string_view>
 
 #include "core/error.h"
 #include "io/file.h"
+#include "io/hub.h"
 #include "io/jsonl.h"
+#include "io/parquet.h"
 
 namespace tt::eval {
 
@@ -16,6 +19,17 @@ std::string resolve_data_root(const TaskOptions& options) {
   if (!options.data_root.empty()) return options.data_root;
   if (const char* env = std::getenv("TINYTHINK_SHARED"); env && *env) return std::string(env) + "/data";
   return "../shared/data";
+}
+
+std::string task_data_path(const TaskOptions& options, const std::string& relative) {
+  const std::string& data = options.data_root;
+  if (!data.empty() && !is_directory(data) && (file_exists(data) || is_repo_id(data))) return data;
+  const std::string path = resolve_data_root(options) + "/" + relative;
+  if (path.ends_with(".jsonl") && !file_exists(path)) {
+    const std::string parquet = path.substr(0, path.size() - 6) + ".parquet";
+    if (file_exists(parquet)) return parquet;
+  }
+  return path;
 }
 
 namespace {
@@ -35,7 +49,57 @@ bool has_field(const nlohmann::ordered_json& record, const std::string& dotted) 
 
 }  // namespace
 
+namespace {
+
+void add_doc(nlohmann::ordered_json record, const std::vector<std::string>& required,
+             const std::function<void(const std::string&)>& fault, std::vector<Doc>* docs) {
+  if (!record.is_object()) fault("expected a JSON object");
+  for (const auto& field : required)
+    if (!has_field(record, field)) fault("missing field '" + field + "'");
+  Doc doc;
+  doc.id = static_cast<int64_t>(docs->size());
+  doc.fields = std::move(record);
+  docs->push_back(std::move(doc));
+}
+
+void read_parquet_docs(const std::string& path, const std::vector<std::string>& required, std::vector<Doc>* docs) {
+  ParquetFile file(path);
+  const std::vector<std::string> columns = file.column_names();
+  file.read_rows({}, [&](int64_t row, const nlohmann::json& object) {
+    nlohmann::ordered_json record = nlohmann::ordered_json::object();
+    for (const auto& name : columns) record[name] = nlohmann::ordered_json::parse(object[name].dump());
+    add_doc(std::move(record), required, [&](const std::string& what) { fail("{}: row {}: {}", path, row, what); }, docs);
+  });
+}
+
+std::vector<std::string> hub_split_files(const std::string& id) {
+  try {
+    return dataset_files(id, "", "test");
+  } catch (const Error& e) {
+    if (std::string(e.what()).find("no parquet or JSONL files") == std::string::npos) throw;
+    return dataset_files(id, "", "train");
+  }
+}
+
+}  // namespace
+
 std::vector<Doc> read_jsonl_docs(const std::string& path, const std::vector<std::string>& required) {
+  if (is_parquet_path(path)) {
+    std::vector<Doc> docs;
+    read_parquet_docs(path, required, &docs);
+    return docs;
+  }
+  if (!file_exists(path) && is_repo_id(path)) {
+    std::vector<Doc> docs;
+    for (const std::string& file : hub_split_files(path)) {
+      if (is_parquet_path(file)) {
+        read_parquet_docs(file, required, &docs);
+      } else {
+        for (Doc& doc : read_jsonl_docs(file, required)) add_doc(std::move(doc.fields), {}, nullptr, &docs);
+      }
+    }
+    return docs;
+  }
   // Parsed here rather than through io/jsonl's read_jsonl so that each record keeps its keys in
   // file order ("the record as read"; nlohmann::json would sort them).
   const std::string text = read_file(path);
@@ -54,13 +118,7 @@ std::vector<Doc> read_jsonl_docs(const std::string& path, const std::vector<std:
     } catch (const nlohmann::json::exception& e) {
       fail_at_line(path, line, std::string("invalid JSON: ") + e.what());
     }
-    if (!record.is_object()) fail_at_line(path, line, "expected a JSON object");
-    for (const auto& field : required)
-      if (!has_field(record, field)) fail_at_line(path, line, "missing field '" + field + "'");
-    Doc doc;
-    doc.id = static_cast<int64_t>(docs.size());
-    doc.fields = std::move(record);
-    docs.push_back(std::move(doc));
+    add_doc(std::move(record), required, [&](const std::string& what) { fail_at_line(path, line, what); }, &docs);
   }
   return docs;
 }

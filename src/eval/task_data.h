@@ -12,8 +12,15 @@ namespace tt::eval {
 // directory). Not checked for existence here; readers name the missing file.
 std::string resolve_data_root(const TaskOptions& options);
 
+// The file a single-file task reads its documents from: `relative` (e.g. "math500/test.jsonl") under
+// the data root, or its .parquet twin when only that exists; when --data names a file (JSONL or
+// parquet) or a Hub dataset id ("ORG/NAME") instead of a folder, that file or id itself.
+std::string task_data_path(const TaskOptions& options, const std::string& relative);
+
 // Every line of a JSON Lines file as a Doc (id = 0, 1, ... in file order). Each record must hold
 // every field of `required` ("a.b" names a nested field): otherwise "<path>:<line>: missing field 'x'".
+// A .parquet path reads its rows (keys in column order; "<path>: row <n>: missing field 'x'"), a Hub
+// dataset id its test split's files (the train split's when it has no test split).
 std::vector<Doc> read_jsonl_docs(const std::string& path, const std::vector<std::string>& required);
 // read_jsonl_docs whose top-level `fields` must also be strings: otherwise
 // "<path>: record <n>: field 'x' is not a string" (n counts records from 1).

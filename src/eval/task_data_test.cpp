@@ -11,6 +11,9 @@
 
 #include "core/error.h"
 #include "eval/eval_test_util.h"
+#include "eval/task_families.h"
+#include "io/file.h"
+#include "tests/fake_hub.h"
 #include "tests/test_util.h"
 
 using namespace tt::eval;
@@ -129,4 +132,60 @@ TEST(TaskDataStderr, SampleStandardErrorOfTheMean) {
   EXPECT_DOUBLE_EQ(mean_stderr({1, 0, 1, 1}), 0.25);
   // 2,4,4,4,5,5,7,9: sample variance 32/7.
   EXPECT_NEAR(mean_stderr({2, 4, 4, 4, 5, 5, 7, 9}), std::sqrt(32.0 / 7.0 / 8.0), 1e-15);
+}
+
+// --data as a parquet file, a folder holding the parquet twin of a task's JSONL file, or a Hub
+// dataset id: the same documents, keys in column order, as the rows DuckDB exported to JSONL.
+namespace {
+
+std::string math500_fixture(const char* ext) { return tt::testing::fixture_dir() + "/parquet/math500_test" + ext; }
+
+void expect_same_docs(const std::vector<Doc>& docs, const std::vector<Doc>& expected) {
+  ASSERT_EQ(docs.size(), expected.size());
+  for (size_t i = 0; i < docs.size(); ++i) {
+    EXPECT_EQ(docs[i].id, expected[i].id);
+    EXPECT_EQ(docs[i].fields.dump(), expected[i].fields.dump()) << i;  // dump: key order too
+  }
+}
+
+}  // namespace
+
+TEST(TaskData, ParquetFileOrFolderTwinGivesTheJsonlDocs) {
+  const std::vector<Doc> expected = read_jsonl_docs(math500_fixture(".jsonl"), {"problem", "answer"});
+  ASSERT_EQ(expected.size(), 3u);
+  TaskOptions file;
+  file.data_root = math500_fixture(".parquet");
+  EXPECT_EQ(task_data_path(file, "math500/test.jsonl"), file.data_root);
+  expect_same_docs(make_math500_task(file)->docs(), expected);
+
+  const std::string root = tt::testing::make_temp_dir("math500-parquet");
+  std::filesystem::create_directories(root + "/math500");
+  std::filesystem::copy_file(math500_fixture(".parquet"), root + "/math500/test.parquet");
+  TaskOptions folder;
+  folder.data_root = root;
+  EXPECT_EQ(task_data_path(folder, "math500/test.jsonl"), root + "/math500/test.parquet");
+  expect_same_docs(make_math500_task(folder)->docs(), expected);
+  std::filesystem::remove_all(root);
+}
+
+TEST(TaskData, ParquetRowsMissingAFieldNameTheFileAndRow) {
+  try {
+    read_jsonl_docs(tt::testing::fixture_dir() + "/parquet/tiny_think_sft.parquet", {"messages", "problem"});
+    FAIL() << "expected an error";
+  } catch (const tt::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("tiny_think_sft.parquet: row 1: missing field 'problem'"), std::string::npos) << e.what();
+  }
+}
+
+TEST(TaskData, HubDatasetIdReadsItsTestSplit) {
+  const std::string repo = tt::testing::make_temp_dir("math500-repo");
+  std::filesystem::create_directories(repo + "/data");
+  std::filesystem::copy_file(math500_fixture(".parquet"), repo + "/data/test-00000-of-00001.parquet");
+  tt::testing::FakeHubServer hub;
+  hub.start("--serve datasets:HuggingFaceH4/MATH-500=" + repo);
+  TaskOptions options;
+  options.data_root = "HuggingFaceH4/MATH-500";
+  EXPECT_EQ(task_data_path(options, "math500/test.jsonl"), "HuggingFaceH4/MATH-500");
+  expect_same_docs(make_math500_task(options)->docs(), read_jsonl_docs(math500_fixture(".jsonl"), {}));
+  EXPECT_TRUE(tt::file_exists(hub.cache + "/datasets--HuggingFaceH4--MATH-500/snapshots/0123456789abcdef0123456789abcdef01234567/data/test-00000-of-00001.parquet"));
 }

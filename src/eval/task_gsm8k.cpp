@@ -80,7 +80,7 @@ class Gsm8kTask final : public Task {
         exact_match_(kRegexesToIgnore, /*ignore_case=*/true, /*ignore_punctuation=*/false) {
     seed_ = options.seed;
     const std::string root = resolve_data_root(options);
-    test_path_ = root + "/gsm8k/test.jsonl";
+    test_path_ = task_data_path(options, "gsm8k/test.jsonl");
     docs_ = read_jsonl_text_docs(test_path_, {"question", "answer"});
 
     const int default_shots = variant == Variant::Plain ? 5 : variant == Variant::Cot ? 8 : 0;

@@ -26,7 +26,7 @@ std::vector<std::string> instruction_ids(const Doc& doc) {
 class IfevalTask final : public Task {
  public:
   explicit IfevalTask(const TaskOptions& options) {
-    path_ = resolve_data_root(options) + "/ifeval/input_data.jsonl";
+    path_ = task_data_path(options, "ifeval/input_data.jsonl");
     docs_ = read_jsonl_docs(path_, {"key", "prompt", "instruction_id_list", "kwargs"});
     if (options.num_fewshot > 0) log_warn("ifeval is zero-shot; num_fewshot={} ignored", options.num_fewshot);
     // langdetect's profiles now, so that a missing python3-langdetect stops the run before

@@ -16,7 +16,7 @@ class Math500Task final : public Task {
   explicit Math500Task(const TaskOptions& options) {
     if (options.num_fewshot > 0)
       fail("{} is the study's zero-shot protocol; num_fewshot {} does not apply", name_, options.num_fewshot);
-    path_ = resolve_data_root(options) + "/math500/test.jsonl";
+    path_ = task_data_path(options, "math500/test.jsonl");
     docs_ = read_jsonl_text_docs(path_, {"problem", "answer"});
   }
 

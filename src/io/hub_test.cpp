@@ -5,10 +5,11 @@
 #include <filesystem>
 
 #include <gtest/gtest.h>
-#include <signal.h>
 
 #include "core/error.h"
 #include "io/file.h"
+#include "io/http.h"
+#include "tests/fake_hub.h"
 #include "tests/test_util.h"
 
 // Against tools/hub/fake_hub.py, a loopback server with the Hub's endpoints and headers.
@@ -22,29 +23,12 @@ constexpr const char* kCommit = "0123456789abcdef0123456789abcdef01234567";
 class FakeHub : public ::testing::Test {
  protected:
   void SetUp() override {
-    log_ = tt::testing::make_temp_dir("fakehub") + "/server.log";
-    std::string command = "python3 " + tt::testing::source_dir() + "/tools/hub/fake_hub.py 2>" + log_ + " & echo $!; wait";
-    server_ = ::popen(("exec sh -c '" + command + "'").c_str(), "r");
-    ASSERT_TRUE(server_);
-    char line[64] = {};
-    ASSERT_TRUE(std::fgets(line, sizeof line, server_));
-    pid_ = std::atoi(line);
-    ASSERT_TRUE(std::fgets(line, sizeof line, server_));
-    port_ = std::atoi(line);
-    ASSERT_GT(port_, 0);
-    cache_ = tt::testing::make_temp_dir("hfcache");
-    ::setenv("HF_ENDPOINT", fmt::format("http://127.0.0.1:{}", port_).c_str(), 1);
-    ::setenv("HF_HUB_CACHE", cache_.c_str(), 1);
-    ::setenv("TINYTHINK_HTTP_BACKOFF", "0.01", 1);
-    ::setenv("HF_TOKEN_PATH", (cache_ + "/no-token").c_str(), 1);
-    ::unsetenv("HF_HUB_OFFLINE");
-    ::unsetenv("HF_TOKEN");
+    hub_.start();
+    port_ = hub_.port;
+    cache_ = hub_.cache;
+    log_ = hub_.log;
   }
-  void TearDown() override {
-    if (pid_ > 0) ::kill(pid_, SIGTERM);
-    if (server_) ::pclose(server_);
-    for (const char* v : {"HF_ENDPOINT", "HF_HUB_CACHE", "TINYTHINK_HTTP_BACKOFF", "HF_TOKEN_PATH", "HF_HUB_OFFLINE"}) ::unsetenv(v);
-  }
+  void TearDown() override { hub_.stop(); }
   std::string error_of(const std::function<void()>& f) {
     try {
       f();
@@ -54,8 +38,8 @@ class FakeHub : public ::testing::Test {
     return "";
   }
 
-  FILE* server_ = nullptr;
-  int pid_ = 0, port_ = 0;
+  tt::testing::FakeHubServer hub_;
+  int port_ = 0;
   std::string cache_, log_;
 };
 
@@ -136,6 +120,14 @@ TEST_F(FakeHub, AWrongSha256IsRefusedAndNothingIsLinked) {
   EXPECT_NE(error.find("org/flaky/bad.bin: sha256 mismatch"), std::string::npos) << error;
   EXPECT_FALSE(fs::exists(cache_ + "/models--org--flaky/snapshots/" + kCommit + "/bad.bin"));
   EXPECT_FALSE(fs::exists(cache_ + "/models--org--flaky/blobs/" + std::string(64, 'f')));
+}
+
+TEST_F(FakeHub, ADiskFullIsAOneLineErrorNamingTheFile) {
+  // /dev/full takes the open and refuses every write with ENOSPC, as a full cache disk does
+  const std::string url = fmt::format(
+      "http://127.0.0.1:{}/cdn/11a49425c76fda05d55508d801e8dbd2a2f2676011f85baba64a2df0420fe574?name=model.safetensors", port_);
+  std::string error = error_of([&] { tt::http_download(url, "/dev/full", {}, [](int64_t, int64_t) {}); });
+  EXPECT_EQ(error, "/dev/full: cannot write (No space left on device)");
 }
 
 TEST_F(FakeHub, GatedMissingAndUnknownGiveOneLineErrors) {

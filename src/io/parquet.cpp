@@ -47,6 +47,25 @@ class Fd {
   int fd_;
 };
 
+// A byte range of the file, read a piece at a time (pages are decompressed straight from the file).
+class FdSource : public pq::ByteSource {
+ public:
+  FdSource(const Fd& fd, const std::string& path, int64_t offset, int64_t size)
+      : fd_(fd), path_(path), offset_(offset), end_(offset + size) {}
+  size_t read(char* out, size_t max) override {
+    const size_t n = static_cast<size_t>(std::min<int64_t>(static_cast<int64_t>(max), end_ - offset_));
+    if (n == 0) return 0;
+    fd_.read_at(offset_, n, out, path_);
+    offset_ += static_cast<int64_t>(n);
+    return n;
+  }
+
+ private:
+  const Fd& fd_;
+  const std::string& path_;
+  int64_t offset_, end_;
+};
+
 // A schema node with what record assembly needs: the definition level at which it is present, the
 // repetition level of its nearest repeated ancestor-or-self, and the leaves (column indices) under it.
 struct Node {
@@ -117,11 +136,9 @@ class ColumnCursor {
       case pq::PhysicalType::kInt64: return values_.ints[v];
       case pq::PhysicalType::kFloat:
       case pq::PhysicalType::kDouble: return values_.reals[v];
-      default: {
+      default:
         (void)kind;
-        uint64_t b = values_.offsets[v], e = values_.offsets[v + 1];
-        return std::string(values_.bytes.data() + b, e - b);
-      }
+        return std::string(values_.strings[v]);
     }
   }
 
@@ -131,18 +148,17 @@ class ColumnCursor {
   bool load_page(size_t* keep) {
     drop_before(*keep);
     *keep = 0;
+    keep_strings_past_their_page();
     while (offset_ < end_) {
       pq::PageHeader header = read_page_header();
       const int64_t body = offset_ + static_cast<int64_t>(header.header_size);
-      if (body + header.compressed_size > end_)
+      if (header.compressed_size < 0 || header.uncompressed_size < 0 || body + header.compressed_size > end_)
         fail("{}: truncated or corrupt page (page of {} bytes runs past its column chunk)", what_, header.compressed_size);
-      page_.resize(header.compressed_size);
-      fd_.read_at(body, page_.size(), page_.data(), path_);
       offset_ = body + header.compressed_size;
       if (header.type == pq::PageType::kDictionaryPage) {
-        read_dictionary(header);
+        read_dictionary(header, body);
       } else if (header.type == pq::PageType::kDataPage || header.type == pq::PageType::kDataPageV2) {
-        read_data_page(header);
+        read_data_page(header, body);
         return true;
       }  // index pages: skipped
     }
@@ -163,20 +179,20 @@ class ColumnCursor {
     }
   }
 
-  const uint8_t* decompressed(const char* data, size_t size, size_t uncompressed, bool compressed) {
-    if (!compressed || codec_ == pq::Codec::kUncompressed) {
-      if (size != uncompressed) fail("{}: corrupt page (uncompressed sizes disagree)", what_);
-      return reinterpret_cast<const uint8_t*>(data);
-    }
-    pq::decompress(codec_, reinterpret_cast<const uint8_t*>(data), size, uncompressed, &plain_, what_);
-    return reinterpret_cast<const uint8_t*>(plain_.data());
+  // The `size` stored bytes at `offset`, decompressed (when `compressed`) into `uncompressed` bytes of *out.
+  const uint8_t* read_body(int64_t offset, size_t size, size_t uncompressed, bool compressed, std::string* out) {
+    if (out->capacity() < uncompressed) std::string().swap(*out);  // a bigger page: no copy of the old one into a doubled buffer
+    out->resize(uncompressed);
+    FdSource source(fd_, path_, offset, static_cast<int64_t>(size));
+    pq::decompress(compressed ? codec_ : pq::Codec::kUncompressed, source, size, uncompressed, out->data(), what_);
+    return reinterpret_cast<const uint8_t*>(out->data());
   }
 
-  void read_dictionary(const pq::PageHeader& header) {
-    const uint8_t* p = decompressed(page_.data(), page_.size(), header.uncompressed_size, true);
+  void read_dictionary(const pq::PageHeader& header, int64_t body) {
     dictionary_.clear();
     if (header.encoding != pq::Encoding::kPlain && header.encoding != pq::Encoding::kPlainDictionary)
       fail("{}: dictionary page encoding {} is not supported", what_, static_cast<int>(header.encoding));
+    const uint8_t* p = read_body(body, header.compressed_size, header.uncompressed_size, true, &dictionary_page_);
     pq::decode_values(pq::Encoding::kPlain, type_, p, header.uncompressed_size, header.num_values, nullptr, &dictionary_, what_);
     has_dictionary_ = true;
   }
@@ -191,12 +207,12 @@ class ColumnCursor {
   }
 
   // v1: [rep levels: u32 length + RLE][def levels: u32 length + RLE][values], all compressed together.
-  void read_data_page(const pq::PageHeader& h) {
+  void read_data_page(const pq::PageHeader& h, int64_t body) {
     const size_t n = static_cast<size_t>(h.num_values);
     const uint8_t* values;
     size_t values_size;
     if (h.type == pq::PageType::kDataPage) {
-      const uint8_t* p = decompressed(page_.data(), page_.size(), h.uncompressed_size, true);
+      const uint8_t* p = read_body(body, h.compressed_size, h.uncompressed_size, true, &page_);
       const uint8_t* end = p + h.uncompressed_size;
       auto levels = [&](int max_level, std::vector<uint32_t>* out) {
         if (end - p < 4) fail("{}: truncated page (levels)", what_);
@@ -210,15 +226,17 @@ class ColumnCursor {
       if (max_def_ > 0) levels(max_def_, &defs_);
       values = p;
       values_size = static_cast<size_t>(end - p);
-    } else {
+    } else {  // v2: [rep levels][def levels] stored uncompressed, then the values, compressed or not
       const size_t levels_size = static_cast<size_t>(h.rep_levels_length) + h.def_levels_length;
-      if (levels_size > page_.size() || levels_size > static_cast<size_t>(h.uncompressed_size))
+      if (h.rep_levels_length < 0 || h.def_levels_length < 0 || levels_size > static_cast<size_t>(h.compressed_size) ||
+          levels_size > static_cast<size_t>(h.uncompressed_size))
         fail("{}: corrupt page (level lengths exceed the page)", what_);
-      const uint8_t* p = reinterpret_cast<const uint8_t*>(page_.data());
+      const uint8_t* p = read_body(body, levels_size, levels_size, false, &levels_);
       if (max_rep_ > 0) read_levels(p, h.rep_levels_length, max_rep_, n, &reps_);
       if (max_def_ > 0) read_levels(p + h.rep_levels_length, h.def_levels_length, max_def_, n, &defs_);
       values_size = h.uncompressed_size - levels_size;
-      values = decompressed(page_.data() + levels_size, page_.size() - levels_size, values_size, h.v2_compressed);
+      values = read_body(body + static_cast<int64_t>(levels_size), h.compressed_size - levels_size, values_size,
+                         h.v2_compressed, &page_);
     }
     if (max_def_ == 0) defs_.resize(defs_.size() + n, 0);
     if (max_rep_ == 0 && !reps_.empty()) reps_.resize(reps_.size() + n, 0);
@@ -251,16 +269,22 @@ class ColumnCursor {
 
   void drop_values(size_t n) {
     if (n == 0) return;
-    if (values_.offsets.size() > 1) {
-      uint64_t cut = values_.offsets[n];
-      values_.bytes.erase(0, cut);
-      values_.offsets.erase(values_.offsets.begin(), values_.offsets.begin() + n);
-      for (auto& o : values_.offsets) o -= cut;
+    if (!values_.strings.empty()) {
+      values_.strings.erase(values_.strings.begin(), values_.strings.begin() + static_cast<ptrdiff_t>(n));
     } else if (!values_.reals.empty()) {
-      values_.reals.erase(values_.reals.begin(), values_.reals.begin() + n);
+      values_.reals.erase(values_.reals.begin(), values_.reals.begin() + static_cast<ptrdiff_t>(n));
     } else {
-      values_.ints.erase(values_.ints.begin(), values_.ints.begin() + n);
+      values_.ints.erase(values_.ints.begin(), values_.ints.begin() + static_cast<ptrdiff_t>(n));
     }
+  }
+
+  // The strings of a row that continues on the next page are views into this page (or the
+  // dictionary): they are copied before the page buffer is reused. Only that row's are left.
+  void keep_strings_past_their_page() {
+    pq::Values kept;
+    for (std::string_view s : values_.strings) kept.append_copy(s.data(), s.size());
+    values_.strings.swap(kept.strings);
+    values_.owned.swap(kept.owned);
   }
 
   const Fd& fd_;
@@ -270,7 +294,7 @@ class ColumnCursor {
   pq::ColumnType type_;
   pq::Codec codec_ = pq::Codec::kUncompressed;
   int64_t offset_ = 0, end_ = 0;
-  std::string header_buf_, page_, plain_;
+  std::string header_buf_, page_, levels_, dictionary_page_;  // page_: the current data page, decompressed
   bool has_dictionary_ = false;
   pq::Values dictionary_, values_;
   std::vector<uint32_t> reps_, defs_;

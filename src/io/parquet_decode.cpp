@@ -1,7 +1,9 @@
 #include "io/parquet_decode.h"
 
 #include <cstring>
+#include <memory>
 
+#include <snappy-sinksource.h>
 #include <snappy.h>
 #include <zlib.h>
 #include <zstd.h>
@@ -144,7 +146,7 @@ size_t decode_plain(const ColumnType& type, const uint8_t* data, size_t size, si
         std::memcpy(&n, p, 4);
         p += 4;
         need(n);
-        out->append_bytes(reinterpret_cast<const char*>(p), n);
+        out->append_view(reinterpret_cast<const char*>(p), n);
         p += n;
       }
       break;
@@ -153,7 +155,7 @@ size_t decode_plain(const ColumnType& type, const uint8_t* data, size_t size, si
     case PhysicalType::kFixedLenByteArray: {
       size_t n = type.physical == PhysicalType::kInt96 ? 12 : static_cast<size_t>(type.type_length);
       need(n * count);
-      for (size_t i = 0; i < count; ++i, p += n) out->append_bytes(reinterpret_cast<const char*>(p), n);
+      for (size_t i = 0; i < count; ++i, p += n) out->append_view(reinterpret_cast<const char*>(p), n);
       break;
     }
     default: fail("{}: unknown physical type {}", what, static_cast<int>(type.physical));
@@ -165,11 +167,8 @@ void append_from_dictionary(const Values& dict, const uint32_t* indices, size_t 
   const size_t n = dict.size();
   for (size_t i = 0; i < count; ++i)
     if (indices[i] >= n) fail("{}: corrupt page (dictionary index {} of a dictionary of {})", what, indices[i], n);
-  if (dict.offsets.size() > 1) {
-    for (size_t i = 0; i < count; ++i) {
-      uint64_t b = dict.offsets[indices[i]], e = dict.offsets[indices[i] + 1];
-      out->append_bytes(dict.bytes.data() + b, e - b);
-    }
+  if (!dict.strings.empty()) {
+    for (size_t i = 0; i < count; ++i) out->strings.push_back(dict.strings[indices[i]]);
   } else if (!dict.reals.empty()) {
     for (size_t i = 0; i < count; ++i) out->reals.push_back(dict.reals[indices[i]]);
   } else {
@@ -190,7 +189,7 @@ size_t decode_delta_length_byte_array(const uint8_t* data, size_t size, size_t c
   size_t used = decode_byte_array_lengths(data, size, count, &lengths, what);
   for (int64_t n : lengths) {
     if (size - used < static_cast<size_t>(n)) truncated(what);
-    out->append_bytes(reinterpret_cast<const char*>(data + used), n);
+    out->append_view(reinterpret_cast<const char*>(data + used), n);
     used += n;
   }
   return used;
@@ -205,8 +204,8 @@ size_t decode_delta_byte_array(const uint8_t* data, size_t size, size_t count, V
   for (size_t i = 0; i < count; ++i) {
     if (static_cast<size_t>(prefixes[i]) > previous.size()) fail("{}: corrupt DELTA_BYTE_ARRAY prefix", what);
     value.assign(previous, 0, prefixes[i]);
-    value.append(suffixes.bytes, suffixes.offsets[i], suffixes.offsets[i + 1] - suffixes.offsets[i]);
-    out->append_bytes(value.data(), value.size());
+    value.append(suffixes.strings[i]);
+    out->append_copy(value.data(), value.size());
     previous.swap(value);
   }
   return used;
@@ -233,39 +232,111 @@ int bit_width_of(uint32_t max_value) {
   return width;
 }
 
-void decompress(Codec codec, const uint8_t* data, size_t size, size_t uncompressed_size, std::string* out,
-                const std::string& what) {
-  out->resize(uncompressed_size);
-  char* dst = out->data();
-  const char* src = reinterpret_cast<const char*>(data);
+namespace {
+
+constexpr size_t kSourcePiece = size_t{1} << 16;
+
+// snappy's view of a ByteSource: `size` bytes in pieces of 64 KiB.
+class SnappySource : public snappy::Source {
+ public:
+  SnappySource(ByteSource& in, size_t size) : in_(in), left_(size), buffer_(kSourcePiece, '\0') {}
+  size_t Available() const override { return left_ + (end_ - at_); }
+  const char* Peek(size_t* len) override {
+    if (at_ == end_) fill();
+    *len = end_ - at_;
+    return buffer_.data() + at_;
+  }
+  void Skip(size_t n) override { at_ += std::min(n, end_ - at_); }
+
+ private:
+  // As many bytes as the buffer holds (however few the source gives per call), so that the length
+  // preamble is whole in the first piece.
+  void fill() {
+    at_ = end_ = 0;
+    while (end_ < buffer_.size() && left_ > 0) {
+      size_t n = in_.read(buffer_.data() + end_, std::min(left_, buffer_.size() - end_));
+      if (n == 0) left_ = 0;
+      end_ += n, left_ -= n;
+    }
+  }
+
+  ByteSource& in_;
+  size_t left_;
+  std::string buffer_;
+  size_t at_ = 0, end_ = 0;
+};
+
+// Reads the snappy preamble (the uncompressed length, a varint of at most 5 bytes) without consuming it.
+bool snappy_length_matches(SnappySource& source, size_t expected) {
+  uint64_t length = 0;
+  size_t available = 0;
+  const char* p = source.Peek(&available);
+  for (size_t i = 0; i < std::min<size_t>(available, 5); ++i) {
+    length |= static_cast<uint64_t>(static_cast<uint8_t>(p[i]) & 0x7f) << (7 * i);
+    if (!(static_cast<uint8_t>(p[i]) & 0x80)) return length == expected;
+  }
+  return false;
+}
+
+void read_exactly(ByteSource& in, size_t size, char* out, const std::string& what) {
+  for (size_t done = 0; done < size;) {
+    size_t got = in.read(out + done, size - done);
+    if (got == 0) fail("{}: truncated page", what);
+    done += got;
+  }
+}
+
+}  // namespace
+
+void decompress(Codec codec, ByteSource& in, size_t size, size_t uncompressed_size, char* out, const std::string& what) {
   switch (codec) {
     case Codec::kUncompressed:
       if (size != uncompressed_size) fail("{}: corrupt page (uncompressed sizes disagree)", what);
-      std::memcpy(dst, src, size);
+      read_exactly(in, size, out, what);
       return;
     case Codec::kSnappy: {
-      size_t n = 0;
-      if (!snappy::GetUncompressedLength(src, size, &n) || n != uncompressed_size ||
-          !snappy::RawUncompress(src, size, dst))
+      SnappySource source(in, size);
+      if (!snappy_length_matches(source, uncompressed_size) || !snappy::RawUncompress(&source, out))
         fail("{}: corrupt snappy page", what);
       return;
     }
     case Codec::kZstd: {
-      size_t n = ZSTD_decompress(dst, uncompressed_size, src, size);
-      if (ZSTD_isError(n) || n != uncompressed_size) fail("{}: corrupt zstd page ({})", what, ZSTD_isError(n) ? ZSTD_getErrorName(n) : "wrong size");
+      std::unique_ptr<ZSTD_DCtx, size_t (*)(ZSTD_DCtx*)> z(ZSTD_createDCtx(), ZSTD_freeDCtx);
+      std::string piece(std::min(size, kSourcePiece), '\0');
+      ZSTD_outBuffer output{out, uncompressed_size, 0};
+      size_t rc = 1;
+      for (size_t left = size; left > 0 && rc != 0;) {
+        size_t n = in.read(piece.data(), std::min(left, piece.size()));
+        if (n == 0) fail("{}: truncated page", what);
+        left -= n;
+        ZSTD_inBuffer input{piece.data(), n, 0};
+        while (input.pos < input.size && rc != 0) {
+          rc = ZSTD_decompressStream(z.get(), &output, &input);
+          if (ZSTD_isError(rc)) fail("{}: corrupt zstd page ({})", what, ZSTD_getErrorName(rc));
+          if (output.pos == output.size && input.pos < input.size && rc != 0) fail("{}: corrupt zstd page (wrong size)", what);
+        }
+      }
+      if (rc != 0 || output.pos != uncompressed_size) fail("{}: corrupt zstd page (wrong size)", what);
       return;
     }
     case Codec::kGzip: {
       z_stream z{};
       if (inflateInit2(&z, 15 + 32) != Z_OK) fail("{}: zlib init failed", what);
-      z.next_in = const_cast<Bytef*>(data);
-      z.avail_in = static_cast<uInt>(size);
-      z.next_out = reinterpret_cast<Bytef*>(dst);
+      std::unique_ptr<z_stream, int (*)(z_stream*)> end(&z, inflateEnd);
+      std::string piece(std::min(size, kSourcePiece), '\0');
+      z.next_out = reinterpret_cast<Bytef*>(out);
       z.avail_out = static_cast<uInt>(uncompressed_size);
-      int rc = inflate(&z, Z_FINISH);
-      size_t n = z.total_out;
-      inflateEnd(&z);
-      if (rc != Z_STREAM_END || n != uncompressed_size) fail("{}: corrupt gzip page", what);
+      int rc = Z_OK;
+      for (size_t left = size; left > 0 && rc != Z_STREAM_END;) {
+        size_t n = in.read(piece.data(), std::min(left, piece.size()));
+        if (n == 0) fail("{}: truncated page", what);
+        left -= n;
+        z.next_in = reinterpret_cast<Bytef*>(piece.data());
+        z.avail_in = static_cast<uInt>(n);
+        rc = inflate(&z, Z_NO_FLUSH);
+        if (rc != Z_OK && rc != Z_STREAM_END) fail("{}: corrupt gzip page", what);
+      }
+      if (rc != Z_STREAM_END || z.total_out != uncompressed_size) fail("{}: corrupt gzip page", what);
       return;
     }
     default:

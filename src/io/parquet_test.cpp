@@ -4,6 +4,10 @@
 #include <fstream>
 #include <set>
 
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "core/error.h"
@@ -149,4 +153,40 @@ TEST(Parquet, CorruptOrTruncatedFilesGiveOneLineErrorsNamingTheFile) {
     EXPECT_NE(error.find(c.expected), std::string::npos) << error;
     EXPECT_EQ(error.find('\n'), std::string::npos) << error;
   }
+}
+
+// The bound: a large file of chat rows (scripts/parquet-bench.sh writes 1 GB of them with
+// DuckDB's default row groups and pages, and points TT_PARQUET_BENCH_FILE at it) is read with a peak
+// RSS under 200 MB and at >= TT_PARQUET_BENCH_MIN_MBPS (default 200) MB of file per CPU second. The
+// rows are read in a child process, so the RSS and CPU time are the reader's alone (plus this
+// binary's own pages, which the child shares).
+TEST(Parquet, LargeFileStreamsInBoundedMemoryAtSpeed) {
+  const char* path = std::getenv("TT_PARQUET_BENCH_FILE");
+  if (!path) GTEST_SKIP() << "TT_PARQUET_BENCH_FILE is not set (scripts/parquet-bench.sh sets it)";
+  const double min_mbps = std::getenv("TT_PARQUET_BENCH_MIN_MBPS") ? std::atof(std::getenv("TT_PARQUET_BENCH_MIN_MBPS")) : 200.0;
+  const double file_mb = static_cast<double>(std::filesystem::file_size(path)) / (1 << 20);
+  const pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    int code = 0;
+    try {
+      size_t turns = 0;
+      tt::ParquetFile(path).read_rows({}, [&](int64_t, const nlohmann::json& row) { turns += row["messages"].size(); });
+      code = turns > 0 ? 0 : 2;
+    } catch (const std::exception&) {
+      code = 3;
+    }
+    _exit(code);
+  }
+  int status = 0;
+  struct rusage usage {};
+  ASSERT_EQ(wait4(child, &status, 0, &usage), child);
+  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_EQ(WEXITSTATUS(status), 0) << "reading " << path << " failed (2: no messages, 3: an error)";
+  const double peak_rss_mb = usage.ru_maxrss / 1024.0;
+  const double cpu_s = usage.ru_utime.tv_sec + usage.ru_utime.tv_usec / 1e6 + usage.ru_stime.tv_sec + usage.ru_stime.tv_usec / 1e6;
+  const double mbps = file_mb / cpu_s;
+  std::printf("parquet bench: %.1f MB file, %.2f CPU s, %.1f MB/s, peak RSS %.1f MB\n", file_mb, cpu_s, mbps, peak_rss_mb);
+  EXPECT_LT(peak_rss_mb, 200.0);
+  EXPECT_GE(mbps, min_mbps);
 }

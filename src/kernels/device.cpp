@@ -29,6 +29,7 @@ std::vector<std::string> plugin_candidates() {
 // The loaded plugin's probe function, or the reason it could not be loaded (kept for the process).
 struct Plugin {
   TtCudaProbeFn probe = nullptr;
+  void* handle = nullptr;
   std::string error;
   bool built = false;  // a plugin file was found (whether or not it loaded)
 };
@@ -56,6 +57,7 @@ Plugin load_plugin() {
       return plugin;
     }
     plugin.probe = probe;
+    plugin.handle = handle;
     return plugin;
   }
   plugin.error = fmt::format("the CUDA backend is not available ({})", tried.empty() ? "not built" : tried);
@@ -68,6 +70,16 @@ const Plugin& plugin() {
 }
 
 }  // namespace
+
+void* cuda_plugin_symbol(const char* name, std::string& why_not) {
+  if (!plugin().handle) {
+    why_not = plugin().error;
+    return nullptr;
+  }
+  void* symbol = dlsym(plugin().handle, name);
+  if (!symbol) why_not = fmt::format("the CUDA plugin has no {} (an older plugin?)", name);
+  return symbol;
+}
 
 DeviceSpec parse_device(const std::string& text, const std::string& where) {
   if (text == "auto") return {DeviceKind::Auto, 0};

@@ -40,6 +40,10 @@ std::string probe_cuda_device(int index, ResolvedDevice& device);
 // answers, else the CPU with fallback_reason set.
 ResolvedDevice resolve_device(const DeviceSpec& spec);
 
+// An entry point of the loaded CUDA plugin (e.g. "tt_cuda_generation_device"), or nullptr with the
+// reason in why_not.
+void* cuda_plugin_symbol(const char* name, std::string& why_not);
+
 // One log line: "device: cuda:0 NVIDIA H100 (79.1 GiB, sm_90, bf16)" or "device: cpu (reason)".
 std::string describe_device(const ResolvedDevice& device, Precision precision);
 

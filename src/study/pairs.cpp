@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "core/communicator.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/system.h"
@@ -109,6 +110,35 @@ std::vector<nlohmann::ordered_json> make_pair_rows(const PromptRecord& prompt, i
   return rows;
 }
 
+namespace {
+
+// Under mpirun: rank r samples prompts r, r + N, ... and every rank gathers every prompt's samples in
+// prompt order; per-prompt seeds and batch invariance make them those of one process.
+std::vector<infer::GenerationResult> generate_sharded(infer::Engine& engine,
+                                                      std::vector<infer::GenerationRequest> requests) {
+  Communicator& world = Communicator::world();
+  if (!world.distributed()) return engine.generate(std::move(requests));
+  const size_t count = requests.size();
+  std::vector<infer::GenerationRequest> mine;
+  for (size_t i : rank_share(count, world.size(), world.rank())) mine.push_back(std::move(requests[i]));
+  std::vector<std::string> packed;  // per prompt, MessagePack [[text, finish_reason], ...] (text: bytes)
+  for (const auto& result : engine.generate(std::move(mine))) {
+    nlohmann::json samples = nlohmann::json::array();
+    for (const auto& s : result.samples) samples.push_back({s.text, s.finish_reason});
+    const std::vector<uint8_t> bytes = nlohmann::json::to_msgpack(samples);
+    packed.emplace_back(bytes.begin(), bytes.end());
+  }
+  std::vector<infer::GenerationResult> results;
+  for (const std::string& bytes : gather_shares(world, packed, count)) {
+    infer::GenerationResult& result = results.emplace_back();
+    for (const auto& s : nlohmann::json::from_msgpack(bytes))
+      result.samples.push_back({.ids = {}, .text = s[0].get<std::string>(), .finish_reason = s[1].get<std::string>()});
+  }
+  return results;
+}
+
+}  // namespace
+
 PairsSummary build_pairs(const PairsOptions& o) {
   if (!has_verifier(o.default_task)) fail("pairs: task '{}' has no verifier (gsm8k, arithmetic, math, ...)", o.default_task);
   if (o.k < 2) fail("pairs: k must be at least 2 (a pair needs a correct and an incorrect sample), got {}", o.k);
@@ -137,7 +167,7 @@ PairsSummary build_pairs(const PairsOptions& o) {
   }
   log_info("pairs: {} prompts x {} samples from {} (temperature {}, top-p {}, max {} new tokens)", prompts.size(), o.k,
            o.model_dir, o.temperature, o.top_p, o.max_new_tokens);
-  std::vector<infer::GenerationResult> results = engine.generate(std::move(requests));
+  std::vector<infer::GenerationResult> results = generate_sharded(engine, std::move(requests));
 
   PairsSummary summary;
   summary.prompts = static_cast<int64_t>(prompts.size());
@@ -163,11 +193,13 @@ PairsSummary build_pairs(const PairsOptions& o) {
     for (auto& r : pair_rows) rows.push_back(std::move(r));
   }
   summary.seconds = now_seconds() - t0;
-  fs::create_directories(o.output_dir);
-  std::string text;
-  for (const auto& r : rows) text += r.dump() + "\n";
-  write_file_atomic(o.output_dir + "/pairs.jsonl", text);
-  write_file_atomic(o.output_dir + "/pairs_summary.json", summary.to_json().dump(2) + "\n");
+  if (Communicator::world().is_root()) {  // every rank holds the same rows; rank 0 writes them
+    fs::create_directories(o.output_dir);
+    std::string text;
+    for (const auto& r : rows) text += r.dump() + "\n";
+    write_file_atomic(o.output_dir + "/pairs.jsonl", text);
+    write_file_atomic(o.output_dir + "/pairs_summary.json", summary.to_json().dump(2) + "\n");
+  }
   log_info("pairs: {}/{} prompts yielded a pair ({} pairs); {}/{} samples correct, {} prompts all correct, {} none "
            "correct, {} samples truncated ({:.1f} s) -> {}/pairs.jsonl",
            summary.prompts_with_pair, summary.prompts, summary.pairs, summary.correct_samples, summary.samples,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "core/communicator.h"
 #include "core/content_hash.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -101,7 +102,12 @@ ReferenceLogps summed_logps(const ModelConfig& c, const WeightSet& w, Precision 
   out.rejected.resize(pairs.size());
   Workspace ws;
   batch_pairs = std::max<int64_t>(1, batch_pairs);
-  for (size_t start = 0; start < pairs.size(); start += batch_pairs) {
+  // Data-parallel: rank r scores batches r, r + N, ...; each pair's log-prob comes from one rank and
+  // is 0 on the others, so the all-reduced sum is exactly that value.
+  Communicator& world = Communicator::world();
+  const size_t batches = (pairs.size() + batch_pairs - 1) / batch_pairs;
+  for (size_t b : rank_share(batches, world.size(), world.rank())) {
+    const size_t start = b * static_cast<size_t>(batch_pairs);
     std::vector<const PreferencePair*> group;
     for (size_t i = start; i < std::min(pairs.size(), start + batch_pairs); ++i) group.push_back(&pairs[i]);
     Batch batch = make_pair_batch(group, pad_id);
@@ -116,6 +122,8 @@ ReferenceLogps summed_logps(const ModelConfig& c, const WeightSet& w, Precision 
       out.rejected[start + i] = sums[B + i];
     }
   }
+  world.all_reduce_sum(out.chosen.data(), out.chosen.size());
+  world.all_reduce_sum(out.rejected.data(), out.rejected.size());
   return out;
 }
 
@@ -358,7 +366,8 @@ ReferenceLogps reference_logps(const DpoRun& run, Model& model, Precision precis
   const std::string file = cache_dir + "/" + key + ".json";
   result.reference_cache_file = file;
   ReferenceLogps summed;
-  if (file_exists(file)) {
+  Communicator& world = Communicator::world();
+  if (world.broadcast(file_exists(file))) {  // rank 0's view decides: every rank takes the same path
     summed = read_reference_cache(file, key, run.train.size());
     result.reference_cache_hit = true;
     log_info("reference log-probs: reusing {} ({} pairs) - no reference pass", file, run.train.size());
@@ -370,10 +379,12 @@ ReferenceLogps reference_logps(const DpoRun& run, Model& model, Precision precis
     WeightSet weights = make_weight_set(model, precision, copy);
     summed = summed_logps(model.config, weights, precision, run.train, args.per_device_eval_batch_size, run.pad_id);
   }
-  fs::create_directories(cache_dir);
-  nlohmann::json entry = reference_cache_entry(
-      key, summed, {{"model", model_dir}, {"precision", precision_name(precision)}, {"pairs", run.train.size()}});
-  write_file_atomic(file, entry.dump());
+  if (world.is_root()) {
+    fs::create_directories(cache_dir);
+    nlohmann::json entry = reference_cache_entry(
+        key, summed, {{"model", model_dir}, {"precision", precision_name(precision)}, {"pairs", run.train.size()}});
+    write_file_atomic(file, entry.dump());
+  }
   log_info("reference log-probs: computed for {} pairs in one forward-only pass ({:.2f} s), cached at {}",
            run.train.size(), now_seconds() - t0, file);
   return summed;
@@ -385,6 +396,12 @@ DpoResult run_dpo(DpoRun& run) {
   const TrainConfig& config = run.config;
   if (run.train.empty()) fail("{}: no preference pairs to train on", config.source);
   const DpoLossConfig loss = DpoLossConfig::from_args(config.trainer);
+  // A loss whose state runs through the micro-batches in order (bco_pair's running reward moments)
+  // would drift apart on ranks that see different micro-batches.
+  if (preference_loss(loss.type).micro_batch_baseline && Communicator::world().distributed())
+    fail("{}: loss_type {} keeps a running state over micro-batches and cannot train data-parallel; run it on one "
+         "rank",
+         config.source, loss.type);
   const Precision precision = config.trainer.bf16 ? Precision::BF16 : Precision::FP32;
   DpoResult result;
   result.output_dir = config.trainer.output_dir;

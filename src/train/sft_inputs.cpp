@@ -10,6 +10,7 @@
 #include "data/shard.h"
 #include "io/file.h"
 #include "io/hub.h"
+#include "io/parquet.h"
 #include "model/checkpoint.h"
 #include "train/run_support.h"
 
@@ -46,7 +47,8 @@ std::vector<SftExample> from_shard(const TokenShard& shard) {
 std::vector<SftExample> load_examples(const std::string& path, const TrainConfig& c) {
   if (!file_exists(path) && !is_directory(path) && !is_repo_id(path)) fail("{}: dataset not found", path);
   if (path.size() > 8 && path.substr(path.size() - 8) == ".ttshard") return from_shard(TokenShard::open(path));
-  if (!is_directory(path) && is_pretokenized(path)) return read_tokenized_jsonl(path);
+  const bool local_jsonl = file_exists(path) && !is_directory(path) && !is_parquet_path(path);  // not a Hub id
+  if (local_jsonl && is_pretokenized(path)) return read_tokenized_jsonl(path);
   PrepareOptions options;
   options.input = path;
   options.dataset_config = c.dataset.config;

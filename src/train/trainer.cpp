@@ -5,6 +5,7 @@
 #include <csignal>
 #include <filesystem>
 
+#include "core/communicator.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/system.h"
@@ -47,17 +48,29 @@ class StopSignals {
   struct sigaction old_int_ {}, old_term_ {};
 };
 
-// What the loss of a step is averaged over: the units of all its micro-batches. Data-parallel
-// training (issue 19) sums this over ranks, so N ranks train as one process with N x accumulation.
+// What the loss of a step is averaged over: the units of all its micro-batches, summed over the
+// ranks, so N ranks train as one process with N x accumulation.
 int64_t step_normaliser(const std::vector<MicroBatch>& micro_batches) {
   int64_t units = 0;
   for (const auto& m : micro_batches) units += m.units;
+  Communicator::world().all_reduce_sum(&units, 1);
   return units;
+}
+
+// The gradients and metric sums of every rank's micro-batches, on every rank; returns the seconds.
+double all_reduce_step(TrainState& state, MetricSums& sums) {
+  Communicator& world = Communicator::world();
+  if (!world.distributed()) return 0;
+  const double t0 = now_seconds();
+  world.all_reduce_sum(state.grads.data(), state.grads.size());
+  world.all_reduce_sum(sums.data(), sums.size());
+  return now_seconds() - t0;
 }
 
 struct StepOutcome {
   double loss = 0, grad_norm = 0;
   MetricSums sums;
+  double all_reduce_seconds = 0;
 };
 
 // One optimizer step. A step with nothing to learn from (no target token) changes nothing.
@@ -66,6 +79,7 @@ StepOutcome optimizer_step(TrainState& state, Objective& objective, const std::v
   StepGradients gradients = accumulate_step(state, objective, micro_batches, step);
   StepOutcome out;
   out.sums = std::move(gradients.sums);
+  out.all_reduce_seconds = gradients.all_reduce_seconds;
   if (gradients.normaliser == 0) return out;
   out.grad_norm = apply_gradients(state, adamw, lr, max_grad_norm);
   check_finite_parameters(*state.model, fmt::format("step {}: after the optimizer step (learning rate {})", step + 1, lr));
@@ -160,6 +174,7 @@ bool checkpoint_if_due(const TrainingArgs& args, const StepPlan& plan, bool last
                        const CheckpointState& progress, const std::string& tokenizer_source) {
   const bool due = plan.save_steps > 0 && progress.global_step % plan.save_steps == 0;
   if (!due && !last_step) return false;
+  if (!Communicator::world().is_root()) return true;
   write_jsonl(metrics_path, metrics);
   save_train_checkpoint(state, args.output_dir, progress, tokenizer_source, args.save_total_limit);
   return true;
@@ -196,9 +211,11 @@ StepGradients accumulate_step(TrainState& state, Objective& objective, const std
   zero_gradients(state);
   if (out.normaliser == 0) return out;
   for (size_t i = 0; i < micro_batches.size(); ++i) {
-    objective.accumulate(state, micro_batches[i], {step, static_cast<int64_t>(i), out.normaliser}, out.sums);
+    const int64_t index = micro_batches[i].index >= 0 ? micro_batches[i].index : static_cast<int64_t>(i);
+    objective.accumulate(state, micro_batches[i], {step, index, out.normaliser}, out.sums);
     stop_if_not_finite(state, out.sums, step, i, micro_batches.size());
   }
+  out.all_reduce_seconds = all_reduce_step(state, out.sums);
   return out;
 }
 
@@ -207,39 +224,82 @@ void check_token_ids(const std::vector<int32_t>& ids, const ModelConfig& config,
     if (t >= config.vocab_size) fail("{}: token id {} out of range (vocab size {})", source, t, config.vocab_size);
 }
 
+namespace {
+
+// The training arguments of the whole job: N ranks accumulate N x gradient_accumulation_steps
+// micro-batches per optimizer step between them.
+TrainingArgs global_batch_args(const TrainingArgs& args, int world_size) {
+  TrainingArgs global = args;
+  global.gradient_accumulation_steps *= world_size;
+  return global;
+}
+
+// This rank's micro-batches of a step (rank_share of the step's row groups), each knowing its place
+// among all of them; `seen_tokens` grows by the input tokens of every rank's.
+std::vector<MicroBatch> rank_micro_batches(const Objective& objective, const std::vector<std::vector<int64_t>>& step_rows,
+                                           double& seen_tokens) {
+  Communicator& world = Communicator::world();
+  std::vector<MicroBatch> micro_batches;
+  int64_t input_tokens = 0;
+  for (size_t k : rank_share(step_rows.size(), world.size(), world.rank())) {
+    micro_batches.push_back(objective.micro_batch(step_rows[k]));
+    micro_batches.back().index = static_cast<int64_t>(k);
+    input_tokens += micro_batches.back().input_tokens;
+  }
+  world.all_reduce_sum(&input_tokens, 1);
+  seen_tokens += static_cast<double>(input_tokens);
+  return micro_batches;
+}
+
+// Rank 0 loads first: it removes what interrupted checkpoint writes left behind; then the others.
+ResumePoint resume_every_rank(const TrainConfig& config, bool requested, Model& model, AdamWState& adam) {
+  Communicator& world = Communicator::world();
+  ResumePoint point;
+  if (world.is_root()) point = resume_if_requested(config, requested, model, adam);
+  world.barrier();
+  if (!world.is_root()) point = resume_if_requested(config, requested, model, adam);
+  return point;
+}
+
+}  // namespace
+
 TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Model& model, Objective& objective) {
+  Communicator& world = Communicator::world();
   const TrainingArgs& args = config.trainer;
-  const StepPlan plan = plan_steps(args, objective.rows());
+  const TrainingArgs global_args = global_batch_args(args, world.size());
+  const StepPlan plan = plan_steps(global_args, objective.rows());
   const Precision precision = args.bf16 ? Precision::BF16 : Precision::FP32;
   const ScheduleKind schedule = parse_schedule(args.lr_scheduler_type);
   const AdamWConfig adamw{args.learning_rate, args.adam_beta1, args.adam_beta2, args.adam_epsilon, args.weight_decay};
 
   AdamWState adam;
-  const ResumePoint resume = resume_if_requested(config, run.resume, model, adam);
+  const ResumePoint resume = resume_every_rank(config, run.resume, model, adam);
   CheckpointState progress = resume.state;
   objective.restore(progress.extra);
   TrainState state(model, precision);
   state.adam = std::move(adam);
-  fs::create_directories(args.output_dir);
+  if (world.is_root()) fs::create_directories(args.output_dir);
   const std::string metrics_path = args.output_dir + "/metrics.jsonl";
   std::vector<nlohmann::json> metrics = previous_metrics(metrics_path, resume);
-  log_info("{}: {}, {} steps ({} per epoch), effective batch {}, lr {}, {}{}", run.name, objective.describe(),
-           plan.total_steps, plan.steps_per_epoch, args.per_device_train_batch_size * args.gradient_accumulation_steps,
-           args.learning_rate, precision_name(precision), resume.from.empty() ? "" : ", resumed from " + resume.from);
+  log_info("{}: {}, {} steps ({} per epoch), effective batch {}{}, lr {}, {}{}", run.name, objective.describe(),
+           plan.total_steps, plan.steps_per_epoch,
+           global_args.per_device_train_batch_size * global_args.gradient_accumulation_steps,
+           world.distributed() ? fmt::format(" over {} ranks", world.size()) : "", args.learning_rate,
+           precision_name(precision), resume.from.empty() ? "" : ", resumed from " + resume.from);
 
   StopSignals signals;
-  StepRows step_rows(args, plan, objective.rows(), run.shuffle);
+  StepRows step_rows(global_args, plan, objective.rows(), run.shuffle);
   LogWindow window;
   const ProgressLine progress_line{.first_step = progress.global_step, .start_tokens = progress.seen_tokens};
   TrainerResult result;
+  const double t_loop = now_seconds();
+  double all_reduce_seconds = 0;
   for (int64_t step = progress.global_step; step < plan.total_steps; ++step) {
-    std::vector<MicroBatch> micro_batches;
-    for (const auto& ids : step_rows.of(step)) {
-      micro_batches.push_back(objective.micro_batch(ids));
-      progress.seen_tokens += static_cast<double>(micro_batches.back().input_tokens);
-    }
+    const std::vector<MicroBatch> micro_batches = rank_micro_batches(objective, step_rows.of(step), progress.seen_tokens);
     const double lr = args.learning_rate * schedule_factor(schedule, step, plan.warmup_steps, plan.total_steps);
-    window.add(optimizer_step(state, objective, micro_batches, step, adamw, lr, args.max_grad_norm));
+    const StepOutcome outcome = optimizer_step(state, objective, micro_batches, step, adamw, lr, args.max_grad_norm);
+    all_reduce_seconds += outcome.all_reduce_seconds;
+    window.add(outcome);
     progress.global_step = step + 1;
     const bool last = step + 1 == plan.total_steps;
     if ((step + 1) % plan.logging_steps == 0 || last) {
@@ -250,22 +310,30 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
       window = LogWindow{};
       if (plan.eval_steps > 0 && objective.has_eval_data() && ((step + 1) % plan.eval_steps == 0 || last))
         evaluate_into(objective, state, step + 1, metrics);
-      write_jsonl(metrics_path, metrics);
+      if (world.is_root()) write_jsonl(metrics_path, metrics);
     }
     progress.extra = objective.state();
     const bool saved = checkpoint_if_due(args, plan, last, metrics_path, metrics, state, progress, run.tokenizer_source);
-    if (signals.caught() && !last) {
-      if (!saved) {
+    // Every rank stops after the same step when any of them caught a signal.
+    const int64_t stop_signal = world.all_reduce_max(signals.caught());
+    if (stop_signal != 0 && !last) {
+      if (!saved && world.is_root()) {
         write_jsonl(metrics_path, metrics);
         save_train_checkpoint(state, args.output_dir, progress, run.tokenizer_source, args.save_total_limit);
       }
+      world.barrier();  // the checkpoint is whole before any rank ends the job
       fail("{}: stopped by signal {} after step {} of {}; checkpoint-{} written in {}: rerun with --resume to continue",
-           run.name, signals.caught(), step + 1, plan.total_steps, step + 1, args.output_dir);
+           run.name, stop_signal, step + 1, plan.total_steps, step + 1, args.output_dir);
     }
   }
-  write_trained_model(state, args.output_dir, run.tokenizer_source);
+  if (world.is_root()) write_trained_model(state, args.output_dir, run.tokenizer_source);
+  world.barrier();  // the model is written when any rank returns
   result.steps = progress.global_step;
   log_info("{}: done, {} steps; model written to {}", run.name, result.steps, args.output_dir);
+  if (world.distributed())
+    log_info("{}: {} ranks; the gradient all-reduce took {:.2f} s of {:.2f} s of training ({:.1f}%)", run.name,
+             world.size(), all_reduce_seconds, now_seconds() - t_loop,
+             100.0 * all_reduce_seconds / std::max(1e-9, now_seconds() - t_loop));
   return result;
 }
 

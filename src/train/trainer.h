@@ -12,10 +12,16 @@
 //
 // One optimizer step:
 //   micro-batches <- objective.micro_batch(rows) for each accumulation slot
-//   normaliser    <- sum of their units (target tokens, pairs)   [data-parallel: all-reduce here]
+//   normaliser    <- sum of their units (target tokens, pairs), all-reduced over the ranks
 //   zero the gradients; objective.accumulate(each micro-batch)  (gradient of loss_sum / normaliser)
-//   [data-parallel: all-reduce the gradient buffer and the step's metric sums here]
+//   all-reduce the gradient buffer and the step's metric sums over the ranks
 //   apply_gradients (clip, AdamW, bf16 refresh)
+//
+// Data-parallel (mpirun -np N, core/communicator.h): the global batch is per_device_train_batch_size
+// x gradient_accumulation_steps x N (TRL/accelerate); micro-batch k of a step's N x accumulation goes
+// to rank k % N, so N ranks train the weights one process trains with N x the accumulation (up to the
+// order of fp32 gradient sums). Every rank applies the same update to the same weights; rank 0 alone
+// writes metrics, checkpoints and the model.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -38,6 +44,7 @@ struct MicroBatch {
   Batch batch;                // token rows for the model
   int64_t units = 0;          // what the loss is averaged over: target tokens (SFT), pairs (preference)
   int64_t input_tokens = 0;   // non-padding input tokens (TRL's num_tokens)
+  int64_t index = -1;         // place among the step's micro-batches of every rank; -1: its place in the list
 };
 
 // Where a micro-batch stands.
@@ -83,10 +90,12 @@ struct TrainerResult {
 
 // The gradient of one step's mean loss, without the update: zeroes the gradients, then accumulates
 // every micro-batch (none when the step has no units). The optimizer step of the loop, less
-// apply_gradients; also what gradient tests call.
+// apply_gradients; also what gradient tests call. With several ranks, `micro_batches` are this rank's
+// share, and the normaliser, gradients and sums are those of every rank's (all-reduced).
 struct StepGradients {
   MetricSums sums;
   int64_t normaliser = 0;
+  double all_reduce_seconds = 0;  // spent summing gradients and sums over the ranks
 };
 StepGradients accumulate_step(TrainState& state, Objective& objective, const std::vector<MicroBatch>& micro_batches,
                               int64_t step);

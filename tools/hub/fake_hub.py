@@ -11,11 +11,14 @@ client uses, as the Hub sends them:
   GET  /api/{models,datasets}/ORG/NAME/revision/REV  {"sha", "siblings": [{"rfilename"}]}
   org/gated: 401 with X-Error-Code: GatedRepo, unless "Authorization: Bearer hf_granted"; unknown repos: 401 RepoNotFound (as the Hub answers
   anonymous callers); unknown files: 404 EntryNotFound. 'bad.bin' announces a wrong sha256.
-Requests are logged to stderr. Usage: fake_hub.py (runs until killed).
+More repos come from folders: --serve models:ORG/NAME=DIR (or datasets:...) serves every file under
+DIR, *.safetensors and *.parquet as LFS files.
+Requests are logged to stderr. Usage: fake_hub.py [--serve KIND:ID=DIR ...] (runs until killed).
 """
 import hashlib
 import http.server
 import json
+import os
 import re
 import sys
 import threading
@@ -96,7 +99,7 @@ class Hub(http.server.BaseHTTPRequestHandler):
 
     def handle_cdn(self, head):
         m = re.fullmatch(r"/cdn/([0-9a-f]{64})\?name=(.+)", self.path)
-        found = [(n, d) for files in REPOS.values() for n, (d, lfs) in files.items() if lfs and m and n == m.group(2)]
+        found = [(n, d) for files in REPOS.values() for n, (d, lfs) in files.items() if lfs and m and n == m.group(2) and lfs_sha(n, d) == m.group(1)]
         if not found:
             return self.reply(404, {}, b"no such object", head)
         name, data = found[0]
@@ -151,7 +154,26 @@ class Hub(http.server.BaseHTTPRequestHandler):
         self.route(False)
 
 
+def serve_folder(spec):
+    kind_id, folder = spec.split("=", 1)
+    kind, repo_id = kind_id.split(":", 1)
+    files = {}
+    for root, _, names in os.walk(folder):
+        for name in names:
+            full = os.path.join(root, name)
+            rel = os.path.relpath(full, folder)
+            with open(full, "rb") as f:
+                files[rel] = (f.read(), rel.endswith((".safetensors", ".parquet")))
+    REPOS[(kind, repo_id)] = files
+
+
 if __name__ == "__main__":
+    args = sys.argv[1:]
+    while args:
+        if args[0] != "--serve" or len(args) < 2:
+            sys.exit("usage: fake_hub.py [--serve KIND:ORG/NAME=DIR ...]")
+        serve_folder(args[1])
+        args = args[2:]
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hub)
     print(server.server_port, flush=True)
     server.serve_forever()

@@ -92,5 +92,27 @@ await write('pairs_ids_v2_zstd',
            list_transform(range(1 + i % 2), k -> (200 + i * 3 + k)::INTEGER) || [2] AS rejected_ids
     FROM range(40) t(i))`,
   'COMPRESSION zstd, PARQUET_VERSION V2', 'pairs_ids');
+// stand-ins for the study's Hub datasets (tests/study_hub_test.cpp serves them from a fake Hub):
+// Shekswess/tiny-think-sft-math-n-stem (messages) and tiny-think-dpo-math-n-stem (chosen / rejected
+// conversations), a few arithmetic rows each in the study's chat shape
+const turn = (role, content) => `{'role': '${role}', 'content': ${content}}`;
+const question = `'What is ' || i || ' + ' || (i + 3) || '?'`;
+const answer = (sum) => `'<think>\nAdd them.\n</think>\nThe answer is \\boxed{' || (${sum}) || '}.'`;
+await write('tiny_think_sft',
+  `(SELECT [${turn('user', question)}, ${turn('assistant', answer('2 * i + 3'))}] AS messages,
+           'math' AS source FROM range(16) t(i))`,
+  'COMPRESSION snappy', 'tiny_think_sft');
+await write('tiny_think_dpo',
+  `(SELECT [${turn('user', question)}, ${turn('assistant', answer('2 * i + 3'))}] AS chosen,
+           [${turn('user', question)}, ${turn('assistant', answer('2 * i + 4'))}] AS rejected FROM range(16) t(i))`,
+  'COMPRESSION snappy', 'tiny_think_dpo');
+// an evaluation set as lm-eval loads it from the Hub (HuggingFaceH4/MATH-500's columns), for eval --data
+await write('math500_test',
+  `(SELECT * FROM (VALUES
+     ('What is $1+1$?', 'Add: $1+1=2$.', '2', 'Prealgebra', 1, 'test/prealgebra/1.json'),
+     ('Simplify $\\frac{6}{8}$.', 'Divide by 2: $\\frac{3}{4}$.', '\\frac{3}{4}', 'Algebra', 2, 'test/algebra/2.json'),
+     ('Find $x$ if $2x = 10$ (é✓).', '$x = 5$.', '5', 'Algebra', 1, 'test/algebra/3.json'))
+    AS t(problem, solution, answer, subject, level, unique_id))`,
+  'COMPRESSION zstd', 'math500_test');
 fs.writeFileSync(path.join(out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
 console.log(`wrote ${Object.keys(manifest).length} fixtures to ${out}`);

@@ -1,0 +1,174 @@
+// The CUDA implementation of kernels/generation_device.h: one stream, the paged KV cache and the RoPE
+// tables of a generation engine, each call forwarded to the kernels of generation.h and ops.h.
+#include <cuda_bf16.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/generation.h"
+#include "kernels/cuda/ops.h"
+#include "kernels/cuda/reduce.cuh"
+#include "kernels/generation_device.h"
+
+namespace tt::cuda {
+
+namespace {
+
+__global__ void round_in_place_kernel(float* x, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    x[i] = __bfloat162float(__float2bfloat16_rn(x[i]));
+}
+
+static_assert(sizeof(GenerationSampling) == sizeof(DeviceSampling), "GenerationSampling mirrors DeviceSampling");
+
+class CudaGenerationDevice final : public GenerationDevice {
+ public:
+  explicit CudaGenerationDevice(int index) : index_(index) {
+    TT_CUDA_CHECK(cudaSetDevice(index));
+    TT_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+  }
+  ~CudaGenerationDevice() override {
+    kv_.reset();
+    for (auto& t : ropes_) {
+      cudaFree(const_cast<float*>(t.cos));
+      cudaFree(const_cast<float*>(t.sin));
+    }
+    cudaStreamDestroy(stream_);
+  }
+
+  void* allocate(size_t bytes) override {
+    void* p = nullptr;
+    TT_CUDA_CHECK(cudaMalloc(&p, bytes ? bytes : 1));
+    in_use_ += bytes;
+    peak_ = std::max(peak_, in_use_ + (kv_ ? kv_->pool_bytes() : 0));
+    sizes_[p] = bytes;
+    return p;
+  }
+  void release(void* pointer) override {
+    if (!pointer) return;
+    in_use_ -= sizes_[pointer];
+    sizes_.erase(pointer);
+    TT_CUDA_CHECK(cudaFree(pointer));
+  }
+  void upload(void* device, const void* host, size_t bytes) override {
+    if (bytes == 0) return;
+    TT_CUDA_CHECK(cudaMemcpyAsync(device, host, bytes, cudaMemcpyHostToDevice, stream_));
+    TT_CUDA_CHECK(cudaStreamSynchronize(stream_));  // the host buffer may change right after
+  }
+  void download(void* host, const void* device, size_t bytes) override {
+    if (bytes == 0) return;
+    TT_CUDA_CHECK(cudaMemcpyAsync(host, device, bytes, cudaMemcpyDeviceToHost, stream_));
+    TT_CUDA_CHECK(cudaStreamSynchronize(stream_));
+  }
+  void synchronize() override { TT_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
+  size_t peak_bytes_in_use() override { return peak_; }
+
+  void embedding(float* out, const float* table, const int32_t* ids, int64_t n, int64_t dim) override {
+    embedding_forward(out, table, ids, n, dim, stream_);
+  }
+  void rmsnorm(float* y, const float* x, const float* weight, int64_t rows, int64_t dim, float eps) override {
+    if (rows > 0) rmsnorm_forward(y, nullptr, x, weight, rows, dim, eps, stream_);
+  }
+  int rope_table(RopeStyle style, int64_t head_dim, int64_t max_positions, const std::vector<float>& cos,
+                 const std::vector<float>& sin) override {
+    DeviceRopeTable t;
+    t.style = style;
+    t.head_dim = head_dim;
+    t.max_positions = max_positions;
+    float *c = nullptr, *s = nullptr;
+    TT_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&c), sizeof(float) * cos.size()));
+    TT_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&s), sizeof(float) * sin.size()));
+    TT_CUDA_CHECK(cudaMemcpy(c, cos.data(), sizeof(float) * cos.size(), cudaMemcpyHostToDevice));
+    TT_CUDA_CHECK(cudaMemcpy(s, sin.data(), sizeof(float) * sin.size(), cudaMemcpyHostToDevice));
+    t.cos = c;
+    t.sin = s;
+    ropes_.push_back(t);
+    return static_cast<int>(ropes_.size()) - 1;
+  }
+  void rope(float* x, const int32_t* positions, int64_t tokens, int64_t heads, int table) override {
+    if (tokens > 0) rope_forward(x, positions, tokens, heads, ropes_.at(table), stream_);
+  }
+  void swiglu(float* out, const float* gate, const float* up, int64_t count) override {
+    if (count > 0) swiglu_forward(out, gate, up, count, stream_);
+  }
+  void round_to_bf16(float* x, int64_t n) override {
+    if (n == 0) return;
+    round_in_place_kernel<<<blocks_for(n, 256), 256, 0, stream_>>>(x, n);
+    TT_CUDA_CHECK_LAUNCH();
+  }
+  void gemm(const float* x, int64_t m, const void* w, bool w_bf16, int64_t n, int64_t k, float* y,
+            bool accumulate) override {
+    if (w_bf16)
+      rowinv_gemm_bf16(x, m, static_cast<const uint16_t*>(w), n, k, y, accumulate, stream_);
+    else
+      rowinv_gemm_f32(x, m, static_cast<const float*>(w), n, k, y, accumulate, stream_);
+  }
+
+  void create_kv(const GenerationKvShape& shape, int64_t max_sequences, int64_t max_positions,
+                 double memory_fraction) override {
+    kv_.reset();
+    kv_ = std::make_unique<DevicePagedKv>(PagedKvShape{shape.layers, shape.kv_heads, shape.head_dim, shape.block_size},
+                                          max_sequences, max_positions, memory_fraction);
+    peak_ = std::max(peak_, in_use_ + kv_->pool_bytes());
+  }
+  int32_t kv_new_sequence() override { return kv().new_sequence(); }
+  void kv_free_sequence(int32_t seq) override { kv().free_sequence(seq); }
+  bool kv_can_reserve(int32_t seq, int64_t tokens) override { return kv().can_reserve(seq, tokens); }
+  void kv_reserve(int32_t seq, int64_t tokens) override { kv().reserve(seq, tokens); }
+  void kv_upload_tables() override { kv().upload_tables(stream_); }
+  int64_t kv_blocks_total() override { return kv().blocks_total(); }
+  int64_t kv_blocks_free() override { return kv().blocks_free(); }
+  void kv_write(int64_t layer, const float* k, const float* v, const int32_t* sequences, const int32_t* positions,
+                int64_t rows) override {
+    paged_kv_write(kv().view(), layer, k, v, sequences, positions, rows, stream_);
+  }
+  void attention(float* out, const float* q, int64_t layer, const int32_t* sequences, const int32_t* positions,
+                 int64_t rows, int64_t heads) override {
+    paged_attention(out, q, kv().view(), layer, sequences, positions, rows, heads, stream_);
+  }
+
+  void sample(int32_t* tokens, float* logits, int64_t rows, int64_t vocab, const GenerationSampling* params,
+              const int32_t* history, const int64_t* history_offsets, uint8_t* seen) override {
+    sample_tokens(tokens, logits, rows, vocab, reinterpret_cast<const DeviceSampling*>(params), history,
+                  history_offsets, seen, stream_);
+  }
+
+ private:
+  DevicePagedKv& kv() {
+    if (!kv_) throw std::runtime_error("generation device: the KV cache is used before create_kv");
+    return *kv_;
+  }
+
+  int index_;
+  cudaStream_t stream_ = nullptr;
+  std::unique_ptr<DevicePagedKv> kv_;
+  std::vector<DeviceRopeTable> ropes_;
+  std::unordered_map<void*, size_t> sizes_;
+  size_t in_use_ = 0, peak_ = 0;
+};
+
+}  // namespace
+
+}  // namespace tt::cuda
+
+extern "C" __attribute__((visibility("default"))) tt::GenerationDevice* tt_cuda_generation_device(int index, int abi,
+                                                                                                   char* error,
+                                                                                                   size_t error_size) {
+  if (abi != kTtGenerationDeviceAbi) {
+    std::snprintf(error, error_size, "the CUDA plugin's generation interface is version %d, the binary's %d",
+                  kTtGenerationDeviceAbi, abi);
+    return nullptr;
+  }
+  try {
+    return new tt::cuda::CudaGenerationDevice(index);
+  } catch (const std::exception& e) {
+    std::snprintf(error, error_size, "%s", e.what());
+    return nullptr;
+  }
+}
