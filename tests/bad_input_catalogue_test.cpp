@@ -439,6 +439,9 @@ std::vector<BadInput> catalogue() {
   c.push_back({"dpo_adam_beta1_2", [](const Sandbox& s) {
                  return "dpo " + s.write("dpo.yaml", "model_name: m\ndataset:\n  path: p.jsonl\ntrainer:\n  adam_beta1: 2\n  output_dir: " + s.dir + "/o\n");
                }, {"dpo.yaml", "trainer.adam_beta1"}});
+  c.push_back({"dpo_unknown_truncation_mode", [](const Sandbox& s) {
+                 return "dpo " + s.write("dpo.yaml", "model_name: m\ndataset:\n  path: p.jsonl\ntrainer:\n  truncation_mode: keep_middle\n  output_dir: " + s.dir + "/o\n");
+               }, {"dpo.yaml", "trainer.truncation_mode"}});
   // ---- studies
   c.push_back({"study_sweep_of_10_8_runs_dry_run", [](const Sandbox& s) {
                  std::string values = "[";

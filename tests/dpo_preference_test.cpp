@@ -114,7 +114,7 @@ TEST(PreferenceTokenization, StudyTemplateSplitsPromptAndCompletionAsTrl) {
 }
 
 // max_prompt_length keeps the prompt's last tokens, max_completion_length the completions' first,
-// max_length the first tokens of prompt + completion.
+// max_length the first tokens of prompt + completion under keep_start, the last under keep_end.
 TEST(PreferenceTokenization, TruncationRules) {
   Shared s = shared();
   if (!s.present()) GTEST_SKIP() << "shared data not present";
@@ -124,6 +124,7 @@ TEST(PreferenceTokenization, TruncationRules) {
   o.max_prompt_length = 10;
   o.max_completion_length = 5;
   o.max_length = 13;
+  o.truncation_mode = TruncationMode::KeepStart;
   TokenizedPair t = PreferenceTokenizer(o).tokenize(row);
   ASSERT_EQ(t.issue, PairIssue::None);
   EXPECT_TRUE(t.prompt_truncated);
@@ -131,6 +132,13 @@ TEST(PreferenceTokenization, TruncationRules) {
   EXPECT_EQ(t.pair.prompt, std::vector<int32_t>(full.pair.prompt.end() - 10, full.pair.prompt.end()));
   EXPECT_EQ(t.pair.chosen, std::vector<int32_t>(full.pair.chosen.begin(), full.pair.chosen.begin() + 3));
   EXPECT_EQ(t.pair.rejected, std::vector<int32_t>(full.pair.rejected.begin(), full.pair.rejected.begin() + 3));
+  o.truncation_mode = TruncationMode::KeepEnd;  // TRL's default: the prompt's start goes, the completions stay
+  TokenizedPair e = PreferenceTokenizer(o).tokenize(row);
+  ASSERT_EQ(e.issue, PairIssue::None);
+  EXPECT_EQ(e.pair.chosen, std::vector<int32_t>(full.pair.chosen.begin(), full.pair.chosen.begin() + 5));
+  EXPECT_EQ(e.pair.chosen_prompt_skip, 2);
+  EXPECT_EQ(std::vector<int32_t>(e.pair.prompt_of(true).begin(), e.pair.prompt_of(true).end()),
+            std::vector<int32_t>(full.pair.prompt.end() - 8, full.pair.prompt.end()));
   o.drop_long_prompts = true;
   EXPECT_EQ(PreferenceTokenizer(o).tokenize(row).issue, PairIssue::PromptTooLong);
 }
@@ -152,13 +160,15 @@ TEST(PreferenceData, BadInputIsCountedByReason) {
   std::ofstream(path) << pair("What is 2+2?", "4", "5") << "\n"                   // 1 good
                       << pair("What is 2+2?", "4", "4") << "\n"                   // 2 identical: kept
                       << pair("What is 2+2?", "", "5") << "\n"                    // 3 empty completion: kept
-                      << pair(long_question, "4", "5") << "\n"  // 4 prompt too long
+                      << pair(long_question, "4", "5") << "\n"  // 4 prompt too long (drop_long_prompts)
                       << "{not json\n"                                            // 5 malformed
                       << R"({"prompt": [{"role": "user", "content": "q"}], "chosen": []})" << "\n"  // 6 malformed
                       << "\n"
                       << pair("And 3+3?", "6", "7") << "\n";                      // 8 good
   PreferenceOptions o = study_options(s);
-  o.max_length = 100;
+  o.max_length = 200;
+  o.max_prompt_length = 100;
+  o.drop_long_prompts = true;
   PreferenceData data = load_preference_data(path, o);
   const PreferenceSummary& sum = data.summary;
   EXPECT_EQ(sum.rows_read, 7);

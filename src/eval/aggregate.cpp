@@ -45,8 +45,10 @@ double pooled_stderr(const std::vector<double>& stderrs, const std::vector<int64
   return std::sqrt(num / denom / total);
 }
 
-void GroupTable::add(const std::string& group, const std::string& task, const MetricTable& metrics) {
+void GroupTable::add(const std::string& group, const std::string& task, const MetricTable& metrics,
+                     const std::string& filter) {
   if (!parts_.count(group)) order_.push_back(group);
+  filters_[group] = filter;
   parts_[group].push_back(metrics);
   subtasks_[group].push_back(task);
 }
@@ -59,10 +61,11 @@ Json GroupTable::results() const {
 
 namespace {
 
-// The metric keys every part has.
-std::set<std::string> shared_keys(const std::vector<MetricTable>& parts) {
+// The metric keys every part has ("metric,filter"), of the given filter unless it is "".
+std::set<std::string> shared_keys(const std::vector<MetricTable>& parts, const std::string& filter) {
   std::set<std::string> keys;
-  for (const auto& [key, _] : parts[0]) keys.insert(key);
+  for (const auto& [key, _] : parts[0])
+    if (filter.empty() || key.substr(key.find(',') + 1) == filter) keys.insert(key);
   for (const auto& p : parts)
     for (auto it = keys.begin(); it != keys.end();) it = p.count(*it) ? std::next(it) : keys.erase(it);
   return keys;
@@ -74,7 +77,7 @@ std::set<std::string> shared_keys(const std::vector<MetricTable>& parts) {
 Json GroupTable::group_result(const std::string& group) const {
   const auto& parts = parts_.at(group);
   Json r = {{"alias", group}};
-  for (const auto& key : shared_keys(parts)) {
+  for (const auto& key : shared_keys(parts, filters_.at(group))) {
     std::vector<double> stderrs;
     std::vector<int64_t> sizes;
     double sum = 0;

@@ -33,13 +33,16 @@ double pooled_stderr(const std::vector<double>& stderrs, const std::vector<int64
 // The groups met so far, in order, with their subtasks' metrics.
 class GroupTable {
  public:
-  void add(const std::string& group, const std::string& task, const MetricTable& metrics);
+  // filter: only the "metric,<filter>" keys go into the group (lm-eval's aggregate_metric_list
+  // filter_list); "": every key the subtasks share.
+  void add(const std::string& group, const std::string& task, const MetricTable& metrics, const std::string& filter = "");
   nlohmann::ordered_json results() const;                      // {"<group>": {"alias", metric, stderr...}}
   const nlohmann::ordered_json& subtasks() const { return subtasks_; }  // {"<group>": [task, ...]}
 
  private:
   nlohmann::ordered_json group_result(const std::string& group) const;
   std::map<std::string, std::vector<MetricTable>> parts_;
+  std::map<std::string, std::string> filters_;
   std::vector<std::string> order_;
   nlohmann::ordered_json subtasks_ = nlohmann::ordered_json::object();
 };

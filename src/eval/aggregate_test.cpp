@@ -33,5 +33,21 @@ TEST(Aggregate, GroupsKeepOrderAndWeighSharedMetricsBySize) {
   EXPECT_EQ(groups.subtasks()["g1"], nlohmann::ordered_json({"t2", "t3"}));
 }
 
+// lm-eval's aggregate_metric_list filter_list: bbh_zeroshot's group holds flexible-extract only.
+TEST(Aggregate, GroupFilterKeepsOnlyThatFiltersMetrics) {
+  GroupTable groups;
+  const MetricTable part = {{"exact_match,strict-match", {.value = 0.1, .stderr_ = 0.01, .count = 4}},
+                            {"exact_match,flexible-extract", {.value = 0.6, .stderr_ = 0.02, .count = 4}}};
+  groups.add("bbh_zeroshot", "a", part, "flexible-extract");
+  groups.add("bbh_zeroshot", "b", part, "flexible-extract");
+  groups.add("all", "a", part);
+  const auto r = groups.results();
+  EXPECT_DOUBLE_EQ(r["bbh_zeroshot"]["exact_match,flexible-extract"].get<double>(), 0.6);
+  EXPECT_TRUE(r["bbh_zeroshot"].contains("exact_match_stderr,flexible-extract"));
+  EXPECT_FALSE(r["bbh_zeroshot"].contains("exact_match,strict-match"));
+  EXPECT_FALSE(r["bbh_zeroshot"].contains("exact_match_stderr,strict-match"));
+  EXPECT_TRUE(r["all"].contains("exact_match,strict-match"));  // no filter: every shared key
+}
+
 }  // namespace
 }  // namespace tt::eval

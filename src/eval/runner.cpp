@@ -178,7 +178,7 @@ nlohmann::ordered_json run_tasks(const EvalOptions& options, const std::vector<s
     const MetricTable metrics = aggregate(task, run.scores);
     tables.add(task, run, metrics);
     log_task_summary(task, run, metrics);
-    if (const std::string g = task.group(); !g.empty()) groups.add(g, task.name(), metrics);
+    if (const std::string g = task.group(); !g.empty()) groups.add(g, task.name(), metrics, task.group_filter());
   }
   const auto out = results_json(options, tables, groups, resolve_data_root(task_options_of(options)), now_seconds() - t_all);
   if (writes) write_file_atomic(options.output_dir + "/results.json", dump_json(out, 2) + "\n");

@@ -85,6 +85,9 @@ class Task {
   virtual const std::string& name() const = 0;
   // The group it belongs to in results.json ("bbh_zeroshot", "mmlu_stem"), or "".
   virtual std::string group() const { return ""; }
+  // The filter of the group's aggregate_metric_list (lm-eval's filter_list: bbh_zeroshot aggregates
+  // only "flexible-extract"), or "": every metric the subtasks share.
+  virtual std::string group_filter() const { return ""; }
   virtual OutputType output_type() const = 0;
   virtual const std::vector<Doc>& docs() const = 0;
   // lm-eval's task config, written to results.json "configs" (dataset path, num_fewshot,

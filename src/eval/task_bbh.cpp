@@ -307,6 +307,8 @@ class BbhTask final : public Task {
 
   const std::string& name() const override { return name_; }
   std::string group() const override { return variant_ == Variant::Zeroshot ? "bbh_zeroshot" : "bbh_cot_fewshot"; }
+  // _bbh_zeroshot.yaml / _bbh_cot_fewshot.yaml: aggregate_metric_list exact_match, filter_list ...
+  std::string group_filter() const override { return variant_ == Variant::Zeroshot ? "flexible-extract" : "get-answer"; }
   OutputType output_type() const override { return OutputType::GenerateUntil; }
   const std::vector<Doc>& docs() const override { return docs_; }
   std::vector<std::string> doc_text_fields() const override { return {"input"}; }
@@ -371,7 +373,7 @@ class BbhTask final : public Task {
     nlohmann::ordered_json c;
     c["task"] = name_;
     c["tag"] = {group()};
-    c["dataset_path"] = variant_ == Variant::Zeroshot ? "lukaemon/bbh" : "SaylorTwift/bbh";
+    c["dataset_path"] = "SaylorTwift/bbh";  // both templates (lm-eval's zeroshot moved from lukaemon/bbh)
     c["dataset_name"] = subtask_.name;
     c["data_file"] = path_;
     c["test_split"] = "test";
@@ -406,7 +408,7 @@ class BbhTask final : public Task {
                           {{"name", "flexible-extract"}, {"filter", {flexible_config(), {{"function", "take_first"}}}}}};
     }
     c["should_decontaminate"] = false;
-    c["metadata"] = {{"version", variant_ == Variant::Zeroshot ? 2.0 : 4.0}};
+    c["metadata"] = {{"version", variant_ == Variant::Zeroshot ? 3.0 : 4.0}};  // _zeroshot / _cot_fewshot_template_yaml
     return c;
   }
 

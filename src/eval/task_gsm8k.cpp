@@ -193,7 +193,7 @@ class Gsm8kTask final : public Task {
     if (variant_ == Variant::Boxed)
       return study_config(name_, test_path_, "{{question}}", "{{answer.split('#### ')[-1].replace(',', '')}}",
                           "numbers_equal");
-    c["dataset_path"] = "gsm8k";
+    c["dataset_path"] = "openai/gsm8k";  // gsm8k.yaml, gsm8k-cot.yaml
     c["dataset_name"] = "main";
     if (variant_ == Variant::Plain) {
       c["training_split"] = "train";

@@ -23,7 +23,7 @@ namespace {
 
 // Completion tokens that get a log-prob: each is predicted from the token before it, so a
 // completion after an empty prompt loses its first token.
-int64_t scored_tokens(const std::vector<int32_t>& prompt, const std::vector<int32_t>& completion) {
+int64_t scored_tokens(std::span<const int32_t> prompt, const std::vector<int32_t>& completion) {
   return static_cast<int64_t>(completion.size()) - (prompt.empty() && !completion.empty() ? 1 : 0);
 }
 
@@ -49,6 +49,10 @@ std::string reference_cache_key(const std::string& model_dir, const std::vector<
     key.add(p.prompt);
     key.add(p.chosen);
     key.add(p.rejected);
+    if (p.chosen_prompt_skip != 0 || p.rejected_prompt_skip != 0) {  // keep_end cuts (absent: the keys of before)
+      const int64_t skips[2] = {p.chosen_prompt_skip, p.rejected_prompt_skip};
+      key.add(skips, sizeof skips);
+    }
   }
   return key.hex();
 }
@@ -60,17 +64,19 @@ Batch make_pair_batch(const std::vector<const PreferencePair*>& pairs, int32_t p
   Batch batch;
   batch.rows = 2 * B;
   for (const auto* p : pairs)
-    batch.seq = std::max<int64_t>(batch.seq, static_cast<int64_t>(p->prompt.size() + std::max(p->chosen.size(), p->rejected.size())));
+    batch.seq = std::max<int64_t>(batch.seq, static_cast<int64_t>(std::max(p->prompt_of(true).size() + p->chosen.size(),
+                                                                            p->prompt_of(false).size() + p->rejected.size())));
   batch.tokens.assign(batch.size(), pad_id);
   batch.targets.assign(batch.size(), -100);
   for (int64_t r = 0; r < batch.rows; ++r) {
     const PreferencePair& p = *pairs[r % B];
     const auto& completion = r < B ? p.chosen : p.rejected;
+    const std::span<const int32_t> prompt = p.prompt_of(r < B);
     int32_t* tokens = batch.tokens.data() + r * batch.seq;
     int32_t* targets = batch.targets.data() + r * batch.seq;
-    std::copy(p.prompt.begin(), p.prompt.end(), tokens);
-    std::copy(completion.begin(), completion.end(), tokens + p.prompt.size());
-    const int64_t start = static_cast<int64_t>(p.prompt.size()), end = start + static_cast<int64_t>(completion.size());
+    std::copy(prompt.begin(), prompt.end(), tokens);
+    std::copy(completion.begin(), completion.end(), tokens + prompt.size());
+    const int64_t start = static_cast<int64_t>(prompt.size()), end = start + static_cast<int64_t>(completion.size());
     for (int64_t t = std::max<int64_t>(start, 1); t < end; ++t) targets[t - 1] = tokens[t];
   }
   return batch;
@@ -131,8 +137,8 @@ ReferenceLogps to_loss_units(const DpoLossConfig& config, const ReferenceLogps& 
     out.chosen[i] = summed.chosen.at(i);
     out.rejected[i] = summed.rejected.at(i);
     if (config.averages_logps()) {
-      out.chosen[i] /= static_cast<double>(std::max<int64_t>(1, scored_tokens(pairs[i].prompt, pairs[i].chosen)));
-      out.rejected[i] /= static_cast<double>(std::max<int64_t>(1, scored_tokens(pairs[i].prompt, pairs[i].rejected)));
+      out.chosen[i] /= static_cast<double>(std::max<int64_t>(1, scored_tokens(pairs[i].prompt_of(true), pairs[i].chosen)));
+      out.rejected[i] /= static_cast<double>(std::max<int64_t>(1, scored_tokens(pairs[i].prompt_of(false), pairs[i].rejected)));
     }
   }
   return out;
@@ -166,7 +172,8 @@ class PreferenceObjective final : public Objective {
     for (int64_t id : ids) {
       const PreferencePair& p = pairs_.at(id);
       group.push_back(&p);
-      m.input_tokens += static_cast<int64_t>(2 * p.prompt.size() + p.chosen.size() + p.rejected.size());
+      m.input_tokens += static_cast<int64_t>(p.prompt_of(true).size() + p.chosen.size() + p.prompt_of(false).size() +
+                                             p.rejected.size());
     }
     m.batch = make_pair_batch(group, pad_id_);
     m.units = static_cast<int64_t>(ids.size());
@@ -276,8 +283,8 @@ class PreferenceObjective final : public Objective {
     for (size_t i = 0; i < B; ++i) {
       const PreferencePair& p = pairs_.at(micro.rows[i]);
       if (type_.averages_logps) {
-        div_c[i] = static_cast<double>(std::max<int64_t>(1, scored_tokens(p.prompt, p.chosen)));
-        div_r[i] = static_cast<double>(std::max<int64_t>(1, scored_tokens(p.prompt, p.rejected)));
+        div_c[i] = static_cast<double>(std::max<int64_t>(1, scored_tokens(p.prompt_of(true), p.chosen)));
+        div_r[i] = static_cast<double>(std::max<int64_t>(1, scored_tokens(p.prompt_of(false), p.rejected)));
       }
       inputs[i].chosen = row_logps[i] / div_c[i];
       inputs[i].rejected = row_logps[B + i] / div_r[i];
@@ -334,6 +341,7 @@ void load_dpo_inputs(DpoRun& run) {
   o.max_prompt_length = c.trainer.max_prompt_length;
   o.max_completion_length = c.trainer.max_completion_length;
   o.max_length = c.trainer.max_length;
+  o.truncation_mode = parse_truncation_mode(c.trainer.truncation_mode, c.source + ": trainer.truncation_mode");
   o.token_budget = c.dataset.token_budget;
   o.seed = static_cast<uint64_t>(c.trainer.seed);
   PreferenceData data = load_preference_data(path, o);

@@ -182,6 +182,37 @@ TokenizedPair PreferenceTokenizer::tokenize(const nlohmann::ordered_json& row) c
   return finish_pair(std::move(pair), options_, eos_id_);
 }
 
+TruncationMode parse_truncation_mode(const std::string& text, const std::string& where) {
+  if (text == "keep_end") return TruncationMode::KeepEnd;
+  if (text == "keep_start") return TruncationMode::KeepStart;
+  fail("{}: expected keep_end or keep_start, got '{}'", where, text);
+}
+
+namespace {
+
+// One sequence, prompt (after its first *prompt_skip tokens) + completion, cut to max_length tokens
+// as TRL's concatenated_forward does. Returns {prompt cut, completion cut}.
+std::pair<bool, bool> fit_sequence(std::vector<int32_t>& prompt, int64_t& prompt_skip, std::vector<int32_t>& completion,
+                                   int64_t max_length, TruncationMode mode) {
+  const int64_t prompt_len = static_cast<int64_t>(prompt.size()) - prompt_skip;
+  const int64_t completion_len = static_cast<int64_t>(completion.size());
+  const int64_t excess = prompt_len + completion_len - max_length;
+  if (excess <= 0) return {false, false};
+  if (mode == TruncationMode::KeepStart) {  // the first max_length tokens (the prompt is shared: cut once)
+    if (prompt_len > max_length) prompt.resize(static_cast<size_t>(prompt_skip + max_length));
+    completion.resize(static_cast<size_t>(std::max<int64_t>(0, max_length - std::min(prompt_len, max_length))));
+    return {prompt_len > max_length, true};
+  }
+  // keep_end: the last max_length tokens - the prompt's start goes first, then the completion's
+  const int64_t from_prompt = std::min(excess, prompt_len);
+  prompt_skip += from_prompt;
+  const int64_t from_completion = excess - from_prompt;
+  if (from_completion > 0) completion.erase(completion.begin(), completion.begin() + from_completion);
+  return {from_prompt > 0, from_completion > 0};
+}
+
+}  // namespace
+
 TokenizedPair finish_pair(PreferencePair pair, const PreferenceOptions& o, int32_t eos_id) {
   TokenizedPair out;
   auto empty = [&](const std::vector<int32_t>& c) { return c.empty() || (c.size() == 1 && c[0] == eos_id); };
@@ -197,23 +228,20 @@ TokenizedPair finish_pair(PreferencePair pair, const PreferenceOptions& o, int32
     pair.prompt.erase(pair.prompt.begin(), pair.prompt.end() - o.max_prompt_length);
     out.prompt_truncated = true;
   }
-  int64_t room = -1;  // tokens left for a completion
-  if (o.max_completion_length > 0) room = o.max_completion_length;
-  if (o.max_length > 0) {
-    int64_t left = o.max_length - static_cast<int64_t>(pair.prompt.size());
-    if (left <= 0) {
-      out.issue = PairIssue::PromptTooLong;
-      out.pair = std::move(pair);
-      return out;
-    }
-    room = room < 0 ? left : std::min(room, left);
-  }
-  if (room >= 0)
+  if (o.max_completion_length > 0)
     for (auto* c : {&pair.chosen, &pair.rejected})
-      if (static_cast<int64_t>(c->size()) > room) {
-        c->resize(room);
+      if (static_cast<int64_t>(c->size()) > o.max_completion_length) {
+        c->resize(static_cast<size_t>(o.max_completion_length));
         out.completion_truncated = true;
       }
+  if (o.max_length > 0)
+    for (bool chosen_side : {true, false}) {
+      auto [prompt_cut, completion_cut] =
+          fit_sequence(pair.prompt, chosen_side ? pair.chosen_prompt_skip : pair.rejected_prompt_skip,
+                       chosen_side ? pair.chosen : pair.rejected, o.max_length, o.truncation_mode);
+      out.prompt_truncated |= prompt_cut;
+      out.completion_truncated |= completion_cut;
+    }
   out.pair = std::move(pair);
   return out;
 }
@@ -279,7 +307,7 @@ PreferenceData load_preference_data(const std::string& path, const PreferenceOpt
   }
   if (s.bad_lines == s.rows_read) fail("{}: every line is malformed; the first: {}", path, s.bad_line_messages.at(0));
   auto tokens_of = [](const PreferencePair& p) {
-    return static_cast<int64_t>(2 * p.prompt.size() + p.chosen.size() + p.rejected.size());
+    return static_cast<int64_t>(p.prompt_of(true).size() + p.chosen.size() + p.prompt_of(false).size() + p.rejected.size());
   };
   if (options.token_budget > 0) {
     std::vector<int64_t> lengths;

@@ -16,10 +16,18 @@
 //                  at the last <|eot_id|> and the completion starts with <|start_header_id|>assistant)
 //   chosen_text  = full[len(prompt_text):], rejected_text likewise from render(prompt + rejected)
 // Each text is encoded without adding BOS (the template writes it); each completion gets EOS appended.
-// Truncation: the prompt keeps its last max_prompt_length tokens, each completion its first
-// max_completion_length, then prompt + completion its first max_length (TRL's keep_start).
+// Truncation (TRL 0.27's tokenize_row, then concatenated_forward): the prompt keeps its last
+// max_prompt_length tokens, each completion its first max_completion_length; then each sequence,
+// prompt + chosen and prompt + rejected on its own, keeps max_length tokens by truncation_mode:
+//   keep_end (TRL's default): its last max_length tokens - the prompt loses its start first; a
+//     completion longer than max_length loses its own start too and the sequence holds no prompt;
+//   keep_start: its first max_length tokens - completions lose their ends; a prompt of max_length
+//     tokens or more leaves the completions empty (TRL keeps such pairs: no scored tokens).
+// Under keep_end the two sequences of a pair may keep different prompt tails (chosen_prompt_skip,
+// rejected_prompt_skip). Nothing is dropped by max_length.
 #pragma once
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -32,7 +40,20 @@ namespace tt {
 
 struct PreferencePair {
   std::vector<int32_t> prompt, chosen, rejected;  // completions include the appended EOS
+  // keep_end: how many of prompt's first tokens the chosen / rejected sequence drops
+  int64_t chosen_prompt_skip = 0, rejected_prompt_skip = 0;
+
+  // The prompt tokens that precede the chosen (or rejected) completion.
+  std::span<const int32_t> prompt_of(bool chosen_side) const {
+    const int64_t skip = chosen_side ? chosen_prompt_skip : rejected_prompt_skip;
+    return std::span<const int32_t>(prompt).subspan(static_cast<size_t>(skip));
+  }
 };
+
+enum class TruncationMode { KeepEnd, KeepStart };
+
+// "keep_end" | "keep_start"; throws tt::Error naming `where` (e.g. "config.yaml: trainer.truncation_mode").
+TruncationMode parse_truncation_mode(const std::string& text, const std::string& where);
 
 struct PreferenceOptions {
   std::string tokenizer;      // tokenizer.json / tokenizer.model, or a model directory (unused for pre-tokenized data)
@@ -41,6 +62,7 @@ struct PreferenceOptions {
   int64_t max_prompt_length = 512;       // <= 0: no limit
   int64_t max_completion_length = -1;    // <= 0: no limit
   int64_t max_length = 1024;             // prompt + completion; <= 0: no limit
+  TruncationMode truncation_mode = TruncationMode::KeepEnd;  // which max_length tokens stay (TRL's default)
   // A prompt over max_prompt_length: false (TRL, the study) truncates it from the left and counts it;
   // true drops the pair (reason prompt_too_long).
   bool drop_long_prompts = false;
@@ -54,11 +76,11 @@ struct PreferenceSummary {
   int64_t pairs_kept = 0;
   int64_t identical_pairs = 0;         // kept: chosen == rejected (TRL keeps them)
   int64_t empty_completions = 0;       // kept: a completion holding only EOS (TRL keeps them)
-  int64_t dropped_prompt_too_long = 0; // over max_prompt_length (drop_long_prompts) or no room left under max_length
+  int64_t dropped_prompt_too_long = 0; // over max_prompt_length, with drop_long_prompts
   int64_t dropped_budget = 0;
   int64_t bad_lines = 0;               // malformed lines, skipped
   std::vector<std::string> bad_line_messages;  // "file:line: reason", the first 20
-  int64_t prompts_truncated = 0;       // kept, prompt cut from the left
+  int64_t prompts_truncated = 0;       // kept, prompt cut (max_prompt_length, or max_length in either mode)
   int64_t completions_truncated = 0;   // kept, a completion cut by max_completion_length or max_length
   int64_t tokens = 0;                  // prompt + chosen + prompt + rejected of the kept pairs
   std::string to_text() const;

@@ -14,6 +14,7 @@
 #include "io/yaml.h"
 #include "kernels/device.h"
 #include "train/optimizer.h"
+#include "train/preference.h"
 #include "train/preference_loss.h"
 
 namespace tt {
@@ -127,6 +128,7 @@ std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
   s["cpo_alpha"] = number(a.cpo_alpha);
   s["max_prompt_length"] = integer(a.max_prompt_length);
   s["max_completion_length"] = integer(a.max_completion_length);
+  s["truncation_mode"] = text(a.truncation_mode);
   return s;
 }
 
@@ -225,6 +227,7 @@ void validate(const TrainConfig& c, TrainerKind kind) {
       if (const std::string why = loss->check(DpoLossConfig::from_args(a)); !why.empty())
         fail("{}: trainer.loss_type {}: {}", f, a.loss_type, why);
   }
+  parse_truncation_mode(a.truncation_mode, f + ": trainer.truncation_mode");
   if (a.eval_strategy != "no" && a.eval_strategy != "steps")
     fail("{}: trainer.eval_strategy '{}' (supported: no, steps)", f, a.eval_strategy);
   if (a.save_strategy != "steps" && a.save_strategy != "no")

@@ -56,6 +56,7 @@ struct TrainingArgs {
   double cpo_alpha = 1.0;  // simpo (CPOTrainer): weight of the chosen completions' NLL; 0 = pure SimPO
   int64_t max_prompt_length = 512;
   int64_t max_completion_length = -1;
+  std::string truncation_mode = "keep_end";  // keep_end | keep_start: which max_length tokens of prompt + completion stay
 };
 
 struct DatasetArgs {
