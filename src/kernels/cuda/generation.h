@@ -5,7 +5,7 @@
 //     layer, K and V of its slots: [layer][k|v][slot][kv_heads * head_dim]) and its block allocator;
 //   - paged attention for decode and for prefill over cached prefixes (one kernel: each query row
 //     attends to positions 0..p of its own sequence through the block table);
-//   - a row-invariant GEMM (each output is one FMA chain over k = 0..K-1 in order, as infer/gemm.h:
+//   - a row-invariant GEMM (each output is one FMA chain over k = 0..K-1 in order, as kernels/cpu/packed_gemm.h:
 //     the same bits as the CPU engine's gemm);
 //   - sampling on the device (repetition penalty, greedy, temperature, top-k, top-p, min-p) with the
 //     uniform draw taken from the request's own host RNG stream, as the CPU engine's sampler does.
@@ -91,7 +91,7 @@ void paged_attention(float* out, const float* q, const PagedKvView& kv, int64_t 
 
 // ---- row-invariant GEMM: y[m, n] (+)= sum_k x[m, k] * w[n, k], w in HF Linear layout [out, in] ----
 // One FMA chain per output over k in order from 0, then added to y when accumulating: the result of a
-// row depends only on that row and w, and equals infer/gemm.h's bit for bit. x must not alias y.
+// row depends only on that row and w, and equals kernels/cpu/packed_gemm.h's bit for bit. x must not alias y.
 void rowinv_gemm_f32(const float* x, int64_t m, const float* w, int64_t n, int64_t k, float* y, bool accumulate,
                      cudaStream_t stream);
 // w as bf16 bits (uint16, round-to-nearest-even of the fp32 weights).

@@ -1,7 +1,7 @@
 // The row-invariant GEMM of generation (kernels/cuda/generation.h): a 64 x 64 output tile per block,
 // 256 threads of 4 x 4 outputs, K staged through shared memory 16 at a time. Every output is one FMA
 // chain over k = 0..K-1 from zero, whatever M, the tile or the grid: a row's bits never depend on the
-// batch, and equal the CPU engine's gemm (infer/gemm.h), which runs the same chain.
+// batch, and equal the CPU engine's gemm (kernels/cpu/packed_gemm.h), which runs the same chain.
 #include <cstdint>
 
 #include "kernels/cuda/check.h"

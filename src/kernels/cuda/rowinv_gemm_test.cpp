@@ -1,11 +1,11 @@
-// The row-invariant GEMM against the CPU engine's (infer/gemm.h): the same bits, fp32 and bf16
+// The row-invariant GEMM against the CPU engine's (kernels/cpu/packed_gemm.h): the same bits, fp32 and bf16
 // weights, with and without accumulation, odd shapes; and a row alone equals that row in a batch of 64.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
 #include "core/bf16.h"
-#include "infer/gemm.h"
+#include "kernels/cpu/packed_gemm.h"
 #include "kernels/cuda/cuda_test_util.h"
 #include "kernels/cuda/generation.h"
 
@@ -15,11 +15,11 @@ namespace {
 using testing::DeviceBuffer;
 using testing::random_vector;
 
-std::vector<float> device_gemm(const std::vector<float>& x, int64_t m, const infer::WeightMatrix& w,
+std::vector<float> device_gemm(const std::vector<float>& x, int64_t m, const PackedMatrix& w,
                                const std::vector<float>& w_f32, const std::vector<float>& y0, bool accumulate) {
   DeviceBuffer<float> d_x(x), d_y(y0);
   if (w.is_bf16()) {
-    std::vector<uint16_t> bits(w_f32.size());  // the rounding weight_bf16 uses (nearest even)
+    std::vector<uint16_t> bits(w_f32.size());  // the rounding pack_bf16 uses (nearest even)
     for (size_t i = 0; i < bits.size(); ++i) bits[i] = f32_to_bf16(w_f32[i]);
     DeviceBuffer<uint16_t> d_w(bits);
     rowinv_gemm_bf16(d_x.get(), m, d_w.get(), w.rows, w.cols, d_y.get(), accumulate, nullptr);
@@ -32,9 +32,9 @@ std::vector<float> device_gemm(const std::vector<float>& x, int64_t m, const inf
 
 void check_same_bits(int64_t m, int64_t n, int64_t k, bool bf16, bool accumulate) {
   const std::vector<float> x = random_vector(m * k, 1), w = random_vector(n * k, 2), y0 = random_vector(m * n, 3);
-  const infer::WeightMatrix packed = bf16 ? infer::weight_bf16(w.data(), n, k) : infer::weight_f32(w.data(), n, k);
+  const PackedMatrix packed = bf16 ? pack_bf16(w.data(), n, k) : pack_f32(w.data(), n, k);
   std::vector<float> ref = y0;
-  infer::gemm(x.data(), m, packed, ref.data(), accumulate);
+  packed_gemm(x.data(), m, packed.view(), ref.data(), accumulate);
   const std::vector<float> out = device_gemm(x, m, packed, w, y0, accumulate);
   EXPECT_TRUE(std::equal(out.begin(), out.end(), ref.begin()))
       << m << "x" << n << "x" << k << (bf16 ? " bf16" : " f32") << (accumulate ? " accumulate" : "");
