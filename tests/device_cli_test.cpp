@@ -12,7 +12,8 @@
 namespace tt {
 namespace {
 
-const std::string kBench = "bench train --arch tiny-llama4 --steps 1 --seq 16 --json ";
+// An explicit precision: the default (auto) is bf16 or fp32 depending on the CPU.
+const std::string kBench = "bench train --arch tiny-llama4 --steps 1 --seq 16 --precision bf16 --json ";
 
 using testing::expect_one_line_error;
 

@@ -14,30 +14,16 @@
 #include <functional>
 #include <vector>
 
+#include "cuda_timing.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/generation.h"
 
 namespace {
 
 using namespace tt::cuda;
+using tt::cuda::bench::time_ms;
 
 constexpr int64_t kLayers = 15, kHidden = 576, kHeads = 9, kKvHeads = 3, kHeadDim = 64, kFfn = 2048, kVocab = 128256;
-
-double time_ms(int repeats, const std::function<void()>& fn) {
-  fn();
-  cudaEvent_t start, stop;
-  TT_CUDA_CHECK(cudaEventCreate(&start));
-  TT_CUDA_CHECK(cudaEventCreate(&stop));
-  TT_CUDA_CHECK(cudaEventRecord(start));
-  for (int i = 0; i < repeats; ++i) fn();
-  TT_CUDA_CHECK(cudaEventRecord(stop));
-  TT_CUDA_CHECK(cudaEventSynchronize(stop));
-  float ms = 0;
-  TT_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  return ms / repeats;
-}
 
 template <typename T>
 T* device_array(size_t count, int byte = 0) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cuda_timing.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/classifier.h"
 #include "kernels/cuda/gemm.h"
@@ -18,23 +19,7 @@
 namespace {
 
 using namespace tt::cuda;
-
-// Milliseconds per call of fn, after one warm-up call.
-double time_ms(int repeats, const std::function<void()>& fn) {
-  fn();
-  cudaEvent_t start, stop;
-  TT_CUDA_CHECK(cudaEventCreate(&start));
-  TT_CUDA_CHECK(cudaEventCreate(&stop));
-  TT_CUDA_CHECK(cudaEventRecord(start));
-  for (int i = 0; i < repeats; ++i) fn();
-  TT_CUDA_CHECK(cudaEventRecord(stop));
-  TT_CUDA_CHECK(cudaEventSynchronize(stop));
-  float ms = 0;
-  TT_CUDA_CHECK(cudaEventElapsedTime(&ms, start, stop));
-  cudaEventDestroy(start);
-  cudaEventDestroy(stop);
-  return ms / repeats;
-}
+using tt::cuda::bench::time_ms;
 
 template <typename T>
 T* device_array(size_t count, unsigned char byte = 0) {

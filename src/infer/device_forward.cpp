@@ -163,12 +163,7 @@ void DeviceInferenceModel::forward(const StepInput& step, float* host_logits) {
   const int64_t N = static_cast<int64_t>(step.tokens.size()), R = static_cast<int64_t>(step.logit_rows.size());
   const int64_t C = c.hidden_size;
   if (N == 0) return;
-  for (int64_t i = 0; i < N; ++i) {
-    if (step.tokens[i] < 0 || step.tokens[i] >= c.vocab_size)
-      fail("token id {} is out of range (vocab size {})", step.tokens[i], c.vocab_size);
-    if (step.positions[i] < 0 || step.positions[i] >= context_limit())
-      fail("position {} is outside the context of {} tokens", step.positions[i], context_limit());
-  }
+  step.check(c.vocab_size, context_limit());
   reserve_rows(N, std::max<int64_t>(R, 1));
   device_->upload(tokens_, step.tokens.data(), sizeof(int32_t) * N);
   device_->upload(positions_, step.positions.data(), sizeof(int32_t) * N);

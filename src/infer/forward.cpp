@@ -13,6 +13,14 @@
 
 namespace tt::infer {
 
+void StepInput::check(int64_t vocab_size, int64_t context_limit) const {
+  for (size_t i = 0; i < tokens.size(); ++i) {
+    if (tokens[i] < 0 || tokens[i] >= vocab_size) fail("token id {} is out of range (vocab size {})", tokens[i], vocab_size);
+    if (positions[i] < 0 || positions[i] >= context_limit)
+      fail("position {} is outside the context of {} tokens", positions[i], context_limit);
+  }
+}
+
 namespace {
 
 PackedMatrix make_weight(const float* w, int64_t rows, int64_t cols, Precision precision) {
@@ -146,12 +154,7 @@ void InferenceModel::forward(const StepInput& step, KvCache& cache, float* logit
   const float eps = static_cast<float>(c.rms_norm_eps);
   const bool bf16 = precision_ == Precision::BF16;
   if (N == 0) return;
-  for (int64_t i = 0; i < N; ++i) {
-    if (step.tokens[i] < 0 || step.tokens[i] >= c.vocab_size)
-      fail("token id {} is out of range (vocab size {})", step.tokens[i], c.vocab_size);
-    if (step.positions[i] < 0 || step.positions[i] >= context_limit())
-      fail("position {} is outside the context of {} tokens", step.positions[i], context_limit());
-  }
+  step.check(c.vocab_size, context_limit());
   x_.resize(N * C);
   h_.resize(N * C);
   q_.resize(N * H * D);

@@ -26,6 +26,8 @@ struct StepInput {
     sequences.clear();
     logit_rows.clear();
   }
+  // Fails (one line) on a token id outside [0, vocab_size) or a position outside [0, context_limit).
+  void check(int64_t vocab_size, int64_t context_limit) const;
 };
 
 class InferenceModel {
