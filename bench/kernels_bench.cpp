@@ -13,6 +13,7 @@
 #include "kernels/cpu/packed_gemm.h"
 #include "kernels/cpu/paged_attention.h"
 #include "kernels/cpu/rmsnorm.h"
+#include "kernels/cpu/sampling.h"
 #include "kernels/cpu/swiglu.h"
 
 namespace tt {
@@ -152,6 +153,22 @@ void BM_RmsNormForwardBackward(benchmark::State& state) {
   state.counters["bytes"] = benchmark::Counter(5.0 * N * C * 4, benchmark::Counter::kIsIterationInvariantRate);
 }
 BENCHMARK(BM_RmsNormForwardBackward)->Arg(4096)->Unit(benchmark::kMicrosecond);
+
+// One sampled token over the 128k vocabulary: 0 = temperature + top-p (the O(V) nucleus path),
+// 1 = top-k 50 + top-p (partial sort), 2 = greedy.
+void BM_SampleToken(benchmark::State& state) {
+  const int64_t V = 128256;
+  std::vector<float> logits(V);
+  Rng init(7);
+  for (auto& l : logits) l = static_cast<float>(init.normal() * 3.0);
+  const TokenFilter filters[] = {{.temperature = 0.7f, .top_p = 0.95f}, {.temperature = 0.7f, .top_p = 0.95f, .top_k = 50},
+                                 {.temperature = 0.0f}};
+  const TokenFilter& filter = filters[state.range(0)];
+  Rng rng(1);
+  for (auto _ : state) benchmark::DoNotOptimize(sample_filtered(logits, filter, rng));
+  state.counters["bytes"] = benchmark::Counter(V * 4.0, benchmark::Counter::kIsIterationInvariantRate);
+}
+BENCHMARK(BM_SampleToken)->Arg(0)->Arg(1)->Arg(2)->Unit(benchmark::kMicrosecond);
 
 }  // namespace
 }  // namespace tt

@@ -1,6 +1,6 @@
-// Sampling the next token from one row of logits, per sequence: repetition penalty, then greedy
-// (temperature 0) or temperature -> top-k -> top-p -> min-p and a draw from the sequence's own RNG
-// stream. Nothing here looks at other sequences, so a request's samples depend only on its logits,
+// A request's sampling options (as vLLM's SamplingParams), their validation, each sample's own RNG
+// stream, and the next token of one sequence through the sampling kernel (kernels/cpu/sampling.h).
+// Nothing here looks at other sequences, so a request's samples depend only on its logits,
 // parameters and seed.
 #pragma once
 #include <cstdint>
@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/rng.h"
+#include "kernels/cpu/sampling.h"
 
 namespace tt::infer {
 
@@ -35,19 +36,13 @@ void validate(const SamplingParams& params);
 // The RNG stream of sample `index` of a request with `seed` (independent streams per sample).
 Rng sample_rng(uint64_t seed, int64_t index);
 
-// Applies the repetition penalty in place to every distinct token of `history`.
-void apply_repetition_penalty(std::span<float> logits, std::span<const int32_t> history, float penalty);
+// The per-row filter of a request's options.
+inline TokenFilter token_filter(const SamplingParams& p) { return {p.temperature, p.top_p, p.top_k, p.min_p}; }
 
-// Candidates after temperature, top-k, top-p and min-p: token ids with their probabilities
-// (renormalised, summing to 1), most probable first (ties: lower id first).
-struct Candidate {
-  int32_t id;
-  double prob;
-};
-std::vector<Candidate> filter_candidates(std::span<const float> logits, const SamplingParams& params);
-
-// The lowest id among the largest logits.
-int32_t argmax(std::span<const float> logits);
+using Candidate = TokenCandidate;
+inline std::vector<Candidate> filter_candidates(std::span<const float> logits, const SamplingParams& params) {
+  return tt::filter_candidates(logits, token_filter(params));
+}
 
 // One draw: repetition penalty over `history` (logits are modified), then greedy or filtered sampling.
 int32_t sample_token(std::span<float> logits, std::span<const int32_t> history, const SamplingParams& params,

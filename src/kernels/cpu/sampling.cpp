@@ -1,0 +1,153 @@
+#include "kernels/cpu/sampling.h"
+
+#include <algorithm>
+#include <cmath>
+#include <unordered_set>
+
+namespace tt {
+
+void apply_repetition_penalty(std::span<float> logits, std::span<const int32_t> history, float penalty) {
+  if (penalty == 1.0f) return;
+  std::unordered_set<int32_t> seen;
+  for (int32_t id : history) {
+    if (id < 0 || id >= static_cast<int32_t>(logits.size()) || !seen.insert(id).second) continue;
+    float& l = logits[id];
+    l = l > 0.0f ? l / penalty : l * penalty;
+  }
+}
+
+int32_t argmax(std::span<const float> logits) {
+  int32_t best = 0;
+  for (size_t i = 1; i < logits.size(); ++i)
+    if (logits[i] > logits[best]) best = static_cast<int32_t>(i);
+  return best;
+}
+
+std::vector<TokenCandidate> filter_candidates(std::span<const float> logits, const TokenFilter& params) {
+  const int64_t V = static_cast<int64_t>(logits.size());
+  const double inv_t = params.temperature > 0.0f ? 1.0 / params.temperature : 1.0;
+  float max_logit = logits[argmax(logits)];
+  // Tokens whose probability is below e^-40 of the best contribute < V * 4e-18 of the mass: leave
+  // them out before sorting (exact to double precision for any vocabulary we meet).
+  const double cutoff = max_logit - 40.0 / inv_t;
+  std::vector<int32_t> ids;
+  ids.reserve(1024);
+  for (int64_t i = 0; i < V; ++i)
+    if (std::isfinite(logits[i]) && logits[i] >= cutoff) ids.push_back(static_cast<int32_t>(i));
+  auto better = [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
+  if (params.top_k > 0 && static_cast<int64_t>(ids.size()) > params.top_k) {
+    std::partial_sort(ids.begin(), ids.begin() + params.top_k, ids.end(), better);
+    ids.resize(params.top_k);
+  } else {
+    std::sort(ids.begin(), ids.end(), better);
+  }
+  std::vector<TokenCandidate> out(ids.size());
+  double total = 0.0;
+  for (size_t i = 0; i < ids.size(); ++i) {
+    out[i] = {ids[i], std::exp((static_cast<double>(logits[ids[i]]) - max_logit) * inv_t)};
+    total += out[i].prob;
+  }
+  for (auto& c : out) c.prob /= total;
+  size_t keep = out.size();
+  if (params.top_p < 1.0f) {
+    double cumulative = 0.0;
+    for (size_t i = 0; i < out.size(); ++i) {
+      cumulative += out[i].prob;
+      if (cumulative >= params.top_p) {
+        keep = i + 1;
+        break;
+      }
+    }
+  }
+  if (params.min_p > 0.0f) {
+    const double threshold = params.min_p * out[0].prob;
+    size_t i = 1;
+    while (i < keep && out[i].prob >= threshold) ++i;
+    keep = i;
+  }
+  out.resize(keep);
+  total = 0.0;
+  for (const auto& c : out) total += c.prob;
+  for (auto& c : out) c.prob /= total;
+  return out;
+}
+
+namespace {
+
+// Temperature + top-p without sorting the vocabulary: the nucleus is the same set filter_candidates
+// keeps (the most probable tokens until their mass reaches top_p), found with a histogram of the
+// logits in O(V); only the bin the boundary falls in is sorted. The draw walks the nucleus in id
+// order, so it samples from the same distribution as the sorted walk (not the same token per u).
+int32_t sample_nucleus(std::span<const float> logits, const TokenFilter& params, Rng& rng) {
+  const int64_t V = static_cast<int64_t>(logits.size());
+  const double inv_t = 1.0 / params.temperature;
+  const float max_logit = logits[argmax(logits)];
+  const double span = 40.0 / inv_t;  // as filter_candidates: below e^-40 of the best is left out
+  const double cutoff = max_logit - span;
+  constexpr int kBins = 4096;
+  std::vector<double> bin_mass(kBins, 0.0);
+  std::vector<int32_t> bin_of(static_cast<size_t>(V), -1);
+  std::vector<double> weight(static_cast<size_t>(V), 0.0);
+  double total = 0.0;
+  for (int64_t i = 0; i < V; ++i) {
+    const float l = logits[i];
+    if (!std::isfinite(l) || l < cutoff) continue;
+    const double w = std::exp((static_cast<double>(l) - max_logit) * inv_t);
+    // Bin 0 holds the highest logits.
+    const int b = std::min(kBins - 1, static_cast<int>((max_logit - l) / span * kBins));
+    bin_of[i] = b;
+    weight[i] = w;
+    bin_mass[b] += w;
+    total += w;
+  }
+  const double target = static_cast<double>(params.top_p) * total;
+  double above = 0.0;
+  int boundary = 0;
+  while (boundary < kBins - 1 && above + bin_mass[boundary] < target) above += bin_mass[boundary++];
+  // In the boundary bin, the most probable first (ties: lower id first) until the mass is reached.
+  std::vector<int32_t> edge;
+  for (int64_t i = 0; i < V; ++i)
+    if (bin_of[i] == boundary) edge.push_back(static_cast<int32_t>(i));
+  std::sort(edge.begin(), edge.end(),
+            [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
+  size_t keep = edge.size();
+  double mass = above;
+  for (size_t k = 0; k < edge.size(); ++k) {
+    mass += weight[edge[k]];
+    if (mass >= target) {
+      keep = k + 1;
+      break;
+    }
+  }
+  // Inside the nucleus: every token of a higher bin, and the first `keep` of the boundary bin.
+  std::vector<uint8_t> in_edge(static_cast<size_t>(V), 0);
+  for (size_t k = 0; k < keep; ++k) in_edge[edge[k]] = 1;
+  auto inside = [&](int64_t i) { return bin_of[i] >= 0 && (bin_of[i] < boundary || in_edge[i]); };
+  const double u = rng.uniform() * mass;
+  double cumulative = 0.0;
+  int32_t last = -1;
+  for (int64_t i = 0; i < V; ++i) {
+    if (!inside(i)) continue;
+    cumulative += weight[i];
+    last = static_cast<int32_t>(i);
+    if (u < cumulative) return last;
+  }
+  return last;
+}
+
+}  // namespace
+
+int32_t sample_filtered(std::span<const float> logits, const TokenFilter& params, Rng& rng) {
+  if (params.temperature == 0.0f || params.top_k == 1) return argmax(logits);
+  if (params.top_k == 0 && params.min_p == 0.0f) return sample_nucleus(logits, params, rng);
+  std::vector<TokenCandidate> candidates = filter_candidates(logits, params);
+  const double u = rng.uniform();
+  double cumulative = 0.0;
+  for (const auto& c : candidates) {
+    cumulative += c.prob;
+    if (u < cumulative) return c.id;
+  }
+  return candidates.back().id;
+}
+
+}  // namespace tt
