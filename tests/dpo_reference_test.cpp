@@ -143,6 +143,13 @@ TEST_P(DpoReference, FirstStepLossRewardsAndGradientsMatchPyTorch) {
     reward_c_sum += rw_c[i];
   }
   EXPECT_NEAR(stats.reward_chosen, reward_c_sum, 1e-4 * std::fabs(reward_c_sum) + 1e-5);
+  // TRL's logits/chosen and logits/rejected: per micro-batch means of the logits at scored positions.
+  ASSERT_EQ(stats.micro_batches, 2);
+  const auto logits_c = read_vec(ref, "step1.logits_chosen", 2), logits_r = read_vec(ref, "step1.logits_rejected", 2);
+  for (const auto& [got, want] : {std::pair{stats.logits_chosen, logits_c}, std::pair{stats.logits_rejected, logits_r}}) {
+    const double expected = (want[0] + want[1]) / 2.0;
+    EXPECT_NEAR(got / 2.0, expected, 1e-3 * std::fabs(expected) + 2e-6);
+  }
 
   for (const auto& slot : model.layout.slots) {
     std::vector<float> expected = read_vec(ref, "step1.grad." + slot.name, slot.numel);
@@ -175,7 +182,8 @@ TEST_P(DpoReference, FirstThreeStepsMatchPyTorch) {
     EXPECT_NEAR(rows[i]["loss"].get<double>(), losses[i], 1e-4 * losses[i]) << "step " << i + 1;
     EXPECT_NEAR(rows[i]["grad_norm"].get<double>(), norms[i], 1e-3 * norms[i]) << "step " << i + 1;
     for (const char* key : {"rewards/chosen", "rewards/rejected", "rewards/accuracies", "rewards/margins",
-                            "logps/chosen", "logps/rejected", "learning_rate", "epoch", "step"})
+                            "logps/chosen", "logps/rejected", "logits/chosen", "logits/rejected", "learning_rate",
+                            "epoch", "step"})
       EXPECT_TRUE(rows[i].contains(key)) << key;
     EXPECT_EQ(rows[i].contains("nll_loss"), ref.metadata().count("cpo_alpha") > 0) << "CPOTrainer logs nll_loss";
   }

@@ -145,7 +145,10 @@ def sequence_logps(arch, params, pairs, average, with_nll=False):
     if with_nll:
         V = logits.shape[-1]
         nll = torch.nn.CrossEntropyLoss()(logits[:B].reshape(-1, V), tgt[:B].reshape(-1))
-        return s[:B], s[B:], nll
+        # TRL 0.27's logits/chosen, logits/rejected: logits[:B][loss_mask[:B]].mean() (its rolled
+        # loss mask is `keep`: position t is scored when token t+1 is a completion token).
+        mean_logits = (logits[:B][keep[:B]].mean().detach(), logits[B:][keep[B:]].mean().detach())
+        return s[:B], s[B:], nll, mean_logits
     return s[:B], s[B:]
 
 
@@ -205,10 +208,12 @@ def make_case(case, out_root):
     off_r = torch.rand(per_step, generator=g) * 2 - 1
     ref_c, ref_r = (rc0 + off_c).float(), (rr0 + off_r).float()
     pol_c, pol_r, losses, rew_c, rew_r, baselines, nlls, mb_losses = [], [], [], [], [], [], [], []
+    logits_c, logits_r = [], []
     running = RunningMoments()
     for m in range(ga):
         mb = first[m * bs:(m + 1) * bs]
-        pc, pr, nll = sequence_logps(arch, params, mb, average, with_nll=True)
+        pc, pr, nll, mean_logits = sequence_logps(arch, params, mb, average, with_nll=True)
+        logits_c.append(mean_logits[0]); logits_r.append(mean_logits[1])
         l, wc, wr = pair_losses(loss_type, beta, eps, gamma, pc, pr, ref_c[m * bs:(m + 1) * bs],
                                 ref_r[m * bs:(m + 1) * bs], running)
         baselines.append(running.mean)
@@ -227,6 +232,8 @@ def make_case(case, out_root):
         torch.cat(losses).mean().reshape(1)
     if alpha:
         step1["step1.nll"] = torch.stack(nlls)
+    step1["step1.logits_chosen"] = torch.stack(logits_c)  # one per micro-batch
+    step1["step1.logits_rejected"] = torch.stack(logits_r)
     step1["step1.rewards_chosen"] = torch.cat(rew_c)
     step1["step1.rewards_rejected"] = torch.cat(rew_r)
     if loss_type == "bco_pair":
@@ -252,7 +259,7 @@ def make_case(case, out_root):
             mb = pairs[lo:lo + bs]
             rc = torch.cat([refs[lo + i][0] for i in range(bs)])
             rr = torch.cat([refs[lo + i][1] for i in range(bs)])
-            pc, pr, nll = sequence_logps(arch, params, mb, average, with_nll=True)
+            pc, pr, nll, _ = sequence_logps(arch, params, mb, average, with_nll=True)
             l, _, _ = pair_losses(loss_type, beta, eps, gamma, pc, pr, rc, rr, running)
             # HF Trainer: each micro-batch's mean loss (CPOTrainer: + cpo_alpha * nll) / accumulation steps
             loss_mb = ((l.mean() + alpha * nll) if alpha else l.mean()) / ga

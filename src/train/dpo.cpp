@@ -95,6 +95,29 @@ std::vector<double> row_sums(const Batch& batch, const std::vector<float>& token
 
 }  // namespace
 
+MeanLogits mean_logits(const Batch& batch, int64_t chosen_rows, const float* hidden, const float* lm_head,
+                       int64_t vocab, int64_t hidden_size) {
+  // No lm_head bias: a position's sum over the vocabulary is hidden . (the sum of lm_head's rows).
+  std::vector<double> row_sum(hidden_size, 0.0);
+  for (int64_t v = 0; v < vocab; ++v)
+    for (int64_t k = 0; k < hidden_size; ++k) row_sum[k] += lm_head[v * hidden_size + k];
+  double sum[2] = {0.0, 0.0};
+  int64_t count[2] = {0, 0};
+  for (int64_t r = 0; r < batch.rows; ++r) {
+    const int side = r < chosen_rows ? 0 : 1;
+    for (int64_t t = 0; t < batch.seq; ++t) {
+      const int64_t p = r * batch.seq + t;
+      if (batch.targets[p] < 0) continue;
+      double dot = 0.0;
+      for (int64_t k = 0; k < hidden_size; ++k) dot += static_cast<double>(hidden[p * hidden_size + k]) * row_sum[k];
+      sum[side] += dot;
+      ++count[side];
+    }
+  }
+  auto mean = [&](int side) { return count[side] ? sum[side] / (static_cast<double>(count[side]) * vocab) : 0.0; };
+  return {mean(0), mean(1)};
+}
+
 ReferenceLogps summed_logps(const ModelConfig& c, const WeightSet& w, Precision precision,
                             const std::vector<PreferencePair>& pairs, int64_t batch_pairs, int32_t pad_id) {
   ReferenceLogps out;
@@ -151,7 +174,8 @@ namespace {
 class PreferenceObjective final : public Objective {
  public:
   enum Slot : size_t {
-    kLoss, kRewardChosen, kRewardRejected, kAccuracy, kMargin, kLogpsChosen, kLogpsRejected, kPairs, kNll, kSlots
+    kLoss, kRewardChosen, kRewardRejected, kAccuracy, kMargin, kLogpsChosen, kLogpsRejected, kPairs, kNll,
+    kLogitsChosen, kLogitsRejected, kMicroBatches, kSlots
   };
 
   PreferenceObjective(const std::vector<PreferencePair>& pairs, const ReferenceLogps& reference, DpoLossConfig config,
@@ -215,6 +239,11 @@ class PreferenceObjective final : public Objective {
       sums[kPairs] += 1;
     }
     if (adds_chosen_nll()) add_chosen_nll(batch, logp, B, scale, token_weights, sums);
+    const MeanLogits logits = mean_logits(batch, B, ws.hidden.data(), w.matmul_weights.lm_head, c.vocab_size,
+                                          c.hidden_size);
+    sums[kLogitsChosen] += logits.chosen;
+    sums[kLogitsRejected] += logits.rejected;
+    sums[kMicroBatches] += 1;
     // 3. d_hidden and the classifier weight gradient, then the decoder
     ClassifierGrad grad{token_weights.data(), TokenLoss::NLL, ws.d_hidden.data(), state.grad_views.lm_head};
     classifier_forward_backward(ws.hidden.data(), w.matmul_weights.lm_head, batch.targets.data(), N, c.vocab_size,
@@ -233,6 +262,10 @@ class PreferenceObjective final : public Objective {
     row["rewards/margins"] = window[kMargin] / n;
     row["logps/chosen"] = window[kLogpsChosen] / n;
     row["logps/rejected"] = window[kLogpsRejected] / n;
+    // TRL logs these per micro-batch and averages them over the logging window.
+    const double micro_batches = std::max(1.0, window[kMicroBatches]);
+    row["logits/chosen"] = window[kLogitsChosen] / micro_batches;
+    row["logits/rejected"] = window[kLogitsRejected] / micro_batches;
     if (adds_chosen_nll()) row["nll_loss"] = window[kNll] / n;
   }
 
@@ -321,7 +354,8 @@ DpoStats dpo_accumulate(TrainState& state, const std::vector<std::vector<int64_t
   using S = PreferenceObjective::Slot;
   return {sums[S::kLoss],         sums[S::kRewardChosen], sums[S::kRewardRejected],
           sums[S::kAccuracy],     sums[S::kMargin],       sums[S::kLogpsChosen],
-          sums[S::kLogpsRejected], static_cast<int64_t>(sums[S::kPairs])};
+          sums[S::kLogpsRejected], static_cast<int64_t>(sums[S::kPairs]), sums[S::kLogitsChosen],
+          sums[S::kLogitsRejected], static_cast<int64_t>(sums[S::kMicroBatches])};
 }
 
 void load_dpo_inputs(DpoRun& run) {

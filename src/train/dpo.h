@@ -31,6 +31,17 @@ struct ReferenceLogps {
 // target[t] = tokens[t+1] where t+1 is a completion position, else -100.
 Batch make_pair_batch(const std::vector<const PreferencePair*>& pairs, int32_t pad_id);
 
+// TRL's logits/chosen and logits/rejected of one micro-batch: the mean of the logits over the
+// vocabulary and over a side's scored positions (target >= 0), rows [0, chosen_rows) being chosen;
+// `hidden` is the classifier input [rows * seq, hidden_size], lm_head [vocab, hidden_size].
+// (TRL 0.27 rolls its loss mask, so a row whose kept prompt is empty also counts its last position;
+// that wrap-around is not reproduced.)
+struct MeanLogits {
+  double chosen = 0, rejected = 0;
+};
+MeanLogits mean_logits(const Batch& batch, int64_t chosen_rows, const float* hidden, const float* lm_head,
+                       int64_t vocab, int64_t hidden_size);
+
 // Summed completion log-probs of every pair, forward only, in micro-batches of batch_pairs pairs.
 ReferenceLogps summed_logps(const ModelConfig& config, const WeightSet& weights, Precision precision,
                             const std::vector<PreferencePair>& pairs, int64_t batch_pairs, int32_t pad_id);
@@ -44,6 +55,8 @@ struct DpoStats {
   double loss = 0, reward_chosen = 0, reward_rejected = 0, accuracy = 0, margin = 0, logps_chosen = 0,
          logps_rejected = 0;
   int64_t pairs = 0;
+  double logits_chosen = 0, logits_rejected = 0;  // sums of per-micro-batch means (TRL's logits/*)
+  int64_t micro_batches = 0;
 };
 
 // The gradient of one step without the update (the trainer's accumulate_step with the preference
