@@ -16,6 +16,7 @@ struct LmEvalTask {
   std::string task, dataset_path, group, group_filter;
   double version;
   std::vector<std::string> metric_keys;
+  nlohmann::ordered_json group_version = nullptr;  // the group YAML's metadata version
 };
 
 void expect_fields(const Task& t, const LmEvalTask& want) {
@@ -26,6 +27,7 @@ void expect_fields(const Task& t, const LmEvalTask& want) {
   EXPECT_EQ(t.group(), want.group) << want.task;
   EXPECT_EQ(t.group_filter(), want.group_filter) << want.task;
   EXPECT_EQ(t.metric_keys(), want.metric_keys) << want.task;
+  EXPECT_EQ(t.group_version(), want.group_version) << want.task;
 }
 
 TEST(LmEvalFields, TaskConfigsMatchLmEvalsYamls) {
@@ -35,10 +37,10 @@ TEST(LmEvalFields, TaskConfigsMatchLmEvalsYamls) {
                 {"gsm8k", "openai/gsm8k", "", "", 3.0, {"exact_match,strict-match", "exact_match,flexible-extract"}});
   expect_fields(*make_bbh_task("bbh_zeroshot_boolean_expressions", o),
                 {"bbh_zeroshot_boolean_expressions", "SaylorTwift/bbh", "bbh_zeroshot", "flexible-extract", 3.0,
-                 {"exact_match,strict-match", "exact_match,flexible-extract"}});
+                 {"exact_match,strict-match", "exact_match,flexible-extract"}, 3.0});
   expect_fields(*make_bbh_task("bbh_cot_fewshot_boolean_expressions", o),
                 {"bbh_cot_fewshot_boolean_expressions", "SaylorTwift/bbh", "bbh_cot_fewshot", "get-answer", 4.0,
-                 {"exact_match,get-answer"}});
+                 {"exact_match,get-answer"}, 3.0});
   expect_fields(*make_ifeval_task(o), {"ifeval", "google/IFEval", "", "", 4.0,
                                        {"prompt_level_strict_acc,none", "inst_level_strict_acc,none",
                                         "prompt_level_loose_acc,none", "inst_level_loose_acc,none"}});

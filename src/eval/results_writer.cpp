@@ -103,6 +103,7 @@ void ResultsTables::add(const Task& task, const TaskRun& run, const MetricTable&
   versions[task.name()] = config.contains("metadata") && config["metadata"].contains("version")
                               ? config["metadata"]["version"]
                               : Json(1.0);
+  if (const std::string g = task.group(); !g.empty() && !task.group_version().is_null()) group_versions[g] = task.group_version();
   n_shot[task.name()] = config.contains("num_fewshot") ? config["num_fewshot"] : Json(0);
   higher[task.name()] = hib;
   n_samples[task.name()] = {{"original", task.docs().size()}, {"effective", run.docs.size()}};
@@ -111,11 +112,13 @@ void ResultsTables::add(const Task& task, const TaskRun& run, const MetricTable&
 
 Json results_json(const EvalOptions& options, const ResultsTables& tables, const GroupTable& groups,
                   const std::string& data_root, double seconds) {
+  Json versions = tables.versions;  // lm-eval: every task's, then every group's
+  for (const auto& [group, version] : tables.group_versions.items()) versions[group] = version;
   return {{"results", tables.results},
           {"groups", groups.results()},
           {"group_subtasks", groups.subtasks()},
           {"configs", tables.configs},
-          {"versions", tables.versions},
+          {"versions", versions},
           {"n-shot", tables.n_shot},
           {"higher_is_better", tables.higher},
           {"n-samples", tables.n_samples},

@@ -27,6 +27,7 @@ struct ResultsTables {
                          versions = nlohmann::ordered_json::object(), n_shot = nlohmann::ordered_json::object(),
                          higher = nlohmann::ordered_json::object(), n_samples = nlohmann::ordered_json::object(),
                          timing = nlohmann::ordered_json::object();
+  nlohmann::ordered_json group_versions = nlohmann::ordered_json::object();  // in the order groups are met
   void add(const Task& task, const TaskRun& run, const MetricTable& metrics);
 };
 

@@ -27,6 +27,7 @@ class FakeGenerateTask : public Task {
   }
   const std::string& name() const override { return name_; }
   std::string group() const override { return group_; }
+  Json group_version() const override { return group_.empty() ? Json(nullptr) : Json(3.0); }
   OutputType output_type() const override { return OutputType::GenerateUntil; }
   const std::vector<Doc>& docs() const override { return docs_; }
   Json config() const override { return {{"num_fewshot", 0}, {"output_type", "generate_until"}}; }
@@ -167,6 +168,8 @@ TEST(EvalRunner, GroupsAreSizeWeightedWithPooledStderr) {
   const double pooled = std::sqrt(((4 - 1) * sa * sa * 4 + (8 - 1) * sb * sb * 8) / (12 - 2) / 12);
   EXPECT_NEAR(r["groups"]["g"]["exact_match_stderr,none"].get<double>(), pooled, 1e-12);
   EXPECT_EQ(r["group_subtasks"]["g"], Json::array({"a", "b"}));
+  // lm-eval's "versions": every task's, then the group's (its YAML's metadata version).
+  EXPECT_EQ(r["versions"].dump(), R"({"a":1.0,"b":1.0,"g":3.0})");
 }
 
 TEST(EvalRunner, BadInputsAreClearErrors) {

@@ -88,6 +88,9 @@ class Task {
   // The filter of the group's aggregate_metric_list (lm-eval's filter_list: bbh_zeroshot aggregates
   // only "flexible-extract"), or "": every metric the subtasks share.
   virtual std::string group_filter() const { return ""; }
+  // The group's metadata version (lm-eval writes it into results.json "versions" after the tasks'),
+  // or null.
+  virtual nlohmann::ordered_json group_version() const { return nullptr; }
   virtual OutputType output_type() const = 0;
   virtual const std::vector<Doc>& docs() const = 0;
   // lm-eval's task config, written to results.json "configs" (dataset path, num_fewshot,

@@ -309,6 +309,8 @@ class BbhTask final : public Task {
   std::string group() const override { return variant_ == Variant::Zeroshot ? "bbh_zeroshot" : "bbh_cot_fewshot"; }
   // _bbh_zeroshot.yaml / _bbh_cot_fewshot.yaml: aggregate_metric_list exact_match, filter_list ...
   std::string group_filter() const override { return variant_ == Variant::Zeroshot ? "flexible-extract" : "get-answer"; }
+  // _bbh_zeroshot.yaml and _bbh_cot_fewshot.yaml: metadata version 3.0 (the subtasks say 3.0 / 4.0).
+  nlohmann::ordered_json group_version() const override { return 3.0; }
   OutputType output_type() const override { return OutputType::GenerateUntil; }
   const std::vector<Doc>& docs() const override { return docs_; }
   std::vector<std::string> doc_text_fields() const override { return {"input"}; }

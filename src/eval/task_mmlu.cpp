@@ -91,6 +91,7 @@ class MmluTask final : public Task {
 
   const std::string& name() const override { return name_; }
   std::string group() const override { return "mmlu_stem"; }
+  nlohmann::ordered_json group_version() const override { return 2; }  // _mmlu_stem.yaml: version: 2
   OutputType output_type() const override { return OutputType::MultipleChoice; }
   const std::vector<Doc>& docs() const override { return docs_; }
 
