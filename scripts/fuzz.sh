@@ -48,10 +48,12 @@ for t in "${targets[@]}"; do
   corpus=$build/corpus/$t findings=$build/findings/$t log=$build/fuzz-$t.log
   mkdir -p "$corpus" "$findings"
   seeds_for "$t" "$corpus"
+  # A unit may take up to 25 s: under ASan on a loaded core, a template that builds strings up to
+  # the 64 MB limit before being refused takes over 10 s (0.05 s in the release binary).
   # Inputs that once crashed a target (fuzz/regressions/TARGET/) run first, every time.
   regressions=()
   [ -d "$root/fuzz/regressions/$t" ] && regressions=("$root/fuzz/regressions/$t")
-  if ! (cd "$findings" && "$build/${t}_fuzz" "$corpus" "${regressions[@]}" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=4096 \
+  if ! (cd "$findings" && "$build/${t}_fuzz" "$corpus" "${regressions[@]}" -max_total_time="$seconds" -timeout=25 -report_slow_units=25 -rss_limit_mb=4096 \
         -max_len=65536 -print_final_stats=1 >"$log" 2>&1); then
     status=1
   fi
