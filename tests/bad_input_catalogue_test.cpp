@@ -74,6 +74,12 @@ struct Sandbox {
     save_model(infer::testing::tiny_model(), dir + "/chat-model", options);
     return dir + "/chat-model";
   }
+  // `generate --chat` on chat_model(template_source) with one user message.
+  std::string generate_chat(const std::string& template_source) const {
+    return "generate --model " + chat_model(template_source) + " --chat --input " +
+           write("in.jsonl", R"({"messages": [{"role": "user", "content": "hi"}]})" "\n") + " --output " + dir +
+           "/out.jsonl";
+  }
 };
 
 struct BadInput {
@@ -191,17 +197,11 @@ std::vector<BadInput> catalogue() {
                         s.dir + "/evil.jinja --out " + s.dir + "/out.ttshard";
                }, {"evil.jinja", "nested deeper than 64"}});
   c.push_back({"generate_chat_recursive_template", [](const Sandbox& s) {
-                 const std::string model = s.chat_model("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}");
-                 return "generate --model " + model + " --chat --input " +
-                        s.write("in.jsonl", R"({"messages": [{"role": "user", "content": "hi"}]})" "\n") +
-                        " --output " + s.dir + "/out.jsonl";
+                 return s.generate_chat("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}");
                }, {"tokenizer_config.json", "nested deeper than 64"}});
   c.push_back({"generate_chat_huge_template_output", [](const Sandbox& s) {
-                 const std::string model = s.chat_model(
+                 return s.generate_chat(
                      "{% set ns = namespace(x=[1]) %}{% for i in range(60) %}{% set ns.x = [ns.x, ns.x] %}{% endfor %}{{ ns.x }}");
-                 return "generate --model " + model + " --chat --input " +
-                        s.write("in.jsonl", R"({"messages": [{"role": "user", "content": "hi"}]})" "\n") +
-                        " --output " + s.dir + "/out.jsonl";
                }, {"tokenizer_config.json", "more than 16777216 nested items"}});
   c.push_back({"chat_deeply_nested_template_value", [](const Sandbox& s) {
                  const std::string model = s.chat_model(
