@@ -14,7 +14,8 @@ TrainState::TrainState(Model& m, Precision p) : model(&m), precision(p) {
 
 void zero_gradients(TrainState& state) {
   OpScope scope("zero gradients");
-  std::fill(state.grads.begin(), state.grads.end(), 0.0f);
+  if (!state.grads_are_zero) std::fill(state.grads.begin(), state.grads.end(), 0.0f);
+  state.grads_are_zero = false;  // the caller accumulates into them next
 }
 
 LossResult accumulate_token_loss(TrainState& state, const Batch& batch, float token_weight, TokenLoss loss,
@@ -32,14 +33,14 @@ double apply_gradients(TrainState& state, const AdamWConfig& adamw, double lr, d
   Model& model = *state.model;
   double norm;
   {
-    OpScope scope("gradient clip (norm)");
-    norm = clip_grad_norm(state.grads, max_grad_norm);
+    OpScope scope("gradient norm");
+    norm = gradient_norm(state.grads);
   }
-  {
-    OpScope scope("adamw");
-    adamw_step(model.params, state.grads, state.adam, adamw, lr, state.decay_mask, model.layout);
-  }
-  if (state.precision == Precision::BF16) refresh_bf16_copy(model.params, state.bf16_copy);
+  // clip scale, AdamW, zeroed gradients and the bf16 copy in one pass
+  adamw_fused_step(model.params, state.grads, state.adam, adamw, lr, state.decay_mask, model.layout,
+                   clip_coefficient(norm, max_grad_norm),
+                   state.precision == Precision::BF16 ? &state.bf16_copy : nullptr);
+  state.grads_are_zero = true;
   return norm;
 }
 

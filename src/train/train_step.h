@@ -24,6 +24,7 @@ struct TrainState {
   Model* model = nullptr;
   Precision precision = Precision::FP32;
   std::vector<float> grads;  // one contiguous buffer, the parameters' layout
+  bool grads_are_zero = true;  // set by apply_gradients (which zeroes them), so zero_gradients skips its pass
   ModelViews grad_views;     // named views into grads
   AdamWState adam;
   std::vector<uint8_t> decay_mask;
@@ -36,6 +37,7 @@ struct TrainState {
   TrainState& operator=(const TrainState&) = delete;
 };
 
+// Sets the gradients to zero for the next accumulation (no pass when apply_gradients left them zero).
 void zero_gradients(TrainState& state);
 
 // Forward and backward of one batch, every target token's loss weighted by token_weight (1 / the
@@ -43,8 +45,9 @@ void zero_gradients(TrainState& state);
 LossResult accumulate_token_loss(TrainState& state, const Batch& batch, float token_weight, TokenLoss loss,
                                  float neftune_alpha, uint64_t neftune_seed);
 
-// Clips the gradients to max_grad_norm (<= 0: no clipping), applies AdamW at learning rate lr and
-// refreshes the bf16 weight copy. Returns the gradient norm before clipping.
+// Clips the gradients to max_grad_norm (<= 0: no clipping), applies AdamW at learning rate lr,
+// refreshes the bf16 weight copy and leaves the gradients zero (one fused pass after the norm's).
+// Returns the gradient norm before clipping.
 double apply_gradients(TrainState& state, const AdamWConfig& adamw, double lr, double max_grad_norm);
 
 // Checkpoints and the final model from the state's parameters and optimizer moments.

@@ -1,0 +1,17 @@
+// The dot products of many rows (RMSNorm's sums of squares, the mean terms of its backward), each
+// row's sum in the order and rounding of the plain loop `for i: sum += a[i] * b[i]` as this
+// project's x86-64-v3 build compiles it, whatever the path: rows are summed several at a time, one
+// per vector lane (row_dots_kernel.h), so the norms run at vector speed and give the bits they gave
+// when each row was summed alone as one scalar chain.
+#pragma once
+#include <cstdint>
+
+namespace tt {
+
+// The plain loop itself: the reference, and the path of a row left over after the groups.
+float row_dot(const float* a, const float* b, int64_t n);
+
+// sums[r] = row_dot(a + r * stride, b + r * stride, n) for r < rows; parallel when the work is large.
+void row_dots(const float* a, const float* b, int64_t rows, int64_t n, int64_t stride, float* sums);
+
+}  // namespace tt
