@@ -51,7 +51,7 @@ if [ -n "$PREBUILT" ]; then
            $(python3 -c 'import os, nvidia.cuda_runtime as c; print(os.path.join(list(c.__path__)[0], "lib"))' 2>/dev/null); do
     [ -d "$d" ] && CUDA_LIBS="$CUDA_LIBS:$d"
   done
-  export LD_LIBRARY_PATH="$PWD/$BUILD/lib${CUDA_LIBS}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  export LD_LIBRARY_PATH="$PWD/$BUILD/bin:$PWD/$BUILD/lib${CUDA_LIBS}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
   echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
   if ldd "$BIN/libtinythink_cuda.so" | grep "not found"; then
     row build "FAILED: the plugin's libraries are missing here"
