@@ -149,8 +149,9 @@ void BM_ClassifierForwardBackward(benchmark::State& state) {
 }
 BENCHMARK(BM_ClassifierForwardBackward)->Args({512, 0})->Args({512, 1})->Unit(benchmark::kMillisecond);
 
-// RMSNorm's row sums: `rows` rows of `dim` summed one row at a time as one scalar chain each (0: what
-// rmsnorm did before row_dots) or in groups of rows across vector lanes (1), the same bits.
+// RMSNorm's row sums on one thread: `rows` rows of `dim` summed one row at a time as one scalar
+// chain each (0: what rmsnorm did before row_dots) or in groups of rows across vector lanes (1), the
+// same bits.
 void BM_RowDots(benchmark::State& state) {
   const int64_t rows = state.range(0), dim = state.range(1);
   auto x = filled(rows * dim, 1);

@@ -2,6 +2,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
@@ -17,18 +18,21 @@ namespace tt {
 void rmsnorm_forward(float* y, float* rstd, const float* x, const float* weight, int64_t rows, int64_t dim,
                      float eps) {
   OpScope scope("rmsnorm fwd");
-  std::vector<float> sums(rows);
-  row_dots(x, x, rows, dim, dim, sums.data());
 #pragma omp parallel for schedule(static) if (rows * dim > kMinParallelWork)
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * dim;
-    float* yr = y + r * dim;
-    float s = 1.0f / std::sqrt(sums[r] / static_cast<float>(dim) + eps);
-    if (rstd) rstd[r] = s;
-    if (weight)
-      for (int64_t i = 0; i < dim; ++i) yr[i] = xr[i] * s * weight[i];
-    else
-      for (int64_t i = 0; i < dim; ++i) yr[i] = xr[i] * s;
+  for (int64_t r0 = 0; r0 < rows; r0 += kRowDotsBlock) {
+    const int64_t block = std::min(kRowDotsBlock, rows - r0);
+    float sums[kRowDotsBlock];
+    row_dots(x + r0 * dim, x + r0 * dim, block, dim, dim, sums);
+    for (int64_t r = r0; r < r0 + block; ++r) {
+      const float* xr = x + r * dim;
+      float* yr = y + r * dim;
+      float s = 1.0f / std::sqrt(sums[r - r0] / static_cast<float>(dim) + eps);
+      if (rstd) rstd[r] = s;
+      if (weight)
+        for (int64_t i = 0; i < dim; ++i) yr[i] = xr[i] * s * weight[i];
+      else
+        for (int64_t i = 0; i < dim; ++i) yr[i] = xr[i] * s;
+    }
   }
 }
 
@@ -72,15 +76,18 @@ namespace tt {
 void l2norm_backward_from_output(float* dx, const float* dy, const float* y, const float* rstd, int64_t rows,
                                  int64_t dim) {
   OpScope scope("qk-norm bwd");
-  std::vector<float> dots(rows);
-  row_dots(dy, y, rows, dim, dim, dots.data());
 #pragma omp parallel for schedule(static) if (rows * dim > kMinParallelWork)
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* yr = y + r * dim;
-    const float* dyr = dy + r * dim;
-    float* dxr = dx + r * dim;
-    float mean = dots[r] / static_cast<float>(dim);
-    for (int64_t i = 0; i < dim; ++i) dxr[i] = rstd[r] * (dyr[i] - yr[i] * mean);
+  for (int64_t r0 = 0; r0 < rows; r0 += kRowDotsBlock) {
+    const int64_t block = std::min(kRowDotsBlock, rows - r0);
+    float dots[kRowDotsBlock];
+    row_dots(dy + r0 * dim, y + r0 * dim, block, dim, dim, dots);
+    for (int64_t r = r0; r < r0 + block; ++r) {
+      const float* yr = y + r * dim;
+      const float* dyr = dy + r * dim;
+      float* dxr = dx + r * dim;
+      float mean = dots[r - r0] / static_cast<float>(dim);
+      for (int64_t i = 0; i < dim; ++i) dxr[i] = rstd[r] * (dyr[i] - yr[i] * mean);
+    }
   }
 }
 

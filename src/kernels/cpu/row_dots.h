@@ -11,7 +11,9 @@ namespace tt {
 // The plain loop itself: the reference, and the path of a row left over after the groups.
 float row_dot(const float* a, const float* b, int64_t n);
 
-// sums[r] = row_dot(a + r * stride, b + r * stride, n) for r < rows; parallel when the work is large.
+// sums[r] = row_dot(a + r * stride, b + r * stride, n) for r < rows, on the calling thread (callers
+// run it inside their own parallel loop over blocks of kRowDotsBlock rows: one parallel region per
+// kernel call, as before). Rows are summed a group at a time; rows left over one by one.
+constexpr int64_t kRowDotsBlock = 16;
 void row_dots(const float* a, const float* b, int64_t rows, int64_t n, int64_t stride, float* sums);
-
 }  // namespace tt

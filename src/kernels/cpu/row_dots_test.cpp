@@ -11,7 +11,7 @@ namespace {
 // Every path, every vector tail (n % 4, n % 8, n % 16), rows in groups and left over, rows further
 // apart than n: each sum has the bits of the plain loop over that row.
 TEST(RowDots, EveryPathGivesTheBitsOfThePlainLoop) {
-  const int64_t rows = 3 * 16 + 7;
+  const int64_t rows = 3 * 16 + 7;  // groups and rows left over
   for (int64_t n : {1, 2, 3, 4, 5, 7, 8, 11, 12, 16, 17, 64, 67, 576}) {
     for (int64_t stride : {n, n + 5}) {
       auto a = testing::random_vector(rows * stride, 20 + static_cast<uint32_t>(n), 4.0f);
