@@ -18,22 +18,16 @@ namespace tt {
 void rmsnorm_forward(float* y, float* rstd, const float* x, const float* weight, int64_t rows, int64_t dim,
                      float eps) {
   OpScope scope("rmsnorm fwd");
-#pragma omp parallel for schedule(static) if (rows * dim > kMinParallelWork)
-  for (int64_t r0 = 0; r0 < rows; r0 += kRowDotsBlock) {
-    const int64_t block = std::min(kRowDotsBlock, rows - r0);
-    float sums[kRowDotsBlock];
-    row_dots(x + r0 * dim, x + r0 * dim, block, dim, dim, sums);
-    for (int64_t r = r0; r < r0 + block; ++r) {
-      const float* xr = x + r * dim;
-      float* yr = y + r * dim;
-      float s = 1.0f / std::sqrt(sums[r - r0] / static_cast<float>(dim) + eps);
-      if (rstd) rstd[r] = s;
-      if (weight)
-        for (int64_t i = 0; i < dim; ++i) yr[i] = xr[i] * s * weight[i];
-      else
-        for (int64_t i = 0; i < dim; ++i) yr[i] = xr[i] * s;
-    }
-  }
+  for_each_row_dot(x, x, rows, dim, [&](int64_t r, float sum) {
+    const float* xr = x + r * dim;
+    float* yr = y + r * dim;
+    float s = 1.0f / std::sqrt(sum / static_cast<float>(dim) + eps);
+    if (rstd) rstd[r] = s;
+    if (weight)
+      for (int64_t i = 0; i < dim; ++i) yr[i] = xr[i] * s * weight[i];
+    else
+      for (int64_t i = 0; i < dim; ++i) yr[i] = xr[i] * s;
+  });
 }
 
 void rmsnorm_backward(float* dx, float* dweight, const float* dy, const float* x, const float* weight,
@@ -76,19 +70,13 @@ namespace tt {
 void l2norm_backward_from_output(float* dx, const float* dy, const float* y, const float* rstd, int64_t rows,
                                  int64_t dim) {
   OpScope scope("qk-norm bwd");
-#pragma omp parallel for schedule(static) if (rows * dim > kMinParallelWork)
-  for (int64_t r0 = 0; r0 < rows; r0 += kRowDotsBlock) {
-    const int64_t block = std::min(kRowDotsBlock, rows - r0);
-    float dots[kRowDotsBlock];
-    row_dots(dy + r0 * dim, y + r0 * dim, block, dim, dim, dots);
-    for (int64_t r = r0; r < r0 + block; ++r) {
-      const float* yr = y + r * dim;
-      const float* dyr = dy + r * dim;
-      float* dxr = dx + r * dim;
-      float mean = dots[r - r0] / static_cast<float>(dim);
-      for (int64_t i = 0; i < dim; ++i) dxr[i] = rstd[r] * (dyr[i] - yr[i] * mean);
-    }
-  }
+  for_each_row_dot(dy, y, rows, dim, [&](int64_t r, float dot) {
+    const float* yr = y + r * dim;
+    const float* dyr = dy + r * dim;
+    float* dxr = dx + r * dim;
+    float mean = dot / static_cast<float>(dim);
+    for (int64_t i = 0; i < dim; ++i) dxr[i] = rstd[r] * (dyr[i] - yr[i] * mean);
+  });
 }
 
 }  // namespace tt

@@ -4,7 +4,10 @@
 // per vector lane (row_dots_kernel.h), so the norms run at vector speed and give the bits they gave
 // when each row was summed alone as one scalar chain.
 #pragma once
+#include <algorithm>
 #include <cstdint>
+
+#include "kernels/cpu/parallel.h"
 
 namespace tt {
 
@@ -16,4 +19,17 @@ float row_dot(const float* a, const float* b, int64_t n);
 // kernel call, as before). Rows are summed a group at a time; rows left over one by one.
 constexpr int64_t kRowDotsBlock = 16;
 void row_dots(const float* a, const float* b, int64_t rows, int64_t n, int64_t stride, float* sums);
+
+// Calls row(r, dot) for each r < rows, dot = row_dot of row r of a and b ([rows, n] each), in one
+// parallel loop over blocks of kRowDotsBlock rows when the work is large.
+template <class Row>
+void for_each_row_dot(const float* a, const float* b, int64_t rows, int64_t n, Row row) {
+#pragma omp parallel for schedule(static) if (rows * n > kMinParallelWork)
+  for (int64_t r0 = 0; r0 < rows; r0 += kRowDotsBlock) {
+    const int64_t block = std::min(kRowDotsBlock, rows - r0);
+    float dots[kRowDotsBlock];
+    row_dots(a + r0 * n, b + r0 * n, block, n, n, dots);
+    for (int64_t r = r0; r < r0 + block; ++r) row(r, dots[r - r0]);
+  }
+}
 }  // namespace tt
