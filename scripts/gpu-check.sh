@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The device check of the CUDA backend (issue 14), for a machine with an NVIDIA GPU: builds with
 # CUDA for this card only, runs the kernel parity tests (ctest -L cuda), the CLI's device choice and
-# the kernel benchmarks on the study's shapes, the generation kernels' decode/prefill timings
+# the training step on the GPU (bench train --device cuda), the kernel benchmarks on the study's shapes, the generation kernels' decode/prefill timings
 # (issue 15: tinythink_generation_bench; its parity and batch-invariance tests are in ctest -L cuda),
 # and prints a short table last. Sized for 8 minutes
 # on an H100/H200 (the build is most of it). Usage: scripts/gpu-check.sh [BUILD_DIR]
@@ -45,6 +45,16 @@ echo "== device choice"
 "$BUILD/tinythink" bench train --arch tiny-llama4 --steps 1 --seq 32 --device auto --json >/dev/null 2>"$BUILD/gpu-check.device.log"
 cat "$BUILD/gpu-check.device.log"
 row "--device auto" "$(grep -m1 'device:' "$BUILD/gpu-check.device.log" | cut -c1-90)"
+
+echo "== training step on the GPU (bench train --device cuda: MobileLLM-R1-140M, batch 2 x seq 4096, bf16)"
+if "$BUILD/tinythink" bench train --device cuda --arch mobilellm-r1-140m --batch 2 --seq 4096 --steps 5 --precision bf16 \
+     --json >"$BUILD/gpu-check.train.json" 2>"$BUILD/gpu-check.train.log"; then
+  cat "$BUILD/gpu-check.train.json"
+  row "train 140M b2 s4096 bf16" "$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); p=j.get("mfu_vs_bf16_peak"); print("%.0f tok/s, MFU %s of bf16 peak, %.0f%% of cuBLASLt, peak %.0f MiB" % (j["tokens_per_s"], "%.1f%%" % (100*p) if p is not None else "n/a (card not in table)", 100*j["mfu"], j["peak_device_mb"]))' "$BUILD/gpu-check.train.json")"
+else
+  tail -5 "$BUILD/gpu-check.train.log"
+  row "train 140M b2 s4096 bf16" "FAILED: $(tail -1 "$BUILD/gpu-check.train.log" | cut -c1-120)"
+fi
 
 echo "== kernel benchmarks (batch 2 x seq 4096, MobileLLM-R1-140M shapes)"
 "$BUILD/tinythink_cuda_bench" 2 4096 | tee "$BUILD/gpu-check.bench.log"
