@@ -23,9 +23,12 @@ std::vector<uint8_t> per_parameter_decay_mask(const ParameterLayout& layout, con
   return mask;
 }
 
-void use_cuda_device(TrainState& state, int index) {
+void use_cuda_device(TrainState& state, int index) { use_train_device(state, open_train_device(index)); }
+
+void use_train_device(TrainState& state, std::unique_ptr<TrainDevice> device) {
   Model& model = *state.model;
-  state.device = open_train_device(index);
+  state.gpu.reset();
+  state.device = std::move(device);
   state.gpu = std::make_unique<DeviceTrainingModel>(model.config, *state.device, state.precision, model.params,
                                                     per_parameter_decay_mask(model.layout, state.decay_mask));
   if (!state.adam.m.empty()) state.device->upload_moments(state.adam.m.data(), state.adam.v.data(), state.adam.step);

@@ -45,6 +45,8 @@ struct TrainState {
 // Moves the state to CUDA device `index`: uploads the parameters and the AdamW moments with their
 // step count (a resumed run continues where the checkpoint left off, whichever device wrote it).
 void use_cuda_device(TrainState& state, int index);
+// The same with a given device (use_cuda_device opens the plugin's; tests pass a host double).
+void use_train_device(TrainState& state, std::unique_ptr<TrainDevice> device);
 
 // One byte per parameter (1: weight decay applies) from the per-tensor weight_decay_mask.
 std::vector<uint8_t> per_parameter_decay_mask(const ParameterLayout& layout, const std::vector<uint8_t>& tensor_mask);

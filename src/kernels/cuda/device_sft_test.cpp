@@ -2,7 +2,8 @@
 // gradient accumulation over two micro-batches of packed rows) against the same steps on the CPU
 // from the same weights and data: 50 steps' losses and gradient norms within 2%; and checkpoints
 // move between the devices: a checkpoint written from the GPU continues on the CPU exactly as the GPU
-// continues, and the other way round.
+// continues, and the other way round; and `sft` on the GPU (the trainer loop, padding, assistant
+// masks, accumulation, clipping, cosine warmup) matches the PyTorch fixtures as the CPU does.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,7 +11,9 @@
 #include <sstream>
 
 #include "core/rng.h"
+#include "io/safetensors.h"
 #include "kernels/cuda/cuda_test_util.h"
+#include "tests/sft_fixture.h"
 #include "tests/test_util.h"
 #include "train/train_step.h"
 #include "train/trainer_state.h"
@@ -111,7 +114,7 @@ TEST(DeviceSft, CheckpointsResumeAcrossDevices) {
     TrainState first(first_model, Precision::FP32);
     if (from_gpu) use_cuda_device(first, 0);
     for (int s = 0; s < 10; ++s) train_step(first, data[s], options);
-    save_train_checkpoint(first, dir, {.global_step = 10}, "", 0);
+    save_train_checkpoint(first, dir, {.global_step = 10, .seen_tokens = 0, .extra = nullptr}, "", 0);
     const StepResult continued = train_step(first, data[10], options);
 
     Model second_model = tiny_llama4();
@@ -128,6 +131,33 @@ TEST(DeviceSft, CheckpointsResumeAcrossDevices) {
     EXPECT_NEAR(resumed.grad_norm, continued.grad_norm, 1e-4 * continued.grad_norm) << what << ": grad norm of step 11";
   }
 }
+
+class DeviceSftReference : public ::testing::TestWithParam<std::string> {};
+
+// tests/sft_test.cpp's FirstThreeStepsMatchPyTorch with the step on the GPU (fp32): losses within
+// 1e-4 and gradient norms within 1e-3 of PyTorch's, and the checkpoint/final model written.
+TEST_P(DeviceSftReference, FirstThreeStepsOnTheGpuMatchPyTorch) {
+  TT_REQUIRE_GPU();
+  const std::string fixture = testing::fixture_dir() + "/sft/" + GetParam();
+  SafetensorsFile ref(fixture + "/reference.safetensors");
+  const auto& meta = ref.metadata();
+  const std::string dir = testing::make_temp_dir("device-sft-ref");
+  const std::string config = testing::fixture_config(dir, fixture, meta, "  max_steps: 3",
+                                                     fmt::format("  loss_type: {}\n", GetParam()));
+  testing::run_fixture_sft(config, meta, 0);
+  std::vector<float> losses(3), norms(3);
+  ref.read_f32("losses", losses.data());
+  ref.read_f32("grad_norms", norms.data());
+  const auto rows = testing::read_rows(dir + "/out/metrics.jsonl");
+  ASSERT_EQ(rows.size(), 3u);
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_NEAR(rows[i]["loss"].get<double>(), losses[i], 1e-4 * losses[i]) << GetParam() << " step " << i + 1;
+    EXPECT_NEAR(rows[i]["grad_norm"].get<double>(), norms[i], 1e-3 * norms[i]) << GetParam() << " step " << i + 1;
+  }
+  testing::expect_final_weights(ref, dir + "/out");  // downloaded from the GPU
+}
+
+INSTANTIATE_TEST_SUITE_P(Losses, DeviceSftReference, ::testing::Values("nll", "dft"));
 
 }  // namespace
 }  // namespace tt

@@ -92,6 +92,7 @@ class CudaTrainDevice final : public TrainDevice {
     if (buffers_) in_use_ -= buffers_->device_bytes();
     buffers_.reset();
     buffers_ = std::make_unique<DeviceTrainBuffers>(total, decay_mask);
+    TT_CUDA_CHECK(cudaDeviceSynchronize());  // its copies and memsets ran on the legacy stream
     note_use(static_cast<int64_t>(buffers_->device_bytes()));
   }
   float* params() override { return buffers().params; }
@@ -108,6 +109,7 @@ class CudaTrainDevice final : public TrainDevice {
   void upload_moments(const float* m, const float* v, int64_t step) override {
     synchronize();
     buffers().upload_moments(m, v, step);
+    TT_CUDA_CHECK(cudaDeviceSynchronize());  // pageable copies on the legacy stream, which ours does not wait for
   }
   void download_moments(float* m, float* v) override {
     synchronize();
