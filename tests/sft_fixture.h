@@ -3,6 +3,7 @@
 #pragma once
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
@@ -33,11 +34,13 @@ inline std::vector<nlohmann::json> read_rows(const std::string& path) {
   return rows;
 }
 
-// A training config for a PyTorch fixture: its optimizer settings from the fixture's metadata, and
-// `length` (max_steps or num_train_epochs lines) plus `extra` trainer lines from the test.
+// A training config for a PyTorch fixture (FIXTURES/sft/NAME; the model: FIXTURES/parity/tiny_llama4):
+// its optimizer settings from the fixture's metadata, and `length` (max_steps or num_train_epochs
+// lines) plus `extra` trainer lines from the test.
 inline std::string fixture_config(const std::string& dir, const std::string& fixture,
                                   const std::map<std::string, std::string>& meta, const std::string& length,
                                   const std::string& extra = "") {
+  const std::string fixtures_root = std::filesystem::path(fixture).parent_path().parent_path().string();
   return write_config(dir, fmt::format(R"(model_name: {}/parity/tiny_llama4
 dataset:
   path: {}/examples.jsonl
@@ -56,7 +59,7 @@ trainer:
 {}  logging_steps: 1
   save_steps: 100
   output_dir: {}/out
-)", testing::fixture_dir(), fixture, meta.at("per_device_train_batch_size"), meta.at("gradient_accumulation_steps"),
+)", fixtures_root, fixture, meta.at("per_device_train_batch_size"), meta.at("gradient_accumulation_steps"),
       length, meta.at("lr"), meta.at("warmup_steps"), meta.at("weight_decay"), meta.at("beta1"), meta.at("beta2"),
       meta.at("eps"), meta.at("max_grad_norm"), extra, dir));
 }

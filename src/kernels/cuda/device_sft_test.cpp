@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <filesystem>
 #include <cstdio>
 #include <sstream>
 
@@ -132,13 +133,20 @@ TEST(DeviceSft, CheckpointsResumeAcrossDevices) {
   }
 }
 
+// The SFT fixtures: the build's checkout, else tests/fixtures under the working directory (a prebuilt
+// test binary from scripts/gpu-bundle.sh runs from another checkout's root).
+std::string sft_fixtures() {
+  const std::string built = testing::fixture_dir() + "/sft";
+  return std::filesystem::is_directory(built) ? built : std::string("tests/fixtures/sft");
+}
+
 class DeviceSftReference : public ::testing::TestWithParam<std::string> {};
 
 // tests/sft_test.cpp's FirstThreeStepsMatchPyTorch with the step on the GPU (fp32): losses within
 // 1e-4 and gradient norms within 1e-3 of PyTorch's, and the checkpoint/final model written.
 TEST_P(DeviceSftReference, FirstThreeStepsOnTheGpuMatchPyTorch) {
   TT_REQUIRE_GPU();
-  const std::string fixture = testing::fixture_dir() + "/sft/" + GetParam();
+  const std::string fixture = sft_fixtures() + "/" + GetParam();
   SafetensorsFile ref(fixture + "/reference.safetensors");
   const auto& meta = ref.metadata();
   const std::string dir = testing::make_temp_dir("device-sft-ref");
