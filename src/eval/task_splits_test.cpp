@@ -84,6 +84,12 @@ TEST(TaskSplits, AMissingColumnNamesTheFileAndColumn) {
   EXPECT_EQ(jsonl, folder + "/boolean_expressions/test-00000-of-00001.jsonl:2: missing field 'target'");
 }
 
+TEST(TaskSplits, DataThatIsNeitherFileFolderNorIdIsOneLineError) {
+  const std::string missing = tt::testing::make_temp_dir("splits") + "/mmlu.parquet";
+  EXPECT_EQ(error_of([&] { make_mmlu_task("mmlu_anatomy", data_options(missing)); }),
+            "--data " + missing + ": no such file or folder, nor a Hub dataset id (ORG/NAME)");
+}
+
 TEST(TaskSplits, BadValuesNameTheRow) {
   const std::string folder = tt::testing::make_temp_dir("arc-bad");
   std::filesystem::create_directories(folder + "/ARC-Easy");
