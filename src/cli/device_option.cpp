@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "infer/device_engine.h"
 
 namespace tt::cli {
 
@@ -31,6 +32,11 @@ ResolvedDevice choose_device(const std::string& flag, const std::string& config_
   // fallback reason (a driver without a usable device, a broken plugin) is logged.
   if (!(spec.kind == DeviceKind::Auto && device.no_cuda_here)) log_info("{}", describe_device(device, precision));
   return device;
+}
+
+int choose_inference_device(const std::string& flag, const std::string& config_value, Precision precision) {
+  const std::string text = !flag.empty() ? flag : !config_value.empty() ? config_value : "auto";
+  return infer::choose_engine_device(text, flag.empty() ? "device" : "--device", precision);
 }
 
 }  // namespace tt::cli

@@ -20,4 +20,9 @@ void add_device_option(CLI::App* cmd, std::string& device);
 // do): `auto` with a GPU present says so and runs on the CPU; an explicit cuda[:N] is an error.
 ResolvedDevice choose_device(const std::string& flag, const std::string& config_value, Precision precision);
 
+// The device of an inference verb (generate, chat, eval, score, pairs, bench generate), which runs
+// models on a GPU: the flag, else `config_value`, else auto (the first GPU when one answers). Logs the
+// choice (name, memory, precision) and returns the CUDA ordinal, or -1 for the CPU.
+int choose_inference_device(const std::string& flag, const std::string& config_value, Precision precision);
+
 }  // namespace tt::cli
