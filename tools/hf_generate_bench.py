@@ -22,35 +22,72 @@ import sys
 import time
 
 
-def mobilellm_r1_140m_config(transformers):
-    """The text config of facebook/MobileLLM-R1-140M as tinythink's preset has it (src/model/presets.cpp)."""
-    layers = 15
-    return transformers.Llama4TextConfig(
-        vocab_size=128256,
-        hidden_size=576,
-        num_hidden_layers=layers,
-        num_attention_heads=9,
-        num_key_value_heads=3,
-        head_dim=64,
-        intermediate_size=8192,
-        intermediate_size_mlp=2048,
-        max_position_embeddings=32768,
-        attention_chunk_size=32768,
-        rope_theta=8e6,
-        rope_scaling=None,
-        rms_norm_eps=1e-5,
-        use_qk_norm=True,
-        no_rope_layers=[1] * layers,
-        moe_layers=[],
-        interleave_moe_layer_step=0,
-        num_local_experts=0,
-        num_experts_per_tok=0,
-        attn_temperature_tuning=False,
-        tie_word_embeddings=True,
-        bos_token_id=128000,
-        eos_token_id=128001,
-        pad_token_id=None,
-    )
+def mobilellm_r1_140m_config(layers=15, init_range=0.02):
+    """MobileLLM-R1-140M's text config in tinythink's config.json form (src/model/presets.cpp,
+    llama4_dense; the preset mobilellm-r1-140m), `layers` deep."""
+    return {
+        "architectures": ["Llama4ForCausalLM"],
+        "model_type": "llama4_text",
+        "attention_bias": False,
+        "attention_chunk_size": 32768,
+        "attention_dropout": 0.0,
+        "attn_scale": 0.1,
+        "attn_temperature_tuning": False,
+        "bos_token_id": 128000,
+        "eos_token_id": 128001,
+        "floor_scale": 8192,
+        "head_dim": 64,
+        "hidden_act": "silu",
+        "hidden_size": 576,
+        "initializer_range": init_range,
+        "interleave_moe_layer_step": 0,
+        "intermediate_size": 8192,
+        "intermediate_size_mlp": 2048,
+        "max_position_embeddings": 32768,
+        "moe_layers": [],
+        "no_rope_layers": [1] * layers,
+        "num_attention_heads": 9,
+        "num_experts_per_tok": 0,
+        "num_hidden_layers": layers,
+        "num_key_value_heads": 3,
+        "num_local_experts": 0,
+        "output_router_logits": False,
+        "pad_token_id": None,
+        "rms_norm_eps": 1e-5,
+        "rope_scaling": None,
+        "rope_theta": 8e6,
+        "router_aux_loss_coef": 0.001,
+        "router_jitter_noise": 0.0,
+        "tie_word_embeddings": True,
+        "torch_dtype": "float32",
+        "use_cache": True,
+        "use_qk_norm": True,
+        "vocab_size": 128256,
+    }
+
+
+def hf_text_config(transformers, config):
+    """transformers.Llama4TextConfig of a config dict: RoPE as rope_parameters where this transformers
+    has them (v5), else rope_theta / rope_scaling (v4)."""
+    import inspect
+
+    cls = transformers.Llama4TextConfig
+    kwargs = {k: v for k, v in config.items()
+              if k not in ("architectures", "model_type", "torch_dtype", "rope_theta", "rope_scaling")}
+    if "rope_parameters" in inspect.signature(cls.__init__).parameters:
+        kwargs["rope_parameters"] = {"rope_type": "default", "rope_theta": config["rope_theta"]}
+    else:
+        kwargs["rope_theta"] = config["rope_theta"]
+        kwargs["rope_scaling"] = None
+    text_config = cls(**kwargs)
+    theta = getattr(text_config, "rope_theta", None)
+    if theta is None:
+        theta = (getattr(text_config, "rope_parameters", None) or {}).get("rope_theta")
+    if theta != config["rope_theta"] or text_config.attn_temperature_tuning or text_config.num_hidden_layers != config[
+            "num_hidden_layers"]:
+        sys.exit(f"hf config: rope_theta {theta}, attn_temperature_tuning {text_config.attn_temperature_tuning}: "
+                 "not the config asked for (another transformers version?)")
+    return text_config
 
 
 def main():
@@ -69,7 +106,7 @@ def main():
     if not torch.cuda.is_available():
         sys.exit("hf_generate_bench: no CUDA device visible to torch")
     torch.manual_seed(args.seed)
-    config = mobilellm_r1_140m_config(transformers)
+    config = hf_text_config(transformers, mobilellm_r1_140m_config())
     config._attn_implementation = "sdpa"
     with torch.device("cuda"):
         model = transformers.Llama4ForCausalLM(config).to(torch.bfloat16)

@@ -23,56 +23,14 @@ import subprocess
 import sys
 import tempfile
 
-
-def llama4_text_config(layers, init_range):
-    """MobileLLM-R1-140M's text config (src/model/presets.cpp, llama4_dense), `layers` deep."""
-    return {
-        "architectures": ["Llama4ForCausalLM"],
-        "model_type": "llama4_text",
-        "attention_bias": False,
-        "attention_chunk_size": 32768,
-        "attention_dropout": 0.0,
-        "attn_scale": 0.1,
-        "attn_temperature_tuning": False,
-        "bos_token_id": 128000,
-        "eos_token_id": 128001,
-        "floor_scale": 8192,
-        "head_dim": 64,
-        "hidden_act": "silu",
-        "hidden_size": 576,
-        "initializer_range": init_range,
-        "interleave_moe_layer_step": 0,
-        "intermediate_size": 8192,
-        "intermediate_size_mlp": 2048,
-        "max_position_embeddings": 32768,
-        "moe_layers": [],
-        "no_rope_layers": [1] * layers,
-        "num_attention_heads": 9,
-        "num_experts_per_tok": 0,
-        "num_hidden_layers": layers,
-        "num_key_value_heads": 3,
-        "num_local_experts": 0,
-        "output_router_logits": False,
-        "pad_token_id": None,
-        "rms_norm_eps": 1e-5,
-        "rope_scaling": None,
-        "rope_theta": 8e6,
-        "router_aux_loss_coef": 0.001,
-        "router_jitter_noise": 0.0,
-        "tie_word_embeddings": True,
-        "torch_dtype": "float32",
-        "use_cache": True,
-        "use_qk_norm": True,
-        "vocab_size": 128256,
-    }
+from hf_generate_bench import hf_text_config, mobilellm_r1_140m_config
 
 
 def hf_model(config_dict):
     import torch
     import transformers
 
-    keys = {k: v for k, v in config_dict.items() if k not in ("architectures", "model_type", "torch_dtype")}
-    config = transformers.Llama4TextConfig(**keys)
+    config = hf_text_config(transformers, config_dict)
     config._attn_implementation = "eager"
     with torch.device("cuda"):
         model = transformers.Llama4ForCausalLM(config).float()
@@ -146,7 +104,7 @@ def main():
     if not torch.cuda.is_available():
         sys.exit("hf_logits_parity: no CUDA device visible to torch")
     torch.manual_seed(args.seed)
-    config = llama4_text_config(args.layers, args.init_range)
+    config = mobilellm_r1_140m_config(args.layers, args.init_range)
     model = hf_model(config)
     g = torch.Generator().manual_seed(args.seed)
     sequences = torch.randint(0, config["vocab_size"], (args.sequences, args.length), generator=g).tolist()

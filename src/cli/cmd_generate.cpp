@@ -216,7 +216,7 @@ void run_generate_bench(const BenchArgs& args) {
     out["kv_peak_used_mb"] = static_cast<double>(gpu->peak_blocks_used() * gpu->block_bytes()) / mb;
     out["device_peak_without_unused_kv_mb"] =
         static_cast<double>(gpu->peak_bytes_in_use() - (gpu->blocks_total() - gpu->peak_blocks_used()) * gpu->block_bytes()) / mb;
-    out["batch_invariant"] = true;  // the device path has no other mode
+    out["batch_invariant"] = gpu->batch_invariant();  // false with the opt-in TINYTHINK_CUDA_FAST_GEMM=1
   }
   std::printf("%s\n", out.dump(args.json ? -1 : 2).c_str());
 }

@@ -21,6 +21,10 @@ DeviceEngine::DeviceEngine(Model& model, const DeviceEngineOptions& options)
   if (!(options_.kv_memory_fraction > 0.0 && options_.kv_memory_fraction < 1.0))
     fail("device engine: kv_memory_fraction must be in (0, 1), got {}", options_.kv_memory_fraction);
   device_ = open_generation_device(options_.cuda_device);
+  if (!device_->batch_invariant())
+    log_info("cuda:{}: TINYTHINK_CUDA_FAST_GEMM=1: matmuls on cuBLASLt, NOT batch-invariant (a request's tokens may "
+             "depend on its batch)",
+             options_.cuda_device);
   model_ = std::make_unique<DeviceInferenceModel>(model, options_.precision, *device_);
   model_->create_cache(options_.max_sequences, options_.kv_memory_fraction, options_.block_size);
   const ModelConfig& c = model.config;

@@ -65,6 +65,7 @@ class DeviceEngine {
   std::vector<int32_t> sample(const std::vector<DeviceSampleRow>& rows);
 
   size_t peak_bytes_in_use() { return device_->peak_bytes_in_use(); }
+  bool batch_invariant() const { return device_->batch_invariant(); }
 
  private:
   void grow_sampling(int64_t rows, int64_t history_tokens);

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
@@ -264,6 +265,30 @@ TEST(EngineOnDevice, ManyMoreRequestsThanMaxBatchAllFinishAndEveryKvBlockComesBa
   const auto results = engine.generate(requests);
   for (size_t i = 0; i < results.size(); ++i) EXPECT_EQ(results[i].samples.at(0).ids.size(), 10u) << "request " << i;
   EXPECT_EQ(engine.device()->blocks_free(), engine.device()->blocks_total()) << "blocks leaked after generate";
+}
+
+// TINYTHINK_CUDA_FAST_GEMM=1 (opt-in, not batch-invariant): cuBLASLt's bf16 GEMMs give the row-invariant
+// path's logits within bf16 rounding, and the device says it is not batch-invariant.
+TEST(EngineOnDevice, TheOptInFastGemmModeSaysSoAndAgreesWithinBf16) {
+  TT_REQUIRE_GPU();
+  Model model = testing::tiny_model(9, 0.2);
+  const auto prompts = testing::random_prompts(8, 1, 40, 31);
+  std::vector<GenerationRequest> requests;
+  for (const auto& p : prompts) requests.push_back({p, {.temperature = 0.0f, .max_new_tokens = 1}});
+  std::vector<std::pair<std::vector<int32_t>, std::vector<int32_t>>> pairs;
+  for (const auto& p : prompts) pairs.push_back({{p.front()}, {p.begin() + 1, p.end()}});
+  Engine invariant(model, on_gpu(Precision::BF16));
+  ASSERT_TRUE(invariant.device()->batch_invariant());
+  const auto expected = invariant.loglikelihood(pairs);
+  ::setenv("TINYTHINK_CUDA_FAST_GEMM", "1", 1);
+  Engine fast(model, on_gpu(Precision::BF16));
+  ::unsetenv("TINYTHINK_CUDA_FAST_GEMM");
+  EXPECT_FALSE(fast.device()->batch_invariant());
+  const auto actual = fast.loglikelihood(pairs);
+  for (size_t i = 0; i < pairs.size(); ++i)
+    for (size_t t = 0; t < expected[i].size(); ++t)
+      ASSERT_NEAR(actual[i][t], expected[i][t], 2e-2 + 1e-2 * std::abs(expected[i][t]))
+          << "pair " << i << " token " << t << ": cuBLASLt mode vs row-invariant mode";
 }
 
 TEST(EngineOnDevice, GenerateDeviceCudaWritesWhatDeviceCpuWritesInFp32) {
