@@ -138,5 +138,22 @@ if [ -n "$PREBUILT" ] && [ "${FAILED:-0}" != 0 ] && command -v compute-sanitizer
   row "memcheck (failed tests)" "$(grep -m1 -E 'ERROR SUMMARY' "$LOGS/gpu-check.sanitizer.log" || echo 'no summary (timeout?)')"
 fi
 
+echo "== generation engine (bench generate --device cuda, MobileLLM-R1-140M random: batch 256, prompt 128, 1024 new)"
+timeout 240 "$BIN/tinythink" bench generate --device cuda --precision bf16 --batch 256 --prompt 128 --new 1024 --json \
+  >"$LOGS/gpu-check.engine.json" 2>"$LOGS/gpu-check.engine.log"
+cat "$LOGS/gpu-check.engine.log" "$LOGS/gpu-check.engine.json"
+engine_field() { python3 -c "import json,sys; print(round(json.load(open(sys.argv[1]))[sys.argv[2]]))" "$@" 2>/dev/null || echo "?"; }
+row "engine prefill tok/s" "$(engine_field "$LOGS/gpu-check.engine.json" prefill_tokens_per_s)"
+row "engine decode tok/s" "$(engine_field "$LOGS/gpu-check.engine.json" decode_tokens_per_s)"
+row "engine device peak MB" "$(engine_field "$LOGS/gpu-check.engine.json" device_peak_without_unused_kv_mb) (without the unused KV pool)"
+if python3 -c "import torch, transformers" 2>/dev/null; then
+  echo "== transformers generate, same shapes (tools/hf_generate_bench.py)"
+  timeout 180 python3 tools/hf_generate_bench.py --batch 256 --prompt 128 --new 1024 | tee "$LOGS/gpu-check.hf.json"
+  row "transformers decode tok/s" "$(engine_field "$LOGS/gpu-check.hf.json" decode_tokens_per_s)"
+  echo "== log-prob parity with transformers (tools/hf_logits_parity.py)"
+  timeout 120 python3 tools/hf_logits_parity.py --tinythink "$BIN/tinythink" | tee "$LOGS/gpu-check.parity.log"
+  row "hf parity" "$(grep -c ' ok$' "$LOGS/gpu-check.parity.log")/3 ok"
+fi
+
 row "wall time" "$(elapsed)"
 summary

@@ -21,4 +21,9 @@ void add_device_option(CLI::App* cmd, std::string& device);
 ResolvedDevice choose_device(const std::string& flag, const std::string& config_value, Precision precision,
                              bool runs_on_cuda = false);
 
+// The device of an inference verb (generate, chat, eval, score, pairs, bench generate), which runs
+// models on a GPU: the flag, else `config_value`, else auto (the first GPU when one answers). Logs the
+// choice (name, memory, precision) and returns the CUDA ordinal, or -1 for the CPU.
+int choose_inference_device(const std::string& flag, const std::string& config_value, Precision precision);
+
 }  // namespace tt::cli
