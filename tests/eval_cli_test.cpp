@@ -152,6 +152,7 @@ TEST(EvalCli, DataMayBeAParquetFile) {
 // BBH from a folder in the Hub's layout of SaylorTwift/bbh (JSON Lines written by DuckDB): the gold
 // targets as responses score 1.0; a parquet file without MMLU's 'answer' column is a one-line error.
 TEST(EvalCli, DataMayBeAHubLayoutFolderForBbhOrAFileForMmlu) {
+  testing::use_shared_dir_as_default_data_root();  // the cot-prompts come from the default data root
   const std::string dir = testing::make_temp_dir("eval-cli-hub-layout");
   const std::string folder = testing::fixture_dir() + "/parquet/hub/saylortwift_bbh";
   const auto rows = read_lines(folder + "/boolean_expressions/test-00000-of-00001.jsonl");

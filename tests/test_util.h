@@ -20,6 +20,11 @@ inline std::string shared_dir() {
   return std::string(TT_SOURCE_DIR) + "/../shared";
 }
 
+// The tasks' own default data root is $TINYTHINK_SHARED/data, else ../shared/data relative to the working
+// directory (under ctest: build/, where there is none). Tests that rely on that default (BBH's
+// cot-prompts beside a --data folder) point it at shared_dir() unless the caller already set it.
+inline void use_shared_dir_as_default_data_root() { ::setenv("TINYTHINK_SHARED", shared_dir().c_str(), 0); }
+
 inline std::string fixture_dir() { return std::string(TT_SOURCE_DIR) + "/tests/fixtures"; }
 
 // A fresh empty directory under the system temp dir, unique per call.

@@ -119,6 +119,7 @@ TEST(TaskSplits, ArcFromAHubLayoutFolderEqualsTheJsonlExport) {
 }
 
 TEST(TaskSplits, BbhFromAHubLayoutJsonlFolderEqualsTheJsonExport) {
+  tt::testing::use_shared_dir_as_default_data_root();  // the cot-prompts come from the default data root
   for (const char* name : {"bbh_zeroshot_boolean_expressions", "bbh_cot_fewshot_boolean_expressions"}) {
     auto task = make_bbh_task(name, data_options(hub_fixture("saylortwift_bbh")));
     expect_leading_docs_equal(*task, *make_bbh_task(name, shared_options()), 20);
