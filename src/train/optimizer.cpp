@@ -1,5 +1,6 @@
 #include "train/optimizer.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
@@ -20,9 +21,16 @@ std::vector<uint8_t> weight_decay_mask(const ParameterLayout& layout) {
 void adamw_step(std::vector<float>& params, const std::vector<float>& grads, AdamWState& state,
                 const AdamWConfig& config, double lr, const std::vector<uint8_t>& decay_mask,
                 const ParameterLayout& layout) {
-  if (state.m.size() != params.size()) {
-    state.m.assign(params.size(), 0.0f);
-    state.v.assign(params.size(), 0.0f);
+  const ParamRange all{0, static_cast<int64_t>(params.size())};
+  adamw_step(params.data(), grads.data(), state, config, lr, decay_mask, layout, all);
+}
+
+void adamw_step(float* params, const float* grads, AdamWState& state, const AdamWConfig& config, double lr,
+                const std::vector<uint8_t>& decay_mask, const ParameterLayout& layout, ParamRange range) {
+  const size_t size = static_cast<size_t>(range.size());
+  if (state.m.size() != size) {
+    state.m.assign(size, 0.0f);
+    state.v.assign(size, 0.0f);
   }
   state.step += 1;
   const double b1 = config.beta1, b2 = config.beta2;
@@ -34,13 +42,17 @@ void adamw_step(std::vector<float>& params, const std::vector<float>& grads, Ada
   const float fb1 = static_cast<float>(b1), fb2 = static_cast<float>(b2);
   for (size_t s = 0; s < layout.slots.size(); ++s) {
     const auto& slot = layout.slots[s];
+    // The slot's elements inside the range, relative to the range's start.
+    const int64_t first = std::max(slot.offset, range.begin), last = std::min(slot.offset + slot.numel, range.end);
+    if (first >= last) continue;
     const float decay = decay_mask[s] ? static_cast<float>(1.0 - lr * config.weight_decay) : 1.0f;
-    float* p = params.data() + slot.offset;
-    const float* g = grads.data() + slot.offset;
-    float* m = state.m.data() + slot.offset;
-    float* v = state.v.data() + slot.offset;
-#pragma omp parallel for simd schedule(static) if (slot.numel > kMinParallelWork)
-    for (int64_t i = 0; i < slot.numel; ++i) {
+    const int64_t count = last - first;
+    float* p = params + (first - range.begin);
+    const float* g = grads + (first - range.begin);
+    float* m = state.m.data() + (first - range.begin);
+    float* v = state.v.data() + (first - range.begin);
+#pragma omp parallel for simd schedule(static) if (count > kMinParallelWork)
+    for (int64_t i = 0; i < count; ++i) {
       p[i] *= decay;
       m[i] = fb1 * m[i] + (1.0f - fb1) * g[i];
       v[i] = fb2 * v[i] + (1.0f - fb2) * g[i] * g[i];
@@ -50,20 +62,50 @@ void adamw_step(std::vector<float>& params, const std::vector<float>& grads, Ada
   }
 }
 
-double clip_grad_norm(std::vector<float>& grads, double max_norm) {
+int64_t norm_blocks(int64_t elements) { return (elements + kNormBlock - 1) / kNormBlock; }
+
+namespace {
+
+// One block's sum of squares: element i goes to lane i % 8, the lanes are added as a fixed tree.
+double block_squared_sum(const float* x, int64_t n) {
+  double lanes[8] = {};
+  int64_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int l = 0; l < 8; ++l) lanes[l] += static_cast<double>(x[i + l]) * x[i + l];
+  for (; i < n; ++i) lanes[i % 8] += static_cast<double>(x[i]) * x[i];
+  return ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+}
+
+}  // namespace
+
+void squared_norm_blocks(const float* data, int64_t elements, double* block_sums) {
+  const int64_t blocks = norm_blocks(elements);
+#pragma omp parallel for schedule(static) if (elements > kMinParallelWork)
+  for (int64_t b = 0; b < blocks; ++b)
+    block_sums[b] = block_squared_sum(data + b * kNormBlock, std::min(kNormBlock, elements - b * kNormBlock));
+}
+
+double sum_in_order(const std::vector<double>& values) {
   double sum = 0.0;
+  for (double v : values) sum += v;
+  return sum;
+}
+
+void clip_to_norm(float* grads, int64_t elements, double norm, double max_norm) {
+  if (max_norm <= 0.0) return;
+  const double coef = max_norm / (norm + 1e-6);
+  if (coef >= 1.0) return;
+  const float f = static_cast<float>(coef);
+#pragma omp parallel for simd schedule(static) if (elements > kMinParallelWork)
+  for (int64_t i = 0; i < elements; ++i) grads[i] *= f;
+}
+
+double clip_grad_norm(std::vector<float>& grads, double max_norm) {
   const int64_t n = static_cast<int64_t>(grads.size());
-#pragma omp parallel for reduction(+ : sum) schedule(static) if (n > kMinParallelWork)
-  for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(grads[i]) * grads[i];
-  const double norm = std::sqrt(sum);
-  if (max_norm > 0.0) {
-    const double coef = max_norm / (norm + 1e-6);
-    if (coef < 1.0) {
-      const float f = static_cast<float>(coef);
-#pragma omp parallel for simd schedule(static) if (n > kMinParallelWork)
-      for (int64_t i = 0; i < n; ++i) grads[i] *= f;
-    }
-  }
+  std::vector<double> block_sums(static_cast<size_t>(norm_blocks(n)));
+  squared_norm_blocks(grads.data(), n, block_sums.data());
+  const double norm = std::sqrt(sum_in_order(block_sums));
+  clip_to_norm(grads.data(), n, norm, max_norm);
   return norm;
 }
 

@@ -15,7 +15,8 @@ struct AdamWConfig {
   double weight_decay = 0.0;
 };
 
-// Optimizer state: one buffer per moment, the layout of the parameters; step = updates applied.
+// Optimizer state: one buffer per moment, the layout of the parameters (under ZeRO-1, of this rank's
+// ParamRange only); step = updates applied.
 struct AdamWState {
   std::vector<float> m, v;
   int64_t step = 0;
@@ -24,16 +25,42 @@ struct AdamWState {
 // Which parameters get weight decay: HF Trainer exempts biases and norm weights.
 std::vector<uint8_t> weight_decay_mask(const ParameterLayout& layout);
 
+// The elements [begin, end) of the parameter buffer: the part of the update one rank makes under
+// ZeRO-1 (train/train_step.h), or all of it.
+struct ParamRange {
+  int64_t begin = 0, end = 0;
+  int64_t size() const { return end - begin; }
+};
+
 // One update at learning rate lr (the schedule's value for this step), per torch.optim.AdamW:
 //   p -= lr * wd * p  (decoupled, only where decay_mask) ; m = b1 m + (1-b1) g ; v = b2 v + (1-b2) g^2
 //   p -= lr / (1 - b1^t) * m / (sqrt(v / (1 - b2^t)) + eps)
 void adamw_step(std::vector<float>& params, const std::vector<float>& grads, AdamWState& state,
                 const AdamWConfig& config, double lr, const std::vector<uint8_t>& decay_mask,
                 const ParameterLayout& layout);
+// The same update of the parameters in `range` only: `params` and `grads` point at element
+// range.begin, the state's moments cover the range. Each element gets the bits the whole update gives it.
+void adamw_step(float* params, const float* grads, AdamWState& state, const AdamWConfig& config, double lr,
+                const std::vector<uint8_t>& decay_mask, const ParameterLayout& layout, ParamRange range);
 
-// The global L2 norm of the gradients (computed in double); scales them by max_norm / (norm + 1e-6)
-// when the norm exceeds max_norm (torch.nn.utils.clip_grad_norm_). Returns the pre-clip norm.
+// The squared L2 norm of gradients, in blocks of kNormBlock elements at fixed offsets of the buffer:
+// each block is summed in double in one fixed order (eight lanes, then a fixed tree), and the blocks'
+// sums are added in block order. The result depends neither on the thread count nor on how the
+// buffer is split into block-aligned slices, which is what lets ZeRO-1 ranks (each holding a slice)
+// compute the bits of the one-buffer norm.
+constexpr int64_t kNormBlock = 2048;
+int64_t norm_blocks(int64_t elements);  // ceil(elements / kNormBlock)
+// The sums of squares of the blocks of `data` (`elements` floats starting at a block boundary) into
+// `block_sums` (norm_blocks(elements) of them).
+void squared_norm_blocks(const float* data, int64_t elements, double* block_sums);
+double sum_in_order(const std::vector<double>& values);
+
+// The global L2 norm of the gradients (squared_norm_blocks, then the square root); scales them by
+// max_norm / (norm + 1e-6) when the norm exceeds max_norm (torch.nn.utils.clip_grad_norm_). Returns
+// the pre-clip norm.
 double clip_grad_norm(std::vector<float>& grads, double max_norm);
+// The scaling of clip_grad_norm for a known norm, over `elements` gradients.
+void clip_to_norm(float* grads, int64_t elements, double norm, double max_norm);
 
 enum class ScheduleKind { Constant, ConstantWithWarmup, Linear, Cosine };
 ScheduleKind parse_schedule(const std::string& name);  // HF names: constant, constant_with_warmup, linear, cosine
