@@ -144,9 +144,10 @@ void run_generate(const GenerateArgs& args) {
   if (!args.input.empty() && args.output.empty()) fail("--input needs --output FILE.jsonl");
   if (!args.output.empty()) check_output_file(args.output, "generate --output");
   const Precision precision = parse_precision(args.precision);
-  choose_device(args.device, "", precision);
+  const int cuda_device = choose_inference_device(args.device, "", precision);
   const auto session = infer::open_session(args.model, {.precision = precision,
                                                         .max_batch = args.max_batch,
+                                                        .cuda_device = cuda_device,
                                                         .tokenizer = infer::Need::IfPresent,
                                                         .chat_template = args.chat ? infer::Need::Required : infer::Need::No});
   const std::vector<nlohmann::json> rows = read_requests(args);
@@ -166,10 +167,13 @@ struct BenchArgs {
 
 void run_generate_bench(const BenchArgs& args) {
   const Precision precision = parse_precision(args.precision);
-  choose_device(args.device, "", precision);
+  const int cuda_device = choose_inference_device(args.device, "", precision);
   if (!args.json) log_info("precision {}", describe_precision(args.precision, precision));
   Model model = init_model(preset_config(args.arch), 0);
-  infer::Engine engine(model, {.precision = precision, .max_batch = args.batch, .step_tokens = args.step_tokens});
+  infer::Engine engine(model, {.precision = precision,
+                               .max_batch = args.batch,
+                               .step_tokens = args.step_tokens,
+                               .cuda_device = cuda_device});
   Rng rng(1);
   for (int64_t b = 0; b < args.batch; ++b) {
     std::vector<int32_t> prompt;
@@ -202,6 +206,18 @@ void run_generate_bench(const BenchArgs& args) {
                         {"threads", thread_count()},
                         {"cpu", cpu_model_name()},
                         {"cpu_simd", cpu_simd_summary()}};
+  if (infer::DeviceEngine* gpu = engine.device()) {
+    // The whole KV pool is allocated up front (a share of the free memory): its peak use is what the
+    // sequences held, the rest is the weights and the step's activations.
+    const double mb = 1024.0 * 1024.0;
+    out["device"] = fmt::format("cuda:{}", cuda_device);
+    out["device_peak_mb"] = static_cast<double>(gpu->peak_bytes_in_use()) / mb;
+    out["kv_pool_mb"] = static_cast<double>(gpu->blocks_total() * gpu->block_bytes()) / mb;
+    out["kv_peak_used_mb"] = static_cast<double>(gpu->peak_blocks_used() * gpu->block_bytes()) / mb;
+    out["device_peak_without_unused_kv_mb"] =
+        static_cast<double>(gpu->peak_bytes_in_use() - (gpu->blocks_total() - gpu->peak_blocks_used()) * gpu->block_bytes()) / mb;
+    out["batch_invariant"] = gpu->batch_invariant();  // false with the opt-in TINYTHINK_CUDA_FAST_GEMM=1
+  }
   std::printf("%s\n", out.dump(args.json ? -1 : 2).c_str());
 }
 

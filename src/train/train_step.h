@@ -20,9 +20,11 @@
 // tokens of the effective batch (TRL/HF semantics).
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "model/device_transformer.h"
 #include "model/transformer.h"
 #include "train/optimizer.h"
 #include "train/trainer_state.h"
@@ -48,11 +50,24 @@ struct TrainState {
   Workspace workspace;
   WeightSet weights;
   OptimizerShards shards;
+  // On a GPU (use_cuda_device): parameters, gradients and AdamW moments live on the device and the
+  // functions below run there; model->params and adam are brought back when a checkpoint is written.
+  std::unique_ptr<TrainDevice> device;
+  std::unique_ptr<DeviceTrainingModel> gpu;
 
   TrainState(Model& model, Precision precision);
   TrainState(const TrainState&) = delete;  // grad_views and weights point into this object's buffers
   TrainState& operator=(const TrainState&) = delete;
 };
+
+// Moves the state to CUDA device `index`: uploads the parameters and the AdamW moments with their
+// step count (a resumed run continues where the checkpoint left off, whichever device wrote it).
+void use_cuda_device(TrainState& state, int index);
+// The same with a given device (use_cuda_device opens the plugin's; tests pass a host double).
+void use_train_device(TrainState& state, std::unique_ptr<TrainDevice> device);
+
+// One byte per parameter (1: weight decay applies) from the per-tensor weight_decay_mask.
+std::vector<uint8_t> per_parameter_decay_mask(const ParameterLayout& layout, const std::vector<uint8_t>& tensor_mask);
 
 void zero_gradients(TrainState& state);
 
@@ -78,8 +93,13 @@ void reduce_gradients(TrainState& state);
 // calls it: each updates its slice, then the slices are all-gathered.
 double apply_gradients(TrainState& state, const AdamWConfig& adamw, double lr, double max_grad_norm);
 
-// Checkpoints and the final model from the state's parameters and optimizer moments. Every rank
-// calls save_train_checkpoint (under ZeRO-1 the moments are gathered on rank 0); rank 0 writes.
+// Forward only, no gradients (evaluation): the token loss with weight 1 and per-token log-probs.
+LossResult evaluate_token_loss(TrainState& state, const Batch& batch, TokenLoss loss, Workspace& workspace,
+                               float* token_logprobs);
+
+// Checkpoints and the final model from the state's parameters and optimizer moments (downloaded
+// from the device first when the state is on a GPU). Every rank calls save_train_checkpoint (under
+// ZeRO-1 the moments are gathered on rank 0); rank 0 writes.
 void save_train_checkpoint(const TrainState& state, const std::string& output_dir, const CheckpointState& progress,
                            const std::string& tokenizer_source, int64_t save_total_limit);
 void write_trained_model(const TrainState& state, const std::string& output_dir, const std::string& tokenizer_source);
