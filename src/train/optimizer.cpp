@@ -18,6 +18,32 @@ std::vector<uint8_t> weight_decay_mask(const ParameterLayout& layout) {
   return mask;
 }
 
+namespace {
+
+void start_moments(AdamWState& state, size_t size) {
+  if (state.m.size() != size) {
+    state.m.assign(size, 0.0f);
+    state.v.assign(size, 0.0f);
+  }
+}
+
+// The scalars of update number state.step (already counted), as torch computes them.
+AdamWScalars adamw_scalars(const AdamWConfig& config, int64_t step, double lr) {
+  const double bias1 = 1.0 - std::pow(config.beta1, static_cast<double>(step));
+  const double bias2 = 1.0 - std::pow(config.beta2, static_cast<double>(step));
+  return {.step_size = static_cast<float>(lr / bias1),
+          .bias2_sqrt = static_cast<float>(std::sqrt(bias2)),
+          .eps = static_cast<float>(config.epsilon),
+          .beta1 = static_cast<float>(config.beta1),
+          .beta2 = static_cast<float>(config.beta2)};
+}
+
+float decay_factor(const AdamWConfig& config, double lr, bool decays) {
+  return decays ? static_cast<float>(1.0 - lr * config.weight_decay) : 1.0f;
+}
+
+}  // namespace
+
 void adamw_step(std::vector<float>& params, const std::vector<float>& grads, AdamWState& state,
                 const AdamWConfig& config, double lr, const std::vector<uint8_t>& decay_mask,
                 const ParameterLayout& layout) {
@@ -27,25 +53,16 @@ void adamw_step(std::vector<float>& params, const std::vector<float>& grads, Ada
 
 void adamw_step(float* params, const float* grads, AdamWState& state, const AdamWConfig& config, double lr,
                 const std::vector<uint8_t>& decay_mask, const ParameterLayout& layout, ParamRange range) {
-  const size_t size = static_cast<size_t>(range.size());
-  if (state.m.size() != size) {
-    state.m.assign(size, 0.0f);
-    state.v.assign(size, 0.0f);
-  }
+  start_moments(state, static_cast<size_t>(range.size()));
   state.step += 1;
-  const double b1 = config.beta1, b2 = config.beta2;
-  const double bias1 = 1.0 - std::pow(b1, static_cast<double>(state.step));
-  const double bias2 = 1.0 - std::pow(b2, static_cast<double>(state.step));
-  const float step_size = static_cast<float>(lr / bias1);
-  const float bias2_sqrt = static_cast<float>(std::sqrt(bias2));
-  const float eps = static_cast<float>(config.epsilon);
-  const float fb1 = static_cast<float>(b1), fb2 = static_cast<float>(b2);
+  const AdamWScalars k = adamw_scalars(config, state.step, lr);
+  const float step_size = k.step_size, bias2_sqrt = k.bias2_sqrt, eps = k.eps, fb1 = k.beta1, fb2 = k.beta2;
   for (size_t s = 0; s < layout.slots.size(); ++s) {
     const auto& slot = layout.slots[s];
     // The slot's elements inside the range, relative to the range's start.
     const int64_t first = std::max(slot.offset, range.begin), last = std::min(slot.offset + slot.numel, range.end);
     if (first >= last) continue;
-    const float decay = decay_mask[s] ? static_cast<float>(1.0 - lr * config.weight_decay) : 1.0f;
+    const float decay = decay_factor(config, lr, decay_mask[s]);
     const int64_t count = last - first;
     float* p = params + (first - range.begin);
     const float* g = grads + (first - range.begin);
@@ -60,6 +77,33 @@ void adamw_step(float* params, const float* grads, AdamWState& state, const Adam
       p[i] -= step_size * m[i] / (std::sqrt(v[i]) / bias2_sqrt + eps);
     }
   }
+}
+
+void adamw_fused_step(std::vector<float>& params, std::vector<float>& grads, AdamWState& state,
+                      const AdamWConfig& config, double lr, const std::vector<uint8_t>& decay_mask,
+                      const ParameterLayout& layout, float grad_scale, std::vector<float>* bf16_copy) {
+  if (bf16_copy) bf16_copy->resize(params.size());
+  const ParamRange all{0, static_cast<int64_t>(params.size())};
+  adamw_fused_step(params.data(), grads.data(), state, config, lr, decay_mask, layout, all, grad_scale,
+                   bf16_copy ? bf16_copy->data() : nullptr);
+}
+
+void adamw_fused_step(float* params, float* grads, AdamWState& state, const AdamWConfig& config, double lr,
+                      const std::vector<uint8_t>& decay_mask, const ParameterLayout& layout, ParamRange range,
+                      float grad_scale, float* bf16_copy) {
+  start_moments(state, static_cast<size_t>(range.size()));
+  state.step += 1;
+  AdamWScalars k = adamw_scalars(config, state.step, lr);
+  k.grad_scale = grad_scale;
+  std::vector<AdamWSegment> segments;  // the slots' parts inside the range, relative to its start
+  for (size_t s = 0; s < layout.slots.size(); ++s) {
+    const auto& slot = layout.slots[s];
+    const int64_t first = std::max(slot.offset, range.begin), last = std::min(slot.offset + slot.numel, range.end);
+    if (first < last) segments.push_back({first - range.begin, last - first, decay_factor(config, lr, decay_mask[s])});
+  }
+  const AdamWBuffers buffers{
+      .params = params, .grads = grads, .m = state.m.data(), .v = state.v.data(), .bf16_copy = bf16_copy};
+  adamw_fused_update(buffers, segments, k);
 }
 
 int64_t norm_blocks(int64_t elements) { return (elements + kNormBlock - 1) / kNormBlock; }
@@ -91,21 +135,29 @@ double sum_in_order(const std::vector<double>& values) {
   return sum;
 }
 
-void clip_to_norm(float* grads, int64_t elements, double norm, double max_norm) {
-  if (max_norm <= 0.0) return;
+double gradient_norm(const std::vector<float>& grads) {
+  const int64_t n = static_cast<int64_t>(grads.size());
+  std::vector<double> block_sums(static_cast<size_t>(norm_blocks(n)));
+  squared_norm_blocks(grads.data(), n, block_sums.data());
+  return std::sqrt(sum_in_order(block_sums));
+}
+
+float clip_coefficient(double norm, double max_norm) {
+  if (max_norm <= 0.0) return 1.0f;
   const double coef = max_norm / (norm + 1e-6);
-  if (coef >= 1.0) return;
-  const float f = static_cast<float>(coef);
+  return coef < 1.0 ? static_cast<float>(coef) : 1.0f;
+}
+
+void clip_to_norm(float* grads, int64_t elements, double norm, double max_norm) {
+  const float f = clip_coefficient(norm, max_norm);
+  if (f == 1.0f) return;
 #pragma omp parallel for simd schedule(static) if (elements > kMinParallelWork)
   for (int64_t i = 0; i < elements; ++i) grads[i] *= f;
 }
 
 double clip_grad_norm(std::vector<float>& grads, double max_norm) {
-  const int64_t n = static_cast<int64_t>(grads.size());
-  std::vector<double> block_sums(static_cast<size_t>(norm_blocks(n)));
-  squared_norm_blocks(grads.data(), n, block_sums.data());
-  const double norm = std::sqrt(sum_in_order(block_sums));
-  clip_to_norm(grads.data(), n, norm, max_norm);
+  const double norm = gradient_norm(grads);
+  clip_to_norm(grads.data(), static_cast<int64_t>(grads.size()), norm, max_norm);
   return norm;
 }
 

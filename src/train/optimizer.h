@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cpu/adamw.h"
 #include "model/params.h"
 
 namespace tt {
@@ -32,7 +33,8 @@ struct ParamRange {
   int64_t size() const { return end - begin; }
 };
 
-// One update at learning rate lr (the schedule's value for this step), per torch.optim.AdamW:
+// One update at learning rate lr (the schedule's value for this step), per torch.optim.AdamW (the
+// plain reference; a training step runs adamw_fused_step, which gives the same bits):
 //   p -= lr * wd * p  (decoupled, only where decay_mask) ; m = b1 m + (1-b1) g ; v = b2 v + (1-b2) g^2
 //   p -= lr / (1 - b1^t) * m / (sqrt(v / (1 - b2^t)) + eps)
 void adamw_step(std::vector<float>& params, const std::vector<float>& grads, AdamWState& state,
@@ -61,6 +63,23 @@ double sum_in_order(const std::vector<double>& values);
 double clip_grad_norm(std::vector<float>& grads, double max_norm);
 // The scaling of clip_grad_norm for a known norm, over `elements` gradients.
 void clip_to_norm(float* grads, int64_t elements, double norm, double max_norm);
+
+// The parts of clip_grad_norm: the global L2 norm (the block sums above), and the factor the
+// gradients are multiplied by (1 when max_norm <= 0 or the norm is within it).
+double gradient_norm(const std::vector<float>& grads);
+float clip_coefficient(double norm, double max_norm);
+
+// clip_grad_norm's scaling by grad_scale, adamw_step, zeroing the gradients and, when bf16_copy is
+// non-null, refresh_bf16_copy in one pass (kernels/cpu/adamw.h); bit-identical to those in sequence.
+void adamw_fused_step(std::vector<float>& params, std::vector<float>& grads, AdamWState& state,
+                      const AdamWConfig& config, double lr, const std::vector<uint8_t>& decay_mask,
+                      const ParameterLayout& layout, float grad_scale, std::vector<float>* bf16_copy);
+// The same pass over the parameters in `range` only (ZeRO-1's slice): `params`, `grads` and
+// `bf16_copy` (nullable) point at element range.begin, the state's moments cover the range; each
+// element gets the bits of the whole pass.
+void adamw_fused_step(float* params, float* grads, AdamWState& state, const AdamWConfig& config, double lr,
+                      const std::vector<uint8_t>& decay_mask, const ParameterLayout& layout, ParamRange range,
+                      float grad_scale, float* bf16_copy);
 
 enum class ScheduleKind { Constant, ConstantWithWarmup, Linear, Cosine };
 ScheduleKind parse_schedule(const std::string& name);  // HF names: constant, constant_with_warmup, linear, cosine

@@ -54,7 +54,8 @@ void download_state(const TrainState& state, AdamWState* adam) {
 void zero_gradients(TrainState& state) {
   if (state.gpu) return state.gpu->zero_gradients();
   OpScope scope("zero gradients");
-  std::fill(state.grads.begin(), state.grads.end(), 0.0f);
+  if (!state.grads_are_zero) std::fill(state.grads.begin(), state.grads.end(), 0.0f);
+  state.grads_are_zero = false;  // the caller accumulates into them next
 }
 
 LossResult accumulate_token_loss(TrainState& state, const Batch& batch, float token_weight, TokenLoss loss,
@@ -112,7 +113,8 @@ namespace {
 
 // ZeRO-1's step: the global norm from every rank's block sums (each block summed by the one rank
 // owning it, so the all-reduce adds zeros to it: exact), clip and AdamW on this rank's slice, then
-// every rank's updated slice to every rank.
+// every rank's updated slice to every rank. The full gradient buffer is not zeroed here (only the
+// slice's copy is): grads_are_zero stays false, so zero_gradients clears it.
 double apply_sharded_gradients(TrainState& state, const AdamWConfig& adamw, double lr, double max_grad_norm) {
   Communicator& world = Communicator::world();
   Model& model = *state.model;
@@ -120,18 +122,15 @@ double apply_sharded_gradients(TrainState& state, const AdamWConfig& adamw, doub
   const ParamRange mine = shards.mine;
   double norm;
   {
-    OpScope scope("gradient clip (norm)");
+    OpScope scope("gradient norm");
     std::vector<double> block_sums(static_cast<size_t>(norm_blocks(static_cast<int64_t>(state.grads.size()))), 0.0);
     squared_norm_blocks(shards.grads.data(), mine.size(), block_sums.data() + mine.begin / kNormBlock);
     world.all_reduce_sum(block_sums.data(), block_sums.size());
     norm = std::sqrt(sum_in_order(block_sums));
-    clip_to_norm(shards.grads.data(), mine.size(), norm, max_grad_norm);
   }
-  {
-    OpScope scope("adamw");
-    adamw_step(model.params.data() + mine.begin, shards.grads.data(), state.adam, adamw, lr, state.decay_mask,
-               model.layout, mine);
-  }
+  // clip scale and AdamW on the slice in one pass (the bf16 copy after the gather: every parameter)
+  adamw_fused_step(model.params.data() + mine.begin, shards.grads.data(), state.adam, adamw, lr, state.decay_mask,
+                   model.layout, mine, clip_coefficient(norm, max_grad_norm), nullptr);
   {
     OpScope scope("parameter all-gather (ranks)");
     const double t0 = now_seconds();
@@ -175,14 +174,14 @@ double apply_gradients(TrainState& state, const AdamWConfig& adamw, double lr, d
   Model& model = *state.model;
   double norm;
   {
-    OpScope scope("gradient clip (norm)");
-    norm = clip_grad_norm(state.grads, max_grad_norm);
+    OpScope scope("gradient norm");
+    norm = gradient_norm(state.grads);
   }
-  {
-    OpScope scope("adamw");
-    adamw_step(model.params, state.grads, state.adam, adamw, lr, state.decay_mask, model.layout);
-  }
-  if (state.precision == Precision::BF16) refresh_bf16_copy(model.params, state.bf16_copy);
+  // clip scale, AdamW, zeroed gradients and the bf16 copy in one pass
+  adamw_fused_step(model.params, state.grads, state.adam, adamw, lr, state.decay_mask, model.layout,
+                   clip_coefficient(norm, max_grad_norm),
+                   state.precision == Precision::BF16 ? &state.bf16_copy : nullptr);
+  state.grads_are_zero = true;
   return norm;
 }
 

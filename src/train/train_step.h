@@ -43,6 +43,7 @@ struct TrainState {
   Model* model = nullptr;
   Precision precision = Precision::FP32;
   std::vector<float> grads;  // one contiguous buffer, the parameters' layout
+  bool grads_are_zero = true;  // set by apply_gradients (which zeroes them), so zero_gradients skips its pass
   ModelViews grad_views;     // named views into grads
   AdamWState adam;
   std::vector<uint8_t> decay_mask;
@@ -69,6 +70,7 @@ void use_train_device(TrainState& state, std::unique_ptr<TrainDevice> device);
 // One byte per parameter (1: weight decay applies) from the per-tensor weight_decay_mask.
 std::vector<uint8_t> per_parameter_decay_mask(const ParameterLayout& layout, const std::vector<uint8_t>& tensor_mask);
 
+// Sets the gradients to zero for the next accumulation (no pass when apply_gradients left them zero).
 void zero_gradients(TrainState& state);
 
 // Forward and backward of one batch, every target token's loss weighted by token_weight (1 / the
@@ -88,9 +90,10 @@ std::vector<int64_t> optimizer_slices(int64_t elements, int ranks);
 // reduce-scattered into this rank's slice (state.shards.grads). Nothing with one rank.
 void reduce_gradients(TrainState& state);
 
-// Clips the gradients to max_grad_norm (<= 0: no clipping), applies AdamW at learning rate lr and
-// refreshes the bf16 weight copy. Returns the gradient norm before clipping. Under ZeRO-1 every rank
-// calls it: each updates its slice, then the slices are all-gathered.
+// Clips the gradients to max_grad_norm (<= 0: no clipping), applies AdamW at learning rate lr,
+// refreshes the bf16 weight copy and leaves the gradients zero (one fused pass after the norm's).
+// Returns the gradient norm before clipping. Under ZeRO-1 every rank calls it: each updates its
+// slice (the fused pass over the slice), then the slices are all-gathered.
 double apply_gradients(TrainState& state, const AdamWConfig& adamw, double lr, double max_grad_norm);
 
 // Forward only, no gradients (evaluation): the token loss with weight 1 and per-token log-probs.
