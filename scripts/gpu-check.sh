@@ -100,13 +100,13 @@ if [ -z "${TINYTHINK_NCCL:-}" ]; then
   done
 fi
 echo "TINYTHINK_NCCL=${TINYTHINK_NCCL:-unset, the dynamic loader searches for libnccl.so.2}"
-timeout 120 "$BIN/tinythink_cuda_tests" --gtest_filter='Nccl.*:DeviceCollectives.*' 2>&1 | tee "$LOGS/gpu-check.nccl.log"
+timeout 120 "$BIN/tinythink_cuda_tests" --gtest_color=no --gtest_filter='Nccl.*:DeviceCollectives.*' 2>&1 | tee "$LOGS/gpu-check.nccl.log"
 NCCL_ONE=$(grep -E '^\[ +(OK|FAILED|SKIPPED) +\] Nccl.OneRankCollectivesAreTheIdentity' "$LOGS/gpu-check.nccl.log" | head -1 | grep -oE 'OK|FAILED|SKIPPED')
 NCCL_WHY=$(awk '/RUN .*Nccl.OneRank/ {f = 1} f && /: Skipped$/ {getline; print; exit}' "$LOGS/gpu-check.nccl.log" | cut -c1-80)
 row "nccl one rank" "${NCCL_ONE:-no result}${NCCL_WHY:+ ($NCCL_WHY)}"
 if command -v mpirun >/dev/null; then  # the same path with the id handed over by MPI
   OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 120 mpirun --oversubscribe -np 1 \
-    ${TINYTHINK_NCCL:+-x TINYTHINK_NCCL} "$BIN/tinythink_cuda_tests" --gtest_filter='Nccl.OneRank*' \
+    ${TINYTHINK_NCCL:+-x TINYTHINK_NCCL} "$BIN/tinythink_cuda_tests" --gtest_color=no --gtest_filter='Nccl.OneRank*' \
     >"$LOGS/gpu-check.nccl-mpirun.log" 2>&1
   row "nccl one rank (mpirun -np 1)" "$(grep -oE '^\[ +(OK|FAILED|SKIPPED) +\] Nccl.OneRank' "$LOGS/gpu-check.nccl-mpirun.log" | grep -oE 'OK|FAILED|SKIPPED' | head -1 || echo 'no result')"
 fi
