@@ -277,6 +277,16 @@ TEST(MpiZero, ShardedOptimizerTrainsTheBitsOfTheUnshardedOneForDpo) {
   auto plain = run_ranks(2, "dpo " + dpo_config(dir + "/plain", 2) + " --set trainer.save_steps=2");
   ASSERT_EQ(plain.exit_code, 0) << plain.output;
   expect_same_run_files(dir + "/zero/out", dir + "/plain/out");
+
+  // Another world size: one process (accumulation 4, the same global batch) resumes the ZeRO run's
+  // checkpoint-2 (moments gathered on rank 0) and ends where it ended, within DPO's tolerance.
+  const std::string alone = dir + "/alone";
+  fs::create_directories(alone + "/out");
+  fs::copy(dir + "/zero/out/checkpoint-2", alone + "/out/checkpoint-2", fs::copy_options::recursive);
+  auto one = run_one("dpo " + dpo_config(alone, 4) + " --set trainer.save_steps=2 --resume");
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  EXPECT_NE(one.output.find("resumed from"), std::string::npos) << one.output;
+  expect_same_weights(alone + "/out", dir + "/zero/out", 1e-5);
 }
 
 // The last line of a command's output that parses as a JSON object.
