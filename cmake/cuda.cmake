@@ -50,6 +50,22 @@ if(TT_CUDA_ENABLED)
   target_compile_options(tinythink_cuda PRIVATE
     $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -Xcompiler=-Wall -lineinfo>)
   target_link_libraries(tinythink_cuda PUBLIC CUDA::cudart CUDA::cublasLt fmt::fmt)
+  # NCCL (issue 19: collectives over the GPU ranks, kernels/device_collectives.h) lives in the plugin,
+  # so the binary never links it; the plugin compiles against nccl.h (the toolkit here ships it) and
+  # dlopens libnccl.so.2 on the first NCCL call, so it does not link it either (200+ MB that a GPU
+  # bundle would otherwise carry). Without nccl.h the plugin's NCCL entry points answer with the reason.
+  find_path(TT_NCCL_INCLUDE_DIR nccl.h HINTS ${CUDAToolkit_INCLUDE_DIRS})
+  if(TT_NCCL_INCLUDE_DIR)
+    message(STATUS "NCCL: ${TT_NCCL_INCLUDE_DIR}/nccl.h (libnccl.so.2 loaded at run time)")
+    target_include_directories(tinythink_cuda PRIVATE ${TT_NCCL_INCLUDE_DIR})
+    target_link_libraries(tinythink_cuda PRIVATE ${CMAKE_DL_LIBS})
+    set(TT_HAVE_NCCL 1)
+  else()
+    message(STATUS "NCCL: nccl.h not found (the CUDA plugin has no multi-GPU collectives)")
+    set(TT_HAVE_NCCL 0)
+  endif()
+  set_source_files_properties(${CMAKE_SOURCE_DIR}/src/kernels/cuda/nccl_communicator.cpp PROPERTIES
+                              COMPILE_DEFINITIONS TT_HAVE_NCCL=${TT_HAVE_NCCL})
   add_dependencies(tinythink tinythink_cuda)
 
   # The kernel parity tests (ctest -L cuda): each CUDA kernel against the CPU one. On a machine

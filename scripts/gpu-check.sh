@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The device check of the CUDA backend (issues 14 and 15), for a machine with an NVIDIA GPU: builds
 # with CUDA for this card only (or unpacks a build made elsewhere), runs the kernel parity tests
-# (ctest -L cuda), the CLI's device choice, the training step on the GPU (bench train --device cuda),
+# (ctest -L cuda), the one-rank NCCL path (issue 19), the CLI's device choice, the training step on the GPU (bench train --device cuda),
 # the kernel benchmarks on the study's shapes, the
 # generation kernels' decode/prefill timings, and prints a short table last. Sized for 8 minutes on an
 # H100/H200 (a build is most of it).
@@ -89,6 +89,26 @@ else
   TESTS=$(grep -E "tests passed|tests failed" "$LOGS/gpu-check.ctest.log" | tail -1)
   SKIPPED=$(grep -c "(Skipped)" "$LOGS/gpu-check.ctest.log" || true)
   row "ctest -L cuda" "${TESTS:-no result} ; skipped $SKIPPED"
+fi
+
+echo "== NCCL, one rank (issue 19: the data-parallel collectives' one-rank path; two ranks need 2 GPUs)"
+# libnccl.so.2 is not in the bundle: the toolkit's, or the pip wheel torch uses, via $TINYTHINK_NCCL.
+if [ -z "${TINYTHINK_NCCL:-}" ]; then
+  for f in /usr/local/cuda/lib64/libnccl.so.2 /usr/lib/x86_64-linux-gnu/libnccl.so.2 \
+           "$(python3 -c 'import os, nvidia.nccl as n; print(os.path.join(list(n.__path__)[0], "lib", "libnccl.so.2"))' 2>/dev/null)"; do
+    [ -n "$f" ] && [ -f "$f" ] && { export TINYTHINK_NCCL=$f; break; }
+  done
+fi
+echo "TINYTHINK_NCCL=${TINYTHINK_NCCL:-unset, the dynamic loader searches for libnccl.so.2}"
+timeout 120 "$BIN/tinythink_cuda_tests" --gtest_color=no --gtest_filter='Nccl.*:DeviceCollectives.*' 2>&1 | tee "$LOGS/gpu-check.nccl.log"
+NCCL_ONE=$(grep -E '^\[ +(OK|FAILED|SKIPPED) +\] Nccl.OneRankCollectivesAreTheIdentity' "$LOGS/gpu-check.nccl.log" | head -1 | grep -oE 'OK|FAILED|SKIPPED')
+NCCL_WHY=$(awk '/RUN .*Nccl.OneRank/ {f = 1} f && /: Skipped$/ {getline; print; exit}' "$LOGS/gpu-check.nccl.log" | cut -c1-80)
+row "nccl one rank" "${NCCL_ONE:-no result}${NCCL_WHY:+ ($NCCL_WHY)}"
+if command -v mpirun >/dev/null; then  # the same path with the id handed over by MPI
+  OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 120 mpirun --oversubscribe -np 1 \
+    ${TINYTHINK_NCCL:+-x TINYTHINK_NCCL} "$BIN/tinythink_cuda_tests" --gtest_color=no --gtest_filter='Nccl.OneRank*' \
+    >"$LOGS/gpu-check.nccl-mpirun.log" 2>&1
+  row "nccl one rank (mpirun -np 1)" "$(grep -oE '^\[ +(OK|FAILED|SKIPPED) +\] Nccl.OneRank' "$LOGS/gpu-check.nccl-mpirun.log" | grep -oE 'OK|FAILED|SKIPPED' | head -1 || echo 'no result')"
 fi
 
 echo "== device choice"

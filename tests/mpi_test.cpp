@@ -214,6 +214,125 @@ TEST(MpiDpo, TwoRanksTrainAsOneProcessAndShareTheReferencePass) {
             read_file((fs::path(dir) / "one/ref_cache" / caches[0].filename()).string()));
 }
 
+// The files of a run that ZeRO-1 must not change: the model, the metrics and every checkpoint's
+// weights and optimizer moments.
+void expect_same_run_files(const std::string& a, const std::string& b) {
+  for (const char* file : {"model.safetensors", "metrics.jsonl"})
+    EXPECT_EQ(read_file(a + "/" + file), read_file(b + "/" + file)) << file;
+  int checkpoints = 0;
+  for (const auto& e : fs::directory_iterator(b)) {
+    if (e.path().filename().string().rfind("checkpoint-", 0) != 0) continue;
+    ++checkpoints;
+    const std::string name = e.path().filename().string();
+    for (const char* file : {"model.safetensors", "trainer_state/optimizer.safetensors", "trainer_state/state.json"})
+      EXPECT_EQ(read_file(a + "/" + name + "/" + file), read_file(e.path().string() + "/" + file)) << name << "/" << file;
+  }
+  EXPECT_GT(checkpoints, 0);
+}
+
+// ZeRO-1 on two ranks trains the bits of two ranks without it: the reduce-scatter adds the same two
+// gradients as the all-reduce (a + b), the norm comes from the same block sums in the same order, and
+// AdamW gives each element of a slice the bits of the whole update. Its checkpoints are the unsharded
+// ones (moments gathered on rank 0), so one process resumes them, and two ZeRO ranks resume a
+// checkpoint (sharding the loaded moments) to the bits of the uninterrupted run.
+TEST(MpiZero, ShardedOptimizerTrainsTheBitsOfTheUnshardedOneForSft) {
+  SKIP_WITHOUT_MPI();
+  const std::string dir = testing::make_temp_dir("mpi-zero-sft");
+  const std::string zero = " --set trainer.zero_stage=1";
+  auto sharded = run_ranks(2, "sft " + sft_config(dir + "/zero", 2) + zero);
+  ASSERT_EQ(sharded.exit_code, 0) << sharded.output;
+  EXPECT_NE(sharded.output.find("over 2 ranks (ZeRO-1: AdamW state sharded)"), std::string::npos) << sharded.output;
+  EXPECT_NE(sharded.output.find("reduce-scatter and parameter all-gather took"), std::string::npos) << sharded.output;
+  auto plain = run_ranks(2, "sft " + sft_config(dir + "/plain", 2));
+  ASSERT_EQ(plain.exit_code, 0) << plain.output;
+  expect_same_run_files(dir + "/zero/out", dir + "/plain/out");
+
+  // One process (accumulation 4: the same global batch) resumes the ZeRO run's checkpoint-3.
+  const std::string alone = dir + "/alone";
+  fs::create_directories(alone + "/out");
+  fs::copy(dir + "/zero/out/checkpoint-3", alone + "/out/checkpoint-3", fs::copy_options::recursive);
+  auto one = run_one("sft " + sft_config(alone, 4) + zero + " --resume");
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  EXPECT_NE(one.output.find("resumed from"), std::string::npos) << one.output;
+  EXPECT_EQ(one.output.find("ZeRO-1"), std::string::npos) << "one rank has nothing to shard";
+  expect_same_weights(alone + "/out", dir + "/zero/out");
+
+  // Two ZeRO ranks resume checkpoint-6: bitwise the uninterrupted run.
+  const std::string resumed = dir + "/resumed";
+  fs::create_directories(resumed + "/out");
+  fs::copy(dir + "/zero/out/checkpoint-6", resumed + "/out/checkpoint-6", fs::copy_options::recursive);
+  auto again = run_ranks(2, "sft " + sft_config(resumed, 2) + zero + " --resume");
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_EQ(read_file(resumed + "/out/model.safetensors"), read_file(dir + "/zero/out/model.safetensors"));
+  EXPECT_EQ(read_file(resumed + "/out/checkpoint-9/trainer_state/optimizer.safetensors"),
+            read_file(dir + "/zero/out/checkpoint-9/trainer_state/optimizer.safetensors"));
+}
+
+TEST(MpiZero, ShardedOptimizerTrainsTheBitsOfTheUnshardedOneForDpo) {
+  SKIP_WITHOUT_MPI();
+  const std::string dir = testing::make_temp_dir("mpi-zero-dpo");
+  auto sharded = run_ranks(2, "dpo " + dpo_config(dir + "/zero", 2) + " --set trainer.zero_stage=1 --set trainer.save_steps=2");
+  ASSERT_EQ(sharded.exit_code, 0) << sharded.output;
+  EXPECT_NE(sharded.output.find("ZeRO-1"), std::string::npos) << sharded.output;
+  auto plain = run_ranks(2, "dpo " + dpo_config(dir + "/plain", 2) + " --set trainer.save_steps=2");
+  ASSERT_EQ(plain.exit_code, 0) << plain.output;
+  expect_same_run_files(dir + "/zero/out", dir + "/plain/out");
+
+  // Another world size: one process (accumulation 4, the same global batch) resumes the ZeRO run's
+  // checkpoint-2 (moments gathered on rank 0) and ends where it ended, within DPO's tolerance.
+  const std::string alone = dir + "/alone";
+  fs::create_directories(alone + "/out");
+  fs::copy(dir + "/zero/out/checkpoint-2", alone + "/out/checkpoint-2", fs::copy_options::recursive);
+  auto one = run_one("dpo " + dpo_config(alone, 4) + " --set trainer.save_steps=2 --resume");
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  EXPECT_NE(one.output.find("resumed from"), std::string::npos) << one.output;
+  expect_same_weights(alone + "/out", dir + "/zero/out", 1e-5);
+}
+
+// The last line of a command's output that parses as a JSON object.
+nlohmann::json last_json_line(const std::string& output) {
+  std::istringstream lines(output);
+  nlohmann::json found;
+  for (std::string line; std::getline(lines, line);)
+    if (!line.empty() && line.front() == '{') found = nlohmann::json::parse(line, nullptr, false);
+  return found;
+}
+
+void expect_world_report(const nlohmann::json& report, int ranks, int zero_stage) {
+  ASSERT_TRUE(report.is_object());
+  EXPECT_EQ(report["ranks"], ranks);
+  EXPECT_EQ(report["zero_stage"], zero_stage);
+  ASSERT_EQ(report["tokens_per_s_per_rank"].size(), static_cast<size_t>(ranks));
+  double total = 0;
+  for (const auto& rate : report["tokens_per_s_per_rank"]) {
+    EXPECT_GT(rate.get<double>(), 0);
+    total += rate.get<double>();
+  }
+  EXPECT_NEAR(report["tokens_per_s_total"].get<double>(), total, 1e-9 * total);
+  EXPECT_NEAR(report["scaling_efficiency"].get<double>(),
+              total / (ranks * report["single_rank_tokens_per_s"].get<double>()), 1e-9);
+  const double share = report["all_reduce_share"].get<double>();
+  if (ranks == 1) EXPECT_EQ(share, 0);
+  else EXPECT_GT(share, 0);
+  EXPECT_LT(share, 1);
+}
+
+// bench train --world: one JSON line from rank 0 (scaling against rank 0 alone, the all-reduce share);
+// one process reports a world of one with no all-reduce.
+TEST(MpiBench, WorldReportsScalingAndTheAllReduceShare) {
+  SKIP_WITHOUT_MPI();
+  const std::string args = "bench train --world --arch tiny-llama4 --batch 2 --seq 32 --steps 2 --precision fp32 --json";
+  auto two = run_ranks(2, args);
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  expect_world_report(last_json_line(two.output), 2, 0);
+  auto zero = run_ranks(2, args + " --zero-stage 1");
+  ASSERT_EQ(zero.exit_code, 0) << zero.output;
+  expect_world_report(last_json_line(zero.output), 2, 1);
+  auto one = run_one(args);
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  expect_world_report(last_json_line(one.output), 1, 0);
+}
+
 TEST(MpiDpo, StatefulLossRefusesToTrainDataParallel) {
   SKIP_WITHOUT_MPI();
   const std::string dir = testing::make_temp_dir("mpi-bco");

@@ -1,4 +1,5 @@
 // tinythink bench train: throughput, memory and model-FLOP utilisation of full training steps.
+// bench train --world (under mpirun/srun): data-parallel scaling, one rank alone vs every rank.
 #include <algorithm>
 #include <cstdio>
 
@@ -6,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/device_option.h"
+#include "core/communicator.h"
 #include "core/log.h"
 #include "core/op_profile.h"
 #include "core/rng.h"
@@ -19,8 +21,8 @@ namespace {
 
 struct TrainBenchArgs {
   std::string arch = "mobilellm-r1-140m", precision = "auto", device;
-  int64_t batch = 1, seq = 512, steps = 3;
-  bool json = false, profile = false;
+  int64_t batch = 1, seq = 512, steps = 3, zero_stage = 0;
+  bool json = false, profile = false, world = false;
 };
 
 // Model FLOPs of one training step: 6 per parameter per token (forward 2, backward 4), plus causal
@@ -185,6 +187,132 @@ void run_train_bench(const TrainBenchArgs& args) {
   std::printf("%s\n", out.dump(args.json ? -1 : 2).c_str());
 }
 
+// A step's random rows (seeded by `seed`): every position predicts the next token.
+Batch random_batch(const ModelConfig& c, int64_t rows, int64_t seq, uint64_t seed) {
+  Rng rng(seed);
+  Batch batch;
+  batch.rows = rows;
+  batch.seq = seq;
+  for (int64_t i = 0; i < batch.size(); ++i) batch.tokens.push_back(static_cast<int32_t>(rng.below(c.vocab_size)));
+  for (int64_t i = 0; i < batch.size(); ++i) batch.targets.push_back((i + 1) % seq == 0 ? -100 : batch.tokens[i + 1]);
+  return batch;
+}
+
+struct StepTimes {
+  double step_s = 0, communication_s = 0;
+};
+
+// One data-parallel step as the trainer makes it: forward and backward of this rank's batch (loss
+// over every rank's target tokens), the gradient all-reduce (ZeRO-1: reduce-scatter, and the
+// parameter all-gather after the update), clip and AdamW.
+StepTimes data_parallel_step(TrainState& state, const Batch& batch, const StepOptions& options) {
+  Communicator& world = Communicator::world();
+  const double t0 = now_seconds();
+  int64_t tokens = count_targets(batch);
+  world.all_reduce_sum(&tokens, 1);
+  zero_gradients(state);
+  accumulate_token_loss(state, batch, 1.0f / static_cast<float>(tokens), options.loss, 0.0f, 0);
+  StepTimes times;
+  if (world.distributed()) {
+    const double t1 = now_seconds();
+    reduce_gradients(state);
+    times.communication_s = now_seconds() - t1;
+  }
+  apply_gradients(state, options.adamw, options.learning_rate, options.max_grad_norm);
+  if (optimizer_sharded(state)) times.communication_s += state.shards.gather_seconds;
+  times.step_s = now_seconds() - t0;
+  return times;
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
+}
+
+// Every rank's value, in rank order, on every rank.
+std::vector<double> gather_values(Communicator& world, double value) {
+  std::vector<double> all;
+  for (const std::string& bytes : world.all_gather(nlohmann::json(value).dump()))
+    all.push_back(nlohmann::json::parse(bytes).get<double>());
+  return all;
+}
+
+// Weak scaling: each rank trains `batch` rows per step. Rank 0 first times steps alone (the others
+// sleep in a barrier: the single-rank throughput on this machine), then every rank times
+// data-parallel steps. Rank 0 prints tokens/s per rank and in total, the scaling efficiency (total /
+// (ranks x single rank)) and the share of a step spent summing gradients over the ranks.
+void run_world_bench(const TrainBenchArgs& args) {
+  Communicator& world = Communicator::world();
+  Precision precision = parse_precision(args.precision);
+  choose_device(args.device, "", precision);
+  Model model = init_model(preset_config(args.arch), 0);
+  TrainState state(model, precision);
+  if (args.zero_stage == 1) shard_optimizer(state);
+  const Batch batch = random_batch(model.config, args.batch, args.seq, 1 + static_cast<uint64_t>(world.rank()));
+  StepOptions options;
+  options.learning_rate = 1e-5;
+  if (!args.json)
+    log_info("bench train --world: {} rank(s) x {} thread(s), {} x {} tokens per rank and step, {}{}", world.size(),
+             thread_count(), args.batch, args.seq, precision_name(precision), optimizer_sharded(state) ? ", ZeRO-1" : "");
+  data_parallel_step(state, batch, options);  // warm-up on every rank
+
+  std::vector<double> alone;
+  if (world.is_root()) {
+    // Rank 0 alone: the same step on its own copy of the model, with no collective.
+    Model solo_model = model;
+    TrainState solo(solo_model, precision);
+    train_step(solo, {batch}, options);  // warm-up of its own buffers
+    for (int64_t s = 0; s < args.steps; ++s) {
+      const double t0 = now_seconds();
+      train_step(solo, {batch}, options);
+      alone.push_back(now_seconds() - t0);
+    }
+    if (!args.json) log_info("one rank alone: {:.3f} s per step", median(alone));
+  }
+  world.barrier_sleeping();
+
+  std::vector<double> steps, communication;
+  for (int64_t s = 0; s < args.steps; ++s) {
+    const StepTimes t = data_parallel_step(state, batch, options);
+    steps.push_back(t.step_s);
+    communication.push_back(t.communication_s);
+    if (!args.json) log_info("step {}: {:.3f} s, of which {:.3f} s summing over the ranks", s + 1, t.step_s, t.communication_s);
+  }
+  const double tokens = static_cast<double>(batch.size());
+  const std::vector<double> step_s = gather_values(world, median(steps));
+  const std::vector<double> communication_s = gather_values(world, median(communication));
+  if (!world.is_root()) return;
+  nlohmann::json per_rank = nlohmann::json::array();
+  double total = 0, slowest = 0, communication_share = 0;
+  for (int r = 0; r < world.size(); ++r) {
+    per_rank.push_back(tokens / step_s[r]);
+    total += tokens / step_s[r];
+    slowest = std::max(slowest, step_s[r]);
+    communication_share += communication_s[r] / step_s[r] / world.size();
+  }
+  const double single = tokens / median(alone);
+  const nlohmann::json out = {{"impl", "tinythink"},
+                              {"arch", args.arch},
+                              {"batch_per_rank", args.batch},
+                              {"seq", args.seq},
+                              {"steps", args.steps},
+                              {"precision", precision_name(precision)},
+                              {"ranks", world.size()},
+                              {"threads_per_rank", thread_count()},
+                              {"zero_stage", optimizer_sharded(state) ? 1 : 0},
+                              {"single_rank_tokens_per_s", single},
+                              {"tokens_per_s_per_rank", per_rank},
+                              {"tokens_per_s_total", total},
+                              {"scaling_efficiency", total / (world.size() * single)},
+                              {"step_s", slowest},
+                              {"all_reduce_s", median(communication_s)},
+                              {"all_reduce_share", communication_share},
+                              {"gradient_mb", 4.0 * static_cast<double>(state.grads.size()) / 1e6},
+                              {"cpu", cpu_model_name()},
+                              {"load_average", load_average()}};
+  std::printf("%s\n", out.dump(args.json ? -1 : 2).c_str());
+}
+
 }  // namespace
 
 void register_bench(CLI::App& app) {
@@ -201,8 +329,19 @@ void register_bench(CLI::App& app) {
   train->add_flag("--profile", args->profile,
                   "per-op time of the timed steps (self time; GEMMs = oneDNN matmuls + small gemms): a table on "
                   "stderr, rows under \"profile\" in the JSON");
+  train->add_flag("--world", args->world,
+                  "under mpirun/srun: data-parallel steps over the ranks (each rank --batch rows); prints tokens/s "
+                  "per rank and in total, the scaling efficiency against one rank alone and the all-reduce share "
+                  "of a step");
+  train->add_option("--zero-stage", args->zero_stage, "with --world: 1 shards the AdamW state and update (ZeRO-1)")
+      ->check(CLI::Range(0, 1));
   add_device_option(train, args->device);
-  train->callback([args] { run_train_bench(*args); });
+  train->callback([args] {
+    if (args->world)
+      run_world_bench(*args);
+    else
+      run_train_bench(*args);
+  });
 }
 
 }  // namespace tt::cli

@@ -1,8 +1,10 @@
 #include "core/communicator.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <thread>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -39,7 +41,27 @@ void all_reduce_in_place(void* data, size_t n, size_t element, MPI_Datatype type
     check(MPI_Allreduce(MPI_IN_PLACE, bytes + start * element, count, type, op, MPI_COMM_WORLD), "all-reduce");
   }
 }
+
+// MPI's counts and displacements of shards (int: a buffer over 2^31 floats is refused).
+struct Shards {
+  std::vector<int> counts, offsets;
+  explicit Shards(const std::vector<int64_t>& sizes) {
+    int64_t total = 0;
+    for (int64_t size : sizes) {
+      offsets.push_back(static_cast<int>(total));
+      counts.push_back(static_cast<int>(size));
+      total += size;
+    }
+    TT_CHECK(total <= std::numeric_limits<int>::max(), "a sharded buffer of {} floats (MPI counts are int)", total);
+  }
+};
 #endif
+
+int64_t offset_of(const std::vector<int64_t>& counts, int rank) {
+  int64_t offset = 0;
+  for (int r = 0; r < rank; ++r) offset += counts[r];
+  return offset;
+}
 
 }  // namespace
 
@@ -136,6 +158,44 @@ void Communicator::all_gather(const float* in, float* out, size_t chunk) {
   std::copy(in, in + chunk, out);
 }
 
+void Communicator::reduce_scatter_sum(const float* in, float* out, const std::vector<int64_t>& counts) {
+  TT_CHECK(counts.size() == static_cast<size_t>(size_), "{} shard counts for {} ranks", counts.size(), size_);
+#if TT_HAVE_MPI
+  if (mpi_ && size_ > 1) {
+    const Shards shards(counts);
+    check(MPI_Reduce_scatter(in, out, shards.counts.data(), MPI_FLOAT, MPI_SUM, MPI_COMM_WORLD), "reduce-scatter");
+    return;
+  }
+#endif
+  std::copy(in, in + counts[0], out);
+}
+
+void Communicator::all_gather_in_place(float* data, const std::vector<int64_t>& counts) {
+  TT_CHECK(counts.size() == static_cast<size_t>(size_), "{} shard counts for {} ranks", counts.size(), size_);
+#if TT_HAVE_MPI
+  if (mpi_ && size_ > 1) {
+    const Shards shards(counts);
+    check(MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, data, shards.counts.data(), shards.offsets.data(),
+                         MPI_FLOAT, MPI_COMM_WORLD),
+          "all-gather");
+  }
+#endif
+}
+
+void Communicator::gather(const float* mine, float* all, const std::vector<int64_t>& counts, int root) {
+  TT_CHECK(counts.size() == static_cast<size_t>(size_), "{} shard counts for {} ranks", counts.size(), size_);
+#if TT_HAVE_MPI
+  if (mpi_ && size_ > 1) {
+    const Shards shards(counts);
+    check(MPI_Gatherv(mine, shards.counts[rank_], MPI_FLOAT, all, shards.counts.data(), shards.offsets.data(),
+                      MPI_FLOAT, root, MPI_COMM_WORLD),
+          "gather");
+    return;
+  }
+#endif
+  std::copy(mine, mine + counts[rank_], all + offset_of(counts, rank_));
+}
+
 std::vector<std::string> Communicator::all_gather(const std::string& bytes) {
 #if TT_HAVE_MPI
   if (mpi_ && size_ > 1) {
@@ -195,6 +255,20 @@ bool Communicator::broadcast(bool value, int root) {
 void Communicator::barrier() {
 #if TT_HAVE_MPI
   if (mpi_ && size_ > 1) check(MPI_Barrier(MPI_COMM_WORLD), "barrier");
+#endif
+}
+
+void Communicator::barrier_sleeping() {
+#if TT_HAVE_MPI
+  if (mpi_ && size_ > 1) {
+    MPI_Request request;
+    check(MPI_Ibarrier(MPI_COMM_WORLD, &request), "barrier");
+    for (int done = 0;;) {
+      check(MPI_Test(&request, &done, MPI_STATUS_IGNORE), "barrier");
+      if (done) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
 #endif
 }
 

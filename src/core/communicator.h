@@ -37,12 +37,24 @@ class Communicator {
   void reduce_scatter_sum(const float* in, float* out, size_t chunk);
   // `in` (chunk floats) from every rank, concatenated in rank order into `out` (size() * chunk).
   void all_gather(const float* in, float* out, size_t chunk);
+  // Uneven shards (ZeRO-1): rank r owns counts[r] consecutive floats of a buffer, in rank order.
+  // `in` is the whole buffer (the sum of counts); `out` (counts[rank()] floats) receives the sum over
+  // the ranks of their buffers' share of this rank.
+  void reduce_scatter_sum(const float* in, float* out, const std::vector<int64_t>& counts);
+  // In place: every rank's share of `data` (the whole buffer) goes to every other rank.
+  void all_gather_in_place(float* data, const std::vector<int64_t>& counts);
+  // Every rank's share (`mine`, counts[rank()] floats) into its place of `all` (the whole buffer) on
+  // `root`; `all` is not touched elsewhere.
+  void gather(const float* mine, float* all, const std::vector<int64_t>& counts, int root = 0);
   // Every rank's bytes, in rank order.
   std::vector<std::string> all_gather(const std::string& bytes);
   void broadcast(float* data, size_t n, int root = 0);
   void broadcast(double* data, size_t n, int root = 0);
   bool broadcast(bool value, int root = 0);
   void barrier();
+  // A barrier where the ranks that arrive first sleep (1 ms polls) instead of spinning, so that the
+  // ranks still working keep the cores: for measurements where some ranks work alone.
+  void barrier_sleeping();
   // Ends every rank of the job with `code` (after this rank printed why); exit() when single.
   [[noreturn]] void abort(int code);
 

@@ -42,9 +42,20 @@ TEST(Communicator, SingleProcessCollectivesAreTheIdentity) {
   EXPECT_EQ(out, f);
   world.all_gather(f.data(), out.data(), 2);
   EXPECT_EQ(out, f);
+  const std::vector<int64_t> counts{2};  // ZeRO-1's uneven shards: one rank owns everything
+  std::vector<float> shard(2);
+  world.reduce_scatter_sum(f.data(), shard.data(), counts);
+  EXPECT_EQ(shard, f);
+  world.all_gather_in_place(f.data(), counts);
+  EXPECT_EQ(f, (std::vector<float>{1.5f, -2.0f}));
+  std::vector<float> gathered(2);
+  world.gather(f.data(), gathered.data(), counts);
+  EXPECT_EQ(gathered, f);
+  EXPECT_THROW(world.reduce_scatter_sum(f.data(), shard.data(), {1, 1}), Error);
   EXPECT_EQ(world.all_gather(std::string("abc")), std::vector<std::string>{"abc"});
   EXPECT_TRUE(world.broadcast(true));
   world.barrier();
+  world.barrier_sleeping();
 }
 
 TEST(GatherShares, OneProcessGetsItsItemsBackInOrder) {

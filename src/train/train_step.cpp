@@ -1,11 +1,13 @@
 #include "train/train_step.h"
-#include "core/op_profile.h"
 
 #include <algorithm>
 #include <cmath>
 
+#include "core/communicator.h"
 #include "core/error.h"
 #include "core/log.h"
+#include "core/op_profile.h"
+#include "core/system.h"
 
 namespace tt {
 
@@ -68,6 +70,96 @@ LossResult accumulate_token_loss(TrainState& state, const Batch& batch, float to
                     &state.grad_views);
 }
 
+std::vector<int64_t> optimizer_slices(int64_t elements, int ranks) {
+  const int64_t blocks = norm_blocks(elements);
+  std::vector<int64_t> counts;
+  for (int r = 0; r < ranks; ++r) {
+    const int64_t begin = std::min(elements, blocks * r / ranks * kNormBlock);
+    const int64_t end = std::min(elements, blocks * (r + 1) / ranks * kNormBlock);
+    counts.push_back(end - begin);
+  }
+  return counts;
+}
+
+void shard_optimizer(TrainState& state) {
+  const Communicator& world = Communicator::world();
+  if (!world.distributed()) return;
+  OptimizerShards& shards = state.shards;
+  shards.counts = optimizer_slices(static_cast<int64_t>(state.grads.size()), world.size());
+  shards.mine.begin = 0;
+  for (int r = 0; r < world.rank(); ++r) shards.mine.begin += shards.counts[r];
+  shards.mine.end = shards.mine.begin + shards.counts[world.rank()];
+  shards.grads.assign(static_cast<size_t>(shards.mine.size()), 0.0f);
+  AdamWState& adam = state.adam;
+  if (adam.m.size() == state.grads.size()) {  // every moment (a checkpoint's): keep this rank's
+    adam.m = std::vector<float>(adam.m.begin() + shards.mine.begin, adam.m.begin() + shards.mine.end);
+    adam.v = std::vector<float>(adam.v.begin() + shards.mine.begin, adam.v.begin() + shards.mine.end);
+  }
+}
+
+bool optimizer_sharded(const TrainState& state) { return !state.shards.counts.empty(); }
+
+void reduce_gradients(TrainState& state) {
+  Communicator& world = Communicator::world();
+  if (!world.distributed()) return;
+  OpScope scope("gradient reduction (ranks)");
+  if (optimizer_sharded(state))
+    world.reduce_scatter_sum(state.grads.data(), state.shards.grads.data(), state.shards.counts);
+  else
+    world.all_reduce_sum(state.grads.data(), state.grads.size());
+}
+
+namespace {
+
+// ZeRO-1's step: the global norm from every rank's block sums (each block summed by the one rank
+// owning it, so the all-reduce adds zeros to it: exact), clip and AdamW on this rank's slice, then
+// every rank's updated slice to every rank. The full gradient buffer is not zeroed here (only the
+// slice's copy is): grads_are_zero stays false, so zero_gradients clears it.
+double apply_sharded_gradients(TrainState& state, const AdamWConfig& adamw, double lr, double max_grad_norm) {
+  Communicator& world = Communicator::world();
+  Model& model = *state.model;
+  OptimizerShards& shards = state.shards;
+  const ParamRange mine = shards.mine;
+  double norm;
+  {
+    OpScope scope("gradient norm");
+    std::vector<double> block_sums(static_cast<size_t>(norm_blocks(static_cast<int64_t>(state.grads.size()))), 0.0);
+    squared_norm_blocks(shards.grads.data(), mine.size(), block_sums.data() + mine.begin / kNormBlock);
+    world.all_reduce_sum(block_sums.data(), block_sums.size());
+    norm = std::sqrt(sum_in_order(block_sums));
+  }
+  // clip scale and AdamW on the slice in one pass (the bf16 copy after the gather: every parameter)
+  adamw_fused_step(model.params.data() + mine.begin, shards.grads.data(), state.adam, adamw, lr, state.decay_mask,
+                   model.layout, mine, clip_coefficient(norm, max_grad_norm), nullptr);
+  {
+    OpScope scope("parameter all-gather (ranks)");
+    const double t0 = now_seconds();
+    world.all_gather_in_place(model.params.data(), shards.counts);
+    shards.gather_seconds = now_seconds() - t0;
+  }
+  if (state.precision == Precision::BF16) refresh_bf16_copy(model.params, state.bf16_copy);
+  return norm;
+}
+
+// The moments of every parameter on rank 0 (the state's own when not sharded).
+AdamWState gathered_moments(const TrainState& state) {
+  AdamWState all;
+  all.step = state.adam.step;
+  const size_t size = state.grads.size(), mine = static_cast<size_t>(state.shards.mine.size());
+  const bool root = Communicator::world().is_root();
+  all.m.resize(root ? size : 0);
+  all.v.resize(root ? size : 0);
+  // Before the first update the moments are not allocated yet: zeros, as AdamW starts from.
+  const std::vector<float> zeros(state.adam.m.size() == mine ? 0 : mine, 0.0f);
+  const float* m = zeros.empty() ? state.adam.m.data() : zeros.data();
+  const float* v = zeros.empty() ? state.adam.v.data() : zeros.data();
+  Communicator::world().gather(m, all.m.data(), state.shards.counts);
+  Communicator::world().gather(v, all.v.data(), state.shards.counts);
+  return all;
+}
+
+}  // namespace
+
 double apply_gradients(TrainState& state, const AdamWConfig& adamw, double lr, double max_grad_norm) {
   if (state.gpu) {
     const double norm = state.device->optimizer_step(
@@ -78,6 +170,7 @@ double apply_gradients(TrainState& state, const AdamWConfig& adamw, double lr, d
            norm);
     return norm;
   }
+  if (optimizer_sharded(state)) return apply_sharded_gradients(state, adamw, lr, max_grad_norm);
   Model& model = *state.model;
   double norm;
   {
@@ -101,13 +194,20 @@ LossResult evaluate_token_loss(TrainState& state, const Batch& batch, TokenLoss 
 
 void save_train_checkpoint(const TrainState& state, const std::string& output_dir, const CheckpointState& progress,
                            const std::string& tokenizer_source, int64_t save_total_limit) {
-  if (state.gpu) {
+  if (state.gpu) {  // one process (data-parallel CUDA training is refused by the trainer)
     AdamWState adam;
     download_state(state, &adam);
     save_checkpoint(output_dir, *state.model, adam, progress, tokenizer_source, save_total_limit);
     return;
   }
-  save_checkpoint(output_dir, *state.model, state.adam, progress, tokenizer_source, save_total_limit);
+  if (optimizer_sharded(state)) {
+    const AdamWState all = gathered_moments(state);
+    if (Communicator::world().is_root())
+      save_checkpoint(output_dir, *state.model, all, progress, tokenizer_source, save_total_limit);
+    return;
+  }
+  if (Communicator::world().is_root())
+    save_checkpoint(output_dir, *state.model, state.adam, progress, tokenizer_source, save_total_limit);
 }
 
 void write_trained_model(const TrainState& state, const std::string& output_dir, const std::string& tokenizer_source) {

@@ -4,8 +4,17 @@
 // backend that keeps them elsewhere (a GPU: issue 14) replaces this file, not the loop:
 //
 //   zero_gradients -> objective forward/backward per micro-batch (accumulate_token_loss for token
-//   losses) -> [data-parallel all-reduce of the gradient buffer: issue 19] -> apply_gradients
-//   (global-norm clip, AdamW, bf16 refresh)
+//   losses) -> reduce_gradients (data-parallel: issue 19) -> apply_gradients (global-norm clip,
+//   AdamW, [ZeRO-1: all-gather of the updated slices], bf16 refresh)
+//
+// ZeRO-1 (trainer.zero_stage: 1, under mpirun): the parameter buffer is split into one contiguous
+// slice per rank, at multiples of kNormBlock; a rank keeps the AdamW moments of its slice only (a
+// 1/N of the optimizer state), receives the sum of every rank's gradients for its slice
+// (reduce-scatter instead of all-reduce), computes the global gradient norm from the ranks' block
+// sums, clips and updates its slice, and the updated slices are all-gathered so that every rank holds
+// every parameter. Each element gets the bits the unsharded update gives it (with 2 ranks the
+// reduce-scatter's sums are the all-reduce's: a + b either way), so ZeRO-1 on or off trains the same
+// weights; checkpoints hold every moment (gathered on rank 0), so either resumes the other's.
 //
 // train_step runs the whole sequence for token-loss batches: the loss is averaged over all target
 // tokens of the effective batch (TRL/HF semantics).
@@ -22,6 +31,14 @@
 
 namespace tt {
 
+// The slices of ZeRO-1; empty counts: this process updates every parameter.
+struct OptimizerShards {
+  std::vector<int64_t> counts;  // elements of each rank's slice, in rank order
+  ParamRange mine;              // this rank's slice
+  std::vector<float> grads;     // the gradients of `mine`, summed over the ranks
+  double gather_seconds = 0;    // the last step's parameter all-gather
+};
+
 struct TrainState {
   Model* model = nullptr;
   Precision precision = Precision::FP32;
@@ -33,6 +50,7 @@ struct TrainState {
   std::vector<float> bf16_copy;
   Workspace workspace;
   WeightSet weights;
+  OptimizerShards shards;
   // On a GPU (use_cuda_device): parameters, gradients and AdamW moments live on the device and the
   // functions below run there; model->params and adam are brought back when a checkpoint is written.
   std::unique_ptr<TrainDevice> device;
@@ -60,9 +78,22 @@ void zero_gradients(TrainState& state);
 LossResult accumulate_token_loss(TrainState& state, const Batch& batch, float token_weight, TokenLoss loss,
                                  float neftune_alpha, uint64_t neftune_seed);
 
+// ZeRO-1 over the ranks of Communicator::world() (nothing with one rank): from now on this rank
+// keeps and updates one slice; moments covering every parameter (a resumed run's) keep that slice.
+void shard_optimizer(TrainState& state);
+bool optimizer_sharded(const TrainState& state);
+// The slices of `elements` parameters over `ranks`: contiguous, in rank order, each starting at a
+// multiple of kNormBlock, as even as that allows (the last rank's may be shorter or empty).
+std::vector<int64_t> optimizer_slices(int64_t elements, int ranks);
+
+// Sums the gradient buffer over the ranks of Communicator::world(): all-reduced, or under ZeRO-1
+// reduce-scattered into this rank's slice (state.shards.grads). Nothing with one rank.
+void reduce_gradients(TrainState& state);
+
 // Clips the gradients to max_grad_norm (<= 0: no clipping), applies AdamW at learning rate lr,
 // refreshes the bf16 weight copy and leaves the gradients zero (one fused pass after the norm's).
-// Returns the gradient norm before clipping.
+// Returns the gradient norm before clipping. Under ZeRO-1 every rank calls it: each updates its
+// slice (the fused pass over the slice), then the slices are all-gathered.
 double apply_gradients(TrainState& state, const AdamWConfig& adamw, double lr, double max_grad_norm);
 
 // Forward only, no gradients (evaluation): the token loss with weight 1 and per-token log-probs.
@@ -70,7 +101,8 @@ LossResult evaluate_token_loss(TrainState& state, const Batch& batch, TokenLoss 
                                float* token_logprobs);
 
 // Checkpoints and the final model from the state's parameters and optimizer moments (downloaded
-// from the device first when the state is on a GPU).
+// from the device first when the state is on a GPU). Every rank calls save_train_checkpoint (under
+// ZeRO-1 the moments are gathered on rank 0); rank 0 writes.
 void save_train_checkpoint(const TrainState& state, const std::string& output_dir, const CheckpointState& progress,
                            const std::string& tokenizer_source, int64_t save_total_limit);
 void write_trained_model(const TrainState& state, const std::string& output_dir, const std::string& tokenizer_source);

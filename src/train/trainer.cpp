@@ -57,12 +57,13 @@ int64_t step_normaliser(const std::vector<MicroBatch>& micro_batches) {
   return units;
 }
 
-// The gradients and metric sums of every rank's micro-batches, on every rank; returns the seconds.
+// The gradients (ZeRO-1: this rank's slice of them) and metric sums of every rank's micro-batches,
+// on every rank; returns the seconds.
 double all_reduce_step(TrainState& state, MetricSums& sums) {
   Communicator& world = Communicator::world();
   if (!world.distributed()) return 0;
   const double t0 = now_seconds();
-  world.all_reduce_sum(state.grads.data(), state.grads.size());
+  reduce_gradients(state);
   world.all_reduce_sum(sums.data(), sums.size());
   return now_seconds() - t0;
 }
@@ -82,6 +83,7 @@ StepOutcome optimizer_step(TrainState& state, Objective& objective, const std::v
   out.all_reduce_seconds = gradients.all_reduce_seconds;
   if (gradients.normaliser == 0) return out;
   out.grad_norm = apply_gradients(state, adamw, lr, max_grad_norm);
+  if (optimizer_sharded(state)) out.all_reduce_seconds += state.shards.gather_seconds;
   // On a GPU the host copy is stale until a checkpoint; apply_gradients checks the device's gradient norm.
   if (!state.gpu) check_finite_parameters(*state.model, fmt::format("step {}: after the optimizer step (learning rate {})", step + 1, lr));
   out.loss = objective.step_loss(out.sums);
@@ -175,8 +177,7 @@ bool checkpoint_if_due(const TrainingArgs& args, const StepPlan& plan, bool last
                        const CheckpointState& progress, const std::string& tokenizer_source) {
   const bool due = plan.save_steps > 0 && progress.global_step % plan.save_steps == 0;
   if (!due && !last_step) return false;
-  if (!Communicator::world().is_root()) return true;
-  write_jsonl(metrics_path, metrics);
+  if (Communicator::world().is_root()) write_jsonl(metrics_path, metrics);
   save_train_checkpoint(state, args.output_dir, progress, tokenizer_source, args.save_total_limit);
   return true;
 }
@@ -284,13 +285,15 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
     if (world.distributed()) fail("{}: data-parallel training on CUDA devices is not implemented (run one process)", run.name);
     use_cuda_device(state, run.cuda_device);
   }
+  if (args.zero_stage == 1) shard_optimizer(state);
   if (world.is_root()) fs::create_directories(args.output_dir);
   const std::string metrics_path = args.output_dir + "/metrics.jsonl";
   std::vector<nlohmann::json> metrics = previous_metrics(metrics_path, resume);
-  log_info("{}: {}, {} steps ({} per epoch), effective batch {}{}, lr {}, {}{}", run.name, objective.describe(),
+  log_info("{}: {}, {} steps ({} per epoch), effective batch {}{}{}, lr {}, {}{}", run.name, objective.describe(),
            plan.total_steps, plan.steps_per_epoch,
            global_args.per_device_train_batch_size * global_args.gradient_accumulation_steps,
-           world.distributed() ? fmt::format(" over {} ranks", world.size()) : "", args.learning_rate,
+           world.distributed() ? fmt::format(" over {} ranks", world.size()) : "",
+           optimizer_sharded(state) ? " (ZeRO-1: AdamW state sharded)" : "", args.learning_rate,
            precision_name(precision), resume.from.empty() ? "" : ", resumed from " + resume.from);
 
   StopSignals signals;
@@ -323,8 +326,8 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
     // Every rank stops after the same step when any of them caught a signal.
     const int64_t stop_signal = world.all_reduce_max(signals.caught());
     if (stop_signal != 0 && !last) {
-      if (!saved && world.is_root()) {
-        write_jsonl(metrics_path, metrics);
+      if (!saved) {
+        if (world.is_root()) write_jsonl(metrics_path, metrics);
         save_train_checkpoint(state, args.output_dir, progress, run.tokenizer_source, args.save_total_limit);
       }
       world.barrier();  // the checkpoint is whole before any rank ends the job
@@ -337,8 +340,9 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
   result.steps = progress.global_step;
   log_info("{}: done, {} steps; model written to {}", run.name, result.steps, args.output_dir);
   if (world.distributed())
-    log_info("{}: {} ranks; the gradient all-reduce took {:.2f} s of {:.2f} s of training ({:.1f}%)", run.name,
-             world.size(), all_reduce_seconds, now_seconds() - t_loop,
+    log_info("{}: {} ranks; the gradient {} took {:.2f} s of {:.2f} s of training ({:.1f}%)", run.name,
+             world.size(), optimizer_sharded(state) ? "reduce-scatter and parameter all-gather" : "all-reduce",
+             all_reduce_seconds, now_seconds() - t_loop,
              100.0 * all_reduce_seconds / std::max(1e-9, now_seconds() - t_loop));
   return result;
 }

@@ -20,8 +20,9 @@
 // Data-parallel (mpirun -np N, core/communicator.h): the global batch is per_device_train_batch_size
 // x gradient_accumulation_steps x N (TRL/accelerate); micro-batch k of a step's N x accumulation goes
 // to rank k % N, so N ranks train the weights one process trains with N x the accumulation (up to the
-// order of fp32 gradient sums). Every rank applies the same update to the same weights; rank 0 alone
-// writes metrics, checkpoints and the model.
+// order of fp32 gradient sums). Every rank applies the same update to the same weights (with
+// trainer.zero_stage 1, each rank its slice of it, then the slices are all-gathered: train_step.h);
+// rank 0 alone writes metrics, checkpoints and the model.
 #pragma once
 #include <cstdint>
 #include <string>

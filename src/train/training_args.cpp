@@ -121,6 +121,7 @@ std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
     a.device = scalar(n, w);
     parse_device(a.device, w);
   };
+  s["zero_stage"] = integer(a.zero_stage);
   s["beta"] = number(a.beta);
   s["label_smoothing"] = number(a.label_smoothing);
   s["reference_free"] = flag(a.reference_free);
@@ -187,6 +188,9 @@ void check_ranges(const TrainConfig& c) {
   in("max_grad_norm", a.max_grad_norm, 0, inf, false, "[0, inf)");
   in("neftune_noise_alpha", a.neftune_noise_alpha, 0, inf, false, "[0, inf)");
   in("num_train_epochs", a.num_train_epochs, 0, 1e9, false, "[0, 1e9]");
+  if (a.zero_stage != 0 && a.zero_stage != 1)
+    fail("{}: trainer.zero_stage must be 0 (off) or 1 (AdamW state and update sharded over the ranks), got {}", f,
+         a.zero_stage);
   if (a.warmup_steps < 0) fail("{}: trainer.warmup_steps must not be negative, got {}", f, a.warmup_steps);
   if (a.per_device_eval_batch_size <= 0) fail("{}: trainer.per_device_eval_batch_size must be positive", f);
   if (a.logging_steps <= 0) fail("{}: trainer.logging_steps must be positive, got {}", f, a.logging_steps);

@@ -48,6 +48,7 @@ struct TrainingArgs {
   std::string resume_from_checkpoint;  // "", a checkpoint dir, or "true" (latest)
   std::string log_level = "info";
   std::string device = "auto";  // auto | cpu | cuda[:N] (tinythink's key; the CLI's --device overrides it)
+  int64_t zero_stage = 0;        // 1: ZeRO-1 under mpirun (AdamW state and update sharded over the ranks)
   // DPO (DPOConfig)
   double beta = 0.1;
   double label_smoothing = 0.0;

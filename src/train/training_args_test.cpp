@@ -59,6 +59,7 @@ TEST(TrainingArgs, BadConfigsNameTheKey) {
   expect_error(head + "  loss_type: nll\n", "loss_type 'nll' is not a preference loss", TrainerKind::DPO);
   expect_error(head + "  lr_scheduler_type: polynomial\n", "polynomial");
   expect_error(head + "  fp16: true\n", "fp16");
+  expect_error(head + "  zero_stage: 2\n", "trainer.zero_stage must be 0 (off) or 1");
   expect_error("model_nam: m\n", "model_nam: unknown key");
   expect_error("trainer:\n  output_dir: o\n", "model_name is missing");
 }

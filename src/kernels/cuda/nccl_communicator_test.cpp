@@ -1,0 +1,137 @@
+// The NCCL communicator (kernels/device_collectives.h): the one-rank path on any GPU (the path a
+// lent single-GPU machine runs in scripts/gpu-check.sh), and two ranks on two GPUs of one process
+// (one thread per rank, as two mpirun ranks would join). Skipped without the GPUs they need.
+#include "kernels/device_collectives.h"
+
+#include <cuda_runtime_api.h>
+#include <gtest/gtest.h>
+
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "kernels/cuda/cuda_test_util.h"
+
+extern "C" int tt_cuda_nccl_unique_id(unsigned char* id, char* error, size_t error_size);
+extern "C" tt::DeviceCommunicator* tt_cuda_nccl_communicator(const unsigned char* id, int world, int rank, int device,
+                                                             int abi, char* error, size_t error_size);
+
+namespace tt::cuda {
+namespace {
+
+using testing::DeviceBuffer;
+
+int gpu_count() {
+  int count = 0;
+  return cudaGetDeviceCount(&count) == cudaSuccess ? count : 0;
+}
+
+std::vector<float> values(size_t n, float base) {
+  std::vector<float> v(n);
+  for (size_t i = 0; i < n; ++i) v[i] = base + 0.001f * static_cast<float>(i % 997) - 0.37f * static_cast<float>(i % 3);
+  return v;
+}
+
+std::unique_ptr<DeviceCommunicator> join(const std::string& id, int world, int rank, int device) {
+  char error[512] = {};
+  DeviceCommunicator* c = tt_cuda_nccl_communicator(reinterpret_cast<const unsigned char*>(id.data()), world, rank,
+                                                    device, kTtDeviceCommunicatorAbi, error, sizeof(error));
+  if (!c) throw std::runtime_error(std::string("rank ") + std::to_string(rank) + ": " + error);
+  return std::unique_ptr<DeviceCommunicator>(c);
+}
+
+std::string new_id() {
+  std::string id(kTtNcclIdBytes, '\0');
+  char error[512] = {};
+  if (tt_cuda_nccl_unique_id(reinterpret_cast<unsigned char*>(id.data()), error, sizeof(error)) != 0)
+    throw std::runtime_error(error);
+  return id;
+}
+
+// Skips (with the loader's reason) where libnccl.so.2 is not installed: like a missing GPU, a
+// missing NCCL is the machine's, and the plugin says so in one line.
+#define TT_REQUIRE_NCCL()                                                                        \
+  do {                                                                                           \
+    std::string id(kTtNcclIdBytes, '\0');                                                        \
+    char error[512] = {};                                                                        \
+    if (tt_cuda_nccl_unique_id(reinterpret_cast<unsigned char*>(id.data()), error, sizeof(error)) != 0 && \
+        std::string(error).rfind("cannot load NCCL", 0) == 0)                                    \
+      GTEST_SKIP() << error;                                                                     \
+  } while (0)
+
+// Through the binary's path (rank 0's id handed over by core/communicator, here a world of one):
+// every collective of one rank leaves the data as it was.
+TEST(Nccl, OneRankCollectivesAreTheIdentity) {
+  TT_REQUIRE_GPU();
+  TT_REQUIRE_NCCL();
+  std::unique_ptr<DeviceCommunicator> nccl = open_nccl_communicator(Communicator::world(), 0);
+  ASSERT_EQ(nccl->size(), 1);
+  ASSERT_EQ(nccl->rank(), 0);
+  const std::vector<float> host = values(1 << 20, 0.5f);
+  DeviceBuffer<float> data(host), out(host.size());
+  nccl->all_reduce_sum(data.get(), host.size());
+  nccl->synchronize();
+  EXPECT_EQ(data.download(), host) << "all-reduce over one rank changed the data";
+  nccl->reduce_scatter_sum(data.get(), out.get(), host.size());
+  nccl->synchronize();
+  EXPECT_EQ(out.download(), host) << "reduce-scatter over one rank";
+  out.poison();
+  nccl->all_gather(data.get(), out.get(), host.size());
+  nccl->synchronize();
+  EXPECT_EQ(out.download(), host) << "all-gather over one rank";
+}
+
+// Two ranks on cuda:0 and cuda:1: the all-reduce gives a + b (bitwise: one addition per element), the
+// reduce-scatter each rank's half of it, the all-gather both ranks' chunks in rank order.
+TEST(Nccl, TwoGpusSumAndGatherAsTwoRanks) {
+  TT_REQUIRE_GPU();
+  if (gpu_count() < 2) GTEST_SKIP() << "needs 2 GPUs, found " << gpu_count();
+  TT_REQUIRE_NCCL();
+  const size_t n = (size_t{1} << 20) + 6;  // even: two chunks of n / 2
+  const std::vector<float> a = values(n, 0.25f), b = values(n, -1.5f);
+  std::vector<float> sum(n);
+  for (size_t i = 0; i < n; ++i) sum[i] = a[i] + b[i];
+  const std::string id = new_id();
+  std::vector<std::vector<float>> reduced(2), scattered(2), gathered(2);
+  std::vector<std::string> errors(2);
+  std::vector<std::thread> ranks;
+  for (int rank = 0; rank < 2; ++rank)
+    ranks.emplace_back([&, rank] {
+      try {
+        std::unique_ptr<DeviceCommunicator> nccl = join(id, 2, rank, rank);
+        DeviceBuffer<float> data(rank == 0 ? a : b), half(n / 2), all(n);
+        nccl->all_reduce_sum(data.get(), n);
+        nccl->synchronize();
+        reduced[rank] = data.download();
+        data.upload(rank == 0 ? a : b);
+        nccl->reduce_scatter_sum(data.get(), half.get(), n / 2);
+        nccl->synchronize();
+        scattered[rank] = half.download();
+        nccl->all_gather(half.get(), all.get(), n / 2);
+        nccl->synchronize();
+        gathered[rank] = all.download();
+      } catch (const std::exception& e) {
+        errors[rank] = e.what();
+      }
+    });
+  for (auto& t : ranks) t.join();
+  for (int rank = 0; rank < 2; ++rank) {
+    ASSERT_EQ(errors[rank], "") << "rank " << rank;
+    EXPECT_EQ(reduced[rank], sum) << "rank " << rank << ": all-reduce is not a + b";
+    const std::vector<float> mine(sum.begin() + rank * (n / 2), sum.begin() + (rank + 1) * (n / 2));
+    EXPECT_EQ(scattered[rank], mine) << "rank " << rank << ": reduce-scatter chunk";
+    EXPECT_EQ(gathered[rank], sum) << "rank " << rank << ": all-gather of the two chunks";
+  }
+}
+
+TEST(Nccl, AnotherInterfaceVersionIsRefused) {
+  char error[512] = {};
+  const std::string id(kTtNcclIdBytes, '\0');
+  EXPECT_EQ(tt_cuda_nccl_communicator(reinterpret_cast<const unsigned char*>(id.data()), 1, 0, 0,
+                                      kTtDeviceCommunicatorAbi + 1, error, sizeof(error)),
+            nullptr);
+  EXPECT_NE(std::string(error).find("communicator interface is version"), std::string::npos) << error;
+}
+
+}  // namespace
+}  // namespace tt::cuda
