@@ -85,6 +85,7 @@ class HostTrainDevice final : public TrainDevice {
   // train/optimizer.cpp's clip_grad_norm and adamw_step, with a per-parameter decay mask.
   double optimizer_step(const TrainOptimizerStep& s) override {
     const double norm = clip_grad_norm(grads_, s.max_grad_norm);
+    if (!std::isfinite(norm)) return norm;  // as the GPU: checked before the update, nothing applied
     const int64_t step = ++updates_;
     const double bias1 = 1.0 - std::pow(s.beta1, static_cast<double>(step));
     const double bias2 = 1.0 - std::pow(s.beta2, static_cast<double>(step));

@@ -135,7 +135,7 @@ void run_train_bench(const TrainBenchArgs& args) {
   Model model = init_model(preset_config(args.arch), 0);
   const ModelConfig& c = model.config;
   TrainState state(model, precision);
-  if (device.kind == DeviceKind::CUDA) use_cuda_device(state, device.index);
+  if (device.kind == DeviceKind::CUDA) use_cuda_device(state, device.index, MicroBatchShape{args.batch, args.seq});
   Rng rng(1);
   std::vector<Batch> batches(1);
   Batch& batch = batches[0];

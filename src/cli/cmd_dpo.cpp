@@ -29,7 +29,9 @@ void register_dpo(CLI::App& app) {
     DpoRun run;
     run.config = load_train_config(args->config, args->overrides, TrainerKind::DPO);
     const auto& trainer = run.config.trainer;
-    choose_device(args->device, trainer.device, trainer.bf16 ? Precision::BF16 : Precision::FP32);
+    const ResolvedDevice device =
+        choose_device(args->device, trainer.device, trainer.bf16 ? Precision::BF16 : Precision::FP32, true);
+    if (device.kind == DeviceKind::CUDA) run.cuda_device = device.index;
     run.resume = args->resume;
     run.ref_cache_dir = args->ref_cache;
     load_dpo_inputs(run);

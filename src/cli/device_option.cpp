@@ -24,11 +24,11 @@ ResolvedDevice choose_device(const std::string& flag, const std::string& config_
   if (device.kind == DeviceKind::CUDA) {
     const std::string found = describe_device(device, precision);
     if (spec.kind == DeviceKind::CUDA)
-      fail("--device {}: {} found, but this verb runs on the CPU only (the CUDA backend runs `sft`, "
+      fail("--device {}: {} found, but this verb runs on the CPU only (the CUDA backend runs `sft`, `dpo`, "
            "`bench train` and the generation and scoring verbs so far); use --device cpu or auto",
            device_spec_name(spec), device.name);
-    log_info("{} found; this verb runs on the CPU only (the CUDA backend runs `sft`, `bench train` and the "
-             "generation and scoring verbs so far)",
+    log_info("{} found; this verb runs on the CPU only (the CUDA backend runs `sft`, `dpo`, `bench train` and "
+             "the generation and scoring verbs so far)",
              found);
     ResolvedDevice cpu;
     cpu.fallback_reason = "no CUDA path for this verb";

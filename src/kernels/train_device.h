@@ -59,7 +59,9 @@ class TrainDevice {
   virtual void download_moments(float* m, float* v) = 0;
   virtual int64_t optimizer_updates() = 0;
   virtual void zero_gradients() = 0;
-  // Global gradient norm, clipping and the fused AdamW; returns the pre-clip norm.
+  // Global gradient norm, clipping and the fused AdamW; returns the pre-clip norm. The norm is
+  // checked before the update: when it is not finite nothing is applied (weights, bf16 copy,
+  // moments and update count unchanged).
   virtual double optimizer_step(const TrainOptimizerStep& step) = 0;
 
   // ---- the kernels, forward and backward (fp32 activations; as kernels/cpu/*.h) ----

@@ -127,6 +127,8 @@ void DeviceTrainingModel::reserve(int64_t N) {
   d_v_ = floats(N * KD), d_attn_ = floats(N * QD), d_gate_ = floats(N * F), d_up_ = floats(N * F);
   d_hidden_ = floats(N * C);
   token_weights_ = floats(N), token_logprobs_ = floats(N);
+  vocab_ones_ = floats(c.vocab_size), lm_head_row_sum_ = floats(C), logit_sums_ = floats(N);
+  device_->upload(vocab_ones_, std::vector<float>(c.vocab_size, 1.0f).data(), sizeof(float) * c.vocab_size);
   for (int32_t** ids : {&tokens_, &targets_, &positions_, &doc_start_}) *ids = reinterpret_cast<int32_t*>(floats(N));
   capacity_ = N;
 }
@@ -238,21 +240,49 @@ void DeviceTrainingModel::backward(const Batch& batch) {
   d.embedding_backward(grads_.embed, dx, tokens_, N, C);
 }
 
+ClassifierStats DeviceTrainingModel::classify(int64_t n, bool want_grad, TokenLoss loss_kind, bool want_logprobs) {
+  const bool bf16 = precision_ == Precision::BF16;
+  const uint16_t* lm_head_bf16 = bf16 ? static_cast<const uint16_t*>(weight(params_.lm_head).data) : nullptr;
+  return device_->classifier(hidden_, params_.lm_head, lm_head_bf16, targets_, n, config_.vocab_size,
+                             config_.hidden_size, want_grad, token_weights_, loss_kind, d_hidden_, grads_.lm_head,
+                             want_logprobs ? token_logprobs_ : nullptr, bf16);
+}
+
 LossResult DeviceTrainingModel::loss(const Batch& batch, const ForwardOptions& options, const float* token_weights,
                                      TokenLoss loss_kind, bool backward_pass, float* token_logprobs) {
   prepare_inputs(batch, token_weights);
   forward(batch, options);
-  const ModelConfig& c = config_;
   const int64_t N = batch.size();
-  const bool bf16 = precision_ == Precision::BF16;
-  const uint16_t* lm_head_bf16 = bf16 ? static_cast<const uint16_t*>(weight(params_.lm_head).data) : nullptr;
-  const ClassifierStats stats =
-      device_->classifier(hidden_, params_.lm_head, lm_head_bf16, targets_, N, c.vocab_size, c.hidden_size,
-                          backward_pass, token_weights_, loss_kind, d_hidden_, grads_.lm_head,
-                          token_logprobs ? token_logprobs_ : nullptr, bf16);
+  const ClassifierStats stats = classify(N, backward_pass, loss_kind, token_logprobs != nullptr);
   if (backward_pass) backward(batch);
   if (token_logprobs) device_->download(token_logprobs, token_logprobs_, sizeof(float) * N);
   return {stats.weighted_loss, stats.scored, stats.correct};
+}
+
+void DeviceTrainingModel::forward_logprobs(const Batch& batch, const ForwardOptions& options, float* token_logprobs) {
+  prepare_inputs(batch, nullptr);
+  forward(batch, options);
+  classify(batch.size(), false, TokenLoss::NLL, true);
+  device_->download(token_logprobs, token_logprobs_, sizeof(float) * batch.size());
+}
+
+void DeviceTrainingModel::backward_with_token_weights(const Batch& batch, const float* token_weights,
+                                                      TokenLoss loss_kind) {
+  if (batch.size() > capacity_) fail("device training: backward of a batch larger than its forward's");
+  device_->upload(token_weights_, token_weights, sizeof(float) * batch.size());
+  classify(batch.size(), true, loss_kind, false);
+  backward(batch);
+}
+
+void DeviceTrainingModel::logit_sums(const Batch& batch, float* sums) {
+  const ModelConfig& c = config_;
+  const int64_t N = batch.size();
+  if (N > capacity_) fail("device training: logit sums of a batch larger than its forward's");
+  device_->gemm({vocab_ones_, false}, {params_.lm_head, false}, lm_head_row_sum_, 1, c.hidden_size, c.vocab_size,
+                false, false, false, false);
+  device_->gemm({hidden_, false}, {lm_head_row_sum_, false}, logit_sums_, N, 1, c.hidden_size, false, false, false,
+                false);
+  device_->download(sums, logit_sums_, sizeof(float) * N);
 }
 
 void DeviceTrainingModel::download_gradients(std::vector<float>& grads) {

@@ -33,6 +33,16 @@ class DeviceTrainingModel {
   LossResult loss(const Batch& batch, const ForwardOptions& options, const float* token_weights, TokenLoss loss_kind,
                   bool backward, float* token_logprobs = nullptr);
 
+  // The two halves of a loss whose token weights depend on the forward's log-probs (the preference
+  // losses, train/dpo.h): the forward and every position's log-prob (host [N]) ...
+  void forward_logprobs(const Batch& batch, const ForwardOptions& options, float* token_logprobs);
+  // ... then, over the activations that forward kept, the classifier's gradient with these token
+  // weights (host [N]) and the backward pass, accumulated into the gradient buffer.
+  void backward_with_token_weights(const Batch& batch, const float* token_weights, TokenLoss loss_kind);
+  // After a forward of `batch`: each position's sum of logits over the vocabulary, hidden · (the sum
+  // of lm_head's rows), from the fp32 weights (host [N]).
+  void logit_sums(const Batch& batch, float* sums);
+
   void zero_gradients() { device_->zero_gradients(); }
   void download_gradients(std::vector<float>& grads);
   void download_parameters(std::vector<float>& params);
@@ -49,6 +59,8 @@ class DeviceTrainingModel {
   void prepare_inputs(const Batch& batch, const float* token_weights);
   void forward(const Batch& batch, const ForwardOptions& options);
   void backward(const Batch& batch);
+  // The classifier over hidden_ (the gradient into d_hidden_ and the lm_head gradient with want_grad).
+  ClassifierStats classify(int64_t n, bool want_grad, TokenLoss loss_kind, bool want_logprobs);
   // Products with a weight of the layout: the fp32 master in fp32 mode, the bf16 copy in bf16 mode.
   GemmOperand weight(const float* w) const;
   void linear(const float* x, const float* w, float* y, int64_t n, int64_t out, int64_t in, bool accumulate);
@@ -70,6 +82,7 @@ class DeviceTrainingModel {
   float *d_x_ = nullptr, *d_h_ = nullptr, *d_tmp_ = nullptr, *d_q_ = nullptr, *d_k_ = nullptr, *d_v_ = nullptr,
         *d_attn_ = nullptr, *d_gate_ = nullptr, *d_up_ = nullptr, *d_hidden_ = nullptr;
   float *token_weights_ = nullptr, *token_logprobs_ = nullptr;
+  float *vocab_ones_ = nullptr, *lm_head_row_sum_ = nullptr, *logit_sums_ = nullptr;  // logit_sums
   int32_t *tokens_ = nullptr, *targets_ = nullptr, *positions_ = nullptr, *doc_start_ = nullptr;
   bool has_doc_start_ = false;
 };

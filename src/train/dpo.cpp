@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 
 #include "core/communicator.h"
 #include "core/content_hash.h"
@@ -101,6 +102,18 @@ MeanLogits mean_logits(const Batch& batch, int64_t chosen_rows, const float* hid
   std::vector<double> row_sum(hidden_size, 0.0);
   for (int64_t v = 0; v < vocab; ++v)
     for (int64_t k = 0; k < hidden_size; ++k) row_sum[k] += lm_head[v * hidden_size + k];
+  std::vector<double> sums(batch.size(), 0.0);
+  for (int64_t p = 0; p < batch.size(); ++p) {
+    if (batch.targets[p] < 0) continue;
+    double dot = 0.0;
+    for (int64_t k = 0; k < hidden_size; ++k) dot += static_cast<double>(hidden[p * hidden_size + k]) * row_sum[k];
+    sums[p] = dot;
+  }
+  return mean_logits_of_sums(batch, chosen_rows, sums, vocab);
+}
+
+MeanLogits mean_logits_of_sums(const Batch& batch, int64_t chosen_rows, std::span<const double> logit_sums,
+                               int64_t vocab) {
   double sum[2] = {0.0, 0.0};
   int64_t count[2] = {0, 0};
   for (int64_t r = 0; r < batch.rows; ++r) {
@@ -108,9 +121,7 @@ MeanLogits mean_logits(const Batch& batch, int64_t chosen_rows, const float* hid
     for (int64_t t = 0; t < batch.seq; ++t) {
       const int64_t p = r * batch.seq + t;
       if (batch.targets[p] < 0) continue;
-      double dot = 0.0;
-      for (int64_t k = 0; k < hidden_size; ++k) dot += static_cast<double>(hidden[p * hidden_size + k]) * row_sum[k];
-      sum[side] += dot;
+      sum[side] += logit_sums[p];
       ++count[side];
     }
   }
@@ -118,12 +129,15 @@ MeanLogits mean_logits(const Batch& batch, int64_t chosen_rows, const float* hid
   return {mean(0), mean(1)};
 }
 
-ReferenceLogps summed_logps(const ModelConfig& c, const WeightSet& w, Precision precision,
-                            const std::vector<PreferencePair>& pairs, int64_t batch_pairs, int32_t pad_id) {
+namespace {
+
+// Summed completion log-probs of every pair, with `score` writing a batch's per-token log-probs.
+using TokenScorer = std::function<void(const Batch&, std::vector<float>&)>;
+ReferenceLogps summed_logps_with(const TokenScorer& score, const std::vector<PreferencePair>& pairs,
+                                 int64_t batch_pairs, int32_t pad_id) {
   ReferenceLogps out;
   out.chosen.resize(pairs.size());
   out.rejected.resize(pairs.size());
-  Workspace ws;
   batch_pairs = std::max<int64_t>(1, batch_pairs);
   // Data-parallel: rank r scores batches r, r + N, ...; each pair's log-prob comes from one rank and
   // is 0 on the others, so the all-reduced sum is exactly that value.
@@ -134,10 +148,8 @@ ReferenceLogps summed_logps(const ModelConfig& c, const WeightSet& w, Precision 
     std::vector<const PreferencePair*> group;
     for (size_t i = start; i < std::min(pairs.size(), start + batch_pairs); ++i) group.push_back(&pairs[i]);
     Batch batch = make_pair_batch(group, pad_id);
-    model_forward(c, w, batch, ws, {.precision = precision, .for_backward = false});
     std::vector<float> logp(batch.size());
-    classifier_forward_backward(ws.hidden.data(), w.matmul_weights.lm_head, batch.targets.data(), batch.size(),
-                                c.vocab_size, c.hidden_size, nullptr, logp.data(), precision, w.matmul_weights_are_bf16);
+    score(batch, logp);
     std::vector<double> sums = row_sums(batch, logp);
     const int64_t B = static_cast<int64_t>(group.size());
     for (int64_t i = 0; i < B; ++i) {
@@ -148,6 +160,28 @@ ReferenceLogps summed_logps(const ModelConfig& c, const WeightSet& w, Precision 
   world.all_reduce_sum(out.chosen.data(), out.chosen.size());
   world.all_reduce_sum(out.rejected.data(), out.rejected.size());
   return out;
+}
+
+}  // namespace
+
+ReferenceLogps summed_logps(const ModelConfig& c, const WeightSet& w, Precision precision,
+                            const std::vector<PreferencePair>& pairs, int64_t batch_pairs, int32_t pad_id) {
+  Workspace ws;
+  auto score = [&](const Batch& batch, std::vector<float>& logp) {
+    model_forward(c, w, batch, ws, {.precision = precision, .for_backward = false});
+    classifier_forward_backward(ws.hidden.data(), w.matmul_weights.lm_head, batch.targets.data(), batch.size(),
+                                c.vocab_size, c.hidden_size, nullptr, logp.data(), precision, w.matmul_weights_are_bf16);
+  };
+  return summed_logps_with(score, pairs, batch_pairs, pad_id);
+}
+
+ReferenceLogps summed_logps_on_device(const Model& model, TrainDevice& device, Precision precision,
+                                      const std::vector<PreferencePair>& pairs, int64_t batch_pairs, int32_t pad_id) {
+  DeviceTrainingModel gpu(model.config, device, precision, model.params, std::vector<uint8_t>(model.params.size(), 0));
+  auto score = [&](const Batch& batch, std::vector<float>& logp) {
+    gpu.forward_logprobs(batch, {.precision = precision, .for_backward = false}, logp.data());
+  };
+  return summed_logps_with(score, pairs, batch_pairs, pad_id);
 }
 
 ReferenceLogps to_loss_units(const DpoLossConfig& config, const ReferenceLogps& summed,
@@ -205,16 +239,11 @@ class PreferenceObjective final : public Objective {
   }
 
   void accumulate(TrainState& state, const MicroBatch& micro, const MicroStep& where, MetricSums& sums) override {
-    const ModelConfig& c = state.model->config;
     const Batch& batch = micro.batch;
-    const WeightSet& w = state.weights;
-    Workspace& ws = state.workspace;
     const int64_t B = static_cast<int64_t>(micro.rows.size()), T = batch.seq, N = batch.size();
-    model_forward(c, w, batch, ws, {.precision = state.precision, .for_backward = true});
-    // 1. per-token log-probs, forward only
+    // 1. the forward and per-token log-probs (the classifier forward-only)
     std::vector<float> logp(N);
-    classifier_forward_backward(ws.hidden.data(), w.matmul_weights.lm_head, batch.targets.data(), N, c.vocab_size,
-                                c.hidden_size, nullptr, logp.data(), state.precision, w.matmul_weights_are_bf16);
+    forward_logprobs(state, batch, logp);
     // 2. the loss and dL/dlogp_seq, spread over each sequence's completion tokens as w_t = -dL/dlogp_seq
     //    (the classifier backpropagates sum_t w_t * (-logp_t))
     std::vector<double> div_c, div_r;
@@ -239,16 +268,12 @@ class PreferenceObjective final : public Objective {
       sums[kPairs] += 1;
     }
     if (adds_chosen_nll()) add_chosen_nll(batch, logp, B, scale, token_weights, sums);
-    const MeanLogits logits = mean_logits(batch, B, ws.hidden.data(), w.matmul_weights.lm_head, c.vocab_size,
-                                          c.hidden_size);
+    const MeanLogits logits = micro_batch_mean_logits(state, batch, B);
     sums[kLogitsChosen] += logits.chosen;
     sums[kLogitsRejected] += logits.rejected;
     sums[kMicroBatches] += 1;
     // 3. d_hidden and the classifier weight gradient, then the decoder
-    ClassifierGrad grad{token_weights.data(), TokenLoss::NLL, ws.d_hidden.data(), state.grad_views.lm_head};
-    classifier_forward_backward(ws.hidden.data(), w.matmul_weights.lm_head, batch.targets.data(), N, c.vocab_size,
-                                c.hidden_size, &grad, nullptr, state.precision, w.matmul_weights_are_bf16);
-    model_backward(c, w, state.grad_views, batch, ws, state.precision);
+    backward_with_token_weights(state, batch, token_weights);
   }
 
   size_t metric_slots() const override { return kSlots; }
@@ -283,6 +308,44 @@ class PreferenceObjective final : public Objective {
   }
 
  private:
+  // The micro-batch's forward (kept for the backward) and every position's log-prob, on the
+  // state's device (a GPU, model/device_transformer.h) or the CPU.
+  static void forward_logprobs(TrainState& state, const Batch& batch, std::vector<float>& logp) {
+    if (state.gpu) return state.gpu->forward_logprobs(batch, {.precision = state.precision, .for_backward = true},
+                                                      logp.data());
+    const ModelConfig& c = state.model->config;
+    const WeightSet& w = state.weights;
+    model_forward(c, w, batch, state.workspace, {.precision = state.precision, .for_backward = true});
+    classifier_forward_backward(state.workspace.hidden.data(), w.matmul_weights.lm_head, batch.targets.data(),
+                                batch.size(), c.vocab_size, c.hidden_size, nullptr, logp.data(), state.precision,
+                                w.matmul_weights_are_bf16);
+  }
+
+  // The classifier's gradient with token weights w_t (it backpropagates sum_t w_t * (-logp_t)) and
+  // the decoder's backward, over the activations of forward_logprobs.
+  static void backward_with_token_weights(TrainState& state, const Batch& batch, std::vector<float>& token_weights) {
+    if (state.gpu) return state.gpu->backward_with_token_weights(batch, token_weights.data(), TokenLoss::NLL);
+    const ModelConfig& c = state.model->config;
+    const WeightSet& w = state.weights;
+    Workspace& ws = state.workspace;
+    ClassifierGrad grad{token_weights.data(), TokenLoss::NLL, ws.d_hidden.data(), state.grad_views.lm_head};
+    classifier_forward_backward(ws.hidden.data(), w.matmul_weights.lm_head, batch.targets.data(), batch.size(),
+                                c.vocab_size, c.hidden_size, &grad, nullptr, state.precision,
+                                w.matmul_weights_are_bf16);
+    model_backward(c, w, state.grad_views, batch, ws, state.precision);
+  }
+
+  // TRL's logits/chosen and logits/rejected of the micro-batch (on a GPU from the fp32 lm_head).
+  static MeanLogits micro_batch_mean_logits(TrainState& state, const Batch& batch, int64_t chosen_rows) {
+    const ModelConfig& c = state.model->config;
+    if (!state.gpu)
+      return mean_logits(batch, chosen_rows, state.workspace.hidden.data(), state.weights.matmul_weights.lm_head,
+                         c.vocab_size, c.hidden_size);
+    std::vector<float> sums(batch.size());
+    state.gpu->logit_sums(batch, sums.data());
+    return mean_logits_of_sums(batch, chosen_rows, std::vector<double>(sums.begin(), sums.end()), c.vocab_size);
+  }
+
   bool adds_chosen_nll() const { return type_.chosen_nll && config_.cpo_alpha != 0; }
 
   // CPOTrainer's cpo_alpha * nll, nll = mean -logp over the chosen rows' target tokens of this
@@ -408,7 +471,12 @@ ReferenceLogps reference_logps(const DpoRun& run, Model& model, Precision precis
     return summed;
   }
   const double t0 = now_seconds();
-  {
+  if (run.cuda_device >= 0) {  // the training device's numbers; freed before training allocates
+    std::unique_ptr<TrainDevice> device = open_train_device(run.cuda_device);
+    require_device_memory(*device, model.config, {2 * args.per_device_eval_batch_size, args.max_length},
+                          fmt::format("dpo reference pass on cuda:{}", run.cuda_device));
+    summed = summed_logps_on_device(model, *device, precision, run.train, args.per_device_eval_batch_size, run.pad_id);
+  } else {
     std::vector<float> copy;
     WeightSet weights = make_weight_set(model, precision, copy);
     summed = summed_logps(model.config, weights, precision, run.train, args.per_device_eval_batch_size, run.pad_id);
@@ -436,6 +504,8 @@ DpoResult run_dpo(DpoRun& run) {
     fail("{}: loss_type {} keeps a running state over micro-batches and cannot train data-parallel; run it on one "
          "rank",
          config.source, loss.type);
+  if (run.cuda_device >= 0 && Communicator::world().distributed())
+    fail("{}: data-parallel training on CUDA devices is not implemented (run one process)", config.source);
   const Precision precision = config.trainer.bf16 ? Precision::BF16 : Precision::FP32;
   DpoResult result;
   result.output_dir = config.trainer.output_dir;
@@ -445,7 +515,8 @@ DpoResult run_dpo(DpoRun& run) {
   const ReferenceLogps summed = loss.uses_reference() ? reference_logps(run, model, precision, result) : ReferenceLogps{};
   const ReferenceLogps reference = to_loss_units(loss, summed, run.train);
   PreferenceObjective objective(run.train, reference, loss, run.pad_id);
-  const TrainerResult r = run_trainer(config, {"dpo", run.tokenizer_source, run.resume, run.shuffle}, model, objective);
+  const TrainerResult r =
+      run_trainer(config, {"dpo", run.tokenizer_source, run.resume, run.shuffle, run.cuda_device, 2}, model, objective);
   result.steps = r.steps;
   result.final_loss = r.final_loss;
   return result;

@@ -12,6 +12,7 @@
 //     accumulation, schedule, clipping, AdamW, checkpoints and resume as for sft.
 #pragma once
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -42,9 +43,16 @@ struct MeanLogits {
 MeanLogits mean_logits(const Batch& batch, int64_t chosen_rows, const float* hidden, const float* lm_head,
                        int64_t vocab, int64_t hidden_size);
 
+// The same from each scored position's logit sum over the vocabulary ([rows * seq]; a GPU's).
+MeanLogits mean_logits_of_sums(const Batch& batch, int64_t chosen_rows, std::span<const double> logit_sums,
+                               int64_t vocab);
+
 // Summed completion log-probs of every pair, forward only, in micro-batches of batch_pairs pairs.
 ReferenceLogps summed_logps(const ModelConfig& config, const WeightSet& weights, Precision precision,
                             const std::vector<PreferencePair>& pairs, int64_t batch_pairs, int32_t pad_id);
+// The same on a training device (a GPU run's reference pass): `model`'s weights are uploaded to it.
+ReferenceLogps summed_logps_on_device(const Model& model, TrainDevice& device, Precision precision,
+                                      const std::vector<PreferencePair>& pairs, int64_t batch_pairs, int32_t pad_id);
 
 // Divides by completion lengths when the loss averages log-probs; zeros when it uses no reference.
 ReferenceLogps to_loss_units(const DpoLossConfig& config, const ReferenceLogps& summed,
@@ -74,6 +82,7 @@ struct DpoRun {
   bool resume = false;
   bool shuffle = true;
   std::string ref_cache_dir;     // "": <parent of output_dir>/ref_cache
+  int cuda_device = -1;          // >= 0: the reference pass and training on that CUDA device
 };
 
 struct DpoResult {

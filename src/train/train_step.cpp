@@ -25,7 +25,11 @@ std::vector<uint8_t> per_parameter_decay_mask(const ParameterLayout& layout, con
   return mask;
 }
 
-void use_cuda_device(TrainState& state, int index) { use_train_device(state, open_train_device(index)); }
+void use_cuda_device(TrainState& state, int index, std::optional<MicroBatchShape> largest) {
+  std::unique_ptr<TrainDevice> device = open_train_device(index);
+  if (largest) require_device_memory(*device, state.model->config, *largest, fmt::format("cuda:{}", index));
+  use_train_device(state, std::move(device));
+}
 
 void use_train_device(TrainState& state, std::unique_ptr<TrainDevice> device) {
   Model& model = *state.model;
@@ -165,8 +169,8 @@ double apply_gradients(TrainState& state, const AdamWConfig& adamw, double lr, d
     const double norm = state.device->optimizer_step(
         {lr, adamw.beta1, adamw.beta2, adamw.epsilon, adamw.weight_decay, max_grad_norm});
     if (!std::isfinite(norm))
-      fail("the gradient norm on the GPU is {}: the device weights are no longer finite (the last checkpoint is "
-           "the last good one); lower learning_rate or check the data",
+      fail("the gradient norm on the GPU is {}: stopped before the optimizer step (weights, moments and "
+           "checkpoints untouched); lower learning_rate, check adam_beta*/max_grad_norm, or look for a bad example",
            norm);
     return norm;
   }

@@ -21,11 +21,13 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "model/device_transformer.h"
 #include "model/transformer.h"
+#include "train/device_memory.h"
 #include "train/optimizer.h"
 #include "train/trainer_state.h"
 
@@ -63,7 +65,9 @@ struct TrainState {
 
 // Moves the state to CUDA device `index`: uploads the parameters and the AdamW moments with their
 // step count (a resumed run continues where the checkpoint left off, whichever device wrote it).
-void use_cuda_device(TrainState& state, int index);
+// With `largest` (the run's largest micro-batch), first checks that the run fits in the device's
+// free memory (train/device_memory.h) and fails with one line when it does not.
+void use_cuda_device(TrainState& state, int index, std::optional<MicroBatchShape> largest = std::nullopt);
 // The same with a given device (use_cuda_device opens the plugin's; tests pass a host double).
 void use_train_device(TrainState& state, std::unique_ptr<TrainDevice> device);
 

@@ -7,11 +7,14 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "tests/device_train_fixtures.h"
 #include "tests/host_train_device.h"
 #include "tests/test_util.h"
+#include "core/error.h"
 #include "train/trainer_state.h"
 
 namespace tt {
@@ -86,6 +89,40 @@ TEST(TrainStepOnDevice, StepsCheckpointsAndResumeMatchTheCpu) {
     EXPECT_TRUE(compare_gradients(final_model.layout, final_model.params, cpu_model.params, 1e-5).ok)
         << "the final model written from the device";
   }
+}
+
+// A non-finite gradient is caught by its norm before AdamW: the device weights, moments and update
+// count stay as they were, and the next good step is the CPU's first step.
+TEST(TrainStepOnDevice, NonFiniteGradientStopsBeforeTheUpdate) {
+  Model cpu_model = tiny_train_model("tiny-llama4", true), dev_model = tiny_train_model("tiny-llama4", true);
+  TrainState cpu(cpu_model, Precision::FP32), dev(dev_model, Precision::FP32);
+  auto device = std::make_unique<testing::HostTrainDevice>();
+  testing::HostTrainDevice* host = device.get();
+  use_train_device(dev, std::move(device));
+  const StepOptions o = options();
+  zero_gradients(dev);
+  accumulate_token_loss(dev, packed_assistant_batch(1), std::nanf(""), o.loss, 0.0f, 0);
+  try {
+    apply_gradients(dev, o.adamw, o.learning_rate, o.max_grad_norm);
+    ADD_FAILURE() << "a NaN gradient went through the optimizer step";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("before the optimizer step"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(host->optimizer_updates(), 0);
+  std::vector<float> weights;
+  dev.gpu->download_parameters(weights);
+  EXPECT_EQ(weights, tiny_train_model("tiny-llama4", true).params) << "the device weights changed";
+  std::vector<float> m(weights.size(), 1.0f), v(weights.size(), 1.0f);
+  host->download_moments(m.data(), v.data());
+  EXPECT_TRUE(std::all_of(m.begin(), m.end(), [](float x) { return x == 0.0f; })) << "first moments changed";
+  EXPECT_TRUE(std::all_of(v.begin(), v.end(), [](float x) { return x == 0.0f; })) << "second moments changed";
+
+  const auto data = micro_batches(1);
+  const StepResult c = train_step(cpu, data[0], o);
+  const StepResult d = train_step(dev, data[0], o);
+  EXPECT_NEAR(d.loss, c.loss, 1e-6 * c.loss);
+  EXPECT_NEAR(d.grad_norm, c.grad_norm, 1e-6 * c.grad_norm);
+  EXPECT_EQ(host->optimizer_updates(), 1);
 }
 
 }  // namespace

@@ -283,7 +283,11 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
   state.adam = std::move(adam);
   if (run.cuda_device >= 0) {
     if (world.distributed()) fail("{}: data-parallel training on CUDA devices is not implemented (run one process)", run.name);
-    use_cuda_device(state, run.cuda_device);
+    // the largest micro-batch: a training or evaluation batch of rows of at most max_length tokens
+    const MicroBatchShape largest{
+        run.rows_per_example * std::max(args.per_device_train_batch_size, args.per_device_eval_batch_size),
+        args.max_length};
+    use_cuda_device(state, run.cuda_device, largest);
   }
   if (args.zero_stage == 1) shard_optimizer(state);
   if (world.is_root()) fs::create_directories(args.output_dir);

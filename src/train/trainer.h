@@ -83,6 +83,7 @@ struct TrainerRun {
   bool resume = false;           // continue from the newest checkpoint in output_dir
   bool shuffle = true;           // false: rows in dataset order (reference comparisons)
   int cuda_device = -1;          // >= 0: the step runs on that CUDA device (train_step.h's use_cuda_device)
+  int64_t rows_per_example = 1;  // token rows of one objective row (a preference pair: 2), for the memory check
 };
 
 struct TrainerResult {

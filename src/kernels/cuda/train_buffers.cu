@@ -66,13 +66,17 @@ void DeviceTrainBuffers::zero_gradients(cudaStream_t stream) {
 
 double DeviceTrainBuffers::optimizer_step(AdamWStep step, cudaStream_t stream) {
   grad_norm_squared(grad_sum_sq_, grads, total_, stream);
-  step.grad_sum_sq = grad_sum_sq_;
-  step.step = ++updates_;
-  adamw_update(params, m, v, grads, decay_mask_, params_bf16, total_, step, stream);
+  // The norm reaches the host before AdamW is queued: a non-finite gradient never touches the
+  // weights, the moments or the update count (the trainer stops on it with the weights intact).
   float sum_sq = 0.0f;
   TT_CUDA_CHECK(cudaMemcpyAsync(&sum_sq, grad_sum_sq_, sizeof(float), cudaMemcpyDeviceToHost, stream));
   TT_CUDA_CHECK(cudaStreamSynchronize(stream));
-  return std::sqrt(static_cast<double>(sum_sq));
+  const double norm = std::sqrt(static_cast<double>(sum_sq));
+  if (!std::isfinite(norm)) return norm;
+  step.grad_sum_sq = grad_sum_sq_;
+  step.step = ++updates_;
+  adamw_update(params, m, v, grads, decay_mask_, params_bf16, total_, step, stream);
+  return norm;
 }
 
 size_t DeviceTrainBuffers::device_bytes() const {

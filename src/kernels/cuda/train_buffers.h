@@ -29,7 +29,8 @@ class DeviceTrainBuffers {
 
   void zero_gradients(cudaStream_t stream);
   // The global gradient norm, clipping and one fused AdamW update (step.grad_sum_sq is supplied
-  // here; step.step is this buffer's update count + 1). Returns the pre-clip norm (one sync).
+  // here; step.step is this buffer's update count + 1). Returns the pre-clip norm (one sync, before
+  // the update); a non-finite norm applies nothing (weights, moments and update count unchanged).
   double optimizer_step(AdamWStep step, cudaStream_t stream);
 
   int64_t total() const { return total_; }

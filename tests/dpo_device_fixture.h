@@ -1,0 +1,51 @@
+// DPO on a training device against the CPU: the PyTorch DPO fixtures' pairs and loss settings
+// (tools/gen_dpo_fixtures.py, FIXTURES/dpo/NAME) on the tiny llama4 parity model. Used by the host
+// stand-in test (tests/dpo_device_test.cpp) and the GPU test (src/kernels/cuda/device_dpo_test.cpp).
+#pragma once
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "io/safetensors.h"
+#include "tests/test_util.h"
+#include "train/dpo.h"
+
+namespace tt::testing {
+
+// The fixtures of the build's checkout, else tests/fixtures under the working directory (a prebuilt
+// test binary run from another checkout's root).
+inline std::string dpo_fixtures_root() {
+  const std::string built = fixture_dir();
+  return std::filesystem::is_directory(built + "/dpo") ? built : std::string("tests/fixtures");
+}
+
+struct DpoFixture {
+  std::vector<PreferencePair> pairs;  // 12 pairs
+  DpoLossConfig loss;
+  std::string model_dir;  // the tiny llama4 parity model
+};
+
+inline DpoFixture load_dpo_fixture(const std::string& name) {
+  const std::string root = dpo_fixtures_root();
+  SafetensorsFile ref(root + "/dpo/" + name + "/reference.safetensors");
+  const auto& meta = ref.metadata();
+  DpoFixture f;
+  f.loss.type = meta.at("loss_type");
+  f.loss.beta = std::stod(meta.at("beta"));
+  f.loss.label_smoothing = std::stod(meta.at("label_smoothing"));
+  f.loss.simpo_gamma = std::stod(meta.at("simpo_gamma"));
+  f.loss.cpo_alpha = meta.count("cpo_alpha") ? std::stod(meta.at("cpo_alpha")) : 0.0;
+  PreferenceOptions options;
+  options.max_length = 128;
+  f.pairs = load_preference_data(root + "/dpo/" + name + "/pairs.jsonl", options).pairs;
+  f.model_dir = root + "/parity/tiny_llama4";
+  return f;
+}
+
+// Step s's micro-batches: two of two pairs each, walking through the 12 pairs.
+inline std::vector<std::vector<int64_t>> dpo_step_micro_batches(int step) {
+  const int64_t first = (4 * step) % 12;
+  return {{first, first + 1}, {first + 2, first + 3}};
+}
+
+}  // namespace tt::testing
