@@ -16,8 +16,8 @@ void add_device_option(CLI::App* cmd, std::string& device);
 
 // The device of a run: the flag when given, else the config's value (a training YAML's
 // trainer.device), else auto; resolved and logged (name, memory, precision, or why not CUDA).
-// `runs_on_cuda`: the verb has a CUDA path (sft, dpo, bench train, the generation and scoring verbs) and gets the GPU. A verb without one
-// runs on the CPU: `auto` with a GPU present says so; an explicit cuda[:N] is an error.
+// `runs_on_cuda`: the verb has a CUDA path (sft, dpo, bench train, the generation and scoring verbs)
+// and gets the GPU. A verb without one runs on the CPU: `auto` with a GPU present says so; an explicit cuda[:N] is an error.
 ResolvedDevice choose_device(const std::string& flag, const std::string& config_value, Precision precision,
                              bool runs_on_cuda = false);
 
