@@ -306,6 +306,16 @@ json llama3_tokenizer_json(const std::vector<std::string>& tokens, const std::ve
   };
 }
 
+// JSON holds UTF-8 only: a token, merge or template with other bytes is refused here, naming it, rather
+// than when tokenizer.json is written.
+void check_utf8(const std::string& text, const std::string& label, const std::string& key, size_t index) {
+  try {
+    (void)json(text).dump();
+  } catch (const json::type_error&) {
+    fail("{}: key {}: entry {} is not valid UTF-8", label, key, index);
+  }
+}
+
 std::optional<TokenizerParts> import_tokenizer(const Metadata& md, const ImportShape& s) {
   const std::string& label = md.label();
   std::optional<std::string> model = md.text("tokenizer.ggml.model");
@@ -327,9 +337,13 @@ std::optional<TokenizerParts> import_tokenizer(const Metadata& md, const ImportS
     if (types.ints[i] != kNormal && types.ints[i] != kControl && types.ints[i] != kUserDefined)
       fail("{}: key tokenizer.ggml.token_type: token {} has type {} (1 normal, 3 control, 4 user-defined supported)",
            label, i, types.ints[i]);
-  for (const auto& m : merges.strings)
+  for (size_t i = 0; i < tokens.strings.size(); ++i) check_utf8(tokens.strings[i], label, "tokenizer.ggml.tokens", i);
+  for (size_t i = 0; i < merges.strings.size(); ++i) {
+    const std::string& m = merges.strings[i];
+    check_utf8(m, label, "tokenizer.ggml.merges", i);
     if (m.find(' ') == std::string::npos || m.front() == ' ' || m.back() == ' ')
       fail("{}: key tokenizer.ggml.merges: '{}' is not two tokens separated by a space", label, m);
+  }
 
   std::optional<int64_t> bos = special_id(md, "tokenizer.ggml.bos_token_id", s.vocab);
   std::optional<int64_t> eos = special_id(md, "tokenizer.ggml.eos_token_id", s.vocab);
@@ -346,7 +360,10 @@ std::optional<TokenizerParts> import_tokenizer(const Metadata& md, const ImportS
         {"add_eos_token", false}, {"clean_up_tokenization_spaces", true}};
   for (auto [key, id] : {std::pair{"bos_token", bos}, {"eos_token", eos}, {"pad_token", pad}, {"unk_token", unk}})
     if (id) tc[key] = tokens.strings[*id];
-  if (auto chat = md.text("tokenizer.chat_template")) tc["chat_template"] = *chat;
+  if (auto chat = md.text("tokenizer.chat_template")) {
+    check_utf8(*chat, label, "tokenizer.chat_template", 0);
+    tc["chat_template"] = *chat;
+  }
   parts.generation_config = json::object();
   if (bos) parts.generation_config["bos_token_id"] = *bos;
   if (eos) parts.generation_config["eos_token_id"] = *eos;

@@ -192,6 +192,9 @@ TEST(GgufImport, BadMetadataNamesTheKey) {
   *value_of(g, "tokenizer.ggml.bos_token_id") = GgufValue::u32(999999);
   EXPECT_NE(import_error(g).find("bad.gguf: key tokenizer.ggml.bos_token_id:"), std::string::npos);
   g = base;
+  value_of(g, "tokenizer.ggml.tokens")->strings[7] = "\x95x";  // found by fuzz/gguf_fuzz.cpp: JSON would throw
+  EXPECT_EQ(import_error(g), "bad.gguf: key tokenizer.ggml.tokens: entry 7 is not valid UTF-8");
+  g = base;
   value_of(g, "tokenizer.ggml.tokens")->strings.pop_back();
   EXPECT_EQ(import_error(g), "bad.gguf: key tokenizer.ggml.tokens: 128255 tokens for a vocabulary of 128256");
 }
