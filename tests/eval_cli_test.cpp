@@ -149,5 +149,31 @@ TEST(EvalCli, DataMayBeAParquetFile) {
   EXPECT_EQ(results["n-samples"]["math500"]["effective"], 3);
 }
 
+// BBH from a folder in the Hub's layout of SaylorTwift/bbh (JSON Lines written by DuckDB): the gold
+// targets as responses score 1.0; a parquet file without MMLU's 'answer' column is a one-line error.
+TEST(EvalCli, DataMayBeAHubLayoutFolderForBbhOrAFileForMmlu) {
+  const std::string dir = testing::make_temp_dir("eval-cli-hub-layout");
+  const std::string folder = testing::fixture_dir() + "/parquet/hub/saylortwift_bbh";
+  const auto rows = read_lines(folder + "/boolean_expressions/test-00000-of-00001.jsonl");
+  ASSERT_EQ(rows.size(), 20u);
+  std::ofstream responses(dir + "/r.jsonl");
+  for (size_t i = 0; i < rows.size(); ++i)
+    responses << Json{{"doc_id", i}, {"response", rows[i]["target"].get<std::string>()}}.dump() << "\n";
+  responses.close();
+  auto r = testing::run_cli("eval --tasks bbh_zeroshot_boolean_expressions --responses " + dir + "/r.jsonl --output " +
+                            dir + "/o --no-progress --data " + folder);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  Json results = read_json_file(dir + "/o/results.json");
+  EXPECT_EQ(results["results"]["bbh_zeroshot_boolean_expressions"]["exact_match,strict-match"], 1.0) << results.dump();
+  EXPECT_EQ(results["n-samples"]["bbh_zeroshot_boolean_expressions"]["effective"], 20);
+
+  const std::string bad = testing::fixture_dir() + "/parquet/hub/mmlu_missing_answer.parquet";
+  r = testing::run_cli("eval --model " + testing::fixture_dir() + "/parity/tiny_llama4 --tasks mmlu_abstract_algebra --output " +
+                       dir + "/o2 --no-progress --data " + bad);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find(bad + ": missing column 'answer'"), std::string::npos) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/o2/results.json"));
+}
+
 }  // namespace
 }  // namespace tt

@@ -1,6 +1,8 @@
 // arc_challenge, arc_easy: lm-eval's arc_easy.yaml / arc_challenge.yaml (multiple_choice on
 // " <choice text>") on AI2's ARC jsonl files in <data_root>/arc/ARC-{Challenge,Easy}-{Test,Train}.jsonl
-// ({id, question: {stem, choices: [{text, label}]}, answerKey}; labels are letters or digits).
+// ({id, question: {stem, choices: [{text, label}]}, answerKey}; labels are letters or digits), or on
+// the Hugging Face dataset allenai/ai2_arc as --data names it (task_splits.h: config ARC-Easy /
+// ARC-Challenge; parquet / JSONL rows {id, question, choices: {text, label}, answerKey}).
 #include <algorithm>
 
 #include "core/error.h"
@@ -8,6 +10,7 @@
 #include "eval/task_data.h"
 #include "eval/task_families.h"
 #include "eval/task_multiple_choice.h"
+#include "eval/task_splits.h"
 #include "io/file.h"
 #include "io/jsonl.h"
 
@@ -57,6 +60,35 @@ std::vector<Doc> read_arc_jsonl(const std::string& path) {
   return docs;
 }
 
+// allenai/ai2_arc rows of `config`'s `split`: {id, question, choices: {text: [...], label: [...]},
+// answerKey}, the records lm-eval sees.
+std::vector<Doc> read_arc_rows(const TaskSplits& splits, const std::string& config, const std::string& split) {
+  std::vector<Doc> docs;
+  for (SplitRow& row : splits.rows(config, split, {"id", "question", "choices", "answerKey"})) {
+    const auto& f = row.doc.fields;
+    for (const char* column : {"id", "question", "answerKey"})
+      if (!f[column].is_string()) fail("{}: column '{}' is not a string", row.where, column);
+    const auto& choices = f["choices"];
+    auto strings = [&](const char* key) {
+      return choices.is_object() && choices.contains(key) && choices[key].is_array() &&
+             std::all_of(choices[key].begin(), choices[key].end(), [](const auto& v) { return v.is_string(); });
+    };
+    if (!strings("text") || !strings("label") || choices["text"].empty() || choices["text"].size() != choices["label"].size())
+      fail("{}: column 'choices' is not {{text: [...], label: [...]}} (two lists of strings of one non-zero length)", row.where);
+    const auto& labels = choices["label"];
+    if (std::find(labels.begin(), labels.end(), f["answerKey"]) == labels.end())
+      fail("{}: answerKey {} is not one of the labels {}", row.where, f["answerKey"].dump(), labels.dump());
+    Doc doc;
+    doc.id = static_cast<int64_t>(docs.size());
+    doc.fields["id"] = f["id"];
+    doc.fields["question"] = f["question"];
+    doc.fields["choices"] = {{"text", choices["text"]}, {"label", labels}};
+    doc.fields["answerKey"] = f["answerKey"];
+    docs.push_back(std::move(doc));
+  }
+  return docs;
+}
+
 std::string arc_doc_to_text(const Doc& doc) {
   return "Question: " + doc.fields["question"].get<std::string>() + "\nAnswer:";
 }
@@ -75,19 +107,21 @@ class ArcTask final : public Task {
   ArcTask(const std::string& name, const std::string& dataset_name, const TaskOptions& options)
       : name_(name), dataset_name_(dataset_name) {
     num_fewshot_ = options.num_fewshot < 0 ? 0 : options.num_fewshot;
+    const TaskSplits splits(options, "arc", "allenai/ai2_arc");
     const std::string root = resolve_data_root(options) + "/arc/";
-    docs_ = read_arc_jsonl(root + dataset_name_ + "-Test.jsonl");
+    docs_ = splits.in_data_root() ? read_arc_jsonl(root + dataset_name_ + "-Test.jsonl") : read_arc_rows(splits, dataset_name_, "test");
     if (num_fewshot_ == 0) return;
 
     // lm-eval draws few-shot examples from the training split with its default sampler:
     // random.Random(fewshot_random_seed).sample(train, k), one draw per document in doc order
     // from one generator. Another set's training split would not be this task, so a missing
     // file is an error.
-    const std::string train_path = root + dataset_name_ + "-Train.jsonl";
-    if (!file_exists(train_path))
+    const std::string train_path = splits.in_data_root() ? root + dataset_name_ + "-Train.jsonl"
+                                                         : "allenai/ai2_arc " + dataset_name_ + " train split (" + splits.describe() + ")";
+    if (splits.in_data_root() ? !file_exists(train_path) : !splits.has_split(dataset_name_, "train"))
       fail("{}: {}-shot {} needs the {} training split, and {} does not exist", name_, num_fewshot_, name_,
            dataset_name_, train_path);
-    train_ = read_arc_jsonl(train_path);
+    train_ = splits.in_data_root() ? read_arc_jsonl(train_path) : read_arc_rows(splits, dataset_name_, "train");
     if (num_fewshot_ > static_cast<int>(train_.size()))
       fail("{}: {} few-shot examples asked for, the training split has {}", train_path, num_fewshot_,
            train_.size());

@@ -7,6 +7,11 @@
 //   bbh_cot_fewshot_<subtask>  lm-eval's bbh/cot_fewshot (v4.0): the three chain-of-thought exemplars
 //                              of cot-prompts/<subtask>.txt, "Q: {{input}}\nA: Let's think step by
 //                              step.\n", the answer after "the answer is " (filter get-answer).
+// The questions: <data_root>/bbh/bbh/<subtask>.json ({"examples": [{input, target}]}), or the Hugging
+// Face dataset SaylorTwift/bbh as --data names it (task_splits.h: config = subtask, split test;
+// columns input, target). The prompts (description, exemplars) are the task's, as lm-eval's YAML
+// holds them: <data_root>/bbh/cot-prompts/<subtask>.txt of the data root, the default one
+// ($TINYTHINK_SHARED/data) when --data names a dataset.
 #include <algorithm>
 #include <map>
 
@@ -15,6 +20,7 @@
 #include "eval/python_compat.h"
 #include "eval/task_data.h"
 #include "eval/task_families.h"
+#include "eval/task_splits.h"
 #include "io/file.h"
 #include "text/utf8.h"
 
@@ -286,9 +292,17 @@ class BbhTask final : public Task {
         exact_match_(variant == Variant::Zeroshot ? std::vector<std::string>{"\\.$", ",", "\n", "\\\\", "\""}
                                                   : std::vector<std::string>{},
                      /*ignore_case=*/variant == Variant::Zeroshot, /*ignore_punctuation=*/false) {
-    const std::string root = resolve_data_root(options);
-    path_ = root + "/bbh/bbh/" + subtask.name + ".json";
-    load_docs();
+    const TaskSplits splits(options, "bbh", "SaylorTwift/bbh");
+    TaskOptions prompt_options = options;
+    if (!splits.in_data_root()) prompt_options.data_root.clear();
+    const std::string root = resolve_data_root(prompt_options);
+    if (splits.in_data_root()) {
+      path_ = root + "/bbh/bbh/" + subtask.name + ".json";
+      load_docs();
+    } else {
+      path_ = options.data_root;
+      load_rows(splits);
+    }
     std::vector<Shot> shots;
     read_cot_prompt(root + "/bbh/cot-prompts/" + subtask.name + ".txt", description_, shots);
     if (variant == Variant::Zeroshot) {
@@ -433,6 +447,18 @@ class BbhTask final : public Task {
       Doc doc;
       doc.id = static_cast<int64_t>(i);
       doc.fields = {{"input", examples[i]["input"]}, {"target", examples[i]["target"]}};
+      docs_.push_back(std::move(doc));
+    }
+  }
+
+  // SaylorTwift/bbh rows of this subtask's test split: {input, target}, both strings.
+  void load_rows(const TaskSplits& splits) {
+    for (SplitRow& row : splits.rows(subtask_.name, "test", {"input", "target"})) {
+      for (const char* column : {"input", "target"})
+        if (!row.doc.fields[column].is_string()) fail("{}: column '{}' is not a string", row.where, column);
+      Doc doc;
+      doc.id = row.doc.id;
+      doc.fields = {{"input", row.doc.fields["input"]}, {"target", row.doc.fields["target"]}};
       docs_.push_back(std::move(doc));
     }
   }

@@ -1,6 +1,7 @@
 // mmlu_<subject>: lm-eval's mmlu/default template (multiple_choice on " A".." D"), on the csv
 // export of MMLU in <data_root>/mmlu_stem/{test,dev}/<subject>_{test,dev}.csv
-// (header question,choice0,choice1,choice2,choice3,answer; answer 0-3).
+// (header question,choice0,choice1,choice2,choice3,answer; answer 0-3), or on the Hugging Face
+// dataset cais/mmlu as --data names it (task_splits.h: config = subject; parquet / JSONL rows).
 #include <algorithm>
 
 #include <fmt/ranges.h>
@@ -10,6 +11,7 @@
 #include "eval/task_families.h"
 #include "eval/python_compat.h"
 #include "eval/task_multiple_choice.h"
+#include "eval/task_splits.h"
 
 namespace tt::eval {
 
@@ -59,6 +61,33 @@ std::vector<Doc> read_mmlu_csv(const std::string& path, const std::string& subje
   return docs;
 }
 
+// cais/mmlu rows (question, subject, choices: 4 strings, answer: 0-3) of `subject`'s `split`. A
+// file of several subjects (the dataset's "all" config) gives the rows whose subject is this one.
+std::vector<Doc> read_mmlu_rows(const TaskSplits& splits, const std::string& subject, const std::string& split) {
+  std::vector<Doc> docs;
+  for (SplitRow& row : splits.rows(subject, split, {"question", "subject", "choices", "answer"})) {
+    const auto& f = row.doc.fields;
+    if (!f["subject"].is_string()) fail("{}: column 'subject' is not a string", row.where);
+    if (f["subject"] != subject) continue;
+    if (!f["question"].is_string()) fail("{}: column 'question' is not a string", row.where);
+    const auto& choices = f["choices"];
+    if (!choices.is_array() || choices.size() != 4 ||
+        !std::all_of(choices.begin(), choices.end(), [](const auto& c) { return c.is_string(); }))
+      fail("{}: column 'choices' is not a list of 4 strings", row.where);
+    if (!f["answer"].is_number_integer() || f["answer"].get<int64_t>() < 0 || f["answer"].get<int64_t>() > 3)
+      fail("{}: column 'answer' is {}, not 0-3", row.where, f["answer"].dump());
+    Doc doc;
+    doc.id = static_cast<int64_t>(docs.size());
+    doc.fields["question"] = f["question"];
+    doc.fields["subject"] = subject;
+    doc.fields["choices"] = choices;
+    doc.fields["answer"] = f["answer"].get<int>();
+    docs.push_back(std::move(doc));
+  }
+  if (docs.empty()) fail("cais/mmlu from {}: no rows of subject '{}' in split '{}'", splits.describe(), subject, split);
+  return docs;
+}
+
 std::string mmlu_doc_to_text(const Doc& doc) {
   const auto& choices = doc.fields["choices"];
   std::string text(py::strip(doc.fields["question"].get<std::string>()));
@@ -76,12 +105,17 @@ class MmluTask final : public Task {
     description_ = "The following are multiple choice questions (with answers) about " + spaced + ".\n\n";
     num_fewshot_ = options.num_fewshot < 0 ? 0 : options.num_fewshot;  // lm-eval's mmlu default
 
+    const TaskSplits splits(options, "mmlu_stem", "cais/mmlu");
     const std::string root = resolve_data_root(options) + "/mmlu_stem";
-    docs_ = read_mmlu_csv(root + "/test/" + subject_ + "_test.csv", subject_);
+    docs_ = splits.in_data_root() ? read_mmlu_csv(root + "/test/" + subject_ + "_test.csv", subject_)
+                                  : read_mmlu_rows(splits, subject_, "test");
     if (num_fewshot_ > 0) {
       // sampler first_n: the first num_fewshot rows of the dev split, the same for every question.
-      const std::string dev_path = root + "/dev/" + subject_ + "_dev.csv";
-      const std::vector<Doc> dev = read_mmlu_csv(dev_path, subject_);
+      const std::string dev_path = splits.in_data_root() ? root + "/dev/" + subject_ + "_dev.csv"
+                                                         : "cais/mmlu " + subject_ + " dev split (" + splits.describe() + ")";
+      if (!splits.in_data_root() && !splits.has_split(subject_, "dev"))
+        fail("{}: {}-shot needs the dev split, and {} has none", name_, num_fewshot_, splits.describe());
+      const std::vector<Doc> dev = splits.in_data_root() ? read_mmlu_csv(dev_path, subject_) : read_mmlu_rows(splits, subject_, "dev");
       if (num_fewshot_ > static_cast<int>(dev.size()))
         fail("{}: {} few-shot examples asked for, the dev split has {}", dev_path, num_fewshot_, dev.size());
       for (int i = 0; i < num_fewshot_; ++i)

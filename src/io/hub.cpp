@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/error.h"
@@ -107,8 +108,9 @@ class FileLock {
  public:
   explicit FileLock(const std::string& path) {
     fs::create_directories(fs::path(path).parent_path());
-    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0664);
     if (fd_ < 0) fail("{}: cannot create lock ({})", path, std::strerror(errno));
+    (void)::fchmod(fd_, 0664);  // group-writable whatever the umask, as huggingface_hub's lock files
     ::flock(fd_, LOCK_EX);
   }
   ~FileLock() {
@@ -119,6 +121,25 @@ class FileLock {
  private:
   int fd_ = -1;
 };
+
+// The Cache Directory Tagging Standard's tag (https://bford.info/cachedir/), with the text
+// huggingface_hub (>= 1.10) writes at the cache root, so that backup tools skip the cache. Written
+// when missing, before the first blob goes in; an existing tag is left as it is.
+void tag_cache_dir() {
+  const std::string tag = hub_cache_dir() + "/CACHEDIR.TAG";
+  if (fs::exists(tag)) return;
+  std::error_code ec;
+  fs::create_directories(hub_cache_dir(), ec);
+  try {
+    write_file_atomic(tag,
+                      "Signature: 8a477f597d28d172789f06886806bc55\n"
+                      "# This file is a cache directory tag created by huggingface_hub.\n"
+                      "# For information about cache directory tags, see:\n"
+                      "#\thttps://bford.info/cachedir/\n");
+  } catch (const Error&) {
+    // best effort, as in huggingface_hub: a read-only cache still serves its files
+  }
+}
 
 void write_ref(const HubRepo& repo, const std::string& commit) {
   if (repo.revision == commit) return;
@@ -297,6 +318,7 @@ std::string hub_download_file(const HubRepo& repo, const std::string& filename) 
   const std::string pointer = snapshot_path(repo, m.commit, filename);
   const std::string blob = repo_folder(repo) + "/blobs/" + m.etag;
   if (fs::exists(pointer)) return pointer;
+  tag_cache_dir();
   const std::string folder = fs::path(repo_folder(repo)).filename().string();
   FileLock lock(hub_cache_dir() + "/.locks/" + folder + "/" + m.etag + ".lock");
   if (!fs::exists(blob)) download_blob(repo, filename, m, blob);
@@ -304,7 +326,12 @@ std::string hub_download_file(const HubRepo& repo, const std::string& filename) 
   return pointer;
 }
 
-std::string hub_download_snapshot(const HubRepo& repo, const std::function<bool(const std::string&)>& wanted) {
+namespace {
+
+// The files of the repo at its revision for which wanted(path) holds, downloaded unless cached;
+// returns the snapshot folder and sets *count to their number (offline: the cached snapshot, count 0).
+std::string download_matching(const HubRepo& repo, const std::function<bool(const std::string&)>& wanted, size_t* count) {
+  *count = 0;
   if (hub_offline()) {
     std::string snapshot = repo_folder(repo) + "/snapshots/" + cached_commit(repo);
     if (!is_directory(snapshot))
@@ -316,15 +343,22 @@ std::string hub_download_snapshot(const HubRepo& repo, const std::function<bool(
   write_ref(repo, commit);
   HubRepo pinned = repo;
   pinned.revision = commit;
-  size_t count = 0;
   for (const auto& sibling : info["siblings"]) {
     const std::string path = sibling.value("rfilename", "");
     if (path.empty() || !wanted(path)) continue;
     hub_download_file(pinned, path);
-    ++count;
+    ++*count;
   }
-  if (count == 0) fail("{}: no files to download at revision '{}'", repo.id, repo.revision);
   return repo_folder(repo) + "/snapshots/" + commit;
+}
+
+}  // namespace
+
+std::string hub_download_snapshot(const HubRepo& repo, const std::function<bool(const std::string&)>& wanted) {
+  size_t count = 0;
+  std::string snapshot = download_matching(repo, wanted, &count);
+  if (count == 0 && !hub_offline()) fail("{}: no files to download at revision '{}'", repo.id, repo.revision);
+  return snapshot;
 }
 
 bool is_model_file(const std::string& path) {
@@ -334,20 +368,38 @@ bool is_model_file(const std::string& path) {
   return std::regex_match(path, wanted);
 }
 
-std::vector<std::string> hub_dataset_files(const HubRepo& repo, const std::string& config, const std::string& split) {
-  // the Hub's layouts: CONFIG/SPLIT-*.parquet, CONFIG/SPLIT/*.parquet, data/SPLIT-*.parquet,
-  // SPLIT-*.parquet, and the refs/convert/parquet layout CONFIG/SPLIT/0000.parquet; likewise JSONL
+namespace {
+
+// The files of `config` and `split` in the Hub's dataset layouts: CONFIG/SPLIT-*.parquet,
+// CONFIG/SPLIT/*.parquet, data/SPLIT-*.parquet, SPLIT-*.parquet, and the refs/convert/parquet layout
+// CONFIG/SPLIT/0000.parquet; likewise JSONL. `config` "" stands for "default" or "data".
+std::regex split_file_pattern(const std::string& config, const std::string& split) {
   const std::string c = config.empty() ? "(default|data)" : std::regex_replace(config, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)");
   const std::string s = std::regex_replace(split, std::regex(R"([.^$|()\[\]{}*+?\\])"), R"(\$&)");
-  const std::regex wanted("((" + c + "|data)/)?(" + s + "[-_.][^/]*|" + s + "/[^/]+)\\.(parquet|jsonl)");
-  auto matches = [&](const std::string& path) { return std::regex_match(path, wanted); };
-  std::string snapshot = hub_download_snapshot(repo, matches);
+  return std::regex("((" + c + "|data)/)?(" + s + "[-_.][^/]*|" + s + "/[^/]+)\\.(parquet|jsonl)");
+}
+
+std::vector<std::string> matching_files(const std::string& folder, const std::regex& wanted) {
   std::vector<std::string> files;
-  for (const auto& f : cached_files(snapshot))
-    if (matches(f)) files.push_back(snapshot + "/" + f);
+  for (const auto& f : cached_files(folder))
+    if (std::regex_match(f, wanted)) files.push_back(folder + "/" + f);
+  return files;
+}
+
+}  // namespace
+
+std::vector<std::string> hub_dataset_files(const HubRepo& repo, const std::string& config, const std::string& split) {
+  const std::regex wanted = split_file_pattern(config, split);
+  size_t count = 0;
+  const std::string snapshot = download_matching(repo, [&](const std::string& path) { return std::regex_match(path, wanted); }, &count);
+  std::vector<std::string> files = matching_files(snapshot, wanted);
   if (files.empty())
     fail("{}: no parquet or JSONL files for config '{}' split '{}'", repo.id, config.empty() ? "default" : config, split);
   return files;
+}
+
+std::vector<std::string> dataset_split_files_in(const std::string& folder, const std::string& config, const std::string& split) {
+  return matching_files(folder, split_file_pattern(config, split));
 }
 
 std::string resolve_model_dir(const std::string& spec) {

@@ -7,8 +7,18 @@
 //                                          directory in PATH)
 //   T--ORG--NAME/refs/REVISION             the commit hash, no newline; written only when REVISION
 //                                          is not itself that commit
-//   .locks/T--ORG--NAME/ETAG.lock          the lock held while the blob downloads
+//   .locks/T--ORG--NAME/ETAG.lock          the lock held while the blob downloads (empty, mode 0664,
+//                                          left in place)
+//   CACHEDIR.TAG                           the cache directory tag huggingface_hub >= 1.10 writes at
+//                                          the cache root (bford.info/cachedir), when missing
 //   T--ORG--NAME/blobs/ETAG.incomplete     a partial download, resumed with a Range request
+// These are huggingface_hub's (Python) rules, file_download.py: hf_hub_download / snapshot_download.
+// tests/hub_cache_layout_test.mjs compares the tree with the one npm's @huggingface/hub writes for the
+// same fake Hub; that library follows the same rules except that it takes no lock (no .locks/), writes
+// no CACHEDIR.TAG, writes refs/ only in snapshotDownload (not in downloadFileToCacheDir), and names a
+// single file's snapshot folder after the file's last commit (Python: the revision's commit,
+// X-Repo-Commit). Where they differ, tinythink follows Python. Not written by tinythink:
+// .no_exist/COMMIT/PATH (Python's record of a 404 file; tinythink only asks for listed files).
 // Requests: HEAD {endpoint}/[datasets/]ORG/NAME/resolve/REVISION/PATH (X-Repo-Commit, X-Linked-Etag
 // or ETag, X-Linked-Size or Content-Length, a Location to the CDN), then GET of that location;
 // file lists from GET {endpoint}/api/{models,datasets}/ORG/NAME/revision/REVISION ("sha",
@@ -47,6 +57,10 @@ bool is_model_file(const std::string& path);
 // The parquet / JSONL files of a dataset for `config` (may be empty) and `split`, downloaded unless
 // cached (offline: from the cache), sorted.
 std::vector<std::string> hub_dataset_files(const HubRepo& repo, const std::string& config, const std::string& split);
+
+// The parquet / JSONL files of `config` and `split` in `folder`, a dataset in the Hub's layout (a
+// snapshot, or a copy of one), as hub_dataset_files picks them; sorted; none when it has none.
+std::vector<std::string> dataset_split_files_in(const std::string& folder, const std::string& config, const std::string& split);
 
 // A dataset given as a .jsonl / .parquet file, a directory of them (sorted by name), or a Hub
 // dataset id ("org/name", optional "@revision"; its files for config and split, downloaded unless

@@ -77,6 +77,7 @@ TEST_F(FakeHub, ModelSnapshotLandsInTheHuggingFaceHubCacheLayout) {
       ".locks/models--org--tiny/11a49425c76fda05d55508d801e8dbd2a2f2676011f85baba64a2df0420fe574.lock: ",
       ".locks/models--org--tiny/9eddb62b076f586b2186445e7872e5a05f0dfe06.lock: ",
       ".locks/models--org--tiny/92bdb0aff34a95a7c00546c3d608c984294164ed.lock: ",
+      "CACHEDIR.TAG: Signature: 8a477",
       "models--org--tiny/",
       "models--org--tiny/blobs/",
       "models--org--tiny/blobs/11a49425c76fda05d55508d801e8dbd2a2f2676011f85baba64a2df0420fe574: {\"__metadata__\":",

@@ -5,10 +5,15 @@ Serves, on 127.0.0.1 at a free port (printed as the first stdout line), the endp
 client uses, as the Hub sends them:
   HEAD /{datasets/}ORG/NAME/resolve/REV/PATH  X-Repo-Commit, ETag (git sha1, quoted) for small files;
        for LFS files a 302 to /cdn/SHA256 with X-Linked-Etag (sha256, quoted) and X-Linked-Size
-  GET  /{datasets/}ORG/NAME/resolve/REV/PATH  the content (small files)
+  GET  /{datasets/}ORG/NAME/resolve/REV/PATH  the content (small files; LFS files: the same 302),
+                                              honouring Range (bytes=A-B or bytes=A-) with a 206
   GET  /cdn/SHA256                            LFS content, honouring Range; the file 'drop.bin' is cut
                                               off half-way the first time (the connection closes)
-  GET  /api/{models,datasets}/ORG/NAME/revision/REV  {"sha", "siblings": [{"rfilename"}]}
+  GET  /api/{models,datasets}/ORG/NAME/revision/REV  {"sha", "siblings": [{"rfilename"}]} (query ignored)
+  GET  /api/{models,datasets}/ORG/NAME/tree/REV[/DIR]?recursive=B  [{"type": "file"|"directory", "oid",
+                                              "size", "path", "lfs": {"oid", "size", "pointerSize"}}]
+  POST /api/{models,datasets}/ORG/NAME/paths-info/REV  {"paths": [...], "expand": B}: the tree entries of
+                                              those paths, with "lastCommit" when expand
   org/gated: 401 with X-Error-Code: GatedRepo, unless "Authorization: Bearer hf_granted"; unknown repos: 401 RepoNotFound (as the Hub answers
   anonymous callers); unknown files: 404 EntryNotFound. 'bad.bin' announces a wrong sha256.
 More repos come from folders: --serve models:ORG/NAME=DIR (or datasets:...) serves every file under
@@ -50,6 +55,41 @@ def git_sha1(data):
 
 def lfs_sha(name, data):
     return "f" * 64 if name == "bad.bin" else hashlib.sha256(data).hexdigest()
+
+
+def lfs_pointer(name, data):
+    return b"version https://git-lfs.github.com/spec/v1\noid sha256:%s\nsize %d\n" % (lfs_sha(name, data).encode(), len(data))
+
+
+def tree_entries(files, expand):
+    """The Hub's tree / paths-info entries: files (an LFS file's oid is its pointer's git sha1) and the
+    folders above them, sorted by path."""
+    entries = {}
+    for name, (data, lfs) in files.items():
+        entry = {"type": "file", "size": len(data), "path": name}
+        if lfs:
+            pointer = lfs_pointer(name, data)
+            entry["oid"] = git_sha1(pointer)
+            entry["lfs"] = {"oid": lfs_sha(name, data), "size": len(data), "pointerSize": len(pointer)}
+        else:
+            entry["oid"] = git_sha1(data)
+        if expand:
+            entry["lastCommit"] = {"id": COMMIT, "title": "Upload", "date": "2026-01-01T00:00:00.000Z"}
+        entries[name] = entry
+        parts = name.split("/")[:-1]
+        for depth in range(1, len(parts) + 1):
+            folder = "/".join(parts[:depth])
+            entries[folder] = {"type": "directory", "oid": git_sha1(folder.encode()), "size": 0, "path": folder}
+    return [entries[k] for k in sorted(entries)]
+
+
+def byte_range(header, total):
+    """(start, end inclusive) of a 'bytes=A-B' or 'bytes=A-' Range header, or None without one."""
+    if not header:
+        return None
+    m = re.fullmatch(r"bytes=(\d+)-(\d*)", header)
+    end = min(int(m.group(2)), total - 1) if m.group(2) else total - 1
+    return int(m.group(1)), end
 
 
 class Hub(http.server.BaseHTTPRequestHandler):
@@ -95,7 +135,20 @@ class Hub(http.server.BaseHTTPRequestHandler):
             return self.reply(302, {"Location": f"http://127.0.0.1:{self.server.server_port}/cdn/{sha}?name={name}",
                                     "X-Repo-Commit": COMMIT, "X-Linked-Etag": f'"{sha}"', "X-Linked-Size": str(len(data)),
                                     "ETag": f'"{git_sha1(data)}"'}, b"", head)
-        self.reply(200, {"X-Repo-Commit": COMMIT, "ETag": f'"{git_sha1(data)}"'}, data, head)
+        headers = {"X-Repo-Commit": COMMIT, "ETag": f'"{git_sha1(data)}"'}
+        rng = byte_range(self.headers.get("Range"), len(data))
+        if rng:
+            headers["Content-Range"] = f"bytes {rng[0]}-{rng[1]}/{len(data)}"
+            self.send_response(206)
+            for k, v in headers.items():
+                self.send_header(k, v)
+            body = data[rng[0]: rng[1] + 1]
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            if not head:
+                self.wfile.write(body)
+            return
+        self.reply(200, headers, data, head)
 
     def handle_cdn(self, head):
         m = re.fullmatch(r"/cdn/([0-9a-f]{64})\?name=(.+)", self.path)
@@ -103,16 +156,15 @@ class Hub(http.server.BaseHTTPRequestHandler):
         if not found:
             return self.reply(404, {}, b"no such object", head)
         name, data = found[0]
-        start = 0
         rng = self.headers.get("Range")
+        start, end = byte_range(rng, len(data)) or (0, len(data) - 1)
         if rng:
-            start = int(re.fullmatch(r"bytes=(\d+)-", rng).group(1))
             sys.stderr.write(f"fake_hub: Range {rng} of {name}\n")
-        body = data[start:]
+        body = data[start: end + 1]
         self.send_response(206 if rng else 200)
         self.send_header("Content-Length", str(len(body)))
         if rng:
-            self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+            self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
         self.send_header("ETag", f'"{lfs_sha(name, data)}"')
         self.end_headers()
         if head:
@@ -128,15 +180,31 @@ class Hub(http.server.BaseHTTPRequestHandler):
             return
         self.wfile.write(body)
 
-    def handle_api(self):
-        m = re.fullmatch(r"/api/(models|datasets)/([^/]+/[^/]+)/revision/([^/]+)", self.path)
-        if m.group(2) == "org/gated":
+    def handle_api(self, body=None):
+        path, _, query = self.path.partition("?")
+        m = re.fullmatch(r"/api/(models|datasets)/([^/]+/[^/]+)/(revision|tree|paths-info)/([^/]+)(/.+)?", path)
+        if not m:
+            return self.reply(404, {}, b"not found")
+        kind, repo, call, rev, folder = m.groups()
+        if repo == "org/gated":
             return self.error(401, "GatedRepo", False)
-        files = REPOS.get((m.group(1), m.group(2)))
+        files = REPOS.get((kind, repo))
         if files is None:
             return self.error(401, "RepoNotFound", False)
-        body = json.dumps({"id": m.group(2), "sha": COMMIT, "siblings": [{"rfilename": n} for n in files]}).encode()
-        self.reply(200, {"Content-Type": "application/json"}, body)
+        if rev not in ("main", COMMIT):
+            return self.error(404, "RevisionNotFound", False)
+        if call == "revision":
+            answer = {"id": repo, "sha": COMMIT, "siblings": [{"rfilename": n} for n in files]}
+        elif call == "tree":
+            prefix = folder[1:] + "/" if folder else ""
+            recursive = "recursive=true" in query
+            answer = [e for e in tree_entries(files, "expand=true" in query) if e["path"].startswith(prefix)
+                      and (recursive or "/" not in e["path"][len(prefix):])]
+        else:
+            request = json.loads(body or b"{}")
+            wanted = set(request.get("paths", []))
+            answer = [e for e in tree_entries(files, request.get("expand", False)) if e["path"] in wanted]
+        self.reply(200, {"Content-Type": "application/json"}, json.dumps(answer).encode())
 
     def route(self, head):
         if self.path.startswith("/cdn/"):
@@ -152,6 +220,12 @@ class Hub(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):
         self.route(False)
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path.startswith("/api/"):
+            return self.handle_api(body)
+        self.reply(404, {}, b"not found")
 
 
 def serve_folder(spec):

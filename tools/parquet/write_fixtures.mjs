@@ -114,5 +114,33 @@ await write('math500_test',
      ('Find $x$ if $2x = 10$ (é✓).', '$x = 5$.', '5', 'Algebra', 1, 'test/algebra/3.json'))
     AS t(problem, solution, answer, subject, level, unique_id))`,
   'COMPRESSION zstd', 'math500_test');
+// Evaluation sets as lm-eval loads them from the Hub, in the Hub's layout (CONFIG/SPLIT-00000-of-00001.*)
+// under hub/, for eval --data FOLDER / FILE: the first rows of the data root's own export
+// (../shared/data, or $TINYTHINK_SHARED/data) in the Hub datasets' columns: cais/mmlu (question,
+// subject, choices, answer), allenai/ai2_arc (id, question, choices {text, label}, answerKey),
+// SaylorTwift/bbh (input, target; written as JSON Lines); plus one file of two MMLU subjects (the
+// dataset's "all" config) and one without the answer column (a bad input).
+const shared = path.resolve(process.env.TINYTHINK_SHARED ?? path.join(path.dirname(new URL(import.meta.url).pathname), '../../../shared'));
+async function writeHub(rel, table, format = 'parquet, COMPRESSION zstd') {
+  const file = path.join(out, 'hub', rel);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  await con.run(`COPY ${table} TO '${file}' (FORMAT ${format})`);
+}
+const mmlu = (subject, split, limit, columns = 'question, subject, choices, answer') => `(SELECT ${columns} FROM (
+  SELECT question, '${subject}' AS subject, [choice0, choice1, choice2, choice3] AS choices, answer::BIGINT AS answer
+  FROM read_csv('${shared}/data/mmlu_stem/${split}/${subject}_${split}.csv', header = true, all_varchar = true,
+                delim = ',', quote = '"', escape = '"') LIMIT ${limit}))`;
+fs.rmSync(path.join(out, 'hub'), { recursive: true, force: true });
+await writeHub('cais_mmlu/abstract_algebra/test-00000-of-00001.parquet', mmlu('abstract_algebra', 'test', 20));
+await writeHub('cais_mmlu/abstract_algebra/dev-00000-of-00001.parquet', mmlu('abstract_algebra', 'dev', 5));
+await writeHub('mmlu_all_test.parquet', `(${mmlu('abstract_algebra', 'test', 6)} UNION ALL ${mmlu('anatomy', 'test', 4)})`);
+await writeHub('mmlu_missing_answer.parquet', mmlu('abstract_algebra', 'test', 3, 'question, subject, choices'));
+const arc = (file, limit) => `(SELECT id, question.stem AS question,
+    {'text': list_transform(question.choices, c -> c.text), 'label': list_transform(question.choices, c -> c.label)} AS choices,
+    answerKey FROM read_json('${shared}/data/arc/${file}', format = 'newline_delimited') LIMIT ${limit})`;
+await writeHub('allenai_ai2_arc/ARC-Challenge/test-00000-of-00001.parquet', arc('ARC-Challenge-Test.jsonl', 20));
+await writeHub('allenai_ai2_arc/ARC-Challenge/train-00000-of-00001.parquet', arc('ARC-Challenge-Train.jsonl', 30));
+await writeHub('saylortwift_bbh/boolean_expressions/test-00000-of-00001.jsonl',
+  `(SELECT unnest(examples, recursive := true) FROM read_json('${shared}/data/bbh/bbh/boolean_expressions.json') LIMIT 20)`, 'json');
 fs.writeFileSync(path.join(out, 'manifest.json'), JSON.stringify(manifest, null, 2) + '\n');
 console.log(`wrote ${Object.keys(manifest).length} fixtures to ${out}`);
