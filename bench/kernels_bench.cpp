@@ -13,8 +13,11 @@
 #include "kernels/cpu/packed_gemm.h"
 #include "kernels/cpu/paged_attention.h"
 #include "kernels/cpu/rmsnorm.h"
+#include "kernels/cpu/row_dots.h"
 #include "kernels/cpu/sampling.h"
 #include "kernels/cpu/swiglu.h"
+#include "model/transformer.h"
+#include "train/optimizer.h"
 
 namespace tt {
 namespace {
@@ -129,7 +132,10 @@ void BM_PagedAttentionDecode(benchmark::State& state) {
 }
 BENCHMARK(BM_PagedAttentionDecode)->Args({1, 512})->Args({32, 512})->Args({32, 4096})->Unit(benchmark::kMicrosecond);
 
+// The loss head over a training sequence (N rows of 128k logits) on the AVX2 (0) and AVX-512 (1) paths.
 void BM_ClassifierForwardBackward(benchmark::State& state) {
+  const Isa before = active_isa();
+  if (!select_isa_for(state, state.range(1) ? Isa::AVX512 : Isa::AVX2)) return;
   const int64_t N = state.range(0), V = 128256, C = 576;
   auto h = filled(N * C, 1), e = filled(V * C, 0.05f);
   std::vector<int32_t> targets(N);
@@ -139,8 +145,58 @@ void BM_ClassifierForwardBackward(benchmark::State& state) {
   for (auto _ : state)
     classifier_forward_backward(h.data(), e.data(), targets.data(), N, V, C, &grad, nullptr, Precision::FP32);
   state.counters["flops"] = benchmark::Counter(6.0 * N * V * C, benchmark::Counter::kIsIterationInvariantRate);
+  select_isa(before);
 }
-BENCHMARK(BM_ClassifierForwardBackward)->Arg(512)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_ClassifierForwardBackward)->Args({512, 0})->Args({512, 1})->Unit(benchmark::kMillisecond);
+
+// RMSNorm's row sums on one thread: `rows` rows of `dim` summed one row at a time as one scalar
+// chain each (0: what rmsnorm did before row_dots) or in groups of rows across vector lanes (1), the
+// same bits.
+void BM_RowDots(benchmark::State& state) {
+  const int64_t rows = state.range(0), dim = state.range(1);
+  auto x = filled(rows * dim, 1);
+  std::vector<float> sums(rows);
+  for (auto _ : state) {
+    if (state.range(2))
+      row_dots(x.data(), x.data(), rows, dim, dim, sums.data());
+    else
+      for (int64_t r = 0; r < rows; ++r) sums[r] = row_dot(x.data() + r * dim, x.data() + r * dim, dim);
+    benchmark::DoNotOptimize(sums.data());
+  }
+  state.SetBytesProcessed(state.iterations() * rows * dim * 4);
+}
+// hidden-size norms of a 512-token sequence; the QK-norm's 512 x 9 heads of 64
+BENCHMARK(BM_RowDots)->Args({512, 576, 0})->Args({512, 576, 1})->Args({4608, 64, 0})->Args({4608, 64, 1})
+    ->Unit(benchmark::kMicrosecond);
+
+// The optimizer tail over `n` parameters (bf16 copy kept, clipping active): 0 = the separate passes
+// (norm + clip scale, AdamW, bf16 refresh, zeroing), 1 = the norm pass + the fused pass; the same bits.
+void BM_OptimizerTail(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  ParameterLayout layout;
+  layout.slots.push_back({.name = "w", .offset = 0, .numel = n});
+  layout.total = n;
+  const std::vector<uint8_t> mask = weight_decay_mask(layout);
+  std::vector<float> params = filled(n, 1), grads(n), bf16_copy;
+  AdamWState adam;
+  const AdamWConfig config{.weight_decay = 0.01};
+  for (auto _ : state) {
+    state.PauseTiming();
+    grads = filled(n, 10);
+    state.ResumeTiming();
+    if (state.range(1)) {
+      const double norm = gradient_norm(grads);
+      adamw_fused_step(params, grads, adam, config, 1e-4, mask, layout, clip_coefficient(norm, 1.0), &bf16_copy);
+    } else {
+      clip_grad_norm(grads, 1.0);
+      adamw_step(params, grads, adam, config, 1e-4, mask, layout);
+      refresh_bf16_copy(params, bf16_copy);
+      std::fill(grads.begin(), grads.end(), 0.0f);
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+}
+BENCHMARK(BM_OptimizerTail)->Args({int64_t{1} << 24, 0})->Args({int64_t{1} << 24, 1})->Unit(benchmark::kMillisecond);
 
 void BM_RmsNormForwardBackward(benchmark::State& state) {
   const int64_t N = state.range(0), C = 576;

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The device check of the CUDA backend (issues 14 and 15), for a machine with an NVIDIA GPU: builds
 # with CUDA for this card only (or unpacks a build made elsewhere), runs the kernel parity tests
-# (ctest -L cuda), the CLI's device choice, the kernel benchmarks on the study's shapes, the
+# (ctest -L cuda), the CLI's device choice, the training step on the GPU (bench train --device cuda),
+# the kernel benchmarks on the study's shapes, the
 # generation kernels' decode/prefill timings, and prints a short table last. Sized for 8 minutes on an
 # H100/H200 (a build is most of it).
 #
@@ -102,6 +103,16 @@ bench_rows() {  # name value unit lines of a benchmark log into the table
   done <"$1"
 }
 
+echo "== training step on the GPU (bench train --device cuda: MobileLLM-R1-140M, batch 2 x seq 4096, bf16)"
+if timeout 180 "$BIN/tinythink" bench train --device cuda --arch mobilellm-r1-140m --batch 2 --seq 4096 --steps 5 \
+     --precision bf16 --json >"$LOGS/gpu-check.train.json" 2>"$LOGS/gpu-check.train.log"; then
+  cat "$LOGS/gpu-check.train.json"
+  row "tinythink train 140M bf16" "$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); p=j.get("mfu_vs_bf16_peak"); print("%.0f tok/s, MFU %s of bf16 peak, %.0f%% of cuBLASLt, peak %.0f MiB" % (j["tokens_per_s"], "%.1f%%" % (100*p) if p is not None else "n/a (card not in table)", 100*j["mfu"], j["peak_device_mb"]))' "$LOGS/gpu-check.train.json" 2>/dev/null || echo "no JSON")"
+else
+  tail -5 "$LOGS/gpu-check.train.log"
+  row "tinythink train 140M bf16" "FAILED: $(tail -1 "$LOGS/gpu-check.train.log" | cut -c1-120)"
+fi
+
 echo "== kernel benchmarks (batch 2 x seq 4096, MobileLLM-R1-140M shapes)"
 timeout 90 "$BIN/tinythink_cuda_bench" 2 4096 | tee "$LOGS/gpu-check.bench.log"
 bench_rows "$LOGS/gpu-check.bench.log"
@@ -125,6 +136,23 @@ if [ -n "$PREBUILT" ] && [ "${FAILED:-0}" != 0 ] && command -v compute-sanitizer
     >"$LOGS/gpu-check.sanitizer.log" 2>&1
   tail -60 "$LOGS/gpu-check.sanitizer.log"
   row "memcheck (failed tests)" "$(grep -m1 -E 'ERROR SUMMARY' "$LOGS/gpu-check.sanitizer.log" || echo 'no summary (timeout?)')"
+fi
+
+echo "== generation engine (bench generate --device cuda, MobileLLM-R1-140M random: batch 256, prompt 128, 1024 new)"
+timeout 240 "$BIN/tinythink" bench generate --device cuda --precision bf16 --batch 256 --prompt 128 --new 1024 --json \
+  >"$LOGS/gpu-check.engine.json" 2>"$LOGS/gpu-check.engine.log"
+cat "$LOGS/gpu-check.engine.log" "$LOGS/gpu-check.engine.json"
+engine_field() { python3 -c "import json,sys; print(round(json.load(open(sys.argv[1]))[sys.argv[2]]))" "$@" 2>/dev/null || echo "?"; }
+row "engine prefill tok/s" "$(engine_field "$LOGS/gpu-check.engine.json" prefill_tokens_per_s)"
+row "engine decode tok/s" "$(engine_field "$LOGS/gpu-check.engine.json" decode_tokens_per_s)"
+row "engine device peak MB" "$(engine_field "$LOGS/gpu-check.engine.json" device_peak_without_unused_kv_mb) (without the unused KV pool)"
+if python3 -c "import torch, transformers" 2>/dev/null; then
+  echo "== transformers generate, same shapes (tools/hf_generate_bench.py)"
+  timeout 180 python3 tools/hf_generate_bench.py --batch 256 --prompt 128 --new 1024 | tee "$LOGS/gpu-check.hf.json"
+  row "transformers decode tok/s" "$(engine_field "$LOGS/gpu-check.hf.json" decode_tokens_per_s)"
+  echo "== log-prob parity with transformers (tools/hf_logits_parity.py)"
+  timeout 120 python3 tools/hf_logits_parity.py --tinythink "$BIN/tinythink" | tee "$LOGS/gpu-check.parity.log"
+  row "hf parity" "$(grep -c ' ok$' "$LOGS/gpu-check.parity.log")/3 ok"
 fi
 
 row "wall time" "$(elapsed)"

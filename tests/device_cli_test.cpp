@@ -24,8 +24,7 @@ TEST(DeviceCli, CpuRunsAndSaysSo) {
 }
 
 // auto on a machine with no NVIDIA driver (or a build without the backend) is the ordinary CPU case
-// and says nothing; where a GPU answers, it names the card (and, until the model step runs on CUDA,
-// says the model runs on the CPU).
+// and says nothing; where a GPU answers, it names the card (bench train then runs on it).
 TEST(DeviceCli, AutoSaysWhichDeviceOnlyWhenAGpuAnswers) {
   auto r = testing::run_cli(kBench + "--device auto");
   EXPECT_EQ(r.exit_code, 0) << r.output;

@@ -10,6 +10,7 @@
 #include "io/jsonl.h"
 #include "io/safetensors.h"
 #include "model/checkpoint.h"
+#include "tests/sft_fixture.h"
 #include "tests/test_util.h"
 #include "train/sft.h"
 #include "train/sft_inputs.h"
@@ -18,72 +19,11 @@ namespace tt {
 namespace {
 
 namespace fs = std::filesystem;
-
-std::string write_config(const std::string& dir, const std::string& body) {
-  std::string path = dir + "/config.yaml";
-  std::ofstream(path) << body;
-  return path;
-}
-
-std::vector<nlohmann::json> read_rows(const std::string& path) {
-  std::vector<nlohmann::json> rows;
-  read_jsonl(path, [&](int64_t, const nlohmann::json& row) { rows.push_back(row); });
-  return rows;
-}
-
-// The trained model in `out` equals the fixture's final.* weights within 1e-3 relative per tensor
-// (see the AdamW note in model_parity_test.cpp).
-void expect_final_weights(SafetensorsFile& ref, const std::string& out) {
-  Model trained = load_model(out);
-  for (const auto& slot : trained.layout.slots) {
-    std::vector<float> expected(slot.numel);
-    ref.read_f32("final." + slot.name, expected.data());
-    double diff = 0, scale = 1e-30;
-    for (int64_t i = 0; i < slot.numel; ++i) {
-      diff = std::max(diff, static_cast<double>(std::fabs(trained.params[slot.offset + i] - expected[i])));
-      scale = std::max(scale, static_cast<double>(std::fabs(expected[i])));
-    }
-    EXPECT_LE(diff / scale, 1e-3) << slot.name;
-  }
-}
-
-// A training config for a PyTorch fixture: its optimizer settings from the fixture's metadata, and
-// `length` (max_steps or num_train_epochs lines) plus `extra` trainer lines from the test.
-std::string fixture_config(const std::string& dir, const std::string& fixture,
-                           const std::map<std::string, std::string>& meta, const std::string& length,
-                           const std::string& extra = "") {
-  return write_config(dir, fmt::format(R"(model_name: {}/parity/tiny_llama4
-dataset:
-  path: {}/examples.jsonl
-trainer:
-  per_device_train_batch_size: {}
-  gradient_accumulation_steps: {}
-{}
-  learning_rate: {}
-  lr_scheduler_type: cosine
-  warmup_steps: {}
-  weight_decay: {}
-  adam_beta1: {}
-  adam_beta2: {}
-  adam_epsilon: {}
-  max_grad_norm: {}
-{}  logging_steps: 1
-  save_steps: 100
-  output_dir: {}/out
-)", testing::fixture_dir(), fixture, meta.at("per_device_train_batch_size"), meta.at("gradient_accumulation_steps"),
-      length, meta.at("lr"), meta.at("warmup_steps"), meta.at("weight_decay"), meta.at("beta1"), meta.at("beta2"),
-      meta.at("eps"), meta.at("max_grad_norm"), extra, dir));
-}
-
-// SFT on a fixture's examples in file order, padded with its pad id.
-SftResult run_fixture_sft(const std::string& config, const std::map<std::string, std::string>& meta) {
-  SftRun run;
-  run.config = load_train_config(config, {}, TrainerKind::SFT);
-  run.shuffle = false;
-  load_sft_inputs(run);
-  run.pad_id = std::stoi(meta.at("pad_token_id"));
-  return run_sft(run);
-}
+using testing::expect_final_weights;
+using testing::fixture_config;
+using testing::read_rows;
+using testing::run_fixture_sft;
+using testing::write_config;
 
 class SftReference : public ::testing::TestWithParam<std::string> {};
 

@@ -9,6 +9,7 @@
 #include "core/log.h"
 #include "core/op_profile.h"
 #include "core/rng.h"
+#include "core/error.h"
 #include "core/system.h"
 #include "train/train_step.h"
 
@@ -70,13 +71,69 @@ nlohmann::json profile_json(const std::vector<OpTime>& rows, double timed_s, int
   return out;
 }
 
+// cuBLASLt's throughput on the same shape as measured_matmul_flops (all tokens of the step), on the
+// training device, with the step's operand type.
+double measured_device_gemm_flops(TrainDevice& d, const ModelConfig& c, int64_t tokens, Precision precision) {
+  const int64_t m = tokens, n = c.intermediate_size, k = c.hidden_size;
+  const bool bf16 = precision == Precision::BF16;
+  const size_t element = bf16 ? sizeof(uint16_t) : sizeof(float);
+  void* a = d.allocate(element * m * k);
+  void* b = d.allocate(element * n * k);
+  auto* out = static_cast<float*>(d.allocate(sizeof(float) * m * n));
+  d.zero(a, element * m * k);
+  d.zero(b, element * n * k);
+  auto product = [&] { d.gemm({a, bf16}, {b, bf16}, out, m, n, k, false, true, false, bf16); };
+  product();
+  d.synchronize();
+  constexpr int kRepeats = 20;
+  const double t0 = now_seconds();
+  for (int i = 0; i < kRepeats; ++i) product();
+  d.synchronize();
+  const double seconds = (now_seconds() - t0) / kRepeats;
+  for (void* p : {a, b, static_cast<void*>(out)}) d.release(p);
+  return 2.0 * static_cast<double>(m) * n * k / seconds;
+}
+
+// The GPU's side of the benchmark: model FLOP utilisation against the card's bf16 dense peak (when
+// its name is in the table) and against cuBLASLt on the model's own shape, and device memory.
+nlohmann::json device_bench_fields(TrainState& state, const ResolvedDevice& device, const ModelConfig& c,
+                                   int64_t tokens, Precision precision, double achieved_flops) {
+  TrainDevice& d = *state.device;
+  size_t free_bytes = 0, total_bytes = 0;
+  d.memory_info(free_bytes, total_bytes);
+  const double peak_tracked_mb = static_cast<double>(d.peak_bytes_in_use()) / (1024.0 * 1024.0);
+  const double gemm_flops = measured_device_gemm_flops(d, c, tokens, precision);
+  const double peak_tflops = bf16_dense_peak_tflops(device.name);
+  nlohmann::json out = {{"device", fmt::format("cuda:{}", device.index)},
+                        {"device_name", device.name},
+                        {"peak_device_mb", peak_tracked_mb},
+                        {"device_used_mb", static_cast<double>(total_bytes - free_bytes) / (1024.0 * 1024.0)},
+                        {"device_total_mb", static_cast<double>(total_bytes) / (1024.0 * 1024.0)},
+                        {"matmul_tflops_per_s", gemm_flops / 1e12},
+                        {"mfu", achieved_flops / gemm_flops},
+                        {"matmul_kernel", "cuBLASLt"}};
+  if (peak_tflops > 0) {
+    out["bf16_peak_tflops"] = peak_tflops;
+    out["mfu_vs_bf16_peak"] = achieved_flops / (peak_tflops * 1e12);
+  } else {
+    out["bf16_peak_tflops"] = nullptr;
+    out["mfu_vs_bf16_peak"] = nullptr;
+    log_warn("bench: no bf16 peak known for '{}' (kernels/device.cpp's table): MFU only against cuBLASLt", device.name);
+  }
+  return out;
+}
+
 void run_train_bench(const TrainBenchArgs& args) {
   Precision precision = parse_precision(args.precision);
-  choose_device(args.device, "", precision);
+  const ResolvedDevice device = choose_device(args.device, "", precision, true);
+  if (device.kind == DeviceKind::CUDA && args.precision == "auto")  // auto = the card's tensor-core type
+    precision = device.bf16_tensor_cores ? Precision::BF16 : Precision::FP32;
   if (!args.json) log_info("precision {}", describe_precision(args.precision, precision));
+  if (args.profile && device.kind == DeviceKind::CUDA) fail("bench train: --profile times CPU ops only; drop it with --device cuda");
   Model model = init_model(preset_config(args.arch), 0);
   const ModelConfig& c = model.config;
   TrainState state(model, precision);
+  if (device.kind == DeviceKind::CUDA) use_cuda_device(state, device.index);
   Rng rng(1);
   std::vector<Batch> batches(1);
   Batch& batch = batches[0];
@@ -103,7 +160,7 @@ void run_train_bench(const TrainBenchArgs& args) {
   const double step_s = times[times.size() / 2];
   const double tokens = static_cast<double>(batch.size());
   const double achieved = train_flops(c, args.batch, args.seq) / step_s;
-  const double matmul_peak = measured_matmul_flops(c, batch.size(), precision);
+  const double matmul_peak = state.gpu ? 0.0 : measured_matmul_flops(c, batch.size(), precision);
   nlohmann::json out = {{"impl", "tinythink"},
                         {"arch", args.arch},
                         {"batch", args.batch},
@@ -123,6 +180,7 @@ void run_train_bench(const TrainBenchArgs& args) {
                         {"threads", thread_count()},
                         {"cpu", cpu_model_name()},
                         {"cpu_simd", cpu_simd_summary()}};
+  if (state.gpu) out.update(device_bench_fields(state, device, c, batch.size(), precision, achieved));
   if (args.profile) out["profile"] = profile_json(profile, timed_s, args.steps);
   std::printf("%s\n", out.dump(args.json ? -1 : 2).c_str());
 }

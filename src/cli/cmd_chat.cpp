@@ -30,8 +30,10 @@ struct ChatArgs {
 };
 
 void run_chat(const ChatArgs& args) {
-  choose_device(args.device, "", parse_precision(args.precision));
-  const auto session = infer::open_session(args.model, {.precision = parse_precision(args.precision), .max_batch = 1});
+  const Precision precision = parse_precision(args.precision);
+  const int cuda_device = choose_inference_device(args.device, "", precision);
+  const auto session =
+      infer::open_session(args.model, {.precision = precision, .max_batch = 1, .cuda_device = cuda_device});
   infer::Engine& engine = *session->engine;
   engine.set_stream([](int64_t, int64_t, const std::string& delta, bool) {
     std::fwrite(delta.data(), 1, delta.size(), stdout);

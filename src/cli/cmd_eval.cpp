@@ -66,7 +66,7 @@ void register_eval(CLI::App& app) {
     args->options.tasks = split_list(args->tasks);
     if (args->options.tasks.empty()) fail("eval: --tasks is required (--list-tasks shows them)");
     args->options.precision = parse_precision(args->precision);
-    choose_device(args->device, "", args->options.precision);
+    args->options.cuda_device = choose_inference_device(args->device, "", args->options.precision);
     args->options.progress = !args->no_progress;
     eval::run_eval(args->options);
   });

@@ -145,9 +145,10 @@ void run_generate(const GenerateArgs& args) {
   if (!args.input.empty() && args.output.empty()) fail("--input needs --output FILE.jsonl");
   if (!args.output.empty()) check_output_file(args.output, "generate --output");
   const Precision precision = parse_precision(args.precision);
-  choose_device(args.device, "", precision);
+  const int cuda_device = choose_inference_device(args.device, "", precision);
   const auto session = infer::open_session(args.model, {.precision = precision,
                                                         .max_batch = args.max_batch,
+                                                        .cuda_device = cuda_device,
                                                         .tokenizer = infer::Need::IfPresent,
                                                         .chat_template = args.chat ? infer::Need::Required : infer::Need::No});
   const std::vector<nlohmann::json> rows = read_requests(args);
@@ -167,7 +168,7 @@ struct BenchArgs {
 
 void run_generate_bench(const BenchArgs& args) {
   const Precision precision = parse_precision(args.precision);
-  choose_device(args.device, "", precision);
+  const int cuda_device = choose_inference_device(args.device, "", precision);
   if (!args.json) log_info("precision {}", describe_precision(args.precision, precision));
   Model model = args.model.empty() ? init_model(preset_config(args.arch), 0) : load_model(args.model);
   // The prompts: random ids (--batch x --prompt), or the file's (what bench/compare_llama_cpp.sh gives both engines).
@@ -181,7 +182,10 @@ void run_generate_bench(const BenchArgs& args) {
       for (int64_t i = 0; i < args.prompt; ++i) prompt.push_back(static_cast<int32_t>(rng.below(model.config.vocab_size)));
   }
   const int64_t batch = static_cast<int64_t>(prompts.size());
-  infer::Engine engine(model, {.precision = precision, .max_batch = batch, .step_tokens = args.step_tokens});
+  infer::Engine engine(model, {.precision = precision,
+                               .max_batch = batch,
+                               .step_tokens = args.step_tokens,
+                               .cuda_device = cuda_device});
   int64_t prompt_tokens = 0;
   for (auto& prompt : prompts) {
     prompt_tokens += static_cast<int64_t>(prompt.size());
@@ -212,6 +216,18 @@ void run_generate_bench(const BenchArgs& args) {
                         {"threads", thread_count()},
                         {"cpu", cpu_model_name()},
                         {"cpu_simd", cpu_simd_summary()}};
+  if (infer::DeviceEngine* gpu = engine.device()) {
+    // The whole KV pool is allocated up front (a share of the free memory): its peak use is what the
+    // sequences held, the rest is the weights and the step's activations.
+    const double mb = 1024.0 * 1024.0;
+    out["device"] = fmt::format("cuda:{}", cuda_device);
+    out["device_peak_mb"] = static_cast<double>(gpu->peak_bytes_in_use()) / mb;
+    out["kv_pool_mb"] = static_cast<double>(gpu->blocks_total() * gpu->block_bytes()) / mb;
+    out["kv_peak_used_mb"] = static_cast<double>(gpu->peak_blocks_used() * gpu->block_bytes()) / mb;
+    out["device_peak_without_unused_kv_mb"] =
+        static_cast<double>(gpu->peak_bytes_in_use() - (gpu->blocks_total() - gpu->peak_blocks_used()) * gpu->block_bytes()) / mb;
+    out["batch_invariant"] = gpu->batch_invariant();  // false with the opt-in TINYTHINK_CUDA_FAST_GEMM=1
+  }
   std::printf("%s\n", out.dump(args.json ? -1 : 2).c_str());
 }
 

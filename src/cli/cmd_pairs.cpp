@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "io/output_path.h"
 #include "study/pairs.h"
 
@@ -10,6 +11,7 @@ namespace tt::cli {
 void register_pairs(CLI::App& app) {
   auto o = std::make_shared<study::PairsOptions>();
   auto precision = std::make_shared<std::string>("bf16");
+  auto device = std::make_shared<std::string>();
   auto* cmd = app.add_subcommand("pairs", "sample k completions per prompt, verify the answers, write chosen (correct) "
                                           "/ rejected (incorrect) pairs for dpo");
   cmd->add_option("--model", o->model_dir, "checkpoint directory (with tokenizer files and a chat template)")->required();
@@ -28,8 +30,10 @@ void register_pairs(CLI::App& app) {
   cmd->add_option("--chat-template", o->chat_template, "a .jinja file instead of the model's template");
   cmd->add_option("--precision", *precision, "bf16 (default) or fp32");
   cmd->add_option("--max-batch", o->max_batch, "samples decoding at once (default 64)");
-  cmd->callback([o, precision] {
+  add_device_option(cmd, *device);
+  cmd->callback([o, precision, device] {
     o->precision = parse_precision(*precision);
+    o->cuda_device = choose_inference_device(*device, "", o->precision);
     check_writable_directory(o->output_dir, "pairs --out");
     study::build_pairs(*o);
   });

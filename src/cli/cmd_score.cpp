@@ -4,12 +4,27 @@
 #include "cli/commands.h"
 #include "cli/device_option.h"
 #include "cli/token_ids.h"
+#include "infer/engine.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "io/jsonl.h"
 #include "model/scoring.h"
 
 namespace tt::cli {
+
+namespace {
+
+// score_sequences' log-probabilities through the engine on a GPU: each sequence is the continuation
+// of its first token.
+std::vector<std::vector<float>> score_on_device(Model& model, const std::vector<std::vector<int32_t>>& sequences,
+                                                Precision precision, int cuda_device) {
+  infer::Engine engine(model, {.precision = precision, .cuda_device = cuda_device});
+  std::vector<std::pair<std::vector<int32_t>, std::vector<int32_t>>> pairs;
+  for (const auto& s : sequences) pairs.push_back({{s.front()}, {s.begin() + 1, s.end()}});
+  return engine.loglikelihood(pairs);
+}
+
+}  // namespace
 
 void register_score(CLI::App& app) {
   struct Args {
@@ -24,10 +39,11 @@ void register_score(CLI::App& app) {
   add_device_option(cmd, args->device);
   cmd->callback([args] {
     Precision precision = parse_precision(args->precision);
-    choose_device(args->device, "", precision);
+    const int cuda_device = choose_inference_device(args->device, "", precision);
     Model model = load_model(args->model);
     std::vector<std::vector<int32_t>> sequences = read_id_sequences(args->input, model.config.vocab_size);
-    auto scores = score_sequences(model, sequences, {.precision = precision});
+    auto scores = cuda_device >= 0 ? score_on_device(model, sequences, precision, cuda_device)
+                                   : score_sequences(model, sequences, {.precision = precision});
     std::vector<nlohmann::json> rows;
     double total = 0;
     int64_t count = 0;

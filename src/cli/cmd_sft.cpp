@@ -26,7 +26,9 @@ void register_sft(CLI::App& app) {
     SftRun run;
     run.config = load_train_config(args->config, args->overrides, TrainerKind::SFT);
     const auto& trainer = run.config.trainer;
-    choose_device(args->device, trainer.device, trainer.bf16 ? Precision::BF16 : Precision::FP32);
+    const ResolvedDevice device =
+        choose_device(args->device, trainer.device, trainer.bf16 ? Precision::BF16 : Precision::FP32, true);
+    if (device.kind == DeviceKind::CUDA) run.cuda_device = device.index;
     run.resume = args->resume;
     load_sft_inputs(run);
     run_sft(run);

@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "infer/device_engine.h"
 
 namespace tt::cli {
 
@@ -11,19 +12,26 @@ void add_device_option(CLI::App* cmd, std::string& device) {
   cmd->add_option("--device", device, "auto, cpu, cuda or cuda:N (default: the config's device, else auto)");
 }
 
-ResolvedDevice choose_device(const std::string& flag, const std::string& config_value, Precision precision) {
+ResolvedDevice choose_device(const std::string& flag, const std::string& config_value, Precision precision,
+                             bool runs_on_cuda) {
   const std::string text = !flag.empty() ? flag : !config_value.empty() ? config_value : "auto";
   const DeviceSpec spec = parse_device(text, flag.empty() ? "device" : "--device");
   ResolvedDevice device = resolve_device(spec);
+  if (device.kind == DeviceKind::CUDA && runs_on_cuda) {
+    log_info("{}", describe_device(device, precision));
+    return device;
+  }
   if (device.kind == DeviceKind::CUDA) {
     const std::string found = describe_device(device, precision);
     if (spec.kind == DeviceKind::CUDA)
-      fail("--device {}: {} found, but this build runs models on the CPU only (the CUDA backend has its "
-           "kernels, not yet the model step); use --device cpu or auto",
+      fail("--device {}: {} found, but this verb runs on the CPU only (the CUDA backend runs `sft`, "
+           "`bench train` and the generation and scoring verbs so far); use --device cpu or auto",
            device_spec_name(spec), device.name);
-    log_info("{} found; this build runs models on the CPU only (CUDA kernels, no CUDA model step yet)", found);
+    log_info("{} found; this verb runs on the CPU only (the CUDA backend runs `sft`, `bench train` and the "
+             "generation and scoring verbs so far)",
+             found);
     ResolvedDevice cpu;
-    cpu.fallback_reason = "no CUDA model step in this build";
+    cpu.fallback_reason = "no CUDA path for this verb";
     return cpu;
   }
   // `auto` on a machine with no NVIDIA driver, or with a build that has no CUDA backend, is the ordinary
@@ -31,6 +39,11 @@ ResolvedDevice choose_device(const std::string& flag, const std::string& config_
   // fallback reason (a driver without a usable device, a broken plugin) is logged.
   if (!(spec.kind == DeviceKind::Auto && device.no_cuda_here)) log_info("{}", describe_device(device, precision));
   return device;
+}
+
+int choose_inference_device(const std::string& flag, const std::string& config_value, Precision precision) {
+  const std::string text = !flag.empty() ? flag : !config_value.empty() ? config_value : "auto";
+  return infer::choose_engine_device(text, flag.empty() ? "device" : "--device", precision);
 }
 
 }  // namespace tt::cli

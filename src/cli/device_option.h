@@ -16,8 +16,14 @@ void add_device_option(CLI::App* cmd, std::string& device);
 
 // The device of a run: the flag when given, else the config's value (a training YAML's
 // trainer.device), else auto; resolved and logged (name, memory, precision, or why not CUDA).
-// The model forward and the training step have no CUDA path in this build yet (only the kernels
-// do): `auto` with a GPU present says so and runs on the CPU; an explicit cuda[:N] is an error.
-ResolvedDevice choose_device(const std::string& flag, const std::string& config_value, Precision precision);
+// `runs_on_cuda`: the verb has a CUDA path (sft, bench train) and gets the GPU. A verb without one
+// runs on the CPU: `auto` with a GPU present says so; an explicit cuda[:N] is an error.
+ResolvedDevice choose_device(const std::string& flag, const std::string& config_value, Precision precision,
+                             bool runs_on_cuda = false);
+
+// The device of an inference verb (generate, chat, eval, score, pairs, bench generate), which runs
+// models on a GPU: the flag, else `config_value`, else auto (the first GPU when one answers). Logs the
+// choice (name, memory, precision) and returns the CUDA ordinal, or -1 for the CPU.
+int choose_inference_device(const std::string& flag, const std::string& config_value, Precision precision);
 
 }  // namespace tt::cli

@@ -35,6 +35,7 @@ std::unique_ptr<infer::Session> load_session(const EvalOptions& options) {
       options.model_dir,
       {.precision = options.precision,
        .max_batch = options.max_batch,
+       .cuda_device = options.cuda_device,
        .chat_template = options.apply_chat_template ? infer::Need::Required : infer::Need::IfPresent,
        .tokenizer_missing_hint = "evaluation needs one",
        .tokenizer_fits_vocab = true,

@@ -31,6 +31,7 @@ struct EvalOptions {
   std::string data_root;                // see TaskOptions
   Precision precision = Precision::BF16;
   int64_t max_batch = 64;
+  int cuda_device = -1;                 // the engine's GPU (infer::EngineOptions::cuda_device); -1 = CPU
   bool progress = true;                 // a progress bar per task on stderr
   // Score only what follows the last "</think>" (reasoning models; IFEval's checks and BBH's
   // first-match filters would otherwise read the reasoning). A response that opens <think> and never

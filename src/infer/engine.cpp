@@ -66,9 +66,18 @@ Engine::Engine(Model& model, const EngineOptions& options, const Tokenizer* toke
       options_(options),
       tokenizer_(tokenizer),
       eos_ids_(std::move(eos_ids)),
+      prefix_caching_(options.prefix_caching && options.cuda_device < 0),
       cache_(model.config, options.block_size) {
   if (options_.max_batch < 1) fail("max_batch must be >= 1");
   if (options_.step_tokens < 1) fail("step_tokens must be >= 1");
+  if (options_.cuda_device >= 0)
+    // Log-likelihood steps hold up to step_tokens sequences (one row each at least), generation max_batch.
+    gpu_ = std::make_unique<DeviceEngine>(model, DeviceEngineOptions{.cuda_device = options_.cuda_device,
+                                                                      .precision = options_.precision,
+                                                                      .max_sequences = std::max(options_.max_batch,
+                                                                                                options_.step_tokens),
+                                                                      .kv_memory_fraction = options_.kv_memory_fraction,
+                                                                      .block_size = options_.block_size});
 }
 
 Engine::~Engine() = default;
@@ -147,16 +156,16 @@ void Engine::admit() {
     Sample* s = *it;
     // Later samples of a request wait while its first sample computes the prompt; then they take
     // the prompt's full blocks from the prefix cache instead of computing them n times.
-    if (options_.prefix_caching && s->index > 0 && s->prompt_len > cache_.block_size()) {
+    if (prefix_caching_ && s->index > 0 && s->prompt_len > cache_.block_size()) {
       const Sample* first = requests_[s->request]->samples[0].get();
       if (!first->done && first->cache_id >= 0 && first->computed < first->prompt_len) {
         ++it;
         continue;
       }
     }
+    if (!take_sequence(*s)) break;  // the device cache is full: it waits, and so do those behind it
     it = waiting_.erase(it);
-    s->cache_id = cache_.new_sequence();
-    if (options_.prefix_caching) {
+    if (prefix_caching_) {
       s->computed = cache_.match_prefix(s->cache_id, s->tokens);
       stats_.cached_prompt_tokens += s->computed;
     }
@@ -172,7 +181,7 @@ void Engine::finish(Sample& s, const char* reason) {
     stream_(s.request, s.index, s.text.substr(std::min(s.emitted, s.text.size())), true);
     s.emitted = s.text.size();
   }
-  cache_.free_sequence(s.cache_id);
+  free_sequence(s.cache_id);
   s.cache_id = -1;
   requests_[s.request]->unfinished--;
 }
@@ -219,6 +228,67 @@ void Engine::after_token(Sample& s, int32_t token) {
   }
 }
 
+// A cache sequence for a sample the scheduler admits. On the device it reserves the sample's whole
+// budget now, so decoding never finds the pool full; false (nothing taken) when it does not fit yet.
+bool Engine::take_sequence(Sample& s) {
+  if (!gpu_) {
+    s.cache_id = cache_.new_sequence();
+    return true;
+  }
+  const int64_t budget = std::min(s.prompt_len + requests_[s.request]->params.max_new_tokens, forward_.context_limit());
+  const int32_t seq = gpu_->new_sequence();
+  if (seq >= 0 && gpu_->can_reserve(seq, budget)) {
+    gpu_->reserve(seq, budget);
+    s.cache_id = seq;
+    return true;
+  }
+  if (seq >= 0) gpu_->free_sequence(seq);
+  if (running_.empty())
+    fail("request {}: its {} tokens (prompt {} + max_new_tokens, within the context) need {} KV blocks of {} tokens, "
+         "but the device's paged KV cache has {} in all; lower max_new_tokens or raise the cache's memory share",
+         s.request, budget, s.prompt_len, (budget + gpu_->block_size() - 1) / gpu_->block_size(), gpu_->block_size(),
+         gpu_->blocks_total());
+  return false;
+}
+
+int32_t Engine::new_sequence() {
+  if (!gpu_) return cache_.new_sequence();
+  const int32_t seq = gpu_->new_sequence();
+  if (seq < 0) fail("the device's paged KV cache holds no more sequences");
+  return seq;
+}
+
+void Engine::free_sequence(int32_t seq) { gpu_ ? gpu_->free_sequence(seq) : cache_.free_sequence(seq); }
+
+void Engine::reserve(int32_t seq, int64_t tokens) { gpu_ ? gpu_->reserve(seq, tokens) : cache_.reserve(seq, tokens); }
+
+// The step's forward; logits land in logits_ on the CPU, and on the device also when `host_logits`.
+void Engine::run_forward(bool host_logits) {
+  if (!gpu_ || host_logits) logits_.resize(step_.logit_rows.size() * forward_.config().vocab_size);
+  if (gpu_) gpu_->forward(step_, host_logits ? logits_.data() : nullptr);
+  else forward_.forward(step_, cache_, logits_.data());
+}
+
+// One token per sample of `sampling`, from the step's logit rows in that order.
+std::vector<int32_t> Engine::draw_tokens(const std::vector<Sample*>& sampling) {
+  const int64_t count = static_cast<int64_t>(sampling.size());
+  if (gpu_) {
+    std::vector<DeviceSampleRow> rows;
+    for (Sample* s : sampling) rows.push_back({&s->tokens, &requests_[s->request]->params, &s->rng});
+    return gpu_->sample(rows);
+  }
+  // Each sample draws from its own logits row and RNG stream, so they can be drawn in parallel.
+  const int64_t V = forward_.config().vocab_size;
+  std::vector<int32_t> drawn(sampling.size());
+#pragma omp parallel for schedule(dynamic, 1) if (count > 1 && V * count > (int64_t{1} << 16))
+  for (int64_t i = 0; i < count; ++i) {
+    Sample* s = sampling[i];
+    std::span<float> row(logits_.data() + i * V, V);
+    drawn[i] = sample_token(row, s->tokens, requests_[s->request]->params, s->rng);
+  }
+  return drawn;
+}
+
 bool Engine::step() {
   admit();
   if (running_.empty()) return false;
@@ -238,7 +308,7 @@ bool Engine::step() {
   }
   int64_t prefill = 0, decode = 0;
   for (auto [s, n] : planned) {
-    cache_.reserve(s->cache_id, s->computed + n);
+    if (!gpu_) cache_.reserve(s->cache_id, s->computed + n);  // the device reserved the whole budget at admission
     for (int64_t j = 0; j < n; ++j) {
       const int64_t pos = s->computed + j;
       step_.tokens.push_back(s->tokens[pos]);
@@ -249,29 +319,19 @@ bool Engine::step() {
       step_.logit_rows.push_back(static_cast<int32_t>(step_.tokens.size() - 1));
     (s->computed >= s->prompt_len ? decode : prefill) += n;
   }
-  const int64_t V = forward_.config().vocab_size;
-  logits_.resize(step_.logit_rows.size() * V);
   auto t0 = std::chrono::steady_clock::now();
-  forward_.forward(step_, cache_, logits_.data());
+  run_forward(/*host_logits=*/false);
   stats_.forward_seconds += seconds_since(t0);
   t0 = std::chrono::steady_clock::now();
   std::vector<Sample*> sampling;
   for (auto [s, n] : planned) {
     const bool wants_logits = s->computed + n == static_cast<int64_t>(s->tokens.size());
     s->computed += n;
-    if (options_.prefix_caching) cache_.register_prefix(s->cache_id, s->tokens, s->computed);
+    if (prefix_caching_) cache_.register_prefix(s->cache_id, s->tokens, s->computed);
     if (wants_logits) sampling.push_back(s);
   }
-  // Each sample draws from its own logits row and RNG stream, so they can be drawn in parallel.
-  std::vector<int32_t> drawn(sampling.size());
-  const int64_t count = static_cast<int64_t>(sampling.size());
-#pragma omp parallel for schedule(dynamic, 1) if (count > 1 && V * count > (int64_t{1} << 16))
-  for (int64_t i = 0; i < count; ++i) {
-    Sample* s = sampling[i];
-    std::span<float> row(logits_.data() + i * V, V);
-    drawn[i] = sample_token(row, s->tokens, requests_[s->request]->params, s->rng);
-  }
-  for (int64_t i = 0; i < count; ++i) after_token(*sampling[i], drawn[i]);
+  const std::vector<int32_t> drawn = draw_tokens(sampling);
+  for (size_t i = 0; i < sampling.size(); ++i) after_token(*sampling[i], drawn[i]);
   stats_.sample_seconds += seconds_since(t0);
   stats_.steps++;
   stats_.prefill_tokens += prefill;
@@ -329,11 +389,11 @@ std::vector<std::vector<float>> Engine::loglikelihood(
       std::vector<int32_t> seq = pairs[m].first;
       seq.insert(seq.end(), pairs[m].second.begin(), pairs[m].second.end());
       sequences.push_back(std::move(seq));
-      ids.push_back(cache_.new_sequence());
+      ids.push_back(new_sequence());
     }
     // Feed in chunks of at most step_tokens rows; each member's targets get logits.
     std::vector<int64_t> done(members.size(), 0);
-    if (options_.prefix_caching)
+    if (prefix_caching_)
       for (size_t i = 0; i < members.size(); ++i) {
         // Only the context may come from the cache: continuation positions need their logits.
         const int64_t context_len = static_cast<int64_t>(pairs[members[i]].first.size());
@@ -351,7 +411,7 @@ std::vector<std::vector<float>> Engine::loglikelihood(
         const int64_t len = static_cast<int64_t>(sequences[i].size());
         const int64_t n = std::min(len - done[i], budget);
         if (n <= 0) continue;
-        cache_.reserve(ids[i], done[i] + n);
+        reserve(ids[i], done[i] + n);
         const int64_t first_target = static_cast<int64_t>(pairs[members[i]].first.size()) - 1;
         for (int64_t j = 0; j < n; ++j) {
           const int64_t pos = done[i] + j;
@@ -365,10 +425,9 @@ std::vector<std::vector<float>> Engine::loglikelihood(
         }
         done[i] += n;
         budget -= n;
-        if (options_.prefix_caching) cache_.register_prefix(ids[i], sequences[i], done[i]);
+        if (prefix_caching_) cache_.register_prefix(ids[i], sequences[i], done[i]);
       }
-      logits_.resize(step_.logit_rows.size() * V);
-      forward_.forward(step_, cache_, logits_.data());
+      run_forward(/*host_logits=*/true);
       for (size_t r = 0; r < targets.size(); ++r) {
         const auto [i, pos] = targets[r];
         const float* row = logits_.data() + r * V;
@@ -382,7 +441,7 @@ std::vector<std::vector<float>> Engine::loglikelihood(
       more = false;
       for (size_t i = 0; i < members.size(); ++i) more |= done[i] < static_cast<int64_t>(sequences[i].size());
     }
-    for (int32_t id : ids) cache_.free_sequence(id);
+    for (int32_t id : ids) free_sequence(id);
   }
   return out;
 }

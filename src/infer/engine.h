@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "infer/device_engine.h"
 #include "infer/forward.h"
 #include "infer/kv_cache.h"
 #include "infer/sampler.h"
@@ -32,6 +33,10 @@ struct EngineOptions {
   int64_t step_tokens = 512;  // token rows per step (decode rows first, then prefill chunks)
   int64_t block_size = 16;    // KV cache block, in tokens
   bool prefix_caching = true; // reuse cached K/V of full blocks a new prompt shares with earlier ones
+  // >= 0: the forward, the paged KV cache and sampling run on that CUDA device (infer/device_engine.h);
+  // no prefix caching there yet. -1: the CPU.
+  int cuda_device = -1;
+  double kv_memory_fraction = 0.8;  // on the device: the share of free memory the KV pool takes
 };
 
 struct GenerationRequest {
@@ -92,6 +97,8 @@ class Engine {
   int64_t running() const;
   int64_t waiting() const;
   InferenceModel& model() { return forward_; }
+  // The device half when the engine runs on a GPU, else nullptr.
+  DeviceEngine* device() { return gpu_.get(); }
 
  private:
   struct Sample;
@@ -99,11 +106,19 @@ class Engine {
   void admit();
   void finish(Sample& s, const char* reason);
   void after_token(Sample& s, int32_t token);
+  bool take_sequence(Sample& s);
+  int32_t new_sequence();
+  void free_sequence(int32_t seq);
+  void reserve(int32_t seq, int64_t tokens);
+  void run_forward(bool host_logits);
+  std::vector<int32_t> draw_tokens(const std::vector<Sample*>& sampling);
 
   InferenceModel forward_;
   EngineOptions options_;
   const Tokenizer* tokenizer_;
   std::vector<int32_t> eos_ids_;
+  bool prefix_caching_;                // on the CPU only (not on the device yet)
+  std::unique_ptr<DeviceEngine> gpu_;  // the device half, when options_.cuda_device >= 0
   KvCache cache_;
   std::vector<std::unique_ptr<Request>> requests_;
   std::deque<Sample*> waiting_;

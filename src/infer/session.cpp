@@ -74,7 +74,7 @@ std::unique_ptr<Session> open_session(const std::string& path, const SessionOpti
   s->chat_template = load_chat_template(s->dir, options);
   s->eos_ids = load_eos_ids(s->dir, s->model.config);
   if (options.template_eos_ends) add_template_eos(*s, s->eos_ids);
-  s->engine = std::make_unique<Engine>(s->model, EngineOptions{.precision = options.precision, .max_batch = options.max_batch},
+  s->engine = std::make_unique<Engine>(s->model, EngineOptions{.precision = options.precision, .max_batch = options.max_batch, .cuda_device = options.cuda_device},
                                        s->tokenizer ? &*s->tokenizer : nullptr, s->eos_ids);
   return s;
 }

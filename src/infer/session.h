@@ -21,6 +21,7 @@ enum class Need { No, IfPresent, Required };
 struct SessionOptions {
   Precision precision = Precision::FP32;
   int64_t max_batch = 64;
+  int cuda_device = -1;  // EngineOptions::cuda_device
   Need tokenizer = Need::Required;
   // Required: a missing or broken template is an error; IfPresent: a broken one is ignored too.
   Need chat_template = Need::Required;

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <filesystem>
+#include <utility>
 #include <vector>
 
 #include "core/error.h"
@@ -135,6 +136,18 @@ ResolvedDevice resolve_device(const DeviceSpec& spec) {
   device.fallback_reason = reason;
   device.no_cuda_here = no_cuda_here;
   return device;
+}
+
+double bf16_dense_peak_tflops(const std::string& name) {
+  // Vendor datasheets, dense (the "with sparsity" figures halved). First match wins: specific names first.
+  static const std::pair<const char*, double> kPeaks[] = {
+      {"H200 NVL", 835.0}, {"H200", 989.0},     {"H100 NVL", 835.0},  {"H100 PCIe", 756.0}, {"H100", 989.0},
+      {"H800", 989.0},     {"GH200", 989.0},    {"A100", 312.0},      {"A800", 312.0},      {"L40S", 362.0},
+      {"B200", 2250.0},
+  };
+  for (const auto& [key, tflops] : kPeaks)
+    if (name.find(key) != std::string::npos) return tflops;
+  return 0.0;
 }
 
 std::string describe_device(const ResolvedDevice& device, Precision precision) {

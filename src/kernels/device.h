@@ -44,6 +44,10 @@ ResolvedDevice resolve_device(const DeviceSpec& spec);
 // reason in why_not.
 void* cuda_plugin_symbol(const char* name, std::string& why_not);
 
+// The dense bf16 tensor-core peak (fp32 accumulation, no sparsity) of a GPU by its name, in TFLOP/s
+// (e.g. 989 for an H100/H200 SXM); 0 when the name is not in the table.
+double bf16_dense_peak_tflops(const std::string& device_name);
+
 // One log line: "device: cuda:0 NVIDIA H100 (79.1 GiB, sm_90, bf16)" or "device: cpu (reason)".
 std::string describe_device(const ResolvedDevice& device, Precision precision);
 

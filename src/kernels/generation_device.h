@@ -36,6 +36,10 @@ class GenerationDevice {
   virtual void download(void* host, const void* device, size_t bytes) = 0;  // waits for the stream
   virtual void synchronize() = 0;
   virtual size_t peak_bytes_in_use() = 0;
+  // False in the opt-in fast mode (TINYTHINK_CUDA_FAST_GEMM=1 when the device was opened: a bf16
+  // model's matmuls on cuBLASLt's tensor-core GEMMs, whose algorithm and split-K follow the shape, so
+  // a row's bits may depend on the batch). True otherwise: the row-invariant GEMM.
+  virtual bool batch_invariant() const = 0;
 
   // ---- the layer's kernels (fp32 activations) ----
   virtual void embedding(float* out, const float* table, const int32_t* ids, int64_t n, int64_t dim) = 0;
@@ -81,7 +85,7 @@ std::unique_ptr<GenerationDevice> open_generation_device(int index);
 
 extern "C" {
 // Bumped whenever GenerationDevice changes.
-inline constexpr int kTtGenerationDeviceAbi = 1;
+inline constexpr int kTtGenerationDeviceAbi = 2;
 // A new GenerationDevice on CUDA device `index` (the caller deletes it), or nullptr with a one-line
 // reason in `error`.
 using TtCudaGenerationDeviceFn = tt::GenerationDevice* (*)(int index, int abi, char* error, size_t error_size);

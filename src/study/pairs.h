@@ -37,6 +37,7 @@ struct PairsOptions {
   std::string chat_template;      // a .jinja file overriding the model's template
   Precision precision = Precision::BF16;
   int64_t max_batch = 64;
+  int cuda_device = -1;           // the engine's GPU (infer::EngineOptions::cuda_device); -1 = CPU
 };
 
 struct PromptRecord {

@@ -7,7 +7,9 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "infer/device_engine.h"
 #include "io/file.h"
+#include "kernels/device.h"
 #include "model/checkpoint.h"
 #include "study/pairs.h"
 #include "study/yaml_util.h"
@@ -128,6 +130,7 @@ PairsOptions pairs_options(const Plan& plan, const Job& job) {
   o.chat_template = config_string(job, "chat_template", "");
   o.precision = parse_precision(config_string(job, "precision", "bf16"));
   o.max_batch = config_int(job, "max_batch", o.max_batch);
+  o.cuda_device = config_device(job, o.precision);
   return o;
 }
 
@@ -138,6 +141,10 @@ YAML::Node value_of(const Job& job, const std::string& key) {
 }
 
 }  // namespace
+
+int config_device(const Job& job, Precision precision) {
+  return infer::choose_engine_device(config_string(job, "device", "auto"), where(job, "device"), precision);
+}
 
 std::string config_string(const Job& job, const std::string& key, const std::string& fallback) {
   YAML::Node n = value_of(job, key);
@@ -218,6 +225,7 @@ void validate_job(const Job& job) {
     for (const char* key : {"k", "pairs_per_prompt", "max_new_tokens", "seed", "limit", "max_batch"}) config_int(job, key, 0);
     for (const char* key : {"temperature", "top_p"}) config_number(job, key, 0);
     parse_precision(config_string(job, "precision", "bf16"));
+    parse_device(config_string(job, "device", "auto"), where(job, "device"));
   }
   if (job.kind == StageKind::Eval) {
     if (config_list(job, "tasks").empty()) fail("{}: missing (the tasks to evaluate)", where(job, "tasks"));
@@ -225,6 +233,7 @@ void validate_job(const Job& job) {
     config_bool(job, "apply_chat_template", false);
     config_bool(job, "strip_thinking", false);
     parse_precision(config_string(job, "precision", "bf16"));
+    parse_device(config_string(job, "device", "auto"), where(job, "device"));
   }
 }
 

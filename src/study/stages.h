@@ -4,6 +4,7 @@
 #pragma once
 #include <nlohmann/json.hpp>
 
+#include "core/precision.h"
 #include "study/study.h"
 
 namespace tt::study {
@@ -25,6 +26,9 @@ double config_number(const Job& job, const std::string& key, double fallback);
 int64_t config_int(const Job& job, const std::string& key, int64_t fallback);
 bool config_bool(const Job& job, const std::string& key, bool fallback);
 std::vector<std::string> config_list(const Job& job, const std::string& key);
+// The engine's GPU of a pairs or eval stage from its `device` (auto|cpu|cuda[:N], default auto), logged:
+// the CUDA ordinal, or -1 for the CPU.
+int config_device(const Job& job, Precision precision);
 
 // The kinds whose actions live in stages_external.cpp (they call other modules' entry points).
 void run_data_job(const Job& job);

@@ -42,6 +42,7 @@ void run_eval_job(const Job& job) {
   o.data_root = config_string(job, "data_root", "");
   o.precision = parse_precision(config_string(job, "precision", "bf16"));
   o.max_batch = config_int(job, "max_batch", o.max_batch);
+  o.cuda_device = config_device(job, o.precision);
   o.output_dir = job.dir;
   o.progress = ::isatty(2) != 0;
   eval::run_eval(o);

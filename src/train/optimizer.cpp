@@ -17,24 +17,42 @@ std::vector<uint8_t> weight_decay_mask(const ParameterLayout& layout) {
   return mask;
 }
 
+namespace {
+
+void start_moments(AdamWState& state, size_t size) {
+  if (state.m.size() != size) {
+    state.m.assign(size, 0.0f);
+    state.v.assign(size, 0.0f);
+  }
+}
+
+// The scalars of update number state.step (already counted), as torch computes them.
+AdamWScalars adamw_scalars(const AdamWConfig& config, int64_t step, double lr) {
+  const double bias1 = 1.0 - std::pow(config.beta1, static_cast<double>(step));
+  const double bias2 = 1.0 - std::pow(config.beta2, static_cast<double>(step));
+  return {.step_size = static_cast<float>(lr / bias1),
+          .bias2_sqrt = static_cast<float>(std::sqrt(bias2)),
+          .eps = static_cast<float>(config.epsilon),
+          .beta1 = static_cast<float>(config.beta1),
+          .beta2 = static_cast<float>(config.beta2)};
+}
+
+float decay_factor(const AdamWConfig& config, double lr, bool decays) {
+  return decays ? static_cast<float>(1.0 - lr * config.weight_decay) : 1.0f;
+}
+
+}  // namespace
+
 void adamw_step(std::vector<float>& params, const std::vector<float>& grads, AdamWState& state,
                 const AdamWConfig& config, double lr, const std::vector<uint8_t>& decay_mask,
                 const ParameterLayout& layout) {
-  if (state.m.size() != params.size()) {
-    state.m.assign(params.size(), 0.0f);
-    state.v.assign(params.size(), 0.0f);
-  }
+  start_moments(state, params.size());
   state.step += 1;
-  const double b1 = config.beta1, b2 = config.beta2;
-  const double bias1 = 1.0 - std::pow(b1, static_cast<double>(state.step));
-  const double bias2 = 1.0 - std::pow(b2, static_cast<double>(state.step));
-  const float step_size = static_cast<float>(lr / bias1);
-  const float bias2_sqrt = static_cast<float>(std::sqrt(bias2));
-  const float eps = static_cast<float>(config.epsilon);
-  const float fb1 = static_cast<float>(b1), fb2 = static_cast<float>(b2);
+  const AdamWScalars k = adamw_scalars(config, state.step, lr);
+  const float step_size = k.step_size, bias2_sqrt = k.bias2_sqrt, eps = k.eps, fb1 = k.beta1, fb2 = k.beta2;
   for (size_t s = 0; s < layout.slots.size(); ++s) {
     const auto& slot = layout.slots[s];
-    const float decay = decay_mask[s] ? static_cast<float>(1.0 - lr * config.weight_decay) : 1.0f;
+    const float decay = decay_factor(config, lr, decay_mask[s]);
     float* p = params.data() + slot.offset;
     const float* g = grads.data() + slot.offset;
     float* m = state.m.data() + slot.offset;
@@ -50,19 +68,46 @@ void adamw_step(std::vector<float>& params, const std::vector<float>& grads, Ada
   }
 }
 
-double clip_grad_norm(std::vector<float>& grads, double max_norm) {
+void adamw_fused_step(std::vector<float>& params, std::vector<float>& grads, AdamWState& state,
+                      const AdamWConfig& config, double lr, const std::vector<uint8_t>& decay_mask,
+                      const ParameterLayout& layout, float grad_scale, std::vector<float>* bf16_copy) {
+  start_moments(state, params.size());
+  state.step += 1;
+  AdamWScalars k = adamw_scalars(config, state.step, lr);
+  k.grad_scale = grad_scale;
+  std::vector<AdamWSegment> segments;
+  for (size_t s = 0; s < layout.slots.size(); ++s)
+    segments.push_back({layout.slots[s].offset, layout.slots[s].numel, decay_factor(config, lr, decay_mask[s])});
+  if (bf16_copy) bf16_copy->resize(params.size());
+  const AdamWBuffers buffers{.params = params.data(),
+                             .grads = grads.data(),
+                             .m = state.m.data(),
+                             .v = state.v.data(),
+                             .bf16_copy = bf16_copy ? bf16_copy->data() : nullptr};
+  adamw_fused_update(buffers, segments, k);
+}
+
+double gradient_norm(const std::vector<float>& grads) {
   double sum = 0.0;
   const int64_t n = static_cast<int64_t>(grads.size());
 #pragma omp parallel for reduction(+ : sum) schedule(static) if (n > kMinParallelWork)
   for (int64_t i = 0; i < n; ++i) sum += static_cast<double>(grads[i]) * grads[i];
-  const double norm = std::sqrt(sum);
-  if (max_norm > 0.0) {
-    const double coef = max_norm / (norm + 1e-6);
-    if (coef < 1.0) {
-      const float f = static_cast<float>(coef);
+  return std::sqrt(sum);
+}
+
+float clip_coefficient(double norm, double max_norm) {
+  if (max_norm <= 0.0) return 1.0f;
+  const double coef = max_norm / (norm + 1e-6);
+  return coef < 1.0 ? static_cast<float>(coef) : 1.0f;
+}
+
+double clip_grad_norm(std::vector<float>& grads, double max_norm) {
+  const double norm = gradient_norm(grads);
+  const float f = clip_coefficient(norm, max_norm);
+  if (f != 1.0f) {
+    const int64_t n = static_cast<int64_t>(grads.size());
 #pragma omp parallel for simd schedule(static) if (n > kMinParallelWork)
-      for (int64_t i = 0; i < n; ++i) grads[i] *= f;
-    }
+    for (int64_t i = 0; i < n; ++i) grads[i] *= f;
   }
   return norm;
 }

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cpu/adamw.h"
 #include "model/params.h"
 
 namespace tt {
@@ -24,7 +25,8 @@ struct AdamWState {
 // Which parameters get weight decay: HF Trainer exempts biases and norm weights.
 std::vector<uint8_t> weight_decay_mask(const ParameterLayout& layout);
 
-// One update at learning rate lr (the schedule's value for this step), per torch.optim.AdamW:
+// One update at learning rate lr (the schedule's value for this step), per torch.optim.AdamW (the
+// plain reference; a training step runs adamw_fused_step, which gives the same bits):
 //   p -= lr * wd * p  (decoupled, only where decay_mask) ; m = b1 m + (1-b1) g ; v = b2 v + (1-b2) g^2
 //   p -= lr / (1 - b1^t) * m / (sqrt(v / (1 - b2^t)) + eps)
 void adamw_step(std::vector<float>& params, const std::vector<float>& grads, AdamWState& state,
@@ -34,6 +36,17 @@ void adamw_step(std::vector<float>& params, const std::vector<float>& grads, Ada
 // The global L2 norm of the gradients (computed in double); scales them by max_norm / (norm + 1e-6)
 // when the norm exceeds max_norm (torch.nn.utils.clip_grad_norm_). Returns the pre-clip norm.
 double clip_grad_norm(std::vector<float>& grads, double max_norm);
+
+// The parts of clip_grad_norm: the global L2 norm (in double, the same sum), and the factor the
+// gradients are multiplied by (1 when max_norm <= 0 or the norm is within it).
+double gradient_norm(const std::vector<float>& grads);
+float clip_coefficient(double norm, double max_norm);
+
+// clip_grad_norm's scaling by grad_scale, adamw_step, zeroing the gradients and, when bf16_copy is
+// non-null, refresh_bf16_copy in one pass (kernels/cpu/adamw.h); bit-identical to those in sequence.
+void adamw_fused_step(std::vector<float>& params, std::vector<float>& grads, AdamWState& state,
+                      const AdamWConfig& config, double lr, const std::vector<uint8_t>& decay_mask,
+                      const ParameterLayout& layout, float grad_scale, std::vector<float>* bf16_copy);
 
 enum class ScheduleKind { Constant, ConstantWithWarmup, Linear, Cosine };
 ScheduleKind parse_schedule(const std::string& name);  // HF names: constant, constant_with_warmup, linear, cosine

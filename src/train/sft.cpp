@@ -119,8 +119,7 @@ class SftObjective final : public Objective {
       for (size_t i = start; i < std::min(eval_.groups.size(), start + bs); ++i) ids.push_back(static_cast<int64_t>(i));
       Batch batch = eval_.batch(ids, run_.pad_id);
       std::vector<float> logprobs(batch.size());
-      LossResult r = model_loss(state.model->config, state.weights, batch, ws, {.precision = state.precision}, nullptr,
-                                loss_, nullptr, logprobs.data());
+      LossResult r = evaluate_token_loss(state, batch, loss_, ws, logprobs.data());
       sum += eval_loss_sum(batch, logprobs);
       tokens += r.tokens;
       correct += r.correct;
@@ -149,7 +148,7 @@ SftResult run_sft(SftRun& run) {
   const std::string data_source = fmt::format("{}: dataset {}", config.source, config.dataset.path);
   for (const auto& e : run.train) check_token_ids(e.tokens, model.config, data_source);
   SftObjective objective(run, make_rows(run.train, args), make_rows(run.eval, args));
-  const TrainerResult r = run_trainer(config, {"sft", run.tokenizer_source, run.resume, run.shuffle}, model, objective);
+  const TrainerResult r = run_trainer(config, {"sft", run.tokenizer_source, run.resume, run.shuffle, run.cuda_device}, model, objective);
   return {r.steps, r.final_loss, args.output_dir};
 }
 

@@ -17,6 +17,7 @@ struct SftRun {
   int32_t pad_id = 0;
   bool resume = false;           // continue from the newest checkpoint in output_dir
   bool shuffle = true;           // false: rows in dataset order (reference comparisons)
+  int cuda_device = -1;          // >= 0: train on that CUDA device (model/device_transformer.h)
 };
 
 struct SftResult {

@@ -11,9 +11,11 @@
 // tokens of the effective batch (TRL/HF semantics).
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "model/device_transformer.h"
 #include "model/transformer.h"
 #include "train/optimizer.h"
 #include "train/trainer_state.h"
@@ -24,18 +26,33 @@ struct TrainState {
   Model* model = nullptr;
   Precision precision = Precision::FP32;
   std::vector<float> grads;  // one contiguous buffer, the parameters' layout
+  bool grads_are_zero = true;  // set by apply_gradients (which zeroes them), so zero_gradients skips its pass
   ModelViews grad_views;     // named views into grads
   AdamWState adam;
   std::vector<uint8_t> decay_mask;
   std::vector<float> bf16_copy;
   Workspace workspace;
   WeightSet weights;
+  // On a GPU (use_cuda_device): parameters, gradients and AdamW moments live on the device and the
+  // functions below run there; model->params and adam are brought back when a checkpoint is written.
+  std::unique_ptr<TrainDevice> device;
+  std::unique_ptr<DeviceTrainingModel> gpu;
 
   TrainState(Model& model, Precision precision);
   TrainState(const TrainState&) = delete;  // grad_views and weights point into this object's buffers
   TrainState& operator=(const TrainState&) = delete;
 };
 
+// Moves the state to CUDA device `index`: uploads the parameters and the AdamW moments with their
+// step count (a resumed run continues where the checkpoint left off, whichever device wrote it).
+void use_cuda_device(TrainState& state, int index);
+// The same with a given device (use_cuda_device opens the plugin's; tests pass a host double).
+void use_train_device(TrainState& state, std::unique_ptr<TrainDevice> device);
+
+// One byte per parameter (1: weight decay applies) from the per-tensor weight_decay_mask.
+std::vector<uint8_t> per_parameter_decay_mask(const ParameterLayout& layout, const std::vector<uint8_t>& tensor_mask);
+
+// Sets the gradients to zero for the next accumulation (no pass when apply_gradients left them zero).
 void zero_gradients(TrainState& state);
 
 // Forward and backward of one batch, every target token's loss weighted by token_weight (1 / the
@@ -43,11 +60,17 @@ void zero_gradients(TrainState& state);
 LossResult accumulate_token_loss(TrainState& state, const Batch& batch, float token_weight, TokenLoss loss,
                                  float neftune_alpha, uint64_t neftune_seed);
 
-// Clips the gradients to max_grad_norm (<= 0: no clipping), applies AdamW at learning rate lr and
-// refreshes the bf16 weight copy. Returns the gradient norm before clipping.
+// Clips the gradients to max_grad_norm (<= 0: no clipping), applies AdamW at learning rate lr,
+// refreshes the bf16 weight copy and leaves the gradients zero (one fused pass after the norm's).
+// Returns the gradient norm before clipping.
 double apply_gradients(TrainState& state, const AdamWConfig& adamw, double lr, double max_grad_norm);
 
-// Checkpoints and the final model from the state's parameters and optimizer moments.
+// Forward only, no gradients (evaluation): the token loss with weight 1 and per-token log-probs.
+LossResult evaluate_token_loss(TrainState& state, const Batch& batch, TokenLoss loss, Workspace& workspace,
+                               float* token_logprobs);
+
+// Checkpoints and the final model from the state's parameters and optimizer moments (downloaded
+// from the device first when the state is on a GPU).
 void save_train_checkpoint(const TrainState& state, const std::string& output_dir, const CheckpointState& progress,
                            const std::string& tokenizer_source, int64_t save_total_limit);
 void write_trained_model(const TrainState& state, const std::string& output_dir, const std::string& tokenizer_source);

@@ -82,7 +82,8 @@ StepOutcome optimizer_step(TrainState& state, Objective& objective, const std::v
   out.all_reduce_seconds = gradients.all_reduce_seconds;
   if (gradients.normaliser == 0) return out;
   out.grad_norm = apply_gradients(state, adamw, lr, max_grad_norm);
-  check_finite_parameters(*state.model, fmt::format("step {}: after the optimizer step (learning rate {})", step + 1, lr));
+  // On a GPU the host copy is stale until a checkpoint; apply_gradients checks the device's gradient norm.
+  if (!state.gpu) check_finite_parameters(*state.model, fmt::format("step {}: after the optimizer step (learning rate {})", step + 1, lr));
   out.loss = objective.step_loss(out.sums);
   return out;
 }
@@ -193,6 +194,7 @@ void stop_if_not_finite(const TrainState& state, const MetricSums& sums, int64_t
                        "learning_rate, check adam_beta*/max_grad_norm, or look for a bad example in this micro-batch";
   for (double v : sums)
     if (!std::isfinite(v)) fail("{}: the loss is {}{}", where, v, advice);
+  if (state.gpu) return;  // the device's gradients: apply_gradients checks their norm
   if (auto i = first_non_finite(state.grads.data(), state.grads.size())) {
     const TensorSlot* slot = nullptr;
     for (const auto& s : state.model->layout.slots)
@@ -278,6 +280,10 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
   objective.restore(progress.extra);
   TrainState state(model, precision);
   state.adam = std::move(adam);
+  if (run.cuda_device >= 0) {
+    if (world.distributed()) fail("{}: data-parallel training on CUDA devices is not implemented (run one process)", run.name);
+    use_cuda_device(state, run.cuda_device);
+  }
   if (world.is_root()) fs::create_directories(args.output_dir);
   const std::string metrics_path = args.output_dir + "/metrics.jsonl";
   std::vector<nlohmann::json> metrics = previous_metrics(metrics_path, resume);

@@ -81,6 +81,7 @@ struct TrainerRun {
   std::string tokenizer_source;  // copied into checkpoints ("" = none)
   bool resume = false;           // continue from the newest checkpoint in output_dir
   bool shuffle = true;           // false: rows in dataset order (reference comparisons)
+  int cuda_device = -1;          // >= 0: the step runs on that CUDA device (train_step.h's use_cuda_device)
 };
 
 struct TrainerResult {

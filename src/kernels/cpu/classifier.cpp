@@ -6,10 +6,11 @@
 #include <limits>
 #include <vector>
 
+#include "core/cpu_features.h"
 #include "core/error.h"
-#include "kernels/cpu/parallel.h"
-#include "kernels/cpu/simd.h"
 #include "core/op_profile.h"
+#include "kernels/cpu/isa_paths.h"
+#include "kernels/cpu/parallel.h"
 
 namespace tt {
 
@@ -17,43 +18,15 @@ namespace {
 
 constexpr int64_t kChunkRows = 128;
 
-struct RowResult {
-  float logprob;
-  bool correct;
-};
+using RowResult = isa_paths::LogitRow;
 
-// Turns one row of logits into its log-prob of the target and, if weight_scale != 0, into the
-// gradient of weight_scale * (-logp) with respect to the logits: (softmax - onehot) * weight_scale.
+// Turns one row of logits into its log-prob of the target and, if want_grad, into the gradient of
+// token_weight * (-logp) with respect to the logits: (softmax - onehot) * token_weight
+// (logit_row_kernel.h; the same bits on every path).
 RowResult process_row(float* row, int64_t vocab, int32_t target, bool want_grad, float token_weight, bool dft) {
-  float mx = -std::numeric_limits<float>::infinity();
-  int64_t arg = 0;
-  for (int64_t j = 0; j < vocab; ++j)
-    if (row[j] > mx) {
-      mx = row[j];
-      arg = j;
-    }
-  const float target_logit = row[target];
-  // sum exp(row - mx), keeping the row intact when no gradient is needed
-  __m256 vmx = _mm256_set1_ps(mx), acc = _mm256_setzero_ps();
-  int64_t j = 0;
-  for (; j + 8 <= vocab; j += 8)
-    acc = _mm256_add_ps(acc, simd::exp256(_mm256_sub_ps(_mm256_loadu_ps(row + j), vmx)));
-  float sum = simd::horizontal_sum(acc);
-  for (; j < vocab; ++j) sum += simd::exp_scalar(row[j] - mx);
-  const float lse = mx + std::log(sum);
-  const float logprob = target_logit - lse;
-  if (want_grad) {
-    float w = dft ? token_weight * std::exp(logprob) : token_weight;
-    __m256 vlse = _mm256_set1_ps(lse), vw = _mm256_set1_ps(w);
-    j = 0;
-    for (; j + 8 <= vocab; j += 8) {
-      __m256 p = simd::exp256(_mm256_sub_ps(_mm256_loadu_ps(row + j), vlse));
-      _mm256_storeu_ps(row + j, _mm256_mul_ps(p, vw));
-    }
-    for (; j < vocab; ++j) row[j] = simd::exp_scalar(row[j] - lse) * w;
-    row[target] -= w;
-  }
-  return {logprob, arg == target};
+  if (active_isa() >= Isa::AVX512)
+    return isa_paths::process_logit_row_avx512(row, vocab, target, want_grad, token_weight, dft);
+  return isa_paths::process_logit_row_avx2(row, vocab, target, want_grad, token_weight, dft);
 }
 
 }  // namespace

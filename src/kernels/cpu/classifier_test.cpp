@@ -1,10 +1,14 @@
 #include "kernels/cpu/classifier.h"
 
 #include <cmath>
+#include <cstring>
+#include <limits>
 
 #include <gtest/gtest.h>
 
+#include "core/cpu_features.h"
 #include "core/error.h"
+#include "kernels/cpu/isa_paths.h"
 #include "tests/gradcheck.h"
 
 namespace tt {
@@ -74,6 +78,50 @@ void check_gradients(TokenLoss kind) {
 
 TEST(Classifier, NllGradientMatchesFiniteDifferences) { check_gradients(TokenLoss::NLL); }
 TEST(Classifier, DftGradientMatchesFiniteDifferences) { check_gradients(TokenLoss::DFT); }
+
+// Logit rows (log-softmax, argmax, the gradient in place) on each path this CPU runs give the bits of
+// the AVX2 path: vector bodies of 8 and 16, tails, NaN, infinities, a tie between +0 and -0 as the
+// maximum, a row with nothing above -inf.
+TEST(Classifier, EveryPathGivesTheBitsOfTheAvx2Rows) {
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  std::vector<std::vector<float>> rows;
+  for (int64_t vocab : {1, 7, 8, 15, 16, 23, 45, 1037}) rows.push_back(testing::random_vector(vocab, 30 + vocab, 8.0f));
+  rows.push_back(testing::random_vector(40, 50, 3.0f));
+  rows.back()[5] = nan, rows.back()[17] = -inf, rows.back()[33] = 200.0f;
+  rows.push_back(std::vector<float>(37, -1.0f));
+  rows.back()[9] = -0.0f, rows.back()[20] = 0.0f, rows.back()[36] = -0.0f;
+  rows.push_back(std::vector<float>(19, -inf));
+  rows.back()[0] = nan;
+  std::vector<Isa> isas = {Isa::AVX2};
+  if (cpu_can_run(Isa::AVX512, cpu_features())) isas.push_back(Isa::AVX512);
+  for (size_t k = 0; k < rows.size(); ++k)
+    for (bool want_grad : {false, true})
+      for (bool dft : {false, true}) {
+        const int32_t target = static_cast<int32_t>(rows[k].size() / 2);
+        std::vector<float> want = rows[k];
+        const auto row_on = [&](Isa isa, std::vector<float>& row) {
+          return isa == Isa::AVX2
+                     ? isa_paths::process_logit_row_avx2(row.data(), row.size(), target, want_grad, 0.75f, dft)
+                     : isa_paths::process_logit_row_avx512(row.data(), row.size(), target, want_grad, 0.75f, dft);
+        };
+        const auto expected = row_on(Isa::AVX2, want);
+        for (Isa isa : isas) {
+          SCOPED_TRACE(::testing::Message() << isa_name(isa) << ", row " << k << ", grad " << want_grad << ", dft "
+                                            << dft);
+          std::vector<float> got = rows[k];
+          const auto result = row_on(isa, got);
+          EXPECT_EQ(std::memcmp(&result.logprob, &expected.logprob, sizeof(float)), 0)
+              << result.logprob << " vs " << expected.logprob;
+          EXPECT_EQ(result.correct, expected.correct);
+          EXPECT_EQ(std::memcmp(got.data(), want.data(), got.size() * sizeof(float)), 0);
+        }
+      }
+  // the argmax of the +-0 row is its first zero; of the row with nothing above -inf, index 0
+  std::vector<float> zeros = rows[rows.size() - 2];
+  EXPECT_TRUE(isa_paths::process_logit_row_avx2(zeros.data(), zeros.size(), 9, false, 1.0f, false).correct);
+  std::vector<float> none = rows.back();
+  EXPECT_TRUE(isa_paths::process_logit_row_avx2(none.data(), none.size(), 0, false, 1.0f, false).correct);
+}
 
 TEST(Classifier, TargetOutOfRangeIsAnError) {
   Problem p;

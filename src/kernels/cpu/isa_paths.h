@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 
+#include "kernels/cpu/adamw.h"
 #include "kernels/cpu/packed_gemm.h"
 
 namespace tt::isa_paths {
@@ -17,5 +18,28 @@ void swiglu_backward_avx2(float* dgate, float* dup, const float* dout, const flo
                           int64_t count);
 void swiglu_backward_avx512(float* dgate, float* dup, const float* dout, const float* gate, const float* up,
                             int64_t count);
+
+void adamw_update_run_avx2(const AdamWBuffers& buffers, int64_t begin, int64_t count, float decay,
+                           const AdamWScalars& scalars);
+void adamw_update_run_avx512(const AdamWBuffers& buffers, int64_t begin, int64_t count, float decay,
+                             const AdamWScalars& scalars);
+
+// One row of logits (kernels/cpu/classifier.cpp): its target's log-prob, whether the argmax is the
+// target; with want_grad the row becomes (softmax - onehot) * weight.
+struct LogitRow {
+  float logprob;
+  bool correct;
+};
+LogitRow process_logit_row_avx2(float* row, int64_t vocab, int32_t target, bool want_grad, float token_weight,
+                                bool dft);
+LogitRow process_logit_row_avx512(float* row, int64_t vocab, int32_t target, bool want_grad, float token_weight,
+                                  bool dft);
+
+// sums[r] = the dot product of rows r of a and b (n floats each, rows stride floats apart), for
+// r < row_dots_group_rows_*() (kernels/cpu/row_dots.h).
+int row_dots_group_rows_avx2();
+int row_dots_group_rows_avx512();
+void row_dots_group_avx2(const float* a, const float* b, int64_t n, int64_t stride, float* sums);
+void row_dots_group_avx512(const float* a, const float* b, int64_t n, int64_t stride, float* sums);
 
 }  // namespace tt::isa_paths

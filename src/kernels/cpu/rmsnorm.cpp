@@ -2,30 +2,32 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <cmath>
 #include <vector>
 
-#include "kernels/cpu/parallel.h"
 #include "core/op_profile.h"
+#include "kernels/cpu/parallel.h"
+#include "kernels/cpu/row_dots.h"
 
 namespace tt {
+
+// The row sums (sums of squares, dot products) come from row_dots, several rows per vector
+// instruction with the bits of a row summed alone; the rest runs along each row.
 
 void rmsnorm_forward(float* y, float* rstd, const float* x, const float* weight, int64_t rows, int64_t dim,
                      float eps) {
   OpScope scope("rmsnorm fwd");
-#pragma omp parallel for schedule(static) if (rows * dim > kMinParallelWork)
-  for (int64_t r = 0; r < rows; ++r) {
+  for_each_row_dot(x, x, rows, dim, [&](int64_t r, float sum) {
     const float* xr = x + r * dim;
     float* yr = y + r * dim;
-    float sum = 0.0f;
-    for (int64_t i = 0; i < dim; ++i) sum += xr[i] * xr[i];
     float s = 1.0f / std::sqrt(sum / static_cast<float>(dim) + eps);
     if (rstd) rstd[r] = s;
     if (weight)
       for (int64_t i = 0; i < dim; ++i) yr[i] = xr[i] * s * weight[i];
     else
       for (int64_t i = 0; i < dim; ++i) yr[i] = xr[i] * s;
-  }
+  });
 }
 
 void rmsnorm_backward(float* dx, float* dweight, const float* dy, const float* x, const float* weight,
@@ -68,16 +70,13 @@ namespace tt {
 void l2norm_backward_from_output(float* dx, const float* dy, const float* y, const float* rstd, int64_t rows,
                                  int64_t dim) {
   OpScope scope("qk-norm bwd");
-#pragma omp parallel for schedule(static) if (rows * dim > kMinParallelWork)
-  for (int64_t r = 0; r < rows; ++r) {
+  for_each_row_dot(dy, y, rows, dim, [&](int64_t r, float dot) {
     const float* yr = y + r * dim;
     const float* dyr = dy + r * dim;
     float* dxr = dx + r * dim;
-    float dot = 0.0f;
-    for (int64_t i = 0; i < dim; ++i) dot += dyr[i] * yr[i];
     float mean = dot / static_cast<float>(dim);
     for (int64_t i = 0; i < dim; ++i) dxr[i] = rstd[r] * (dyr[i] - yr[i] * mean);
-  }
+  });
 }
 
 }  // namespace tt

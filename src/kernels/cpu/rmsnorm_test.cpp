@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "tests/gradcheck.h"
+#include "tests/isa_paths.h"
 
 namespace tt {
 namespace {
@@ -52,6 +53,32 @@ TEST(RmsNorm, WeightlessBackwardFromOutputMatchesFiniteDifferences) {
   rmsnorm_backward(dx2.data(), nullptr, probe.data(), x.data(), nullptr, rstd.data(), rows, dim);
   for (size_t i = 0; i < dx.size(); ++i) EXPECT_NEAR(dx[i], dx2[i], 1e-5);
   testing::expect_gradient_matches(x, dx, loss, "dx");
+}
+
+// Rows are normalised in groups (one row per vector lane) on every path; each row must get the bits
+// a row normalised alone gets (a single row is never grouped), for any dim's vector tail, with and
+// without weight, in place too.
+TEST(RmsNorm, GroupedRowsGiveTheBitsOfARowAlone) {
+  const int64_t rows = 2 * 16 + 5;
+  for (int64_t dim : {1, 3, 4, 5, 7, 8, 9, 13, 16, 19, 64, 67, 576}) {
+    auto x = random_vector(rows * dim, 8 + static_cast<uint32_t>(dim), 3.0f), w = random_vector(dim, 9);
+    for (const float* weight : {static_cast<const float*>(w.data()), static_cast<const float*>(nullptr)}) {
+      std::vector<float> y_alone(rows * dim), rstd_alone(rows);
+      for (int64_t r = 0; r < rows; ++r)
+        rmsnorm_forward(y_alone.data() + r * dim, rstd_alone.data() + r, x.data() + r * dim, weight, 1, dim, 1e-6f);
+      testing::on_every_isa([&](Isa) {
+        SCOPED_TRACE(::testing::Message() << "dim " << dim << (weight ? " weighted" : " weightless"));
+        std::vector<float> y(rows * dim), rstd(rows), in_place = x;
+        rmsnorm_forward(y.data(), rstd.data(), x.data(), weight, rows, dim, 1e-6f);
+        rmsnorm_forward(in_place.data(), nullptr, in_place.data(), weight, rows, dim, 1e-6f);
+        for (int64_t r = 0; r < rows; ++r) ASSERT_EQ(rstd[r], rstd_alone[r]) << "row " << r;
+        for (int64_t i = 0; i < rows * dim; ++i) {
+          ASSERT_EQ(y[i], y_alone[i]) << "element " << i;
+          ASSERT_EQ(in_place[i], y_alone[i]) << "element " << i << " in place";
+        }
+      });
+    }
+  }
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/vec_lanes.h"
 
 namespace tt {
 namespace {  // NOLINT: per-ISA copies (see vec_avx2.h)
@@ -30,23 +31,10 @@ inline void for_each_vector(int64_t count, Body body) {
 }
 
 template <class S>
-inline typename S::V load(const float* p, int lanes) {
-  return lanes == S::kLanes ? S::load(p) : S::load_partial(p, lanes);
-}
-
-template <class S>
-inline void store(float* p, typename S::V v, int lanes) {
-  if (lanes == S::kLanes)
-    S::store(p, v);
-  else
-    S::store_partial(p, v, lanes);
-}
-
-template <class S>
 void swiglu_forward_on(float* out, const float* gate, const float* up, int64_t count) {
   for_each_vector<S>(count, [&](int64_t i, int lanes) {
-    const typename S::V g = load<S>(gate + i, lanes);
-    store<S>(out + i, S::mul(S::mul(g, sigmoid<S>(g)), load<S>(up + i, lanes)), lanes);
+    const typename S::V g = load_lanes<S>(gate + i, lanes);
+    store_lanes<S>(out + i, S::mul(S::mul(g, sigmoid<S>(g)), load_lanes<S>(up + i, lanes)), lanes);
   });
 }
 
@@ -55,12 +43,13 @@ void swiglu_backward_on(float* dgate, float* dup, const float* dout, const float
                         int64_t count) {
   const typename S::V one = S::set1(1.0f);
   for_each_vector<S>(count, [&](int64_t i, int lanes) {
-    const typename S::V g = load<S>(gate + i, lanes), u = load<S>(up + i, lanes), d = load<S>(dout + i, lanes);
+    const typename S::V g = load_lanes<S>(gate + i, lanes), u = load_lanes<S>(up + i, lanes);
+    const typename S::V d = load_lanes<S>(dout + i, lanes);
     const typename S::V sig = sigmoid<S>(g);
     // d silu / dg = sig * (1 + g * (1 - sig))
     const typename S::V dsilu = S::mul(sig, S::fmadd(g, S::sub(one, sig), one));
-    store<S>(dgate + i, S::mul(S::mul(d, u), dsilu), lanes);
-    store<S>(dup + i, S::mul(d, S::mul(g, sig)), lanes);
+    store_lanes<S>(dgate + i, S::mul(S::mul(d, u), dsilu), lanes);
+    store_lanes<S>(dup + i, S::mul(d, S::mul(g, sig)), lanes);
   });
 }
 

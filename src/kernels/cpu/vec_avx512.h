@@ -28,6 +28,24 @@ struct Avx512 {
   static __mmask16 first(int n) { return static_cast<__mmask16>((1u << n) - 1u); }
   static V load_partial(const float* p, int n) { return _mm512_maskz_loadu_ps(first(n), p); }
   static void store_partial(float* p, V v, int n) { _mm512_mask_storeu_ps(p, first(n), v); }
+  static V sqrt(V x) { return _mm512_sqrt_ps(x); }
+  static V max(V a, V b) { return _mm512_max_ps(a, b); }  // b where a is NaN
+  static float horizontal_max(V v) { return _mm512_reduce_max_ps(v); }
+  // acc + low half, then + high half: Avx2's 8-lane running sums over the same two blocks of 8.
+  static __m256 add_as_8_lane_blocks(__m256 acc, V v) {
+    return _mm256_add_ps(_mm256_add_ps(acc, _mm512_castps512_ps256(v)), _mm512_extractf32x8_ps(v, 1));
+  }
+  // fp32 -> bf16 -> fp32 as Avx2::round_bf16.
+  static V round_bf16(V x) {
+    const __m512i u = _mm512_castps_si512(x);
+    const __mmask16 is_nan = _mm512_cmpgt_epi32_mask(_mm512_and_si512(u, _mm512_set1_epi32(0x7fffffff)),
+                                                     _mm512_set1_epi32(0x7f800000));
+    const __m512i lowest_kept = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
+    const __m512i rounded = _mm512_add_epi32(u, _mm512_add_epi32(_mm512_set1_epi32(0x7fff), lowest_kept));
+    const __m512i quiet = _mm512_or_si512(u, _mm512_set1_epi32(0x00400000));
+    const __m512i bits = _mm512_mask_blend_epi32(is_nan, rounded, quiet);
+    return _mm512_castsi512_ps(_mm512_and_si512(bits, _mm512_set1_epi32(static_cast<int>(0xffff0000u))));
+  }
   // e^x with the operations of simd::exp256, lane by lane.
   static V exp(V x) {
     const __mmask16 underflow = _mm512_cmp_ps_mask(x, set1(-87.3365447505531f), _CMP_LT_OQ);

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/gemm.h"
 #include "kernels/cuda/generation.h"
 #include "kernels/cuda/ops.h"
 #include "kernels/cuda/reduce.cuh"
@@ -32,9 +34,13 @@ class CudaGenerationDevice final : public GenerationDevice {
   explicit CudaGenerationDevice(int index) : index_(index) {
     TT_CUDA_CHECK(cudaSetDevice(index));
     TT_CUDA_CHECK(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    const char* fast = std::getenv("TINYTHINK_CUDA_FAST_GEMM");
+    fast_gemm_ = fast && std::string(fast) == "1";
   }
   ~CudaGenerationDevice() override {
     kv_.reset();
+    blas_.reset();
+    cudaFree(x_bf16_);
     for (auto& t : ropes_) {
       cudaFree(const_cast<float*>(t.cos));
       cudaFree(const_cast<float*>(t.sin));
@@ -68,6 +74,7 @@ class CudaGenerationDevice final : public GenerationDevice {
   }
   void synchronize() override { TT_CUDA_CHECK(cudaStreamSynchronize(stream_)); }
   size_t peak_bytes_in_use() override { return peak_; }
+  bool batch_invariant() const override { return !fast_gemm_; }
 
   void embedding(float* out, const float* table, const int32_t* ids, int64_t n, int64_t dim) override {
     embedding_forward(out, table, ids, n, dim, stream_);
@@ -104,6 +111,7 @@ class CudaGenerationDevice final : public GenerationDevice {
   }
   void gemm(const float* x, int64_t m, const void* w, bool w_bf16, int64_t n, int64_t k, float* y,
             bool accumulate) override {
+    if (fast_gemm_ && w_bf16 && m > 0) return fast_gemm(x, m, w, n, k, y, accumulate);
     if (w_bf16)
       rowinv_gemm_bf16(x, m, static_cast<const uint16_t*>(w), n, k, y, accumulate, stream_);
     else
@@ -140,6 +148,20 @@ class CudaGenerationDevice final : public GenerationDevice {
   }
 
  private:
+  // The opt-in fast mode: x rounded to bf16 (as the bf16 path rounds matmul inputs), then cuBLASLt.
+  void fast_gemm(const float* x, int64_t m, const void* w, int64_t n, int64_t k, float* y, bool accumulate) {
+    const size_t count = static_cast<size_t>(m * k);
+    if (count > x_bf16_capacity_) {
+      cudaFree(x_bf16_);
+      x_bf16_ = nullptr;
+      x_bf16_capacity_ = std::max(count, 2 * x_bf16_capacity_);
+      TT_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&x_bf16_), sizeof(uint16_t) * x_bf16_capacity_));
+    }
+    tt::cuda::round_to_bf16(x_bf16_, x, static_cast<int64_t>(count), stream_);  // ops.h (the member is in place)
+    if (!blas_) blas_ = std::make_unique<Blas>();
+    blas_->gemm(x_bf16_, w, y, m, n, k, {.trans_b = true, .accumulate = accumulate, .type = GemmType::BF16}, stream_);
+  }
+
   DevicePagedKv& kv() {
     if (!kv_) throw std::runtime_error("generation device: the KV cache is used before create_kv");
     return *kv_;
@@ -151,6 +173,10 @@ class CudaGenerationDevice final : public GenerationDevice {
   std::vector<DeviceRopeTable> ropes_;
   std::unordered_map<void*, size_t> sizes_;
   size_t in_use_ = 0, peak_ = 0;
+  bool fast_gemm_ = false;
+  std::unique_ptr<Blas> blas_;
+  uint16_t* x_bf16_ = nullptr;
+  size_t x_bf16_capacity_ = 0;
 };
 
 }  // namespace

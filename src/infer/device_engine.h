@@ -1,0 +1,92 @@
+// The engine's GPU half (infer/engine.h with EngineOptions::cuda_device set): the model on a CUDA
+// device (device_forward.h), its paged KV cache in device memory sized from the free memory, and
+// sampling on the device. The engine keeps scheduling, stop checks and detokenizing on the host; per
+// step only the step's token ids, positions and sampling parameters go up and one token per sampled
+// row comes back (log-likelihood scoring downloads its logit rows).
+//
+// A sequence reserves its whole budget (prompt + max_new_tokens, capped by the context) when the
+// engine admits it, so a running sample never finds the pool full: requests that do not fit yet wait
+// in the queue until running ones finish.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "infer/device_forward.h"
+#include "infer/sampler.h"
+#include "kernels/generation_device.h"
+
+namespace tt::infer {
+
+struct DeviceEngineOptions {
+  int cuda_device = 0;
+  Precision precision = Precision::FP32;
+  int64_t max_sequences = 64;       // sequences held in the cache at once
+  double kv_memory_fraction = 0.8;  // of the free device memory after the weights, for the KV pool
+  int64_t block_size = 16;
+};
+
+// One sampled row of the last forward: the row's sequence so far (prompt + generated), its
+// parameters and its RNG stream (one uniform draw per non-greedy token, as the CPU sampler's stream).
+struct DeviceSampleRow {
+  const std::vector<int32_t>* history = nullptr;
+  const SamplingParams* params = nullptr;
+  Rng* rng = nullptr;
+};
+
+// The engine's device for a device text ("auto", "cpu", "cuda", "cuda:N"; `where` names it in errors):
+// the CUDA ordinal, or -1 for the CPU; auto takes the first GPU that answers. Logs the choice (name,
+// memory, precision) unless it is auto on a machine or build without CUDA, the ordinary CPU case.
+int choose_engine_device(const std::string& text, const std::string& where, Precision precision);
+
+class DeviceEngine {
+ public:
+  DeviceEngine(Model& model, const DeviceEngineOptions& options);
+  ~DeviceEngine();
+  DeviceEngine(const DeviceEngine&) = delete;
+  DeviceEngine& operator=(const DeviceEngine&) = delete;
+
+  // ---- the paged KV cache ----
+  int32_t new_sequence();  // -1 when max_sequences are live
+  void free_sequence(int32_t seq);
+  bool can_reserve(int32_t seq, int64_t tokens);
+  void reserve(int32_t seq, int64_t tokens);  // one-line error when the pool is full
+  int64_t blocks_total();
+  int64_t blocks_free();
+  int64_t block_size() const { return options_.block_size; }
+  int64_t block_bytes() const { return block_bytes_; }
+  int64_t peak_blocks_used() const { return peak_blocks_used_; }  // most blocks reserved at once
+
+  // The forward of `step` (block tables uploaded first when they changed); logits stay on the device,
+  // `host_logits` ([logit_rows, vocab]) receives a copy when given.
+  void forward(const StepInput& step, float* host_logits = nullptr);
+  // One token per logit row of the last forward, rows[i] describing logit row i.
+  std::vector<int32_t> sample(const std::vector<DeviceSampleRow>& rows);
+
+  size_t peak_bytes_in_use() { return device_->peak_bytes_in_use(); }
+  bool batch_invariant() const { return device_->batch_invariant(); }
+
+ private:
+  void grow_sampling(int64_t rows, int64_t history_tokens);
+
+  DeviceEngineOptions options_;
+  int64_t vocab_ = 0;
+  std::unique_ptr<GenerationDevice> device_;
+  std::unique_ptr<DeviceInferenceModel> model_;
+  bool tables_changed_ = true;
+  int64_t block_bytes_ = 0, peak_blocks_used_ = 0;
+  // sampling scratch (device)
+  int64_t sample_capacity_ = 0, history_capacity_ = 0;
+  int32_t* tokens_ = nullptr;
+  GenerationSampling* params_ = nullptr;
+  int64_t* offsets_ = nullptr;
+  uint8_t* seen_ = nullptr;  // [sample_capacity_, vocab], zero between calls (the kernel leaves it zero)
+  int32_t* history_ = nullptr;
+  // host staging
+  std::vector<GenerationSampling> host_params_;
+  std::vector<int64_t> host_offsets_;
+  std::vector<int32_t> host_history_, host_tokens_;
+};
+
+}  // namespace tt::infer
