@@ -256,6 +256,7 @@ uint64_t ggml_row_bytes(GgmlType type, int64_t count) {
 
 std::vector<uint8_t> encode_ggml(GgmlType type, const float* data, int64_t count) {
   std::vector<uint8_t> out(ggml_row_bytes(type, count));
+  if (count == 0) return out;
   if (type == GgmlType::F32) {
     std::memcpy(out.data(), data, out.size());
   } else if (type == GgmlType::F16 || type == GgmlType::BF16) {
@@ -282,6 +283,7 @@ std::vector<uint8_t> encode_ggml(GgmlType type, const float* data, int64_t count
 
 std::vector<float> decode_ggml(GgmlType type, const uint8_t* data, int64_t count) {
   std::vector<float> out(count);
+  if (count == 0) return out;  // (memcpy of nothing from a null pointer is still undefined)
   if (type == GgmlType::F32) {
     std::memcpy(out.data(), data, 4 * count);
   } else if (type == GgmlType::F16 || type == GgmlType::BF16) {

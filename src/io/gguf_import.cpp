@@ -142,6 +142,7 @@ ImportShape read_import_shape(const GgufContents& gguf, const Metadata& md) {
   const GgufTensor* embedding = gguf.find_tensor("token_embd.weight");
   if (!embedding || embedding->dims.size() != 2) fail("{}: tensor token_embd.weight: missing or not 2-D", label);
   s.vocab = embedding->dims[1];
+  if (s.vocab == 0 || embedding->dims[0] == 0) fail("{}: tensor token_embd.weight: an empty embedding", label);
   if (auto v = md.count("llama.vocab_size", uint64_t{1} << 32); v && *v != s.vocab)
     fail("{}: key llama.vocab_size: {} differs from token_embd.weight's {} rows", label, *v, s.vocab);
   s.tied = gguf.find_tensor("output.weight") == nullptr;

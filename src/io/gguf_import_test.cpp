@@ -213,6 +213,11 @@ TEST(GgufImport, BadTensorsNameTheTensor) {
   std::erase_if(g.tensors, [](const GgufTensor& t) { return t.name == "blk.0.attn_v.weight"; });
   EXPECT_EQ(import_error(g), "bad.gguf: missing tensor for model.layers.0.self_attn.v_proj.weight");
   g = base;
+  tensor(g, "token_embd.weight").dims = {16, 0};  // found by fuzz/gguf_fuzz.cpp (UBSan: memcpy from null)
+  tensor(g, "token_embd.weight").data.clear();
+  EXPECT_EQ(import_error(g), "bad.gguf: tensor token_embd.weight: an empty embedding");
+  EXPECT_TRUE(decode_ggml(GgmlType::F32, nullptr, 0).empty());
+  g = base;
   GgufTensor& k = tensor(g, "blk.0.attn_k.weight");
   k.dims = {8, 16};  // transposed
   EXPECT_EQ(import_error(g), "bad.gguf: tensor blk.0.attn_k.weight: HF shape [16, 8], expected [8, 16]");
