@@ -12,7 +12,7 @@ shared=${TINYTHINK_SHARED:-$root/../shared}
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(jinja tokenizer_json tiktoken safetensors jsonl ttshard config yaml_config)
+[ ${#targets[@]} -gt 0 ] || targets=(jinja tokenizer_json tiktoken safetensors jsonl ttshard config yaml_config gguf)
 
 command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ not found (apt-get install clang)" >&2; exit 2; }
 [ -f "$build/build.ninja" ] || CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTT_FUZZ=ON >/dev/null
@@ -39,6 +39,7 @@ seeds_for() {
     ttshard) mkdir -p "$corpus"; TT_FUZZ_WRITE_SEED="$corpus/seed.ttshard" "$build/ttshard_fuzz" >/dev/null 2>&1 || true ;;
     config) seed "$corpus" "$root"/tests/fixtures/parity/*/config.json "$shared"/reference/*/config.json ;;
     yaml_config) seed "$corpus" "$root"/configs/*/*.yaml ;;
+    gguf) mkdir -p "$corpus"; TT_FUZZ_WRITE_SEED="$corpus/seed.gguf" "$build/gguf_fuzz" >/dev/null 2>&1 || true ;;
   esac
   mkdir -p "$corpus"
 }

@@ -218,3 +218,27 @@ TEST(CliExport, OllamaFolderHoldsTheGgufAndAModelfile) {
 
 }  // namespace
 }  // namespace tt
+
+namespace tt {
+namespace {
+
+// import: an exported file comes back as a checkpoint `tinythink score` runs on; a cut file is one line naming it.
+TEST(CliImport, ExportedGgufComesBackAsACheckpointAndABadFileIsOneLine) {
+  std::string dir = testing::make_temp_dir("import-cli");
+  std::string model = testing::shared_dir() + "/data/fixtures/gguf/llama-tiny";
+  ASSERT_EQ(run_cli("export --model " + model + " --outtype bf16 --out " + dir + "/m.gguf").exit_code, 0);
+  testing::CommandResult result = run_cli("import " + dir + "/m.gguf " + dir + "/back");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  for (const char* f : {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "generation_config.json"})
+    EXPECT_TRUE(file_exists(dir + "/back/" + f)) << f;
+  testing::CommandResult again = run_cli("import " + dir + "/m.gguf " + dir + "/back");
+  testing::expect_one_line_error(again, dir + "/back: already holds a checkpoint (pass --overwrite to replace it)");
+  std::string bytes = read_file(dir + "/m.gguf");
+  write_file_atomic(dir + "/cut.gguf", bytes.substr(0, bytes.size() / 2));
+  testing::expect_one_line_error(run_cli("import " + dir + "/cut.gguf " + dir + "/x"), dir + "/cut.gguf: ");
+  write_file_atomic(dir + "/magic.gguf", "GGUX" + bytes.substr(4, 100));
+  testing::expect_one_line_error(run_cli("import " + dir + "/magic.gguf " + dir + "/x"), dir + "/magic.gguf: not a GGUF file (bad magic)");
+}
+
+}  // namespace
+}  // namespace tt

@@ -7,6 +7,7 @@
 
 #include "infer/engine.h"
 #include "infer/test_models.h"
+#include "io/file.h"
 #include "tests/test_util.h"
 
 namespace tt {
@@ -110,6 +111,23 @@ TEST(GenerateCli, BenchGenerateReportsThroughput) {
   EXPECT_GT(j["prefill_tokens_per_s"].get<double>(), 0);
   EXPECT_GT(j["decode_tokens_per_s"].get<double>(), 0);
   EXPECT_GT(j["peak_rss_mb"].get<double>(), 0);
+}
+
+// bench generate on a checkpoint with given prompts (what bench/compare_llama_cpp.sh gives llama.cpp too).
+TEST(GenerateCli, BenchGenerateTakesACheckpointAndItsPrompts) {
+  std::string dir = testing::make_temp_dir("bench-prompts"), model = testing::fixture_dir() + "/parity/tiny_llama4";
+  write_file_atomic(dir + "/p.jsonl", "{\"ids\": [1, 2, 3, 4]}\n{\"ids\": [5, 6, 7, 8]}\n");
+  auto r = testing::run_cli("bench generate --model " + model + " --prompts " + dir + "/p.jsonl --new 3 --precision fp32 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output.substr(r.output.find('{')));
+  EXPECT_EQ(j["batch"], 2);
+  EXPECT_EQ(j["prompt"], 4);
+  EXPECT_EQ(j["arch"], model);
+  EXPECT_GT(j["decode_tokens_per_s"].get<double>(), 0);
+  write_file_atomic(dir + "/bad.jsonl", "{\"ids\": [1, 99999999]}\n");
+  testing::expect_one_line_error(
+      testing::run_cli("bench generate --model " + model + " --prompts " + dir + "/bad.jsonl --json"),
+      dir + "/bad.jsonl:1: token id 99999999 out of range");
 }
 
 }  // namespace

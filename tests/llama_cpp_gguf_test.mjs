@@ -1,6 +1,7 @@
 // llama.cpp itself loads what `tinythink export --format gguf` writes: a random Llama checkpoint
 // (tests/fixtures/gguf_llama/config.json, Llama-3 tokenizer of ../shared/data/fixtures/gguf/llama-tiny)
-// is exported as f32, f16, bf16 and q8_0 GGUF, each file is run by the prebuilt libllama of npm's
+// is exported as f32, f16, bf16 and q8_0 GGUF, a random dense llama4_text one (tests/fixtures/gguf_llama4,
+// written as llama.cpp's qwen3) as f32 and bf16, each file is run by the prebuilt libllama of npm's
 // node-llama-cpp (tools/llama_cpp/score_gguf.mjs: flash attention off, f32 KV cache), and its per-token
 // log-probabilities and greedy tokens are compared with `tinythink score` and `tinythink generate` on
 // the checkpoint.
@@ -56,55 +57,64 @@ const prompts = [
 ];
 fs.writeFileSync(path.join(work, "prompts.jsonl"), prompts.map((ids) => JSON.stringify({ids})).join("\n") + "\n");
 
-run(tinythink, ["init-model", "--config", path.join(sourceDir, "tests/fixtures/gguf_llama/config.json"),
-                "--tokenizer", tokenizerDir, "--seed", "7", "--dtype", "bf16", "--out", "model"]);
-run(tinythink, ["score", "--model", "model", "--input", "prompts.jsonl", "--output", "ours_scores.jsonl"]);
-run(tinythink, ["generate", "--model", "model", "--input", "prompts.jsonl", "--output", "ours_greedy.jsonl",
-                "--max-new-tokens", String(newTokens), "--ignore-eos"]);
-const ourScores = readJsonl("ours_scores.jsonl");
-const ourGreedy = readJsonl("ours_greedy.jsonl").map((row) => row.completion_ids);
-
 const bounds = {
   f32: {logprob: (lp) => 1e-3, greedy: "identical"},
   f16: {logprob: (lp) => 0.05, greedy: "identical"},
   bf16: {logprob: (lp) => 0.5, greedy: "identical"},
   q8_0: {logprob: (lp) => 0.1 * Math.abs(lp), greedy: "until a near-tie"},
 };
+// llama4_text (dense, QK-norm, interleaved RoPE) is written as llama.cpp's "qwen3" (src/model/gguf_export.cpp).
+const models = [
+  {name: "llama", config: "tests/fixtures/gguf_llama/config.json", outtypes: ["f32", "f16", "bf16", "q8_0"]},
+  {name: "llama4_text", config: "tests/fixtures/gguf_llama4/config.json", outtypes: ["f32", "bf16"]},
+];
 const failures = [];
-let passed = 0;
-for (const [outtype, bound] of Object.entries(bounds)) {
-  const file = `model-${outtype}.gguf`;
-  run(tinythink, ["export", "--model", "model", "--format", "gguf", "--outtype", outtype, "--out", file]);
-  run("node", [path.join(sourceDir, "tools/llama_cpp/score_gguf.mjs"), file, "prompts.jsonl", `llama_${outtype}.jsonl`,
-               String(newTokens), "--exact"], {TT_LLAMA_CPP_MODULES: modules});
-  const theirs = readJsonl(`llama_${outtype}.jsonl`);
-  const before = failures.length;
-  let worst = 0;
-  prompts.forEach((ids, p) => {
-    const ours = ourScores[p].token_logprobs, llama = theirs[p].token_logprobs;
-    if (ours.length !== llama.length) failures.push(`${outtype} prompt ${p}: ${ours.length} vs ${llama.length} log-probs`);
-    ours.forEach((lp, i) => {
-      const diff = Math.abs(lp - llama[i]);
-      worst = Math.max(worst, diff);
-      if (!(diff <= bound.logprob(lp)))
-        failures.push(`${outtype} prompt ${p} token ${i + 1}: log-prob ours ${lp} llama.cpp ${llama[i]}`);
+let passed = 0, checks = 0;
+for (const model of models) {
+  const dir = `model-${model.name}`;
+  run(tinythink, ["init-model", "--config", path.join(sourceDir, model.config),
+                  "--tokenizer", tokenizerDir, "--seed", "7", "--dtype", "bf16", "--out", dir]);
+  run(tinythink, ["score", "--model", dir, "--input", "prompts.jsonl", "--output", `${dir}_scores.jsonl`]);
+  run(tinythink, ["generate", "--model", dir, "--input", "prompts.jsonl", "--output", `${dir}_greedy.jsonl`,
+                  "--max-new-tokens", String(newTokens), "--ignore-eos"]);
+  const ourScores = readJsonl(`${dir}_scores.jsonl`);
+  const ourGreedy = readJsonl(`${dir}_greedy.jsonl`).map((row) => row.completion_ids);
+  for (const outtype of model.outtypes) {
+    const bound = bounds[outtype], label = `${model.name} ${outtype}`;
+    const file = `${dir}-${outtype}.gguf`;
+    ++checks;
+    run(tinythink, ["export", "--model", dir, "--format", "gguf", "--outtype", outtype, "--out", file]);
+    run("node", [path.join(sourceDir, "tools/llama_cpp/score_gguf.mjs"), file, "prompts.jsonl", `${file}.jsonl`,
+                 String(newTokens), "--exact"], {TT_LLAMA_CPP_MODULES: modules});
+    const theirs = readJsonl(`${file}.jsonl`);
+    const before = failures.length;
+    let worst = 0;
+    prompts.forEach((ids, p) => {
+      const ours = ourScores[p].token_logprobs, llama = theirs[p].token_logprobs;
+      if (ours.length !== llama.length) failures.push(`${label} prompt ${p}: ${ours.length} vs ${llama.length} log-probs`);
+      ours.forEach((lp, i) => {
+        const diff = Math.abs(lp - llama[i]);
+        worst = Math.max(worst, diff);
+        if (!(diff <= bound.logprob(lp)))
+          failures.push(`${label} prompt ${p} token ${i + 1}: log-prob ours ${lp} llama.cpp ${llama[i]}`);
+      });
+      let compared = newTokens;
+      if (bound.greedy !== "identical") {
+        const tie = theirs[p].greedy_gaps.findIndex((gap) => gap < 0.5);
+        if (tie >= 0) compared = tie;  // the near-tie step and those after it may differ
+      }
+      for (let i = 0; i < compared; ++i) {
+        if (ourGreedy[p][i] === theirs[p].greedy[i]) continue;
+        failures.push(`${label} prompt ${p}: greedy ours [${ourGreedy[p]}] llama.cpp [${theirs[p].greedy}] differ at ${i}`);
+        break;
+      }
     });
-    let compared = newTokens;
-    if (bound.greedy !== "identical") {
-      const tie = theirs[p].greedy_gaps.findIndex((gap) => gap < 0.5);
-      if (tie >= 0) compared = tie;  // the near-tie step and those after it may differ
-    }
-    for (let i = 0; i < compared; ++i) {
-      if (ourGreedy[p][i] === theirs[p].greedy[i]) continue;
-      failures.push(`${outtype} prompt ${p}: greedy ours [${ourGreedy[p]}] llama.cpp [${theirs[p].greedy}] differ at ${i}`);
-      break;
-    }
-  });
-  if (failures.length === before) ++passed;
-  console.log(`${outtype}: max |d logprob| ${worst.toExponential(2)}, greedy ${bound.greedy}: ` +
-              (failures.length === before ? "ok" : "FAILED"));
+    if (failures.length === before) ++passed;
+    console.log(`${label}: max |d logprob| ${worst.toExponential(2)}, greedy ${bound.greedy}: ` +
+                (failures.length === before ? "ok" : "FAILED"));
+  }
 }
 fs.rmSync(work, {recursive: true, force: true});
 for (const failure of failures) console.log(`  ${failure}`);
-console.log(`${passed} passed, ${Object.keys(bounds).length - passed} failed`);
+console.log(`${passed} passed, ${checks - passed} failed`);
 process.exit(failures.length === 0 ? 0 : 1);

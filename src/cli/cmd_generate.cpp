@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/device_option.h"
+#include "cli/token_ids.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/rng.h"
@@ -160,7 +161,7 @@ void run_generate(const GenerateArgs& args) {
 }
 
 struct BenchArgs {
-  std::string arch = "mobilellm-r1-140m", precision = "auto", device;
+  std::string arch = "mobilellm-r1-140m", precision = "auto", device, model, prompts;
   int64_t batch = 1, prompt = 128, new_tokens = 32, step_tokens = 2048;
   bool json = false;
 };
@@ -169,20 +170,29 @@ void run_generate_bench(const BenchArgs& args) {
   const Precision precision = parse_precision(args.precision);
   const int cuda_device = choose_inference_device(args.device, "", precision);
   if (!args.json) log_info("precision {}", describe_precision(args.precision, precision));
-  Model model = init_model(preset_config(args.arch), 0);
+  Model model = args.model.empty() ? init_model(preset_config(args.arch), 0) : load_model(args.model);
+  // The prompts: random ids (--batch x --prompt), or the file's (what bench/compare_llama_cpp.sh gives both engines).
+  std::vector<std::vector<int32_t>> prompts;
+  if (!args.prompts.empty()) {
+    prompts = read_id_sequences(args.prompts, model.config.vocab_size);
+  } else {
+    Rng rng(1);
+    prompts.resize(args.batch);
+    for (auto& prompt : prompts)
+      for (int64_t i = 0; i < args.prompt; ++i) prompt.push_back(static_cast<int32_t>(rng.below(model.config.vocab_size)));
+  }
+  const int64_t batch = static_cast<int64_t>(prompts.size());
   infer::Engine engine(model, {.precision = precision,
-                               .max_batch = args.batch,
+                               .max_batch = batch,
                                .step_tokens = args.step_tokens,
                                .cuda_device = cuda_device});
-  Rng rng(1);
-  for (int64_t b = 0; b < args.batch; ++b) {
-    std::vector<int32_t> prompt;
-    for (int64_t i = 0; i < args.prompt; ++i) prompt.push_back(static_cast<int32_t>(rng.below(model.config.vocab_size)));
+  int64_t prompt_tokens = 0;
+  for (auto& prompt : prompts) {
+    prompt_tokens += static_cast<int64_t>(prompt.size());
     engine.add({std::move(prompt), {.temperature = 0.0f, .max_new_tokens = args.new_tokens, .ignore_eos = true}});
   }
   // Prefill phase: until every prompt is in the cache (its first token is sampled then); decode after.
   const double t0 = now_seconds();
-  const int64_t prompt_tokens = args.batch * args.prompt;
   bool more = true;
   while (more && engine.stats().prefill_tokens < prompt_tokens) more = engine.step();
   const double t1 = now_seconds();
@@ -191,12 +201,12 @@ void run_generate_bench(const BenchArgs& args) {
   const double t2 = now_seconds();
   const int64_t decoded = engine.stats().decode_tokens - decode_before;
   nlohmann::json out = {{"impl", "tinythink"},
-                        {"arch", args.arch},
+                        {"arch", args.model.empty() ? args.arch : args.model},
                         {"precision", precision_name(precision)},
                         {"precision_requested", args.precision},
                         {"isa", isa_name(active_isa())},
-                        {"batch", args.batch},
-                        {"prompt", args.prompt},
+                        {"batch", batch},
+                        {"prompt", prompt_tokens / std::max<int64_t>(batch, 1)},
                         {"new", args.new_tokens},
                         {"prefill_s", t1 - t0},
                         {"prefill_tokens_per_s", prompt_tokens / (t1 - t0)},
@@ -262,8 +272,11 @@ void register_bench_generate(CLI::App& app) {
   auto args = std::make_shared<BenchArgs>();
   auto* cmd = bench->add_subcommand("generate", "prefill and decode throughput of the inference engine");
   cmd->add_option("--arch", args->arch, "model preset (random weights)");
+  cmd->add_option("--model", args->model, "a checkpoint directory instead of --arch");
   cmd->add_option("--batch", args->batch, "prompts decoded together")->check(CLI::PositiveNumber);
   cmd->add_option("--prompt", args->prompt, "prompt tokens")->check(CLI::PositiveNumber);
+  cmd->add_option("--prompts", args->prompts, "JSONL of {\"ids\": [...]}: these prompts, decoded together, "
+                  "instead of --batch random ones of --prompt tokens");
   cmd->add_option("--new", args->new_tokens, "generated tokens per prompt")->check(CLI::PositiveNumber);
   cmd->add_option("--step-tokens", args->step_tokens, "token rows per engine step")->check(CLI::PositiveNumber);
   cmd->add_option("--precision", args->precision, kPrecisionHelp);

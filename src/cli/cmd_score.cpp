@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "cli/device_option.h"
+#include "cli/token_ids.h"
 #include "infer/engine.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -12,25 +13,6 @@
 namespace tt::cli {
 
 namespace {
-
-std::vector<int32_t> read_ids(const std::string& path, int64_t line, const nlohmann::json& row, int64_t vocab) {
-  if (!row.contains("ids")) {
-    if (row.contains("text")) fail_at_line(path, line, "'text' needs a tokenizer; give token 'ids' instead");
-    fail_at_line(path, line, "expected a field 'ids' (a list of token ids)");
-  }
-  const auto& ids = row["ids"];
-  if (!ids.is_array()) fail_at_line(path, line, "'ids' is not a list");
-  std::vector<int32_t> out;
-  for (const auto& id : ids) {
-    if (!id.is_number_integer()) fail_at_line(path, line, "'ids' holds a value that is not an integer");
-    int64_t value = id.get<int64_t>();
-    if (value < 0 || value >= vocab)
-      fail_at_line(path, line, fmt::format("token id {} out of range (vocab size {})", value, vocab));
-    out.push_back(static_cast<int32_t>(value));
-  }
-  if (out.empty()) fail_at_line(path, line, "'ids' is empty");
-  return out;
-}
 
 // score_sequences' log-probabilities through the engine on a GPU: each sequence is the continuation
 // of its first token.
@@ -59,10 +41,7 @@ void register_score(CLI::App& app) {
     Precision precision = parse_precision(args->precision);
     const int cuda_device = choose_inference_device(args->device, "", precision);
     Model model = load_model(args->model);
-    std::vector<std::vector<int32_t>> sequences;
-    read_jsonl(args->input, [&](int64_t line, const nlohmann::json& row) {
-      sequences.push_back(read_ids(args->input, line, row, model.config.vocab_size));
-    });
+    std::vector<std::vector<int32_t>> sequences = read_id_sequences(args->input, model.config.vocab_size);
     auto scores = cuda_device >= 0 ? score_on_device(model, sequences, precision, cuda_device)
                                    : score_sequences(model, sequences, {.precision = precision});
     std::vector<nlohmann::json> rows;

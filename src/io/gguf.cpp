@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "core/bf16.h"
 #include "core/error.h"
@@ -128,6 +129,7 @@ class ByteReader {
     if (n > bytes_.size() - pos_) fail("{}: truncated GGUF file while reading {}", label_, what);
   }
   uint64_t pos() const { return pos_; }
+  uint64_t remaining() const { return bytes_.size() - pos_; }
   const std::string& label() const { return label_; }
 
  private:
@@ -171,7 +173,8 @@ GgufValue read_value(ByteReader& r, GgufValueType t, const std::string& key) {
     if (v.array_type == GgufValueType::ARRAY) fail("{}: key {}: nested arrays are not supported", r.label(), key);
     uint64_t n = r.pod<uint64_t>(key);
     size_t element = v.array_type == GgufValueType::STRING ? 8 : scalar_size(v.array_type);
-    r.need(n * element, key);  // a lying count fails here, before any allocation
+    if (n > r.remaining() / element)  // a lying count fails here, before any allocation
+      fail("{}: key {}: array of {} elements runs past the end of the file", r.label(), key, n);
     for (uint64_t i = 0; i < n; ++i) {
       if (v.array_type == GgufValueType::STRING) v.strings.push_back(r.string(key));
       else if (v.array_type == GgufValueType::F32) v.floats.push_back(r.pod<float>(key));
@@ -203,6 +206,31 @@ GgmlType checked_ggml_type(uint32_t t, const std::string& label, const std::stri
 
 float round_half_away(float x) { return std::round(x); }
 
+// general.alignment of a file being read: a power of two no larger than 1 MiB (llama.cpp writes 32).
+uint64_t checked_alignment(const GgufContents& contents, const std::string& label) {
+  const GgufValue* v = contents.find("general.alignment");
+  if (!v) return kDefaultAlignment;
+  uint64_t a = v->type == GgufValueType::U32 ? std::get<uint64_t>(v->scalar) : 0;
+  if (a == 0 || (a & (a - 1)) != 0 || a > (uint64_t{1} << 20))
+    fail("{}: key general.alignment: {} is not a u32 power of two up to 1 MiB", label, v->describe());
+  return a;
+}
+
+// Bytes of a tensor's data from its dims and type. Every element takes at least one byte, so an
+// element count over the file size (or one that overflows) is refused before any arithmetic can wrap.
+uint64_t checked_data_size(const GgufTensor& t, uint64_t file_size, const std::string& label) {
+  uint64_t elements = 1;
+  for (uint64_t d : t.dims)
+    if (__builtin_mul_overflow(elements, d, &elements) || elements > file_size)
+      fail("{}: tensor {}: {} elements cannot fit in a file of {} bytes", label, t.name,
+           fmt::join(t.dims, " x "), file_size);
+  try {
+    return ggml_row_bytes(t.type, static_cast<int64_t>(t.dims[0])) * (t.dims[0] == 0 ? 0 : elements / t.dims[0]);
+  } catch (const Error& e) {
+    fail("{}: tensor {}: {}", label, t.name, e.what());
+  }
+}
+
 }  // namespace
 
 const char* ggml_type_name(GgmlType type) {
@@ -228,6 +256,7 @@ uint64_t ggml_row_bytes(GgmlType type, int64_t count) {
 
 std::vector<uint8_t> encode_ggml(GgmlType type, const float* data, int64_t count) {
   std::vector<uint8_t> out(ggml_row_bytes(type, count));
+  if (count == 0) return out;
   if (type == GgmlType::F32) {
     std::memcpy(out.data(), data, out.size());
   } else if (type == GgmlType::F16 || type == GgmlType::BF16) {
@@ -254,6 +283,7 @@ std::vector<uint8_t> encode_ggml(GgmlType type, const float* data, int64_t count
 
 std::vector<float> decode_ggml(GgmlType type, const uint8_t* data, int64_t count) {
   std::vector<float> out(count);
+  if (count == 0) return out;  // (memcpy of nothing from a null pointer is still undefined)
   if (type == GgmlType::F32) {
     std::memcpy(out.data(), data, 4 * count);
   } else if (type == GgmlType::F16 || type == GgmlType::BF16) {
@@ -357,17 +387,24 @@ GgufContents parse_gguf(const std::string& bytes, const std::string& label) {
   if (version != 2 && version != 3) fail("{}: unsupported GGUF version {} (expected 3)", label, version);
   uint64_t n_tensors = r.pod<uint64_t>("the tensor count");
   uint64_t n_kv = r.pod<uint64_t>("the metadata count");
+  // Smallest entries: a key is a u64 length and a u32 type; a tensor info is name length, n_dims, one
+  // dim, type and offset. A count that cannot fit is refused before anything is read for it.
+  if (n_kv > r.remaining() / 12) fail("{}: metadata count {} cannot fit in a file of {} bytes", label, n_kv, bytes.size());
+  if (n_tensors > r.remaining() / 32)
+    fail("{}: tensor count {} cannot fit in a file of {} bytes", label, n_tensors, bytes.size());
   GgufContents contents;
   for (uint64_t i = 0; i < n_kv; ++i) {
     std::string key = r.string(fmt::format("metadata key #{}", i));
+    if (contents.find(key)) fail("{}: key {} appears twice", label, key);
     GgufValueType t = read_value_type(r, key);
     contents.metadata.push_back({key, read_value(r, t, key)});
   }
-  uint64_t alignment = alignment_of(contents);
+  uint64_t alignment = checked_alignment(contents, label);
   std::vector<uint64_t> offsets;
   for (uint64_t i = 0; i < n_tensors; ++i) {
     GgufTensor t;
     t.name = r.string(fmt::format("tensor info #{}", i));
+    if (contents.find_tensor(t.name)) fail("{}: tensor {} appears twice", label, t.name);
     uint32_t n_dims = r.pod<uint32_t>(t.name);
     if (n_dims == 0 || n_dims > 4) fail("{}: tensor {}: {} dimensions (1 to 4 allowed)", label, t.name, n_dims);
     for (uint32_t d = 0; d < n_dims; ++d) t.dims.push_back(r.pod<uint64_t>(t.name));
@@ -380,15 +417,8 @@ GgufContents parse_gguf(const std::string& bytes, const std::string& label) {
   uint64_t data_start = (r.pos() + alignment - 1) / alignment * alignment;
   for (size_t i = 0; i < contents.tensors.size(); ++i) {
     GgufTensor& t = contents.tensors[i];
-    uint64_t rows = 1;
-    for (size_t d = 1; d < t.dims.size(); ++d) rows *= t.dims[d];
-    uint64_t size;
-    try {
-      size = ggml_row_bytes(t.type, static_cast<int64_t>(t.dims[0])) * rows;
-    } catch (const Error& e) {
-      fail("{}: tensor {}: {}", label, t.name, e.what());
-    }
-    if (data_start + offsets[i] > bytes.size() || size > bytes.size() - data_start - offsets[i])
+    uint64_t size = checked_data_size(t, bytes.size(), label);
+    if (data_start > bytes.size() || offsets[i] > bytes.size() - data_start || size > bytes.size() - data_start - offsets[i])
       fail("{}: tensor {}: data [{}, +{}) runs past the end of the file", label, t.name, offsets[i], size);
     const auto* begin = reinterpret_cast<const uint8_t*>(bytes.data() + data_start + offsets[i]);
     t.data.assign(begin, begin + size);

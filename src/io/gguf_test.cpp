@@ -1,12 +1,16 @@
 #include "io/gguf.h"
 
 #include <cmath>
+#include <cstring>
+
+#include <fmt/format.h>
 
 #include <gtest/gtest.h>
 
 #include "core/bf16.h"
 
 #include "core/error.h"
+#include "tests/error_of.h"
 #include "tests/test_util.h"
 
 namespace tt {
@@ -63,6 +67,64 @@ TEST(Gguf, RejectsTruncatedAndBadMagic) {
   std::string bad = bytes;
   bad[0] = 'X';
   EXPECT_THROW(parse_gguf(bad, "bad"), Error);
+}
+
+// Offsets of fields in small_file()'s bytes, found by writing a marker value and searching for it.
+size_t offset_of(const std::string& bytes, const std::string& needle) {
+  size_t at = bytes.find(needle);
+  EXPECT_NE(at, std::string::npos);
+  return at;
+}
+
+template <typename T>
+void put(std::string& bytes, size_t at, T value) {
+  std::memcpy(bytes.data() + at, &value, sizeof value);
+}
+
+std::string error_parsing(const std::string& bytes) {
+  return testing::error_of([&] { parse_gguf(bytes, "f.gguf"); });
+}
+
+TEST(Gguf, AbsurdCountsAndSizesAreOneLineErrors) {
+  std::string good = serialize_gguf(small_file());
+  std::string bytes = good;
+  put<uint64_t>(bytes, 8, uint64_t{1} << 62);  // tensor count
+  EXPECT_EQ(error_parsing(bytes), fmt::format("f.gguf: tensor count {} cannot fit in a file of {} bytes", uint64_t{1} << 62, good.size()));
+  bytes = good;
+  put<uint64_t>(bytes, 16, ~uint64_t{0});  // metadata count
+  EXPECT_NE(error_parsing(bytes).find("f.gguf: metadata count 18446744073709551615 cannot fit"), std::string::npos);
+  // x.words: u32 ARRAY, u32 STRING, u64 count — a count whose byte size wraps around 2^64
+  bytes = good;
+  size_t words = offset_of(bytes, "x.words") + 7 + 8;
+  put<uint64_t>(bytes, words, (uint64_t{1} << 61) + 1);
+  EXPECT_EQ(error_parsing(bytes), "f.gguf: key x.words: array of 2305843009213693953 elements runs past the end of the file");
+  // tensor "w": u64 name length, "w", u32 n_dims, u64 dims...: dims whose product overflows
+  bytes = good;
+  size_t w = offset_of(bytes, std::string("\x01\0\0\0\0\0\0\0w", 9)) + 9;
+  put<uint64_t>(bytes, w + 4, uint64_t{1} << 40);
+  put<uint64_t>(bytes, w + 12, uint64_t{1} << 40);
+  EXPECT_EQ(error_parsing(bytes), fmt::format("f.gguf: tensor w: 1099511627776 x 1099511627776 elements cannot fit in a file of {} bytes", good.size()));
+  bytes = good;
+  put<uint32_t>(bytes, w + 20, 2);  // ggml type 2 (q4_0)
+  EXPECT_EQ(error_parsing(bytes), "f.gguf: tensor w: unsupported ggml type 2");
+  bytes = good;
+  put<uint64_t>(bytes, w + 24, ~uint64_t{0} - 31);  // an aligned offset near 2^64
+  EXPECT_NE(error_parsing(bytes).find("f.gguf: tensor w: data ["), std::string::npos);
+}
+
+TEST(Gguf, DuplicateKeysTensorsAndBadAlignmentAreRefused) {
+  GgufContents c = small_file();
+  c.metadata.push_back({"x.count", GgufValue::u32(8)});
+  EXPECT_EQ(error_parsing(serialize_gguf(c)), "f.gguf: key x.count appears twice");
+  c = small_file();
+  c.tensors.push_back(c.tensors[0]);
+  EXPECT_EQ(error_parsing(serialize_gguf(c)), "f.gguf: tensor w appears twice");
+  c = small_file();
+  c.metadata.push_back({"general.alignment", GgufValue::u32(64)});
+  EXPECT_EQ(parse_gguf(serialize_gguf(c), "f.gguf").tensors[1].data, small_file().tensors[1].data);
+  std::string bytes = serialize_gguf(c);
+  put<uint32_t>(bytes, offset_of(bytes, "general.alignment") + 17 + 4, 48);
+  EXPECT_EQ(error_parsing(bytes), "f.gguf: key general.alignment: type 4 value 48 is not a u32 power of two up to 1 MiB");
 }
 
 TEST(Gguf, RefusesExistingFileWithoutOverwrite) {

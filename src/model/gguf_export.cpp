@@ -12,6 +12,7 @@
 #include "core/error.h"
 #include "io/file.h"
 #include "io/safetensors.h"
+#include "model/config.h"
 
 namespace tt {
 
@@ -21,10 +22,13 @@ using nlohmann::json;
 
 enum TokenType { kNormal = 1, kControl = 3, kUserDefined = 4 };
 
-// The Llama-3 pre-tokenizer split; llama.cpp calls this pre-tokenizer "llama-bpe".
-const char* kLlama3Split =
-    "(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\\r\\n\\p{L}\\p{N}]?\\p{L}+|\\p{N}{1,3}| ?[^\\s\\p{L}\\p{N}]+[\\r\\n]*|"
-    "\\s*[\\r\\n]+|\\s+(?!\\S)|\\s+";
+
+// What the GGUF is written as. A dense llama4_text model (MobileLLM-R1) is not written as llama.cpp's
+// "llama4" architecture, which its converter uses but its runtime cannot load dense (see read_llama4_shape);
+// with use_qk_norm it is written as "qwen3" (per-head RMS norms of q and k, weight 1: a norm commutes with
+// RoPE, a rotation, so before or after RoPE is the same; rotate-half RoPE, so the interleaved Q/K rows are
+// permuted to halves), without it as "llama" (interleaved RoPE: the rows stay as they are).
+enum class QkRows { RotateHalfToInterleaved, InterleavedToRotateHalf, AsIs };
 
 struct LlamaShape {
   int64_t layers, hidden, ffn, heads, kv_heads, head_dim, context, vocab;
@@ -33,6 +37,10 @@ struct LlamaShape {
   double rope_theta;
   bool has_head_dim;
   bool tied;
+  std::string arch = "llama";  // general.architecture and the metadata key prefix
+  QkRows qk_rows = QkRows::RotateHalfToInterleaved;
+  bool unit_qk_norms = false;  // write blk.N.attn_{q,k}_norm.weight = 1 (qwen3)
+  std::string ffn_prefix = "mlp.";  // HF: Llama "mlp.", Llama4 "feed_forward."
 };
 
 int64_t int_key(const json& config, const std::string& path, const char* key) {
@@ -40,16 +48,40 @@ int64_t int_key(const json& config, const std::string& path, const char* key) {
   return config[key].get<int64_t>();
 }
 
+// llama4_text through the model's own config parsing, which refuses MoE and NoPE layers (and unknown
+// fields). Why not llama.cpp's "llama4" architecture, which its converter writes: llama.cpp 80fb11a (the
+// source in npm node-llama-cpp 3.21.1; ggml-org/llama.cpp 8a5c4e0 is the same) throws "llama4 model cannot
+// have zero experts" in src/models/llama4.cpp, llama_model_llama4::load_arch_tensors (line 50), for a dense
+// model. With one fake expert and interleave_moe_layer_step 0 it would load, but load_arch_hparams (line 11)
+// sets n_no_rope_layer_step = n_layer, so the graph (lines 145-146) skips RoPE and the q/k norm on the last
+// layer, which MobileLLM-R1 does not. "qwen3" (src/models/qwen3.cpp: per-head q/k RMS norm with weight,
+// eps = rms_norm_eps; LLAMA_ROPE_TYPE_NEOX in src/llama-model.cpp llama_model_rope_type) computes the same.
+LlamaShape read_llama4_shape(const std::string& path) {
+  ModelConfig c = load_model_config(path);
+  if (!c.rope_scaling.type.empty()) fail("{}: rope_scaling is not supported by the GGUF export yet", path);
+  LlamaShape s{};
+  s.layers = c.num_hidden_layers, s.hidden = c.hidden_size, s.ffn = c.intermediate_size;
+  s.heads = c.num_attention_heads, s.kv_heads = c.num_key_value_heads, s.head_dim = c.head_dim;
+  // Chunked attention is not in these architectures: the file's context stops where full attention and
+  // chunked attention still agree.
+  s.context = c.attention_chunk_size > 0 ? std::min(c.max_position_embeddings, c.attention_chunk_size)
+                                         : c.max_position_embeddings;
+  s.vocab = c.vocab_size, s.rms_eps = c.rms_norm_eps;
+  s.has_rope_theta = true, s.rope_theta = c.rope_theta;
+  s.has_head_dim = true, s.tied = c.tie_word_embeddings;
+  s.arch = c.use_qk_norm ? "qwen3" : "llama";
+  s.qk_rows = c.use_qk_norm ? QkRows::InterleavedToRotateHalf : QkRows::AsIs;
+  s.unit_qk_norms = c.use_qk_norm;
+  s.ffn_prefix = "feed_forward.";
+  return s;
+}
+
 LlamaShape read_shape(const std::string& dir) {
   std::string path = dir + "/config.json";
   json config = read_json_file(path);
   std::string type = config.value("model_type", "");
-  // Dense llama4_text (MobileLLM-R1): llama.cpp's converter writes it as arch "llama4" with no experts, which
-  // llama.cpp 80fb11a (npm node-llama-cpp 3.21.1, the peer the tests use) refuses to load.
-  if (type == "llama4_text")
-    fail("{}: model_type 'llama4_text' is not exported yet: the llama.cpp in use (80fb11a, node-llama-cpp 3.21.1) "
-         "cannot load a dense llama4 GGUF (\"llama4 model cannot have zero experts\")", path);
-  if (type != "llama") fail("{}: model_type '{}' is not supported by the GGUF export (llama only)", path, type);
+  if (type == "llama4_text") return read_llama4_shape(path);
+  if (type != "llama") fail("{}: model_type '{}' is not supported by the GGUF export (llama, llama4_text)", path, type);
   if (config.contains("rope_scaling") && !config["rope_scaling"].is_null())
     fail("{}: rope_scaling is not supported by the GGUF export yet", path);
   LlamaShape s{};
@@ -72,31 +104,20 @@ LlamaShape read_shape(const std::string& dir) {
 
 // llama.cpp's tensor names for the HF Llama names; empty for tensors the converter drops.
 std::string gguf_tensor_name(const std::string& hf, const LlamaShape& shape, const std::string& file) {
-  static const std::map<std::string, std::string> top = {
-      {"model.embed_tokens.weight", "token_embd.weight"},
-      {"model.norm.weight", "output_norm.weight"},
-      {"lm_head.weight", "output.weight"},
-  };
-  static const std::map<std::string, std::string> per_layer = {
-      {"input_layernorm.weight", "attn_norm.weight"},
-      {"self_attn.q_proj.weight", "attn_q.weight"},
-      {"self_attn.k_proj.weight", "attn_k.weight"},
-      {"self_attn.v_proj.weight", "attn_v.weight"},
-      {"self_attn.o_proj.weight", "attn_output.weight"},
-      {"post_attention_layernorm.weight", "ffn_norm.weight"},
-      {"mlp.gate_proj.weight", "ffn_gate.weight"},
-      {"mlp.up_proj.weight", "ffn_up.weight"},
-      {"mlp.down_proj.weight", "ffn_down.weight"},
-  };
   if (hf == "lm_head.weight" && shape.tied) return "";
   if (hf.ends_with("rotary_emb.inv_freq")) return "";
-  if (auto it = top.find(hf); it != top.end()) return it->second;
+  for (const auto& n : llama_gguf_top_names())
+    if (hf == n.hf) return n.gguf;
   static const std::regex layer_re(R"(model\.layers\.(\d+)\.(.+))");
   std::smatch m;
   if (std::regex_match(hf, m, layer_re)) {
-    if (auto it = per_layer.find(m[2].str()); it != per_layer.end()) return "blk." + m[1].str() + "." + it->second;
+    std::string part = m[2].str();
+    if (part.starts_with(shape.ffn_prefix)) part = "mlp." + part.substr(shape.ffn_prefix.size());
+    else if (part.starts_with("mlp.")) part.clear();  // a Llama4 checkpoint names its FFN feed_forward.*
+    for (const auto& n : llama_gguf_layer_names())
+      if (part == n.hf) return "blk." + m[1].str() + "." + n.gguf;
   }
-  fail("{}: tensor {} has no GGUF name for a llama model", file, hf);
+  fail("{}: tensor {} has no GGUF name for a {} model", file, hf, shape.ffn_prefix == "mlp." ? "llama" : "llama4_text");
 }
 
 // convert_hf_to_gguf: 1-D tensors and norms stay f32; Q8_0 falls back to F16 when rows are not whole blocks.
@@ -149,13 +170,14 @@ std::vector<GgufTensor> convert_tensors(const std::string& dir, const LlamaShape
     std::vector<float> values(info.numel());
     file.read_f32(hf, values.data());
     bool is_q = name.ends_with("attn_q.weight"), is_k = name.ends_with("attn_k.weight");
-    if (is_q || is_k) {
+    if ((is_q || is_k) && shape.qk_rows != QkRows::AsIs) {
       int64_t heads = is_q ? shape.heads : shape.kv_heads;
       if (info.shape.size() != 2 || info.shape[0] != heads * shape.head_dim)
         fail("{}: tensor {} has {} rows, expected {} heads x {}", path, hf, info.shape.empty() ? 0 : info.shape[0],
              heads, shape.head_dim);
       std::vector<float> permuted(values.size());
-      permute_rope_rows(values.data(), permuted.data(), heads, shape.head_dim, info.shape[1]);
+      (shape.qk_rows == QkRows::RotateHalfToInterleaved ? permute_rope_rows : unpermute_rope_rows)(
+          values.data(), permuted.data(), heads, shape.head_dim, info.shape[1]);
       values.swap(permuted);
     }
     GgufTensor t;
@@ -164,6 +186,13 @@ std::vector<GgufTensor> convert_tensors(const std::string& dir, const LlamaShape
     t.type = tensor_type(name, t.dims.size(), static_cast<int64_t>(t.dims[0]), outtype);
     t.data = encode_ggml(t.type, values.data(), static_cast<int64_t>(values.size()));
     out.push_back(std::move(t));
+  }
+  if (shape.unit_qk_norms) {
+    std::vector<float> ones(shape.head_dim, 1.0f);
+    for (int64_t layer = 0; layer < shape.layers; ++layer)
+      for (const char* which : {"attn_q_norm", "attn_k_norm"})
+        out.push_back({fmt::format("blk.{}.{}.weight", layer, which), GgmlType::F32, {static_cast<uint64_t>(shape.head_dim)},
+                       encode_ggml(GgmlType::F32, ones.data(), shape.head_dim)});
   }
   return out;
 }
@@ -190,7 +219,7 @@ void add_tokenizer(GgufContents& gguf, const std::string& dir, const LlamaShape&
     for (const auto& p : tok["pre_tokenizer"]["pretokenizers"])
       if (p.value("type", "") == "Split" && p.contains("pattern")) pre_pattern = p["pattern"].value("Regex", "");
   }
-  if (pre_pattern != kLlama3Split)
+  if (pre_pattern != kLlamaBpeSplitRegex)
     fail("{}: pre-tokenizer is not Llama-3's split; the GGUF export supports llama-bpe tokenizers only", tok_path);
 
   std::vector<std::string> tokens(shape.vocab);
@@ -276,16 +305,6 @@ GgufOutType parse_gguf_outtype(const std::string& text) {
   fail("--outtype '{}': expected f32, f16, bf16 or q8_0", text);
 }
 
-void permute_rope_rows(const float* src, float* dst, int64_t heads, int64_t head_dim, int64_t in_features) {
-  int64_t half = head_dim / 2;
-  for (int64_t h = 0; h < heads; ++h)
-    for (int64_t i = 0; i < half; ++i)
-      for (int64_t j = 0; j < 2; ++j) {
-        const float* from = src + (h * head_dim + j * half + i) * in_features;
-        std::copy(from, from + in_features, dst + (h * head_dim + 2 * i + j) * in_features);
-      }
-}
-
 GgufContents build_gguf(const std::string& model_dir, const GgufExportOptions& options) {
   LlamaShape shape = read_shape(model_dir);
   GgufContents gguf;
@@ -297,25 +316,25 @@ GgufContents build_gguf(const std::string& model_dir, const GgufExportOptions& o
     params += n;
   }
   auto& md = gguf.metadata;
-  md.push_back({"general.architecture", GgufValue::string("llama")});
+  md.push_back({"general.architecture", GgufValue::string(shape.arch)});
   md.push_back({"general.type", GgufValue::string("model")});
   md.push_back({"general.name", GgufValue::string(options.name)});
   md.push_back({"general.size_label", GgufValue::string(size_label(params))});
-  md.push_back({"llama.block_count", GgufValue::u32(shape.layers)});
-  md.push_back({"llama.context_length", GgufValue::u32(shape.context)});
-  md.push_back({"llama.embedding_length", GgufValue::u32(shape.hidden)});
-  md.push_back({"llama.feed_forward_length", GgufValue::u32(shape.ffn)});
-  md.push_back({"llama.attention.head_count", GgufValue::u32(shape.heads)});
-  md.push_back({"llama.attention.head_count_kv", GgufValue::u32(shape.kv_heads)});
-  if (shape.has_rope_theta) md.push_back({"llama.rope.freq_base", GgufValue::f32(static_cast<float>(shape.rope_theta))});
-  md.push_back({"llama.attention.layer_norm_rms_epsilon", GgufValue::f32(static_cast<float>(shape.rms_eps))});
+  md.push_back({shape.arch + ".block_count", GgufValue::u32(shape.layers)});
+  md.push_back({shape.arch + ".context_length", GgufValue::u32(shape.context)});
+  md.push_back({shape.arch + ".embedding_length", GgufValue::u32(shape.hidden)});
+  md.push_back({shape.arch + ".feed_forward_length", GgufValue::u32(shape.ffn)});
+  md.push_back({shape.arch + ".attention.head_count", GgufValue::u32(shape.heads)});
+  md.push_back({shape.arch + ".attention.head_count_kv", GgufValue::u32(shape.kv_heads)});
+  if (shape.has_rope_theta) md.push_back({shape.arch + ".rope.freq_base", GgufValue::f32(static_cast<float>(shape.rope_theta))});
+  md.push_back({shape.arch + ".attention.layer_norm_rms_epsilon", GgufValue::f32(static_cast<float>(shape.rms_eps))});
   if (shape.has_head_dim) {
-    md.push_back({"llama.attention.key_length", GgufValue::u32(shape.head_dim)});
-    md.push_back({"llama.attention.value_length", GgufValue::u32(shape.head_dim)});
+    md.push_back({shape.arch + ".attention.key_length", GgufValue::u32(shape.head_dim)});
+    md.push_back({shape.arch + ".attention.value_length", GgufValue::u32(shape.head_dim)});
   }
   md.push_back({"general.file_type", GgufValue::u32(file_type(options.outtype))});
-  md.push_back({"llama.vocab_size", GgufValue::u32(shape.vocab)});
-  md.push_back({"llama.rope.dimension_count", GgufValue::u32(shape.head_dim)});
+  md.push_back({shape.arch + ".vocab_size", GgufValue::u32(shape.vocab)});
+  md.push_back({shape.arch + ".rope.dimension_count", GgufValue::u32(shape.head_dim)});
   md.push_back({"general.quantization_version", GgufValue::u32(2)});
   add_tokenizer(gguf, model_dir, shape);
   return gguf;

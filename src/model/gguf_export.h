@@ -2,10 +2,14 @@
 // tokenizer_config.json) as GGUF v3 the way llama.cpp's convert_hf_to_gguf.py does: the same metadata
 // keys in the same order, the Llama-3 BPE tokenizer, tensors renamed to llama.cpp's names with dims
 // reversed, and the Q/K rows permuted from rotate-half to llama.cpp's interleaved RoPE layout.
+// A dense llama4_text checkpoint (MobileLLM-R1) is written as llama.cpp's "qwen3" (use_qk_norm: unit
+// q/k norm weights, Q/K rows from interleaved to rotate-half) or "llama" (no qk norm, rows as they are),
+// because llama.cpp cannot run it as "llama4" (gguf_export.cpp, read_llama4_shape, says why).
 #pragma once
 #include <string>
 
 #include "io/gguf.h"
+#include "io/gguf_llama.h"
 
 namespace tt {
 
@@ -19,7 +23,6 @@ struct GgufExportOptions {
 
 GgufContents build_gguf(const std::string& model_dir, const GgufExportOptions& options);
 
-// Q/K rows of a [heads * head_dim, in] projection, rotate-half halves -> interleaved pairs.
-void permute_rope_rows(const float* src, float* dst, int64_t heads, int64_t head_dim, int64_t in_features);
+
 
 }  // namespace tt

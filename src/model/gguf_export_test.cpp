@@ -2,11 +2,16 @@
 // checkpoint (../shared/data/fixtures/gguf, see its README).
 #include "model/gguf_export.h"
 
+#include <functional>
+
 #include <gtest/gtest.h>
 
 #include "core/error.h"
 
 #include "io/file.h"
+#include "io/safetensors.h"
+#include "model/checkpoint.h"
+#include "model/config.h"
 #include "tests/error_of.h"
 #include "tests/test_util.h"
 
@@ -45,12 +50,71 @@ TEST(GgufExport, PermuteRopeRowsInterleavesHalves) {
   EXPECT_EQ(std::vector<float>(dst, dst + 4), (std::vector<float>{0, 2, 1, 3}));
 }
 
-TEST(GgufExport, Llama4TextSaysTheLlamaCppInUseCannotLoadIt) {
+// A random llama4_text checkpoint (tests/fixtures/gguf_llama4, edited by `edit`) with llama-tiny's tokenizer.
+std::string llama4_checkpoint(const std::function<void(nlohmann::json&)>& edit = {}) {
+  nlohmann::json json = read_json_file(testing::fixture_dir() + "/gguf_llama4/config.json");
+  if (edit) edit(json);
   std::string dir = testing::make_temp_dir("gguf-llama4");
-  write_file_atomic(dir + "/config.json", R"({"model_type": "llama4_text"})");
-  std::string error = testing::error_of([&] { build_gguf(dir, {}); });
-  EXPECT_NE(error.find("config.json: model_type 'llama4_text' is not exported yet"), std::string::npos) << error;
-  EXPECT_NE(error.find("llama4 model cannot have zero experts"), std::string::npos) << error;
+  save_model(init_model(config_from_json(json, "llama4 test config"), 3), dir,
+             {.tokenizer_source = fixture("llama-tiny")});
+  return dir;
+}
+
+std::vector<float> values_of(const GgufTensor& t) {
+  int64_t n = 1;
+  for (uint64_t d : t.dims) n *= static_cast<int64_t>(d);
+  return decode_ggml(t.type, t.data.data(), n);
+}
+
+TEST(GgufExport, Llama4TextWithQkNormIsQwen3WithUnitNormsAndRotateHalfRows) {
+  std::string dir = llama4_checkpoint();
+  GgufContents g = build_gguf(dir, {.outtype = GgufOutType::F32});
+  EXPECT_TRUE(*g.find("general.architecture") == GgufValue::string("qwen3"));
+  EXPECT_TRUE(*g.find("qwen3.context_length") == GgufValue::u32(2048)) << "the chunk size, not max_position_embeddings";
+  EXPECT_TRUE(*g.find("qwen3.attention.key_length") == GgufValue::u32(16));
+  EXPECT_EQ(g.find("llama.block_count"), nullptr);
+  for (const char* name : {"blk.1.attn_q_norm.weight", "blk.1.attn_k_norm.weight"}) {
+    const GgufTensor* norm = g.find_tensor(name);
+    ASSERT_NE(norm, nullptr) << name;
+    EXPECT_EQ(norm->dims, std::vector<uint64_t>{16});
+    EXPECT_EQ(values_of(*norm), std::vector<float>(16, 1.0f));
+  }
+  // HF's interleaved q rows (2i, 2i+1) of each head become llama.cpp's rotate-half rows (i, 8 + i).
+  SafetensorsFile hf(dir + "/model.safetensors");
+  std::vector<float> q(64 * 64);
+  hf.read_f32("model.layers.1.self_attn.q_proj.weight", q.data());
+  std::vector<float> ours = values_of(*g.find_tensor("blk.1.attn_q.weight"));
+  for (int64_t head = 0; head < 4; ++head)
+    for (int64_t i = 0; i < 8; ++i)
+      for (int64_t j = 0; j < 2; ++j)
+        for (int64_t col = 0; col < 64; ++col)
+          ASSERT_EQ(ours[(head * 16 + j * 8 + i) * 64 + col], q[(head * 16 + 2 * i + j) * 64 + col]) << head << " " << i;
+  EXPECT_NE(g.find_tensor("blk.0.ffn_gate.weight"), nullptr) << "feed_forward.gate_proj";
+}
+
+TEST(GgufExport, Llama4TextWithoutQkNormIsLlamaWithItsInterleavedRowsAsTheyAre) {
+  std::string dir = llama4_checkpoint([](nlohmann::json& j) { j["use_qk_norm"] = false; });
+  GgufContents g = build_gguf(dir, {.outtype = GgufOutType::F32});
+  EXPECT_TRUE(*g.find("general.architecture") == GgufValue::string("llama"));
+  EXPECT_EQ(g.find_tensor("blk.0.attn_q_norm.weight"), nullptr);
+  SafetensorsFile hf(dir + "/model.safetensors");
+  std::vector<float> k(32 * 64);
+  hf.read_f32("model.layers.0.self_attn.k_proj.weight", k.data());
+  EXPECT_EQ(values_of(*g.find_tensor("blk.0.attn_k.weight")), k);
+}
+
+TEST(GgufExport, Llama4TextRefusalsNameTheReason) {
+  std::string dir = llama4_checkpoint();
+  nlohmann::json json = read_json_file(dir + "/config.json");
+  json["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0},
+                          {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 1024}};
+  write_json_file(dir + "/config.json", json);
+  EXPECT_EQ(testing::error_of([&] { build_gguf(dir, {}); }),
+            dir + "/config.json: rope_scaling is not supported by the GGUF export yet");
+  json["rope_scaling"] = nullptr;
+  json["no_rope_layers"] = {1, 0};
+  write_json_file(dir + "/config.json", json);
+  EXPECT_NE(testing::error_of([&] { build_gguf(dir, {}); }).find("NoPE layer"), std::string::npos);
 }
 
 TEST(GgufExport, RejectsUnknownOuttype) { EXPECT_THROW(parse_gguf_outtype("q4_0"), Error); }
