@@ -3,10 +3,8 @@
 // gives each prompt token after the first, greedy continuation tokens (argmax of the next-token
 // distribution, fed back one at a time) and, per greedy step, the gap in log-probability between
 // the best and the second-best token.
-//   node score_gguf.mjs MODEL.gguf PROMPTS.jsonl OUT.jsonl NEW_TOKENS [--exact] [--template MESSAGES.json]
+//   node score_gguf.mjs MODEL.gguf PROMPTS.jsonl OUT.jsonl NEW_TOKENS [--exact]
 // --exact: flash attention off and an f32 KV cache (default settings: flash attention auto, f16 cache).
-// --template: also render the file's tokenizer.chat_template for the messages with llama.cpp's own
-// Jinja engine (node-llama-cpp's JinjaTemplateChatWrapper) into OUT.jsonl's first line as {"rendered"}.
 // Needs node-llama-cpp installed under $TT_LLAMA_CPP_MODULES (a node_modules folder; scripts/llama_cpp_setup.sh
 // installs it outside the repo).
 import fs from "node:fs";
