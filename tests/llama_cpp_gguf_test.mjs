@@ -4,7 +4,10 @@
 // written as llama.cpp's qwen3) as f32 and bf16, each file is run by the prebuilt libllama of npm's
 // node-llama-cpp (tools/llama_cpp/score_gguf.mjs: flash attention off, f32 KV cache), and its per-token
 // log-probabilities and greedy tokens are compared with `tinythink score` and `tinythink generate` on
-// the checkpoint.
+// the checkpoint. The chat template stored in each model's f32 file (tokenizer.chat_template, read back
+// by node-llama-cpp's GGUF reader, bos_token from tokenizer.ggml.tokens) is rendered by the Jinja engine
+// node-llama-cpp ships (@huggingface/jinja, an independent implementation) and must give the same text
+// as `tinythink chat-template` on the checkpoint, for conversations with and without a system message.
 //
 // The checkpoint is initialised in bf16 (std 1.0: peaked next-token distributions), so the f32, f16
 // and bf16 files hold the same weights; what differs is llama.cpp's arithmetic (its f16/bf16 matmuls
@@ -33,7 +36,7 @@ function skip(reason) {
   console.log(`SKIPPED: ${reason}`);
   process.exit(77);
 }
-for (const pkg of ["node-llama-cpp", "@node-llama-cpp/linux-x64"])
+for (const pkg of ["node-llama-cpp", "@node-llama-cpp/linux-x64", "@huggingface/jinja"])
   if (!fs.existsSync(path.join(modules, pkg, "package.json")))
     skip(`${pkg} is not installed under ${modules} (run scripts/llama_cpp_setup.sh)`);
 if (process.platform !== "linux" || process.arch !== "x64") skip("the prebuilt libllama used here is linux-x64 only");
@@ -68,6 +71,35 @@ const models = [
   {name: "llama", config: "tests/fixtures/gguf_llama/config.json", outtypes: ["f32", "f16", "bf16", "q8_0"]},
   {name: "llama4_text", config: "tests/fixtures/gguf_llama4/config.json", outtypes: ["f32", "bf16"]},
 ];
+const conversations = [
+  [{role: "system", content: "Be brief."}, {role: "user", content: "What is 2+2?"},
+   {role: "assistant", content: "<think>2 and 2 make 4</think>4"}, {role: "user", content: "And 3+3?"}],
+  [{role: "user", content: "Name a prime."}, {role: "assistant", content: "<think>small</think>7"}],
+];
+const moduleUrl = (file) => new URL(`file://${path.join(modules, file)}`).href;
+const {readGgufFileInfo} = await import(moduleUrl("node-llama-cpp/dist/index.js"));
+const {Template} = await import(moduleUrl("@huggingface/jinja/dist/index.js"));
+// Compares the file's chat template, rendered by @huggingface/jinja, with tinythink's rendering.
+async function checkChatTemplate(label, gguf, checkpoint) {
+  const tokenizer = (await readGgufFileInfo(path.join(work, gguf), {readTensorInfo: false})).metadata.tokenizer;
+  if (typeof tokenizer?.chat_template !== "string") return [`${label}: no tokenizer.chat_template in ${gguf}`];
+  const template = new Template(tokenizer.chat_template);
+  const bos = tokenizer.ggml.tokens[tokenizer.ggml.bos_token_id];
+  const problems = [];
+  conversations.forEach((messages, c) => {
+    fs.writeFileSync(path.join(work, "messages.json"), JSON.stringify(messages));
+    for (const addGenerationPrompt of [false, true]) {
+      const theirs = template.render({messages, bos_token: bos, add_generation_prompt: addGenerationPrompt});
+      const ours = run(tinythink, ["chat-template", "--tokenizer-config", checkpoint, "--messages", "messages.json",
+                                   ...(addGenerationPrompt ? ["--add-generation-prompt"] : [])]).toString("utf8");
+      if (ours !== theirs)
+        problems.push(`${label} conversation ${c} (add_generation_prompt ${addGenerationPrompt}): ` +
+                      `ours ${JSON.stringify(ours)} file's template ${JSON.stringify(theirs)}`);
+    }
+  });
+  return problems;
+}
+
 const failures = [];
 let passed = 0, checks = 0;
 for (const model of models) {
@@ -109,8 +141,10 @@ for (const model of models) {
         break;
       }
     });
+    if (outtype === "f32") failures.push(...await checkChatTemplate(label, file, dir));
     if (failures.length === before) ++passed;
-    console.log(`${label}: max |d logprob| ${worst.toExponential(2)}, greedy ${bound.greedy}: ` +
+    console.log(`${label}: max |d logprob| ${worst.toExponential(2)}, greedy ${bound.greedy}` +
+                (outtype === "f32" ? ", chat template" : "") + ": " +
                 (failures.length === before ? "ok" : "FAILED"));
   }
 }
