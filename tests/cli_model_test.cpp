@@ -240,5 +240,24 @@ TEST(CliImport, ExportedGgufComesBackAsACheckpointAndABadFileIsOneLine) {
   testing::expect_one_line_error(run_cli("import " + dir + "/magic.gguf " + dir + "/x"), dir + "/magic.gguf: not a GGUF file (bad magic)");
 }
 
+// llama4_text: exported (as llama.cpp's qwen3) and imported back, `tinythink score` gives the same log-probs.
+TEST(CliImport, Llama4TextComesBackAsLlama4TextThatScoresTheSame) {
+  std::string dir = testing::make_temp_dir("import-cli-llama4");
+  std::string tokenizer = testing::shared_dir() + "/data/fixtures/gguf/llama-tiny/tokenizer.json";
+  ASSERT_EQ(run_cli("init-model --config " + testing::fixture_dir() + "/gguf_llama4/config.json --seed 7 --out " + dir +
+                    "/orig --tokenizer " + tokenizer).exit_code, 0);
+  ASSERT_EQ(run_cli("export --model " + dir + "/orig --outtype f32 --out " + dir + "/m.gguf").exit_code, 0);
+  testing::CommandResult result = run_cli("import " + dir + "/m.gguf " + dir + "/back");
+  ASSERT_EQ(result.exit_code, 0) << result.output;
+  EXPECT_EQ(read_json_file(dir + "/back/config.json")["model_type"], "llama4_text");
+  write_file_atomic(dir + "/in.jsonl", "{\"ids\": [128000, 9906, 11, 1917, 0]}\n{\"ids\": [128000, 791, 4320, 374, 220, 19]}\n");
+  for (const char* m : {"orig", "back"})
+    ASSERT_EQ(run_cli(std::string("score --model ") + dir + "/" + m + " --input " + dir + "/in.jsonl --output " + dir +
+                      "/" + m + ".jsonl").exit_code, 0) << m;
+  std::string original = read_file(dir + "/orig.jsonl");
+  EXPECT_NE(original.find("token_logprobs"), std::string::npos);
+  EXPECT_EQ(read_file(dir + "/back.jsonl"), original);
+}
+
 }  // namespace
 }  // namespace tt

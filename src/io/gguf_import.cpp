@@ -1,5 +1,6 @@
 #include "io/gguf_import.h"
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <map>
@@ -26,12 +27,15 @@ constexpr uint64_t kMaxWidth = uint64_t{1} << 20;   // hidden, ffn, head counts,
 constexpr uint64_t kMaxLayers = uint64_t{1} << 14;
 constexpr uint64_t kMaxContext = uint64_t{1} << 31;
 
-// llama.* keys the import understands; any other llama.* key would change the model and is refused.
-const std::set<std::string> kLlamaKeys = {
-    "llama.block_count", "llama.context_length", "llama.embedding_length", "llama.feed_forward_length",
-    "llama.attention.head_count", "llama.attention.head_count_kv", "llama.rope.freq_base",
-    "llama.attention.layer_norm_rms_epsilon", "llama.attention.key_length", "llama.attention.value_length",
-    "llama.vocab_size", "llama.rope.dimension_count"};
+// <arch>.* keys the import understands (arch "llama" or "qwen3"); any other key would change the model
+// and is refused.
+const std::set<std::string> kArchKeys = {
+    "block_count", "context_length", "embedding_length", "feed_forward_length", "attention.head_count",
+    "attention.head_count_kv", "rope.freq_base", "attention.layer_norm_rms_epsilon", "attention.key_length",
+    "attention.value_length", "vocab_size", "rope.dimension_count"};
+// What our export adds for a llama4_text model (model/gguf_export.cpp, LlamaShape::llama4_keys).
+const std::set<std::string> kTinythinkKeys = {"tinythink.model_type", "tinythink.max_position_embeddings",
+                                              "tinythink.attention_chunk_size"};
 
 // Typed access to the metadata, each error naming the file and the key.
 class Metadata {
@@ -98,13 +102,20 @@ struct ImportShape {
   std::optional<double> rope_theta;
   bool has_head_dim;
   bool tied;
+  // A dense llama4_text model (MobileLLM-R1) as our export writes it: "qwen3" with unit q/k norms
+  // (use_qk_norm; rotate-half rows, permuted back to interleaved), or "llama" with tinythink.model_type
+  // llama4_text (no qk norm; interleaved rows as they are).
+  bool llama4 = false;
+  bool qk_norm = false;
+  uint64_t max_positions = 0;  // tinythink.max_position_embeddings, else context_length
+  uint64_t chunk_size = 0;     // tinythink.attention_chunk_size, else 0 (null: no chunking)
 };
 
-void check_keys(const GgufContents& gguf, const std::string& label) {
+void check_keys(const GgufContents& gguf, const std::string& arch, const std::string& label) {
   for (const auto& kv : gguf.metadata) {
     const std::string& key = kv.key;
-    if (key.starts_with("general.") || key.starts_with("tokenizer.")) continue;
-    if (key.starts_with("llama.") && kLlamaKeys.count(key)) continue;
+    if (key.starts_with("general.") || key.starts_with("tokenizer.") || kTinythinkKeys.count(key)) continue;
+    if (key.starts_with(arch + ".") && kArchKeys.count(key.substr(arch.size() + 1))) continue;
     fail("{}: key {} is not supported by the GGUF import (it could change the model)", label, key);
   }
 }
@@ -112,41 +123,81 @@ void check_keys(const GgufContents& gguf, const std::string& label) {
 ImportShape read_import_shape(const GgufContents& gguf, const Metadata& md) {
   const std::string& label = md.label();
   std::string arch = md.text("general.architecture").value_or("");
-  if (arch != "llama") fail("{}: key general.architecture: '{}' is not supported by the GGUF import (llama only)", label, arch);
-  check_keys(gguf, label);
+  if (arch != "llama" && arch != "qwen3")
+    fail("{}: key general.architecture: '{}' is not supported by the GGUF import (llama, and qwen3 as tinythink's "
+         "llama4_text export writes it)", label, arch);
+  check_keys(gguf, arch, label);
   ImportShape s{};
-  s.layers = md.required_count("llama.block_count", kMaxLayers);
-  s.hidden = md.required_count("llama.embedding_length", kMaxWidth);
-  s.ffn = md.required_count("llama.feed_forward_length", kMaxWidth);
-  s.heads = md.required_count("llama.attention.head_count", kMaxWidth);
-  s.kv_heads = md.count("llama.attention.head_count_kv", kMaxWidth).value_or(s.heads);
-  s.context = md.required_count("llama.context_length", kMaxContext);
-  std::optional<uint64_t> key_length = md.count("llama.attention.key_length", kMaxWidth);
+  s.layers = md.required_count(arch + ".block_count", kMaxLayers);
+  s.hidden = md.required_count(arch + ".embedding_length", kMaxWidth);
+  s.ffn = md.required_count(arch + ".feed_forward_length", kMaxWidth);
+  s.heads = md.required_count(arch + ".attention.head_count", kMaxWidth);
+  s.kv_heads = md.count(arch + ".attention.head_count_kv", kMaxWidth).value_or(s.heads);
+  s.context = md.required_count(arch + ".context_length", kMaxContext);
+  std::optional<uint64_t> key_length = md.count(arch + ".attention.key_length", kMaxWidth);
   s.has_head_dim = key_length.has_value();
   s.head_dim = key_length.value_or(s.hidden / s.heads);
   if (!s.has_head_dim && s.hidden % s.heads != 0)
-    fail("{}: key llama.embedding_length: {} is not a multiple of the {} heads", label, s.hidden, s.heads);
-  if (auto v = md.count("llama.attention.value_length", kMaxWidth); v && *v != s.head_dim)
-    fail("{}: key llama.attention.value_length: {} differs from the key length {}", label, *v, s.head_dim);
-  if (auto rot = md.count("llama.rope.dimension_count", kMaxWidth); rot && *rot != s.head_dim)
-    fail("{}: key llama.rope.dimension_count: {} (partial RoPE) differs from the head size {}", label, *rot, s.head_dim);
-  if (s.head_dim % 2 != 0) fail("{}: key llama.attention.key_length: head size {} is odd", label, s.head_dim);
+    fail("{}: key {}.embedding_length: {} is not a multiple of the {} heads", label, arch, s.hidden, s.heads);
+  if (auto v = md.count(arch + ".attention.value_length", kMaxWidth); v && *v != s.head_dim)
+    fail("{}: key {}.attention.value_length: {} differs from the key length {}", label, arch, *v, s.head_dim);
+  if (auto rot = md.count(arch + ".rope.dimension_count", kMaxWidth); rot && *rot != s.head_dim)
+    fail("{}: key {}.rope.dimension_count: {} (partial RoPE) differs from the head size {}", label, arch, *rot, s.head_dim);
+  if (s.head_dim % 2 != 0) fail("{}: key {}.attention.key_length: head size {} is odd", label, arch, s.head_dim);
   if (s.heads % s.kv_heads != 0)
-    fail("{}: key llama.attention.head_count_kv: {} does not divide the {} heads", label, s.kv_heads, s.heads);
+    fail("{}: key {}.attention.head_count_kv: {} does not divide the {} heads", label, arch, s.kv_heads, s.heads);
   if (s.heads * s.head_dim > kMaxWidth)
-    fail("{}: key llama.attention.head_count: {} heads x {} is absurd", label, s.heads, s.head_dim);
-  auto eps = md.real("llama.attention.layer_norm_rms_epsilon");
-  if (!eps) fail("{}: missing key llama.attention.layer_norm_rms_epsilon", label);
+    fail("{}: key {}.attention.head_count: {} heads x {} is absurd", label, arch, s.heads, s.head_dim);
+  auto eps = md.real(arch + ".attention.layer_norm_rms_epsilon");
+  if (!eps) fail("{}: missing key {}.attention.layer_norm_rms_epsilon", label, arch);
   s.rms_eps = *eps;
-  s.rope_theta = md.real("llama.rope.freq_base");
+  s.rope_theta = md.real(arch + ".rope.freq_base");
   const GgufTensor* embedding = gguf.find_tensor("token_embd.weight");
   if (!embedding || embedding->dims.size() != 2) fail("{}: tensor token_embd.weight: missing or not 2-D", label);
   s.vocab = embedding->dims[1];
   if (s.vocab == 0 || embedding->dims[0] == 0) fail("{}: tensor token_embd.weight: an empty embedding", label);
-  if (auto v = md.count("llama.vocab_size", uint64_t{1} << 32); v && *v != s.vocab)
-    fail("{}: key llama.vocab_size: {} differs from token_embd.weight's {} rows", label, *v, s.vocab);
+  if (auto v = md.count(arch + ".vocab_size", uint64_t{1} << 32); v && *v != s.vocab)
+    fail("{}: key {}.vocab_size: {} differs from token_embd.weight's {} rows", label, arch, *v, s.vocab);
   s.tied = gguf.find_tensor("output.weight") == nullptr;
+
+  // llama4_text: a "qwen3" file is imported as llama4_text with use_qk_norm (import_tensors refuses one
+  // whose q/k norm weights are not all 1: a real Qwen3, which our model cannot run). A "llama" file is
+  // llama4_text only when our export said so; otherwise an HF llama (the same forward, rotate-half rows).
+  std::optional<std::string> type = md.text("tinythink.model_type");
+  if (type && *type != "llama4_text")
+    fail("{}: key tinythink.model_type: '{}' is not supported by the GGUF import (llama4_text only)", label, *type);
+  s.llama4 = arch == "qwen3" || type.has_value();
+  s.qk_norm = arch == "qwen3";
+  if (!s.llama4) {
+    if (md.find("tinythink.max_position_embeddings") || md.find("tinythink.attention_chunk_size"))
+      fail("{}: key tinythink.max_position_embeddings/attention_chunk_size: only for a llama4_text model "
+           "(tinythink.model_type is absent)", label);
+    return s;
+  }
+  if (!s.has_head_dim) fail("{}: missing key {}.attention.key_length (llama4_text)", label, arch);
+  // llama4_text's default rope_theta (500000) is not llama.cpp's (10000): the file must say.
+  if (!s.rope_theta) fail("{}: missing key {}.rope.freq_base (llama4_text)", label, arch);
+  // context_length is min(max_position_embeddings, attention_chunk_size) (gguf_export.cpp). A file
+  // without the tinythink.* keys (another writer's qwen3) gets max_position_embeddings = context_length
+  // and no chunking, which computes the same for every length the file allows.
+  s.max_positions = md.count("tinythink.max_position_embeddings", kMaxContext).value_or(s.context);
+  s.chunk_size = md.count("tinythink.attention_chunk_size", kMaxContext).value_or(0);
+  uint64_t folded = s.chunk_size > 0 ? std::min(s.max_positions, s.chunk_size) : s.max_positions;
+  if (folded != s.context)
+    fail("{}: key {}.context_length: {} is not min(tinythink.max_position_embeddings {}, "
+         "tinythink.attention_chunk_size {})", label, arch, s.context, s.max_positions, s.chunk_size);
   return s;
+}
+
+// N of "blk.N.<part>" when N is a layer of the model (decimal, no leading zero).
+std::optional<std::string> layer_index(const std::string& name, const ImportShape& s) {
+  if (!name.starts_with("blk.")) return std::nullopt;
+  size_t dot = name.find('.', 4);
+  if (dot == std::string::npos) return std::nullopt;
+  std::string index = name.substr(4, dot - 4);
+  bool digits = !index.empty() && index.size() <= 6 && index.find_first_not_of("0123456789") == std::string::npos;
+  if (!digits || std::stoull(index) >= s.layers || (index != "0" && index[0] == '0')) return std::nullopt;
+  return index;
 }
 
 // The HF name and HF shape for a GGUF tensor name; throws for names a llama model does not have.
@@ -164,16 +215,37 @@ std::pair<std::string, std::vector<int64_t>> hf_tensor(const std::string& name, 
   };
   for (const auto& n : llama_gguf_top_names())
     if (name == n.gguf) return {n.hf, shapes.at(n.hf)};
-  if (name.starts_with("blk.")) {
-    size_t dot = name.find('.', 4);
-    std::string index = name.substr(4, dot == std::string::npos ? 0 : dot - 4);
-    bool digits = !index.empty() && index.size() <= 6 && index.find_first_not_of("0123456789") == std::string::npos;
-    if (digits && std::stoull(index) < s.layers && (index == "0" || index[0] != '0')) {
-      for (const auto& n : llama_gguf_layer_names())
-        if (name.substr(dot + 1) == n.gguf) return {"model.layers." + index + "." + n.hf, shapes.at(n.hf)};
+  if (auto index = layer_index(name, s)) {
+    for (const auto& n : llama_gguf_layer_names()) {
+      if (name.substr(5 + index->size()) != n.gguf) continue;
+      std::string part = n.hf;
+      if (s.llama4 && part.starts_with("mlp.")) part = "feed_forward." + part.substr(4);  // HF Llama4's name
+      return {"model.layers." + *index + "." + part, shapes.at(n.hf)};
     }
   }
-  fail("{}: tensor {} is not a tensor of a {}-layer llama model", label, name, s.layers);
+  fail("{}: tensor {} is not a tensor of a {}-layer {} model", label, name, s.layers, s.llama4 ? "llama4_text" : "llama");
+}
+
+// "blk.N.attn_q_norm.weight" / "blk.N.attn_k_norm.weight" for N below the layer count.
+bool is_qk_norm(const std::string& name, const ImportShape& s) {
+  auto index = layer_index(name, s);
+  if (!index) return false;
+  std::string part = name.substr(5 + index->size());
+  return part == "attn_q_norm.weight" || part == "attn_k_norm.weight";
+}
+
+// A qwen3 q/k norm must be [head_dim] ones: the weightless norm of llama4_text, as our export writes it.
+void check_unit_qk_norm(const GgufTensor& t, const ImportShape& s, const std::string& label) {
+  if (t.dims != std::vector<uint64_t>{s.head_dim})
+    fail("{}: tensor {}: dims [{}], expected [{}]", label, t.name, fmt::join(t.dims, ", "), s.head_dim);
+  if (t.data.size() != ggml_row_bytes(t.type, static_cast<int64_t>(s.head_dim)))
+    fail("{}: tensor {}: {} bytes of data for {} {} values", label, t.name, t.data.size(), s.head_dim, ggml_type_name(t.type));
+  std::vector<float> w = decode_ggml(t.type, t.data.data(), static_cast<int64_t>(s.head_dim));
+  for (size_t i = 0; i < w.size(); ++i)
+    if (w[i] != 1.0f)
+      fail("{}: tensor {}: weight [{}] is {}, not 1: a qwen3 model with learned q/k norm weights (a real Qwen3) "
+           "is not supported by the GGUF import (only tinythink's llama4_text export, whose norm weights are 1)",
+           label, t.name, i, w[i]);
 }
 
 DType safetensors_dtype(GgmlType type) {
@@ -198,6 +270,11 @@ std::vector<ImportedTensor> import_tensors(const GgufContents& gguf, const Impor
   std::vector<ImportedTensor> out;
   std::set<std::string> seen;
   for (const GgufTensor& t : gguf.tensors) {
+    if (s.qk_norm && is_qk_norm(t.name, s)) {
+      check_unit_qk_norm(t, s, label);  // llama4_text's norm has no weight: nothing to write
+      if (!seen.insert(t.name).second) fail("{}: tensor {} appears twice", label, t.name);
+      continue;
+    }
     auto [hf, shape] = hf_tensor(t.name, s, label);
     std::vector<int64_t> dims(t.dims.rbegin(), t.dims.rend());
     if (dims != shape)
@@ -208,10 +285,14 @@ std::vector<ImportedTensor> import_tensors(const GgufContents& gguf, const Impor
       fail("{}: tensor {}: {} bytes of data for {} {} values", label, t.name, t.data.size(), count, ggml_type_name(t.type));
     ImportedTensor tensor{hf, safetensors_dtype(t.type), shape, decode_ggml(t.type, t.data.data(), count)};
     bool is_q = hf.ends_with("q_proj.weight"), is_k = hf.ends_with("k_proj.weight");
-    if (is_q || is_k) {
+    // The file's rows are in llama.cpp's layout for its architecture: interleaved pairs for "llama",
+    // rotate-half halves for "qwen3". HF llama wants halves; llama4_text wants interleaved pairs.
+    bool file_interleaved = !s.qk_norm, hf_interleaved = s.llama4;
+    if ((is_q || is_k) && file_interleaved != hf_interleaved) {
       std::vector<float> rows(tensor.values.size());
-      unpermute_rope_rows(tensor.values.data(), rows.data(), static_cast<int64_t>(is_q ? s.heads : s.kv_heads),
-                          static_cast<int64_t>(s.head_dim), static_cast<int64_t>(s.hidden));
+      (file_interleaved ? unpermute_rope_rows : permute_rope_rows)(
+          tensor.values.data(), rows.data(), static_cast<int64_t>(is_q ? s.heads : s.kv_heads),
+          static_cast<int64_t>(s.head_dim), static_cast<int64_t>(s.hidden));
       tensor.values.swap(rows);
     }
     seen.insert(hf);
@@ -219,9 +300,13 @@ std::vector<ImportedTensor> import_tensors(const GgufContents& gguf, const Impor
   }
   std::vector<std::string> needed = {"model.embed_tokens.weight", "model.norm.weight"};
   for (uint64_t layer = 0; layer < s.layers; ++layer)
-    for (const auto& n : llama_gguf_layer_names()) needed.push_back(fmt::format("model.layers.{}.{}", layer, n.hf));
+    for (const auto& n : llama_gguf_layer_names()) needed.push_back(hf_tensor(fmt::format("blk.{}.{}", layer, n.gguf), s, label).first);
   for (const auto& name : needed)
     if (!seen.count(name)) fail("{}: missing tensor for {}", label, name);
+  for (uint64_t layer = 0; s.qk_norm && layer < s.layers; ++layer)
+    for (const char* which : {"attn_q_norm", "attn_k_norm"})
+      if (std::string name = fmt::format("blk.{}.{}.weight", layer, which); !seen.count(name))
+        fail("{}: missing tensor {} (a qwen3 file is imported as llama4_text with use_qk_norm)", label, name);
   return out;
 }
 
@@ -245,6 +330,26 @@ json config_json(const ImportShape& s, GgmlType embedding_type, std::optional<in
   };
   if (s.has_head_dim) c["head_dim"] = s.head_dim;
   if (s.rope_theta) c["rope_theta"] = *s.rope_theta;
+  if (s.llama4) {
+    // A dense llama4_text config as MobileLLM-R1 writes it: no MoE layer, RoPE on every layer (so
+    // attn_scale, floor_scale and attn_temperature_tuning, which act on NoPE layers only, do nothing).
+    // Written explicitly: HF's defaults (every layer MoE, every 4th NoPE) would make another model.
+    uint64_t layers = s.layers;
+    c.erase("mlp_bias");
+    c["architectures"] = {"Llama4ForCausalLM"};
+    c["model_type"] = "llama4_text";
+    c["intermediate_size_mlp"] = s.ffn;
+    c["max_position_embeddings"] = s.max_positions;
+    c["attention_chunk_size"] = s.chunk_size > 0 ? json(s.chunk_size) : json(nullptr);
+    c["use_qk_norm"] = s.qk_norm;
+    c["moe_layers"] = json::array();
+    c["interleave_moe_layer_step"] = 0;
+    c["num_local_experts"] = 0;
+    c["num_experts_per_tok"] = 0;
+    c["no_rope_layers"] = std::vector<int64_t>(layers, 1);
+    c["attn_temperature_tuning"] = false;
+    c["rope_scaling"] = nullptr;
+  }
   if (bos) c["bos_token_id"] = *bos;
   if (eos) c["eos_token_id"] = *eos;
   return c;

@@ -1,10 +1,13 @@
-// Import a llama-architecture GGUF (ours, or one llama.cpp's converter wrote) back into an HF checkpoint
-// directory: config.json, model.safetensors, and when the file holds a Llama-3 BPE tokenizer
+// Import a llama-architecture GGUF (ours, or one llama.cpp's converter wrote), or a dense llama4_text
+// model as our export writes it ("qwen3" whose q/k norm weights are all 1, or "llama" marked
+// tinythink.model_type llama4_text; a qwen3 with learned norms, a real Qwen3, is refused), back into an
+// HF checkpoint directory: config.json, model.safetensors, and when the file holds a Llama-3 BPE tokenizer
 // (tokenizer.ggml.model "gpt2", pre "llama-bpe") tokenizer.json, tokenizer_config.json (special tokens,
 // chat template) and generation_config.json. The inverse of gguf_export: llama.cpp's tensor names back
-// to HF's, dims reversed, the Q/K rows permuted back from interleaved RoPE pairs to rotate-half halves.
+// to HF's, dims reversed, the Q/K rows permuted back to the HF layout (llama: rotate-half halves; llama4_text:
+// interleaved pairs).
 // Tensors keep their precision: F32 -> F32, F16 -> F16, BF16 -> BF16 (bit for bit), Q8_0 -> F32 (d * q).
-// Every inconsistency (a missing or malformed key, an unknown llama.* key, a tensor with an unknown name
+// Every inconsistency (a missing or malformed key, an unknown <arch>.* or tinythink.* key, a tensor with an unknown name
 // or the wrong shape, a missing tensor) throws tt::Error naming the file and the key or tensor.
 #pragma once
 #include <string>

@@ -12,8 +12,10 @@
 
 #include "core/error.h"
 #include "io/file.h"
+#include "model/checkpoint.h"
 #include "model/config.h"
 #include "model/gguf_export.h"
+#include "model/scoring.h"
 #include "tests/error_of.h"
 #include "tests/test_util.h"
 #include "text/chat_template.h"
@@ -100,16 +102,8 @@ TEST(GgufImport, UnpermuteUndoesPermute) {
   EXPECT_EQ(back, rows);
 }
 
-TEST(GgufImport, F32RoundTripIsBitwiseWithTheSameConfigAndTokenizer) {
-  std::string out = testing::make_temp_dir("gguf-import-f32");
-  std::string gguf = out + "/model.gguf";
-  write_gguf(gguf, build_gguf(llama_tiny(), {.outtype = GgufOutType::F32}), false);
-  import_gguf(gguf, out + "/model", false);
-  ImportedCheckpoint c = checkpoint_from_gguf(read_gguf(gguf), gguf);
-  expect_tensors(llama_tiny(), c, [](float a, float b, float) { return std::memcmp(&a, &b, 4) == 0; });
-
-  ModelConfig theirs = load_model_config(llama_tiny() + "/config.json");
-  ModelConfig ours = load_model_config(out + "/model/config.json");
+// The fields of config.json that change the computation.
+void expect_same_config(const ModelConfig& ours, const ModelConfig& theirs) {
   EXPECT_EQ(ours.family, theirs.family);
   EXPECT_EQ(ours.hidden_size, theirs.hidden_size);
   EXPECT_EQ(ours.intermediate_size, theirs.intermediate_size);
@@ -121,7 +115,24 @@ TEST(GgufImport, F32RoundTripIsBitwiseWithTheSameConfigAndTokenizer) {
   EXPECT_EQ(ours.tie_word_embeddings, theirs.tie_word_embeddings);
   EXPECT_EQ(ours.rms_norm_eps, theirs.rms_norm_eps);  // 1e-05 written back, not the f32 9.99999974738e-06
   EXPECT_EQ(ours.rope_theta, theirs.rope_theta);
-  EXPECT_EQ(ours.max_position_embeddings, theirs.max_position_embeddings);
+  EXPECT_EQ(ours.max_position_embeddings, theirs.max_position_embeddings);  // llama4_text: 4096, not context 2048
+  EXPECT_EQ(ours.use_qk_norm, theirs.use_qk_norm);
+  EXPECT_EQ(ours.rope_style, theirs.rope_style);
+  EXPECT_EQ(ours.rope_scaling.type, theirs.rope_scaling.type);
+  EXPECT_EQ(ours.attention_chunk_size, theirs.attention_chunk_size);  // llama4_text: 2048, from tinythink.*
+}
+
+TEST(GgufImport, F32RoundTripIsBitwiseWithTheSameConfigAndTokenizer) {
+  std::string out = testing::make_temp_dir("gguf-import-f32");
+  std::string gguf = out + "/model.gguf";
+  write_gguf(gguf, build_gguf(llama_tiny(), {.outtype = GgufOutType::F32}), false);
+  import_gguf(gguf, out + "/model", false);
+  ImportedCheckpoint c = checkpoint_from_gguf(read_gguf(gguf), gguf);
+  expect_tensors(llama_tiny(), c, [](float a, float b, float) { return std::memcmp(&a, &b, 4) == 0; });
+
+  ModelConfig theirs = load_model_config(llama_tiny() + "/config.json");
+  ModelConfig ours = load_model_config(out + "/model/config.json");
+  expect_same_config(ours, theirs);
 
   Tokenizer a = Tokenizer::load(llama_tiny()), b = Tokenizer::load(out + "/model");
   for (const char* text : {"Hello, world!", "  indented\n\n\tcode() {}  ", "12345 ünïcödé 日本語 🙂",
@@ -177,8 +188,9 @@ GgufValue* value_of(GgufContents& g, const std::string& key) {
 TEST(GgufImport, BadMetadataNamesTheKey) {
   GgufContents base = exported(llama_tiny(), GgufOutType::F32);
   GgufContents g = base;
-  *value_of(g, "general.architecture") = GgufValue::string("qwen3");
-  EXPECT_EQ(import_error(g), "bad.gguf: key general.architecture: 'qwen3' is not supported by the GGUF import (llama only)");
+  *value_of(g, "general.architecture") = GgufValue::string("qwen2");
+  EXPECT_EQ(import_error(g), "bad.gguf: key general.architecture: 'qwen2' is not supported by the GGUF import (llama, and "
+                             "qwen3 as tinythink's llama4_text export writes it)");
   g = base;
   g.metadata.push_back({"llama.rope.scaling.type", GgufValue::string("yarn")});
   EXPECT_EQ(import_error(g), "bad.gguf: key llama.rope.scaling.type is not supported by the GGUF import (it could change the model)");
@@ -221,6 +233,96 @@ TEST(GgufImport, BadTensorsNameTheTensor) {
   GgufTensor& k = tensor(g, "blk.0.attn_k.weight");
   k.dims = {8, 16};  // transposed
   EXPECT_EQ(import_error(g), "bad.gguf: tensor blk.0.attn_k.weight: HF shape [16, 8], expected [8, 16]");
+}
+
+// llama4_text: a random dense checkpoint (tests/fixtures/gguf_llama4) with llama-tiny's tokenizer,
+// exported as qwen3 (use_qk_norm) or llama (without), imported back as llama4_text.
+std::string random_llama4(bool qk_norm) {
+  nlohmann::json json = read_json_file(testing::fixture_dir() + "/gguf_llama4/config.json");
+  json["use_qk_norm"] = qk_norm;
+  std::string dir = testing::make_temp_dir("gguf-import-llama4");
+  save_model(init_model(config_from_json(json, "llama4 test config"), 5), dir, {.tokenizer_source = llama_tiny()});
+  return dir;
+}
+
+std::vector<std::vector<float>> log_probs(const std::string& model_dir) {
+  Model model = load_model(model_dir);
+  return score_sequences(model, {{128000, 9906, 11, 1917, 0, 220, 16, 17, 18}, {128000, 791, 4320, 374, 220, 19}});
+}
+
+void expect_llama4_round_trip(bool qk_norm) {
+  std::string dir = random_llama4(qk_norm);
+  std::string out = testing::make_temp_dir("gguf-import-llama4-out");
+  std::string gguf = out + "/model.gguf";
+  write_gguf(gguf, build_gguf(dir, {.outtype = GgufOutType::F32}), false);
+  ASSERT_TRUE(*read_gguf(gguf).find("general.architecture") == GgufValue::string(qk_norm ? "qwen3" : "llama"));
+  import_gguf(gguf, out + "/model", false);
+  expect_tensors(dir, checkpoint_from_gguf(read_gguf(gguf), gguf),
+                 [](float a, float b, float) { return std::memcmp(&a, &b, 4) == 0; });
+
+  ModelConfig theirs = load_model_config(dir), ours = load_model_config(out + "/model");
+  EXPECT_EQ(ours.family, ModelFamily::Llama4Text);
+  EXPECT_EQ(ours.use_qk_norm, qk_norm);
+  expect_same_config(ours, theirs);
+  EXPECT_EQ(ours.bos_token_id, theirs.bos_token_id);
+
+  // The same forward: log-probs equal bit for bit (same weights, same config, same kernels).
+  std::vector<std::vector<float>> a = log_probs(dir), b = log_probs(out + "/model");
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_EQ(a[i].size(), b[i].size());
+    for (size_t j = 0; j < a[i].size(); ++j) EXPECT_EQ(a[i][j], b[i][j]) << "sequence " << i << " token " << j;
+  }
+
+  Tokenizer ta = Tokenizer::load(dir), tb = Tokenizer::load(out + "/model");
+  for (const char* text : {"Hello, world!", "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|>"})
+    EXPECT_EQ(ta.encode(text, true), tb.encode(text, true)) << text;
+  nlohmann::ordered_json messages = {{{"role", "user"}, {"content", "2+2?"}}};
+  EXPECT_EQ(ChatTemplate::from_tokenizer_config(out + "/model").render(messages, true).text,
+            ChatTemplate::from_tokenizer_config(dir).render(messages, true).text);
+}
+
+TEST(GgufImport, Llama4TextExportedAsQwen3ComesBackWithTheSameConfigTensorsAndLogProbs) { expect_llama4_round_trip(true); }
+TEST(GgufImport, Llama4TextExportedAsLlamaComesBackWithTheSameConfigTensorsAndLogProbs) { expect_llama4_round_trip(false); }
+
+TEST(GgufImport, Qwen3WithoutTinythinkKeysIsLlama4TextWithoutChunking) {
+  GgufContents g = exported(random_llama4(true), GgufOutType::F32);
+  std::erase_if(g.metadata, [](const GgufKeyValue& kv) { return kv.key.starts_with("tinythink."); });
+  ImportedCheckpoint c = checkpoint_from_gguf(parse_gguf(serialize_gguf(g), "m.gguf"), "m.gguf");
+  ModelConfig config = config_from_json(c.config, "imported");
+  EXPECT_EQ(config.family, ModelFamily::Llama4Text);
+  EXPECT_TRUE(config.use_qk_norm);
+  EXPECT_EQ(config.max_position_embeddings, 2048);  // the file's context_length
+  EXPECT_EQ(config.attention_chunk_size, 0);
+}
+
+TEST(GgufImport, Qwen3WithLearnedQkNormsIsRefused) {
+  GgufContents base = exported(random_llama4(true), GgufOutType::F32);
+  GgufContents g = base;
+  for (auto& t : g.tensors)
+    if (t.name == "blk.1.attn_k_norm.weight") {
+      std::vector<float> w(16, 1.0f);
+      w[3] = 1.25f;  // a real Qwen3's norms are learned
+      t.data = encode_ggml(GgmlType::F32, w.data(), 16);
+    }
+  EXPECT_EQ(import_error(g),
+            "bad.gguf: tensor blk.1.attn_k_norm.weight: weight [3] is 1.25, not 1: a qwen3 model with learned q/k norm "
+            "weights (a real Qwen3) is not supported by the GGUF import (only tinythink's llama4_text export, whose "
+            "norm weights are 1)");
+  g = base;
+  std::erase_if(g.tensors, [](const GgufTensor& t) { return t.name == "blk.0.attn_q_norm.weight"; });
+  EXPECT_EQ(import_error(g),
+            "bad.gguf: missing tensor blk.0.attn_q_norm.weight (a qwen3 file is imported as llama4_text with use_qk_norm)");
+  g = base;
+  *value_of(g, "tinythink.attention_chunk_size") = GgufValue::u32(1024);
+  EXPECT_EQ(import_error(g), "bad.gguf: key qwen3.context_length: 2048 is not min(tinythink.max_position_embeddings "
+                             "4096, tinythink.attention_chunk_size 1024)");
+  g = base;
+  *value_of(g, "tinythink.model_type") = GgufValue::string("llama4");
+  EXPECT_EQ(import_error(g), "bad.gguf: key tinythink.model_type: 'llama4' is not supported by the GGUF import (llama4_text only)");
+  g = base;
+  g.metadata.push_back({"qwen3.rope.scaling.type", GgufValue::string("yarn")});
+  EXPECT_EQ(import_error(g), "bad.gguf: key qwen3.rope.scaling.type is not supported by the GGUF import (it could change the model)");
 }
 
 }  // namespace

@@ -41,6 +41,13 @@ struct LlamaShape {
   QkRows qk_rows = QkRows::RotateHalfToInterleaved;
   bool unit_qk_norms = false;  // write blk.N.attn_{q,k}_norm.weight = 1 (qwen3)
   std::string ffn_prefix = "mlp.";  // HF: Llama "mlp.", Llama4 "feed_forward."
+  // llama4_text only: what the architecture keys cannot say, written as tinythink.* keys (llama.cpp
+  // ignores keys it does not know) so that `tinythink import` gives back the same config: the model type
+  // (a "llama" file is otherwise an HF llama with rotate-half rows), and max_position_embeddings and
+  // attention_chunk_size, which context_length folds into one number. Not written for llama, whose file
+  // equals llama.cpp's converter's key for key (gguf_export_test).
+  bool llama4_keys = false;
+  int64_t max_positions = 0, chunk_size = 0;
 };
 
 int64_t int_key(const json& config, const std::string& path, const char* key) {
@@ -73,6 +80,8 @@ LlamaShape read_llama4_shape(const std::string& path) {
   s.qk_rows = c.use_qk_norm ? QkRows::InterleavedToRotateHalf : QkRows::AsIs;
   s.unit_qk_norms = c.use_qk_norm;
   s.ffn_prefix = "feed_forward.";
+  s.llama4_keys = true;
+  s.max_positions = c.max_position_embeddings, s.chunk_size = c.attention_chunk_size;
   return s;
 }
 
@@ -336,6 +345,11 @@ GgufContents build_gguf(const std::string& model_dir, const GgufExportOptions& o
   md.push_back({shape.arch + ".vocab_size", GgufValue::u32(shape.vocab)});
   md.push_back({shape.arch + ".rope.dimension_count", GgufValue::u32(shape.head_dim)});
   md.push_back({"general.quantization_version", GgufValue::u32(2)});
+  if (shape.llama4_keys) {
+    md.push_back({"tinythink.model_type", GgufValue::string("llama4_text")});
+    md.push_back({"tinythink.max_position_embeddings", GgufValue::u32(shape.max_positions)});
+    if (shape.chunk_size > 0) md.push_back({"tinythink.attention_chunk_size", GgufValue::u32(shape.chunk_size)});
+  }
   add_tokenizer(gguf, model_dir, shape);
   return gguf;
 }

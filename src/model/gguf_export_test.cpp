@@ -73,6 +73,10 @@ TEST(GgufExport, Llama4TextWithQkNormIsQwen3WithUnitNormsAndRotateHalfRows) {
   EXPECT_TRUE(*g.find("qwen3.context_length") == GgufValue::u32(2048)) << "the chunk size, not max_position_embeddings";
   EXPECT_TRUE(*g.find("qwen3.attention.key_length") == GgufValue::u32(16));
   EXPECT_EQ(g.find("llama.block_count"), nullptr);
+  // What qwen3's keys cannot say, for `tinythink import` (llama.cpp ignores unknown keys).
+  EXPECT_TRUE(*g.find("tinythink.model_type") == GgufValue::string("llama4_text"));
+  EXPECT_TRUE(*g.find("tinythink.max_position_embeddings") == GgufValue::u32(4096));
+  EXPECT_TRUE(*g.find("tinythink.attention_chunk_size") == GgufValue::u32(2048));
   for (const char* name : {"blk.1.attn_q_norm.weight", "blk.1.attn_k_norm.weight"}) {
     const GgufTensor* norm = g.find_tensor(name);
     ASSERT_NE(norm, nullptr) << name;
