@@ -205,6 +205,21 @@ void rope_backward(float* dx, const int32_t* positions, int64_t tokens, int64_t 
   TT_CUDA_CHECK_LAUNCH();
 }
 
+DeviceRopeTable upload_rope_table(RopeStyle style, int64_t head_dim, int64_t max_positions,
+                                  const std::vector<float>& cos, const std::vector<float>& sin) {
+  float *c = nullptr, *s = nullptr;
+  TT_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&c), sizeof(float) * cos.size()));
+  TT_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&s), sizeof(float) * sin.size()));
+  TT_CUDA_CHECK(cudaMemcpy(c, cos.data(), sizeof(float) * cos.size(), cudaMemcpyHostToDevice));
+  TT_CUDA_CHECK(cudaMemcpy(s, sin.data(), sizeof(float) * sin.size(), cudaMemcpyHostToDevice));
+  return {style, head_dim, max_positions, c, s};
+}
+
+void free_rope_table(const DeviceRopeTable& table) {
+  cudaFree(const_cast<float*>(table.cos));
+  cudaFree(const_cast<float*>(table.sin));
+}
+
 void swiglu_forward(float* out, const float* gate, const float* up, int64_t count, cudaStream_t stream) {
   swiglu_forward_kernel<<<blocks_for(count, kThreads), kThreads, 0, stream>>>(out, gate, up, count);
   TT_CUDA_CHECK_LAUNCH();

@@ -41,10 +41,7 @@ class CudaGenerationDevice final : public GenerationDevice {
     kv_.reset();
     blas_.reset();
     cudaFree(x_bf16_);
-    for (auto& t : ropes_) {
-      cudaFree(const_cast<float*>(t.cos));
-      cudaFree(const_cast<float*>(t.sin));
-    }
+    for (const auto& t : ropes_) free_rope_table(t);
     cudaStreamDestroy(stream_);
   }
 
@@ -84,18 +81,7 @@ class CudaGenerationDevice final : public GenerationDevice {
   }
   int rope_table(RopeStyle style, int64_t head_dim, int64_t max_positions, const std::vector<float>& cos,
                  const std::vector<float>& sin) override {
-    DeviceRopeTable t;
-    t.style = style;
-    t.head_dim = head_dim;
-    t.max_positions = max_positions;
-    float *c = nullptr, *s = nullptr;
-    TT_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&c), sizeof(float) * cos.size()));
-    TT_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&s), sizeof(float) * sin.size()));
-    TT_CUDA_CHECK(cudaMemcpy(c, cos.data(), sizeof(float) * cos.size(), cudaMemcpyHostToDevice));
-    TT_CUDA_CHECK(cudaMemcpy(s, sin.data(), sizeof(float) * sin.size(), cudaMemcpyHostToDevice));
-    t.cos = c;
-    t.sin = s;
-    ropes_.push_back(t);
+    ropes_.push_back(upload_rope_table(style, head_dim, max_positions, cos, sin));
     return static_cast<int>(ropes_.size()) - 1;
   }
   void rope(float* x, const int32_t* positions, int64_t tokens, int64_t heads, int table) override {

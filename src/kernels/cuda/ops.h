@@ -6,6 +6,7 @@
 #include <cuda_runtime_api.h>
 
 #include <cstdint>
+#include <vector>
 
 #include "kernels/rope_params.h"
 
@@ -33,6 +34,11 @@ struct DeviceRopeTable {
   const float* cos = nullptr;  // [max_positions, head_dim/2]
   const float* sin = nullptr;
 };
+// Copies a CPU RopeTable's cos/sin arrays to the device (the training and generation devices' rope_table);
+// free_rope_table releases them.
+DeviceRopeTable upload_rope_table(RopeStyle style, int64_t head_dim, int64_t max_positions,
+                                  const std::vector<float>& cos, const std::vector<float>& sin);
+void free_rope_table(const DeviceRopeTable& table);
 // x: [tokens, heads, head_dim] rotated in place; positions: [tokens] (must lie in the table).
 void rope_forward(float* x, const int32_t* positions, int64_t tokens, int64_t heads, const DeviceRopeTable& table,
                   cudaStream_t stream);

@@ -42,10 +42,7 @@ class CudaTrainDevice final : public TrainDevice {
     classifier_.reset();
     buffers_.reset();
     blas_.reset();
-    for (auto& t : ropes_) {
-      cudaFree(const_cast<float*>(t.cos));
-      cudaFree(const_cast<float*>(t.sin));
-    }
+    for (const auto& t : ropes_) free_rope_table(t);
     for (Scratch* s : {&attention_scratch_, &gemm_a_, &gemm_b_}) cudaFree(s->data);
     for (auto& [p, bytes] : sizes_) cudaFree(p);
     cudaStreamDestroy(stream_);
@@ -148,18 +145,7 @@ class CudaTrainDevice final : public TrainDevice {
   }
   int rope_table(RopeStyle style, int64_t head_dim, int64_t max_positions, const std::vector<float>& cos,
                  const std::vector<float>& sin) override {
-    DeviceRopeTable t;
-    t.style = style;
-    t.head_dim = head_dim;
-    t.max_positions = max_positions;
-    float *c = nullptr, *s = nullptr;
-    TT_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&c), sizeof(float) * cos.size()));
-    TT_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&s), sizeof(float) * sin.size()));
-    TT_CUDA_CHECK(cudaMemcpy(c, cos.data(), sizeof(float) * cos.size(), cudaMemcpyHostToDevice));
-    TT_CUDA_CHECK(cudaMemcpy(s, sin.data(), sizeof(float) * sin.size(), cudaMemcpyHostToDevice));
-    t.cos = c;
-    t.sin = s;
-    ropes_.push_back(t);
+    ropes_.push_back(upload_rope_table(style, head_dim, max_positions, cos, sin));
     note_use(static_cast<int64_t>(sizeof(float) * (cos.size() + sin.size())));
     return static_cast<int>(ropes_.size()) - 1;
   }
