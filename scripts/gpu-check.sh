@@ -18,7 +18,9 @@ BUILD=${1:-build-gpu}
 LOGS=${GPU_CHECK_LOGS:-$BUILD}
 START=$(date +%s)
 declare -a ROWS
-row() { ROWS+=("$(printf '%-30s %s' "$1" "$2")"); }
+# Every row also goes to $LOGS/summary.partial at once, so a run cut off by its time limit still
+# says what it found.
+row() { ROWS+=("$(printf '%-30s %s' "$1" "$2")"); printf '%-30s %s\n' "$1" "$2" >>"$LOGS/summary.partial"; }
 elapsed() { echo $(( $(date +%s) - START ))s; }
 summary() {
   printf '\n== gpu-check summary (%s)\n' "$CARD" | tee "$LOGS/summary.txt"
@@ -78,12 +80,28 @@ fi
 
 echo "== kernel parity tests (label cuda)"
 if [ -n "$PREBUILT" ]; then
-  timeout 240 "$BIN/tinythink_cuda_tests" 2>&1 | tee "$LOGS/gpu-check.tests.log"
-  PASSED=$(grep -oE '\[  PASSED  \] [0-9]+' "$LOGS/gpu-check.tests.log" | grep -oE '[0-9]+$' || echo 0)
-  FAILED=$(grep -oE '\[  FAILED  \] [0-9]+ test' "$LOGS/gpu-check.tests.log" | grep -oE '[0-9]+' || echo 0)
-  SKIPPED=$(grep -oE '\[  SKIPPED \] [0-9]+ test' "$LOGS/gpu-check.tests.log" | grep -oE '[0-9]+' || echo 0)
-  row "cuda tests" "passed ${PASSED:-0}, failed ${FAILED:-0}, skipped ${SKIPPED:-0}"
-  while read -r line; do row "  FAILED" "${line#\[  FAILED  \] }"; done < <(grep -E '^\[  FAILED  \] [A-Za-z]' "$LOGS/gpu-check.tests.log" | sort -u)
+  # One process per test suite, each under its own time limit: a crash or a hang in one suite (a
+  # failed CUDA call aborts the process) does not hide the results of the others.
+  : >"$LOGS/gpu-check.tests.log"
+  for suite in $("$BIN/tinythink_cuda_tests" --gtest_list_tests | grep -E '^[A-Za-z]' | grep -v '^Running' | sed 's/\.$//'); do
+    if [ $(( $(date +%s) - START )) -gt "${GPU_CHECK_TEST_BUDGET_S:-200}" ]; then
+      row "  NOT RUN (time)" "$suite"; continue
+    fi
+    timeout "${GPU_CHECK_SUITE_TIMEOUT_S:-60}" "$BIN/tinythink_cuda_tests" --gtest_color=no --gtest_filter="$suite.*" \
+      >"$LOGS/gpu-check.suite.log" 2>&1
+    rc=$?
+    cat "$LOGS/gpu-check.suite.log" >>"$LOGS/gpu-check.tests.log"
+    last=$(tail -1 "$LOGS/gpu-check.suite.log" | cut -c1-100)
+    if [ $rc = 124 ]; then row "  TIMEOUT" "$suite (running: $(grep -E '^\[ RUN' "$LOGS/gpu-check.suite.log" | tail -1 | cut -c14-))"
+    elif [ $rc -gt 128 ]; then row "  CRASH (signal $((rc - 128)))" "$suite: $last"
+    elif [ $rc != 0 ] && ! grep -qE '^\[  FAILED  \] [A-Za-z]' "$LOGS/gpu-check.suite.log"; then row "  EXIT $rc" "$suite: $last"
+    fi
+  done
+  PASSED=$(grep -cE '^\[       OK \] ' "$LOGS/gpu-check.tests.log")
+  FAILED=$(grep -cE '^\[  FAILED  \] [A-Za-z].* \([0-9]+ ms\)' "$LOGS/gpu-check.tests.log")
+  SKIPPED=$(grep -cE '^\[  SKIPPED \] [A-Za-z].* \([0-9]+ ms\)' "$LOGS/gpu-check.tests.log")
+  row "cuda tests" "passed $PASSED, failed $FAILED, skipped $SKIPPED"
+  while read -r line; do row "  FAILED" "${line#\[  FAILED  \] }"; done < <(grep -E '^\[  FAILED  \] [A-Za-z].* \([0-9]+ ms\)' "$LOGS/gpu-check.tests.log" | sort -u)
 else
   ctest --test-dir "$BUILD" -L cuda --output-on-failure --timeout 120 | tee "$LOGS/gpu-check.ctest.log"
   TESTS=$(grep -E "tests passed|tests failed" "$LOGS/gpu-check.ctest.log" | tail -1)
@@ -100,19 +118,19 @@ if [ -z "${TINYTHINK_NCCL:-}" ]; then
   done
 fi
 echo "TINYTHINK_NCCL=${TINYTHINK_NCCL:-unset, the dynamic loader searches for libnccl.so.2}"
-timeout 120 "$BIN/tinythink_cuda_tests" --gtest_color=no --gtest_filter='Nccl.*:DeviceCollectives.*' 2>&1 | tee "$LOGS/gpu-check.nccl.log"
+timeout 45 "$BIN/tinythink_cuda_tests" --gtest_color=no --gtest_filter='Nccl.*:DeviceCollectives.*' 2>&1 | tee "$LOGS/gpu-check.nccl.log"
 NCCL_ONE=$(grep -E '^\[ +(OK|FAILED|SKIPPED) +\] Nccl.OneRankCollectivesAreTheIdentity' "$LOGS/gpu-check.nccl.log" | head -1 | grep -oE 'OK|FAILED|SKIPPED')
 NCCL_WHY=$(awk '/RUN .*Nccl.OneRank/ {f = 1} f && /: Skipped$/ {getline; print; exit}' "$LOGS/gpu-check.nccl.log" | cut -c1-80)
 row "nccl one rank" "${NCCL_ONE:-no result}${NCCL_WHY:+ ($NCCL_WHY)}"
 if command -v mpirun >/dev/null; then  # the same path with the id handed over by MPI
-  OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 120 mpirun --oversubscribe -np 1 \
+  OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 45 mpirun --oversubscribe -np 1 \
     ${TINYTHINK_NCCL:+-x TINYTHINK_NCCL} "$BIN/tinythink_cuda_tests" --gtest_color=no --gtest_filter='Nccl.OneRank*' \
     >"$LOGS/gpu-check.nccl-mpirun.log" 2>&1
   row "nccl one rank (mpirun -np 1)" "$(grep -oE '^\[ +(OK|FAILED|SKIPPED) +\] Nccl.OneRank' "$LOGS/gpu-check.nccl-mpirun.log" | grep -oE 'OK|FAILED|SKIPPED' | head -1 || echo 'no result')"
 fi
 
 echo "== device choice"
-timeout 60 "$BIN/tinythink" bench train --arch tiny-llama4 --steps 1 --seq 32 --device auto --json >/dev/null 2>"$LOGS/gpu-check.device.log"
+timeout 30 "$BIN/tinythink" bench train --arch tiny-llama4 --steps 1 --seq 32 --device auto --json >/dev/null 2>"$LOGS/gpu-check.device.log"
 cat "$LOGS/gpu-check.device.log"
 row "--device auto" "$(grep -m1 'device:' "$LOGS/gpu-check.device.log" | cut -c1-90)"
 
@@ -124,7 +142,7 @@ bench_rows() {  # name value unit lines of a benchmark log into the table
 }
 
 echo "== training step on the GPU (bench train --device cuda: MobileLLM-R1-140M, batch 2 x seq 4096, bf16)"
-if timeout 180 "$BIN/tinythink" bench train --device cuda --arch mobilellm-r1-140m --batch 2 --seq 4096 --steps 5 \
+if timeout 90 "$BIN/tinythink" bench train --device cuda --arch mobilellm-r1-140m --batch 2 --seq 4096 --steps 5 \
      --precision bf16 --json >"$LOGS/gpu-check.train.json" 2>"$LOGS/gpu-check.train.log"; then
   cat "$LOGS/gpu-check.train.json"
   row "tinythink train 140M bf16" "$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); p=j.get("mfu_vs_bf16_peak"); print("%.0f tok/s, MFU %s of bf16 peak, %.0f%% of cuBLASLt, peak %.0f MiB" % (j["tokens_per_s"], "%.1f%%" % (100*p) if p is not None else "n/a (card not in table)", 100*j["mfu"], j["peak_device_mb"]))' "$LOGS/gpu-check.train.json" 2>/dev/null || echo "no JSON")"
@@ -134,32 +152,32 @@ else
 fi
 
 echo "== kernel benchmarks (batch 2 x seq 4096, MobileLLM-R1-140M shapes)"
-timeout 90 "$BIN/tinythink_cuda_bench" 2 4096 | tee "$LOGS/gpu-check.bench.log"
+timeout 45 "$BIN/tinythink_cuda_bench" 2 4096 | tee "$LOGS/gpu-check.bench.log"
 bench_rows "$LOGS/gpu-check.bench.log"
 
 echo "== generation kernels (MobileLLM-R1-140M shapes: decode batch 256 at 1024 tokens, prefill 2048)"
-timeout 90 "$BIN/tinythink_generation_bench" 256 1024 2048 | tee "$LOGS/gpu-check.generation.log"
+timeout 45 "$BIN/tinythink_generation_bench" 256 1024 2048 | tee "$LOGS/gpu-check.generation.log"
 bench_rows "$LOGS/gpu-check.generation.log"
 
 if python3 -c 'import torch, transformers' 2>/dev/null; then
   echo "== transformers + torch training step (MobileLLM-R1-140M, batch 2 x seq 4096, bf16 autocast, SDPA)"
   MODEL140=$BUILD/mobilellm-r1-140m
   [ -f "$MODEL140/config.json" ] || "$BIN/tinythink" init-model --arch mobilellm-r1-140m --out "$MODEL140" --seed 1 >/dev/null
-  timeout 120 python3 tools/torch_train_bench.py "$MODEL140" --batch 2 --seq 4096 --steps 5 | tee "$LOGS/gpu-check.torch-train.log"
+  timeout 75 python3 tools/torch_train_bench.py "$MODEL140" --batch 2 --seq 4096 --steps 5 | tee "$LOGS/gpu-check.torch-train.log"
   row "transformers train tok/s" "$(python3 -c 'import json,sys; r=json.loads(open(sys.argv[1]).read().strip().splitlines()[-1]); print(r["tokens_per_second"], "(mfu", r["mfu"], ", peak", r["peak_memory_gib"], "GiB, torch", r["torch"] + ")")' "$LOGS/gpu-check.torch-train.log" 2>/dev/null || echo failed)"
 fi
 
 if [ -n "$PREBUILT" ] && [ "${FAILED:-0}" != 0 ] && command -v compute-sanitizer >/dev/null; then
   FILTER=$(grep -E '^\[  FAILED  \] [A-Za-z]' "$LOGS/gpu-check.tests.log" | sort -u | awk '{print $4}' | paste -sd: -)
   echo "== compute-sanitizer memcheck on the failed tests ($FILTER)"
-  timeout 120 compute-sanitizer --tool memcheck --print-limit 20 "$BIN/tinythink_cuda_tests" --gtest_filter="$FILTER" \
+  timeout 60 compute-sanitizer --tool memcheck --print-limit 20 "$BIN/tinythink_cuda_tests" --gtest_filter="$FILTER" \
     >"$LOGS/gpu-check.sanitizer.log" 2>&1
   tail -60 "$LOGS/gpu-check.sanitizer.log"
   row "memcheck (failed tests)" "$(grep -m1 -E 'ERROR SUMMARY' "$LOGS/gpu-check.sanitizer.log" || echo 'no summary (timeout?)')"
 fi
 
 echo "== generation engine (bench generate --device cuda, MobileLLM-R1-140M random: batch 256, prompt 128, 1024 new)"
-timeout 240 "$BIN/tinythink" bench generate --device cuda --precision bf16 --batch 256 --prompt 128 --new 1024 --json \
+timeout 100 "$BIN/tinythink" bench generate --device cuda --precision bf16 --batch 256 --prompt 128 --new 1024 --json \
   >"$LOGS/gpu-check.engine.json" 2>"$LOGS/gpu-check.engine.log"
 cat "$LOGS/gpu-check.engine.log" "$LOGS/gpu-check.engine.json"
 engine_field() { python3 -c "import json,sys; print(round(json.load(open(sys.argv[1]))[sys.argv[2]]))" "$@" 2>/dev/null || echo "?"; }
@@ -168,10 +186,10 @@ row "engine decode tok/s" "$(engine_field "$LOGS/gpu-check.engine.json" decode_t
 row "engine device peak MB" "$(engine_field "$LOGS/gpu-check.engine.json" device_peak_without_unused_kv_mb) (without the unused KV pool)"
 if python3 -c "import torch, transformers" 2>/dev/null; then
   echo "== transformers generate, same shapes (tools/hf_generate_bench.py)"
-  timeout 180 python3 tools/hf_generate_bench.py --batch 256 --prompt 128 --new 1024 | tee "$LOGS/gpu-check.hf.json"
+  timeout 90 python3 tools/hf_generate_bench.py --batch 256 --prompt 128 --new 1024 | tee "$LOGS/gpu-check.hf.json"
   row "transformers decode tok/s" "$(engine_field "$LOGS/gpu-check.hf.json" decode_tokens_per_s)"
   echo "== log-prob parity with transformers (tools/hf_logits_parity.py)"
-  timeout 120 python3 tools/hf_logits_parity.py --tinythink "$BIN/tinythink" | tee "$LOGS/gpu-check.parity.log"
+  timeout 60 python3 tools/hf_logits_parity.py --tinythink "$BIN/tinythink" | tee "$LOGS/gpu-check.parity.log"
   row "hf parity" "$(grep -c ' ok$' "$LOGS/gpu-check.parity.log")/3 ok"
 fi
 

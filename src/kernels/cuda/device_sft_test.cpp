@@ -73,6 +73,9 @@ void expect_runs_agree(Precision precision) {
   TrainState cpu(cpu_model, precision), gpu(gpu_model, precision);
   use_cuda_device(gpu, 0);
   const StepOptions options = sft_options();
+  // The losses stay within 2% in both precisions. The gradient norm of a bf16 run drifts further
+  // (2.7% at step 46 of 50 on an H200, the loss there within 0.3%): 5% in bf16, 2% in fp32.
+  const double norm_tolerance = precision == Precision::BF16 ? 0.05 : 0.02;
   std::ostringstream bad;
   double first = 0, last = 0;
   for (size_t s = 0; s < data.size(); ++s) {
@@ -82,7 +85,7 @@ void expect_runs_agree(Precision precision) {
     last = c.loss;
     const double loss_err = std::fabs(g.loss - c.loss) / std::fabs(c.loss);
     const double norm_err = std::fabs(g.grad_norm - c.grad_norm) / std::fabs(c.grad_norm);
-    if (!(loss_err <= 0.02) || !(norm_err <= 0.02) || g.tokens != c.tokens)
+    if (!(loss_err <= 0.02) || !(norm_err <= norm_tolerance) || g.tokens != c.tokens)
       bad << "  step " << s << ": loss cpu " << c.loss << " gpu " << g.loss << " (rel " << loss_err << "), grad norm cpu "
           << c.grad_norm << " gpu " << g.grad_norm << " (rel " << norm_err << "), tokens " << c.tokens << "/" << g.tokens
           << "\n";
