@@ -96,20 +96,25 @@ __device__ void stage_tile(bf16* dst, const float* src, int64_t ld, int64_t vali
   }
 }
 
-// out[16 x 64] (fp32, ld Dims::score) = a[16 x D] (rows of a bf16 tile) · b^T, b: 64 rows of a bf16 tile.
+// The 16 x D rows of a bf16 tile as matrix_a fragments, loaded once where they serve many key tiles.
 template <int D>
-__device__ void rows_times_tile_transposed(float* out, const bf16* a, const bf16* b) {
+__device__ void load_rows(FragA (&a)[D / 16], const bf16* rows) {
+#pragma unroll
+  for (int kk = 0; kk < D / 16; ++kk) wmma::load_matrix_sync(a[kk], rows + kk * 16, Dims<D>::op);
+}
+
+// out[16 x 64] (fp32, ld Dims::score) = a[16 x D] · b^T, b: the 64 rows of a bf16 tile.
+template <int D>
+__device__ void rows_times_tile_transposed(float* out, const FragA (&a)[D / 16], const bf16* b) {
 #pragma unroll
   for (int n = 0; n < kTile / 16; ++n) {
     FragC acc;
     wmma::fill_fragment(acc, 0.0f);
 #pragma unroll
     for (int kk = 0; kk < D / 16; ++kk) {
-      FragA fa;
       FragBCol fb;
-      wmma::load_matrix_sync(fa, a + kk * 16, Dims<D>::op);
       wmma::load_matrix_sync(fb, b + n * 16 * Dims<D>::op + kk * 16, Dims<D>::op);
-      wmma::mma_sync(acc, fa, fb, acc);
+      wmma::mma_sync(acc, a[kk], fb, acc);
     }
     wmma::store_matrix_sync(out + n * 16, acc, Dims<D>::score, wmma::mem_row_major);
   }
@@ -161,19 +166,22 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(float* out, float* ls
   const int64_t token0 = b * T;
   const float scale = rsqrtf(float(D));
   stage_tile<D>(sh.q, q + (token0 + q0) * ldq + h * D, ldq, rows);
+  __syncthreads();
+  FragA my_q[D / 16];
+  load_rows<D>(my_q, sh.q + warp * 16 * Dims<D>::op);
   float* o = sh.o[warp];
   for (int i = lane; i < 16 * Dims<D>::score; i += 32) o[i] = 0.0f;
 
-  // Each row's position, first visible key, running max and sum (the same in every lane).
-  int32_t first_key[16];
-  float row_max[16], row_sum[16];
-#pragma unroll
-  for (int r = 0; r < 16; ++r) {
-    const int64_t t = min64(q0 + warp * 16 + r, T - 1);
-    first_key[r] = doc_start ? doc_start[token0 + t] : 0;
-    row_max[r] = -INFINITY;
-    row_sum[r] = 0.0f;
-  }
+  // The softmax runs two lanes per row (lane 2r + half: row r, keys half * 32 ... + 31 of each tile),
+  // so a row's statistics need one shuffle; each lane walks its 32 columns from a lane-dependent
+  // offset, which spreads the warp's shared-memory accesses over all 32 banks.
+  const int my_row = lane / 2, half = lane % 2;
+  const int64_t my_t = q0 + warp * 16 + my_row;
+  const int64_t my_first_key = doc_start ? doc_start[token0 + min64(my_t, T - 1)] : 0;
+  float row_max = -INFINITY, row_sum = 0.0f;
+  float* my_scores = sh.s[warp] + my_row * Dims<D>::score + half * 32;
+  bf16* my_probs = sh.p[warp] + my_row * Dims<D>::prob + half * 32;
+  float* my_out = o + my_row * Dims<D>::score + half * (D / 2);
   const int64_t block_first_key = doc_start ? doc_start[token0 + q0] : 0;
   const int64_t last_key = q0 + rows - 1;
   for (int64_t k0 = block_first_key / kTile * kTile; k0 <= last_key; k0 += kTile) {
@@ -182,55 +190,58 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(float* out, float* ls
     stage_tile<D>(sh.k, k + (token0 + k0) * ldk + g * D, ldk, keys);
     stage_tile<D>(sh.v, v + (token0 + k0) * ldk + g * D, ldk, keys);
     __syncthreads();
-    rows_times_tile_transposed<D>(sh.s[warp], sh.q + warp * 16 * Dims<D>::op, sh.k);
+    rows_times_tile_transposed<D>(sh.s[warp], my_q, sh.k);
     __syncwarp();
-#pragma unroll
-    for (int r = 0; r < 16; ++r) {
-      const int64_t t = q0 + warp * 16 + r;
-      float x[2];
-#pragma unroll
-      for (int c = 0; c < 2; ++c) {
-        const int64_t j = k0 + lane + 32 * c;
-        x[c] = j >= first_key[r] && j <= t ? sh.s[warp][r * Dims<D>::score + lane + 32 * c] * scale : -INFINITY;
-      }
-      const float new_max = fmaxf(row_max[r], warp_max(fmaxf(x[0], x[1])));
-      float p[2] = {0.0f, 0.0f}, rescale = 1.0f;
-      if (new_max != -INFINITY) {
-        p[0] = expf(x[0] - new_max);
-        p[1] = expf(x[1] - new_max);
-        rescale = expf(row_max[r] - new_max);
-      }
-      row_sum[r] = row_sum[r] * rescale + warp_add(p[0] + p[1]);
-      row_max[r] = new_max;
-      sh.p[warp][r * Dims<D>::prob + lane] = __float2bfloat16_rn(p[0]);
-      sh.p[warp][r * Dims<D>::prob + lane + 32] = __float2bfloat16_rn(p[1]);
-      for (int d = lane; d < D; d += 32) o[r * Dims<D>::score + d] *= rescale;
+    const int64_t j0 = k0 + half * 32;  // the key of my_scores[0]
+    float tile_max = -INFINITY;
+#pragma unroll 8
+    for (int i = 0; i < 32; ++i) {
+      const int c = (i + lane) % 32;
+      if (j0 + c >= my_first_key && j0 + c <= my_t) tile_max = fmaxf(tile_max, my_scores[c] * scale);
     }
+    const float new_max = fmaxf(row_max, fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1)));
+    const float rescale = new_max == -INFINITY ? 1.0f : expf(row_max - new_max);
+    float sum = 0.0f;
+#pragma unroll 8
+    for (int i = 0; i < 32; ++i) {
+      const int c = (i + lane) % 32;
+      const bool visible = j0 + c >= my_first_key && j0 + c <= my_t;
+      const float p = visible ? expf(my_scores[c] * scale - new_max) : 0.0f;
+      sum += p;
+      my_probs[c] = __float2bfloat16_rn(p);
+    }
+    row_sum = row_sum * rescale + sum + __shfl_xor_sync(0xffffffffu, sum, 1);
+    row_max = new_max;
+#pragma unroll 8
+    for (int i = 0; i < D / 2; ++i) my_out[(i + lane) % (D / 2)] *= rescale;
     __syncwarp();
+    // O += P V: the four P fragments once, then each 16-column block of O through its accumulator.
+    FragA probs[kTile / 16];
+#pragma unroll
+    for (int kk = 0; kk < kTile / 16; ++kk) wmma::load_matrix_sync(probs[kk], sh.p[warp] + kk * 16, Dims<D>::prob);
 #pragma unroll
     for (int n = 0; n < D / 16; ++n) {
       FragC acc;
       wmma::load_matrix_sync(acc, o + n * 16, Dims<D>::score, wmma::mem_row_major);
 #pragma unroll
       for (int kk = 0; kk < kTile / 16; ++kk) {
-        FragA fa;
         FragBRow fb;
-        wmma::load_matrix_sync(fa, sh.p[warp] + kk * 16, Dims<D>::prob);
         wmma::load_matrix_sync(fb, sh.v + kk * 16 * Dims<D>::op + n * 16, Dims<D>::op);
-        wmma::mma_sync(acc, fa, fb, acc);
+        wmma::mma_sync(acc, probs[kk], fb, acc);
       }
       wmma::store_matrix_sync(o + n * 16, acc, Dims<D>::score, wmma::mem_row_major);
     }
     __syncwarp();
   }
-#pragma unroll
+  // Rows out coalesced: row r's statistics come from its lane 2r.
   for (int r = 0; r < 16; ++r) {
+    const float sum_r = __shfl_sync(0xffffffffu, row_sum, 2 * r), max_r = __shfl_sync(0xffffffffu, row_max, 2 * r);
     const int64_t t = q0 + warp * 16 + r;
     if (t >= T) break;
-    const float inverse = 1.0f / row_sum[r];
+    const float inverse = 1.0f / sum_r;
     float* dst = out + (token0 + t) * ldq + h * D;
     for (int d = lane; d < D; d += 32) dst[d] = o[r * Dims<D>::score + d] * inverse;
-    if (lane == 0) lse[(b * H + h) * T + t] = row_max[r] + logf(row_sum[r]);
+    if (lane == 0) lse[(b * H + h) * T + t] = max_r + logf(sum_r);
   }
 }
 
@@ -248,6 +259,10 @@ __global__ void __launch_bounds__(kThreads)
   const float scale = rsqrtf(float(D));
   stage_tile<D>(sh.k, k + (token0 + k0) * ldk + g * D, ldk, keys);
   stage_tile<D>(sh.v, v + (token0 + k0) * ldk + g * D, ldk, keys);
+  __syncthreads();
+  FragA my_k[D / 16], my_v[D / 16];
+  load_rows<D>(my_k, sh.k + warp * 16 * Dims<D>::op);
+  load_rows<D>(my_v, sh.v + warp * 16 * Dims<D>::op);
   FragC dk_acc[D / 16], dv_acc[D / 16];
 #pragma unroll
   for (int n = 0; n < D / 16; ++n) {
@@ -271,10 +286,8 @@ __global__ void __launch_bounds__(kThreads)
         sh.first_key[i] = !valid ? INT32_MAX : doc_start ? doc_start[token0 + q0 + i] : 0;
       }
       __syncthreads();
-      const bf16* k_rows = sh.k + warp * 16 * Dims<D>::op;
-      const bf16* v_rows = sh.v + warp * 16 * Dims<D>::op;
-      rows_times_tile_transposed<D>(sh.s[warp], k_rows, sh.q);      // S^T: 16 keys x 64 queries
-      rows_times_tile_transposed<D>(sh.dp[warp], v_rows, sh.dout);  // dP^T = V dO^T
+      rows_times_tile_transposed<D>(sh.s[warp], my_k, sh.q);      // S^T: 16 keys x 64 queries
+      rows_times_tile_transposed<D>(sh.dp[warp], my_v, sh.dout);  // dP^T = V dO^T
       __syncwarp();
 #pragma unroll 4
       for (int r = 0; r < 16; ++r) {
@@ -316,15 +329,18 @@ __global__ void __launch_bounds__(kThreads)
   const float scale = rsqrtf(float(D));
   stage_tile<D>(sh.q, q + (token0 + q0) * ldq + h * D, ldq, rows);
   stage_tile<D>(sh.dout, dout + (token0 + q0) * ldq + h * D, ldq, rows);
-  int32_t first_key[16];
-  float row_lse[16], row_delta[16];
-#pragma unroll
-  for (int r = 0; r < 16; ++r) {
-    const int64_t t = min64(q0 + warp * 16 + r, T - 1);
-    first_key[r] = doc_start ? doc_start[token0 + t] : 0;
-    row_lse[r] = lse[(b * H + h) * T + t];
-    row_delta[r] = delta[(b * H + h) * T + t];
-  }
+  __syncthreads();
+  FragA my_q[D / 16], my_dout[D / 16];
+  load_rows<D>(my_q, sh.q + warp * 16 * Dims<D>::op);
+  load_rows<D>(my_dout, sh.dout + warp * 16 * Dims<D>::op);
+  // Two lanes per row, as in the forward: lane 2r + half takes row r's keys half * 32 ... + 31.
+  const int my_row = lane / 2, half = lane % 2;
+  const int64_t my_t = q0 + warp * 16 + my_row, my_stat = (b * H + h) * T + min64(my_t, T - 1);
+  const int64_t my_first_key = doc_start ? doc_start[token0 + min64(my_t, T - 1)] : 0;
+  const float my_lse = lse[my_stat], my_delta = delta[my_stat];
+  const float* my_scores = sh.s[warp] + my_row * Dims<D>::score + half * 32;
+  const float* my_dp = sh.dp[warp] + my_row * Dims<D>::score + half * 32;
+  bf16* my_ds = sh.ds[warp] + my_row * Dims<D>::prob + half * 32;
   FragC dq_acc[D / 16];
 #pragma unroll
   for (int n = 0; n < D / 16; ++n) wmma::fill_fragment(dq_acc[n], 0.0f);
@@ -335,21 +351,16 @@ __global__ void __launch_bounds__(kThreads)
     stage_tile<D>(sh.k, k + (token0 + k0) * ldk + g * D, ldk, keys);
     stage_tile<D>(sh.v, v + (token0 + k0) * ldk + g * D, ldk, keys);
     __syncthreads();
-    rows_times_tile_transposed<D>(sh.s[warp], sh.q + warp * 16 * Dims<D>::op, sh.k);      // S = Q K^T
-    rows_times_tile_transposed<D>(sh.dp[warp], sh.dout + warp * 16 * Dims<D>::op, sh.v);  // dP = dO V^T
+    rows_times_tile_transposed<D>(sh.s[warp], my_q, sh.k);      // S = Q K^T
+    rows_times_tile_transposed<D>(sh.dp[warp], my_dout, sh.v);  // dP = dO V^T
     __syncwarp();
-#pragma unroll
-    for (int r = 0; r < 16; ++r) {
-      const int64_t t = q0 + warp * 16 + r;
-#pragma unroll
-      for (int c = 0; c < 2; ++c) {
-        const int col = lane + 32 * c;
-        const int64_t j = k0 + col;
-        const bool visible = t < T && j <= t && j >= first_key[r];
-        const float p = visible ? expf(sh.s[warp][r * Dims<D>::score + col] * scale - row_lse[r]) : 0.0f;
-        sh.ds[warp][r * Dims<D>::prob + col] =
-            __float2bfloat16_rn(p * (sh.dp[warp][r * Dims<D>::score + col] - row_delta[r]));
-      }
+    const int64_t j0 = k0 + half * 32;  // the key of my_scores[0]
+#pragma unroll 8
+    for (int i = 0; i < 32; ++i) {
+      const int c = (i + lane) % 32;
+      const bool visible = my_t < T && j0 + c <= my_t && j0 + c >= my_first_key;
+      const float p = visible ? expf(my_scores[c] * scale - my_lse) : 0.0f;
+      my_ds[c] = __float2bfloat16_rn(p * (my_dp[c] - my_delta));
     }
     __syncwarp();
     accumulate_probs_times_tile<D>(dq_acc, sh.ds[warp], sh.k);  // dQ += dS K (scaled at the end)
