@@ -111,7 +111,7 @@ std::unique_ptr<TrainDevice> open_train_device(int index);
 
 extern "C" {
 // Bumped whenever TrainDevice changes.
-inline constexpr int kTtTrainDeviceAbi = 1;
+inline constexpr int kTtTrainDeviceAbi = 2;
 // A new TrainDevice on CUDA device `index` (the caller deletes it), or nullptr with a one-line reason.
 using TtCudaTrainDeviceFn = tt::TrainDevice* (*)(int index, int abi, char* error, size_t error_size);
 }

@@ -8,6 +8,7 @@
 #include "core/log.h"
 #include "core/op_profile.h"
 #include "core/system.h"
+#include "kernels/profiling_train_device.h"
 
 namespace tt {
 
@@ -25,10 +26,10 @@ std::vector<uint8_t> per_parameter_decay_mask(const ParameterLayout& layout, con
   return mask;
 }
 
-void use_cuda_device(TrainState& state, int index, std::optional<MicroBatchShape> largest) {
+void use_cuda_device(TrainState& state, int index, std::optional<MicroBatchShape> largest, bool profile_ops) {
   std::unique_ptr<TrainDevice> device = open_train_device(index);
   if (largest) require_device_memory(*device, state.model->config, *largest, fmt::format("cuda:{}", index));
-  use_train_device(state, std::move(device));
+  use_train_device(state, profile_ops ? profiled_train_device(std::move(device)) : std::move(device));
 }
 
 void use_train_device(TrainState& state, std::unique_ptr<TrainDevice> device) {

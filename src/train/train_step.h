@@ -67,7 +67,9 @@ struct TrainState {
 // step count (a resumed run continues where the checkpoint left off, whichever device wrote it).
 // With `largest` (the run's largest micro-batch), first checks that the run fits in the device's
 // free memory (train/device_memory.h) and fails with one line when it does not.
-void use_cuda_device(TrainState& state, int index, std::optional<MicroBatchShape> largest = std::nullopt);
+// profile_ops: the device wrapped by kernels/profiling_train_device.h (per-op device time, slower).
+void use_cuda_device(TrainState& state, int index, std::optional<MicroBatchShape> largest = std::nullopt,
+                     bool profile_ops = false);
 // The same with a given device (use_cuda_device opens the plugin's; tests pass a host double).
 void use_train_device(TrainState& state, std::unique_ptr<TrainDevice> device);
 

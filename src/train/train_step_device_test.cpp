@@ -15,6 +15,8 @@
 #include "tests/host_train_device.h"
 #include "tests/test_util.h"
 #include "core/error.h"
+#include "core/op_profile.h"
+#include "kernels/profiling_train_device.h"
 #include "train/trainer_state.h"
 
 namespace tt {
@@ -38,6 +40,36 @@ StepOptions options() {
   o.neftune_alpha = 5.0f;
   o.neftune_seed = 7;
   return o;
+}
+
+// bench train --device cuda --profile: the profiling wrapper changes no result, and its table names the
+// device ops with their calls (one attention forward per layer and micro-batch).
+TEST(TrainStepOnDevice, ProfiledDeviceTimesEachOpAndChangesNothing) {
+  const auto data = micro_batches(2);
+  Model plain_model = tiny_train_model("tiny-llama4", true), profiled_model = tiny_train_model("tiny-llama4", true);
+  TrainState plain(plain_model, Precision::FP32), profiled(profiled_model, Precision::FP32);
+  use_train_device(plain, std::make_unique<testing::HostTrainDevice>());
+  use_train_device(profiled, profiled_train_device(std::make_unique<testing::HostTrainDevice>()));
+  op_profile_start();
+  const StepResult p = train_step(profiled, data[0], options());
+  const std::vector<OpTime> rows = op_profile_stop();
+  const StepResult u = train_step(plain, data[0], options());
+  EXPECT_EQ(p.loss, u.loss);
+  EXPECT_EQ(p.grad_norm, u.grad_norm);
+  auto calls = [&](const std::string& name) {
+    for (const OpTime& row : rows)
+      if (row.name == name) return row.calls;
+    return int64_t{0};
+  };
+  const int64_t layers = plain_model.config.num_hidden_layers, micro = static_cast<int64_t>(data[0].size());
+  // The host double's CPU kernels open scopes of the same names inside the wrapper's (attention,
+  // classifier): at least the wrapper's calls are there. "matmul" and the optimizer's row are the
+  // wrapper's alone.
+  EXPECT_GE(calls("attention fwd"), layers * micro);
+  EXPECT_GE(calls("attention bwd"), layers * micro);
+  EXPECT_GE(calls("matmul"), 7 * layers * micro);
+  EXPECT_GE(calls("classifier + loss"), micro);
+  EXPECT_EQ(calls("optimizer (norm, clip, adamw)"), 1);
 }
 
 TEST(TrainStepOnDevice, StepsCheckpointsAndResumeMatchTheCpu) {
