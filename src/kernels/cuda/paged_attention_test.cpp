@@ -38,7 +38,7 @@ std::string describe(const Shape& s) {
          std::to_string(s.head_dim) + ", block " + std::to_string(s.block);
 }
 
-PagedKvShape shape() { return kDefault.paged(); }
+PagedKvShape default_shape() { return kDefault.paged(); }
 
 // Sequences of the given lengths with random K/V written through paged_kv_write (all layers); the
 // host copy keeps them as [seq][layer][pos][row] for the reference.
@@ -193,7 +193,7 @@ TEST(PagedAttention, ARowIsTheSameAloneAndInABatchOf64) {
 
 TEST(DevicePagedKv, AFullPoolSaysSoAndFreedBlocksComeBack) {
   TT_REQUIRE_GPU();
-  DevicePagedKv kv(shape(), 4, 64, int64_t{6});  // 6 blocks of 16 tokens; a sequence may use 4
+  DevicePagedKv kv(default_shape(), 4, 64, int64_t{6});  // 6 blocks of 16 tokens; a sequence may use 4
   const int32_t a = kv.new_sequence(), b = kv.new_sequence();
   kv.reserve(a, 64);
   EXPECT_FALSE(kv.can_reserve(b, 33));
@@ -212,7 +212,7 @@ TEST(DevicePagedKv, AFullPoolSaysSoAndFreedBlocksComeBack) {
 
 TEST(DevicePagedKv, SizedFromFreeMemory) {
   TT_REQUIRE_GPU();
-  DevicePagedKv kv(shape(), 2, 256, 0.01);
+  DevicePagedKv kv(default_shape(), 2, 256, 0.01);
   EXPECT_GE(kv.blocks_total(), 16);
   EXPECT_LE(kv.blocks_total(), 2 * 16);  // never more than every sequence at its longest
 }
