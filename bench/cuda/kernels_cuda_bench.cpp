@@ -74,15 +74,20 @@ int run(int64_t batch, int64_t seq) {
   auto* dv = device_array<float>(tokens * kv_heads * head_dim);
   auto* lse = device_array<float>(tokens * heads);
   auto* scratch = device_array<float>(tokens * heads);
-  AttentionShape shape{batch, seq, heads, kv_heads, head_dim};
-  const double attention_fwd = time_ms(3, [&] { attention_forward(out, lse, q, k, v, nullptr, shape, nullptr); });
-  const double attention_bwd =
-      time_ms(3, [&] { attention_backward(dq, dk, dv, out, out, lse, q, k, v, nullptr, shape, scratch, nullptr); });
-  // Causal attention: 2 * 2 * T^2/2 * D FLOPs per head forward, 2.5x that backward.
+  // Causal attention: 2 * 2 * T^2/2 * D FLOPs per head forward, 2.5x that backward. The bf16 shape
+  // runs the tensor-core kernels (the training step's path in bf16), the fp32 one the simple kernels.
   const double attention_flops = 2.0 * batch * heads * double(seq) * seq * head_dim;
-  std::printf("attention_fwd %.2f ms\n", attention_fwd);
-  std::printf("attention_bwd %.2f ms\n", attention_bwd);
-  std::printf("attention_fwd_rate %.2f TFLOP/s\n", attention_flops / attention_fwd / 1e9);
+  for (const bool bf16 : {true, false}) {
+    AttentionShape shape{batch, seq, heads, kv_heads, head_dim, bf16};
+    const char* suffix = bf16 ? "" : "_fp32";
+    const double fwd = time_ms(3, [&] { attention_forward(out, lse, q, k, v, nullptr, shape, nullptr); });
+    const double bwd =
+        time_ms(3, [&] { attention_backward(dq, dk, dv, out, out, lse, q, k, v, nullptr, shape, scratch, nullptr); });
+    std::printf("attention_fwd%s %.2f ms\n", suffix, fwd);
+    std::printf("attention_bwd%s %.2f ms\n", suffix, bwd);
+    std::printf("attention_fwd_rate%s %.2f TFLOP/s\n", suffix, attention_flops / fwd / 1e9);
+    std::printf("attention_bwd_rate%s %.2f TFLOP/s\n", suffix, 2.5 * attention_flops / bwd / 1e9);
+  }
   for (float* p : {q, k, v, out, dq, dk, dv, lse, scratch}) cudaFree(p);
 
   auto* h = device_array<float>(tokens * hidden, 0x3c);

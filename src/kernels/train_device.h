@@ -17,6 +17,7 @@ namespace tt {
 
 struct TrainAttentionShape {  // as tt::cuda::AttentionShape
   int64_t batch = 1, seq = 1, heads = 1, kv_heads = 1, head_dim = 1;
+  bool bf16 = false;  // bf16 operands (fp32 softmax and accumulation) where the device has such a path
 };
 
 // One AdamW update (train/optimizer.h semantics); the step count is the device's.

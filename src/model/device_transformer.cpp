@@ -16,7 +16,8 @@ class DeviceTrainingModel::Layer final : public LayerOps {
  public:
   Layer(DeviceTrainingModel& m, const Batch& batch, int64_t l)
       : m_(m), c_(m.config_), d_(*m.device_), A_(m.layers_[l]), P_(m.params_.layers[l]), N_(batch.size()),
-        shape_{batch.rows, batch.seq, c_.num_attention_heads, c_.num_key_value_heads, c_.head_dim},
+        shape_{batch.rows, batch.seq, c_.num_attention_heads, c_.num_key_value_heads, c_.head_dim,
+               m.precision_ == Precision::BF16},
         next_(l + 1 < c_.num_hidden_layers ? m.layers_[l + 1].x : m.x_final_) {}
 
   void norm(Norm weight) override {
@@ -201,7 +202,7 @@ void DeviceTrainingModel::backward(const Batch& batch) {
   const ModelConfig& c = config_;
   const int64_t N = batch.size(), C = c.hidden_size, D = c.head_dim, F = c.intermediate_size;
   const int64_t H = c.num_attention_heads, KVH = c.num_key_value_heads;
-  const TrainAttentionShape shape{batch.rows, batch.seq, H, KVH, D};
+  const TrainAttentionShape shape{batch.rows, batch.seq, H, KVH, D, precision_ == Precision::BF16};
   const int32_t* doc_start = has_doc_start_ ? doc_start_ : nullptr;
   const float eps = static_cast<float>(c.rms_norm_eps);
   TrainDevice& d = *device_;

@@ -1,10 +1,11 @@
 // Causal grouped-query attention with per-document boundaries, flash-style: one warp per query row
 // streams over its keys with an online softmax; the forward keeps only the log-sum-exp, and the
 // backward recomputes each probability from it. No T x T buffer exists. Layouts as kernels/cpu/attention.h.
-// This is the correct, simple version (one warp per row, no shared-memory tiling): its speed is
-// measured by scripts/gpu-check.sh, not yet tuned.
+// These simple kernels (one warp per row, no shared-memory tiling) are the fp32 path and the fallback;
+// shapes marked bf16 go to the tensor-core kernels of attention_tensor_cores.cu where they fit.
 #include <cmath>
 
+#include "kernels/cuda/attention_tensor_cores.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/ops.h"
 #include "kernels/cuda/reduce.cuh"
@@ -145,6 +146,8 @@ unsigned row_blocks(const AttentionShape& s) {
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
                        const int32_t* doc_start, const AttentionShape& shape, cudaStream_t stream) {
   check_shape(shape);
+  if (tensor_core_attention_supports(shape, {out, q, k, v}))
+    return tensor_core_attention_forward(out, lse, q, k, v, doc_start, shape, stream);
   attention_forward_kernel<<<row_blocks(shape), 32 * kWarpsPerBlock, 0, stream>>>(out, lse, q, k, v, doc_start, shape);
   TT_CUDA_CHECK_LAUNCH();
 }
@@ -153,6 +156,11 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
                         const float* q, const float* k, const float* v, const int32_t* doc_start,
                         const AttentionShape& shape, float* scratch, cudaStream_t stream) {
   check_shape(shape);
+  if (tensor_core_attention_supports(shape, {dq, dk, dv, dout, out, q, k, v})) {
+    attention_delta_kernel<<<row_blocks(shape), 32 * kWarpsPerBlock, 0, stream>>>(scratch, dout, out, shape);
+    TT_CUDA_CHECK_LAUNCH();
+    return tensor_core_attention_backward(dq, dk, dv, dout, lse, scratch, q, k, v, doc_start, shape, stream);
+  }
   const size_t kv_bytes = sizeof(float) * shape.batch * shape.seq * shape.kv_heads * shape.head_dim;
   TT_CUDA_CHECK(cudaMemsetAsync(dk, 0, kv_bytes, stream));
   TT_CUDA_CHECK(cudaMemsetAsync(dv, 0, kv_bytes, stream));

@@ -71,6 +71,9 @@ void round_to_bf16(uint16_t* out, const float* in, int64_t n, cudaStream_t strea
 // ---- causal GQA attention with per-document boundaries, as kernels/cpu/attention.h ----
 struct AttentionShape {
   int64_t batch = 1, seq = 1, heads = 1, kv_heads = 1, head_dim = 1;
+  // bf16 operands on the tensor cores (fp32 softmax and accumulation) where the shape allows
+  // (attention_tensor_cores.h); false: fp32 throughout.
+  bool bf16 = false;
 };
 // Flash-style: the forward saves the log-sum-exp per (b, h, t); no T x T buffer anywhere.
 // head_dim at most 256.

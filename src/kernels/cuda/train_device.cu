@@ -220,7 +220,7 @@ class CudaTrainDevice final : public TrainDevice {
            3 * sizeof(double);
   }
   static AttentionShape attention_shape(const TrainAttentionShape& s) {
-    return {s.batch, s.seq, s.heads, s.kv_heads, s.head_dim};
+    return {s.batch, s.seq, s.heads, s.kv_heads, s.head_dim, s.bf16};
   }
   DeviceTrainBuffers& buffers() {
     if (!buffers_) throw std::runtime_error("train device: parameters used before create_parameters");
