@@ -1,9 +1,9 @@
 // Timings of the generation kernels (kernels/cuda/generation.h) on MobileLLM-R1-140M's shapes with
 // random bf16 weights: one decode step of `batch` sequences at `context` cached tokens (every layer's
 // seven row-invariant GEMMs, the K/V write and paged attention, the lm_head over the 128k vocabulary
-// and greedy device sampling), and one prefill chunk of `prefill` tokens over a cached prefix. The
-// RMSNorm/RoPE/SwiGLU kernels and the host scheduler are not in it: this bounds the engine's step from
-// below, it is not `bench generate`. Prints "name value unit" lines (scripts/gpu-check.sh tabulates
+// and greedy device sampling), the paged attention kernel alone for one layer of that step, and one
+// prefill chunk of `prefill` tokens over a cached prefix. The RMSNorm/RoPE/SwiGLU kernels and the host
+// scheduler are not in it: this bounds the engine's step from below, it is not `bench generate`. Prints "name value unit" lines (scripts/gpu-check.sh tabulates
 // them). Usage: tinythink_generation_bench [batch=256] [context=1024] [prefill=2048]
 #include <cuda_runtime_api.h>
 
@@ -115,6 +115,13 @@ int main(int argc, char** argv) {
     std::printf("decode_step_b%lld_ctx%lld %.3f ms\n", static_cast<long long>(batch), static_cast<long long>(context),
                 decode_ms);
     std::printf("decode_tokens_per_s %.0f tok/s\n", batch / (decode_ms / 1e3));
+    // The paged attention kernel alone: one layer of that decode step, and the K/V bytes it reads per second.
+    const double attention_ms =
+        time_ms(20, [&] { paged_attention(attn, q, kv.view(), 0, d_seqs, d_pos, batch, kHeads, nullptr); });
+    const double kv_bytes = static_cast<double>(batch) * context * kKvHeads * kHeadDim * 2 * sizeof(float);
+    std::printf("paged_attention_b%lld_ctx%lld %.4f ms\n", static_cast<long long>(batch),
+                static_cast<long long>(context), attention_ms);
+    std::printf("paged_attention_kv_read %.0f GB/s\n", kv_bytes / (attention_ms / 1e3) / 1e9);
     // Prefill: `prefill` new tokens of sequence 0 after its `context` cached ones (no lm_head).
     std::vector<int32_t> prefill_seqs(prefill, ids[0]), prefill_pos(prefill);
     for (int64_t i = 0; i < prefill; ++i) prefill_pos[i] = static_cast<int32_t>(context + i);

@@ -3,8 +3,10 @@
 // number of rows in the call, their order or their neighbours — no split-K chosen by batch size.
 //   - a paged KV cache in device memory (the layout of infer/kv_cache.h: a block holds, for every
 //     layer, K and V of its slots: [layer][k|v][slot][kv_heads * head_dim]) and its block allocator;
-//   - paged attention for decode and for prefill over cached prefixes (one kernel: each query row
-//     attends to positions 0..p of its own sequence through the block table);
+//   - paged attention for decode and for prefill over cached prefixes (each query row attends to
+//     positions 0..p of its own sequence through the block table; for head_dim 64 and 128 one block
+//     serves all query heads of a KV head and walks the positions in tiles of 32, other shapes take a
+//     generic kernel: the choice depends on the shapes and the device, never on the rows);
 //   - a row-invariant GEMM (each output is one FMA chain over k = 0..K-1 in order, as kernels/cpu/packed_gemm.h:
 //     the same bits as the CPU engine's gemm);
 //   - sampling on the device (repetition penalty, greedy, temperature, top-k, top-p, min-p) with the

@@ -9,6 +9,12 @@ __device__ __forceinline__ float warp_sum(float v) {
   return v;
 }
 
+// The maximum of v over the warp, returned to every lane (all 32 lanes must take part).
+__device__ __forceinline__ float warp_max(float v) {
+  for (int offset = 16; offset > 0; offset >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
+  return v;
+}
+
 // The sum of v over the block (blockDim.x a multiple of 32, at most 1024), returned to every thread.
 // `shared` holds 32 floats; the function may be called repeatedly with the same buffer.
 __device__ __forceinline__ float block_sum(float v, float* shared) {
