@@ -151,6 +151,16 @@ else
   row "tinythink train 140M bf16" "FAILED: $(tail -1 "$LOGS/gpu-check.train.log" | cut -c1-120)"
 fi
 
+echo "== per-op device time of that step (bench train --device cuda --profile: each op waited for, slower)"
+timeout 60 "$BIN/tinythink" bench train --device cuda --arch mobilellm-r1-140m --batch 2 --seq 4096 --steps 2 \
+  --precision bf16 --profile --json >"$LOGS/gpu-check.profile.json" 2>"$LOGS/gpu-check.profile.log"
+cat "$LOGS/gpu-check.profile.log"
+while read -r name value; do row "  step op: $name" "$value"; done < <(python3 -c '
+import json, sys
+rows = json.load(open(sys.argv[1]))["profile"]
+for r in sorted(rows, key=lambda r: -r["ms_per_step"])[:8]:
+    print(r["op"].replace(" ", "_"), "%.1f ms/step (%.0f%%)" % (r["ms_per_step"], 100 * r["share"]))' "$LOGS/gpu-check.profile.json" 2>/dev/null)
+
 echo "== kernel benchmarks (batch 2 x seq 4096, MobileLLM-R1-140M shapes)"
 timeout 45 "$BIN/tinythink_cuda_bench" 2 4096 | tee "$LOGS/gpu-check.bench.log"
 bench_rows "$LOGS/gpu-check.bench.log"

@@ -73,15 +73,6 @@ struct QueryGradShared {
 
 __device__ __forceinline__ int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-__device__ __forceinline__ float warp_max(float v) {
-  for (int offset = 16; offset > 0; offset >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
-  return v;
-}
-__device__ __forceinline__ float warp_add(float v) {
-  for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
-  return v;
-}
-
 // Rows [0, 64) of a head's slice (src: row 0, column 0; ld floats between rows) into a bf16 tile;
 // rows at or past `valid` are zeros. The block cooperates; float4 loads (the caller checks alignment).
 template <int D>
