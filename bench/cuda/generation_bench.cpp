@@ -58,15 +58,15 @@ uint16_t* random_bf16(int64_t count, uint32_t seed) {
 void layers(const Weights& w, const PagedKvView& kv, int64_t rows, const int32_t* sequences, const int32_t* positions,
             float* x, float* q, float* k, float* v, float* attn, float* gate, float* up) {
   for (int64_t l = 0; l < kLayers; ++l) {
-    rowinv_gemm_bf16(x, rows, w.wq, kHeads * kHeadDim, kHidden, q, false, nullptr);
-    rowinv_gemm_bf16(x, rows, w.wk, kKvHeads * kHeadDim, kHidden, k, false, nullptr);
-    rowinv_gemm_bf16(x, rows, w.wv, kKvHeads * kHeadDim, kHidden, v, false, nullptr);
+    rowinv_gemm_bf16_tensor_cores(x, rows, w.wq, kHeads * kHeadDim, kHidden, q, false, nullptr);
+    rowinv_gemm_bf16_tensor_cores(x, rows, w.wk, kKvHeads * kHeadDim, kHidden, k, false, nullptr);
+    rowinv_gemm_bf16_tensor_cores(x, rows, w.wv, kKvHeads * kHeadDim, kHidden, v, false, nullptr);
     paged_kv_write(kv, l, k, v, sequences, positions, rows, nullptr);
     paged_attention(attn, q, kv, l, sequences, positions, rows, kHeads, nullptr);
-    rowinv_gemm_bf16(attn, rows, w.wo, kHidden, kHeads * kHeadDim, x, true, nullptr);
-    rowinv_gemm_bf16(x, rows, w.gate, kFfn, kHidden, gate, false, nullptr);
-    rowinv_gemm_bf16(x, rows, w.up, kFfn, kHidden, up, false, nullptr);
-    rowinv_gemm_bf16(gate, rows, w.down, kHidden, kFfn, x, true, nullptr);
+    rowinv_gemm_bf16_tensor_cores(attn, rows, w.wo, kHidden, kHeads * kHeadDim, x, true, nullptr);
+    rowinv_gemm_bf16_tensor_cores(x, rows, w.gate, kFfn, kHidden, gate, false, nullptr);
+    rowinv_gemm_bf16_tensor_cores(x, rows, w.up, kFfn, kHidden, up, false, nullptr);
+    rowinv_gemm_bf16_tensor_cores(gate, rows, w.down, kHidden, kFfn, x, true, nullptr);
   }
 }
 
@@ -109,7 +109,7 @@ int main(int argc, char** argv) {
     uint8_t* seen = device_array<uint8_t>(1);
     const double decode_ms = time_ms(5, [&] {
       layers(w, kv.view(), batch, d_seqs, d_pos, x, q, k, v, attn, gate, up);
-      rowinv_gemm_bf16(x, batch, w.lm_head, kVocab, kHidden, logits, false, nullptr);
+      rowinv_gemm_bf16_tensor_cores(x, batch, w.lm_head, kVocab, kHidden, logits, false, nullptr);
       sample_tokens(tokens, logits, batch, kVocab, params, history, offsets, seen, nullptr);
     });
     std::printf("decode_step_b%lld_ctx%lld %.3f ms\n", static_cast<long long>(batch), static_cast<long long>(context),

@@ -1,8 +1,9 @@
 // The inference forward pass on a GPU: the same rows-of-many-sequences step as infer/forward.h, through
 // the same layer recipe (model/recipe.h), with weights, activations and the paged KV cache in device
 // memory (kernels/generation_device.h). Every kernel it uses is batch-invariant — the row-invariant
-// GEMM (the CPU engine's FMA chain, same bits), per-row norms and RoPE, paged attention with a fixed
-// order per row — so a row's logits depend only on its own sequence, as on the CPU.
+// GEMM (fp32: the CPU engine's FMA chain, same bits; bf16: tensor cores with a fixed tile and K order,
+// within fp32 rounding of the CPU's), per-row norms and RoPE, paged attention with a fixed order per
+// row — so a row's logits depend only on its own sequence, as on the CPU.
 #pragma once
 #include <cstdint>
 #include <vector>

@@ -99,7 +99,7 @@ class CudaGenerationDevice final : public GenerationDevice {
             bool accumulate) override {
     if (fast_gemm_ && w_bf16 && m > 0) return fast_gemm(x, m, w, n, k, y, accumulate);
     if (w_bf16)
-      rowinv_gemm_bf16(x, m, static_cast<const uint16_t*>(w), n, k, y, accumulate, stream_);
+      rowinv_gemm_bf16_tensor_cores(x, m, static_cast<const uint16_t*>(w), n, k, y, accumulate, stream_);
     else
       rowinv_gemm_f32(x, m, static_cast<const float*>(w), n, k, y, accumulate, stream_);
   }
