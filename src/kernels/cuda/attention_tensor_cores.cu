@@ -73,18 +73,44 @@ struct QueryGradShared {
 
 __device__ __forceinline__ int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
-// Rows [0, 64) of a head's slice (src: row 0, column 0; ld floats between rows) into a bf16 tile;
-// rows at or past `valid` are zeros. The block cooperates; float4 loads (the caller checks alignment).
+// Rows [0, 64) of one or two heads' slices (src: row 0, column 0; ld floats between rows) into bf16
+// tiles; rows at or past `valid` are zeros. The block cooperates with float4 loads (the caller checks
+// alignment), all issued before any store so that their latencies overlap.
+template <int D, int kCount>
+__device__ void stage_tiles(bf16* const (&dst)[kCount], const float* const (&src)[kCount], int64_t ld, int64_t valid) {
+  constexpr int kVectors = D / 4, kPerThread = kTile * kVectors / kThreads;
+  float4 values[kCount][kPerThread];
+#pragma unroll
+  for (int t = 0; t < kCount; ++t)
+#pragma unroll
+    for (int i = 0; i < kPerThread; ++i) {
+      const int e = threadIdx.x + i * kThreads, r = e / kVectors, c = (e % kVectors) * 4;
+      values[t][i] = r < valid ? *reinterpret_cast<const float4*>(src[t] + r * ld + c) : make_float4(0.f, 0.f, 0.f, 0.f);
+    }
+#pragma unroll
+  for (int t = 0; t < kCount; ++t)
+#pragma unroll
+    for (int i = 0; i < kPerThread; ++i) {
+      const int e = threadIdx.x + i * kThreads, r = e / kVectors, c = (e % kVectors) * 4;
+      __nv_bfloat162* d = reinterpret_cast<__nv_bfloat162*>(dst[t] + r * Dims<D>::op + c);
+      d[0] = __floats2bfloat162_rn(values[t][i].x, values[t][i].y);
+      d[1] = __floats2bfloat162_rn(values[t][i].z, values[t][i].w);
+    }
+}
+
 template <int D>
 __device__ void stage_tile(bf16* dst, const float* src, int64_t ld, int64_t valid) {
-  constexpr int kVectors = D / 4;
-  for (int i = threadIdx.x; i < kTile * kVectors; i += kThreads) {
-    const int r = i / kVectors, c = (i % kVectors) * 4;
-    const float4 x = r < valid ? *reinterpret_cast<const float4*>(src + r * ld + c) : make_float4(0.f, 0.f, 0.f, 0.f);
-    __nv_bfloat162* d = reinterpret_cast<__nv_bfloat162*>(dst + r * Dims<D>::op + c);
-    d[0] = __floats2bfloat162_rn(x.x, x.y);
-    d[1] = __floats2bfloat162_rn(x.z, x.w);
-  }
+  bf16* const dsts[1] = {dst};
+  const float* const srcs[1] = {src};
+  stage_tiles<D, 1>(dsts, srcs, ld, valid);
+}
+
+template <int D>
+__device__ void stage_tile_pair(bf16* dst_a, const float* src_a, bf16* dst_b, const float* src_b, int64_t ld,
+                                int64_t valid) {
+  bf16* const dsts[2] = {dst_a, dst_b};
+  const float* const srcs[2] = {src_a, src_b};
+  stage_tiles<D, 2>(dsts, srcs, ld, valid);
 }
 
 // The 16 x D rows of a bf16 tile as matrix_a fragments, loaded once where they serve many key tiles.
@@ -178,8 +204,7 @@ __global__ void __launch_bounds__(kThreads) forward_kernel(float* out, float* ls
   for (int64_t k0 = block_first_key / kTile * kTile; k0 <= last_key; k0 += kTile) {
     __syncthreads();  // the previous tile's K and V are no longer read
     const int64_t keys = min64(kTile, T - k0);
-    stage_tile<D>(sh.k, k + (token0 + k0) * ldk + g * D, ldk, keys);
-    stage_tile<D>(sh.v, v + (token0 + k0) * ldk + g * D, ldk, keys);
+    stage_tile_pair<D>(sh.k, k + (token0 + k0) * ldk + g * D, sh.v, v + (token0 + k0) * ldk + g * D, ldk, keys);
     __syncthreads();
     rows_times_tile_transposed<D>(sh.s[warp], my_q, sh.k);
     __syncwarp();
@@ -248,8 +273,7 @@ __global__ void __launch_bounds__(kThreads)
   const int64_t k0 = int64_t(blockIdx.x) * kTile, keys = min64(kTile, T - k0);  // the first keys work most
   const int64_t token0 = b * T;
   const float scale = rsqrtf(float(D));
-  stage_tile<D>(sh.k, k + (token0 + k0) * ldk + g * D, ldk, keys);
-  stage_tile<D>(sh.v, v + (token0 + k0) * ldk + g * D, ldk, keys);
+  stage_tile_pair<D>(sh.k, k + (token0 + k0) * ldk + g * D, sh.v, v + (token0 + k0) * ldk + g * D, ldk, keys);
   __syncthreads();
   FragA my_k[D / 16], my_v[D / 16];
   load_rows<D>(my_k, sh.k + warp * 16 * Dims<D>::op);
@@ -267,8 +291,8 @@ __global__ void __launch_bounds__(kThreads)
       if (doc_start && doc_start[token0 + q0] > last_key) break;
       const int64_t rows = min64(kTile, T - q0);
       __syncthreads();  // the previous query tile is no longer read
-      stage_tile<D>(sh.q, q + (token0 + q0) * ldq + h * D, ldq, rows);
-      stage_tile<D>(sh.dout, dout + (token0 + q0) * ldq + h * D, ldq, rows);
+      stage_tile_pair<D>(sh.q, q + (token0 + q0) * ldq + h * D, sh.dout, dout + (token0 + q0) * ldq + h * D, ldq,
+                         rows);
       for (int i = threadIdx.x; i < kTile; i += kThreads) {
         const bool valid = i < rows;
         const int64_t stat = (b * H + h) * T + q0 + i;
@@ -318,8 +342,7 @@ __global__ void __launch_bounds__(kThreads)
   const int64_t q0 = int64_t(gridDim.x - 1 - blockIdx.x) * kTile, rows = min64(kTile, T - q0);
   const int64_t token0 = b * T;
   const float scale = rsqrtf(float(D));
-  stage_tile<D>(sh.q, q + (token0 + q0) * ldq + h * D, ldq, rows);
-  stage_tile<D>(sh.dout, dout + (token0 + q0) * ldq + h * D, ldq, rows);
+  stage_tile_pair<D>(sh.q, q + (token0 + q0) * ldq + h * D, sh.dout, dout + (token0 + q0) * ldq + h * D, ldq, rows);
   __syncthreads();
   FragA my_q[D / 16], my_dout[D / 16];
   load_rows<D>(my_q, sh.q + warp * 16 * Dims<D>::op);
@@ -339,8 +362,7 @@ __global__ void __launch_bounds__(kThreads)
   for (int64_t k0 = block_first_key / kTile * kTile; k0 <= q0 + rows - 1; k0 += kTile) {
     __syncthreads();
     const int64_t keys = min64(kTile, T - k0);
-    stage_tile<D>(sh.k, k + (token0 + k0) * ldk + g * D, ldk, keys);
-    stage_tile<D>(sh.v, v + (token0 + k0) * ldk + g * D, ldk, keys);
+    stage_tile_pair<D>(sh.k, k + (token0 + k0) * ldk + g * D, sh.v, v + (token0 + k0) * ldk + g * D, ldk, keys);
     __syncthreads();
     rows_times_tile_transposed<D>(sh.s[warp], my_q, sh.k);      // S = Q K^T
     rows_times_tile_transposed<D>(sh.dp[warp], my_dout, sh.v);  // dP = dO V^T
