@@ -115,6 +115,16 @@ int main(int argc, char** argv) {
     std::printf("decode_step_b%lld_ctx%lld %.3f ms\n", static_cast<long long>(batch), static_cast<long long>(context),
                 decode_ms);
     std::printf("decode_tokens_per_s %.0f tok/s\n", batch / (decode_ms / 1e3));
+    // The step's parts: the 15 layers, the lm_head over the vocabulary, greedy sampling.
+    const double layers_ms =
+        time_ms(5, [&] { layers(w, kv.view(), batch, d_seqs, d_pos, x, q, k, v, attn, gate, up); });
+    const double lm_head_ms =
+        time_ms(5, [&] { rowinv_gemm_bf16_tensor_cores(x, batch, w.lm_head, kVocab, kHidden, logits, false, nullptr); });
+    const double sample_ms =
+        time_ms(5, [&] { sample_tokens(tokens, logits, batch, kVocab, params, history, offsets, seen, nullptr); });
+    std::printf("decode_layers_b%lld %.3f ms\n", static_cast<long long>(batch), layers_ms);
+    std::printf("decode_lm_head_b%lld %.3f ms\n", static_cast<long long>(batch), lm_head_ms);
+    std::printf("decode_greedy_sampling_b%lld %.3f ms\n", static_cast<long long>(batch), sample_ms);
     // The paged attention kernel alone: one layer of that decode step, and the K/V bytes it reads per second.
     const double attention_ms =
         time_ms(20, [&] { paged_attention(attn, q, kv.view(), 0, d_seqs, d_pos, batch, kHeads, nullptr); });

@@ -94,7 +94,7 @@ union Shared {  // the staged tiles during the K loop, the warps' outputs after 
   float out[kWarps][32 * kOutLd];
 };
 
-__global__ void __launch_bounds__(kThreads) gemm_kernel(const float* x, int64_t M, const uint16_t* w, int64_t N,
+__global__ void __launch_bounds__(kThreads, 2) gemm_kernel(const float* x, int64_t M, const uint16_t* w, int64_t N,
                                                         int64_t K, float* y, bool accumulate) {
   __shared__ __align__(128) Shared sh;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
@@ -106,19 +106,35 @@ __global__ void __launch_bounds__(kThreads) gemm_kernel(const float* x, int64_t 
 #pragma unroll
     for (int j = 0; j < 2; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
   const bf16* w_bits = reinterpret_cast<const bf16*>(w);
+  // Each thread carries its share of the next K step's tiles in registers: loaded (zeros past the
+  // edges: an exact zero term leaves every sum unchanged) while the tensor cores work on the current
+  // step, stored to shared memory at the top of the next.
+  constexpr int kXPer = kRows * kDepth / kThreads, kWPer = kCols * kDepth / kThreads;
+  float x_next[kXPer];
+  bf16 w_next[kWPer];
+  // Thread t always takes column t % 32 of the step and rows t / 32 + 8 i (kThreads / kDepth = 8).
+  constexpr int kRowStride = kThreads / kDepth;
+  const int my_col = threadIdx.x % kDepth, my_row = threadIdx.x / kDepth;
+  const float* x_base = x + (m0 + my_row) * K + my_col;
+  const bf16* w_base = w_bits + (n0 + my_row) * K + my_col;
+  auto load_step = [&](int64_t k0) {
+    const bool k_inside = k0 + my_col < K;
+#pragma unroll
+    for (int i = 0; i < kXPer; ++i)
+      x_next[i] = k_inside && m0 + my_row + kRowStride * i < M ? x_base[kRowStride * i * K + k0] : 0.0f;
+#pragma unroll
+    for (int i = 0; i < kWPer; ++i)
+      w_next[i] = k_inside && n0 + my_row + kRowStride * i < N ? w_base[kRowStride * i * K + k0]
+                                                               : __float2bfloat16_rn(0.0f);
+  };
+  load_step(0);
   for (int64_t k0 = 0; k0 < K; k0 += kDepth) {
-    // Stage the tiles, zeros past the edges (an exact zero term leaves every sum unchanged).
-    for (int e = threadIdx.x; e < kRows * kDepth; e += kThreads) {
-      const int r = e / kDepth, kk = e % kDepth;
-      const int64_t m = m0 + r, k = k0 + kk;
-      sh.tiles.x[r * kLd + kk] = __float2bfloat16_rn(m < M && k < K ? x[m * K + k] : 0.0f);
-    }
-    for (int e = threadIdx.x; e < kCols * kDepth; e += kThreads) {
-      const int c = e / kDepth, kk = e % kDepth;
-      const int64_t n = n0 + c, k = k0 + kk;
-      sh.tiles.w[c * kLd + kk] = n < N && k < K ? w_bits[n * K + k] : __float2bfloat16_rn(0.0f);
-    }
+#pragma unroll
+    for (int i = 0; i < kXPer; ++i) sh.tiles.x[(my_row + kRowStride * i) * kLd + my_col] = __float2bfloat16_rn(x_next[i]);
+#pragma unroll
+    for (int i = 0; i < kWPer; ++i) sh.tiles.w[(my_row + kRowStride * i) * kLd + my_col] = w_next[i];
     __syncthreads();
+    if (k0 + kDepth < K) load_step(k0 + kDepth);
 #pragma unroll
     for (int kk = 0; kk < kDepth; kk += 16) {
       wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> a[2];
