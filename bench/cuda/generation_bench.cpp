@@ -125,6 +125,21 @@ int main(int argc, char** argv) {
     std::printf("decode_layers_b%lld %.3f ms\n", static_cast<long long>(batch), layers_ms);
     std::printf("decode_lm_head_b%lld %.3f ms\n", static_cast<long long>(batch), lm_head_ms);
     std::printf("decode_greedy_sampling_b%lld %.3f ms\n", static_cast<long long>(batch), sample_ms);
+    // Sampled decoding as `pairs` runs it (temperature 0.6, top-p 0.95, top-k 50, a fixed draw).
+    std::vector<DeviceSampling> sampled(batch);
+    for (int64_t i = 0; i < batch; ++i) {
+      sampled[i].temperature = 0.6f;
+      sampled[i].top_p = 0.95f;
+      sampled[i].top_k = 50;
+      sampled[i].uniform = (i + 0.5) / batch;
+    }
+    std::vector<uint8_t> sampled_bytes(sizeof(DeviceSampling) * batch);
+    std::memcpy(sampled_bytes.data(), sampled.data(), sampled_bytes.size());
+    auto* sampled_params = reinterpret_cast<DeviceSampling*>(upload(sampled_bytes));
+    const double sampled_ms = time_ms(3, [&] {
+      sample_tokens(tokens, logits, batch, kVocab, sampled_params, history, offsets, seen, nullptr);
+    });
+    std::printf("decode_topp_topk_sampling_b%lld %.3f ms\n", static_cast<long long>(batch), sampled_ms);
     // The paged attention kernel alone: one layer of that decode step, and the K/V bytes it reads per second.
     const double attention_ms =
         time_ms(20, [&] { paged_attention(attn, q, kv.view(), 0, d_seqs, d_pos, batch, kHeads, nullptr); });
