@@ -4,7 +4,8 @@
 # documents per task (default 20). A random model never writes EOS, so every generation runs to the
 # task's max_gen_toks: this is the slowest case. Prints the machine, then per-task time and
 # throughput from results.json. Usage: bench/eval_suite.sh [LIMIT] [TASKS]
-# Env: BUILD_DIR (default build), SHARED (default ../shared), OUT (default /tmp/tinythink-eval-bench).
+# Env: BUILD_DIR (default build), SHARED (default ../shared), OUT (default /tmp/tinythink-eval-bench),
+# DEVICE (default auto: the GPU when one answers; cpu or cuda[:N] to choose).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
@@ -12,6 +13,7 @@ SHARED=${SHARED:-${TINYTHINK_SHARED:-../shared}}
 OUT=${OUT:-/tmp/tinythink-eval-bench}
 LIMIT=${1:-20}
 TASKS=${2:-tiny_think}
+DEVICE=${DEVICE:-auto}
 mkdir -p "$OUT"
 MODEL="$OUT/model"
 if [ ! -f "$MODEL/model.safetensors" ]; then
@@ -20,10 +22,10 @@ if [ ! -f "$MODEL/model.safetensors" ]; then
   cp "$SHARED/reference/tiny-think/chat_template.jinja" "$MODEL/"
   printf '{"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>"}\n' > "$MODEL/tokenizer_config.json"
 fi
-echo "# $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(git rev-parse --short HEAD)"
+echo "# $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, $(git rev-parse --short HEAD), device $DEVICE"
 start=$(date +%s)
 "$BUILD_DIR/tinythink" eval --model "$MODEL" --tasks "$TASKS" --limit "$LIMIT" --data "$SHARED/data" \
-  --output "$OUT/results" --no-progress
+  --output "$OUT/results" --no-progress --device "$DEVICE"
 echo "# wall: $(( $(date +%s) - start )) s"
 /usr/bin/python3 - "$OUT/results/results.json" <<'PY'
 import json, sys
