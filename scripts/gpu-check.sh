@@ -203,5 +203,19 @@ if python3 -c "import torch, transformers" 2>/dev/null; then
   row "hf parity" "$(grep -c ' ok$' "$LOGS/gpu-check.parity.log")/3 ok"
 fi
 
+# The study's suite end to end on the GPU (eval --device cuda, a random 140M model: it never stops, so
+# every document runs to its task's token budget), when the caller brings the data: a folder with the
+# layout of ../shared (data/ with the task folders and tokenizer/llama3/tokenizer.json, reference/).
+if [ -n "${GPU_CHECK_EVAL_SHARED:-}" ] && [ -d "$GPU_CHECK_EVAL_SHARED/data" ]; then
+  echo "== eval suite on the GPU (bench/eval_suite.sh ${GPU_CHECK_EVAL_LIMIT:-5} ${GPU_CHECK_EVAL_TASKS:-tiny_think})"
+  BUILD_DIR=$BIN SHARED=$GPU_CHECK_EVAL_SHARED OUT=/tmp/gpu-check-eval DEVICE=cuda \
+    timeout "${GPU_CHECK_EVAL_TIMEOUT_S:-90}" bench/eval_suite.sh "${GPU_CHECK_EVAL_LIMIT:-5}" "${GPU_CHECK_EVAL_TASKS:-tiny_think}" \
+    2>&1 | tee "$LOGS/gpu-check.eval.log"
+  row "eval suite (limit ${GPU_CHECK_EVAL_LIMIT:-5})" "$(grep -m1 '^# wall' "$LOGS/gpu-check.eval.log" || echo 'no result (timeout?)')"
+  while read -r task docs seconds docs_s gen_s _; do
+    row "  eval $task" "$docs docs, $seconds s, $docs_s docs/s, $gen_s gen tok/s"
+  done < <(sed -n '/^task /,$p' "$LOGS/gpu-check.eval.log" | tail -n +2)
+fi
+
 row "wall time" "$(elapsed)"
 summary
