@@ -2,8 +2,9 @@
 // generation equals the argmax of full device forwards at every step; with fp32 compute its greedy
 // completions equal the CPU engine's on 100 prompts; a request's tokens are the same alone, all 256
 // together, shuffled in smaller batches with chunked prefill, and mixed with other requests; its
-// log-likelihoods equal `score`'s (score_sequences) within bf16 tolerance; and `tinythink generate
-// --device cuda` writes what `--device cpu` writes (fp32).
+// log-likelihoods equal `score`'s (score_sequences) within bf16 tolerance; `tinythink generate
+// --device cuda` writes what `--device cpu` writes (fp32); and prefix caching (on by default, as on the
+// CPU) changes no token or log-likelihood, only the prefill work.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -329,9 +330,6 @@ TEST(EngineOnDevice, GenerateDeviceCudaWritesWhatDeviceCpuWritesInFp32) {
   std::filesystem::remove_all(dir);
 }
 
-}  // namespace
-}  // namespace tt::infer
-
 // Automatic prefix caching on the device (the host's KvBlocks handing out the device pool's blocks):
 // requests sharing a long prompt prefix, n = 2 samples each and a repeated prompt, give exactly the
 // same tokens with prefix caching on and off (greedy and seeded), the cached engine computes fewer
@@ -393,3 +391,6 @@ TEST(EngineOnDevice, PrefixCachingKeepsLogLikelihoods) {
   EXPECT_GE(cached.stats().cached_prompt_tokens, 18 * 32);  // 18 repeats of contexts of at least 40 tokens
   EXPECT_EQ(plain.stats().cached_prompt_tokens, 0);
 }
+
+}  // namespace
+}  // namespace tt::infer
