@@ -15,6 +15,12 @@ int choose_engine_device(const std::string& text, const std::string& where, Prec
   return device.kind == DeviceKind::CUDA ? device.index : -1;
 }
 
+KvBlockLimits device_kv_limits(GenerationDevice& device) {
+  return {.blocks = device.kv_blocks_total(),
+          .max_sequences = device.kv_max_sequences(),
+          .max_blocks_per_sequence = device.kv_max_blocks_per_sequence()};
+}
+
 DeviceEngine::DeviceEngine(Model& model, const DeviceEngineOptions& options)
     : options_(options), vocab_(model.config.vocab_size) {
   if (options_.max_sequences < 1) fail("device engine: max_sequences must be >= 1");
@@ -27,6 +33,7 @@ DeviceEngine::DeviceEngine(Model& model, const DeviceEngineOptions& options)
              options_.cuda_device);
   model_ = std::make_unique<DeviceInferenceModel>(model, options_.precision, *device_);
   model_->create_cache(options_.max_sequences, options_.kv_memory_fraction, options_.block_size);
+  blocks_ = std::make_unique<KvBlocks>(options_.block_size, device_kv_limits(*device_));
   const ModelConfig& c = model.config;
   block_bytes_ = c.num_hidden_layers * 2 * options_.block_size * c.num_key_value_heads * c.head_dim *
                  static_cast<int64_t>(sizeof(float));
@@ -38,29 +45,18 @@ DeviceEngine::~DeviceEngine() {
     if (p) device_->release(p);
 }
 
-int32_t DeviceEngine::new_sequence() { return device_->kv_new_sequence(); }
-
-void DeviceEngine::free_sequence(int32_t seq) {
-  device_->kv_free_sequence(seq);
-  tables_changed_ = true;
-}
-
-bool DeviceEngine::can_reserve(int32_t seq, int64_t tokens) { return device_->kv_can_reserve(seq, tokens); }
-
-void DeviceEngine::reserve(int32_t seq, int64_t tokens) {
-  device_->kv_reserve(seq, tokens);
-  tables_changed_ = true;
-  peak_blocks_used_ = std::max(peak_blocks_used_, device_->kv_blocks_total() - device_->kv_blocks_free());
-}
-
-int64_t DeviceEngine::blocks_total() { return device_->kv_blocks_total(); }
-int64_t DeviceEngine::blocks_free() { return device_->kv_blocks_free(); }
-
 void DeviceEngine::forward(const StepInput& step, float* host_logits) {
-  if (tables_changed_) {
-    device_->kv_upload_tables();
-    tables_changed_ = false;
+  // Uploaded when they differ from the last upload (a request that waits for room maps and returns its
+  // cached prefix on every step, changing the version but not the tables).
+  if (uploaded_tables_.empty() || blocks_->tables_version() != uploaded_tables_version_) {
+    std::vector<int32_t> tables = blocks_->table_array();
+    if (tables != uploaded_tables_) {
+      device_->kv_upload_tables(tables.data());
+      uploaded_tables_ = std::move(tables);
+    }
+    uploaded_tables_version_ = blocks_->tables_version();
   }
+  peak_blocks_used_ = std::max(peak_blocks_used_, blocks_->blocks_in_use());
   model_->forward(step, host_logits);
 }
 

@@ -6,7 +6,9 @@
 //
 // A sequence reserves its whole budget (prompt + max_new_tokens, capped by the context) when the
 // engine admits it, so a running sample never finds the pool full: requests that do not fit yet wait
-// in the queue until running ones finish.
+// in the queue until running ones finish. Which block holds what is decided on the host by the same
+// KvBlocks as the CPU cache's (with the device pool's size as its limit), prefix caching included;
+// the device only gets the block tables.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "infer/device_forward.h"
+#include "infer/kv_blocks.h"
 #include "infer/sampler.h"
 #include "kernels/generation_device.h"
 
@@ -40,6 +43,9 @@ struct DeviceSampleRow {
 // memory, precision) unless it is auto on a machine or build without CUDA, the ordinary CPU case.
 int choose_engine_device(const std::string& text, const std::string& where, Precision precision);
 
+// The limits of a KvBlocks that hands out the blocks of `device`'s pool (after create_kv).
+KvBlockLimits device_kv_limits(GenerationDevice& device);
+
 class DeviceEngine {
  public:
   DeviceEngine(Model& model, const DeviceEngineOptions& options);
@@ -47,16 +53,17 @@ class DeviceEngine {
   DeviceEngine(const DeviceEngine&) = delete;
   DeviceEngine& operator=(const DeviceEngine&) = delete;
 
-  // ---- the paged KV cache ----
-  int32_t new_sequence();  // -1 when max_sequences are live
-  void free_sequence(int32_t seq);
-  bool can_reserve(int32_t seq, int64_t tokens);
-  void reserve(int32_t seq, int64_t tokens);  // one-line error when the pool is full
-  int64_t blocks_total();
-  int64_t blocks_free();
+  // ---- the paged KV cache: the device's pool, the host's block bookkeeping (kv_blocks.h) ----
+  KvBlocks& blocks() { return *blocks_; }
+  int32_t new_sequence() { return blocks_->new_sequence(); }  // -1 when max_sequences are live
+  void free_sequence(int32_t seq) { blocks_->free_sequence(seq); }
+  bool can_reserve(int32_t seq, int64_t tokens) const { return blocks_->can_reserve(seq, tokens); }
+  void reserve(int32_t seq, int64_t tokens) { blocks_->reserve(seq, tokens); }  // "paged KV cache: full: ..."
+  int64_t blocks_total() const { return blocks_->blocks_total(); }
+  int64_t blocks_free() const { return blocks_->blocks_free(); }  // freed blocks still in the prefix cache count
   int64_t block_size() const { return options_.block_size; }
   int64_t block_bytes() const { return block_bytes_; }
-  int64_t peak_blocks_used() const { return peak_blocks_used_; }  // most blocks reserved at once
+  int64_t peak_blocks_used() const { return peak_blocks_used_; }  // most blocks mapped at once (at a forward)
 
   // The forward of `step` (block tables uploaded first when they changed); logits stay on the device,
   // `host_logits` ([logit_rows, vocab]) receives a copy when given.
@@ -74,7 +81,9 @@ class DeviceEngine {
   int64_t vocab_ = 0;
   std::unique_ptr<GenerationDevice> device_;
   std::unique_ptr<DeviceInferenceModel> model_;
-  bool tables_changed_ = true;
+  std::unique_ptr<KvBlocks> blocks_;
+  uint64_t uploaded_tables_version_ = 0;
+  std::vector<int32_t> uploaded_tables_;  // what the device holds (empty before the first upload)
   int64_t block_bytes_ = 0, peak_blocks_used_ = 0;
   // sampling scratch (device)
   int64_t sample_capacity_ = 0, history_capacity_ = 0;

@@ -66,7 +66,7 @@ Engine::Engine(Model& model, const EngineOptions& options, const Tokenizer* toke
       options_(options),
       tokenizer_(tokenizer),
       eos_ids_(std::move(eos_ids)),
-      prefix_caching_(options.prefix_caching && options.cuda_device < 0),
+      prefix_caching_(options.prefix_caching),
       cache_(model.config, options.block_size) {
   if (options_.max_batch < 1) fail("max_batch must be >= 1");
   if (options_.step_tokens < 1) fail("step_tokens must be >= 1");
@@ -165,10 +165,6 @@ void Engine::admit() {
     }
     if (!take_sequence(*s)) break;  // the device cache is full: it waits, and so do those behind it
     it = waiting_.erase(it);
-    if (prefix_caching_) {
-      s->computed = cache_.match_prefix(s->cache_id, s->tokens);
-      stats_.cached_prompt_tokens += s->computed;
-    }
     running_.push_back(s);
   }
 }
@@ -228,38 +224,45 @@ void Engine::after_token(Sample& s, int32_t token) {
   }
 }
 
-// A cache sequence for a sample the scheduler admits. On the device it reserves the sample's whole
-// budget now, so decoding never finds the pool full; false (nothing taken) when it does not fit yet.
+// A cache sequence for a sample the scheduler admits, with the prompt's cached full blocks mapped
+// (prefix caching). On the device it reserves the sample's whole budget now, so decoding never finds
+// the pool full; false (nothing taken) when it does not fit yet.
 bool Engine::take_sequence(Sample& s) {
-  if (!gpu_) {
-    s.cache_id = cache_.new_sequence();
-    return true;
+  KvBlocks& kv = blocks();
+  const int32_t seq = kv.new_sequence();
+  const int64_t cached = seq >= 0 && prefix_caching_ ? kv.match_prefix(seq, s.tokens) : 0;
+  if (gpu_) {
+    const int64_t budget =
+        std::min(s.prompt_len + requests_[s.request]->params.max_new_tokens, forward_.context_limit());
+    if (seq < 0 || !kv.can_reserve(seq, budget)) {
+      if (seq >= 0) kv.free_sequence(seq);  // mapped prefix blocks go back, still cached
+      if (running_.empty())
+        fail("request {}: its {} tokens (prompt {} + max_new_tokens, within the context) need {} KV blocks of {} "
+             "tokens, but the device's paged KV cache has {} in all; lower max_new_tokens or raise the cache's memory "
+             "share",
+             s.request, budget, s.prompt_len, (budget + kv.block_size() - 1) / kv.block_size(), kv.block_size(),
+             kv.blocks_total());
+      return false;
+    }
+    kv.reserve(seq, budget);
   }
-  const int64_t budget = std::min(s.prompt_len + requests_[s.request]->params.max_new_tokens, forward_.context_limit());
-  const int32_t seq = gpu_->new_sequence();
-  if (seq >= 0 && gpu_->can_reserve(seq, budget)) {
-    gpu_->reserve(seq, budget);
-    s.cache_id = seq;
-    return true;
-  }
-  if (seq >= 0) gpu_->free_sequence(seq);
-  if (running_.empty())
-    fail("request {}: its {} tokens (prompt {} + max_new_tokens, within the context) need {} KV blocks of {} tokens, "
-         "but the device's paged KV cache has {} in all; lower max_new_tokens or raise the cache's memory share",
-         s.request, budget, s.prompt_len, (budget + gpu_->block_size() - 1) / gpu_->block_size(), gpu_->block_size(),
-         gpu_->blocks_total());
-  return false;
+  s.cache_id = seq;
+  s.computed = cached;
+  stats_.cached_prompt_tokens += cached;
+  return true;
 }
 
+KvBlocks& Engine::blocks() { return gpu_ ? gpu_->blocks() : cache_.blocks(); }
+
 int32_t Engine::new_sequence() {
-  if (!gpu_) return cache_.new_sequence();
-  const int32_t seq = gpu_->new_sequence();
+  const int32_t seq = blocks().new_sequence();
   if (seq < 0) fail("the device's paged KV cache holds no more sequences");
   return seq;
 }
 
-void Engine::free_sequence(int32_t seq) { gpu_ ? gpu_->free_sequence(seq) : cache_.free_sequence(seq); }
+void Engine::free_sequence(int32_t seq) { blocks().free_sequence(seq); }
 
+// On the CPU the cache also grows its storage.
 void Engine::reserve(int32_t seq, int64_t tokens) { gpu_ ? gpu_->reserve(seq, tokens) : cache_.reserve(seq, tokens); }
 
 // The step's forward; logits land in logits_ on the CPU, and on the device also when `host_logits`.
@@ -327,7 +330,7 @@ bool Engine::step() {
   for (auto [s, n] : planned) {
     const bool wants_logits = s->computed + n == static_cast<int64_t>(s->tokens.size());
     s->computed += n;
-    if (prefix_caching_) cache_.register_prefix(s->cache_id, s->tokens, s->computed);
+    if (prefix_caching_) blocks().register_prefix(s->cache_id, s->tokens, s->computed);
     if (wants_logits) sampling.push_back(s);
   }
   const std::vector<int32_t> drawn = draw_tokens(sampling);
@@ -398,7 +401,7 @@ std::vector<std::vector<float>> Engine::loglikelihood(
         // Only the context may come from the cache: continuation positions need their logits.
         const int64_t context_len = static_cast<int64_t>(pairs[members[i]].first.size());
         std::vector<int32_t> context(sequences[i].begin(), sequences[i].begin() + context_len);
-        done[i] = cache_.match_prefix(ids[i], context);
+        done[i] = blocks().match_prefix(ids[i], context);
         stats_.cached_prompt_tokens += done[i];
       }
     for (size_t i = 0; i < members.size(); ++i) out[members[i]].clear();
@@ -425,7 +428,7 @@ std::vector<std::vector<float>> Engine::loglikelihood(
         }
         done[i] += n;
         budget -= n;
-        if (prefix_caching_) cache_.register_prefix(ids[i], sequences[i], done[i]);
+        if (prefix_caching_) blocks().register_prefix(ids[i], sequences[i], done[i]);
       }
       run_forward(/*host_logits=*/true);
       for (size_t r = 0; r < targets.size(); ++r) {

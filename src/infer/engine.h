@@ -33,8 +33,8 @@ struct EngineOptions {
   int64_t step_tokens = 512;  // token rows per step (decode rows first, then prefill chunks)
   int64_t block_size = 16;    // KV cache block, in tokens
   bool prefix_caching = true; // reuse cached K/V of full blocks a new prompt shares with earlier ones
-  // >= 0: the forward, the paged KV cache and sampling run on that CUDA device (infer/device_engine.h);
-  // no prefix caching there yet. -1: the CPU.
+  // >= 0: the forward, the paged KV cache and sampling run on that CUDA device (infer/device_engine.h),
+  // prefix caching included. -1: the CPU.
   int cuda_device = -1;
   double kv_memory_fraction = 0.8;  // on the device: the share of free memory the KV pool takes
 };
@@ -107,6 +107,7 @@ class Engine {
   void finish(Sample& s, const char* reason);
   void after_token(Sample& s, int32_t token);
   bool take_sequence(Sample& s);
+  KvBlocks& blocks();  // the block bookkeeping of the cache in use (host or device)
   int32_t new_sequence();
   void free_sequence(int32_t seq);
   void reserve(int32_t seq, int64_t tokens);
@@ -117,7 +118,7 @@ class Engine {
   EngineOptions options_;
   const Tokenizer* tokenizer_;
   std::vector<int32_t> eos_ids_;
-  bool prefix_caching_;                // on the CPU only (not on the device yet)
+  bool prefix_caching_;
   std::unique_ptr<DeviceEngine> gpu_;  // the device half, when options_.cuda_device >= 0
   KvCache cache_;
   std::vector<std::unique_ptr<Request>> requests_;

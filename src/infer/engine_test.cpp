@@ -128,6 +128,9 @@ TEST(EnginePrefixCache, SharedPrefixesReuseBlocksWithoutChangingResults) {
   EXPECT_EQ(flatten(cached.generate(requests)), flatten(plain.generate(requests)));
   EXPECT_GE(cached.stats().cached_prompt_tokens, 9 * 40);
   EXPECT_EQ(plain.stats().cached_prompt_tokens, 0);
+  // Every prompt token is computed or taken from the cache; decoding is the same work.
+  EXPECT_EQ(cached.stats().prefill_tokens + cached.stats().cached_prompt_tokens, plain.stats().prefill_tokens);
+  EXPECT_EQ(cached.stats().decode_tokens, plain.stats().decode_tokens);
 }
 
 std::vector<GenerationRequest> mixed_requests(int count, uint64_t seed) {

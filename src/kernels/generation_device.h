@@ -57,16 +57,18 @@ class GenerationDevice {
                     bool accumulate) = 0;
 
   // ---- the paged KV cache (one per device object) ----
-  // Sized from free memory (memory_fraction of it), at most max_sequences x max_positions.
+  // The device holds the pool of blocks and the block tables the kernels read; which block a sequence
+  // uses is the host's business (infer/kv_blocks.h, the one block allocator and prefix cache).
+  // The pool: sized from free memory (memory_fraction of it), at most max_sequences x max_positions.
   virtual void create_kv(const GenerationKvShape& shape, int64_t max_sequences, int64_t max_positions,
                          double memory_fraction) = 0;
-  virtual int32_t kv_new_sequence() = 0;  // -1 when max_sequences are live
-  virtual void kv_free_sequence(int32_t seq) = 0;
-  virtual bool kv_can_reserve(int32_t seq, int64_t tokens) = 0;
-  virtual void kv_reserve(int32_t seq, int64_t tokens) = 0;  // error "paged KV cache: full: ..." when full
-  virtual void kv_upload_tables() = 0;
-  virtual int64_t kv_blocks_total() = 0;
-  virtual int64_t kv_blocks_free() = 0;
+  virtual int64_t kv_blocks_total() = 0;             // blocks in the pool, ids 0..total-1
+  virtual int64_t kv_max_sequences() = 0;            // rows of the block tables
+  virtual int64_t kv_max_blocks_per_sequence() = 0;  // columns of the block tables
+  // Copies the block tables, host int32 [kv_max_sequences][kv_max_blocks_per_sequence] of block ids
+  // (-1 = none), to the device for the following kv_write / attention calls (before a step, after
+  // tables changed). Returns once the host array has been read.
+  virtual void kv_upload_tables(const int32_t* tables) = 0;
   virtual void kv_write(int64_t layer, const float* k, const float* v, const int32_t* sequences,
                         const int32_t* positions, int64_t rows) = 0;
   virtual void attention(float* out, const float* q, int64_t layer, const int32_t* sequences,
@@ -85,7 +87,7 @@ std::unique_ptr<GenerationDevice> open_generation_device(int index);
 
 extern "C" {
 // Bumped whenever GenerationDevice changes.
-inline constexpr int kTtGenerationDeviceAbi = 2;
+inline constexpr int kTtGenerationDeviceAbi = 3;
 // A new GenerationDevice on CUDA device `index` (the caller deletes it), or nullptr with a one-line
 // reason in `error`.
 using TtCudaGenerationDeviceFn = tt::GenerationDevice* (*)(int index, int abi, char* error, size_t error_size);

@@ -8,6 +8,7 @@
 #include <numeric>
 #include <random>
 
+#include "infer/device_engine.h"
 #include "infer/device_forward.h"
 #include "infer/sampler.h"
 #include "infer/test_models.h"
@@ -42,13 +43,14 @@ std::vector<std::vector<int32_t>> device_generate(DeviceInferenceModel& model, c
   std::vector<int32_t> seqs;
   std::vector<std::vector<int32_t>> history, out(n);
   std::vector<Rng> rngs;
+  KvBlocks blocks(16, device_kv_limits(d));  // create_cache's default block size
   for (const Request& r : requests) {
-    seqs.push_back(d.kv_new_sequence());
-    d.kv_reserve(seqs.back(), static_cast<int64_t>(r.prompt.size()) + steps);
+    seqs.push_back(blocks.new_sequence());
+    blocks.reserve(seqs.back(), static_cast<int64_t>(r.prompt.size()) + steps);
     history.push_back(r.prompt);
     rngs.push_back(sample_rng(r.params.seed, 0));
   }
-  d.kv_upload_tables();
+  d.kv_upload_tables(blocks.table_array().data());
   auto* tokens = static_cast<int32_t*>(d.allocate(sizeof(int32_t) * n));
   auto* params = static_cast<GenerationSampling*>(d.allocate(sizeof(GenerationSampling) * n));
   auto* offsets = static_cast<int64_t*>(d.allocate(sizeof(int64_t) * (n + 1)));
@@ -96,7 +98,6 @@ std::vector<std::vector<int32_t>> device_generate(DeviceInferenceModel& model, c
       out[i].push_back(next[i]);
     }
   }
-  for (int32_t s : seqs) d.kv_free_sequence(s);
   for (void* p : {static_cast<void*>(tokens), static_cast<void*>(params), static_cast<void*>(offsets),
                   static_cast<void*>(seen)})
     d.release(p);

@@ -2,8 +2,9 @@
 // generation equals the argmax of full device forwards at every step; with fp32 compute its greedy
 // completions equal the CPU engine's on 100 prompts; a request's tokens are the same alone, all 256
 // together, shuffled in smaller batches with chunked prefill, and mixed with other requests; its
-// log-likelihoods equal `score`'s (score_sequences) within bf16 tolerance; and `tinythink generate
-// --device cuda` writes what `--device cpu` writes (fp32).
+// log-likelihoods equal `score`'s (score_sequences) within bf16 tolerance; `tinythink generate
+// --device cuda` writes what `--device cpu` writes (fp32); and prefix caching (on by default, as on the
+// CPU) changes no token or log-likelihood, only the prefill work.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -64,9 +65,10 @@ std::string first_difference(const std::vector<int32_t>& expected, const std::ve
 // The greedy next token after `history`: one full forward of the whole history as a fresh sequence.
 int32_t argmax_of_full_forward(DeviceInferenceModel& model, const std::vector<int32_t>& history) {
   GenerationDevice& d = model.device();
-  const int32_t seq = d.kv_new_sequence();
-  d.kv_reserve(seq, static_cast<int64_t>(history.size()));
-  d.kv_upload_tables();
+  KvBlocks blocks(16, device_kv_limits(d));  // create_cache's default block size
+  const int32_t seq = blocks.new_sequence();
+  blocks.reserve(seq, static_cast<int64_t>(history.size()));
+  d.kv_upload_tables(blocks.table_array().data());
   StepInput in;
   for (size_t p = 0; p < history.size(); ++p) {
     in.tokens.push_back(history[p]);
@@ -76,8 +78,6 @@ int32_t argmax_of_full_forward(DeviceInferenceModel& model, const std::vector<in
   in.logit_rows = {static_cast<int32_t>(history.size()) - 1};
   std::vector<float> logits(model.config().vocab_size);
   model.forward(in, logits.data());
-  d.kv_free_sequence(seq);
-  d.kv_upload_tables();
   return argmax(logits);
 }
 
@@ -328,6 +328,68 @@ TEST(EngineOnDevice, GenerateDeviceCudaWritesWhatDeviceCpuWritesInFp32) {
   for (size_t i = 1; i < gpu_rows.size(); i += 2)
     EXPECT_LE(gpu_rows[i]["completion_ids"].size(), 12u) << "sampled row " << i;
   std::filesystem::remove_all(dir);
+}
+
+// Automatic prefix caching on the device (the host's KvBlocks handing out the device pool's blocks):
+// requests sharing a long prompt prefix, n = 2 samples each and a repeated prompt, give exactly the
+// same tokens with prefix caching on and off (greedy and seeded), the cached engine computes fewer
+// prefill tokens (its cached_prompt_tokens account for the difference), and every block comes back.
+TEST(EngineOnDevice, PrefixCachingGivesTheSameTokensAndComputesFewerPrefillTokens) {
+  TT_REQUIRE_GPU();
+  Model model = testing::tiny_model(9, 0.5);
+  const auto prefix = testing::random_prompts(1, 80, 80, 41)[0];
+  const auto suffixes = testing::random_prompts(12, 1, 20, 42);
+  std::vector<GenerationRequest> requests;
+  for (size_t i = 0; i < suffixes.size(); ++i) {
+    std::vector<int32_t> p = prefix;
+    p.insert(p.end(), suffixes[i].begin(), suffixes[i].end());
+    requests.push_back({p, {.temperature = i % 2 ? 0.9f : 0.0f, .n = i % 3 == 0 ? 2 : 1, .seed = 70 + i,
+                            .max_new_tokens = 24, .ignore_eos = true}});
+  }
+  requests.push_back(requests[3]);  // a repeated prompt: every full block of it is cached
+  for (const Precision precision : {Precision::BF16, Precision::FP32}) {
+    EngineOptions cached_options = on_gpu(precision, 4);
+    EngineOptions plain_options = cached_options;
+    plain_options.prefix_caching = false;
+    Engine cached(model, cached_options);
+    Engine plain(model, plain_options);
+    const auto with_cache = cached.generate(requests);
+    const auto without = plain.generate(requests);
+    for (size_t i = 0; i < requests.size(); ++i)
+      for (size_t s = 0; s < without[i].samples.size(); ++s)
+        EXPECT_TRUE(first_difference(without[i].samples[s].ids, with_cache[i].samples.at(s).ids).empty())
+            << precision_name(precision) << " request " << i << " sample " << s << " ("
+            << params_text(requests[i].params) << "), prefix caching off vs on: "
+            << first_difference(without[i].samples[s].ids, with_cache[i].samples.at(s).ids);
+    EXPECT_EQ(plain.stats().cached_prompt_tokens, 0);
+    // 12 requests after the first (and the second samples) map at least the 80-token prefix's 5 blocks.
+    EXPECT_GE(cached.stats().cached_prompt_tokens, 12 * 80) << precision_name(precision);
+    EXPECT_EQ(cached.stats().prefill_tokens + cached.stats().cached_prompt_tokens, plain.stats().prefill_tokens)
+        << precision_name(precision) << ": every prompt token is either computed or taken from the cache";
+    EXPECT_EQ(cached.stats().decode_tokens, plain.stats().decode_tokens);
+    EXPECT_EQ(cached.device()->blocks_free(), cached.device()->blocks_total()) << "blocks leaked after generate";
+  }
+}
+
+// Log-likelihoods with shared contexts on the device: the same values with prefix caching on and off,
+// and the repeated contexts come from the cache.
+TEST(EngineOnDevice, PrefixCachingKeepsLogLikelihoods) {
+  TT_REQUIRE_GPU();
+  Model model = testing::tiny_model(13, 0.3);
+  const auto contexts = testing::random_prompts(6, 40, 70, 43);
+  const auto continuations = testing::random_prompts(24, 1, 8, 44);
+  std::vector<std::pair<std::vector<int32_t>, std::vector<int32_t>>> pairs;
+  for (size_t i = 0; i < continuations.size(); ++i) pairs.push_back({contexts[i % 6], continuations[i]});
+  EngineOptions cached_options = on_gpu(Precision::BF16, 64, 128);
+  EngineOptions plain_options = cached_options;
+  plain_options.prefix_caching = false;
+  Engine cached(model, cached_options);
+  Engine plain(model, plain_options);
+  const auto with_cache = cached.loglikelihood(pairs);
+  const auto without = plain.loglikelihood(pairs);
+  for (size_t i = 0; i < pairs.size(); ++i) EXPECT_EQ(with_cache[i], without[i]) << "pair " << i;
+  EXPECT_GE(cached.stats().cached_prompt_tokens, 18 * 32);  // 18 repeats of contexts of at least 40 tokens
+  EXPECT_EQ(plain.stats().cached_prompt_tokens, 0);
 }
 
 }  // namespace

@@ -60,6 +60,12 @@ class DevicePagedKv {
 
   // Copies the block tables to the device (after reserve / free, before the step's kernels).
   void upload_tables(cudaStream_t stream);
+  // Copies block tables kept elsewhere (the engine's host allocator, infer/kv_blocks.h) instead:
+  // host int32 [max_sequences][max_blocks_per_sequence], -1 = none; this object's own allocator is
+  // then unused. Returns once `tables` has been read.
+  void upload_tables(const int32_t* tables, cudaStream_t stream);
+  int64_t max_sequences() const { return max_sequences_; }
+  int64_t max_blocks_per_sequence() const { return max_blocks_per_sequence_; }
   PagedKvView view() const;
 
   int64_t blocks_total() const { return blocks_; }

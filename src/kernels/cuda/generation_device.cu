@@ -111,13 +111,10 @@ class CudaGenerationDevice final : public GenerationDevice {
                                           max_sequences, max_positions, memory_fraction);
     peak_ = std::max(peak_, in_use_ + kv_->pool_bytes());
   }
-  int32_t kv_new_sequence() override { return kv().new_sequence(); }
-  void kv_free_sequence(int32_t seq) override { kv().free_sequence(seq); }
-  bool kv_can_reserve(int32_t seq, int64_t tokens) override { return kv().can_reserve(seq, tokens); }
-  void kv_reserve(int32_t seq, int64_t tokens) override { kv().reserve(seq, tokens); }
-  void kv_upload_tables() override { kv().upload_tables(stream_); }
   int64_t kv_blocks_total() override { return kv().blocks_total(); }
-  int64_t kv_blocks_free() override { return kv().blocks_free(); }
+  int64_t kv_max_sequences() override { return kv().max_sequences(); }
+  int64_t kv_max_blocks_per_sequence() override { return kv().max_blocks_per_sequence(); }
+  void kv_upload_tables(const int32_t* tables) override { kv().upload_tables(tables, stream_); }
   void kv_write(int64_t layer, const float* k, const float* v, const int32_t* sequences, const int32_t* positions,
                 int64_t rows) override {
     paged_kv_write(kv().view(), layer, k, v, sequences, positions, rows, stream_);

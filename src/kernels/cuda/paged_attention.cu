@@ -405,6 +405,12 @@ void DevicePagedKv::upload_tables(cudaStream_t stream) {
   TT_CUDA_CHECK(cudaStreamSynchronize(stream));
 }
 
+void DevicePagedKv::upload_tables(const int32_t* tables, cudaStream_t stream) {
+  TT_CUDA_CHECK(cudaMemcpyAsync(device_tables_, tables, sizeof(int32_t) * host_tables_.size(), cudaMemcpyHostToDevice,
+                                stream));
+  TT_CUDA_CHECK(cudaStreamSynchronize(stream));  // the caller's array may change right after
+}
+
 PagedKvView DevicePagedKv::view() const { return {pool_, device_tables_, max_blocks_per_sequence_, shape_}; }
 
 void paged_kv_write(const PagedKvView& kv, int64_t layer, const float* k, const float* v, const int32_t* sequences,
