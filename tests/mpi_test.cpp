@@ -1,7 +1,7 @@
 // Data-parallel training and sharded scoring under `mpirun --oversubscribe -np 2` (issue 19): two
 // ranks with gradient_accumulation_steps A train the weights one process trains with 2A, resume
-// across world sizes, and DPO's sharded reference pass writes the same cache bytes; sharded `eval`
-// and `pairs` write the files one process writes. Skipped (with SKIPPED and the reason) where mpirun
+// across world sizes, and DPO's sharded reference pass writes the same cache bytes; sharded `eval`,
+// `generate` and `pairs` write the files one process writes. Skipped (with SKIPPED and the reason) where mpirun
 // is absent or the binary was built without MPI.
 //
 // Tolerance: the two runs sum the same per-micro-batch gradients in a different order (one process:
@@ -13,6 +13,7 @@
 // m / (sqrt(v) + eps) turns the rounding of gradient elements near eps, where the chosen and rejected
 // sequences' gradients cancel, into relative update differences far above fp32's). Everything summed exactly (token counts, the
 // reference log-probs, one owner per slot) and a resume on the same ranks are compared bitwise.
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fcntl.h>
@@ -430,6 +431,35 @@ TEST(MpiEval, TwoRanksWriteWhatOneProcessWrites) {
     for (const char* varying : {"date", "total_evaluation_time_seconds", "tinythink"}) r->erase(varying);
   EXPECT_EQ(a, b);
   EXPECT_EQ(a["n-samples"]["arc_easy"]["effective"], 7);
+}
+
+// Sharded generation: 5 requests over 2 ranks (3 + 2), two sampled completions each (the requests'
+// seeds, not their ranks, choose the samples), one with its own temperature; the output file is the
+// one a single process writes, byte for byte.
+TEST(MpiGenerate, TwoRanksWriteWhatOneProcessWrites) {
+  SKIP_WITHOUT_MPI();
+  const std::string dir = testing::make_temp_dir("mpi-generate");
+  const std::string model = testing::write_tiny_model_dir(dir + "/model");
+  {
+    std::ofstream requests(dir + "/requests.jsonl");
+    for (int i = 0; i < 5; ++i) {
+      nlohmann::json row = {{"prompt", "story " + std::to_string(i)}, {"seed", 100 + i}};
+      if (i == 3) row["temperature"] = 0.5;
+      requests << row.dump() << "\n";
+    }
+  }
+  const std::string args = "generate --model " + model + " --input " + dir +
+                           "/requests.jsonl --n 2 --temperature 1 --max-new-tokens 8 --precision fp32 --output ";
+  auto two = run_ranks(2, args + dir + "/two.jsonl");
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  auto one = run_one(args + dir + "/one.jsonl");
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  // Rank 0 (the one that logs) generated its share only: 3 of the 5 requests.
+  EXPECT_NE(two.output.find("generate: 3/3 requests"), std::string::npos) << two.output;
+  EXPECT_EQ(two.output.find("5/5 requests"), std::string::npos) << two.output;
+  const std::string written = read_file(dir + "/one.jsonl");
+  EXPECT_EQ(read_file(dir + "/two.jsonl"), written);
+  EXPECT_EQ(std::count(written.begin(), written.end(), '\n'), 5);
 }
 
 // Sharded sampling of on-policy pairs: 5 prompts x 4 samples over 2 ranks; the same pairs file.

@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/device_option.h"
 #include "cli/token_ids.h"
+#include "core/communicator.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/rng.h"
@@ -61,14 +62,19 @@ std::vector<nlohmann::json> read_requests(const GenerateArgs& args) {
   return rows;
 }
 
-// Every row as an engine request (numbered 0, 1, ... in row order); errors name the input line.
-void add_requests(const GenerateArgs& args, const std::vector<nlohmann::json>& rows, infer::Session& session) {
+// The rows `mine` (indices into rows, in order) as engine requests numbered 0, 1, ...; every row is
+// checked, so that each rank of a sharded run stops on the same bad line. Errors name the input line.
+void add_requests(const GenerateArgs& args, const std::vector<nlohmann::json>& rows, const std::vector<size_t>& mine,
+                  infer::Session& session) {
   const SamplingParams defaults = default_params(args);
+  std::vector<bool> is_mine(rows.size(), false);
+  for (size_t i : mine) is_mine[i] = true;
   for (size_t i = 0; i < rows.size(); ++i) {
     const std::string where = args.input.empty() ? "--prompt" : fmt::format("{}:{}", args.input, i + 1);
     if (!rows[i].is_object()) fail("{}: expected a JSON object", where);
     SamplingParams p = infer::sampling_params_from_row(where, rows[i], defaults);
     std::vector<int32_t> ids = infer::prompt_ids_from_row(where, rows[i], args.chat, session);
+    if (!is_mine[i]) continue;
     try {
       session.engine->add({std::move(ids), std::move(p)});
     } catch (const Error& e) {
@@ -152,11 +158,22 @@ void run_generate(const GenerateArgs& args) {
                                                         .tokenizer = infer::Need::IfPresent,
                                                         .chat_template = args.chat ? infer::Need::Required : infer::Need::No});
   const std::vector<nlohmann::json> rows = read_requests(args);
-  add_requests(args, rows, *session);
-  run_reporting(*session->engine, rows.size());
+  // Under mpirun: rank r answers rows r, r + N, ... and rank 0 writes every row in input order. A
+  // request's samples depend only on its prompt, parameters and seed (batch invariance), so the file
+  // is the one a single process writes.
+  Communicator& world = Communicator::world();
+  const std::vector<size_t> mine = rank_share(rows.size(), world.size(), world.rank());
+  add_requests(args, rows, mine, *session);
+  run_reporting(*session->engine, mine.size());
+  std::vector<std::string> answered;
+  for (size_t k = 0; k < mine.size(); ++k)
+    answered.push_back(output_row(rows[mine[k]], session->engine->take(static_cast<int64_t>(k)),
+                                  session->tokenizer.has_value())
+                           .dump());
+  const std::vector<std::string> all = world.distributed() ? gather_shares(world, answered, rows.size()) : answered;
+  if (!world.is_root()) return;
   std::vector<nlohmann::json> out;
-  for (size_t i = 0; i < rows.size(); ++i)
-    out.push_back(output_row(rows[i], session->engine->take(static_cast<int64_t>(i)), session->tokenizer.has_value()));
+  for (const std::string& row : all) out.push_back(nlohmann::json::parse(row));
   write_outputs(args, out);
 }
 
