@@ -31,7 +31,7 @@ void register_dpo(CLI::App& app) {
     const auto& trainer = run.config.trainer;
     const ResolvedDevice device =
         choose_device(args->device, trainer.device, trainer.bf16 ? Precision::BF16 : Precision::FP32, true);
-    if (device.kind == DeviceKind::CUDA) run.cuda_device = device.index;
+    if (device.kind == DeviceKind::CUDA) run.cuda_device = rank_cuda_device(device);
     run.resume = args->resume;
     run.ref_cache_dir = args->ref_cache;
     load_dpo_inputs(run);

@@ -28,7 +28,7 @@ void register_sft(CLI::App& app) {
     const auto& trainer = run.config.trainer;
     const ResolvedDevice device =
         choose_device(args->device, trainer.device, trainer.bf16 ? Precision::BF16 : Precision::FP32, true);
-    if (device.kind == DeviceKind::CUDA) run.cuda_device = device.index;
+    if (device.kind == DeviceKind::CUDA) run.cuda_device = rank_cuda_device(device);
     run.resume = args->resume;
     load_sft_inputs(run);
     run_sft(run);

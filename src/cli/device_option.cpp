@@ -2,6 +2,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "core/communicator.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "infer/device_engine.h"
@@ -44,6 +45,20 @@ ResolvedDevice choose_device(const std::string& flag, const std::string& config_
 int choose_inference_device(const std::string& flag, const std::string& config_value, Precision precision) {
   const std::string text = !flag.empty() ? flag : !config_value.empty() ? config_value : "auto";
   return infer::choose_engine_device(text, flag.empty() ? "device" : "--device", precision);
+}
+
+int rank_cuda_device(const ResolvedDevice& device) {
+  const Communicator& world = Communicator::world();
+  if (!world.distributed()) return device.index;
+  if (device.index != 0)
+    fail("--device cuda:{} under mpirun: each data-parallel rank trains on cuda:LOCAL_RANK; pass --device cuda",
+         device.index);
+  const int index = world.local_rank();
+  ResolvedDevice mine;
+  if (const std::string why = probe_cuda_device(index, mine); !why.empty())
+    fail("rank {} (local rank {}) needs cuda:{}: {} (data-parallel: at most as many ranks per node as GPUs)",
+         world.rank(), index, index, why);
+  return index;
 }
 
 }  // namespace tt::cli

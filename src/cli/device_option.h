@@ -26,4 +26,10 @@ ResolvedDevice choose_device(const std::string& flag, const std::string& config_
 // choice (name, memory, precision) and returns the CUDA ordinal, or -1 for the CPU.
 int choose_inference_device(const std::string& flag, const std::string& config_value, Precision precision);
 
+// The GPU of this process for a training verb on `device` (CUDA): itself in one process; under
+// mpirun/srun (data-parallel, issue 19) cuda:LOCAL_RANK, one GPU per process of a node. Fails with
+// one line when an explicit cuda:N (N > 0) is given under mpirun or this rank's GPU does not exist
+// (more ranks on a node than GPUs).
+int rank_cuda_device(const ResolvedDevice& device);
+
 }  // namespace tt::cli

@@ -504,8 +504,6 @@ DpoResult run_dpo(DpoRun& run) {
     fail("{}: loss_type {} keeps a running state over micro-batches and cannot train data-parallel; run it on one "
          "rank",
          config.source, loss.type);
-  if (run.cuda_device >= 0 && Communicator::world().distributed())
-    fail("{}: data-parallel training on CUDA devices is not implemented (run one process)", config.source);
   const Precision precision = config.trainer.bf16 ? Precision::BF16 : Precision::FP32;
   DpoResult result;
   result.output_dir = config.trainer.output_dir;

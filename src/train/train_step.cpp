@@ -105,6 +105,16 @@ void shard_optimizer(TrainState& state) {
 bool optimizer_sharded(const TrainState& state) { return !state.shards.counts.empty(); }
 
 void reduce_gradients(TrainState& state) {
+  if (state.gpu) {
+    if (!state.device_world) return;  // one process (a world of one still runs it: the GPU test)
+    if (optimizer_sharded(state))
+      fail("zero_stage: 1 is not implemented on CUDA devices (the device optimizer updates every parameter): "
+           "use zero_stage: 0 with --device cuda");
+    OpScope scope("gradient reduction (GPUs)");
+    state.device_world->all_reduce_sum(state.device->grads(), state.model->params.size());
+    state.device_world->synchronize();
+    return;
+  }
   Communicator& world = Communicator::world();
   if (!world.distributed()) return;
   OpScope scope("gradient reduction (ranks)");
@@ -199,7 +209,8 @@ LossResult evaluate_token_loss(TrainState& state, const Batch& batch, TokenLoss 
 
 void save_train_checkpoint(const TrainState& state, const std::string& output_dir, const CheckpointState& progress,
                            const std::string& tokenizer_source, int64_t save_total_limit) {
-  if (state.gpu) {  // one process (data-parallel CUDA training is refused by the trainer)
+  if (state.gpu) {  // every rank's device holds the same weights and moments: rank 0 writes them
+    if (!Communicator::world().is_root()) return;
     AdamWState adam;
     download_state(state, &adam);
     save_checkpoint(output_dir, *state.model, adam, progress, tokenizer_source, save_total_limit);

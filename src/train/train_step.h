@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/device_collectives.h"
 #include "model/device_transformer.h"
 #include "model/transformer.h"
 #include "train/device_memory.h"
@@ -57,6 +58,9 @@ struct TrainState {
   // functions below run there; model->params and adam are brought back when a checkpoint is written.
   std::unique_ptr<TrainDevice> device;
   std::unique_ptr<DeviceTrainingModel> gpu;
+  // Data-parallel on GPUs (issue 19): every rank's device gradients summed in place by
+  // reduce_gradients before the device optimizer step (NCCL; tests: a host stand-in). Null: one process.
+  std::unique_ptr<DeviceCommunicator> device_world;
 
   TrainState(Model& model, Precision precision);
   TrainState(const TrainState&) = delete;  // grad_views and weights point into this object's buffers
@@ -93,7 +97,9 @@ bool optimizer_sharded(const TrainState& state);
 std::vector<int64_t> optimizer_slices(int64_t elements, int ranks);
 
 // Sums the gradient buffer over the ranks of Communicator::world(): all-reduced, or under ZeRO-1
-// reduce-scattered into this rank's slice (state.shards.grads). Nothing with one rank.
+// reduce-scattered into this rank's slice (state.shards.grads). Nothing with one rank. On a device:
+// the device gradient buffer all-reduced in place with state.device_world (nothing when null); ZeRO-1
+// on a device fails with one line.
 void reduce_gradients(TrainState& state);
 
 // Clips the gradients to max_grad_norm (<= 0: no clipping), applies AdamW at learning rate lr,

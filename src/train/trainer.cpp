@@ -282,12 +282,17 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
   TrainState state(model, precision);
   state.adam = std::move(adam);
   if (run.cuda_device >= 0) {
-    if (world.distributed()) fail("{}: data-parallel training on CUDA devices is not implemented (run one process)", run.name);
+    if (world.distributed() && args.zero_stage == 1)
+      fail("{}: trainer.zero_stage: 1 is not implemented on CUDA devices (the device optimizer updates every "
+           "parameter); use zero_stage: 0 with --device cuda under mpirun",
+           config.source);
     // the largest micro-batch: a training or evaluation batch of rows of at most max_length tokens
     const MicroBatchShape largest{
         run.rows_per_example * std::max(args.per_device_train_batch_size, args.per_device_eval_batch_size),
         args.max_length};
     use_cuda_device(state, run.cuda_device, largest);
+    // every rank's GPU gradients summed before the device optimizer step (NCCL, rank 0's id via MPI)
+    if (world.distributed()) state.device_world = open_nccl_communicator(world, run.cuda_device);
   }
   if (args.zero_stage == 1) shard_optimizer(state);
   if (world.is_root()) fs::create_directories(args.output_dir);

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "kernels/cuda/cuda_test_util.h"
+#include "tests/device_train_fixtures.h"
+#include "train/train_step.h"
 
 extern "C" int tt_cuda_nccl_unique_id(unsigned char* id, char* error, size_t error_size);
 extern "C" tt::DeviceCommunicator* tt_cuda_nccl_communicator(const unsigned char* id, int world, int rank, int device,
@@ -122,6 +124,38 @@ TEST(Nccl, TwoGpusSumAndGatherAsTwoRanks) {
     EXPECT_EQ(scattered[rank], mine) << "rank " << rank << ": reduce-scatter chunk";
     EXPECT_EQ(gathered[rank], sum) << "rank " << rank << ": all-gather of the two chunks";
   }
+}
+
+// Data-parallel training's device path (train_step.cpp reduce_gradients with the state's NCCL
+// communicator, issue 19) on a world of one: two steps give the bits of the plain single-process
+// device steps (an all-reduce over one rank copies the gradients).
+TEST(Nccl, OneRankTrainStepsThroughTheDataParallelPathEqualThePlainSteps) {
+  TT_REQUIRE_GPU();
+  TT_REQUIRE_NCCL();
+  Model plain_model = tt::testing::tiny_train_model("tiny-llama", false);
+  Model dp_model = tt::testing::tiny_train_model("tiny-llama", false);
+  TrainState plain(plain_model, Precision::FP32), dp(dp_model, Precision::FP32);
+  use_cuda_device(plain, 0);
+  use_cuda_device(dp, 0);
+  dp.device_world = open_nccl_communicator(Communicator::world(), 0);
+  const AdamWConfig adamw{.learning_rate = 1e-2, .weight_decay = 0.01};
+  for (int step = 0; step < 2; ++step) {
+    const Batch batch = tt::testing::packed_assistant_batch(300 + step);
+    const float weight = 1.0f / static_cast<float>(count_targets(batch));
+    double losses[2], norms[2];
+    int i = 0;
+    for (TrainState* state : {&plain, &dp}) {
+      zero_gradients(*state);
+      losses[i] = accumulate_token_loss(*state, batch, weight, TokenLoss::NLL, 0, 0).loss_sum;
+      reduce_gradients(*state);
+      norms[i++] = apply_gradients(*state, adamw, adamw.learning_rate, 1.0);
+    }
+    EXPECT_EQ(losses[1], losses[0]) << "step " << step;
+    EXPECT_EQ(norms[1], norms[0]) << "step " << step;
+  }
+  plain.gpu->download_parameters(plain_model.params);
+  dp.gpu->download_parameters(dp_model.params);
+  EXPECT_EQ(dp_model.params, plain_model.params);
 }
 
 TEST(Nccl, AnotherInterfaceVersionIsRefused) {
