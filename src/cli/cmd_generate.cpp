@@ -165,15 +165,17 @@ void run_generate(const GenerateArgs& args) {
   const std::vector<size_t> mine = rank_share(rows.size(), world.size(), world.rank());
   add_requests(args, rows, mine, *session);
   run_reporting(*session->engine, mine.size());
-  std::vector<std::string> answered;
-  for (size_t k = 0; k < mine.size(); ++k)
-    answered.push_back(output_row(rows[mine[k]], session->engine->take(static_cast<int64_t>(k)),
-                                  session->tokenizer.has_value())
-                           .dump());
-  const std::vector<std::string> all = world.distributed() ? gather_shares(world, answered, rows.size()) : answered;
-  if (!world.is_root()) return;
   std::vector<nlohmann::json> out;
-  for (const std::string& row : all) out.push_back(nlohmann::json::parse(row));
+  for (size_t k = 0; k < mine.size(); ++k)
+    out.push_back(output_row(rows[mine[k]], session->engine->take(static_cast<int64_t>(k)),
+                             session->tokenizer.has_value()));
+  if (world.distributed()) {  // every rank's rows, in input order
+    std::vector<std::string> answered;
+    for (const nlohmann::json& row : out) answered.push_back(row.dump());
+    out.clear();
+    for (const std::string& row : gather_shares(world, answered, rows.size())) out.push_back(nlohmann::json::parse(row));
+  }
+  if (!world.is_root()) return;
   write_outputs(args, out);
 }
 

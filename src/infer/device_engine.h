@@ -54,11 +54,7 @@ class DeviceEngine {
   DeviceEngine& operator=(const DeviceEngine&) = delete;
 
   // ---- the paged KV cache: the device's pool, the host's block bookkeeping (kv_blocks.h) ----
-  KvBlocks& blocks() { return *blocks_; }
-  int32_t new_sequence() { return blocks_->new_sequence(); }  // -1 when max_sequences are live
-  void free_sequence(int32_t seq) { blocks_->free_sequence(seq); }
-  bool can_reserve(int32_t seq, int64_t tokens) const { return blocks_->can_reserve(seq, tokens); }
-  void reserve(int32_t seq, int64_t tokens) { blocks_->reserve(seq, tokens); }  // "paged KV cache: full: ..."
+  KvBlocks& blocks() { return *blocks_; }  // sequences, reservations ("paged KV cache: full: ..."), prefixes
   int64_t blocks_total() const { return blocks_->blocks_total(); }
   int64_t blocks_free() const { return blocks_->blocks_free(); }  // freed blocks still in the prefix cache count
   int64_t block_size() const { return options_.block_size; }

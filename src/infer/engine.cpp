@@ -263,7 +263,7 @@ int32_t Engine::new_sequence() {
 void Engine::free_sequence(int32_t seq) { blocks().free_sequence(seq); }
 
 // On the CPU the cache also grows its storage.
-void Engine::reserve(int32_t seq, int64_t tokens) { gpu_ ? gpu_->reserve(seq, tokens) : cache_.reserve(seq, tokens); }
+void Engine::reserve(int32_t seq, int64_t tokens) { gpu_ ? blocks().reserve(seq, tokens) : cache_.reserve(seq, tokens); }
 
 // The step's forward; logits land in logits_ on the CPU, and on the device also when `host_logits`.
 void Engine::run_forward(bool host_logits) {
