@@ -2,8 +2,11 @@
 # Issue #16's side-by-side table on this machine: tinythink against PyTorch eager (Debian
 # python3-torch, fp32 and bf16 autocast, the faster one is "best"), MobileLLM-R1-140M shape,
 # 2 threads, each measure run back to back so both sides see the same machine load.
-#   bench/compare_cpu.sh            # all rows;  ROWS="train b64 b1" to pick (b64: prefill b64 p128 and
-#                                   # decode b64 from one run; b1: decode b1)
+#   bench/compare_cpu.sh            # all rows;  ROWS="train b64 b1 roofline llama_cpp" to pick (b64:
+#                                   # prefill b64 p128 and decode b64 from one run; b1: decode b1;
+#                                   # roofline: the machine's ceilings, `tinythink bench roofline`, and a
+#                                   # second table of each measure against them; llama_cpp:
+#                                   # bench/compare_llama_cpp.sh, when scripts/llama_cpp_setup.sh has run)
 # Env: BUILD_DIR (default build), STEPS (timed training steps, default 2), SEQS (default 512),
 #      NEW (decoded tokens per request, default 16), THREADS (default 2), TT_PRECISIONS (default
 #      "auto fp32 bf16"), TORCH_DTYPES (default "fp32 bf16"; bf16 autocast without native bf16 is
@@ -15,7 +18,7 @@ STEPS=${STEPS:-2}
 SEQS=${SEQS:-512}
 NEW=${NEW:-16}
 THREADS=${THREADS:-2}
-ROWS=${ROWS:-"train b64 b1"}
+ROWS=${ROWS:-"train b64 b1 roofline llama_cpp"}
 TT_PRECISIONS=${TT_PRECISIONS:-"auto fp32 bf16"}
 TORCH_DTYPES=${TORCH_DTYPES:-"fp32 bf16"}
 tt="$BUILD_DIR/tinythink"
@@ -43,7 +46,10 @@ for r in $ROWS; do
       batch=${r#b}
       { for p in $TT_PRECISIONS; do echo "tt $p $(tt_gen "$batch" 128 "$p")"; done
         for d in $TORCH_DTYPES; do echo "torch $d $(torch_gen "$batch" 128 "$d")"; done; } | row "$r" ;;
-    *) echo "unknown row '$r' (train, b64, b1)" >&2; exit 1 ;;
+    roofline)
+      echo "tt roofline $(OMP_NUM_THREADS=$THREADS "$tt" bench roofline --arch mobilellm-r1-140m --json 2>/dev/null)" | row roofline ;;
+    llama_cpp) ;;  # after the tables
+    *) echo "unknown row '$r' (train, b64, b1, roofline, llama_cpp)" >&2; exit 1 ;;
   esac
 done
 
@@ -70,6 +76,7 @@ print(f"# {model}; flags: {' '.join(f for f in wanted if f' {f}' in flags + ' ')
 print("| measure | tinythink auto | tinythink fp32 | tinythink bf16 | PyTorch fp32 | PyTorch bf16 autocast | ratio (tinythink best / PyTorch best) |")
 print("|---|---:|---:|---:|---:|---:|---:|")
 for name, results in rows.items():
+  if name == "roofline": continue
   for key, title in (measures[name] if name in measures else [("tokens_per_s", f"train step b1 s{name[7:]}, tokens/s")]):
     val = {(s, p): js.get(key, 0.0) for s, p, js in results}
     auto = next((js for s, p, js in results if s == "tt" and p == "auto"), {})
@@ -79,4 +86,53 @@ for name, results in rows.items():
     ratio = f"{tt_best / torch_best:.2f}x" if torch_best else "-"
     print(f"| {title} | {cell('tt', 'auto')} ({auto.get('precision', '?')}) | {cell('tt', 'fp32')} | {cell('tt', 'bf16')} "
           f"| {cell('torch', 'fp32')} | {cell('torch', 'bf16')} | {ratio} |")
+
+# The same run against the machine's ceilings (bench roofline): decode b1 streams every matmul weight
+# once per token (bandwidth-bound); prefill and training are bound by the GEMM rate on the model's mix.
+roof = next((js for _, _, js in rows.get("roofline", [])), None)
+if roof:
+    mix = roof["model_tflops_per_s"]
+    print()
+    print(f"# roofline: triad {roof['triad_gb_per_s']:.1f} GB/s, read {roof['read_gb_per_s']:.1f} GB/s ({roof['array_mb']} MiB arrays); "
+          f"oneDNN on the model's GEMM mix at {roof['rows']} rows: fp32 {mix['fp32']:.3f}, bf16 {mix['bf16']:.3f} TFLOP/s "
+          f"(bf16 {'native' if roof['native_bf16'] else 'emulated'}); load average {roof['load_average']}")
+    print("| measure | tinythink (best precision) | achieved | ceiling | share of ceiling | what the issue's target needs |")
+    print("|---|---|---:|---:|---:|---|")
+    ceiling = max(mix.values())
+    def best_tt(name, key):
+        cands = [(js.get(key, 0.0), p, js) for s, p, js in rows.get(name, []) if s == "tt"]
+        return max(cands, key=lambda c: c[0]) if cands else None
+    def best_torch(name, key):
+        return max((js.get(key, 0.0) for s, _, js in rows.get(name, []) if s == "torch"), default=0.0)
+    b1 = best_tt("b1", "decode_tokens_per_s")
+    if b1 and b1[2].get("weight_bytes_per_decode_step"):
+        gbs = b1[0] * b1[2]["weight_bytes_per_decode_step"] / 1e9
+        print(f"| decode b1 | {b1[1]} ({b1[2]['precision']}, {b1[2]['weight_bytes_per_decode_step'] / 1e6:.0f} MB of weights per token) "
+              f"| {gbs:.1f} GB/s | triad {roof['triad_gb_per_s']:.1f} GB/s | {100 * gbs / roof['triad_gb_per_s']:.0f}% | >= 80% |")
+    b64 = best_tt("b64", "prefill_tokens_per_s")
+    if b64 and b64[2].get("layer_matmul_flops_per_token"):
+        tf = b64[0] * b64[2]["layer_matmul_flops_per_token"] / 1e12
+        torch = best_torch("b64", "prefill_tokens_per_s")
+        need = 2 * torch * b64[2]["layer_matmul_flops_per_token"] / 1e12
+        print(f"| prefill b64 p128 (layer GEMMs only) | {b64[1]} ({b64[2]['precision']}) | {tf:.3f} TFLOP/s | {ceiling:.3f} TFLOP/s "
+              f"| {100 * tf / ceiling:.0f}% | 2x PyTorch = {need:.3f} TFLOP/s = {100 * need / ceiling:.0f}% of the ceiling |")
+    for name in rows:
+        if not name.startswith("train_"): continue
+        tr = best_tt(name, "tokens_per_s")
+        torch = best_torch(name, "tokens_per_s")
+        if not tr: continue
+        tf = tr[2].get("model_tflops_per_s", 0.0)
+        need = 2 * torch / tr[0] * tf if tr[0] else 0.0
+        print(f"| train step b1 s{name[7:]} (model FLOPs) | {tr[1]} ({tr[2]['precision']}) | {tf:.3f} TFLOP/s | {ceiling:.3f} TFLOP/s "
+              f"| {100 * tf / ceiling:.0f}% | 2x PyTorch = {need:.3f} TFLOP/s = {100 * need / ceiling:.0f}% of the ceiling |")
 PY
+for r in $ROWS; do
+  if [ "$r" = llama_cpp ]; then
+    echo
+    if [ -f "${TT_LLAMA_CPP_MODULES:-$HOME/.cache/tinythink/llama-cpp/node_modules}/node-llama-cpp/package.json" ]; then
+      BUILD_DIR=$BUILD_DIR THREADS=$THREADS bench/compare_llama_cpp.sh
+    else
+      echo "# llama.cpp rows skipped: node-llama-cpp not set up (scripts/llama_cpp_setup.sh)"
+    fi
+  fi
+done

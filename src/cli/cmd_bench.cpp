@@ -1,5 +1,6 @@
 // tinythink bench train: throughput, memory and model-FLOP utilisation of full training steps.
 // bench train --world (under mpirun/srun): data-parallel scaling, one rank alone vs every rank.
+// bench roofline: this machine's ceilings (memory bandwidth, oneDNN's GEMM rate on the model's shapes).
 #include <algorithm>
 #include <cstdio>
 
@@ -13,6 +14,8 @@
 #include "core/rng.h"
 #include "core/error.h"
 #include "core/system.h"
+#include "kernels/cpu/matmul.h"
+#include "kernels/cpu/roofline.h"
 #include "train/train_step.h"
 
 namespace tt::cli {
@@ -37,18 +40,7 @@ double train_flops(const ModelConfig& c, int64_t batch, int64_t seq) {
 
 // oneDNN's throughput on the model's own largest dense shape (the FFN up-projection of the step).
 double measured_matmul_flops(const ModelConfig& c, int64_t tokens, Precision precision) {
-  const int64_t m = std::min<int64_t>(tokens, 4096), n = c.intermediate_size, k = c.hidden_size;
-  std::vector<float> a(m * k, 0.01f), b(n * k, 0.02f), out(m * n);
-  MatmulOptions options{.trans_b = true, .precision = precision, .b_is_bf16 = precision == Precision::BF16};
-  matmul(a.data(), b.data(), out.data(), m, n, k, options);
-  std::vector<double> times;
-  for (int i = 0; i < 5; ++i) {
-    double t0 = now_seconds();
-    matmul(a.data(), b.data(), out.data(), m, n, k, options);
-    times.push_back(now_seconds() - t0);
-  }
-  std::sort(times.begin(), times.end());
-  return 2.0 * m * n * k / times[times.size() / 2];
+  return measure_matmul_flops(std::min<int64_t>(tokens, 4096), c.intermediate_size, c.hidden_size, precision);
 }
 
 // Per-op rows of the timed steps, per step: self time, share of the step, calls; the time no op
@@ -313,6 +305,68 @@ void run_world_bench(const TrainBenchArgs& args) {
   std::printf("%s\n", out.dump(args.json ? -1 : 2).c_str());
 }
 
+struct RooflineArgs {
+  std::string arch = "mobilellm-r1-140m";
+  int64_t rows = 512, array_mb = 128, repeats = 5;
+  bool json = false;
+};
+
+// The machine's ceilings for bench/compare_cpu.sh: triad and read bandwidth (what batch-1 decode,
+// reading every weight once per token, is bound by), and oneDNN's rate on each distinct dense shape of
+// the model (a layer's projections and the classifier; --rows rows of activations) in fp32 and bf16.
+// "model_tflops_per_s" is the rate of the whole mix: every matmul of one token of a layer stack plus the
+// classifier, in total FLOPs over total time — the ceiling a training step or a prefill could reach if
+// nothing but its GEMMs took time.
+void run_roofline_bench(const RooflineArgs& args) {
+  const ModelConfig c = preset_config(args.arch);
+  const int64_t d = c.hidden_size, q = c.num_attention_heads * c.head_dim, kv = c.num_key_value_heads * c.head_dim;
+  struct Shape {
+    const char* name;
+    int64_t n, k, per_layer;  // per_layer: how many of it one layer runs (0: once per model)
+  };
+  const std::vector<Shape> shapes = {{"q_proj", q, d, 1},   {"k_proj/v_proj", kv, d, 2},
+                                     {"o_proj", d, q, 1},   {"gate_proj/up_proj", c.intermediate_size, d, 2},
+                                     {"down_proj", d, c.intermediate_size, 1}, {"lm_head", c.vocab_size, d, 0}};
+  const MemoryBandwidth bw = measure_memory_bandwidth(args.array_mb * (1 << 20) / 4, static_cast<int>(args.repeats));
+  nlohmann::json gemms = nlohmann::json::array(), mix = nlohmann::json::object(), best = nlohmann::json::object();
+  for (Precision precision : {Precision::FP32, Precision::BF16}) {
+    double flops = 0, seconds = 0, fastest = 0;
+    for (const Shape& s : shapes) {
+      const double rate = measure_matmul_flops(args.rows, s.n, s.k, precision, static_cast<int>(args.repeats));
+      const double shape_flops = 2.0 * args.rows * s.n * s.k * (s.per_layer ? s.per_layer * c.num_hidden_layers : 1);
+      flops += shape_flops;
+      seconds += shape_flops / rate;
+      fastest = std::max(fastest, rate);
+      gemms.push_back({{"shape", s.name},
+                       {"m", args.rows},
+                       {"n", s.n},
+                       {"k", s.k},
+                       {"precision", precision_name(precision)},
+                       {"kernel", matmul_kernel_name(args.rows, s.n, s.k, precision)},
+                       {"tflops_per_s", rate / 1e12}});
+      if (!args.json)
+        log_info("{:>18} {} x {} x {} {}: {:.3f} TFLOP/s", s.name, args.rows, s.n, s.k, precision_name(precision), rate / 1e12);
+    }
+    mix[precision_name(precision)] = flops / seconds / 1e12;
+    best[precision_name(precision)] = fastest / 1e12;
+  }
+  const nlohmann::json out = {{"arch", args.arch},
+                              {"rows", args.rows},
+                              {"triad_gb_per_s", bw.triad_gb_per_s},
+                              {"read_gb_per_s", bw.read_gb_per_s},
+                              {"array_mb", bw.array_bytes / (1 << 20)},
+                              {"model_tflops_per_s", mix},
+                              {"best_gemm_tflops_per_s", best},
+                              {"native_bf16", native_bf16_available()},
+                              {"gemms", gemms},
+                              {"isa", isa_name(active_isa())},
+                              {"threads", thread_count()},
+                              {"cpu", cpu_model_name()},
+                              {"cpu_simd", cpu_simd_summary()},
+                              {"load_average", load_average()}};
+  std::printf("%s\n", out.dump(args.json ? -1 : 2).c_str());
+}
+
 }  // namespace
 
 void register_bench(CLI::App& app) {
@@ -337,6 +391,16 @@ void register_bench(CLI::App& app) {
   train->add_option("--zero-stage", args->zero_stage, "with --world: 1 shards the AdamW state and update (ZeRO-1)")
       ->check(CLI::Range(0, 1));
   add_device_option(train, args->device);
+  auto roof = std::make_shared<RooflineArgs>();
+  auto* roofline = bench->add_subcommand(
+      "roofline", "this machine's ceilings: triad/read memory bandwidth and oneDNN's GEMM rate on the model's shapes");
+  roofline->add_option("--arch", roof->arch, "model preset whose shapes are timed");
+  roofline->add_option("--rows", roof->rows, "activation rows of each GEMM (tokens)")->check(CLI::PositiveNumber);
+  roofline->add_option("--array-mb", roof->array_mb, "MiB per bandwidth array (well beyond the last-level cache)")
+      ->check(CLI::Range(1, 16384));
+  roofline->add_option("--repeats", roof->repeats, "timed passes of each measure")->check(CLI::Range(1, 1000));
+  roofline->add_flag("--json", roof->json, "print one JSON line");
+  roofline->callback([roof] { run_roofline_bench(*roof); });
   train->callback([args] {
     if (args->world)
       run_world_bench(*args);

@@ -232,6 +232,8 @@ void run_generate_bench(const BenchArgs& args) {
                         {"decode_s", t2 - t1},
                         {"decode_tokens_per_s", decoded > 0 ? decoded / (t2 - t1) : 0.0},
                         {"peak_rss_mb", peak_rss_mb()},
+                        {"weight_bytes_per_decode_step", engine.model().matmul_weight_bytes()},
+                        {"layer_matmul_flops_per_token", engine.model().layer_matmul_flops_per_token()},
                         {"threads", thread_count()},
                         {"cpu", cpu_model_name()},
                         {"cpu_simd", cpu_simd_summary()}};

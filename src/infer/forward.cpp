@@ -146,6 +146,21 @@ int64_t InferenceModel::context_limit() const {
   return limit;
 }
 
+int64_t InferenceModel::matmul_weight_bytes() const {
+  int64_t bytes = lm_head_.bytes();
+  for (const Layer& l : layers_)
+    for (const PackedMatrix* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down}) bytes += w->bytes();
+  return bytes;
+}
+
+double InferenceModel::layer_matmul_flops_per_token() const {
+  double flops = 0;
+  for (const Layer& l : layers_)
+    for (const PackedMatrix* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down})
+      flops += 2.0 * static_cast<double>(w->rows) * static_cast<double>(w->cols);
+  return flops;
+}
+
 void InferenceModel::forward(const StepInput& step, KvCache& cache, float* logits) {
   const ModelConfig& c = model_->config;
   const int64_t N = static_cast<int64_t>(step.tokens.size());

@@ -38,6 +38,12 @@ class InferenceModel {
 
   const ModelConfig& config() const { return model_->config; }
   Precision precision() const { return precision_; }
+  // Bytes of the packed matmul weights (every layer's projections and the classifier): what one decode
+  // step streams from memory whatever its batch, the bandwidth roofline's numerator.
+  int64_t matmul_weight_bytes() const;
+  // Multiply-adds x 2 of one token through the layers' projections (the classifier excluded: a prefill
+  // computes logits for the last prompt row only); attention over the cache not counted.
+  double layer_matmul_flops_per_token() const;
   // Positions a sequence may use: max_position_embeddings (and the attention chunk when set).
   int64_t context_limit() const;
 

@@ -29,6 +29,7 @@ struct PackedMatrix {
   std::vector<float> f32;           // packed fp32 weights, or
   std::vector<uint16_t> bf16;       // packed bf16 bits
   bool is_bf16() const { return !bf16.empty(); }
+  int64_t bytes() const { return static_cast<int64_t>(f32.size() * sizeof(float) + bf16.size() * sizeof(uint16_t)); }
   PackedMatrixView view() const { return {rows, cols, is_bf16() ? nullptr : f32.data(), is_bf16() ? bf16.data() : nullptr}; }
 };
 
