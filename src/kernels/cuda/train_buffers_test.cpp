@@ -31,7 +31,7 @@ TEST(CudaTrainBuffers, OptimizerMatchesTheCpuAndResumesAcrossBuffers) {
   AdamWConfig config{.learning_rate = 2e-3, .beta1 = 0.9, .beta2 = 0.999, .epsilon = 1e-8, .weight_decay = 0.01};
   std::vector<float> params = random_vector(n, 51, 0.02f);
   AdamWState state;
-  auto device = std::make_unique<DeviceTrainBuffers>(n, element_mask(layout));
+  auto device = std::make_unique<DeviceTrainBuffers>(n, element_mask(layout), OptimizerSlice{0, n, n});
   device->upload_parameters(params.data());
   for (int step = 1; step <= 6; ++step) {
     if (step == 4) {  // move the run: download everything, continue in fresh buffers
@@ -39,7 +39,7 @@ TEST(CudaTrainBuffers, OptimizerMatchesTheCpuAndResumesAcrossBuffers) {
       device->download_parameters(p.data());
       device->download_moments(m.data(), v.data());
       const int64_t updates = device->updates();
-      device = std::make_unique<DeviceTrainBuffers>(n, element_mask(layout));
+      device = std::make_unique<DeviceTrainBuffers>(n, element_mask(layout), OptimizerSlice{0, n, n});
       device->upload_parameters(p.data());
       device->upload_moments(m.data(), v.data(), updates);
     }
