@@ -9,6 +9,9 @@
 //    whole batch in this process. Without the all-reduce both comparisons fail (tested).
 // Two ranks sum (g0) + (g1) where one rank accumulates g0 then g1 into one buffer: the same fp32
 // additions, so losses, norms and weights agree to rounding (1e-6 relative).
+// DeviceZero1 / MpiDeviceZero1: ZeRO-1 on devices (reduce-scatter, slice update, all-gather) against
+// ZeRO-1 off, its checkpoints and their resumption. MpiDeviceDpoReference: DPO's reference pass
+// sharded over device ranks.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -21,6 +24,7 @@
 #include <fmt/format.h>
 
 #include "tests/device_train_fixtures.h"
+#include "tests/dpo_device_fixture.h"
 #include "tests/gradcheck.h"
 #include "tests/host_device_communicator.h"
 #include "tests/host_train_device.h"
@@ -275,16 +279,22 @@ TEST(DeviceDataParallelRank, TrainsItsHalfUnderMpirun) {
   finish_distributed();
 }
 
+// This test binary's tests `filter` on `ranks` ranks (one OpenMP thread each) with `options`
+// (mpirun -x NAME=VALUE ...), the log in out.log.
+void mpirun_this_binary(int ranks, const std::string& options, const std::string& filter, const std::string& out) {
+  const std::string command = fmt::format(
+      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe -np {} -x OMP_NUM_THREADS=1 "
+      "{} {} --gtest_filter={} > {}.log 2>&1",
+      ranks, options, std::filesystem::read_symlink("/proc/self/exe").string(), filter, out);
+  EXPECT_EQ(std::system(command.c_str()), 0) << command << " (log: " << out << ".log)";
+}
+
 // This test binary's rank test on 2 ranks with `options` (mpirun -x NAME=VALUE ...); the run rank 0
 // wrote (empty run when it failed).
 StepsRun mpirun_two_ranks(const std::string& options = "") {
   const std::string out = testing::make_temp_dir("device_dp") + "/run.bin";
-  const std::string command = fmt::format(
-      "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 mpirun --oversubscribe -np 2 -x OMP_NUM_THREADS=1 "
-      "-x TT_DEVICE_DP_OUT={} {} {} --gtest_filter=DeviceDataParallelRank.* > {}.log 2>&1",
-      out, options, std::filesystem::read_symlink("/proc/self/exe").string(), out);
+  mpirun_this_binary(2, "-x TT_DEVICE_DP_OUT=" + out + " " + options, "DeviceDataParallelRank.*", out);
   StepsRun run;
-  EXPECT_EQ(std::system(command.c_str()), 0) << command << " (log: " << out << ".log)";
   std::ifstream file(out, std::ios::binary);
   int64_t steps = 0;
   if (!file.read(reinterpret_cast<char*>(&steps), sizeof(steps)) || steps < 0 || steps > kSteps) return run;
@@ -380,6 +390,49 @@ TEST(MpiDeviceZero1, ItsCheckpointResumesOnTwoRanksAndOnOneProcess) {
   last.losses = {whole.losses[1]};
   last.norms = {whole.norms[1]};
   expect_same_run(last, alone, 3e-5);  // one process: several OpenMP threads (MpiDeviceDataParallel's tolerance)
+}
+
+// ---- DPO's reference pass on devices under mpirun: rank r scores the batches r, r + N, ... of pairs
+// on its device (cuda:LOCAL_RANK in a run), the sums all-reduced on the host (train/dpo.cpp
+// summed_logps_with), so every rank holds, and rank 0 caches, what one process computes ----
+
+// One rank of MpiDeviceDpoReference (skipped unless it starts it): the sigmoid fixture's 12 pairs in
+// batches of 3 on a host stand-in device; rank 0 writes every pair's chosen then rejected sums to
+// $TT_DPO_REFERENCE_OUT.
+TEST(DeviceDpoReferenceRank, ScoresItsShareUnderMpirun) {
+  const char* out = std::getenv("TT_DPO_REFERENCE_OUT");
+  if (!out) GTEST_SKIP() << "a rank of MpiDeviceDpoReference (started by it under mpirun)";
+  init_distributed();
+  const testing::DpoFixture f = testing::load_dpo_fixture("sigmoid");
+  const Model model = load_model(f.model_dir);
+  testing::HostTrainDevice device;
+  const ReferenceLogps summed = summed_logps_on_device(model, device, Precision::FP32, f.pairs, 3, 0);
+  if (Communicator::world().is_root()) {
+    std::ofstream file(out, std::ios::binary);
+    for (const auto* values : {&summed.chosen, &summed.rejected})
+      file.write(reinterpret_cast<const char*>(values->data()), sizeof(double) * values->size());
+  }
+  finish_distributed();
+}
+
+std::vector<double> mpirun_reference_pass(int ranks) {
+  const std::string out = testing::make_temp_dir("device_dpo_reference") + "/sums.bin";
+  mpirun_this_binary(ranks, "-x TT_DPO_REFERENCE_OUT=" + out, "DeviceDpoReferenceRank.*", out);
+  std::ifstream file(out, std::ios::binary);
+  std::vector<double> sums(24);  // 12 pairs, chosen and rejected
+  if (!file.read(reinterpret_cast<char*>(sums.data()), sizeof(double) * sums.size())) sums.clear();
+  return sums;
+}
+
+// Bitwise: every batch of 3 pairs is scored whole, by the same kernels on one thread, on one rank
+// (the others add zeros). Without the sharding the sums would double; without the all-reduce rank
+// 0 would hold zeros for rank 1's batches.
+TEST(MpiDeviceDpoReference, TwoRanksComputeTheReferenceLogpsOfOneProcess) {
+  SKIP_WITHOUT_MPIRUN();
+  const std::vector<double> one = mpirun_reference_pass(1), two = mpirun_reference_pass(2);
+  ASSERT_EQ(one.size(), 24u);
+  for (double logp : one) EXPECT_LT(logp, 0.0) << "a summed log-prob";
+  EXPECT_EQ(two, one);
 }
 
 }  // namespace

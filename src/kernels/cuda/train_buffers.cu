@@ -33,6 +33,13 @@ DeviceTrainBuffers::DeviceTrainBuffers(int64_t total, const std::vector<uint8_t>
   TT_CUDA_CHECK(cudaMemset(params, 0, padded_bytes));  // the padding stays zero
 }
 
+DeviceTrainBuffers::~DeviceTrainBuffers() {
+  for (void* p : {static_cast<void*>(params), static_cast<void*>(params_bf16), static_cast<void*>(grads),
+                  static_cast<void*>(m), static_cast<void*>(v), static_cast<void*>(decay_mask_),
+                  static_cast<void*>(grad_sum_sq_)})
+    cudaFree(p);
+}
+
 void DeviceTrainBuffers::upload_parameters(const float* host) {
   TT_CUDA_CHECK(cudaMemcpy(params, host, sizeof(float) * total_, cudaMemcpyHostToDevice));
   round_to_bf16(params_bf16, params, total_, nullptr);
