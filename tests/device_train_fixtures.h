@@ -1,6 +1,7 @@
 // Shared by the device training tests (src/kernels/cuda/device_train_test.cpp on a GPU,
 // src/model/device_transformer_test.cpp on the host double): tiny random models, packed rows with
-// per-document boundaries and assistant-only targets, and a per-tensor comparison of gradients.
+// per-document boundaries and assistant-only targets, a per-tensor comparison of gradients and the
+// weights' worst difference (data-parallel tests).
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -14,6 +15,18 @@
 #include "model/transformer.h"
 
 namespace tt::testing {
+
+// The largest elementwise difference of two parameter buffers relative to b's largest magnitude (a
+// relative difference per element would be dominated by weights near zero, where AdamW's rounding
+// noise is largest); infinite when the sizes differ.
+inline double worst_relative_difference(const std::vector<float>& a, const std::vector<float>& b) {
+  double worst = a.size() == b.size() ? 0 : INFINITY, largest = 0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+    worst = std::max(worst, std::fabs(double(a[i]) - b[i]));
+    largest = std::max(largest, std::fabs(double(b[i])));
+  }
+  return worst / largest;
+}
 
 inline Model tiny_train_model(const std::string& preset, bool tied, uint64_t seed = 11) {
   ModelConfig config = preset_config(preset);

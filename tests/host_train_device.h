@@ -53,13 +53,19 @@ class HostTrainDevice final : public TrainDevice {
   size_t peak_bytes_in_use() override { return peak_; }
   void memory_info(size_t& free_bytes, size_t& total_bytes) override { free_bytes = total_bytes = 0; }
 
-  void create_parameters(int64_t total, const std::vector<uint8_t>& decay_mask) override {
+  void create_parameters(int64_t total, const std::vector<uint8_t>& decay_mask, const OptimizerSlice& slice) override {
     if (static_cast<int64_t>(decay_mask.size()) != total) throw std::runtime_error("decay mask size");
-    params_.assign(total, NAN);
+    if (slice.begin < 0 || slice.begin > slice.end || slice.end > total || slice.padded_total < total)
+      throw std::runtime_error("host train device: bad optimizer slice");
+    total_ = total;
+    slice_ = slice;
+    params_.assign(slice.padded_total, 0.0f);  // the padding is zero, the parameters NaN until uploaded
+    std::fill_n(params_.begin(), total, NAN);
     bf16_.assign(total, 0xffff);
-    grads_.assign(total, NAN);
-    m_.assign(total, 0.0f);
-    v_.assign(total, 0.0f);
+    grads_.assign(slice.padded_total, 0.0f);
+    std::fill_n(grads_.begin(), total, NAN);
+    m_.assign(slice.size(), 0.0f);
+    v_.assign(slice.size(), 0.0f);
     mask_ = decay_mask;
     updates_ = 0;
   }
@@ -67,10 +73,10 @@ class HostTrainDevice final : public TrainDevice {
   const uint16_t* params_bf16() override { return bf16_.data(); }
   float* grads() override { return grads_.data(); }
   void upload_parameters(const float* host) override {
-    std::memcpy(params_.data(), host, sizeof(float) * params_.size());
-    refresh_bf16();
+    std::memcpy(params_.data(), host, sizeof(float) * total_);
+    refresh_params_bf16();
   }
-  void download_parameters(float* host) override { std::memcpy(host, params_.data(), sizeof(float) * params_.size()); }
+  void download_parameters(float* host) override { std::memcpy(host, params_.data(), sizeof(float) * total_); }
   void upload_moments(const float* m, const float* v, int64_t step) override {
     std::memcpy(m_.data(), m, sizeof(float) * m_.size());
     std::memcpy(v_.data(), v, sizeof(float) * v_.size());
@@ -81,25 +87,34 @@ class HostTrainDevice final : public TrainDevice {
     std::memcpy(v, v_.data(), sizeof(float) * v_.size());
   }
   int64_t optimizer_updates() override { return updates_; }
-  void zero_gradients() override { std::fill(grads_.begin(), grads_.end(), 0.0f); }
+  size_t moments_held() const { return m_.size(); }  // per moment: the optimizer slice's length
+  void zero_gradients() override { std::fill_n(grads_.begin(), total_, 0.0f); }
   // train/optimizer.cpp's clip_grad_norm and adamw_step, with a per-parameter decay mask.
   double optimizer_step(const TrainOptimizerStep& s) override {
+    if (slice_.begin != 0 || slice_.end != total_ || slice_.padded_total != total_)
+      throw std::runtime_error("host train device: the whole-buffer optimizer step on a ZeRO-1 slice");
     const double norm = clip_grad_norm(grads_, s.max_grad_norm);
     if (!std::isfinite(norm)) return norm;  // as the GPU: checked before the update, nothing applied
-    const int64_t step = ++updates_;
-    const double bias1 = 1.0 - std::pow(s.beta1, static_cast<double>(step));
-    const double bias2 = 1.0 - std::pow(s.beta2, static_cast<double>(step));
-    const float step_size = static_cast<float>(s.lr / bias1), bias2_sqrt = static_cast<float>(std::sqrt(bias2));
-    const float eps = static_cast<float>(s.epsilon), fb1 = static_cast<float>(s.beta1), fb2 = static_cast<float>(s.beta2);
-    const float decay = static_cast<float>(1.0 - s.lr * s.weight_decay);
-    for (size_t i = 0; i < params_.size(); ++i) {
-      if (mask_[i]) params_[i] *= decay;
-      m_[i] = fb1 * m_[i] + (1.0f - fb1) * grads_[i];
-      v_[i] = fb2 * v_[i] + (1.0f - fb2) * grads_[i] * grads_[i];
-      params_[i] -= step_size * m_[i] / (std::sqrt(v_[i]) / bias2_sqrt + eps);
-    }
-    refresh_bf16();
+    adamw_on_slice(s);
+    refresh_params_bf16();
     return norm;
+  }
+  // As the GPU: the slice's sum of squares in one float (here summed in double, then rounded).
+  float* slice_gradient_sum_of_squares() override {
+    double sum = 0;
+    for (int64_t i = slice_.begin; i < slice_.end; ++i) sum += double(grads_[i]) * grads_[i];
+    sum_sq_ = static_cast<float>(sum);
+    return &sum_sq_;
+  }
+  double sharded_optimizer_step(const TrainOptimizerStep& s) override {
+    const double norm = std::sqrt(static_cast<double>(sum_sq_));
+    if (!std::isfinite(norm)) return norm;
+    clip_to_norm(grads_.data() + slice_.begin, slice_.size(), norm, s.max_grad_norm);
+    adamw_on_slice(s);
+    return norm;
+  }
+  void refresh_params_bf16() override {
+    for (int64_t i = 0; i < total_; ++i) bf16_[i] = f32_to_bf16(params_[i]);
   }
 
   void embedding_forward(float* out, const float* table, const int32_t* ids, int64_t n, int64_t dim) override {
@@ -180,10 +195,27 @@ class HostTrainDevice final : public TrainDevice {
     for (int64_t i = 0; i < count; ++i) values[i] = bf16_to_f32(bits[i]);
     return values.data();
   }
-  void refresh_bf16() {
-    for (size_t i = 0; i < params_.size(); ++i) bf16_[i] = f32_to_bf16(params_[i]);
+  // AdamW (the update count advanced) on the slice's parameters, with the (clipped) gradients.
+  void adamw_on_slice(const TrainOptimizerStep& s) {
+    const int64_t step = ++updates_;
+    const double bias1 = 1.0 - std::pow(s.beta1, static_cast<double>(step));
+    const double bias2 = 1.0 - std::pow(s.beta2, static_cast<double>(step));
+    const float step_size = static_cast<float>(s.lr / bias1), bias2_sqrt = static_cast<float>(std::sqrt(bias2));
+    const float eps = static_cast<float>(s.epsilon), fb1 = static_cast<float>(s.beta1), fb2 = static_cast<float>(s.beta2);
+    const float decay = static_cast<float>(1.0 - s.lr * s.weight_decay);
+    for (int64_t i = slice_.begin; i < slice_.end; ++i) {
+      float& m = m_[i - slice_.begin];
+      float& v = v_[i - slice_.begin];
+      if (mask_[i]) params_[i] *= decay;
+      m = fb1 * m + (1.0f - fb1) * grads_[i];
+      v = fb2 * v + (1.0f - fb2) * grads_[i] * grads_[i];
+      params_[i] -= step_size * m / (std::sqrt(v) / bias2_sqrt + eps);
+    }
   }
 
+  int64_t total_ = 0;
+  OptimizerSlice slice_;
+  float sum_sq_ = 0.0f;  // the "device float" of slice_gradient_sum_of_squares
   std::vector<float> params_, grads_, m_, v_;
   std::vector<uint16_t> bf16_;
   std::vector<uint8_t> mask_;

@@ -40,8 +40,8 @@ class ProfilingTrainDevice final : public TrainDevice {
   size_t peak_bytes_in_use() override { return d_->peak_bytes_in_use(); }
   void memory_info(size_t& free_bytes, size_t& total_bytes) override { d_->memory_info(free_bytes, total_bytes); }
 
-  void create_parameters(int64_t total, const std::vector<uint8_t>& decay_mask) override {
-    d_->create_parameters(total, decay_mask);
+  void create_parameters(int64_t total, const std::vector<uint8_t>& decay_mask, const OptimizerSlice& slice) override {
+    d_->create_parameters(total, decay_mask, slice);
   }
   float* params() override { return d_->params(); }
   const uint16_t* params_bf16() override { return d_->params_bf16(); }
@@ -55,6 +55,13 @@ class ProfilingTrainDevice final : public TrainDevice {
   double optimizer_step(const TrainOptimizerStep& step) override {
     return timed("optimizer (norm, clip, adamw)", [&] { return d_->optimizer_step(step); });
   }
+  float* slice_gradient_sum_of_squares() override {
+    return timed("optimizer (slice norm)", [&] { return d_->slice_gradient_sum_of_squares(); });
+  }
+  double sharded_optimizer_step(const TrainOptimizerStep& step) override {
+    return timed("optimizer (clip, adamw on the slice)", [&] { return d_->sharded_optimizer_step(step); });
+  }
+  void refresh_params_bf16() override { timed("bf16 copy refresh", [&] { d_->refresh_params_bf16(); }); }
 
   void embedding_forward(float* out, const float* table, const int32_t* ids, int64_t n, int64_t dim) override {
     timed("embedding fwd", [&] { d_->embedding_forward(out, table, ids, n, dim); });

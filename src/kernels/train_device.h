@@ -26,6 +26,15 @@ struct TrainOptimizerStep {
   double max_grad_norm = 0;  // > 0: clip the global gradient norm to it
 };
 
+// ZeRO-1 (train/train_step.h): the parameters [begin, end) whose AdamW moments this device holds
+// and updates, and the length of its fp32 parameter and gradient buffers, padded past the last
+// parameter to the ranks' equal chunks (NCCL's reduce-scatter and all-gather work in place on
+// equal chunks at rank x chunk). Every parameter, unpadded: {0, total, total}.
+struct OptimizerSlice {
+  int64_t begin = 0, end = 0, padded_total = 0;
+  int64_t size() const { return end - begin; }
+};
+
 // Operands of a GEMM: fp32 values, or bf16 bits (the parameters' bf16 working copy).
 struct GemmOperand {
   const void* data = nullptr;
@@ -50,20 +59,33 @@ class TrainDevice {
   virtual void memory_info(size_t& free_bytes, size_t& total_bytes) = 0;
 
   // ---- the parameter buffers (kernels/cuda/train_buffers.h), in the host ParameterLayout ----
-  virtual void create_parameters(int64_t total, const std::vector<uint8_t>& decay_mask) = 0;
+  // `slice`: the moments' part (ZeRO-1) and the padded length of params() and grads() (the padding
+  // is zero and belongs to no parameter).
+  virtual void create_parameters(int64_t total, const std::vector<uint8_t>& decay_mask,
+                                 const OptimizerSlice& slice) = 0;
   virtual float* params() = 0;           // fp32 master weights
   virtual const uint16_t* params_bf16() = 0;  // bf16 working copy (refreshed by uploads and updates)
   virtual float* grads() = 0;
   virtual void upload_parameters(const float* host) = 0;
   virtual void download_parameters(float* host) = 0;
+  // m and v: the moments of the slice (slice.size() floats each).
   virtual void upload_moments(const float* m, const float* v, int64_t step) = 0;
   virtual void download_moments(float* m, float* v) = 0;
   virtual int64_t optimizer_updates() = 0;
   virtual void zero_gradients() = 0;
   // Global gradient norm, clipping and the fused AdamW; returns the pre-clip norm. The norm is
   // checked before the update: when it is not finite nothing is applied (weights, bf16 copy,
-  // moments and update count unchanged).
+  // moments and update count unchanged). Every parameter (the slice must be all of them).
   virtual double optimizer_step(const TrainOptimizerStep& step) = 0;
+  // ZeRO-1's step in three parts, the ranks' collectives between them:
+  //  1. the sum of the squared gradients of the slice, queued into one device float (returned):
+  //     the ranks all-reduce it in place into the global sum;
+  virtual float* slice_gradient_sum_of_squares() = 0;
+  //  2. the norm sqrt(that sum), checked as optimizer_step does, then the clip and AdamW on the
+  //     slice's fp32 parameters and moments only; returns the pre-clip norm;
+  virtual double sharded_optimizer_step(const TrainOptimizerStep& step) = 0;
+  //  3. after the ranks' updated slices are all-gathered into params(): the bf16 copy of all of them.
+  virtual void refresh_params_bf16() = 0;
 
   // ---- the kernels, forward and backward (fp32 activations; as kernels/cpu/*.h) ----
   virtual void embedding_forward(float* out, const float* table, const int32_t* ids, int64_t n, int64_t dim) = 0;
@@ -111,7 +133,7 @@ std::unique_ptr<TrainDevice> open_train_device(int index);
 
 extern "C" {
 // Bumped whenever TrainDevice changes.
-inline constexpr int kTtTrainDeviceAbi = 2;
+inline constexpr int kTtTrainDeviceAbi = 3;
 // A new TrainDevice on CUDA device `index` (the caller deletes it), or nullptr with a one-line reason.
 using TtCudaTrainDeviceFn = tt::TrainDevice* (*)(int index, int abi, char* error, size_t error_size);
 }

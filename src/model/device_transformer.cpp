@@ -76,11 +76,13 @@ class DeviceTrainingModel::Layer final : public LayerOps {
 };
 
 DeviceTrainingModel::DeviceTrainingModel(const ModelConfig& config, TrainDevice& device, Precision precision,
-                                         const std::vector<float>& params, const std::vector<uint8_t>& decay_mask)
+                                         const std::vector<float>& params, const std::vector<uint8_t>& decay_mask,
+                                         OptimizerSlice optimizer_slice)
     : config_(config), device_(&device), precision_(precision), total_(make_parameter_layout(config).total) {
   if (static_cast<int64_t>(params.size()) != total_)
     fail("device training: {} parameters given for a layout of {}", params.size(), total_);
-  device_->create_parameters(total_, decay_mask);
+  if (optimizer_slice.padded_total == 0) optimizer_slice = {0, total_, total_};
+  device_->create_parameters(total_, decay_mask, optimizer_slice);
   device_->upload_parameters(params.data());
   device_->zero_gradients();
   params_ = make_model_views(config_, device_->params());

@@ -17,8 +17,11 @@ class DeviceTrainingModel {
  public:
   // Creates the parameter buffers on `device` (decay_mask: one byte per parameter, as the CPU
   // optimizer's) and uploads `params` (the host buffer of the layout). `device` must outlive this.
+  // optimizer_slice: ZeRO-1's part of the moments and the padded buffer length (kernels/train_device.h);
+  // the default (padded_total 0) is every parameter, unpadded.
   DeviceTrainingModel(const ModelConfig& config, TrainDevice& device, Precision precision,
-                      const std::vector<float>& params, const std::vector<uint8_t>& decay_mask);
+                      const std::vector<float>& params, const std::vector<uint8_t>& decay_mask,
+                      OptimizerSlice optimizer_slice = {});
   ~DeviceTrainingModel();
   DeviceTrainingModel(const DeviceTrainingModel&) = delete;
   DeviceTrainingModel& operator=(const DeviceTrainingModel&) = delete;

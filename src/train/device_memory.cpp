@@ -20,12 +20,15 @@ double gib(size_t bytes) { return static_cast<double>(bytes) / double(1ull << 30
 
 }  // namespace
 
-DeviceMemoryEstimate estimate_training_memory(const ModelConfig& c, const MicroBatchShape& largest) {
+DeviceMemoryEstimate estimate_training_memory(const ModelConfig& c, const MicroBatchShape& largest,
+                                              int optimizer_ranks) {
   DeviceMemoryEstimate e;
   e.parameters = make_parameter_layout(c).total;
   const size_t P = static_cast<size_t>(e.parameters);
-  // fp32 master, fp32 gradients, two fp32 moments, the bf16 copy and one decay-mask byte each
-  e.parameter_state = P * (4 * sizeof(float) + sizeof(uint16_t) + 1);
+  // fp32 master, fp32 gradients and the bf16 copy of every parameter; two fp32 moments and one
+  // decay-mask byte of this rank's slice (ZeRO-1: 1 / optimizer_ranks of them, rounded up)
+  const size_t ranks = static_cast<size_t>(std::max(optimizer_ranks, 1)), slice = (P + ranks - 1) / ranks;
+  e.parameter_state = P * (2 * sizeof(float) + sizeof(uint16_t)) + slice * (2 * sizeof(float) + 1);
   const int64_t N = largest.rows * largest.seq;
   const int64_t C = c.hidden_size, F = c.intermediate_size, H = c.num_attention_heads, KVH = c.num_key_value_heads;
   const int64_t QD = H * c.head_dim, KD = KVH * c.head_dim;
@@ -58,10 +61,10 @@ std::string device_memory_shortfall(const DeviceMemoryEstimate& e, const MicroBa
 }
 
 void require_device_memory(TrainDevice& device, const ModelConfig& config, const MicroBatchShape& largest,
-                           const std::string& what) {
+                           const std::string& what, int optimizer_ranks) {
   size_t free_bytes = 0, total_bytes = 0;
   device.memory_info(free_bytes, total_bytes);
-  const DeviceMemoryEstimate e = estimate_training_memory(config, largest);
+  const DeviceMemoryEstimate e = estimate_training_memory(config, largest, optimizer_ranks);
   const std::string shortfall = device_memory_shortfall(e, largest, free_bytes, what);
   if (!shortfall.empty()) fail("{}", shortfall);
   log_info("{}: about {:.2f} GiB of device memory needed for micro-batches of {} x {} tokens, {:.2f} GiB free of "

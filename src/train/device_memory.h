@@ -22,14 +22,17 @@ struct MicroBatchShape {
 
 struct DeviceMemoryEstimate {
   int64_t parameters = 0;
-  size_t parameter_state = 0;  // master + bf16 copy + gradients + moments + decay mask
+  size_t parameter_state = 0;  // master + bf16 copy + gradients + moments + decay mask (ZeRO-1: of the slice)
   size_t activations = 0;      // kept activations and backward scratch (fp32, per token)
   size_t classifier = 0;       // one chunk of logits and its bf16 operands
   size_t scratch = 0;          // bf16 GEMM operands, attention scratch, cuBLASLt, allocator allowance
   size_t total() const { return parameter_state + activations + classifier + scratch; }
 };
 
-DeviceMemoryEstimate estimate_training_memory(const ModelConfig& config, const MicroBatchShape& largest);
+// optimizer_ranks: ZeRO-1's ranks (the device holds the AdamW moments of 1 / optimizer_ranks of the
+// parameters); 1 without ZeRO-1.
+DeviceMemoryEstimate estimate_training_memory(const ModelConfig& config, const MicroBatchShape& largest,
+                                              int optimizer_ranks = 1);
 
 // "" when `estimate` fits in free_bytes, else the one-line reason: needed vs free, by part, and
 // what to lower. `what` names the run ("sft", "dpo reference pass", ...).
@@ -39,6 +42,6 @@ std::string device_memory_shortfall(const DeviceMemoryEstimate& estimate, const 
 // Before `device` holds anything of the run: fails with device_memory_shortfall's line when the run
 // does not fit in its free memory (cudaMemGetInfo), else logs the estimate.
 void require_device_memory(TrainDevice& device, const ModelConfig& config, const MicroBatchShape& largest,
-                           const std::string& what);
+                           const std::string& what, int optimizer_ranks = 1);
 
 }  // namespace tt

@@ -34,6 +34,14 @@ TEST(DeviceMemory, StudySettingsOfThe140MFitIn16GB) {
   RecordProperty("dpo_140m_gib", std::to_string(gib(dpo.total())));
 }
 
+// ZeRO-1 over 2 ranks: the moments and the decay mask (9 of the 19 bytes a parameter) halved.
+TEST(DeviceMemory, ZeroStageOneHoldsTheMomentsOfOneSlice) {
+  const ModelConfig c = preset_config("mobilellm-r1-140m");
+  const DeviceMemoryEstimate two = estimate_training_memory(c, {2, 4096}, 2);
+  EXPECT_EQ(two.parameter_state, size_t(140248512) * 10 + size_t(140248512 / 2) * 9);
+  EXPECT_EQ(two.activations, estimate_training_memory(c, {2, 4096}).activations);
+}
+
 // The 950M preset at seq 2048, batch 1: ~18 GB of parameter state alone (19 bytes a parameter).
 TEST(DeviceMemory, The950MAtSeq2048OnA24GBCard) {
   const ModelConfig c = preset_config("mobilellm-r1-950m");

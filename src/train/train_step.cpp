@@ -28,28 +28,47 @@ std::vector<uint8_t> per_parameter_decay_mask(const ParameterLayout& layout, con
 
 void use_cuda_device(TrainState& state, int index, std::optional<MicroBatchShape> largest, bool profile_ops) {
   std::unique_ptr<TrainDevice> device = open_train_device(index);
-  if (largest) require_device_memory(*device, state.model->config, *largest, fmt::format("cuda:{}", index));
+  if (largest)  // under ZeRO-1 (shard_optimizer first) the device holds the moments of its slice only
+    require_device_memory(*device, state.model->config, *largest, fmt::format("cuda:{}", index),
+                          std::max<int>(1, static_cast<int>(state.shards.counts.size())));
   use_train_device(state, profile_ops ? profiled_train_device(std::move(device)) : std::move(device));
 }
+
+namespace {
+
+// The device's part of the optimizer: ZeRO-1's slice of this rank, its buffers padded to the ranks'
+// equal chunks; every parameter when the optimizer is not sharded.
+OptimizerSlice device_optimizer_slice(const TrainState& state) {
+  const int64_t total = static_cast<int64_t>(state.model->params.size());
+  if (state.shards.counts.empty()) return {0, total, total};
+  const int64_t chunk = state.shards.counts[0];
+  return {state.shards.mine.begin, state.shards.mine.end, chunk * static_cast<int64_t>(state.shards.counts.size())};
+}
+
+}  // namespace
 
 void use_train_device(TrainState& state, std::unique_ptr<TrainDevice> device) {
   Model& model = *state.model;
   state.gpu.reset();
   state.device = std::move(device);
   state.gpu = std::make_unique<DeviceTrainingModel>(model.config, *state.device, state.precision, model.params,
-                                                    per_parameter_decay_mask(model.layout, state.decay_mask));
+                                                    per_parameter_decay_mask(model.layout, state.decay_mask),
+                                                    device_optimizer_slice(state));
+  // the moments of the device's slice (under ZeRO-1 state.adam holds this rank's slice only)
   if (!state.adam.m.empty()) state.device->upload_moments(state.adam.m.data(), state.adam.v.data(), state.adam.step);
 }
 
 namespace {
 
-// The device's parameters and moments into model->params and `adam` (for a checkpoint or the final model).
+// The device's parameters and moments (of its optimizer slice) into model->params and `adam` (for a
+// checkpoint or the final model).
 void download_state(const TrainState& state, AdamWState* adam) {
   Model& model = *state.model;
   state.gpu->download_parameters(model.params);
   if (!adam) return;
-  adam->m.resize(model.params.size());
-  adam->v.resize(model.params.size());
+  const size_t moments = static_cast<size_t>(device_optimizer_slice(state).size());
+  adam->m.resize(moments);
+  adam->v.resize(moments);
   state.device->download_moments(adam->m.data(), adam->v.data());
   adam->step = state.device->optimizer_updates();
 }
@@ -76,30 +95,31 @@ LossResult accumulate_token_loss(TrainState& state, const Batch& batch, float to
 }
 
 std::vector<int64_t> optimizer_slices(int64_t elements, int ranks) {
-  const int64_t blocks = norm_blocks(elements);
+  const int64_t chunk = (norm_blocks(elements) + ranks - 1) / ranks * kNormBlock;
   std::vector<int64_t> counts;
-  for (int r = 0; r < ranks; ++r) {
-    const int64_t begin = std::min(elements, blocks * r / ranks * kNormBlock);
-    const int64_t end = std::min(elements, blocks * (r + 1) / ranks * kNormBlock);
-    counts.push_back(end - begin);
-  }
+  for (int r = 0; r < ranks; ++r) counts.push_back(std::min(elements, chunk * (r + 1)) - std::min(elements, chunk * r));
   return counts;
 }
 
 void shard_optimizer(TrainState& state) {
   const Communicator& world = Communicator::world();
-  if (!world.distributed()) return;
+  if (world.distributed()) shard_optimizer(state, world.rank(), world.size());
+}
+
+void shard_optimizer(TrainState& state, int rank, int ranks) {
+  if (state.gpu) download_state(state, &state.adam);  // moved into the sliced device buffers below
   OptimizerShards& shards = state.shards;
-  shards.counts = optimizer_slices(static_cast<int64_t>(state.grads.size()), world.size());
+  shards.counts = optimizer_slices(static_cast<int64_t>(state.grads.size()), ranks);
   shards.mine.begin = 0;
-  for (int r = 0; r < world.rank(); ++r) shards.mine.begin += shards.counts[r];
-  shards.mine.end = shards.mine.begin + shards.counts[world.rank()];
-  shards.grads.assign(static_cast<size_t>(shards.mine.size()), 0.0f);
+  for (int r = 0; r < rank; ++r) shards.mine.begin += shards.counts[r];
+  shards.mine.end = shards.mine.begin + shards.counts[rank];
   AdamWState& adam = state.adam;
   if (adam.m.size() == state.grads.size()) {  // every moment (a checkpoint's): keep this rank's
     adam.m = std::vector<float>(adam.m.begin() + shards.mine.begin, adam.m.begin() + shards.mine.end);
     adam.v = std::vector<float>(adam.v.begin() + shards.mine.begin, adam.v.begin() + shards.mine.end);
   }
+  // Already on a device (sharded after use_train_device): its buffers again, the moments of the slice only.
+  if (state.gpu) use_train_device(state, std::move(state.device));
 }
 
 bool optimizer_sharded(const TrainState& state) { return !state.shards.counts.empty(); }
@@ -107,21 +127,36 @@ bool optimizer_sharded(const TrainState& state) { return !state.shards.counts.em
 void reduce_gradients(TrainState& state) {
   if (state.gpu) {
     if (!state.device_world) return;  // one process (a world of one still runs it: the GPU test)
-    if (optimizer_sharded(state))
-      fail("zero_stage: 1 is not implemented on CUDA devices (the device optimizer updates every parameter): "
-           "use zero_stage: 0 with --device cuda");
-    OpScope scope("gradient reduction (GPUs)");
-    state.device_world->all_reduce_sum(state.device->grads(), state.model->params.size());
-    state.device_world->synchronize();
+    DeviceCommunicator& ranks = *state.device_world;
+    float* grads = state.device->grads();
+    // The communicator runs on its own stream: the backward passes queued on the device's first.
+    state.device->synchronize();
+    if (optimizer_sharded(state)) {
+      OpScope scope("gradient reduce-scatter (GPUs)");
+      const std::vector<int64_t>& counts = state.shards.counts;
+      if (static_cast<int>(counts.size()) != ranks.size())
+        fail("ZeRO-1 on devices: {} optimizer slices for a device communicator of {} ranks", counts.size(),
+             ranks.size());
+      // In place: this rank's slice of the sum lands at its own offset rank x chunk of the (padded)
+      // buffer, which is where its slice starts; the rest of the buffer is left as it was.
+      const size_t chunk = static_cast<size_t>(counts[0]);
+      ranks.reduce_scatter_sum(grads, grads + chunk * ranks.rank(), chunk);
+    } else {
+      OpScope scope("gradient reduction (GPUs)");
+      ranks.all_reduce_sum(grads, state.model->params.size());
+    }
+    ranks.synchronize();
     return;
   }
   Communicator& world = Communicator::world();
   if (!world.distributed()) return;
   OpScope scope("gradient reduction (ranks)");
-  if (optimizer_sharded(state))
+  if (optimizer_sharded(state)) {
+    state.shards.grads.resize(static_cast<size_t>(state.shards.mine.size()));
     world.reduce_scatter_sum(state.grads.data(), state.shards.grads.data(), state.shards.counts);
-  else
+  } else {
     world.all_reduce_sum(state.grads.data(), state.grads.size());
+  }
 }
 
 namespace {
@@ -156,18 +191,51 @@ double apply_sharded_gradients(TrainState& state, const AdamWConfig& adamw, doub
   return norm;
 }
 
-// The moments of every parameter on rank 0 (the state's own when not sharded).
-AdamWState gathered_moments(const TrainState& state) {
+// ZeRO-1 on devices, as apply_sharded_gradients: the global norm from every rank's slice (the ranks'
+// sums of squares all-reduced on the devices: one float each, so the norm's rounding differs from
+// the one-buffer reduction by the float additions of the slices' sums), the clip and AdamW on this
+// rank's slice (its moments are the only ones the device holds), then the updated slices all-gathered
+// in place into every rank's parameter buffer and the bf16 copy refreshed from it. A non-finite norm
+// is every rank's (the same all-reduced sum): all skip the update and the gather.
+double apply_sharded_device_gradients(TrainState& state, const TrainOptimizerStep& step) {
+  DeviceCommunicator* ranks = state.device_world.get();
+  if (!ranks) fail("ZeRO-1 on a device without a device communicator (its slices are summed over the ranks)");
+  TrainDevice& device = *state.device;
+  double norm;
+  {
+    OpScope scope("gradient norm and slice update (GPUs)");
+    float* sum_of_squares = device.slice_gradient_sum_of_squares();
+    device.synchronize();
+    ranks->all_reduce_sum(sum_of_squares, 1);
+    ranks->synchronize();
+    norm = device.sharded_optimizer_step(step);
+  }
+  if (!std::isfinite(norm)) return norm;
+  OpScope scope("parameter all-gather (GPUs)");
+  const double t0 = now_seconds();
+  const size_t chunk = static_cast<size_t>(state.shards.counts[0]);
+  float* params = device.params();
+  device.synchronize();  // the slice's update, queued on the device's stream, before the communicator's
+  ranks->all_gather(params + chunk * ranks->rank(), params, chunk);
+  ranks->synchronize();
+  device.refresh_params_bf16();
+  state.shards.gather_seconds = now_seconds() - t0;
+  return norm;
+}
+
+// The moments of every parameter on rank 0, from every rank's `slice` (the state's own, or what its
+// device holds).
+AdamWState gathered_moments(const TrainState& state, const AdamWState& slice) {
   AdamWState all;
-  all.step = state.adam.step;
+  all.step = slice.step;
   const size_t size = state.grads.size(), mine = static_cast<size_t>(state.shards.mine.size());
   const bool root = Communicator::world().is_root();
   all.m.resize(root ? size : 0);
   all.v.resize(root ? size : 0);
   // Before the first update the moments are not allocated yet: zeros, as AdamW starts from.
-  const std::vector<float> zeros(state.adam.m.size() == mine ? 0 : mine, 0.0f);
-  const float* m = zeros.empty() ? state.adam.m.data() : zeros.data();
-  const float* v = zeros.empty() ? state.adam.v.data() : zeros.data();
+  const std::vector<float> zeros(slice.m.size() == mine ? 0 : mine, 0.0f);
+  const float* m = zeros.empty() ? slice.m.data() : zeros.data();
+  const float* v = zeros.empty() ? slice.v.data() : zeros.data();
   Communicator::world().gather(m, all.m.data(), state.shards.counts);
   Communicator::world().gather(v, all.v.data(), state.shards.counts);
   return all;
@@ -177,8 +245,9 @@ AdamWState gathered_moments(const TrainState& state) {
 
 double apply_gradients(TrainState& state, const AdamWConfig& adamw, double lr, double max_grad_norm) {
   if (state.gpu) {
-    const double norm = state.device->optimizer_step(
-        {lr, adamw.beta1, adamw.beta2, adamw.epsilon, adamw.weight_decay, max_grad_norm});
+    const TrainOptimizerStep step{lr, adamw.beta1, adamw.beta2, adamw.epsilon, adamw.weight_decay, max_grad_norm};
+    const double norm = optimizer_sharded(state) ? apply_sharded_device_gradients(state, step)
+                                                 : state.device->optimizer_step(step);
     if (!std::isfinite(norm))
       fail("the gradient norm on the GPU is {}: stopped before the optimizer step (weights, moments and "
            "checkpoints untouched); lower learning_rate, check adam_beta*/max_grad_norm, or look for a bad example",
@@ -209,6 +278,14 @@ LossResult evaluate_token_loss(TrainState& state, const Batch& batch, TokenLoss 
 
 void save_train_checkpoint(const TrainState& state, const std::string& output_dir, const CheckpointState& progress,
                            const std::string& tokenizer_source, int64_t save_total_limit) {
+  if (state.gpu && optimizer_sharded(state)) {  // every rank's slice of the moments, gathered on rank 0
+    AdamWState slice;
+    download_state(state, &slice);
+    const AdamWState all = gathered_moments(state, slice);
+    if (Communicator::world().is_root())
+      save_checkpoint(output_dir, *state.model, all, progress, tokenizer_source, save_total_limit);
+    return;
+  }
   if (state.gpu) {  // every rank's device holds the same weights and moments: rank 0 writes them
     if (!Communicator::world().is_root()) return;
     AdamWState adam;
@@ -217,7 +294,7 @@ void save_train_checkpoint(const TrainState& state, const std::string& output_di
     return;
   }
   if (optimizer_sharded(state)) {
-    const AdamWState all = gathered_moments(state);
+    const AdamWState all = gathered_moments(state, state.adam);
     if (Communicator::world().is_root())
       save_checkpoint(output_dir, *state.model, all, progress, tokenizer_source, save_total_limit);
     return;

@@ -15,6 +15,16 @@
 // every parameter. Each element gets the bits the unsharded update gives it (with 2 ranks the
 // reduce-scatter's sums are the all-reduce's: a + b either way), so ZeRO-1 on or off trains the same
 // weights; checkpoints hold every moment (gathered on rank 0), so either resumes the other's.
+// The slices are equal chunks (a whole number of kNormBlock blocks each, the last rank's shorter or
+// empty) because NCCL's reduce-scatter and all-gather take equal chunks.
+//
+// ZeRO-1 on devices (the same semantics, with state.device_world): the device gradient buffer is
+// reduce-scattered in place (each rank receives only its slice's sums: half the bytes an all-reduce
+// moves), each rank's slice's sum of squares is all-reduced into the global norm, the device clips
+// and updates only its slice, and the slices are all-gathered in place into every rank's fp32
+// parameters, then the bf16 copy is refreshed. The device holds the AdamW moments (and decay mask)
+// of its slice only; the fp32 master weights and gradients stay whole on every device (the forward
+// and backward read and write all of them), padded to the ranks' equal chunks.
 //
 // train_step runs the whole sequence for token-loss batches: the loss is averaged over all target
 // tokens of the effective batch (TRL/HF semantics).
@@ -90,7 +100,10 @@ LossResult accumulate_token_loss(TrainState& state, const Batch& batch, float to
 
 // ZeRO-1 over the ranks of Communicator::world() (nothing with one rank): from now on this rank
 // keeps and updates one slice; moments covering every parameter (a resumed run's) keep that slice.
+// On a device, before or after use_train_device (after: its buffers are created again, sliced).
 void shard_optimizer(TrainState& state);
+// The same as rank `rank` of `ranks` (tests: ranks in one process).
+void shard_optimizer(TrainState& state, int rank, int ranks);
 bool optimizer_sharded(const TrainState& state);
 // The slices of `elements` parameters over `ranks`: contiguous, in rank order, each starting at a
 // multiple of kNormBlock, as even as that allows (the last rank's may be shorter or empty).
@@ -98,8 +111,8 @@ std::vector<int64_t> optimizer_slices(int64_t elements, int ranks);
 
 // Sums the gradient buffer over the ranks of Communicator::world(): all-reduced, or under ZeRO-1
 // reduce-scattered into this rank's slice (state.shards.grads). Nothing with one rank. On a device:
-// the device gradient buffer all-reduced in place with state.device_world (nothing when null); ZeRO-1
-// on a device fails with one line.
+// the device gradient buffer all-reduced in place with state.device_world (nothing when null), under
+// ZeRO-1 reduce-scattered in place (this rank's slice of the sums at its own offset).
 void reduce_gradients(TrainState& state);
 
 // Clips the gradients to max_grad_norm (<= 0: no clipping), applies AdamW at learning rate lr,

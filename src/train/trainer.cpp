@@ -281,11 +281,9 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
   objective.restore(progress.extra);
   TrainState state(model, precision);
   state.adam = std::move(adam);
+  // ZeRO-1 first: on a device, its buffers are then created with the moments of this rank's slice only
+  if (args.zero_stage == 1) shard_optimizer(state);
   if (run.cuda_device >= 0) {
-    if (world.distributed() && args.zero_stage == 1)
-      fail("{}: trainer.zero_stage: 1 is not implemented on CUDA devices (the device optimizer updates every "
-           "parameter); use zero_stage: 0 with --device cuda under mpirun",
-           config.source);
     // the largest micro-batch: a training or evaluation batch of rows of at most max_length tokens
     const MicroBatchShape largest{
         run.rows_per_example * std::max(args.per_device_train_batch_size, args.per_device_eval_batch_size),
@@ -294,7 +292,6 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
     // every rank's GPU gradients summed before the device optimizer step (NCCL, rank 0's id via MPI)
     if (world.distributed()) state.device_world = open_nccl_communicator(world, run.cuda_device);
   }
-  if (args.zero_stage == 1) shard_optimizer(state);
   if (world.is_root()) fs::create_directories(args.output_dir);
   const std::string metrics_path = args.output_dir + "/metrics.jsonl";
   std::vector<nlohmann::json> metrics = previous_metrics(metrics_path, resume);

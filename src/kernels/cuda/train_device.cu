@@ -28,6 +28,17 @@ __global__ void add_kernel(float* y, const float* x, int64_t n) {
 
 static_assert(sizeof(TrainAttentionShape) == sizeof(AttentionShape), "TrainAttentionShape mirrors AttentionShape");
 
+AdamWStep adamw_step(const TrainOptimizerStep& s) {
+  AdamWStep step;
+  step.lr = s.lr;
+  step.beta1 = s.beta1;
+  step.beta2 = s.beta2;
+  step.epsilon = s.epsilon;
+  step.weight_decay = s.weight_decay;
+  step.max_grad_norm = s.max_grad_norm;
+  return step;
+}
+
 // Classifier chunk: rows of logits held at once (chunk_rows x vocab floats).
 constexpr int64_t kClassifierChunkRows = 1024;
 
@@ -85,10 +96,10 @@ class CudaTrainDevice final : public TrainDevice {
     TT_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
   }
 
-  void create_parameters(int64_t total, const std::vector<uint8_t>& decay_mask) override {
+  void create_parameters(int64_t total, const std::vector<uint8_t>& decay_mask, const OptimizerSlice& slice) override {
     if (buffers_) in_use_ -= buffers_->device_bytes();
     buffers_.reset();
-    buffers_ = std::make_unique<DeviceTrainBuffers>(total, decay_mask);
+    buffers_ = std::make_unique<DeviceTrainBuffers>(total, decay_mask, slice);
     TT_CUDA_CHECK(cudaDeviceSynchronize());  // its copies and memsets ran on the legacy stream
     note_use(static_cast<int64_t>(buffers_->device_bytes()));
   }
@@ -114,16 +125,12 @@ class CudaTrainDevice final : public TrainDevice {
   }
   int64_t optimizer_updates() override { return buffers().updates(); }
   void zero_gradients() override { buffers().zero_gradients(stream_); }
-  double optimizer_step(const TrainOptimizerStep& s) override {
-    AdamWStep step;
-    step.lr = s.lr;
-    step.beta1 = s.beta1;
-    step.beta2 = s.beta2;
-    step.epsilon = s.epsilon;
-    step.weight_decay = s.weight_decay;
-    step.max_grad_norm = s.max_grad_norm;
-    return buffers().optimizer_step(step, stream_);
+  double optimizer_step(const TrainOptimizerStep& s) override { return buffers().optimizer_step(adamw_step(s), stream_); }
+  float* slice_gradient_sum_of_squares() override { return buffers().slice_sum_of_squares(stream_); }
+  double sharded_optimizer_step(const TrainOptimizerStep& s) override {
+    return buffers().slice_optimizer_step(adamw_step(s), stream_);
   }
+  void refresh_params_bf16() override { buffers().refresh_bf16(stream_); }
 
   void embedding_forward(float* out, const float* table, const int32_t* ids, int64_t n, int64_t dim) override {
     if (n > 0) cuda::embedding_forward(out, table, ids, n, dim, stream_);
