@@ -50,6 +50,9 @@ if(TT_CUDA_ENABLED)
   target_compile_options(tinythink_cuda PRIVATE
     $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr -Xcompiler=-Wall -lineinfo>)
   target_link_libraries(tinythink_cuda PUBLIC CUDA::cudart CUDA::cublasLt fmt::fmt)
+  # The plugin is dlopened: a symbol it uses but nobody defines would only fail at load time on a GPU
+  # machine. Refuse it at link time instead.
+  target_link_options(tinythink_cuda PRIVATE -Wl,--no-undefined)
   # NCCL (issue 19: collectives over the GPU ranks, kernels/device_collectives.h) lives in the plugin,
   # so the binary never links it; the plugin compiles against nccl.h (the toolkit here ships it) and
   # dlopens libnccl.so.2 on the first NCCL call, so it does not link it either (200+ MB that a GPU
