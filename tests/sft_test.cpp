@@ -208,10 +208,21 @@ std::string weights_difference(const std::string& expected_path, const std::stri
 // The checkpoint-N directories of an output dir (also half-deleted ones), sorted.
 std::vector<std::string> checkpoint_names(const std::string& out) {
   std::vector<std::string> names;
+  if (!fs::is_directory(out)) return names;
   for (const auto& e : fs::directory_iterator(out))
     if (e.path().filename().string().rfind("checkpoint-", 0) == 0) names.push_back(e.path().filename().string());
   std::sort(names.begin(), names.end());
   return names;
+}
+
+// The highest N of the output dir's checkpoint-N directories, 0 when there is none.
+int64_t newest_checkpoint(const std::string& out) {
+  int64_t newest = 0;
+  for (const auto& name : checkpoint_names(out)) {
+    const std::string n = name.substr(std::string("checkpoint-").size());
+    if (!n.empty() && n.find_first_not_of("0123456789") == std::string::npos) newest = std::max<int64_t>(newest, std::stoll(n));
+  }
+  return newest;
 }
 
 std::string listing(const std::string& out) {
@@ -240,21 +251,27 @@ TEST(SftResume, KilledRunResumesToBitwiseIdenticalWeights) {
   for (int attempt = 0; attempt < 3 && !fs::exists(dir + "/b/out/model.safetensors"); ++attempt) {
     const std::string log = fmt::format("{}/b/attempt-{}.log", dir, attempt);
     pid_t pid = spawn_tinythink({"sft", cfg_b, "--resume"}, log);
-    // wait for the first checkpoint, then kill at a random point of the rest of the run
-    int polls = 0;
-    for (; polls < 2000 && !fs::exists(dir + "/b/out/checkpoint-3"); ++polls)
+    // wait for a checkpoint newer than those there before (the first attempt: checkpoint-3), then
+    // kill at a random point of the rest of the run
+    const int64_t before = newest_checkpoint(dir + "/b/out");
+    int polls = 0, status = 0;
+    bool reaped = false;
+    for (; polls < 2000 && newest_checkpoint(dir + "/b/out") <= before; ++polls) {
+      if ((reaped = ::waitpid(pid, &status, WNOHANG) == pid)) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
     const int delay_ms = std::uniform_int_distribution<int>(0, 400)(rng);
-    std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
-    const bool killed = ::kill(pid, SIGKILL) == 0;
-    kills += killed;
-    int status = 0;
-    ::waitpid(pid, &status, 0);
+    if (!reaped) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+      kills += ::kill(pid, SIGKILL) == 0;
+      ::waitpid(pid, &status, 0);
+    }
     const bool finished = WIFEXITED(status);
     std::string tail = read_file(log);
     if (tail.size() > 600) tail = "..." + tail.substr(tail.size() - 600);
-    evidence += fmt::format("attempt {}: SIGKILL {} ms after {} polls for checkpoint-3{}; output dir then: {}\n  log: {}\n",
-                            attempt, delay_ms, polls, finished ? " (the run had already ended)" : "",
+    evidence += fmt::format("attempt {}: SIGKILL {} ms after {} polls for a checkpoint after checkpoint-{}{}; output dir then: "
+                            "{}\n  log: {}\n",
+                            attempt, delay_ms, polls, before, finished ? " (the run had already ended)" : "",
                             listing(dir + "/b/out"), tail);
   }
   EXPECT_GE(kills, 1);
