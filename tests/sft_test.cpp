@@ -127,7 +127,9 @@ TEST(SftPartialAccumulation, LastShorterStepOfEachEpochMatchesPyTorch) {
 #include <spawn.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <random>
 #include <thread>
 
@@ -176,38 +178,143 @@ pid_t spawn_tinythink(const std::vector<std::string>& args, const std::string& o
   return pid;
 }
 
+// "" when two safetensors files are byte-identical; else the tensors that differ, each with its
+// largest difference and where, so that a failure says how far a resumed run drifted.
+std::string weights_difference(const std::string& expected_path, const std::string& actual_path) {
+  if (read_file(expected_path) == read_file(actual_path)) return "";
+  SafetensorsFile expected(expected_path), actual(actual_path);
+  std::string text;
+  for (const auto& info : expected.tensors()) {
+    const TensorInfo* other = actual.find(info.name);
+    if (!other || other->shape != info.shape) {
+      text += fmt::format("{}: missing or reshaped; ", info.name);
+      continue;
+    }
+    std::vector<float> x(info.numel()), y(info.numel());
+    expected.read_f32(info.name, x.data());
+    actual.read_f32(info.name, y.data());
+    int64_t differing = 0, worst = 0;
+    for (int64_t i = 0; i < info.numel(); ++i)
+      if (x[i] != y[i]) {
+        if (differing++ == 0 || std::fabs(x[i] - y[i]) > std::fabs(x[worst] - y[worst])) worst = i;
+      }
+    if (differing > 0)
+      text += fmt::format("{}: {} of {} values differ, largest at [{}]: {} vs {}; ", info.name, differing, info.numel(),
+                          worst, x[worst], y[worst]);
+  }
+  return text.empty() ? "the tensors are equal, the files' bytes are not" : text;
+}
+
+// The checkpoint-N directories of an output dir (also half-deleted ones), sorted.
+std::vector<std::string> checkpoint_names(const std::string& out) {
+  std::vector<std::string> names;
+  if (!fs::is_directory(out)) return names;
+  for (const auto& e : fs::directory_iterator(out))
+    if (e.path().filename().string().rfind("checkpoint-", 0) == 0) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  return names;
+}
+
+// The highest N of the output dir's checkpoint-N directories, 0 when there is none.
+int64_t newest_checkpoint(const std::string& out) {
+  int64_t newest = 0;
+  for (const auto& name : checkpoint_names(out)) {
+    const std::string n = name.substr(std::string("checkpoint-").size());
+    if (!n.empty() && n.find_first_not_of("0123456789") == std::string::npos) newest = std::max<int64_t>(newest, std::stoll(n));
+  }
+  return newest;
+}
+
+std::string listing(const std::string& out) {
+  std::string text;
+  if (!fs::is_directory(out)) return "(no output dir)";
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(out)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  for (const auto& n : names) text += n + " ";
+  return text;
+}
+
 // SIGKILL at a random moment, then --resume: the final weights are bitwise those of an
-// uninterrupted run (fp32, CPU).
+// uninterrupted run (fp32, CPU). A failure prints each kill (delay, what the output dir held, the
+// killed run's log) and the temp dir, which is kept.
 TEST(SftResume, KilledRunResumesToBitwiseIdenticalWeights) {
   std::string dir = testing::make_temp_dir("sft-resume");
   std::string cfg_a = resume_config(dir, dir + "/a");
   ASSERT_EQ(testing::run_cli("sft " + cfg_a).exit_code, 0);
   fs::create_directories(dir + "/b");
   std::string cfg_b = resume_config(dir + "/b", dir + "/b/out");
-  std::mt19937 rng(std::random_device{}());
+  const unsigned seed = std::random_device{}();
+  std::mt19937 rng(seed);
+  std::string evidence = fmt::format("temp dir {}, kill seed {}\n", dir, seed);
   int kills = 0;
   for (int attempt = 0; attempt < 3 && !fs::exists(dir + "/b/out/model.safetensors"); ++attempt) {
-    pid_t pid = spawn_tinythink({"sft", cfg_b, "--resume"});
-    // wait for the first checkpoint, then kill at a random point of the rest of the run
-    for (int i = 0; i < 2000 && !fs::exists(dir + "/b/out/checkpoint-3"); ++i)
+    const std::string log = fmt::format("{}/b/attempt-{}.log", dir, attempt);
+    pid_t pid = spawn_tinythink({"sft", cfg_b, "--resume"}, log);
+    // wait for a checkpoint newer than those there before (the first attempt: checkpoint-3), then
+    // kill at a random point of the rest of the run
+    const int64_t before = newest_checkpoint(dir + "/b/out");
+    int polls = 0, status = 0;
+    bool reaped = false;
+    for (; polls < 2000 && newest_checkpoint(dir + "/b/out") <= before; ++polls) {
+      if ((reaped = ::waitpid(pid, &status, WNOHANG) == pid)) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 400)(rng)));
-    kills += ::kill(pid, SIGKILL) == 0;
-    int status = 0;
-    ::waitpid(pid, &status, 0);
+    }
+    const int delay_ms = std::uniform_int_distribution<int>(0, 400)(rng);
+    if (!reaped) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+      kills += ::kill(pid, SIGKILL) == 0;
+      ::waitpid(pid, &status, 0);
+    }
+    const bool finished = WIFEXITED(status);
+    std::string tail = read_file(log);
+    if (tail.size() > 600) tail = "..." + tail.substr(tail.size() - 600);
+    evidence += fmt::format("attempt {}: SIGKILL {} ms after {} polls for a checkpoint after checkpoint-{}{}; output dir then: "
+                            "{}\n  log: {}\n",
+                            attempt, delay_ms, polls, before, finished ? " (the run had already ended)" : "",
+                            listing(dir + "/b/out"), tail);
   }
   EXPECT_GE(kills, 1);
   auto r = testing::run_cli("sft " + cfg_b + " --resume");
-  ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_EQ(read_file(dir + "/a/model.safetensors"), read_file(dir + "/b/out/model.safetensors"));
+  evidence += "final --resume: " + r.output;
+  ASSERT_EQ(r.exit_code, 0) << evidence;
+  EXPECT_EQ(weights_difference(dir + "/a/model.safetensors", dir + "/b/out/model.safetensors"), "") << evidence;
   // logged history agrees too (one row per step, no duplicates from the killed run)
   auto a = read_rows(dir + "/a/metrics.jsonl"), b = read_rows(dir + "/b/out/metrics.jsonl");
-  ASSERT_EQ(a.size(), b.size());
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i]["loss"], b[i]["loss"]) << "row " << i;
-  // save_total_limit 2: two checkpoints left
-  int checkpoints = 0;
-  for (const auto& e : fs::directory_iterator(dir + "/b/out")) checkpoints += e.path().filename().string().rfind("checkpoint-", 0) == 0;
-  EXPECT_EQ(checkpoints, 2);
+  ASSERT_EQ(a.size(), b.size()) << evidence;
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i]["loss"], b[i]["loss"]) << "row " << i << "\n" << evidence;
+  // save_total_limit 2: two checkpoints left, the last two
+  EXPECT_EQ(checkpoint_names(dir + "/b/out"), (std::vector<std::string>{"checkpoint-33", "checkpoint-36"})) << evidence;
+}
+
+// A kill while save_total_limit removes the oldest checkpoint, after the last step's checkpoint is
+// written, used to leave a half-deleted checkpoint-30 (config.json, no weights: what a SIGKILL at
+// the last unlink of that removal leaves) that no later save removed, since the resumed run is
+// already at its last step. Likewise a kill just before the removal leaves a whole third
+// checkpoint. --resume now applies save_total_limit and finishes the run bitwise.
+TEST(SftResume, KillWhileRemovingTheOldestCheckpointLeavesSaveTotalLimitCheckpoints) {
+  std::string dir = testing::make_temp_dir("sft-prune");
+  std::string cfg = resume_config(dir, dir + "/out");
+  ASSERT_EQ(testing::run_cli("sft " + cfg).exit_code, 0);
+  const std::string out = dir + "/out";
+  ASSERT_EQ(checkpoint_names(out), (std::vector<std::string>{"checkpoint-33", "checkpoint-36"}));
+  const std::string weights = read_file(out + "/model.safetensors");
+  for (const bool half_deleted : {true, false}) {
+    SCOPED_TRACE(half_deleted ? "a half-deleted checkpoint-30" : "a whole checkpoint-30");
+    // the output dir as the kill left it: no final model yet, checkpoint-30 still there
+    for (const char* name : {"model.safetensors", "config.json", "generation_config.json"}) fs::remove(out + "/" + name);
+    fs::remove_all(out + "/checkpoint-30");
+    fs::copy(out + "/checkpoint-33", out + "/checkpoint-30", fs::copy_options::recursive);
+    if (half_deleted) {
+      fs::remove_all(out + "/checkpoint-30/trainer_state");
+      fs::remove(out + "/checkpoint-30/model.safetensors");
+    }
+    auto r = testing::run_cli("sft " + cfg + " --resume");
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find("resumed from " + out + "/checkpoint-36"), std::string::npos) << r.output;
+    EXPECT_EQ(checkpoint_names(out), (std::vector<std::string>{"checkpoint-33", "checkpoint-36"})) << listing(out);
+    EXPECT_TRUE(read_file(out + "/model.safetensors") == weights) << "the final weights changed";
+  }
 }
 
 // SIGTERM (a Slurm preemption, `kill`; SIGINT alike) mid-run: the step finishes, a checkpoint of it

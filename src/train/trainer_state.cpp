@@ -6,6 +6,8 @@
 #include <regex>
 #include <vector>
 
+#include <unistd.h>
+
 #include "core/error.h"
 #include "core/log.h"
 #include "io/file.h"
@@ -55,13 +57,20 @@ std::string save_checkpoint(const std::string& output_dir, const Model& model, c
     write_json_file(temp + "/trainer_state/state.json", json);
   };
   save_model(model, dir, options);
-  if (save_total_limit > 0) {
-    auto all = list_checkpoints(output_dir);
-    // keep the newest save_total_limit (at least the one just written)
-    for (size_t i = 0; i + static_cast<size_t>(std::max<int64_t>(1, save_total_limit)) < all.size(); ++i)
-      fs::remove_all(all[i].second);
-  }
+  if (save_total_limit > 0) prune_checkpoints(output_dir, save_total_limit);
   return dir;
+}
+
+void prune_checkpoints(const std::string& output_dir, int64_t keep) {
+  auto all = list_checkpoints(output_dir);
+  for (size_t i = 0; i + static_cast<size_t>(std::max<int64_t>(1, keep)) < all.size(); ++i) {
+    // Renamed first: a run killed while removing it leaves a checkpoint-N.old-PID that the next
+    // resume removes, never a half-deleted checkpoint-N (a kill used to leave one with
+    // config.json and no weights, over save_total_limit for good).
+    const std::string doomed = all[i].second + ".old-" + std::to_string(::getpid());
+    fs::rename(all[i].second, doomed);
+    fs::remove_all(doomed);
+  }
 }
 
 std::optional<std::string> latest_checkpoint(const std::string& output_dir) {

@@ -29,6 +29,9 @@ std::string save_checkpoint(const std::string& output_dir, const Model& model, c
                             const CheckpointState& state, const std::string& tokenizer_source,
                             int64_t save_total_limit);
 
+// Removes all but the newest `keep` (at least 1) checkpoint-N directories of output_dir: save_total_limit.
+void prune_checkpoints(const std::string& output_dir, int64_t keep);
+
 // The newest complete checkpoint under output_dir, or nullopt. Removes interrupted temp dirs.
 std::optional<std::string> latest_checkpoint(const std::string& output_dir);
 
