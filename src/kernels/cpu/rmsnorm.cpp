@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <utility>
 #include <vector>
 
 #include "core/op_profile.h"
@@ -45,7 +46,7 @@ void rmsnorm_forward(float* y, float* rstd, const float* x, const float* weight,
 void rmsnorm_forward_from_rstd(float* y, const float* x, const float* weight, const float* rstd, int64_t rows,
                                int64_t dim) {
   OpScope scope("rmsnorm fwd (saved rstd)");
-#pragma omp parallel for schedule(static) if (rows * dim > kMinParallelWork)
+#pragma omp parallel for schedule(static) if (rows * dim > kMinParallelStreamingWork)
   for (int64_t r = 0; r < rows; ++r) scale_row(y + r * dim, x + r * dim, weight, rstd[r], dim);
 }
 
@@ -155,23 +156,29 @@ void backward_rows(const NormBackward& a, int64_t begin, int64_t end, float* my_
   }
 }
 
+// Rows [begin, end) of `chunk` of `chunks` as libgomp's schedule(static) deals `rows` iterations to
+// `chunks` threads: contiguous runs, the first rows % chunks one row longer.
+std::pair<int64_t, int64_t> static_schedule_chunk(int64_t rows, int chunks, int chunk) {
+  const int64_t base = rows / chunks, longer = rows % chunks;
+  const int64_t begin = chunk < longer ? chunk * (base + 1) : chunk * base + longer;
+  return {begin, begin + base + (chunk < longer ? 1 : 0)};
+}
+
 void rmsnorm_backward_impl(const NormBackward& a, float* dweight, int64_t rows) {
   const int64_t dim = a.dim;
   const bool want_dweight = a.weight && dweight;
   const int threads = omp_get_max_threads();
+  // The rows fall into the chunks that this kernel's parallel loop over rows (schedule(static), one
+  // thread below kMinParallelWork) has always given its threads, and each chunk sums its own
+  // weight-gradient partial in row order: the bits depend on this partition only. Whether the
+  // chunks then run on several threads is a matter of speed: below kMinParallelStreamingWork they
+  // run one after another, with no barrier to wait at.
+  const int chunks = rows * dim > kMinParallelWork ? threads : 1;
   std::vector<float> partial(want_dweight ? static_cast<size_t>(threads) * dim : 0, 0.0f);
-#pragma omp parallel if (rows * dim > kMinParallelWork)
-  {
-    // This thread's rows are the ones `omp for schedule(static)` gives it (one contiguous run),
-    // so its partial weight gradient sums the rows it always summed, in the same order.
-    int64_t begin = rows, end = 0;
-#pragma omp for schedule(static) nowait
-    for (int64_t r = 0; r < rows; ++r) {
-      begin = std::min(begin, r);
-      end = r + 1;
-    }
-    float* my_dweight = want_dweight ? partial.data() + omp_get_thread_num() * dim : nullptr;
-    if (begin < end) backward_rows(a, begin, end, my_dweight);
+#pragma omp parallel for schedule(static, 1) if (rows * dim > kMinParallelStreamingWork)
+  for (int chunk = 0; chunk < chunks; ++chunk) {
+    const auto [begin, end] = static_schedule_chunk(rows, chunks, chunk);
+    if (begin < end) backward_rows(a, begin, end, want_dweight ? partial.data() + chunk * dim : nullptr);
   }
   if (want_dweight)
     for (int t = 0; t < threads; ++t)

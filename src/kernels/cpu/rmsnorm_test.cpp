@@ -123,15 +123,16 @@ __attribute__((optimize("fp-contract=off"))) void plain_rmsnorm_backward(float* 
 }
 
 // Rows are processed 8 at a time (one row per vector lane for the dot products) inside each
-// thread's rows: every dx, and the weight gradient, keep the plain loops' bits, on 1 and 2 threads
-// (512 x 576 is above the parallel threshold), for any dim's vector tail; the _add form equals the
+// thread's rows: every dx, and the weight gradient, keep the plain loops' bits, on 1, 2 and 3 threads
+// (70 x 576 and up are above the parallel threshold), for any dim's vector tail; the _add form equals the
 // backward followed by the residual add; the recomputation from rstd equals the forward.
 TEST(RmsNorm, BackwardGivesThePlainLoopsBits) {
   const int saved_threads = omp_get_max_threads();
-  for (int threads : {1, 2}) {
+  for (int threads : {1, 2, 3}) {
     omp_set_num_threads(threads);
-    for (auto [rows, dim] : std::vector<std::pair<int64_t, int64_t>>{
-             {37, 1}, {37, 3}, {37, 7}, {37, 8}, {37, 9}, {37, 19}, {37, 64}, {37, 67}, {512, 576}, {70, 576}}) {
+    for (auto [rows, dim] : std::vector<std::pair<int64_t, int64_t>>{{37, 1}, {37, 3}, {37, 7}, {37, 8}, {37, 9},
+                                                                   {37, 19}, {37, 64}, {37, 67}, {512, 576},
+                                                                   {70, 576}, {71, 576}}) {
       SCOPED_TRACE(::testing::Message() << threads << " threads, " << rows << " x " << dim);
       const uint32_t seed = static_cast<uint32_t>(rows * 1000 + dim);
       auto x = random_vector(rows * dim, seed, 2.0f), w = random_vector(dim, seed + 1);
