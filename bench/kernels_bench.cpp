@@ -210,6 +210,29 @@ void BM_RmsNormForwardBackward(benchmark::State& state) {
 }
 BENCHMARK(BM_RmsNormForwardBackward)->Arg(4096)->Unit(benchmark::kMicrosecond);
 
+// What the training backward does per norm, 512 tokens x 576 on one thread: 0 = the recomputed
+// forward (row sums again), the backward into a scratch buffer and the residual add as separate
+// passes (before), 1 = the forward from the saved rstd and the backward adding into the residual
+// gradient in its own pass (after); the same bits.
+void BM_RmsNormBackwardInStep(benchmark::State& state) {
+  const int64_t N = 512, C = 576;
+  auto x = filled(N * C, 1), w = filled(C, 1), dy = filled(N * C, 1);
+  std::vector<float> h(N * C), rstd(N), scratch(N * C), dx_sum(N * C, 0.0f), dw(C);
+  rmsnorm_forward(h.data(), rstd.data(), x.data(), w.data(), N, C, 1e-5f);
+  for (auto _ : state) {
+    if (state.range(0)) {
+      rmsnorm_forward_from_rstd(h.data(), x.data(), w.data(), rstd.data(), N, C);
+      rmsnorm_backward_add(dx_sum.data(), dw.data(), dy.data(), x.data(), w.data(), rstd.data(), N, C);
+    } else {
+      rmsnorm_forward(h.data(), nullptr, x.data(), w.data(), N, C, 1e-5f);
+      rmsnorm_backward(scratch.data(), dw.data(), dy.data(), x.data(), w.data(), rstd.data(), N, C);
+      for (int64_t i = 0; i < N * C; ++i) dx_sum[i] += scratch[i];
+    }
+    benchmark::DoNotOptimize(dx_sum.data());
+  }
+}
+BENCHMARK(BM_RmsNormBackwardInStep)->Arg(0)->Arg(1)->Unit(benchmark::kMicrosecond);
+
 // One sampled token over the 128k vocabulary: 0 = temperature + top-p (the O(V) nucleus path),
 // 1 = top-k 50 + top-p (partial sort), 2 = greedy.
 void BM_SampleToken(benchmark::State& state) {

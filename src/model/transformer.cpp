@@ -8,7 +8,6 @@
 #include "core/op_profile.h"
 #include "core/rng.h"
 #include "kernels/cpu/attention.h"
-#include "kernels/cpu/parallel.h"
 #include "kernels/cpu/rmsnorm.h"
 #include "kernels/cpu/swiglu.h"
 #include "model/recipe.h"
@@ -102,12 +101,6 @@ void linear_backward(const float* dy, const float* x, const float* w, float* dx,
   matmul(dy, w, dx, n, in, out,
          {.accumulate = accumulate_dx, .precision = precision, .b_is_bf16 = ws.matmul_weights_are_bf16});
   matmul(dy, x, dw, out, in, n, {.trans_a = true, .accumulate = true, .precision = precision});
-}
-
-void add_inplace(float* y, const float* x, int64_t n) {
-  OpScope scope("residual add");
-#pragma omp parallel for simd schedule(static) if (n > kMinParallelWork)
-  for (int64_t i = 0; i < n; ++i) y[i] += x[i];
 }
 
 // The training context of a layer recipe: full rows through oneDNN matmuls and flash attention,
@@ -226,7 +219,6 @@ void model_backward(const ModelConfig& c, const WeightSet& w, ModelViews& g, con
   const int64_t H = c.num_attention_heads, KVH = c.num_key_value_heads;
   const int32_t* doc_start = batch.doc_start.empty() ? nullptr : batch.doc_start.data();
   const AttentionShape shape{batch.rows, batch.seq, H, KVH, D};
-  const float eps = static_cast<float>(c.rms_norm_eps);
   float* dx = ws.d_x.data();  // gradient of the residual stream
   rmsnorm_backward(dx, g.final_norm, ws.d_hidden.data(), ws.x_final.data(), w.weights.final_norm,
                    ws.rstd_final.data(), N, C);
@@ -237,15 +229,14 @@ void model_backward(const ModelConfig& c, const WeightSet& w, ModelViews& g, con
     LayerViews& G = g.layers[l];
     float* h = ws.h.data();
     // FFN: recompute its input and activation rather than storing them
-    rmsnorm_forward(h, nullptr, A.x_mid.data(), W.ffn_norm, N, C, eps);
+    rmsnorm_forward_from_rstd(h, A.x_mid.data(), W.ffn_norm, A.rstd_ffn.data(), N, C);
     swiglu_forward(ws.act.data(), A.gate.data(), A.up.data(), N * F);
     float* d_act = ws.d_gate.data();  // reused: d_act is consumed by swiglu_backward below
     linear_backward(dx, ws.act.data(), M.w_down, d_act, G.w_down, N, C, F, w, prec, false);
     swiglu_backward(ws.d_gate.data(), ws.d_up.data(), d_act, A.gate.data(), A.up.data(), N * F);
     linear_backward(ws.d_gate.data(), h, M.w_gate, ws.d_h.data(), G.w_gate, N, F, C, w, prec, false);
     linear_backward(ws.d_up.data(), h, M.w_up, ws.d_h.data(), G.w_up, N, F, C, w, prec, true);
-    rmsnorm_backward(ws.d_tmp.data(), G.ffn_norm, ws.d_h.data(), A.x_mid.data(), W.ffn_norm, A.rstd_ffn.data(), N, C);
-    add_inplace(dx, ws.d_tmp.data(), N * C);
+    rmsnorm_backward_add(dx, G.ffn_norm, ws.d_h.data(), A.x_mid.data(), W.ffn_norm, A.rstd_ffn.data(), N, C);
     // attention
     linear_backward(dx, A.attn.data(), M.wo, ws.d_attn.data(), G.wo, N, C, H * D, w, prec, false);
     attention_backward(ws.d_q.data(), ws.d_k.data(), ws.d_v.data(), ws.d_attn.data(), A.attn.data(), A.lse.data(),
@@ -256,12 +247,11 @@ void model_backward(const ModelConfig& c, const WeightSet& w, ModelViews& g, con
     }
     rope_backward(ws.d_q.data(), ws.positions.data(), N, H, ws.rope);
     rope_backward(ws.d_k.data(), ws.positions.data(), N, KVH, ws.rope);
-    rmsnorm_forward(h, nullptr, A.x.data(), W.attn_norm, N, C, eps);
+    rmsnorm_forward_from_rstd(h, A.x.data(), W.attn_norm, A.rstd_attn.data(), N, C);
     linear_backward(ws.d_q.data(), h, M.wq, ws.d_h.data(), G.wq, N, H * D, C, w, prec, false);
     linear_backward(ws.d_k.data(), h, M.wk, ws.d_h.data(), G.wk, N, KVH * D, C, w, prec, true);
     linear_backward(ws.d_v.data(), h, M.wv, ws.d_h.data(), G.wv, N, KVH * D, C, w, prec, true);
-    rmsnorm_backward(ws.d_tmp.data(), G.attn_norm, ws.d_h.data(), A.x.data(), W.attn_norm, A.rstd_attn.data(), N, C);
-    add_inplace(dx, ws.d_tmp.data(), N * C);
+    rmsnorm_backward_add(dx, G.attn_norm, ws.d_h.data(), A.x.data(), W.attn_norm, A.rstd_attn.data(), N, C);
   }
   // embedding rows: scatter-add (serial: rows of one token id may repeat)
   OpScope scope("embedding grad");

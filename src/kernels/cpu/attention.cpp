@@ -89,7 +89,7 @@ float exp_shift_sum(float* row, int64_t n, float shift) {
 std::vector<float> transpose_heads(const float* x, const AttentionShape& s) {
   const int64_t T = s.seq, D = s.head_dim, KVH = s.kv_heads, ld = KVH * D;
   std::vector<float> out(s.batch * KVH * D * T);
-#pragma omp parallel for collapse(2) schedule(static) if (s.batch * T * ld > kMinParallelWork)
+#pragma omp parallel for collapse(2) schedule(static) if (s.batch * T * ld > kMinParallelStreamingWork)
   for (int64_t b = 0; b < s.batch; ++b)
     for (int64_t h = 0; h < KVH; ++h) transpose(x + b * T * ld + h * D, T, D, ld, out.data() + (b * KVH + h) * D * T);
   return out;

@@ -7,4 +7,11 @@ namespace tt {
 
 constexpr int64_t kMinParallelWork = int64_t{1} << 15;
 
+// The same for a streaming pass of a few operations per element (RoPE, the norms' row-wise passes, a
+// transpose): below a million elements one core does it in well under a millisecond, less than a
+// barrier that waits for a descheduled thread costs on a loaded machine (the training step's profile
+// under load: 30 RoPE calls of 512 tokens took 1.3 ms on a quiet 2-vCPU machine and 194 ms on a busy
+// one, all of it waiting). Only for passes whose results do not depend on the thread count.
+constexpr int64_t kMinParallelStreamingWork = int64_t{1} << 20;
+
 }  // namespace tt

@@ -1,5 +1,7 @@
 #include "kernels/cpu/rmsnorm.h"
 
+#include <omp.h>
+
 #include <cmath>
 
 #include <gtest/gtest.h>
@@ -79,6 +81,83 @@ TEST(RmsNorm, GroupedRowsGiveTheBitsOfARowAlone) {
       });
     }
   }
+}
+
+// The backward as it was before its rows were grouped: one row after another in the rows the static
+// schedule gives each thread, each row's dot product one scalar chain, the per-thread weight
+// gradients summed in thread order. Its fused multiply-adds are written out where the x86-64-v3
+// build put them (contraction off here, so the compiler adds none of its own).
+__attribute__((optimize("fp-contract=off"))) void plain_rmsnorm_backward(float* dx, float* dweight, const float* dy,
+                                                                          const float* x, const float* weight,
+                                                                          const float* rstd, int64_t rows,
+                                                                          int64_t dim, bool parallel) {
+  const bool want_dweight = weight && dweight;
+  const int threads = omp_get_max_threads();
+  std::vector<float> partial(want_dweight ? static_cast<size_t>(threads) * dim : 0, 0.0f);
+#pragma omp parallel if (parallel)
+  {
+    float* my_dweight = want_dweight ? partial.data() + omp_get_thread_num() * dim : nullptr;
+#pragma omp for schedule(static)
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* xr = x + r * dim;
+      const float* dyr = dy + r * dim;
+      const float s = rstd[r];
+      float dot = 0.0f;
+      for (int64_t i = 0; i < dim; ++i) {
+        if (weight)
+          dot = std::fma(dyr[i] * weight[i] * xr[i], s, dot);
+        else
+          dot += dyr[i] * xr[i] * s;
+        if (my_dweight) my_dweight[i] = std::fma(xr[i] * dyr[i], s, my_dweight[i]);
+      }
+      const float mean = dot / static_cast<float>(dim);
+      for (int64_t i = 0; i < dim; ++i) {
+        const float xs = xr[i] * s;
+        dx[r * dim + i] = s * (weight ? std::fma(dyr[i], weight[i], -(xs * mean)) : std::fma(-xs, mean, dyr[i]));
+      }
+    }
+  }
+  if (want_dweight)
+    for (int t = 0; t < threads; ++t)
+      for (int64_t i = 0; i < dim; ++i) dweight[i] += partial[t * dim + i];
+}
+
+// Rows are processed 8 at a time (one row per vector lane for the dot products) inside each
+// thread's rows: every dx, and the weight gradient, keep the plain loops' bits, on 1, 2 and 3 threads
+// (70 x 576 and up are above the parallel threshold), for any dim's vector tail; the _add form equals the
+// backward followed by the residual add; the recomputation from rstd equals the forward.
+TEST(RmsNorm, BackwardGivesThePlainLoopsBits) {
+  const int saved_threads = omp_get_max_threads();
+  for (int threads : {1, 2, 3}) {
+    omp_set_num_threads(threads);
+    for (auto [rows, dim] : std::vector<std::pair<int64_t, int64_t>>{{37, 1}, {37, 3}, {37, 7}, {37, 8}, {37, 9},
+                                                                   {37, 19}, {37, 64}, {37, 67}, {512, 576},
+                                                                   {70, 576}, {71, 576}}) {
+      SCOPED_TRACE(::testing::Message() << threads << " threads, " << rows << " x " << dim);
+      const uint32_t seed = static_cast<uint32_t>(rows * 1000 + dim);
+      auto x = random_vector(rows * dim, seed, 2.0f), w = random_vector(dim, seed + 1);
+      auto dy = random_vector(rows * dim, seed + 2), residual = random_vector(rows * dim, seed + 3);
+      std::vector<float> y(rows * dim), rstd(rows);
+      rmsnorm_forward(y.data(), rstd.data(), x.data(), w.data(), rows, dim, 1e-5f);
+      std::vector<float> again(rows * dim, -1.0f);
+      rmsnorm_forward_from_rstd(again.data(), x.data(), w.data(), rstd.data(), rows, dim);
+      ASSERT_EQ(again, y);
+      for (const float* weight : {static_cast<const float*>(w.data()), static_cast<const float*>(nullptr)}) {
+        SCOPED_TRACE(weight ? "weighted" : "weightless");
+        std::vector<float> dx_ref(rows * dim), dw_ref(dim, 0.5f), dx(rows * dim), dw(dim, 0.5f);
+        plain_rmsnorm_backward(dx_ref.data(), dw_ref.data(), dy.data(), x.data(), weight, rstd.data(), rows, dim,
+                               rows * dim > (int64_t{1} << 15));
+        rmsnorm_backward(dx.data(), dw.data(), dy.data(), x.data(), weight, rstd.data(), rows, dim);
+        for (int64_t i = 0; i < rows * dim; ++i) ASSERT_EQ(dx[i], dx_ref[i]) << "dx element " << i;
+        for (int64_t i = 0; i < dim; ++i) ASSERT_EQ(dw[i], dw_ref[i]) << "dweight element " << i;
+        std::vector<float> sum = residual, dw_add(dim, 0.5f);
+        rmsnorm_backward_add(sum.data(), dw_add.data(), dy.data(), x.data(), weight, rstd.data(), rows, dim);
+        for (int64_t i = 0; i < rows * dim; ++i) ASSERT_EQ(sum[i], residual[i] + dx_ref[i]) << "dx_sum element " << i;
+        ASSERT_EQ(dw_add, dw_ref);
+      }
+    }
+  }
+  omp_set_num_threads(saved_threads);
 }
 
 }  // namespace

@@ -63,7 +63,7 @@ void rotate(float* x, const int32_t* positions, int64_t tokens, int64_t heads, c
   for (int64_t t = 0; t < tokens; ++t)  // checked before the parallel loop: no throwing inside it
     if (positions[t] < 0 || positions[t] >= table.max_positions)
       fail("position {} outside the RoPE table (size {})", positions[t], table.max_positions);
-#pragma omp parallel for schedule(static) if (tokens * heads * dim > kMinParallelWork)
+#pragma omp parallel for schedule(static) if (tokens * heads * dim > kMinParallelStreamingWork)
   for (int64_t t = 0; t < tokens; ++t) {
     const int64_t p = positions[t];
     const float* c = table.cos.data() + p * half;

@@ -24,7 +24,7 @@ void row_dots(const float* a, const float* b, int64_t rows, int64_t n, int64_t s
 // parallel loop over blocks of kRowDotsBlock rows when the work is large.
 template <class Row>
 void for_each_row_dot(const float* a, const float* b, int64_t rows, int64_t n, Row row) {
-#pragma omp parallel for schedule(static) if (rows * n > kMinParallelWork)
+#pragma omp parallel for schedule(static) if (rows * n > kMinParallelStreamingWork)
   for (int64_t r0 = 0; r0 < rows; r0 += kRowDotsBlock) {
     const int64_t block = std::min(kRowDotsBlock, rows - r0);
     float dots[kRowDotsBlock];

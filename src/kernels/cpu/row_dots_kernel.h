@@ -7,7 +7,7 @@
 // `for i: sum += a[i] * b[i]` as the x86-64-v3 build compiles it (row_dots.h): the rounded products
 // of the first n - n % 4 elements added in order (its vector body), then the last n % 4 with fused
 // multiply-adds (its scalar tail). These files are compiled with -ffp-contract=off, so the adds of
-// rounded products stay adds.
+// rounded products stay adds. rmsnorm.cpp includes it too, for transpose8x8 (its backward's rows).
 #pragma once
 #include <immintrin.h>
 
