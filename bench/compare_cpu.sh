@@ -7,6 +7,7 @@
 #                                   # roofline: the machine's ceilings, `tinythink bench roofline`, and a
 #                                   # second table of each measure against them; llama_cpp:
 #                                   # bench/compare_llama_cpp.sh, when scripts/llama_cpp_setup.sh has run)
+# Needs bench/setup_baselines.sh once (PyTorch on OpenBLAS, llama.cpp); refuses a PyTorch on the reference BLAS.
 # Env: BUILD_DIR (default build), STEPS (timed training steps, default 2), SEQS (default 512),
 #      NEW (decoded tokens per request, default 16), THREADS (default 2), TT_PRECISIONS (default
 #      "auto fp32 bf16"), TORCH_DTYPES (default "fp32 bf16"; bf16 autocast without native bf16 is
@@ -23,6 +24,16 @@ TT_PRECISIONS=${TT_PRECISIONS:-"auto fp32 bf16"}
 TORCH_DTYPES=${TORCH_DTYPES:-"fp32 bf16"}
 tt="$BUILD_DIR/tinythink"
 py=/usr/bin/python3
+# PyTorch's fp32 GEMMs run on whatever libblas.so.3 Debian selected: on netlib's reference BLAS they are
+# 10-50x slower than on OpenBLAS, and every ratio below would flatter us. Refuse to compare against it.
+if [ -n "$TORCH_DTYPES" ]; then
+  torch_blas=$(bench/torch_blas.sh 2>/dev/null) || { echo "compare_cpu: /usr/bin/python3 has no torch (run bench/setup_baselines.sh)" >&2; exit 2; }
+  case $torch_blas in
+    reference*) [ "${ALLOW_REFERENCE_BLAS:-0}" = 1 ] ||
+      { echo "compare_cpu: PyTorch runs on the reference BLAS ($torch_blas): run bench/setup_baselines.sh (OpenBLAS), or ALLOW_REFERENCE_BLAS=1" >&2; exit 2; } ;;
+  esac
+  export TORCH_BLAS="$torch_blas"
+fi
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
@@ -71,8 +82,9 @@ model = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswi
 isa = ""
 for side, prec, js in sum(rows.values(), []):
     if side == "tt" and "isa" in js: isa = js["isa"]
+import os
 print(f"# {model}; flags: {' '.join(f for f in wanted if f' {f}' in flags + ' ')}; tinythink kernels: {isa}; "
-      f"load average {open('/proc/loadavg').read().split()[0]}")
+      f"PyTorch BLAS: {os.environ.get('TORCH_BLAS', '-').split()[0]}; load average {open('/proc/loadavg').read().split()[0]}")
 print("| measure | tinythink auto | tinythink fp32 | tinythink bf16 | PyTorch fp32 | PyTorch bf16 autocast | ratio (tinythink best / PyTorch best) |")
 print("|---|---:|---:|---:|---:|---:|---:|")
 for name, results in rows.items():
