@@ -3,7 +3,8 @@
 # their state in a temporary folder, stopped at exit), then runs the same SFT and the same DPO with
 # ZeRO-1 under `srun --mpi=pmix -n 2` and under `mpirun -np 2`: the models must be byte-identical and
 # the logged losses equal (same world size, same reduction order). Prints one line per check and
-# "slurm-check: passed" at the end; exits non-zero on any difference.
+# "slurm-check: passed" at the end; exits 1 on any difference or failed run, 77 (SKIPPED, with the
+# reason) where this machine cannot run the daemons (not root, packages not installable, node not up).
 #   sudo scripts/slurm-check.sh [BUILD_DIR]      # default build; installs slurmd slurmctld slurm-client munge
 # Needs root (the daemons) and the Debian packages above (installed when missing, as scripts/setup.sh does).
 set -euo pipefail
@@ -11,20 +12,21 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${1:-build}
 tt=$PWD/$BUILD_DIR/tinythink
 fixtures=$PWD/tests/fixtures
-[ "$(id -u)" -eq 0 ] || { echo "slurm-check: run as root (it starts slurmctld, slurmd and munged)" >&2; exit 2; }
+skip() { echo "slurm-check: SKIPPED: $*"; exit 77; }
+[ "$(id -u)" -eq 0 ] || skip "not root (it starts slurmctld, slurmd and munged)"
 [ -x "$tt" ] || { echo "slurm-check: $tt not built" >&2; exit 2; }
 missing=()
 for p in slurmd slurmctld slurm-client munge openmpi-bin; do
   dpkg-query -W -f='${Status}' "$p" 2> /dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 if [ ${#missing[@]} -gt 0 ]; then
-  apt-get update -q
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
+  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"; } > /dev/null ||
+    skip "cannot install ${missing[*]}"
 fi
 
 work=$(mktemp -d /tmp/tinythink-slurm.XXXXXX)
 cleanup() {
-  for pid in "$work"/slurmd.pid "$work"/slurmctld.pid; do [ -f "$pid" ] && kill "$(cat "$pid")" 2> /dev/null || true; done
+  for pid in "$work"/slurmd.pid "$work"/slurmctld.pid "$work"/munged.pid; do [ -f "$pid" ] && kill "$(cat "$pid")" 2> /dev/null || true; done
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -60,12 +62,13 @@ export SLURM_CONF=$work/slurm.conf
 if ! munge -n > /dev/null 2>&1; then
   [ -s /etc/munge/munge.key ] || mungekey --create > /dev/null
   mkdir -p /run/munge && chown munge:munge /run/munge 2> /dev/null || true
-  munged --force 2> /dev/null || true
+  munged --force --pid-file="$work/munged.pid" 2> /dev/null || true  # ours: stopped at exit
 fi
-slurmctld -f "$SLURM_CONF"
-slurmd -f "$SLURM_CONF"
+munge -n > /dev/null 2>&1 || skip "munged is not running and could not be started"
+slurmctld -f "$SLURM_CONF" || skip "slurmctld did not start"
+slurmd -f "$SLURM_CONF" || skip "slurmd did not start"
 for _ in $(seq 30); do sinfo -h -o %T 2> /dev/null | grep -q idle && break; sleep 1; done
-sinfo -h -o %T | grep -q idle || { echo "slurm-check: the node did not come up:" >&2; tail -5 "$work"/slurm*.log >&2; exit 1; }
+sinfo -h -o %T 2> /dev/null | grep -q idle || { tail -5 "$work"/slurm*.log; skip "the node did not come up (logs above)"; }
 
 config() {  # name, dataset, trainer lines
   printf 'model_name: %s/parity/tiny_llama4\ndataset:\n  path: %s/%s\ntrainer:\n  per_device_train_batch_size: 1\n  gradient_accumulation_steps: 2\n  learning_rate: 1e-3\n  logging_steps: 1\n  output_dir: %s/unused\n%s' \
