@@ -146,18 +146,21 @@ int64_t InferenceModel::context_limit() const {
   return limit;
 }
 
+std::array<const PackedMatrix*, 7> InferenceModel::Layer::weights() const {
+  return {&wq, &wk, &wv, &wo, &gate, &up, &down};
+}
+
 int64_t InferenceModel::matmul_weight_bytes() const {
   int64_t bytes = lm_head_.bytes();
   for (const Layer& l : layers_)
-    for (const PackedMatrix* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down}) bytes += w->bytes();
+    for (const PackedMatrix* w : l.weights()) bytes += w->bytes();
   return bytes;
 }
 
 double InferenceModel::layer_matmul_flops_per_token() const {
   double flops = 0;
   for (const Layer& l : layers_)
-    for (const PackedMatrix* w : {&l.wq, &l.wk, &l.wv, &l.wo, &l.gate, &l.up, &l.down})
-      flops += 2.0 * static_cast<double>(w->rows) * static_cast<double>(w->cols);
+    for (const PackedMatrix* w : l.weights()) flops += 2.0 * static_cast<double>(w->rows) * static_cast<double>(w->cols);
   return flops;
 }
 

@@ -4,6 +4,7 @@
 // row over that sequence's cache (kernels/cpu/packed_gemm.h, paged_attention.h) — so every row's
 // result depends only on its own sequence, never on the batch.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -57,6 +58,7 @@ class InferenceModel {
 
   struct Layer {
     PackedMatrix wq, wk, wv, wo, gate, up, down;
+    std::array<const PackedMatrix*, 7> weights() const;  // every projection above
   };
   Model* model_;
   Precision precision_;

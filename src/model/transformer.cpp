@@ -75,7 +75,6 @@ void Workspace::prepare(const ModelConfig& c, int64_t new_rows, int64_t new_seq,
   if (for_backward) {
     d_x.resize(N * C);
     d_h.resize(N * C);
-    d_tmp.resize(N * C);
     d_q.resize(N * H * D);
     d_k.resize(N * KVH * D);
     d_v.resize(N * KVH * D);

@@ -51,7 +51,7 @@ struct Workspace {
   std::vector<LayerActivations> layers;
   std::vector<float> x_final, rstd_final, hidden;  // [N, C], [N], [N, C] (normed, classifier input)
   // scratch
-  std::vector<float> h, act, d_x, d_h, d_tmp, d_q, d_k, d_v, d_attn, d_gate, d_up, d_hidden;
+  std::vector<float> h, act, d_x, d_h, d_q, d_k, d_v, d_attn, d_gate, d_up, d_hidden;
   std::vector<int32_t> positions, doc_start;
   RopeTable rope;
   void prepare(const ModelConfig& config, int64_t rows, int64_t seq, bool for_backward);
