@@ -1,7 +1,11 @@
 #include "kernels/cpu/sampling.h"
 
+#include <immintrin.h>
+
 #include <algorithm>
+#include <bit>
 #include <cmath>
+#include <limits>
 #include <unordered_set>
 
 namespace tt {
@@ -16,11 +20,36 @@ void apply_repetition_penalty(std::span<float> logits, std::span<const int32_t> 
   }
 }
 
+// The rule of the plain loop "a later logit wins only when strictly larger" (the first of equal
+// maxima; a NaN never wins; a NaN at 0 keeps 0), in two vector passes over the row (AVX2 is the
+// build's baseline): its largest non-NaN value, then that value's first position. Greedy decoding
+// runs it once per row and step over the whole vocabulary, so it must not be a dependent scalar chain.
 int32_t argmax(std::span<const float> logits) {
-  int32_t best = 0;
-  for (size_t i = 1; i < logits.size(); ++i)
-    if (logits[i] > logits[best]) best = static_cast<int32_t>(i);
-  return best;
+  const int64_t n = static_cast<int64_t>(logits.size());
+  const float* p = logits.data();
+  if (n == 0 || std::isnan(p[0])) return 0;
+  constexpr int64_t kLanes = 8, kVectors = 4;  // 4 independent maxima hide the max's latency
+  __m256 best[kVectors];
+  for (auto& b : best) b = _mm256_set1_ps(-std::numeric_limits<float>::infinity());
+  int64_t i = 0;
+  for (; i + kLanes * kVectors <= n; i += kLanes * kVectors)
+    for (int64_t v = 0; v < kVectors; ++v)
+      best[v] = _mm256_max_ps(_mm256_loadu_ps(p + i + v * kLanes), best[v]);  // best[v] where the load is NaN
+  float m = -std::numeric_limits<float>::infinity();
+  for (; i < n; ++i)
+    if (p[i] > m) m = p[i];
+  alignas(32) float lanes[kLanes];
+  _mm256_store_ps(lanes, _mm256_max_ps(_mm256_max_ps(best[0], best[1]), _mm256_max_ps(best[2], best[3])));
+  for (float lane : lanes) m = lane > m ? lane : m;
+  // p[0] is not NaN, so m is a value of the row: its first position is the answer.
+  const __m256 target = _mm256_set1_ps(m);
+  for (i = 0; i + kLanes <= n; i += kLanes) {
+    const int mask = _mm256_movemask_ps(_mm256_cmp_ps(_mm256_loadu_ps(p + i), target, _CMP_EQ_OQ));
+    if (mask != 0) return static_cast<int32_t>(i + std::countr_zero(static_cast<unsigned>(mask)));
+  }
+  for (; i < n; ++i)
+    if (p[i] == m) return static_cast<int32_t>(i);
+  return 0;
 }
 
 std::vector<TokenCandidate> filter_candidates(std::span<const float> logits, const TokenFilter& params) {

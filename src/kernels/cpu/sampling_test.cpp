@@ -1,6 +1,8 @@
 #include "kernels/cpu/sampling.h"
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <map>
 
 #include <gtest/gtest.h>
@@ -58,6 +60,42 @@ TEST(SamplerDraw, GreedyTakesTheLowestIdAmongTheLargest) {
   EXPECT_EQ(argmax(logits), 1);
   EXPECT_EQ(sample_filtered(logits, {.temperature = 0.0f}, rng), 1);
   EXPECT_EQ(sample_filtered(logits, {.top_k = 1}, rng), 1);
+}
+
+// The plain loop argmax must agree with: a later logit wins only when strictly larger.
+int32_t plain_argmax(const std::vector<float>& logits) {
+  int32_t best = 0;
+  for (size_t i = 1; i < logits.size(); ++i)
+    if (logits[i] > logits[best]) best = static_cast<int32_t>(i);
+  return best;
+}
+
+TEST(SamplerDraw, ArgmaxIsThePlainLoopsAnswerWithTiesNansInfinitiesAndTails) {
+  Rng rng(7);
+  const float inf = std::numeric_limits<float>::infinity(), nan = std::numeric_limits<float>::quiet_NaN();
+  int checked = 0;
+  for (int64_t n : {1, 2, 7, 8, 31, 32, 33, 100, 1000, 128256}) {
+    for (int kind = 0; kind < 8; ++kind) {
+      std::vector<float> row(n);
+      // Few distinct values, so maxima tie often; then NaNs, infinities and signed zeros sprinkled in.
+      for (float& x : row) x = static_cast<float>(static_cast<int>(rng.below(5)) - 2);
+      if (kind & 1)
+        for (int64_t j = 0; j < n / 3 + 1; ++j) row[rng.below(n)] = nan;
+      if (kind & 2) row[rng.below(n)] = kind & 4 ? inf : -inf;
+      if (kind == 4) std::fill(row.begin(), row.end(), -inf);
+      if (kind == 6) {
+        std::fill(row.begin(), row.end(), 0.0f);
+        row[rng.below(n)] = -0.0f;
+      }
+      if (kind == 7) row[n - 1] = 1e30f;  // the maximum in the scalar tail
+      EXPECT_EQ(argmax(row), plain_argmax(row)) << "n " << n << " kind " << kind;
+      row[0] = nan;  // a NaN first keeps 0, whatever follows
+      EXPECT_EQ(argmax(row), 0) << "n " << n << " kind " << kind;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 80);
+  EXPECT_EQ(argmax(std::vector<float>{}), 0);
 }
 
 }  // namespace
