@@ -59,18 +59,22 @@ std::vector<float> run_paged(const PagedSequence& s, const std::vector<float>& q
   return out;
 }
 
+// Head sizes with and without vector tails (8 lanes, groups of 32 outputs) and the models' 64.
 TEST(PagedAttention, MatchesCausalAttentionWhateverTheBlocks) {
-  const int64_t T = 37, H = 6, KVH = 2, D = 16;
+  const int64_t T = 37, H = 6, KVH = 2;
   Rng rng(3);
-  auto q = random_vector(T * H * D, rng), k = random_vector(T * KVH * D, rng), v = random_vector(T * KVH * D, rng);
-  std::vector<float> reference(T * H * D), lse(H * T);
-  attention_forward(reference.data(), lse.data(), q.data(), k.data(), v.data(), nullptr, {1, T, H, KVH, D});
-  std::vector<int32_t> all(T);
-  for (int32_t t = 0; t < T; ++t) all[t] = t;
-  for (int64_t bs : {1, 4, 16, 64}) {
-    PagedSequence seq(k, v, T, KVH * D, bs, rng);
-    auto out = run_paged(seq, q, all, H, KVH, D);
-    for (int64_t i = 0; i < T * H * D; ++i) ASSERT_NEAR(out[i], reference[i], 1e-5) << "block size " << bs << " at " << i;
+  for (int64_t D : {5, 16, 40, 64, 100}) {
+    auto q = random_vector(T * H * D, rng), k = random_vector(T * KVH * D, rng), v = random_vector(T * KVH * D, rng);
+    std::vector<float> reference(T * H * D), lse(H * T);
+    attention_forward(reference.data(), lse.data(), q.data(), k.data(), v.data(), nullptr, {1, T, H, KVH, D});
+    std::vector<int32_t> all(T);
+    for (int32_t t = 0; t < T; ++t) all[t] = t;
+    for (int64_t bs : {1, 4, 16, 64}) {
+      PagedSequence seq(k, v, T, KVH * D, bs, rng);
+      auto out = run_paged(seq, q, all, H, KVH, D);
+      for (int64_t i = 0; i < T * H * D; ++i)
+        ASSERT_NEAR(out[i], reference[i], 1e-5) << "head_dim " << D << " block size " << bs << " at " << i;
+    }
   }
 }
 
