@@ -194,6 +194,20 @@ engine_field() { python3 -c "import json,sys; print(round(json.load(open(sys.arg
 row "engine prefill tok/s" "$(engine_field "$LOGS/gpu-check.engine.json" prefill_tokens_per_s)"
 row "engine decode tok/s" "$(engine_field "$LOGS/gpu-check.engine.json" decode_tokens_per_s)"
 row "engine device peak MB" "$(engine_field "$LOGS/gpu-check.engine.json" device_peak_without_unused_kv_mb) (without the unused KV pool)"
+# Decode steps replayed from CUDA graphs (TINYTHINK_CUDA_GRAPHS=1, off by default until this card has
+# run EngineOnDevice.CudaGraph* and DeviceForward.CudaGraph* above), at batch 256 and at batch 16, where
+# launches weigh most; the batch-16 call-by-call row beside it.
+for b in 256 16; do
+  for graphs in 1 0; do
+    [ "$b" = 256 ] && [ "$graphs" = 0 ] && continue  # the row above
+    new=$([ "$b" = 256 ] && echo 1024 || echo 256)
+    TINYTHINK_CUDA_GRAPHS=$graphs timeout 60 "$BIN/tinythink" bench generate --device cuda --precision bf16 --batch "$b" \
+      --prompt 128 --new "$new" --json >"$LOGS/gpu-check.engine-b$b-g$graphs.json" 2>"$LOGS/gpu-check.engine-b$b-g$graphs.log"
+    tail -2 "$LOGS/gpu-check.engine-b$b-g$graphs.log"
+    row "engine decode b$b $([ "$graphs" = 1 ] && echo graphs || echo eager)" \
+      "$(engine_field "$LOGS/gpu-check.engine-b$b-g$graphs.json" decode_tokens_per_s) tok/s"
+  done
+done
 if python3 -c "import torch, transformers" 2>/dev/null; then
   echo "== transformers generate, same shapes (tools/hf_generate_bench.py)"
   timeout 90 python3 tools/hf_generate_bench.py --batch 256 --prompt 128 --new 1024 | tee "$LOGS/gpu-check.hf.json"

@@ -248,6 +248,8 @@ void run_generate_bench(const BenchArgs& args) {
     out["device_peak_without_unused_kv_mb"] =
         static_cast<double>(gpu->peak_bytes_in_use() - (gpu->blocks_total() - gpu->peak_blocks_used()) * gpu->block_bytes()) / mb;
     out["batch_invariant"] = gpu->batch_invariant();  // false with the opt-in TINYTHINK_CUDA_FAST_GEMM=1
+    out["cuda_graphs"] = gpu->cuda_graphs();  // TINYTHINK_CUDA_GRAPHS=1: decode steps replayed from graphs
+    out["cuda_graphs_recorded"] = gpu->cuda_graphs_recorded();
   }
   std::printf("%s\n", out.dump(args.json ? -1 : 2).c_str());
 }

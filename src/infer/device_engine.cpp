@@ -33,6 +33,17 @@ DeviceEngine::DeviceEngine(Model& model, const DeviceEngineOptions& options)
              options_.cuda_device);
   model_ = std::make_unique<DeviceInferenceModel>(model, options_.precision, *device_);
   model_->create_cache(options_.max_sequences, options_.kv_memory_fraction, options_.block_size);
+  if (options_.graph_rows > 0) {
+    if (!device_->batch_invariant())
+      log_info("cuda:{}: CUDA graphs are off with TINYTHINK_CUDA_FAST_GEMM=1 (cuBLASLt's kernels are not recorded)",
+               options_.cuda_device);
+    else {
+      model_->use_graphs(true, options_.graph_rows);
+      graphs_on_ = true;
+      log_info("cuda:{}: decode steps of up to {} rows replay CUDA graphs", options_.cuda_device,
+               DeviceInferenceModel::graph_rows(options_.graph_rows));
+    }
+  }
   blocks_ = std::make_unique<KvBlocks>(options_.block_size, device_kv_limits(*device_));
   const ModelConfig& c = model.config;
   block_bytes_ = c.num_hidden_layers * 2 * options_.block_size * c.num_key_value_heads * c.head_dim *
@@ -44,6 +55,8 @@ DeviceEngine::~DeviceEngine() {
                   static_cast<void*>(seen_), static_cast<void*>(history_)})
     if (p) device_->release(p);
 }
+
+int64_t DeviceEngine::cuda_graphs_recorded() const { return model_->graphs_recorded(); }
 
 void DeviceEngine::forward(const StepInput& step, float* host_logits) {
   // Uploaded when they differ from the last upload (a request that waits for room maps and returns its

@@ -28,6 +28,9 @@ struct DeviceEngineOptions {
   int64_t max_sequences = 64;       // sequences held in the cache at once
   double kv_memory_fraction = 0.8;  // of the free device memory after the weights, for the KV pool
   int64_t block_size = 16;
+  // Decode steps of up to this many rows replay CUDA graphs (DeviceInferenceModel::use_graphs); 0: every
+  // step runs call by call.
+  int64_t graph_rows = 0;
 };
 
 // One sampled row of the last forward: the row's sequence so far (prompt + generated), its
@@ -60,6 +63,9 @@ class DeviceEngine {
   int64_t block_size() const { return options_.block_size; }
   int64_t block_bytes() const { return block_bytes_; }
   int64_t peak_blocks_used() const { return peak_blocks_used_; }  // most blocks mapped at once (at a forward)
+  // Decode steps replay CUDA graphs (DeviceEngineOptions::graph_rows); how many graphs were recorded.
+  bool cuda_graphs() const { return graphs_on_; }
+  int64_t cuda_graphs_recorded() const;
 
   // The forward of `step` (block tables uploaded first when they changed); logits stay on the device,
   // `host_logits` ([logit_rows, vocab]) receives a copy when given.
@@ -81,6 +87,7 @@ class DeviceEngine {
   uint64_t uploaded_tables_version_ = 0;
   std::vector<int32_t> uploaded_tables_;  // what the device holds (empty before the first upload)
   int64_t block_bytes_ = 0, peak_blocks_used_ = 0;
+  bool graphs_on_ = false;
   // sampling scratch (device)
   int64_t sample_capacity_ = 0, history_capacity_ = 0;
   int32_t* tokens_ = nullptr;

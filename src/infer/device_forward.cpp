@@ -1,6 +1,7 @@
 #include "infer/device_forward.h"
 
 #include <algorithm>
+#include <bit>
 
 #include "core/bf16.h"
 #include "core/error.h"
@@ -92,6 +93,7 @@ DeviceInferenceModel::DeviceInferenceModel(Model& model, Precision precision, Ge
 }
 
 DeviceInferenceModel::~DeviceInferenceModel() {
+  drop_graphs();
   for (void* p : owned_) device_->release(p);
 }
 
@@ -131,10 +133,13 @@ float* DeviceInferenceModel::upload_floats(const float* values, int64_t count) {
   return p;
 }
 
-void DeviceInferenceModel::reserve_rows(int64_t rows, int64_t logit_rows) {
+bool DeviceInferenceModel::reserve_rows(int64_t rows, int64_t logit_rows) {
   const ModelConfig& c = model_->config;
+  bool grew = false;
   auto take = [&](auto*& buffer, int64_t count) {
     using T = std::remove_reference_t<decltype(*buffer)>;
+    if (!grew) drop_graphs();  // they hold the old pointers
+    grew = true;
     if (buffer) {
       device_->release(buffer);
       owned_.erase(std::find(owned_.begin(), owned_.end(), static_cast<void*>(buffer)));
@@ -156,31 +161,89 @@ void DeviceInferenceModel::reserve_rows(int64_t rows, int64_t logit_rows) {
     take(hidden_, R * c.hidden_size), take(logits_, R * c.vocab_size), take(logit_rows_, R);
     logit_capacity_ = R;
   }
+  return grew;
+}
+
+void DeviceInferenceModel::drop_graphs() {
+  if (graphs_.empty()) return;
+  device_->drop_graphs();
+  graphs_.clear();
+}
+
+int64_t DeviceInferenceModel::graph_rows(int64_t rows) {
+  if (rows <= 8) return std::bit_ceil(static_cast<uint64_t>(std::max<int64_t>(rows, 1)));
+  return (rows + 15) / 16 * 16;
+}
+
+void DeviceInferenceModel::use_graphs(bool on, int64_t max_rows) {
+  drop_graphs();
+  graphs_on_ = on && max_rows > 0;
+  graph_max_rows_ = graphs_on_ ? graph_rows(max_rows) : 0;
+  if (graphs_on_) reserve_rows(graph_max_rows_, graph_max_rows_);
+}
+
+void DeviceInferenceModel::run(int64_t rows, int64_t logit_rows) {
+  const ModelConfig& c = model_->config;
+  const int64_t C = c.hidden_size;
+  device_->embedding(x_, embed_, tokens_, rows, C);
+  const LayerRecipe recipe = layer_recipe(c.family);
+  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
+    DeviceLayer layer(*this, rows, l);
+    recipe(layer, c);
+  }
+  if (logit_rows == 0) return;
+  device_->embedding(hidden_, x_, logit_rows_, logit_rows, C);  // gathers the logit rows of the residual
+  device_->rmsnorm(hidden_, hidden_, final_norm_, logit_rows, C, static_cast<float>(c.rms_norm_eps));
+  if (precision_ == Precision::BF16) device_->round_to_bf16(hidden_, logit_rows * C);
+  device_->gemm(hidden_, logit_rows, lm_head_.data, precision_ == Precision::BF16, c.vocab_size, C, logits_, false);
 }
 
 void DeviceInferenceModel::forward(const StepInput& step, float* host_logits) {
   const ModelConfig& c = model_->config;
   const int64_t N = static_cast<int64_t>(step.tokens.size()), R = static_cast<int64_t>(step.logit_rows.size());
-  const int64_t C = c.hidden_size;
   if (N == 0) return;
   step.check(c.vocab_size, context_limit());
+  bool decode = graphs_on_ && R == N && N <= graph_max_rows_;
+  for (int64_t r = 0; decode && r < R; ++r) decode = step.logit_rows[r] == r;
+  if (decode) return forward_through_graph(step, host_logits);
   reserve_rows(N, std::max<int64_t>(R, 1));
   device_->upload(tokens_, step.tokens.data(), sizeof(int32_t) * N);
   device_->upload(positions_, step.positions.data(), sizeof(int32_t) * N);
   device_->upload(sequences_, step.sequences.data(), sizeof(int32_t) * N);
-  device_->embedding(x_, embed_, tokens_, N, C);
-  const LayerRecipe recipe = layer_recipe(c.family);
-  for (int64_t l = 0; l < c.num_hidden_layers; ++l) {
-    DeviceLayer layer(*this, N, l);
-    recipe(layer, c);
+  if (R > 0) device_->upload(logit_rows_, step.logit_rows.data(), sizeof(int32_t) * R);
+  run(N, R);
+  if (host_logits && R > 0) device_->download(host_logits, logits_, sizeof(float) * R * c.vocab_size);
+}
+
+void DeviceInferenceModel::forward_through_graph(const StepInput& step, float* host_logits) {
+  const int64_t N = static_cast<int64_t>(step.tokens.size()), B = graph_rows(N);
+  reserve_rows(B, B);  // within graph_max_rows_: reserved by use_graphs, nothing grows
+  auto pad = [&](std::vector<int32_t>& out, const std::vector<int32_t>& in) {
+    out.assign(in.begin(), in.end());
+    out.resize(B, in[0]);
+  };
+  pad(padded_tokens_, step.tokens);
+  pad(padded_positions_, step.positions);
+  pad(padded_sequences_, step.sequences);
+  padded_logit_rows_.resize(B);
+  for (int64_t r = 0; r < B; ++r) padded_logit_rows_[r] = static_cast<int32_t>(r);
+  device_->upload(tokens_, padded_tokens_.data(), sizeof(int32_t) * B);
+  device_->upload(positions_, padded_positions_.data(), sizeof(int32_t) * B);
+  device_->upload(sequences_, padded_sequences_.data(), sizeof(int32_t) * B);
+  device_->upload(logit_rows_, padded_logit_rows_.data(), sizeof(int32_t) * B);
+  auto graph = graphs_.find(B);
+  if (graph == graphs_.end()) {
+    device_->begin_capture();
+    try {
+      run(B, B);
+    } catch (...) {
+      device_->end_capture(false);
+      throw;
+    }
+    graph = graphs_.emplace(B, device_->end_capture(true)).first;
   }
-  if (R == 0) return;
-  device_->upload(logit_rows_, step.logit_rows.data(), sizeof(int32_t) * R);
-  device_->embedding(hidden_, x_, logit_rows_, R, C);  // gathers the logit rows of the residual
-  device_->rmsnorm(hidden_, hidden_, final_norm_, R, C, static_cast<float>(c.rms_norm_eps));
-  if (precision_ == Precision::BF16) device_->round_to_bf16(hidden_, R * C);
-  device_->gemm(hidden_, R, lm_head_.data, precision_ == Precision::BF16, c.vocab_size, C, logits_, false);
-  if (host_logits) device_->download(host_logits, logits_, sizeof(float) * R * c.vocab_size);
+  device_->replay(graph->second);
+  if (host_logits) device_->download(host_logits, logits_, sizeof(float) * N * model_->config.vocab_size);
 }
 
 }  // namespace tt::infer

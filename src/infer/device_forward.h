@@ -6,6 +6,7 @@
 // row — so a row's logits depend only on its own sequence, as on the CPU.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <vector>
 
 #include "infer/forward.h"
@@ -38,6 +39,17 @@ class DeviceInferenceModel {
   void forward(const StepInput& step, float* host_logits = nullptr);
   float* logits() { return logits_; }
 
+  // Decode steps through CUDA graphs (kernels/generation_device.h): a step whose rows are all logit rows
+  // in order (every row samples its next token) and at most max_rows of them replays the graph recorded
+  // for its bucket of rows (1, 2, 4, 8, then multiples of 16), recorded on first use. The rows past the
+  // step's are copies of its first row (its token, position and sequence): every kernel is per row, so
+  // they change no real row's bits, and they rewrite that row's K/V with the same bits. Other steps
+  // (prefill chunks) run call by call. The buffers for max_rows rows are reserved here, so the recorded
+  // pointers stay valid; a larger step drops the graphs before it grows them.
+  void use_graphs(bool on, int64_t max_rows);
+  static int64_t graph_rows(int64_t rows);  // the bucket of a decode step of `rows` rows
+  int64_t graphs_recorded() const { return static_cast<int64_t>(graphs_.size()); }
+
  private:
   class DeviceLayer;  // the layer recipe's execution context (device_forward.cpp)
   struct Matrix {
@@ -50,7 +62,13 @@ class DeviceInferenceModel {
   };
   Matrix upload_matrix(const float* w, int64_t rows, int64_t cols);
   float* upload_floats(const float* values, int64_t count);
-  void reserve_rows(int64_t rows, int64_t logit_rows);
+  // True when a buffer was reallocated (every recorded graph is then dropped).
+  bool reserve_rows(int64_t rows, int64_t logit_rows);
+  // The layers and the logit head of `rows` uploaded rows (the last `logit_rows` gathered from
+  // logit_rows_): only device calls, so a graph can record it.
+  void run(int64_t rows, int64_t logit_rows);
+  void forward_through_graph(const StepInput& step, float* host_logits);
+  void drop_graphs();
 
   Model* model_;
   Precision precision_;
@@ -65,6 +83,11 @@ class DeviceInferenceModel {
   float *x_ = nullptr, *h_ = nullptr, *q_ = nullptr, *k_ = nullptr, *v_ = nullptr, *attn_ = nullptr,
         *gate_ = nullptr, *up_ = nullptr, *act_ = nullptr, *hidden_ = nullptr, *logits_ = nullptr;
   int32_t *tokens_ = nullptr, *positions_ = nullptr, *sequences_ = nullptr, *logit_rows_ = nullptr;
+  // CUDA graphs: bucket of rows -> the device's graph id
+  bool graphs_on_ = false;
+  int64_t graph_max_rows_ = 0;
+  std::map<int64_t, int> graphs_;
+  std::vector<int32_t> padded_tokens_, padded_positions_, padded_sequences_, padded_logit_rows_;
 };
 
 }  // namespace tt::infer

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -17,6 +18,13 @@ namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// EngineOptions::cuda_graphs, or the environment's TINYTHINK_CUDA_GRAPHS=1 when unset.
+bool cuda_graphs_wanted(const std::optional<bool>& option) {
+  if (option) return *option;
+  const char* env = std::getenv("TINYTHINK_CUDA_GRAPHS");
+  return env && std::string(env) == "1";
 }
 
 }  // namespace
@@ -77,7 +85,10 @@ Engine::Engine(Model& model, const EngineOptions& options, const Tokenizer* toke
                                                                       .max_sequences = std::max(options_.max_batch,
                                                                                                 options_.step_tokens),
                                                                       .kv_memory_fraction = options_.kv_memory_fraction,
-                                                                      .block_size = options_.block_size});
+                                                                      .block_size = options_.block_size,
+                                                                      .graph_rows = cuda_graphs_wanted(options_.cuda_graphs)
+                                                                                        ? options_.max_batch
+                                                                                        : 0});
 }
 
 Engine::~Engine() = default;

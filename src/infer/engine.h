@@ -37,6 +37,10 @@ struct EngineOptions {
   // prefix caching included. -1: the CPU.
   int cuda_device = -1;
   double kv_memory_fraction = 0.8;  // on the device: the share of free memory the KV pool takes
+  // On the device: decode steps replay CUDA graphs (one per bucket of rows, infer/device_forward.h).
+  // Unset: on when the environment has TINYTHINK_CUDA_GRAPHS=1 (off by default until the graphs have
+  // been checked on a GPU: their tests are EngineOnDevice.CudaGraph*).
+  std::optional<bool> cuda_graphs = std::nullopt;
 };
 
 struct GenerationRequest {

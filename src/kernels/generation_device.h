@@ -74,6 +74,17 @@ class GenerationDevice {
   virtual void attention(float* out, const float* q, int64_t layer, const int32_t* sequences,
                          const int32_t* positions, int64_t rows, int64_t heads) = 0;
 
+  // ---- CUDA graphs (the engine's decode steps) ----
+  // Between begin_capture and end_capture the calls above are recorded, not run (no upload, download,
+  // allocate or release in between: those need the host). end_capture(true) returns the id of the
+  // recorded graph; replay(id) runs it again on the stream, with the pointers and shapes it was recorded
+  // with (the buffers' contents may change). end_capture(false) discards the recording (after an error
+  // during it). drop_graphs releases every graph (before a recorded buffer is freed).
+  virtual void begin_capture() = 0;
+  virtual int end_capture(bool keep) = 0;
+  virtual void replay(int graph) = 0;
+  virtual void drop_graphs() = 0;
+
   // ---- sampling (kernels/cuda/generation.h's sample_tokens; device arrays) ----
   virtual void sample(int32_t* tokens, float* logits, int64_t rows, int64_t vocab, const GenerationSampling* params,
                       const int32_t* history, const int64_t* history_offsets, uint8_t* seen) = 0;
@@ -87,7 +98,7 @@ std::unique_ptr<GenerationDevice> open_generation_device(int index);
 
 extern "C" {
 // Bumped whenever GenerationDevice changes.
-inline constexpr int kTtGenerationDeviceAbi = 3;
+inline constexpr int kTtGenerationDeviceAbi = 4;
 // A new GenerationDevice on CUDA device `index` (the caller deletes it), or nullptr with a one-line
 // reason in `error`.
 using TtCudaGenerationDeviceFn = tt::GenerationDevice* (*)(int index, int abi, char* error, size_t error_size);

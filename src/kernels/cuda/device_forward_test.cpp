@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <numeric>
 #include <random>
 
@@ -37,7 +38,8 @@ struct Request {
 // `steps` tokens of every request, all in one batch: one prefill step of every prompt, then decode
 // steps; sampling on the device with each request's own Rng stream (one uniform per sampled token).
 std::vector<std::vector<int32_t>> device_generate(DeviceInferenceModel& model, const std::vector<Request>& requests,
-                                                  int64_t steps, std::vector<float>* first_logits = nullptr) {
+                                                  int64_t steps, std::vector<float>* first_logits = nullptr,
+                                                  std::vector<float>* last_logits = nullptr) {
   GenerationDevice& d = model.device();
   const int64_t n = static_cast<int64_t>(requests.size()), V = model.config().vocab_size;
   std::vector<int32_t> seqs;
@@ -97,6 +99,10 @@ std::vector<std::vector<int32_t>> device_generate(DeviceInferenceModel& model, c
       history[i].push_back(next[i]);
       out[i].push_back(next[i]);
     }
+  }
+  if (last_logits) {  // the last step's logits (a decode step when steps > 1)
+    last_logits->resize(n * V);
+    d.download(last_logits->data(), model.logits(), sizeof(float) * n * V);
   }
   for (void* p : {static_cast<void*>(tokens), static_cast<void*>(params), static_cast<void*>(offsets),
                   static_cast<void*>(seen)})
@@ -195,6 +201,44 @@ TEST(DeviceForward, ARequestsTokensAreTheSameAloneAndInAShuffledBatchOf64) {
   const auto together = device_generate(gpu, shuffled, 24);
   for (size_t j = 0; j < order.size(); j += 3)
     EXPECT_EQ(device_generate(gpu, {requests[order[j]]}, 24)[0], together[j]) << "request " << order[j];
+}
+
+// Decode steps replayed from CUDA graphs (one per bucket of rows, the rows past the step's copies of
+// its first row) give the call-by-call steps' tokens and logits bit for bit, for batches that fill a
+// bucket and batches that do not, with prefill steps in between that grow the buffers (the graphs are
+// then dropped and recorded again).
+TEST(DeviceForward, CudaGraphDecodeStepsGiveTheEagerTokensAndLogitsBitForBit) {
+  TT_REQUIRE_GPU();
+  Model model = testing::tiny_model(9, 0.5);
+  auto eager_device = open_device(), graph_device = open_device();  // one KV cache per device object
+  DeviceInferenceModel eager(model, Precision::BF16, *eager_device), graphs(model, Precision::BF16, *graph_device);
+  eager.create_cache(64, 0.1);
+  graphs.create_cache(64, 0.1);
+  graphs.use_graphs(true, 64);
+  EXPECT_EQ(DeviceInferenceModel::graph_rows(1), 1);
+  EXPECT_EQ(DeviceInferenceModel::graph_rows(3), 4);
+  EXPECT_EQ(DeviceInferenceModel::graph_rows(9), 16);
+  EXPECT_EQ(DeviceInferenceModel::graph_rows(40), 48);
+  int checked = 0;
+  for (int64_t n : {1, 3, 8, 17, 40, 64}) {
+    const auto prompts = testing::random_prompts(static_cast<int>(n), 1, 50, 20 + n);
+    std::vector<Request> requests;
+    for (int64_t i = 0; i < n; ++i) {
+      SamplingParams p{.temperature = 0.0f};
+      if (i % 2 == 1) p = {.temperature = 0.9f, .top_p = 0.95f, .seed = static_cast<uint64_t>(500 + i)};
+      requests.push_back({prompts[i], p});
+    }
+    std::vector<float> eager_logits, graph_logits;
+    const auto expected = device_generate(eager, requests, 10, nullptr, &eager_logits);
+    const auto actual = device_generate(graphs, requests, 10, nullptr, &graph_logits);
+    for (int64_t i = 0; i < n; ++i) EXPECT_EQ(actual[i], expected[i]) << "batch " << n << " request " << i;
+    ASSERT_EQ(graph_logits.size(), eager_logits.size());
+    EXPECT_EQ(std::memcmp(graph_logits.data(), eager_logits.data(), sizeof(float) * eager_logits.size()), 0)
+        << "batch " << n << ": the last decode step's logits differ between the graph and the eager step";
+    EXPECT_GT(graphs.graphs_recorded(), 0) << "batch " << n << ": no decode step went through a graph";
+    ++checked;
+  }
+  EXPECT_EQ(checked, 6);
 }
 
 }  // namespace

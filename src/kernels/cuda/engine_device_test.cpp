@@ -213,6 +213,27 @@ TEST(EngineOnDevice, ARequestsTokensAreTheSameAloneTogetherShuffledAndWithOthers
   EXPECT_GT(differ_from_greedy, 5) << "seeded requests decode like greedy ones: is the device sampler drawing?";
 }
 
+// The engine with its decode steps replayed from CUDA graphs writes the call-by-call engine's tokens
+// for mixed greedy and seeded requests whose batch shrinks as they finish (many buckets of rows).
+TEST(EngineOnDevice, CudaGraphDecodeStepsGiveTheCallByCallTokens) {
+  TT_REQUIRE_GPU();
+  Model model = testing::tiny_model(9, 0.5);
+  const auto requests = mixed_requests(96, 21);
+  EngineOptions eager_options = on_gpu(Precision::BF16, 64), graph_options = on_gpu(Precision::BF16, 64);
+  eager_options.cuda_graphs = false;
+  graph_options.cuda_graphs = true;
+  Engine eager(model, eager_options);
+  const auto expected = eager.generate(requests);
+  Engine graphs(model, graph_options);
+  const auto actual = graphs.generate(requests);
+  ASSERT_EQ(actual.size(), expected.size());
+  for (size_t i = 0; i < requests.size(); ++i)
+    for (size_t s = 0; s < expected[i].samples.size(); ++s)
+      EXPECT_TRUE(first_difference(expected[i].samples[s].ids, actual[i].samples.at(s).ids).empty())
+          << "request " << i << " sample " << s << " (" << params_text(requests[i].params) << "): "
+          << first_difference(expected[i].samples[s].ids, actual[i].samples.at(s).ids);
+}
+
 void check_loglikelihoods_equal_score(Precision precision, double abs_tol, double rel_tol) {
   Model model = testing::tiny_model(13, 0.3);
   const auto contexts = testing::random_prompts(40, 1, 60, 17);

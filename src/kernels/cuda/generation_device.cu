@@ -38,6 +38,7 @@ class CudaGenerationDevice final : public GenerationDevice {
     fast_gemm_ = fast && std::string(fast) == "1";
   }
   ~CudaGenerationDevice() override {
+    drop_graphs();
     kv_.reset();
     blas_.reset();
     cudaFree(x_bf16_);
@@ -124,6 +125,41 @@ class CudaGenerationDevice final : public GenerationDevice {
     paged_attention(out, q, kv().view(), layer, sequences, positions, rows, heads, stream_);
   }
 
+  void begin_capture() override {
+    // cuBLASLt's algorithm and workspace follow the shape, and the fast mode grows a buffer on demand:
+    // only the row-invariant kernels are recorded.
+    if (fast_gemm_)
+      throw std::runtime_error("generation device: CUDA graphs need the batch-invariant GEMM (TINYTHINK_CUDA_FAST_GEMM=1 is set)");
+    // Relaxed: the launchers' cudaFuncSetAttribute / cudaDeviceGetAttribute calls stay allowed.
+    TT_CUDA_CHECK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeRelaxed));
+  }
+  int end_capture(bool keep) override {
+    cudaGraph_t graph = nullptr;
+    const cudaError_t ended = cudaStreamEndCapture(stream_, &graph);
+    if (!keep || ended != cudaSuccess) {
+      if (graph) cudaGraphDestroy(graph);
+      (void)cudaGetLastError();  // an invalidated capture leaves its error behind: clear it for the next call
+      if (keep) check_cuda(ended, "cudaStreamEndCapture", __FILE__, __LINE__);
+      return -1;
+    }
+    cudaGraphExec_t exec = nullptr;
+    const cudaError_t instantiated = cudaGraphInstantiate(&exec, graph, 0);
+    cudaGraphDestroy(graph);
+    TT_CUDA_CHECK(instantiated);
+    graphs_.push_back(exec);
+    return static_cast<int>(graphs_.size()) - 1;
+  }
+  void replay(int graph) override {
+    if (graph < 0 || graph >= static_cast<int>(graphs_.size()) || !graphs_[graph])
+      throw std::runtime_error("generation device: no CUDA graph " + std::to_string(graph));
+    TT_CUDA_CHECK(cudaGraphLaunch(graphs_[graph], stream_));
+  }
+  void drop_graphs() override {
+    for (cudaGraphExec_t g : graphs_)
+      if (g) cudaGraphExecDestroy(g);
+    graphs_.clear();
+  }
+
   void sample(int32_t* tokens, float* logits, int64_t rows, int64_t vocab, const GenerationSampling* params,
               const int32_t* history, const int64_t* history_offsets, uint8_t* seen) override {
     sample_tokens(tokens, logits, rows, vocab, reinterpret_cast<const DeviceSampling*>(params), history,
@@ -158,6 +194,7 @@ class CudaGenerationDevice final : public GenerationDevice {
   size_t in_use_ = 0, peak_ = 0;
   bool fast_gemm_ = false;
   std::unique_ptr<Blas> blas_;
+  std::vector<cudaGraphExec_t> graphs_;
   uint16_t* x_bf16_ = nullptr;
   size_t x_bf16_capacity_ = 0;
 };
