@@ -137,6 +137,7 @@ row "--device auto" "$(grep -m1 'device:' "$LOGS/gpu-check.device.log" | cut -c1
 bench_rows() {  # name value unit lines of a benchmark log into the table
   while read -r name value unit; do
     [ "$name" = device ] && continue
+    [ "$name" = "#" ] && continue  # detail lines: in the log, not the table
     [ -n "$name" ] && row "$name" "$value $unit"
   done <"$1"
 }
@@ -165,7 +166,7 @@ echo "== kernel benchmarks (batch 2 x seq 4096, MobileLLM-R1-140M shapes)"
 timeout 45 "$BIN/tinythink_cuda_bench" 2 4096 | tee "$LOGS/gpu-check.bench.log"
 bench_rows "$LOGS/gpu-check.bench.log"
 
-echo "== generation kernels (MobileLLM-R1-140M shapes: decode batch 256 at 1024 tokens, prefill 2048)"
+echo "== generation kernels (MobileLLM-R1-140M shapes: decode batch 256 at 1024 tokens, prefill 2048; GEMM tiles at 1/64/256 rows)"
 timeout 45 "$BIN/tinythink_generation_bench" 256 1024 2048 | tee "$LOGS/gpu-check.generation.log"
 bench_rows "$LOGS/gpu-check.generation.log"
 

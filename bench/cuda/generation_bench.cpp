@@ -1,8 +1,11 @@
 // Timings of the generation kernels (kernels/cuda/generation.h) on MobileLLM-R1-140M's shapes with
 // random bf16 weights: one decode step of `batch` sequences at `context` cached tokens (every layer's
 // seven row-invariant GEMMs, the K/V write and paged attention, the lm_head over the 128k vocabulary
-// and greedy device sampling), the paged attention kernel alone for one layer of that step, and one
-// prefill chunk of `prefill` tokens over a cached prefix. The RMSNorm/RoPE/SwiGLU kernels and the host
+// and greedy device sampling), the paged attention kernel alone for one layer of that step, one
+// prefill chunk of `prefill` tokens over a cached prefix, and the tensor-core GEMM's block tiles
+// (kernels/cuda/rowinv_gemm_tiles.h) one by one on the decode products at 1, 64 and 256 rows: TFLOP/s
+// per tile and the one the engine picks on "# " lines, and per row count the GEMMs of a whole decode
+// step with the picked tiles and with 64x128 alone. The RMSNorm/RoPE/SwiGLU kernels and the host
 // scheduler are not in it: this bounds the engine's step from below, it is not `bench generate`. Prints "name value unit" lines (scripts/gpu-check.sh tabulates
 // them). Usage: tinythink_generation_bench [batch=256] [context=1024] [prefill=2048]
 #include <cuda_runtime_api.h>
@@ -17,6 +20,7 @@
 #include "cuda_timing.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/generation.h"
+#include "kernels/cuda/rowinv_gemm_tiles.h"
 
 namespace {
 
@@ -68,6 +72,38 @@ void layers(const Weights& w, const PagedKvView& kv, int64_t rows, const int32_t
     rowinv_gemm_bf16_tensor_cores(x, rows, w.up, kFfn, kHidden, up, false, nullptr);
     rowinv_gemm_bf16_tensor_cores(gate, rows, w.down, kHidden, kFfn, x, true, nullptr);
   }
+}
+
+// Each block tile of the tensor-core GEMM on the decode products of `rows` rows, and the GEMMs of one
+// decode step (15 layers' seven products and the lm_head) timed as the sum of their parts.
+void gemm_tiles(const Weights& w, int64_t rows, const float* x, float* y) {
+  struct Product {
+    const char* name;
+    const uint16_t* w;
+    int64_t n, k, per_step;  // times per decode step
+  };
+  const Product products[] = {{"q_o_proj", w.wq, kHeads * kHeadDim, kHidden, 2 * kLayers},
+                              {"k_v_proj", w.wk, kKvHeads * kHeadDim, kHidden, 2 * kLayers},
+                              {"gate_up_proj", w.gate, kFfn, kHidden, 2 * kLayers},
+                              {"down_proj", w.down, kHidden, kFfn, kLayers},
+                              {"lm_head", w.lm_head, kVocab, kHidden, 1}};
+  double step_auto_ms = 0, step_64x128_ms = 0;
+  for (const Product& p : products) {
+    const RowInvTile picked = rowinv_auto_tile(rows, p.n);
+    for (RowInvTile tile : kRowInvTiles) {
+      const double ms = time_ms(p.n > 100000 ? 5 : 20, [&] {
+        rowinv_gemm_bf16_tensor_cores_tile(tile, x, rows, p.w, p.n, p.k, y, false, nullptr);
+      });
+      std::printf("# rowinv m%lld %-12s %6lldx%-4lld tile %-6s %5lld blocks %8.4f ms %7.2f TFLOP/s%s\n",
+                  static_cast<long long>(rows), p.name, static_cast<long long>(p.n), static_cast<long long>(p.k),
+                  rowinv_tile_name(tile), static_cast<long long>(rowinv_tile_blocks(tile, rows, p.n)), ms,
+                  2.0 * rows * p.n * p.k / (ms / 1e3) / 1e12, tile == picked ? "  <- picked" : "");
+      if (tile == picked) step_auto_ms += p.per_step * ms;
+      if (tile == RowInvTile::k64x128) step_64x128_ms += p.per_step * ms;
+    }
+  }
+  std::printf("rowinv_decode_gemms_m%lld_picked %.3f ms\n", static_cast<long long>(rows), step_auto_ms);
+  std::printf("rowinv_decode_gemms_m%lld_64x128 %.3f ms\n", static_cast<long long>(rows), step_64x128_ms);
 }
 
 }  // namespace
@@ -155,6 +191,11 @@ int main(int argc, char** argv) {
         time_ms(3, [&] { layers(w, kv.view(), prefill, d_pseqs, d_ppos, x, q, k, v, attn, gate, up); });
     std::printf("prefill_chunk_%lld %.3f ms\n", static_cast<long long>(prefill), prefill_ms);
     std::printf("prefill_tokens_per_s %.0f tok/s\n", prefill / (prefill_ms / 1e3));
+    // The GEMM's block tiles on the decode products (own buffers: up to 256 rows whatever `batch`).
+    std::vector<float> x_host(256 * kFfn);
+    for (size_t i = 0; i < x_host.size(); ++i) x_host[i] = static_cast<float>(static_cast<int>(i % 17) - 8) / 16.0f;
+    float *tile_x = upload(x_host), *tile_y = device_array<float>(256 * kVocab);
+    for (int64_t rows : {1, 64, 256}) gemm_tiles(w, rows, tile_x, tile_y);
     size_t free_bytes = 0, total_bytes = 0;
     TT_CUDA_CHECK(cudaMemGetInfo(&free_bytes, &total_bytes));
     std::printf("kv_pool %.2f GiB\n", kv.pool_bytes() / 1073741824.0);

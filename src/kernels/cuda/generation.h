@@ -106,7 +106,8 @@ void rowinv_gemm_f32(const float* x, int64_t m, const float* w, int64_t n, int64
 void rowinv_gemm_bf16(const float* x, int64_t m, const uint16_t* w, int64_t n, int64_t k, float* y, bool accumulate,
                       cudaStream_t stream);
 // The same product on the tensor cores: x rounded to bf16 (nearest even) as it is staged, bf16 w, fp32
-// accumulation in a fixed order over k (a constant tile shape, no split-K). Row-invariant (a row's bits
+// accumulation in a fixed order over k (no split-K). The block tile is picked from m, n and the SM count
+// (kernels/cuda/rowinv_gemm_tiles.h), and every tile computes the same bits. Row-invariant (a row's bits
 // depend only on that row and w, whatever m), but not the FMA chain above bit for bit: the generation
 // device's default in bf16 mode.
 void rowinv_gemm_bf16_tensor_cores(const float* x, int64_t m, const uint16_t* w, int64_t n, int64_t k, float* y,

@@ -3,11 +3,12 @@
 // chain over k = 0..K-1 from zero, whatever M, the tile or the grid: a row's bits never depend on the
 // batch, and equal the CPU engine's gemm (kernels/cpu/packed_gemm.h), which runs the same chain.
 //
-// rowinv_gemm_bf16_tensor_cores: bf16 operands on the tensor cores, fp32 accumulation, a 64 x 128
-// output tile per block of 8 warps (32 x 32 each), K in steps of 32 staged through shared memory. The
-// tile shape and the K order are constants, and an output's sum runs over its own row of x and column
-// of w in that order wherever the row sits in the tile: still row-invariant, but no longer the CPU's
-// FMA chain bit for bit.
+// rowinv_gemm_bf16_tensor_cores: bf16 operands on the tensor cores, fp32 accumulation, K in steps of
+// 32 staged through shared memory, one of four block tiles (kernels/cuda/rowinv_gemm_tiles.h: 64 x 128
+// with 8 warps of 32 x 32 down to 16 x 32 with 2 warps of 16 x 16) picked from m, n and the SM count so
+// the small decode products still fill the GPU. An output's sum is the same chain of m16n16k16 steps
+// over its own row of x and column of w in every tile, wherever the row sits: row-invariant, the same
+// bits whatever tile, but no longer the CPU's FMA chain bit for bit.
 #include <cuda_bf16.h>
 #include <mma.h>
 
@@ -15,6 +16,7 @@
 
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/generation.h"
+#include "kernels/cuda/rowinv_gemm_tiles.h"
 
 namespace tt::cuda {
 
@@ -82,38 +84,59 @@ namespace tc {
 
 namespace wmma = nvcuda::wmma;
 using bf16 = __nv_bfloat16;
-constexpr int kRows = 64, kCols = 128, kDepth = 32, kWarps = 8, kThreads = 32 * kWarps;
+constexpr int kDepth = 32;       // K per staged step (two m16n16k16 steps, in order)
 constexpr int kLd = kDepth + 8;  // bf16 row stride of the staged tiles (keeps fragments 32-byte aligned)
-constexpr int kOutLd = 32 + 4;   // fp32 row stride of a warp's output staging
 
-union Shared {  // the staged tiles during the K loop, the warps' outputs after it
-  struct {
-    bf16 x[kRows * kLd];  // x[m0 + r, k0 + kk] at r * kLd + kk
-    bf16 w[kCols * kLd];  // w[n0 + c, k0 + kk] at c * kLd + kk: the col-major B operand
-  } tiles;
-  float out[kWarps][32 * kOutLd];
+// A block tile: a kWarpRows x kWarpCols grid of warps, each holding kFragRows x kFragCols accumulator
+// fragments of 16 x 16.
+template <int kWarpRows, int kWarpCols, int kFragRows, int kFragCols>
+struct Tile {
+  static constexpr int warp_cols = kWarpCols, frag_rows = kFragRows, frag_cols = kFragCols;
+  static constexpr int warps = kWarpRows * kWarpCols, threads = 32 * warps;
+  static constexpr int warp_m = 16 * kFragRows, warp_n = 16 * kFragCols;
+  static constexpr int rows = kWarpRows * warp_m, cols = kWarpCols * warp_n;
+  static constexpr int out_ld = warp_n + 4;  // fp32 row stride of a warp's output staging
+  // Thread t stages column t % kDepth of each K step, rows t / kDepth + (threads / kDepth) i.
+  static constexpr int row_stride = threads / kDepth;
+  static_assert(threads % kDepth == 0 && rows % row_stride == 0 && cols % row_stride == 0);
 };
 
-__global__ void __launch_bounds__(kThreads, 2) gemm_kernel(const float* x, int64_t M, const uint16_t* w, int64_t N,
-                                                        int64_t K, float* y, bool accumulate) {
-  __shared__ __align__(128) Shared sh;
+// The tiles of RowInvTile (kernels/cuda/rowinv_gemm_tiles.h).
+using Tile64x128 = Tile<2, 4, 2, 2>;
+using Tile32x64 = Tile<2, 2, 1, 2>;
+using Tile16x64 = Tile<1, 4, 1, 1>;
+using Tile16x32 = Tile<1, 2, 1, 1>;
+
+template <typename T>
+union Shared {  // the staged tiles during the K loop, the warps' outputs after it
+  struct {
+    bf16 x[T::rows * kLd];  // x[m0 + r, k0 + kk] at r * kLd + kk
+    bf16 w[T::cols * kLd];  // w[n0 + c, k0 + kk] at c * kLd + kk: the col-major B operand
+  } tiles;
+  float out[T::warps][T::warp_m * T::out_ld];
+};
+
+// At least 512 threads of a tile per SM: at most 128 registers a thread.
+template <typename T>
+__global__ void __launch_bounds__(T::threads, 512 / T::threads)
+    gemm_kernel(const float* x, int64_t M, const uint16_t* w, int64_t N, int64_t K, float* y, bool accumulate) {
+  __shared__ __align__(128) Shared<T> sh;
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  const int warp_row = warp / 4, warp_col = warp % 4;  // a 2 x 4 grid of 32 x 32 warp tiles
-  const int64_t m0 = int64_t(blockIdx.y) * kRows, n0 = int64_t(blockIdx.x) * kCols;
-  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[2][2];
+  const int warp_row = warp / T::warp_cols, warp_col = warp % T::warp_cols;
+  const int64_t m0 = int64_t(blockIdx.y) * T::rows, n0 = int64_t(blockIdx.x) * T::cols;
+  wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc[T::frag_rows][T::frag_cols];
 #pragma unroll
-  for (int i = 0; i < 2; ++i)
+  for (int i = 0; i < T::frag_rows; ++i)
 #pragma unroll
-    for (int j = 0; j < 2; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
+    for (int j = 0; j < T::frag_cols; ++j) wmma::fill_fragment(acc[i][j], 0.0f);
   const bf16* w_bits = reinterpret_cast<const bf16*>(w);
   // Each thread carries its share of the next K step's tiles in registers: loaded (zeros past the
   // edges: an exact zero term leaves every sum unchanged) while the tensor cores work on the current
   // step, stored to shared memory at the top of the next.
-  constexpr int kXPer = kRows * kDepth / kThreads, kWPer = kCols * kDepth / kThreads;
+  constexpr int kXPer = T::rows * kDepth / T::threads, kWPer = T::cols * kDepth / T::threads;
+  constexpr int kRowStride = T::row_stride;
   float x_next[kXPer];
   bf16 w_next[kWPer];
-  // Thread t always takes column t % 32 of the step and rows t / 32 + 8 i (kThreads / kDepth = 8).
-  constexpr int kRowStride = kThreads / kDepth;
   const int my_col = threadIdx.x % kDepth, my_row = threadIdx.x / kDepth;
   const float* x_base = x + (m0 + my_row) * K + my_col;
   const bf16* w_base = w_bits + (n0 + my_row) * K + my_col;
@@ -137,45 +160,86 @@ __global__ void __launch_bounds__(kThreads, 2) gemm_kernel(const float* x, int64
     if (k0 + kDepth < K) load_step(k0 + kDepth);
 #pragma unroll
     for (int kk = 0; kk < kDepth; kk += 16) {
-      wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> a[2];
-      wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::col_major> b[2];
+      wmma::fragment<wmma::matrix_a, 16, 16, 16, bf16, wmma::row_major> a[T::frag_rows];
+      wmma::fragment<wmma::matrix_b, 16, 16, 16, bf16, wmma::col_major> b[T::frag_cols];
 #pragma unroll
-      for (int i = 0; i < 2; ++i) wmma::load_matrix_sync(a[i], sh.tiles.x + (warp_row * 32 + i * 16) * kLd + kk, kLd);
+      for (int i = 0; i < T::frag_rows; ++i)
+        wmma::load_matrix_sync(a[i], sh.tiles.x + (warp_row * T::warp_m + i * 16) * kLd + kk, kLd);
 #pragma unroll
-      for (int j = 0; j < 2; ++j) wmma::load_matrix_sync(b[j], sh.tiles.w + (warp_col * 32 + j * 16) * kLd + kk, kLd);
+      for (int j = 0; j < T::frag_cols; ++j)
+        wmma::load_matrix_sync(b[j], sh.tiles.w + (warp_col * T::warp_n + j * 16) * kLd + kk, kLd);
 #pragma unroll
-      for (int i = 0; i < 2; ++i)
+      for (int i = 0; i < T::frag_rows; ++i)
 #pragma unroll
-        for (int j = 0; j < 2; ++j) wmma::mma_sync(acc[i][j], a[i], b[j], acc[i][j]);
+        for (int j = 0; j < T::frag_cols; ++j) wmma::mma_sync(acc[i][j], a[i], b[j], acc[i][j]);
     }
     __syncthreads();
   }
   float* out = sh.out[warp];
 #pragma unroll
-  for (int i = 0; i < 2; ++i)
+  for (int i = 0; i < T::frag_rows; ++i)
 #pragma unroll
-    for (int j = 0; j < 2; ++j)
-      wmma::store_matrix_sync(out + i * 16 * kOutLd + j * 16, acc[i][j], kOutLd, wmma::mem_row_major);
+    for (int j = 0; j < T::frag_cols; ++j)
+      wmma::store_matrix_sync(out + i * 16 * T::out_ld + j * 16, acc[i][j], T::out_ld, wmma::mem_row_major);
   __syncwarp();
-  const int64_t row0 = m0 + warp_row * 32, col = n0 + warp_col * 32 + lane;
-  if (col >= N) return;
-  for (int r = 0; r < 32 && row0 + r < M; ++r) {
-    float* dst = y + (row0 + r) * N + col;
-    *dst = accumulate ? *dst + out[r * kOutLd + lane] : out[r * kOutLd + lane];
+  // The warp's outputs, a row of warp_n columns after another (one coalesced row when warp_n is 32).
+  const int64_t row0 = m0 + warp_row * T::warp_m, col0 = n0 + warp_col * T::warp_n;
+  for (int e = lane; e < T::warp_m * T::warp_n; e += 32) {
+    const int r = e / T::warp_n, c = e % T::warp_n;
+    if (row0 + r >= M || col0 + c >= N) continue;
+    float* dst = y + (row0 + r) * N + col0 + c;
+    *dst = accumulate ? *dst + out[r * T::out_ld + c] : out[r * T::out_ld + c];
   }
+}
+
+template <typename T>
+void launch_tile(const float* x, int64_t m, const uint16_t* w, int64_t n, int64_t k, float* y, bool accumulate,
+                 cudaStream_t stream) {
+  const dim3 grid(static_cast<unsigned>((n + T::cols - 1) / T::cols), static_cast<unsigned>((m + T::rows - 1) / T::rows));
+  gemm_kernel<T><<<grid, T::threads, 0, stream>>>(x, m, w, n, k, y, accumulate);
+  TT_CUDA_CHECK_LAUNCH();
+}
+
+// The current device's SM count, read once.
+int64_t sm_count() {
+  static const int64_t count = [] {
+    int device = 0, sms = 0;
+    TT_CUDA_CHECK(cudaGetDevice(&device));
+    TT_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+    return static_cast<int64_t>(sms);
+  }();
+  return count;
 }
 
 }  // namespace tc
 
 }  // namespace
 
+void rowinv_gemm_bf16_tensor_cores_tile(RowInvTile tile, const float* x, int64_t m, const uint16_t* w, int64_t n,
+                                        int64_t k, float* y, bool accumulate, cudaStream_t stream) {
+  if (m == 0 || n == 0) return;
+  static_assert(tc::Tile64x128::rows == rowinv_tile_rows(RowInvTile::k64x128) &&
+                tc::Tile64x128::cols == rowinv_tile_cols(RowInvTile::k64x128) &&
+                tc::Tile32x64::rows == rowinv_tile_rows(RowInvTile::k32x64) &&
+                tc::Tile32x64::cols == rowinv_tile_cols(RowInvTile::k32x64) &&
+                tc::Tile16x64::rows == rowinv_tile_rows(RowInvTile::k16x64) &&
+                tc::Tile16x64::cols == rowinv_tile_cols(RowInvTile::k16x64) &&
+                tc::Tile16x32::rows == rowinv_tile_rows(RowInvTile::k16x32) &&
+                tc::Tile16x32::cols == rowinv_tile_cols(RowInvTile::k16x32));
+  switch (tile) {
+    case RowInvTile::k64x128: return tc::launch_tile<tc::Tile64x128>(x, m, w, n, k, y, accumulate, stream);
+    case RowInvTile::k32x64: return tc::launch_tile<tc::Tile32x64>(x, m, w, n, k, y, accumulate, stream);
+    case RowInvTile::k16x64: return tc::launch_tile<tc::Tile16x64>(x, m, w, n, k, y, accumulate, stream);
+    case RowInvTile::k16x32: return tc::launch_tile<tc::Tile16x32>(x, m, w, n, k, y, accumulate, stream);
+  }
+}
+
+RowInvTile rowinv_auto_tile(int64_t m, int64_t n) { return rowinv_tile_for(m, n, tc::sm_count()); }
+
 void rowinv_gemm_bf16_tensor_cores(const float* x, int64_t m, const uint16_t* w, int64_t n, int64_t k, float* y,
                                    bool accumulate, cudaStream_t stream) {
   if (m == 0 || n == 0) return;
-  const dim3 grid(static_cast<unsigned>((n + tc::kCols - 1) / tc::kCols),
-                  static_cast<unsigned>((m + tc::kRows - 1) / tc::kRows));
-  tc::gemm_kernel<<<grid, tc::kThreads, 0, stream>>>(x, m, w, n, k, y, accumulate);
-  TT_CUDA_CHECK_LAUNCH();
+  rowinv_gemm_bf16_tensor_cores_tile(rowinv_auto_tile(m, n), x, m, w, n, k, y, accumulate, stream);
 }
 
 void rowinv_gemm_f32(const float* x, int64_t m, const float* w, int64_t n, int64_t k, float* y, bool accumulate,

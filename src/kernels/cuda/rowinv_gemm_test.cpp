@@ -1,16 +1,22 @@
 // The row-invariant GEMM against the CPU engine's (kernels/cpu/packed_gemm.h): the same bits, fp32 and bf16
 // weights, with and without accumulation, odd shapes; and a row alone equals that row in a batch of 64.
 // The tensor-core variant: row-invariant bit for bit across batch sizes, and within fp32 rounding of
-// the FMA chain (its products are exact: bf16 x bf16 in fp32).
+// the FMA chain (its products are exact: bf16 x bf16 in fp32); every block tile gives the same bits as
+// every other, so the tile picked from the batch size cannot move a row's bits; the picking rule on
+// the model's decode shapes.
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <set>
 #include <tuple>
 
 #include "core/bf16.h"
 #include "kernels/cpu/packed_gemm.h"
 #include "kernels/cuda/cuda_test_util.h"
 #include "kernels/cuda/generation.h"
+#include "kernels/cuda/rowinv_gemm_tiles.h"
 
 namespace tt::cuda {
 namespace {
@@ -96,23 +102,93 @@ TEST(RowInvariantGemm, TensorCoresWithinRoundingOfTheFmaChain) {
     }
 }
 
+bool same_bits(const float* a, const float* b, size_t count) { return std::memcmp(a, b, sizeof(float) * count) == 0; }
+
+// The plain entry point picks its tile from the batch size: at n = 2048 the batches below take
+// different tiles (checked), and a row still gets the same bits in every one of them.
 TEST(RowInvariantGemm, TensorCoresGiveARowTheSameBitsInEveryBatch) {
   TT_REQUIRE_GPU();
-  const int64_t n = 200, k = 576, rows = 300;
-  const std::vector<float> x = bf16_rounded(random_vector(rows * k, 14)), w = random_vector(n * k, 15);
-  DeviceBuffer<float> d_x(x), d_all(rows * n);
-  DeviceBuffer<uint16_t> d_w(bf16_bits(w));
-  rowinv_gemm_bf16_tensor_cores(d_x.get(), rows, d_w.get(), n, k, d_all.get(), false, nullptr);
-  const std::vector<float> all = d_all.download();
-  for (int64_t batch : {1, 2, 63, 64, 65, 129}) {
-    for (int64_t first : {int64_t{0}, int64_t{37}, rows - batch}) {
-      DeviceBuffer<float> d_part(batch * n);
-      rowinv_gemm_bf16_tensor_cores(d_x.get() + first * k, batch, d_w.get(), n, k, d_part.get(), false, nullptr);
-      const std::vector<float> part = d_part.download();
-      EXPECT_TRUE(std::equal(part.begin(), part.end(), all.begin() + first * n))
-          << "rows " << first << ".." << first + batch - 1 << " as a batch of " << batch;
+  const int64_t k = 576, rows = 300;
+  for (int64_t n : {200, 2048}) {
+    const std::vector<float> x = bf16_rounded(random_vector(rows * k, 14)), w = random_vector(n * k, 15);
+    DeviceBuffer<float> d_x(x), d_all(rows * n);
+    DeviceBuffer<uint16_t> d_w(bf16_bits(w));
+    rowinv_gemm_bf16_tensor_cores(d_x.get(), rows, d_w.get(), n, k, d_all.get(), false, nullptr);
+    const std::vector<float> all = d_all.download();
+    std::set<RowInvTile> tiles{rowinv_auto_tile(rows, n)};
+    for (int64_t batch : {1, 2, 63, 64, 65, 129}) {
+      tiles.insert(rowinv_auto_tile(batch, n));
+      for (int64_t first : {int64_t{0}, int64_t{37}, rows - batch}) {
+        DeviceBuffer<float> d_part(batch * n);
+        rowinv_gemm_bf16_tensor_cores(d_x.get() + first * k, batch, d_w.get(), n, k, d_part.get(), false, nullptr);
+        const std::vector<float> part = d_part.download();
+        EXPECT_TRUE(same_bits(part.data(), all.data() + first * n, part.size()))
+            << "rows " << first << ".." << first + batch - 1 << " as a batch of " << batch << ", n " << n
+            << ", tile " << rowinv_tile_name(rowinv_auto_tile(batch, n)) << " vs "
+            << rowinv_tile_name(rowinv_auto_tile(rows, n)) << " for all " << rows;
+      }
+    }
+    if (n == 2048) {
+      EXPECT_GE(tiles.size(), 2u) << "the batches should take more than one tile at n 2048";
     }
   }
+}
+
+// Every tile against the first (64 x 128, the kernel's only tile before the others came): the same bits
+// on edge shapes (m below, at and across 16/32/64, n not a multiple of the tile, k not a multiple of
+// the K step), with and without accumulation, into a poisoned output.
+TEST(RowInvariantGemm, EveryTensorCoreTileGivesTheSameBits) {
+  TT_REQUIRE_GPU();
+  const int64_t max_m = 300, max_n = 2048, max_k = 2048;
+  // x[m, k] and w[n, k] of every shape are the leading m * k and n * k values of one long draw.
+  DeviceBuffer<float> d_x(random_vector(max_m * max_k, 21));
+  DeviceBuffer<uint16_t> d_w(bf16_bits(random_vector(max_n * max_k, 22)));
+  const std::vector<float> y0 = random_vector(max_m * max_n, 23);
+  for (int64_t m : {1, 7, 16, 33, 256, 300})
+    for (int64_t n : {192, 576, 2048, 1000})
+      for (int64_t k : {576, 2048, 100})
+        for (bool accumulate : {false, true}) {
+          const std::vector<float> y_start(y0.begin(), y0.begin() + m * n);
+          std::vector<float> first;
+          for (RowInvTile tile : kRowInvTiles) {
+            DeviceBuffer<float> d_y(m * n);  // poisoned: NaN wherever the kernel writes nothing
+            if (accumulate) d_y.upload(y_start);
+            rowinv_gemm_bf16_tensor_cores_tile(tile, d_x.get(), m, d_w.get(), n, k, d_y.get(), accumulate, nullptr);
+            const std::vector<float> out = d_y.download();
+            const std::string shape = std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) +
+                                      (accumulate ? " accumulate" : "") + " tile " + rowinv_tile_name(tile);
+            if (first.empty()) {
+              first = out;
+              ASSERT_TRUE(std::all_of(first.begin(), first.end(), [](float v) { return std::isfinite(v); }))
+                  << shape << ": an output left unwritten";
+            } else {
+              EXPECT_TRUE(same_bits(out.data(), first.data(), first.size())) << shape << " differs from tile 64x128";
+            }
+          }
+        }
+}
+
+// The picking rule on an H200's 132 SMs for the model's decode shapes (hidden 576, k/v 192, FFN 2048,
+// vocabulary 128256): runs without a GPU.
+TEST(RowInvariantGemm, TilePickingFillsTheSmsOnDecodeShapes) {
+  constexpr int64_t kSms = 132;
+  EXPECT_EQ(rowinv_tile_for(256, 576, kSms), RowInvTile::k16x64);   // 144 blocks (64x128 would give 20)
+  EXPECT_EQ(rowinv_tile_for(256, 192, kSms), RowInvTile::k16x32);   // 96: no tile reaches a wave
+  EXPECT_EQ(rowinv_tile_for(256, 2048, kSms), RowInvTile::k32x64);  // 256
+  EXPECT_EQ(rowinv_tile_for(256, 128256, kSms), RowInvTile::k64x128);
+  EXPECT_EQ(rowinv_tile_for(64, 576, kSms), RowInvTile::k16x32);
+  EXPECT_EQ(rowinv_tile_for(64, 128256, kSms), RowInvTile::k64x128);
+  EXPECT_EQ(rowinv_tile_for(1, 576, kSms), RowInvTile::k16x32);
+  EXPECT_EQ(rowinv_tile_for(1, 128256, kSms), RowInvTile::k16x64);  // 64-row tiles are not for one row
+  EXPECT_EQ(rowinv_tile_for(2048, 576, kSms), RowInvTile::k64x128);  // prefill: 32 x 5 = 160 blocks
+  for (int64_t m : {1, 16, 17, 33, 64, 256, 2048})
+    for (int64_t n : {1, 192, 576, 2048, 128256}) {
+      const RowInvTile tile = rowinv_tile_for(m, n, kSms);
+      EXPECT_LE(rowinv_tile_rows(tile), std::max<int64_t>(16, (m + 15) / 16 * 16)) << m << "x" << n;
+      if (rowinv_tile_blocks(tile, m, n) < kSms) {
+        EXPECT_EQ(tile, RowInvTile::k16x32) << m << "x" << n;
+      }
+    }
 }
 
 }  // namespace
