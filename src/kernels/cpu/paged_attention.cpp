@@ -13,28 +13,46 @@ namespace tt {
 namespace {
 
 constexpr int64_t kLanes = 8;
+// (query row, head) pairs of one KV head computed side by side: their accumulators stay in the 16
+// AVX2 registers. 4 rows of a prefill chunk x the 3 query heads of a KV head fill them.
+constexpr int kPairs = 12;
+constexpr int64_t kRowsPerGroup = 4;
 
-// Scores of one query head against keys[0..n) (n <= kKeys): each the dot product in the same order
-// (an 8-lane FMA chain over head_dim, its horizontal sum, then the scalar tail) times scale. The keys
-// run side by side so their chains overlap; a key's score does not depend on its neighbours.
-constexpr int kKeys = 4;
-inline void score_keys(const float* q, const float* const* keys, int n, int64_t D, float scale, float* scores) {
-  __m256 acc[kKeys];
-  for (int j = 0; j < kKeys; ++j) acc[j] = _mm256_setzero_ps();
-  int64_t d = 0;
-  for (; d + kLanes <= D; d += kLanes) {
-    const __m256 qv = _mm256_loadu_ps(q + d);
-    if (n == kKeys) {  // the common case, unrolled with no per-key test
-#pragma GCC unroll 4
-      for (int j = 0; j < kKeys; ++j) acc[j] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(keys[j] + d), acc[j]);
-    } else {
-      for (int j = 0; j < n; ++j) acc[j] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(keys[j] + d), acc[j]);
+// One query head of one row: its query, output, length (positions 0..len-1 of its sequence) and scores.
+struct Pair {
+  const float* q;
+  float* out;
+  int64_t len;
+  float* scores;
+  float inv_sum;
+};
+
+// scores[j] = q · keys[j] * scale for j < len of each pair, pairs sorted by len (longest first): a
+// key is loaded once for every pair that reaches it. Each score is the same sequence of operations
+// whatever its neighbours: an 8-lane FMA chain over head_dim from zero, its horizontal sum, the scalar
+// tail, the scale.
+void score_pairs(Pair* pairs, int n, const float* const* keys, int64_t D, float scale) {
+  int active = n;
+  for (int64_t j = 0; j < pairs[0].len; ++j) {
+    while (pairs[active - 1].len <= j) --active;
+    const float* k = keys[j];
+    __m256 acc[kPairs];
+#pragma GCC unroll 12
+    for (int q = 0; q < kPairs; ++q) acc[q] = _mm256_setzero_ps();
+    int64_t d = 0;
+    for (; d + kLanes <= D; d += kLanes) {
+      const __m256 kv = _mm256_loadu_ps(k + d);
+#pragma GCC unroll 12
+      for (int q = 0; q < kPairs; ++q)
+        if (q < active) acc[q] = _mm256_fmadd_ps(_mm256_loadu_ps(pairs[q].q + d), kv, acc[q]);
     }
-  }
-  for (int j = 0; j < n; ++j) {
-    float r = D >= kLanes ? simd::horizontal_sum(acc[j]) : 0.0f;
-    for (int64_t t = d; t < D; ++t) r += q[t] * keys[j][t];
-    scores[j] = r * scale;
+#pragma GCC unroll 12
+    for (int q = 0; q < kPairs; ++q) {
+      if (q >= active) break;
+      float r = D >= kLanes ? simd::horizontal_sum(acc[q]) : 0.0f;
+      for (int64_t t = d; t < D; ++t) r = std::fma(pairs[q].q[t], k[t], r);
+      pairs[q].scores[j] = r * scale;
+    }
   }
 }
 
@@ -50,64 +68,78 @@ float exponentiate(float* scores, int64_t len, float max_score) {
   return sum;
 }
 
-// out[0..D) = sum over j of weights[j] * values[j][0..D), keys in order (one FMA per term, from zero),
-// times inv. Up to 4 vectors of outputs stay in registers while the values stream past.
-void weighted_values(const float* weights, const float* const* values, int64_t len, int64_t D, float inv, float* out) {
-  constexpr int64_t kGroup = 4 * kLanes;
-  int64_t d0 = 0;
-  for (; d0 + kLanes <= D; d0 += kGroup) {
-    const int vectors = static_cast<int>(std::min<int64_t>(4, (D - d0) / kLanes));
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-    for (int64_t j = 0; j < len; ++j) {
-      const __m256 w = _mm256_set1_ps(weights[j]);
-      const float* v = values[j] + d0;
-      if (vectors == 4) {
-#pragma GCC unroll 4
-        for (int c = 0; c < 4; ++c) acc[c] = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + c * kLanes), acc[c]);
-      } else {
-        for (int c = 0; c < vectors; ++c) acc[c] = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + c * kLanes), acc[c]);
-      }
+// out = inv_sum * the sum over j < len of weights[j] * values[j] for each pair (weights in scores,
+// pairs longest first): a value vector is loaded once for every pair that reaches it. Each output is
+// one FMA chain over j in order from zero, then the multiply by inv_sum.
+void weigh_values(const Pair* pairs, int n, const float* const* values, int64_t D) {
+  int64_t d = 0;
+  for (; d + kLanes <= D; d += kLanes) {
+    __m256 acc[kPairs];
+#pragma GCC unroll 12
+    for (int q = 0; q < kPairs; ++q) acc[q] = _mm256_setzero_ps();
+    int active = n;
+    for (int64_t j = 0; j < pairs[0].len; ++j) {
+      while (pairs[active - 1].len <= j) --active;
+      const __m256 v = _mm256_loadu_ps(values[j] + d);
+#pragma GCC unroll 12
+      for (int q = 0; q < kPairs; ++q)
+        if (q < active) acc[q] = _mm256_fmadd_ps(_mm256_set1_ps(pairs[q].scores[j]), v, acc[q]);
     }
-    const __m256 scale = _mm256_set1_ps(inv);
-    for (int c = 0; c < vectors; ++c) _mm256_storeu_ps(out + d0 + c * kLanes, _mm256_mul_ps(acc[c], scale));
-    if (vectors < 4) {
-      d0 += vectors * kLanes;
-      break;
+#pragma GCC unroll 12
+    for (int q = 0; q < kPairs; ++q)
+      if (q < n) _mm256_storeu_ps(pairs[q].out + d, _mm256_mul_ps(acc[q], _mm256_set1_ps(pairs[q].inv_sum)));
+  }
+  for (; d < D; ++d)
+    for (int q = 0; q < n; ++q) {
+      float acc = 0.0f;
+      for (int64_t j = 0; j < pairs[q].len; ++j) acc = std::fma(pairs[q].scores[j], values[j][d], acc);
+      pairs[q].out[d] = acc * pairs[q].inv_sum;
     }
-  }
-  for (int64_t d = d0; d < D; ++d) {
-    float acc = 0.0f;
-    for (int64_t j = 0; j < len; ++j) acc = std::fma(weights[j], values[j][d], acc);
-    out[d] = acc * inv;
-  }
 }
 
-// The query heads of KV head g for row i: out = softmax(q K^T * scale) V for each. The group's heads
-// share the row's key and value addresses (looked up once); each head's scores, softmax and weighted
-// sum run in its own fixed order, so nothing depends on the other heads, rows or the batch.
-void attend_group(const PagedAttentionParams& p, int64_t i, int64_t g, std::vector<float>& scores,
-                  std::vector<const float*>& keys, std::vector<const float*>& values) {
+struct Scratch {  // per thread; nothing carries from one call to the next
+  std::vector<float> scores;
+  std::vector<const float*> keys, values;
+  std::vector<Pair> pairs;
+};
+
+// Rows [first, first + count) of the step, which share one sequence (block table), over KV head g:
+// out = softmax(q K^T * scale) V for each of their query heads of that KV head. Every (row, head)
+// pair's scores, softmax and weighted sum run in an order fixed by that pair alone (its length and the
+// model's shapes), so grouping rows and heads changes no bit: a row's output does not depend on the
+// batch, its neighbours or how a prompt was chunked.
+void attend_rows(const PagedAttentionParams& p, int64_t first, int64_t count, int64_t g, Scratch& s) {
   const int64_t D = p.head_dim, bs = p.block_size, row = p.kv_heads * D, G = p.heads / p.kv_heads;
-  const int64_t len = p.positions[i] + 1;
-  const int32_t* table = p.block_tables[i];
-  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
-  keys.resize(len);
-  values.resize(len);
-  for (int64_t j = 0; j < len; ++j) {
+  const int32_t* table = p.block_tables[first];
+  int64_t len_max = 0;
+  for (int64_t i = first; i < first + count; ++i) len_max = std::max<int64_t>(len_max, p.positions[i] + 1);
+  s.keys.resize(len_max);
+  s.values.resize(len_max);
+  for (int64_t j = 0; j < len_max; ++j) {
     const int64_t offset = (j % bs) * row + g * D;
-    keys[j] = p.block_keys[table[j / bs]] + offset;
-    values[j] = p.block_values[table[j / bs]] + offset;
+    s.keys[j] = p.block_keys[table[j / bs]] + offset;
+    s.values[j] = p.block_values[table[j / bs]] + offset;
   }
-  scores.resize(len);
-  for (int64_t hq = 0; hq < G; ++hq) {
-    const int64_t head = g * G + hq;
-    const float* q = p.q + (i * p.heads + head) * D;
-    for (int64_t j = 0; j < len; j += kKeys)
-      score_keys(q, keys.data() + j, static_cast<int>(std::min<int64_t>(kKeys, len - j)), D, scale, scores.data() + j);
-    float max_score = -INFINITY;
-    for (int64_t j = 0; j < len; ++j) max_score = std::max(max_score, scores[j]);
-    const float sum = exponentiate(scores.data(), len, max_score);
-    weighted_values(scores.data(), values.data(), len, D, 1.0f / sum, p.out + (i * p.heads + head) * D);
+  s.scores.resize(count * G * len_max);
+  s.pairs.clear();
+  for (int64_t i = first; i < first + count; ++i)
+    for (int64_t hq = 0; hq < G; ++hq) {
+      const int64_t head = g * G + hq, at = static_cast<int64_t>(s.pairs.size());
+      s.pairs.push_back({p.q + (i * p.heads + head) * D, p.out + (i * p.heads + head) * D, p.positions[i] + 1,
+                         s.scores.data() + at * len_max, 0.0f});
+    }
+  std::stable_sort(s.pairs.begin(), s.pairs.end(), [](const Pair& a, const Pair& b) { return a.len > b.len; });
+  const float scale = 1.0f / std::sqrt(static_cast<float>(D));
+  for (size_t at = 0; at < s.pairs.size(); at += kPairs) {
+    Pair* pairs = s.pairs.data() + at;
+    const int n = static_cast<int>(std::min<size_t>(kPairs, s.pairs.size() - at));
+    score_pairs(pairs, n, s.keys.data(), D, scale);
+    for (int q = 0; q < n; ++q) {
+      float max_score = -INFINITY;
+      for (int64_t j = 0; j < pairs[q].len; ++j) max_score = std::max(max_score, pairs[q].scores[j]);
+      pairs[q].inv_sum = 1.0f / exponentiate(pairs[q].scores, pairs[q].len, max_score);
+    }
+    weigh_values(pairs, n, s.values.data(), D);
   }
 }
 
@@ -117,13 +149,20 @@ void paged_attention(const PagedAttentionParams& p) {
   const int64_t N = p.rows, H = p.heads, KVH = p.kv_heads, D = p.head_dim;
   int64_t work = 0;
   for (int64_t i = 0; i < N; ++i) work += (p.positions[i] + 1) * H * D;
-#pragma omp parallel for collapse(2) schedule(dynamic, 4) if (work > (int64_t{1} << 16))
+  // Groups of up to kRowsPerGroup consecutive rows of one sequence (a prefill chunk's rows share their
+  // keys and values; a decode row is a group of its own).
+  std::vector<int64_t> group_first;
   for (int64_t i = 0; i < N; ++i)
+    if (group_first.empty() || p.block_tables[i] != p.block_tables[group_first.back()] ||
+        i - group_first.back() == kRowsPerGroup)
+      group_first.push_back(i);
+  const int64_t groups = static_cast<int64_t>(group_first.size());
+  group_first.push_back(N);
+#pragma omp parallel for collapse(2) schedule(dynamic, 2) if (work > (int64_t{1} << 16))
+  for (int64_t grp = 0; grp < groups; ++grp)
     for (int64_t g = 0; g < KVH; ++g) {
-      // Scratch only: nothing carries from one call to the next.
-      thread_local std::vector<float> scores;
-      thread_local std::vector<const float*> keys, values;
-      attend_group(p, i, g, scores, keys, values);
+      thread_local Scratch scratch;
+      attend_rows(p, group_first[grp], group_first[grp + 1] - group_first[grp], g, scratch);
     }
 }
 

@@ -78,13 +78,15 @@ TEST(PagedAttention, MatchesCausalAttentionWhateverTheBlocks) {
   }
 }
 
-// A row's output is bit-identical alone, with other rows, in any order and with any block size.
+// A row's output is bit-identical alone, with other rows, in any order and with any block size: rows
+// of one sequence are computed in groups (of 4 rows x a KV head's query heads), which must not show.
+// Grouped query heads (6 over 2 KV heads) and a head size with a scalar tail (44 = 5 x 8 + 4).
 TEST(PagedAttention, RowsDoNotDependOnTheBatchOrTheBlocks) {
-  const int64_t T = 50, H = 4, KVH = 4, D = 8;
+  const int64_t T = 50, H = 6, KVH = 2, D = 44;
   Rng rng(5);
   auto q = random_vector(T * H * D, rng), k = random_vector(T * KVH * D, rng), v = random_vector(T * KVH * D, rng);
   PagedSequence small(k, v, T, KVH * D, 4, rng), large(k, v, T, KVH * D, 32, rng);
-  const std::vector<int32_t> rows = {49, 0, 17, 33, 8};
+  const std::vector<int32_t> rows = {49, 0, 17, 33, 8, 9, 10, 11, 48};
   auto together = run_paged(small, q, rows, H, KVH, D);
   for (size_t r = 0; r < rows.size(); ++r) {
     for (const PagedSequence* s : {&small, &large}) {
@@ -92,6 +94,12 @@ TEST(PagedAttention, RowsDoNotDependOnTheBatchOrTheBlocks) {
       for (int64_t x = 0; x < H * D; ++x) ASSERT_EQ(alone[x], together[r * H * D + x]) << "row " << rows[r];
     }
   }
+  // A prefill chunk's consecutive rows, split differently: in two steps of 3 and 6 rows.
+  const std::vector<int32_t> chunk = {40, 41, 42, 43, 44, 45, 46, 47, 48};
+  auto whole = run_paged(large, q, chunk, H, KVH, D);
+  auto head = run_paged(small, q, {40, 41, 42}, H, KVH, D), tail = run_paged(small, q, {43, 44, 45, 46, 47, 48}, H, KVH, D);
+  head.insert(head.end(), tail.begin(), tail.end());
+  for (size_t x = 0; x < whole.size(); ++x) ASSERT_EQ(head[x], whole[x]) << "chunk row " << chunk[x / (H * D)];
 }
 
 }  // namespace
