@@ -50,11 +50,11 @@ struct Sandbox {
       const std::string key = std::string(line).substr(0, std::string(line).find(':') + 1);
       if (trainer_extra.find(key) == std::string::npos) trainer += std::string(line) + "\n";
     }
-    return write("sft.yaml", fmt::format("model_name: {}/parity/tiny_llama4\ndataset:\n  path: {}\ntrainer:\n{}{}\n"
-                                         "  output_dir: {}/out\n",
+    if (trainer_extra.find("  output_dir:") == std::string::npos) trainer += "  output_dir: " + dir + "/out\n";
+    return write("sft.yaml", fmt::format("model_name: {}/parity/tiny_llama4\ndataset:\n  path: {}\ntrainer:\n{}{}\n",
                                          testing::fixture_dir(),
                                          data.empty() ? testing::fixture_dir() + "/sft/nll/examples.jsonl" : data,
-                                         trainer, trainer_extra, dir));
+                                         trainer, trainer_extra));
   }
   std::string chat(const std::string& template_source) const {
     write("tok/tokenizer_config.json", nlohmann::json{{"chat_template", template_source}, {"bos_token", "<s>"}}.dump());
@@ -144,6 +144,8 @@ std::string tokenizer_json_with_added_id(int64_t added_id) {
   tokenizer["added_tokens"][0]["id"] = added_id;
   return tokenizer.dump();
 }
+
+std::string fx_model() { return testing::fixture_dir() + "/parity/tiny_llama4"; }
 
 std::vector<BadInput> catalogue() {
   const std::string fx = testing::fixture_dir();
@@ -442,6 +444,82 @@ std::vector<BadInput> catalogue() {
   c.push_back({"dpo_unknown_truncation_mode", [](const Sandbox& s) {
                  return "dpo " + s.write("dpo.yaml", "model_name: m\ndataset:\n  path: p.jsonl\ntrainer:\n  truncation_mode: keep_middle\n  output_dir: " + s.dir + "/o\n");
                }, {"dpo.yaml", "trainer.truncation_mode"}});
+  // ---- found by the bad-input sweep of 2026-12-04 (each failed before its fix)
+  c.push_back({"sft_output_dir_is_a_file", [](const Sandbox& s) {  // was an uncaught filesystem_error, exit 2
+                 s.write("precious.txt", "my thesis\n");
+                 return "sft " + s.sft_config("  output_dir: " + s.dir + "/precious.txt");
+               }, {"sft.yaml", "trainer.output_dir", "precious.txt", "not a directory"}});
+  c.push_back({"sft_output_dir_under_a_file", [](const Sandbox& s) {
+                 s.write("precious.txt", "my thesis\n");
+                 return "sft " + s.sft_config("  output_dir: " + s.dir + "/precious.txt/out");
+               }, {"sft.yaml", "trainer.output_dir", "precious.txt", "not a directory"}});
+  c.push_back({"prepare_out_is_a_users_file", [](const Sandbox& s) {  // was replaced by the shard, exit 0
+                 s.write("chat.jsonl", R"({"messages": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]})" "\n");
+                 s.write("tpl.jinja", "{% for m in messages %}{{ m.content }}{% endfor %}");
+                 return "prepare --input " + s.dir + "/chat.jsonl --tokenizer " + tokenizer_path() + " --chat-template " +
+                        s.dir + "/tpl.jinja --out " + s.write("notes.txt", "my notes\n");
+               }, {"notes.txt", "not a token shard", "never replaces"}});
+  c.push_back({"sft_loss_mask_all_zero", [](const Sandbox& s) {  // trained at loss 0, wrote the model, exit 0
+                 return "sft " + s.sft_config("", s.write("data.jsonl", "{\"tokens\": [1, 2, 3], \"loss_mask\": [1, 0, 0]}\n"
+                                                                        "{\"tokens\": [4, 5], \"loss_mask\": [0, 0]}\n"));
+               }, {"data.jsonl", "no token has loss"}});
+  c.push_back({"sft_loss_mask_value_2", [](const Sandbox& s) {
+                 return "sft " + s.sft_config("", s.write("data.jsonl", "{\"tokens\": [1, 2, 3], \"loss_mask\": [0, 2, 1]}\n"));
+               }, {"data.jsonl:1", "'loss_mask' must hold 0/1 values, got 2"}});
+  c.push_back({"sft_duplicate_key", [](const Sandbox& s) {  // was accepted, one of the values ignored
+                 return "sft " + s.sft_config("  max_steps: 2\n  max_steps: 3");
+               }, {"sft.yaml", "duplicate key 'max_steps'"}});
+  c.push_back({"study_duplicate_key", [](const Sandbox& s) {
+                 return "run " + s.write("study.yaml", "name: a\nname: b\noutput_dir: o\nstages: []\n") + " --dry-run";
+               }, {"study.yaml", "line 2", "duplicate key 'name'"}});
+  c.push_back({"dpo_beta_zero", [](const Sandbox& s) {  // trained with a constant loss, exit 0
+                 return "dpo " + s.write("dpo.yaml", "model_name: m\ndataset:\n  path: p.jsonl\ntrainer:\n  beta: 0\n  output_dir: " + s.dir + "/o\n");
+               }, {"dpo.yaml", "trainer.beta", "(0, 1e6]"}});
+  c.push_back({"dpo_label_smoothing_2", [](const Sandbox& s) {
+                 return "dpo " + s.write("dpo.yaml", "model_name: m\ndataset:\n  path: p.jsonl\ntrainer:\n  label_smoothing: 2\n  output_dir: " + s.dir + "/o\n");
+               }, {"dpo.yaml", "trainer.label_smoothing", "[0, 0.5]"}});
+  auto eval_gsm8k = [](const Sandbox& s, const std::string& model, const std::string& extra) {
+    for (const char* split : {"train", "test"})
+      s.write(fmt::format("data/gsm8k/{}.jsonl", split), "{\"question\": \"1+1?\", \"answer\": \"2\\n#### 2\"}\n");
+    return "eval --model " + model + " --tasks gsm8k --limit 1 --num-fewshot 0 --data " + s.dir + "/data " + extra;
+  };
+  c.push_back({"eval_gen_kwargs_negative_temperature", [eval_gsm8k](const Sandbox& s) {  // ran greedy, exit 0
+                 return eval_gsm8k(s, fx_model(), "--gen-kwargs temperature=-1 --output " + s.dir + "/e");
+               }, {"--gen-kwargs", "temperature=-1", "[0, 1e6]"}});
+  c.push_back({"eval_gen_kwargs_top_p_2", [eval_gsm8k](const Sandbox& s) {  // ignored, exit 0
+                 return eval_gsm8k(s, fx_model(), "--gen-kwargs top_p=2,do_sample=true --output " + s.dir + "/e");
+               }, {"--gen-kwargs", "top_p=2", "(0, 1]"}});
+  c.push_back({"eval_output_is_a_file", [eval_gsm8k](const Sandbox& s) {  // was an uncaught filesystem_error, exit 2
+                 const std::string model = s.chat_model("{% for m in messages %}{{ m.content }}{% endfor %}");
+                 return eval_gsm8k(s, model, "--gen-kwargs max_gen_toks=2 --output " + s.write("precious.txt", "mine\n"));
+               }, {"eval --output", "precious.txt", "cannot create"}});
+  c.push_back({"study_output_dir_is_a_file", [](const Sandbox& s) {  // was an uncaught filesystem_error, exit 2
+                 s.write("precious.txt", "mine\n");
+                 return "run " + s.write("study.yaml", fmt::format(R"(name: s
+output_dir: {0}/precious.txt
+stages:
+  - name: init
+    kind: init
+    config: {{arch: micro-llama4}}
+)", s.dir));
+               }, {"precious.txt", "cannot create"}});
+  c.push_back({"bench_train_huge_step", [](const Sandbox&) {  // filled memory for minutes
+                 return std::string("bench train --arch micro-llama4 --batch 1000000 --seq 1000 --steps 1");
+               }, {"--batch 1000000", "--seq 1000", "tokens per step"}});
+  c.push_back({"bench_train_seq_past_context", [](const Sandbox&) {
+                 return std::string("bench train --arch micro-llama4 --seq 100000000 --steps 1");
+               }, {"--seq 100000000", "context"}});
+  c.push_back({"bench_generate_huge_batch", [](const Sandbox&) {  // filled memory for minutes
+                 return std::string("bench generate --arch micro-llama4 --batch 100000000");
+               }, {"--batch 100000000", "65536"}});
+  // usage errors: one "error:" line with CLI11's exit code (CLI11 printed its message, then "Run with --help")
+  c.push_back({"generate_max_batch_zero", [generate](const Sandbox& s) { return generate(s, "--max-batch 0"); },
+               {"--max-batch", "must be positive, got 0"}, 105});
+  c.push_back({"eval_batch_negative", [](const Sandbox& s) {
+                 return "eval --model m --tasks gsm8k --batch -1 --output " + s.dir + "/e";
+               }, {"--batch", "must be positive, got -1"}, 105});
+  c.push_back({"generate_unknown_option", [generate](const Sandbox& s) { return generate(s, "--temprature 1"); },
+               {"--temprature", "--help"}, 109});
   // ---- studies
   c.push_back({"study_sweep_of_10_8_runs_dry_run", [](const Sandbox& s) {
                  std::string values = "[";

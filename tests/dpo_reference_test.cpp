@@ -318,9 +318,10 @@ TEST_P(DpoResume, ResumedRunEqualsUninterrupted) {
   const std::string fixture = testing::fixture_dir() + "/dpo/" + GetParam();
   SafetensorsFile ref(fixture + "/reference.safetensors");
   std::string dir = testing::make_temp_dir("dpo-resume");
-  std::string extra = "  save_steps: 1\n  num_train_epochs: 2\n";
-  std::string cfg_a = write_file_in(dir, "a.yaml", dpo_config(fixture, ref.metadata(), dir + "/a", extra));
-  std::string cfg_b = write_file_in(dir, "b.yaml", dpo_config(fixture, ref.metadata(), dir + "/b", extra));
+  // overrides, not extra YAML lines: save_steps is in dpo_config already and a repeated key is an error
+  const std::string extra = " --set trainer.save_steps=1 --set trainer.num_train_epochs=2";
+  std::string cfg_a = write_file_in(dir, "a.yaml", dpo_config(fixture, ref.metadata(), dir + "/a")) + extra;
+  std::string cfg_b = write_file_in(dir, "b.yaml", dpo_config(fixture, ref.metadata(), dir + "/b")) + extra;
   ASSERT_EQ(testing::run_cli("dpo " + cfg_a + " --set trainer.max_steps=4").exit_code, 0);
   ASSERT_EQ(testing::run_cli("dpo " + cfg_b + " --set trainer.max_steps=4").exit_code, 0);
   // simulate a kill after step 2: drop the later checkpoints and the final model

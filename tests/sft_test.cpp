@@ -317,6 +317,32 @@ TEST(SftResume, KillWhileRemovingTheOldestCheckpointLeavesSaveTotalLimitCheckpoi
   }
 }
 
+// A SIGKILL mid-save leaves the atomic writer's temp files (.metrics.jsonl.tmp.XXXXXX, the final
+// model's) and checkpoint-N.tmp-PID directories in output_dir; they used to stay there for good. A
+// --resume, or a fresh run into the directory, removes them: only names of those schemes.
+TEST(SftResume, StaleTempFilesOfAKilledRunAreRemoved) {
+  std::string dir = testing::make_temp_dir("sft-stale-temps");
+  std::string cfg = resume_config(dir, dir + "/out");
+  ASSERT_EQ(testing::run_cli("sft " + cfg).exit_code, 0);
+  const std::string out = dir + "/out";
+  const std::vector<std::string> stale = {"/.metrics.jsonl.tmp.Ab3xYz", "/.model.safetensors.tmp.q1W2e3",
+                                          "/checkpoint-36.tmp-4242/model.safetensors"};
+  const std::vector<std::string> users = {"/notes.tmp.txt", "/.metrics.jsonl.keep"};
+  for (const bool resume : {true, false}) {
+    SCOPED_TRACE(resume ? "--resume" : "a fresh run");
+    for (const auto& name : stale) {
+      fs::create_directories(fs::path(out + name).parent_path());
+      std::ofstream(out + name) << "half";
+    }
+    for (const auto& name : users) std::ofstream(out + name) << "mine";
+    auto r = testing::run_cli("sft " + cfg + (resume ? " --resume" : ""));
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    for (const auto& name : stale) EXPECT_FALSE(fs::exists(out + name)) << name << "\n" << listing(out);
+    EXPECT_FALSE(fs::exists(out + "/checkpoint-36.tmp-4242")) << listing(out);
+    for (const auto& name : users) EXPECT_EQ(read_file(out + name), "mine") << name;
+  }
+}
+
 // SIGTERM (a Slurm preemption, `kill`; SIGINT alike) mid-run: the step finishes, a checkpoint of it
 // is written, the run exits non-zero saying how to resume; --resume then ends with the weights of
 // an uninterrupted run, bitwise.

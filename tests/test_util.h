@@ -14,9 +14,10 @@ namespace tt::testing {
 
 inline std::string source_dir() { return TT_SOURCE_DIR; }
 
-// ../shared beside the repo, or $TINYTHINK_SHARED.
+// ../shared beside the repo, or $TINYTHINK_SHARED when it is set and not empty (an empty value, as
+// `TINYTHINK_SHARED= ctest` leaves it, counts as unset, as it does for the binary's default data root).
 inline std::string shared_dir() {
-  if (const char* env = std::getenv("TINYTHINK_SHARED")) return env;
+  if (const char* env = std::getenv("TINYTHINK_SHARED"); env && *env) return env;
   return std::string(TT_SOURCE_DIR) + "/../shared";
 }
 

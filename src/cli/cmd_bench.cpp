@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "cli/device_option.h"
 #include "core/communicator.h"
 #include "core/log.h"
@@ -30,6 +31,9 @@ struct TrainBenchArgs {
 
 // Model FLOPs of one training step: 6 per parameter per token (forward 2, backward 4), plus causal
 // attention: QK^T and PV cost 4 * D per head per visible key in the forward, x3 with the backward.
+// The trainer's own limit on a step's rows x tokens (train/training_args.cpp: 2^24 each).
+constexpr double kMaxBenchTokens = double(int64_t{1} << 24);
+
 double train_flops(const ModelConfig& c, int64_t batch, int64_t seq) {
   const double tokens = static_cast<double>(batch) * seq;
   const double dense = 6.0 * static_cast<double>(parameter_count(c)) * tokens;
@@ -123,7 +127,13 @@ void run_train_bench(const TrainBenchArgs& args) {
   if (device.kind == DeviceKind::CUDA && args.precision == "auto")  // auto = the card's tensor-core type
     precision = device.bf16_tensor_cores ? Precision::BF16 : Precision::FP32;
   if (!args.json) log_info("precision {}", describe_precision(args.precision, precision));
-  Model model = init_model(preset_config(args.arch), 0);
+  const ModelConfig preset = preset_config(args.arch);
+  // Checked before any allocation: `--batch 1000000 --seq 100000000` used to fill memory for minutes.
+  if (preset.max_position_embeddings > 0 && args.seq > preset.max_position_embeddings)
+    fail("bench train: --seq {} is longer than {}'s context of {} tokens", args.seq, args.arch, preset.max_position_embeddings);
+  if (static_cast<double>(args.batch) * static_cast<double>(args.seq) > kMaxBenchTokens)
+    fail("bench train: --batch {} x --seq {} is more than {} tokens per step", args.batch, args.seq, kMaxBenchTokens);
+  Model model = init_model(preset, 0);
   const ModelConfig& c = model.config;
   TrainState state(model, precision);
   if (device.kind == DeviceKind::CUDA)
@@ -375,9 +385,9 @@ void register_bench(CLI::App& app) {
   auto args = std::make_shared<TrainBenchArgs>();
   auto* train = bench->add_subcommand("train", "time full training steps (forward, backward, AdamW)");
   train->add_option("--arch", args->arch, "model preset");
-  train->add_option("--batch", args->batch, "rows per step")->check(CLI::PositiveNumber);
-  train->add_option("--seq", args->seq, "tokens per row")->check(CLI::PositiveNumber);
-  train->add_option("--steps", args->steps, "timed steps (after one warm-up step)")->check(CLI::PositiveNumber);
+  train->add_option("--batch", args->batch, "rows per step")->check(positive());
+  train->add_option("--seq", args->seq, "tokens per row")->check(positive());
+  train->add_option("--steps", args->steps, "timed steps (after one warm-up step)")->check(positive());
   train->add_option("--precision", args->precision, kPrecisionHelp);
   train->add_flag("--json", args->json, "print one JSON line");
   train->add_flag("--profile", args->profile,
@@ -395,7 +405,7 @@ void register_bench(CLI::App& app) {
   auto* roofline = bench->add_subcommand(
       "roofline", "this machine's ceilings: triad/read memory bandwidth and oneDNN's GEMM rate on the model's shapes");
   roofline->add_option("--arch", roof->arch, "model preset whose shapes are timed");
-  roofline->add_option("--rows", roof->rows, "activation rows of each GEMM (tokens)")->check(CLI::PositiveNumber);
+  roofline->add_option("--rows", roof->rows, "activation rows of each GEMM (tokens)")->check(positive());
   roofline->add_option("--array-mb", roof->array_mb, "MiB per bandwidth array (well beyond the last-level cache)")
       ->check(CLI::Range(1, 16384));
   roofline->add_option("--repeats", roof->repeats, "timed passes of each measure")->check(CLI::Range(1, 1000));

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "cli/device_option.h"
 #include "core/error.h"
 #include "eval/runner.h"
@@ -47,7 +48,7 @@ void register_eval(CLI::App& app) {
   cmd->add_option("--responses", args->options.responses_path, "re-score saved responses (JSONL with response + doc_id or the doc's text)");
   cmd->add_option("--data", args->options.data_root, "data root in the layout of ../shared/data (default: $TINYTHINK_SHARED/data), its files JSONL or parquet; or, for math500 / gsm8k / ifeval tasks, one test file (.jsonl, .parquet) or a Hub dataset id (its test split, else train); for mmlu / arc / bbh tasks, the Hub dataset lm-eval uses (cais/mmlu, allenai/ai2_arc, SaylorTwift/bbh) by id, a folder in its Hub layout (CONFIG/SPLIT-*.parquet), or one test file with its columns");
   cmd->add_option("--precision", args->precision, "fp32 or bf16 weights");
-  cmd->add_option("--batch", args->options.max_batch, "sequences decoding at once")->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", args->options.max_batch, "sequences decoding at once")->check(positive());
   cmd->add_flag("--strip-thinking", args->options.strip_thinking, "score only the text after the last </think>");
   cmd->add_flag("--add-bos", args->options.add_bos, "BOS before plain-text prompts (lm-eval's add_bos_token)");
   cmd->add_flag("--no-progress", args->no_progress, "no progress bars");

@@ -33,7 +33,7 @@ void register_export(CLI::App& app) {
     // The Modelfile first: a template it cannot convert fails before the GGUF is written.
     std::string modelfile = ollama ? ollama_modelfile(args->model, "model.gguf") : "";
     std::string gguf_path = ollama ? args->out + "/model.gguf" : args->out;
-    if (ollama) std::filesystem::create_directories(args->out);
+    if (ollama) create_directories_or_fail(args->out, "export --out");
     GgufContents gguf = build_gguf(args->model, options);
     write_gguf(gguf_path, gguf, args->overwrite);
     if (ollama) write_file_atomic(args->out + "/Modelfile", modelfile);

@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "cli/device_option.h"
 #include "cli/token_ids.h"
 #include "core/communicator.h"
@@ -195,6 +196,12 @@ void run_generate_bench(const BenchArgs& args) {
   if (!args.prompts.empty()) {
     prompts = read_id_sequences(args.prompts, model.config.vocab_size);
   } else {
+    // Checked before the prompts are made: `--batch 100000000` used to fill memory for minutes.
+    constexpr int64_t kMaxPrompts = 65536;  // generate's own limit on samples (--n)
+    if (args.batch > kMaxPrompts) fail("bench generate: --batch {} is more than {} prompts", args.batch, kMaxPrompts);
+    if (model.config.max_position_embeddings > 0 && args.prompt + args.new_tokens > model.config.max_position_embeddings)
+      fail("bench generate: --prompt {} + --new {} tokens do not fit the model's context of {}", args.prompt,
+           args.new_tokens, model.config.max_position_embeddings);
     Rng rng(1);
     prompts.resize(args.batch);
     for (auto& prompt : prompts)
@@ -280,7 +287,7 @@ void register_generate(CLI::App& app) {
   cmd->add_flag("--ignore-eos", args->ignore_eos, "keep generating past EOS");
   cmd->add_option("--precision", args->precision, kPrecisionHelp);
   add_device_option(cmd, args->device);
-  cmd->add_option("--max-batch", args->max_batch, "samples decoding at once")->check(CLI::PositiveNumber);
+  cmd->add_option("--max-batch", args->max_batch, "samples decoding at once")->check(positive());
   cmd->callback([args] { run_generate(*args); });
 }
 
@@ -296,12 +303,12 @@ void register_bench_generate(CLI::App& app) {
   auto* cmd = bench->add_subcommand("generate", "prefill and decode throughput of the inference engine");
   cmd->add_option("--arch", args->arch, "model preset (random weights)");
   cmd->add_option("--model", args->model, "a checkpoint directory instead of --arch");
-  cmd->add_option("--batch", args->batch, "prompts decoded together")->check(CLI::PositiveNumber);
-  cmd->add_option("--prompt", args->prompt, "prompt tokens")->check(CLI::PositiveNumber);
+  cmd->add_option("--batch", args->batch, "prompts decoded together")->check(positive());
+  cmd->add_option("--prompt", args->prompt, "prompt tokens")->check(positive());
   cmd->add_option("--prompts", args->prompts, "JSONL of {\"ids\": [...]}: these prompts, decoded together, "
                   "instead of --batch random ones of --prompt tokens");
-  cmd->add_option("--new", args->new_tokens, "generated tokens per prompt")->check(CLI::PositiveNumber);
-  cmd->add_option("--step-tokens", args->step_tokens, "token rows per engine step")->check(CLI::PositiveNumber);
+  cmd->add_option("--new", args->new_tokens, "generated tokens per prompt")->check(positive());
+  cmd->add_option("--step-tokens", args->step_tokens, "token rows per engine step")->check(positive());
   cmd->add_option("--precision", args->precision, kPrecisionHelp);
   add_device_option(cmd, args->device);
   cmd->add_flag("--json", args->json, "print one JSON line");

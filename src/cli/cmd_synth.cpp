@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "study/synthetic.h"
 
 namespace tt::cli {
@@ -15,14 +16,14 @@ void register_synth(CLI::App& app) {
   cmd->add_option("--out", options->out_dir, "output directory")->required();
   cmd->add_option("--seed", options->seed, "random seed (same seed, same bytes)");
   cmd->add_option("--vocab-size", options->vocab_size, "tokenizer vocabulary incl. special tokens")->check(CLI::Range(262, 1 << 20));
-  cmd->add_option("--pretrain-docs", options->pretrain_docs, "pretraining documents")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--sft-arithmetic", options->sft_arithmetic, "SFT arithmetic problems")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--sft-ifeval", options->sft_ifeval, "SFT instruction-following examples")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--sft-bbh", options->sft_bbh_per_task, "SFT examples per BBH task")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--prompts", options->prompts, "held-out arithmetic prompts for on-policy pairs")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--eval-gsm8k", options->eval_gsm8k, "held-out arithmetic problems (eval/gsm8k/test.jsonl)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--eval-ifeval", options->eval_ifeval, "held-out IFEval prompts")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--eval-bbh", options->eval_bbh_per_task, "held-out examples per BBH task")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--pretrain-docs", options->pretrain_docs, "pretraining documents")->check(non_negative());
+  cmd->add_option("--sft-arithmetic", options->sft_arithmetic, "SFT arithmetic problems")->check(non_negative());
+  cmd->add_option("--sft-ifeval", options->sft_ifeval, "SFT instruction-following examples")->check(non_negative());
+  cmd->add_option("--sft-bbh", options->sft_bbh_per_task, "SFT examples per BBH task")->check(non_negative());
+  cmd->add_option("--prompts", options->prompts, "held-out arithmetic prompts for on-policy pairs")->check(non_negative());
+  cmd->add_option("--eval-gsm8k", options->eval_gsm8k, "held-out arithmetic problems (eval/gsm8k/test.jsonl)")->check(non_negative());
+  cmd->add_option("--eval-ifeval", options->eval_ifeval, "held-out IFEval prompts")->check(non_negative());
+  cmd->add_option("--eval-bbh", options->eval_bbh_per_task, "held-out examples per BBH task")->check(non_negative());
   cmd->add_option("--max-number", options->arithmetic.max_number, "largest operand of + and -")->check(CLI::Range(3, 100000));
   cmd->add_option("--max-factor", options->arithmetic.max_factor, "largest factor of * and divisor of /")->check(CLI::Range(2, 1000));
   auto no_tokenizer = std::make_shared<bool>(false);

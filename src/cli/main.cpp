@@ -1,6 +1,7 @@
 // tinythink: one binary, verbs a TRL / lm-eval / vLLM user recognises.
 #include <cstdio>
 #include <exception>
+#include <string>
 
 #include <CLI/CLI.hpp>
 
@@ -42,6 +43,11 @@ int main(int argc, char** argv) {
   CLI::App app{"tinythink: post-train and evaluate small reasoning language models on one machine"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "show help for every command");
+  // A usage error is one "error: ..." line like every other error (CLI11's default adds a second
+  // line "Run with --help ..."); the exit code stays CLI11's (non-zero).
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return std::string("error: ") + e.what() + " (see --help)\n";
+  });
   for (auto register_command : tt::cli::all_commands()) register_command(app);
   try {
     tt::init_distributed();  // MPI under mpirun/srun (core/communicator.h); otherwise nothing

@@ -316,6 +316,9 @@ PrepareSummary prepare_dataset(const PrepareOptions& o) {
   if (o.out.empty() && o.cache_dir.empty()) fail("prepare: give an output shard path (--out) or a cache directory");
   if (o.max_length < 0) fail("prepare: max_length must be >= 0 (0 = no limit), got {}", o.max_length);
   if (o.token_budget < 0) fail("prepare: token_budget must be >= 0 (0 = no budget), got {}", o.token_budget);
+  // `--out notes.txt` used to replace the user's file with a shard, exit 0
+  if (!o.out.empty() && fs::exists(o.out) && (fs::is_directory(o.out) || !starts_like_token_shard(o.out)))
+    fail("{}: --out exists and is not a token shard; prepare never replaces another file (choose another name)", o.out);
 
   std::vector<std::string> files = dataset_files(o.input, o.dataset_config, o.dataset_split);
   Tokenizer tok = Tokenizer::load(o.tokenizer);
@@ -324,7 +327,7 @@ PrepareSummary prepare_dataset(const PrepareOptions& o) {
 
   std::string target = o.out;
   if (!o.cache_dir.empty()) {
-    fs::create_directories(o.cache_dir);
+    create_directories_or_fail(o.cache_dir, "prepared-data cache");
     target = (fs::path(o.cache_dir) / ("prepare-" + key + ".ttshard")).string();
     std::string summary_file = summary_path_for(target);
     if (file_exists(target) && file_exists(summary_file)) {

@@ -3,6 +3,7 @@
 #include <bit>
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 
 #include <fcntl.h>
 #include <sys/mman.h>
@@ -223,6 +224,12 @@ void TokenShardWriter::finish() {
   put(h.mask_offset, masks_.data(), masks_.size());
   put(h.meta_offset, meta.data(), meta.size());
   file.commit();
+}
+
+bool starts_like_token_shard(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  char magic[sizeof kMagic] = {};
+  return in.read(magic, sizeof magic) && std::memcmp(magic, kMagic, sizeof kMagic) == 0;
 }
 
 }  // namespace tt

@@ -67,6 +67,10 @@ class TokenShard {
 
 // Collects examples in memory and writes the shard in one go on finish(). Destroyed without
 // finish(), it writes nothing.
+// Whether `path` is a file that begins with the token-shard magic (of any version): what `prepare
+// --out` may replace. Any other existing file is a user's and is never overwritten.
+bool starts_like_token_shard(const std::string& path);
+
 class TokenShardWriter {
  public:
   explicit TokenShardWriter(std::string path);

@@ -22,6 +22,21 @@ double parse_double(const std::string& key, const std::string& v) {
   fail("--gen-kwargs: {}={} is not a number", key, v);
 }
 
+// A value the sampler can use: `temperature=-1` used to fall back to greedy decoding, nan alike,
+// `top_p=2` was ignored, and `max_gen_toks=1e30` overflowed the integer it was cast to.
+double in_range(const std::string& key, const std::string& v, double lo, bool lo_open, double hi, const char* range) {
+  const double d = parse_double(key, v);
+  if (!(lo_open ? d > lo : d >= lo) || !(d <= hi)) fail("--gen-kwargs: {}={} must be in {}", key, v, range);
+  return d;
+}
+
+int64_t whole_number(const std::string& key, const std::string& v, int64_t lo) {
+  const double d = parse_double(key, v);
+  if (!(d >= static_cast<double>(lo) && d <= 1e15) || d != static_cast<double>(static_cast<int64_t>(d)))
+    fail("--gen-kwargs: {}={} must be a whole number >= {}", key, v, lo);
+  return static_cast<int64_t>(d);
+}
+
 std::vector<std::string> split_until(const std::string& value) {
   std::vector<std::string> until;
   size_t s = 0;
@@ -36,11 +51,11 @@ std::vector<std::string> split_until(const std::string& value) {
 
 void set_gen_kwarg(GenKwargs& g, const std::string& key, const std::string& value) {
   if (key == "do_sample") g.do_sample = parse_bool(key, value);
-  else if (key == "temperature") g.temperature = parse_double(key, value);
-  else if (key == "top_p") g.top_p = parse_double(key, value);
-  else if (key == "top_k") g.top_k = static_cast<int64_t>(parse_double(key, value));
+  else if (key == "temperature") g.temperature = in_range(key, value, 0, false, 1e6, "[0, 1e6]");
+  else if (key == "top_p") g.top_p = in_range(key, value, 0, true, 1, "(0, 1]");
+  else if (key == "top_k") g.top_k = whole_number(key, value, 0);
   else if (key == "max_gen_toks" || key == "max_new_tokens" || key == "max_tokens")
-    g.max_gen_toks = static_cast<int64_t>(parse_double(key, value));
+    g.max_gen_toks = whole_number(key, value, 1);
   else if (key == "until") g.until = split_until(value);
   else fail("--gen-kwargs: unknown key '{}' (known: do_sample, temperature, top_p, top_k, max_gen_toks, until)", key);
 }

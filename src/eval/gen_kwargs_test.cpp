@@ -36,6 +36,17 @@ TEST(GenKwargs, BadItemsAreOneLineErrors) {
   EXPECT_EQ(error_of("do_sample=maybe"), "--gen-kwargs: do_sample=maybe is not a boolean (true/false)");
   EXPECT_EQ(error_of("top_p=0.9x"), "--gen-kwargs: top_p=0.9x is not a number");
   EXPECT_NE(error_of("temprature=1").find("unknown key 'temprature'"), std::string::npos);
+  // values the sampler cannot use: these used to run greedy (temperature) or be ignored (top_p)
+  EXPECT_EQ(error_of("temperature=-1"), "--gen-kwargs: temperature=-1 must be in [0, 1e6]");
+  EXPECT_EQ(error_of("temperature=nan"), "--gen-kwargs: temperature=nan must be in [0, 1e6]");
+  EXPECT_EQ(error_of("temperature=inf"), "--gen-kwargs: temperature=inf must be in [0, 1e6]");
+  EXPECT_EQ(error_of("top_p=2"), "--gen-kwargs: top_p=2 must be in (0, 1]");
+  EXPECT_EQ(error_of("top_p=0"), "--gen-kwargs: top_p=0 must be in (0, 1]");
+  EXPECT_EQ(error_of("top_k=-5"), "--gen-kwargs: top_k=-5 must be a whole number >= 0");
+  EXPECT_EQ(error_of("top_k=2.5"), "--gen-kwargs: top_k=2.5 must be a whole number >= 0");
+  EXPECT_EQ(error_of("max_gen_toks=0"), "--gen-kwargs: max_gen_toks=0 must be a whole number >= 1");
+  EXPECT_EQ(error_of("max_gen_toks=1e30"), "--gen-kwargs: max_gen_toks=1e30 must be a whole number >= 1");
+  EXPECT_EQ(parse_gen_kwargs("temperature=0,top_p=1,top_k=0,max_gen_toks=1e3").max_gen_toks, 1000);
 }
 
 }  // namespace

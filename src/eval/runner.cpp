@@ -157,7 +157,7 @@ nlohmann::ordered_json run_tasks(const EvalOptions& options, const std::vector<s
   const GenKwargs kwargs = parse_gen_kwargs(options.gen_kwargs);
   ResponseSource source = open_source(options, tasks);
   const bool writes = Communicator::world().is_root();  // rank 0 writes what every rank computed
-  if (writes) std::filesystem::create_directories(options.output_dir);
+  if (writes) create_directories_or_fail(options.output_dir, "eval --output");
 
   ResultsTables tables;
   GroupTable groups;

@@ -125,6 +125,17 @@ TEST(TaskDataRoot, OptionThenEnvironmentThenDefault) {
   if (saved) ::setenv("TINYTHINK_SHARED", saved_value.c_str(), 1);
 }
 
+// Set but empty (`TINYTHINK_SHARED= ctest`) counts as unset, for the binary and for the tests' helper.
+TEST(TaskDataRoot, EmptyEnvironmentCountsAsUnset) {
+  const char* saved = std::getenv("TINYTHINK_SHARED");
+  const std::string saved_value = saved ? saved : "";
+  ::setenv("TINYTHINK_SHARED", "", 1);
+  EXPECT_EQ(resolve_data_root(TaskOptions{}), "../shared/data");
+  EXPECT_EQ(tt::testing::shared_dir(), std::string(TT_SOURCE_DIR) + "/../shared");
+  if (saved) ::setenv("TINYTHINK_SHARED", saved_value.c_str(), 1);
+  else ::unsetenv("TINYTHINK_SHARED");
+}
+
 TEST(TaskDataStderr, SampleStandardErrorOfTheMean) {
   EXPECT_EQ(mean_stderr({}), 0.0);
   EXPECT_EQ(mean_stderr({1.0}), 0.0);

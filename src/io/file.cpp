@@ -1,5 +1,6 @@
 #include "io/file.h"
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -123,6 +124,39 @@ void AtomicFile::commit() {
     ::fsync(dir_fd);
     ::close(dir_fd);
   }
+}
+
+namespace {
+
+// ".NAME.tmp.XXXXXX" with mkstemp's six [A-Za-z0-9] characters: AtomicFile's temp-file scheme.
+bool is_atomic_temp_name(std::string_view name) {
+  constexpr std::string_view infix = ".tmp.";
+  constexpr size_t random = 6;
+  if (name.size() < 1 + 1 + infix.size() + random || name[0] != '.') return false;
+  if (name.substr(name.size() - random - infix.size(), infix.size()) != infix) return false;
+  for (char ch : name.substr(name.size() - random))
+    if (!std::isalnum(static_cast<unsigned char>(ch))) return false;
+  return true;
+}
+
+}  // namespace
+
+void create_directories_or_fail(const std::string& dir, const std::string& role) {
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) fail("{} {}: cannot create the directory ({})", role, dir, ec.message());
+}
+
+std::vector<std::string> remove_stale_atomic_temp_files(const std::string& dir) {
+  std::vector<std::string> removed;
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return removed;
+  for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+    if (!entry.is_regular_file(ec) || entry.is_symlink(ec) || !is_atomic_temp_name(entry.path().filename().string()))
+      continue;
+    if (std::filesystem::remove(entry.path(), ec)) removed.push_back(entry.path().string());
+  }
+  return removed;
 }
 
 void write_file_atomic(const std::string& path, const std::string& content) {

@@ -1,6 +1,7 @@
 // Files: whole-file reads with errors that name the path, and atomic writes.
 #pragma once
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -10,7 +11,14 @@ std::string read_file(const std::string& path);  // throws tt::Error "<path>: ca
 nlohmann::json read_json_file(const std::string& path);  // "<path>: invalid JSON: parse error at line L, column C: ..."
 // Write via temp file + fsync + rename, so readers never see half a file.
 void write_file_atomic(const std::string& path, const std::string& content);
+// The temp files that write_file_atomic / AtomicFile leave in `dir` when killed before commit
+// (".NAME.tmp.XXXXXX", regular files of that scheme only): removed, their paths returned. For a
+// directory the caller owns (a run's output_dir) at its start, when no writer of its own is active.
+std::vector<std::string> remove_stale_atomic_temp_files(const std::string& dir);
 void write_json_file(const std::string& path, const nlohmann::json& json);  // pretty, 2-space indent
+// fs::create_directories with a one-line tt::Error "<role> <dir>: cannot create the directory (reason)"
+// instead of std::filesystem_error (a file in the way, a read-only place), which main reports with exit 2.
+void create_directories_or_fail(const std::string& dir, const std::string& role);
 bool file_exists(const std::string& path);
 bool is_directory(const std::string& path);
 

@@ -1,6 +1,8 @@
 #include "io/file.h"
 
+#include <algorithm>
 #include <filesystem>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -60,6 +62,28 @@ TEST(File, InvalidJsonNamesPath) {
 TEST(File, WriteIntoMissingDirFails) {
   std::string path = tt::testing::make_temp_dir("file") + "/no/such/dir/x.txt";
   EXPECT_THROW(tt::write_file_atomic(path, "x"), tt::Error);
+}
+
+// What AtomicFile leaves when killed before commit (".NAME.tmp.XXXXXX") is removed; names of other
+// shapes, directories and files elsewhere are not.
+TEST(File, RemoveStaleAtomicTempFilesOnlyRemovesItsOwnScheme) {
+  namespace fs = std::filesystem;
+  const std::string dir = tt::testing::make_temp_dir("file-stale");
+  const std::vector<std::string> stale = {".metrics.jsonl.tmp.Ab3xYz", ".model.safetensors.tmp.0a9Z8b"};
+  const std::vector<std::string> kept = {"metrics.jsonl",          "metrics.jsonl.tmp.Ab3xYz", ".notes.tmp.txt",
+                                         ".metrics.jsonl.tmp.Ab3xY", ".metrics.jsonl.tmp.Ab3-Yz", ".tmp.Ab3xYz",
+                                         "sub/.x.tmp.Ab3xYz"};
+  fs::create_directories(dir + "/sub");
+  fs::create_directories(dir + "/.d.tmp.Ab3xYz");  // a directory of that name is no temp file
+  for (const auto& name : stale) tt::write_file_atomic(dir + "/" + name, "partial");
+  for (const auto& name : kept) tt::write_file_atomic(dir + "/" + name, "mine");
+  std::vector<std::string> removed = tt::remove_stale_atomic_temp_files(dir);
+  std::sort(removed.begin(), removed.end());
+  EXPECT_EQ(removed, (std::vector<std::string>{dir + "/" + stale[0], dir + "/" + stale[1]}));
+  for (const auto& name : stale) EXPECT_FALSE(fs::exists(dir + "/" + name)) << name;
+  for (const auto& name : kept) EXPECT_EQ(tt::read_file(dir + "/" + name), "mine") << name;
+  EXPECT_TRUE(fs::is_directory(dir + "/.d.tmp.Ab3xYz"));
+  EXPECT_TRUE(tt::remove_stale_atomic_temp_files(dir + "/missing").empty());
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 #include "io/yaml.h"
 
 #include <cstdint>
+#include <map>
+#include <string>
 
 #include "core/error.h"
 #include "io/file.h"
@@ -18,10 +20,16 @@ void check_node(const YAML::Node& node, const std::string& source, int64_t& visi
   if (node.IsSequence()) {
     for (const auto& item : node) check_node(item, source, visited);
   } else if (node.IsMap()) {
+    std::map<std::string, int> first_line;  // key -> line it first appears on (1-based)
     for (const auto& entry : node) {
       if (!entry.first.IsScalar())
         fail("{}: line {}: a key must be a plain name, not a {}", source, entry.first.Mark().line + 1,
              entry.first.IsMap() ? "mapping" : entry.first.IsSequence() ? "sequence" : "null");
+      // yaml-cpp keeps both entries of a repeated key and a lookup sees only one: one of the two
+      // values would be ignored without a word.
+      const int line = entry.first.Mark().line + 1;
+      if (auto [it, added] = first_line.emplace(entry.first.Scalar(), line); !added)
+        fail("{}: line {}: duplicate key '{}' (first at line {})", source, line, entry.first.Scalar(), it->second);
       check_node(entry.second, source, visited);
     }
   }

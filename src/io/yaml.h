@@ -1,6 +1,6 @@
 // YAML documents for the config readers, with one-line errors: `source: invalid YAML at line N`
 // for syntax, and a refusal of what no config key can be — a mapping or a sequence used as a key
-// (`? [a, b]: 1`), or a document whose aliases expand to more nodes than any config has.
+// (`? [a, b]: 1`), a key given twice in one mapping (one value would be ignored), or a document whose aliases expand to more nodes than any config has.
 #pragma once
 #include <string>
 

@@ -38,6 +38,17 @@ TEST(Yaml, RefusesKeysThatAreNotNames) {
   EXPECT_NE(error_of("# c\n?  lheduler_type: 1.0\n").find("not a mapping"), std::string::npos);
 }
 
+// A repeated key used to be accepted with one of its values ignored (`max_steps: 2` then
+// `max_steps: 3` in one trainer block trained 3 steps).
+TEST(Yaml, RefusesDuplicateKeys) {
+  EXPECT_EQ(error_of("trainer:\n  max_steps: 2\n  lr: 1\n  max_steps: 3\n"),
+            "c.yaml: line 4: duplicate key 'max_steps' (first at line 2)");
+  EXPECT_EQ(error_of("a: 1\na: 1\n"), "c.yaml: line 2: duplicate key 'a' (first at line 1)");
+  EXPECT_EQ(error_of("{a: 1, b: {c: 1, c: 2}}"), "c.yaml: line 1: duplicate key 'c' (first at line 1)");
+  // the same key in different mappings, and a repeated alias of one mapping, are fine
+  EXPECT_NO_THROW(tt::parse_yaml_text("a: {x: 1}\nb: {x: 2}\nc: &m {y: 1}\nd: [*m, *m]\n", "c.yaml"));
+}
+
 TEST(Yaml, RefusesAliasBombs) {
   // Each level lists the previous one ten times: 10^8 nodes from eight short lines.
   std::string text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n";

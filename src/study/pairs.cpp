@@ -195,7 +195,7 @@ PairsSummary build_pairs(const PairsOptions& o) {
   }
   summary.seconds = now_seconds() - t0;
   if (Communicator::world().is_root()) {  // every rank holds the same rows; rank 0 writes them
-    fs::create_directories(o.output_dir);
+    create_directories_or_fail(o.output_dir, "pairs --out");
     std::string text;
     for (const auto& r : rows) text += r.dump() + "\n";
     write_file_atomic(o.output_dir + "/pairs.jsonl", text);

@@ -114,7 +114,7 @@ RunSummary run_study(const Plan& plan, const RunOptions& options) {
     return {};
   }
 
-  fs::create_directories(plan.output_dir);
+  create_directories_or_fail(plan.output_dir, "study output_dir");
   write_study_json(plan);
   RunSummary summary;
   std::set<std::string> completed;
@@ -139,7 +139,7 @@ RunSummary run_study(const Plan& plan, const RunOptions& options) {
     log_info("[{}/{}] {} ({}{}){}", i + 1, plan.jobs.size(), job.name, run_kind(job),
              job.parent.empty() ? "" : " from " + job.parent, resume ? ": resuming" : "");
     if (!resume && job.kind != StageKind::Report) clear_run_dir(job);
-    fs::create_directories(job.dir);
+    create_directories_or_fail(job.dir, job.name + ":");
     if (job.is_run()) write_file_atomic(job.dir + "/run.json", run_json(plan, job).dump(2) + "\n");
     const double t0 = now_seconds();
     execute_job(plan, job, resume);

@@ -426,6 +426,7 @@ void load_dpo_inputs(DpoRun& run) {
   const std::string path = c.dataset.path.empty() ? c.dataset.name : c.dataset.path;
   if (path.empty()) fail("{}: dataset.path (or dataset.name) is missing", c.source);
   if (!file_exists(path) && !is_repo_id(path)) fail("{}: dataset not found", path);
+  check_output_dir(c);
   PreferenceOptions o;
   try {
     o.tokenizer = resolve_model_dir(c.tokenizer_name);

@@ -1,7 +1,10 @@
 #include "train/run_support.h"
 
 #include <algorithm>
+#include <filesystem>
 #include <numeric>
+
+#include <unistd.h>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -64,6 +67,19 @@ std::vector<nlohmann::json> previous_metrics(const std::string& path, const Resu
     if (row.value("step", int64_t{0}) <= resume.state.global_step) rows.push_back(row);
   });
   return rows;
+}
+
+void check_output_dir(const TrainConfig& config) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path existing = fs::absolute(config.trainer.output_dir, ec);
+  while (!existing.empty() && !fs::exists(existing, ec) && existing.has_relative_path()) existing = existing.parent_path();
+  if (!fs::is_directory(existing, ec))
+    fail("{}: trainer.output_dir {}: {} exists and is not a directory", config.source, config.trainer.output_dir,
+         existing.string());
+  if (existing != fs::absolute(config.trainer.output_dir, ec) && ::access(existing.c_str(), W_OK | X_OK) != 0)
+    fail("{}: trainer.output_dir {}: cannot create it, {} is not writable", config.source, config.trainer.output_dir,
+         existing.string());
 }
 
 RunFiles resolve_run_files(const TrainConfig& config) {

@@ -32,6 +32,11 @@ ResumePoint resume_if_requested(const TrainConfig& config, bool requested, Model
 // metrics.jsonl rows a resumed run keeps (those up to its checkpoint); none for a fresh run.
 std::vector<nlohmann::json> previous_metrics(const std::string& path, const ResumePoint& resume);
 
+// Before a run reads its data: a one-line error naming the config and key when trainer.output_dir
+// is an existing file, has a file as a parent, or would go under a directory that is not writable
+// (they used to end in an uncaught filesystem_error, exit 2). Creates nothing, touches no file.
+void check_output_dir(const TrainConfig& config);
+
 // Files a run carries into its checkpoints and the pad id of its batches.
 struct RunFiles {
   std::string tokenizer_source;  // the tokenizer directory when it holds tokenizer files, else ""

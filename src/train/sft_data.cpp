@@ -24,7 +24,8 @@ std::vector<SftExample> read_tokenized_jsonl(const std::string& path) {
       if (!mask.is_array() || mask.size() != e.tokens.size())
         fail_at_line(path, line, "'loss_mask' must be a list as long as 'tokens'");
       for (const auto& m : mask) {
-        if (!m.is_number_integer() && !m.is_boolean()) fail_at_line(path, line, "'loss_mask' must hold 0/1 values");
+        if (!m.is_boolean() && !(m.is_number_integer() && (m.get<int64_t>() == 0 || m.get<int64_t>() == 1)))
+          fail_at_line(path, line, fmt::format("'loss_mask' must hold 0/1 values, got {}", m.dump()));
         e.loss_mask.push_back(m.is_boolean() ? m.get<bool>() : m.get<int64_t>() != 0);
       }
     } else {
@@ -33,6 +34,13 @@ std::vector<SftExample> read_tokenized_jsonl(const std::string& path) {
     if (e.tokens.size() < 2) fail_at_line(path, line, "an example needs at least 2 tokens");
     examples.push_back(std::move(e));
   });
+  // Loss falls on tokens 1..n-1 whose mask is 1. With none in the whole file, training "ran" with a
+  // loss of 0 and no gradient, and wrote an unchanged model with exit 0.
+  const bool any_loss = std::any_of(examples.begin(), examples.end(), [](const SftExample& e) {
+    return std::find(e.loss_mask.begin() + 1, e.loss_mask.end(), 1) != e.loss_mask.end();
+  });
+  if (!examples.empty() && !any_loss)
+    fail("{}: no token has loss (every loss_mask is 0 after each row's first token): nothing to train on", path);
   return examples;
 }
 

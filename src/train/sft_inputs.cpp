@@ -75,6 +75,7 @@ void load_sft_inputs(SftRun& run) {
   const TrainConfig& c = run.config;
   std::string path = c.dataset.path.empty() ? c.dataset.name : c.dataset.path;
   if (path.empty()) fail("{}: dataset.path (or dataset.name) is missing", c.source);
+  check_output_dir(c);
   run.train = load_examples(path, c);
   if (!c.dataset.eval_path.empty()) {
     run.eval = load_examples(c.dataset.eval_path, c);

@@ -9,6 +9,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/system.h"
+#include "io/file.h"
 #include "io/jsonl.h"
 #include "model/finite_check.h"
 #include "train/run_support.h"
@@ -292,7 +293,10 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
     // every rank's GPU gradients summed before the device optimizer step (NCCL, rank 0's id via MPI)
     if (world.distributed()) state.device_world = open_nccl_communicator(world, run.cuda_device);
   }
-  if (world.is_root()) fs::create_directories(args.output_dir);
+  if (world.is_root()) {
+    create_directories_or_fail(args.output_dir, config.source + ": trainer.output_dir");
+    remove_interrupted_saves(args.output_dir);  // a run killed mid-save into this directory before
+  }
   const std::string metrics_path = args.output_dir + "/metrics.jsonl";
   std::vector<nlohmann::json> metrics = previous_metrics(metrics_path, resume);
   log_info("{}: {}, {} steps ({} per epoch), effective batch {}{}{}, lr {}, {}{}", run.name, objective.describe(),

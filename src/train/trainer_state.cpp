@@ -73,13 +73,21 @@ void prune_checkpoints(const std::string& output_dir, int64_t keep) {
   }
 }
 
-std::optional<std::string> latest_checkpoint(const std::string& output_dir) {
-  if (!fs::is_directory(output_dir)) return std::nullopt;
+void remove_interrupted_saves(const std::string& output_dir) {
+  if (!fs::is_directory(output_dir)) return;
+  size_t removed = 0;
   for (const auto& entry : fs::directory_iterator(output_dir)) {
     std::string base = entry.path().filename().string();
     if (base.rfind("checkpoint-", 0) == 0 && (base.find(".tmp-") != std::string::npos || base.find(".old-") != std::string::npos))
-      fs::remove_all(entry.path());
+      removed += fs::remove_all(entry.path()) > 0;
   }
+  removed += remove_stale_atomic_temp_files(output_dir).size();
+  if (removed > 0) log_info("{}: removed {} file(s) left by an interrupted save", output_dir, removed);
+}
+
+std::optional<std::string> latest_checkpoint(const std::string& output_dir) {
+  if (!fs::is_directory(output_dir)) return std::nullopt;
+  remove_interrupted_saves(output_dir);
   auto all = list_checkpoints(output_dir);
   for (auto it = all.rbegin(); it != all.rend(); ++it)
     if (file_exists(it->second + "/trainer_state/state.json")) return it->second;

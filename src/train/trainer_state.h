@@ -32,7 +32,12 @@ std::string save_checkpoint(const std::string& output_dir, const Model& model, c
 // Removes all but the newest `keep` (at least 1) checkpoint-N directories of output_dir: save_total_limit.
 void prune_checkpoints(const std::string& output_dir, int64_t keep);
 
-// The newest complete checkpoint under output_dir, or nullopt. Removes interrupted temp dirs.
+// What a run killed mid-save leaves in output_dir: checkpoint-N.tmp-PID / checkpoint-N.old-PID
+// directories and the atomic writer's ".NAME.tmp.XXXXXX" files (metrics.jsonl, the final model's
+// files). Removed at the start of every run into output_dir (only names of these schemes).
+void remove_interrupted_saves(const std::string& output_dir);
+
+// The newest complete checkpoint under output_dir, or nullopt. Removes interrupted saves first.
 std::optional<std::string> latest_checkpoint(const std::string& output_dir);
 
 // Loads a checkpoint's weights into model (whose config must match), its optimizer moments and state.

@@ -224,6 +224,11 @@ void validate(const TrainConfig& c, TrainerKind kind) {
   if (kind == TrainerKind::SFT && a.loss_type != "nll" && a.loss_type != "dft")
     fail("{}: trainer.loss_type '{}' is not an SFT loss (nll, dft)", f, a.loss_type);
   if (kind == TrainerKind::DPO) {
+    // beta <= 0 used to train (0: a constant loss, no gradient; negative: towards the rejected
+    // answers) and label_smoothing 2 made the sigmoid loss unbounded below, all with exit 0
+    if (!(a.beta > 0 && a.beta <= 1e6)) fail("{}: trainer.beta must be in (0, 1e6], got {}", f, a.beta);
+    if (!(a.label_smoothing >= 0 && a.label_smoothing <= 0.5))
+      fail("{}: trainer.label_smoothing must be in [0, 0.5], got {}", f, a.label_smoothing);
     const PreferenceLossType* loss = find_preference_loss(a.loss_type);
     if (!loss) fail("{}: trainer.loss_type '{}' is not a preference loss ({})", f, a.loss_type,
                     fmt::join(preference_loss_names(), ", "));

@@ -62,6 +62,12 @@ TEST(TrainingArgs, BadConfigsNameTheKey) {
   expect_error(head + "  zero_stage: 2\n", "trainer.zero_stage must be 0 (off) or 1");
   expect_error("model_nam: m\n", "model_nam: unknown key");
   expect_error("trainer:\n  output_dir: o\n", "model_name is missing");
+  // DPO values that used to train with exit 0: no gradient (beta 0), the wrong direction (beta < 0),
+  // a sigmoid loss unbounded below (label_smoothing 2)
+  expect_error(head + "  beta: 0\n", "trainer.beta must be in (0, 1e6], got 0", TrainerKind::DPO);
+  expect_error(head + "  beta: -1\n", "trainer.beta must be in (0, 1e6], got -1", TrainerKind::DPO);
+  expect_error(head + "  label_smoothing: 2\n", "trainer.label_smoothing must be in [0, 0.5], got 2", TrainerKind::DPO);
+  expect_error(head + "  max_steps: 2\n  max_steps: 3\n", "line 5: duplicate key 'max_steps' (first at line 4)");
 }
 
 TEST(TrainingArgs, StepPlanFollowsHfArithmetic) {

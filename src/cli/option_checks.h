@@ -1,0 +1,27 @@
+// Option validators with one-line messages. CLI11's PositiveNumber / NonNegativeNumber reject 0 with
+// "Value 0 not in range 0.000000 to 17976931348623157081...", the 309 digits of DBL_MAX.
+#pragma once
+#include <cstdlib>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace tt::cli {
+
+// lower < value (strict) or lower <= value; the option's own type conversion reports non-numbers
+inline CLI::Validator number_above(double lower, bool strict, const std::string& name) {
+  return CLI::Validator(
+      [lower, strict](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double value = std::strtod(text.c_str(), &end);
+        if (end == text.c_str() || *end != '\0') return "expected a number, got '" + text + "'";
+        if (strict ? value > lower : value >= lower) return "";
+        return std::string(strict ? "must be positive" : "must not be negative") + ", got " + text;
+      },
+      name);
+}
+
+inline CLI::Validator positive() { return number_above(0, true, "POSITIVE"); }
+inline CLI::Validator non_negative() { return number_above(0, false, "NONNEGATIVE"); }
+
+}  // namespace tt::cli
