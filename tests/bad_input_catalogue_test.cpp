@@ -341,11 +341,11 @@ std::vector<BadInput> catalogue() {
            s.write("in.jsonl", "{\"ids\": [1, 2]}\n") + " --output " + s.dir + "/out.jsonl " + extra;
   };
   c.push_back({"generate_n_1e9", [generate](const Sandbox& s) { return generate(s, "--n 1000000000"); },
-               {"in.jsonl:1", "n must be <= 65536"}});
+               {"generate --n:", "n must be <= 65536"}});
   c.push_back({"generate_top_p_2", [generate](const Sandbox& s) { return generate(s, "--top-p 2"); },
-               {"in.jsonl:1", "top_p"}});
+               {"generate --top-p:", "top_p"}});
   c.push_back({"generate_negative_temperature", [generate](const Sandbox& s) { return generate(s, "--temperature -1"); },
-               {"in.jsonl:1", "temperature"}});
+               {"generate --temperature:", "temperature must be >= 0"}});  // blamed in.jsonl:1 before
   c.push_back({"generate_unknown_request_key", [](const Sandbox& s) {
                  return "generate --model " + testing::fixture_dir() + "/parity/tiny_llama4 --input " +
                         s.write("in.jsonl", "{\"ids\": [1, 2], \"temprature\": 1}\n") + " --output " + s.dir + "/out.jsonl";
@@ -364,6 +364,17 @@ std::vector<BadInput> catalogue() {
                         s.write("prompts.jsonl", "{\"prompt\": \"1+1\", \"answer\": \"2\"}\n") + " --out " +
                         s.write("pairs.txt", "mine\n");
                }, {"pairs --out", "pairs.txt", "not a directory"}});
+  c.push_back({"pairs_negative_temperature", [](const Sandbox& s) {  // named no flag before
+                 return "pairs --model " + testing::fixture_dir() + "/parity/tiny_llama4 --prompts " +
+                        s.write("prompts.jsonl", "{\"prompt\": \"1+1\", \"answer\": \"2\"}\n") + " --out " + s.dir +
+                        "/pairs --temperature -1";
+               }, {"pairs --temperature:", "temperature must be >= 0"}});
+  c.push_back({"eval_fewshot_more_than_the_train_split", [](const Sandbox& s) {  // named no file before
+                 for (const char* split : {"train", "test"})
+                   s.write(fmt::format("data/gsm8k/{}.jsonl", split), "{\"question\": \"1+1?\", \"answer\": \"2\\n#### 2\"}\n");
+                 return "eval --model " + testing::fixture_dir() + "/parity/tiny_llama4 --tasks gsm8k --limit 1 --num-fewshot 3 --data " +
+                        s.dir + "/data --output " + s.dir + "/e";
+               }, {"num_fewshot 3", "gsm8k/train.jsonl", "(1)"}});
   c.push_back({"eval_limit_zero", [](const Sandbox& s) {
                  return "eval --model " + testing::fixture_dir() + "/parity/tiny_llama4 --tasks gsm8k --limit 0 --output " + s.dir + "/e";
                }, {"--limit 0", ">= 1"}});

@@ -3,6 +3,7 @@
 
 #include "cli/commands.h"
 #include "cli/device_option.h"
+#include "cli/option_checks.h"
 #include "io/output_path.h"
 #include "study/pairs.h"
 
@@ -32,6 +33,13 @@ void register_pairs(CLI::App& app) {
   cmd->add_option("--max-batch", o->max_batch, "samples decoding at once (default 64)");
   add_device_option(cmd, *device);
   cmd->callback([o, precision, device] {
+    check_sampling_flags("pairs",
+                         {.temperature = static_cast<float>(o->temperature),
+                          .top_p = static_cast<float>(o->top_p),
+                          .n = o->k,
+                          .max_new_tokens = o->max_new_tokens},
+                         {{"temperature", "--temperature"}, {"top_p", "--top-p"}, {"n", "--k"},
+                          {"max_new_tokens", "--max-new-tokens"}});
     o->precision = parse_precision(*precision);
     o->cuda_device = choose_inference_device(*device, "", o->precision);
     check_writable_directory(o->output_dir, "pairs --out");

@@ -3,8 +3,13 @@
 #pragma once
 #include <cstdlib>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <CLI/CLI.hpp>
+
+#include "core/error.h"
+#include "infer/sampler.h"
 
 namespace tt::cli {
 
@@ -23,5 +28,20 @@ inline CLI::Validator number_above(double lower, bool strict, const std::string&
 
 inline CLI::Validator positive() { return number_above(0, true, "POSITIVE"); }
 inline CLI::Validator non_negative() { return number_above(0, false, "NONNEGATIVE"); }
+
+// The sampling flags of a verb (--temperature, --top-p, ...) checked once, before any input is read,
+// so a bad flag is blamed on the flag and not on the first input line. `flags` maps a field of
+// SamplingParams (as infer::validate names it) to the verb's flag for it.
+inline void check_sampling_flags(const std::string& verb, const infer::SamplingParams& params,
+                                 const std::vector<std::pair<std::string, std::string>>& flags) {
+  try {
+    infer::validate(params);
+  } catch (const Error& e) {
+    const std::string message = e.what();
+    for (const auto& [field, flag] : flags)
+      if (message.rfind(field + " ", 0) == 0) fail("{} {}: {}", verb, flag, message);
+    fail("{}: {}", verb, message);
+  }
+}
 
 }  // namespace tt::cli

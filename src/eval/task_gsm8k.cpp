@@ -99,7 +99,8 @@ class Gsm8kTask final : public Task {
       // lm-eval shares one random.Random(seed) across the documents, drawn in document order; a drawn
       // example equal to the document itself would be dropped (train and test share none).
       if (num_fewshot_ > static_cast<int>(train_.size()))
-        fail("cannot sample {} few-shot examples from {}", num_fewshot_, train_.size());
+        fail("{}: num_fewshot {} asks for more examples than {}/gsm8k/train.jsonl has ({})", name_, num_fewshot_, root,
+             train_.size());
       py::Random rnd(options.seed);
       shots_.resize(docs_.size());
       for (const Doc& doc : docs_) {

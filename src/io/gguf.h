@@ -36,9 +36,9 @@ struct GgufValue {
   GgufValueType type = GgufValueType::U32;
   std::variant<uint64_t, int64_t, double, bool, std::string> scalar;
   GgufValueType array_type = GgufValueType::U32;
-  std::vector<std::string> strings;
-  std::vector<int64_t> ints;
-  std::vector<double> floats;
+  std::vector<std::string> strings = {};
+  std::vector<int64_t> ints = {};
+  std::vector<double> floats = {};
 
   static GgufValue u32(uint32_t v) { return {GgufValueType::U32, uint64_t{v}}; }
   static GgufValue i32(int32_t v) { return {GgufValueType::I32, int64_t{v}}; }

@@ -31,7 +31,7 @@ struct SaveOptions {
   DType dtype = DType::F32;            // F32 or BF16 (HF's usual torch_dtype for these models)
   std::string tokenizer_source;        // a tokenizer.json or a directory holding tokenizer files; "" = none
   // Called with the temporary directory before it is renamed into place (e.g. to add trainer_state/).
-  std::function<void(const std::string& temp_dir)> extra_files;
+  std::function<void(const std::string& temp_dir)> extra_files = {};
 };
 
 // Writes the checkpoint atomically: into a temporary sibling directory, fsynced, then renamed over `dir`.
