@@ -76,10 +76,11 @@ bool select_isa_for(benchmark::State& state, Isa isa) {
 }
 
 // The engine's row-invariant GEMM on the FFN up-projection: decode (1 row), a batch of decode rows
-// (32) and a prefill chunk (256); fp32 and bf16 weights; on the AVX2 (0) and AVX-512 (1) paths.
+// (32) and a prefill chunk (256); fp32 and bf16 weights; on the AVX2 (0), AVX-512 (1) and
+// AVX512-BF16 (2: VDPBF16PS for bf16 weights, the AVX-512 kernel for fp32) paths.
 void BM_PackedGemmFfnUp(benchmark::State& state) {
   const Isa before = active_isa();
-  if (!select_isa_for(state, state.range(2) ? Isa::AVX512 : Isa::AVX2)) return;
+  if (!select_isa_for(state, static_cast<Isa>(state.range(2)))) return;
   const int64_t M = state.range(0);
   auto x = filled(M * 576, 1), w = filled(2048 * 576, 0.1f);
   const PackedMatrix packed = state.range(1) ? pack_bf16(w.data(), 2048, 576) : pack_f32(w.data(), 2048, 576);
@@ -88,7 +89,7 @@ void BM_PackedGemmFfnUp(benchmark::State& state) {
   state.counters["flops"] = benchmark::Counter(2.0 * M * 2048 * 576, benchmark::Counter::kIsIterationInvariantRate);
   select_isa(before);
 }
-BENCHMARK(BM_PackedGemmFfnUp)->ArgsProduct({{1, 32, 256}, {0, 1}, {0, 1}})->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_PackedGemmFfnUp)->ArgsProduct({{1, 32, 256}, {0, 1}, {0, 1, 2}})->Unit(benchmark::kMicrosecond);
 
 // SwiGLU forward over a prefill chunk's FFN activations (512 x 2048) on each path.
 void BM_SwigluForward(benchmark::State& state) {

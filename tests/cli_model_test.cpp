@@ -84,7 +84,9 @@ TEST(CliScore, MatchesReferenceLogProbabilities) {
     input += row.dump() + "\n";
   }
   write_text(dir + "/in.jsonl", input);
-  auto r = run_cli("score --model " + model + " --input " + dir + "/in.jsonl --output " + dir + "/out.jsonl");
+  // fp32: the tolerance below is fp32's (auto would pick bf16 on a CPU with native bf16 dot products).
+  auto r = run_cli("score --model " + model + " --precision fp32 --input " + dir + "/in.jsonl --output " + dir +
+                   "/out.jsonl");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   std::ifstream out(dir + "/out.jsonl");
   std::string line;

@@ -106,9 +106,12 @@ for (const model of models) {
   const dir = `model-${model.name}`;
   run(tinythink, ["init-model", "--config", path.join(sourceDir, model.config),
                   "--tokenizer", tokenizerDir, "--seed", "7", "--dtype", "bf16", "--out", dir]);
-  run(tinythink, ["score", "--model", dir, "--input", "prompts.jsonl", "--output", `${dir}_scores.jsonl`]);
-  run(tinythink, ["generate", "--model", dir, "--input", "prompts.jsonl", "--output", `${dir}_greedy.jsonl`,
-                  "--max-new-tokens", String(newTokens), "--ignore-eos"]);
+  // Ours in fp32 (the bounds above are for our fp32 arithmetic; `auto` is bf16 on CPUs with native
+  // bf16 dot products, which moved log-probs by 0.1-0.2 and a near-tie greedy token on a Zen 5).
+  run(tinythink, ["score", "--model", dir, "--precision", "fp32", "--input", "prompts.jsonl",
+                  "--output", `${dir}_scores.jsonl`]);
+  run(tinythink, ["generate", "--model", dir, "--precision", "fp32", "--input", "prompts.jsonl",
+                  "--output", `${dir}_greedy.jsonl`, "--max-new-tokens", String(newTokens), "--ignore-eos"]);
   const ourScores = readJsonl(`${dir}_scores.jsonl`);
   const ourGreedy = readJsonl(`${dir}_greedy.jsonl`).map((row) => row.completion_ids);
   for (const outtype of model.outtypes) {

@@ -9,8 +9,20 @@
 
 namespace tt::isa_paths {
 
+// fp32 weights (w.f32).
 void packed_gemm_avx2(const float* x, int64_t m, const PackedMatrixView& w, float* y, bool accumulate);
 void packed_gemm_avx512(const float* x, int64_t m, const PackedMatrixView& w, float* y, bool accumulate);
+// bf16 weights: y [m, n] (+)= x · w^T with x already rounded to bf16 and padded to an even width, as
+// fp32 rows (the FMA paths) or as bf16 pairs, the odd k in the high half (the VDPBF16PS path).
+struct PackedBf16Gemm {
+  int64_t m, n, k;     // w is [n, k]
+  const uint16_t* w;   // packed_bf16_index layout
+  float* y;
+  bool accumulate;
+};
+void packed_gemm_bf16_avx2(const float* x_rounded, const PackedBf16Gemm& g);
+void packed_gemm_bf16_avx512(const float* x_rounded, const PackedBf16Gemm& g);
+void packed_gemm_bf16_avx512bf16(const uint32_t* x_pairs, const PackedBf16Gemm& g);
 
 void swiglu_forward_avx2(float* out, const float* gate, const float* up, int64_t count);
 void swiglu_forward_avx512(float* out, const float* gate, const float* up, int64_t count);

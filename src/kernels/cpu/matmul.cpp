@@ -17,14 +17,16 @@ namespace {
 
 using dnnl::memory;
 
-struct Engine {
-  dnnl::engine engine{dnnl::engine::kind::cpu, 0};
-  dnnl::stream stream{engine};
-};
-
-Engine& cpu_engine() {
-  static Engine engine;
+dnnl::engine& cpu_engine() {
+  static dnnl::engine engine{dnnl::engine::kind::cpu, 0};
   return engine;
+}
+
+// One stream per calling thread: ranks of a data-parallel run in one process (ThreadRanks) run
+// matmuls at the same time, and a oneDNN stream is not for concurrent use.
+dnnl::stream& thread_stream() {
+  thread_local dnnl::stream stream{cpu_engine()};
+  return stream;
 }
 
 struct MatmulKey {
@@ -44,7 +46,7 @@ struct MatmulKeyHash {
 
 struct MatmulPrimitive {
   dnnl::matmul primitive;
-  memory::desc a, b, c;
+  memory::desc a, b, c, scratchpad;
   std::string kernel;
 };
 
@@ -54,12 +56,16 @@ dnnl::matmul::primitive_desc make_primitive_desc(const MatmulKey& key) {
   memory::desc b({key.k, key.n}, type, key.trans_b ? memory::dims{1, key.k} : memory::dims{key.n, 1});
   memory::desc c({key.m, key.n}, memory::data_type::f32, {key.n, 1});
   dnnl::primitive_attr attr;
+  // The caller's scratchpad (run: one per thread). In the library's mode, Debian's oneDNN (built
+  // without DNNL_ENABLE_CONCURRENT_EXEC) shares one scratchpad among primitives, and two threads in
+  // matmuls at once corrupted each other's AVX-512 GEMMs (DeviceZero1's two thread-ranks on Zen 5).
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   if (key.accumulate) {
     dnnl::post_ops ops;
     ops.append_sum(1.0f);
     attr.set_post_ops(ops);
   }
-  return dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, b, c), attr, cpu_engine().engine);
+  return dnnl::matmul::primitive_desc(dnnl::matmul::desc(a, b, c), attr, cpu_engine());
 }
 
 const MatmulPrimitive& get_primitive(const MatmulKey& key) {
@@ -69,7 +75,8 @@ const MatmulPrimitive& get_primitive(const MatmulKey& key) {
   auto it = cache.find(key);
   if (it != cache.end()) return it->second;
   auto pd = make_primitive_desc(key);
-  MatmulPrimitive entry{dnnl::matmul(pd), pd.src_desc(), pd.weights_desc(), pd.dst_desc(), pd.impl_info_str()};
+  MatmulPrimitive entry{dnnl::matmul(pd), pd.src_desc(), pd.weights_desc(), pd.dst_desc(), pd.scratchpad_desc(),
+                        pd.impl_info_str()};
   return cache.emplace(key, std::move(entry)).first->second;
 }
 
@@ -83,12 +90,18 @@ T* scratch(std::vector<T>& buffer, int64_t count) {
 
 void run(const MatmulKey& key, const void* a, const void* b, float* c) {
   const MatmulPrimitive& p = get_primitive(key);
-  auto& engine = cpu_engine();
-  memory ma(p.a, engine.engine, const_cast<void*>(a));
-  memory mb(p.b, engine.engine, const_cast<void*>(b));
-  memory mc(p.c, engine.engine, c);
-  p.primitive.execute(engine.stream, {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}});
-  engine.stream.wait();
+  dnnl::engine& engine = cpu_engine();
+  thread_local std::vector<uint8_t> scratchpad_bytes;
+  memory ma(p.a, engine, const_cast<void*>(a));
+  memory mb(p.b, engine, const_cast<void*>(b));
+  memory mc(p.c, engine, c);
+  uint8_t* bytes = scratch(scratchpad_bytes, static_cast<int64_t>(p.scratchpad.get_size()) + 64);
+  bytes += (64 - reinterpret_cast<uintptr_t>(bytes) % 64) % 64;  // oneDNN's buffers are 64-byte aligned
+  memory scratchpad(p.scratchpad, engine, bytes);
+  dnnl::stream& stream = thread_stream();
+  p.primitive.execute(stream, {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc},
+                               {DNNL_ARG_SCRATCHPAD, scratchpad}});
+  stream.wait();
 }
 
 }  // namespace

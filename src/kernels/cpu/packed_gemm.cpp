@@ -1,7 +1,7 @@
 #include "kernels/cpu/packed_gemm.h"
 
 #include <algorithm>
-#include <cstring>
+#include <vector>
 
 #include "core/bf16.h"
 #include "core/cpu_features.h"
@@ -9,17 +9,55 @@
 
 namespace tt {
 
-// Weights are packed in panels of kPanel output columns: element (n, k) of W [N, K] sits at
-// (n / kPanel) * K * kPanel + k * kPanel + n % kPanel, the last panel padded with zeros. A panel is
-// contiguous, so the kernel streams it once per block of rows.
+// Weights are packed in panels of kPanel output columns: fp32 element (n, k) of W [N, K] sits at
+// (n / kPanel) * K * kPanel + k * kPanel + n % kPanel, the last panel padded with zeros; bf16 panels
+// hold pairs of k (packed_gemm.h). A panel is contiguous, so the kernel streams it once per block of
+// rows.
 namespace {
 
 constexpr int64_t kPanel = kPackedPanel;
+
+int64_t even(int64_t k) { return k + (k & 1); }
+
+// Rows of x rounded to bf16 (nearest even) and padded to an even width with zeros: as fp32 values for
+// the FMA paths, or as pairs (odd k in the high half) for VDPBF16PS. Large conversions use the threads.
+const float* rounded_rows(const float* x, int64_t m, int64_t k) {
+  thread_local std::vector<float> rounded;
+  const int64_t kp = even(k);
+  if (static_cast<int64_t>(rounded.size()) < m * kp) rounded.resize(m * kp);
+  float* out = rounded.data();
+#pragma omp parallel for schedule(static) if (m * k > (int64_t{1} << 16))
+  for (int64_t r = 0; r < m; ++r) {
+    for (int64_t j = 0; j < k; ++j) out[r * kp + j] = bf16_to_f32(f32_to_bf16(x[r * k + j]));
+    if (kp != k) out[r * kp + k] = 0.0f;
+  }
+  return out;
+}
+
+const uint32_t* bf16_pair_rows(const float* x, int64_t m, int64_t k) {
+  thread_local std::vector<uint32_t> pairs;
+  const int64_t kh = even(k) / 2;
+  if (static_cast<int64_t>(pairs.size()) < m * kh) pairs.resize(m * kh);
+  uint32_t* out = pairs.data();
+#pragma omp parallel for schedule(static) if (m * k > (int64_t{1} << 16))
+  for (int64_t r = 0; r < m; ++r) {
+    const float* row = x + r * k;
+    for (int64_t j = 0; j < kh; ++j) {
+      const uint32_t odd = 2 * j + 1 < k ? f32_to_bf16(row[2 * j + 1]) : 0;
+      out[r * kh + j] = odd << 16 | f32_to_bf16(row[2 * j]);
+    }
+  }
+  return out;
+}
 
 }  // namespace
 
 int64_t packed_index(int64_t n, int64_t k, int64_t K) { return (n / kPanel) * K * kPanel + k * kPanel + n % kPanel; }
 int64_t packed_size(int64_t N, int64_t K) { return (N + kPanel - 1) / kPanel * kPanel * K; }
+int64_t packed_bf16_index(int64_t n, int64_t k, int64_t K) {
+  return (n / kPanel) * even(K) * kPanel + (k / 2) * 2 * kPanel + (n % kPanel) * 2 + k % 2;
+}
+int64_t packed_bf16_size(int64_t N, int64_t K) { return (N + kPanel - 1) / kPanel * kPanel * even(K); }
 
 PackedMatrix pack_f32(const float* w, int64_t rows, int64_t cols) {
   PackedMatrix m;
@@ -35,25 +73,29 @@ PackedMatrix pack_bf16(const float* w, int64_t rows, int64_t cols) {
   PackedMatrix m;
   m.rows = rows;
   m.cols = cols;
-  m.bf16.assign(packed_size(rows, cols), 0);
-  std::vector<float> rounded(cols);
-  for (int64_t n = 0; n < rows; ++n) {
-    round_to_bf16(w + n * cols, rounded.data(), cols);
-    for (int64_t k = 0; k < cols; ++k) {
-      uint32_t bits;
-      std::memcpy(&bits, &rounded[k], 4);
-      m.bf16[packed_index(n, k, cols)] = static_cast<uint16_t>(bits >> 16);
-    }
-  }
+  m.bf16.assign(packed_bf16_size(rows, cols), 0);
+  for (int64_t n = 0; n < rows; ++n)
+    for (int64_t k = 0; k < cols; ++k) m.bf16[packed_bf16_index(n, k, cols)] = f32_to_bf16(w[n * cols + k]);
   return m;
 }
 
 void packed_gemm(const float* x, int64_t m, const PackedMatrixView& w, float* y, bool accumulate) {
   if (m == 0 || w.rows == 0) return;
-  if (active_isa() >= Isa::AVX512)
-    isa_paths::packed_gemm_avx512(x, m, w, y, accumulate);
+  const Isa isa = active_isa();
+  if (w.bf16 == nullptr) {
+    if (isa >= Isa::AVX512)
+      isa_paths::packed_gemm_avx512(x, m, w, y, accumulate);
+    else
+      isa_paths::packed_gemm_avx2(x, m, w, y, accumulate);
+    return;
+  }
+  const isa_paths::PackedBf16Gemm g{m, w.rows, w.cols, w.bf16, y, accumulate};
+  if (isa >= Isa::AVX512_BF16)
+    isa_paths::packed_gemm_bf16_avx512bf16(bf16_pair_rows(x, m, w.cols), g);
+  else if (isa >= Isa::AVX512)
+    isa_paths::packed_gemm_bf16_avx512(rounded_rows(x, m, w.cols), g);
   else
-    isa_paths::packed_gemm_avx2(x, m, w, y, accumulate);
+    isa_paths::packed_gemm_bf16_avx2(rounded_rows(x, m, w.cols), g);
 }
 
 }  // namespace tt

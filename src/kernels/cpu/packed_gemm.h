@@ -1,10 +1,18 @@
 // A row-invariant GEMM for inference: y[m, n] (+)= sum_k x[m, k] * w[n, k] (w in HF Linear layout
-// [out, in]). Each output element is one FMA chain over k = 0..K-1 in order (one lane of a
-// register-tiled outer product), so a row's result depends only on that row of x and on w — never
-// on how many rows are in the call, where the row sits in a tile, or how threads split the work.
-// This is what makes generation batch-invariant (oneDNN picks kernels and K-splits by M, so its rows
-// can change with the batch). Weights are packed once into 16-column panels, as fp32 or as bf16
-// (16-bit storage halves the bytes decode has to stream).
+// [out, in]). Each output element is one fixed chain of roundings over k in a fixed order (one lane
+// of a register-tiled outer product), so a row's result depends only on that row of x and on w —
+// never on how many rows are in the call, where the row sits in a tile, or how threads split the
+// work. This is what makes generation batch-invariant (oneDNN picks kernels and K-splits by M, so its
+// rows can change with the batch). Weights are packed once into 16-column panels:
+//   fp32 weights: one FMA chain over k = 0..K-1 in order, x as given.
+//   bf16 weights: the bf16 product. x is rounded to bf16 (nearest even, as round_to_bf16), and the
+//     chain runs over the pairs (k, k+1) = (0, 1), (2, 3), ... in order, adding within a pair the odd
+//     product first, then the even one (K odd: a zero pads the last pair). That is the order in which
+//     AVX512-BF16's VDPBF16PS adds (checked bit for bit against it on AMD Zen 5; Intel's manual gives
+//     the same), and a product of two bf16 values is exact in fp32, so the native bf16 dot-product path
+//     and the fp32-FMA paths give the same bits. (VDPBF16PS flushes subnormal inputs and outputs to
+//     zero; the FMA paths do not, so only sums and products below 2^-126 could differ between paths.)
+//     16-bit storage also halves the bytes decode has to stream.
 //
 // The kernel takes plain views (pointers and sizes, no hidden state): PackedMatrix owns host memory,
 // and a device backend packs the same layout into its own buffers.
@@ -33,13 +41,19 @@ struct PackedMatrix {
   PackedMatrixView view() const { return {rows, cols, is_bf16() ? nullptr : f32.data(), is_bf16() ? bf16.data() : nullptr}; }
 };
 
-// Floats (or bf16 values) the packed layout of a [rows, cols] weight takes, and where element (n, k) sits.
+// Floats the packed fp32 layout of a [rows, cols] weight takes, and where element (n, k) sits: panel
+// n / 16, then k, then n % 16.
 int64_t packed_size(int64_t rows, int64_t cols);
 int64_t packed_index(int64_t n, int64_t k, int64_t cols);
+// The same for bf16: panel n / 16, then the pair k / 2, then n % 16, then k % 2 — a panel's pair of
+// k is 32 consecutive values, one VDPBF16PS operand. cols is padded to even with zeros.
+int64_t packed_bf16_size(int64_t rows, int64_t cols);
+int64_t packed_bf16_index(int64_t n, int64_t k, int64_t cols);
 
 // Packed fp32 copy of w[rows, cols].
 PackedMatrix pack_f32(const float* w, int64_t rows, int64_t cols);
-// bf16 copy of w, rounded to nearest even exactly as round_to_bf16 (the training bf16 path) does.
+// bf16 copy of w, rounded to nearest even exactly as round_to_bf16 (the training bf16 path) does, in
+// the pair layout above.
 PackedMatrix pack_bf16(const float* w, int64_t rows, int64_t cols);
 
 // y [m, w.rows] (+)= x [m, w.cols] · w^T. x must not alias y.

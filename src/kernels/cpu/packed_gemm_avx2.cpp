@@ -14,7 +14,11 @@ struct Avx2Gemm : Avx2 {
 }  // namespace
 
 void isa_paths::packed_gemm_avx2(const float* x, int64_t m, const PackedMatrixView& w, float* y, bool accumulate) {
-  packed_gemm_on<Avx2Gemm>(x, m, w, y, accumulate);
+  packed_gemm_f32_on<Avx2Gemm>(x, m, w, y, accumulate);
+}
+
+void isa_paths::packed_gemm_bf16_avx2(const float* x_rounded, const PackedBf16Gemm& g) {
+  packed_gemm_bf16_fma_on<Avx2Gemm>(x_rounded, g);
 }
 
 }  // namespace tt

@@ -15,7 +15,11 @@ struct Avx512Gemm : Avx512 {
 }  // namespace
 
 void isa_paths::packed_gemm_avx512(const float* x, int64_t m, const PackedMatrixView& w, float* y, bool accumulate) {
-  packed_gemm_on<Avx512Gemm>(x, m, w, y, accumulate);
+  packed_gemm_f32_on<Avx512Gemm>(x, m, w, y, accumulate);
+}
+
+void isa_paths::packed_gemm_bf16_avx512(const float* x_rounded, const PackedBf16Gemm& g) {
+  packed_gemm_bf16_fma_on<Avx512Gemm>(x_rounded, g);
 }
 
 }  // namespace tt

@@ -1,10 +1,12 @@
 // The packed GEMM written once over a vector type S (vec_avx2.h, vec_avx512.h); included by one
-// translation unit per ISA (packed_gemm_avx2.cpp, packed_gemm_avx512.cpp). Every output element is
-// one FMA chain over k = 0..K-1 in order, in one vector lane, whatever the vector width, tile shape
-// or thread split — so each path is row-invariant and all paths give bit-identical results.
+// translation unit per ISA (packed_gemm_avx2.cpp, packed_gemm_avx512.cpp, packed_gemm_avx512bf16.cpp).
+// Every output element is one chain of roundings in a fixed order (packed_gemm.h), in one vector
+// lane, whatever the vector width, tile shape or thread split — so each path is row-invariant and
+// all paths give bit-identical results.
 #pragma once
 #include <cstdint>
 
+#include "kernels/cpu/isa_paths.h"
 #include "kernels/cpu/packed_gemm.h"
 
 namespace tt {
@@ -14,28 +16,10 @@ constexpr int64_t kPanel = kPackedPanel;
 
 inline int64_t smaller(int64_t a, int64_t b) { return a < b ? a : b; }
 
-// MR rows of x times NP panels.
-template <class S, int MR, int NP, typename W>
-inline void tile(const float* x, int64_t K, const W* panels, int64_t N, int64_t n0, float* y, int64_t ldy,
-                 bool accumulate) {
-  constexpr int R = kPanel / S::kLanes;  // vectors per panel row
-  typename S::V acc[MR * NP * R];
-#pragma GCC unroll 32
-  for (int i = 0; i < MR * NP * R; ++i) acc[i] = S::zero();
-  const int64_t stride = K * kPanel;
-  for (int64_t k = 0; k < K; ++k) {
-    typename S::V b[NP * R];
-#pragma GCC unroll 8
-    for (int p = 0; p < NP; ++p)
-#pragma GCC unroll 2
-      for (int r = 0; r < R; ++r) b[p * R + r] = S::load(panels + p * stride + k * kPanel + r * S::kLanes);
-#pragma GCC unroll 8
-    for (int i = 0; i < MR; ++i) {
-      const typename S::V a = S::set1(x[i * K + k]);
-#pragma GCC unroll 16
-      for (int j = 0; j < NP * R; ++j) acc[i * NP * R + j] = S::fmadd(a, b[j], acc[i * NP * R + j]);
-    }
-  }
+// Adds (or writes) a tile's MR x NP*R accumulators into y, columns n0.. of rows 0..MR-1.
+template <class S, int MR, int NP>
+inline void store_tile(const typename S::V* acc, int64_t N, int64_t n0, float* y, int64_t ldy, bool accumulate) {
+  constexpr int R = kPanel / S::kLanes;
 #pragma GCC unroll 8
   for (int i = 0; i < MR; ++i)
 #pragma GCC unroll 8
@@ -54,27 +38,87 @@ inline void tile(const float* x, int64_t K, const W* panels, int64_t N, int64_t 
       }
 }
 
-template <class S, int MR, int NP, typename W>
-inline void tile_dispatch(const float* x, int64_t K, const W* panels, int np, int64_t N, int64_t n0, float* y,
+// acc[i][j] += x[i * ldx] * b[j] for MR rows and the NPR vectors of b: one FMA each.
+template <class S, int MR, int NPR>
+inline void fma_rows(typename S::V* acc, const typename S::V* b, const float* x, int64_t ldx) {
+#pragma GCC unroll 8
+  for (int i = 0; i < MR; ++i) {
+    const typename S::V a = S::set1(x[i * ldx]);
+#pragma GCC unroll 16
+    for (int j = 0; j < NPR; ++j) acc[i * NPR + j] = S::fmadd(a, b[j], acc[i * NPR + j]);
+  }
+}
+
+// b[p * R + r] = load(panel p's vector r at `at`), for NP panels `stride` values apart.
+template <class S, int NP, typename W, class Load>
+inline void load_panels(typename S::V* b, const W* panels, int64_t stride, int64_t at, int64_t vector_stride,
+                        Load load) {
+  constexpr int R = kPanel / S::kLanes;
+#pragma GCC unroll 8
+  for (int p = 0; p < NP; ++p)
+#pragma GCC unroll 2
+    for (int r = 0; r < R; ++r) b[p * R + r] = load(panels + p * stride + at + r * vector_stride);
+}
+
+// fp32 weights: MR rows of x times NP panels, one FMA per k.
+template <class S, int MR, int NP>
+inline void tile_f32(const float* x, int64_t K, const float* panels, int64_t N, int64_t n0, float* y, int64_t ldy,
+                     bool accumulate) {
+  constexpr int R = kPanel / S::kLanes;  // vectors per panel row
+  typename S::V acc[MR * NP * R];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR * NP * R; ++i) acc[i] = S::zero();
+  const auto load = [](const float* p) { return S::load(p); };
+  for (int64_t k = 0; k < K; ++k) {
+    typename S::V b[NP * R];
+    load_panels<S, NP>(b, panels, K * kPanel, k * kPanel, S::kLanes, load);
+    fma_rows<S, MR, NP * R>(acc, b, x + k, K);
+  }
+  store_tile<S, MR, NP>(acc, N, n0, y, ldy, accumulate);
+}
+
+// bf16 weights on the FMA paths: x rows already rounded and Kp (even) wide; per pair of k, the odd
+// products into every accumulator, then the even ones (VDPBF16PS's order). A panel's pair is 32
+// bf16 values, column c's (even, odd) in 32-bit word c: the odd one is the word's high half (an
+// fp32 once the low half is cleared), the even one its low half shifted up.
+template <class S, int MR, int NP>
+inline void tile_bf16_fma(const float* x, int64_t Kp, const uint16_t* panels, int64_t N, int64_t n0, float* y,
                           int64_t ldy, bool accumulate) {
+  constexpr int R = kPanel / S::kLanes;
+  typename S::V acc[MR * NP * R];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR * NP * R; ++i) acc[i] = S::zero();
+  const auto odd = [](const uint16_t* p) { return S::load_bf16_odd(p); };
+  const auto even = [](const uint16_t* p) { return S::load_bf16_even(p); };
+  for (int64_t k = 0; k < Kp; k += 2) {
+    typename S::V b[NP * R];
+    load_panels<S, NP>(b, panels, Kp * kPanel, k * kPanel, 2 * S::kLanes, odd);
+    fma_rows<S, MR, NP * R>(acc, b, x + k + 1, Kp);
+    load_panels<S, NP>(b, panels, Kp * kPanel, k * kPanel, 2 * S::kLanes, even);
+    fma_rows<S, MR, NP * R>(acc, b, x + k, Kp);
+  }
+  store_tile<S, MR, NP>(acc, N, n0, y, ldy, accumulate);
+}
+
+// Calls call.template operator()<MR, NP>(m, p) for the tile of MR rows from row m and NP panels from
+// panel p, covering y: blocks of 48 rows x 4 panels split among the threads, each walked in tiles of
+// up to 6 rows x Tiles::panels_per_tile(MR) panels. Which tile a row lands in never changes its bits.
+template <int MR, int NP, class Call>
+inline void tile_np(Call& call, int64_t m, int64_t p, int np) {
   if constexpr (NP > 1) {
-    if (np < NP) return tile_dispatch<S, MR, NP - 1>(x, K, panels, np, N, n0, y, ldy, accumulate);
+    if (np < NP) return tile_np<MR, NP - 1>(call, m, p, np);
   }
-  tile<S, MR, NP>(x, K, panels, N, n0, y, ldy, accumulate);
+  call.template operator()<MR, NP>(m, p);
 }
 
-template <class S, int MR, typename W>
-inline void row_block(const float* x, int64_t K, const W* w, int64_t N, int64_t p0, int64_t p1, float* y,
-                      int64_t ldy, bool accumulate) {
-  constexpr int NP = S::panels_per_tile(MR);
-  for (int64_t p = p0; p < p1; p += NP) {
-    const int np = static_cast<int>(smaller(NP, p1 - p));
-    tile_dispatch<S, MR, NP>(x, K, w + p * K * kPanel, np, N, p * kPanel, y, ldy, accumulate);
-  }
+template <class Tiles, int MR, class Call>
+inline void row_block(Call& call, int64_t m, int64_t p0, int64_t p1) {
+  constexpr int NP = Tiles::panels_per_tile(MR);
+  for (int64_t p = p0; p < p1; p += NP) tile_np<MR, NP>(call, m, p, static_cast<int>(smaller(NP, p1 - p)));
 }
 
-template <class S, typename W>
-void packed_gemm_typed(const float* x, int64_t M, const W* w, int64_t N, int64_t K, float* y, bool accumulate) {
+template <class Tiles, class Call>
+void for_each_tile(int64_t M, int64_t N, int64_t K, Call call) {
   constexpr int64_t kBlockM = 48, kBlockPanels = 4;
   const int64_t panels = (N + kPanel - 1) / kPanel;
   const int64_t blocks_m = (M + kBlockM - 1) / kBlockM, blocks_n = (panels + kBlockPanels - 1) / kBlockPanels;
@@ -85,26 +129,35 @@ void packed_gemm_typed(const float* x, int64_t M, const W* w, int64_t N, int64_t
       const int64_t m0 = bm * kBlockM, m1 = smaller(M, m0 + kBlockM);
       const int64_t p0 = bn * kBlockPanels, p1 = smaller(panels, p0 + kBlockPanels);
       for (int64_t m = m0; m < m1; m += 6) {
-        const float* xp = x + m * K;
-        float* yp = y + m * N;
         switch (smaller(6, m1 - m)) {
-          case 6: row_block<S, 6>(xp, K, w, N, p0, p1, yp, N, accumulate); break;
-          case 5: row_block<S, 5>(xp, K, w, N, p0, p1, yp, N, accumulate); break;
-          case 4: row_block<S, 4>(xp, K, w, N, p0, p1, yp, N, accumulate); break;
-          case 3: row_block<S, 3>(xp, K, w, N, p0, p1, yp, N, accumulate); break;
-          case 2: row_block<S, 2>(xp, K, w, N, p0, p1, yp, N, accumulate); break;
-          default: row_block<S, 1>(xp, K, w, N, p0, p1, yp, N, accumulate); break;
+          case 6: row_block<Tiles, 6>(call, m, p0, p1); break;
+          case 5: row_block<Tiles, 5>(call, m, p0, p1); break;
+          case 4: row_block<Tiles, 4>(call, m, p0, p1); break;
+          case 3: row_block<Tiles, 3>(call, m, p0, p1); break;
+          case 2: row_block<Tiles, 2>(call, m, p0, p1); break;
+          default: row_block<Tiles, 1>(call, m, p0, p1); break;
         }
       }
     }
 }
 
+// The fp32-weight product on S (w.f32).
 template <class S>
-void packed_gemm_on(const float* x, int64_t m, const PackedMatrixView& w, float* y, bool accumulate) {
-  if (w.bf16)
-    packed_gemm_typed<S>(x, m, w.bf16, w.rows, w.cols, y, accumulate);
-  else
-    packed_gemm_typed<S>(x, m, w.f32, w.rows, w.cols, y, accumulate);
+void packed_gemm_f32_on(const float* x, int64_t M, const PackedMatrixView& w, float* y, bool accumulate) {
+  const int64_t N = w.rows, K = w.cols;
+  for_each_tile<S>(M, N, K, [&]<int MR, int NP>(int64_t m, int64_t p) {
+    tile_f32<S, MR, NP>(x + m * K, K, w.f32 + p * K * kPanel, N, p * kPanel, y + m * N, N, accumulate);
+  });
+}
+
+// The bf16-weight product on S's FMAs (x rounded, Kp wide).
+template <class S>
+void packed_gemm_bf16_fma_on(const float* x, const isa_paths::PackedBf16Gemm& g) {
+  const int64_t Kp = g.k + (g.k & 1);
+  for_each_tile<S>(g.m, g.n, g.k, [&]<int MR, int NP>(int64_t m, int64_t p) {
+    tile_bf16_fma<S, MR, NP>(x + m * Kp, Kp, g.w + p * Kp * kPanel, g.n, p * kPanel, g.y + m * g.n, g.n,
+                             g.accumulate);
+  });
 }
 
 }  // namespace

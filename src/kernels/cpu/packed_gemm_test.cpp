@@ -1,9 +1,11 @@
 #include "kernels/cpu/packed_gemm.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <gtest/gtest.h>
 
+#include "core/bf16.h"
 #include "core/rng.h"
 #include "tests/isa_paths.h"
 
@@ -53,7 +55,68 @@ TEST(PackedGemm, RowsDoNotDependOnTheBatchAndMatchAReference) {
   });
 }
 
-// Each output is one FMA chain over k in order in one lane, so the paths agree to the bit.
+// Magnitudes spread over 2^-12..2^12, so that the order of the roundings shows in the bits.
+std::vector<float> spread_vector(int64_t n, uint64_t seed) {
+  Rng rng(seed);
+  std::vector<float> v(n);
+  for (auto& x : v) x = static_cast<float>(rng.normal() * std::ldexp(1.0, static_cast<int>(rng.uniform() * 24) - 12));
+  return v;
+}
+
+float bf16_rounded(float x) { return bf16_to_f32(f32_to_bf16(x)); }
+
+// The bf16 product's definition (packed_gemm.h), one scalar fmaf at a time: x and w rounded to bf16,
+// pairs of k in order, the odd product first (or, for the check below, the even one).
+float bf16_chain(const float* x, const float* w, int64_t K, bool odd_first = true) {
+  float acc = 0.0f;
+  for (int64_t k = 0; k < K; k += 2) {
+    const float xe = bf16_rounded(x[k]), we = bf16_rounded(w[k]);
+    const float xo = k + 1 < K ? bf16_rounded(x[k + 1]) : 0.0f, wo = k + 1 < K ? bf16_rounded(w[k + 1]) : 0.0f;
+    acc = odd_first ? std::fma(xe, we, std::fma(xo, wo, acc)) : std::fma(xo, wo, std::fma(xe, we, acc));
+  }
+  return acc;
+}
+
+// Every path (VDPBF16PS included where the CPU has it) runs exactly the defined chain; the data are
+// such that adding the even product first would give other bits.
+TEST(PackedGemm, Bf16WeightsRunTheOddThenEvenPairChainOnEveryPath) {
+  for (int64_t K : {64, 45, 576}) {
+    const int64_t N = 70, M = 9;
+    const auto w = spread_vector(N * K, 5), x = spread_vector(M * K, 6);
+    const PackedMatrix packed = pack_bf16(w.data(), N, K);
+    int64_t order_shows = 0;
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t n = 0; n < N; ++n)
+        order_shows += bf16_chain(&x[m * K], &w[n * K], K) != bf16_chain(&x[m * K], &w[n * K], K, false);
+    ASSERT_GT(order_shows, 0) << "K " << K << ": the data cannot tell the orders apart";
+    testing::on_every_isa([&](Isa isa) {
+      std::vector<float> y(M * N, -1.0f);
+      packed_gemm(x.data(), M, packed.view(), y.data());
+      for (int64_t m = 0; m < M; ++m)
+        for (int64_t n = 0; n < N; ++n)
+          ASSERT_EQ(y[m * N + n], bf16_chain(&x[m * K], &w[n * K], K))
+              << isa_name(isa) << " K " << K << " row " << m << " col " << n;
+    });
+  }
+}
+
+TEST(PackedGemm, Bf16LayoutPlacesEveryWeightOnceInPairs) {
+  for (int64_t K : {6, 7}) {
+    const int64_t N = 20;
+    std::vector<int> seen(packed_bf16_size(N, K), 0);
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t k = 0; k < K; ++k) {
+        const int64_t i = packed_bf16_index(n, k, K);
+        ASSERT_LT(i, static_cast<int64_t>(seen.size()));
+        ++seen[i];
+        if (k % 2 == 1) ASSERT_EQ(i, packed_bf16_index(n, k - 1, K) + 1);  // a pair is one 32-bit word
+      }
+    EXPECT_EQ(std::count(seen.begin(), seen.end(), 1), N * K);
+    EXPECT_EQ(std::count(seen.begin(), seen.end(), 0), static_cast<int64_t>(seen.size()) - N * K);
+  }
+}
+
+// Each output is one fixed chain of roundings in one lane, so the paths agree to the bit.
 TEST(PackedGemm, EveryPathGivesTheSameBits) {
   const int64_t N = 300, K = 70, M = 13;
   auto w = random_vector(N * K, 3);

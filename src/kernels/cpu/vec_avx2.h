@@ -17,10 +17,12 @@ struct Avx2 {
   static V zero() { return _mm256_setzero_ps(); }
   static V set1(float x) { return _mm256_set1_ps(x); }
   static V load(const float* p) { return _mm256_loadu_ps(p); }
-  static V load(const uint16_t* bf16) {
-    const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(bf16)));
-    return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
+  // kLanes (even, odd) pairs of bf16 values, one per 32-bit word: the odd values (the high halves)
+  // or the even ones (the low halves), as fp32.
+  static V load_bf16_odd(const uint16_t* bf16_pairs) {
+    return _mm256_castsi256_ps(_mm256_and_si256(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(bf16_pairs)), _mm256_set1_epi32(static_cast<int>(0xffff0000u))));
   }
+  static V load_bf16_even(const uint16_t* bf16_pairs) { return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(bf16_pairs)), 16)); }
   static void store(float* p, V v) { _mm256_storeu_ps(p, v); }
   static V add(V a, V b) { return _mm256_add_ps(a, b); }
   static V sub(V a, V b) { return _mm256_sub_ps(a, b); }

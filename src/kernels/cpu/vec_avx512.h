@@ -15,10 +15,12 @@ struct Avx512 {
   static V zero() { return _mm512_setzero_ps(); }
   static V set1(float x) { return _mm512_set1_ps(x); }
   static V load(const float* p) { return _mm512_loadu_ps(p); }
-  static V load(const uint16_t* bf16) {
-    const __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(bf16)));
-    return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
+  // kLanes (even, odd) pairs of bf16 values, one per 32-bit word: the odd values (the high halves)
+  // or the even ones (the low halves), as fp32.
+  static V load_bf16_odd(const uint16_t* bf16_pairs) {
+    return _mm512_castsi512_ps(_mm512_and_si512(_mm512_loadu_si512(bf16_pairs), _mm512_set1_epi32(static_cast<int>(0xffff0000u))));
   }
+  static V load_bf16_even(const uint16_t* bf16_pairs) { return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_loadu_si512(bf16_pairs), 16)); }
   static void store(float* p, V v) { _mm512_storeu_ps(p, v); }
   static V add(V a, V b) { return _mm512_add_ps(a, b); }
   static V sub(V a, V b) { return _mm512_sub_ps(a, b); }

@@ -98,11 +98,13 @@ void paged_attention(float* out, const float* q, const PagedKvView& kv, int64_t 
                      const int32_t* positions, int64_t rows, int64_t heads, cudaStream_t stream);
 
 // ---- row-invariant GEMM: y[m, n] (+)= sum_k x[m, k] * w[n, k], w in HF Linear layout [out, in] ----
-// One FMA chain per output over k in order from 0, then added to y when accumulating: the result of a
-// row depends only on that row and w, and equals kernels/cpu/packed_gemm.h's bit for bit. x must not alias y.
+// One FMA chain per output from 0, then added to y when accumulating: the result of a row depends only
+// on that row and w, and equals kernels/cpu/packed_gemm.h's bit for bit. x must not alias y.
+// fp32 w: the chain over k in order.
 void rowinv_gemm_f32(const float* x, int64_t m, const float* w, int64_t n, int64_t k, float* y, bool accumulate,
                      cudaStream_t stream);
-// w as bf16 bits (uint16, round-to-nearest-even of the fp32 weights).
+// w as bf16 bits (uint16, round-to-nearest-even of the fp32 weights), row-major [n, k]: x rounded to
+// bf16, the chain over the pairs (k, k+1) in order, odd product first (the CPU's bf16 product).
 void rowinv_gemm_bf16(const float* x, int64_t m, const uint16_t* w, int64_t n, int64_t k, float* y, bool accumulate,
                       cudaStream_t stream);
 // The same product on the tensor cores: x rounded to bf16 (nearest even) as it is staged, bf16 w, fp32

@@ -1,7 +1,8 @@
 // The row-invariant GEMM of generation (kernels/cuda/generation.h): a 64 x 64 output tile per block,
 // 256 threads of 4 x 4 outputs, K staged through shared memory 16 at a time. Every output is one FMA
-// chain over k = 0..K-1 from zero, whatever M, the tile or the grid: a row's bits never depend on the
-// batch, and equal the CPU engine's gemm (kernels/cpu/packed_gemm.h), which runs the same chain.
+// chain from zero, whatever M, the tile or the grid: a row's bits never depend on the batch, and equal
+// the CPU engine's gemm (kernels/cpu/packed_gemm.h), which runs the same chain: over k = 0..K-1 for
+// fp32 weights; for bf16 weights over x rounded to bf16 and the pairs (k, k+1), odd product first.
 //
 // rowinv_gemm_bf16_tensor_cores: bf16 operands on the tensor cores, fp32 accumulation, K in steps of
 // 32 staged through shared memory, one of four block tiles (kernels/cuda/rowinv_gemm_tiles.h: 64 x 128
@@ -28,10 +29,17 @@ __device__ __forceinline__ float load_weight(const float* w, int64_t i) { return
 __device__ __forceinline__ float load_weight(const uint16_t* w, int64_t i) {
   return __uint_as_float(static_cast<uint32_t>(w[i]) << 16);
 }
+// x as the product uses it: as given with fp32 weights, rounded to bf16 (nearest even) with bf16 ones.
+__device__ __forceinline__ float load_input(const float* x, int64_t i, const float*) { return x[i]; }
+__device__ __forceinline__ float load_input(const float* x, int64_t i, const uint16_t*) {
+  return __bfloat162float(__float2bfloat16_rn(x[i]));
+}
 
 template <typename W>
 __global__ void rowinv_gemm_kernel(const float* x, int64_t M, const W* w, int64_t N, int64_t K, float* y,
                                    bool accumulate) {
+  constexpr bool kPairs = sizeof(W) == 2;  // bf16 weights: the pair chain
+  static_assert(kStep % 2 == 0, "pairs of k must not straddle two stages");
   __shared__ float xs[kStep][kTile + 1], ws[kStep][kTile + 1];
   const int64_t m0 = int64_t(blockIdx.y) * kTile, n0 = int64_t(blockIdx.x) * kTile;
   const int tr = threadIdx.x / (kTile / kPer), tc = threadIdx.x % (kTile / kPer);
@@ -40,12 +48,12 @@ __global__ void rowinv_gemm_kernel(const float* x, int64_t M, const W* w, int64_
     for (int e = threadIdx.x; e < kStep * kTile; e += kThreads) {
       const int r = e / kStep, kk = e % kStep;
       const int64_t k = k0 + kk;
-      xs[kk][r] = (m0 + r < M && k < K) ? x[(m0 + r) * K + k] : 0.0f;
+      xs[kk][r] = (m0 + r < M && k < K) ? load_input(x, (m0 + r) * K + k, w) : 0.0f;
       ws[kk][r] = (n0 + r < N && k < K) ? load_weight(w, (n0 + r) * K + k) : 0.0f;
     }
     __syncthreads();
     const int steps = K - k0 < kStep ? static_cast<int>(K - k0) : kStep;
-    for (int kk = 0; kk < steps; ++kk) {
+    const auto step = [&](int kk) {
       float a[kPer], b[kPer];
 #pragma unroll
       for (int i = 0; i < kPer; ++i) {
@@ -56,6 +64,15 @@ __global__ void rowinv_gemm_kernel(const float* x, int64_t M, const W* w, int64_
       for (int i = 0; i < kPer; ++i)
 #pragma unroll
         for (int j = 0; j < kPer; ++j) acc[i][j] = fmaf(a[i], b[j], acc[i][j]);
+    };
+    if constexpr (kPairs) {
+      // kStep is even, so a pair never straddles two stages; an odd K's last pair reads staged zeros.
+      for (int kk = 0; kk < steps; kk += 2) {
+        step(kk + 1);
+        step(kk);
+      }
+    } else {
+      for (int kk = 0; kk < steps; ++kk) step(kk);
     }
     __syncthreads();
   }
