@@ -91,6 +91,20 @@ void BM_PackedGemmFfnUp(benchmark::State& state) {
 }
 BENCHMARK(BM_PackedGemmFfnUp)->ArgsProduct({{1, 32, 256}, {0, 1}, {0, 1, 2}})->Unit(benchmark::kMicrosecond);
 
+// Decode's weight stream: one row through a vocabulary-sized bf16 head (128k x 576, 151 MB, far
+// larger than the caches) and through an attention key projection (192 x 576, where few panels have
+// to be split evenly among the threads); bytes/s of weights read, on the best path.
+void BM_PackedGemmDecodeStream(benchmark::State& state) {
+  const int64_t N = state.range(0), K = 576;
+  auto x = filled(K, 1), w = filled(N * K, 0.1f);
+  const PackedMatrix packed = pack_bf16(w.data(), N, K);
+  std::vector<float> y(N);
+  for (auto _ : state) packed_gemm(x.data(), 1, packed.view(), y.data());
+  state.counters["bytes"] = benchmark::Counter(static_cast<double>(packed.bytes()), benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(isa_name(active_isa()));
+}
+BENCHMARK(BM_PackedGemmDecodeStream)->Arg(131072)->Arg(192)->Unit(benchmark::kMicrosecond);
+
 // SwiGLU forward over a prefill chunk's FFN activations (512 x 2048) on each path.
 void BM_SwigluForward(benchmark::State& state) {
   const Isa before = active_isa();

@@ -4,6 +4,8 @@
 // lane, whatever the vector width, tile shape or thread split — so each path is row-invariant and
 // all paths give bit-identical results.
 #pragma once
+#include <omp.h>
+
 #include <cstdint>
 
 #include "kernels/cpu/isa_paths.h"
@@ -101,8 +103,8 @@ inline void tile_bf16_fma(const float* x, int64_t Kp, const uint16_t* panels, in
 }
 
 // Calls call.template operator()<MR, NP>(m, p) for the tile of MR rows from row m and NP panels from
-// panel p, covering y: blocks of 48 rows x 4 panels split among the threads, each walked in tiles of
-// up to 6 rows x Tiles::panels_per_tile(MR) panels. Which tile a row lands in never changes its bits.
+// panel p, covering y: blocks of 48 rows x some panels split among the threads, each walked in tiles
+// of up to 6 rows x Tiles::panels_per_tile(MR) panels. Which tile a row lands in never changes its bits.
 template <int MR, int NP, class Call>
 inline void tile_np(Call& call, int64_t m, int64_t p, int np) {
   if constexpr (NP > 1) {
@@ -119,23 +121,37 @@ inline void row_block(Call& call, int64_t m, int64_t p0, int64_t p1) {
 
 template <class Tiles, class Call>
 void for_each_tile(int64_t M, int64_t N, int64_t K, Call call) {
-  constexpr int64_t kBlockM = 48, kBlockPanels = 4;
+  constexpr int64_t kBlockM = 48;
   const int64_t panels = (N + kPanel - 1) / kPanel;
-  const int64_t blocks_m = (M + kBlockM - 1) / kBlockM, blocks_n = (panels + kBlockPanels - 1) / kBlockPanels;
+  const int64_t blocks_m = (M + kBlockM - 1) / kBlockM;
   const bool parallel = M * N * K > (int64_t{1} << 17);
+  // Blocks of 4 panels; with one block of rows (decode) each thread gets an equal run of panels
+  // instead: 12 panels in blocks of 4 left one of two threads idle a third of the time.
+  int64_t block_panels = 4;
+  if (parallel && blocks_m == 1) {
+    const int64_t threads = omp_get_max_threads();
+    block_panels = (panels + threads - 1) / threads;
+  }
+  const int64_t blocks_n = (panels + block_panels - 1) / block_panels;
 #pragma omp parallel for collapse(2) schedule(static) if (parallel)
   for (int64_t bn = 0; bn < blocks_n; ++bn)
     for (int64_t bm = 0; bm < blocks_m; ++bm) {
       const int64_t m0 = bm * kBlockM, m1 = smaller(M, m0 + kBlockM);
-      const int64_t p0 = bn * kBlockPanels, p1 = smaller(panels, p0 + kBlockPanels);
-      for (int64_t m = m0; m < m1; m += 6) {
-        switch (smaller(6, m1 - m)) {
-          case 6: row_block<Tiles, 6>(call, m, p0, p1); break;
-          case 5: row_block<Tiles, 5>(call, m, p0, p1); break;
-          case 4: row_block<Tiles, 4>(call, m, p0, p1); break;
-          case 3: row_block<Tiles, 3>(call, m, p0, p1); break;
-          case 2: row_block<Tiles, 2>(call, m, p0, p1); break;
-          default: row_block<Tiles, 1>(call, m, p0, p1); break;
+      const int64_t p0 = bn * block_panels, p1 = smaller(panels, p0 + block_panels);
+      // 4 panels at a time through all the block's rows: they stay in the cache while rows pass.
+      // (One tile of rows streams its whole run: chunks cost a single decode row 25%.)
+      const int64_t chunk = m1 - m0 > 6 ? 4 : p1 - p0;
+      for (int64_t q0 = p0; q0 < p1; q0 += chunk) {
+        const int64_t q1 = smaller(p1, q0 + chunk);
+        for (int64_t m = m0; m < m1; m += 6) {
+          switch (smaller(6, m1 - m)) {
+            case 6: row_block<Tiles, 6>(call, m, q0, q1); break;
+            case 5: row_block<Tiles, 5>(call, m, q0, q1); break;
+            case 4: row_block<Tiles, 4>(call, m, q0, q1); break;
+            case 3: row_block<Tiles, 3>(call, m, q0, q1); break;
+            case 2: row_block<Tiles, 2>(call, m, q0, q1); break;
+            default: row_block<Tiles, 1>(call, m, q0, q1); break;
+          }
         }
       }
     }
