@@ -6,10 +6,12 @@
 #include <limits>
 #include <vector>
 
+#include "core/bf16.h"
 #include "core/cpu_features.h"
 #include "core/error.h"
 #include "core/op_profile.h"
 #include "kernels/cpu/isa_paths.h"
+#include "kernels/cpu/matmul.h"
 #include "kernels/cpu/parallel.h"
 
 namespace tt {
@@ -19,6 +21,13 @@ namespace {
 constexpr int64_t kChunkRows = 128;
 
 using RowResult = isa_paths::LogitRow;
+
+// buffer grown to at least count elements (never shrunk, contents not kept meaningful).
+template <typename T>
+T* grow(std::vector<T>& buffer, int64_t count) {
+  if (static_cast<int64_t>(buffer.size()) < count) buffer.resize(count);
+  return buffer.data();
+}
 
 // Turns one row of logits into its log-prob of the target and, if want_grad, into the gradient of
 // token_weight * (-logp) with respect to the logits: (softmax - onehot) * token_weight
@@ -45,21 +54,38 @@ ClassifierStats classifier_forward_backward(const float* hidden, const float* we
   if (grad) std::fill(grad->d_hidden, grad->d_hidden + n * dim, 0.0f);
 
   const int64_t chunk = std::min<int64_t>(kChunkRows, std::max<int64_t>(1, rows.size()));
-  std::vector<float> h(chunk * dim), logits(chunk * vocab), dh(grad ? chunk * dim : 0);
+  // Reused across calls: a chunk's logits are 65 MB at a 128k vocabulary, and a fresh zeroed vector
+  // each call cost its page faults and memset in every training step.
+  thread_local std::vector<float> logits_buffer;
+  float* logits = grow(logits_buffer, chunk * vocab);
+  std::vector<float> h(chunk * dim), dh(grad ? chunk * dim : 0);
+  // Native bf16: the weight is converted to bf16 once for every chunk's two products with it, and
+  // a chunk's logit gradients once (while each row is in the cache) for its two products.
+  const bool bf16_bits = precision == Precision::BF16 && native_bf16_available();
+  thread_local std::vector<uint16_t> weight_bits, h_bits, dlogit_bits;
+  if (bf16_bits) to_bf16(weight, grow(weight_bits, vocab * dim), vocab * dim);
   ClassifierStats stats;
   stats.scored = static_cast<int64_t>(rows.size());
   std::vector<RowResult> results(chunk);
   for (size_t c0 = 0; c0 < rows.size(); c0 += chunk) {
     const int64_t m = std::min<int64_t>(chunk, rows.size() - c0);
     for (int64_t r = 0; r < m; ++r) std::memcpy(&h[r * dim], hidden + rows[c0 + r] * dim, sizeof(float) * dim);
-    MatmulOptions forward{.trans_b = true, .precision = precision, .b_is_bf16 = weight_is_bf16};
-    matmul(h.data(), weight, logits.data(), m, vocab, dim, forward);
+    if (bf16_bits) {
+      to_bf16(h.data(), grow(h_bits, m * dim), m * dim);
+      matmul_bf16_bits(h_bits.data(), weight_bits.data(), logits, m, vocab, dim, {.trans_b = true});
+    } else {
+      matmul(h.data(), weight, logits, m, vocab, dim,
+             {.trans_b = true, .precision = precision, .b_is_bf16 = weight_is_bf16});
+    }
+    uint16_t* dlogits16 = bf16_bits && grad ? grow(dlogit_bits, m * vocab) : nullptr;
 #pragma omp parallel for schedule(static) if (m * vocab > kMinParallelWork)
     for (int64_t r = 0; r < m; ++r) {
       int64_t t = rows[c0 + r];
       float w = grad ? grad->token_weights[t] : 1.0f;
       results[r] = process_row(&logits[r * vocab], vocab, targets[t], grad != nullptr, w,
                                grad && grad->loss == TokenLoss::DFT);
+      if (dlogits16)
+        for (int64_t v = 0; v < vocab; ++v) dlogits16[r * vocab + v] = f32_to_bf16(logits[r * vocab + v]);
     }
     for (int64_t r = 0; r < m; ++r) {
       int64_t t = rows[c0 + r];
@@ -71,10 +97,15 @@ ClassifierStats classifier_forward_backward(const float* hidden, const float* we
     }
     if (!grad) continue;
     // d_hidden = dlogits · W ; dW += dlogits^T · h
-    matmul(logits.data(), weight, dh.data(), m, dim, vocab, {.precision = precision, .b_is_bf16 = weight_is_bf16});
+    if (dlogits16)
+      matmul_bf16_bits(dlogits16, weight_bits.data(), dh.data(), m, dim, vocab, {});
+    else
+      matmul(logits, weight, dh.data(), m, dim, vocab, {.precision = precision, .b_is_bf16 = weight_is_bf16});
     for (int64_t r = 0; r < m; ++r) std::memcpy(grad->d_hidden + rows[c0 + r] * dim, &dh[r * dim], sizeof(float) * dim);
-    matmul(logits.data(), h.data(), grad->d_weight, vocab, dim, m,
-           {.trans_a = true, .accumulate = true, .precision = precision});
+    if (dlogits16)
+      matmul_bf16_bits(dlogits16, h_bits.data(), grad->d_weight, vocab, dim, m, {.trans_a = true, .accumulate = true});
+    else
+      matmul(logits, h.data(), grad->d_weight, vocab, dim, m, {.trans_a = true, .accumulate = true, .precision = precision});
   }
   return stats;
 }

@@ -158,4 +158,16 @@ void matmul(const float* a, const float* b, float* c, int64_t m, int64_t n, int6
   run(key, pa, pb, c);
 }
 
+void matmul_bf16_bits(const uint16_t* a, const uint16_t* b, float* c, int64_t m, int64_t n, int64_t k,
+                      const MatmulOptions& options) {
+  OpScope scope("matmul (oneDNN)");
+  if (!native_bf16_available()) fail("matmul_bf16_bits: oneDNN has no native bf16 matmul on this CPU");
+  if (m == 0 || n == 0) return;
+  if (k == 0) {
+    if (!options.accumulate) std::memset(c, 0, sizeof(float) * m * n);
+    return;
+  }
+  run({m, n, k, options.trans_a, options.trans_b, options.accumulate, true}, a, b, c);
+}
+
 }  // namespace tt

@@ -28,6 +28,11 @@ struct MatmulOptions {
 };
 
 void matmul(const float* a, const float* b, float* c, int64_t m, int64_t n, int64_t k, const MatmulOptions& options);
+// The same with both operands already bf16 bits (layouts as above; options.precision is ignored):
+// for callers that convert an operand once and use it in several products. Only where
+// native_bf16_available() (tt::Error elsewhere).
+void matmul_bf16_bits(const uint16_t* a, const uint16_t* b, float* c, int64_t m, int64_t n, int64_t k,
+                      const MatmulOptions& options);
 
 // True when oneDNN runs bf16 matmuls natively on this CPU (else bf16 is emulated).
 bool native_bf16_available();
