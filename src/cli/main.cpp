@@ -1,4 +1,6 @@
 // tinythink: one binary, verbs a TRL / lm-eval / vLLM user recognises.
+#include <malloc.h>
+
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -40,6 +42,12 @@ int run(CLI::App& app, int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Buffers up to 32 MB (a step's activations, attention's per-call scratch) come from the heap and
+  // stay mapped between steps. With glibc's default, they were fresh mmaps whose pages faulted again
+  // on every call: a 512-token SFT step on a 2-vCPU Zen 5 VM spent 130 ms of its 1.45 s in attention
+  // backward's page faults (164-172 ms with them, 33-38 ms without; BENCHMARKS.md, issue #16).
+  mallopt(M_MMAP_THRESHOLD, 32 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
   CLI::App app{"tinythink: post-train and evaluate small reasoning language models on one machine"};
   app.require_subcommand(1);
   app.set_help_all_flag("--help-all", "show help for every command");
