@@ -1,5 +1,6 @@
 // tinythink generate / bench generate end to end on a tiny random model with a byte-level tokenizer.
 #include <filesystem>
+#include <map>
 #include <fstream>
 #include <sstream>
 
@@ -111,6 +112,27 @@ TEST(GenerateCli, BenchGenerateReportsThroughput) {
   EXPECT_GT(j["prefill_tokens_per_s"].get<double>(), 0);
   EXPECT_GT(j["decode_tokens_per_s"].get<double>(), 0);
   EXPECT_GT(j["peak_rss_mb"].get<double>(), 0);
+}
+
+// --profile: the decode steps' per-op table; every step runs the classifier GEMM once and the paged
+// attention once per layer (the tiny model has 2), and the rows with "other" add up to the decode time.
+TEST(GenerateCli, BenchGenerateProfilesTheDecodeSteps) {
+  auto r = testing::run_cli("bench generate --arch tiny-llama4 --batch 3 --prompt 9 --new 6 --precision fp32 --json --profile");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("| packed gemm (lm head) |"), std::string::npos) << r.output;
+  auto j = nlohmann::json::parse(r.output.substr(r.output.find("{\"")));
+  std::map<std::string, nlohmann::json> rows;
+  double shares = 0.0;
+  for (const auto& row : j.at("profile")) {
+    rows[row.at("op").get<std::string>()] = row;
+    shares += row.at("share").get<double>();
+  }
+  ASSERT_TRUE(rows.count("packed gemm (lm head)") && rows.count("packed gemm (layers)") && rows.count("paged attention") &&
+              rows.count("sampling") && rows.count("other (outside kernels)"))
+      << j.at("profile").dump();
+  EXPECT_EQ(rows["packed gemm (lm head)"]["calls_per_step"].get<int64_t>(), 1);
+  EXPECT_EQ(rows["paged attention"]["calls_per_step"].get<int64_t>(), 2);
+  EXPECT_NEAR(shares, 1.0, 1e-6);
 }
 
 // bench generate on a checkpoint with given prompts (what bench/compare_llama_cpp.sh gives llama.cpp too).

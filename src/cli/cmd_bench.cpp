@@ -9,6 +9,7 @@
 #include "cli/commands.h"
 #include "cli/option_checks.h"
 #include "cli/device_option.h"
+#include "cli/profile_table.h"
 #include "core/communicator.h"
 #include "core/log.h"
 #include "core/op_profile.h"
@@ -45,28 +46,6 @@ double train_flops(const ModelConfig& c, int64_t batch, int64_t seq) {
 // oneDNN's throughput on the model's own largest dense shape (the FFN up-projection of the step).
 double measured_matmul_flops(const ModelConfig& c, int64_t tokens, Precision precision) {
   return measure_matmul_flops(std::min<int64_t>(tokens, 4096), c.intermediate_size, c.hidden_size, precision);
-}
-
-// Per-op rows of the timed steps, per step: self time, share of the step, calls; the time no op
-// claims is "other (outside kernels)". Printed as a table on stderr, returned for the JSON.
-nlohmann::json profile_json(const std::vector<OpTime>& rows, double timed_s, int64_t steps) {
-  nlohmann::json out = nlohmann::json::array();
-  double claimed = 0.0, gemm = 0.0;
-  for (const OpTime& r : rows) {
-    claimed += r.self_s;
-    if (r.name == "matmul (oneDNN)" || r.name == "small gemm" || r.name == "matmul") gemm += r.self_s;
-  }
-  std::vector<OpTime> all = rows;
-  all.push_back({"other (outside kernels)", timed_s - claimed, timed_s - claimed, 0});
-  std::fprintf(stderr, "| op | ms / step | share | calls / step |\n|---|---:|---:|---:|\n");
-  for (const OpTime& r : all) {
-    const double ms = 1e3 * r.self_s / steps, share = r.self_s / timed_s;
-    std::fprintf(stderr, "| %s | %.1f | %.1f%% | %.0f |\n", r.name.c_str(), ms, 100 * share,
-                 static_cast<double>(r.calls) / steps);
-    out.push_back({{"op", r.name}, {"ms_per_step", ms}, {"share", share}, {"calls_per_step", r.calls / steps}});
-  }
-  std::fprintf(stderr, "| GEMMs (matmul rows + small gemm) | %.1f | %.1f%% | |\n", 1e3 * gemm / steps, 100 * gemm / timed_s);
-  return out;
 }
 
 // cuBLASLt's throughput on the same shape as measured_matmul_flops (all tokens of the step), on the
@@ -391,7 +370,7 @@ void register_bench(CLI::App& app) {
   train->add_option("--precision", args->precision, kPrecisionHelp);
   train->add_flag("--json", args->json, "print one JSON line");
   train->add_flag("--profile", args->profile,
-                  "per-op time of the timed steps (self time; GEMMs = oneDNN matmuls + small gemms; with --device "
+                  "per-op time of the timed steps (self time; GEMMs = matmul and small gemm rows; with --device "
                   "cuda each device op is timed to its end, which slows the step): a table on stderr, rows under "
                   "\"profile\" in the JSON");
   train->add_flag("--world", args->world,

@@ -10,6 +10,7 @@
 #include "cli/commands.h"
 #include "cli/option_checks.h"
 #include "cli/device_option.h"
+#include "cli/profile_table.h"
 #include "cli/token_ids.h"
 #include "core/communicator.h"
 #include "core/error.h"
@@ -187,7 +188,7 @@ void run_generate(const GenerateArgs& args) {
 struct BenchArgs {
   std::string arch = "mobilellm-r1-140m", precision = "auto", device, model, prompts;
   int64_t batch = 1, prompt = 128, new_tokens = 32, step_tokens = 2048;
-  bool json = false;
+  bool json = false, profile = false;
 };
 
 void run_generate_bench(const BenchArgs& args) {
@@ -226,10 +227,13 @@ void run_generate_bench(const BenchArgs& args) {
   bool more = true;
   while (more && engine.stats().prefill_tokens < prompt_tokens) more = engine.step();
   const double t1 = now_seconds();
-  const int64_t decode_before = engine.stats().decode_tokens;
+  const int64_t decode_before = engine.stats().decode_tokens, steps_before = engine.stats().steps;
+  if (args.profile) op_profile_start();
   while (more) more = engine.step();
   const double t2 = now_seconds();
+  const std::vector<OpTime> profile = args.profile ? op_profile_stop() : std::vector<OpTime>{};
   const int64_t decoded = engine.stats().decode_tokens - decode_before;
+  const int64_t decode_steps = engine.stats().steps - steps_before;
   nlohmann::json out = {{"impl", "tinythink"},
                         {"arch", args.model.empty() ? args.arch : args.model},
                         {"precision", precision_name(precision)},
@@ -262,6 +266,7 @@ void run_generate_bench(const BenchArgs& args) {
     out["cuda_graphs"] = gpu->cuda_graphs();  // TINYTHINK_CUDA_GRAPHS=1: decode steps replayed from graphs
     out["cuda_graphs_recorded"] = gpu->cuda_graphs_recorded();
   }
+  if (args.profile && decode_steps > 0) out["profile"] = profile_json(profile, t2 - t1, decode_steps);
   std::printf("%s\n", out.dump(args.json ? -1 : 2).c_str());
 }
 
@@ -316,6 +321,10 @@ void register_bench_generate(CLI::App& app) {
   cmd->add_option("--precision", args->precision, kPrecisionHelp);
   add_device_option(cmd, args->device);
   cmd->add_flag("--json", args->json, "print one JSON line");
+  cmd->add_flag("--profile", args->profile,
+                "per-op time of the decode steps (self time, per step; GEMMs = packed gemm rows; a parallel "
+                "region's wait for its slowest thread counts in its op): a table on stderr, rows under \"profile\" "
+                "in the JSON");
   cmd->callback([args] { run_generate_bench(*args); });
 }
 

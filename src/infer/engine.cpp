@@ -1,5 +1,7 @@
 #include "infer/engine.h"
 
+#include "core/op_profile.h"
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -9,6 +11,7 @@
 #include <set>
 
 #include "core/error.h"
+#include "core/op_profile.h"
 #include "io/file.h"
 #include "text/utf8.h"
 
@@ -344,7 +347,11 @@ bool Engine::step() {
     if (prefix_caching_) blocks().register_prefix(s->cache_id, s->tokens, s->computed);
     if (wants_logits) sampling.push_back(s);
   }
-  const std::vector<int32_t> drawn = draw_tokens(sampling);
+  std::vector<int32_t> drawn;
+  {
+    OpScope scope("sampling");
+    drawn = draw_tokens(sampling);
+  }
   for (size_t i = 0; i < sampling.size(); ++i) after_token(*sampling[i], drawn[i]);
   stats_.sample_seconds += seconds_since(t0);
   stats_.steps++;

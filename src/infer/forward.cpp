@@ -6,6 +6,7 @@
 
 #include "core/bf16.h"
 #include "core/error.h"
+#include "core/op_profile.h"
 #include "kernels/cpu/paged_attention.h"
 #include "kernels/cpu/rmsnorm.h"
 #include "kernels/cpu/swiglu.h"
@@ -44,11 +45,15 @@ class InferenceModel::EngineLayer final : public LayerOps {
     wrote(Act::Normed);
   }
   void project(Proj weight, Act in, Act out) override {
-    packed_gemm(matmul_input(in), N_, matrix(weight).view(), buffer(out));
+    const float* x = matmul_input(in);
+    OpScope scope("packed gemm (layers)");
+    packed_gemm(x, N_, matrix(weight).view(), buffer(out));
     wrote(out);
   }
   void add_to_residual(Proj weight, Act in) override {
-    packed_gemm(matmul_input(in), N_, matrix(weight).view(), m_.x_.data(), true);
+    const float* x = matmul_input(in);
+    OpScope scope("packed gemm (layers)");
+    packed_gemm(x, N_, matrix(weight).view(), m_.x_.data(), true);
   }
   void rope(Act q_or_k) override {
     rope_forward(buffer(q_or_k), step_.positions.data(), N_, heads(q_or_k), m_.rope_);
@@ -61,9 +66,12 @@ class InferenceModel::EngineLayer final : public LayerOps {
   }
   void attention() override {
     const int64_t row = c_.num_key_value_heads * c_.head_dim;
-    for (int64_t i = 0; i < N_; ++i) {
-      std::memcpy(cache_.key(step_.sequences[i], l_, step_.positions[i]), m_.k_.data() + i * row, sizeof(float) * row);
-      std::memcpy(cache_.value(step_.sequences[i], l_, step_.positions[i]), m_.v_.data() + i * row, sizeof(float) * row);
+    {
+      OpScope scope("kv cache write");
+      for (int64_t i = 0; i < N_; ++i) {
+        std::memcpy(cache_.key(step_.sequences[i], l_, step_.positions[i]), m_.k_.data() + i * row, sizeof(float) * row);
+        std::memcpy(cache_.value(step_.sequences[i], l_, step_.positions[i]), m_.v_.data() + i * row, sizeof(float) * row);
+      }
     }
     paged_attention({.rows = N_, .heads = c_.num_attention_heads, .kv_heads = c_.num_key_value_heads,
                      .head_dim = c_.head_dim, .block_size = cache_.block_size(), .q = m_.q_.data(),
@@ -108,7 +116,10 @@ class InferenceModel::EngineLayer final : public LayerOps {
   const float* matmul_input(Act a) {
     float* x = buffer(a);
     bool& rounded = rounded_[static_cast<int>(a)];
-    if (m_.precision_ == Precision::BF16 && !rounded) round_to_bf16(x, x, N_ * activation_width(c_, a));
+    if (m_.precision_ == Precision::BF16 && !rounded) {
+      OpScope scope("bf16 rounding (matmul inputs)");
+      round_to_bf16(x, x, N_ * activation_width(c_, a));
+    }
     rounded = true;
     return x;
   }
@@ -182,8 +193,11 @@ void InferenceModel::forward(const StepInput& step, KvCache& cache, float* logit
   gate_.resize(N * F);
   up_.resize(N * F);
   act_.resize(N * F);
-  for (int64_t i = 0; i < N; ++i)
-    std::memcpy(x_.data() + i * C, views_.embed + static_cast<int64_t>(step.tokens[i]) * C, sizeof(float) * C);
+  {
+    OpScope scope("embedding lookup");
+    for (int64_t i = 0; i < N; ++i)
+      std::memcpy(x_.data() + i * C, views_.embed + static_cast<int64_t>(step.tokens[i]) * C, sizeof(float) * C);
+  }
 
   block_tables_.resize(N);
   for (int64_t i = 0; i < N; ++i) block_tables_[i] = cache.block_table(step.sequences[i]).data();
@@ -198,6 +212,7 @@ void InferenceModel::forward(const StepInput& step, KvCache& cache, float* logit
   for (int64_t r = 0; r < R; ++r)
     rmsnorm_forward(hidden_.data() + r * C, nullptr, x_.data() + step.logit_rows[r] * C, views_.final_norm, 1, C, eps);
   if (bf16) round_to_bf16(hidden_.data(), hidden_.data(), R * C);
+  OpScope scope("packed gemm (lm head)");
   packed_gemm(hidden_.data(), R, lm_head_.view(), logits);
 }
 

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/op_profile.h"
 #include "kernels/cpu/simd.h"
 
 namespace tt {
@@ -30,65 +31,155 @@ struct Pair {
 // scores[j] = q · keys[j] * scale for j < len of each pair, pairs sorted by len (longest first): a
 // key is loaded once for every pair that reaches it. Each score is the same sequence of operations
 // whatever its neighbours: an 8-lane FMA chain over head_dim from zero, its horizontal sum, the scalar
-// tail, the scale.
-void score_pairs(Pair* pairs, int n, const float* const* keys, int64_t D, float scale) {
-  int active = n;
-  for (int64_t j = 0; j < pairs[0].len; ++j) {
-    while (pairs[active - 1].len <= j) --active;
-    const float* k = keys[j];
-    __m256 acc[kPairs];
-#pragma GCC unroll 12
-    for (int q = 0; q < kPairs; ++q) acc[q] = _mm256_setzero_ps();
-    int64_t d = 0;
-    for (; d + kLanes <= D; d += kLanes) {
-      const __m256 kv = _mm256_loadu_ps(k + d);
-#pragma GCC unroll 12
-      for (int q = 0; q < kPairs; ++q)
-        if (q < active) acc[q] = _mm256_fmadd_ps(_mm256_loadu_ps(pairs[q].q + d), kv, acc[q]);
-    }
-#pragma GCC unroll 12
-    for (int q = 0; q < kPairs; ++q) {
+// tail, the scale. KB keys at a time for up to P pairs: P x KB independent chains in flight (a decode
+// row's 3 query heads alone are 3 chains of 4-cycle FMAs, a quarter of what the core can issue).
+// Scores of keys past a pair's length land in its buffer (len_max wide) and are never read.
+template <int P, int KB>
+void score_keys(const Pair* pairs, int active, const float* const* keys, int64_t j, int64_t D, float scale) {
+  __m256 acc[P][KB];
+#pragma GCC unroll 16
+  for (int q = 0; q < P; ++q)
+#pragma GCC unroll 4
+    for (int b = 0; b < KB; ++b) acc[q][b] = _mm256_setzero_ps();
+  int64_t d = 0;
+  for (; d + kLanes <= D; d += kLanes) {
+    __m256 k[KB];
+#pragma GCC unroll 4
+    for (int b = 0; b < KB; ++b) k[b] = _mm256_loadu_ps(keys[j + b] + d);
+#pragma GCC unroll 16
+    for (int q = 0; q < P; ++q) {
       if (q >= active) break;
-      float r = D >= kLanes ? simd::horizontal_sum(acc[q]) : 0.0f;
-      for (int64_t t = d; t < D; ++t) r = std::fma(pairs[q].q[t], k[t], r);
-      pairs[q].scores[j] = r * scale;
+      const __m256 qv = _mm256_loadu_ps(pairs[q].q + d);
+#pragma GCC unroll 4
+      for (int b = 0; b < KB; ++b) acc[q][b] = _mm256_fmadd_ps(qv, k[b], acc[q][b]);
+    }
+  }
+  if constexpr (KB == 4) {
+    if (d == D) {  // no scalar tail: four horizontal sums at once, the same bits
+#pragma GCC unroll 16
+      for (int q = 0; q < P; ++q) {
+        if (q >= active) break;
+        const __m128 r = simd::horizontal_sums4(acc[q][0], acc[q][1], acc[q][2], acc[q][3]);
+        _mm_storeu_ps(pairs[q].scores + j, _mm_mul_ps(r, _mm_set1_ps(scale)));
+      }
+      return;
+    }
+  }
+#pragma GCC unroll 16
+  for (int q = 0; q < P; ++q) {
+    if (q >= active) break;
+#pragma GCC unroll 4
+    for (int b = 0; b < KB; ++b) {
+      float r = D >= kLanes ? simd::horizontal_sum(acc[q][b]) : 0.0f;
+      for (int64_t t = d; t < D; ++t) r = std::fma(pairs[q].q[t], keys[j + b][t], r);
+      pairs[q].scores[j + b] = r * scale;
     }
   }
 }
 
-// In place: scores[j] = exp(scores[j] - max); returns their sum (in order).
-float exponentiate(float* scores, int64_t len, float max_score) {
+template <int P, int KB>
+void score_pairs_by(Pair* pairs, int n, const float* const* keys, int64_t D, float scale) {
+  const int64_t len_max = pairs[0].len;
+  int active = n;
+  int64_t j = 0;
+  for (; j + KB <= len_max; j += KB) {
+    while (pairs[active - 1].len <= j) --active;
+    score_keys<P, KB>(pairs, active, keys, j, D, scale);
+  }
+  for (; j < len_max; ++j) {
+    while (pairs[active - 1].len <= j) --active;
+    score_keys<P, 1>(pairs, active, keys, j, D, scale);
+  }
+}
+
+void score_pairs(Pair* pairs, int n, const float* const* keys, int64_t D, float scale) {
+  if (n <= 3)
+    score_pairs_by<3, 4>(pairs, n, keys, D, scale);
+  else if (n <= 6)
+    score_pairs_by<6, 2>(pairs, n, keys, D, scale);
+  else
+    score_pairs_by<kPairs, 1>(pairs, n, keys, D, scale);
+}
+
+// The largest score (max is exact: the lanes' order does not matter).
+float largest(const float* scores, int64_t len) {
+  int64_t j = 0;
+  float best = -INFINITY;
+  if (len >= kLanes) {
+    __m256 vmax = _mm256_loadu_ps(scores);
+    for (j = kLanes; j + kLanes <= len; j += kLanes) vmax = _mm256_max_ps(vmax, _mm256_loadu_ps(scores + j));
+    best = simd::horizontal_max(vmax);
+  }
+  for (; j < len; ++j) best = std::max(best, scores[j]);
+  return best;
+}
+
+// In place: scores[j] = exp(scores[j] - max).
+void exponentiate(float* scores, int64_t len, float max_score) {
   int64_t j = 0;
   const __m256 vmax = _mm256_set1_ps(max_score);
   for (; j + 8 <= len; j += 8)
     _mm256_storeu_ps(scores + j, simd::exp256(_mm256_sub_ps(_mm256_loadu_ps(scores + j), vmax)));
   for (; j < len; ++j) scores[j] = simd::exp_scalar(scores[j] - max_score);
-  float sum = 0.0f;
-  for (j = 0; j < len; ++j) sum += scores[j];
-  return sum;
+}
+
+// Each pair's softmax: exp(score - max) in place and inv_sum = 1 / (their sum in position order). The
+// pairs' sums run side by side (one add chain each, in order: n chains in flight instead of one).
+void softmax_pairs(Pair* pairs, int n) {
+  float sum[kPairs] = {};
+  for (int q = 0; q < n; ++q) exponentiate(pairs[q].scores, pairs[q].len, largest(pairs[q].scores, pairs[q].len));
+  int active = n;
+  for (int64_t j = 0; j < pairs[0].len; ++j) {
+    while (pairs[active - 1].len <= j) --active;
+    for (int q = 0; q < active; ++q) sum[q] += pairs[q].scores[j];
+  }
+  for (int q = 0; q < n; ++q) pairs[q].inv_sum = 1.0f / sum[q];
 }
 
 // out = inv_sum * the sum over j < len of weights[j] * values[j] for each pair (weights in scores,
 // pairs longest first): a value vector is loaded once for every pair that reaches it. Each output is
-// one FMA chain over j in order from zero, then the multiply by inv_sum.
-void weigh_values(const Pair* pairs, int n, const float* const* values, int64_t D) {
-  int64_t d = 0;
-  for (; d + kLanes <= D; d += kLanes) {
-    __m256 acc[kPairs];
-#pragma GCC unroll 12
-    for (int q = 0; q < kPairs; ++q) acc[q] = _mm256_setzero_ps();
+// one FMA chain over j in order from zero, then the multiply by inv_sum: lane by lane, so how many
+// lanes of head_dim a pass covers (CH vectors of 8, P pairs: P x CH chains in flight) changes no bit.
+template <int P, int CH>
+int64_t weigh_values_by(const Pair* pairs, int n, const float* const* values, int64_t D, int64_t d) {
+  for (; d + CH * kLanes <= D; d += CH * kLanes) {
+    __m256 acc[P][CH];
+#pragma GCC unroll 16
+    for (int q = 0; q < P; ++q)
+#pragma GCC unroll 4
+      for (int c = 0; c < CH; ++c) acc[q][c] = _mm256_setzero_ps();
     int active = n;
     for (int64_t j = 0; j < pairs[0].len; ++j) {
       while (pairs[active - 1].len <= j) --active;
-      const __m256 v = _mm256_loadu_ps(values[j] + d);
-#pragma GCC unroll 12
-      for (int q = 0; q < kPairs; ++q)
-        if (q < active) acc[q] = _mm256_fmadd_ps(_mm256_set1_ps(pairs[q].scores[j]), v, acc[q]);
+      __m256 v[CH];
+#pragma GCC unroll 4
+      for (int c = 0; c < CH; ++c) v[c] = _mm256_loadu_ps(values[j] + d + c * kLanes);
+#pragma GCC unroll 16
+      for (int q = 0; q < P; ++q) {
+        if (q >= active) break;
+        const __m256 w = _mm256_set1_ps(pairs[q].scores[j]);
+#pragma GCC unroll 4
+        for (int c = 0; c < CH; ++c) acc[q][c] = _mm256_fmadd_ps(w, v[c], acc[q][c]);
+      }
     }
-#pragma GCC unroll 12
-    for (int q = 0; q < kPairs; ++q)
-      if (q < n) _mm256_storeu_ps(pairs[q].out + d, _mm256_mul_ps(acc[q], _mm256_set1_ps(pairs[q].inv_sum)));
+#pragma GCC unroll 16
+    for (int q = 0; q < P; ++q) {
+      if (q >= n) break;
+      const __m256 inv_sum = _mm256_set1_ps(pairs[q].inv_sum);
+#pragma GCC unroll 4
+      for (int c = 0; c < CH; ++c) _mm256_storeu_ps(pairs[q].out + d + c * kLanes, _mm256_mul_ps(acc[q][c], inv_sum));
+    }
   }
+  return d;
+}
+
+void weigh_values(const Pair* pairs, int n, const float* const* values, int64_t D) {
+  int64_t d = 0;
+  if (n <= 3)
+    d = weigh_values_by<3, 4>(pairs, n, values, D, d);
+  else if (n <= 6)
+    d = weigh_values_by<6, 2>(pairs, n, values, D, d);
+  d = weigh_values_by<kPairs, 1>(pairs, n, values, D, d);
   for (; d < D; ++d)
     for (int q = 0; q < n; ++q) {
       float acc = 0.0f;
@@ -134,11 +225,7 @@ void attend_rows(const PagedAttentionParams& p, int64_t first, int64_t count, in
     Pair* pairs = s.pairs.data() + at;
     const int n = static_cast<int>(std::min<size_t>(kPairs, s.pairs.size() - at));
     score_pairs(pairs, n, s.keys.data(), D, scale);
-    for (int q = 0; q < n; ++q) {
-      float max_score = -INFINITY;
-      for (int64_t j = 0; j < pairs[q].len; ++j) max_score = std::max(max_score, pairs[q].scores[j]);
-      pairs[q].inv_sum = 1.0f / exponentiate(pairs[q].scores, pairs[q].len, max_score);
-    }
+    softmax_pairs(pairs, n);
     weigh_values(pairs, n, s.values.data(), D);
   }
 }
@@ -146,6 +233,7 @@ void attend_rows(const PagedAttentionParams& p, int64_t first, int64_t count, in
 }  // namespace
 
 void paged_attention(const PagedAttentionParams& p) {
+  OpScope scope("paged attention");
   const int64_t N = p.rows, H = p.heads, KVH = p.kv_heads, D = p.head_dim;
   int64_t work = 0;
   for (int64_t i = 0; i < N; ++i) work += (p.positions[i] + 1) * H * D;

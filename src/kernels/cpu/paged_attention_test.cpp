@@ -1,12 +1,14 @@
 #include "kernels/cpu/paged_attention.h"
 
 #include <algorithm>
+#include <cmath>
 #include <vector>
 
 #include <gtest/gtest.h>
 
 #include "core/rng.h"
 #include "kernels/cpu/attention.h"
+#include "kernels/cpu/simd.h"
 
 namespace tt {
 namespace {
@@ -57,6 +59,29 @@ std::vector<float> run_paged(const PagedSequence& s, const std::vector<float>& q
                    .q = queries.data(), .out = out.data(), .positions = positions.data(), .block_tables = tables.data(),
                    .block_keys = s.keys.data(), .block_values = s.values.data()});
   return out;
+}
+
+// The four-at-once horizontal sum that scores keys gives each vector's horizontal_sum bit for bit, on
+// lanes of very different sizes (where another order of additions would round differently).
+TEST(PagedAttention, FourHorizontalSumsAtOnceAddInTheSameOrder) {
+  Rng rng(11);
+  int differs_from_a_plain_left_fold = 0;
+  for (int trial = 0; trial < 1000; ++trial) {
+    alignas(32) float lanes[4][8];
+    for (auto& v : lanes)
+      for (float& x : v) x = static_cast<float>(rng.normal() * std::pow(10.0, rng.below(9) - 4.0));
+    __m256 v[4];
+    for (int i = 0; i < 4; ++i) v[i] = _mm256_load_ps(lanes[i]);
+    alignas(16) float sums[4];
+    _mm_store_ps(sums, simd::horizontal_sums4(v[0], v[1], v[2], v[3]));
+    for (int i = 0; i < 4; ++i) {
+      ASSERT_EQ(sums[i], simd::horizontal_sum(v[i])) << "trial " << trial << " vector " << i;
+      float fold = 0.0f;
+      for (float x : lanes[i]) fold += x;
+      differs_from_a_plain_left_fold += fold != sums[i];
+    }
+  }
+  EXPECT_GT(differs_from_a_plain_left_fold, 100);  // the data tells the orders apart
 }
 
 // Head sizes with and without vector tails (8 lanes, groups of 32 outputs) and the models' 64.

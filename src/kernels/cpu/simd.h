@@ -15,6 +15,16 @@ inline float horizontal_sum(__m256 v) {
   return _mm_cvtss_f32(lo);
 }
 
+// horizontal_sum of four vectors at once, bit for bit (the same additions: lanes i + i+4, then
+// (x0 + x1) + (x2 + x3)): {hsum(a), hsum(b), hsum(c), hsum(d)}.
+inline __m128 horizontal_sums4(__m256 a, __m256 b, __m256 c, __m256 d) {
+  const __m256 ab = _mm256_add_ps(_mm256_permute2f128_ps(a, b, 0x20), _mm256_permute2f128_ps(a, b, 0x31));
+  const __m256 cd = _mm256_add_ps(_mm256_permute2f128_ps(c, d, 0x20), _mm256_permute2f128_ps(c, d, 0x31));
+  __m256 h = _mm256_hadd_ps(ab, cd);  // [a01 a23 c01 c23 | b01 b23 d01 d23]
+  h = _mm256_hadd_ps(h, h);           // [a c a c | b d b d]
+  return _mm_unpacklo_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+}
+
 inline float horizontal_max(__m256 v) {
   __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
   lo = _mm_max_ps(lo, hi);
