@@ -28,6 +28,11 @@ PackedMatrix make_weight(const float* w, int64_t rows, int64_t cols, Precision p
   return precision == Precision::BF16 ? pack_bf16(w, rows, cols) : pack_f32(w, rows, cols);
 }
 
+// Up to this many rows a stack of projections runs as one GEMM whose output rows are then split (a
+// decode step: one pass over the weights and one parallel region instead of three or two); above it
+// the GEMMs are long enough and the split would be a copy of every activation.
+constexpr int64_t kMaxStackedRows = 64;
+
 }  // namespace
 
 // The engine context of a layer recipe: the rows' tokens through the packed GEMM, K/V written
@@ -47,13 +52,33 @@ class InferenceModel::EngineLayer final : public LayerOps {
   void project(Proj weight, Act in, Act out) override {
     const float* x = matmul_input(in);
     OpScope scope("packed gemm (layers)");
-    packed_gemm(x, N_, matrix(weight).view(), buffer(out));
+    packed_gemm(x, N_, matrix(weight), buffer(out));
     wrote(out);
+  }
+  void project_each(Act in, std::initializer_list<std::pair<Proj, Act>> outs) override {
+    const PackedStack* stack = stack_of(outs);
+    if (stack == nullptr || N_ > kMaxStackedRows) return LayerOps::project_each(in, outs);
+    const float* x = matmul_input(in);
+    const int64_t width = stack->matrix.rows;
+    m_.stacked_.resize(N_ * width);
+    {
+      OpScope scope("packed gemm (layers)");
+      packed_gemm(x, N_, stack->view(), m_.stacked_.data());
+    }
+    size_t part = 0;
+    for (const auto& [weight, out] : outs) {
+      const int64_t offset = stack->offsets[part], cols = stack->rows[part];
+      float* y = buffer(out);
+      for (int64_t i = 0; i < N_; ++i)
+        std::memcpy(y + i * cols, m_.stacked_.data() + i * width + offset, sizeof(float) * cols);
+      wrote(out);
+      ++part;
+    }
   }
   void add_to_residual(Proj weight, Act in) override {
     const float* x = matmul_input(in);
     OpScope scope("packed gemm (layers)");
-    packed_gemm(x, N_, matrix(weight).view(), m_.x_.data(), true);
+    packed_gemm(x, N_, matrix(weight), m_.x_.data(), true);
   }
   void rope(Act q_or_k) override {
     rope_forward(buffer(q_or_k), step_.positions.data(), N_, heads(q_or_k), m_.rope_);
@@ -100,17 +125,25 @@ class InferenceModel::EngineLayer final : public LayerOps {
     }
     return nullptr;
   }
-  const PackedMatrix& matrix(Proj p) const {
+  PackedMatrixView matrix(Proj p) const {
     switch (p) {
-      case Proj::Q: return M_.wq;
-      case Proj::K: return M_.wk;
-      case Proj::V: return M_.wv;
-      case Proj::O: return M_.wo;
-      case Proj::Gate: return M_.gate;
-      case Proj::Up: return M_.up;
-      case Proj::Down: return M_.down;
+      case Proj::Q: return M_.qkv.part(0);
+      case Proj::K: return M_.qkv.part(1);
+      case Proj::V: return M_.qkv.part(2);
+      case Proj::O: return M_.wo.view();
+      case Proj::Gate: return M_.gate_up.part(0);
+      case Proj::Up: return M_.gate_up.part(1);
+      case Proj::Down: return M_.down.view();
     }
     fail("unknown projection {}", static_cast<int>(p));
+  }
+  // The stack whose parts are exactly these projections, in this order (else null).
+  const PackedStack* stack_of(std::initializer_list<std::pair<Proj, Act>> outs) const {
+    std::vector<Proj> weights;
+    for (const auto& o : outs) weights.push_back(o.first);
+    if (weights == std::vector<Proj>{Proj::Q, Proj::K, Proj::V}) return &M_.qkv;
+    if (weights == std::vector<Proj>{Proj::Gate, Proj::Up}) return &M_.gate_up;
+    return nullptr;
   }
   void wrote(Act a) { rounded_[static_cast<int>(a)] = false; }
   const float* matmul_input(Act a) {
@@ -140,10 +173,10 @@ InferenceModel::InferenceModel(Model& model, Precision precision)
   const ModelConfig& c = model.config;
   const int64_t C = c.hidden_size, D = c.head_dim, F = c.intermediate_size;
   const int64_t H = c.num_attention_heads, KVH = c.num_key_value_heads;
+  const bool bf16 = precision == Precision::BF16;
   for (const LayerViews& L : views_.layers) {
-    layers_.push_back({make_weight(L.wq, H * D, C, precision), make_weight(L.wk, KVH * D, C, precision),
-                       make_weight(L.wv, KVH * D, C, precision), make_weight(L.wo, C, H * D, precision),
-                       make_weight(L.w_gate, F, C, precision), make_weight(L.w_up, F, C, precision),
+    layers_.push_back({pack_stack({L.wq, L.wk, L.wv}, {H * D, KVH * D, KVH * D}, C, bf16),
+                       pack_stack({L.w_gate, L.w_up}, {F, F}, C, bf16), make_weight(L.wo, C, H * D, precision),
                        make_weight(L.w_down, C, F, precision)});
   }
   lm_head_ = make_weight(views_.lm_head, c.vocab_size, C, precision);
@@ -157,21 +190,25 @@ int64_t InferenceModel::context_limit() const {
   return limit;
 }
 
-std::array<const PackedMatrix*, 7> InferenceModel::Layer::weights() const {
-  return {&wq, &wk, &wv, &wo, &gate, &up, &down};
+std::array<const PackedMatrix*, 4> InferenceModel::Layer::matrices() const {
+  return {&qkv.matrix, &gate_up.matrix, &wo, &down};
+}
+
+std::array<PackedMatrixView, 7> InferenceModel::Layer::weights() const {
+  return {qkv.part(0), qkv.part(1), qkv.part(2), wo.view(), gate_up.part(0), gate_up.part(1), down.view()};
 }
 
 int64_t InferenceModel::matmul_weight_bytes() const {
   int64_t bytes = lm_head_.bytes();
   for (const Layer& l : layers_)
-    for (const PackedMatrix* w : l.weights()) bytes += w->bytes();
+    for (const PackedMatrix* m : l.matrices()) bytes += m->bytes();
   return bytes;
 }
 
 double InferenceModel::layer_matmul_flops_per_token() const {
   double flops = 0;
   for (const Layer& l : layers_)
-    for (const PackedMatrix* w : l.weights()) flops += 2.0 * static_cast<double>(w->rows) * static_cast<double>(w->cols);
+    for (const PackedMatrixView& w : l.weights()) flops += 2.0 * static_cast<double>(w.rows) * static_cast<double>(w.cols);
   return flops;
 }
 

@@ -57,8 +57,10 @@ class InferenceModel {
   class EngineLayer;  // the layer recipe's execution context (forward.cpp)
 
   struct Layer {
-    PackedMatrix wq, wk, wv, wo, gate, up, down;
-    std::array<const PackedMatrix*, 7> weights() const;  // every projection above
+    PackedStack qkv, gate_up;  // q, k, v and gate, up: one GEMM each in a decode step
+    PackedMatrix wo, down;
+    std::array<const PackedMatrix*, 4> matrices() const;  // every packed buffer above
+    std::array<PackedMatrixView, 7> weights() const;      // every projection
   };
   Model* model_;
   Precision precision_;
@@ -67,7 +69,7 @@ class InferenceModel {
   PackedMatrix lm_head_;
   RopeTable rope_;
   // scratch
-  std::vector<float> x_, h_, q_, k_, v_, attn_, gate_, up_, act_, hidden_;
+  std::vector<float> x_, h_, q_, k_, v_, attn_, gate_, up_, act_, hidden_, stacked_;
   std::vector<const int32_t*> block_tables_;  // [rows] each row's sequence block table
 };
 

@@ -1,6 +1,21 @@
 #include "infer/kv_cache.h"
 
+#include <sys/mman.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <new>
+
 namespace tt::infer {
+
+namespace {
+
+constexpr size_t kHugePage = size_t{2} << 20;
+constexpr size_t kChunkBytes = size_t{8} << 20;
+
+}  // namespace
+
+void KvCache::FreeChunk::operator()(float* p) const { std::free(p); }
 
 KvCache::KvCache(const ModelConfig& config, int64_t block_size)
     : layers_(config.num_hidden_layers),
@@ -14,9 +29,22 @@ KvCache::KvCache(const ModelConfig& config, int64_t block_size)
 void KvCache::reserve(int32_t seq, int64_t tokens) {
   blocks_.reserve(seq, tokens);
   // Storage for the block ids handed out for the first time.
-  while (static_cast<int64_t>(storage_.size()) < blocks_.blocks_allocated()) {
-    storage_.emplace_back(new float[layers_ * 2 * block_stride_]);
-    const auto block = static_cast<int32_t>(storage_.size() - 1);
+  const size_t block_floats = static_cast<size_t>(layers_ * 2 * block_stride_);
+  while (static_cast<int64_t>(blocks_storage_.size()) < blocks_.blocks_allocated()) {
+    if (chunk_free_ == 0) {
+      const size_t blocks = std::max<size_t>(1, kChunkBytes / (block_floats * sizeof(float)));
+      const size_t bytes = (blocks * block_floats * sizeof(float) + kHugePage - 1) / kHugePage * kHugePage;
+      auto* chunk = static_cast<float*>(std::aligned_alloc(kHugePage, bytes));
+      if (chunk == nullptr) throw std::bad_alloc();
+      madvise(chunk, bytes, MADV_HUGEPAGE);  // advice: where the kernel cannot, 4 KB pages as before
+      chunks_.emplace_back(chunk);
+      chunk_next_ = chunk;
+      chunk_free_ = static_cast<int64_t>(bytes / (block_floats * sizeof(float)));
+    }
+    blocks_storage_.push_back(chunk_next_);
+    chunk_next_ += block_floats;
+    --chunk_free_;
+    const auto block = static_cast<int32_t>(blocks_storage_.size() - 1);
     for (int64_t l = 0; l < layers_; ++l) {
       layer_keys_[l].push_back(block_keys(block, l));
       layer_values_[l].push_back(block_values(block, l));

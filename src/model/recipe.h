@@ -6,6 +6,8 @@
 // says what follows what. Adding a family = one file in model/families/ (its layer recipe), a line in
 // layer_recipe(), and its config parsing in model/config.cpp.
 #pragma once
+#include <initializer_list>
+#include <utility>
 
 #include "model/config.h"
 #include "model/params.h"
@@ -25,6 +27,11 @@ class LayerOps {
   virtual void norm(Norm weight) = 0;
   // out = in W^T.
   virtual void project(Proj weight, Act in, Act out) = 0;
+  // out_i = in W_i^T for each (W_i, out_i): projections of one input (q/k/v, gate/up), which a context
+  // may run as one product. By default one project() each, in order.
+  virtual void project_each(Act in, std::initializer_list<std::pair<Proj, Act>> outs) {
+    for (const auto& [weight, out] : outs) project(weight, in, out);
+  }
   // residual += in W^T.
   virtual void add_to_residual(Proj weight, Act in) = 0;
   // Rotates each head of Q or K by its token's position (the model's RoPE parameters).

@@ -59,25 +59,44 @@ int64_t packed_bf16_index(int64_t n, int64_t k, int64_t K) {
 }
 int64_t packed_bf16_size(int64_t N, int64_t K) { return (N + kPanel - 1) / kPanel * kPanel * even(K); }
 
-PackedMatrix pack_f32(const float* w, int64_t rows, int64_t cols) {
-  PackedMatrix m;
-  m.rows = rows;
+PackedStack pack_stack(const std::vector<const float*>& weights, const std::vector<int64_t>& rows, int64_t cols,
+                       bool bf16) {
+  PackedStack s;
+  s.rows = rows;
+  int64_t end = 0;
+  for (int64_t r : rows) {
+    s.offsets.push_back((end + kPanel - 1) / kPanel * kPanel);
+    end = s.offsets.back() + r;
+  }
+  PackedMatrix& m = s.matrix;
+  m.rows = end;
   m.cols = cols;
-  m.f32.assign(packed_size(rows, cols), 0.0f);
-  for (int64_t n = 0; n < rows; ++n)
-    for (int64_t k = 0; k < cols; ++k) m.f32[packed_index(n, k, cols)] = w[n * cols + k];
-  return m;
+  if (bf16)
+    m.bf16.assign(packed_bf16_size(end, cols), 0);
+  else
+    m.f32.assign(packed_size(end, cols), 0.0f);
+  for (size_t i = 0; i < weights.size(); ++i)
+    for (int64_t n = 0; n < rows[i]; ++n)
+      for (int64_t k = 0; k < cols; ++k) {
+        const float v = weights[i][n * cols + k];
+        const int64_t row = s.offsets[i] + n;
+        if (bf16)
+          m.bf16[packed_bf16_index(row, k, cols)] = f32_to_bf16(v);
+        else
+          m.f32[packed_index(row, k, cols)] = v;
+      }
+  return s;
 }
 
-PackedMatrix pack_bf16(const float* w, int64_t rows, int64_t cols) {
-  PackedMatrix m;
-  m.rows = rows;
-  m.cols = cols;
-  m.bf16.assign(packed_bf16_size(rows, cols), 0);
-  for (int64_t n = 0; n < rows; ++n)
-    for (int64_t k = 0; k < cols; ++k) m.bf16[packed_bf16_index(n, k, cols)] = f32_to_bf16(w[n * cols + k]);
-  return m;
+PackedMatrixView PackedStack::part(size_t i) const {
+  const int64_t offset = offsets.at(i), cols = matrix.cols;
+  return {rows[i], cols, matrix.is_bf16() ? nullptr : matrix.f32.data() + offset * cols,
+          matrix.is_bf16() ? matrix.bf16.data() + offset * even(cols) : nullptr};
 }
+
+PackedMatrix pack_f32(const float* w, int64_t rows, int64_t cols) { return pack_stack({w}, {rows}, cols, false).matrix; }
+
+PackedMatrix pack_bf16(const float* w, int64_t rows, int64_t cols) { return pack_stack({w}, {rows}, cols, true).matrix; }
 
 void packed_gemm(const float* x, int64_t m, const PackedMatrixView& w, float* y, bool accumulate) {
   if (m == 0 || w.rows == 0) return;

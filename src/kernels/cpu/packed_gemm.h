@@ -17,6 +17,7 @@
 // The kernel takes plain views (pointers and sizes, no hidden state): PackedMatrix owns host memory,
 // and a device backend packs the same layout into its own buffers.
 #pragma once
+#include <cstddef>
 #include <cstdint>
 #include <vector>
 
@@ -55,6 +56,22 @@ PackedMatrix pack_f32(const float* w, int64_t rows, int64_t cols);
 // bf16 copy of w, rounded to nearest even exactly as round_to_bf16 (the training bf16 path) does, in
 // the pair layout above.
 PackedMatrix pack_bf16(const float* w, int64_t rows, int64_t cols);
+
+// Weights that share an input (q/k/v, gate/up) packed one after another, each from a panel boundary:
+// one packed_gemm over view() computes them all — one pass over the weights and one parallel region
+// instead of one each, what a decode step's few rows need — with part i's columns at offsets[i] of each
+// output row (columns of the padding between parts are zeros). part(i) is weight i alone. A column's
+// bits do not depend on the columns around it, so both give the same values.
+struct PackedStack {
+  PackedMatrix matrix;                // rows = the last part's end
+  std::vector<int64_t> offsets, rows;  // per part: its first column in the stack, its rows
+  PackedMatrixView view() const { return matrix.view(); }
+  PackedMatrixView part(size_t i) const;
+};
+
+// weights[i] is [rows[i], cols]; bf16 packs as pack_bf16 does, else as pack_f32.
+PackedStack pack_stack(const std::vector<const float*>& weights, const std::vector<int64_t>& rows, int64_t cols,
+                       bool bf16);
 
 // y [m, w.rows] (+)= x [m, w.cols] · w^T. x must not alias y.
 void packed_gemm(const float* x, int64_t m, const PackedMatrixView& w, float* y, bool accumulate = false);

@@ -25,6 +25,7 @@ inline void tile_bf16_dot(const uint32_t* x, int64_t Kh, const uint16_t* panels,
   for (int i = 0; i < MR * NP; ++i) acc[i] = _mm512_setzero_ps();
   const int64_t stride = Kh * 2 * kPanel;
   for (int64_t h = 0; h < Kh; ++h) {
+    prefetch_panels<MR, NP>(panels, stride, h * 2 * kPanel);
     __m512i b[NP];
 #pragma GCC unroll 8
     for (int p = 0; p < NP; ++p) b[p] = _mm512_loadu_si512(panels + p * stride + h * 2 * kPanel);

@@ -116,6 +116,41 @@ TEST(PackedGemm, Bf16LayoutPlacesEveryWeightOnceInPairs) {
   }
 }
 
+// A stack of weights (q/k/v-like: sizes that are not whole panels) computes each part's columns with
+// the bits of that weight packed alone, at its offset, zeros in the padding; its parts alone too.
+TEST(PackedGemm, AStackGivesEachWeightsBitsAtItsOffset) {
+  const int64_t K = 45;
+  const std::vector<int64_t> rows = {20, 7, 33};
+  std::vector<std::vector<float>> w;
+  for (int64_t r : rows) w.push_back(random_vector(r * K, 10 + w.size()));
+  for (bool bf16 : {false, true}) {
+    const PackedStack stack = pack_stack({w[0].data(), w[1].data(), w[2].data()}, rows, K, bf16);
+    ASSERT_EQ(stack.offsets, (std::vector<int64_t>{0, 32, 48}));
+    ASSERT_EQ(stack.matrix.rows, 81);
+    testing::on_every_isa([&](Isa) {
+      for (int64_t M : {1, 7, 50}) {
+        const auto x = random_vector(M * K, 20 + M);
+        const int64_t S = stack.matrix.rows;
+        std::vector<float> y(M * S, -1.0f);
+        packed_gemm(x.data(), M, stack.view(), y.data());
+        for (size_t i = 0; i < rows.size(); ++i) {
+          const PackedMatrix alone = bf16 ? pack_bf16(w[i].data(), rows[i], K) : pack_f32(w[i].data(), rows[i], K);
+          std::vector<float> expected(M * rows[i]), part(M * rows[i], -1.0f);
+          packed_gemm(x.data(), M, alone.view(), expected.data());
+          packed_gemm(x.data(), M, stack.part(i), part.data());
+          for (int64_t m = 0; m < M; ++m)
+            for (int64_t n = 0; n < rows[i]; ++n) {
+              ASSERT_EQ(y[m * S + stack.offsets[i] + n], expected[m * rows[i] + n]) << "part " << i << " M " << M;
+              ASSERT_EQ(part[m * rows[i] + n], expected[m * rows[i] + n]) << "part " << i << " alone, M " << M;
+            }
+        }
+        for (int64_t m = 0; m < M; ++m)
+          for (int64_t n : {20, 31, 39, 47}) ASSERT_EQ(y[m * S + n], 0.0f) << "padding column " << n;
+      }
+    });
+  }
+}
+
 // Each output is one fixed chain of roundings in one lane, so the paths agree to the bit.
 TEST(PackedGemm, EveryPathGivesTheSameBits) {
   const int64_t N = 300, K = 70, M = 13;

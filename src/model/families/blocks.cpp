@@ -5,9 +5,7 @@ namespace tt {
 
 void self_attention_block(LayerOps& ops, bool qk_norm) {
   ops.norm(Norm::Attention);
-  ops.project(Proj::Q, Act::Normed, Act::Q);
-  ops.project(Proj::K, Act::Normed, Act::K);
-  ops.project(Proj::V, Act::Normed, Act::V);
+  ops.project_each(Act::Normed, {{Proj::Q, Act::Q}, {Proj::K, Act::K}, {Proj::V, Act::V}});
   ops.rope(Act::Q);
   ops.rope(Act::K);
   if (qk_norm) {
@@ -20,8 +18,7 @@ void self_attention_block(LayerOps& ops, bool qk_norm) {
 
 void swiglu_ffn_block(LayerOps& ops) {
   ops.norm(Norm::Ffn);
-  ops.project(Proj::Gate, Act::Normed, Act::Gate);
-  ops.project(Proj::Up, Act::Normed, Act::Up);
+  ops.project_each(Act::Normed, {{Proj::Gate, Act::Gate}, {Proj::Up, Act::Up}});
   ops.swiglu();
   ops.add_to_residual(Proj::Down, Act::SwiGlu);
 }
