@@ -14,6 +14,15 @@ namespace tt {
 namespace {
 
 constexpr int64_t kLanes = 8;
+// Keys and values are read kPrefetchPositions positions ahead: the cache's blocks are scattered and
+// a head's slice is a strided quarter of each slot, which the hardware prefetcher does not follow, and
+// after a step's weights streamed through the caches every K/V line comes from memory. Engine decode on
+// the Zen 5: attention of b64 x 136 tokens 10-11 -> 7 ms per step, b1 x 1550 tokens 2.8-3.3 -> 1.9 ms.
+constexpr int64_t kPrefetchPositions = 16;
+inline void prefetch_row(const float* row, int64_t D) {
+  for (int64_t d = 0; d < D; d += 64 / sizeof(float)) _mm_prefetch(reinterpret_cast<const char*>(row + d), _MM_HINT_T0);
+}
+
 // (query row, head) pairs of one KV head computed side by side: their accumulators stay in the 16
 // AVX2 registers. 4 rows of a prefill chunk x the 3 query heads of a KV head fill them.
 constexpr int kPairs = 12;
@@ -84,6 +93,8 @@ void score_pairs_by(Pair* pairs, int n, const float* const* keys, int64_t D, flo
   int64_t j = 0;
   for (; j + KB <= len_max; j += KB) {
     while (pairs[active - 1].len <= j) --active;
+    if (j + kPrefetchPositions + KB <= len_max)
+      for (int b = 0; b < KB; ++b) prefetch_row(keys[j + kPrefetchPositions + b], D);
     score_keys<P, KB>(pairs, active, keys, j, D, scale);
   }
   for (; j < len_max; ++j) {
@@ -151,6 +162,7 @@ int64_t weigh_values_by(const Pair* pairs, int n, const float* const* values, in
     int active = n;
     for (int64_t j = 0; j < pairs[0].len; ++j) {
       while (pairs[active - 1].len <= j) --active;
+      if (d == 0 && j + kPrefetchPositions < pairs[0].len) prefetch_row(values[j + kPrefetchPositions], D);
       __m256 v[CH];
 #pragma GCC unroll 4
       for (int c = 0; c < CH; ++c) v[c] = _mm256_loadu_ps(values[j] + d + c * kLanes);
