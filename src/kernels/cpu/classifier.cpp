@@ -13,6 +13,7 @@
 #include "kernels/cpu/isa_paths.h"
 #include "kernels/cpu/matmul.h"
 #include "kernels/cpu/parallel.h"
+#include "kernels/cpu/scratch.h"
 
 namespace tt {
 
@@ -21,13 +22,6 @@ namespace {
 constexpr int64_t kChunkRows = 128;
 
 using RowResult = isa_paths::LogitRow;
-
-// buffer grown to at least count elements (never shrunk, contents not kept meaningful).
-template <typename T>
-T* grow(std::vector<T>& buffer, int64_t count) {
-  if (static_cast<int64_t>(buffer.size()) < count) buffer.resize(count);
-  return buffer.data();
-}
 
 // Turns one row of logits into its log-prob of the target and, if want_grad, into the gradient of
 // token_weight * (-logp) with respect to the logits: (softmax - onehot) * token_weight
@@ -57,13 +51,13 @@ ClassifierStats classifier_forward_backward(const float* hidden, const float* we
   // Reused across calls: a chunk's logits are 65 MB at a 128k vocabulary, and a fresh zeroed vector
   // each call cost its page faults and memset in every training step.
   thread_local std::vector<float> logits_buffer;
-  float* logits = grow(logits_buffer, chunk * vocab);
+  float* logits = grown(logits_buffer, chunk * vocab);
   std::vector<float> h(chunk * dim), dh(grad ? chunk * dim : 0);
   // Native bf16: the weight is converted to bf16 once for every chunk's two products with it, and
   // a chunk's logit gradients once (while each row is in the cache) for its two products.
   const bool bf16_bits = precision == Precision::BF16 && native_bf16_available();
   thread_local std::vector<uint16_t> weight_bits, h_bits, dlogit_bits;
-  if (bf16_bits) to_bf16(weight, grow(weight_bits, vocab * dim), vocab * dim);
+  if (bf16_bits) to_bf16(weight, grown(weight_bits, vocab * dim), vocab * dim);
   ClassifierStats stats;
   stats.scored = static_cast<int64_t>(rows.size());
   std::vector<RowResult> results(chunk);
@@ -71,13 +65,13 @@ ClassifierStats classifier_forward_backward(const float* hidden, const float* we
     const int64_t m = std::min<int64_t>(chunk, rows.size() - c0);
     for (int64_t r = 0; r < m; ++r) std::memcpy(&h[r * dim], hidden + rows[c0 + r] * dim, sizeof(float) * dim);
     if (bf16_bits) {
-      to_bf16(h.data(), grow(h_bits, m * dim), m * dim);
+      to_bf16(h.data(), grown(h_bits, m * dim), m * dim);
       matmul_bf16_bits(h_bits.data(), weight_bits.data(), logits, m, vocab, dim, {.trans_b = true});
     } else {
       matmul(h.data(), weight, logits, m, vocab, dim,
              {.trans_b = true, .precision = precision, .b_is_bf16 = weight_is_bf16});
     }
-    uint16_t* dlogits16 = bf16_bits && grad ? grow(dlogit_bits, m * vocab) : nullptr;
+    uint16_t* dlogits16 = bf16_bits && grad ? grown(dlogit_bits, m * vocab) : nullptr;
 #pragma omp parallel for schedule(static) if (m * vocab > kMinParallelWork)
     for (int64_t r = 0; r < m; ++r) {
       int64_t t = rows[c0 + r];

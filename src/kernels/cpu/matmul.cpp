@@ -10,6 +10,7 @@
 #include "core/error.h"
 #include "core/bf16.h"
 #include "core/op_profile.h"
+#include "kernels/cpu/scratch.h"
 
 namespace tt {
 
@@ -81,13 +82,6 @@ const MatmulPrimitive& get_primitive(const MatmulKey& key) {
 }
 
 
-// Per-thread scratch that grows as needed and is reused across calls.
-template <typename T>
-T* scratch(std::vector<T>& buffer, int64_t count) {
-  if (static_cast<int64_t>(buffer.size()) < count) buffer.resize(count);
-  return buffer.data();
-}
-
 void run(const MatmulKey& key, const void* a, const void* b, float* c) {
   const MatmulPrimitive& p = get_primitive(key);
   dnnl::engine& engine = cpu_engine();
@@ -95,7 +89,7 @@ void run(const MatmulKey& key, const void* a, const void* b, float* c) {
   memory ma(p.a, engine, const_cast<void*>(a));
   memory mb(p.b, engine, const_cast<void*>(b));
   memory mc(p.c, engine, c);
-  uint8_t* bytes = scratch(scratchpad_bytes, static_cast<int64_t>(p.scratchpad.get_size()) + 64);
+  uint8_t* bytes = grown(scratchpad_bytes, static_cast<int64_t>(p.scratchpad.get_size()) + 64);
   bytes += (64 - reinterpret_cast<uintptr_t>(bytes) % 64) % 64;  // oneDNN's buffers are 64-byte aligned
   memory scratchpad(p.scratchpad, engine, bytes);
   dnnl::stream& stream = thread_stream();
@@ -138,8 +132,8 @@ void matmul(const float* a, const float* b, float* c, int64_t m, int64_t n, int6
   if (native_bf16_available()) {
     thread_local std::vector<uint16_t> a16, b16;
     key.bf16 = true;
-    uint16_t* pa = scratch(a16, m * k);
-    uint16_t* pb = scratch(b16, k * n);
+    uint16_t* pa = grown(a16, m * k);
+    uint16_t* pb = grown(b16, k * n);
     to_bf16(a, pa, m * k);
     to_bf16(b, pb, k * n);
     return run(key, pa, pb, c);
@@ -148,11 +142,11 @@ void matmul(const float* a, const float* b, float* c, int64_t m, int64_t n, int6
   const float* pa = a;
   const float* pb = b;
   if (!options.a_is_bf16) {
-    round_to_bf16(a, scratch(a32, m * k), m * k);
+    round_to_bf16(a, grown(a32, m * k), m * k);
     pa = a32.data();
   }
   if (!options.b_is_bf16) {
-    round_to_bf16(b, scratch(b32, k * n), k * n);
+    round_to_bf16(b, grown(b32, k * n), k * n);
     pb = b32.data();
   }
   run(key, pa, pb, c);

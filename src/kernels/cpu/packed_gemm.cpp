@@ -6,6 +6,7 @@
 #include "core/bf16.h"
 #include "core/cpu_features.h"
 #include "kernels/cpu/isa_paths.h"
+#include "kernels/cpu/scratch.h"
 
 namespace tt {
 
@@ -24,8 +25,7 @@ int64_t even(int64_t k) { return k + (k & 1); }
 const float* rounded_rows(const float* x, int64_t m, int64_t k) {
   thread_local std::vector<float> rounded;
   const int64_t kp = even(k);
-  if (static_cast<int64_t>(rounded.size()) < m * kp) rounded.resize(m * kp);
-  float* out = rounded.data();
+  float* out = grown(rounded, m * kp);
 #pragma omp parallel for schedule(static) if (m * k > (int64_t{1} << 16))
   for (int64_t r = 0; r < m; ++r) {
     for (int64_t j = 0; j < k; ++j) out[r * kp + j] = bf16_to_f32(f32_to_bf16(x[r * k + j]));
@@ -37,8 +37,7 @@ const float* rounded_rows(const float* x, int64_t m, int64_t k) {
 const uint32_t* bf16_pair_rows(const float* x, int64_t m, int64_t k) {
   thread_local std::vector<uint32_t> pairs;
   const int64_t kh = even(k) / 2;
-  if (static_cast<int64_t>(pairs.size()) < m * kh) pairs.resize(m * kh);
-  uint32_t* out = pairs.data();
+  uint32_t* out = grown(pairs, m * kh);
 #pragma omp parallel for schedule(static) if (m * k > (int64_t{1} << 16))
   for (int64_t r = 0; r < m; ++r) {
     const float* row = x + r * k;
