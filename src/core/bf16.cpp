@@ -1,4 +1,5 @@
 #include "core/bf16.h"
+#include "core/bf16_avx2.h"
 #include "core/op_profile.h"
 
 #include <immintrin.h>
@@ -14,17 +15,6 @@ uint16_t f32_to_f16(float value) {
 }
 
 namespace {
-
-// f32_to_bf16 of 8 values, bit for bit, in the high halves of 32-bit lanes (low halves zero).
-inline __m256i rounded_bf16_lanes(__m256 x) {
-  const __m256i u = _mm256_castps_si256(x);
-  const __m256i nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0x7fffffff)),
-                                         _mm256_set1_epi32(0x7f800000));
-  const __m256i lowest_kept = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
-  const __m256i rounded = _mm256_add_epi32(u, _mm256_add_epi32(_mm256_set1_epi32(0x7fff), lowest_kept));
-  const __m256i quiet_nan = _mm256_or_si256(u, _mm256_set1_epi32(0x00400000));
-  return _mm256_and_si256(_mm256_blendv_epi8(rounded, quiet_nan, nan), _mm256_set1_epi32(static_cast<int>(0xffff0000u)));
-}
 
 // Blocks of 4096 values, over the threads when there are many.
 constexpr int64_t kBlock = 4096;
@@ -42,7 +32,7 @@ void round_to_bf16(const float* src, float* dst, int64_t count) {
   OpScope scope("bf16 conversion");
   for_each_block(count, [&](int64_t begin, int64_t end) {
     int64_t i = begin;
-    for (; i + 8 <= end; i += 8) _mm256_storeu_ps(dst + i, _mm256_castsi256_ps(rounded_bf16_lanes(_mm256_loadu_ps(src + i))));
+    for (; i + 8 <= end; i += 8) _mm256_storeu_ps(dst + i, round_bf16_lanes(_mm256_loadu_ps(src + i)));
     for (; i < end; ++i) dst[i] = bf16_to_f32(f32_to_bf16(src[i]));
   });
 }
@@ -52,7 +42,7 @@ void to_bf16(const float* src, uint16_t* dst, int64_t count) {
   for_each_block(count, [&](int64_t begin, int64_t end) {
     int64_t i = begin;
     for (; i + 8 <= end; i += 8) {
-      const __m256i halves = _mm256_srli_epi32(rounded_bf16_lanes(_mm256_loadu_ps(src + i)), 16);
+      const __m256i halves = _mm256_srli_epi32(_mm256_castps_si256(round_bf16_lanes(_mm256_loadu_ps(src + i))), 16);
       const __m256i packed = _mm256_permute4x64_epi64(_mm256_packus_epi32(halves, halves), 0b1000);
       _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i), _mm256_castsi256_si128(packed));
     }

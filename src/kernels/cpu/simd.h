@@ -6,6 +6,9 @@
 #include <cstdint>
 
 namespace tt::simd {
+// Internal linkage (as vec_avx2.h): the AVX-512 translation units include this too, and an inline
+// function's copy compiled there must never be the one the linker hands to an AVX2-only caller.
+namespace {  // NOLINT: per-translation-unit copies on purpose
 
 inline float horizontal_sum(__m256 v) {
   __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
@@ -66,4 +69,5 @@ inline float exp_scalar(float x) {
   return lanes[0];
 }
 
+}  // namespace
 }  // namespace tt::simd

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 
+#include "core/bf16_avx2.h"
 #include "kernels/cpu/simd.h"
 
 namespace tt {
@@ -47,16 +48,7 @@ struct Avx2 {
   // acc + v: the 8-lane running sums of a reduction that adds its blocks of 8 in order.
   static __m256 add_as_8_lane_blocks(__m256 acc, V v) { return _mm256_add_ps(acc, v); }
   // fp32 -> bf16 -> fp32, lane by lane as f32_to_bf16 (core/bf16.h): nearest even, NaN stays quiet.
-  static V round_bf16(V x) {
-    const __m256i u = _mm256_castps_si256(x);
-    const __m256i is_nan = _mm256_cmpgt_epi32(_mm256_and_si256(u, _mm256_set1_epi32(0x7fffffff)),
-                                              _mm256_set1_epi32(0x7f800000));
-    const __m256i lowest_kept = _mm256_and_si256(_mm256_srli_epi32(u, 16), _mm256_set1_epi32(1));
-    const __m256i rounded = _mm256_add_epi32(u, _mm256_add_epi32(_mm256_set1_epi32(0x7fff), lowest_kept));
-    const __m256i quiet = _mm256_or_si256(u, _mm256_set1_epi32(0x00400000));
-    const __m256i bits = _mm256_blendv_epi8(rounded, quiet, is_nan);
-    return _mm256_castsi256_ps(_mm256_and_si256(bits, _mm256_set1_epi32(static_cast<int>(0xffff0000u))));
-  }
+  static V round_bf16(V x) { return round_bf16_lanes(x); }
 };
 
 }  // namespace
