@@ -114,8 +114,9 @@ TEST(GenerateCli, BenchGenerateReportsThroughput) {
   EXPECT_GT(j["peak_rss_mb"].get<double>(), 0);
 }
 
-// --profile: the decode steps' per-op table; every step runs the classifier GEMM once and the paged
-// attention once per layer (the tiny model has 2), and the rows with "other" add up to the decode time.
+// --profile: the decode steps' per-op table; every step runs the classifier GEMM once, the paged
+// attention once per layer (the tiny model has 2) and 4 layer GEMMs per layer, and the rows with
+// "other" add up to the decode time.
 TEST(GenerateCli, BenchGenerateProfilesTheDecodeSteps) {
   auto r = testing::run_cli("bench generate --arch tiny-llama4 --batch 3 --prompt 9 --new 6 --precision fp32 --json --profile");
   ASSERT_EQ(r.exit_code, 0) << r.output;
@@ -132,6 +133,8 @@ TEST(GenerateCli, BenchGenerateProfilesTheDecodeSteps) {
       << j.at("profile").dump();
   EXPECT_EQ(rows["packed gemm (lm head)"]["calls_per_step"].get<int64_t>(), 1);
   EXPECT_EQ(rows["paged attention"]["calls_per_step"].get<int64_t>(), 2);
+  // q/k/v and gate/up run as one stacked GEMM each in a step of few rows: 4 GEMMs per layer, not 7.
+  EXPECT_EQ(rows["packed gemm (layers)"]["calls_per_step"].get<int64_t>(), 8);
   EXPECT_NEAR(shares, 1.0, 1e-6);
 }
 

@@ -139,10 +139,12 @@ class InferenceModel::EngineLayer final : public LayerOps {
   }
   // The stack whose parts are exactly these projections, in this order (else null).
   const PackedStack* stack_of(std::initializer_list<std::pair<Proj, Act>> outs) const {
-    std::vector<Proj> weights;
-    for (const auto& o : outs) weights.push_back(o.first);
-    if (weights == std::vector<Proj>{Proj::Q, Proj::K, Proj::V}) return &M_.qkv;
-    if (weights == std::vector<Proj>{Proj::Gate, Proj::Up}) return &M_.gate_up;
+    const auto made_of = [&](std::initializer_list<Proj> parts) {
+      return std::equal(outs.begin(), outs.end(), parts.begin(), parts.end(),
+                        [](const std::pair<Proj, Act>& out, Proj part) { return out.first == part; });
+    };
+    if (made_of({Proj::Q, Proj::K, Proj::V})) return &M_.qkv;
+    if (made_of({Proj::Gate, Proj::Up})) return &M_.gate_up;
     return nullptr;
   }
   void wrote(Act a) { rounded_[static_cast<int>(a)] = false; }
