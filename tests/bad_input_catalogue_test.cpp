@@ -335,6 +335,38 @@ std::vector<BadInput> catalogue() {
                  return "score --model " + testing::fixture_dir() + "/parity/tiny_llama4 --input " +
                         s.write("in.jsonl", "{\"ids\": [1, 2]}\n{\"ids\": [1,\n") + " --output " + s.dir + "/o.jsonl";
                }, {"in.jsonl:2"}});
+  // ---- an output that is the run's own input (it used to be replaced: the user's file was gone)
+  c.push_back({"score_output_is_the_input", [](const Sandbox& s) {
+                 const std::string in = s.write("in.jsonl", "{\"ids\": [1, 2, 3]}\n");
+                 return "score --model " + testing::fixture_dir() + "/parity/tiny_llama4 --input " + in + " --output " +
+                        s.dir + "/./in.jsonl";
+               }, {"score --output", "in.jsonl", "--input"}});
+  c.push_back({"generate_output_is_a_link_to_the_input", [](const Sandbox& s) {
+                 const std::string in = s.write("in.jsonl", "{\"ids\": [1, 2]}\n");
+                 fs::create_symlink(in, s.dir + "/link.jsonl");
+                 return "generate --model " + testing::fixture_dir() + "/parity/tiny_llama4 --input " + in +
+                        " --max-new-tokens 2 --output " + s.dir + "/link.jsonl";
+               }, {"generate --output", "link.jsonl", "--input"}});
+  c.push_back({"eval_rescore_into_the_folder_of_the_responses", [](const Sandbox& s) {
+                 const std::string saved = s.write("e/samples_gsm8k.jsonl", "{\"doc_id\": 0, \"response\": \"4\"}\n");
+                 return "eval --tasks gsm8k --responses " + saved + " --output " + s.dir + "/e";
+               }, {"eval --output", "samples_gsm8k.jsonl", "--responses"}});
+  c.push_back({"pairs_out_holds_the_prompts_as_pairs_jsonl", [](const Sandbox& s) {
+                 const std::string prompts = s.write("p/pairs.jsonl", "{\"prompt\": \"1+1?\", \"answer\": \"2\"}\n");
+                 return "pairs --model " + testing::fixture_dir() + "/parity/tiny_llama4 --prompts " + prompts +
+                        " --out " + s.dir + "/p";
+               }, {"pairs --out", "pairs.jsonl", "--prompts"}});
+  c.push_back({"pairs_limit_zero", [](const Sandbox& s) {
+                 return "pairs --model " + testing::fixture_dir() + "/parity/tiny_llama4 --prompts " +
+                        s.write("p.jsonl", "{\"prompt\": \"1+1?\", \"answer\": \"2\"}\n") + " --out " + s.dir +
+                        "/o --limit 0";
+               }, {"pairs --limit 0", ">= 1"}});
+  c.push_back({"sft_output_dir_is_the_model", [](const Sandbox& s) {
+                 const std::string model = s.model();
+                 return "sft " + s.write("sft.yaml", fmt::format("model_name: {0}\ndataset:\n  path: {1}\ntrainer:\n"
+                                                                 "  output_dir: {0}/.\n  max_steps: 2\n  save_steps: 1\n",
+                                                                 model, testing::fixture_dir() + "/sft/nll/examples.jsonl"));
+               }, {"sft.yaml", "trainer.output_dir", "model_name"}});
   // ---- generate / eval options
   auto generate = [](const Sandbox& s, const std::string& extra) {
     return "generate --model " + testing::fixture_dir() + "/parity/tiny_llama4 --input " +

@@ -26,13 +26,14 @@ void register_pairs(CLI::App& app) {
   cmd->add_option("--top-p", o->top_p, "default 0.95");
   cmd->add_option("--max-new-tokens", o->max_new_tokens, "default 1024");
   cmd->add_option("--seed", o->seed, "default 42");
-  cmd->add_option("--limit", o->limit, "use the first N prompts");
+  auto* limit = cmd->add_option("--limit", o->limit, "use the first N prompts (N >= 1)");
   cmd->add_option("--task", o->default_task, "verifier for prompts without a task: gsm8k (default) or math");
   cmd->add_option("--chat-template", o->chat_template, "a .jinja file instead of the model's template");
   cmd->add_option("--precision", *precision, "bf16 (default) or fp32");
-  cmd->add_option("--max-batch", o->max_batch, "samples decoding at once (default 64)");
+  cmd->add_option("--max-batch", o->max_batch, "samples decoding at once (default 64)")->check(positive());
   add_device_option(cmd, *device);
-  cmd->callback([o, precision, device] {
+  cmd->callback([o, precision, device, limit] {
+    if (limit->count() && o->limit < 1) fail("pairs --limit {}: must be >= 1 (leave --limit out for every prompt)", o->limit);
     check_sampling_flags("pairs",
                          {.temperature = static_cast<float>(o->temperature),
                           .top_p = static_cast<float>(o->top_p),
@@ -43,6 +44,8 @@ void register_pairs(CLI::App& app) {
     o->precision = parse_precision(*precision);
     o->cuda_device = choose_inference_device(*device, "", o->precision);
     check_writable_directory(o->output_dir, "pairs --out");
+    for (const char* name : {"pairs.jsonl", "pairs_summary.json"})
+      check_output_is_not_input(o->output_dir + "/" + name, "pairs --out", o->prompts_path, "--prompts");
     study::build_pairs(*o);
   });
 }

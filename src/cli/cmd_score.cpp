@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "io/jsonl.h"
+#include "io/output_path.h"
 #include "model/scoring.h"
 
 namespace tt::cli {
@@ -38,6 +39,8 @@ void register_score(CLI::App& app) {
   cmd->add_option("--precision", args->precision, kPrecisionHelp);
   add_device_option(cmd, args->device);
   cmd->callback([args] {
+    check_output_file(args->output, "score --output");
+    check_output_is_not_input(args->output, "score --output", args->input, "--input");
     Precision precision = parse_precision(args->precision);
     const int cuda_device = choose_inference_device(args->device, "", precision);
     Model model = load_model(args->model);

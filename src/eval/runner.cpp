@@ -17,6 +17,7 @@
 #include "eval/task_data.h"
 #include "infer/session.h"
 #include "io/file.h"
+#include "io/output_path.h"
 
 namespace tt::eval {
 
@@ -155,6 +156,11 @@ nlohmann::ordered_json run_tasks(const EvalOptions& options, const std::vector<s
   if (options.responses_path.empty() == options.model_dir.empty())
     fail("eval: give exactly one of --model DIR or --responses FILE.jsonl");
   const GenKwargs kwargs = parse_gen_kwargs(options.gen_kwargs);
+  // re-scoring a previous run's samples file into the same folder would replace the file being read
+  for (const auto& task : tasks)
+    check_output_is_not_input(options.output_dir + "/samples_" + task->name() + ".jsonl", "eval --output",
+                              options.responses_path, "--responses");
+  check_output_is_not_input(options.output_dir + "/results.json", "eval --output", options.responses_path, "--responses");
   ResponseSource source = open_source(options, tasks);
   const bool writes = Communicator::world().is_root();  // rank 0 writes what every rank computed
   if (writes) create_directories_or_fail(options.output_dir, "eval --output");

@@ -56,6 +56,15 @@ void check_output_file(const std::string& path, const std::string& what) {
   check_parent_writable(path, what);
 }
 
+void check_output_is_not_input(const std::string& output, const std::string& what, const std::string& input,
+                               const std::string& input_what) {
+  std::error_code ec;
+  if (output.empty() || input.empty() || !fs::exists(output, ec) || !fs::exists(input, ec)) return;
+  if (fs::equivalent(output, input, ec))
+    fail("{} {}: is the {} file; writing it would replace what this run reads (choose another path)", what, output,
+         input_what);
+}
+
 void check_writable_directory(const std::string& dir, const std::string& what) {
   std::error_code ec;
   fs::path existing = fs::absolute(dir);

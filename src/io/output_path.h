@@ -17,6 +17,12 @@ void check_output_directory(const std::string& dir, const std::vector<std::strin
 // parent directory (if not) must be writable. `what` names the option ("--output").
 void check_output_file(const std::string& path, const std::string& what);
 
+// `output` is about to be written by the run that reads `input` (either may be missing): refuses the
+// same file under any name (`./x`, a symlink, a hard link), which the output would replace. `what`
+// and `input_what` name the two options ("generate --output", "--input").
+void check_output_is_not_input(const std::string& output, const std::string& what, const std::string& input,
+                               const std::string& input_what);
+
 // `dir` is a directory files will be written into (created with its parents if missing): it must
 // not be a file, and it (if present) or its nearest existing ancestor must be writable.
 void check_writable_directory(const std::string& dir, const std::string& what);

@@ -110,19 +110,24 @@ Model load_model(const std::string& path) {
 namespace {
 
 void copy_tokenizer_files(const std::string& source, const std::string& dir) {
+  const auto copy = [](const std::string& from, const std::string& to) {
+    std::error_code ec;
+    if (fs::equivalent(from, to, ec)) return;  // already there: a copy onto itself fails with "File exists"
+    fs::copy_file(from, to, fs::copy_options::overwrite_existing);
+  };
   if (fs::is_regular_file(source)) {  // stored under the name loaders look for, whatever it was called
     std::ifstream in(source, std::ios::binary);
     char first = 0;
     in >> first;  // as Tokenizer::load: JSON starts with '{', else a tiktoken tokenizer.model
     const char* name = fs::path(source).extension() == ".json" || first == '{' ? "tokenizer.json" : "tokenizer.model";
-    fs::copy_file(source, dir + "/" + name, fs::copy_options::overwrite_existing);
+    copy(source, dir + "/" + name);
     return;
   }
   if (!fs::is_directory(source)) fail("{}: tokenizer not found", source);
   bool any = false;
   for (const auto& name : tokenizer_file_names())
     if (fs::exists(source + "/" + name)) {
-      fs::copy_file(source + "/" + name, dir + "/" + name, fs::copy_options::overwrite_existing);
+      copy(source + "/" + name, dir + "/" + name);
       any = true;
     }
   if (!any) fail("{}: no tokenizer files (tokenizer.json, tokenizer.model)", source);

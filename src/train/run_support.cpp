@@ -80,6 +80,14 @@ void check_output_dir(const TrainConfig& config) {
   if (existing != fs::absolute(config.trainer.output_dir, ec) && ::access(existing.c_str(), W_OK | X_OK) != 0)
     fail("{}: trainer.output_dir {}: cannot create it, {} is not writable", config.source, config.trainer.output_dir,
          existing.string());
+  // the final model and the checkpoints' tokenizer files are written into output_dir: into the model's
+  // own directory they would replace the weights the run starts from (and the reference model of DPO)
+  for (const auto& [key, dir] : {std::pair<std::string, std::string>{"model_name", config.model_name},
+                                 {"tokenizer_name", config.tokenizer_name}})
+    if (!dir.empty() && fs::is_directory(dir, ec) && fs::equivalent(dir, config.trainer.output_dir, ec))
+      fail("{}: trainer.output_dir {} is the {} directory: the run would write over the model it starts from "
+           "(choose another output_dir)",
+           config.source, config.trainer.output_dir, key);
 }
 
 RunFiles resolve_run_files(const TrainConfig& config) {
