@@ -361,6 +361,10 @@ std::vector<BadInput> catalogue() {
                         s.write("p.jsonl", "{\"prompt\": \"1+1?\", \"answer\": \"2\"}\n") + " --out " + s.dir +
                         "/o --limit 0";
                }, {"pairs --limit 0", ">= 1"}});
+  c.push_back({"export_overwrite_onto_the_models_own_config", [](const Sandbox& s) {
+                 const std::string model = s.model();
+                 return "export --model " + model + " --outtype f32 --overwrite --out " + model + "/config.json";
+               }, {"export --out", "config.json", "--model"}});
   c.push_back({"sft_output_dir_is_the_model", [](const Sandbox& s) {
                  const std::string model = s.model();
                  return "sft " + s.write("sft.yaml", fmt::format("model_name: {0}\ndataset:\n  path: {1}\ntrainer:\n"

@@ -7,6 +7,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "io/file.h"
+#include "io/output_path.h"
 #include "model/gguf_export.h"
 #include "text/ollama_modelfile.h"
 
@@ -33,6 +34,11 @@ void register_export(CLI::App& app) {
     // The Modelfile first: a template it cannot convert fails before the GGUF is written.
     std::string modelfile = ollama ? ollama_modelfile(args->model, "model.gguf") : "";
     std::string gguf_path = ollama ? args->out + "/model.gguf" : args->out;
+    std::error_code ec;  // --overwrite replaces an earlier export, never the checkpoint's own files
+    if (std::filesystem::is_directory(args->model, ec))
+      for (const auto& entry : std::filesystem::directory_iterator(args->model, ec))
+        check_output_is_not_input(gguf_path, "export --out", entry.path().string(),
+                                  "--model checkpoint's " + entry.path().filename().string());
     if (ollama) create_directories_or_fail(args->out, "export --out");
     GgufContents gguf = build_gguf(args->model, options);
     write_gguf(gguf_path, gguf, args->overwrite);
