@@ -76,7 +76,8 @@ void run_detokenize(const std::string& tokenizer, bool skip_special) {
       fail("detokenize: '{}' on stdin is not a token id", input.substr(start, end == std::string::npos ? 20 : end - start));
     }
     if (negative) value = -value;
-    if (value > INT32_MAX || value < INT32_MIN) value = -1;  // reported by decode as out of range
+    if (value > INT32_MAX || value < INT32_MIN)
+      fail("detokenize: '{}' on stdin is out of the range of token ids", input.substr(start, std::min<size_t>(i - start, 24)));
     ids.push_back(static_cast<int32_t>(value));
   }
   write_stdout(tok.decode(ids, skip_special));

@@ -33,6 +33,11 @@ TEST(TokenizerCli, TokenizeIdsOnlyAndDetokenize) {
   EXPECT_NE(r.output.find("error: "), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("999999"), std::string::npos) << r.output;
 
+  testing::write_text(dir + "/huge.txt", "1 5000000000\n");  // beyond int32: named as written, not as a wrapped id
+  r = testing::run_cli("detokenize --tokenizer " + tok + " < " + dir + "/huge.txt");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("'5000000000'"), std::string::npos) << r.output;
+
   r = testing::run_cli("tokenize --tokenizer " + dir + "/nothing.json --ids-only < " + dir + "/in.txt");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.output.find("nothing.json"), std::string::npos) << r.output;
