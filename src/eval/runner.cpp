@@ -141,10 +141,19 @@ void log_task_summary(const Task& task, const TaskRun& run, const MetricTable& m
   log_info("{}: {} docs in {:.1f}s: {}", task.name(), run.docs.size(), run.seconds, headline);
 }
 
+// Re-scoring a previous run's samples file into the folder that holds it would replace the file being read.
+void check_outputs_spare_the_responses(const EvalOptions& options, const std::vector<std::string>& task_names) {
+  for (const auto& name : task_names)
+    check_output_is_not_input(options.output_dir + "/samples_" + name + ".jsonl", "eval --output",
+                              options.responses_path, "--responses");
+  check_output_is_not_input(options.output_dir + "/results.json", "eval --output", options.responses_path, "--responses");
+}
+
 }  // namespace
 
 nlohmann::ordered_json run_eval(const EvalOptions& options) {
   const std::vector<std::string> names = expand_task_names(options.tasks);
+  check_outputs_spare_the_responses(options, names);  // before the tasks' data is read
   // Load every task's data first: a bad file fails before any model time is spent.
   std::vector<std::unique_ptr<Task>> tasks;
   for (const auto& name : names) tasks.push_back(make_task(name, task_options_of(options)));
@@ -156,11 +165,9 @@ nlohmann::ordered_json run_tasks(const EvalOptions& options, const std::vector<s
   if (options.responses_path.empty() == options.model_dir.empty())
     fail("eval: give exactly one of --model DIR or --responses FILE.jsonl");
   const GenKwargs kwargs = parse_gen_kwargs(options.gen_kwargs);
-  // re-scoring a previous run's samples file into the same folder would replace the file being read
-  for (const auto& task : tasks)
-    check_output_is_not_input(options.output_dir + "/samples_" + task->name() + ".jsonl", "eval --output",
-                              options.responses_path, "--responses");
-  check_output_is_not_input(options.output_dir + "/results.json", "eval --output", options.responses_path, "--responses");
+  std::vector<std::string> names;
+  for (const auto& task : tasks) names.push_back(task->name());
+  check_outputs_spare_the_responses(options, names);
   ResponseSource source = open_source(options, tasks);
   const bool writes = Communicator::world().is_root();  // rank 0 writes what every rank computed
   if (writes) create_directories_or_fail(options.output_dir, "eval --output");
