@@ -1,3 +1,4 @@
+#include "core/parallel_for.h"
 #include "core/bf16.h"
 #include "core/bf16_avx2.h"
 #include "core/op_profile.h"
@@ -22,8 +23,7 @@ constexpr int64_t kBlock = 4096;
 template <class Block>
 void for_each_block(int64_t count, Block block) {
   const int64_t blocks = (count + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static) if (count > 65536)
-  for (int64_t b = 0; b < blocks; ++b) block(b * kBlock, std::min(count, (b + 1) * kBlock));
+  parallel_for(blocks, count > 65536, [&](int64_t b) { block(b * kBlock, std::min(count, (b + 1) * kBlock)); });
 }
 
 }  // namespace

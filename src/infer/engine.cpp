@@ -1,5 +1,6 @@
 #include "infer/engine.h"
 
+#include "core/parallel_for.h"
 #include "core/op_profile.h"
 
 #include <algorithm>
@@ -297,12 +298,11 @@ std::vector<int32_t> Engine::draw_tokens(const std::vector<Sample*>& sampling) {
   // Each sample draws from its own logits row and RNG stream, so they can be drawn in parallel.
   const int64_t V = forward_.config().vocab_size;
   std::vector<int32_t> drawn(sampling.size());
-#pragma omp parallel for schedule(dynamic, 1) if (count > 1 && V * count > (int64_t{1} << 16))
-  for (int64_t i = 0; i < count; ++i) {
+  parallel_for_dynamic(count, 1, count > 1 && V * count > (int64_t{1} << 16), [&](int64_t i) {
     Sample* s = sampling[i];
     std::span<float> row(logits_.data() + i * V, V);
     drawn[i] = sample_token(row, s->tokens, requests_[s->request]->params, s->rng);
-  }
+  });
   return drawn;
 }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "core/parallel_for.h"
 #include "core/cpu_features.h"
 #include "core/op_profile.h"
 #include "kernels/cpu/isa_paths.h"
@@ -36,13 +37,12 @@ void adamw_fused_update(const AdamWBuffers& buffers, const std::vector<AdamWSegm
   int64_t total = 0;
   for (const AdamWSegment& s : segments) total += s.count;
   const int64_t n = static_cast<int64_t>(chunks.size());
-#pragma omp parallel for schedule(static) if (total > kMinParallelWork)
-  for (int64_t c = 0; c < n; ++c) {
+  parallel_for(n, total > kMinParallelWork, [&](int64_t c) {
     if (avx512)
       isa_paths::adamw_update_run_avx512(buffers, chunks[c].begin, chunks[c].count, chunks[c].decay, scalars);
     else
       isa_paths::adamw_update_run_avx2(buffers, chunks[c].begin, chunks[c].count, chunks[c].decay, scalars);
-  }
+  });
 }
 
 }  // namespace tt

@@ -11,6 +11,7 @@
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/simd.h"
 #include "kernels/cpu/small_gemm.h"
+#include "core/parallel_for.h"
 #include "core/op_profile.h"
 
 namespace tt {
@@ -89,9 +90,10 @@ float exp_shift_sum(float* row, int64_t n, float shift) {
 std::vector<float> transpose_heads(const float* x, const AttentionShape& s) {
   const int64_t T = s.seq, D = s.head_dim, KVH = s.kv_heads, ld = KVH * D;
   std::vector<float> out(s.batch * KVH * D * T);
-#pragma omp parallel for collapse(2) schedule(static) if (s.batch * T * ld > kMinParallelStreamingWork)
-  for (int64_t b = 0; b < s.batch; ++b)
-    for (int64_t h = 0; h < KVH; ++h) transpose(x + b * T * ld + h * D, T, D, ld, out.data() + (b * KVH + h) * D * T);
+  parallel_for(s.batch * KVH, s.batch * T * ld > kMinParallelStreamingWork, [&](int64_t i) {
+    const int64_t b = i / KVH, h = i % KVH;
+    transpose(x + b * T * ld + h * D, T, D, ld, out.data() + (b * KVH + h) * D * T);
+  });
   return out;
 }
 

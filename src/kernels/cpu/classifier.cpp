@@ -6,6 +6,7 @@
 #include <limits>
 #include <vector>
 
+#include "core/parallel_for.h"
 #include "core/bf16.h"
 #include "core/cpu_features.h"
 #include "core/error.h"
@@ -72,15 +73,14 @@ ClassifierStats classifier_forward_backward(const float* hidden, const float* we
              {.trans_b = true, .precision = precision, .b_is_bf16 = weight_is_bf16});
     }
     uint16_t* dlogits16 = bf16_bits && grad ? grown(dlogit_bits, m * vocab) : nullptr;
-#pragma omp parallel for schedule(static) if (m * vocab > kMinParallelWork)
-    for (int64_t r = 0; r < m; ++r) {
+    parallel_for(m, m * vocab > kMinParallelWork, [&](int64_t r) {
       int64_t t = rows[c0 + r];
       float w = grad ? grad->token_weights[t] : 1.0f;
       results[r] = process_row(&logits[r * vocab], vocab, targets[t], grad != nullptr, w,
                                grad && grad->loss == TokenLoss::DFT);
       if (dlogits16)
         for (int64_t v = 0; v < vocab; ++v) dlogits16[r * vocab + v] = f32_to_bf16(logits[r * vocab + v]);
-    }
+    });
     for (int64_t r = 0; r < m; ++r) {
       int64_t t = rows[c0 + r];
       float w = grad ? grad->token_weights[t] : 1.0f;

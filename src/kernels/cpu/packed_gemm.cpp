@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "core/parallel_for.h"
 #include "core/bf16.h"
 #include "core/cpu_features.h"
 #include "kernels/cpu/isa_paths.h"
@@ -26,11 +27,10 @@ const float* rounded_rows(const float* x, int64_t m, int64_t k) {
   thread_local std::vector<float> rounded;
   const int64_t kp = even(k);
   float* out = grown(rounded, m * kp);
-#pragma omp parallel for schedule(static) if (m * k > (int64_t{1} << 16))
-  for (int64_t r = 0; r < m; ++r) {
+  parallel_for(m, m * k > (int64_t{1} << 16), [&](int64_t r) {
     for (int64_t j = 0; j < k; ++j) out[r * kp + j] = bf16_to_f32(f32_to_bf16(x[r * k + j]));
     if (kp != k) out[r * kp + k] = 0.0f;
-  }
+  });
   return out;
 }
 
@@ -38,14 +38,13 @@ const uint32_t* bf16_pair_rows(const float* x, int64_t m, int64_t k) {
   thread_local std::vector<uint32_t> pairs;
   const int64_t kh = even(k) / 2;
   uint32_t* out = grown(pairs, m * kh);
-#pragma omp parallel for schedule(static) if (m * k > (int64_t{1} << 16))
-  for (int64_t r = 0; r < m; ++r) {
+  parallel_for(m, m * k > (int64_t{1} << 16), [&](int64_t r) {
     const float* row = x + r * k;
     for (int64_t j = 0; j < kh; ++j) {
       const uint32_t odd = 2 * j + 1 < k ? f32_to_bf16(row[2 * j + 1]) : 0;
       out[r * kh + j] = odd << 16 | f32_to_bf16(row[2 * j]);
     }
-  }
+  });
   return out;
 }
 

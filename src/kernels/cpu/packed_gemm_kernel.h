@@ -9,6 +9,7 @@
 
 #include <cstdint>
 
+#include "core/parallel_for.h"
 #include "kernels/cpu/isa_paths.h"
 #include "kernels/cpu/packed_gemm.h"
 
@@ -151,28 +152,27 @@ void for_each_tile(int64_t M, int64_t N, int64_t K, Call call) {
     block_panels = (panels + threads - 1) / threads;
   }
   const int64_t blocks_n = (panels + block_panels - 1) / block_panels;
-#pragma omp parallel for collapse(2) schedule(static) if (parallel)
-  for (int64_t bn = 0; bn < blocks_n; ++bn)
-    for (int64_t bm = 0; bm < blocks_m; ++bm) {
-      const int64_t m0 = bm * kBlockM, m1 = smaller(M, m0 + kBlockM);
-      const int64_t p0 = bn * block_panels, p1 = smaller(panels, p0 + block_panels);
-      // 4 panels at a time through all the block's rows: they stay in the cache while rows pass.
-      // (One tile of rows streams its whole run: chunks cost a single decode row 25%.)
-      const int64_t chunk = m1 - m0 > 6 ? 4 : p1 - p0;
-      for (int64_t q0 = p0; q0 < p1; q0 += chunk) {
-        const int64_t q1 = smaller(p1, q0 + chunk);
-        for (int64_t m = m0; m < m1; m += 6) {
-          switch (smaller(6, m1 - m)) {
-            case 6: row_block<Tiles, 6>(call, m, q0, q1); break;
-            case 5: row_block<Tiles, 5>(call, m, q0, q1); break;
-            case 4: row_block<Tiles, 4>(call, m, q0, q1); break;
-            case 3: row_block<Tiles, 3>(call, m, q0, q1); break;
-            case 2: row_block<Tiles, 2>(call, m, q0, q1); break;
-            default: row_block<Tiles, 1>(call, m, q0, q1); break;
-          }
+  parallel_for(blocks_n * blocks_m, parallel, [&](int64_t block) {
+    const int64_t bn = block / blocks_m, bm = block % blocks_m;
+    const int64_t m0 = bm * kBlockM, m1 = smaller(M, m0 + kBlockM);
+    const int64_t p0 = bn * block_panels, p1 = smaller(panels, p0 + block_panels);
+    // 4 panels at a time through all the block's rows: they stay in the cache while rows pass.
+    // (One tile of rows streams its whole run: chunks cost a single decode row 25%.)
+    const int64_t chunk = m1 - m0 > 6 ? 4 : p1 - p0;
+    for (int64_t q0 = p0; q0 < p1; q0 += chunk) {
+      const int64_t q1 = smaller(p1, q0 + chunk);
+      for (int64_t m = m0; m < m1; m += 6) {
+        switch (smaller(6, m1 - m)) {
+          case 6: row_block<Tiles, 6>(call, m, q0, q1); break;
+          case 5: row_block<Tiles, 5>(call, m, q0, q1); break;
+          case 4: row_block<Tiles, 4>(call, m, q0, q1); break;
+          case 3: row_block<Tiles, 3>(call, m, q0, q1); break;
+          case 2: row_block<Tiles, 2>(call, m, q0, q1); break;
+          default: row_block<Tiles, 1>(call, m, q0, q1); break;
         }
       }
     }
+  });
 }
 
 // The fp32-weight product on S (w.f32).

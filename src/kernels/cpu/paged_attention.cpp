@@ -6,6 +6,7 @@
 #include <cmath>
 #include <vector>
 
+#include "core/parallel_for.h"
 #include "core/op_profile.h"
 #include "kernels/cpu/simd.h"
 
@@ -258,12 +259,11 @@ void paged_attention(const PagedAttentionParams& p) {
       group_first.push_back(i);
   const int64_t groups = static_cast<int64_t>(group_first.size());
   group_first.push_back(N);
-#pragma omp parallel for collapse(2) schedule(dynamic, 2) if (work > (int64_t{1} << 16))
-  for (int64_t grp = 0; grp < groups; ++grp)
-    for (int64_t g = 0; g < KVH; ++g) {
-      thread_local Scratch scratch;
-      attend_rows(p, group_first[grp], group_first[grp + 1] - group_first[grp], g, scratch);
-    }
+  parallel_for_dynamic(groups * KVH, 2, work > (int64_t{1} << 16), [&](int64_t i) {
+    const int64_t grp = i / KVH, g = i % KVH;
+    thread_local Scratch scratch;
+    attend_rows(p, group_first[grp], group_first[grp + 1] - group_first[grp], g, scratch);
+  });
 }
 
 }  // namespace tt

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "core/parallel_for.h"
 #include "core/op_profile.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/row_dots.h"
@@ -46,8 +47,8 @@ void rmsnorm_forward(float* y, float* rstd, const float* x, const float* weight,
 void rmsnorm_forward_from_rstd(float* y, const float* x, const float* weight, const float* rstd, int64_t rows,
                                int64_t dim) {
   OpScope scope("rmsnorm fwd (saved rstd)");
-#pragma omp parallel for schedule(static) if (rows * dim > kMinParallelStreamingWork)
-  for (int64_t r = 0; r < rows; ++r) scale_row(y + r * dim, x + r * dim, weight, rstd[r], dim);
+  parallel_for(rows, rows * dim > kMinParallelStreamingWork,
+               [&](int64_t r) { scale_row(y + r * dim, x + r * dim, weight, rstd[r], dim); });
 }
 
 namespace {
@@ -175,11 +176,10 @@ void rmsnorm_backward_impl(const NormBackward& a, float* dweight, int64_t rows) 
   // run one after another, with no barrier to wait at.
   const int chunks = rows * dim > kMinParallelWork ? threads : 1;
   std::vector<float> partial(want_dweight ? static_cast<size_t>(threads) * dim : 0, 0.0f);
-#pragma omp parallel for schedule(static, 1) if (rows * dim > kMinParallelStreamingWork)
-  for (int chunk = 0; chunk < chunks; ++chunk) {
+  parallel_for(chunks, rows * dim > kMinParallelStreamingWork, [&](int64_t chunk) {
     const auto [begin, end] = static_schedule_chunk(rows, chunks, chunk);
     if (begin < end) backward_rows(a, begin, end, want_dweight ? partial.data() + chunk * dim : nullptr);
-  }
+  });
   if (want_dweight)
     for (int t = 0; t < threads; ++t)
       for (int64_t i = 0; i < dim; ++i) dweight[i] += partial[t * dim + i];

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <numbers>
 
+#include "core/parallel_for.h"
 #include "core/error.h"
 #include "kernels/cpu/parallel.h"
 #include "core/op_profile.h"
@@ -63,8 +64,7 @@ void rotate(float* x, const int32_t* positions, int64_t tokens, int64_t heads, c
   for (int64_t t = 0; t < tokens; ++t)  // checked before the parallel loop: no throwing inside it
     if (positions[t] < 0 || positions[t] >= table.max_positions)
       fail("position {} outside the RoPE table (size {})", positions[t], table.max_positions);
-#pragma omp parallel for schedule(static) if (tokens * heads * dim > kMinParallelStreamingWork)
-  for (int64_t t = 0; t < tokens; ++t) {
+  parallel_for(tokens, tokens * heads * dim > kMinParallelStreamingWork, [&](int64_t t) {
     const int64_t p = positions[t];
     const float* c = table.cos.data() + p * half;
     const float* s = table.sin.data() + p * half;
@@ -79,7 +79,7 @@ void rotate(float* x, const int32_t* positions, int64_t tokens, int64_t heads, c
         *b = x0 * sn + x1 * c[i];
       }
     }
-  }
+  });
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "core/parallel_for.h"
 #include "kernels/cpu/parallel.h"
 
 namespace tt {
@@ -24,12 +25,11 @@ void row_dots(const float* a, const float* b, int64_t rows, int64_t n, int64_t s
 // parallel loop over blocks of kRowDotsBlock rows when the work is large.
 template <class Row>
 void for_each_row_dot(const float* a, const float* b, int64_t rows, int64_t n, Row row) {
-#pragma omp parallel for schedule(static) if (rows * n > kMinParallelStreamingWork)
-  for (int64_t r0 = 0; r0 < rows; r0 += kRowDotsBlock) {
-    const int64_t block = std::min(kRowDotsBlock, rows - r0);
+  parallel_for((rows + kRowDotsBlock - 1) / kRowDotsBlock, rows * n > kMinParallelStreamingWork, [&](int64_t i) {
+    const int64_t r0 = i * kRowDotsBlock, block = std::min(kRowDotsBlock, rows - r0);
     float dots[kRowDotsBlock];
     row_dots(a + r0 * n, b + r0 * n, block, n, n, dots);
     for (int64_t r = r0; r < r0 + block; ++r) row(r, dots[r - r0]);
-  }
+  });
 }
 }  // namespace tt

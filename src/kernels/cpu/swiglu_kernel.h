@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 
+#include "core/parallel_for.h"
 #include "kernels/cpu/parallel.h"
 #include "kernels/cpu/vec_lanes.h"
 
@@ -21,13 +22,12 @@ inline typename S::V sigmoid(typename S::V g) {
 // Calls body(i, lanes) over [0, count) in chunks of kSwigluChunk, in parallel when it pays.
 template <class S, class Body>
 inline void for_each_vector(int64_t count, Body body) {
-#pragma omp parallel for schedule(static) if (count > kMinParallelWork)
-  for (int64_t c0 = 0; c0 < count; c0 += kSwigluChunk) {
-    const int64_t end = c0 + kSwigluChunk < count ? c0 + kSwigluChunk : count;
+  parallel_for((count + kSwigluChunk - 1) / kSwigluChunk, count > kMinParallelWork, [&](int64_t chunk) {
+    const int64_t c0 = chunk * kSwigluChunk, end = c0 + kSwigluChunk < count ? c0 + kSwigluChunk : count;
     int64_t i = c0;
     for (; i + S::kLanes <= end; i += S::kLanes) body(i, S::kLanes);
     if (i < end) body(i, static_cast<int>(end - i));
-  }
+  });
 }
 
 template <class S>
