@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/cpu_features.h"
+#include "core/parallel_for.h"
 #include "kernels/cpu/attention.h"
 #include "kernels/cpu/classifier.h"
 #include "kernels/cpu/matmul.h"
@@ -128,6 +129,29 @@ void BM_PackedGemmDecodeLayers(benchmark::State& state) {
   state.SetLabel(isa_name(active_isa()));
 }
 BENCHMARK(BM_PackedGemmDecodeLayers)->Unit(benchmark::kMicrosecond);
+
+// What entering a loop costs, whatever the loop does: 0 an OpenMP region that runs on one thread
+// (`parallel for if (false)`), 1 a region over all the threads, 2 parallel_for of a loop not worth
+// them (no region). libgomp ends each region with a futex call: ~1.2 us (0) and ~3.2 us (1, two
+// threads) on the 2-vCPU VMs here, where a system call is slow; 2 is a plain loop.
+void BM_LoopEntry(benchmark::State& state) {
+  const int64_t mode = state.range(0);
+  int64_t sink[4] = {};
+  for (auto _ : state) {
+    if (mode == 0) {
+#pragma omp parallel for if (false)
+      for (int64_t i = 0; i < 4; ++i) sink[i] += i;
+    } else if (mode == 1) {
+#pragma omp parallel for
+      for (int64_t i = 0; i < 4; ++i) sink[i] += i;
+    } else {
+      parallel_for(4, false, [&](int64_t i) { sink[i] += i; });
+    }
+    benchmark::DoNotOptimize(sink);
+  }
+  state.SetLabel(mode == 0 ? "serial region" : mode == 1 ? "region on all threads" : "parallel_for, no region");
+}
+BENCHMARK(BM_LoopEntry)->Arg(0)->Arg(1)->Arg(2);
 
 // SwiGLU forward over a prefill chunk's FFN activations (512 x 2048) on each path.
 void BM_SwigluForward(benchmark::State& state) {
