@@ -9,6 +9,9 @@
 #include <cstdint>
 
 namespace tt {
+// Internal linkage (as kernels/cpu/simd.h): AVX2 and AVX-512 translation units both include this, and
+// the linker must never hand one of them the other's copy.
+namespace {  // NOLINT: per-translation-unit copies on purpose
 
 // True when a loop marked worth parallelising (`worth`) would use more than one thread.
 inline bool use_threads(bool worth) { return worth && !omp_in_parallel() && omp_get_max_threads() > 1; }
@@ -35,4 +38,5 @@ inline void parallel_for_dynamic(int64_t n, int64_t chunk, bool worth, Body&& bo
   }
 }
 
+}  // namespace
 }  // namespace tt
