@@ -26,8 +26,19 @@ fi
 
 work=$(mktemp -d /tmp/tinythink-slurm.XXXXXX)
 cleanup() {
-  for pid in "$work"/slurmd.pid "$work"/slurmctld.pid "$work"/munged.pid; do [ -f "$pid" ] && kill "$(cat "$pid")" 2> /dev/null || true; done
-  rm -rf "$work"
+  local pids=()
+  for pid in "$work"/slurmd.pid "$work"/slurmctld.pid "$work"/munged.pid; do
+    [ -f "$pid" ] && pids+=("$(cat "$pid")") && kill "${pids[-1]}" 2> /dev/null || true
+  done
+  # slurmctld saves its state into $work/state as it stops: wait for every daemon to exit before removing
+  # the folder (an rm racing that save failed with "Directory not empty" and failed the whole check)
+  for _ in $(seq 100); do
+    local alive=0
+    for p in "${pids[@]}"; do kill -0 "$p" 2> /dev/null && alive=1; done
+    [ "$alive" = 0 ] && break
+    sleep 0.1
+  done
+  rm -rf "$work" 2> /dev/null || { sleep 1; rm -rf "$work" || true; }
 }
 trap cleanup EXIT
 host=$(hostname -s)
