@@ -6,7 +6,8 @@
 #   then `scripts/demo.sh` and `scripts/test.sh` inside chroot, as root.
 # Prints each step and how long it took; exits non-zero on any failure. Needs root, debootstrap
 # (installed on demand) and Debian's archive; nothing else from the network.
-# Env: TT_FRESH_DIR (work folder, default /var/tmp/tinythink-fresh), TT_FRESH_CACHE (base tarball
+# Env: TT_FRESH_DIR (work folder, default a new /var/tmp/tinythink-fresh.XXXXXX per run, so that two
+# runs on one machine -- a developer's and CI's -- never share a root), TT_FRESH_CACHE (base tarball
 # folder, default ${XDG_CACHE_HOME:-$HOME/.cache}/tinythink), TINYTHINK_SHARED (default ../shared),
 # TT_FRESH_STEPS (default "demo test"), TT_FRESH_KEEP=1 keeps the root afterwards,
 # TT_FRESH_ALLOW_SKIP=1 turns "cannot mount here" into a loud skip (exit 77) instead of a failure.
@@ -14,10 +15,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 repo=$(pwd)
 shared=${TINYTHINK_SHARED:-$repo/../shared}
-work=${TT_FRESH_DIR:-/var/tmp/tinythink-fresh}
+work=${TT_FRESH_DIR:-}
 cache=${TT_FRESH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/tinythink}
 steps=${TT_FRESH_STEPS:-demo test}
-root="$work/root"
 base_tar="$cache/debian12-minbase.tar.gz"
 
 [ "$(id -u)" -eq 0 ] || { echo "check-fresh-machine: needs root (debootstrap, chroot, mount)" >&2; exit 2; }
@@ -34,6 +34,10 @@ if ! mount -t tmpfs tmpfs "$probe" 2>/dev/null; then
   echo "$msg" >&2; exit 2
 fi
 umount "$probe"; rmdir "$probe"
+
+made_work=0
+if [ -z "$work" ]; then work=$(mktemp -d /var/tmp/tinythink-fresh.XXXXXX); made_work=1; fi
+root="$work/root"
 
 declare -a summary=()
 step() {  # step NAME COMMAND...: runs it, prints and records its duration; stops on failure
@@ -58,6 +62,7 @@ cleanup() {
   # Only the chroot folder this script made is removed, and only once nothing is mounted inside it.
   if [ "${TT_FRESH_KEEP:-0}" != 1 ] && [ -d "$root" ] && ! grep -q " $root/" /proc/mounts; then
     rm -rf --one-file-system "$root"
+    [ $made_work = 1 ] && rm -rf --one-file-system "$work"
   fi
   echo "== summary (fresh Debian 12 root, $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))"
   printf '%s\n' "${summary[@]}"
@@ -77,7 +82,10 @@ make_base() {
   rm -rf --one-file-system "$tmp"
   debootstrap --variant=minbase bookworm "$tmp" "${mirror:-http://deb.debian.org/debian}"
   [ -x "$tmp/usr/bin/apt-get" ] || { echo "debootstrap left no usable root in $tmp" >&2; return 1; }
-  tar -C "$tmp" -czf "$base_tar.part" . && mv "$base_tar.part" "$base_tar"
+  # Another run may be writing the same cache: each writes its own part file, the rename is atomic.
+  local part
+  part=$(mktemp "$base_tar.part.XXXXXX")
+  tar -C "$tmp" -czf "$part" . && mv "$part" "$base_tar"
   rm -rf --one-file-system "$tmp"
 }
 
