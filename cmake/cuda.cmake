@@ -74,6 +74,7 @@ if(TT_CUDA_ENABLED)
   # The kernel parity tests (ctest -L cuda): each CUDA kernel against the CPU one. On a machine
   # without a GPU every test reports SKIPPED.
   file(GLOB TT_CUDA_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/src/kernels/cuda/*_test.cpp)
+  list(FILTER TT_CUDA_TEST_SOURCES EXCLUDE REGEX "_emulated_test\\.cpp$")  # in tinythink_tests
   add_executable(tinythink_cuda_tests ${TT_CUDA_TEST_SOURCES})
   target_include_directories(tinythink_cuda_tests PRIVATE ${CMAKE_SOURCE_DIR}/src ${CMAKE_SOURCE_DIR})
   target_link_libraries(tinythink_cuda_tests PRIVATE tinythink_cuda tt_train tt_infer tt_kernels GTest::gtest GTest::gtest_main)

@@ -152,6 +152,15 @@ else
   row "tinythink train 140M bf16" "FAILED: $(tail -1 "$LOGS/gpu-check.train.log" | cut -c1-120)"
 fi
 
+echo "== the same step with the mma.sync attention kernels (TINYTHINK_CUDA_ATTENTION=mma)"
+if TINYTHINK_CUDA_ATTENTION=mma timeout 90 "$BIN/tinythink" bench train --device cuda --arch mobilellm-r1-140m --batch 2 \
+     --seq 4096 --steps 5 --precision bf16 --json >"$LOGS/gpu-check.train-mma.json" 2>"$LOGS/gpu-check.train-mma.log"; then
+  row "tinythink train 140M bf16, mma attention" "$(python3 -c 'import json,sys; j=json.load(open(sys.argv[1])); print("%.0f tok/s, %.0f%% of cuBLASLt, peak %.0f MiB" % (j["tokens_per_s"], 100*j["mfu"], j["peak_device_mb"]))' "$LOGS/gpu-check.train-mma.json" 2>/dev/null || echo "no JSON")"
+else
+  tail -5 "$LOGS/gpu-check.train-mma.log"
+  row "tinythink train 140M bf16, mma attention" "FAILED: $(tail -1 "$LOGS/gpu-check.train-mma.log" | cut -c1-120)"
+fi
+
 echo "== per-op device time of that step (bench train --device cuda --profile: each op waited for, slower)"
 timeout 60 "$BIN/tinythink" bench train --device cuda --arch mobilellm-r1-140m --batch 2 --seq 4096 --steps 2 \
   --precision bf16 --profile --json >"$LOGS/gpu-check.profile.json" 2>"$LOGS/gpu-check.profile.log"

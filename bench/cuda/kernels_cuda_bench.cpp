@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cuda_timing.h"
+#include "kernels/cuda/attention_tensor_cores.h"
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/classifier.h"
 #include "kernels/cuda/gemm.h"
@@ -77,9 +78,19 @@ int run(int64_t batch, int64_t seq) {
   // Causal attention: 2 * 2 * T^2/2 * D FLOPs per head forward, 2.5x that backward. The bf16 shape
   // runs the tensor-core kernels (the training step's path in bf16), the fp32 one the simple kernels.
   const double attention_flops = 2.0 * batch * heads * double(seq) * seq * head_dim;
-  for (const bool bf16 : {true, false}) {
-    AttentionShape shape{batch, seq, heads, kv_heads, head_dim, bf16};
-    const char* suffix = bf16 ? "" : "_fp32";
+  // bf16 on both tensor-core families (wmma: attention_fwd, mma.sync: attention_fwd_mma), then fp32.
+  struct AttentionRun {
+    bool bf16;
+    TensorCoreAttentionKernels kernels;
+    const char* suffix;
+  };
+  const TensorCoreAttentionKernels chosen = tensor_core_attention_kernels();
+  for (const AttentionRun run : {AttentionRun{true, TensorCoreAttentionKernels::wmma, ""},
+                                 AttentionRun{true, TensorCoreAttentionKernels::mma, "_mma"},
+                                 AttentionRun{false, TensorCoreAttentionKernels::wmma, "_fp32"}}) {
+    set_tensor_core_attention_kernels(run.kernels);
+    AttentionShape shape{batch, seq, heads, kv_heads, head_dim, run.bf16};
+    const char* suffix = run.suffix;
     const double fwd = time_ms(3, [&] { attention_forward(out, lse, q, k, v, nullptr, shape, nullptr); });
     const double bwd =
         time_ms(3, [&] { attention_backward(dq, dk, dv, out, out, lse, q, k, v, nullptr, shape, scratch, nullptr); });
@@ -88,6 +99,7 @@ int run(int64_t batch, int64_t seq) {
     std::printf("attention_fwd_rate%s %.2f TFLOP/s\n", suffix, attention_flops / fwd / 1e9);
     std::printf("attention_bwd_rate%s %.2f TFLOP/s\n", suffix, 2.5 * attention_flops / bwd / 1e9);
   }
+  set_tensor_core_attention_kernels(chosen);
   for (float* p : {q, k, v, out, dq, dk, dv, lse, scratch}) cudaFree(p);
 
   auto* h = device_array<float>(tokens * hidden, 0x3c);

@@ -16,9 +16,14 @@
 #include <mma.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
 
+#include "kernels/cuda/attention_mma.cuh"
 #include "kernels/cuda/attention_tensor_cores.h"
 #include "kernels/cuda/check.h"
 
@@ -71,46 +76,21 @@ struct QueryGradShared {
   bf16 ds[kWarps][16 * Dims<D>::prob];
 };
 
-__device__ __forceinline__ int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
+using mma::min64;
 
-// Rows [0, 64) of one or two heads' slices (src: row 0, column 0; ld floats between rows) into bf16
-// tiles; rows at or past `valid` are zeros. The block cooperates with float4 loads (the caller checks
-// alignment), all issued before any store so that their latencies overlap.
-template <int D, int kCount>
-__device__ void stage_tiles(bf16* const (&dst)[kCount], const float* const (&src)[kCount], int64_t ld, int64_t valid) {
-  constexpr int kVectors = D / 4, kPerThread = kTile * kVectors / kThreads;
-  float4 values[kCount][kPerThread];
-#pragma unroll
-  for (int t = 0; t < kCount; ++t)
-#pragma unroll
-    for (int i = 0; i < kPerThread; ++i) {
-      const int e = threadIdx.x + i * kThreads, r = e / kVectors, c = (e % kVectors) * 4;
-      values[t][i] = r < valid ? *reinterpret_cast<const float4*>(src[t] + r * ld + c) : make_float4(0.f, 0.f, 0.f, 0.f);
-    }
-#pragma unroll
-  for (int t = 0; t < kCount; ++t)
-#pragma unroll
-    for (int i = 0; i < kPerThread; ++i) {
-      const int e = threadIdx.x + i * kThreads, r = e / kVectors, c = (e % kVectors) * 4;
-      __nv_bfloat162* d = reinterpret_cast<__nv_bfloat162*>(dst[t] + r * Dims<D>::op + c);
-      d[0] = __floats2bfloat162_rn(values[t][i].x, values[t][i].y);
-      d[1] = __floats2bfloat162_rn(values[t][i].z, values[t][i].w);
-    }
-}
+// Staging into shared tiles is attention_mma.cuh's (same tile size, threads and row stride).
+static_assert(kTile == mma::kAttentionTile && kThreads == mma::kAttentionThreads && Dims<64>::op == mma::kTileLd<64>);
 
 template <int D>
 __device__ void stage_tile(bf16* dst, const float* src, int64_t ld, int64_t valid) {
-  bf16* const dsts[1] = {dst};
-  const float* const srcs[1] = {src};
-  stage_tiles<D, 1>(dsts, srcs, ld, valid);
+  mma::stage_tile<D>(reinterpret_cast<uint16_t*>(dst), src, ld, valid);
 }
 
 template <int D>
 __device__ void stage_tile_pair(bf16* dst_a, const float* src_a, bf16* dst_b, const float* src_b, int64_t ld,
                                 int64_t valid) {
-  bf16* const dsts[2] = {dst_a, dst_b};
-  const float* const srcs[2] = {src_a, src_b};
-  stage_tiles<D, 2>(dsts, srcs, ld, valid);
+  mma::stage_tile_pair<D>(reinterpret_cast<uint16_t*>(dst_a), src_a, reinterpret_cast<uint16_t*>(dst_b), src_b, ld,
+                          valid);
 }
 
 // The 16 x D rows of a bf16 tile as matrix_a fragments, loaded once where they serve many key tiles.
@@ -399,7 +379,71 @@ void allow_shared_memory(Kernel kernel, size_t bytes) {
 
 template <int D>
 bool fits() {
-  return shared_memory_fits(std::max({sizeof(ForwardShared<D>), sizeof(KeyGradShared<D>), sizeof(QueryGradShared<D>)}));
+  return shared_memory_fits(std::max({sizeof(ForwardShared<D>), sizeof(KeyGradShared<D>), sizeof(QueryGradShared<D>),
+                                      sizeof(mma::AttentionForwardShared<D>), sizeof(mma::AttentionKeyGradShared<D>),
+                                      sizeof(mma::AttentionQueryGradShared<D>)}));
+}
+
+mma::AttentionMmaArgs mma_args(const AttentionShape& s, const int32_t* doc_start) {
+  mma::AttentionMmaArgs a;
+  a.doc_start = doc_start;
+  a.batch = s.batch;
+  a.seq = s.seq;
+  a.heads = s.heads;
+  a.kv_heads = s.kv_heads;
+  return a;
+}
+
+template <int D>
+void mma_forward_for(float* out, float* lse, const float* q, const float* k, const float* v, const int32_t* doc_start,
+                     const AttentionShape& s, cudaStream_t stream) {
+  mma::AttentionMmaArgs a = mma_args(s, doc_start);
+  a.out = out;
+  a.lse = lse;
+  a.q = q;
+  a.k = k;
+  a.v = v;
+  const size_t bytes = sizeof(mma::AttentionForwardShared<D>);
+  allow_shared_memory(mma::attention_mma_forward_kernel<D>, bytes);
+  const dim3 grid(static_cast<unsigned>((s.seq + kTile - 1) / kTile), static_cast<unsigned>(s.batch * s.heads));
+  mma::attention_mma_forward_kernel<D><<<grid, mma::kAttentionThreads, bytes, stream>>>(a);
+  TT_CUDA_CHECK_LAUNCH();
+}
+
+template <int D>
+void mma_backward_for(float* dq, float* dk, float* dv, const float* dout, const float* lse, const float* delta,
+                      const float* q, const float* k, const float* v, const int32_t* doc_start, const AttentionShape& s,
+                      cudaStream_t stream) {
+  mma::AttentionMmaArgs a = mma_args(s, doc_start);
+  a.dq = dq;
+  a.dk = dk;
+  a.dv = dv;
+  a.dout = dout;
+  a.saved_lse = lse;
+  a.delta = delta;
+  a.q = q;
+  a.k = k;
+  a.v = v;
+  const unsigned tiles = static_cast<unsigned>((s.seq + kTile - 1) / kTile);
+  const size_t key_bytes = sizeof(mma::AttentionKeyGradShared<D>), query_bytes = sizeof(mma::AttentionQueryGradShared<D>);
+  allow_shared_memory(mma::attention_mma_key_grad_kernel<D>, key_bytes);
+  allow_shared_memory(mma::attention_mma_query_grad_kernel<D>, query_bytes);
+  mma::attention_mma_key_grad_kernel<D>
+      <<<dim3(tiles, static_cast<unsigned>(s.batch * s.kv_heads)), mma::kAttentionThreads, key_bytes, stream>>>(a);
+  TT_CUDA_CHECK_LAUNCH();
+  mma::attention_mma_query_grad_kernel<D>
+      <<<dim3(tiles, static_cast<unsigned>(s.batch * s.heads)), mma::kAttentionThreads, query_bytes, stream>>>(a);
+  TT_CUDA_CHECK_LAUNCH();
+}
+
+// -1: not chosen yet (the environment decides on first use).
+std::atomic<int> chosen_kernels{-1};
+
+TensorCoreAttentionKernels kernels_from_environment() {
+  const char* value = std::getenv("TINYTHINK_CUDA_ATTENTION");
+  if (!value || !*value || std::string(value) == "wmma") return TensorCoreAttentionKernels::wmma;
+  if (std::string(value) == "mma") return TensorCoreAttentionKernels::mma;
+  throw std::runtime_error(std::string("TINYTHINK_CUDA_ATTENTION: '") + value + "' is not one of wmma, mma");
 }
 
 template <int D>
@@ -430,6 +474,23 @@ void backward_for(float* dq, float* dk, float* dv, const float* dout, const floa
 
 }  // namespace
 
+TensorCoreAttentionKernels tensor_core_attention_kernels() {
+  int chosen = chosen_kernels.load();
+  if (chosen < 0) {
+    chosen = static_cast<int>(kernels_from_environment());
+    chosen_kernels.store(chosen);
+  }
+  return static_cast<TensorCoreAttentionKernels>(chosen);
+}
+
+void set_tensor_core_attention_kernels(TensorCoreAttentionKernels kernels) {
+  chosen_kernels.store(static_cast<int>(kernels));
+}
+
+const char* tensor_core_attention_kernels_name(TensorCoreAttentionKernels kernels) {
+  return kernels == TensorCoreAttentionKernels::mma ? "mma" : "wmma";
+}
+
 bool tensor_core_attention_supports(const AttentionShape& s, std::initializer_list<const void*> pointers) {
   if (!s.bf16 || s.kv_heads < 1 || s.heads % s.kv_heads != 0 || s.batch * s.heads > 65535) return false;
   for (const void* p : pointers)
@@ -441,6 +502,10 @@ bool tensor_core_attention_supports(const AttentionShape& s, std::initializer_li
 
 void tensor_core_attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
                                    const int32_t* doc_start, const AttentionShape& s, cudaStream_t stream) {
+  if (tensor_core_attention_kernels() == TensorCoreAttentionKernels::mma) {
+    if (s.head_dim == 64) return mma_forward_for<64>(out, lse, q, k, v, doc_start, s, stream);
+    return mma_forward_for<128>(out, lse, q, k, v, doc_start, s, stream);
+  }
   if (s.head_dim == 64) return forward_for<64>(out, lse, q, k, v, doc_start, s, stream);
   forward_for<128>(out, lse, q, k, v, doc_start, s, stream);
 }
@@ -448,6 +513,10 @@ void tensor_core_attention_forward(float* out, float* lse, const float* q, const
 void tensor_core_attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* lse,
                                     const float* delta, const float* q, const float* k, const float* v,
                                     const int32_t* doc_start, const AttentionShape& s, cudaStream_t stream) {
+  if (tensor_core_attention_kernels() == TensorCoreAttentionKernels::mma) {
+    if (s.head_dim == 64) return mma_backward_for<64>(dq, dk, dv, dout, lse, delta, q, k, v, doc_start, s, stream);
+    return mma_backward_for<128>(dq, dk, dv, dout, lse, delta, q, k, v, doc_start, s, stream);
+  }
   if (s.head_dim == 64) return backward_for<64>(dq, dk, dv, dout, lse, delta, q, k, v, doc_start, s, stream);
   backward_for<128>(dq, dk, dv, dout, lse, delta, q, k, v, doc_start, s, stream);
 }

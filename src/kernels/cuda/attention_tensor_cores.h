@@ -1,6 +1,8 @@
 // The tensor-core attention kernels (attention_tensor_cores.cu): bf16 operands, fp32 accumulation,
 // head dims 64 and 128. attention.cu chooses them for shapes marked bf16 and falls back to its simple
-// kernels otherwise.
+// kernels otherwise. Two families: wmma (the default, measured on an H200) and the mma.sync kernels of
+// attention_mma.cuh (scores kept in registers; chosen by TINYTHINK_CUDA_ATTENTION=mma, or
+// set_tensor_core_attention_kernels, until a GPU run has measured them faster).
 #pragma once
 #include <cuda_runtime.h>
 
@@ -9,6 +11,13 @@
 #include "kernels/cuda/ops.h"
 
 namespace tt::cuda {
+
+enum class TensorCoreAttentionKernels { wmma, mma };
+// The family in use: set_... if called, else TINYTHINK_CUDA_ATTENTION (wmma or mma; anything else
+// throws, naming the variable), else wmma.
+TensorCoreAttentionKernels tensor_core_attention_kernels();
+void set_tensor_core_attention_kernels(TensorCoreAttentionKernels kernels);
+const char* tensor_core_attention_kernels_name(TensorCoreAttentionKernels kernels);
 
 // Whether the tensor-core kernels take this shape on the current device (bf16 marked, head_dim 64 or
 // 128, every pointer 16-byte aligned, enough shared memory per block).

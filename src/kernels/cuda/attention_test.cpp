@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "kernels/cpu/attention.h"
+#include "kernels/cuda/attention_tensor_cores.h"
 #include "kernels/cuda/cuda_test_util.h"
 #include "kernels/cuda/ops.h"
 
@@ -16,8 +17,11 @@ enum class Documents { None, Short, Long };
 
 // bf16: the shape is marked bf16 (the tensor-core kernels where they apply) and compared at the bf16
 // tolerance. Short documents: 1..16 tokens; long ones span several 64-row tiles and start mid-tile.
+// kernels: the tensor-core family that bf16 shapes run (restored afterwards).
 void check_attention(int64_t batch, int64_t seq, int64_t heads, int64_t kv_heads, int64_t head_dim, Documents docs,
-                     bool bf16 = false) {
+                     bool bf16 = false, TensorCoreAttentionKernels kernels = TensorCoreAttentionKernels::wmma) {
+  const TensorCoreAttentionKernels before = tensor_core_attention_kernels();
+  set_tensor_core_attention_kernels(kernels);
   const int64_t q_size = batch * seq * heads * head_dim, kv_size = batch * seq * kv_heads * head_dim;
   std::vector<float> q = random_vector(q_size, 21), k = random_vector(kv_size, 22), v = random_vector(kv_size, 23),
                      dout = random_vector(q_size, 24);
@@ -46,6 +50,7 @@ void check_attention(int64_t batch, int64_t seq, int64_t heads, int64_t kv_heads
   attention_forward(d_out.get(), d_lse.get(), d_q.get(), d_k.get(), d_v.get(), device_starts, shape, nullptr);
   attention_backward(d_dq.get(), d_dk.get(), d_dv.get(), d_dout.get(), d_out.get(), d_lse.get(), d_q.get(), d_k.get(),
                      d_v.get(), device_starts, shape, d_scratch.get(), nullptr);
+  set_tensor_core_attention_kernels(before);
   const double tolerance = bf16 ? testing::kBf16Tolerance : testing::kFp32Tolerance;
   EXPECT_LT(relative_error(d_out.download(), out_ref), tolerance) << "out";
   EXPECT_LT(relative_error(d_lse.download(), lse_ref), tolerance) << "lse";
@@ -89,6 +94,30 @@ TEST(CudaKernels, AttentionBf16TensorCoresLongDocuments) {
 TEST(CudaKernels, AttentionBf16TensorCoresHeadDim128) {
   TT_REQUIRE_GPU();
   check_attention(1, 257, 4, 4, 128, Documents::Long, true);
+}
+
+// The same shapes on the mma.sync kernels (attention_mma.cuh; also run on the CPU's warp emulator by
+// attention_mma_emulated_test.cpp).
+constexpr auto kMma = TensorCoreAttentionKernels::mma;
+
+TEST(CudaKernels, AttentionBf16MmaCausalGqa) {
+  TT_REQUIRE_GPU();
+  check_attention(2, 200, 6, 2, 64, Documents::None, true, kMma);
+}
+
+TEST(CudaKernels, AttentionBf16MmaShortDocuments) {
+  TT_REQUIRE_GPU();
+  check_attention(2, 150, 3, 1, 64, Documents::Short, true, kMma);
+}
+
+TEST(CudaKernels, AttentionBf16MmaLongDocuments) {
+  TT_REQUIRE_GPU();
+  check_attention(2, 330, 9, 3, 64, Documents::Long, true, kMma);
+}
+
+TEST(CudaKernels, AttentionBf16MmaHeadDim128) {
+  TT_REQUIRE_GPU();
+  check_attention(1, 257, 4, 4, 128, Documents::Long, true, kMma);
 }
 
 // A head dim the tensor-core kernels do not take falls back to the simple kernels (fp32 exact).
