@@ -550,6 +550,27 @@ stages:
     config: {{arch: micro-llama4}}
 )", s.dir));
                }, {"precious.txt", "cannot create"}});
+  // output_dir holding a study.json that the study did not write: it was replaced (exit 0)
+  c.push_back({"study_output_dir_holds_a_users_study_json", [](const Sandbox& s) {
+                 s.write("out/study.json", "{\"mine\": 1}\n");
+                 return "run " + s.write("study.yaml", fmt::format(R"(name: s
+output_dir: {0}/out
+stages:
+  - name: init
+    kind: init
+    config: {{arch: micro-llama4}}
+)", s.dir));
+               }, {"out/study.json", "not a study.json written by tinythink"}});
+  c.push_back({"study_output_dir_holds_another_study", [](const Sandbox& s) {
+                 s.write("out/study.json", R"({"name": "other", "source": "o.yaml", "runs": ["a"]})" "\n");
+                 return "run " + s.write("study.yaml", fmt::format(R"(name: s
+output_dir: {0}/out
+stages:
+  - name: init
+    kind: init
+    config: {{arch: micro-llama4}}
+)", s.dir));
+               }, {"out/study.json", "holds study 'other', not 's'"}});
   c.push_back({"bench_train_huge_step", [](const Sandbox&) {  // filled memory for minutes
                  return std::string("bench train --arch micro-llama4 --batch 1000000 --seq 1000 --steps 1");
                }, {"--batch 1000000", "--seq 1000", "tokens per step"}});

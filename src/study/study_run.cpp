@@ -80,6 +80,21 @@ void clear_run_dir(const Job& job) {
   fail("{}: exists and is not a run of this study (no run.json); move it away or choose another --out", job.dir);
 }
 
+// OUTPUT/study.json is replaced only when it is this study's, from an earlier run (its name): a file of
+// that name that the user keeps there, or another study's, is never overwritten.
+void check_study_json_is_ours(const Plan& plan) {
+  const std::string path = plan.output_dir + "/study.json";
+  if (!fs::exists(path)) return;
+  const nlohmann::json existing = nlohmann::json::parse(read_file(path), nullptr, false);
+  const bool a_study = existing.is_object() && existing.contains("name") && existing["name"].is_string() &&
+                       existing.contains("runs") && existing["runs"].is_array();
+  if (a_study && existing["name"] == plan.study.name) return;
+  if (a_study)
+    fail("{}: holds study '{}', not '{}'; move it away or choose another output_dir", path,
+         existing["name"].get<std::string>(), plan.study.name);
+  fail("{}: exists and is not a study.json written by tinythink; move it away or choose another output_dir", path);
+}
+
 void write_study_json(const Plan& plan) {
   nlohmann::ordered_json runs = nlohmann::ordered_json::array();
   for (const Job* j : plan.runs()) runs.push_back(fs::relative(j->dir, plan.output_dir).string());
@@ -114,6 +129,7 @@ RunSummary run_study(const Plan& plan, const RunOptions& options) {
     return {};
   }
 
+  check_study_json_is_ours(plan);
   create_directories_or_fail(plan.output_dir, "study output_dir");
   write_study_json(plan);
   RunSummary summary;
