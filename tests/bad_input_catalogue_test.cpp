@@ -226,6 +226,15 @@ std::vector<BadInput> catalogue() {
                  s.write("work/notes.md", "notes\n");
                  return "init-model --arch micro-llama4 --out " + s.dir + "/work";
                }, {"work", "not a previous init-model output", "notes.md", "--overwrite"}});
+  // A trained checkpoint has init-model's file names: it was replaced by random weights (exit 0).
+  c.push_back({"init_model_out_is_a_trained_checkpoint", [](const Sandbox& s) {
+                 return "init-model --arch micro-llama4 --out " + s.model("trained");
+               }, {"trained/model.safetensors", "init-model did not write", "--overwrite"}});
+  // ---- synth: a user's data folder (its sft.jsonl was replaced, exit 0)
+  c.push_back({"synth_out_holds_the_users_data", [](const Sandbox& s) {
+                 s.write("data/sft.jsonl", "{\"messages\": []}\n");
+                 return "synth --out " + s.dir + "/data --pretrain-docs 5";
+               }, {"data/sft.jsonl", "not written by synth", "--overwrite"}});
   c.push_back({"init_model_tokenizer_beyond_vocab", [](const Sandbox& s) {
                  return "init-model --arch micro-llama4 --out " + s.dir + "/m --tokenizer " + tokenizer_path();
                }, {"tokenizer.json", "beyond the model's vocab_size"}});

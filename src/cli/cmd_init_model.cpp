@@ -1,10 +1,13 @@
 // tinythink init-model: write a random-initialised HF checkpoint for a preset or a config.json.
 #include <CLI/CLI.hpp>
 
+#include <filesystem>
+
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "io/output_path.h"
+#include "io/safetensors.h"
 #include "model/checkpoint.h"
 #include "text/tokenizer.h"
 
@@ -24,6 +27,29 @@ void check_tokenizer_fits(const std::string& path, const ModelConfig& config) {
   if (static_cast<int64_t>(tokenizer.vocab_size()) > config.vocab_size)
     fail("init-model --tokenizer {}: {} has ids up to {}, beyond the model's vocab_size {}", path, tokenizer.source(),
          tokenizer.vocab_size() - 1, config.vocab_size);
+}
+
+// model.safetensors' metadata entry that marks init-model's random weights.
+constexpr const char* kMarkerKey = "tinythink";
+constexpr const char* kMarkerValue = "init-model";
+
+// A directory of init-model's file names can still be someone's trained checkpoint: random weights
+// replace only a model.safetensors that init-model wrote (or any with --overwrite).
+void check_weights_are_ours(const std::string& dir, bool overwrite) {
+  const std::string weights = dir + "/model.safetensors";
+  if (overwrite || !std::filesystem::exists(weights)) return;
+  bool ours = false;
+  try {
+    const SafetensorsFile file(weights);
+    const auto it = file.metadata().find(kMarkerKey);
+    ours = it != file.metadata().end() && it->second == kMarkerValue;
+  } catch (const Error&) {
+    ours = false;
+  }
+  if (!ours)
+    fail("init-model --out {}: {} holds weights that init-model did not write; random weights would replace them "
+         "(choose another --out, or --overwrite)",
+         dir, weights);
 }
 
 }  // namespace
@@ -48,11 +74,13 @@ void register_init_model(CLI::App& app) {
     if (args->arch.empty() && args->config.empty()) fail("init-model: give --arch NAME or --config FILE");
     ModelConfig config = args->arch.empty() ? load_model_config(args->config) : preset_config(args->arch);
     check_output_directory(args->out, own_file_names(), args->overwrite, "init-model");
+    check_weights_are_ours(args->out, args->overwrite);
     if (!args->tokenizer.empty()) check_tokenizer_fits(args->tokenizer, config);
     Model model = init_model(config, args->seed);
     SaveOptions save;
     save.dtype = args->dtype == "bf16" ? DType::BF16 : DType::F32;
     save.tokenizer_source = args->tokenizer;
+    save.metadata[kMarkerKey] = kMarkerValue;
     save_model(model, args->out, save);
     log_info("wrote {} ({} parameters, {}) to {}", config.architecture, parameter_count(config), args->dtype, args->out);
   });

@@ -26,6 +26,7 @@ void register_synth(CLI::App& app) {
   cmd->add_option("--eval-bbh", options->eval_bbh_per_task, "held-out examples per BBH task")->check(non_negative());
   cmd->add_option("--max-number", options->arithmetic.max_number, "largest operand of + and -")->check(CLI::Range(3, 100000));
   cmd->add_option("--max-factor", options->arithmetic.max_factor, "largest factor of * and divisor of /")->check(CLI::Range(2, 1000));
+  cmd->add_flag("--overwrite", options->overwrite, "replace files of synth's names in a directory synth did not write");
   auto no_tokenizer = std::make_shared<bool>(false);
   cmd->add_flag("--no-tokenizer", *no_tokenizer, "skip the tokenizer and pretrain.tokens.jsonl");
   cmd->callback([options, no_tokenizer] {

@@ -147,7 +147,9 @@ void write_model_files(const Model& model, const std::string& dir, const SaveOpt
   std::vector<TensorToWrite> tensors;
   for (const auto& slot : model.layout.slots)
     tensors.push_back({slot.name, options.dtype, slot.shape, model.params.data() + slot.offset, nullptr});
-  write_safetensors(dir + "/model.safetensors", tensors, {{"format", "pt"}});
+  std::map<std::string, std::string> metadata = options.metadata;
+  metadata["format"] = "pt";
+  write_safetensors(dir + "/model.safetensors", tensors, metadata);
   nlohmann::json config = config_to_json(model.config);
   config["torch_dtype"] = options.dtype == DType::BF16 ? "bfloat16" : "float32";
   write_json_file(dir + "/config.json", config);

@@ -4,6 +4,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,8 @@ Model load_model(const std::string& path);
 struct SaveOptions {
   DType dtype = DType::F32;            // F32 or BF16 (HF's usual torch_dtype for these models)
   std::string tokenizer_source;        // a tokenizer.json or a directory holding tokenizer files; "" = none
+  // Added to model.safetensors' __metadata__ beside {"format": "pt"} (init-model marks its outputs).
+  std::map<std::string, std::string> metadata = {};
   // Called with the temporary directory before it is renamed into place (e.g. to add trainer_state/).
   std::function<void(const std::string& temp_dir)> extra_files = {};
 };

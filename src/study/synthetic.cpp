@@ -69,10 +69,24 @@ std::string bbh_user(const std::string& input, Rng& rng) {
   return rng.below(10) < 7 ? "Q: " + input + "\nA:" : input;
 }
 
+// synth.json, written last, marks a directory as synth's: its files are replaced freely on the next run.
+constexpr const char* kMarker = "synth.json";
+
+void check_out_dir_is_ours(const SyntheticOptions& o) {
+  namespace fs = std::filesystem;
+  if (o.overwrite || fs::exists(fs::path(o.out_dir) / kMarker)) return;
+  for (const char* name : {"pretrain.jsonl", "pretrain.tokens.jsonl", "sft.jsonl", "prompts.jsonl", "eval", "tokenizer"})
+    if (fs::exists(fs::symlink_status(fs::path(o.out_dir) / name)))
+      fail("synth --out {}: {} exists and was not written by synth (no {} there); it would be replaced "
+           "(choose another --out, or --overwrite)",
+           o.out_dir, (fs::path(o.out_dir) / name).string(), kMarker);
+}
+
 }  // namespace
 
 SyntheticFiles write_synthetic_data(const SyntheticOptions& o) {
   namespace fs = std::filesystem;
+  check_out_dir_is_ours(o);
   auto start = std::chrono::steady_clock::now();
   SyntheticFiles f;
   f.out_dir = o.out_dir;
@@ -255,6 +269,8 @@ SyntheticFiles write_synthetic_data(const SyntheticOptions& o) {
     }
     write_file_atomic(f.pretrain_tokens, out);
   }
+  write_file_atomic(o.out_dir + "/" + kMarker,
+                    json({{"written_by", "tinythink synth"}, {"seed", o.seed}, {"tokenizer", o.write_tokenizer}}).dump(2) + "\n");
   f.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   log_info("synth: {} pretrain docs ({} tokens), {} SFT rows, {} prompts, eval {} gsm8k / {} ifeval / {} bbh, vocab {} in {:.1f} s -> {}",
            f.pretrain_docs, f.pretrain_tokens_total, f.sft_rows, f.prompt_rows, f.eval_gsm8k, f.eval_ifeval, f.eval_bbh, f.vocab_size,

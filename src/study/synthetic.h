@@ -45,6 +45,9 @@ struct ArithmeticOptions {
 
 struct SyntheticOptions {
   std::string out_dir = "out/demo/data";
+  // Files of synth's names (pretrain.jsonl, sft.jsonl, eval/, tokenizer/, ...) in out_dir that an
+  // earlier synth did not write (no synth.json beside them) are refused unless this is set.
+  bool overwrite = false;
   uint64_t seed = 42;
   ArithmeticOptions arithmetic;
   // Training data.

@@ -526,7 +526,7 @@ TEST(SyntheticFiles, SameSeedSameBytesOtherSeedOtherData) {
   tt::write_synthetic_data(small(b, 3));
   tt::write_synthetic_data(small(c, 4));
   auto sa = snapshot(a), sb = snapshot(b), sc = snapshot(c);
-  EXPECT_EQ(sa.size(), 17u);  // 4 top-level files, 11 under eval/ (4 BBH cot-prompts), 2 under tokenizer/
+  EXPECT_EQ(sa.size(), 18u);  // 5 top-level files (synth.json too), 11 under eval/ (4 BBH cot-prompts), 2 under tokenizer/
   EXPECT_EQ(sa, sb);
   for (const auto& [name, bytes] : sa) {
     if (name == "tokenizer/tokenizer_config.json") continue;  // names only the specials: the same for every seed
