@@ -27,6 +27,10 @@ struct AttentionMmaArgs {
   float *out = nullptr, *lse = nullptr;              // forward: [B, T, H, D], [B, H, T]
   float *dq = nullptr, *dk = nullptr, *dv = nullptr;  // backward, overwritten
   const float *q = nullptr, *k = nullptr, *v = nullptr, *dout = nullptr;
+  // bf16 copies of q, k, v and dout (same layouts), or null: tiles are then copied into shared memory
+  // by cp.async, double-buffered (the next tile loads while the current one is computed); without
+  // them the fp32 rows are rounded through registers as they are staged.
+  const uint16_t *q16 = nullptr, *k16 = nullptr, *v16 = nullptr, *dout16 = nullptr;
   const float* saved_lse = nullptr;    // backward: the forward's lse
   const float* delta = nullptr;        // [B, H, T]: rowwise dout . out
   const int32_t* doc_start = nullptr;  // [B, T] or null: each token's document start
@@ -43,19 +47,20 @@ constexpr int kTileLd = D + 8;  // bf16 elements between rows of a shared tile
 template <int D>
 constexpr int kTileElements = kAttentionTile * kTileLd<D>;
 
+// The streamed tiles have two buffers: one computed on while the other loads.
 template <int D>
 struct AttentionForwardShared {
-  uint16_t q[kTileElements<D>], k[kTileElements<D>], v[kTileElements<D>];
+  uint16_t q[kTileElements<D>], k[2][kTileElements<D>], v[2][kTileElements<D>];
 };
 template <int D>
 struct AttentionKeyGradShared {
-  uint16_t k[kTileElements<D>], v[kTileElements<D>], q[kTileElements<D>], dout[kTileElements<D>];
-  float lse2[kAttentionTile], delta[kAttentionTile];  // lse2: log-sum-exp in base 2
-  int32_t first_key[kAttentionTile];
+  uint16_t k[kTileElements<D>], v[kTileElements<D>], q[2][kTileElements<D>], dout[2][kTileElements<D>];
+  float lse2[2][kAttentionTile], delta[2][kAttentionTile];  // lse2: log-sum-exp in base 2
+  int32_t first_key[2][kAttentionTile];
 };
 template <int D>
 struct AttentionQueryGradShared {
-  uint16_t q[kTileElements<D>], dout[kTileElements<D>], k[kTileElements<D>], v[kTileElements<D>];
+  uint16_t q[kTileElements<D>], dout[kTileElements<D>], k[2][kTileElements<D>], v[2][kTileElements<D>];
 };
 
 TT_MMA_DEVICE int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
@@ -100,6 +105,43 @@ TT_MMA_DEVICE void stage_tile_pair(uint16_t* dst_a, const float* src_a, uint16_t
   uint16_t* const dsts[2] = {dst_a, dst_b};
   const float* const srcs[2] = {src_a, src_b};
   stage_tiles<D, 2>(dsts, srcs, ld, valid);
+}
+
+// Rows [0, 64) of a tile from rows of an fp32 tensor (row 0 at element `offset`, `ld` elements apart)
+// or, when `b16` is given, from its bf16 copy: by cp.async, in the caller's next commit group. Rows at
+// or past `valid` are zeros.
+template <int D>
+TT_MMA_DEVICE void stage_rows(uint16_t* dst, const float* f32, const uint16_t* b16, int64_t offset, int64_t ld,
+                              int64_t valid) {
+  if (!b16) return stage_tile<D>(dst, f32 + offset, ld, valid);
+  constexpr int kChunks = D / 8, kPerThread = kAttentionTile * kChunks / kAttentionThreads;  // 16 bytes each
+  TT_UNROLL
+  for (int i = 0; i < kPerThread; ++i) {
+    const int e = thread_index() + i * kAttentionThreads, r = e / kChunks, c = (e % kChunks) * 8;
+    uint16_t* d = dst + r * kTileLd<D> + c;
+    if (r < valid) cp_async_16(d, b16 + offset + r * ld + c);
+    else store_zero16(d);
+  }
+}
+
+// Runs issue(0, 0), then for each item i < count: issue(i + 1, the other buffer) so that it loads in
+// the background, waits for item i's tiles (every thread's), visit(i, its buffer), and a barrier
+// before that buffer is loaded again. issue stages one item's tiles into a buffer (stage_rows, and
+// any plain shared stores); the commits are made here.
+template <typename Issue, typename Visit>
+TT_MMA_DEVICE void double_buffered(int64_t count, Issue&& issue, Visit&& visit) {
+  if (count <= 0) return;
+  issue(int64_t(0), 0);
+  cp_async_commit();
+  int buf = 0;
+  for (int64_t i = 0; i < count; ++i, buf ^= 1) {
+    if (i + 1 < count) issue(i + 1, buf ^ 1);
+    cp_async_commit();  // possibly empty: the group count stays one per item
+    cp_async_wait<1>();
+    block_sync();
+    visit(i, buf);
+    block_sync();
+  }
 }
 
 // A operands of the 16 rows [row0, row0 + 16) of a tile, all D columns (D / 16 k-steps).
@@ -227,20 +269,33 @@ TT_MMA_DEVICE QueryBlock query_block(const AttentionMmaArgs& a, int64_t D) {
   return q;
 }
 
-// Stages every key tile that some row of the block sees into k_tile and v_tile (block-wide), and calls
-// visit(k0, masked) for those that some row of the calling warp sees (masked: some key of the tile is
-// hidden from some row of the warp).
+// Stages the block's query rows of `f32` (or its bf16 copy) into `tile`, complete when it returns.
+template <int D>
+TT_MMA_DEVICE void stage_query_rows(uint16_t* tile, const float* f32, const uint16_t* b16, const QueryBlock& q) {
+  stage_rows<D>(tile, f32, b16, (q.token0 + q.q0) * q.ldq + q.h * D, q.ldq, q.rows);
+}
+
+// Streams every key tile that some row of the block sees through the double-buffered k and v tiles,
+// and calls visit(k0, masked, k_tile, v_tile) for those that some row of the calling warp sees
+// (masked: some key of the tile is hidden from some row of the warp).
 template <int D, typename Visit>
-TT_MMA_DEVICE void for_each_key_tile(const AttentionMmaArgs& a, const QueryBlock& q, uint16_t* k_tile,
-                                     uint16_t* v_tile, Visit&& visit) {
+TT_MMA_DEVICE void for_each_key_tile(const AttentionMmaArgs& a, const QueryBlock& q, uint16_t (&k_tiles)[2][kTileElements<D>],
+                                     uint16_t (&v_tiles)[2][kTileElements<D>], Visit&& visit) {
   const int64_t block_first_key = a.doc_start ? a.doc_start[q.token0 + q.q0] : 0, last_key = q.q0 + q.rows - 1;
-  for (int64_t k0 = block_first_key / kAttentionTile * kAttentionTile; k0 <= last_key; k0 += kAttentionTile) {
-    block_sync();  // the previous tile's K and V are no longer read
-    const int64_t keys = min64(kAttentionTile, q.T - k0), offset = (q.token0 + k0) * q.ldk + q.kvh * D;
-    stage_tile_pair<D>(k_tile, a.k + offset, v_tile, a.v + offset, q.ldk, keys);
-    block_sync();
-    if (q.w.sees(k0)) visit(k0, q.w.partly_hidden(k0));  // warp-uniform
-  }
+  const int64_t first = block_first_key / kAttentionTile * kAttentionTile;
+  const int64_t tiles = (last_key - first) / kAttentionTile + 1;
+  double_buffered(
+      tiles,
+      [&](int64_t i, int buf) {
+        const int64_t k0 = first + i * kAttentionTile, keys = min64(kAttentionTile, q.T - k0);
+        const int64_t offset = (q.token0 + k0) * q.ldk + q.kvh * D;
+        stage_rows<D>(k_tiles[buf], a.k, a.k16, offset, q.ldk, keys);
+        stage_rows<D>(v_tiles[buf], a.v, a.v16, offset, q.ldk, keys);
+      },
+      [&](int64_t i, int buf) {
+        const int64_t k0 = first + i * kAttentionTile;
+        if (q.w.sees(k0)) visit(k0, q.w.partly_hidden(k0), k_tiles[buf], v_tiles[buf]);  // warp-uniform
+      });
 }
 
 template <int D>
@@ -249,15 +304,17 @@ TT_MMA_KERNEL(kAttentionThreads) attention_mma_forward_kernel(AttentionMmaArgs a
   const QueryBlock q = query_block(a, D);
   const int t4 = q.t4;
   const float scale_log2 = kLog2e / sqrtf(float(D));
-  stage_tile<D>(sh.q, a.q + (q.token0 + q.q0) * q.ldq + q.h * D, q.ldq, q.rows);
+  stage_query_rows<D>(sh.q, a.q, a.q16, q);
+  cp_async_commit();
+  cp_async_wait<0>();
   block_sync();
   uint32_t qa[D / 16][4];
   load_row_operands<D>(qa, sh.q, q.warp * 16);
   float o[D / 8][4] = {};
   float row_max[2] = {-INFINITY, -INFINITY}, row_sum[2] = {0.0f, 0.0f};  // row_sum: this lane's part
-  for_each_key_tile<D>(a, q, sh.k, sh.v, [&](int64_t k0, bool masked) {
+  for_each_key_tile<D>(a, q, sh.k, sh.v, [&](int64_t k0, bool masked, const uint16_t* k_tile, const uint16_t* v_tile) {
     float s[8][4] = {};
-    mma_rows_times_tile_rows<D, 8>(s, qa, sh.k, 0);
+    mma_rows_times_tile_rows<D, 8>(s, qa, k_tile, 0);
     float tile_max[2] = {-INFINITY, -INFINITY};
     TT_UNROLL
     for (int j = 0; j < 8; ++j)
@@ -294,7 +351,7 @@ TT_MMA_KERNEL(kAttentionThreads) attention_mma_forward_kernel(AttentionMmaArgs a
     }
     uint32_t p[4][4];
     accumulators_to_operands<4>(p, s);
-    mma_operands_times_tile<D, 4>(o, p, sh.v, 0);
+    mma_operands_times_tile<D, 4>(o, p, v_tile, 0);
   });
   TT_UNROLL
   for (int r = 0; r < 2; ++r) {
@@ -322,7 +379,11 @@ TT_MMA_KERNEL(kAttentionThreads) attention_mma_key_grad_kernel(AttentionMmaArgs 
   const int64_t k0 = block_x() * kAttentionTile, keys = min64(kAttentionTile, T - k0);  // the first keys work most
   const int64_t token0 = b * T;
   const float scale = 1.0f / sqrtf(float(D)), scale_log2 = scale * kLog2e;
-  stage_tile_pair<D>(sh.k, a.k + (token0 + k0) * ldk + kvh * D, sh.v, a.v + (token0 + k0) * ldk + kvh * D, ldk, keys);
+  const int64_t kv_offset = (token0 + k0) * ldk + kvh * D;
+  stage_rows<D>(sh.k, a.k, a.k16, kv_offset, ldk, keys);
+  stage_rows<D>(sh.v, a.v, a.v16, kv_offset, ldk, keys);
+  cp_async_commit();
+  cp_async_wait<0>();
   block_sync();
   uint32_t ka[D / 16][4], va[D / 16][4];
   load_row_operands<D>(ka, sh.k, warp * 16);
@@ -331,48 +392,55 @@ TT_MMA_KERNEL(kAttentionThreads) attention_mma_key_grad_kernel(AttentionMmaArgs 
   const int64_t key_j[2] = {warp_first_key + g, warp_first_key + g + 8};
   float dk[D / 8][4] = {}, dv[D / 8][4] = {};
   const int64_t last_key = k0 + keys - 1;
-  for (int64_t h = kvh * group; h < (kvh + 1) * group; ++h) {
-    for (int64_t q0 = k0; q0 < T; q0 += kAttentionTile) {
-      // Documents only start later: once a tile's first row starts after these keys, all later ones do.
-      if (a.doc_start && a.doc_start[token0 + q0] > last_key) break;
-      const int64_t rows = min64(kAttentionTile, T - q0);
-      block_sync();  // the previous query tile is no longer read
-      stage_tile_pair<D>(sh.q, a.q + (token0 + q0) * ldq + h * D, sh.dout, a.dout + (token0 + q0) * ldq + h * D, ldq,
-                         rows);
-      for (int i = thread_index(); i < kAttentionTile; i += kAttentionThreads) {
-        const bool valid = i < rows;
-        const int64_t stat = (b * H + h) * T + q0 + i;
-        sh.lse2[i] = valid ? a.saved_lse[stat] * kLog2e : 0.0f;
-        sh.delta[i] = valid ? a.delta[stat] : 0.0f;
-        sh.first_key[i] = !valid ? INT32_MAX : a.doc_start ? a.doc_start[token0 + q0 + i] : 0;
-      }
-      block_sync();
-      if (warp_first_key >= T) continue;  // a warp past the sequence's end (warp-uniform)
-      TT_UNROLL
-      for (int half = 0; half < 2; ++half) {  // 32 queries at a time
-        const int c0 = 32 * half;
-        float st[4][4] = {}, dpt[4][4] = {};
-        mma_rows_times_tile_rows<D, 4>(st, ka, sh.q, c0);      // S^T: 16 keys x 32 queries
-        mma_rows_times_tile_rows<D, 4>(dpt, va, sh.dout, c0);  // dP^T = V dO^T
-        TT_UNROLL
-        for (int j = 0; j < 4; ++j)
-          TT_UNROLL
-        for (int i = 0; i < 4; ++i) {
-          const int col = c0 + 8 * j + 2 * t4 + i % 2;
-          const int64_t key = key_j[i / 2];
-          const bool visible = key <= q0 + col && key >= sh.first_key[col];
-          const float p = visible ? exp2f(st[j][i] * scale_log2 - sh.lse2[col]) : 0.0f;
-          dpt[j][i] = p * (dpt[j][i] - sh.delta[col]);  // dS^T
-          st[j][i] = p;                                 // P^T
+  // The query tiles that can see these keys, the same for every head of the group: from k0 on, until
+  // a tile's first row starts a document after them (documents only start later).
+  int64_t q_tiles = 0;
+  for (int64_t q0 = k0; q0 < T && !(a.doc_start && a.doc_start[token0 + q0] > last_key); q0 += kAttentionTile) ++q_tiles;
+  double_buffered(
+      group * q_tiles,
+      [&](int64_t item, int buf) {  // query tile item % q_tiles of the group's head item / q_tiles
+        const int64_t h = kvh * group + item / q_tiles, q0 = k0 + (item % q_tiles) * kAttentionTile;
+        const int64_t rows = min64(kAttentionTile, T - q0), offset = (token0 + q0) * ldq + h * D;
+        stage_rows<D>(sh.q[buf], a.q, a.q16, offset, ldq, rows);
+        stage_rows<D>(sh.dout[buf], a.dout, a.dout16, offset, ldq, rows);
+        for (int i = thread_index(); i < kAttentionTile; i += kAttentionThreads) {
+          const bool valid = i < rows;
+          const int64_t stat = (b * H + h) * T + q0 + i;
+          sh.lse2[buf][i] = valid ? a.saved_lse[stat] * kLog2e : 0.0f;
+          sh.delta[buf][i] = valid ? a.delta[stat] : 0.0f;
+          sh.first_key[buf][i] = !valid ? INT32_MAX : a.doc_start ? a.doc_start[token0 + q0 + i] : 0;
         }
-        uint32_t pa[2][4], dsa[2][4];
-        accumulators_to_operands<2>(pa, st);
-        accumulators_to_operands<2>(dsa, dpt);
-        mma_operands_times_tile<D, 2>(dv, pa, sh.dout, c0);  // dV += P^T dO
-        mma_operands_times_tile<D, 2>(dk, dsa, sh.q, c0);    // dK += dS^T Q (scaled at the end)
-      }
-    }
-  }
+      },
+      [&](int64_t item, int buf) {
+        if (warp_first_key >= T) return;  // a warp past the sequence's end (warp-uniform)
+        const int64_t q0 = k0 + (item % q_tiles) * kAttentionTile;
+        const float* lse2 = sh.lse2[buf];
+        const float* delta = sh.delta[buf];
+        const int32_t* first_key = sh.first_key[buf];
+        TT_UNROLL
+        for (int half = 0; half < 2; ++half) {  // 32 queries at a time
+          const int c0 = 32 * half;
+          float st[4][4] = {}, dpt[4][4] = {};
+          mma_rows_times_tile_rows<D, 4>(st, ka, sh.q[buf], c0);      // S^T: 16 keys x 32 queries
+          mma_rows_times_tile_rows<D, 4>(dpt, va, sh.dout[buf], c0);  // dP^T = V dO^T
+          TT_UNROLL
+          for (int j = 0; j < 4; ++j)
+            TT_UNROLL
+          for (int i = 0; i < 4; ++i) {
+            const int col = c0 + 8 * j + 2 * t4 + i % 2;
+            const int64_t key = key_j[i / 2];
+            const bool visible = key <= q0 + col && key >= first_key[col];
+            const float p = visible ? exp2f(st[j][i] * scale_log2 - lse2[col]) : 0.0f;
+            dpt[j][i] = p * (dpt[j][i] - delta[col]);  // dS^T
+            st[j][i] = p;                              // P^T
+          }
+          uint32_t pa[2][4], dsa[2][4];
+          accumulators_to_operands<2>(pa, st);
+          accumulators_to_operands<2>(dsa, dpt);
+          mma_operands_times_tile<D, 2>(dv, pa, sh.dout[buf], c0);  // dV += P^T dO
+          mma_operands_times_tile<D, 2>(dk, dsa, sh.q[buf], c0);    // dK += dS^T Q (scaled at the end)
+        }
+      });
   float* dk_rows[2];
   float* dv_rows[2];
   TT_UNROLL
@@ -391,8 +459,10 @@ TT_MMA_KERNEL(kAttentionThreads) attention_mma_query_grad_kernel(AttentionMmaArg
   const QueryBlock q = query_block(a, D);
   const int t4 = q.t4;
   const float scale = 1.0f / sqrtf(float(D)), scale_log2 = scale * kLog2e;
-  const int64_t offset = (q.token0 + q.q0) * q.ldq + q.h * D;
-  stage_tile_pair<D>(sh.q, a.q + offset, sh.dout, a.dout + offset, q.ldq, q.rows);
+  stage_query_rows<D>(sh.q, a.q, a.q16, q);
+  stage_query_rows<D>(sh.dout, a.dout, a.dout16, q);
+  cp_async_commit();
+  cp_async_wait<0>();
   block_sync();
   uint32_t qa[D / 16][4], doa[D / 16][4];
   load_row_operands<D>(qa, sh.q, q.warp * 16);
@@ -405,13 +475,13 @@ TT_MMA_KERNEL(kAttentionThreads) attention_mma_query_grad_kernel(AttentionMmaArg
     delta[r] = a.delta[stat];
   }
   float dq[D / 8][4] = {};
-  for_each_key_tile<D>(a, q, sh.k, sh.v, [&](int64_t k0, bool masked) {
+  for_each_key_tile<D>(a, q, sh.k, sh.v, [&](int64_t k0, bool masked, const uint16_t* k_tile, const uint16_t* v_tile) {
     TT_UNROLL
     for (int half = 0; half < 2; ++half) {  // 32 keys at a time
       const int c0 = 32 * half;
       float s[4][4] = {}, dp[4][4] = {};
-      mma_rows_times_tile_rows<D, 4>(s, qa, sh.k, c0);    // S = Q K^T
-      mma_rows_times_tile_rows<D, 4>(dp, doa, sh.v, c0);  // dP = dO V^T
+      mma_rows_times_tile_rows<D, 4>(s, qa, k_tile, c0);    // S = Q K^T
+      mma_rows_times_tile_rows<D, 4>(dp, doa, v_tile, c0);  // dP = dO V^T
       TT_UNROLL
       for (int j = 0; j < 4; ++j)
         TT_UNROLL
@@ -424,7 +494,7 @@ TT_MMA_KERNEL(kAttentionThreads) attention_mma_query_grad_kernel(AttentionMmaArg
       }
       uint32_t dsa[2][4];
       accumulators_to_operands<2>(dsa, s);
-      mma_operands_times_tile<D, 2>(dq, dsa, sh.k, c0);  // dQ += dS K (scaled at the end)
+      mma_operands_times_tile<D, 2>(dq, dsa, k_tile, c0);  // dQ += dS K (scaled at the end)
     }
   });
   float* dq_rows[2];

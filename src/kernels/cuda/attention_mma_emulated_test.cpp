@@ -110,8 +110,19 @@ TEST(WarpEmulator, AMissingBarrierGivesAStaleReadInSomeOrder) {
 
 enum class Documents { None, Short, Long };
 
+std::vector<uint16_t> bf16_copy(const std::vector<float>& x) {
+  std::vector<uint16_t> out(x.size());
+  for (size_t i = 0; i < x.size(); ++i) out[i] = emulation::float_to_bf16_bits(x[i]);
+  return out;
+}
+
+// Staging: the fp32 tensors rounded through registers, or their bf16 copies by cp.async (what
+// attention_tensor_cores.cu launches), double-buffered either way.
+enum class Staging { Fp32, Bf16CopiesAsync };
+
 template <int D>
-void check_attention(int64_t batch, int64_t seq, int64_t heads, int64_t kv_heads, Documents docs, uint64_t seed) {
+void check_attention(int64_t batch, int64_t seq, int64_t heads, int64_t kv_heads, Documents docs, uint64_t seed,
+                     Staging staging = Staging::Bf16CopiesAsync) {
   const int64_t q_size = batch * seq * heads * D, kv_size = batch * seq * kv_heads * D, stats = batch * heads * seq;
   const std::vector<float> q = random_vector(q_size, 21), k = random_vector(kv_size, 22), v = random_vector(kv_size, 23),
                            dout = random_vector(q_size, 24);
@@ -144,6 +155,13 @@ void check_attention(int64_t batch, int64_t seq, int64_t heads, int64_t kv_heads
   args.seq = seq;
   args.heads = heads;
   args.kv_heads = kv_heads;
+  const std::vector<uint16_t> q16 = bf16_copy(q), k16 = bf16_copy(k), v16 = bf16_copy(v), dout16 = bf16_copy(dout);
+  if (staging == Staging::Bf16CopiesAsync) {
+    args.q16 = q16.data();
+    args.k16 = k16.data();
+    args.v16 = v16.data();
+    args.dout16 = dout16.data();
+  }
   const int64_t tiles = (seq + kAttentionTile - 1) / kAttentionTile;
   Block::launch(LaunchShape{tiles, batch * heads, kAttentionThreads, sizeof(AttentionForwardShared<D>), seed},
                 [&] { attention_mma_forward_kernel<D>(args); });
@@ -186,6 +204,11 @@ TEST(AttentionMmaEmulated, ShortDocumentsTwoRows) { check_attention<64>(2, 70, 2
 TEST(AttentionMmaEmulated, LongDocumentsAcrossTiles) { check_attention<64>(1, 150, 2, 1, Documents::Long, 3); }
 
 TEST(AttentionMmaEmulated, HeadDim128) { check_attention<128>(1, 80, 2, 1, Documents::Long, 4); }
+
+// The fp32 rows staged through registers (no bf16 copies).
+TEST(AttentionMmaEmulated, Fp32StagingShortDocuments) {
+  check_attention<64>(1, 140, 3, 1, Documents::Short, 5, Staging::Fp32);
+}
 
 }  // namespace
 }  // namespace tt::cuda::mma

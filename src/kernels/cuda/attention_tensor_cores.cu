@@ -16,16 +16,20 @@
 #include <mma.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
+#include <map>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 
 #include "kernels/cuda/attention_mma.cuh"
 #include "kernels/cuda/attention_tensor_cores.h"
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/ops.h"
 
 namespace tt::cuda {
 
@@ -378,10 +382,51 @@ void allow_shared_memory(Kernel kernel, size_t bytes) {
 }
 
 template <int D>
-bool fits() {
-  return shared_memory_fits(std::max({sizeof(ForwardShared<D>), sizeof(KeyGradShared<D>), sizeof(QueryGradShared<D>),
-                                      sizeof(mma::AttentionForwardShared<D>), sizeof(mma::AttentionKeyGradShared<D>),
-                                      sizeof(mma::AttentionQueryGradShared<D>)}));
+bool fits(TensorCoreAttentionKernels kernels) {
+  if (kernels == TensorCoreAttentionKernels::mma)
+    return shared_memory_fits(std::max({sizeof(mma::AttentionForwardShared<D>), sizeof(mma::AttentionKeyGradShared<D>),
+                                        sizeof(mma::AttentionQueryGradShared<D>)}));
+  return shared_memory_fits(std::max({sizeof(ForwardShared<D>), sizeof(KeyGradShared<D>), sizeof(QueryGradShared<D>)}));
+}
+
+// The bf16 copies of q, k, v (and dout) that the mma kernels stage with cp.async: one device buffer
+// per device, grown on demand (cudaFree waits for the kernels that may still read the old one).
+uint16_t* bf16_copies(int64_t elements) {
+  struct Buffer {
+    uint16_t* data = nullptr;
+    int64_t capacity = 0;
+  };
+  static std::mutex mutex;
+  static std::map<int, Buffer> buffers;
+  int device = 0;
+  TT_CUDA_CHECK(cudaGetDevice(&device));
+  const std::lock_guard<std::mutex> lock(mutex);
+  Buffer& b = buffers[device];
+  if (elements > b.capacity) {
+    if (b.data) TT_CUDA_CHECK(cudaFree(b.data));
+    b.data = nullptr;
+    TT_CUDA_CHECK(cudaMalloc(&b.data, sizeof(uint16_t) * static_cast<size_t>(elements)));
+    b.capacity = elements;
+  }
+  return b.data;
+}
+
+// Lays out bf16 copies of `tensors` (sizes in elements) in one buffer; a multiple of 8 elements each,
+// so every copy starts 16-byte aligned.
+template <size_t kCount>
+std::array<const uint16_t*, kCount> round_copies(const std::array<std::pair<const float*, int64_t>, kCount>& tensors,
+                                                 cudaStream_t stream) {
+  int64_t total = 0;
+  for (const auto& t : tensors) total += (t.second + 7) / 8 * 8;
+  uint16_t* base = bf16_copies(total);
+  std::array<const uint16_t*, kCount> copies{};
+  int64_t at = 0;
+  for (size_t i = 0; i < kCount; ++i) {
+    round_to_bf16(base + at, tensors[i].first, tensors[i].second, stream);
+    copies[i] = base + at;
+    at += (tensors[i].second + 7) / 8 * 8;
+  }
+  return copies;
 }
 
 mma::AttentionMmaArgs mma_args(const AttentionShape& s, const int32_t* doc_start) {
@@ -403,6 +448,11 @@ void mma_forward_for(float* out, float* lse, const float* q, const float* k, con
   a.q = q;
   a.k = k;
   a.v = v;
+  const int64_t q_size = s.batch * s.seq * s.heads * D, kv_size = s.batch * s.seq * s.kv_heads * D;
+  const auto copies = round_copies<3>({{{q, q_size}, {k, kv_size}, {v, kv_size}}}, stream);
+  a.q16 = copies[0];
+  a.k16 = copies[1];
+  a.v16 = copies[2];
   const size_t bytes = sizeof(mma::AttentionForwardShared<D>);
   allow_shared_memory(mma::attention_mma_forward_kernel<D>, bytes);
   const dim3 grid(static_cast<unsigned>((s.seq + kTile - 1) / kTile), static_cast<unsigned>(s.batch * s.heads));
@@ -424,6 +474,12 @@ void mma_backward_for(float* dq, float* dk, float* dv, const float* dout, const 
   a.q = q;
   a.k = k;
   a.v = v;
+  const int64_t q_size = s.batch * s.seq * s.heads * D, kv_size = s.batch * s.seq * s.kv_heads * D;
+  const auto copies = round_copies<4>({{{q, q_size}, {k, kv_size}, {v, kv_size}, {dout, q_size}}}, stream);
+  a.q16 = copies[0];
+  a.k16 = copies[1];
+  a.v16 = copies[2];
+  a.dout16 = copies[3];
   const unsigned tiles = static_cast<unsigned>((s.seq + kTile - 1) / kTile);
   const size_t key_bytes = sizeof(mma::AttentionKeyGradShared<D>), query_bytes = sizeof(mma::AttentionQueryGradShared<D>);
   allow_shared_memory(mma::attention_mma_key_grad_kernel<D>, key_bytes);
@@ -495,8 +551,8 @@ bool tensor_core_attention_supports(const AttentionShape& s, std::initializer_li
   if (!s.bf16 || s.kv_heads < 1 || s.heads % s.kv_heads != 0 || s.batch * s.heads > 65535) return false;
   for (const void* p : pointers)
     if (!aligned16(p)) return false;
-  if (s.head_dim == 64) return fits<64>();
-  if (s.head_dim == 128) return fits<128>();
+  if (s.head_dim == 64) return fits<64>(tensor_core_attention_kernels());
+  if (s.head_dim == 128) return fits<128>(tensor_core_attention_kernels());
   return false;
 }
 

@@ -7,7 +7,8 @@
 // Races show up: the threads between two barriers run in an order drawn afresh at every pass (a seed
 // per launch), and ldmatrix reads its rows when each lane arrives, not after the warp met, so a row
 // written by another lane without a warp or block barrier in between is read stale in some orders. A
-// barrier that not every thread reaches is reported as a deadlock (an exception), not a hang.
+// barrier that not every thread reaches is reported as a deadlock (an exception), not a hang. cp.async
+// copies land early or late (see cp_async_16).
 #pragma once
 
 #include <ucontext.h>
@@ -104,6 +105,32 @@ class Block {
     warp_barrier();
   }
 
+  // cp.async: a copy lands at issue or only when a wait retires its group (drawn per copy), as the
+  // hardware may land it anywhere in between: shared memory read before the wait (and the barrier
+  // after it) is stale in some draws, and a buffer still being read when the next copy into it is
+  // issued is overwritten in others.
+  void cp_async_16(void* shared_dst, const void* global_src) {
+    auto* dst = static_cast<unsigned char*>(shared_dst);
+    if (reinterpret_cast<uintptr_t>(dst) % 16 != 0 || reinterpret_cast<uintptr_t>(global_src) % 16 != 0)
+      throw std::runtime_error("cp.async: an address is not 16-byte aligned");
+    if (dst < shared_.data() || dst + 16 > shared_.data() + shared_.size())
+      throw std::runtime_error("cp.async: the destination is outside the block's shared memory");
+    if (random_() & 1) std::memcpy(dst, global_src, 16);
+    else thread_[current_].pending.push_back({dst, global_src});
+  }
+  void cp_async_commit() {
+    Thread& me = thread_[current_];
+    me.groups.push_back(std::move(me.pending));
+    me.pending.clear();
+  }
+  void cp_async_wait(int in_flight) {
+    Thread& me = thread_[current_];
+    while (static_cast<int>(me.groups.size()) > in_flight) {
+      for (const Copy& c : me.groups.front()) std::memcpy(c.dst, c.src, 16);
+      me.groups.erase(me.groups.begin());
+    }
+  }
+
   // Runs `kernel` on every block of the grid. Throws on a deadlock.
   static void launch(const LaunchShape& shape, const std::function<void()>& kernel) {
     if (shape.threads % 32 != 0 || shape.threads <= 0) throw std::runtime_error("emulated launch: threads must be a multiple of 32");
@@ -118,10 +145,16 @@ class Block {
     int arrived = 0;
     uint64_t generation = 0;
   };
+  struct Copy {
+    unsigned char* dst;
+    const void* src;
+  };
   struct Thread {
     ucontext_t context{};
     std::unique_ptr<char[]> stack;
     bool done = false;
+    std::vector<Copy> pending;               // cp.async copies not yet committed
+    std::vector<std::vector<Copy>> groups;  // committed, oldest first
   };
   static constexpr size_t kStackBytes = 256 * 1024;
 
@@ -175,6 +208,8 @@ class Block {
     std::fill(warp_barriers_.begin(), warp_barriers_.end(), Barrier{});
     for (auto& t : thread_) {
       t.done = false;
+      t.pending.clear();
+      t.groups.clear();
       getcontext(&t.context);
       t.context.uc_stack.ss_sp = t.stack.get();
       t.context.uc_stack.ss_size = kStackBytes;

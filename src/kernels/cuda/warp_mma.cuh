@@ -76,6 +76,19 @@ TT_MMA_DEVICE void ldmatrix_x4_trans(uint32_t (&r)[4], const uint16_t* row) {
                : "r"(shared_address(row)));
 }
 
+// cp.async: a 16-byte copy from global to shared memory that completes in the background; the copies
+// issued since the last commit form a group, and wait<N> returns once at most N of this thread's
+// groups are still in flight (a block barrier then makes every thread's copies visible).
+TT_MMA_DEVICE void cp_async_16(void* shared_dst, const void* global_src) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(shared_address(shared_dst)), "l"(global_src));
+}
+TT_MMA_DEVICE void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
+template <int N>
+TT_MMA_DEVICE void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+}
+TT_MMA_DEVICE void store_zero16(void* shared_dst) { *reinterpret_cast<uint4*>(shared_dst) = make_uint4(0, 0, 0, 0); }
+
 #else  // the emulated warp
 
 TT_MMA_DEVICE unsigned char* shared_memory() { return emulation::current_block().shared_memory(); }
@@ -105,6 +118,15 @@ TT_MMA_DEVICE void ldmatrix_x4(uint32_t (&r)[4], const uint16_t* row) {
 TT_MMA_DEVICE void ldmatrix_x4_trans(uint32_t (&r)[4], const uint16_t* row) {
   emulation::current_block().ldmatrix_x4(r, row, true);
 }
+TT_MMA_DEVICE void cp_async_16(void* shared_dst, const void* global_src) {
+  emulation::current_block().cp_async_16(shared_dst, global_src);
+}
+TT_MMA_DEVICE void cp_async_commit() { emulation::current_block().cp_async_commit(); }
+template <int N>
+TT_MMA_DEVICE void cp_async_wait() {
+  emulation::current_block().cp_async_wait(N);
+}
+TT_MMA_DEVICE void store_zero16(void* shared_dst) { std::memset(shared_dst, 0, 16); }
 
 #endif
 
