@@ -395,6 +395,22 @@ std::vector<BadInput> catalogue() {
                  return "generate --model " + testing::fixture_dir() + "/parity/tiny_llama4 --input " +
                         s.write("in.jsonl", "{\"ids\": [1, 2], \"temprature\": 1}\n") + " --output " + s.dir + "/out.jsonl";
                }, {"in.jsonl:1", "temprature"}});
+  // Integer request fields given as floats or out of range were truncated or wrapped (exit 0: seed 1.5
+  // ran as 1, seed -1 as 2^64 - 1, max_new_tokens 2.7 as 2, a stop id of 3e9 as a wrapped int32).
+  auto request = [](const Sandbox& s, const std::string& fields) {
+    return "generate --model " + testing::fixture_dir() + "/parity/tiny_llama4 --input " +
+           s.write("in.jsonl", "{\"ids\": [1, 2], " + fields + "}\n") + " --output " + s.dir + "/out.jsonl";
+  };
+  c.push_back({"generate_request_seed_1_5", [request](const Sandbox& s) { return request(s, "\"seed\": 1.5"); },
+               {"in.jsonl:1", "'seed' must be an integer, got 1.5"}});
+  c.push_back({"generate_request_seed_negative", [request](const Sandbox& s) { return request(s, "\"seed\": -1"); },
+               {"in.jsonl:1", "'seed' is out of range (-1"}});
+  c.push_back({"generate_request_max_new_tokens_2_7", [request](const Sandbox& s) {
+                 return request(s, "\"max_new_tokens\": 2.7");
+               }, {"in.jsonl:1", "'max_new_tokens' must be an integer"}});
+  c.push_back({"generate_request_stop_token_id_3e9", [request](const Sandbox& s) {
+                 return request(s, "\"stop_token_ids\": [3000000000]");
+               }, {"in.jsonl:1", "'stop_token_ids' is out of range (3000000000"}});
   c.push_back({"generate_output_directory_missing", [](const Sandbox& s) {
                  return "generate --model " + testing::fixture_dir() + "/parity/tiny_llama4 --input " +
                         s.write("in.jsonl", "{\"ids\": [1, 2]}\n") + " --output " + s.dir + "/no/such/dir/out.jsonl";

@@ -1,6 +1,7 @@
 #include "infer/request.h"
 
 #include <algorithm>
+#include <limits>
 #include <set>
 
 #include "core/error.h"
@@ -64,24 +65,50 @@ T get_field(const std::string& where, const nlohmann::json& row, const char* key
   }
 }
 
+// An integer field, exactly: 2.5 or 1e30 (a JSON float), and -1 for an unsigned value or 3e9 for an
+// int32, are errors, never truncated or wrapped.
+template <typename T>
+T get_integer(const std::string& where, const std::string& key, const nlohmann::json& value) {
+  if (!value.is_number_integer()) fail("{}: '{}' must be an integer, got {}", where, key, value.dump());
+  const bool fits = value.is_number_unsigned()
+                        ? value.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max())
+                        : value.get<int64_t>() >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
+                              (value.get<int64_t>() < 0 ||
+                               static_cast<uint64_t>(value.get<int64_t>()) <= static_cast<uint64_t>(std::numeric_limits<T>::max()));
+  if (!fits)
+    fail("{}: '{}' is out of range ({}; expected {} to {})", where, key, value.dump(), std::numeric_limits<T>::min(),
+         std::numeric_limits<T>::max());
+  return value.is_number_unsigned() ? static_cast<T>(value.get<uint64_t>()) : static_cast<T>(value.get<int64_t>());
+}
+
+template <typename T>
+T get_integer(const std::string& where, const nlohmann::json& row, const char* key) {
+  return get_integer<T>(where, key, row.at(key));
+}
+
 }  // namespace
 
 SamplingParams sampling_params_from_row(const std::string& where, const nlohmann::json& row, SamplingParams p) {
   for (const auto& [key, value] : row.items()) check_unknown_key(where, key);
-  if (row.contains("max_new_tokens")) p.max_new_tokens = get_field<int64_t>(where, row, "max_new_tokens");
+  if (row.contains("max_new_tokens")) p.max_new_tokens = get_integer<int64_t>(where, row, "max_new_tokens");
   if (row.contains("temperature")) p.temperature = get_field<float>(where, row, "temperature");
   if (row.contains("top_p")) p.top_p = get_field<float>(where, row, "top_p");
-  if (row.contains("top_k")) p.top_k = get_field<int64_t>(where, row, "top_k");
+  if (row.contains("top_k")) p.top_k = get_integer<int64_t>(where, row, "top_k");
   if (row.contains("min_p")) p.min_p = get_field<float>(where, row, "min_p");
   if (row.contains("repetition_penalty")) p.repetition_penalty = get_field<float>(where, row, "repetition_penalty");
-  if (row.contains("seed")) p.seed = get_field<uint64_t>(where, row, "seed");
-  if (row.contains("n")) p.n = get_field<int64_t>(where, row, "n");
+  if (row.contains("seed")) p.seed = get_integer<uint64_t>(where, row, "seed");
+  if (row.contains("n")) p.n = get_integer<int64_t>(where, row, "n");
   if (row.contains("ignore_eos")) p.ignore_eos = get_field<bool>(where, row, "ignore_eos");
   if (row.contains("stop")) {
     if (row["stop"].is_string()) p.stop = {row["stop"].get<std::string>()};
     else p.stop = get_field<std::vector<std::string>>(where, row, "stop");
   }
-  if (row.contains("stop_token_ids")) p.stop_token_ids = get_field<std::vector<int32_t>>(where, row, "stop_token_ids");
+  if (row.contains("stop_token_ids")) {
+    const auto& ids = row["stop_token_ids"];
+    if (!ids.is_array()) fail("{}: 'stop_token_ids' has the wrong type ({})", where, ids.dump());
+    p.stop_token_ids.clear();
+    for (const auto& id : ids) p.stop_token_ids.push_back(get_integer<int32_t>(where, "stop_token_ids", id));
+  }
   try {
     validate(p);
   } catch (const Error& e) {

@@ -29,7 +29,22 @@ TEST(Request, MisspeltOrBadSamplingKeysNameTheLine) {
             std::string::npos);
   const auto wrong_type = nlohmann::json::parse(R"({"prompt": "x", "top_k": "many"})");
   EXPECT_EQ(error_of([&] { sampling_params_from_row("in.jsonl:3", wrong_type, {}); }),
-            "in.jsonl:3: 'top_k' has the wrong type (\"many\")");
+            "in.jsonl:3: 'top_k' must be an integer, got \"many\"");
+  const auto wrong_float = nlohmann::json::parse(R"({"prompt": "x", "temperature": "hot"})");
+  EXPECT_EQ(error_of([&] { sampling_params_from_row("in.jsonl:4", wrong_float, {}); }),
+            "in.jsonl:4: 'temperature' has the wrong type (\"hot\")");
+}
+
+// Integers are taken exactly: never truncated from a float nor wrapped into the field's type.
+TEST(Request, IntegerFieldsAreExactAndInRange) {
+  const auto params = [](const char* row) { return sampling_params_from_row("r", nlohmann::json::parse(row), {}); };
+  EXPECT_EQ(params(R"({"seed": 18446744073709551615})").seed, 18446744073709551615ull);
+  EXPECT_EQ(params(R"({"top_k": 7, "n": 3, "stop_token_ids": [0, 2147483647]})").stop_token_ids.back(), 2147483647);
+  EXPECT_EQ(error_of([&] { params(R"({"n": 2.0})"); }), "r: 'n' must be an integer, got 2.0");
+  EXPECT_EQ(error_of([&] { params(R"({"seed": -1})"); }), "r: 'seed' is out of range (-1; expected 0 to 18446744073709551615)");
+  EXPECT_EQ(error_of([&] { params(R"({"stop_token_ids": [-2147483649]})"); }),
+            "r: 'stop_token_ids' is out of range (-2147483649; expected -2147483648 to 2147483647)");
+  EXPECT_EQ(error_of([&] { params(R"({"max_new_tokens": 1e30})"); }), "r: 'max_new_tokens' must be an integer, got 1e+30");
 }
 
 TEST(Request, PromptIdsFromTextOrIds) {
