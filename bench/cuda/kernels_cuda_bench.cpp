@@ -74,7 +74,6 @@ int run(int64_t batch, int64_t seq) {
   auto* dk = device_array<float>(tokens * kv_heads * head_dim);
   auto* dv = device_array<float>(tokens * kv_heads * head_dim);
   auto* lse = device_array<float>(tokens * heads);
-  auto* scratch = device_array<float>(tokens * heads);
   // Causal attention: 2 * 2 * T^2/2 * D FLOPs per head forward, 2.5x that backward. The bf16 shape
   // runs the tensor-core kernels (the training step's path in bf16), the fp32 one the simple kernels.
   const double attention_flops = 2.0 * batch * heads * double(seq) * seq * head_dim;
@@ -91,16 +90,18 @@ int run(int64_t batch, int64_t seq) {
     set_tensor_core_attention_kernels(run.kernels);
     AttentionShape shape{batch, seq, heads, kv_heads, head_dim, run.bf16};
     const char* suffix = run.suffix;
-    const double fwd = time_ms(3, [&] { attention_forward(out, lse, q, k, v, nullptr, shape, nullptr); });
+    auto* scratch = device_array<float>(attention_scratch_floats(shape));
+    const double fwd = time_ms(3, [&] { attention_forward(out, lse, q, k, v, nullptr, shape, scratch, nullptr); });
     const double bwd =
         time_ms(3, [&] { attention_backward(dq, dk, dv, out, out, lse, q, k, v, nullptr, shape, scratch, nullptr); });
     std::printf("attention_fwd%s %.2f ms\n", suffix, fwd);
     std::printf("attention_bwd%s %.2f ms\n", suffix, bwd);
     std::printf("attention_fwd_rate%s %.2f TFLOP/s\n", suffix, attention_flops / fwd / 1e9);
     std::printf("attention_bwd_rate%s %.2f TFLOP/s\n", suffix, 2.5 * attention_flops / bwd / 1e9);
+    cudaFree(scratch);
   }
   set_tensor_core_attention_kernels(chosen);
-  for (float* p : {q, k, v, out, dq, dk, dv, lse, scratch}) cudaFree(p);
+  for (float* p : {q, k, v, out, dq, dk, dv, lse}) cudaFree(p);
 
   auto* h = device_array<float>(tokens * hidden, 0x3c);
   auto* wf = device_array<float>(vocab * hidden, 0x3c);

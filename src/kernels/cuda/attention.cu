@@ -141,13 +141,24 @@ unsigned row_blocks(const AttentionShape& s) {
   return static_cast<unsigned>((s.batch * s.heads * s.seq + kWarpsPerBlock - 1) / kWarpsPerBlock);
 }
 
+// The scratch's layout: the backward's rowwise dout·out, then (16-byte aligned) the tensor-core
+// kernels' bf16 operand copies.
+int64_t delta_floats(const AttentionShape& s) { return (s.batch * s.heads * s.seq + 3) / 4 * 4; }
+uint16_t* operand_copies(float* scratch, const AttentionShape& s) {
+  return reinterpret_cast<uint16_t*>(scratch + delta_floats(s));
+}
+
 }  // namespace
 
+int64_t attention_scratch_floats(const AttentionShape& shape) {
+  return delta_floats(shape) + (tensor_core_attention_copy_elements(shape) + 1) / 2;
+}
+
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
-                       const int32_t* doc_start, const AttentionShape& shape, cudaStream_t stream) {
+                       const int32_t* doc_start, const AttentionShape& shape, float* scratch, cudaStream_t stream) {
   check_shape(shape);
   if (tensor_core_attention_supports(shape, {out, q, k, v}))
-    return tensor_core_attention_forward(out, lse, q, k, v, doc_start, shape, stream);
+    return tensor_core_attention_forward(out, lse, q, k, v, doc_start, shape, operand_copies(scratch, shape), stream);
   attention_forward_kernel<<<row_blocks(shape), 32 * kWarpsPerBlock, 0, stream>>>(out, lse, q, k, v, doc_start, shape);
   TT_CUDA_CHECK_LAUNCH();
 }
@@ -159,7 +170,8 @@ void attention_backward(float* dq, float* dk, float* dv, const float* dout, cons
   if (tensor_core_attention_supports(shape, {dq, dk, dv, dout, out, q, k, v})) {
     attention_delta_kernel<<<row_blocks(shape), 32 * kWarpsPerBlock, 0, stream>>>(scratch, dout, out, shape);
     TT_CUDA_CHECK_LAUNCH();
-    return tensor_core_attention_backward(dq, dk, dv, dout, lse, scratch, q, k, v, doc_start, shape, stream);
+    return tensor_core_attention_backward(dq, dk, dv, dout, lse, scratch, q, k, v, doc_start, shape,
+                                          operand_copies(scratch, shape), stream);
   }
   const size_t kv_bytes = sizeof(float) * shape.batch * shape.seq * shape.kv_heads * shape.head_dim;
   TT_CUDA_CHECK(cudaMemsetAsync(dk, 0, kv_bytes, stream));

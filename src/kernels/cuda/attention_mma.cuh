@@ -64,7 +64,6 @@ struct AttentionQueryGradShared {
 };
 
 TT_MMA_DEVICE int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
-TT_MMA_DEVICE int64_t max64(int64_t a, int64_t b) { return a > b ? a : b; }
 
 // Rows [0, 64) of kCount fp32 slices (src: row 0, column 0; ld floats between rows) into bf16 tiles;
 // rows at or past `valid` are zeros (finite, so that a masked probability of 0 times them stays 0).

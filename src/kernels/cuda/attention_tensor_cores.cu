@@ -16,13 +16,10 @@
 #include <mma.h>
 
 #include <algorithm>
-#include <array>
 #include <atomic>
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
-#include <map>
-#include <mutex>
 #include <stdexcept>
 #include <string>
 
@@ -389,70 +386,45 @@ bool fits(TensorCoreAttentionKernels kernels) {
   return shared_memory_fits(std::max({sizeof(ForwardShared<D>), sizeof(KeyGradShared<D>), sizeof(QueryGradShared<D>)}));
 }
 
-// The bf16 copies of q, k, v (and dout) that the mma kernels stage with cp.async: one device buffer
-// per device, grown on demand (cudaFree waits for the kernels that may still read the old one).
-uint16_t* bf16_copies(int64_t elements) {
-  struct Buffer {
-    uint16_t* data = nullptr;
-    int64_t capacity = 0;
-  };
-  static std::mutex mutex;
-  static std::map<int, Buffer> buffers;
-  int device = 0;
-  TT_CUDA_CHECK(cudaGetDevice(&device));
-  const std::lock_guard<std::mutex> lock(mutex);
-  Buffer& b = buffers[device];
-  if (elements > b.capacity) {
-    if (b.data) TT_CUDA_CHECK(cudaFree(b.data));
-    b.data = nullptr;
-    TT_CUDA_CHECK(cudaMalloc(&b.data, sizeof(uint16_t) * static_cast<size_t>(elements)));
-    b.capacity = elements;
-  }
-  return b.data;
-}
+// Elements of q's and of k's (or v's) slice; each bf16 copy is padded to a multiple of 8 elements,
+// so that every copy starts 16-byte aligned for cp.async.
+int64_t q_elements(const AttentionShape& s) { return s.batch * s.seq * s.heads * s.head_dim; }
+int64_t kv_elements(const AttentionShape& s) { return s.batch * s.seq * s.kv_heads * s.head_dim; }
+int64_t padded(int64_t elements) { return (elements + 7) / 8 * 8; }
 
-// Lays out bf16 copies of `tensors` (sizes in elements) in one buffer; a multiple of 8 elements each,
-// so every copy starts 16-byte aligned.
-template <size_t kCount>
-std::array<const uint16_t*, kCount> round_copies(const std::array<std::pair<const float*, int64_t>, kCount>& tensors,
-                                                 cudaStream_t stream) {
-  int64_t total = 0;
-  for (const auto& t : tensors) total += (t.second + 7) / 8 * 8;
-  uint16_t* base = bf16_copies(total);
-  std::array<const uint16_t*, kCount> copies{};
-  int64_t at = 0;
-  for (size_t i = 0; i < kCount; ++i) {
-    round_to_bf16(base + at, tensors[i].first, tensors[i].second, stream);
-    copies[i] = base + at;
-    at += (tensors[i].second + 7) / 8 * 8;
-  }
-  return copies;
-}
-
-mma::AttentionMmaArgs mma_args(const AttentionShape& s, const int32_t* doc_start) {
+// The mma kernels' arguments for q, k, v and their bf16 copies, rounded into `copies` (laid out
+// q, k, v, then dout when given: tensor_core_attention_copy_elements).
+mma::AttentionMmaArgs mma_args(const AttentionShape& s, const float* q, const float* k, const float* v,
+                               const float* dout, const int32_t* doc_start, uint16_t* copies, cudaStream_t stream) {
   mma::AttentionMmaArgs a;
+  a.q = q;
+  a.k = k;
+  a.v = v;
+  a.dout = dout;
   a.doc_start = doc_start;
   a.batch = s.batch;
   a.seq = s.seq;
   a.heads = s.heads;
   a.kv_heads = s.kv_heads;
+  const auto round = [&](const float* x, int64_t n) {
+    round_to_bf16(copies, x, n, stream);
+    const uint16_t* copy = copies;
+    copies += padded(n);
+    return copy;
+  };
+  a.q16 = round(q, q_elements(s));
+  a.k16 = round(k, kv_elements(s));
+  a.v16 = round(v, kv_elements(s));
+  if (dout) a.dout16 = round(dout, q_elements(s));
   return a;
 }
 
 template <int D>
 void mma_forward_for(float* out, float* lse, const float* q, const float* k, const float* v, const int32_t* doc_start,
-                     const AttentionShape& s, cudaStream_t stream) {
-  mma::AttentionMmaArgs a = mma_args(s, doc_start);
+                     const AttentionShape& s, uint16_t* copies, cudaStream_t stream) {
+  mma::AttentionMmaArgs a = mma_args(s, q, k, v, nullptr, doc_start, copies, stream);
   a.out = out;
   a.lse = lse;
-  a.q = q;
-  a.k = k;
-  a.v = v;
-  const int64_t q_size = s.batch * s.seq * s.heads * D, kv_size = s.batch * s.seq * s.kv_heads * D;
-  const auto copies = round_copies<3>({{{q, q_size}, {k, kv_size}, {v, kv_size}}}, stream);
-  a.q16 = copies[0];
-  a.k16 = copies[1];
-  a.v16 = copies[2];
   const size_t bytes = sizeof(mma::AttentionForwardShared<D>);
   allow_shared_memory(mma::attention_mma_forward_kernel<D>, bytes);
   const dim3 grid(static_cast<unsigned>((s.seq + kTile - 1) / kTile), static_cast<unsigned>(s.batch * s.heads));
@@ -463,23 +435,13 @@ void mma_forward_for(float* out, float* lse, const float* q, const float* k, con
 template <int D>
 void mma_backward_for(float* dq, float* dk, float* dv, const float* dout, const float* lse, const float* delta,
                       const float* q, const float* k, const float* v, const int32_t* doc_start, const AttentionShape& s,
-                      cudaStream_t stream) {
-  mma::AttentionMmaArgs a = mma_args(s, doc_start);
+                      uint16_t* copies, cudaStream_t stream) {
+  mma::AttentionMmaArgs a = mma_args(s, q, k, v, dout, doc_start, copies, stream);
   a.dq = dq;
   a.dk = dk;
   a.dv = dv;
-  a.dout = dout;
   a.saved_lse = lse;
   a.delta = delta;
-  a.q = q;
-  a.k = k;
-  a.v = v;
-  const int64_t q_size = s.batch * s.seq * s.heads * D, kv_size = s.batch * s.seq * s.kv_heads * D;
-  const auto copies = round_copies<4>({{{q, q_size}, {k, kv_size}, {v, kv_size}, {dout, q_size}}}, stream);
-  a.q16 = copies[0];
-  a.k16 = copies[1];
-  a.v16 = copies[2];
-  a.dout16 = copies[3];
   const unsigned tiles = static_cast<unsigned>((s.seq + kTile - 1) / kTile);
   const size_t key_bytes = sizeof(mma::AttentionKeyGradShared<D>), query_bytes = sizeof(mma::AttentionQueryGradShared<D>);
   allow_shared_memory(mma::attention_mma_key_grad_kernel<D>, key_bytes);
@@ -543,8 +505,9 @@ void set_tensor_core_attention_kernels(TensorCoreAttentionKernels kernels) {
   chosen_kernels.store(static_cast<int>(kernels));
 }
 
-const char* tensor_core_attention_kernels_name(TensorCoreAttentionKernels kernels) {
-  return kernels == TensorCoreAttentionKernels::mma ? "mma" : "wmma";
+int64_t tensor_core_attention_copy_elements(const AttentionShape& s) {
+  if (tensor_core_attention_kernels() != TensorCoreAttentionKernels::mma) return 0;
+  return 2 * padded(q_elements(s)) + 2 * padded(kv_elements(s));
 }
 
 bool tensor_core_attention_supports(const AttentionShape& s, std::initializer_list<const void*> pointers) {
@@ -557,10 +520,11 @@ bool tensor_core_attention_supports(const AttentionShape& s, std::initializer_li
 }
 
 void tensor_core_attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
-                                   const int32_t* doc_start, const AttentionShape& s, cudaStream_t stream) {
+                                   const int32_t* doc_start, const AttentionShape& s, uint16_t* copies,
+                                   cudaStream_t stream) {
   if (tensor_core_attention_kernels() == TensorCoreAttentionKernels::mma) {
-    if (s.head_dim == 64) return mma_forward_for<64>(out, lse, q, k, v, doc_start, s, stream);
-    return mma_forward_for<128>(out, lse, q, k, v, doc_start, s, stream);
+    if (s.head_dim == 64) return mma_forward_for<64>(out, lse, q, k, v, doc_start, s, copies, stream);
+    return mma_forward_for<128>(out, lse, q, k, v, doc_start, s, copies, stream);
   }
   if (s.head_dim == 64) return forward_for<64>(out, lse, q, k, v, doc_start, s, stream);
   forward_for<128>(out, lse, q, k, v, doc_start, s, stream);
@@ -568,10 +532,11 @@ void tensor_core_attention_forward(float* out, float* lse, const float* q, const
 
 void tensor_core_attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* lse,
                                     const float* delta, const float* q, const float* k, const float* v,
-                                    const int32_t* doc_start, const AttentionShape& s, cudaStream_t stream) {
+                                    const int32_t* doc_start, const AttentionShape& s, uint16_t* copies,
+                                    cudaStream_t stream) {
   if (tensor_core_attention_kernels() == TensorCoreAttentionKernels::mma) {
-    if (s.head_dim == 64) return mma_backward_for<64>(dq, dk, dv, dout, lse, delta, q, k, v, doc_start, s, stream);
-    return mma_backward_for<128>(dq, dk, dv, dout, lse, delta, q, k, v, doc_start, s, stream);
+    if (s.head_dim == 64) return mma_backward_for<64>(dq, dk, dv, dout, lse, delta, q, k, v, doc_start, s, copies, stream);
+    return mma_backward_for<128>(dq, dk, dv, dout, lse, delta, q, k, v, doc_start, s, copies, stream);
   }
   if (s.head_dim == 64) return backward_for<64>(dq, dk, dv, dout, lse, delta, q, k, v, doc_start, s, stream);
   backward_for<128>(dq, dk, dv, dout, lse, delta, q, k, v, doc_start, s, stream);

@@ -17,16 +17,21 @@ enum class TensorCoreAttentionKernels { wmma, mma };
 // throws, naming the variable), else wmma.
 TensorCoreAttentionKernels tensor_core_attention_kernels();
 void set_tensor_core_attention_kernels(TensorCoreAttentionKernels kernels);
-const char* tensor_core_attention_kernels_name(TensorCoreAttentionKernels kernels);
+// bf16 elements of the `copies` workspace that the chosen family needs for this shape: the mma kernels
+// stage bf16 copies of q, k, v (and dout in the backward) by cp.async; the wmma kernels need none.
+int64_t tensor_core_attention_copy_elements(const AttentionShape& shape);
 
 // Whether the tensor-core kernels take this shape on the current device (bf16 marked, head_dim 64 or
 // 128, every pointer 16-byte aligned, enough shared memory per block).
 bool tensor_core_attention_supports(const AttentionShape& shape, std::initializer_list<const void*> pointers);
+// copies: tensor_core_attention_copy_elements(shape) bf16 elements, 16-byte aligned (or null when 0).
 void tensor_core_attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
-                                   const int32_t* doc_start, const AttentionShape& shape, cudaStream_t stream);
+                                   const int32_t* doc_start, const AttentionShape& shape, uint16_t* copies,
+                                   cudaStream_t stream);
 // delta: [B, heads, T] rowwise dout·out. dq, dk, dv overwritten.
 void tensor_core_attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* lse,
                                     const float* delta, const float* q, const float* k, const float* v,
-                                    const int32_t* doc_start, const AttentionShape& shape, cudaStream_t stream);
+                                    const int32_t* doc_start, const AttentionShape& shape, uint16_t* copies,
+                                    cudaStream_t stream);
 
 }  // namespace tt::cuda

@@ -43,11 +43,13 @@ void check_attention(int64_t batch, int64_t seq, int64_t heads, int64_t kv_heads
                          q.data(), k.data(), v.data(), starts, cpu_shape);
 
   DeviceBuffer<float> d_q(q), d_k(k), d_v(v), d_dout(dout), d_out(q_size), d_lse(batch * heads * seq), d_dq(q_size),
-      d_dk(kv_size), d_dv(kv_size), d_scratch(batch * heads * seq);
+      d_dk(kv_size), d_dv(kv_size);
   DeviceBuffer<int32_t> d_starts(doc_start);
   const int32_t* device_starts = packed ? d_starts.get() : nullptr;
   AttentionShape shape{batch, seq, heads, kv_heads, head_dim, bf16};
-  attention_forward(d_out.get(), d_lse.get(), d_q.get(), d_k.get(), d_v.get(), device_starts, shape, nullptr);
+  DeviceBuffer<float> d_scratch(attention_scratch_floats(shape));
+  attention_forward(d_out.get(), d_lse.get(), d_q.get(), d_k.get(), d_v.get(), device_starts, shape, d_scratch.get(),
+                    nullptr);
   attention_backward(d_dq.get(), d_dk.get(), d_dv.get(), d_dout.get(), d_out.get(), d_lse.get(), d_q.get(), d_k.get(),
                      d_v.get(), device_starts, shape, d_scratch.get(), nullptr);
   set_tensor_core_attention_kernels(before);

@@ -75,11 +75,15 @@ struct AttentionShape {
   // (attention_tensor_cores.h); false: fp32 throughout.
   bool bf16 = false;
 };
+// Floats of the scratch that attention_forward and attention_backward take for this shape: the
+// backward's rowwise dout·out ([B, heads, T]) and the bf16 operand copies of the tensor-core kernels
+// that stage them (attention_tensor_cores.h). One buffer serves both calls.
+int64_t attention_scratch_floats(const AttentionShape& shape);
 // Flash-style: the forward saves the log-sum-exp per (b, h, t); no T x T buffer anywhere.
-// head_dim at most 256.
+// head_dim at most 256. scratch: attention_scratch_floats(shape) floats.
 void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
-                       const int32_t* doc_start, const AttentionShape& shape, cudaStream_t stream);
-// dq, dk, dv overwritten. scratch: [B, heads, T] floats (rowwise dout·out).
+                       const int32_t* doc_start, const AttentionShape& shape, float* scratch, cudaStream_t stream);
+// dq, dk, dv overwritten. scratch: attention_scratch_floats(shape) floats.
 void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* out, const float* lse,
                         const float* q, const float* k, const float* v, const int32_t* doc_start,
                         const AttentionShape& shape, float* scratch, cudaStream_t stream);

@@ -171,14 +171,16 @@ class CudaTrainDevice final : public TrainDevice {
   }
   void attention_forward(float* out, float* lse, const float* q, const float* k, const float* v,
                          const int32_t* doc_start, const TrainAttentionShape& shape) override {
-    cuda::attention_forward(out, lse, q, k, v, doc_start, attention_shape(shape), stream_);
+    const cuda::AttentionShape s = attention_shape(shape);
+    cuda::attention_forward(out, lse, q, k, v, doc_start, s, grow(attention_scratch_, cuda::attention_scratch_floats(s)),
+                            stream_);
   }
   void attention_backward(float* dq, float* dk, float* dv, const float* dout, const float* out, const float* lse,
                           const float* q, const float* k, const float* v, const int32_t* doc_start,
                           const TrainAttentionShape& shape) override {
-    float* scratch = grow(attention_scratch_, shape.batch * shape.heads * shape.seq);
-    cuda::attention_backward(dq, dk, dv, dout, out, lse, q, k, v, doc_start, attention_shape(shape), scratch,
-                             stream_);
+    const cuda::AttentionShape s = attention_shape(shape);
+    cuda::attention_backward(dq, dk, dv, dout, out, lse, q, k, v, doc_start, s,
+                             grow(attention_scratch_, cuda::attention_scratch_floats(s)), stream_);
   }
   void add(float* y, const float* x, int64_t n) override {
     if (n == 0) return;

@@ -44,7 +44,6 @@ TT_MMA_DEVICE int64_t grid_x() { return gridDim.x; }
 TT_MMA_DEVICE void block_sync() { __syncthreads(); }
 TT_MMA_DEVICE void warp_sync() { __syncwarp(); }
 TT_MMA_DEVICE float shuffle_xor(float value, int mask) { return __shfl_xor_sync(0xffffffffu, value, mask); }
-TT_MMA_DEVICE float shuffle(float value, int lane) { return __shfl_sync(0xffffffffu, value, lane); }
 
 TT_MMA_DEVICE uint32_t pack_bf16x2(float lo, float hi) {
   const __nv_bfloat162 pair = __floats2bfloat162_rn(lo, hi);
@@ -102,7 +101,6 @@ TT_MMA_DEVICE float shuffle_xor(float value, int mask) {
   auto& block = emulation::current_block();
   return block.exchange_float(value, (block.thread_index() % 32) ^ mask);
 }
-TT_MMA_DEVICE float shuffle(float value, int lane) { return emulation::current_block().exchange_float(value, lane); }
 TT_MMA_DEVICE uint32_t pack_bf16x2(float lo, float hi) {
   return uint32_t(emulation::float_to_bf16_bits(lo)) | (uint32_t(emulation::float_to_bf16_bits(hi)) << 16);
 }
