@@ -576,25 +576,22 @@ stages:
 )", s.dir));
                }, {"precious.txt", "cannot create"}});
   // output_dir holding a study.json that the study did not write: it was replaced (exit 0)
-  c.push_back({"study_output_dir_holds_a_users_study_json", [](const Sandbox& s) {
-                 s.write("out/study.json", "{\"mine\": 1}\n");
-                 return "run " + s.write("study.yaml", fmt::format(R"(name: s
+  // `run` of study 's' with one init stage into s.dir/out, whose study.json is `study_json`.
+  auto init_study_over = [](const Sandbox& s, const std::string& study_json) {
+    s.write("out/study.json", study_json);
+    return "run " + s.write("study.yaml", fmt::format(R"(name: s
 output_dir: {0}/out
 stages:
   - name: init
     kind: init
     config: {{arch: micro-llama4}}
 )", s.dir));
+  };
+  c.push_back({"study_output_dir_holds_a_users_study_json", [init_study_over](const Sandbox& s) {
+                 return init_study_over(s, "{\"mine\": 1}\n");
                }, {"out/study.json", "not a study.json written by tinythink"}});
-  c.push_back({"study_output_dir_holds_another_study", [](const Sandbox& s) {
-                 s.write("out/study.json", R"({"name": "other", "source": "o.yaml", "runs": ["a"]})" "\n");
-                 return "run " + s.write("study.yaml", fmt::format(R"(name: s
-output_dir: {0}/out
-stages:
-  - name: init
-    kind: init
-    config: {{arch: micro-llama4}}
-)", s.dir));
+  c.push_back({"study_output_dir_holds_another_study", [init_study_over](const Sandbox& s) {
+                 return init_study_over(s, R"({"name": "other", "source": "o.yaml", "runs": ["a"]})" "\n");
                }, {"out/study.json", "holds study 'other', not 's'"}});
   c.push_back({"bench_train_huge_step", [](const Sandbox&) {  // filled memory for minutes
                  return std::string("bench train --arch micro-llama4 --batch 1000000 --seq 1000 --steps 1");

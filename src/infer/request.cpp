@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <set>
+#include <utility>
 
 #include "core/error.h"
 #include "text/chat_encode.h"
@@ -70,15 +71,11 @@ T get_field(const std::string& where, const nlohmann::json& row, const char* key
 template <typename T>
 T get_integer(const std::string& where, const std::string& key, const nlohmann::json& value) {
   if (!value.is_number_integer()) fail("{}: '{}' must be an integer, got {}", where, key, value.dump());
-  const bool fits = value.is_number_unsigned()
-                        ? value.get<uint64_t>() <= static_cast<uint64_t>(std::numeric_limits<T>::max())
-                        : value.get<int64_t>() >= static_cast<int64_t>(std::numeric_limits<T>::min()) &&
-                              (value.get<int64_t>() < 0 ||
-                               static_cast<uint64_t>(value.get<int64_t>()) <= static_cast<uint64_t>(std::numeric_limits<T>::max()));
-  if (!fits)
+  const bool unsigned_value = value.is_number_unsigned();  // nlohmann: every non-negative integer
+  if (unsigned_value ? !std::in_range<T>(value.get<uint64_t>()) : !std::in_range<T>(value.get<int64_t>()))
     fail("{}: '{}' is out of range ({}; expected {} to {})", where, key, value.dump(), std::numeric_limits<T>::min(),
          std::numeric_limits<T>::max());
-  return value.is_number_unsigned() ? static_cast<T>(value.get<uint64_t>()) : static_cast<T>(value.get<int64_t>());
+  return unsigned_value ? static_cast<T>(value.get<uint64_t>()) : static_cast<T>(value.get<int64_t>());
 }
 
 template <typename T>
