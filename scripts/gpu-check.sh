@@ -176,7 +176,7 @@ timeout 45 "$BIN/tinythink_cuda_bench" 2 4096 | tee "$LOGS/gpu-check.bench.log"
 bench_rows "$LOGS/gpu-check.bench.log"
 
 echo "== generation kernels (MobileLLM-R1-140M shapes: decode batch 256 at 1024 tokens, prefill 2048; GEMM tiles at 1/64/256 rows)"
-timeout 45 "$BIN/tinythink_generation_bench" 256 1024 2048 | tee "$LOGS/gpu-check.generation.log"
+timeout 60 "$BIN/tinythink_generation_bench" 256 1024 2048 | tee "$LOGS/gpu-check.generation.log"
 bench_rows "$LOGS/gpu-check.generation.log"
 
 if python3 -c 'import torch, transformers' 2>/dev/null; then
@@ -204,6 +204,12 @@ engine_field() { python3 -c "import json,sys; print(round(json.load(open(sys.arg
 row "engine prefill tok/s" "$(engine_field "$LOGS/gpu-check.engine.json" prefill_tokens_per_s)"
 row "engine decode tok/s" "$(engine_field "$LOGS/gpu-check.engine.json" decode_tokens_per_s)"
 row "engine device peak MB" "$(engine_field "$LOGS/gpu-check.engine.json" device_peak_without_unused_kv_mb) (without the unused KV pool)"
+# The same run on the mma.sync GEMM family (TINYTHINK_CUDA_GENERATION_GEMM=mma, wmma by default until
+# this card has run RowInvariantGemm.* above and measured it faster).
+TINYTHINK_CUDA_GENERATION_GEMM=mma timeout 100 "$BIN/tinythink" bench generate --device cuda --precision bf16 --batch 256 \
+  --prompt 128 --new 1024 --json >"$LOGS/gpu-check.engine-mma.json" 2>"$LOGS/gpu-check.engine-mma.log"
+tail -2 "$LOGS/gpu-check.engine-mma.log"
+row "engine decode tok/s, mma GEMMs" "$(engine_field "$LOGS/gpu-check.engine-mma.json" decode_tokens_per_s)"
 # Decode steps replayed from CUDA graphs (TINYTHINK_CUDA_GRAPHS=1, off by default until this card has
 # run EngineOnDevice.CudaGraph* and DeviceForward.CudaGraph* above), at batch 256 and at batch 16, where
 # launches weigh most; the batch-16 call-by-call row beside it.

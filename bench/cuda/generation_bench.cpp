@@ -3,9 +3,10 @@
 // seven row-invariant GEMMs, the K/V write and paged attention, the lm_head over the 128k vocabulary
 // and greedy device sampling), the paged attention kernel alone for one layer of that step, one
 // prefill chunk of `prefill` tokens over a cached prefix, and the tensor-core GEMM's block tiles
-// (kernels/cuda/rowinv_gemm_tiles.h) one by one on the decode products at 1, 64 and 256 rows: TFLOP/s
-// per tile and the one the engine picks on "# " lines, and per row count the GEMMs of a whole decode
-// step with the picked tiles and with 64x128 alone. The RMSNorm/RoPE/SwiGLU kernels and the host
+// (kernels/cuda/rowinv_gemm_tiles.h) one by one on the decode products at 1, 64 and 256 rows, in both
+// kernel families (wmma, mma): TFLOP/s per tile and the one the engine picks on "# " lines, and per
+// row count the GEMMs of a whole decode step with the picked tiles (each family) and with wmma 64x128
+// alone. The RMSNorm/RoPE/SwiGLU kernels and the host
 // scheduler are not in it: this bounds the engine's step from below, it is not `bench generate`. Prints "name value unit" lines (scripts/gpu-check.sh tabulates
 // them). Usage: tinythink_generation_bench [batch=256] [context=1024] [prefill=2048]
 #include <cuda_runtime_api.h>
@@ -87,22 +88,25 @@ void gemm_tiles(const Weights& w, int64_t rows, const float* x, float* y) {
                               {"gate_up_proj", w.gate, kFfn, kHidden, 2 * kLayers},
                               {"down_proj", w.down, kHidden, kFfn, kLayers},
                               {"lm_head", w.lm_head, kVocab, kHidden, 1}};
-  double step_auto_ms = 0, step_64x128_ms = 0;
+  double step_auto_ms[2] = {}, step_64x128_ms = 0;  // [family]: wmma, mma
   for (const Product& p : products) {
     const RowInvTile picked = rowinv_auto_tile(rows, p.n);
-    for (RowInvTile tile : kRowInvTiles) {
-      const double ms = time_ms(p.n > 100000 ? 5 : 20, [&] {
-        rowinv_gemm_bf16_tensor_cores_tile(tile, x, rows, p.w, p.n, p.k, y, false, nullptr);
-      });
-      std::printf("# rowinv m%lld %-12s %6lldx%-4lld tile %-6s %5lld blocks %8.4f ms %7.2f TFLOP/s%s\n",
-                  static_cast<long long>(rows), p.name, static_cast<long long>(p.n), static_cast<long long>(p.k),
-                  rowinv_tile_name(tile), static_cast<long long>(rowinv_tile_blocks(tile, rows, p.n)), ms,
-                  2.0 * rows * p.n * p.k / (ms / 1e3) / 1e12, tile == picked ? "  <- picked" : "");
-      if (tile == picked) step_auto_ms += p.per_step * ms;
-      if (tile == RowInvTile::k64x128) step_64x128_ms += p.per_step * ms;
-    }
+    for (RowInvGemmKernels family : {RowInvGemmKernels::wmma, RowInvGemmKernels::mma})
+      for (RowInvTile tile : kRowInvTiles) {
+        const double ms = time_ms(p.n > 100000 ? 5 : 20, [&] {
+          rowinv_gemm_bf16_tensor_cores_tile(tile, family, x, rows, p.w, p.n, p.k, y, false, nullptr);
+        });
+        std::printf("# rowinv m%lld %-12s %6lldx%-4lld %-4s tile %-6s %5lld blocks %8.4f ms %7.2f TFLOP/s%s\n",
+                    static_cast<long long>(rows), p.name, static_cast<long long>(p.n), static_cast<long long>(p.k),
+                    rowinv_gemm_kernels_name(family), rowinv_tile_name(tile),
+                    static_cast<long long>(rowinv_tile_blocks(tile, rows, p.n)), ms,
+                    2.0 * rows * p.n * p.k / (ms / 1e3) / 1e12, tile == picked ? "  <- picked" : "");
+        if (tile == picked) step_auto_ms[static_cast<int>(family)] += p.per_step * ms;
+        if (tile == RowInvTile::k64x128 && family == RowInvGemmKernels::wmma) step_64x128_ms += p.per_step * ms;
+      }
   }
-  std::printf("rowinv_decode_gemms_m%lld_picked %.3f ms\n", static_cast<long long>(rows), step_auto_ms);
+  std::printf("rowinv_decode_gemms_m%lld_picked %.3f ms\n", static_cast<long long>(rows), step_auto_ms[0]);
+  std::printf("rowinv_decode_gemms_m%lld_picked_mma %.3f ms\n", static_cast<long long>(rows), step_auto_ms[1]);
   std::printf("rowinv_decode_gemms_m%lld_64x128 %.3f ms\n", static_cast<long long>(rows), step_64x128_ms);
 }
 
@@ -151,6 +155,21 @@ int main(int argc, char** argv) {
     std::printf("decode_step_b%lld_ctx%lld %.3f ms\n", static_cast<long long>(batch), static_cast<long long>(context),
                 decode_ms);
     std::printf("decode_tokens_per_s %.0f tok/s\n", batch / (decode_ms / 1e3));
+    {  // The same step with the other GEMM family (rowinv_gemm_tiles.h): wmma against mma.
+      const RowInvGemmKernels before = rowinv_gemm_kernels();
+      const RowInvGemmKernels other =
+          before == RowInvGemmKernels::wmma ? RowInvGemmKernels::mma : RowInvGemmKernels::wmma;
+      set_rowinv_gemm_kernels(other);
+      const double other_ms = time_ms(5, [&] {
+        layers(w, kv.view(), batch, d_seqs, d_pos, x, q, k, v, attn, gate, up);
+        rowinv_gemm_bf16_tensor_cores(x, batch, w.lm_head, kVocab, kHidden, logits, false, nullptr);
+        sample_tokens(tokens, logits, batch, kVocab, params, history, offsets, seen, nullptr);
+      });
+      set_rowinv_gemm_kernels(before);
+      std::printf("decode_step_b%lld_ctx%lld_%s_gemm %.3f ms\n", static_cast<long long>(batch),
+                  static_cast<long long>(context), rowinv_gemm_kernels_name(other), other_ms);
+      std::printf("# GEMM family of the rows above and below: %s\n", rowinv_gemm_kernels_name(before));
+    }
     // The step's parts: the 15 layers, the lm_head over the vocabulary, greedy sampling.
     const double layers_ms =
         time_ms(5, [&] { layers(w, kv.view(), batch, d_seqs, d_pos, x, q, k, v, attn, gate, up); });

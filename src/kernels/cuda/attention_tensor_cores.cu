@@ -16,16 +16,13 @@
 #include <mma.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <cstdint>
-#include <cstdlib>
-#include <stdexcept>
-#include <string>
 
 #include "kernels/cuda/attention_mma.cuh"
 #include "kernels/cuda/attention_tensor_cores.h"
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/kernel_family.h"
 #include "kernels/cuda/ops.h"
 
 namespace tt::cuda {
@@ -454,15 +451,7 @@ void mma_backward_for(float* dq, float* dk, float* dv, const float* dout, const 
   TT_CUDA_CHECK_LAUNCH();
 }
 
-// -1: not chosen yet (the environment decides on first use).
-std::atomic<int> chosen_kernels{-1};
-
-TensorCoreAttentionKernels kernels_from_environment() {
-  const char* value = std::getenv("TINYTHINK_CUDA_ATTENTION");
-  if (!value || !*value || std::string(value) == "wmma") return TensorCoreAttentionKernels::wmma;
-  if (std::string(value) == "mma") return TensorCoreAttentionKernels::mma;
-  throw std::runtime_error(std::string("TINYTHINK_CUDA_ATTENTION: '") + value + "' is not one of wmma, mma");
-}
+KernelFamilyChoice<TensorCoreAttentionKernels> family_choice("TINYTHINK_CUDA_ATTENTION");
 
 template <int D>
 void forward_for(float* out, float* lse, const float* q, const float* k, const float* v, const int32_t* doc_start,
@@ -492,18 +481,9 @@ void backward_for(float* dq, float* dk, float* dv, const float* dout, const floa
 
 }  // namespace
 
-TensorCoreAttentionKernels tensor_core_attention_kernels() {
-  int chosen = chosen_kernels.load();
-  if (chosen < 0) {
-    chosen = static_cast<int>(kernels_from_environment());
-    chosen_kernels.store(chosen);
-  }
-  return static_cast<TensorCoreAttentionKernels>(chosen);
-}
+TensorCoreAttentionKernels tensor_core_attention_kernels() { return family_choice.get(); }
 
-void set_tensor_core_attention_kernels(TensorCoreAttentionKernels kernels) {
-  chosen_kernels.store(static_cast<int>(kernels));
-}
+void set_tensor_core_attention_kernels(TensorCoreAttentionKernels kernels) { family_choice.set(kernels); }
 
 int64_t tensor_core_attention_copy_elements(const AttentionShape& s) {
   if (tensor_core_attention_kernels() != TensorCoreAttentionKernels::mma) return 0;

@@ -9,7 +9,8 @@
 // with 8 warps of 32 x 32 down to 16 x 32 with 2 warps of 16 x 16) picked from m, n and the SM count so
 // the small decode products still fill the GPU. An output's sum is the same chain of m16n16k16 steps
 // over its own row of x and column of w in every tile, wherever the row sits: row-invariant, the same
-// bits whatever tile, but no longer the CPU's FMA chain bit for bit.
+// bits whatever tile, but no longer the CPU's FMA chain bit for bit. The same tiles also run on the
+// mma.sync kernel of rowinv_gemm_mma.cuh (RowInvGemmKernels, rowinv_gemm_tiles.h).
 #include <cuda_bf16.h>
 #include <mma.h>
 
@@ -17,6 +18,8 @@
 
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/generation.h"
+#include "kernels/cuda/kernel_family.h"
+#include "kernels/cuda/rowinv_gemm_mma.cuh"
 #include "kernels/cuda/rowinv_gemm_tiles.h"
 
 namespace tt::cuda {
@@ -104,14 +107,12 @@ using bf16 = __nv_bfloat16;
 constexpr int kDepth = 32;       // K per staged step (two m16n16k16 steps, in order)
 constexpr int kLd = kDepth + 8;  // bf16 row stride of the staged tiles (keeps fragments 32-byte aligned)
 
-// A block tile: a kWarpRows x kWarpCols grid of warps, each holding kFragRows x kFragCols accumulator
-// fragments of 16 x 16.
+// A block tile: the mma kernel's (a kWarpRows x kWarpCols grid of warps, each holding kFragRows x
+// kFragCols accumulator fragments of 16 x 16), with this kernel's staging strides.
 template <int kWarpRows, int kWarpCols, int kFragRows, int kFragCols>
-struct Tile {
-  static constexpr int warp_cols = kWarpCols, frag_rows = kFragRows, frag_cols = kFragCols;
-  static constexpr int warps = kWarpRows * kWarpCols, threads = 32 * warps;
-  static constexpr int warp_m = 16 * kFragRows, warp_n = 16 * kFragCols;
-  static constexpr int rows = kWarpRows * warp_m, cols = kWarpCols * warp_n;
+struct Tile : mma::RowInvGemmTile<kWarpRows, kWarpCols, kFragRows, kFragCols> {
+  using Shape = mma::RowInvGemmTile<kWarpRows, kWarpCols, kFragRows, kFragCols>;
+  using Shape::cols, Shape::rows, Shape::threads, Shape::warp_n;
   static constexpr int out_ld = warp_n + 4;  // fp32 row stride of a warp's output staging
   // Thread t stages column t % kDepth of each K step, rows t / kDepth + (threads / kDepth) i.
   static constexpr int row_stride = threads / kDepth;
@@ -230,10 +231,45 @@ int64_t sm_count() {
 
 }  // namespace tc
 
+// The mma.sync kernel of a tile; its dynamic shared memory (up to 60 KiB for 64x128) allowed once.
+template <typename T>
+void launch_mma_tile(const float* x, int64_t m, const uint16_t* w, int64_t n, int64_t k, float* y, bool accumulate,
+                     cudaStream_t stream) {
+  static const bool allowed = [] {
+    TT_CUDA_CHECK(cudaFuncSetAttribute(mma::rowinv_gemm_mma_kernel<T>, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                       static_cast<int>(T::shared_bytes)));
+    return true;
+  }();
+  (void)allowed;
+  const mma::RowInvGemmArgs args{.x = x, .w = w, .y = y, .m = m, .n = n, .k = k, .accumulate = accumulate};
+  const dim3 grid(static_cast<unsigned>((n + T::cols - 1) / T::cols), static_cast<unsigned>((m + T::rows - 1) / T::rows));
+  mma::rowinv_gemm_mma_kernel<T><<<grid, T::threads, T::shared_bytes, stream>>>(args);
+  TT_CUDA_CHECK_LAUNCH();
+}
+
+// A tile on either family: the wmma kernel's tile T, or the mma kernel's of the same shape (T's base).
+template <typename T>
+void launch_family(bool use_mma, const float* x, int64_t m, const uint16_t* w, int64_t n, int64_t k, float* y,
+                   bool accumulate, cudaStream_t stream) {
+  if (use_mma) launch_mma_tile<typename T::Shape>(x, m, w, n, k, y, accumulate, stream);
+  else tc::launch_tile<T>(x, m, w, n, k, y, accumulate, stream);
+}
+
+KernelFamilyChoice<RowInvGemmKernels> family_choice("TINYTHINK_CUDA_GENERATION_GEMM");
+
 }  // namespace
 
-void rowinv_gemm_bf16_tensor_cores_tile(RowInvTile tile, const float* x, int64_t m, const uint16_t* w, int64_t n,
-                                        int64_t k, float* y, bool accumulate, cudaStream_t stream) {
+RowInvGemmKernels rowinv_gemm_kernels() { return family_choice.get(); }
+
+void set_rowinv_gemm_kernels(RowInvGemmKernels kernels) { family_choice.set(kernels); }
+
+bool rowinv_gemm_mma_applies(const float* x, const uint16_t* w, int64_t k) {
+  return k % 8 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(w) % 16 == 0;
+}
+
+void rowinv_gemm_bf16_tensor_cores_tile(RowInvTile tile, RowInvGemmKernels kernels, const float* x, int64_t m,
+                                        const uint16_t* w, int64_t n, int64_t k, float* y, bool accumulate,
+                                        cudaStream_t stream) {
   if (m == 0 || n == 0) return;
   static_assert(tc::Tile64x128::rows == rowinv_tile_rows(RowInvTile::k64x128) &&
                 tc::Tile64x128::cols == rowinv_tile_cols(RowInvTile::k64x128) &&
@@ -243,11 +279,12 @@ void rowinv_gemm_bf16_tensor_cores_tile(RowInvTile tile, const float* x, int64_t
                 tc::Tile16x64::cols == rowinv_tile_cols(RowInvTile::k16x64) &&
                 tc::Tile16x32::rows == rowinv_tile_rows(RowInvTile::k16x32) &&
                 tc::Tile16x32::cols == rowinv_tile_cols(RowInvTile::k16x32));
+  const bool use_mma = kernels == RowInvGemmKernels::mma && rowinv_gemm_mma_applies(x, w, k);
   switch (tile) {
-    case RowInvTile::k64x128: return tc::launch_tile<tc::Tile64x128>(x, m, w, n, k, y, accumulate, stream);
-    case RowInvTile::k32x64: return tc::launch_tile<tc::Tile32x64>(x, m, w, n, k, y, accumulate, stream);
-    case RowInvTile::k16x64: return tc::launch_tile<tc::Tile16x64>(x, m, w, n, k, y, accumulate, stream);
-    case RowInvTile::k16x32: return tc::launch_tile<tc::Tile16x32>(x, m, w, n, k, y, accumulate, stream);
+    case RowInvTile::k64x128: return launch_family<tc::Tile64x128>(use_mma, x, m, w, n, k, y, accumulate, stream);
+    case RowInvTile::k32x64: return launch_family<tc::Tile32x64>(use_mma, x, m, w, n, k, y, accumulate, stream);
+    case RowInvTile::k16x64: return launch_family<tc::Tile16x64>(use_mma, x, m, w, n, k, y, accumulate, stream);
+    case RowInvTile::k16x32: return launch_family<tc::Tile16x32>(use_mma, x, m, w, n, k, y, accumulate, stream);
   }
 }
 
@@ -256,7 +293,8 @@ RowInvTile rowinv_auto_tile(int64_t m, int64_t n) { return rowinv_tile_for(m, n,
 void rowinv_gemm_bf16_tensor_cores(const float* x, int64_t m, const uint16_t* w, int64_t n, int64_t k, float* y,
                                    bool accumulate, cudaStream_t stream) {
   if (m == 0 || n == 0) return;
-  rowinv_gemm_bf16_tensor_cores_tile(rowinv_auto_tile(m, n), x, m, w, n, k, y, accumulate, stream);
+  rowinv_gemm_bf16_tensor_cores_tile(rowinv_auto_tile(m, n), rowinv_gemm_kernels(), x, m, w, n, k, y, accumulate,
+                                     stream);
 }
 
 void rowinv_gemm_f32(const float* x, int64_t m, const float* w, int64_t n, int64_t k, float* y, bool accumulate,

@@ -1,9 +1,10 @@
 // The row-invariant GEMM against the CPU engine's (kernels/cpu/packed_gemm.h): the same bits, fp32 and bf16
 // weights, with and without accumulation, odd shapes; and a row alone equals that row in a batch of 64.
-// The tensor-core variant: row-invariant bit for bit across batch sizes, and within fp32 rounding of
-// the FMA chain (its products are exact: bf16 x bf16 in fp32); every block tile gives the same bits as
-// every other, so the tile picked from the batch size cannot move a row's bits; the picking rule on
-// the model's decode shapes.
+// The tensor-core variant, both kernel families (wmma, and mma.sync with cp.async: RowInvGemmKernels):
+// row-invariant bit for bit across batch sizes, and within fp32 rounding of the FMA chain (its products
+// are exact: bf16 x bf16 in fp32); every block tile gives the same bits as every other, so the tile
+// picked from the batch size cannot move a row's bits; the two families give the same bits; the
+// picking rule on the model's decode shapes.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -84,8 +85,23 @@ std::vector<uint16_t> bf16_bits(const std::vector<float>& v) {
   return bits;
 }
 
+constexpr RowInvGemmKernels kFamilies[] = {RowInvGemmKernels::wmma, RowInvGemmKernels::mma};
+
+// Runs `body` with each kernel family in use, then restores the one before.
+template <typename Body>
+void for_each_family(Body body) {
+  const RowInvGemmKernels before = rowinv_gemm_kernels();
+  for (RowInvGemmKernels family : kFamilies) {
+    set_rowinv_gemm_kernels(family);
+    SCOPED_TRACE(std::string("kernels ") + rowinv_gemm_kernels_name(family));
+    body(family);
+  }
+  set_rowinv_gemm_kernels(before);
+}
+
 TEST(RowInvariantGemm, TensorCoresWithinRoundingOfTheFmaChain) {
   TT_REQUIRE_GPU();
+  for_each_family([](RowInvGemmKernels) {
   for (bool accumulate : {false, true})
     for (auto [m, n, k] : {std::tuple<int64_t, int64_t, int64_t>{1, 96, 64}, {7, 130, 75}, {65, 64, 576},
                            {256, 300, 2048}}) {
@@ -100,6 +116,7 @@ TEST(RowInvariantGemm, TensorCoresWithinRoundingOfTheFmaChain) {
       EXPECT_LT(testing::relative_error(d_y.download(), ref), 1e-5)
           << m << "x" << n << "x" << k << (accumulate ? " accumulate" : "");
     }
+  });
 }
 
 bool same_bits(const float* a, const float* b, size_t count) { return std::memcmp(a, b, sizeof(float) * count) == 0; }
@@ -108,6 +125,7 @@ bool same_bits(const float* a, const float* b, size_t count) { return std::memcm
 // different tiles (checked), and a row still gets the same bits in every one of them.
 TEST(RowInvariantGemm, TensorCoresGiveARowTheSameBitsInEveryBatch) {
   TT_REQUIRE_GPU();
+  for_each_family([](RowInvGemmKernels) {
   const int64_t k = 576, rows = 300;
   for (int64_t n : {200, 2048}) {
     const std::vector<float> x = bf16_rounded(random_vector(rows * k, 14)), w = random_vector(n * k, 15);
@@ -132,11 +150,15 @@ TEST(RowInvariantGemm, TensorCoresGiveARowTheSameBitsInEveryBatch) {
       EXPECT_GE(tiles.size(), 2u) << "the batches should take more than one tile at n 2048";
     }
   }
+  });
 }
 
-// Every tile against the first (64 x 128, the kernel's only tile before the others came): the same bits
-// on edge shapes (m below, at and across 16/32/64, n not a multiple of the tile, k not a multiple of
-// the K step), with and without accumulation, into a poisoned output.
+// Every tile of both families against the first (wmma 64 x 128, the kernel's only tile before the
+// others came): the same bits on edge shapes (m below, at and across 16/32/64, n not a multiple of the
+// tile, k not a multiple of the K step: the mma family runs those on wmma), with and without
+// accumulation, into a poisoned output. The families agree because both issue the same chain of
+// 16-deep bf16 tensor-core products per output (wmma's m16n16k16 is two m16n8k16 steps side by side):
+// the default can move from one to the other without moving a generated token.
 TEST(RowInvariantGemm, EveryTensorCoreTileGivesTheSameBits) {
   TT_REQUIRE_GPU();
   const int64_t max_m = 300, max_n = 2048, max_k = 2048;
@@ -150,22 +172,35 @@ TEST(RowInvariantGemm, EveryTensorCoreTileGivesTheSameBits) {
         for (bool accumulate : {false, true}) {
           const std::vector<float> y_start(y0.begin(), y0.begin() + m * n);
           std::vector<float> first;
+          for (RowInvGemmKernels family : kFamilies)
           for (RowInvTile tile : kRowInvTiles) {
             DeviceBuffer<float> d_y(m * n);  // poisoned: NaN wherever the kernel writes nothing
             if (accumulate) d_y.upload(y_start);
-            rowinv_gemm_bf16_tensor_cores_tile(tile, d_x.get(), m, d_w.get(), n, k, d_y.get(), accumulate, nullptr);
+            rowinv_gemm_bf16_tensor_cores_tile(tile, family, d_x.get(), m, d_w.get(), n, k, d_y.get(), accumulate,
+                                               nullptr);
             const std::vector<float> out = d_y.download();
             const std::string shape = std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k) +
-                                      (accumulate ? " accumulate" : "") + " tile " + rowinv_tile_name(tile);
+                                      (accumulate ? " accumulate" : "") + " tile " + rowinv_tile_name(tile) + " " +
+                                      rowinv_gemm_kernels_name(family);
             if (first.empty()) {
               first = out;
               ASSERT_TRUE(std::all_of(first.begin(), first.end(), [](float v) { return std::isfinite(v); }))
                   << shape << ": an output left unwritten";
             } else {
-              EXPECT_TRUE(same_bits(out.data(), first.data(), first.size())) << shape << " differs from tile 64x128";
+              EXPECT_TRUE(same_bits(out.data(), first.data(), first.size())) << shape << " differs from wmma 64x128";
             }
           }
         }
+}
+
+// The mma family needs K % 8 == 0 and 16-byte aligned operands; other products run on wmma.
+TEST(RowInvariantGemm, MmaKernelsApplyToAlignedProductsWithKAMultipleOf8) {
+  alignas(16) static float x[16];
+  alignas(16) static uint16_t w[16];
+  EXPECT_TRUE(rowinv_gemm_mma_applies(x, w, 576));
+  EXPECT_FALSE(rowinv_gemm_mma_applies(x, w, 100));
+  EXPECT_FALSE(rowinv_gemm_mma_applies(x + 1, w, 576));
+  EXPECT_FALSE(rowinv_gemm_mma_applies(x, w + 4, 576));
 }
 
 // The picking rule on an H200's 132 SMs for the model's decode shapes (hidden 576, k/v 192, FFN 2048,

@@ -1,7 +1,8 @@
 // The block tiles of rowinv_gemm_bf16_tensor_cores (kernels/cuda/generation.h) and the rule that picks
 // one, for tests and benchmarks that need to force a tile; the engine calls the plain entry point.
 //
-// Every tile computes the same bits. An output y[m, n] is the chain of wmma m16n16k16 bf16 mma_syncs
+// Every tile computes the same bits. An output y[m, n] is the chain of 16-deep bf16 tensor-core steps
+// (wmma m16n16k16 mma_syncs, or mma.sync m16n8k16 in the mma family below)
 // over k = 0, 16, 32, ... in order from a zero fp32 accumulator, then (when accumulating) one fp32 add
 // to y. A tile only decides which block and warp run that chain: the fragment shape, the K order and
 // the K step of 32 with zeros past K are the same in all of them, and since every tile's rows and
@@ -58,10 +59,29 @@ constexpr RowInvTile rowinv_tile_for(int64_t m, int64_t n, int64_t sm_count) {
   return RowInvTile::k16x32;
 }
 
-// The product of rowinv_gemm_bf16_tensor_cores with the given tile (which the plain entry point picks
-// with rowinv_tile_for and the current device's SM count).
-void rowinv_gemm_bf16_tensor_cores_tile(RowInvTile tile, const float* x, int64_t m, const uint16_t* w, int64_t n,
-                                        int64_t k, float* y, bool accumulate, cudaStream_t stream);
+// The kernel family that runs the tiles:
+//   wmma  rowinv_gemm.cu's wmma kernel, one K step held in registers while the previous one
+//         multiplies (measured on an H200: BENCHMARKS.md);
+//   mma   rowinv_gemm_mma.cuh: mma.sync m16n8k16 with x and w streamed by cp.async, three stages deep
+//         (emulator-tested; the default once a GPU has measured it faster). It needs K % 8 == 0 and
+//         16-byte aligned x and w (rowinv_gemm_mma_applies); other products run on wmma.
+// Both compute each output as the same chain of 16-deep bf16 products (the argument above), so a
+// process that keeps one family keeps every row's bits independent of its batch.
+enum class RowInvGemmKernels { wmma, mma };
+// The family in use: set_rowinv_gemm_kernels if called, else TINYTHINK_CUDA_GENERATION_GEMM (wmma or
+// mma; anything else is a one-line error), else wmma. Read once per process.
+RowInvGemmKernels rowinv_gemm_kernels();
+void set_rowinv_gemm_kernels(RowInvGemmKernels kernels);
+bool rowinv_gemm_mma_applies(const float* x, const uint16_t* w, int64_t k);
+constexpr const char* rowinv_gemm_kernels_name(RowInvGemmKernels kernels) {
+  return kernels == RowInvGemmKernels::mma ? "mma" : "wmma";
+}
+
+// The product of rowinv_gemm_bf16_tensor_cores with the given tile and family (which the plain entry
+// point picks with rowinv_tile_for and the current device's SM count, and rowinv_gemm_kernels).
+void rowinv_gemm_bf16_tensor_cores_tile(RowInvTile tile, RowInvGemmKernels kernels, const float* x, int64_t m,
+                                        const uint16_t* w, int64_t n, int64_t k, float* y, bool accumulate,
+                                        cudaStream_t stream);
 
 // The tile the plain entry point picks for an m x n product on the current device (its SM count is
 // read once per process: on a machine of mixed GPUs only the speed would suffer, never the bits).

@@ -1,5 +1,5 @@
-// The warp-level building blocks of the mma.sync kernels (attention_mma.cuh), written once for two
-// compilers:
+// The warp-level building blocks of the mma.sync kernels (attention_mma.cuh, rowinv_gemm_mma.cuh),
+// written once for two compilers:
 //   nvcc (__CUDACC__)  the PTX instructions themselves: mma.sync m16n8k16 bf16 -> fp32, ldmatrix
 //                      (.x4, .x2, .trans), warp shuffles, barriers, dynamic shared memory;
 //   a host compiler    the same operations on warp_emulator.h's emulated threads (one context per
@@ -51,6 +51,7 @@ TT_MMA_DEVICE uint32_t pack_bf16x2(float lo, float hi) {
 }
 
 using Float4 = float4;
+using Float2 = float2;
 
 // d += a b (16x16 bf16 times 16x8 bf16, fp32 accumulation).
 TT_MMA_DEVICE void mma_bf16_16816(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
@@ -107,6 +108,9 @@ TT_MMA_DEVICE uint32_t pack_bf16x2(float lo, float hi) {
 struct alignas(16) Float4 {
   float x, y, z, w;
 };
+struct alignas(8) Float2 {
+  float x, y;
+};
 TT_MMA_DEVICE void mma_bf16_16816(float (&d)[4], const uint32_t (&a)[4], const uint32_t (&b)[2]) {
   emulation::current_block().mma_bf16_16816(d, a, b);
 }
@@ -129,6 +133,8 @@ TT_MMA_DEVICE void store_zero16(void* shared_dst) { std::memset(shared_dst, 0, 1
 #endif
 
 TT_MMA_DEVICE Float4 load_float4(const float* p) { return *reinterpret_cast<const Float4*>(p); }
+// p: 8-byte aligned.
+TT_MMA_DEVICE Float2 load_float2(const float* p) { return *reinterpret_cast<const Float2*>(p); }
 // p: 8-byte aligned.
 TT_MMA_DEVICE void store_float2(float* p, float x, float y) {
 #if defined(__CUDACC__)
