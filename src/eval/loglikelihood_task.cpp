@@ -4,6 +4,7 @@
 
 #include "core/error.h"
 #include "eval/progress.h"
+#include "eval/python_compat.h"
 
 namespace tt::eval {
 
@@ -23,8 +24,16 @@ ChoicePairs encode_choices(const EvalOptions& options, const infer::Session& ses
     run.prompts.push_back(context_text(&session, p, options.apply_chat_template, &chat_used));
     const auto choices = task.choices(*run.docs[i]);
     if (choices.empty()) fail("{}: doc {} has no choices", task.name(), run.docs[i]->id);
+    // lm-eval's construct_requests (0.4.7 on): under a chat template the continuation is the choice
+    // alone, without the target delimiter (the rendered context ends the assistant header instead).
+    const std::string delimiter = task.target_delimiter();
+    run.continuations.emplace_back();
     for (size_t c = 0; c < choices.size(); ++c) {
-      out.pairs.push_back(encode_pair(session, run.prompts.back(), choices[c], options.add_bos && !chat_used));
+      std::string_view continuation = choices[c];
+      if (chat_used && continuation.starts_with(delimiter)) continuation.remove_prefix(delimiter.size());
+      run.continuations.back().emplace_back(continuation);
+      out.pairs.push_back(
+          encode_pair(session, run.prompts.back(), std::string(continuation), options.add_bos && !chat_used));
       run.prompt_tokens += static_cast<int64_t>(out.pairs.back().first.size() + out.pairs.back().second.size());
       out.owner.push_back({i, static_cast<int64_t>(c)});
     }
@@ -42,8 +51,7 @@ size_t slice_end(const ChoicePairs& c, size_t start, size_t slice_pairs) {
 }  // namespace
 
 TokenPair encode_pair(const infer::Session& session, std::string context, std::string continuation, bool add_bos) {
-  size_t spaces = 0;
-  while (spaces < context.size() && context[context.size() - 1 - spaces] == ' ') ++spaces;
+  const size_t spaces = context.size() - py::rstrip(context).size();
   if (spaces) {
     continuation = context.substr(context.size() - spaces) + continuation;
     context.resize(context.size() - spaces);

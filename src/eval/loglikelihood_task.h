@@ -13,7 +13,8 @@ namespace tt::eval {
 
 using TokenPair = std::pair<std::vector<int32_t>, std::vector<int32_t>>;  // (context ids, continuation ids)
 
-// lm-eval's _encode_pair: trailing spaces of the context move to the continuation; the
+// lm-eval's _encode_pair: the context's trailing whitespace (Python's str.rstrip(): spaces, newlines,
+// every Unicode White_Space) moves to the continuation; the
 // continuation's ids are those of the whole string after the context's; an empty context is the
 // EOS (or BOS) token; a context too long for the model keeps its end.
 TokenPair encode_pair(const infer::Session& session, std::string context, std::string continuation, bool add_bos);

@@ -26,7 +26,8 @@ void add_generation(Json& line, const TaskRun& run, size_t i, const std::string&
 }
 
 void add_choices(Json& line, const Task& task, const TaskRun& run, size_t i) {
-  const auto choices = task.choices(*run.docs[i]);
+  // The continuations as scored (under a chat template without the target delimiter).
+  const auto choices = i < run.continuations.size() ? run.continuations[i] : task.choices(*run.docs[i]);
   Json args = Json::object();
   for (size_t c = 0; c < choices.size(); ++c)
     args[fmt::format("gen_args_{}", c)] = {{"arg_0", run.prompts[i]}, {"arg_1", choices[c]}};

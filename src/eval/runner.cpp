@@ -86,7 +86,10 @@ void respond_sharded(const EvalOptions& options, infer::Session& session, const 
   for (size_t j = 0; j < mine.docs.size(); ++j) {
     nlohmann::json answer = {{"prompt", mine.prompts[j]}};
     if (generates) answer["response"] = mine.responses[j];
-    else answer["choice_ll"] = mine.choice_ll[j];
+    else {
+      answer["choice_ll"] = mine.choice_ll[j];
+      answer["continuations"] = mine.continuations[j];
+    }
     const std::vector<uint8_t> packed = nlohmann::json::to_msgpack(answer);
     answers.emplace_back(packed.begin(), packed.end());
   }
@@ -98,7 +101,10 @@ void respond_sharded(const EvalOptions& options, infer::Session& session, const 
     const nlohmann::json answer = nlohmann::json::from_msgpack(bytes);
     run.prompts.push_back(answer["prompt"].get<std::string>());
     if (generates) run.responses.push_back(answer["response"].get<std::string>());
-    else run.choice_ll.push_back(answer["choice_ll"].get<std::vector<double>>());
+    else {
+      run.choice_ll.push_back(answer["choice_ll"].get<std::vector<double>>());
+      run.continuations.push_back(answer["continuations"].get<std::vector<std::string>>());
+    }
   }
 }
 

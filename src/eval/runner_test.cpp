@@ -70,7 +70,10 @@ class FakeChoiceTask : public Task {
   const std::vector<Doc>& docs() const override { return docs_; }
   Json config() const override { return {{"num_fewshot", 0}}; }
   std::vector<std::string> metric_keys() const override { return {"acc,none", "acc_norm,none"}; }
-  Prompt prompt(const Doc& doc) const override { return {"Question: " + doc.fields["question"].get<std::string>() + "\nAnswer:", Json::array(), false}; }
+  Prompt prompt(const Doc& doc) const override {
+    const std::string text = "Question: " + doc.fields["question"].get<std::string>() + "\nAnswer:";
+    return {text, Json::array({{{"role", "user"}, {"content", text}}}), false};
+  }
   std::string target(const Doc&) const override { return " b"; }
   std::vector<std::string> doc_text_fields() const override { return {"question"}; }
   std::vector<std::string> choices(const Doc&) const override { return {" a", " bcd"}; }
@@ -284,6 +287,46 @@ TEST(EvalRunner, ChoiceLogLikelihoodsEqualTheModelsScores) {
     EXPECT_EQ(s["acc_norm,none"], b / 3 > a / 1 ? 1.0 : 0.0);  // lengths without the delimiter
   }
   EXPECT_TRUE(r["results"]["fake_choice"].contains("acc_norm_stderr,none"));
+}
+
+// Under a chat template, as lm-eval (0.4.7 on) scores multiple choice: the continuation is the choice
+// without the target delimiter, and all of the context's trailing whitespace (here the "\n\n" after
+// the assistant header, not only spaces) moves into it (_encode_pair's context.rstrip()). The samples
+// record the continuations as scored.
+TEST(EvalRunner, ChoicesUnderAChatTemplateAreScoredAsLmEvalDoes) {
+  const std::string model_dir = tiny_model_dir("eval-mc-chat");
+  std::ofstream(model_dir + "/tokenizer_config.json")
+      << Json{{"chat_template",
+               "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}</s>{% endfor %}"
+               "{% if add_generation_prompt %}<assistant>\n\n{% endif %}"}}
+             .dump();
+  EvalOptions options;
+  options.model_dir = model_dir;
+  options.output_dir = model_dir + "/../out";
+  options.progress = false;
+  options.precision = Precision::FP32;
+  options.apply_chat_template = true;
+  run_tasks(options, one(std::make_unique<FakeChoiceTask>()));
+  const auto samples = read_samples(options.output_dir + "/samples_fake_choice.jsonl");
+  ASSERT_EQ(samples.size(), 4u);
+  Model model = load_model(model_dir);
+  Tokenizer tok = Tokenizer::load(model_dir);
+  for (const auto& s : samples) {
+    const std::string rendered = s["prompt"];
+    ASSERT_TRUE(rendered.ends_with("<assistant>\n\n")) << rendered;
+    const std::string context = rendered.substr(0, rendered.size() - 2);
+    const std::vector<std::string> continuations = {"\n\na", "\n\nbcd"};
+    EXPECT_EQ(s["arguments"]["gen_args_0"]["arg_1"], "a");
+    EXPECT_EQ(s["arguments"]["gen_args_1"]["arg_1"], "bcd");
+    for (size_t c = 0; c < continuations.size(); ++c) {
+      const auto ctx_ids = tok.encode(context);
+      const auto whole = tok.encode(context + continuations[c]);
+      const auto scores = score_sequences(model, {whole});
+      double expected = 0;
+      for (size_t t = ctx_ids.size(); t < whole.size(); ++t) expected += scores[0][t - 1];
+      EXPECT_NEAR(s["resps"][c][0].get<double>(), expected, 1e-3) << "choice " << c;
+    }
+  }
 }
 
 }  // namespace

@@ -117,6 +117,8 @@ class Task {
   // and the index of the right one.
   virtual std::vector<std::string> choices(const Doc& doc) const { return {}; }
   virtual int64_t gold_index(const Doc& doc) const { return -1; }
+  // The delimiter the choices start with: the config's target_delimiter, else lm-eval's default " ".
+  std::string target_delimiter() const;
   // acc / acc_norm from the log-likelihood of each choice (sum over its tokens).
   DocScore score_choices(const Doc& doc, const std::vector<double>& choice_loglikelihoods) const;
 };

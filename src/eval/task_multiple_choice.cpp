@@ -24,6 +24,12 @@ int64_t numpy_argmax(const std::vector<double>& values) {
 
 }  // namespace
 
+std::string Task::target_delimiter() const {
+  if (const auto cfg = config(); cfg.contains("target_delimiter") && cfg["target_delimiter"].is_string())
+    return cfg["target_delimiter"].get<std::string>();
+  return " ";
+}
+
 DocScore Task::score_choices(const Doc& doc, const std::vector<double>& choice_loglikelihoods) const {
   const std::vector<std::string> continuations = choices(doc);
   if (continuations.empty()) fail("{}: doc {} has no choices", name(), doc.id);
@@ -36,9 +42,7 @@ DocScore Task::score_choices(const Doc& doc, const std::vector<double>& choice_l
 
   // lm-eval divides by len(doc_to_choice(doc)[i]): the choice as the task lists it, without the
   // target_delimiter that the continuation starts with, counted in Python characters.
-  std::string delimiter = " ";
-  if (const auto cfg = config(); cfg.contains("target_delimiter") && cfg["target_delimiter"].is_string())
-    delimiter = cfg["target_delimiter"].get<std::string>();
+  const std::string delimiter = target_delimiter();
   std::vector<double> normalised(continuations.size());
   for (size_t i = 0; i < continuations.size(); ++i) {
     std::string_view choice = continuations[i];

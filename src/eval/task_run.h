@@ -16,6 +16,7 @@ struct TaskRun {
   std::vector<std::string> prompts;       // per doc: the context text
   std::vector<std::string> responses;     // generate_until
   std::vector<std::vector<double>> choice_ll;  // multiple_choice
+  std::vector<std::vector<std::string>> continuations;  // multiple_choice: per doc, each choice as scored
   std::vector<DocScore> scores;
   double seconds = 0;
   int64_t prompt_tokens = 0, generated_tokens = 0;
