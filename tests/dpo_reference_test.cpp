@@ -54,6 +54,7 @@ trainer:
   adam_beta2: {}
   adam_epsilon: {}
   max_grad_norm: {}
+  bf16: false
   loss_type: {}
   beta: {}
   label_smoothing: {}

@@ -92,7 +92,7 @@ std::string training_config(const std::string& dir, const std::string& name, con
   return write_text(dir + "/" + name + ".yaml",
                     fmt::format("model_name: {0}/parity/tiny_llama4\ndataset:\n  path: {0}/{1}\ntrainer:\n"
                                 "  per_device_train_batch_size: 1\n  gradient_accumulation_steps: {2}\n"
-                                "  learning_rate: 1e-3\n  logging_steps: 1\n  output_dir: {3}/out\n{4}",
+                                "  learning_rate: 1e-3\n  bf16: false\n  logging_steps: 1\n  output_dir: {3}/out\n{4}",
                                 testing::fixture_dir(), dataset, accumulation, dir, trainer));
 }
 

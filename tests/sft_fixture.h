@@ -56,6 +56,7 @@ trainer:
   adam_beta2: {}
   adam_epsilon: {}
   max_grad_norm: {}
+  bf16: false
 {}  logging_steps: 1
   save_steps: 100
   output_dir: {}/out

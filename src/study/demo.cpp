@@ -43,6 +43,7 @@ stages:
         lr_scheduler_type: cosine
         warmup_ratio: 0.05
         adam_beta2: 0.95
+        bf16: false  # fp32, as measured (TRL's default is bf16)
         max_length: 256
         packing: true
         logging_steps: 20
@@ -65,6 +66,7 @@ stages:
         lr_scheduler_type: cosine
         warmup_ratio: 0.05
         adam_beta2: 0.95
+        bf16: false  # fp32, as measured (TRL's default is bf16)
         max_length: 256
         assistant_only_loss: false
         packing: true
@@ -101,6 +103,7 @@ stages:
         lr_scheduler_type: cosine
         warmup_ratio: 0.1
         adam_beta2: 0.95
+        bf16: false  # fp32, as measured (TRL's default is bf16)
         max_length: 384
         max_prompt_length: 192
         max_completion_length: 192
@@ -123,6 +126,7 @@ stages:
         lr_scheduler_type: cosine
         warmup_ratio: 0.1
         adam_beta2: 0.95
+        bf16: false  # fp32, as measured (TRL's default is bf16)
         max_length: 384
         max_prompt_length: 192
         max_completion_length: 192

@@ -257,6 +257,7 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
   TrainConfig c;
   c.source = path;
   c.trainer.loss_type = kind == TrainerKind::SFT ? "nll" : "sigmoid";
+  if (kind == TrainerKind::DPO) c.trainer.learning_rate = 1e-6;  // DPOConfig's default
   auto trainer = trainer_setters(c.trainer);
   auto dataset = dataset_setters(c.dataset);
   std::map<std::string, Setter> top;

@@ -1,5 +1,7 @@
 // Training configuration read from YAML with TRL's names (SFTConfig / DPOConfig, which extend HF
-// TrainingArguments), so a TRL user can read and write it. Layout of the file:
+// TrainingArguments), so a TRL user can read and write it; a key left out takes TRL 0.27's default
+// (where TRL overrides TrainingArguments': learning_rate 2e-5 for SFT and 1e-6 for DPO, bf16 true,
+// logging_steps 10). Layout of the file:
 //
 //   model_name: DIR or hub id          tokenizer_name: DIR or hub id (default: model_name)
 //   dataset: {name|path: ..., split: train, eval_path: ..., test_size: 0.05, ...}
@@ -20,7 +22,7 @@ struct TrainingArgs {
   int64_t gradient_accumulation_steps = 1;
   double num_train_epochs = 3.0;
   int64_t max_steps = -1;  // > 0 overrides num_train_epochs
-  double learning_rate = 5e-5;
+  double learning_rate = 2e-5;  // SFTConfig's default; DPOConfig's is 1e-6 (load_train_config sets it)
   std::string lr_scheduler_type = "linear";
   double warmup_ratio = 0.0;
   int64_t warmup_steps = 0;
@@ -36,8 +38,8 @@ struct TrainingArgs {
   int64_t seed = 42;
   bool dataloader_drop_last = false;
   bool gradient_checkpointing = false;
-  bool bf16 = false;
-  double logging_steps = 500;  // HF: an integer, or a ratio of total steps when < 1
+  bool bf16 = true;  // TRL's default: True unless fp16 (which tinythink refuses)
+  double logging_steps = 10;  // TRL's default (HF's 500); an integer, or a ratio of total steps when < 1
   double save_steps = 500;
   int64_t save_total_limit = -1;  // -1: keep all
   std::string save_strategy = "steps";

@@ -40,6 +40,33 @@ TEST(TrainingArgs, TheStudysConfigsLoad) {
   EXPECT_EQ(nll.dataset.name, "Shekswess/tiny-think-sft-math-n-stem");
 }
 
+// A key left out takes TRL 0.27's default where TRL overrides HF TrainingArguments': SFTConfig and
+// DPOConfig learning rates (2e-5, 1e-6, not HF's 5e-5), bf16 on (None -> not fp16), logging every 10
+// steps (not 500). The rest are TrainingArguments' (batch 8, linear schedule, AdamW 0.9 / 0.999).
+TEST(TrainingArgs, KeysLeftOutTakeTrlsDefaults) {
+  const std::string path = write_yaml("model_name: m\ntrainer:\n  output_dir: o\n");
+  const TrainConfig sft = load_train_config(path, {}, TrainerKind::SFT);
+  const TrainConfig dpo = load_train_config(path, {}, TrainerKind::DPO);
+  EXPECT_EQ(sft.trainer.learning_rate, 2e-5);
+  EXPECT_EQ(dpo.trainer.learning_rate, 1e-6);
+  for (const TrainConfig* c : {&sft, &dpo}) {
+    EXPECT_TRUE(c->trainer.bf16);
+    EXPECT_EQ(c->trainer.logging_steps, 10);
+    EXPECT_EQ(c->trainer.max_length, 1024);
+    EXPECT_EQ(c->trainer.per_device_train_batch_size, 8);
+    EXPECT_EQ(c->trainer.lr_scheduler_type, "linear");
+    EXPECT_EQ(c->trainer.adam_beta2, 0.999);
+  }
+  EXPECT_EQ(sft.trainer.loss_type, "nll");
+  EXPECT_EQ(dpo.trainer.loss_type, "sigmoid");
+  EXPECT_EQ(dpo.trainer.beta, 0.1);
+  // A key given wins.
+  EXPECT_EQ(load_train_config(path, {"trainer.learning_rate=3e-4", "trainer.bf16=false"}, TrainerKind::DPO)
+                .trainer.learning_rate,
+            3e-4);
+  EXPECT_FALSE(load_train_config(path, {"trainer.bf16=false"}, TrainerKind::SFT).trainer.bf16);
+}
+
 void expect_error(const std::string& yaml, const std::string& needle, TrainerKind kind = TrainerKind::SFT) {
   std::string path = write_yaml(yaml);
   try {
