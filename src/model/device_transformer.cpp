@@ -185,7 +185,7 @@ void DeviceTrainingModel::forward(const Batch& batch, const ForwardOptions& opti
   device_->embedding_forward(x0, params_.embed, tokens_, N, C);
   if (options.neftune_alpha > 0.0f) {  // the CPU's noise (same Rng stream), added on the device
     Rng rng(options.neftune_seed);
-    const double bound = options.neftune_alpha / std::sqrt(static_cast<double>(batch.seq) * C);
+    const double bound = options.neftune_alpha / std::sqrt(static_cast<double>(neftune_length(batch)) * C);
     std::vector<float> noise(N * C);
     for (float& e : noise) e = static_cast<float>((2.0 * rng.uniform() - 1.0) * bound);
     device_->upload(d_tmp_, noise.data(), sizeof(float) * N * C);

@@ -197,7 +197,7 @@ void model_forward(const ModelConfig& c, const WeightSet& w, const Batch& batch,
   for (int64_t i = 0; i < N; ++i) std::memcpy(x0 + i * C, w.weights.embed + batch.tokens[i] * C, sizeof(float) * C);
   if (options.neftune_alpha > 0.0f) {
     Rng rng(options.neftune_seed);
-    const double bound = options.neftune_alpha / std::sqrt(static_cast<double>(batch.seq) * C);
+    const double bound = options.neftune_alpha / std::sqrt(static_cast<double>(neftune_length(batch)) * C);
     for (int64_t i = 0; i < N * C; ++i) x0[i] += static_cast<float>((2.0 * rng.uniform() - 1.0) * bound);
   }
 

@@ -27,8 +27,17 @@ struct Batch {
   std::vector<int32_t> targets;    // [rows*seq], token to predict at each position, -100 = ignore
   std::vector<int32_t> positions;  // [rows*seq] or empty
   std::vector<int32_t> doc_start;  // [rows*seq] or empty
+  // A packed batch: its documents' tokens without padding, the length of the one row TRL's padding-free
+  // collator makes of the micro-batch; 0 for a padded batch (whose row length is seq).
+  int64_t padding_free_length = 0;
   int64_t size() const { return rows * seq; }
 };
+
+// NEFTune's L in alpha / sqrt(L * d), as transformers' hook reads it off the embedding output: the
+// padded row length, or for a packed batch the padding-free row's.
+inline int64_t neftune_length(const Batch& batch) {
+  return batch.padding_free_length > 0 ? batch.padding_free_length : batch.seq;
+}
 
 // Checks ids against the vocabulary and the length against the config; errors name the row and column.
 void validate_batch(const ModelConfig& config, const Batch& batch);
@@ -60,7 +69,8 @@ struct Workspace {
 struct ForwardOptions {
   Precision precision = Precision::FP32;
   bool for_backward = true;
-  // NEFTune: uniform noise in [-a, a] with a = alpha / sqrt(T * C) added to the input embeddings.
+  // NEFTune: uniform noise in [-a, a] with a = alpha / sqrt(L * C) added to the input embeddings,
+  // L = neftune_length(batch).
   float neftune_alpha = 0.0f;
   uint64_t neftune_seed = 0;
 };

@@ -122,6 +122,7 @@ Batch make_packed_batch(const std::vector<std::vector<const SftExample*>>& rows,
       append_example(batch, *e, static_cast<int32_t>(column), true);
       column += static_cast<int64_t>(e->tokens.size());
     }
+    batch.padding_free_length += column;
     pad_row(batch, batch.seq - column, pad_id, true);
   }
   return batch;

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "model/checkpoint.h"
 #include "model/transformer.h"
 #include "tests/test_util.h"
@@ -73,6 +76,41 @@ TEST(SftData, PackedAndPaddedBatchesGiveTheSameLoss) {
   EXPECT_NEAR(padded.loss_sum, pk.loss_sum, 1e-5 * padded.loss_sum);
   // and packing spends fewer positions: 8 rows x 17 padded vs the packed rows
   EXPECT_LT(packed.size(), 8 * 17);
+}
+
+// NEFTune on a packed batch takes L from the one padding-free row TRL's collator makes of the
+// micro-batch (every document's tokens, no padding), as transformers' hook reads it off
+// output.size(1); a padded batch takes its row length. The noise's largest magnitude over thousands of
+// uniform draws sits just under the bound alpha / sqrt(L * d).
+TEST(SftData, NeftuneNoiseOfAPackedBatchIsBoundedByItsPaddingFreeLength) {
+  Model model = load_model(testing::fixture_dir() + "/parity/tiny_llama4");
+  const int64_t C = model.config.hidden_size;
+  auto ex = examples();
+  const Batch packed = make_packed_batch({{&ex[0], &ex[1]}, {&ex[4], &ex[7]}}, 0);  // 9 + 5 and 7 + 3
+  EXPECT_EQ(packed.seq, 14);
+  EXPECT_EQ(packed.padding_free_length, 24);
+  EXPECT_EQ(make_padded_batch({&ex[0], &ex[1]}, 0).padding_free_length, 0);
+  std::vector<float> copy;
+  WeightSet w = make_weight_set(model, Precision::FP32, copy);
+  const float alpha = 5.0f;
+  const auto largest_noise = [&](const Batch& batch) {
+    Workspace clean, noisy;
+    model_forward(model.config, w, batch, clean, {.for_backward = true});
+    model_forward(model.config, w, batch, noisy, {.for_backward = true, .neftune_alpha = alpha, .neftune_seed = 3});
+    double largest = 0;
+    for (size_t i = 0; i < clean.layers[0].x.size(); ++i)
+      largest = std::max(largest, std::fabs(double(noisy.layers[0].x[i]) - clean.layers[0].x[i]));
+    return largest;
+  };
+  const double packed_bound = alpha / std::sqrt(24.0 * C);
+  const double packed_noise = largest_noise(packed);
+  EXPECT_LE(packed_noise, packed_bound * 1.0001);
+  EXPECT_GT(packed_noise, packed_bound * 0.98);
+  const Batch padded = make_padded_batch({&ex[0], &ex[1]}, 0);
+  const double padded_bound = alpha / std::sqrt(9.0 * C);
+  const double padded_noise = largest_noise(padded);
+  EXPECT_LE(padded_noise, padded_bound * 1.0001);
+  EXPECT_GT(padded_noise, padded_bound * 0.98);
 }
 
 }  // namespace
