@@ -230,6 +230,43 @@ std::vector<BadInput> catalogue() {
   c.push_back({"init_model_out_is_a_trained_checkpoint", [](const Sandbox& s) {
                  return "init-model --arch micro-llama4 --out " + s.model("trained");
                }, {"trained/model.safetensors", "init-model did not write", "--overwrite"}});
+  // ---- sft / dpo output_dir: a user's folder (found by the bad-input sweep of 2026-12-05: its files
+  // were replaced, exit 0, and a dataset named metrics.jsonl there became the run's log)
+  c.push_back({"sft_dataset_is_the_runs_metrics_file", [](const Sandbox& s) {
+                 const std::string data = s.write("work/metrics.jsonl", read_file(testing::fixture_dir() + "/sft/nll/examples.jsonl"));
+                 return "sft " + s.sft_config("  output_dir: " + s.dir + "/work", data);
+               }, {"sft.yaml", "dataset.path", "work/metrics.jsonl", "the run's own metrics.jsonl"}});
+  c.push_back({"sft_output_dir_holds_the_users_config", [](const Sandbox& s) {
+                 s.write("work/config.json", "{\"mine\": true}\n");
+                 return "sft " + s.sft_config("  output_dir: " + s.dir + "/work");
+               }, {"sft.yaml", "trainer.output_dir", "holds 'config.json'", "overwrite_output_dir"}});
+  c.push_back({"dpo_output_dir_holds_the_users_weights", [](const Sandbox& s) {
+                 s.model("work");
+                 return "dpo " + s.write("dpo.yaml", fmt::format("model_name: {}/parity/tiny_llama4\ndataset:\n  path: {}/dpo/ipo/pairs.jsonl\n"
+                                                                 "trainer:\n  max_steps: 1\n  output_dir: {}/work\n",
+                                                                 testing::fixture_dir(), testing::fixture_dir(), s.dir));
+               }, {"dpo.yaml", "trainer.output_dir", "holds 'config.json'", "not a tinythink training output"}});
+  // ---- import over a user's tokenizer folder (its tokenizer and chat template were replaced, exit 0),
+  // onto a file (a raw filesystem error, exit 2), dpo's reference cache a file (exit 2 after the pass)
+  c.push_back({"import_out_holds_the_users_tokenizer", [](const Sandbox& s) {
+                 s.write("tok/tokenizer_config.json", "{\"chat_template\": \"MINE\"}\n");
+                 return "import " + testing::shared_dir() + "/data/fixtures/gguf/model-f32.gguf " + s.dir + "/tok";
+               }, {"import OUTDIR", "tok", "tokenizer_config.json", "--overwrite"}});
+  c.push_back({"import_out_is_a_file", [](const Sandbox& s) {
+                 return "import " + testing::shared_dir() + "/data/fixtures/gguf/model-f32.gguf " +
+                        s.write("precious.txt", "mine\n");
+               }, {"import OUTDIR", "precious.txt", "never replaces a file"}});
+  c.push_back({"dpo_ref_cache_is_a_file", [](const Sandbox& s) {
+                 return "dpo " + s.write("dpo.yaml", fmt::format("model_name: {}/parity/tiny_llama4\ndataset:\n  path: {}/dpo/ipo/pairs.jsonl\n"
+                                                                 "trainer:\n  max_steps: 1\n  output_dir: {}/o\n",
+                                                                 testing::fixture_dir(), testing::fixture_dir(), s.dir)) +
+                        " --ref-cache " + s.write("precious.txt", "mine\n");
+               }, {"dpo --ref-cache", "precious.txt", "not a directory"}});
+  // chat with options every turn rejects: each turn failed, exit 0
+  c.push_back({"chat_negative_temperature", [](const Sandbox& s) {
+                 const std::string model = s.chat_model("{% for m in messages %}{{ m.content }}{% endfor %}");
+                 return "chat --model " + model + " --temperature -1 < " + s.write("stdin.txt", "hello\n");
+               }, {"chat", "temperature must be >= 0", "--temperature"}});
   // ---- synth: a user's data folder (its sft.jsonl was replaced, exit 0)
   c.push_back({"synth_out_holds_the_users_data", [](const Sandbox& s) {
                  s.write("data/sft.jsonl", "{\"messages\": []}\n");
@@ -449,6 +486,9 @@ std::vector<BadInput> catalogue() {
   auto sft_with = [](const std::string& key_value) {
     return [key_value](const Sandbox& s) { return "sft " + s.sft_config("  " + key_value); };
   };
+  // logged every step (1e30 cast to INT64_MIN, then max(1, ...)), exit 0
+  c.push_back({"sft_logging_steps_1e30", sft_with("logging_steps: 1e30"), {"sft.yaml", "trainer.logging_steps", "whole number"}});
+  c.push_back({"sft_save_steps_2_5", sft_with("save_steps: 2.5"), {"sft.yaml", "trainer.save_steps", "ratio in (0, 1)"}});
   c.push_back({"sft_adam_beta1_2", sft_with("adam_beta1: 2"), {"sft.yaml", "trainer.adam_beta1", "[0, 1)"}});
   c.push_back({"sft_adam_beta2_negative", sft_with("adam_beta2: -1"), {"sft.yaml", "trainer.adam_beta2", "[0, 1)"}});
   c.push_back({"sft_warmup_ratio_5", sft_with("warmup_ratio: 5"), {"sft.yaml", "trainer.warmup_ratio", "[0, 1]"}});

@@ -234,7 +234,7 @@ TEST(CliImport, ExportedGgufComesBackAsACheckpointAndABadFileIsOneLine) {
   for (const char* f : {"config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "generation_config.json"})
     EXPECT_TRUE(file_exists(dir + "/back/" + f)) << f;
   testing::CommandResult again = run_cli("import " + dir + "/m.gguf " + dir + "/back");
-  testing::expect_one_line_error(again, dir + "/back: already holds a checkpoint (pass --overwrite to replace it)");
+  testing::expect_one_line_error(again, "import OUTDIR " + dir + "/back: already holds config.json (pass --overwrite to replace it)");
   std::string bytes = read_file(dir + "/m.gguf");
   write_file_atomic(dir + "/cut.gguf", bytes.substr(0, bytes.size() / 2));
   testing::expect_one_line_error(run_cli("import " + dir + "/cut.gguf " + dir + "/x"), dir + "/cut.gguf: ");

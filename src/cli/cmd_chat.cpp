@@ -1,6 +1,7 @@
 // tinythink chat: an interactive REPL over the model's chat template, streaming tokens as they come.
 //   /reset  forget the conversation   /system TEXT  set the system message   /temp T  set the temperature
 //   /quit   leave (so does end of input or Ctrl-C at the prompt; Ctrl-C while answering stops the answer)
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <iostream>
@@ -12,6 +13,7 @@
 #include "cli/commands.h"
 #include "cli/device_option.h"
 #include "core/error.h"
+#include "infer/sampler.h"
 #include "infer/session.h"
 #include "text/chat_encode.h"
 
@@ -30,6 +32,11 @@ struct ChatArgs {
 };
 
 void run_chat(const ChatArgs& args) {
+  try {  // the options every turn uses: checked once, before the model loads (every turn failed, exit 0)
+    infer::validate({.temperature = args.temperature, .top_p = args.top_p, .max_new_tokens = args.max_new_tokens});
+  } catch (const Error& e) {
+    fail("chat: {} (--temperature, --top-p, --max-new-tokens)", e.what());
+  }
   const Precision precision = parse_precision(args.precision);
   const int cuda_device = choose_inference_device(args.device, "", precision);
   const auto session =
@@ -75,12 +82,16 @@ void run_chat(const ChatArgs& args) {
       continue;
     }
     if (line.rfind("/temp", 0) == 0) {
-      try {
-        temperature = std::stof(line.substr(5));
-        if (temperature < 0) throw std::invalid_argument("negative");
+      try {  // a bad value leaves the temperature as it was (-1 and nan used to stick, every turn failing)
+        size_t used = 0;
+        const std::string value = line.substr(5);
+        const float t = std::stof(value, &used);
+        if (!(t >= 0) || !std::isfinite(t) || value.find_first_not_of(" \t", used) != std::string::npos)
+          throw std::invalid_argument("not a temperature");
+        temperature = t;
         std::fprintf(stderr, "(temperature %g)\n", temperature);
       } catch (const std::exception&) {
-        std::fprintf(stderr, "usage: /temp T (a number >= 0)\n");
+        std::fprintf(stderr, "usage: /temp T (a finite number >= 0); the temperature stays %g\n", temperature);
       }
       continue;
     }

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "io/file.h"
 #include "io/gguf_llama.h"
+#include "io/output_path.h"
 
 namespace tt {
 
@@ -499,8 +500,15 @@ ImportedCheckpoint checkpoint_from_gguf(const GgufContents& gguf, const std::str
 
 void import_gguf(const std::string& gguf_path, const std::string& out_dir, bool overwrite) {
   ImportedCheckpoint checkpoint = checkpoint_from_gguf(read_gguf(gguf_path), gguf_path);
-  if (!overwrite && file_exists(out_dir + "/config.json"))
-    fail("{}: already holds a checkpoint (pass --overwrite to replace it)", out_dir);
+  // Never a user's file: OUTDIR a file, a folder of other files, or one holding a file import writes
+  // (a tokenizer with the user's chat template was replaced, exit 0) needs --overwrite or is refused.
+  const std::vector<std::string> written = {"config.json", "model.safetensors", "tokenizer.json",
+                                            "tokenizer_config.json", "generation_config.json"};
+  check_output_directory(out_dir, written, overwrite, "import", "OUTDIR");
+  if (!overwrite)
+    for (const std::string& name : written)
+      if (file_exists(out_dir + "/" + name))
+        fail("import OUTDIR {}: already holds {} (pass --overwrite to replace it)", out_dir, name);
   std::filesystem::create_directories(out_dir);
   std::vector<TensorToWrite> tensors;
   for (const auto& t : checkpoint.tensors) tensors.push_back({t.name, t.dtype, t.shape, t.values.data(), nullptr});

@@ -27,24 +27,26 @@ void check_parent_writable(const std::string& path, const std::string& what) {
 }  // namespace
 
 void check_output_directory(const std::string& dir, const std::vector<std::string>& own_names, bool overwrite,
-                            const std::string& verb) {
+                            const std::string& verb, const std::string& option) {
   std::error_code ec;
   fs::file_status status = fs::symlink_status(dir, ec);
   if (fs::exists(status) && !fs::is_directory(fs::status(dir, ec)))
-    fail("{} --out {}: exists and is not a directory; {} writes a directory and never replaces a file", verb, dir, verb);
+    fail("{} {} {}: exists and is not a directory; {} writes a directory and never replaces a file", verb, option, dir,
+         verb);
   if (fs::is_directory(status) || fs::is_symlink(status)) {
     std::vector<std::string> foreign;
     for (const auto& entry : fs::directory_iterator(dir, ec)) {
       std::string name = entry.path().filename().string();
       if (std::find(own_names.begin(), own_names.end(), name) == own_names.end()) foreign.push_back(name);
     }
-    if (ec) fail("{} --out {}: cannot list the directory ({})", verb, dir, ec.message());
+    if (ec) fail("{} {} {}: cannot list the directory ({})", verb, option, dir, ec.message());
     if (!foreign.empty() && !overwrite)
-      fail("{} --out {}: a non-empty directory that is not a previous {} output (it holds '{}'{}); give --overwrite "
+      fail("{} {} {}: a non-empty directory that is not a previous {} output (it holds '{}'{}); give --overwrite "
            "to replace it",
-           verb, dir, verb, foreign.front(), foreign.size() > 1 ? fmt::format(" and {} more", foreign.size() - 1) : "");
+           verb, option, dir, verb, foreign.front(),
+           foreign.size() > 1 ? fmt::format(" and {} more", foreign.size() - 1) : "");
   }
-  check_parent_writable(dir, verb + " --out");
+  check_parent_writable(dir, verb + " " + option);
 }
 
 void check_output_file(const std::string& path, const std::string& what) {

@@ -9,9 +9,9 @@ namespace tt {
 // `dir` is about to be written as a whole directory by `verb`. Refuses an existing non-directory
 // (never replaced, even with overwrite) and an existing non-empty directory holding anything other
 // than `own_names` (what a previous run of the verb writes) unless `overwrite`. Also checks that
-// the parent directory is writable.
+// the parent directory is writable. `option` names the argument in messages ("--out", "OUTDIR").
 void check_output_directory(const std::string& dir, const std::vector<std::string>& own_names, bool overwrite,
-                            const std::string& verb);
+                            const std::string& verb, const std::string& option = "--out");
 
 // `path` is about to be written as a file: it must not be a directory, and it (if present) or its
 // parent directory (if not) must be writable. `what` names the option ("--output").

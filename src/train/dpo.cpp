@@ -11,6 +11,7 @@
 #include "core/system.h"
 #include "io/file.h"
 #include "io/hub.h"
+#include "io/output_path.h"
 #include "model/checkpoint.h"
 #include "train/reference_cache.h"
 #include "train/run_support.h"
@@ -421,12 +422,25 @@ DpoStats dpo_accumulate(TrainState& state, const std::vector<std::vector<int64_t
           sums[S::kLogitsRejected], static_cast<int64_t>(sums[S::kMicroBatches])};
 }
 
+namespace {
+
+// Shared by the runs of a sweep: beside their output_dirs.
+std::string default_reference_cache_dir(const std::string& output_dir) {
+  return (fs::absolute(output_dir).parent_path() / "ref_cache").string();
+}
+
+}  // namespace
+
 void load_dpo_inputs(DpoRun& run) {
   const TrainConfig& c = run.config;
   const std::string path = c.dataset.path.empty() ? c.dataset.name : c.dataset.path;
   if (path.empty()) fail("{}: dataset.path (or dataset.name) is missing", c.source);
   if (!file_exists(path) && !is_repo_id(path)) fail("{}: dataset not found", path);
   check_output_dir(c);
+  // The reference cache's folder, before the reference pass rather than after it.
+  if (!run.ref_cache_dir.empty()) check_writable_directory(run.ref_cache_dir, "dpo --ref-cache");
+  else check_writable_directory(default_reference_cache_dir(c.trainer.output_dir),
+                                c.source + ": the reference cache (beside trainer.output_dir; --ref-cache chooses another)");
   PreferenceOptions o;
   try {
     o.tokenizer = resolve_model_dir(c.tokenizer_name);
@@ -457,9 +471,8 @@ namespace {
 ReferenceLogps reference_logps(const DpoRun& run, Model& model, Precision precision, DpoResult& result) {
   const TrainingArgs& args = run.config.trainer;
   const std::string model_dir = resolve_model_dir(run.config.model_name);
-  const std::string cache_dir = !run.ref_cache_dir.empty()
-                                    ? run.ref_cache_dir
-                                    : (fs::absolute(args.output_dir).parent_path() / "ref_cache").string();
+  const std::string cache_dir =
+      !run.ref_cache_dir.empty() ? run.ref_cache_dir : default_reference_cache_dir(args.output_dir);
   const std::string key = reference_cache_key(model_dir, run.train, precision);
   const std::string file = cache_dir + "/" + key + ".json";
   result.reference_cache_file = file;

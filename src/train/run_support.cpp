@@ -12,6 +12,7 @@
 #include "io/file.h"
 #include "io/hub.h"
 #include "io/jsonl.h"
+#include "model/checkpoint.h"
 
 namespace tt {
 
@@ -88,6 +89,55 @@ void check_output_dir(const TrainConfig& config) {
       fail("{}: trainer.output_dir {} is the {} directory: the run would write over the model it starts from "
            "(choose another output_dir)",
            config.source, config.trainer.output_dir, key);
+  const std::string& out = config.trainer.output_dir;
+  // An input the run reads must not be one of the files it writes there (a dataset named
+  // metrics.jsonl in output_dir became the run's log).
+  const DatasetArgs& d = config.dataset;
+  for (const auto& [key, input] : {std::pair<std::string, std::string>{"dataset.path", d.path},
+                                   {"dataset.eval_path", d.eval_path},
+                                   {"dataset.sources_file", d.sources_file},
+                                   {"dataset.chat_template", d.chat_template}})
+    for (const std::string& name : training_output_names())
+      if (!input.empty() && fs::exists(input, ec) && fs::exists(out + "/" + name, ec) &&
+          fs::equivalent(input, out + "/" + name, ec))
+        fail("{}: {} {} is the run's own {} in trainer.output_dir: training would replace it (choose another "
+             "output_dir)",
+             config.source, key, input, name);
+  // A folder that is not a training run's output keeps its files unless the config says otherwise.
+  if (!fs::is_directory(out, ec) || config.trainer.overwrite_output_dir || is_training_output(out)) return;
+  for (const std::string& name : training_output_names())
+    if (fs::exists(fs::symlink_status(out + "/" + name, ec)))
+      fail("{}: trainer.output_dir {} holds '{}', which the run would replace, and is not a tinythink training "
+           "output (no {}); choose another output_dir, or set trainer.overwrite_output_dir: true",
+           config.source, out, name, kTrainingRunMark);
+}
+
+const std::vector<std::string>& training_output_names() {
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out = {"metrics.jsonl", "config.json", "generation_config.json", "model.safetensors",
+                                    "prepared"};
+    for (const auto& name : tokenizer_file_names())
+      if (std::find(out.begin(), out.end(), name) == out.end()) out.push_back(name);
+    return out;
+  }();
+  return names;
+}
+
+bool is_training_output(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::exists(dir + "/" + kTrainingRunMark, ec)) return true;
+  for (const auto& entry : fs::directory_iterator(dir, ec))  // a run from before the mark: its checkpoints
+    if (entry.path().filename().string().rfind("checkpoint-", 0) == 0 &&
+        fs::exists(entry.path() / "trainer_state" / "state.json", ec))
+      return true;
+  return false;
+}
+
+void mark_training_output(const std::string& dir, const std::string& trainer) {
+  if (file_exists(dir + "/" + kTrainingRunMark)) return;
+  write_file_atomic(dir + "/" + kTrainingRunMark,
+                    nlohmann::json{{"tinythink", "training output"}, {"trainer", trainer}}.dump() + "\n");
 }
 
 RunFiles resolve_run_files(const TrainConfig& config) {

@@ -35,7 +35,19 @@ std::vector<nlohmann::json> previous_metrics(const std::string& path, const Resu
 // Before a run reads its data: a one-line error naming the config and key when trainer.output_dir
 // is an existing file, has a file as a parent, or would go under a directory that is not writable
 // (they used to end in an uncaught filesystem_error, exit 2). Creates nothing, touches no file.
+// It also refuses an input (dataset.path, eval_path, sources_file, chat_template) that is one of the
+// files the run writes into output_dir, and an existing output_dir holding such a file that is not a
+// training run's output (is_training_output) unless trainer.overwrite_output_dir.
 void check_output_dir(const TrainConfig& config);
+
+// What a training run writes directly into output_dir, besides its checkpoint-N folders and its mark.
+const std::vector<std::string>& training_output_names();
+// The file a run leaves in its output_dir (mark_training_output) so that a later run, --resume, or
+// the same config run again may write there.
+inline constexpr const char* kTrainingRunMark = "tinythink_training.json";
+// Whether `dir` holds the mark, or checkpoints with trainer state (a run from before the mark).
+bool is_training_output(const std::string& dir);
+void mark_training_output(const std::string& dir, const std::string& trainer);
 
 // Files a run carries into its checkpoints and the pad id of its batches.
 struct RunFiles {

@@ -295,6 +295,7 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
   }
   if (world.is_root()) {
     create_directories_or_fail(args.output_dir, config.source + ": trainer.output_dir");
+    mark_training_output(args.output_dir, run.name);  // check_output_dir let this run write here
     remove_interrupted_saves(args.output_dir);  // a run killed mid-save into this directory before
   }
   const std::string metrics_path = args.output_dir + "/metrics.jsonl";

@@ -28,7 +28,7 @@ const std::set<std::string>& python_only_keys() {
       "use_liger_kernel", "dataloader_num_workers", "dataloader_persistent_workers", "dataloader_pin_memory",
       "dataloader_prefetch_factor", "report_to", "push_to_hub", "hub_model_id", "hub_strategy", "hub_private_repo",
       "hub_token", "ddp_find_unused_parameters", "ddp_backend", "torch_compile", "tf32", "fp16_full_eval",
-      "dataset_num_proc", "num_proc", "logging_dir", "logging_first_step", "overwrite_output_dir",
+      "dataset_num_proc", "num_proc", "logging_dir", "logging_first_step",
       "remove_unused_columns", "optim", "deepspeed", "fsdp", "local_rank", "disable_tqdm", "model_init_kwargs",
       "ref_model_init_kwargs", "precompute_ref_log_probs", "use_cpu", "no_cuda", "bf16_full_eval",
       "torch_empty_cache_steps", "gradient_checkpointing_kwargs", "save_safetensors", "save_only_model",
@@ -102,6 +102,7 @@ std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
   s["data_seed"] = integer(a.seed);
   s["dataloader_drop_last"] = flag(a.dataloader_drop_last);
   s["gradient_checkpointing"] = flag(a.gradient_checkpointing);
+  s["overwrite_output_dir"] = flag(a.overwrite_output_dir);
   s["bf16"] = flag(a.bf16);
   s["fp16"] = [](const YAML::Node& n, const std::string& w) {
     if (as_bool(n, w)) fail("{}: fp16 training is not supported (use bf16: true)", w);
@@ -193,8 +194,15 @@ void check_ranges(const TrainConfig& c) {
          a.zero_stage);
   if (a.warmup_steps < 0) fail("{}: trainer.warmup_steps must not be negative, got {}", f, a.warmup_steps);
   if (a.per_device_eval_batch_size <= 0) fail("{}: trainer.per_device_eval_batch_size must be positive", f);
-  if (a.logging_steps <= 0) fail("{}: trainer.logging_steps must be positive, got {}", f, a.logging_steps);
-  if (a.save_strategy == "steps" && a.save_steps <= 0) fail("{}: trainer.save_steps must be positive, got {}", f, a.save_steps);
+  // HF's step intervals: a ratio of the total steps in (0, 1), or a whole number of steps (1e30 steps
+  // used to cast to INT64_MIN and log every step).
+  auto interval = [&](const char* key, double v) {
+    if (!(v > 0 && (v < 1 || (v <= 1e15 && v == std::floor(v)))))
+      fail("{}: trainer.{} must be a ratio in (0, 1) or a whole number of steps up to 1e15, got {}", f, key, v);
+  };
+  interval("logging_steps", a.logging_steps);
+  if (a.save_strategy == "steps") interval("save_steps", a.save_steps);
+  if (a.eval_steps != -1 && a.eval_strategy != "no") interval("eval_steps", a.eval_steps);
   if (a.max_prompt_length < 1 && a.max_prompt_length != -1)
     fail("{}: trainer.max_prompt_length must be positive (or -1: none), got {}", f, a.max_prompt_length);
   if (a.max_completion_length < 1 && a.max_completion_length != -1)

@@ -46,6 +46,7 @@ struct TrainingArgs {
   std::string eval_strategy = "no";
   double eval_steps = -1;  // default: logging_steps
   std::string output_dir;
+  bool overwrite_output_dir = false;  // write into an output_dir that is not a training run's (its files replaced)
   std::string run_name;
   std::string resume_from_checkpoint;  // "", a checkpoint dir, or "true" (latest)
   std::string log_level = "info";
