@@ -489,6 +489,21 @@ std::vector<BadInput> catalogue() {
   // logged every step (1e30 cast to INT64_MIN, then max(1, ...)), exit 0
   c.push_back({"sft_logging_steps_1e30", sft_with("logging_steps: 1e30"), {"sft.yaml", "trainer.logging_steps", "whole number"}});
   c.push_back({"sft_save_steps_2_5", sft_with("save_steps: 2.5"), {"sft.yaml", "trainer.save_steps", "ratio in (0, 1)"}});
+  // the other trainer's keys, accepted and never applied (exit 0)
+  c.push_back({"sft_given_a_dpo_beta", sft_with("beta: 0.3"), {"sft.yaml", "trainer.beta", "a DPO option", "sft does not apply"}});
+  c.push_back({"dpo_given_packing", [](const Sandbox& s) {
+                 return "dpo " + s.write("dpo.yaml", "model_name: m\ndataset:\n  path: p.jsonl\ntrainer:\n  packing: true\n  output_dir: " + s.dir + "/o\n");
+               }, {"dpo.yaml", "trainer.packing", "an SFT option", "dpo does not apply"}});
+  c.push_back({"dpo_given_a_test_split", [](const Sandbox& s) {
+                 return "dpo " + s.write("dpo.yaml", "model_name: m\ndataset:\n  path: p.jsonl\n  test_size: 0.1\ntrainer:\n  output_dir: " + s.dir + "/o\n");
+               }, {"dpo.yaml", "dataset.test_size", "dpo does not apply"}});
+  // a malformed pair was dropped with a note, whatever dataset.on_error said (exit 0)
+  c.push_back({"dpo_malformed_pair_line", [](const Sandbox& s) {
+                 const std::string data = s.write("pairs.jsonl", read_file(testing::fixture_dir() + "/dpo/ipo/pairs.jsonl") + "{\"prompt\": 5, \"chosen\"\n");
+                 return "dpo " + s.write("dpo.yaml", fmt::format("model_name: {}/parity/tiny_llama4\ndataset:\n  path: {}\n"
+                                                                 "trainer:\n  max_steps: 1\n  output_dir: {}/o\n",
+                                                                 testing::fixture_dir(), data, s.dir));
+               }, {"pairs.jsonl:13:", "on_error: skip"}});
   c.push_back({"sft_adam_beta1_2", sft_with("adam_beta1: 2"), {"sft.yaml", "trainer.adam_beta1", "[0, 1)"}});
   c.push_back({"sft_adam_beta2_negative", sft_with("adam_beta2: -1"), {"sft.yaml", "trainer.adam_beta2", "[0, 1)"}});
   c.push_back({"sft_warmup_ratio_5", sft_with("warmup_ratio: 5"), {"sft.yaml", "trainer.warmup_ratio", "[0, 1]"}});

@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/error.h"
 #include "io/file.h"
 #include "tests/test_util.h"
 #include "train/dpo.h"
@@ -169,6 +170,15 @@ TEST(PreferenceData, BadInputIsCountedByReason) {
   o.max_length = 200;
   o.max_prompt_length = 100;
   o.drop_long_prompts = true;
+  // By default (dataset.on_error: fail) the first malformed line stops the load, naming it.
+  try {
+    load_preference_data(path, o);
+    ADD_FAILURE() << "a malformed line loaded";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(path + ":5: ", 0), 0u) << e.what();
+    EXPECT_NE(std::string(e.what()).find("on_error: skip"), std::string::npos) << e.what();
+  }
+  o.skip_bad_lines = true;
   PreferenceData data = load_preference_data(path, o);
   const PreferenceSummary& sum = data.summary;
   EXPECT_EQ(sum.rows_read, 7);

@@ -456,6 +456,7 @@ void load_dpo_inputs(DpoRun& run) {
   o.truncation_mode = parse_truncation_mode(c.trainer.truncation_mode, c.source + ": trainer.truncation_mode");
   o.token_budget = c.dataset.token_budget;
   o.seed = static_cast<uint64_t>(c.trainer.seed);
+  o.skip_bad_lines = c.dataset.on_error == "skip";
   PreferenceData data = load_preference_data(path, o);
   log_info("{}", data.summary.to_text());
   run.train = std::move(data.pairs);

@@ -289,6 +289,7 @@ PreferenceData load_preference_data(const std::string& path, const PreferenceOpt
       if (row.is_object() && row.contains("dataset_source") && row["dataset_source"].is_string())
         source = row["dataset_source"].get<std::string>();
     } catch (const std::exception& e) {  // tt::Error and JSON parse errors alike
+      if (!options.skip_bad_lines) fail("{}:{}: {} (dataset.on_error: skip drops such lines)", path, number, e.what());
       ++s.bad_lines;
       if (s.bad_line_messages.size() < kMaxBadLineMessages)
         s.bad_line_messages.push_back(fmt::format("{}:{}: {}", path, number, e.what()));

@@ -68,6 +68,9 @@ struct PreferenceOptions {
   bool drop_long_prompts = false;
   int64_t token_budget = 0;  // sample pairs to this many tokens (prompt + chosen + prompt + rejected), 0: all
   uint64_t seed = 42;
+  // A malformed line: false (dataset.on_error: fail, the default) stops with its file:line; true
+  // (on_error: skip) drops it and counts it.
+  bool skip_bad_lines = false;
 };
 
 // Why pairs were not trained on, and what was changed, by reason.
@@ -78,7 +81,7 @@ struct PreferenceSummary {
   int64_t empty_completions = 0;       // kept: a completion holding only EOS (TRL keeps them)
   int64_t dropped_prompt_too_long = 0; // over max_prompt_length, with drop_long_prompts
   int64_t dropped_budget = 0;
-  int64_t bad_lines = 0;               // malformed lines, skipped
+  int64_t bad_lines = 0;               // malformed lines, skipped (skip_bad_lines)
   std::vector<std::string> bad_line_messages;  // "file:line: reason", the first 20
   int64_t prompts_truncated = 0;       // kept, prompt cut (max_prompt_length, or max_length in either mode)
   int64_t completions_truncated = 0;   // kept, a completion cut by max_completion_length or max_length

@@ -158,6 +158,29 @@ std::map<std::string, Setter> dataset_setters(DatasetArgs& d) {
   return s;
 }
 
+// What a key given to the other trainer is, or null when the key is this trainer's (or shared).
+const std::string* other_trainers_key(const std::string& key, TrainerKind kind) {
+  static const std::map<std::string, std::string> dpo_only = [] {
+    std::map<std::string, std::string> m;
+    for (const char* k : {"beta", "label_smoothing", "reference_free", "simpo_gamma", "cpo_alpha", "max_prompt_length",
+                          "max_completion_length", "truncation_mode"})
+      m[std::string("trainer.") + k] = "a DPO option";
+    return m;
+  }();
+  static const std::map<std::string, std::string> sft_only = [] {
+    std::map<std::string, std::string> m;
+    for (const char* k : {"assistant_only_loss", "completion_only_loss", "packing", "neftune_noise_alpha",
+                          "eval_strategy", "eval_steps"})
+      m[std::string("trainer.") + k] = "an SFT option";
+    for (const char* k : {"eval_path", "test_size", "sources", "sources_file"})
+      m[std::string("dataset.") + k] = "an SFT dataset option";
+    return m;
+  }();
+  const auto& other = kind == TrainerKind::SFT ? dpo_only : sft_only;
+  const auto it = other.find(key);
+  return it == other.end() ? nullptr : &it->second;
+}
+
 void apply(const std::map<std::string, Setter>& setters, const std::string& key, const YAML::Node& value,
            const std::string& where, bool allow_python_only) {
   auto it = setters.find(key);
@@ -271,14 +294,17 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
   std::map<std::string, Setter> top;
   top["model_name"] = [&](const YAML::Node& n, const std::string& w) { c.model_name = scalar(n, w); };
   top["tokenizer_name"] = [&](const YAML::Node& n, const std::string& w) { c.tokenizer_name = scalar(n, w); };
+  std::map<std::string, std::string> given;  // "trainer.packing" -> where it was given
   for (const auto& entry : root) {
     const std::string key = entry.first.as<std::string>();
     const std::string where = path + ": " + key;
     if (key == "trainer" || key == "dataset") {
       if (!entry.second.IsMap()) fail("{}: expected a mapping", where);
-      for (const auto& inner : entry.second)
-        apply(key == "trainer" ? trainer : dataset, inner.first.as<std::string>(), inner.second,
-              where + "." + inner.first.as<std::string>(), key == "trainer");
+      for (const auto& inner : entry.second) {
+        const std::string name = inner.first.as<std::string>();
+        apply(key == "trainer" ? trainer : dataset, name, inner.second, where + "." + name, key == "trainer");
+        given.emplace(key + "." + name, where + "." + name);
+      }
       continue;
     }
     apply(top, key, entry.second, where, false);
@@ -289,11 +315,22 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
     std::string key = item.substr(0, eq);
     const std::string where = "--set " + key;
     YAML::Node value = parse_yaml_text(item.substr(eq + 1), where);
-    if (key.rfind("trainer.", 0) == 0) apply(trainer, key.substr(8), value, where, true);
-    else if (key.rfind("dataset.", 0) == 0) apply(dataset, key.substr(8), value, where, false);
-    else if (top.count(key)) apply(top, key, value, where, false);
-    else apply(trainer, key, value, where, true);
+    if (key.rfind("dataset.", 0) == 0) {
+      apply(dataset, key.substr(8), value, where, false);
+      given.emplace(key, where);
+    } else if (top.count(key)) {
+      apply(top, key, value, where, false);
+    } else {  // trainer.KEY, or a bare trainer KEY
+      const std::string name = key.rfind("trainer.", 0) == 0 ? key.substr(8) : key;
+      apply(trainer, name, value, where, true);
+      given.emplace("trainer." + name, where);
+    }
   }
+  // The other trainer's keys: TRL's config class would refuse them, and this trainer would ignore
+  // them (dpo ran with packing, NEFTune, an eval split or on_error it never applied, exit 0).
+  for (const auto& [key, where] : given)
+    if (const std::string* other = other_trainers_key(key, kind))
+      fail("{}: {}, which {} does not apply", where, *other, kind == TrainerKind::SFT ? "sft" : "dpo");
   if (c.tokenizer_name.empty()) c.tokenizer_name = c.model_name;
   validate(c, kind);
   return c;
