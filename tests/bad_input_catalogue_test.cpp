@@ -377,6 +377,10 @@ std::vector<BadInput> catalogue() {
                  return "score --model " + testing::fixture_dir() + "/parity/tiny_llama4 --input " +
                         s.write("in.jsonl", "{\"ids\": [1, -4]}\n") + " --output " + s.dir + "/o.jsonl";
                }, {"in.jsonl:1"}});
+  c.push_back({"score_empty_input", [](const Sandbox& s) {  // printed perplexity 1.000, exit 0
+                 return "score --model " + testing::fixture_dir() + "/parity/tiny_llama4 --input " +
+                        s.write("in.jsonl", "") + " --output " + s.dir + "/o.jsonl";
+               }, {"score --input", "in.jsonl", "no sequences"}});
   c.push_back({"score_malformed_jsonl", [](const Sandbox& s) {
                  return "score --model " + testing::fixture_dir() + "/parity/tiny_llama4 --input " +
                         s.write("in.jsonl", "{\"ids\": [1, 2]}\n{\"ids\": [1,\n") + " --output " + s.dir + "/o.jsonl";
@@ -610,6 +614,13 @@ std::vector<BadInput> catalogue() {
       s.write(fmt::format("data/gsm8k/{}.jsonl", split), "{\"question\": \"1+1?\", \"answer\": \"2\\n#### 2\"}\n");
     return "eval --model " + model + " --tasks gsm8k --limit 1 --num-fewshot 0 --data " + s.dir + "/data " + extra;
   };
+  c.push_back({"eval_empty_task_data", [](const Sandbox& s) {  // exact_match 0.0 +- 0.0 over no documents, exit 0
+                 s.write("data/gsm8k/train.jsonl", "{\"question\": \"1+1?\", \"answer\": \"2\\n#### 2\"}\n");
+                 s.write("data/gsm8k/test.jsonl", "");
+                 const std::string model = s.chat_model("{% for m in messages %}{{ m.content }}{% endfor %}");
+                 return "eval --model " + model + " --tasks gsm8k --num-fewshot 0 --data " + s.dir + "/data --output " +
+                        s.dir + "/e";
+               }, {"gsm8k", "no documents"}});
   c.push_back({"eval_gen_kwargs_negative_temperature", [eval_gsm8k](const Sandbox& s) {  // ran greedy, exit 0
                  return eval_gsm8k(s, fx_model(), "--gen-kwargs temperature=-1 --output " + s.dir + "/e");
                }, {"--gen-kwargs", "temperature=-1", "[0, 1e6]"}});

@@ -45,6 +45,7 @@ void register_score(CLI::App& app) {
     const int cuda_device = choose_inference_device(args->device, "", precision);
     Model model = load_model(args->model);
     std::vector<std::vector<int32_t>> sequences = read_id_sequences(args->input, model.config.vocab_size);
+    if (sequences.empty()) fail("score --input {}: no sequences to score", args->input);  // was perplexity 1.000
     auto scores = cuda_device >= 0 ? score_on_device(model, sequences, precision, cuda_device)
                                    : score_sequences(model, sequences, {.precision = precision});
     std::vector<nlohmann::json> rows;

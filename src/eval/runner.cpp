@@ -172,7 +172,11 @@ nlohmann::ordered_json run_tasks(const EvalOptions& options, const std::vector<s
     fail("eval: give exactly one of --model DIR or --responses FILE.jsonl");
   const GenKwargs kwargs = parse_gen_kwargs(options.gen_kwargs);
   std::vector<std::string> names;
-  for (const auto& task : tasks) names.push_back(task->name());
+  for (const auto& task : tasks) {
+    names.push_back(task->name());
+    // An empty data file gave a score over no documents (exact_match 0.0 +- 0.0, exit 0).
+    if (task->docs().empty()) fail("{}: no documents to evaluate: the task's data is empty", task->name());
+  }
   check_outputs_spare_the_responses(options, names);
   ResponseSource source = open_source(options, tasks);
   const bool writes = Communicator::world().is_root();  // rank 0 writes what every rank computed
