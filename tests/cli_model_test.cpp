@@ -1,5 +1,6 @@
 // The model verbs end to end through the binary: init-model, score, and their bad-input errors
 // (one line, naming the file / line / tensor, non-zero exit).
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -45,6 +46,14 @@ TEST(CliInitModel, WritesALoadableHfCheckpointWithTokenizer) {
     EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
   Model model = load_model(dir);
   EXPECT_EQ(model.config.model_type, "llama4_text");
+  // the tokenizer's special ids, not the preset's 1 / 2 (byte tokens of another vocabulary), so that
+  // generation stops at Llama 3's <|end_of_text|>
+  EXPECT_EQ(model.config.bos_token_id, 128000);
+  EXPECT_NE(std::find(model.config.eos_token_ids.begin(), model.config.eos_token_ids.end(), 128001),
+            model.config.eos_token_ids.end());
+  const nlohmann::json generation = read_json_file(dir + "/generation_config.json");
+  EXPECT_EQ(generation["bos_token_id"], 128000);
+  EXPECT_NE(generation["eos_token_id"].dump().find("128001"), std::string::npos) << generation.dump();
   // matrices ~ N(0, 0.02), norms = 1
   const TensorSlot* q = model.layout.find("model.layers.0.self_attn.q_proj.weight");
   double sum = 0, sq = 0;

@@ -9,6 +9,7 @@
 #include "io/output_path.h"
 #include "io/safetensors.h"
 #include "model/checkpoint.h"
+#include "text/special_ids.h"
 #include "text/tokenizer.h"
 
 namespace tt::cli {
@@ -75,7 +76,15 @@ void register_init_model(CLI::App& app) {
     ModelConfig config = args->arch.empty() ? load_model_config(args->config) : preset_config(args->arch);
     check_output_directory(args->out, own_file_names(), args->overwrite, "init-model");
     check_weights_are_ours(args->out, args->overwrite);
-    if (!args->tokenizer.empty()) check_tokenizer_fits(args->tokenizer, config);
+    if (!args->tokenizer.empty()) {
+      check_tokenizer_fits(args->tokenizer, config);
+      // The tokenizer's BOS and EOS ids, not the preset's (bos 1 / eos 2 are byte tokens of another
+      // vocabulary: generation stopped on one and never on the tokenizer's end-of-text).
+      const TokenizerSpecialIds special = tokenizer_special_ids(Tokenizer::load(args->tokenizer), args->tokenizer);
+      if (special.bos >= 0) config.bos_token_id = special.bos;
+      if (!special.eos.empty()) config.eos_token_ids = special.eos;
+      if (special.pad) config.pad_token_id = *special.pad;
+    }
     Model model = init_model(config, args->seed);
     SaveOptions save;
     save.dtype = args->dtype == "bf16" ? DType::BF16 : DType::F32;

@@ -14,6 +14,7 @@
 #include "study/pairs.h"
 #include "study/yaml_util.h"
 #include "text/chat_template.h"
+#include "text/special_ids.h"
 #include "text/tokenizer.h"
 #include "train/dpo.h"
 #include "train/sft.h"
@@ -86,21 +87,10 @@ void run_init(const Job& job) {
       log_info("{}: vocab_size {} -> {}, the tokenizer's size", job.name, config.vocab_size, tokens);
       config.vocab_size = tokens;
     }
-    std::vector<int64_t> eos;
-    auto add_eos = [&](int32_t id) {
-      if (id >= 0 && std::find(eos.begin(), eos.end(), id) == eos.end()) eos.push_back(id);
-    };
-    const std::string dir = fs::is_directory(tokenizer_path) ? tokenizer_path : fs::path(tokenizer_path).parent_path().string();
-    if (file_exists(dir + "/tokenizer_config.json")) {
-      const auto special = ChatTemplate::from_tokenizer_config(dir).special_tokens();
-      if (special.contains("eos_token") && special["eos_token"].is_string())
-        add_eos(tok.token_to_id(special["eos_token"].get<std::string>()));
-      if (special.contains("pad_token") && special["pad_token"].is_string())
-        config.pad_token_id = tok.token_to_id(special["pad_token"].get<std::string>());
-    }
-    for (int32_t id : tok.eos_ids()) add_eos(id);
-    if (tok.bos_id() >= 0) config.bos_token_id = tok.bos_id();
-    if (!eos.empty()) config.eos_token_ids = eos;
+    const TokenizerSpecialIds special = tokenizer_special_ids(tok, tokenizer_path);
+    if (special.pad) config.pad_token_id = *special.pad;
+    if (special.bos >= 0) config.bos_token_id = special.bos;
+    if (!special.eos.empty()) config.eos_token_ids = special.eos;
   }
   Model model = init_model(config, static_cast<uint64_t>(config_int(job, "seed", 42)));
   SaveOptions save;
