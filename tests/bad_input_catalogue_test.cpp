@@ -381,6 +381,10 @@ std::vector<BadInput> catalogue() {
                  return "score --model " + testing::fixture_dir() + "/parity/tiny_llama4 --input " +
                         s.write("in.jsonl", "") + " --output " + s.dir + "/o.jsonl";
                }, {"score --input", "in.jsonl", "no sequences"}});
+  c.push_back({"export_out_is_a_directory", [](const Sandbox& s) {  // "rename failed (Is a directory)"
+                 s.write("folder/notes.md", "mine\n");
+                 return "export --model " + testing::fixture_dir() + "/parity/tiny_llama4 --overwrite --out " + s.dir + "/folder";
+               }, {"export --out", "folder", "is a directory"}});
   c.push_back({"score_malformed_jsonl", [](const Sandbox& s) {
                  return "score --model " + testing::fixture_dir() + "/parity/tiny_llama4 --input " +
                         s.write("in.jsonl", "{\"ids\": [1, 2]}\n{\"ids\": [1,\n") + " --output " + s.dir + "/o.jsonl";

@@ -39,6 +39,9 @@ void register_export(CLI::App& app) {
       for (const auto& entry : std::filesystem::directory_iterator(args->model, ec))
         check_output_is_not_input(gguf_path, "export --out", entry.path().string(),
                                   "--model checkpoint's " + entry.path().filename().string());
+    // A folder is never replaced by the GGUF file, --overwrite or not ("rename failed (Is a directory)").
+    if (!ollama && std::filesystem::is_directory(args->out, ec))
+      fail("export --out {}: is a directory; give the GGUF file's path (or --format ollama for a folder)", args->out);
     if (ollama) create_directories_or_fail(args->out, "export --out");
     GgufContents gguf = build_gguf(args->model, options);
     write_gguf(gguf_path, gguf, args->overwrite);

@@ -102,7 +102,12 @@ std::string cpu_feature_names(const CpuFeatures& f) {
 
 Isa choose_isa(const char* forced, const CpuFeatures& features) {
   if (forced == nullptr || *forced == '\0') return best_isa(features);
-  const Isa isa = parse_isa(forced);
+  Isa isa = Isa::AVX2;
+  try {
+    isa = parse_isa(forced);
+  } catch (const Error& e) {
+    fail("TT_ISA={}: {}", forced, e.what());
+  }
   if (!cpu_can_run(isa, features))
     fail("TT_ISA={}: this CPU cannot run it (it has: {})", forced, cpu_feature_names(features));
   return isa;

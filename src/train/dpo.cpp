@@ -523,8 +523,10 @@ DpoResult run_dpo(DpoRun& run) {
   DpoResult result;
   result.output_dir = config.trainer.output_dir;
   Model model = load_model(config.model_name);
-  for (const auto& p : run.train)
-    for (const auto* ids : {&p.prompt, &p.chosen, &p.rejected}) check_token_ids(*ids, model.config, config.source);
+  const std::string data = config.dataset.path.empty() ? config.dataset.name : config.dataset.path;
+  for (size_t i = 0; i < run.train.size(); ++i)
+    for (const auto* ids : {&run.train[i].prompt, &run.train[i].chosen, &run.train[i].rejected})
+      check_token_ids(*ids, model.config, fmt::format("{}: dataset {}: pair {}", config.source, data, i + 1));
   const ReferenceLogps summed = loss.uses_reference() ? reference_logps(run, model, precision, result) : ReferenceLogps{};
   const ReferenceLogps reference = to_loss_units(loss, summed, run.train);
   PreferenceObjective objective(run.train, reference, loss, run.pad_id);
