@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include "core/communicator.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/rng.h"
@@ -46,7 +47,9 @@ ResumePoint resume_if_requested(const TrainConfig& config, bool requested, Model
   if (!requested && args.resume_from_checkpoint.empty()) return point;
   std::string dir = args.resume_from_checkpoint;
   if (dir.empty() || dir == "true" || dir == "True") {
-    auto latest = latest_checkpoint(args.output_dir);
+    // Rank 0 cleans the folder before the others look (trainer.cpp's resume_every_rank); a rank that
+    // cleaned too removed rank 0's files in flight (its output_dir mark: "rename failed").
+    auto latest = latest_checkpoint(args.output_dir, Communicator::world().is_root());
     dir = latest ? *latest : "";
   }
   if (dir.empty()) {
@@ -57,7 +60,7 @@ ResumePoint resume_if_requested(const TrainConfig& config, bool requested, Model
   point.from = dir;
   // A run killed after writing its newest checkpoint and before pruning the oldest left one over
   // save_total_limit; a resume at the last step writes no checkpoint that would prune it.
-  if (args.save_total_limit > 0) prune_checkpoints(args.output_dir, args.save_total_limit);
+  if (args.save_total_limit > 0 && Communicator::world().is_root()) prune_checkpoints(args.output_dir, args.save_total_limit);
   return point;
 }
 

@@ -85,9 +85,9 @@ void remove_interrupted_saves(const std::string& output_dir) {
   if (removed > 0) log_info("{}: removed {} file(s) left by an interrupted save", output_dir, removed);
 }
 
-std::optional<std::string> latest_checkpoint(const std::string& output_dir) {
+std::optional<std::string> latest_checkpoint(const std::string& output_dir, bool clean) {
   if (!fs::is_directory(output_dir)) return std::nullopt;
-  remove_interrupted_saves(output_dir);
+  if (clean) remove_interrupted_saves(output_dir);
   auto all = list_checkpoints(output_dir);
   for (auto it = all.rbegin(); it != all.rend(); ++it)
     if (file_exists(it->second + "/trainer_state/state.json")) return it->second;

@@ -37,8 +37,10 @@ void prune_checkpoints(const std::string& output_dir, int64_t keep);
 // files). Removed at the start of every run into output_dir (only names of these schemes).
 void remove_interrupted_saves(const std::string& output_dir);
 
-// The newest complete checkpoint under output_dir, or nullopt. Removes interrupted saves first.
-std::optional<std::string> latest_checkpoint(const std::string& output_dir);
+// The newest complete checkpoint under output_dir, or nullopt. Removes interrupted saves first when
+// `clean` (one process of a run: the other ranks only look, or they would remove the temp files of
+// what rank 0 is writing).
+std::optional<std::string> latest_checkpoint(const std::string& output_dir, bool clean = true);
 
 // Loads a checkpoint's weights into model (whose config must match), its optimizer moments and state.
 CheckpointState load_checkpoint(const std::string& dir, Model& model, AdamWState& adam);
