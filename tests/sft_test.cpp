@@ -51,7 +51,7 @@ TEST_P(SftReference, FirstThreeStepsMatchPyTorch) {
 
 // eval_loss is the training loss (TRL evaluates with the same compute_loss_func; for dft the DFT
 // loss, not NLL): with learning_rate 0 the weights stay the start model's, so eval_loss on the first
-// effective batch equals PyTorch's step-1 loss of the fixture.
+// effective batch, evaluated as one batch, equals PyTorch's step-1 loss of the fixture.
 TEST_P(SftReference, EvalLossIsTheTrainingLoss) {
   const std::string fixture = testing::fixture_dir() + "/sft/" + GetParam();
   SafetensorsFile ref(fixture + "/reference.safetensors");
@@ -70,7 +70,7 @@ dataset:
   eval_path: {}/eval.jsonl
 trainer:
   per_device_train_batch_size: 2
-  per_device_eval_batch_size: 3
+  per_device_eval_batch_size: {}
   max_steps: 1
   learning_rate: 0
   loss_type: {}
@@ -79,7 +79,7 @@ trainer:
   eval_steps: 1
   save_steps: 100
   output_dir: {}/out
-)", testing::fixture_dir(), fixture, dir, GetParam(), dir));
+)", testing::fixture_dir(), fixture, dir, first_batch, GetParam(), dir));
   run_fixture_sft(config, meta);
   std::vector<float> losses(3);
   ref.read_f32("losses", losses.data());
@@ -90,6 +90,28 @@ trainer:
 }
 
 INSTANTIATE_TEST_SUITE_P(Losses, SftReference, ::testing::Values("nll", "dft"));
+
+// Over several eval batches, as transformers' evaluation_loop (each batch's token-mean loss repeated
+// for each of its rows, then the mean) and TRL's log() (the mean of each batch's accuracy): a batch of
+// one row, 10 tokens at loss 1 and 9 right, and one of one row, 2 tokens at loss 3 and none right give
+// eval_loss 2 (not the token mean 1.33) and accuracy 0.45 (not 9/12).
+TEST(SftEvalAverages, BatchesAreAveragedAsTransformersAndTrlDo) {
+  EvalAverages a;
+  a.add(10.0, 10, 9, 1);
+  a.add(6.0, 2, 0, 1);
+  EXPECT_DOUBLE_EQ(a.loss(), 2.0);
+  EXPECT_DOUBLE_EQ(a.accuracy(), 0.45);
+  EvalAverages rows;  // a batch of 3 rows weighs 3 times a batch of one
+  rows.add(3.0, 3, 3, 3);
+  rows.add(5.0, 1, 0, 1);
+  EXPECT_DOUBLE_EQ(rows.loss(), (3 * 1.0 + 1 * 5.0) / 4);
+  EXPECT_DOUBLE_EQ(rows.accuracy(), 0.5);
+  EvalAverages empty;  // a batch without targets: accuracy 0 counted, no loss
+  empty.add(4.0, 2, 2, 1);
+  empty.add(0.0, 0, 0, 1);
+  EXPECT_DOUBLE_EQ(empty.loss(), 2.0);
+  EXPECT_DOUBLE_EQ(empty.accuracy(), 0.5);
+}
 
 // transformers' Trainer runs an epoch's leftover micro-batches as a final shorter step: 6
 // micro-batches with accumulation 4 for 2 epochs are 4 steps ({4, 2} per epoch), and the cosine

@@ -49,9 +49,13 @@ void truncate_examples(std::vector<SftExample>& examples, int64_t max_length) {
 
 // The SFT objective: the token loss (nll or dft) averaged over every target token of the effective
 // batch, NEFTune noise on the input embeddings, TRL's mean_token_accuracy; eval_loss on held-out rows.
+// Metrics are averaged as TRL and transformers do: mean_token_accuracy is the mean over the logging
+// window's micro-batches of each one's accuracy (SFTTrainer.compute_loss appends one per call, log()
+// averages the list); eval_loss the mean of each eval batch's token-mean loss weighted by its rows
+// (evaluation_loop repeats a batch's loss batch-size times; a padding-free packed batch is one row).
 class SftObjective final : public Objective {
  public:
-  enum Slot : size_t { kLossSum, kCorrect, kTargets, kSlots };
+  enum Slot : size_t { kLossSum, kCorrect, kTargets, kAccuracySum, kMicroBatches, kSlots };
 
   SftObjective(const SftRun& run, Rows train, Rows eval)
       : run_(run), args_(run.config.trainer), train_(std::move(train)), eval_(std::move(eval)),
@@ -82,13 +86,15 @@ class SftObjective final : public Objective {
     sums[kLossSum] += r.loss_sum;
     sums[kCorrect] += static_cast<double>(r.correct);
     sums[kTargets] += static_cast<double>(micro.units);
+    sums[kAccuracySum] += micro.units > 0 ? static_cast<double>(r.correct) / static_cast<double>(micro.units) : 0.0;
+    sums[kMicroBatches] += 1;
   }
 
   size_t metric_slots() const override { return kSlots; }
   double step_loss(const MetricSums& step) const override { return step[kLossSum]; }
 
   void add_metrics(const MetricSums& window, nlohmann::json& row) const override {
-    row["mean_token_accuracy"] = window[kTargets] > 0 ? window[kCorrect] / window[kTargets] : 0.0;
+    row["mean_token_accuracy"] = window[kMicroBatches] > 0 ? window[kAccuracySum] / window[kMicroBatches] : 0.0;
   }
 
   std::string progress(const nlohmann::json& row) const override {
@@ -110,8 +116,7 @@ class SftObjective final : public Objective {
   }
 
   nlohmann::json evaluate(TrainState& state) override {
-    double sum = 0;
-    int64_t tokens = 0, correct = 0;
+    EvalAverages averages;
     const size_t bs = static_cast<size_t>(args_.per_device_eval_batch_size);
     Workspace ws;
     for (size_t start = 0; start < eval_.groups.size(); start += bs) {
@@ -120,13 +125,9 @@ class SftObjective final : public Objective {
       Batch batch = eval_.batch(ids, run_.pad_id);
       std::vector<float> logprobs(batch.size());
       LossResult r = evaluate_token_loss(state, batch, loss_, ws, logprobs.data());
-      sum += eval_loss_sum(batch, logprobs);
-      tokens += r.tokens;
-      correct += r.correct;
+      averages.add(eval_loss_sum(batch, logprobs), r.tokens, r.correct, eval_.packed ? 1 : batch.rows);
     }
-    const double loss = tokens > 0 ? sum / tokens : 0.0;
-    const double accuracy = tokens > 0 ? static_cast<double>(correct) / tokens : 0.0;
-    return {{"eval_loss", loss}, {"eval_mean_token_accuracy", accuracy}};
+    return {{"eval_loss", averages.loss()}, {"eval_mean_token_accuracy", averages.accuracy()}};
   }
 
  private:
@@ -137,6 +138,14 @@ class SftObjective final : public Objective {
 };
 
 }  // namespace
+
+void EvalAverages::add(double loss_sum, int64_t tokens, int64_t correct, int64_t rows) {
+  ++batches;
+  if (tokens <= 0) return;
+  weighted_loss += static_cast<double>(rows) * loss_sum / static_cast<double>(tokens);
+  weight += static_cast<double>(rows);
+  accuracy_sum += static_cast<double>(correct) / static_cast<double>(tokens);
+}
 
 SftResult run_sft(SftRun& run) {
   const TrainConfig& config = run.config;

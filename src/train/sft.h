@@ -28,4 +28,16 @@ struct SftResult {
 
 SftResult run_sft(SftRun& run);
 
+// eval_loss and eval_mean_token_accuracy averaged over the eval batches as transformers'
+// evaluation_loop and TRL's log() do: a batch's loss is its token mean, weighted by its rows (the
+// observed batch size); a batch's accuracy is its own, and the batches' accuracies are averaged.
+struct EvalAverages {
+  double weighted_loss = 0, weight = 0, accuracy_sum = 0;
+  int64_t batches = 0;
+  // A batch with no target token adds accuracy 0 (as TRL) and nothing to the loss.
+  void add(double loss_sum, int64_t tokens, int64_t correct, int64_t rows);
+  double loss() const { return weight > 0 ? weighted_loss / weight : 0.0; }
+  double accuracy() const { return batches > 0 ? accuracy_sum / static_cast<double>(batches) : 0.0; }
+};
+
 }  // namespace tt
