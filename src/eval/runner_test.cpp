@@ -257,6 +257,18 @@ TEST(EvalRunner, SeveralTasksInOneRunGiveTheirOwnResponses) {
   for (size_t i = 0; i < 3; ++i) EXPECT_EQ(alone[i]["response"], both[i]["response"]);
 }
 
+// The model's log-probability of `continuation` after `context`, as lm-eval splits the pair: the
+// context's ids, then the rest of the whole string's ids.
+double continuation_logprob(Model& model, const Tokenizer& tok, const std::string& context,
+                            const std::string& continuation) {
+  const auto ctx_ids = tok.encode(context);
+  const auto whole = tok.encode(context + continuation);
+  const auto scores = score_sequences(model, {whole});
+  double sum = 0;
+  for (size_t t = ctx_ids.size(); t < whole.size(); ++t) sum += scores[0][t - 1];
+  return sum;
+}
+
 TEST(EvalRunner, ChoiceLogLikelihoodsEqualTheModelsScores) {
   const std::string model_dir = tiny_model_dir("eval-mc");
   EvalOptions options;
@@ -274,13 +286,8 @@ TEST(EvalRunner, ChoiceLogLikelihoodsEqualTheModelsScores) {
     const std::string context = s["prompt"];
     const auto choices = probe.choices(probe.docs()[0]);
     for (size_t c = 0; c < choices.size(); ++c) {
-      // No trailing space in these contexts: context ids, then the rest of the whole string's ids.
-      const auto ctx_ids = tok.encode(context);
-      const auto whole = tok.encode(context + choices[c]);
-      const auto scores = score_sequences(model, {whole});
-      double expected = 0;
-      for (size_t t = ctx_ids.size(); t < whole.size(); ++t) expected += scores[0][t - 1];
-      EXPECT_NEAR(s["resps"][c][0].get<double>(), expected, 1e-3);
+      // No trailing space in these contexts: the continuation is the choice as given.
+      EXPECT_NEAR(s["resps"][c][0].get<double>(), continuation_logprob(model, tok, context, choices[c]), 1e-3);
     }
     const double a = s["resps"][0][0], b = s["resps"][1][0];
     EXPECT_EQ(s["acc,none"], b > a ? 1.0 : 0.0);
@@ -318,14 +325,9 @@ TEST(EvalRunner, ChoicesUnderAChatTemplateAreScoredAsLmEvalDoes) {
     const std::vector<std::string> continuations = {"\n\na", "\n\nbcd"};
     EXPECT_EQ(s["arguments"]["gen_args_0"]["arg_1"], "a");
     EXPECT_EQ(s["arguments"]["gen_args_1"]["arg_1"], "bcd");
-    for (size_t c = 0; c < continuations.size(); ++c) {
-      const auto ctx_ids = tok.encode(context);
-      const auto whole = tok.encode(context + continuations[c]);
-      const auto scores = score_sequences(model, {whole});
-      double expected = 0;
-      for (size_t t = ctx_ids.size(); t < whole.size(); ++t) expected += scores[0][t - 1];
-      EXPECT_NEAR(s["resps"][c][0].get<double>(), expected, 1e-3) << "choice " << c;
-    }
+    for (size_t c = 0; c < continuations.size(); ++c)
+      EXPECT_NEAR(s["resps"][c][0].get<double>(), continuation_logprob(model, tok, context, continuations[c]), 1e-3)
+          << "choice " << c;
   }
 }
 

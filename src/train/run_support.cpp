@@ -13,6 +13,7 @@
 #include "io/file.h"
 #include "io/hub.h"
 #include "io/jsonl.h"
+#include "io/output_path.h"
 #include "model/checkpoint.h"
 
 namespace tt {
@@ -101,11 +102,9 @@ void check_output_dir(const TrainConfig& config) {
                                    {"dataset.sources_file", d.sources_file},
                                    {"dataset.chat_template", d.chat_template}})
     for (const std::string& name : training_output_names())
-      if (!input.empty() && fs::exists(input, ec) && fs::exists(out + "/" + name, ec) &&
-          fs::equivalent(input, out + "/" + name, ec))
-        fail("{}: {} {} is the run's own {} in trainer.output_dir: training would replace it (choose another "
-             "output_dir)",
-             config.source, key, input, name);
+      check_output_is_not_input(out + "/" + name,
+                                fmt::format("{}: the run's own {} in trainer.output_dir,", config.source, name), input,
+                                key);
   // A folder that is not a training run's output keeps its files unless the config says otherwise.
   if (!fs::is_directory(out, ec) || config.trainer.overwrite_output_dir || is_training_output(out)) return;
   for (const std::string& name : training_output_names())
@@ -127,14 +126,8 @@ const std::vector<std::string>& training_output_names() {
 }
 
 bool is_training_output(const std::string& dir) {
-  namespace fs = std::filesystem;
-  std::error_code ec;
-  if (fs::exists(dir + "/" + kTrainingRunMark, ec)) return true;
-  for (const auto& entry : fs::directory_iterator(dir, ec))  // a run from before the mark: its checkpoints
-    if (entry.path().filename().string().rfind("checkpoint-", 0) == 0 &&
-        fs::exists(entry.path() / "trainer_state" / "state.json", ec))
-      return true;
-  return false;
+  // A run from before the mark: a complete checkpoint (looked at, nothing removed).
+  return file_exists(dir + "/" + kTrainingRunMark) || latest_checkpoint(dir, /*clean=*/false).has_value();
 }
 
 void mark_training_output(const std::string& dir, const std::string& trainer) {
