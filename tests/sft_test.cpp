@@ -398,5 +398,83 @@ TEST(SftResume, SignalWritesACheckpointAndResumes) {
   EXPECT_EQ(read_rows(dir + "/a/metrics.jsonl").size(), read_rows(dir + "/b/out/metrics.jsonl").size());
 }
 
+// packing_strategy through the CLI: 4 examples of 30 tokens at max_length 16. bfd truncates them (4
+// rows of 16); bfd-requeue packs each one's 16 + 14 as two documents (8 fragments, 8 rows, every
+// token trained on); wrapped cuts the 120 tokens every 16 (8 pieces); an unknown strategy names the key.
+TEST(SftPacking, StrategiesTruncateSplitOrWrapLongExamples) {
+  const std::string dir = testing::make_temp_dir("sft-packing");
+  {
+    std::ofstream data(dir + "/long.jsonl");
+    for (int e = 0; e < 4; ++e) {
+      std::string tokens;
+      for (int t = 0; t < 30; ++t) tokens += fmt::format("{}{}", t ? "," : "", 3 + (e * 30 + t) % 200);
+      data << "{\"tokens\": [" << tokens << "]}\n";
+    }
+  }
+  const auto run = [&](const std::string& strategy) {
+    write_config(dir, fmt::format(R"(model_name: {}/parity/tiny_llama4
+dataset:
+  path: {}/long.jsonl
+trainer:
+  per_device_train_batch_size: 2
+  max_steps: 1
+  max_length: 16
+  packing: true
+  packing_strategy: {}
+  bf16: false
+  save_strategy: "no"
+  output_dir: {}/out-{}
+)", testing::fixture_dir(), dir, strategy, dir, strategy));
+    return testing::run_cli("sft " + dir + "/config.yaml");
+  };
+  const std::map<std::string, std::string> expected = {{"bfd", "4 rows (4 examples, packed bfd)"},
+                                                       {"bfd-requeue", "8 rows (4 examples, packed bfd-requeue)"},
+                                                       {"wrapped", "8 rows (4 examples, packed wrapped)"}};
+  for (const auto& [strategy, line] : expected) {
+    const auto r = run(strategy);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    EXPECT_NE(r.output.find(line), std::string::npos) << strategy << ": " << r.output;
+  }
+  const auto bad = run("greedy");
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("trainer.packing_strategy"), std::string::npos) << bad.output;
+  EXPECT_NE(bad.output.find("bfd-requeue"), std::string::npos) << bad.output;
+}
+
+// Two runs that used to pass without a word: documents longer than the model's context (128 for the
+// fixture model) are trained on with a note naming max_position_embeddings, and a --resume from a
+// checkpoint at or past max_steps says that nothing is left to train.
+TEST(SftNotes, PositionsPastTheContextAndAResumePastMaxSteps) {
+  const std::string dir = testing::make_temp_dir("sft-notes");
+  {
+    std::ofstream data(dir + "/long.jsonl");
+    std::string tokens;
+    for (int t = 0; t < 140; ++t) tokens += fmt::format("{}{}", t ? "," : "", 3 + t);
+    data << "{\"tokens\": [" << tokens << "]}\n{\"tokens\": [5, 6, 7, 8]}\n";
+  }
+  const auto config = [&](int max_steps, int max_length) {
+    return write_config(dir, fmt::format(R"(model_name: {}/parity/tiny_llama4
+dataset:
+  path: {}/long.jsonl
+trainer:
+  per_device_train_batch_size: 1
+  max_steps: {}
+  max_length: {}
+  save_steps: 1
+  bf16: false
+  output_dir: {}/out
+)", testing::fixture_dir(), dir, max_steps, max_length, dir));
+  };
+  auto r = testing::run_cli("sft " + config(2, 150));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("sequences of up to 140 tokens"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("max_position_embeddings 128"), std::string::npos) << r.output;
+  r = testing::run_cli("sft " + config(1, 100) + " --resume");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find("max_position_embeddings"), std::string::npos) << "truncated to 100: " << r.output;
+  EXPECT_NE(r.output.find("at step 2, at or past this run's 1 steps: nothing is left to train"), std::string::npos)
+      << r.output;
+}
+
 }  // namespace
 }  // namespace tt

@@ -527,6 +527,12 @@ DpoResult run_dpo(DpoRun& run) {
   for (size_t i = 0; i < run.train.size(); ++i)
     for (const auto* ids : {&run.train[i].prompt, &run.train[i].chosen, &run.train[i].rejected})
       check_token_ids(*ids, model.config, fmt::format("{}: dataset {}: pair {}", config.source, data, i + 1));
+  int64_t longest = 0;
+  for (const auto& p : run.train)
+    for (bool chosen : {true, false})
+      longest = std::max<int64_t>(longest, static_cast<int64_t>(p.prompt_of(chosen).size() +
+                                                                (chosen ? p.chosen : p.rejected).size()));
+  note_positions_past_context(config, model.config, longest);
   const ReferenceLogps summed = loss.uses_reference() ? reference_logps(run, model, precision, result) : ReferenceLogps{};
   const ReferenceLogps reference = to_loss_units(loss, summed, run.train);
   PreferenceObjective objective(run.train, reference, loss, run.pad_id);

@@ -136,6 +136,14 @@ void mark_training_output(const std::string& dir, const std::string& trainer) {
                     nlohmann::json{{"tinythink", "training output"}, {"trainer", trainer}}.dump() + "\n");
 }
 
+void note_positions_past_context(const TrainConfig& config, const ModelConfig& model, int64_t longest_sequence) {
+  if (model.max_position_embeddings > 0 && longest_sequence > model.max_position_embeddings)
+    log_info("note: {}: sequences of up to {} tokens (trainer.max_length {}) run past the model's "
+             "max_position_embeddings {}: later positions are trained on as transformers does, beyond the range "
+             "the model was trained for",
+             config.source, longest_sequence, config.trainer.max_length, model.max_position_embeddings);
+}
+
 RunFiles resolve_run_files(const TrainConfig& config) {
   RunFiles files;
   std::string tokenizer_dir;

@@ -49,6 +49,11 @@ inline constexpr const char* kTrainingRunMark = "tinythink_training.json";
 bool is_training_output(const std::string& dir);
 void mark_training_output(const std::string& dir, const std::string& trainer);
 
+// A note when the run's longest sequence (positions 0..n-1: a document of a packed row, a prompt +
+// completion) runs past the model's max_position_embeddings: transformers and TRL train on such
+// positions (RoPE beyond the range the model was trained for) without a word.
+void note_positions_past_context(const TrainConfig& config, const ModelConfig& model, int64_t longest_sequence);
+
 // Files a run carries into its checkpoints and the pad id of its batches.
 struct RunFiles {
   std::string tokenizer_source;  // the tokenizer directory when it holds tokenizer files, else ""

@@ -5,40 +5,40 @@
 
 #include "core/error.h"
 #include "data/prepare.h"
+#include "train/run_support.h"
 #include "train/trainer.h"
 
 namespace tt {
 
 namespace {
 
-// A training "row" is one example, or one packed group of examples.
+// A training "row" is one example, or one packed group of examples (or of fragments or wrapped
+// pieces, which `packed` owns).
 struct Rows {
-  std::vector<std::vector<const SftExample*>> groups;
-  bool packed = false;
+  PackedRows packed;  // rows of one example each when not packing
   Batch batch(const std::vector<int64_t>& ids, int32_t pad_id) const {
-    if (packed) {
+    if (packed.padding_free) {
       std::vector<std::vector<const SftExample*>> selected;
-      for (int64_t id : ids) selected.push_back(groups[id]);
+      for (int64_t id : ids) selected.push_back(packed.rows[id]);
       return make_packed_batch(selected, pad_id);
     }
     std::vector<const SftExample*> selected;
-    for (int64_t id : ids) selected.push_back(groups[id][0]);
+    for (int64_t id : ids) selected.push_back(packed.rows[id][0]);
     return make_padded_batch(selected, pad_id);
   }
+  size_t size() const { return packed.rows.size(); }
+  const std::vector<const SftExample*>& operator[](size_t i) const { return packed.rows[i]; }
 };
 
-Rows make_rows(const std::vector<SftExample>& examples, const TrainingArgs& args) {
+Rows make_rows(const std::vector<SftExample>& examples, const TrainingArgs& args, bool packing) {
   Rows rows;
-  rows.packed = args.packing;
-  if (!args.packing) {
-    for (const auto& e : examples) rows.groups.push_back({&e});
+  if (!packing) {
+    rows.packed.padding_free = false;
+    for (const auto& e : examples) rows.packed.rows.push_back({&e});
     return rows;
   }
-  for (const auto& group : pack_examples(examples, args.max_length)) {
-    std::vector<const SftExample*> members;
-    for (int64_t i : group) members.push_back(&examples[i]);
-    rows.groups.push_back(std::move(members));
-  }
+  rows.packed = pack_dataset(examples, args.max_length, parse_packing_strategy(args.packing_strategy, "trainer.packing_strategy"),
+                             args.dataset_num_proc);
   return rows;
 }
 
@@ -61,18 +61,18 @@ class SftObjective final : public Objective {
       : run_(run), args_(run.config.trainer), train_(std::move(train)), eval_(std::move(eval)),
         loss_(args_.loss_type == "dft" ? TokenLoss::DFT : TokenLoss::NLL) {}
 
-  int64_t rows() const override { return static_cast<int64_t>(train_.groups.size()); }
+  int64_t rows() const override { return static_cast<int64_t>(train_.size()); }
 
   std::string describe() const override {
-    return fmt::format("{} rows ({} examples{}), loss {}", train_.groups.size(), run_.train.size(),
-                       args_.packing ? ", packed" : "", args_.loss_type);
+    return fmt::format("{} rows ({} examples{}), loss {}", train_.size(), run_.train.size(),
+                       args_.packing ? ", packed " + args_.packing_strategy : "", args_.loss_type);
   }
 
   MicroBatch micro_batch(const std::vector<int64_t>& ids) const override {
     MicroBatch m;
     m.rows = ids;
     for (int64_t id : ids)
-      for (const auto* e : train_.groups[id]) m.input_tokens += static_cast<int64_t>(e->tokens.size());
+      for (const auto* e : train_[static_cast<size_t>(id)]) m.input_tokens += static_cast<int64_t>(e->tokens.size());
     m.batch = train_.batch(ids, run_.pad_id);
     m.units = count_targets(m.batch);
     return m;
@@ -101,7 +101,7 @@ class SftObjective final : public Objective {
     return fmt::format("acc {:.3f}", row["mean_token_accuracy"].get<double>());
   }
 
-  bool has_eval_data() const override { return !eval_.groups.empty(); }
+  bool has_eval_data() const override { return eval_.size() > 0; }
 
   // The training loss on a forward-only batch, as TRL evaluates with its compute_loss_func:
   // -logp per target token (nll), or -sg(p) logp (dft).
@@ -119,13 +119,13 @@ class SftObjective final : public Objective {
     EvalAverages averages;
     const size_t bs = static_cast<size_t>(args_.per_device_eval_batch_size);
     Workspace ws;
-    for (size_t start = 0; start < eval_.groups.size(); start += bs) {
+    for (size_t start = 0; start < eval_.size(); start += bs) {
       std::vector<int64_t> ids;
-      for (size_t i = start; i < std::min(eval_.groups.size(), start + bs); ++i) ids.push_back(static_cast<int64_t>(i));
+      for (size_t i = start; i < std::min(eval_.size(), start + bs); ++i) ids.push_back(static_cast<int64_t>(i));
       Batch batch = eval_.batch(ids, run_.pad_id);
       std::vector<float> logprobs(batch.size());
       LossResult r = evaluate_token_loss(state, batch, loss_, ws, logprobs.data());
-      averages.add(eval_loss_sum(batch, logprobs), r.tokens, r.correct, eval_.packed ? 1 : batch.rows);
+      averages.add(eval_loss_sum(batch, logprobs), r.tokens, r.correct, eval_.packed.padding_free ? 1 : batch.rows);
     }
     return {{"eval_loss", averages.loss()}, {"eval_mean_token_accuracy", averages.accuracy()}};
   }
@@ -151,12 +151,22 @@ SftResult run_sft(SftRun& run) {
   const TrainConfig& config = run.config;
   const TrainingArgs& args = config.trainer;
   if (run.train.empty()) fail("{}: the training set is empty", config.source);
-  truncate_examples(run.train, args.max_length);
-  truncate_examples(run.eval, args.max_length);
+  // TRL truncates unpacked data and bfd-packed data; bfd-requeue splits and wrapped cuts instead
+  const auto strategy = parse_packing_strategy(args.packing_strategy, config.source + ": trainer.packing_strategy");
+  const bool eval_packing = args.eval_packing.value_or(args.packing);
+  const bool keeps_every_token = strategy != PackingStrategy::Bfd;
+  if (!(args.packing && keeps_every_token)) truncate_examples(run.train, args.max_length);
+  if (!(eval_packing && keeps_every_token)) truncate_examples(run.eval, args.max_length);
   Model model = load_model(config.model_name);
   const std::string data_source = fmt::format("{}: dataset {}", config.source, config.dataset.path);
   for (const auto& e : run.train) check_token_ids(e.tokens, model.config, data_source);
-  SftObjective objective(run, make_rows(run.train, args), make_rows(run.eval, args));
+  Rows train = make_rows(run.train, args, args.packing), eval = make_rows(run.eval, args, eval_packing);
+  int64_t longest = 0;  // a row's documents restart their positions; a wrapped piece is one sequence
+  for (const auto* rows : {&train, &eval})
+    for (size_t i = 0; i < rows->size(); ++i)
+      for (const auto* e : (*rows)[i]) longest = std::max<int64_t>(longest, static_cast<int64_t>(e->tokens.size()));
+  note_positions_past_context(config, model.config, longest);
+  SftObjective objective(run, std::move(train), std::move(eval));
   const TrainerResult r = run_trainer(config, {"sft", run.tokenizer_source, run.resume, run.shuffle, run.cuda_device}, model, objective);
   return {r.steps, r.final_loss, args.output_dir};
 }

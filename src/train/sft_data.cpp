@@ -83,17 +83,16 @@ Batch make_padded_batch(const std::vector<const SftExample*>& examples, int32_t 
   return batch;
 }
 
-std::vector<std::vector<int64_t>> pack_examples(const std::vector<SftExample>& examples, int64_t max_length) {
-  std::vector<int64_t> order(examples.size());
+std::vector<std::vector<int64_t>> pack_lengths(const std::vector<int64_t>& lengths, int64_t max_length) {
+  std::vector<int64_t> order(lengths.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int64_t>(i);
-  // longest first; ties keep dataset order so packing is deterministic
-  std::stable_sort(order.begin(), order.end(),
-                   [&](int64_t a, int64_t b) { return examples[a].tokens.size() > examples[b].tokens.size(); });
+  // longest first; ties keep dataset order (pyarrow's sort is stable)
+  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) { return lengths[a] > lengths[b]; });
   std::vector<std::vector<int64_t>> rows;
-  std::multimap<int64_t, size_t> free_space;  // remaining capacity -> row
+  std::multimap<int64_t, size_t> free_space;  // remaining room -> row; equal keys stay in insertion order
   for (int64_t i : order) {
-    int64_t length = std::min<int64_t>(static_cast<int64_t>(examples[i].tokens.size()), max_length);
-    auto it = free_space.lower_bound(length);  // the tightest row it fits in
+    const int64_t length = std::min(lengths[i], max_length);
+    auto it = free_space.lower_bound(length);  // the tightest row it fits in, the oldest among equals
     if (it == free_space.end()) {
       rows.push_back({i});
       if (max_length - length > 0) free_space.emplace(max_length - length, rows.size() - 1);
@@ -106,6 +105,94 @@ std::vector<std::vector<int64_t>> pack_examples(const std::vector<SftExample>& e
     if (left > 0) free_space.emplace(left, row);
   }
   return rows;
+}
+
+std::vector<std::vector<int64_t>> pack_examples(const std::vector<SftExample>& examples, int64_t max_length) {
+  std::vector<int64_t> lengths;
+  for (const auto& e : examples) lengths.push_back(static_cast<int64_t>(e.tokens.size()));
+  return pack_lengths(lengths, max_length);
+}
+
+PackingStrategy parse_packing_strategy(const std::string& text, const std::string& where) {
+  if (text == "bfd") return PackingStrategy::Bfd;
+  if (text == "bfd-requeue" || text == "bfd_split") return PackingStrategy::BfdRequeue;
+  if (text == "wrapped") return PackingStrategy::Wrapped;
+  fail("{}: expected bfd, bfd-requeue (or bfd_split) or wrapped, got '{}'", where, text);
+}
+
+std::vector<std::pair<size_t, size_t>> packing_batches(size_t examples, int64_t num_proc) {
+  // datasets' map: num_proc above the row count becomes the row count; shard i of n (contiguous)
+  // holds rows [div*i + min(i, mod), ...) with div = rows / n, mod = rows % n
+  const size_t shards = std::max<size_t>(1, std::min<size_t>(examples, static_cast<size_t>(std::max<int64_t>(num_proc, 1))));
+  const size_t div = examples / shards, mod = examples % shards;
+  std::vector<std::pair<size_t, size_t>> batches;
+  for (size_t i = 0; i < shards; ++i) {
+    const size_t begin = div * i + std::min(i, mod), end = begin + div + (i < mod ? 1 : 0);
+    for (size_t b = begin; b < end; b += kPackingMapBatchSize) batches.emplace_back(b, std::min(end, b + kPackingMapBatchSize));
+  }
+  return batches;
+}
+
+namespace {
+
+SftExample slice(const SftExample& e, size_t begin, size_t end) {
+  return {{e.tokens.begin() + static_cast<ptrdiff_t>(begin), e.tokens.begin() + static_cast<ptrdiff_t>(end)},
+          {e.loss_mask.begin() + static_cast<ptrdiff_t>(begin), e.loss_mask.begin() + static_cast<ptrdiff_t>(end)}};
+}
+
+}  // namespace
+
+PackedRows pack_dataset(const std::vector<SftExample>& examples, int64_t max_length, PackingStrategy strategy,
+                        int64_t num_proc) {
+  if (max_length <= 0) fail("packing needs a positive max_length, got {}", max_length);
+  const size_t cut = static_cast<size_t>(max_length);
+  PackedRows out;
+  out.padding_free = strategy != PackingStrategy::Wrapped;
+  // Each map batch's pieces, then its rows as indices into them; pointers are taken once `pieces`
+  // stops growing.
+  struct BatchRows {
+    size_t first_piece = 0;
+    std::vector<std::vector<int64_t>> rows;
+  };
+  std::vector<BatchRows> per_batch;
+  for (const auto& [begin, end] : packing_batches(examples.size(), num_proc)) {
+    BatchRows b;
+    b.first_piece = out.pieces.size();
+    if (strategy == PackingStrategy::Wrapped) {
+      SftExample all;  // _pack_wrapped: the batch's tokens end to end, cut every max_length from its start
+      for (size_t i = begin; i < end; ++i) {
+        all.tokens.insert(all.tokens.end(), examples[i].tokens.begin(), examples[i].tokens.end());
+        all.loss_mask.insert(all.loss_mask.end(), examples[i].loss_mask.begin(), examples[i].loss_mask.end());
+      }
+      for (size_t at = 0; at < all.tokens.size(); at += cut) {
+        b.rows.push_back({static_cast<int64_t>(out.pieces.size() - b.first_piece)});
+        out.pieces.push_back(slice(all, at, std::min(all.tokens.size(), at + cut)));
+      }
+    } else if (strategy == PackingStrategy::BfdRequeue) {
+      std::vector<SftExample> fragments;  // every example as fragments of at most max_length, in order
+      for (size_t i = begin; i < end; ++i)
+        for (size_t at = 0; at < examples[i].tokens.size(); at += cut)
+          fragments.push_back(slice(examples[i], at, std::min(examples[i].tokens.size(), at + cut)));
+      b.rows = pack_examples(fragments, max_length);
+      for (auto& f : fragments) out.pieces.push_back(std::move(f));
+    } else {
+      std::vector<int64_t> lengths;
+      for (size_t i = begin; i < end; ++i) lengths.push_back(static_cast<int64_t>(examples[i].tokens.size()));
+      b.rows = pack_lengths(lengths, max_length);
+      for (auto& row : b.rows)
+        for (auto& i : row) i += static_cast<int64_t>(begin);
+      b.first_piece = SIZE_MAX;  // rows index `examples`
+    }
+    per_batch.push_back(std::move(b));
+  }
+  for (const auto& b : per_batch)
+    for (const auto& row : b.rows) {
+      auto& members = out.rows.emplace_back();
+      for (int64_t i : row)
+        members.push_back(b.first_piece == SIZE_MAX ? &examples[static_cast<size_t>(i)]
+                                                    : &out.pieces[b.first_piece + static_cast<size_t>(i)]);
+    }
+  return out;
 }
 
 Batch make_packed_batch(const std::vector<std::vector<const SftExample*>>& rows, int32_t pad_id) {

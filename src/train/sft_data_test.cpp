@@ -55,6 +55,99 @@ TEST(SftData, PackingFitsRowsAndKeepsEveryExampleOnce) {
   EXPECT_EQ(rows.size(), 4u);  // 73 tokens in rows of 20: best-fit decreasing needs 4
 }
 
+// Examples from token lists, with loss on every token.
+std::vector<SftExample> from_tokens(const std::vector<std::vector<int32_t>>& lists) {
+  std::vector<SftExample> out;
+  for (const auto& l : lists) out.push_back({l, std::vector<uint8_t>(l.size(), 1)});
+  return out;
+}
+
+// Each packed row's tokens, documents end to end, and each document's length (TRL's seq_lengths).
+std::vector<std::vector<int32_t>> row_tokens(const PackedRows& packed) {
+  std::vector<std::vector<int32_t>> out;
+  for (const auto& row : packed.rows) {
+    auto& tokens = out.emplace_back();
+    for (const auto* e : row) tokens.insert(tokens.end(), e->tokens.begin(), e->tokens.end());
+  }
+  return out;
+}
+std::vector<std::vector<size_t>> row_lengths(const PackedRows& packed) {
+  std::vector<std::vector<size_t>> out;
+  for (const auto& row : packed.rows) {
+    auto& lengths = out.emplace_back();
+    for (const auto* e : row) lengths.push_back(e->tokens.size());
+  }
+  return out;
+}
+
+// The examples of TRL's pack_dataset docstring (v0.29.1): bfd truncates the 5-token example,
+// bfd-requeue (v0.27's bfd) packs its overflow [5] as a document of its own.
+TEST(SftData, PackingStrategiesGiveTrlsDocumentedRows) {
+  const auto ex = from_tokens({{1, 2, 3, 4, 5}, {6, 7}, {8, 9, 10}, {11}});
+  std::vector<SftExample> truncated = ex;
+  truncated[0].tokens.resize(4);
+  truncated[0].loss_mask.resize(4);
+  const PackedRows bfd = pack_dataset(truncated, 4, PackingStrategy::Bfd, 0);
+  EXPECT_TRUE(bfd.padding_free);
+  EXPECT_EQ(row_tokens(bfd), (std::vector<std::vector<int32_t>>{{1, 2, 3, 4}, {8, 9, 10, 11}, {6, 7}}));
+  EXPECT_EQ(row_lengths(bfd), (std::vector<std::vector<size_t>>{{4}, {3, 1}, {2}}));
+  EXPECT_TRUE(bfd.pieces.empty());
+  EXPECT_EQ(bfd.rows[0][0], &truncated[0]);  // bfd rows point at the caller's examples
+
+  const PackedRows requeue = pack_dataset(ex, 4, PackingStrategy::BfdRequeue, 0);
+  EXPECT_TRUE(requeue.padding_free);
+  EXPECT_EQ(row_tokens(requeue), (std::vector<std::vector<int32_t>>{{1, 2, 3, 4}, {8, 9, 10, 5}, {6, 7, 11}}));
+  EXPECT_EQ(row_lengths(requeue), (std::vector<std::vector<size_t>>{{4}, {3, 1}, {2, 1}}));
+
+  // _pack_wrapped: end to end, cut every 4 tokens; each piece is one sequence (not padding-free)
+  const PackedRows wrapped = pack_dataset(ex, 4, PackingStrategy::Wrapped, 0);
+  EXPECT_FALSE(wrapped.padding_free);
+  EXPECT_EQ(row_tokens(wrapped), (std::vector<std::vector<int32_t>>{{1, 2, 3, 4}, {5, 6, 7, 8}, {9, 10, 11}}));
+  EXPECT_EQ(row_lengths(wrapped), (std::vector<std::vector<size_t>>{{4}, {4}, {3}}));
+}
+
+// Fragments and pieces carry their tokens' loss mask, and a fragment's first token is nobody's
+// target (TRL's collator masks labels where position_ids == 0).
+TEST(SftData, RequeuedFragmentsKeepTheirLossMask) {
+  std::vector<SftExample> ex = {{{5, 6, 7, 8, 9, 10, 11}, {0, 0, 1, 1, 1, 0, 1}}};
+  const PackedRows requeue = pack_dataset(ex, 3, PackingStrategy::BfdRequeue, 0);
+  ASSERT_EQ(requeue.pieces.size(), 3u);
+  EXPECT_EQ(requeue.pieces[1].tokens, (std::vector<int32_t>{8, 9, 10}));
+  EXPECT_EQ(requeue.pieces[1].loss_mask, (std::vector<uint8_t>{1, 1, 0}));
+  const Batch b = make_packed_batch(requeue.rows, 0);
+  int64_t targets = 0;
+  for (int32_t t : b.targets) targets += t >= 0;
+  EXPECT_EQ(targets, 2);  // 6 -> 7 and 8 -> 9; 7 -> 8 and 10 -> 11 cross fragments, 9 -> 10 is masked
+  const PackedRows wrapped = pack_dataset(ex, 3, PackingStrategy::Wrapped, 0);
+  EXPECT_EQ(wrapped.pieces[2].loss_mask, (std::vector<uint8_t>{1}));
+}
+
+// Best-fit decreasing as TRL's segment tree and deques choose: the row with the least room that fits,
+// the oldest among rows with equal room.
+TEST(SftData, PackingChoosesTheTightestThenOldestRow) {
+  EXPECT_EQ(pack_lengths({6, 4, 3, 3, 7, 2}, 10), (std::vector<std::vector<int64_t>>{{4, 2}, {0, 1}, {3, 5}}));
+  EXPECT_EQ(pack_lengths({5, 5, 5, 5, 2, 2}, 7), (std::vector<std::vector<int64_t>>{{0, 4}, {1, 5}, {2}, {3}}));
+}
+
+// TRL packs inside datasets' map batches of 1000 examples, within dataset_num_proc contiguous
+// shards; no row mixes two batches.
+TEST(SftData, PackingStaysInsideTrlsMapBatches) {
+  using Ranges = std::vector<std::pair<size_t, size_t>>;
+  EXPECT_EQ(packing_batches(2500, 0), (Ranges{{0, 1000}, {1000, 2000}, {2000, 2500}}));
+  EXPECT_EQ(packing_batches(10, 3), (Ranges{{0, 4}, {4, 7}, {7, 10}}));
+  EXPECT_EQ(packing_batches(2, 8), (Ranges{{0, 1}, {1, 2}}));
+  EXPECT_EQ(packing_batches(2400, 2), (Ranges{{0, 1000}, {1000, 1200}, {1200, 2200}, {2200, 2400}}));
+  EXPECT_TRUE(packing_batches(0, 0).empty());
+
+  std::vector<SftExample> ex(1500, SftExample{{1, 2, 3}, {1, 1, 1}});
+  const PackedRows packed = pack_dataset(ex, 10, PackingStrategy::Bfd, 0);
+  EXPECT_EQ(packed.rows.size(), 334u + 167u);  // 1000 examples in 334 rows, then 500 in 167 (not 500 in all)
+  for (const auto& row : packed.rows) {
+    const bool first_batch = row[0] < &ex[1000];
+    for (const auto* e : row) EXPECT_EQ(e < &ex[1000], first_batch);
+  }
+}
+
 // Packing changes the batch layout, never the loss: same sum of per-token losses as padding.
 TEST(SftData, PackedAndPaddedBatchesGiveTheSameLoss) {
   Model model = load_model(testing::fixture_dir() + "/parity/tiny_llama4");

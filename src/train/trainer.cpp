@@ -307,6 +307,11 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
            optimizer_sharded(state) ? " (ZeRO-1: AdamW state sharded)" : "", args.learning_rate,
            precision_name(precision), resume.from.empty() ? "" : ", resumed from " + resume.from);
 
+  if (!resume.from.empty() && progress.global_step >= plan.total_steps)
+    log_info("note: {}: {} is at step {}, at or past this run's {} steps: nothing is left to train, and the model "
+             "written is the checkpoint's (raise trainer.max_steps or num_train_epochs to train on)",
+             run.name, resume.from, progress.global_step, plan.total_steps);
+
   StopSignals signals;
   StepRows step_rows(global_args, plan, objective.rows(), run.shuffle);
   LogWindow window;

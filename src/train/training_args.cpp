@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "train/sft_data.h"
 #include "io/yaml.h"
 #include "kernels/device.h"
 #include "train/optimizer.h"
@@ -28,7 +29,7 @@ const std::set<std::string>& python_only_keys() {
       "use_liger_kernel", "dataloader_num_workers", "dataloader_persistent_workers", "dataloader_pin_memory",
       "dataloader_prefetch_factor", "report_to", "push_to_hub", "hub_model_id", "hub_strategy", "hub_private_repo",
       "hub_token", "ddp_find_unused_parameters", "ddp_backend", "torch_compile", "tf32", "fp16_full_eval",
-      "dataset_num_proc", "num_proc", "logging_dir", "logging_first_step",
+      "num_proc", "logging_dir", "logging_first_step",
       "remove_unused_columns", "optim", "deepspeed", "fsdp", "local_rank", "disable_tqdm", "model_init_kwargs",
       "ref_model_init_kwargs", "precompute_ref_log_probs", "use_cpu", "no_cuda", "bf16_full_eval",
       "torch_empty_cache_steps", "gradient_checkpointing_kwargs", "save_safetensors", "save_only_model",
@@ -98,6 +99,15 @@ std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
   s["loss_type"] = text(a.loss_type);
   s["neftune_noise_alpha"] = number(a.neftune_noise_alpha);
   s["packing"] = flag(a.packing);
+  s["packing_strategy"] = [&a](const YAML::Node& n, const std::string& w) {
+    a.packing_strategy = scalar(n, w);
+    parse_packing_strategy(a.packing_strategy, w);
+  };
+  s["eval_packing"] = [&a](const YAML::Node& n, const std::string& w) { a.eval_packing = as_bool(n, w); };
+  s["dataset_num_proc"] = [&a](const YAML::Node& n, const std::string& w) {
+    a.dataset_num_proc = as_int(n, w);
+    if (a.dataset_num_proc < 0) fail("{}: must not be negative, got {}", w, a.dataset_num_proc);
+  };
   s["seed"] = integer(a.seed);
   s["data_seed"] = integer(a.seed);
   s["dataloader_drop_last"] = flag(a.dataloader_drop_last);
@@ -169,8 +179,8 @@ const std::string* other_trainers_key(const std::string& key, TrainerKind kind) 
   }();
   static const std::map<std::string, std::string> sft_only = [] {
     std::map<std::string, std::string> m;
-    for (const char* k : {"assistant_only_loss", "completion_only_loss", "packing", "neftune_noise_alpha",
-                          "eval_strategy", "eval_steps"})
+    for (const char* k : {"assistant_only_loss", "completion_only_loss", "packing", "packing_strategy", "eval_packing",
+                          "neftune_noise_alpha", "eval_strategy", "eval_steps"})
       m[std::string("trainer.") + k] = "an SFT option";
     for (const char* k : {"eval_path", "test_size", "sources", "sources_file"})
       m[std::string("dataset.") + k] = "an SFT dataset option";

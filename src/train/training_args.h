@@ -11,6 +11,7 @@
 // unknown key is an error naming it and the file.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,9 @@ struct TrainingArgs {
   std::string loss_type;             // SFT: nll | dft ; DPO: sigmoid | apo_zero | ...
   double neftune_noise_alpha = 0.0;
   bool packing = false;
+  std::string packing_strategy = "bfd";  // bfd | bfd-requeue (bfd_split) | wrapped (train/sft_data.h)
+  std::optional<bool> eval_packing;      // unset: as packing
+  int64_t dataset_num_proc = 0;  // TRL packs in map batches of 1000 within this many contiguous shards (0: one)
   int64_t seed = 42;
   bool dataloader_drop_last = false;
   bool gradient_checkpointing = false;
