@@ -64,8 +64,9 @@ PreferenceOptions study_options(const Shared& s) {
 // turn; the user turn's <|eot_id|> is followed by "\n" + the assistant header with the generation
 // prompt but directly by the assistant header in the training text, and the training text ends with
 // "<|eot_id|>\n". So the prompt is everything up to and including the user's <|eot_id|>, and each
-// completion is  assistant header, "\n\n", the answer, <|eot_id|>, "\n", EOS  — EOS being the bare
-// Llama-3 tokenizer's <|end_of_text|>, as TRL appends tokenizer.eos_token_id.
+// completion is  assistant header, "\n\n", the answer, <|eot_id|>, "\n"  — no EOS after it: TRL
+// 0.27.2 and later append tokenizer.eos_token_id to text completions only (0.27.1 and earlier added
+// the bare Llama-3 tokenizer's <|end_of_text|> here too, fixed upstream as a bug).
 TEST(PreferenceTokenization, StudyTemplateSplitsPromptAndCompletionAsTrl) {
   Shared s = shared();
   if (!s.present()) GTEST_SKIP() << "shared data not present";
@@ -76,7 +77,7 @@ TEST(PreferenceTokenization, StudyTemplateSplitsPromptAndCompletionAsTrl) {
   const std::string system =
       "Respond with your reasoning wrapped in <think>...</think>, then provide the final answer within \\\\boxed{}.";
   // expected (prompt, chosen, rejected) lengths of the first four pairs
-  const std::vector<std::array<size_t, 3>> lengths = {{98, 118, 136}, {60, 84, 147}, {68, 51, 55}, {142, 116, 91}};
+  const std::vector<std::array<size_t, 3>> lengths = {{98, 117, 135}, {60, 83, 146}, {68, 50, 54}, {142, 115, 90}};
   const std::vector<int32_t> three_newlines = tok.encode("\n\n\n");
   ASSERT_EQ(three_newlines.size(), 1u);
   auto rows = first_rows(s.pairs, lengths.size());
@@ -89,7 +90,7 @@ TEST(PreferenceTokenization, StudyTemplateSplitsPromptAndCompletionAsTrl) {
                                        {kEot, kNewlines, kStart, kUser, kEnd, kNewlines}, tok.encode(trim(question)), {kEot}});
     auto completion = [&](const char* key) {
       return cat({{kStart, kAssistant, kEnd, kNewlines}, tok.encode(trim(row[key][0]["content"].get<std::string>())),
-                  {kEot, kNewline, kEndOfText}});
+                  {kEot, kNewline}});
     };
     EXPECT_EQ(t.pair.prompt, prompt) << i;
     EXPECT_EQ(t.pair.chosen, completion("chosen")) << i;
@@ -112,6 +113,21 @@ TEST(PreferenceTokenization, StudyTemplateSplitsPromptAndCompletionAsTrl) {
     EXPECT_EQ(u.pair.chosen, t.pair.chosen);
     EXPECT_EQ(u.pair.rejected, t.pair.rejected);
   }
+}
+
+// Plain-text pairs (no chat template): TRL's tokenize_row appends tokenizer.eos_token_id to each
+// completion, an empty one too; the prompt is taken as it is.
+TEST(PreferenceTokenization, TextCompletionsGetEosAppended) {
+  Shared s = shared();
+  if (!s.present()) GTEST_SKIP() << "shared data not present";
+  PreferenceTokenizer pt(study_options(s));
+  const Tokenizer& tok = pt.tokenizer();
+  const nlohmann::ordered_json row = {{"prompt", "Question: 2+2?\nAnswer:"}, {"chosen", " 4"}, {"rejected", ""}};
+  TokenizedPair t = pt.tokenize(row);
+  EXPECT_EQ(t.pair.prompt, tok.encode("Question: 2+2?\nAnswer:"));
+  EXPECT_EQ(t.pair.chosen, cat({tok.encode(" 4"), {kEndOfText}}));
+  EXPECT_EQ(t.pair.rejected, std::vector<int32_t>{kEndOfText});
+  EXPECT_TRUE(t.empty_completion);
 }
 
 // max_prompt_length keeps the prompt's last tokens, max_completion_length the completions' first,
@@ -187,7 +203,7 @@ TEST(PreferenceData, BadInputIsCountedByReason) {
   EXPECT_EQ(sum.identical_pairs, 1);
   EXPECT_EQ(sum.empty_completions, 0);  // "" renders the assistant header and <|eot_id|>: not empty
   EXPECT_EQ(data.pairs[1].chosen, data.pairs[1].rejected);
-  EXPECT_EQ(data.pairs[2].chosen.back(), data.pairs[0].chosen.back());  // EOS appended as to any completion
+  EXPECT_EQ(data.pairs[2].chosen.back(), data.pairs[0].chosen.back());  // it ends as any completion does
   EXPECT_EQ(sum.dropped_prompt_too_long, 1);
   EXPECT_EQ(sum.bad_lines, 2);
   ASSERT_EQ(sum.bad_line_messages.size(), 2u);

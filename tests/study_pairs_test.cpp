@@ -68,12 +68,13 @@ TEST(StudyPairs, PairRowsAreWhatTheDpoLoaderReads) {
   ASSERT_EQ(data.summary.pairs_kept, 2) << data.summary.to_text();
   EXPECT_EQ(data.summary.bad_lines, 0);
   // prompt = the rendered user turn with the generation prompt (trim_blocks drops the template's
-  // newlines); completion = the chosen text, <eos> from the template, and the EOS the loader appends
+  // newlines); completion = the chosen text and the <eos> the template closes the turn with (no second
+  // EOS: TRL 0.27.2 and later append none to conversational completions)
   Tokenizer tok = Tokenizer::load(dir);
   EXPECT_EQ(tok.decode(data.pairs[0].prompt), "<|user|>What is 2+3?<|assistant|>");
-  EXPECT_EQ(tok.decode(data.pairs[0].chosen), "it is \\boxed{5}<eos><eos>");
-  EXPECT_EQ(tok.decode(data.pairs[0].rejected), "it is \\boxed{6}<eos><eos>");
-  EXPECT_EQ(tok.decode(data.pairs[1].chosen), "\\boxed{5}<eos><eos>");
+  EXPECT_EQ(tok.decode(data.pairs[0].chosen), "it is \\boxed{5}<eos>");
+  EXPECT_EQ(tok.decode(data.pairs[0].rejected), "it is \\boxed{6}<eos>");
+  EXPECT_EQ(tok.decode(data.pairs[1].chosen), "\\boxed{5}<eos>");
 }
 
 TEST(StudyPairs, PromptsFileErrorsNameTheLine) {

@@ -103,12 +103,9 @@ PreferenceTokenizer::PreferenceTokenizer(Tokenizer tokenizer, ChatTemplate chat_
 }
 
 void PreferenceTokenizer::init_eos() {
-  // The EOS appended to every completion is TRL's: tokenizer.eos_token_id, i.e. the eos_token of
+  // The EOS TRL appends to text completions is tokenizer.eos_token_id: the eos_token of
   // tokenizer_config.json (the template's eos_token) when there is one, else the tokenizer's own
-  // (<|end_of_text|> for the bare Llama-3 tokenizer.json). The study's template already closes each
-  // assistant turn with <|eot_id|>, so a completion ends "... <|eot_id|> <eos>" — with a tokenizer
-  // whose eos is <|eot_id|> that is <|eot_id|> twice, exactly what TRL trains on; we reproduce TRL
-  // rather than second-guess it (the reference log-probs and the study's models assume it).
+  // (<|end_of_text|> for the bare Llama-3 tokenizer.json).
   const auto& special = template_.special_tokens();
   if (special.contains("eos_token") && special["eos_token"].is_string())
     eos_id_ = tokenizer_.token_to_id(special["eos_token"].get<std::string>());
@@ -125,7 +122,7 @@ PairTexts PreferenceTokenizer::texts(const nlohmann::ordered_json& row) const {
   if (row.contains("prompt") && row["prompt"].is_string()) {
     if (!chosen.is_string() || !rejected.is_string())
       fail("a text 'prompt' needs text 'chosen' and 'rejected'");
-    return {row["prompt"].get<std::string>(), chosen.get<std::string>(), rejected.get<std::string>()};
+    return {row["prompt"].get<std::string>(), chosen.get<std::string>(), rejected.get<std::string>(), false};
   }
   if (!is_message_list(chosen) || !is_message_list(rejected))
     fail("'chosen' and 'rejected' must be lists of {{role, content}} messages (or text with a text 'prompt')");
@@ -174,11 +171,15 @@ TokenizedPair PreferenceTokenizer::tokenize(const nlohmann::ordered_json& row) c
   PairTexts t = texts(row);
   PreferencePair pair;
   pair.prompt = tokenizer_.encode(t.prompt, /*add_bos=*/false);
-  // TRL's tokenize_row: every completion gets EOS appended, an empty one too.
   pair.chosen = tokenizer_.encode(t.chosen, false);
   pair.rejected = tokenizer_.encode(t.rejected, false);
-  pair.chosen.push_back(eos_id_);
-  pair.rejected.push_back(eos_id_);
+  // TRL's tokenize_row (0.27.2 and later): a text completion gets EOS appended, an empty one too; a
+  // conversational one ends as the chat template closes the assistant turn (TRL 0.27.1 and earlier
+  // appended EOS there too, which TRL fixed as a bug: "<|eot_id|>\n<|end_of_text|>" for the study).
+  if (!t.conversational) {
+    pair.chosen.push_back(eos_id_);
+    pair.rejected.push_back(eos_id_);
+  }
   return finish_pair(std::move(pair), options_, eos_id_);
 }
 

@@ -15,7 +15,9 @@
 //                  "\n" before the generation prompt that the training text lacks, so the prompt ends
 //                  at the last <|eot_id|> and the completion starts with <|start_header_id|>assistant)
 //   chosen_text  = full[len(prompt_text):], rejected_text likewise from render(prompt + rejected)
-// Each text is encoded without adding BOS (the template writes it); each completion gets EOS appended.
+// Each text is encoded without adding BOS (the template writes it). A plain-text completion gets EOS
+// appended; a conversational one does not, its turn being closed by the template (TRL 0.27.2 and later;
+// 0.27.1 and earlier also appended EOS there, which TRL fixed as a bug in #4908).
 // Truncation (TRL 0.27's tokenize_row, then concatenated_forward): the prompt keeps its last
 // max_prompt_length tokens, each completion its first max_completion_length; then each sequence,
 // prompt + chosen and prompt + rejected on its own, keeps max_length tokens by truncation_mode:
@@ -39,7 +41,7 @@
 namespace tt {
 
 struct PreferencePair {
-  std::vector<int32_t> prompt, chosen, rejected;  // completions include the appended EOS
+  std::vector<int32_t> prompt, chosen, rejected;  // completions end as trained on (EOS or the turn's end)
   // keep_end: how many of prompt's first tokens the chosen / rejected sequence drops
   int64_t chosen_prompt_skip = 0, rejected_prompt_skip = 0;
 
@@ -98,6 +100,7 @@ enum class PairIssue { None, PromptTooLong };
 
 struct PairTexts {
   std::string prompt, chosen, rejected;
+  bool conversational = true;  // rendered from messages by the chat template (false: text prompt/chosen/rejected)
 };
 
 struct TokenizedPair {
@@ -115,7 +118,7 @@ class PreferenceTokenizer {
 
   // The prompt and completion texts of a row; throws tt::Error on a malformed row.
   PairTexts texts(const nlohmann::ordered_json& row) const;
-  // texts() tokenized, EOS appended, then finish_pair().
+  // texts() tokenized, EOS appended to plain-text completions, then finish_pair().
   TokenizedPair tokenize(const nlohmann::ordered_json& row) const;
 
   int32_t eos_id() const { return eos_id_; }
@@ -129,7 +132,7 @@ class PreferenceTokenizer {
   int32_t eos_id_ = -1;
 };
 
-// The prompt-length check and the truncation, on token ids whose completions already end with EOS.
+// The prompt-length check and the truncation, on token ids whose completions are complete.
 // Pairs whose chosen equals rejected or whose completion is empty (only EOS, or nothing) are kept as
 // TRL's DPOTrainer keeps them, and only noted.
 TokenizedPair finish_pair(PreferencePair pair, const PreferenceOptions& options, int32_t eos_id);
