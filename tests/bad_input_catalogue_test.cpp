@@ -381,6 +381,13 @@ std::vector<BadInput> catalogue() {
                  return "score --model " + testing::fixture_dir() + "/parity/tiny_llama4 --input " +
                         s.write("in.jsonl", "") + " --output " + s.dir + "/o.jsonl";
                }, {"score --input", "in.jsonl", "no sequences"}});
+  c.push_back({"score_past_the_context", [](const Sandbox& s) {  // scored with RoPE extrapolated, exit 0
+                 std::string ids = "1";
+                 for (int i = 1; i < 129; ++i) ids += ", 5";  // 129 ids; the model's context is 128
+                 return "score --model " + testing::fixture_dir() + "/parity/tiny_llama4 --input " +
+                        s.write("in.jsonl", "{\"ids\": [1, 2]}\n{\"ids\": [" + ids + "]}\n") + " --output " + s.dir +
+                        "/o.jsonl";
+               }, {"in.jsonl:2", "129 ids", "128", "max_position_embeddings"}});
   c.push_back({"export_out_is_a_directory", [](const Sandbox& s) {  // "rename failed (Is a directory)"
                  s.write("folder/notes.md", "mine\n");
                  return "export --model " + testing::fixture_dir() + "/parity/tiny_llama4 --overwrite --out " + s.dir + "/folder";

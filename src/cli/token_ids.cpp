@@ -26,10 +26,14 @@ std::vector<int32_t> read_ids(const std::string& path, int64_t line, const nlohm
   return out;
 }
 
-
-std::vector<std::vector<int32_t>> read_id_sequences(const std::string& path, int64_t vocab) {
+std::vector<std::vector<int32_t>> read_id_sequences(const std::string& path, int64_t vocab, int64_t max_tokens,
+                                                    const std::string& limit_name) {
   std::vector<std::vector<int32_t>> sequences;
-  read_jsonl(path, [&](int64_t line, const nlohmann::json& row) { sequences.push_back(read_ids(path, line, row, vocab)); });
+  read_jsonl(path, [&](int64_t line, const nlohmann::json& row) {
+    sequences.push_back(read_ids(path, line, row, vocab));
+    if (max_tokens > 0 && static_cast<int64_t>(sequences.back().size()) > max_tokens)
+      fail_at_line(path, line, fmt::format("{} ids, more than {} ({})", sequences.back().size(), max_tokens, limit_name));
+  });
   return sequences;
 }
 
