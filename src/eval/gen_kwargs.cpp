@@ -1,43 +1,169 @@
 #include "eval/gen_kwargs.h"
 
+#include <cctype>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+
 #include "core/error.h"
+#include "text/jinja_value.h"
 
 namespace tt::eval {
 
 namespace {
 
-bool parse_bool(const std::string& key, const std::string& v) {
-  if (v == "true" || v == "True" || v == "1") return true;
-  if (v == "false" || v == "False" || v == "0") return false;
-  fail("--gen-kwargs: {}={} is not a boolean (true/false)", key, v);
+// ---- values as lm-eval's handle_cli_value_string reads them
+
+// A Python literal as ast.literal_eval reads the forms a generation argument takes: a quoted string
+// (with escapes), a list or tuple of literals, a number, True/False/None. nullopt: not a literal.
+class PythonLiteral {
+ public:
+  explicit PythonLiteral(const std::string& text) : s_(text) {}
+  std::optional<nlohmann::json> parse() {
+    skip_space();
+    auto value = literal();
+    skip_space();
+    if (!value || i_ != s_.size()) return std::nullopt;
+    return value;
+  }
+
+ private:
+  void skip_space() {
+    while (i_ < s_.size() && (s_[i_] == ' ' || s_[i_] == '\t')) ++i_;
+  }
+  std::optional<nlohmann::json> literal() {
+    if (i_ >= s_.size()) return std::nullopt;
+    const char c = s_[i_];
+    if (c == '\'' || c == '"') return string();
+    if (c == '[' || c == '(') return sequence(c == '[' ? ']' : ')');
+    for (const auto& [word, value] : {std::pair<const char*, nlohmann::json>{"True", true}, {"False", false}, {"None", nullptr}})
+      if (s_.compare(i_, std::strlen(word), word) == 0) {
+        i_ += std::strlen(word);
+        return value;
+      }
+    const char* begin = s_.c_str() + i_;
+    char* end = nullptr;
+    const double d = std::strtod(begin, &end);
+    if (end == begin) return std::nullopt;
+    i_ += static_cast<size_t>(end - begin);
+    return d;
+  }
+  std::optional<nlohmann::json> sequence(char close) {
+    ++i_;
+    nlohmann::json out = nlohmann::json::array();
+    skip_space();
+    while (i_ < s_.size() && s_[i_] != close) {
+      auto item = literal();
+      if (!item) return std::nullopt;
+      out.push_back(*item);
+      skip_space();
+      if (i_ < s_.size() && s_[i_] == ',') ++i_, skip_space();
+      else if (i_ >= s_.size() || s_[i_] != close) return std::nullopt;
+    }
+    if (i_ >= s_.size()) return std::nullopt;
+    ++i_;
+    return out;
+  }
+  std::optional<nlohmann::json> string() {
+    const char quote = s_[i_++];
+    std::string out;
+    while (i_ < s_.size() && s_[i_] != quote) {
+      char c = s_[i_++];
+      if (c != '\\') {
+        out += c;
+        continue;
+      }
+      if (i_ >= s_.size()) return std::nullopt;
+      const char e = s_[i_++];
+      const auto hex = [&](int digits) -> std::optional<uint32_t> {
+        if (i_ + static_cast<size_t>(digits) > s_.size()) return std::nullopt;
+        uint32_t v = 0;
+        for (int k = 0; k < digits; ++k) {
+          const char h = s_[i_++];
+          if (!std::isxdigit(static_cast<unsigned char>(h))) return std::nullopt;
+          v = v * 16 + static_cast<uint32_t>(std::isdigit(static_cast<unsigned char>(h)) ? h - '0' : std::tolower(h) - 'a' + 10);
+        }
+        return v;
+      };
+      switch (e) {
+        case 'n': out += '\n'; break;
+        case 't': out += '\t'; break;
+        case 'r': out += '\r'; break;
+        case '0': out += '\0'; break;
+        case '\\': case '\'': case '"': out += e; break;
+        case 'x': case 'u': case 'U': {
+          const auto cp = hex(e == 'x' ? 2 : e == 'u' ? 4 : 8);
+          if (!cp || *cp > 0x10FFFF) return std::nullopt;
+          jinja::utf8_append(out, static_cast<char32_t>(*cp));
+          break;
+        }
+        default: out += '\\', out += e;  // Python keeps an unknown escape as written
+      }
+    }
+    if (i_ >= s_.size()) return std::nullopt;
+    ++i_;
+    return out;
+  }
+  const std::string& s_;
+  size_t i_ = 0;
+};
+
+// A key=value item's value: true/false, a number, a Python literal, else the text itself (bare).
+nlohmann::json cli_json(const std::string& v, bool& bare) {
+  bare = false;
+  std::string lower = v;
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  if (lower == "true") return true;
+  if (lower == "false") return false;
+  if (auto literal = PythonLiteral(v).parse()) return *literal;
+  bare = true;
+  return v;
 }
 
-double parse_double(const std::string& key, const std::string& v) {
-  try {
-    size_t used = 0;
-    const double d = std::stod(v, &used);
-    if (used == v.size()) return d;
-  } catch (const std::exception&) {
+// ---- checks of each key's value
+
+// A value and its text as the user wrote it (for messages: nan is not JSON).
+struct Value {
+  nlohmann::json json;
+  std::string text;
+  bool bare = false;  // not a literal: the text itself
+};
+
+bool as_bool(const std::string& key, const Value& value) {
+  const nlohmann::json& v = value.json;
+  if (v.is_boolean()) return v.get<bool>();
+  if (v.is_number() && (v.get<double>() == 0 || v.get<double>() == 1)) return v.get<double>() != 0;
+  fail("--gen-kwargs: {}={} is not a boolean (true/false)", key, value.text);
+}
+
+double as_number(const std::string& key, const Value& value) {
+  const nlohmann::json& v = value.json;
+  if (v.is_number()) return v.get<double>();
+  if (v.is_string()) {  // "nan", "inf" and the like, which lm-eval's float() reads too
+    const std::string s = v.get<std::string>();
+    char* end = nullptr;
+    const double d = std::strtod(s.c_str(), &end);
+    if (!s.empty() && end == s.c_str() + s.size()) return d;
   }
-  fail("--gen-kwargs: {}={} is not a number", key, v);
+  fail("--gen-kwargs: {}={} is not a number", key, value.text);
 }
 
 // A value the sampler can use: `temperature=-1` used to fall back to greedy decoding, nan alike,
 // `top_p=2` was ignored, and `max_gen_toks=1e30` overflowed the integer it was cast to.
-double in_range(const std::string& key, const std::string& v, double lo, bool lo_open, double hi, const char* range) {
-  const double d = parse_double(key, v);
-  if (!(lo_open ? d > lo : d >= lo) || !(d <= hi)) fail("--gen-kwargs: {}={} must be in {}", key, v, range);
+double in_range(const std::string& key, const Value& v, double lo, bool lo_open, double hi, const char* range) {
+  const double d = as_number(key, v);
+  if (!(lo_open ? d > lo : d >= lo) || !(d <= hi)) fail("--gen-kwargs: {}={} must be in {}", key, v.text, range);
   return d;
 }
 
-int64_t whole_number(const std::string& key, const std::string& v, int64_t lo) {
-  const double d = parse_double(key, v);
-  if (!(d >= static_cast<double>(lo) && d <= 1e15) || d != static_cast<double>(static_cast<int64_t>(d)))
-    fail("--gen-kwargs: {}={} must be a whole number >= {}", key, v, lo);
+int64_t whole_number(const std::string& key, const Value& v, int64_t lo) {
+  const double d = as_number(key, v);
+  if (!(d >= static_cast<double>(lo) && d <= 1e15) || d != std::floor(d))
+    fail("--gen-kwargs: {}={} must be a whole number >= {}", key, v.text, lo);
   return static_cast<int64_t>(d);
 }
 
-std::vector<std::string> split_until(const std::string& value) {
+std::vector<std::string> split_bars(const std::string& value) {
   std::vector<std::string> until;
   size_t s = 0;
   while (true) {
@@ -49,52 +175,130 @@ std::vector<std::string> split_until(const std::string& value) {
   return until;
 }
 
-void set_gen_kwarg(GenKwargs& g, const std::string& key, const std::string& value) {
-  if (key == "do_sample") g.do_sample = parse_bool(key, value);
+std::vector<std::string> stop_list(const Value& value) {
+  const nlohmann::json& v = value.json;
+  if (value.bare) return split_bars(value.text);  // tinythink's until=a|b
+  if (v.is_string()) return {v.get<std::string>()};  // lm-eval: a single stop string
+  if (v.is_array()) {
+    std::vector<std::string> out;
+    for (const auto& s : v) {
+      if (!s.is_string()) fail("--gen-kwargs: until holds {}, which is not a string", s.dump());
+      out.push_back(s.get<std::string>());
+    }
+    return out;
+  }
+  fail("--gen-kwargs: until={} is not a string or a list of strings", v.dump());
+}
+
+// The max_gen_toks aliases by lm-eval's priority (lower wins).
+int alias_rank(const std::string& key) {
+  if (key == "max_gen_toks") return 0;
+  if (key == "max_new_tokens") return 1;
+  if (key == "max_tokens") return 2;
+  if (key == "max_completion_tokens") return 3;
+  return -1;
+}
+
+struct Parsing {
+  GenKwargs g;
+  int max_tokens_rank = 99;
+};
+
+void set_gen_kwarg(Parsing& p, const std::string& key, const Value& value) {
+  GenKwargs& g = p.g;
+  if (key == "do_sample") g.do_sample = as_bool(key, value);
   else if (key == "temperature") g.temperature = in_range(key, value, 0, false, 1e6, "[0, 1e6]");
   else if (key == "top_p") g.top_p = in_range(key, value, 0, true, 1, "(0, 1]");
-  else if (key == "top_k") g.top_k = whole_number(key, value, 0);
-  else if (key == "max_gen_toks" || key == "max_new_tokens" || key == "max_tokens")
-    g.max_gen_toks = whole_number(key, value, 1);
-  else if (key == "until") g.until = split_until(value);
-  else fail("--gen-kwargs: unknown key '{}' (known: do_sample, temperature, top_p, top_k, max_gen_toks, until)", key);
+  else if (key == "min_p") g.min_p = in_range(key, value, 0, false, 1, "[0, 1]");
+  else if (key == "repetition_penalty") g.repetition_penalty = in_range(key, value, 0, true, 1e6, "(0, 1e6]");
+  else if (key == "top_k") g.top_k = as_number(key, value) == -1 ? 0 : whole_number(key, value, 0);  // -1: off (vLLM)
+  else if (key == "seed") g.seed = static_cast<uint64_t>(whole_number(key, value, 0));
+  else if (const int rank = alias_rank(key); rank >= 0) {
+    const int64_t n = whole_number(key, value, 1);
+    if (rank <= p.max_tokens_rank) g.max_gen_toks = n, p.max_tokens_rank = rank;
+  } else if (key == "until") g.until = stop_list(value);
+  else
+    fail("--gen-kwargs: unknown key '{}' (known: do_sample, temperature, top_p, top_k, min_p, repetition_penalty, "
+         "seed, max_gen_toks, until)", key);
+}
+
+// key=value items split at commas outside quotes and brackets (lm-eval splits at every comma, so a
+// list literal with two strings failed there; here it is one item).
+std::vector<std::string> items_of(const std::string& text) {
+  std::vector<std::string> items;
+  std::string item;
+  char quote = 0;
+  int depth = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quote) {
+      item += c;
+      if (c == '\\' && i + 1 < text.size()) item += text[++i];
+      else if (c == quote) quote = 0;
+      continue;
+    }
+    if (c == ',' && depth == 0) {
+      items.push_back(item);
+      item.clear();
+      continue;
+    }
+    if ((c == '\'' || c == '"') && item.find('=') != std::string::npos) quote = c;
+    if (c == '[' || c == '(') ++depth;
+    if ((c == ']' || c == ')') && depth > 0) --depth;
+    item += c;
+  }
+  items.push_back(item);
+  return items;
 }
 
 }  // namespace
 
 GenKwargs parse_gen_kwargs(const std::string& text) {
-  GenKwargs g;
-  size_t start = 0;
-  while (start < text.size()) {
-    size_t comma = text.find(',', start);
-    if (comma == std::string::npos) comma = text.size();
-    const std::string item = text.substr(start, comma - start);
-    start = comma + 1;
+  Parsing p;
+  const size_t first = text.find_first_not_of(" \t");
+  if (first != std::string::npos && text[first] == '{') {
+    const auto object = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+    if (!object.is_object()) fail("--gen-kwargs: '{}' is not a JSON object", text);
+    for (const auto& [key, value] : object.items()) set_gen_kwarg(p, key, {value, value.dump(), false});
+    return p.g;
+  }
+  for (const std::string& item : items_of(text)) {
     if (item.empty()) continue;
     const size_t eq = item.find('=');
     if (eq == std::string::npos) fail("--gen-kwargs: '{}' is not key=value", item);
-    set_gen_kwarg(g, item.substr(0, eq), item.substr(eq + 1));
+    Value value;
+    value.text = item.substr(eq + 1);
+    value.json = cli_json(value.text, value.bare);
+    set_gen_kwarg(p, item.substr(0, eq), value);
   }
-  return g;
+  return p.g;
 }
 
 GenerationDefaults effective_generation(GenerationDefaults d, const GenKwargs& g) {
-  if (g.temperature) {
-    d.temperature = *g.temperature;
-    if (!g.do_sample) d.do_sample = *g.temperature > 0;
-  }
-  if (g.do_sample) d.do_sample = *g.do_sample;
+  if (g.temperature) d.temperature = *g.temperature;
+  if (g.do_sample) d.do_sample = *g.do_sample;  // every task states do_sample, so it is never inferred
+  if (!d.do_sample) d.temperature = 0.0;
   if (g.top_p) d.top_p = *g.top_p;
   if (g.max_gen_toks) d.max_gen_toks = *g.max_gen_toks;
   if (g.until) d.until = *g.until;
   return d;
 }
 
+std::string greedy_override_warning(const GenerationDefaults& task_defaults, const GenKwargs& g) {
+  if (!g.temperature || *g.temperature == 0 || g.do_sample.value_or(task_defaults.do_sample)) return "";
+  return fmt::format("--gen-kwargs temperature={} with do_sample false (the task's): decoding greedily, as lm-eval 0.4.10 "
+                     "and later do (0.4.9 sampled); add do_sample=true to sample",
+                     *g.temperature);
+}
+
 nlohmann::ordered_json generation_json(const GenerationDefaults& d, const GenKwargs& g) {
   nlohmann::ordered_json j = {{"until", d.until}, {"max_gen_toks", d.max_gen_toks}, {"do_sample", d.do_sample},
-            {"temperature", d.do_sample ? d.temperature : 0.0}};
+                              {"temperature", d.temperature}};
   if (d.do_sample) j["top_p"] = d.top_p;
   if (g.top_k) j["top_k"] = *g.top_k;
+  if (g.min_p) j["min_p"] = *g.min_p;
+  if (g.repetition_penalty) j["repetition_penalty"] = *g.repetition_penalty;
+  if (g.seed) j["seed"] = *g.seed;
   return j;
 }
 

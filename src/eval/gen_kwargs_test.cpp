@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "eval/generate_task.h"
 #include "tests/error_of.h"
 
 namespace tt::eval {
@@ -17,17 +18,80 @@ TEST(GenKwargs, ParsesKeysAndUntilLists) {
   EXPECT_FALSE(g.do_sample);
 }
 
-TEST(GenKwargs, TemperatureTurnsSamplingOnUnlessDoSampleSays) {
-  GenerationDefaults d;
-  d.do_sample = false;
-  EXPECT_TRUE(effective_generation(d, parse_gen_kwargs("temperature=0.7")).do_sample);
-  EXPECT_FALSE(effective_generation(d, parse_gen_kwargs("temperature=0.7,do_sample=false")).do_sample);
-  EXPECT_FALSE(effective_generation(d, parse_gen_kwargs("temperature=0")).do_sample);
-  const auto j = generation_json(effective_generation(d, parse_gen_kwargs("temperature=0.5,top_k=3")),
-                                 parse_gen_kwargs("top_k=3"));
+// lm-eval 0.4.10+ (normalize_gen_kwargs after merging --gen_kwargs into the task's): do_sample false,
+// the task's or the command's, decodes greedily whatever the temperature; only do_sample=true samples.
+TEST(GenKwargs, DoSampleFalseIsGreedyWhateverTheTemperature) {
+  GenerationDefaults greedy_task;
+  greedy_task.do_sample = false;
+  const GenerationDefaults a = effective_generation(greedy_task, parse_gen_kwargs("temperature=0.7"));
+  EXPECT_FALSE(a.do_sample);
+  EXPECT_EQ(a.temperature, 0.0);
+  EXPECT_NE(greedy_override_warning(greedy_task, parse_gen_kwargs("temperature=0.7")).find("do_sample=true"),
+            std::string::npos);
+  const GenerationDefaults b = effective_generation(greedy_task, parse_gen_kwargs("temperature=0.7,do_sample=true"));
+  EXPECT_TRUE(b.do_sample);
+  EXPECT_EQ(b.temperature, 0.7);
+  EXPECT_EQ(greedy_override_warning(greedy_task, parse_gen_kwargs("temperature=0.7,do_sample=true")), "");
+  EXPECT_EQ(greedy_override_warning(greedy_task, parse_gen_kwargs("temperature=0")), "");
+  GenerationDefaults sampling_task;
+  sampling_task.do_sample = true;
+  sampling_task.temperature = 0.6;
+  EXPECT_FALSE(effective_generation(sampling_task, parse_gen_kwargs("do_sample=false")).do_sample);
+  EXPECT_EQ(effective_generation(sampling_task, parse_gen_kwargs("do_sample=false")).temperature, 0.0);
+  EXPECT_EQ(effective_generation(sampling_task, parse_gen_kwargs("top_p=0.5")).temperature, 0.6);
+  const auto j = generation_json(effective_generation(sampling_task, parse_gen_kwargs("temperature=0.5,top_k=3")),
+                                 parse_gen_kwargs("top_k=3,min_p=0.1,seed=7"));
   EXPECT_EQ(j["temperature"], 0.5);
   EXPECT_EQ(j["top_k"], 3);
+  EXPECT_EQ(j["min_p"], 0.1);
+  EXPECT_EQ(j["seed"], 7);
   EXPECT_TRUE(j.contains("top_p"));
+}
+
+// Values as lm-eval's handle_cli_value_string reads them: Python literals for stop strings (a real
+// blank line from until=["\n\n"]; a quoted string is one stop), the whole argument as JSON, and
+// the max_gen_toks aliases by lm-eval's priority whatever their order.
+TEST(GenKwargs, ValuesAreReadAsLmEvalReadsThem) {
+  using Stops = std::vector<std::string>;
+  EXPECT_EQ(*parse_gen_kwargs(R"(until=["\n\n"])").until, Stops{"\n\n"});
+  EXPECT_EQ(*parse_gen_kwargs(R"(until=['Q:', "\n\n", '\'s'],temperature=0)").until, (Stops{"Q:", "\n\n", "'s"}));
+  EXPECT_EQ(*parse_gen_kwargs(R"(until='a|b')").until, Stops{"a|b"});
+  EXPECT_EQ(*parse_gen_kwargs(R"(until=['\u00e9\x41'])").until, Stops{"\xc3\xa9" "A"});
+  const GenKwargs json = parse_gen_kwargs(R"( {"until": ["Q:", "\n\n"], "temperature": 0.6, "do_sample": true})");
+  EXPECT_EQ(*json.until, (Stops{"Q:", "\n\n"}));
+  EXPECT_EQ(*json.temperature, 0.6);
+  EXPECT_TRUE(*json.do_sample);
+  EXPECT_EQ(*parse_gen_kwargs("max_tokens=5,max_gen_toks=9,max_new_tokens=7").max_gen_toks, 9);
+  EXPECT_EQ(*parse_gen_kwargs("max_completion_tokens=5,max_new_tokens=7").max_gen_toks, 7);
+  EXPECT_EQ(*parse_gen_kwargs("top_k=-1").top_k, 0);  // vLLM's and lm-eval's "off"
+  EXPECT_TRUE(*parse_gen_kwargs("do_sample=True").do_sample);
+  EXPECT_EQ(*parse_gen_kwargs("repetition_penalty=1.1").repetition_penalty, 1.1);
+  EXPECT_EQ(*parse_gen_kwargs("seed=1234").seed, 1234u);
+}
+
+// A doc's request: greedy tasks ignore top_p and min_p, the stops go to the engine unless they wait
+// for the answer part (--strip-thinking, lm-eval's think_end_token), repetition_penalty always applies.
+TEST(GenKwargs, DocRequestsCarryTheMergedSettings) {
+  GenerationDefaults task;
+  task.do_sample = false;
+  task.until = {"Question:", "\n\n", ""};
+  task.max_gen_toks = 64;
+  const GenKwargs kwargs = parse_gen_kwargs("top_p=0.5,min_p=0.1,repetition_penalty=1.2,top_k=4");
+  const infer::SamplingParams greedy = generation_params(effective_generation(task, kwargs), kwargs, 9, false);
+  EXPECT_EQ(greedy.temperature, 0.0f);
+  EXPECT_EQ(greedy.top_p, 1.0f);
+  EXPECT_EQ(greedy.min_p, 0.0f);
+  EXPECT_EQ(greedy.repetition_penalty, 1.2f);
+  EXPECT_EQ(greedy.top_k, 4);
+  EXPECT_EQ(greedy.max_new_tokens, 64);
+  EXPECT_EQ(greedy.seed, 9u);
+  EXPECT_EQ(greedy.stop, (std::vector<std::string>{"Question:", "\n\n"}));
+  const GenKwargs sample = parse_gen_kwargs("do_sample=true,temperature=0.6,top_p=0.5,min_p=0.1");
+  const infer::SamplingParams sampled = generation_params(effective_generation(task, sample), sample, 9, true);
+  EXPECT_EQ(sampled.temperature, 0.6f);
+  EXPECT_EQ(sampled.top_p, 0.5f);
+  EXPECT_EQ(sampled.min_p, 0.1f);
+  EXPECT_TRUE(sampled.stop.empty());
 }
 
 TEST(GenKwargs, BadItemsAreOneLineErrors) {
@@ -47,6 +111,10 @@ TEST(GenKwargs, BadItemsAreOneLineErrors) {
   EXPECT_EQ(error_of("max_gen_toks=0"), "--gen-kwargs: max_gen_toks=0 must be a whole number >= 1");
   EXPECT_EQ(error_of("max_gen_toks=1e30"), "--gen-kwargs: max_gen_toks=1e30 must be a whole number >= 1");
   EXPECT_EQ(parse_gen_kwargs("temperature=0,top_p=1,top_k=0,max_gen_toks=1e3").max_gen_toks, 1000);
+  EXPECT_EQ(error_of("until=[1]"), "--gen-kwargs: until holds 1.0, which is not a string");
+  EXPECT_EQ(error_of("{not json"), "--gen-kwargs: '{not json' is not a JSON object");
+  EXPECT_EQ(error_of("min_p=1.5"), "--gen-kwargs: min_p=1.5 must be in [0, 1]");
+  EXPECT_EQ(error_of("repetition_penalty=0"), "--gen-kwargs: repetition_penalty=0 must be in (0, 1e6]");
 }
 
 }  // namespace

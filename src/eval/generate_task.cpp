@@ -9,18 +9,6 @@ namespace tt::eval {
 
 namespace {
 
-infer::SamplingParams sampling_params(const GenerationDefaults& gen, const GenKwargs& kwargs, uint64_t seed) {
-  infer::SamplingParams params;
-  params.temperature = gen.do_sample ? static_cast<float>(gen.temperature) : 0.0f;
-  params.top_p = gen.do_sample ? static_cast<float>(gen.top_p) : 1.0f;
-  if (kwargs.top_k) params.top_k = *kwargs.top_k;
-  params.max_new_tokens = gen.max_gen_toks;
-  for (const auto& s : gen.until)
-    if (!s.empty()) params.stop.push_back(s);
-  params.seed = seed;
-  return params;
-}
-
 // Left-truncate a context that leaves no room for the answer (lm-eval keeps the end), and shorten
 // the answer when even then the two do not fit the model's positions.
 void fit_context(std::vector<int32_t>& ids, infer::SamplingParams& params, int64_t limit) {
@@ -44,6 +32,22 @@ void run_with_progress(infer::Engine& engine, const EvalOptions& options, const 
 
 }  // namespace
 
+infer::SamplingParams generation_params(const GenerationDefaults& gen, const GenKwargs& kwargs, uint64_t seed,
+                                        bool stops_after_thinking) {
+  infer::SamplingParams params;
+  params.temperature = gen.do_sample ? static_cast<float>(gen.temperature) : 0.0f;
+  params.top_p = gen.do_sample ? static_cast<float>(gen.top_p) : 1.0f;
+  if (kwargs.top_k) params.top_k = *kwargs.top_k;
+  if (kwargs.min_p && gen.do_sample) params.min_p = static_cast<float>(*kwargs.min_p);
+  if (kwargs.repetition_penalty) params.repetition_penalty = static_cast<float>(*kwargs.repetition_penalty);
+  params.max_new_tokens = gen.max_gen_toks;
+  if (!stops_after_thinking)
+    for (const auto& s : gen.until)
+      if (!s.empty()) params.stop.push_back(s);
+  params.seed = seed;
+  return params;
+}
+
 uint64_t doc_seed(uint64_t seed, const std::string& task, int64_t doc_id) {
   uint64_t h = 1469598103934665603ull ^ seed;
   for (unsigned char c : task) h = (h ^ c) * 1099511628211ull;
@@ -64,7 +68,8 @@ void generate_task(const EvalOptions& options, infer::Session& session, const Ta
       log_warn("{}: the protocol applies a chat template but the model has none; using plain text", task.name());
       warned = true;
     }
-    infer::SamplingParams params = sampling_params(gen, kwargs, doc_seed(options.seed, task.name(), run.docs[i]->id));
+    infer::SamplingParams params = generation_params(gen, kwargs, doc_seed(kwargs.seed.value_or(options.seed), task.name(), run.docs[i]->id),
+                                                   options.strip_thinking);
     std::vector<int32_t> ids = session.tokenizer->encode(run.prompts.back(), options.add_bos && !chat_used);
     fit_context(ids, params, session.model.config.max_position_embeddings);
     run.prompt_tokens += static_cast<int64_t>(ids.size());

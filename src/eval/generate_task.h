@@ -13,6 +13,13 @@ namespace tt::eval {
 // The sampling seed of one doc: the run's seed, the task and the doc id mixed (FNV-1a).
 uint64_t doc_seed(uint64_t seed, const std::string& task, int64_t doc_id);
 
+// A doc's sampling parameters: greedy unless do_sample (then temperature and top_p), --gen-kwargs'
+// top_k, min_p (sampling only) and repetition_penalty, max_gen_toks, and the task's stop strings,
+// which wait for the answer part when `stops_after_thinking` (--strip-thinking: lm-eval passes only
+// EOS to vLLM when a think_end_token is set and applies the stops after stripping).
+infer::SamplingParams generation_params(const GenerationDefaults& gen, const GenKwargs& kwargs, uint64_t seed,
+                                        bool stops_after_thinking);
+
 // Fills run.prompts, run.responses and the token counts for run.docs.
 void generate_task(const EvalOptions& options, infer::Session& session, const Task& task, const GenKwargs& kwargs,
                    TaskRun& run);

@@ -124,11 +124,22 @@ void collect(const EvalOptions& options, ResponseSource& source, const Task& tas
   else respond(options, *source.session, task, kwargs, run);
 }
 
-// The responses as scored (the answer part only with --strip-thinking).
-std::vector<std::string> scored_responses(const EvalOptions& options, const TaskRun& run) {
+// The responses as scored. With --strip-thinking, as lm-eval's postprocess_generated_text with a
+// think_end_token: the answer part, then cut at the task's first stop string (generation ran without
+// them, since "\n\n" and "Question:" occur inside a <think> block).
+std::vector<std::string> scored_responses(const EvalOptions& options, const TaskRun& run,
+                                          const std::vector<std::string>& until) {
   std::vector<std::string> scored(run.responses.size());
-  for (size_t i = 0; i < run.responses.size(); ++i)
-    scored[i] = options.strip_thinking ? strip_thinking(run.responses[i]) : run.responses[i];
+  for (size_t i = 0; i < run.responses.size(); ++i) {
+    if (!options.strip_thinking) {
+      scored[i] = run.responses[i];
+      continue;
+    }
+    std::string answer = strip_thinking(run.responses[i]);
+    for (const auto& stop : until)
+      if (!stop.empty()) answer = answer.substr(0, answer.find(stop));
+    scored[i] = std::move(answer);
+  }
   return scored;
 }
 
@@ -190,8 +201,12 @@ nlohmann::ordered_json run_tasks(const EvalOptions& options, const std::vector<s
     TaskRun run;
     run.name = task.name();
     const double t0 = now_seconds();
+    if (task.output_type() == OutputType::GenerateUntil && writes)
+      if (const std::string w = greedy_override_warning(task.generation_defaults(), kwargs); !w.empty())
+        log_warn("{}: {}", task.name(), w);
     collect(options, source, task, kwargs, tasks.size(), run);
-    const std::vector<std::string> scored = scored_responses(options, run);
+    const std::vector<std::string> scored =
+        scored_responses(options, run, effective_generation(task.generation_defaults(), kwargs).until);
     score(task, scored, run);
     run.seconds = now_seconds() - t0;
 

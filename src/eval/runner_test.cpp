@@ -131,20 +131,23 @@ TEST(EvalRunner, StripThinkingScoresTheAnswerPart) {
   const std::string dir = testing::make_temp_dir("eval-think");
   std::ofstream(dir + "/r.jsonl") << R"({"doc_id": 0, "response": "<think>no, maybe</think>\nyes"})" "\n"
                                   << R"({"doc_id": 1, "response": "<think>no"})" "\n"
-                                  << R"({"doc_id": 2, "response": "yes"})" "\n";
+                                  << R"({"doc_id": 2, "response": "yes"})" "\n"
+                                  // the task's stop ("\n") applies to the answer, not to the thinking
+                                  << R"({"doc_id": 3, "response": "<think>yes\nmaybe</think>\nno\nQ: more"})" "\n";
   EvalOptions options;
   options.responses_path = dir + "/r.jsonl";
   options.output_dir = dir + "/out";
   options.progress = false;
   options.strip_thinking = true;
-  const Json r = run_tasks(options, one(std::make_unique<FakeGenerateTask>("fake", 3)));
-  EXPECT_NEAR(r["results"]["fake"]["exact_match,none"].get<double>(), 2.0 / 3, 1e-12);  // docs 0 and 2
+  const Json r = run_tasks(options, one(std::make_unique<FakeGenerateTask>("fake", 4)));
+  EXPECT_NEAR(r["results"]["fake"]["exact_match,none"].get<double>(), 3.0 / 4, 1e-12);  // docs 0, 2 and 3
   const auto samples = read_samples(options.output_dir + "/samples_fake.jsonl");
   EXPECT_EQ(samples[0]["scored_response"], "yes");
   EXPECT_EQ(samples[1]["scored_response"], "");
+  EXPECT_EQ(samples[3]["scored_response"], "no");
   options.strip_thinking = false;
-  const Json raw = run_tasks(options, one(std::make_unique<FakeGenerateTask>("fake", 3)));
-  EXPECT_NEAR(raw["results"]["fake"]["exact_match,none"].get<double>(), 1.0 / 3, 1e-12);
+  const Json raw = run_tasks(options, one(std::make_unique<FakeGenerateTask>("fake", 4)));
+  EXPECT_NEAR(raw["results"]["fake"]["exact_match,none"].get<double>(), 1.0 / 4, 1e-12);
 }
 
 TEST(EvalRunner, GroupsAreSizeWeightedWithPooledStderr) {

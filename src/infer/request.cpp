@@ -41,6 +41,33 @@ std::string normalise_key(const std::string& key) {
   return out;
 }
 
+// vLLM SamplingParams fields the engine does not implement: given with their no-op value they are
+// accepted (a request written for vLLM often spells out defaults); any other value was silently
+// copied to the output, unapplied, and is now an error.
+bool is_no_op(const std::string& key, const nlohmann::json& value) {
+  if (value.is_null()) return true;
+  if (key == "presence_penalty" || key == "frequency_penalty" || key == "min_tokens")
+    return value.is_number() && value.get<double>() == 0;
+  if (key == "include_stop_str_in_output" || key == "skip_special_tokens" || key == "spaces_between_special_tokens")
+    return value.is_boolean() && !value.get<bool>();  // tinythink keeps special tokens and adds no spaces
+  if (key == "logit_bias" || key == "bad_words" || key == "allowed_token_ids") return value.empty();
+  if (key == "best_of") return value.is_number_integer() && value.get<int64_t>() == 1;
+  return false;
+}
+
+// Whether `key` is one of them (an error unless its value is the no-op).
+bool check_vllm_only_key(const std::string& where, const std::string& key, const nlohmann::json& value) {
+  static const std::set<std::string> vllm_only = {
+      "presence_penalty", "frequency_penalty", "min_tokens", "include_stop_str_in_output", "skip_special_tokens",
+      "spaces_between_special_tokens", "logit_bias", "bad_words", "allowed_token_ids", "truncate_prompt_tokens",
+      "logprobs", "prompt_logprobs", "best_of"};
+  if (!vllm_only.count(key)) return false;
+  if (!is_no_op(key, value))
+    fail("{}: '{}' ({}) is a vLLM sampling option that tinythink does not implement; leave it out (known: {})", where,
+         key, value.dump(), fmt::join(sampling_keys(), ", "));
+  return true;
+}
+
 // A key that is not ours but looks like a sampling key (a typo, "top-p", "maxNewTokens") is an
 // error; anything else is the caller's own data and is passed through to the output.
 void check_unknown_key(const std::string& where, const std::string& key) {
@@ -86,7 +113,9 @@ T get_integer(const std::string& where, const nlohmann::json& row, const char* k
 }  // namespace
 
 SamplingParams sampling_params_from_row(const std::string& where, const nlohmann::json& row, SamplingParams p) {
-  for (const auto& [key, value] : row.items()) check_unknown_key(where, key);
+  for (const auto& [key, value] : row.items()) {
+    if (!check_vllm_only_key(where, key, value)) check_unknown_key(where, key);
+  }
   if (row.contains("max_new_tokens")) p.max_new_tokens = get_integer<int64_t>(where, row, "max_new_tokens");
   if (row.contains("temperature")) p.temperature = get_field<float>(where, row, "temperature");
   if (row.contains("top_p")) p.top_p = get_field<float>(where, row, "top_p");

@@ -35,6 +35,22 @@ TEST(Request, MisspeltOrBadSamplingKeysNameTheLine) {
             "in.jsonl:4: 'temperature' has the wrong type (\"hot\")");
 }
 
+// vLLM options the engine does not implement: their no-op values pass (requests written for vLLM spell
+// out defaults), any other value is an error rather than being copied to the output unapplied.
+TEST(Request, UnimplementedVllmOptionsPassOnlyAsNoOps) {
+  const auto row = nlohmann::json::parse(R"({"prompt": "x", "presence_penalty": 0, "frequency_penalty": 0.0,
+      "min_tokens": 0, "include_stop_str_in_output": false, "skip_special_tokens": false, "logprobs": null,
+      "logit_bias": {}, "bad_words": [], "best_of": 1})");
+  EXPECT_EQ(error_of([&] { sampling_params_from_row("in.jsonl:1", row, {}); }), "(no error)");
+  for (const char* field : {R"("presence_penalty": 0.5)", R"("min_tokens": 4)", R"("skip_special_tokens": true)",
+                            R"("logprobs": 5)", R"("logit_bias": {"7": -100})", R"("best_of": 3)"}) {
+    const auto bad = nlohmann::json::parse(std::string(R"({"prompt": "x", )") + field + "}");
+    const std::string e = error_of([&] { sampling_params_from_row("in.jsonl:5", bad, {}); });
+    EXPECT_EQ(e.rfind("in.jsonl:5: '", 0), 0u) << e;
+    EXPECT_NE(e.find("is a vLLM sampling option that tinythink does not implement"), std::string::npos) << e;
+  }
+}
+
 // Integers are taken exactly: never truncated from a float nor wrapped into the field's type.
 TEST(Request, IntegerFieldsAreExactAndInRange) {
   const auto params = [](const char* row) { return sampling_params_from_row("r", nlohmann::json::parse(row), {}); };

@@ -49,13 +49,18 @@ std::optional<ChatTemplate> load_chat_template(const std::string& dir, const Ses
   }
 }
 
-// The template's end-of-turn token (the study's <|eot_id|>) ends a completion too.
-void add_template_eos(const Session& s, std::vector<int32_t>& eos) {
-  if (!s.chat_template || !s.tokenizer) return;
-  const auto& special = s.chat_template->special_tokens();
-  if (!special.contains("eos_token") || !special["eos_token"].is_string()) return;
+// The tokenizer's eos_token ends a completion besides the model's EOS ids, as vLLM stops on
+// tokenizer.eos_token_id and on generation_config.json's ids (and lm-eval adds it to `until`): after
+// SFT with a chat template it is the end-of-turn token (the study's <|eot_id|>). It comes from the
+// template's special tokens (a template file keeps the model's), else from tokenizer_config.json.
+void add_tokenizer_eos(const Session& s, std::vector<int32_t>& eos) {
+  if (!s.tokenizer) return;
+  nlohmann::ordered_json special;
+  if (s.chat_template) special = s.chat_template->special_tokens();
+  else if (file_exists(s.dir + "/tokenizer_config.json")) special = ChatTemplate::special_tokens_of(s.dir);
+  if (!special.is_object() || !special.contains("eos_token") || !special["eos_token"].is_string()) return;
   const int32_t id = s.tokenizer->token_to_id(special["eos_token"].get<std::string>());
-  if (id >= 0 && std::find(eos.begin(), eos.end(), id) == eos.end()) eos.push_back(id);
+  if (id >= 0 && id < s.model.config.vocab_size && std::find(eos.begin(), eos.end(), id) == eos.end()) eos.push_back(id);
 }
 
 }  // namespace
@@ -73,7 +78,7 @@ std::unique_ptr<Session> open_session(const std::string& path, const SessionOpti
   s->tokenizer = load_tokenizer(s->dir, s->model, options);
   s->chat_template = load_chat_template(s->dir, options);
   s->eos_ids = load_eos_ids(s->dir, s->model.config);
-  if (options.template_eos_ends) add_template_eos(*s, s->eos_ids);
+  add_tokenizer_eos(*s, s->eos_ids);
   s->engine = std::make_unique<Engine>(s->model, EngineOptions{.precision = options.precision, .max_batch = options.max_batch, .cuda_device = options.cuda_device},
                                        s->tokenizer ? &*s->tokenizer : nullptr, s->eos_ids);
   return s;

@@ -26,7 +26,6 @@ struct SessionOptions {
   // Required: a missing or broken template is an error; IfPresent: a broken one is ignored too.
   Need chat_template = Need::Required;
   std::string chat_template_file = "";        // a Jinja file that replaces the model's template (its special tokens kept)
-  bool template_eos_ends = false;        // the template's eos_token (an end-of-turn token) also ends a completion
   std::string tokenizer_missing_hint = "";    // appended to the "no tokenizer files" error when Need::Required
   bool tokenizer_fits_vocab = false;     // fail when the tokenizer has more tokens than the model's vocabulary
   std::string chat_template_missing = "";     // with Need::Required: the error when the model has no template files

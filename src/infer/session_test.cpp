@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "core/error.h"
 #include "infer/test_models.h"
@@ -61,21 +62,29 @@ TEST(Session, TokenizerLargerThanTheVocabularyFailsWhenAsked) {
   EXPECT_EQ(error_of(dir + "/model", {.chat_template = Need::No}), "(no error)");
 }
 
-TEST(Session, TemplateFileKeepsSpecialTokensAndItsEosEndsCompletions) {
+// The tokenizer's eos_token (tokenizer_config.json) ends completions besides the model's EOS ids, as
+// vLLM stops on tokenizer.eos_token_id too: with a template file, with the model's template, and with
+// no template at all.
+TEST(Session, TemplateFileKeepsSpecialTokensAndTheTokenizersEosEndsCompletions) {
   const std::string dir = saved_model("session-template", true);
   write_file_atomic(dir + "/tokenizer_config.json",
              nlohmann::json{{"chat_template", "{{ messages[0]['content'] }}"}, {"eos_token", "a"}}.dump());
   const std::string file = dir + "/other.jinja";
   write_file_atomic(file, "[{{ eos_token }}]{% for m in messages %}{{ m['content'] }}{% endfor %}");
-  const auto s = open_session(dir, {.chat_template_file = file, .template_eos_ends = true});
+  const auto s = open_session(dir, {.chat_template_file = file});
   ASSERT_TRUE(s->chat_template);
   nlohmann::ordered_json messages = nlohmann::ordered_json::array({{{"role", "user"}, {"content", "hi"}}});
   EXPECT_EQ(s->chat_template->render(messages, true).text, "[a]hi");
   const int32_t a = s->tokenizer->token_to_id("a");
   ASSERT_GE(a, 0);
   EXPECT_NE(std::find(s->eos_ids.begin(), s->eos_ids.end(), a), s->eos_ids.end());
-  const auto plain = open_session(dir, {});
-  EXPECT_EQ(std::find(plain->eos_ids.begin(), plain->eos_ids.end(), a), plain->eos_ids.end());
+  for (const Need need : {Need::Required, Need::No}) {
+    const auto plain = open_session(dir, {.chat_template = need});
+    EXPECT_NE(std::find(plain->eos_ids.begin(), plain->eos_ids.end(), a), plain->eos_ids.end());
+  }
+  std::filesystem::remove(dir + "/tokenizer_config.json");
+  const auto bare = open_session(dir, {.chat_template = Need::No});
+  EXPECT_EQ(std::find(bare->eos_ids.begin(), bare->eos_ids.end(), a), bare->eos_ids.end());
 }
 
 }  // namespace

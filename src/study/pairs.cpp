@@ -150,7 +150,6 @@ PairsSummary build_pairs(const PairsOptions& o) {
                     .max_batch = o.max_batch,
                     .cuda_device = o.cuda_device,
                     .chat_template_file = o.chat_template,
-                    .template_eos_ends = true,
                     .chat_template_missing = "no tokenizer_config.json with a chat template (give a chat_template file)"});
   const Tokenizer& tokenizer = *session->tokenizer;
   const ChatTemplate& chat = *session->chat_template;

@@ -1,6 +1,10 @@
 // The eval job: the evaluation harness (eval/runner.h) on a run's checkpoint, into <run>/eval.
 #include <unistd.h>
 
+#include <cstdlib>
+
+#include <nlohmann/json.hpp>
+
 #include "core/error.h"
 #include "eval/runner.h"
 #include "study/stages.h"
@@ -10,21 +14,37 @@ namespace tt::study {
 
 namespace {
 
-// gen_kwargs: lm-eval's "k=v,k=v" text, or a mapping.
+// gen_kwargs: lm-eval's "k=v,k=v" text, or a mapping (passed on as one JSON object: a stop list
+// `until: ["\n\n", "Q:"]` keeps its strings as YAML wrote them).
 std::string gen_kwargs_text(const Job& job) {
   const YAML::Node n = job.config["gen_kwargs"];
   if (!n || n.IsNull()) return "";
   if (n.IsScalar()) return n.Scalar();
   if (!n.IsMap()) fail("stage '{}': gen_kwargs: expected k=v,... text or a mapping", job.stage);
-  std::string out;
+  const auto scalar = [](const std::string& s) -> nlohmann::json {
+    if (s == "true" || s == "True") return true;
+    if (s == "false" || s == "False") return false;
+    char* end = nullptr;
+    const double d = std::strtod(s.c_str(), &end);
+    if (!s.empty() && end == s.c_str() + s.size()) return d;
+    return s;
+  };
+  nlohmann::json out = nlohmann::json::object();
   for (const auto& e : n) {
-    if (!e.second.IsScalar()) fail("stage '{}': gen_kwargs.{}: expected a single value", job.stage, e.first.as<std::string>());
-    if (!out.empty()) out += ',';
-    out += e.first.as<std::string>();
-    out += '=';
-    out += e.second.Scalar();
+    const std::string key = e.first.as<std::string>();
+    if (e.second.IsScalar()) {
+      out[key] = scalar(e.second.Scalar());
+    } else if (e.second.IsSequence()) {
+      out[key] = nlohmann::json::array();
+      for (const auto& item : e.second) {
+        if (!item.IsScalar()) fail("stage '{}': gen_kwargs.{}: expected a list of strings", job.stage, key);
+        out[key].push_back(item.Scalar());
+      }
+    } else {
+      fail("stage '{}': gen_kwargs.{}: expected a value or a list of strings", job.stage, key);
+    }
   }
-  return out;
+  return out.dump();
 }
 
 }  // namespace

@@ -39,10 +39,15 @@ ChatTemplate::ChatTemplate(std::string source, nlohmann::ordered_json special_to
   if (!special_tokens_.is_object()) fail("chat template: special tokens must be a JSON object");
 }
 
-ChatTemplate ChatTemplate::from_tokenizer_config(const std::string& path_or_model_dir) {
-  namespace fs = std::filesystem;
-  fs::path config_path = path_or_model_dir;
-  if (fs::is_directory(config_path)) config_path /= "tokenizer_config.json";
+namespace {
+
+std::filesystem::path tokenizer_config_path(const std::string& path_or_model_dir) {
+  std::filesystem::path config_path = path_or_model_dir;
+  if (std::filesystem::is_directory(config_path)) config_path /= "tokenizer_config.json";
+  return config_path;
+}
+
+nlohmann::ordered_json read_tokenizer_config(const std::filesystem::path& config_path) {
   std::string text = read_text(config_path);
   nlohmann::ordered_json config;
   try {
@@ -51,6 +56,35 @@ ChatTemplate ChatTemplate::from_tokenizer_config(const std::string& path_or_mode
     fail("{}: invalid JSON: {}", config_path.string(), e.what());
   }
   if (!config.is_object()) fail("{}: expected a JSON object", config_path.string());
+  return config;
+}
+
+// transformers passes special_tokens_map: the attributes that are set, as plain strings.
+nlohmann::ordered_json special_tokens_map(const nlohmann::ordered_json& config) {
+  nlohmann::ordered_json special = nlohmann::ordered_json::object();
+  for (const char* key : {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"}) {
+    if (auto it = config.find(key); it != config.end())
+      if (auto token = token_text(*it)) special[key] = *token;
+  }
+  if (auto it = config.find("additional_special_tokens"); it != config.end() && it->is_array() && !it->empty()) {
+    nlohmann::ordered_json list = nlohmann::ordered_json::array();
+    for (const auto& t : *it)
+      if (auto token = token_text(t)) list.push_back(*token);
+    special["additional_special_tokens"] = list;
+  }
+  return special;
+}
+
+}  // namespace
+
+nlohmann::ordered_json ChatTemplate::special_tokens_of(const std::string& path_or_model_dir) {
+  return special_tokens_map(read_tokenizer_config(tokenizer_config_path(path_or_model_dir)));
+}
+
+ChatTemplate ChatTemplate::from_tokenizer_config(const std::string& path_or_model_dir) {
+  namespace fs = std::filesystem;
+  const fs::path config_path = tokenizer_config_path(path_or_model_dir);
+  const nlohmann::ordered_json config = read_tokenizer_config(config_path);
 
   std::string source, name;
   fs::path jinja_file = config_path.parent_path() / "chat_template.jinja";
@@ -73,19 +107,7 @@ ChatTemplate ChatTemplate::from_tokenizer_config(const std::string& path_or_mode
     }
   }
 
-  // transformers passes special_tokens_map: the attributes that are set, as plain strings.
-  nlohmann::ordered_json special = nlohmann::ordered_json::object();
-  for (const char* key : {"bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token"}) {
-    if (auto it = config.find(key); it != config.end())
-      if (auto token = token_text(*it)) special[key] = *token;
-  }
-  if (auto it = config.find("additional_special_tokens"); it != config.end() && it->is_array() && !it->empty()) {
-    nlohmann::ordered_json list = nlohmann::ordered_json::array();
-    for (const auto& t : *it)
-      if (auto token = token_text(t)) list.push_back(*token);
-    special["additional_special_tokens"] = list;
-  }
-  return ChatTemplate(std::move(source), std::move(special), std::move(name), 0);
+  return ChatTemplate(std::move(source), special_tokens_map(config), std::move(name), 0);
 }
 
 RenderedChat ChatTemplate::render(const nlohmann::ordered_json& messages, bool add_generation_prompt, const nlohmann::ordered_json& extra) const {

@@ -26,6 +26,9 @@ class ChatTemplate {
   // it), else from the config's "chat_template" (a string, or a list of {name, template} from
   // which "default" is used).
   static ChatTemplate from_tokenizer_config(const std::string& path_or_model_dir);
+  // The special tokens of a tokenizer_config.json (or a directory holding one), as transformers'
+  // special_tokens_map gives them, whether or not it has a template.
+  static nlohmann::ordered_json special_tokens_of(const std::string& path_or_model_dir);
 
   ChatTemplate(std::string source, std::string bos_token, std::string eos_token, std::string name = "<chat_template>");
   // `special_tokens`: transformers' special_tokens_map ({"bos_token": "...", ...}).

@@ -59,10 +59,15 @@ std::vector<TokenCandidate> filter_candidates(std::span<const float> logits, con
   // Tokens whose probability is below e^-40 of the best contribute < V * 4e-18 of the mass: leave
   // them out before sorting (exact to double precision for any vocabulary we meet).
   const double cutoff = max_logit - 40.0 / inv_t;
+  // Min-p first, as vLLM applies it before top-k and top-p: a token stays when its probability is at
+  // least min_p of the best one's (its weight exp((l - max) / T) >= min_p; the best's is 1).
+  const double min_weight = params.min_p;
   std::vector<int32_t> ids;
   ids.reserve(1024);
   for (int64_t i = 0; i < V; ++i)
-    if (std::isfinite(logits[i]) && logits[i] >= cutoff) ids.push_back(static_cast<int32_t>(i));
+    if (std::isfinite(logits[i]) && logits[i] >= cutoff &&
+        (min_weight <= 0.0 || std::exp((static_cast<double>(logits[i]) - max_logit) * inv_t) >= min_weight))
+      ids.push_back(static_cast<int32_t>(i));
   auto better = [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
   if (params.top_k > 0 && static_cast<int64_t>(ids.size()) > params.top_k) {
     std::partial_sort(ids.begin(), ids.begin() + params.top_k, ids.end(), better);
@@ -87,12 +92,6 @@ std::vector<TokenCandidate> filter_candidates(std::span<const float> logits, con
         break;
       }
     }
-  }
-  if (params.min_p > 0.0f) {
-    const double threshold = params.min_p * out[0].prob;
-    size_t i = 1;
-    while (i < keep && out[i].prob >= threshold) ++i;
-    keep = i;
   }
   out.resize(keep);
   total = 0.0;

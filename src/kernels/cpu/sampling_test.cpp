@@ -41,6 +41,16 @@ TEST(SamplerFilter, MinPDropsTokensBelowAFractionOfTheBest) {
   EXPECT_EQ(ids_of(filter_candidates(five_logits(), {.min_p = 0.6f})), (std::vector<int32_t>{1}));
 }
 
+// vLLM's order: min-p before top-p, whose mass is then that of the min-p survivors. Probs .5, .25,
+// .125, .0625, .0625 with min_p .2 keep the first three (.571, .286, .143 renormalised), of which
+// top_p .8 keeps two; top-p first (HF's order) would have kept three.
+TEST(SamplerFilter, MinPComesBeforeTopPAsInVllm) {
+  const auto c = filter_candidates(five_logits(), {.top_p = 0.8f, .min_p = 0.2f});
+  EXPECT_EQ(ids_of(c), (std::vector<int32_t>{1, 3}));
+  EXPECT_NEAR(c[0].prob, 2.0 / 3.0, 1e-9);
+  EXPECT_EQ(ids_of(filter_candidates(five_logits(), {.top_k = 2, .min_p = 0.6f})), (std::vector<int32_t>{1}));
+}
+
 TEST(SamplerFilter, TemperatureSharpensAndFlattens) {
   auto cold = filter_candidates(five_logits(), {.temperature = 0.5f});
   EXPECT_NEAR(cold[0].prob, 64.0 / (64 + 16 + 4 + 1 + 1), 1e-6);

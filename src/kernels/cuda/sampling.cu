@@ -72,12 +72,12 @@ __device__ double mass_at_least(const Row& r, Key t, bool weighted, double* shar
     if (!candidate(r, l)) continue;
     const Key key = rank_key(l, i);
     if (key < t || key < r.floor) continue;
-    if (!weighted) {
+    if (!weighted && r.min_weight == 0.0) {
       local += 1.0;
       continue;
     }
     const double w = weight(r, l);
-    if (w >= r.min_weight || key == r.best) local += w;
+    if (w >= r.min_weight || key == r.best) local += weighted ? w : 1.0;
   }
   return block_sum_double(local, shared);
 }
@@ -138,6 +138,10 @@ __global__ void sample_kernel(int32_t* tokens, float* logits_all, int64_t vocab,
   r.inv_t = 1.0 / p.temperature;
   r.cutoff = r.max_logit - 40.0 / r.inv_t;
   r.best = best;
+  // Min-p first, as vLLM (and the CPU) apply it before top-k and top-p: a token stays when its
+  // probability is at least min_p of the best one's (weight exp(0) = 1); every count and mass below
+  // leaves the others out.
+  r.min_weight = p.min_p > 0.0f ? static_cast<double>(p.min_p) : 0.0;
   // Top-k: the k-th largest key among the candidates becomes the floor.
   if (p.top_k > 0 && mass_at_least(r, 0, false, sum_shared) > p.top_k)
     r.floor = largest_key_above(r, 0, best, static_cast<double>(p.top_k), false, true, sum_shared);
@@ -146,8 +150,6 @@ __global__ void sample_kernel(int32_t* tokens, float* logits_all, int64_t vocab,
     const double total = mass_at_least(r, 0, true, sum_shared);
     r.floor = largest_key_above(r, r.floor, best, static_cast<double>(p.top_p) * total, true, true, sum_shared);
   }
-  // Min-p, after top-p as on the CPU: probabilities relative to the best one's (weight exp(0) = 1).
-  r.min_weight = p.min_p > 0.0f ? static_cast<double>(p.min_p) : 0.0;
   // The draw: the first token (in key order) whose cumulative mass exceeds uniform * kept mass.
   const double kept = mass_at_least(r, 0, true, sum_shared);
   const Key chosen = largest_key_above(r, r.floor, best, p.uniform * kept, true, false, sum_shared);
