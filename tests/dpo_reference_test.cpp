@@ -196,6 +196,38 @@ INSTANTIATE_TEST_SUITE_P(Losses, DpoReference,
 
 // Every loss of the table has its PyTorch fixture (a new loss needs one: add it to
 // tools/gen_dpo_fixtures.py and to the list above).
+// A step whose last micro-batch is short (no dataloader_drop_last) weighs its micro-batches as TRL
+// under transformers' Trainer does: each micro-batch's mean pair loss, divided by the step's
+// micro-batch count, so the gradient of {0, 1} + {2} is the mean of the two micro-batches' gradients
+// (pooling the three pairs would weigh pair 2 by 1/3 instead of 1/2); the logged means alike.
+TEST(DpoLoss, AShortLastMicroBatchWeighsAsMuchAsAFullOne) {
+  const std::string fixture = testing::fixture_dir() + "/dpo/sigmoid";
+  PreferenceOptions options;
+  options.max_length = 128;
+  const std::vector<PreferencePair> pairs = load_preference_data(fixture + "/pairs.jsonl", options).pairs;
+  ReferenceLogps reference;
+  reference.chosen.assign(pairs.size(), -5.0);
+  reference.rejected.assign(pairs.size(), -6.0);
+  const DpoLossConfig loss{.type = "sigmoid", .beta = 0.5};
+  Model model = load_model(testing::fixture_dir() + "/parity/tiny_llama4");
+  const auto step = [&](const std::vector<std::vector<int64_t>>& micro, std::vector<float>& grads) {
+    TrainState state(model, Precision::FP32);
+    const DpoStats stats = dpo_accumulate(state, micro, pairs, reference, loss, 0);
+    grads = state.grads;
+    return stats;
+  };
+  std::vector<float> full, one, both;
+  const DpoStats a = step({{0, 1}}, full), b = step({{2}}, one), ab = step({{0, 1}, {2}}, both);
+  EXPECT_NEAR(ab.loss / static_cast<double>(ab.pairs), (a.loss / 2 + b.loss) / 2, 1e-6);
+  EXPECT_NEAR(ab.reward_chosen / static_cast<double>(ab.pairs), (a.reward_chosen / 2 + b.reward_chosen) / 2, 1e-6);
+  double worst = 0, scale = 0;
+  for (size_t i = 0; i < both.size(); ++i) {
+    worst = std::max(worst, std::fabs(double(both[i]) - (double(full[i]) + one[i]) / 2));
+    scale = std::max(scale, std::fabs(double(both[i])));
+  }
+  EXPECT_LT(worst, 1e-5 * scale) << "largest gradient " << scale;
+}
+
 TEST(DpoReferenceFixtures, EveryLossHasOne) {
   for (const auto& name : preference_loss_names())
     EXPECT_TRUE(fs::exists(testing::fixture_dir() + "/dpo/" + name + "/reference.safetensors")) << name;

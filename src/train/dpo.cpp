@@ -206,6 +206,11 @@ namespace {
 
 // The preference objective: per micro-batch one forward pass, the sequence log-probs, each pair's
 // loss and dL/dlogp, then one backward pass with token weights -dL/dlogp on the completion tokens.
+// Weighting as TRL under transformers' Trainer: a step's loss is the mean over its micro-batches of
+// each one's mean pair loss (compute_loss returns the micro-batch mean; training_step divides by the
+// step's micro-batch count). A micro-batch counts `micro_batch_size` units whatever its pairs, so a
+// short last one (no dataloader_drop_last) weighs as much as a full one and its pairs each weigh
+// micro_batch_size / B; the logged means are weighted alike, as TRL averages per-micro-batch means.
 class PreferenceObjective final : public Objective {
  public:
   enum Slot : size_t {
@@ -214,9 +219,9 @@ class PreferenceObjective final : public Objective {
   };
 
   PreferenceObjective(const std::vector<PreferencePair>& pairs, const ReferenceLogps& reference, DpoLossConfig config,
-                      int32_t pad_id)
+                      int32_t pad_id, int64_t micro_batch_size)
       : pairs_(pairs), reference_(reference), config_(std::move(config)), type_(preference_loss(config_.type)),
-        uses_reference_(config_.uses_reference()), pad_id_(pad_id) {}
+        uses_reference_(config_.uses_reference()), pad_id_(pad_id), micro_batch_size_(micro_batch_size) {}
 
   int64_t rows() const override { return static_cast<int64_t>(pairs_.size()); }
 
@@ -235,7 +240,7 @@ class PreferenceObjective final : public Objective {
                                              p.rejected.size());
     }
     m.batch = make_pair_batch(group, pad_id_);
-    m.units = static_cast<int64_t>(ids.size());
+    m.units = std::max<int64_t>(micro_batch_size_, static_cast<int64_t>(ids.size()));
     return m;
   }
 
@@ -250,7 +255,8 @@ class PreferenceObjective final : public Objective {
     std::vector<double> div_c, div_r;
     const std::vector<PairLogps> inputs = pair_inputs(micro, row_sums(batch, logp), div_c, div_r);
     std::vector<float> token_weights(N, 0.0f);
-    const double scale = 1.0 / static_cast<double>(where.normaliser);
+    const double pair_weight = static_cast<double>(micro.units) / static_cast<double>(B);  // 1 unless short
+    const double scale = pair_weight / static_cast<double>(where.normaliser);
     for (int64_t i = 0; i < B; ++i) {
       const PairLoss pl = type_.pair(config_, inputs[i]);
       const float wc = static_cast<float>(-pl.d_chosen / div_c[i] * scale);
@@ -259,16 +265,16 @@ class PreferenceObjective final : public Objective {
         if (batch.targets[i * T + t] >= 0) token_weights[i * T + t] = wc;
         if (batch.targets[(B + i) * T + t] >= 0) token_weights[(B + i) * T + t] = wr;
       }
-      sums[kLoss] += pl.loss;
-      sums[kRewardChosen] += pl.reward_chosen;
-      sums[kRewardRejected] += pl.reward_rejected;
-      sums[kAccuracy] += pl.reward_chosen > pl.reward_rejected ? 1.0 : 0.0;
-      sums[kMargin] += pl.reward_chosen - pl.reward_rejected;
-      sums[kLogpsChosen] += inputs[i].chosen;
-      sums[kLogpsRejected] += inputs[i].rejected;
-      sums[kPairs] += 1;
+      sums[kLoss] += pair_weight * pl.loss;
+      sums[kRewardChosen] += pair_weight * pl.reward_chosen;
+      sums[kRewardRejected] += pair_weight * pl.reward_rejected;
+      sums[kAccuracy] += pl.reward_chosen > pl.reward_rejected ? pair_weight : 0.0;
+      sums[kMargin] += pair_weight * (pl.reward_chosen - pl.reward_rejected);
+      sums[kLogpsChosen] += pair_weight * inputs[i].chosen;
+      sums[kLogpsRejected] += pair_weight * inputs[i].rejected;
+      sums[kPairs] += pair_weight;
     }
-    if (adds_chosen_nll()) add_chosen_nll(batch, logp, B, scale, token_weights, sums);
+    if (adds_chosen_nll()) add_chosen_nll(batch, logp, B, pair_weight, scale, token_weights, sums);
     const MeanLogits logits = micro_batch_mean_logits(state, batch, B);
     sums[kLogitsChosen] += logits.chosen;
     sums[kLogitsRejected] += logits.rejected;
@@ -350,9 +356,9 @@ class PreferenceObjective final : public Objective {
   bool adds_chosen_nll() const { return type_.chosen_nll && config_.cpo_alpha != 0; }
 
   // CPOTrainer's cpo_alpha * nll, nll = mean -logp over the chosen rows' target tokens of this
-  // micro-batch; like the pair losses' mean it weighs B / normaliser (1 / accumulation for equal
-  // micro-batches). Adds to the chosen tokens' weights and to the loss and nll_loss sums.
-  void add_chosen_nll(const Batch& batch, const std::vector<float>& logp, int64_t B, double scale,
+  // micro-batch; like the pair losses' mean it weighs B * scale (1 / the step's micro-batches). Adds
+  // to the chosen tokens' weights and to the loss and nll_loss sums.
+  void add_chosen_nll(const Batch& batch, const std::vector<float>& logp, int64_t B, double pair_weight, double scale,
                       std::vector<float>& token_weights, MetricSums& sums) const {
     const int64_t chosen_positions = B * batch.seq;
     double logp_sum = 0;
@@ -364,8 +370,8 @@ class PreferenceObjective final : public Objective {
     const float w = static_cast<float>(config_.cpo_alpha * static_cast<double>(B) * scale / static_cast<double>(tokens));
     for (int64_t t = 0; t < chosen_positions; ++t)
       if (batch.targets[t] >= 0) token_weights[t] += w;
-    sums[kLoss] += config_.cpo_alpha * nll * static_cast<double>(B);
-    sums[kNll] += nll * static_cast<double>(B);
+    sums[kLoss] += config_.cpo_alpha * nll * static_cast<double>(B) * pair_weight;
+    sums[kNll] += nll * static_cast<double>(B) * pair_weight;
   }
 
   // The loss's inputs for each pair of the micro-batch, from the rows' summed log-probs ([chosen rows,
@@ -403,6 +409,7 @@ class PreferenceObjective final : public Objective {
   const PreferenceLossType& type_;
   bool uses_reference_;  // false: logp_ref = 0 (simpo, reference_free)
   int32_t pad_id_;
+  int64_t micro_batch_size_;  // per_device_train_batch_size: the units of any micro-batch
   nlohmann::json loss_state_;
 };
 
@@ -411,7 +418,9 @@ class PreferenceObjective final : public Objective {
 DpoStats dpo_accumulate(TrainState& state, const std::vector<std::vector<int64_t>>& micro_batches,
                         const std::vector<PreferencePair>& pairs, const ReferenceLogps& reference,
                         const DpoLossConfig& config, int32_t pad_id) {
-  PreferenceObjective objective(pairs, reference, config, pad_id);
+  size_t largest = 1;
+  for (const auto& ids : micro_batches) largest = std::max(largest, ids.size());
+  PreferenceObjective objective(pairs, reference, config, pad_id, static_cast<int64_t>(largest));
   std::vector<MicroBatch> built;
   for (const auto& ids : micro_batches) built.push_back(objective.micro_batch(ids));
   const MetricSums sums = accumulate_step(state, objective, built, 0).sums;
@@ -535,7 +544,7 @@ DpoResult run_dpo(DpoRun& run) {
   note_positions_past_context(config, model.config, longest);
   const ReferenceLogps summed = loss.uses_reference() ? reference_logps(run, model, precision, result) : ReferenceLogps{};
   const ReferenceLogps reference = to_loss_units(loss, summed, run.train);
-  PreferenceObjective objective(run.train, reference, loss, run.pad_id);
+  PreferenceObjective objective(run.train, reference, loss, run.pad_id, config.trainer.per_device_train_batch_size);
   const TrainerResult r =
       run_trainer(config, {"dpo", run.tokenizer_source, run.resume, run.shuffle, run.cuda_device, 2}, model, objective);
   result.steps = r.steps;

@@ -68,8 +68,10 @@ struct DpoStats {
 };
 
 // The gradient of one step without the update (the trainer's accumulate_step with the preference
-// objective): zeroes state.grads, then accumulates the gradient of the mean loss over every pair of
-// micro_batches (indices into `pairs`; `reference` is indexed like `pairs`, in the loss's units).
+// objective): zeroes state.grads, then accumulates the gradient of the step's loss, the mean over
+// micro_batches of each one's mean pair loss (indices into `pairs`; `reference` is indexed like
+// `pairs`, in the loss's units; the largest micro-batch sets the full size, a shorter one's pairs
+// weigh more, and the returned sums and `pairs` are weighted alike).
 DpoStats dpo_accumulate(TrainState& state, const std::vector<std::vector<int64_t>>& micro_batches,
                         const std::vector<PreferencePair>& pairs, const ReferenceLogps& reference,
                         const DpoLossConfig& config, int32_t pad_id);
