@@ -62,7 +62,11 @@ struct BadCase {
 const BadCase kBadCases[] = {
     {R"({"messages": [{"role": "user", "content": "hi"}, )", "invalid JSON"},
     {R"(["messages"])", "expected a JSON object"},
-    {R"({"id": 3, "text": "no messages"})", "missing 'messages'"},
+    {R"({"id": 3, "note": "no messages"})", "expected 'messages', 'conversations', 'prompt' and 'completion', or 'text'"},
+    {R"({"prompt": "2+2?"})", "needs both 'prompt' and 'completion'"},
+    {R"({"prompt": "2+2?", "completion": [{"role": "assistant", "content": "4"}]})", "both be text or both be message lists"},
+    {R"({"conversations": [{"from": "robot", "value": "beep"}]})", "unknown role 'robot'"},
+    {R"({"text": "plain text with the default --assistant-only-loss"})", "assistant_only_loss needs conversational rows"},
     {R"({"messages": "hello"})", "'messages' is not a list"},
     {R"({"messages": [{"role": "robot", "content": "beep"}]})", "unknown role 'robot'"},
     {R"({"messages": [{"role": "user", "content": ["a", "b"]}]})", "'content' is not a string"},

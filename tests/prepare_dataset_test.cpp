@@ -126,6 +126,98 @@ TEST(PrepareDataset, MaskCoversExactlyAssistantContent) {
   EXPECT_EQ(to_vec(f.loss_mask), std::vector<uint8_t>(f.tokens.size(), 1));
 }
 
+// TRL SFTTrainer's other dataset formats, each as its tokenize_fn and collator make it: ShareGPT
+// conversations are messages (human -> user, gpt -> assistant); a conversational prompt-completion
+// row is the whole conversation with no loss on the rendered prompt (generation prompt included);
+// a text prompt-completion row is tokenizer(prompt + completion + eos) with special tokens, no loss
+// on tokenizer(prompt); a text row is tokenizer(text + eos), loss everywhere; EOS is not doubled.
+TEST(PrepareDataset, TrlDatasetFormatsTokenizeAsTrl) {
+  const std::string dir = testing::make_temp_dir("prepare-formats");
+  const std::string input = dir + "/formats.jsonl";
+  std::ofstream(input)
+      << R"({"conversations": [{"from": "human", "value": "2+2?"}, {"from": "gpt", "value": "4"}]})" "\n"
+      << R"({"prompt": [{"role": "user", "content": "2+2?"}], "completion": [{"role": "assistant", "content": "4"}]})" "\n"
+      << R"({"prompt": "Q: 2+2?\nA:", "completion": " 4"})" "\n"
+      << R"({"text": "Two and two make four."})" "\n"
+      << R"({"text": "Already ended.<|end_of_text|>"})" "\n";
+  PrepareOptions o = base_options(input, dir + "/formats.ttshard");
+  o.assistant_only_loss = false;
+  prepare_dataset(o);
+  TokenShard shard = TokenShard::open(dir + "/formats.ttshard");
+  ASSERT_EQ(shard.size(), 5u);
+  const auto& env = PrepareEnv::get();
+  const Tokenizer& tok = env.tok;
+  const nlohmann::ordered_json user = {{"role", "user"}, {"content", "2+2?"}};
+  const nlohmann::ordered_json conversation = nlohmann::ordered_json::array({user, {{"role", "assistant"}, {"content", "4"}}});
+  const std::vector<int32_t> rendered = tok.encode(env.chat.render(conversation, false).text);
+  const size_t prompt_len = tok.encode(env.chat.render(nlohmann::ordered_json::array({user}), true).text).size();
+  // ShareGPT: the messages' encoding, loss everywhere (assistant_only_loss off)
+  EXPECT_EQ(to_vec(shard.example(0).tokens), rendered);
+  EXPECT_EQ(to_vec(shard.example(0).loss_mask), std::vector<uint8_t>(rendered.size(), 1));
+  // conversational prompt-completion: the same tokens, no loss on the prompt
+  EXPECT_EQ(to_vec(shard.example(1).tokens), rendered);
+  std::vector<uint8_t> completion_mask(rendered.size(), 1);
+  std::fill(completion_mask.begin(), completion_mask.begin() + static_cast<ptrdiff_t>(prompt_len), 0);
+  EXPECT_EQ(to_vec(shard.example(1).loss_mask), completion_mask);
+  // text prompt-completion: <|begin_of_text|> + prompt + completion + EOS
+  const std::vector<int32_t> text_pc = tok.encode("Q: 2+2?\nA: 4<|end_of_text|>", {.add_bos = true});
+  ASSERT_EQ(text_pc.front(), tok.bos_id());
+  EXPECT_EQ(to_vec(shard.example(2).tokens), text_pc);
+  const size_t text_prompt_len = tok.encode("Q: 2+2?\nA:", {.add_bos = true}).size();
+  std::vector<uint8_t> text_mask(text_pc.size(), 1);
+  std::fill(text_mask.begin(), text_mask.begin() + static_cast<ptrdiff_t>(text_prompt_len), 0);
+  EXPECT_EQ(to_vec(shard.example(2).loss_mask), text_mask);
+  // language modelling: EOS appended once, loss everywhere
+  EXPECT_EQ(to_vec(shard.example(3).tokens), tok.encode("Two and two make four.<|end_of_text|>", {.add_bos = true}));
+  EXPECT_EQ(to_vec(shard.example(4).tokens), tok.encode("Already ended.<|end_of_text|>", {.add_bos = true}));
+  EXPECT_EQ(to_vec(shard.example(4).loss_mask), std::vector<uint8_t>(shard.example(4).tokens.size(), 1));
+
+  // completion_only_loss off: the prompts get loss too; assistant_only_loss on: text rows are refused
+  PrepareOptions everything = base_options(input, dir + "/everything.ttshard");
+  everything.assistant_only_loss = false;
+  everything.completion_only_loss = false;
+  prepare_dataset(everything);
+  TokenShard all = TokenShard::open(dir + "/everything.ttshard");
+  EXPECT_EQ(to_vec(all.example(1).loss_mask), std::vector<uint8_t>(rendered.size(), 1));
+  EXPECT_EQ(to_vec(all.example(2).loss_mask), std::vector<uint8_t>(text_pc.size(), 1));
+  PrepareOptions strict = base_options(input, dir + "/strict.ttshard");
+  try {
+    prepare_dataset(strict);
+    ADD_FAILURE() << "text rows with assistant_only_loss";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(input + ":3: assistant_only_loss needs conversational rows"), std::string::npos)
+        << e.what();
+  }
+}
+
+// A custom dataset_text_field, and text rows need no chat template at all.
+TEST(PrepareDataset, TextRowsNeedNoChatTemplate) {
+  const std::string dir = testing::make_temp_dir("prepare-text");
+  std::filesystem::copy_file(PrepareEnv::tokenizer_path(), dir + "/tokenizer.json");
+  std::ofstream(dir + "/rows.jsonl") << R"({"body": "One line."})" "\n";
+  PrepareOptions o;
+  o.input = dir + "/rows.jsonl";
+  o.tokenizer = dir + "/tokenizer.json";
+  o.out = dir + "/rows.ttshard";
+  o.text_field = "body";
+  o.assistant_only_loss = false;
+  prepare_dataset(o);
+  const Tokenizer& tok = PrepareEnv::get().tok;
+  TokenShard shard = TokenShard::open(dir + "/rows.ttshard");
+  ASSERT_EQ(shard.size(), 1u);
+  EXPECT_EQ(to_vec(shard.example(0).tokens), tok.encode("One line.<|end_of_text|>", {.add_bos = true}));
+  std::ofstream(dir + "/chat.jsonl") << R"({"messages": [{"role": "user", "content": "hi"}]})" "\n";
+  o.input = dir + "/chat.jsonl";
+  o.out = dir + "/chat.ttshard";
+  try {
+    prepare_dataset(o);
+    ADD_FAILURE() << "a conversational row without a template";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("chat.jsonl:1: conversational rows need a chat template"), std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(PrepareDataset, MaxLengthTruncatesLongerRowsAsTrl) {
   // TRL's truncate_dataset: a row rendering to more than max_length tokens keeps its first
   // max_length tokens and mask entries (the end of the assistant answer goes); no row is dropped.

@@ -42,7 +42,7 @@ void register_prepare(CLI::App& app) {
   auto args = std::make_shared<Args>();
   PrepareOptions& o = args->options;
   auto* cmd = app.add_subcommand("prepare", "filter, budget, render (chat template) and tokenize chat JSONL into a token shard");
-  cmd->add_option("--input", o.input, "chat JSONL or parquet file, a directory of them, or a Hub dataset id")->required();
+  cmd->add_option("--input", o.input, "JSONL or parquet file (TRL's SFT formats: messages, conversations, prompt/completion, text), a directory of them, or a Hub dataset id")->required();
   cmd->add_option("--dataset-config", o.dataset_config, "a Hub dataset's config (default: its default one)");
   cmd->add_option("--split", o.dataset_split, "a Hub dataset's split")->capture_default_str();
   cmd->add_option("--tokenizer", o.tokenizer, "tokenizer.json, or a model directory")->required();
@@ -55,7 +55,11 @@ void register_prepare(CLI::App& app) {
   cmd->add_option("--token-budget", args->token_budget, "sample to this many tokens, keeping each source's share (e.g. 60M); 0 = all");
   cmd->add_option("--seed", o.seed, "seed of the budget sampling")->capture_default_str();
   cmd->add_flag("--assistant-only-loss,!--no-assistant-only-loss", o.assistant_only_loss,
-                "loss only on assistant tokens (the template's {% generation %} blocks); default on");
+                "loss only on assistant tokens (the template's {% generation %} blocks; conversational rows); default on");
+  cmd->add_flag("--completion-only-loss,!--no-completion-only-loss", o.completion_only_loss,
+                "prompt-completion rows: no loss on the prompt (TRL's completion_only_loss); default on");
+  cmd->add_option("--text-field", o.text_field, "the field of language-modelling rows (TRL's dataset_text_field)")
+      ->capture_default_str();
   cmd->add_option("--on-error", args->on_error, "bad input lines: fail (default; nothing is written) or skip")
       ->check(CLI::IsMember({"fail", "skip"}));
   cmd->add_option("--cache-dir", o.cache_dir, "reuse a shard prepared from the same inputs and options");

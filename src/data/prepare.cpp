@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <set>
 #include <string_view>
 
@@ -32,14 +33,16 @@ constexpr size_t kChunkRows = 2048;  // rows parsed, then encoded in parallel, a
 constexpr size_t kMaxBadLineMessages = 20;
 
 // Calls take(row number, parse) for every non-blank line of a JSONL file, or every row of a parquet
-// file (only its messages and dataset_source columns are read); parse() gives the row as JSON.
-void for_each_input_row(const std::string& path,
+// file (only the columns of the SFT formats and dataset_source are read); parse() gives the row as JSON.
+void for_each_input_row(const std::string& path, const std::string& text_field,
                         const std::function<void(int64_t, const std::function<nlohmann::ordered_json()>&)>& take) {
   if (is_parquet_path(path)) {
     ParquetFile file(path);
     std::vector<std::string> columns;
     for (const auto& name : file.column_names())
-      if (name == "messages" || name == "dataset_source") columns.push_back(name);
+      if (name == "messages" || name == "dataset_source" || name == "conversations" || name == "prompt" ||
+          name == "completion" || name == text_field)
+        columns.push_back(name);
     file.read_rows(columns, [&](int64_t row, const nlohmann::json& object) {
       take(row, [&] { return nlohmann::ordered_json::parse(object.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)); });
     });
@@ -92,11 +95,23 @@ ChatTemplate load_chat_template(const PrepareOptions& o, const Tokenizer& tok) {
   return ChatTemplate::from_tokenizer_config(dir);
 }
 
+// The template when there is one; conversational rows need it, text rows do not (`why` says what
+// was missing, for the first conversational row).
+std::optional<ChatTemplate> try_load_chat_template(const PrepareOptions& o, const Tokenizer& tok, std::string& why) {
+  try {
+    return load_chat_template(o, tok);
+  } catch (const Error& e) {
+    if (!o.chat_template.empty()) throw;  // a template file the user named must load
+    why = e.what();
+    return std::nullopt;
+  }
+}
+
 // What identifies the output: the bytes of every input and of the tokenizer, the template and its
 // special tokens, and each option that changes the result. Input paths are not part of it (a moved
 // dataset still hits), file names within a directory are (they fix the order).
 std::string compute_cache_key(const PrepareOptions& o, const std::vector<std::string>& files, const Tokenizer& tok,
-                              const ChatTemplate& chat) {
+                              const std::optional<ChatTemplate>& chat) {
   ContentKey key(0x243f6a8885a308d3ull, 0x13198a2e03707344ull);  // this cache's seeds: part of its keys
   key.add(kPrepareRecipe);
   key.add(std::to_string(kShardVersion));
@@ -107,8 +122,8 @@ std::string compute_cache_key(const PrepareOptions& o, const std::vector<std::st
   key.add(hex64(hash_string(read_file(tok.source()))));
   fs::path beside = fs::path(tok.source()).parent_path() / "special_tokens.json";  // read by tiktoken loading
   key.add(fs::exists(beside) ? read_file(beside.string()) : "");
-  key.add(chat.source());
-  key.add(chat.special_tokens().dump());
+  key.add(chat ? chat->source() : "(no chat template)");
+  key.add(chat ? chat->special_tokens().dump() : special_tokens_for(tok, tokenizer_dir(o.tokenizer)).dump());
   std::vector<std::string> sources = o.sources;
   std::sort(sources.begin(), sources.end());
   key.add(nlohmann::json{{"max_length", o.max_length},
@@ -117,6 +132,8 @@ std::string compute_cache_key(const PrepareOptions& o, const std::vector<std::st
                          {"token_budget", o.token_budget},
                          {"seed", o.seed},
                          {"assistant_only_loss", o.assistant_only_loss},
+                         {"completion_only_loss", o.completion_only_loss},
+                         {"text_field", o.text_field},
                          {"skip_bad_lines", o.skip_bad_lines}}
               .dump());
   return key.hex();
@@ -146,35 +163,168 @@ std::string_view strip_json_tag(std::string_view what) {
   return what;
 }
 
-// Checks one parsed row; returns the reason it is bad, or "" if it is good.
-std::string validate_row(const nlohmann::ordered_json& row) {
-  if (!row.is_object()) return "expected a JSON object";
-  auto it = row.find("messages");
-  if (it == row.end()) return "missing 'messages'";
-  if (!it->is_array()) return "'messages' is not a list";
-  if (it->empty()) return "'messages' is empty";
-  for (size_t i = 0; i < it->size(); ++i) {
-    const auto& m = (*it)[i];
-    if (!m.is_object()) return fmt::format("message {} is not an object", i);
-    auto role = m.find("role");
-    if (role == m.end() || !role->is_string()) return fmt::format("message {}: missing string 'role'", i);
-    const auto& r = role->get_ref<const std::string&>();
-    if (r != "system" && r != "user" && r != "assistant" && r != "tool")
-      return fmt::format("message {}: unknown role '{}' (expected system, user, assistant or tool)", i, r);
-    auto content = m.find("content");
-    if (content == m.end()) return fmt::format("message {}: missing 'content'", i);
-    if (!content->is_string()) return fmt::format("message {}: 'content' is not a string", i);
-  }
-  if (auto s = row.find("dataset_source"); s != row.end() && !s->is_string()) return "'dataset_source' is not a string";
-  return "";
-}
+// TRL SFTTrainer's dataset formats: conversational (messages, or ShareGPT conversations),
+// prompt-completion (conversational or text), and language modelling (text).
+enum class RowFormat { Messages, PromptCompletionChat, PromptCompletionText, Text };
 
 struct PendingRow {
   uint32_t file = 0;
   int64_t line = 0;
   uint32_t source = 0;
-  nlohmann::ordered_json messages;
+  RowFormat format = RowFormat::Messages;
+  nlohmann::ordered_json messages;    // Messages; PromptCompletionChat: the prompt
+  nlohmann::ordered_json completion;  // PromptCompletionChat
+  std::string prompt_text, text;      // PromptCompletionText: prompt and completion; Text: the text
   std::string error;  // set: the row is bad
+};
+
+// A message list: each an object with a known string role and string content; "" if good.
+std::string validate_messages(const nlohmann::ordered_json& list, const char* name) {
+  if (!list.is_array()) return fmt::format("'{}' is not a list", name);
+  if (list.empty()) return fmt::format("'{}' is empty", name);
+  for (size_t i = 0; i < list.size(); ++i) {
+    const auto& m = list[i];
+    if (!m.is_object()) return fmt::format("{} message {} is not an object", name, i);
+    auto role = m.find("role");
+    if (role == m.end() || !role->is_string()) return fmt::format("{} message {}: missing string 'role'", name, i);
+    const auto& r = role->get_ref<const std::string&>();
+    if (r != "system" && r != "user" && r != "assistant" && r != "tool")
+      return fmt::format("{} message {}: unknown role '{}' (expected system, user, assistant or tool)", name, i, r);
+    auto content = m.find("content");
+    if (content == m.end()) return fmt::format("{} message {}: missing 'content'", name, i);
+    if (!content->is_string()) return fmt::format("{} message {}: 'content' is not a string", name, i);
+  }
+  return "";
+}
+
+// TRL's maybe_convert_to_chatml: ShareGPT's {"from", "value"} messages become {"role", "content"}
+// (human -> user, gpt -> assistant; another "from" is kept as the role).
+nlohmann::ordered_json to_chatml(const nlohmann::ordered_json& list) {
+  if (!list.is_array()) return list;
+  nlohmann::ordered_json out = nlohmann::ordered_json::array();
+  for (const auto& m : list) {
+    if (!m.is_object()) {
+      out.push_back(m);
+      continue;
+    }
+    nlohmann::ordered_json message = nlohmann::ordered_json::object();
+    for (const auto& [key, value] : m.items()) {
+      if (key == "from") {
+        const std::string from = value.is_string() ? value.get<std::string>() : "";
+        message["role"] = from == "human" ? nlohmann::ordered_json("user")
+                          : from == "gpt" ? nlohmann::ordered_json("assistant")
+                                          : value;
+      } else if (key == "value") {
+        message["content"] = value;
+      } else {
+        message[key] = value;
+      }
+    }
+    out.push_back(std::move(message));
+  }
+  return out;
+}
+
+// One parsed row as one of TRL SFTTrainer's dataset formats, decided by its fields in TRL's order
+// (prompt-completion, then messages, then the text field); returns the reason it is bad, or "".
+std::string parse_row(nlohmann::ordered_json& row, const std::string& text_field, PendingRow& out) {
+  if (!row.is_object()) return "expected a JSON object";
+  if (auto s = row.find("dataset_source"); s != row.end() && !s->is_string()) return "'dataset_source' is not a string";
+  if (row.contains("prompt") || row.contains("completion")) {
+    if (!row.contains("prompt") || !row.contains("completion"))
+      return "a prompt-completion row needs both 'prompt' and 'completion'";
+    auto& prompt = row["prompt"];
+    auto& completion = row["completion"];
+    if (prompt.is_string() && completion.is_string()) {
+      out.format = RowFormat::PromptCompletionText;
+      out.prompt_text = prompt.get<std::string>();
+      out.text = completion.get<std::string>();
+      return "";
+    }
+    if (prompt.is_string() || completion.is_string())
+      return "'prompt' and 'completion' must both be text or both be message lists";
+    if (std::string why = validate_messages(prompt, "prompt"); !why.empty()) return why;
+    if (std::string why = validate_messages(completion, "completion"); !why.empty()) return why;
+    out.format = RowFormat::PromptCompletionChat;
+    out.messages = std::move(prompt);
+    out.completion = std::move(completion);
+    return "";
+  }
+  if (row.contains("messages") || row.contains("conversations")) {
+    const bool sharegpt = !row.contains("messages");
+    nlohmann::ordered_json messages = sharegpt ? to_chatml(row["conversations"]) : std::move(row["messages"]);
+    if (std::string why = validate_messages(messages, sharegpt ? "conversations" : "messages"); !why.empty()) return why;
+    out.format = RowFormat::Messages;
+    out.messages = std::move(messages);
+    return "";
+  }
+  if (auto t = row.find(text_field); t != row.end()) {
+    if (!t->is_string()) return fmt::format("'{}' is not a string", text_field);
+    out.format = RowFormat::Text;
+    out.text = t->get<std::string>();
+    return "";
+  }
+  return fmt::format("expected 'messages', 'conversations', 'prompt' and 'completion', or '{}' (TRL's SFT dataset "
+                     "formats)", text_field);
+}
+
+// A row's token ids and loss mask as TRL's tokenize_fn and its collator give them:
+//   messages            render(messages); loss on the assistant mask with assistant_only_loss, else all
+//   prompt-completion   render(prompt + completion), or tokenizer(prompt + completion + eos) for text;
+//                       the first len(render(prompt, generation prompt)) / len(tokenizer(prompt)) tokens
+//                       get no loss with completion_only_loss (TRL's completion_mask), and with
+//                       assistant_only_loss only the assistant mask does
+//   text                tokenizer(text + eos), loss on every token
+// Text gets the tokenizer's eos_token appended unless it ends with it (TRL's add_eos) and is encoded
+// with the tokenizer's special tokens (add_special_tokens=True: Llama-3's <|begin_of_text|>).
+struct RowEncoder {
+  const Tokenizer& tok;
+  const std::optional<ChatTemplate>& chat;
+  const std::string& template_missing;
+  const std::string& eos_token;
+  bool assistant_only_loss, completion_only_loss;
+
+  ChatEncoding render(const nlohmann::ordered_json& messages, bool add_generation_prompt) const {
+    if (!chat) fail("conversational rows need a chat template: {}", template_missing);
+    try {
+      return encode_chat(tok, *chat, messages, add_generation_prompt);
+    } catch (const std::exception& e) {
+      fail("cannot render with the chat template: {}", e.what());
+    }
+  }
+
+  std::vector<int32_t> text_ids(const std::string& text) const { return tok.encode(text, {.add_bos = true}); }
+  std::string with_eos(std::string text) const {
+    if (!eos_token.empty() && !text.ends_with(eos_token)) text += eos_token;
+    return text;
+  }
+
+  ChatEncoding encode(const PendingRow& r) const {
+    if (r.format == RowFormat::Messages) {
+      ChatEncoding e = render(r.messages, false);
+      if (!assistant_only_loss) std::fill(e.assistant_mask.begin(), e.assistant_mask.end(), 1);
+      return e;
+    }
+    if (r.format == RowFormat::PromptCompletionChat) {
+      const size_t prompt_len = render(r.messages, true).ids.size();
+      nlohmann::ordered_json all = r.messages;
+      for (const auto& m : r.completion) all.push_back(m);
+      ChatEncoding e = render(all, false);
+      for (size_t i = 0; i < e.ids.size(); ++i)
+        e.assistant_mask[i] = (!completion_only_loss || i >= prompt_len) && (!assistant_only_loss || e.assistant_mask[i]);
+      return e;
+    }
+    if (assistant_only_loss)
+      fail("assistant_only_loss needs conversational rows ('messages' or a message-list 'prompt' and 'completion'), "
+           "as TRL requires; set it false for text rows");
+    ChatEncoding e;
+    const bool prompt_completion = r.format == RowFormat::PromptCompletionText;
+    e.ids = text_ids(prompt_completion ? r.prompt_text + with_eos(r.text) : with_eos(r.text));
+    const size_t prompt_len = prompt_completion && completion_only_loss ? text_ids(r.prompt_text).size() : 0;
+    e.assistant_mask.assign(e.ids.size(), 1);
+    std::fill(e.assistant_mask.begin(), e.assistant_mask.begin() + static_cast<ptrdiff_t>(std::min(prompt_len, e.ids.size())), 0);
+    return e;
+  }
 };
 
 struct Candidate {
@@ -322,8 +472,12 @@ PrepareSummary prepare_dataset(const PrepareOptions& o) {
 
   std::vector<std::string> files = dataset_files(o.input, o.dataset_config, o.dataset_split);
   Tokenizer tok = Tokenizer::load(o.tokenizer);
-  ChatTemplate chat = load_chat_template(o, tok);
+  std::string template_missing;
+  const std::optional<ChatTemplate> chat = try_load_chat_template(o, tok, template_missing);
   std::string key = compute_cache_key(o, files, tok, chat);
+  const nlohmann::ordered_json special = special_tokens_for(tok, tokenizer_dir(o.tokenizer));
+  const std::string eos_token = special.contains("eos_token") ? special["eos_token"].get<std::string>() : "";
+  const RowEncoder encoder{tok, chat, template_missing, eos_token, o.assistant_only_loss, o.completion_only_loss};
 
   std::string target = o.out;
   if (!o.cache_dir.empty()) {
@@ -371,9 +525,9 @@ PrepareSummary prepare_dataset(const PrepareOptions& o) {
     for (size_t i = 0; i < chunk.size(); ++i) {
       if (!chunk[i].error.empty()) continue;
       try {
-        encoded[i] = encode_chat(tok, chat, chunk[i].messages, /*add_generation_prompt=*/false);
+        encoded[i] = encoder.encode(chunk[i]);
       } catch (const std::exception& e) {
-        chunk[i].error = std::string("cannot render with the chat template: ") + e.what();
+        chunk[i].error = e.what();
       }
     }
     for (size_t i = 0; i < chunk.size(); ++i) {
@@ -387,7 +541,6 @@ PrepareSummary prepare_dataset(const PrepareOptions& o) {
       }
       ChatEncoding& enc = encoded[i];
       if (truncate_to_max_length(enc.ids, enc.assistant_mask, o.max_length)) ++summary.truncated;
-      if (!o.assistant_only_loss) std::fill(enc.assistant_mask.begin(), enc.assistant_mask.end(), 1);
       if (enc.ids.empty() || std::find(enc.assistant_mask.begin(), enc.assistant_mask.end(), 1) == enc.assistant_mask.end()) {
         ++summary.dropped_no_loss;
         continue;
@@ -398,7 +551,7 @@ PrepareSummary prepare_dataset(const PrepareOptions& o) {
   };
 
   for (uint32_t f = 0; f < files.size(); ++f) {
-    for_each_input_row(files[f], [&](int64_t line, const std::function<nlohmann::ordered_json()>& parse) {
+    for_each_input_row(files[f], o.text_field, [&](int64_t line, const std::function<nlohmann::ordered_json()>& parse) {
       ++summary.rows_read;
       PendingRow row;
       row.file = f;
@@ -406,7 +559,7 @@ PrepareSummary prepare_dataset(const PrepareOptions& o) {
       nlohmann::ordered_json parsed;
       try {
         parsed = parse();
-        row.error = validate_row(parsed);
+        row.error = parse_row(parsed, o.text_field, row);
       } catch (const nlohmann::json::exception& e) {
         row.error = fmt::format("invalid JSON: {}", strip_json_tag(e.what()));
       }
@@ -419,7 +572,6 @@ PrepareSummary prepare_dataset(const PrepareOptions& o) {
           ++summary.dropped_source;
           return;
         }
-        row.messages = std::move(parsed["messages"]);
       }
       chunk.push_back(std::move(row));
       if (chunk.size() >= kChunkRows) flush();

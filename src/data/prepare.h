@@ -7,7 +7,14 @@
 //   o.input = "train.jsonl"; o.tokenizer = "model_dir"; o.out = "train.ttshard";
 //   PrepareSummary s = prepare_dataset(o);   // throws tt::Error "<file>:<line>: ..." on a bad row
 //
-// Input rows: {"messages": [{"role", "content"}, ...], "dataset_source"?: str, "id"?: ...}.
+// Input rows, TRL SFTTrainer's dataset formats (each may carry "dataset_source"):
+//   {"messages": [{"role", "content"}, ...]}                    conversational
+//   {"conversations": [{"from": "human"|"gpt"|..., "value"}]}   ShareGPT, converted as TRL does
+//   {"prompt": [messages], "completion": [messages]}            prompt-completion, conversational
+//   {"prompt": "text", "completion": "text"}                    prompt-completion, text
+//   {"text": "..."}                                             language modelling (text_field)
+// Conversational rows need the chat template; text rows are encoded with the tokenizer's special
+// tokens and get its eos_token appended (RowEncoder in prepare.cpp has the rules).
 #pragma once
 #include <cstdint>
 #include <map>
@@ -31,7 +38,9 @@ struct PrepareOptions {
   std::string default_source = "unknown";  // the source of rows without dataset_source
   int64_t token_budget = 0;   // 0 = keep everything
   uint64_t seed = 42;
-  bool assistant_only_loss = true;  // false: every token gets loss
+  bool assistant_only_loss = true;  // false: every token gets loss (conversational rows only)
+  bool completion_only_loss = true;  // prompt-completion rows: no loss on the prompt's tokens (TRL's default)
+  std::string text_field = "text";   // the language-modelling rows' field (TRL's dataset_text_field)
   bool skip_bad_lines = false;      // false: the first bad line is an error and nothing is written
   std::string cache_dir;            // empty: no cache
 };

@@ -11,25 +11,29 @@ namespace tt {
 std::vector<SftExample> read_tokenized_jsonl(const std::string& path) {
   std::vector<SftExample> examples;
   read_jsonl(path, [&](int64_t line, const nlohmann::json& row) {
-    if (!row.contains("tokens") || !row["tokens"].is_array()) fail_at_line(path, line, "expected a list 'tokens'");
+    // TRL's processed rows name them input_ids and completion_mask / assistant_masks
+    const char* ids_key = row.contains("tokens") || !row.contains("input_ids") ? "tokens" : "input_ids";
+    if (!row.contains(ids_key) || !row[ids_key].is_array()) fail_at_line(path, line, "expected a list 'tokens' (or 'input_ids')");
     SftExample e;
-    for (const auto& t : row["tokens"]) {
+    for (const auto& t : row[ids_key]) {
       if (!t.is_number_integer() || (t.is_number_unsigned() ? t.get<uint64_t>() > INT32_MAX : t.get<int64_t>() < 0 ||
                                                                                                   t.get<int64_t>() > INT32_MAX))
-        fail_at_line(path, line, fmt::format("'tokens' holds {}, which is not a token id (0 to 2^31-1)", t.dump()));
+        fail_at_line(path, line, fmt::format("'{}' holds {}, which is not a token id (0 to 2^31-1)", ids_key, t.dump()));
       e.tokens.push_back(static_cast<int32_t>(t.get<int64_t>()));
     }
-    if (row.contains("loss_mask")) {
-      const auto& mask = row["loss_mask"];
+    // Every mask present applies (TRL's collator: completion_mask, then assistant_masks).
+    e.loss_mask.assign(e.tokens.size(), 1);
+    for (const char* key : {"loss_mask", "completion_mask", "assistant_masks"}) {
+      if (!row.contains(key)) continue;
+      const auto& mask = row[key];
       if (!mask.is_array() || mask.size() != e.tokens.size())
-        fail_at_line(path, line, "'loss_mask' must be a list as long as 'tokens'");
-      for (const auto& m : mask) {
+        fail_at_line(path, line, fmt::format("'{}' must be a list as long as '{}'", key, ids_key));
+      for (size_t i = 0; i < mask.size(); ++i) {
+        const auto& m = mask[i];
         if (!m.is_boolean() && !(m.is_number_integer() && (m.get<int64_t>() == 0 || m.get<int64_t>() == 1)))
-          fail_at_line(path, line, fmt::format("'loss_mask' must hold 0/1 values, got {}", m.dump()));
-        e.loss_mask.push_back(m.is_boolean() ? m.get<bool>() : m.get<int64_t>() != 0);
+          fail_at_line(path, line, fmt::format("'{}' must hold 0/1 values, got {}", key, m.dump()));
+        if (!(m.is_boolean() ? m.get<bool>() : m.get<int64_t>() != 0)) e.loss_mask[i] = 0;
       }
-    } else {
-      e.loss_mask.assign(e.tokens.size(), 1);
     }
     if (e.tokens.size() < 2) fail_at_line(path, line, "an example needs at least 2 tokens");
     examples.push_back(std::move(e));

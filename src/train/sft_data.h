@@ -14,7 +14,9 @@ struct SftExample {
   std::vector<uint8_t> loss_mask;  // 1 = this token is a target (assistant / completion token)
 };
 
-// Pre-tokenized JSONL: {"tokens": [...], "loss_mask": [...]} per line (loss_mask optional: all 1).
+// Pre-tokenized JSONL: {"tokens": [...], "loss_mask": [...]} per line (loss_mask optional: all 1), or
+// TRL's processed rows {"input_ids": [...], "completion_mask"?: [...], "assistant_masks"?: [...]}; every
+// mask given applies.
 std::vector<SftExample> read_tokenized_jsonl(const std::string& path);
 
 // A micro-batch of whole examples, right-padded with pad_id to the longest one (TRL's collator):

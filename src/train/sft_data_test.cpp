@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <fstream>
 
+#include "core/error.h"
 #include "model/checkpoint.h"
 #include "model/transformer.h"
 #include "tests/test_util.h"
@@ -145,6 +147,31 @@ TEST(SftData, PackingStaysInsideTrlsMapBatches) {
   for (const auto& row : packed.rows) {
     const bool first_batch = row[0] < &ex[1000];
     for (const auto* e : row) EXPECT_EQ(e < &ex[1000], first_batch);
+  }
+}
+
+// Pre-tokenized rows in tinythink's form or TRL's processed form (input_ids with completion_mask and
+// assistant_masks, both applying); a mask of the wrong length names its key and line.
+TEST(SftData, PretokenizedRowsInTinythinksOrTrlsForm) {
+  const std::string dir = testing::make_temp_dir("sft-pretokenized");
+  std::ofstream(dir + "/rows.jsonl") << R"({"tokens": [5, 6, 7], "loss_mask": [0, 1, 1]})" "\n"
+                                     << R"({"input_ids": [5, 6, 7, 8], "completion_mask": [0, 1, 1, 1], )"
+                                        R"("assistant_masks": [1, 1, 0, 1]})" "\n"
+                                     << R"({"input_ids": [9, 10]})" "\n";
+  const auto rows = read_tokenized_jsonl(dir + "/rows.jsonl");
+  ASSERT_EQ(rows.size(), 3u);
+  EXPECT_EQ(rows[0].loss_mask, (std::vector<uint8_t>{0, 1, 1}));
+  EXPECT_EQ(rows[1].tokens, (std::vector<int32_t>{5, 6, 7, 8}));
+  EXPECT_EQ(rows[1].loss_mask, (std::vector<uint8_t>{0, 1, 0, 1}));
+  EXPECT_EQ(rows[2].loss_mask, (std::vector<uint8_t>{1, 1}));
+  std::ofstream(dir + "/bad.jsonl") << R"({"input_ids": [5, 6, 7], "completion_mask": [0, 1]})" "\n";
+  try {
+    read_tokenized_jsonl(dir + "/bad.jsonl");
+    ADD_FAILURE() << "a short completion_mask";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.jsonl:1"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("'completion_mask' must be a list as long as 'input_ids'"), std::string::npos)
+        << e.what();
   }
 }
 

@@ -26,7 +26,7 @@ bool is_pretokenized(const std::string& path) {
   while (std::getline(in, line))
     if (line.find_first_not_of(" \t\r") != std::string::npos) {
       auto json = nlohmann::json::parse(line, nullptr, false);
-      return json.is_object() && json.contains("tokens");
+      return json.is_object() && (json.contains("tokens") || json.contains("input_ids"));
     }
   return false;
 }
@@ -41,8 +41,9 @@ std::vector<SftExample> from_shard(const TokenShard& shard) {
   return examples;
 }
 
-// Chat data (JSONL with `messages`) goes through `prepare` — filtered, budgeted, rendered with the chat
-// template, tokenized with assistant masks — into a shard cached under output_dir/prepared/ (reused
+// Chat and text data (TRL's SFT dataset formats: messages, conversations, prompt-completion, text)
+// goes through `prepare` — filtered, budgeted, rendered with the chat template or tokenized, with
+// assistant and completion masks — into a shard cached under output_dir/prepared/ (reused
 // while inputs and options are unchanged, so a resumed run sees the same examples).
 std::vector<SftExample> load_examples(const std::string& path, const TrainConfig& c) {
   if (!file_exists(path) && !is_directory(path) && !is_repo_id(path)) fail("{}: dataset not found", path);
@@ -62,6 +63,8 @@ std::vector<SftExample> load_examples(const std::string& path, const TrainConfig
   options.token_budget = c.dataset.token_budget;
   options.seed = static_cast<uint64_t>(c.trainer.seed);
   options.assistant_only_loss = c.trainer.assistant_only_loss;
+  options.completion_only_loss = c.trainer.completion_only_loss;
+  options.text_field = c.trainer.dataset_text_field;
   options.skip_bad_lines = c.dataset.on_error == "skip";
   options.cache_dir = c.trainer.output_dir + "/prepared";
   PrepareSummary summary = prepare_dataset(options);

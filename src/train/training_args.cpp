@@ -96,6 +96,10 @@ std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
   s["max_seq_length"] = integer(a.max_length);  // the older TRL name
   s["assistant_only_loss"] = flag(a.assistant_only_loss);
   s["completion_only_loss"] = flag(a.completion_only_loss);
+  s["dataset_text_field"] = [&a](const YAML::Node& n, const std::string& w) {
+    a.dataset_text_field = scalar(n, w);
+    if (a.dataset_text_field.empty()) fail("{}: must name a field", w);
+  };
   s["loss_type"] = text(a.loss_type);
   s["neftune_noise_alpha"] = number(a.neftune_noise_alpha);
   s["packing"] = flag(a.packing);
@@ -179,7 +183,8 @@ const std::string* other_trainers_key(const std::string& key, TrainerKind kind) 
   }();
   static const std::map<std::string, std::string> sft_only = [] {
     std::map<std::string, std::string> m;
-    for (const char* k : {"assistant_only_loss", "completion_only_loss", "packing", "packing_strategy", "eval_packing",
+    for (const char* k : {"assistant_only_loss", "completion_only_loss", "dataset_text_field", "packing",
+                          "packing_strategy", "eval_packing",
                           "neftune_noise_alpha", "eval_strategy", "eval_steps"})
       m[std::string("trainer.") + k] = "an SFT option";
     for (const char* k : {"eval_path", "test_size", "sources", "sources_file"})

@@ -33,6 +33,7 @@ struct TrainingArgs {
   int64_t max_length = 1024;
   bool assistant_only_loss = false;
   bool completion_only_loss = true;  // TRL: loss only on completions for prompt/completion data
+  std::string dataset_text_field = "text";  // the field of language-modelling rows ({"text": ...})
   std::string loss_type;             // SFT: nll | dft ; DPO: sigmoid | apo_zero | ...
   double neftune_noise_alpha = 0.0;
   bool packing = false;
