@@ -476,5 +476,39 @@ trainer:
       << r.output;
 }
 
+// Evaluation on its own interval, as transformers' _maybe_log_save_evaluate: eval_steps 3 with
+// logging_steps 2 evaluates after steps 3 and 6 (it used to wait for a logging step: only 6), and
+// eval_strategy/save_strategy "epoch" act at each epoch's end.
+TEST(SftIntervals, EvaluationAndSavingKeepTheirOwnIntervals) {
+  const std::string dir = testing::make_temp_dir("sft-intervals");
+  const auto run = [&](const std::string& name, const std::string& lines) {
+    write_config(dir, fmt::format(R"(model_name: {0}/parity/tiny_llama4
+dataset:
+  path: {0}/sft/nll/examples.jsonl
+  test_size: 0.25
+trainer:
+  per_device_train_batch_size: 1
+  bf16: false
+  output_dir: {1}/{2}
+{3})", testing::fixture_dir(), dir, name, lines));
+    const auto r = testing::run_cli("sft " + dir + "/config.yaml");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    std::vector<int64_t> evals, logs;
+    for (const auto& row : read_rows(dir + "/" + name + "/metrics.jsonl"))
+      (row.contains("eval_loss") ? evals : logs).push_back(row["step"].get<int64_t>());
+    return std::pair{evals, logs};
+  };
+  const auto [evals, logs] = run("steps", "  max_steps: 6\n  logging_steps: 2\n  eval_strategy: steps\n  eval_steps: 3\n");
+  EXPECT_EQ(evals, (std::vector<int64_t>{3, 6}));
+  EXPECT_EQ(logs, (std::vector<int64_t>{2, 4, 6}));
+  // 2 epochs of the 75% kept for training, one row per step
+  const auto [epoch_evals, epoch_logs] =
+      run("epoch", "  num_train_epochs: 2\n  logging_strategy: epoch\n  eval_strategy: epoch\n  save_strategy: epoch\n");
+  ASSERT_EQ(epoch_evals.size(), 2u);
+  EXPECT_EQ(epoch_logs, epoch_evals);
+  EXPECT_EQ(epoch_evals[1], 2 * epoch_evals[0]);
+  EXPECT_TRUE(fs::exists(fmt::format("{}/epoch/checkpoint-{}", dir, epoch_evals[0])));
+}
+
 }  // namespace
 }  // namespace tt

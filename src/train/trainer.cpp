@@ -327,16 +327,18 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
     window.add(outcome);
     progress.global_step = step + 1;
     const bool last = step + 1 == plan.total_steps;
-    if ((step + 1) % plan.logging_steps == 0 || last) {
+    // transformers' _maybe_log_save_evaluate: log, then evaluate, then save, each on its own interval
+    const bool log_now = (step + 1) % plan.logging_steps == 0 || last;
+    const bool eval_now = plan.eval_steps > 0 && objective.has_eval_data() && ((step + 1) % plan.eval_steps == 0 || last);
+    if (log_now) {
       const nlohmann::json row = window_row(objective, window, step, lr, progress, plan);
       result.final_loss = row["loss"].get<double>();
       progress_line.log(row, objective.progress(row), progress.seen_tokens, plan.total_steps);
       metrics.push_back(row);
       window = LogWindow{};
-      if (plan.eval_steps > 0 && objective.has_eval_data() && ((step + 1) % plan.eval_steps == 0 || last))
-        evaluate_into(objective, state, step + 1, metrics);
-      if (world.is_root()) write_jsonl(metrics_path, metrics);
     }
+    if (eval_now) evaluate_into(objective, state, step + 1, metrics);
+    if ((log_now || eval_now) && world.is_root()) write_jsonl(metrics_path, metrics);
     progress.extra = objective.state();
     const bool saved = checkpoint_if_due(args, plan, last, metrics_path, metrics, state, progress, run.tokenizer_source);
     // Every rank stops after the same step when any of them caught a signal.

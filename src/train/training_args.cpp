@@ -125,6 +125,7 @@ std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
   s["save_steps"] = number(a.save_steps);
   s["save_total_limit"] = integer(a.save_total_limit);
   s["save_strategy"] = text(a.save_strategy);
+  s["logging_strategy"] = text(a.logging_strategy);
   s["eval_strategy"] = text(a.eval_strategy);
   s["evaluation_strategy"] = text(a.eval_strategy);
   s["eval_steps"] = number(a.eval_steps);
@@ -283,10 +284,13 @@ void validate(const TrainConfig& c, TrainerKind kind) {
         fail("{}: trainer.loss_type {}: {}", f, a.loss_type, why);
   }
   parse_truncation_mode(a.truncation_mode, f + ": trainer.truncation_mode");
-  if (a.eval_strategy != "no" && a.eval_strategy != "steps")
-    fail("{}: trainer.eval_strategy '{}' (supported: no, steps)", f, a.eval_strategy);
-  if (a.save_strategy != "steps" && a.save_strategy != "no")
-    fail("{}: trainer.save_strategy '{}' (supported: steps, no)", f, a.save_strategy);
+  // transformers' IntervalStrategy: no, steps, epoch (save_strategy "best" needs metric_for_best_model,
+  // which tinythink does not track)
+  for (const auto& [key, value] : {std::pair<const char*, const std::string&>{"eval_strategy", a.eval_strategy},
+                                   {"save_strategy", a.save_strategy},
+                                   {"logging_strategy", a.logging_strategy}})
+    if (value != "no" && value != "steps" && value != "epoch")
+      fail("{}: trainer.{} '{}' (supported: no, steps, epoch)", f, key, value);
   if (a.gradient_checkpointing)
     log_info("note: {}: trainer.gradient_checkpointing: tinythink always stores compact activations (no T x T "
              "attention, no tokens x vocab logits) and recomputes norms and SwiGLU; full layer recompute is not "
@@ -367,9 +371,15 @@ StepPlan plan_steps(const TrainingArgs& a, int64_t rows) {
     if (v < 1) return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(v * p.total_steps)));
     return static_cast<int64_t>(v);
   };
-  p.logging_steps = std::max<int64_t>(1, resolve(a.logging_steps));
-  p.save_steps = a.save_strategy == "no" ? 0 : resolve(a.save_steps);
-  p.eval_steps = a.eval_strategy == "no" ? 0 : (a.eval_steps > 0 ? resolve(a.eval_steps) : p.logging_steps);
+  // "epoch": at the end of every epoch, which is every steps_per_epoch steps ("no" logging: only the
+  // last step's row, which the loop always writes)
+  p.logging_steps = a.logging_strategy == "epoch" ? p.steps_per_epoch
+                    : a.logging_strategy == "no"  ? std::max<int64_t>(1, p.total_steps)
+                                                  : std::max<int64_t>(1, resolve(a.logging_steps));
+  p.save_steps = a.save_strategy == "no" ? 0 : a.save_strategy == "epoch" ? p.steps_per_epoch : resolve(a.save_steps);
+  p.eval_steps = a.eval_strategy == "no"      ? 0
+                 : a.eval_strategy == "epoch" ? p.steps_per_epoch
+                                              : (a.eval_steps > 0 ? resolve(a.eval_steps) : p.logging_steps);
   return p;
 }
 

@@ -47,8 +47,9 @@ struct TrainingArgs {
   double logging_steps = 10;  // TRL's default (HF's 500); an integer, or a ratio of total steps when < 1
   double save_steps = 500;
   int64_t save_total_limit = -1;  // -1: keep all
-  std::string save_strategy = "steps";
-  std::string eval_strategy = "no";
+  std::string save_strategy = "steps";     // steps | epoch | no
+  std::string logging_strategy = "steps";  // steps | epoch | no
+  std::string eval_strategy = "no";        // no | steps | epoch
   double eval_steps = -1;  // default: logging_steps
   std::string output_dir;
   bool overwrite_output_dir = false;  // write into an output_dir that is not a training run's (its files replaced)

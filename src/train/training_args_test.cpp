@@ -119,5 +119,23 @@ TEST(TrainingArgs, StepPlanFollowsHfArithmetic) {
   EXPECT_EQ(plan_steps(a, 101).steps_per_epoch, 11);  // the 51st micro-batch (1 row) is a step of its own
 }
 
+// transformers' IntervalStrategy "epoch": logging, evaluation and saving at the end of each epoch.
+TEST(TrainingArgs, EpochStrategiesActAtEachEpochsEnd) {
+  TrainingArgs a;
+  a.per_device_train_batch_size = 2;
+  a.gradient_accumulation_steps = 4;
+  a.num_train_epochs = 3;
+  a.dataloader_drop_last = true;
+  a.logging_strategy = a.save_strategy = a.eval_strategy = "epoch";
+  const StepPlan p = plan_steps(a, 101);
+  EXPECT_EQ(p.logging_steps, 13);
+  EXPECT_EQ(p.save_steps, 13);
+  EXPECT_EQ(p.eval_steps, 13);
+  a.logging_strategy = "no";
+  a.save_strategy = "no";
+  EXPECT_EQ(plan_steps(a, 101).logging_steps, 39);  // the last step's row only
+  EXPECT_EQ(plan_steps(a, 101).save_steps, 0);
+}
+
 }  // namespace
 }  // namespace tt
