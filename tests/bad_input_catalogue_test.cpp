@@ -408,6 +408,41 @@ std::vector<BadInput> catalogue() {
                  return "generate --model " + testing::fixture_dir() + "/parity/tiny_llama4 --input " + in +
                         " --max-new-tokens 2 --output " + s.dir + "/link.jsonl";
                }, {"generate --output", "link.jsonl", "--input"}});
+  c.push_back({"sft_truncation_leaves_no_target", [](const Sandbox& s) {  // trained on nothing, loss 0.0, exit 0
+                 return "sft " + s.sft_config("  max_length: 2\n");
+               }, {"sft.yaml", "max_length 2", "nothing to train on"}});
+  c.push_back({"sft_eval_path_token_beyond_vocab", [](const Sandbox& s) {  // failed at the first evaluation
+                 s.write("eval.jsonl", "{\"tokens\": [5, 99999, 7], \"loss_mask\": [0, 1, 1]}\n");
+                 return "sft " + s.sft_config("  eval_strategy: steps\n  eval_steps: 1000\n") + " --set dataset.eval_path=" +
+                        s.dir + "/eval.jsonl";
+               }, {"dataset.eval_path", "eval.jsonl", "99999"}});
+  // ---- values nested 100,000 deep: copying or printing them overflowed the stack (exit 139)
+  c.push_back({"generate_stop_nested_100000_deep", [](const Sandbox& s) {
+                 const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+                 return "generate --model " + testing::fixture_dir() + "/parity/tiny_llama4 --input " +
+                        s.write("in.jsonl", "{\"ids\": [1, 2], \"stop\": " + deep + "}\n") +
+                        " --max-new-tokens 2 --output " + s.dir + "/o.jsonl";
+               }, {"in.jsonl:1", "nested deeper than 512 levels"}});
+  c.push_back({"sft_tokens_nested_100000_deep", [](const Sandbox& s) {
+                 const std::string deep = std::string(100000, '[') + std::string(100000, ']');
+                 s.write("deep.jsonl", "{\"tokens\": " + deep + ", \"loss_mask\": [0, 1, 1]}\n");
+                 return "sft " + s.sft_config("", s.dir + "/deep.jsonl");
+               }, {"deep.jsonl:1", "nested deeper than 512 levels"}});
+  c.push_back({"gen_kwargs_until_nested_40000_deep", [](const Sandbox& s) {
+                 const std::string saved = s.write("r.jsonl", "{\"doc_id\": 0, \"response\": \"4\"}\n");
+                 return "eval --tasks gsm8k --responses " + saved + " --output " + s.dir + "/e --gen-kwargs '{\"until\": " +
+                        std::string(40000, '[') + "}'";
+               }, {"--gen-kwargs", "nested deeper than 512 levels"}});
+  c.push_back({"score_output_is_the_models_weights", [](const Sandbox& s) {  // the weights became a JSONL line
+                 const std::string m = s.model("m");
+                 return "score --model " + m + " --input " + s.write("in.jsonl", "{\"ids\": [1, 2, 3]}\n") +
+                        " --output " + m + "/model.safetensors";
+               }, {"score --output", "model.safetensors", "--model checkpoint's model.safetensors"}});
+  c.push_back({"generate_output_is_the_models_config", [](const Sandbox& s) {
+                 const std::string m = s.model("m");
+                 return "generate --model " + m + " --input " + s.write("in.jsonl", "{\"ids\": [1, 2]}\n") +
+                        " --max-new-tokens 2 --output " + m + "/./config.json";
+               }, {"generate --output", "config.json", "--model checkpoint's config.json"}});
   c.push_back({"eval_rescore_into_the_folder_of_the_responses", [](const Sandbox& s) {
                  const std::string saved = s.write("e/samples_gsm8k.jsonl", "{\"doc_id\": 0, \"response\": \"4\"}\n");
                  return "eval --tasks gsm8k --responses " + saved + " --output " + s.dir + "/e";

@@ -10,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "core/error.h"
+#include "io/jsonl.h"
 #include "text/chat_encode.h"
 #include "text/chat_template.h"
 #include "text/tokenizer.h"
@@ -32,6 +33,7 @@ nlohmann::ordered_json read_messages(const std::string& path) {
   std::stringstream buffer;
   buffer << in.rdbuf();
   nlohmann::ordered_json messages;
+  check_json_nesting(buffer.str(), path);
   try {
     messages = nlohmann::ordered_json::parse(buffer.str());
   } catch (const nlohmann::json::exception& e) {

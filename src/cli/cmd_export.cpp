@@ -35,10 +35,7 @@ void register_export(CLI::App& app) {
     std::string modelfile = ollama ? ollama_modelfile(args->model, "model.gguf") : "";
     std::string gguf_path = ollama ? args->out + "/model.gguf" : args->out;
     std::error_code ec;  // --overwrite replaces an earlier export, never the checkpoint's own files
-    if (std::filesystem::is_directory(args->model, ec))
-      for (const auto& entry : std::filesystem::directory_iterator(args->model, ec))
-        check_output_is_not_input(gguf_path, "export --out", entry.path().string(),
-                                  "--model checkpoint's " + entry.path().filename().string());
+    check_output_spares_model(gguf_path, "export --out", args->model);
     // A folder is never replaced by the GGUF file, --overwrite or not ("rename failed (Is a directory)").
     if (!ollama && std::filesystem::is_directory(args->out, ec))
       fail("export --out {}: is a directory; give the GGUF file's path (or --format ollama for a folder)", args->out);

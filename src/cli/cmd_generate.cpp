@@ -153,6 +153,7 @@ void run_generate(const GenerateArgs& args) {
   if (!args.input.empty() && args.output.empty()) fail("--input needs --output FILE.jsonl");
   if (!args.output.empty()) check_output_file(args.output, "generate --output");
   check_output_is_not_input(args.output, "generate --output", args.input, "--input");
+  check_output_spares_model(args.output, "generate --output", args.model);
   check_sampling_flags("generate", default_params(args),
                        {{"temperature", "--temperature"}, {"top_p", "--top-p"}, {"top_k", "--top-k"},
                         {"min_p", "--min-p"}, {"repetition_penalty", "--repetition-penalty"}, {"n", "--n"},

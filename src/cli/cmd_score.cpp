@@ -41,6 +41,7 @@ void register_score(CLI::App& app) {
   cmd->callback([args] {
     check_output_file(args->output, "score --output");
     check_output_is_not_input(args->output, "score --output", args->input, "--input");
+    check_output_spares_model(args->output, "score --output", args->model);
     Precision precision = parse_precision(args->precision);
     const int cuda_device = choose_inference_device(args->device, "", precision);
     Model model = load_model(args->model);

@@ -13,6 +13,7 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/rng.h"
+#include "io/jsonl.h"
 #include "text/chat_encode.h"
 #include "data/shard.h"
 #include "io/file.h"
@@ -58,7 +59,10 @@ void for_each_input_row(const std::string& path, const std::string& text_field,
     pos = end + 1;
     ++line;
     if (content.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    take(line, [content] { return nlohmann::ordered_json::parse(content); });
+    take(line, [content] {
+      if (std::string why = json_nesting_error(content); !why.empty()) throw Error(why);
+      return nlohmann::ordered_json::parse(content);
+    });
   }
 }
 

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "core/error.h"
+#include "io/jsonl.h"
 #include "text/jinja_value.h"
 
 namespace tt::eval {
@@ -49,6 +50,7 @@ class PythonLiteral {
     return d;
   }
   std::optional<nlohmann::json> sequence(char close) {
+    if (++depth_ > kMaxDepth) return std::nullopt;  // [[[[...: not a generation argument, and no stack overflow
     ++i_;
     nlohmann::json out = nlohmann::json::array();
     skip_space();
@@ -62,6 +64,7 @@ class PythonLiteral {
     }
     if (i_ >= s_.size()) return std::nullopt;
     ++i_;
+    --depth_;
     return out;
   }
   std::optional<nlohmann::json> string() {
@@ -102,10 +105,13 @@ class PythonLiteral {
     }
     if (i_ >= s_.size()) return std::nullopt;
     ++i_;
+    --depth_;
     return out;
   }
+  static constexpr int kMaxDepth = 16;
   const std::string& s_;
   size_t i_ = 0;
+  int depth_ = 0;
 };
 
 // A key=value item's value: true/false, a number, a Python literal, else the text itself (bare).
@@ -257,6 +263,7 @@ GenKwargs parse_gen_kwargs(const std::string& text) {
   Parsing p;
   const size_t first = text.find_first_not_of(" \t");
   if (first != std::string::npos && text[first] == '{') {
+    check_json_nesting(text, "--gen-kwargs");
     const auto object = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (!object.is_object()) fail("--gen-kwargs: '{}' is not a JSON object", text);
     for (const auto& [key, value] : object.items()) set_gen_kwarg(p, key, {value, value.dump(), false});

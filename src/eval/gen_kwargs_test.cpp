@@ -67,6 +67,9 @@ TEST(GenKwargs, ValuesAreReadAsLmEvalReadsThem) {
   EXPECT_TRUE(*parse_gen_kwargs("do_sample=True").do_sample);
   EXPECT_EQ(*parse_gen_kwargs("repetition_penalty=1.1").repetition_penalty, 1.1);
   EXPECT_EQ(*parse_gen_kwargs("seed=1234").seed, 1234u);
+  // nesting deeper than any generation argument is not a literal (and no stack overflow): the text itself
+  const std::string deep = "until=" + std::string(100000, '[') + std::string(100000, ']');
+  EXPECT_EQ(parse_gen_kwargs(deep).until->size(), 1u);
 }
 
 // A doc's request: greedy tasks ignore top_p and min_p, the stops go to the engine unless they wait

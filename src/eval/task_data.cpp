@@ -112,6 +112,7 @@ std::vector<Doc> read_jsonl_docs(const std::string& path, const std::vector<std:
     start = end + 1;
     ++line;
     if (row.find_first_not_of(" \t\r") == std::string_view::npos) continue;
+    if (std::string why = json_nesting_error(row); !why.empty()) fail_at_line(path, line, why);
     nlohmann::ordered_json record;
     try {
       record = nlohmann::ordered_json::parse(row);

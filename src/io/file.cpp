@@ -13,6 +13,7 @@
 
 #include "core/error.h"
 #include "io/file_internal.h"
+#include "io/jsonl.h"
 
 namespace tt {
 
@@ -60,6 +61,7 @@ std::string read_file(const std::string& path) {
 
 nlohmann::json read_json_file(const std::string& path) {
   std::string text = read_file(path);
+  check_json_nesting(text, path);
   try {
     return nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {

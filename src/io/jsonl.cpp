@@ -12,6 +12,30 @@ void fail_at_line(const std::string& path, int64_t line, const std::string& mess
   fail("{}:{}: {}", path, line, message);
 }
 
+std::string json_nesting_error(std::string_view text) {
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonNesting) return fmt::format("JSON nested deeper than {} levels", kMaxJsonNesting);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return "";
+}
+
+void check_json_nesting(std::string_view text, const std::string& where) {
+  if (std::string why = json_nesting_error(text); !why.empty()) fail("{}: {}", where, why);
+}
+
 void read_jsonl(const std::string& path, const std::function<void(int64_t, const nlohmann::json&)>& visit) {
   if (is_parquet_path(path)) return ParquetFile(path).read_rows({}, visit);
   std::ifstream in(path);
@@ -21,6 +45,7 @@ void read_jsonl(const std::string& path, const std::function<void(int64_t, const
   while (std::getline(in, text)) {
     ++line;
     if (text.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (std::string why = json_nesting_error(text); !why.empty()) fail_at_line(path, line, why);
     nlohmann::json object;
     try {
       object = nlohmann::json::parse(text);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "io/hub.h"
 
 namespace tt {
 namespace fs = std::filesystem;
@@ -65,6 +66,22 @@ void check_output_is_not_input(const std::string& output, const std::string& wha
   if (fs::equivalent(output, input, ec))
     fail("{} {}: is the {} file; writing it would replace what this run reads (choose another path)", what, output,
          input_what);
+}
+
+void check_output_spares_model(const std::string& output, const std::string& what, const std::string& model) {
+  std::error_code ec;
+  if (output.empty()) return;
+  std::string model_dir = model;
+  if (!fs::is_directory(model_dir, ec)) {
+    try {
+      model_dir = resolve_model_dir(model);  // a cached Hub id: its snapshot folder
+    } catch (const Error&) {
+      return;  // not found: the run fails on it before writing anything
+    }
+  }
+  for (const auto& entry : fs::directory_iterator(model_dir, ec))
+    check_output_is_not_input(output, what, entry.path().string(),
+                              "--model checkpoint's " + entry.path().filename().string());
 }
 
 void check_writable_directory(const std::string& dir, const std::string& what) {

@@ -23,6 +23,11 @@ void check_output_file(const std::string& path, const std::string& what);
 void check_output_is_not_input(const std::string& output, const std::string& what, const std::string& input,
                                const std::string& input_what);
 
+// `output` is about to be written by a run that reads the checkpoint `model` (a directory or a cached
+// Hub id): refuses any of its folder's files (model.safetensors, config.json, tokenizer.json, ...)
+// under any name. A model that cannot be found is left to the run to report.
+void check_output_spares_model(const std::string& output, const std::string& what, const std::string& model);
+
 // `dir` is a directory files will be written into (created with its parents if missing): it must
 // not be a file, and it (if present) or its nearest existing ancestor must be writable.
 void check_writable_directory(const std::string& dir, const std::string& what);

@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "core/error.h"
+#include "io/jsonl.h"
 
 namespace tt {
 namespace {
@@ -51,6 +52,7 @@ nlohmann::ordered_json read_tokenizer_config(const std::filesystem::path& config
   std::string text = read_text(config_path);
   nlohmann::ordered_json config;
   try {
+    if (std::string why = json_nesting_error(text); !why.empty()) fail("{}: {}", config_path.string(), why);
     config = nlohmann::ordered_json::parse(text);
   } catch (const nlohmann::ordered_json::exception& e) {
     fail("{}: invalid JSON: {}", config_path.string(), e.what());

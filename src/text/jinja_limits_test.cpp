@@ -54,6 +54,13 @@ TEST(JinjaLimits, DeepParenthesesAreRefusedWhileParsing) {
   EXPECT_EQ(render("{{ " + std::string(50, '(') + "1" + std::string(50, ')') + " }}"), "1");
 }
 
+// List and dict literals too (100,000 levels used to overflow the stack while parsing).
+TEST(JinjaLimits, DeepListAndDictLiteralsAreRefusedWhileParsing) {
+  expect_one_line_error("{{ " + std::string(100000, '[') + std::string(100000, ']') + " }}", "nesting deeper than 100 levels");
+  expect_one_line_error("{{ " + std::string(100000, '{') + std::string(100000, '}') + " }}", "nesting deeper than 100 levels");
+  EXPECT_EQ(render("{{ " + std::string(30, '[') + "1" + std::string(30, ']') + " | length }}"), "1");
+}
+
 TEST(JinjaLimits, LongOperatorChainsAndNestedBlocksAreRefused) {
   std::string chain = "{{ 1";
   for (int i = 0; i < 100000; ++i) chain += "+1";

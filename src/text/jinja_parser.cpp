@@ -498,6 +498,7 @@ class Parser {
       return e;
     }
     if (is_op("[")) {
+      DepthGuard guard = nested();  // [[[[...: bounded while parsing, before the recursion runs deep
       advance();
       auto e = make(Expr::Kind::ListLit, offset);
       while (!is_op("]")) {
@@ -509,6 +510,7 @@ class Parser {
       return measured(std::move(e));
     }
     if (is_op("{")) {
+      DepthGuard guard = nested();
       advance();
       auto e = make(Expr::Kind::DictLit, offset);
       while (!is_op("}")) {

@@ -8,6 +8,7 @@
 #include "data/prepare.h"
 #include "io/file.h"
 #include "io/hub.h"
+#include "io/jsonl.h"
 #include "io/parquet.h"
 
 namespace tt {
@@ -264,6 +265,7 @@ PreferenceData load_preference_data(const std::string& path, const PreferenceOpt
   }
   if (lines.empty()) fail("{}: no preference pairs", path);
   const bool pretokenized = [&] {
+    if (!json_nesting_error(lines[0].second).empty()) return false;
     auto first = nlohmann::json::parse(lines[0].second, nullptr, false);
     return first.is_object() && first.contains("prompt_ids");
   }();
@@ -279,6 +281,7 @@ PreferenceData load_preference_data(const std::string& path, const PreferenceOpt
     TokenizedPair t;
     std::string source = "unknown";
     try {
+      check_json_nesting(text, "the line");
       auto row = nlohmann::ordered_json::parse(text);
       if (pretokenized) {
         if (!row.is_object()) fail("expected a JSON object");

@@ -42,6 +42,15 @@ Rows make_rows(const std::vector<SftExample>& examples, const TrainingArgs& args
   return rows;
 }
 
+// The tokens that are targets (a token with loss after the first of its document), over every row.
+int64_t target_tokens(const Rows& rows) {
+  int64_t n = 0;
+  for (size_t i = 0; i < rows.size(); ++i)
+    for (const SftExample* e : rows[i])
+      for (size_t t = 1; t < e->loss_mask.size(); ++t) n += e->loss_mask[t] != 0;
+  return n;
+}
+
 // TRL's truncate_dataset (data/prepare.h): each example keeps its first max_length tokens.
 void truncate_examples(std::vector<SftExample>& examples, int64_t max_length) {
   for (auto& e : examples) truncate_to_max_length(e.tokens, e.loss_mask, max_length);
@@ -160,7 +169,20 @@ SftResult run_sft(SftRun& run) {
   Model model = load_model(config.model_name);
   const std::string data_source = fmt::format("{}: dataset {}", config.source, config.dataset.path);
   for (const auto& e : run.train) check_token_ids(e.tokens, model.config, data_source);
+  // the eval examples up front too: a bad id used to stop the run at its first evaluation
+  const std::string eval_source =
+      config.dataset.eval_path.empty() ? data_source + " (its test_size split)"
+                                       : fmt::format("{}: dataset.eval_path {}", config.source, config.dataset.eval_path);
+  for (const auto& e : run.eval) check_token_ids(e.tokens, model.config, eval_source);
   Rows train = make_rows(run.train, args, args.packing), eval = make_rows(run.eval, args, eval_packing);
+  // After truncation (or splitting) a token may have lost every target: training "ran" on nothing
+  // and logged loss 0.0 with exit 0.
+  if (target_tokens(train) == 0)
+    fail("{}: after max_length {} truncation no training example has a token with loss: nothing to train on",
+         config.source, args.max_length);
+  if (eval.size() > 0 && target_tokens(eval) == 0)
+    fail("{}: after max_length {} truncation no evaluation example has a token with loss: eval_loss would be "
+         "meaningless", config.source, args.max_length);
   int64_t longest = 0;  // a row's documents restart their positions; a wrapped piece is one sequence
   for (const auto* rows : {&train, &eval})
     for (size_t i = 0; i < rows->size(); ++i)
