@@ -416,6 +416,38 @@ std::vector<BadInput> catalogue() {
                  return "sft " + s.sft_config("  eval_strategy: steps\n  eval_steps: 1000\n") + " --set dataset.eval_path=" +
                         s.dir + "/eval.jsonl";
                }, {"dataset.eval_path", "eval.jsonl", "99999"}});
+  c.push_back({"generate_line_with_prompt_and_ids", [](const Sandbox& s) {  // the prompt was dropped
+                 return "generate --model " + testing::fixture_dir() + "/parity/tiny_llama4 --input " +
+                        s.write("in.jsonl", "{\"prompt\": \"hi\", \"ids\": [1, 2]}\n") + " --output " + s.dir + "/o.jsonl";
+               }, {"in.jsonl:1", "not several"}});
+  c.push_back({"generate_guided_decoding_unapplied", [](const Sandbox& s) {  // echoed, never applied
+                 return "generate --model " + testing::fixture_dir() + "/parity/tiny_llama4 --input " +
+                        s.write("in.jsonl", "{\"ids\": [1, 2], \"guided_decoding\": {\"regex\": \"[0-9]+\"}}\n") +
+                        " --output " + s.dir + "/o.jsonl";
+               }, {"in.jsonl:1", "'guided_decoding'", "does not implement"}});
+  c.push_back({"score_single_id_sequences", [](const Sandbox& s) {  // perplexity 1.000 over no token
+                 return "score --model " + testing::fixture_dir() + "/parity/tiny_llama4 --input " +
+                        s.write("in.jsonl", "{\"ids\": [1]}\n{\"ids\": [2]}\n") + " --output " + s.dir + "/o.jsonl";
+               }, {"score --input", "in.jsonl", "no token is scored"}});
+  c.push_back({"sft_set_empty_value", [](const Sandbox& s) {  // the YAML's dataset.path was used instead
+                 return "sft " + s.sft_config("") + " --set dataset.path=";
+               }, {"--set dataset.path", "no value"}});
+  c.push_back({"sft_empty_data_file", [](const Sandbox& s) {  // "no tokenizer.json or tokenizer.model"
+                 return "sft " + s.sft_config("", s.write("empty.jsonl", "\n\n"));
+               }, {"empty.jsonl", "no examples"}});
+  c.push_back({"study_eval_gen_kwargs_unknown_key_dry_run", [](const Sandbox& s) {  // failed after training stages
+                 return "run " + s.write("study.yaml", fmt::format(R"(name: s
+output_dir: {0}/study
+stages:
+  - name: init
+    kind: init
+    config: {{arch: micro-llama4}}
+  - name: eval
+    kind: eval
+    from: init
+    config: {{tasks: [gsm8k], gen_kwargs: "foo=1"}}
+)", s.dir)) + " --dry-run";
+               }, {"stage 'eval'", "gen_kwargs", "unknown key 'foo'"}});
   // ---- values nested 100,000 deep: copying or printing them overflowed the stack (exit 139)
   c.push_back({"generate_stop_nested_100000_deep", [](const Sandbox& s) {
                  const std::string deep = std::string(100000, '[') + std::string(100000, ']');
@@ -715,6 +747,10 @@ stages:
                  return std::string("bench generate --arch micro-llama4 --batch 100000000");
                }, {"--batch 100000000", "65536"}});
   // usage errors: one "error:" line with CLI11's exit code (CLI11 printed its message, then "Run with --help")
+  c.push_back({"generate_seed_minus_one", [generate](const Sandbox& s) { return generate(s, "--seed -1"); },  // was 2^64-1
+               {"--seed", "expected a whole number from 0 to 18446744073709551615, got '-1'"}, 105});
+  c.push_back({"generate_seed_past_2_64", [generate](const Sandbox& s) { return generate(s, "--seed 18446744073709551616"); },
+               {"--seed", "got '18446744073709551616'"}, 105});
   c.push_back({"generate_max_batch_zero", [generate](const Sandbox& s) { return generate(s, "--max-batch 0"); },
                {"--max-batch", "must be positive, got 0"}, 105});
   c.push_back({"eval_batch_negative", [](const Sandbox& s) {

@@ -11,6 +11,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "cli/device_option.h"
 #include "core/error.h"
 #include "infer/sampler.h"
@@ -136,7 +137,7 @@ void register_chat(CLI::App& app) {
   cmd->add_option("--temperature", args->temperature, "sampling temperature (0 = greedy)");
   cmd->add_option("--top-p", args->top_p, "nucleus sampling mass");
   cmd->add_option("--max-new-tokens", args->max_new_tokens, "longest reply");
-  cmd->add_option("--seed", args->seed, "seed of the first reply (then +1 per turn)");
+  cmd->add_option("--seed", args->seed, "seed of the first reply (then +1 per turn)")->check(unsigned_64());
   cmd->add_option("--precision", args->precision, kPrecisionHelp);
   add_device_option(cmd, args->device);
   cmd->callback([args] { run_chat(*args); });

@@ -43,7 +43,7 @@ void register_eval(CLI::App& app) {
   auto* fewshot = cmd->add_option("--num-fewshot", args->options.num_fewshot, "few-shot examples (default: each task's)");
   cmd->add_flag("--apply-chat-template", args->options.apply_chat_template, "render prompts with the model's chat template");
   cmd->add_option("--gen-kwargs", args->options.gen_kwargs, "e.g. temperature=0.6,top_p=0.95,max_gen_toks=1024");
-  cmd->add_option("--seed", args->options.seed, "random seed (sampling and few-shot)");
+  cmd->add_option("--seed", args->options.seed, "random seed (sampling and few-shot)")->check(unsigned_64());
   cmd->add_option("--output", args->options.output_dir, "output directory: results.json, samples_<task>.jsonl");
   cmd->add_option("--responses", args->options.responses_path, "re-score saved responses (JSONL with response + doc_id or the doc's text)");
   cmd->add_option("--data", args->options.data_root, "data root in the layout of ../shared/data (default: $TINYTHINK_SHARED/data), its files JSONL or parquet; or, for math500 / gsm8k / ifeval tasks, one test file (.jsonl, .parquet) or a Hub dataset id (its test split, else train); for mmlu / arc / bbh tasks, the Hub dataset lm-eval uses (cais/mmlu, allenai/ai2_arc, SaylorTwift/bbh) by id, a folder in its Hub layout (CONFIG/SPLIT-*.parquet), or one test file with its columns");

@@ -291,7 +291,7 @@ void register_generate(CLI::App& app) {
   cmd->add_option("--top-k", args->top_k, "0 = off");
   cmd->add_option("--min-p", args->min_p, "drop tokens below min_p x the best probability");
   cmd->add_option("--repetition-penalty", args->repetition_penalty, "1 = off");
-  cmd->add_option("--seed", args->seed, "seed of every request without its own 'seed'");
+  cmd->add_option("--seed", args->seed, "seed of every request without its own 'seed'")->check(unsigned_64());
   cmd->add_option("--n", args->n, "samples per prompt");
   cmd->add_option("--stop", args->stop, "stop strings")->expected(1, 64);
   cmd->add_option("--stop-token-id", args->stop_token_ids, "extra stop token ids (besides EOS)")->expected(1, 64);

@@ -4,6 +4,7 @@
 #include <filesystem>
 
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "io/output_path.h"
@@ -67,7 +68,7 @@ void register_init_model(CLI::App& app) {
   auto* config = cmd->add_option("--config", args->config, "an HF config.json (or a directory holding one)");
   arch->excludes(config);
   cmd->add_option("--out", args->out, "output directory")->required();
-  cmd->add_option("--seed", args->seed, "random seed");
+  cmd->add_option("--seed", args->seed, "random seed")->check(unsigned_64());
   cmd->add_option("--tokenizer", args->tokenizer, "tokenizer.json, tokenizer.model or a directory to copy in");
   cmd->add_option("--dtype", args->dtype, "stored dtype: f32 or bf16")->check(CLI::IsMember({"f32", "bf16"}));
   cmd->add_flag("--overwrite", args->overwrite, "replace an existing non-empty directory that is not a previous init-model output");

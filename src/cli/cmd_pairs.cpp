@@ -25,7 +25,7 @@ void register_pairs(CLI::App& app) {
   cmd->add_option("--temperature", o->temperature, "default 0.6");
   cmd->add_option("--top-p", o->top_p, "default 0.95");
   cmd->add_option("--max-new-tokens", o->max_new_tokens, "default 1024");
-  cmd->add_option("--seed", o->seed, "default 42");
+  cmd->add_option("--seed", o->seed, "default 42")->check(unsigned_64());
   auto* limit = cmd->add_option("--limit", o->limit, "use the first N prompts (N >= 1)");
   cmd->add_option("--task", o->default_task, "verifier for prompts without a task: gsm8k (default) or math");
   cmd->add_option("--chat-template", o->chat_template, "a .jinja file instead of the model's template");

@@ -5,6 +5,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
+#include "cli/option_checks.h"
 #include "core/error.h"
 #include "data/prepare.h"
 
@@ -53,7 +54,7 @@ void register_prepare(CLI::App& app) {
   cmd->add_option("--sources-file", args->sources_file, "keep only the sources listed in this file (\"- name\" lines)");
   cmd->add_option("--default-source", o.default_source, "dataset_source of rows that have none")->capture_default_str();
   cmd->add_option("--token-budget", args->token_budget, "sample to this many tokens, keeping each source's share (e.g. 60M); 0 = all");
-  cmd->add_option("--seed", o.seed, "seed of the budget sampling")->capture_default_str();
+  cmd->add_option("--seed", o.seed, "seed of the budget sampling")->check(unsigned_64())->capture_default_str();
   cmd->add_flag("--assistant-only-loss,!--no-assistant-only-loss", o.assistant_only_loss,
                 "loss only on assistant tokens (the template's {% generation %} blocks; conversational rows); default on");
   cmd->add_flag("--completion-only-loss,!--no-completion-only-loss", o.completion_only_loss,

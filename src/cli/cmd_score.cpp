@@ -65,6 +65,10 @@ void register_score(CLI::App& app) {
       count += static_cast<int64_t>(s.size());
       rows.push_back({{"token_logprobs", s}, {"sum_logprob", sum}});
     }
+    // one-id sequences have no scored token: "perplexity 1.000" over nothing, exit 0
+    if (count == 0)
+      fail("score --input {}: every sequence has a single id, so no token is scored (a sequence's first id is its "
+           "context)", args->input);
     write_jsonl(args->output, rows);
     log_info("scored {} sequences, {} tokens: mean log-prob {:.4f}, perplexity {:.3f}", scores.size(), count,
              count ? total / count : 0.0, count ? std::exp(-total / count) : 1.0);

@@ -14,7 +14,7 @@ void register_synth(CLI::App& app) {
   auto options = std::make_shared<SyntheticOptions>();
   auto* cmd = app.add_subcommand("synth", "write the built-in demo task data and train its tokenizer");
   cmd->add_option("--out", options->out_dir, "output directory")->required();
-  cmd->add_option("--seed", options->seed, "random seed (same seed, same bytes)");
+  cmd->add_option("--seed", options->seed, "random seed (same seed, same bytes)")->check(unsigned_64());
   cmd->add_option("--vocab-size", options->vocab_size, "tokenizer vocabulary incl. special tokens")->check(CLI::Range(262, 1 << 20));
   cmd->add_option("--pretrain-docs", options->pretrain_docs, "pretraining documents")->check(non_negative());
   cmd->add_option("--sft-arithmetic", options->sft_arithmetic, "SFT arithmetic problems")->check(non_negative());

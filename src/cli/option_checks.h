@@ -26,6 +26,18 @@ inline CLI::Validator number_above(double lower, bool strict, const std::string&
       name);
 }
 
+// A whole number in [0, 2^64): CLI11 read `--seed -1` as 2^64-1 and saturated 99999999999999999999,
+// so different seeds gave the same samples.
+inline CLI::Validator unsigned_64() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        const bool digits = !text.empty() && text.size() <= 20 && text.find_first_not_of("0123456789") == std::string::npos;
+        if (digits && (text.size() < 20 || text <= "18446744073709551615")) return "";
+        return "expected a whole number from 0 to 18446744073709551615, got '" + text + "'";
+      },
+      "UINT64");
+}
+
 inline CLI::Validator positive() { return number_above(0, true, "POSITIVE"); }
 inline CLI::Validator non_negative() { return number_above(0, false, "NONNEGATIVE"); }
 

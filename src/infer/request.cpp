@@ -52,6 +52,9 @@ bool is_no_op(const std::string& key, const nlohmann::json& value) {
     return value.is_boolean() && !value.get<bool>();  // tinythink keeps special tokens and adds no spaces
   if (key == "logit_bias" || key == "bad_words" || key == "allowed_token_ids") return value.empty();
   if (key == "best_of") return value.is_number_integer() && value.get<int64_t>() == 1;
+  if (key == "detokenize") return value.is_boolean() && value.get<bool>();  // tinythink always returns text
+  if (key == "guided_decoding" || key == "structured_outputs" || key == "logits_processors" || key == "extra_args")
+    return value.empty();
   return false;
 }
 
@@ -60,7 +63,8 @@ bool check_vllm_only_key(const std::string& where, const std::string& key, const
   static const std::set<std::string> vllm_only = {
       "presence_penalty", "frequency_penalty", "min_tokens", "include_stop_str_in_output", "skip_special_tokens",
       "spaces_between_special_tokens", "logit_bias", "bad_words", "allowed_token_ids", "truncate_prompt_tokens",
-      "logprobs", "prompt_logprobs", "best_of"};
+      "logprobs", "prompt_logprobs", "best_of", "guided_decoding", "structured_outputs", "detokenize",
+      "logits_processors", "output_kind", "extra_args"};
   if (!vllm_only.count(key)) return false;
   if (!is_no_op(key, value))
     fail("{}: '{}' ({}) is a vLLM sampling option that tinythink does not implement; leave it out (known: {})", where,
@@ -112,24 +116,27 @@ T get_integer(const std::string& where, const nlohmann::json& row, const char* k
 
 }  // namespace
 
+// A field given a value: vLLM writes null for a field left at its default, and so may a request here.
+static bool given(const nlohmann::json& row, const char* key) { return row.contains(key) && !row[key].is_null(); }
+
 SamplingParams sampling_params_from_row(const std::string& where, const nlohmann::json& row, SamplingParams p) {
   for (const auto& [key, value] : row.items()) {
     if (!check_vllm_only_key(where, key, value)) check_unknown_key(where, key);
   }
-  if (row.contains("max_new_tokens")) p.max_new_tokens = get_integer<int64_t>(where, row, "max_new_tokens");
-  if (row.contains("temperature")) p.temperature = get_field<float>(where, row, "temperature");
-  if (row.contains("top_p")) p.top_p = get_field<float>(where, row, "top_p");
-  if (row.contains("top_k")) p.top_k = get_integer<int64_t>(where, row, "top_k");
-  if (row.contains("min_p")) p.min_p = get_field<float>(where, row, "min_p");
-  if (row.contains("repetition_penalty")) p.repetition_penalty = get_field<float>(where, row, "repetition_penalty");
-  if (row.contains("seed")) p.seed = get_integer<uint64_t>(where, row, "seed");
-  if (row.contains("n")) p.n = get_integer<int64_t>(where, row, "n");
-  if (row.contains("ignore_eos")) p.ignore_eos = get_field<bool>(where, row, "ignore_eos");
-  if (row.contains("stop")) {
+  if (given(row, "max_new_tokens")) p.max_new_tokens = get_integer<int64_t>(where, row, "max_new_tokens");
+  if (given(row, "temperature")) p.temperature = get_field<float>(where, row, "temperature");
+  if (given(row, "top_p")) p.top_p = get_field<float>(where, row, "top_p");
+  if (given(row, "top_k")) p.top_k = get_integer<int64_t>(where, row, "top_k");
+  if (given(row, "min_p")) p.min_p = get_field<float>(where, row, "min_p");
+  if (given(row, "repetition_penalty")) p.repetition_penalty = get_field<float>(where, row, "repetition_penalty");
+  if (given(row, "seed")) p.seed = get_integer<uint64_t>(where, row, "seed");
+  if (given(row, "n")) p.n = get_integer<int64_t>(where, row, "n");
+  if (given(row, "ignore_eos")) p.ignore_eos = get_field<bool>(where, row, "ignore_eos");
+  if (given(row, "stop")) {
     if (row["stop"].is_string()) p.stop = {row["stop"].get<std::string>()};
     else p.stop = get_field<std::vector<std::string>>(where, row, "stop");
   }
-  if (row.contains("stop_token_ids")) {
+  if (given(row, "stop_token_ids")) {
     const auto& ids = row["stop_token_ids"];
     if (!ids.is_array()) fail("{}: 'stop_token_ids' has the wrong type ({})", where, ids.dump());
     p.stop_token_ids.clear();
@@ -146,6 +153,10 @@ SamplingParams sampling_params_from_row(const std::string& where, const nlohmann
 std::vector<int32_t> prompt_ids_from_row(const std::string& where, const nlohmann::json& row, bool chat,
                                          const Session& session) {
   const int64_t vocab = session.model.config.vocab_size;
+  // one prompt per line: with two, one was dropped without a word
+  const int given = static_cast<int>(row.contains("ids")) + static_cast<int>(row.contains("prompt")) +
+                    static_cast<int>(row.contains("messages"));
+  if (given > 1) fail("{}: give one of 'prompt', 'ids' or 'messages', not several", where);
   if (row.contains("ids")) {
     const auto& ids = row["ids"];
     if (!ids.is_array()) fail("{}: 'ids' is not a list", where);

@@ -222,6 +222,7 @@ void validate_job(const Job& job) {
     for (const char* key : {"limit", "num_fewshot", "seed", "max_batch"}) config_int(job, key, 0);
     config_bool(job, "apply_chat_template", false);
     config_bool(job, "strip_thinking", false);
+    eval_gen_kwargs(job);  // a bad key used to pass --dry-run and fail after the training stages
     parse_precision(config_string(job, "precision", "bf16"));
     parse_device(config_string(job, "device", "auto"), where(job, "device"));
   }

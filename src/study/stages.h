@@ -33,6 +33,8 @@ int config_device(const Job& job, Precision precision);
 // The kinds whose actions live in stages_external.cpp (they call other modules' entry points).
 void run_data_job(const Job& job);
 void run_eval_job(const Job& job);
+// An eval stage's gen_kwargs (lm-eval's "k=v,..." text or a mapping), checked: an error names the stage.
+std::string eval_gen_kwargs(const Job& job);
 void run_report_job(const Plan& plan, const Job& job);
 
 }  // namespace tt::study

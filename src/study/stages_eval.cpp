@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "eval/gen_kwargs.h"
 #include "eval/runner.h"
 #include "study/stages.h"
 #include "study/yaml_util.h"
@@ -49,6 +50,16 @@ std::string gen_kwargs_text(const Job& job) {
 
 }  // namespace
 
+std::string eval_gen_kwargs(const Job& job) {
+  const std::string text = gen_kwargs_text(job);
+  try {
+    (void)eval::parse_gen_kwargs(text);
+  } catch (const Error& e) {
+    fail("stage '{}': gen_kwargs: {}", job.stage, e.what());
+  }
+  return text;
+}
+
 void run_eval_job(const Job& job) {
   eval::EvalOptions o;
   o.model_dir = job.dir.substr(0, job.dir.size() - std::string("/eval").size());
@@ -57,7 +68,7 @@ void run_eval_job(const Job& job) {
   o.num_fewshot = static_cast<int>(config_int(job, "num_fewshot", o.num_fewshot));
   o.apply_chat_template = config_bool(job, "apply_chat_template", o.apply_chat_template);
   o.strip_thinking = config_bool(job, "strip_thinking", o.strip_thinking);
-  o.gen_kwargs = gen_kwargs_text(job);
+  o.gen_kwargs = eval_gen_kwargs(job);
   o.seed = static_cast<uint64_t>(config_int(job, "seed", static_cast<int64_t>(o.seed)));
   o.data_root = config_string(job, "data_root", "");
   o.precision = parse_precision(config_string(job, "precision", "bf16"));

@@ -21,8 +21,23 @@ std::vector<SftExample> read_tokenized_jsonl(const std::string& path) {
         fail_at_line(path, line, fmt::format("'{}' holds {}, which is not a token id (0 to 2^31-1)", ids_key, t.dump()));
       e.tokens.push_back(static_cast<int32_t>(t.get<int64_t>()));
     }
-    // Every mask present applies (TRL's collator: completion_mask, then assistant_masks).
+    // Every mask present applies (TRL's collator: completion_mask, then assistant_masks; labels of
+    // -100 carry no loss, and any other label must be its token: targets are the next tokens).
     e.loss_mask.assign(e.tokens.size(), 1);
+    if (row.contains("labels")) {
+      const auto& labels = row["labels"];
+      if (!labels.is_array() || labels.size() != e.tokens.size())
+        fail_at_line(path, line, fmt::format("'labels' must be a list as long as '{}'", ids_key));
+      for (size_t i = 0; i < labels.size(); ++i) {
+        if (!labels[i].is_number_integer())
+          fail_at_line(path, line, fmt::format("'labels' holds {}, which is not an integer", labels[i].dump()));
+        const int64_t label = labels[i].get<int64_t>();
+        if (label == -100) e.loss_mask[i] = 0;
+        else if (label != e.tokens[i])
+          fail_at_line(path, line, fmt::format("'labels'[{}] is {} where '{}' holds {}: labels must be the tokens or "
+                                               "-100", i, label, ids_key, e.tokens[i]));
+      }
+    }
     for (const char* key : {"loss_mask", "completion_mask", "assistant_masks"}) {
       if (!row.contains(key)) continue;
       const auto& mask = row[key];

@@ -157,9 +157,11 @@ TEST(SftData, PretokenizedRowsInTinythinksOrTrlsForm) {
   std::ofstream(dir + "/rows.jsonl") << R"({"tokens": [5, 6, 7], "loss_mask": [0, 1, 1]})" "\n"
                                      << R"({"input_ids": [5, 6, 7, 8], "completion_mask": [0, 1, 1, 1], )"
                                         R"("assistant_masks": [1, 1, 0, 1]})" "\n"
-                                     << R"({"input_ids": [9, 10]})" "\n";
+                                     << R"({"input_ids": [9, 10]})" "\n"
+                                     << R"({"input_ids": [5, 6, 7], "labels": [-100, 6, 7]})" "\n";
   const auto rows = read_tokenized_jsonl(dir + "/rows.jsonl");
-  ASSERT_EQ(rows.size(), 3u);
+  ASSERT_EQ(rows.size(), 4u);
+  EXPECT_EQ(rows[3].loss_mask, (std::vector<uint8_t>{0, 1, 1}));
   EXPECT_EQ(rows[0].loss_mask, (std::vector<uint8_t>{0, 1, 1}));
   EXPECT_EQ(rows[1].tokens, (std::vector<int32_t>{5, 6, 7, 8}));
   EXPECT_EQ(rows[1].loss_mask, (std::vector<uint8_t>{0, 1, 0, 1}));

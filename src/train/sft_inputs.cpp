@@ -9,6 +9,7 @@
 #include "data/prepare.h"
 #include "data/shard.h"
 #include "io/file.h"
+#include "io/jsonl.h"
 #include "io/hub.h"
 #include "io/parquet.h"
 #include "model/checkpoint.h"
@@ -25,10 +26,12 @@ bool is_pretokenized(const std::string& path) {
   std::string line;
   while (std::getline(in, line))
     if (line.find_first_not_of(" \t\r") != std::string::npos) {
+      if (!json_nesting_error(line).empty()) return true;  // read_tokenized_jsonl names the line
       auto json = nlohmann::json::parse(line, nullptr, false);
       return json.is_object() && (json.contains("tokens") || json.contains("input_ids"));
     }
-  return false;
+  // it used to go on to the tokenizer and fail there ("no tokenizer.json ...")
+  fail("{}: no examples (the file holds no line)", path);
 }
 
 std::vector<SftExample> from_shard(const TokenShard& shard) {

@@ -250,7 +250,8 @@ void check_ranges(const TrainConfig& c) {
   if (a.per_device_train_batch_size > kMaxBatchRows || a.gradient_accumulation_steps > kMaxBatchRows)
     fail("{}: trainer.per_device_train_batch_size x gradient_accumulation_steps is too large (at most {} each)", f, kMaxBatchRows);
   if (a.max_length > kMaxLength) fail("{}: trainer.max_length {} is too large (at most {})", f, a.max_length, kMaxLength);
-  in("dataset.test_size", c.dataset.test_size, 0, 1, true, "[0, 1)");
+  if (!(c.dataset.test_size >= 0 && c.dataset.test_size < 1))
+    fail("{}: dataset.test_size must be in [0, 1), got {}", f, c.dataset.test_size);
   if (c.dataset.token_budget < 0) fail("{}: dataset.token_budget must not be negative, got {}", f, c.dataset.token_budget);
 }
 
@@ -334,6 +335,8 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
     std::string key = item.substr(0, eq);
     const std::string where = "--set " + key;
     YAML::Node value = parse_yaml_text(item.substr(eq + 1), where);
+    // `--set dataset.path=` was ignored (the YAML's path was used), and `=null` alike
+    if (is_null(value)) fail("{}: no value (give one, or remove the key from {})", where, path);
     if (key.rfind("dataset.", 0) == 0) {
       apply(dataset, key.substr(8), value, where, false);
       given.emplace(key, where);
