@@ -474,6 +474,11 @@ trainer:
   EXPECT_EQ(r.output.find("max_position_embeddings"), std::string::npos) << "truncated to 100: " << r.output;
   EXPECT_NE(r.output.find("at step 2, at or past this run's 1 steps: nothing is left to train"), std::string::npos)
       << r.output;
+  // the checkpoint was written at max_length 150: a resume at 100 trains on other rows, and says so
+  EXPECT_NE(r.output.find("under another data layout (max_length 150 -> 100)"), std::string::npos) << r.output;
+  r = testing::run_cli("sft " + config(3, 150) + " --resume");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find("another data layout"), std::string::npos) << r.output;
 }
 
 // Evaluation on its own interval, as transformers' _maybe_log_save_evaluate: eval_steps 3 with

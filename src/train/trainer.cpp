@@ -160,6 +160,35 @@ struct ProgressLine {
   }
 };
 
+// What decides the rows of each step (run_support.h's epoch_order and step_micro_batches): a resume
+// under another layout continues the schedule over other rows, which HF allows and we only warn of.
+nlohmann::json data_layout(const TrainConfig& config, int64_t rows, int world_size) {
+  const TrainingArgs& a = config.trainer;
+  return {{"rows", rows},
+          {"per_device_train_batch_size", a.per_device_train_batch_size},
+          {"gradient_accumulation_steps", a.gradient_accumulation_steps},
+          {"seed", a.seed},
+          {"dataloader_drop_last", a.dataloader_drop_last},
+          {"max_length", a.max_length},
+          {"packing", a.packing},
+          {"packing_strategy", a.packing_strategy},
+          {"dataset", config.dataset.path.empty() ? config.dataset.name : config.dataset.path},
+          {"ranks", world_size}};
+}
+
+void warn_if_layout_changed(const ResumePoint& resume, const nlohmann::json& now) {
+  if (resume.from.empty() || !resume.state.layout.is_object() || resume.state.layout.empty()) return;
+  std::string changes;
+  for (const auto& [key, value] : now.items())
+    if (resume.state.layout.contains(key) && resume.state.layout[key] != value)
+      changes += fmt::format("{}{} {} -> {}", changes.empty() ? "" : ", ", key, resume.state.layout[key].dump(),
+                             value.dump());
+  if (!changes.empty())
+    log_warn("resume: {} was written under another data layout ({}): the steps from here train on other rows than "
+             "the uninterrupted run would",
+             resume.from, changes);
+}
+
 // The objective's evaluation metrics as a metrics.jsonl row of their own, and a log line.
 void evaluate_into(Objective& objective, TrainState& state, int64_t steps_done, std::vector<nlohmann::json>& metrics) {
   const nlohmann::json eval = objective.evaluate(state);
@@ -307,6 +336,8 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
            optimizer_sharded(state) ? " (ZeRO-1: AdamW state sharded)" : "", args.learning_rate,
            precision_name(precision), resume.from.empty() ? "" : ", resumed from " + resume.from);
 
+  progress.layout = data_layout(config, objective.rows(), world.size());
+  if (world.is_root()) warn_if_layout_changed(resume, progress.layout);
   if (!resume.from.empty() && progress.global_step >= plan.total_steps)
     log_info("note: {}: {} is at step {}, at or past this run's {} steps: nothing is left to train, and the model "
              "written is the checkpoint's (raise trainer.max_steps or num_train_epochs to train on)",

@@ -53,7 +53,8 @@ std::string save_checkpoint(const std::string& output_dir, const Model& model, c
     nlohmann::json json = {{"global_step", state.global_step},
                            {"optimizer_step", adam.step},
                            {"seen_tokens", state.seen_tokens},
-                           {"extra", state.extra}};
+                           {"extra", state.extra},
+                           {"layout", state.layout}};
     write_json_file(temp + "/trainer_state/state.json", json);
   };
   save_model(model, dir, options);
@@ -116,6 +117,7 @@ CheckpointState load_checkpoint(const std::string& dir, Model& model, AdamWState
     adam.step = json.at("optimizer_step").get<int64_t>();
     state.seen_tokens = json.at("seen_tokens").get<double>();
     state.extra = json.value("extra", nlohmann::json::object());
+    state.layout = json.value("layout", nlohmann::json::object());  // absent: a checkpoint from before it
   } catch (const nlohmann::json::exception& e) {
     fail("{}/trainer_state/state.json: {}", dir, e.what());
   }

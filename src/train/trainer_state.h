@@ -22,6 +22,9 @@ struct CheckpointState {
   int64_t global_step = 0;  // optimizer steps done
   double seen_tokens = 0;   // input tokens (not padding) trained on so far: TRL's num_tokens
   nlohmann::json extra;     // trainer-specific (config fingerprint, logging window, ...)
+  // What decides which rows each step trains on (batch sizes, seed, rows, packing, ranks): a resume
+  // under another layout trains on other rows than the uninterrupted run would (trainer.cpp warns).
+  nlohmann::json layout = nlohmann::json::object();
 };
 
 // Writes OUTPUT_DIR/checkpoint-STEP, then applies save_total_limit (never deleting the newest).
