@@ -432,6 +432,13 @@ std::vector<BadInput> catalogue() {
   c.push_back({"sft_set_empty_value", [](const Sandbox& s) {  // the YAML's dataset.path was used instead
                  return "sft " + s.sft_config("") + " --set dataset.path=";
                }, {"--set dataset.path", "no value"}});
+  c.push_back({"sft_token_budget_on_pretokenized_data", [](const Sandbox& s) {  // ignored without a word
+                 return "sft " + s.sft_config("") + " --set dataset.token_budget=10";
+               }, {"dataset.token_budget", "pre-tokenized"}});
+  c.push_back({"sft_eval_path_and_test_size", [](const Sandbox& s) {  // test_size dropped without a word
+                 return "sft " + s.sft_config("") + " --set dataset.test_size=0.5 --set dataset.eval_path=" +
+                        testing::fixture_dir() + "/sft/nll/examples.jsonl";
+               }, {"dataset.eval_path", "test_size", "not both"}});
   c.push_back({"sft_empty_data_file", [](const Sandbox& s) {  // "no tokenizer.json or tokenizer.model"
                  return "sft " + s.sft_config("", s.write("empty.jsonl", "\n\n"));
                }, {"empty.jsonl", "no examples"}});

@@ -99,7 +99,7 @@ void run_reporting(infer::Engine& engine, size_t requests) {
     const double dt = now_seconds() - t0;
     const auto& s = engine.stats();
     const std::string line = fmt::format("generate: {}/{} requests, {} prompt + {} generated tokens, {:.1f} tok/s", done,
-                                         requests, s.prefill_tokens, s.decode_tokens,
+                                         requests, s.prefill_tokens, s.generated_tokens,
                                          dt > 0 ? (s.prefill_tokens + s.decode_tokens) / dt : 0.0);
     if (log_quiet()) return;
     if (tty) std::fprintf(stderr, "\r%s%s", line.c_str(), final ? "\n" : "");

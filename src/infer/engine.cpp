@@ -201,6 +201,7 @@ void Engine::after_token(Sample& s, int32_t token) {
   const Request& r = *requests_[s.request];
   const SamplingParams& p = r.params;
   s.tokens.push_back(token);
+  ++stats_.generated_tokens;
   const bool is_eos = !p.ignore_eos && std::find(eos_ids_.begin(), eos_ids_.end(), token) != eos_ids_.end();
   const bool is_stop_id = std::find(p.stop_token_ids.begin(), p.stop_token_ids.end(), token) != p.stop_token_ids.end();
   if (is_eos || is_stop_id) {

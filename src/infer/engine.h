@@ -59,7 +59,8 @@ struct GenerationResult {
 };
 
 struct EngineStats {
-  int64_t steps = 0, prefill_tokens = 0, decode_tokens = 0;
+  int64_t steps = 0, prefill_tokens = 0, decode_tokens = 0;  // tokens through the forward pass
+  int64_t generated_tokens = 0;      // tokens sampled into completions (the last one never goes forward)
   int64_t cached_prompt_tokens = 0;  // prompt tokens taken from the prefix cache, not computed
   double forward_seconds = 0.0, sample_seconds = 0.0;
 };

@@ -131,6 +131,12 @@ TEST(EnginePrefixCache, SharedPrefixesReuseBlocksWithoutChangingResults) {
   // Every prompt token is computed or taken from the cache; decoding is the same work.
   EXPECT_EQ(cached.stats().prefill_tokens + cached.stats().cached_prompt_tokens, plain.stats().prefill_tokens);
   EXPECT_EQ(cached.stats().decode_tokens, plain.stats().decode_tokens);
+  // generated_tokens counts the completions' tokens (`generate`'s summary printed decode_tokens, one
+  // short per sample: a sample's last token never goes forward)
+  int64_t completion_tokens = 0;
+  for (const auto& r : plain.generate(requests))
+    for (const auto& sample : r.samples) completion_tokens += static_cast<int64_t>(sample.ids.size());
+  EXPECT_EQ(plain.stats().generated_tokens, 2 * completion_tokens);  // the two generate calls alike
 }
 
 std::vector<GenerationRequest> mixed_requests(int count, uint64_t seed) {

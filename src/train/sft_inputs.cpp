@@ -50,9 +50,21 @@ std::vector<SftExample> from_shard(const TokenShard& shard) {
 // while inputs and options are unchanged, so a resumed run sees the same examples).
 std::vector<SftExample> load_examples(const std::string& path, const TrainConfig& c) {
   if (!file_exists(path) && !is_directory(path) && !is_repo_id(path)) fail("{}: dataset not found", path);
-  if (path.size() > 8 && path.substr(path.size() - 8) == ".ttshard") return from_shard(TokenShard::open(path));
-  const bool local_jsonl = file_exists(path) && !is_directory(path) && !is_parquet_path(path);  // not a Hub id
-  if (local_jsonl && is_pretokenized(path)) return read_tokenized_jsonl(path);
+  const bool shard = path.size() > 8 && path.substr(path.size() - 8) == ".ttshard";
+  const bool local_jsonl = !shard && file_exists(path) && !is_directory(path) && !is_parquet_path(path);  // not a Hub id
+  if (shard || (local_jsonl && is_pretokenized(path))) {
+    // the preparation options do nothing to token ids: given, they were ignored without a word
+    const DatasetArgs& d = c.dataset;
+    for (const auto& [key, set] : {std::pair<const char*, bool>{"token_budget", d.token_budget != 0},
+                                   {"sources", !d.sources.empty()},
+                                   {"sources_file", !d.sources_file.empty()},
+                                   {"chat_template", !d.chat_template.empty()},
+                                   {"config", !d.config.empty()}})
+      if (set)
+        fail("{}: dataset.{} does not apply to {}, which is {} (it applies to chat or text data)", c.source, key,
+             path, shard ? "a prepared shard" : "pre-tokenized");
+    return shard ? from_shard(TokenShard::open(path)) : read_tokenized_jsonl(path);
+  }
   PrepareOptions options;
   options.input = path;
   options.dataset_config = c.dataset.config;
@@ -81,6 +93,8 @@ void load_sft_inputs(SftRun& run) {
   const TrainConfig& c = run.config;
   std::string path = c.dataset.path.empty() ? c.dataset.name : c.dataset.path;
   if (path.empty()) fail("{}: dataset.path (or dataset.name) is missing", c.source);
+  if (!c.dataset.eval_path.empty() && c.dataset.test_size > 0)
+    fail("{}: give dataset.eval_path or dataset.test_size, not both (test_size was dropped)", c.source);
   check_output_dir(c);
   run.train = load_examples(path, c);
   if (!c.dataset.eval_path.empty()) {
