@@ -469,8 +469,8 @@ stages:
                }, {"deep.jsonl:1", "nested deeper than 512 levels"}});
   c.push_back({"gen_kwargs_until_nested_40000_deep", [](const Sandbox& s) {
                  const std::string saved = s.write("r.jsonl", "{\"doc_id\": 0, \"response\": \"4\"}\n");
-                 return "eval --tasks gsm8k --responses " + saved + " --output " + s.dir + "/e --gen-kwargs '{\"until\": " +
-                        std::string(40000, '[') + "}'";
+                 return "eval --tasks gsm8k --data " + testing::shared_dir() + "/data --responses " + saved + " --output " +
+                        s.dir + "/e --gen-kwargs '{\"until\": " + std::string(40000, '[') + "}'";
                }, {"--gen-kwargs", "nested deeper than 512 levels"}});
   c.push_back({"score_output_is_the_models_weights", [](const Sandbox& s) {  // the weights became a JSONL line
                  const std::string m = s.model("m");

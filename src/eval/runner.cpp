@@ -171,6 +171,7 @@ void check_outputs_spare_the_responses(const EvalOptions& options, const std::ve
 nlohmann::ordered_json run_eval(const EvalOptions& options) {
   const std::vector<std::string> names = expand_task_names(options.tasks);
   check_outputs_spare_the_responses(options, names);  // before the tasks' data is read
+  (void)parse_gen_kwargs(options.gen_kwargs);          // a bad --gen-kwargs before any data is read too
   // Load every task's data first: a bad file fails before any model time is spent.
   std::vector<std::unique_ptr<Task>> tasks;
   for (const auto& name : names) tasks.push_back(make_task(name, task_options_of(options)));
