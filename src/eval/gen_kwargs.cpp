@@ -35,7 +35,12 @@ class PythonLiteral {
   std::optional<nlohmann::json> literal() {
     if (i_ >= s_.size()) return std::nullopt;
     const char c = s_[i_];
-    if (c == '\'' || c == '"') return string();
+    if (c == '\'' || c == '"') return string(false);
+    // r'...' keeps its backslashes (Python's raw string)
+    if ((c == 'r' || c == 'R') && i_ + 1 < s_.size() && (s_[i_ + 1] == '\'' || s_[i_ + 1] == '"')) {
+      ++i_;
+      return string(true);
+    }
     if (c == '[' || c == '(') return sequence(c == '[' ? ']' : ')');
     for (const auto& [word, value] : {std::pair<const char*, nlohmann::json>{"True", true}, {"False", false}, {"None", nullptr}})
       if (s_.compare(i_, std::strlen(word), word) == 0) {
@@ -67,11 +72,16 @@ class PythonLiteral {
     --depth_;
     return out;
   }
-  std::optional<nlohmann::json> string() {
+  std::optional<nlohmann::json> string(bool raw) {
     const char quote = s_[i_++];
     std::string out;
     while (i_ < s_.size() && s_[i_] != quote) {
       char c = s_[i_++];
+      if (raw && c == '\\' && i_ < s_.size()) {  // a raw string keeps \x as written (and \' does not end it)
+        out += c;
+        out += s_[i_++];
+        continue;
+      }
       if (c != '\\') {
         out += c;
         continue;
@@ -128,6 +138,9 @@ nlohmann::json cli_json(const std::string& v, bool& bare) {
 
 // ---- checks of each key's value
 
+// What a message shows of a value: the first 80 bytes (a 40 KB argument was echoed whole).
+std::string shown(const std::string& text) { return text.size() <= 80 ? text : text.substr(0, 80) + "..."; }
+
 // A value and its text as the user wrote it (for messages: nan is not JSON).
 struct Value {
   nlohmann::json json;
@@ -139,7 +152,7 @@ bool as_bool(const std::string& key, const Value& value) {
   const nlohmann::json& v = value.json;
   if (v.is_boolean()) return v.get<bool>();
   if (v.is_number() && (v.get<double>() == 0 || v.get<double>() == 1)) return v.get<double>() != 0;
-  fail("--gen-kwargs: {}={} is not a boolean (true/false)", key, value.text);
+  fail("--gen-kwargs: {}={} is not a boolean (true/false)", key, shown(value.text));
 }
 
 double as_number(const std::string& key, const Value& value) {
@@ -151,21 +164,21 @@ double as_number(const std::string& key, const Value& value) {
     const double d = std::strtod(s.c_str(), &end);
     if (!s.empty() && end == s.c_str() + s.size()) return d;
   }
-  fail("--gen-kwargs: {}={} is not a number", key, value.text);
+  fail("--gen-kwargs: {}={} is not a number", key, shown(value.text));
 }
 
 // A value the sampler can use: `temperature=-1` used to fall back to greedy decoding, nan alike,
 // `top_p=2` was ignored, and `max_gen_toks=1e30` overflowed the integer it was cast to.
 double in_range(const std::string& key, const Value& v, double lo, bool lo_open, double hi, const char* range) {
   const double d = as_number(key, v);
-  if (!(lo_open ? d > lo : d >= lo) || !(d <= hi)) fail("--gen-kwargs: {}={} must be in {}", key, v.text, range);
+  if (!(lo_open ? d > lo : d >= lo) || !(d <= hi)) fail("--gen-kwargs: {}={} must be in {}", key, shown(v.text), range);
   return d;
 }
 
 int64_t whole_number(const std::string& key, const Value& v, int64_t lo) {
   const double d = as_number(key, v);
   if (!(d >= static_cast<double>(lo) && d <= 1e15) || d != std::floor(d))
-    fail("--gen-kwargs: {}={} must be a whole number >= {}", key, v.text, lo);
+    fail("--gen-kwargs: {}={} must be a whole number >= {}", key, shown(v.text), lo);
   return static_cast<int64_t>(d);
 }
 
@@ -183,17 +196,25 @@ std::vector<std::string> split_bars(const std::string& value) {
 
 std::vector<std::string> stop_list(const Value& value) {
   const nlohmann::json& v = value.json;
-  if (value.bare) return split_bars(value.text);  // tinythink's until=a|b
+  if (value.bare) {
+    // Python's literal_eval reads these as a dict, a set or bytes, which lm-eval refuses as stops
+    const std::string& t = value.text;
+    if ((t.size() >= 2 && t.front() == '{' && t.back() == '}') ||
+        (t.size() >= 3 && (t[0] == 'b' || t[0] == 'B') && (t[1] == '\'' || t[1] == '"') && t.back() == t[1]))
+      fail("--gen-kwargs: until={} is a dict, set or bytes literal; until takes a string or a list of strings",
+           shown(t));
+    return split_bars(value.text);  // tinythink's until=a|b
+  }
   if (v.is_string()) return {v.get<std::string>()};  // lm-eval: a single stop string
   if (v.is_array()) {
     std::vector<std::string> out;
     for (const auto& s : v) {
-      if (!s.is_string()) fail("--gen-kwargs: until holds {}, which is not a string", s.dump());
+      if (!s.is_string()) fail("--gen-kwargs: until holds {}, which is not a string", shown(s.dump()));
       out.push_back(s.get<std::string>());
     }
     return out;
   }
-  fail("--gen-kwargs: until={} is not a string or a list of strings", v.dump());
+  fail("--gen-kwargs: until={} is not a string or a list of strings", shown(v.dump()));
 }
 
 // The max_gen_toks aliases by lm-eval's priority (lower wins).
@@ -265,14 +286,14 @@ GenKwargs parse_gen_kwargs(const std::string& text) {
   if (first != std::string::npos && text[first] == '{') {
     check_json_nesting(text, "--gen-kwargs");
     const auto object = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
-    if (!object.is_object()) fail("--gen-kwargs: '{}' is not a JSON object", text);
+    if (!object.is_object()) fail("--gen-kwargs: '{}' is not a JSON object", shown(text));
     for (const auto& [key, value] : object.items()) set_gen_kwarg(p, key, {value, value.dump(), false});
     return p.g;
   }
   for (const std::string& item : items_of(text)) {
     if (item.empty()) continue;
     const size_t eq = item.find('=');
-    if (eq == std::string::npos) fail("--gen-kwargs: '{}' is not key=value", item);
+    if (eq == std::string::npos) fail("--gen-kwargs: '{}' is not key=value", shown(item));
     Value value;
     value.text = item.substr(eq + 1);
     value.json = cli_json(value.text, value.bare);

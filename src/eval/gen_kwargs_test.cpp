@@ -67,6 +67,7 @@ TEST(GenKwargs, ValuesAreReadAsLmEvalReadsThem) {
   EXPECT_TRUE(*parse_gen_kwargs("do_sample=True").do_sample);
   EXPECT_EQ(*parse_gen_kwargs("repetition_penalty=1.1").repetition_penalty, 1.1);
   EXPECT_EQ(*parse_gen_kwargs("seed=1234").seed, 1234u);
+  EXPECT_EQ(*parse_gen_kwargs(R"(until=[r"\n", r'a\'b'])").until, (Stops{"\\n", "a\\'b"}));  // raw strings keep backslashes
   // nesting deeper than any generation argument is not a literal (and no stack overflow): the text itself
   const std::string deep = "until=" + std::string(100000, '[') + std::string(100000, ']');
   EXPECT_EQ(parse_gen_kwargs(deep).until->size(), 1u);
@@ -117,6 +118,11 @@ TEST(GenKwargs, BadItemsAreOneLineErrors) {
   EXPECT_EQ(error_of("until=[1]"), "--gen-kwargs: until holds 1.0, which is not a string");
   EXPECT_EQ(error_of("{not json"), "--gen-kwargs: '{not json' is not a JSON object");
   EXPECT_EQ(error_of("min_p=1.5"), "--gen-kwargs: min_p=1.5 must be in [0, 1]");
+  // Python reads these as a dict, a set or bytes: lm-eval refuses them as stops, and so do we
+  for (const char* literal : {"until={\"a\": 1}", "until={'a'}", "until=b'a'"})
+    EXPECT_NE(error_of(literal).find("is a dict, set or bytes literal"), std::string::npos) << literal;
+  // a long value is shown cut, not echoed whole
+  EXPECT_LT(error_of("top_p=" + std::string(40000, '9')).size(), 200u);
   EXPECT_EQ(error_of("repetition_penalty=0"), "--gen-kwargs: repetition_penalty=0 must be in (0, 1e6]");
 }
 
