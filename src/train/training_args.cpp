@@ -232,6 +232,11 @@ void check_ranges(const TrainConfig& c) {
     fail("{}: trainer.zero_stage must be 0 (off) or 1 (AdamW state and update sharded over the ranks), got {}", f,
          a.zero_stage);
   if (a.warmup_steps < 0) fail("{}: trainer.warmup_steps must not be negative, got {}", f, a.warmup_steps);
+  // transformers' set_seed seeds numpy, which takes 0 to 2^32-1
+  if (a.seed < 0 || a.seed > 4294967295LL) fail("{}: trainer.seed must be in [0, 2^32-1], got {}", f, a.seed);
+  static const std::set<std::string> log_levels = {"passive", "debug", "info", "warning", "error", "critical"};
+  if (!log_levels.count(a.log_level))
+    fail("{}: trainer.log_level '{}' (expected passive, debug, info, warning, error or critical)", f, a.log_level);
   if (a.per_device_eval_batch_size <= 0) fail("{}: trainer.per_device_eval_batch_size must be positive", f);
   // HF's step intervals: a ratio of the total steps in (0, 1), or a whole number of steps (1e30 steps
   // used to cast to INT64_MIN and log every step).

@@ -95,6 +95,8 @@ TEST(TrainingArgs, BadConfigsNameTheKey) {
   expect_error(head + "  beta: -1\n", "trainer.beta must be in (0, 1e6], got -1", TrainerKind::DPO);
   expect_error(head + "  label_smoothing: 2\n", "trainer.label_smoothing must be in [0, 0.5], got 2", TrainerKind::DPO);
   expect_error(head + "  max_steps: 2\n  max_steps: 3\n", "line 5: duplicate key 'max_steps' (first at line 4)");
+  expect_error(head + "  seed: -1\n", "trainer.seed must be in [0, 2^32-1], got -1");
+  expect_error(head + "  log_level: loud\n", "trainer.log_level 'loud'");
 }
 
 TEST(TrainingArgs, StepPlanFollowsHfArithmetic) {
