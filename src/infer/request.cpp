@@ -75,7 +75,7 @@ bool check_vllm_only_key(const std::string& where, const std::string& key, const
 // A key that is not ours but looks like a sampling key (a typo, "top-p", "maxNewTokens") is an
 // error; anything else is the caller's own data and is passed through to the output.
 void check_unknown_key(const std::string& where, const std::string& key) {
-  static const std::set<std::string> known = {"prompt", "ids", "messages"};
+  static const std::set<std::string> known = {"prompt", "ids", "messages", "max_tokens"};  // max_tokens: vLLM's name
   if (known.count(key)) return;
   const auto& keys = sampling_keys();
   if (std::find(keys.begin(), keys.end(), key) != keys.end()) return;  // before the look-alikes: top_k is near top_p
@@ -124,6 +124,12 @@ SamplingParams sampling_params_from_row(const std::string& where, const nlohmann
     if (!check_vllm_only_key(where, key, value)) check_unknown_key(where, key);
   }
   if (given(row, "max_new_tokens")) p.max_new_tokens = get_integer<int64_t>(where, row, "max_new_tokens");
+  if (given(row, "max_tokens")) {  // vLLM's SamplingParams name for it
+    const int64_t n = get_integer<int64_t>(where, row, "max_tokens");
+    if (given(row, "max_new_tokens") && n != p.max_new_tokens)
+      fail("{}: 'max_tokens' ({}) and 'max_new_tokens' ({}) disagree", where, n, p.max_new_tokens);
+    p.max_new_tokens = n;
+  }
   if (given(row, "temperature")) p.temperature = get_field<float>(where, row, "temperature");
   if (given(row, "top_p")) p.top_p = get_field<float>(where, row, "top_p");
   if (given(row, "top_k")) p.top_k = get_integer<int64_t>(where, row, "top_k");

@@ -51,6 +51,17 @@ TEST(Request, UnimplementedVllmOptionsPassOnlyAsNoOps) {
   }
 }
 
+// vLLM's max_tokens is max_new_tokens; given both, they must agree.
+TEST(Request, VllmMaxTokensIsMaxNewTokens) {
+  const auto params = [](const char* row) { return sampling_params_from_row("r", nlohmann::json::parse(row), {}); };
+  EXPECT_EQ(params(R"({"prompt": "x", "max_tokens": 7})").max_new_tokens, 7);
+  EXPECT_EQ(params(R"({"prompt": "x", "max_tokens": 7, "max_new_tokens": 7})").max_new_tokens, 7);
+  EXPECT_NE(error_of([&] { params(R"({"prompt": "x", "max_tokens": 7, "max_new_tokens": 8})"); }).find("disagree"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] { params(R"({"prompt": "x", "maxTokens": 7})"); }).find("did you mean 'max_new_tokens'"),
+            std::string::npos);
+}
+
 // Integers are taken exactly: never truncated from a float nor wrapped into the field's type.
 TEST(Request, IntegerFieldsAreExactAndInRange) {
   const auto params = [](const char* row) { return sampling_params_from_row("r", nlohmann::json::parse(row), {}); };
