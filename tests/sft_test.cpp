@@ -515,5 +515,39 @@ trainer:
   EXPECT_TRUE(fs::exists(fmt::format("{}/epoch/checkpoint-{}", dir, epoch_evals[0])));
 }
 
+// TRL's padding_free: a micro-batch as one flat row changes no loss (positions restart per example,
+// attention stays within each), but NEFTune's L becomes the micro-batch's token count, as TRL's
+// flattening collator gives it, so with NEFTune the noise (and the loss) differ.
+TEST(SftPaddingFree, SameLossWithoutNeftuneOtherNoiseWithIt) {
+  const std::string dir = testing::make_temp_dir("sft-padding-free");
+  const auto losses = [&](const std::string& name, bool padding_free, double neftune) {
+    write_config(dir, fmt::format(R"(model_name: {0}/parity/tiny_llama4
+dataset:
+  path: {0}/sft/nll/examples.jsonl
+trainer:
+  per_device_train_batch_size: 4
+  max_steps: 2
+  logging_steps: 1
+  learning_rate: 1e-3
+  bf16: false
+  save_strategy: "no"
+  padding_free: {1}
+  neftune_noise_alpha: {2}
+  output_dir: {3}/{4}
+)", testing::fixture_dir(), padding_free ? "true" : "false", neftune, dir, name));
+    const auto r = testing::run_cli("sft " + dir + "/config.yaml");
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    std::vector<double> out;
+    for (const auto& row : read_rows(dir + "/" + name + "/metrics.jsonl")) out.push_back(row["loss"].get<double>());
+    return out;
+  };
+  const auto padded = losses("padded", false, 0), flat = losses("flat", true, 0);
+  ASSERT_EQ(padded.size(), 2u);
+  ASSERT_EQ(flat.size(), 2u);
+  for (size_t i = 0; i < padded.size(); ++i) EXPECT_NEAR(flat[i], padded[i], 1e-5 * padded[i]) << "step " << i + 1;
+  const auto padded_noise = losses("padded-noise", false, 5), flat_noise = losses("flat-noise", true, 5);
+  EXPECT_GT(std::fabs(flat_noise[0] - padded_noise[0]), 1e-6) << "the same NEFTune noise with and without padding_free";
+}
+
 }  // namespace
 }  // namespace tt

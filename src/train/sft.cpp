@@ -33,12 +33,13 @@ struct Rows {
 Rows make_rows(const std::vector<SftExample>& examples, const TrainingArgs& args, bool packing) {
   Rows rows;
   if (!packing) {
-    rows.packed.padding_free = false;
+    rows.packed.padding_free = args.padding_free;  // TRL's padding_free: the micro-batch as one flat row
     for (const auto& e : examples) rows.packed.rows.push_back({&e});
     return rows;
   }
   rows.packed = pack_dataset(examples, args.max_length, parse_packing_strategy(args.packing_strategy, "trainer.packing_strategy"),
                              args.dataset_num_proc);
+  rows.packed.padding_free = rows.packed.padding_free || args.padding_free;  // wrapped too, as TRL flattens it
   return rows;
 }
 

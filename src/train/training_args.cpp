@@ -33,7 +33,7 @@ const std::set<std::string>& python_only_keys() {
       "remove_unused_columns", "optim", "deepspeed", "fsdp", "local_rank", "disable_tqdm", "model_init_kwargs",
       "ref_model_init_kwargs", "precompute_ref_log_probs", "use_cpu", "no_cuda", "bf16_full_eval",
       "torch_empty_cache_steps", "gradient_checkpointing_kwargs", "save_safetensors", "save_only_model",
-      "include_tokens_per_second", "padding_free"};
+      "include_tokens_per_second"};
   return keys;
 }
 
@@ -107,6 +107,7 @@ std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
     a.packing_strategy = scalar(n, w);
     parse_packing_strategy(a.packing_strategy, w);
   };
+  s["padding_free"] = flag(a.padding_free);
   s["eval_packing"] = [&a](const YAML::Node& n, const std::string& w) { a.eval_packing = as_bool(n, w); };
   s["dataset_num_proc"] = [&a](const YAML::Node& n, const std::string& w) {
     a.dataset_num_proc = as_int(n, w);
@@ -185,7 +186,7 @@ const std::string* other_trainers_key(const std::string& key, TrainerKind kind) 
   static const std::map<std::string, std::string> sft_only = [] {
     std::map<std::string, std::string> m;
     for (const char* k : {"assistant_only_loss", "completion_only_loss", "dataset_text_field", "packing",
-                          "packing_strategy", "eval_packing",
+                          "packing_strategy", "eval_packing", "padding_free",
                           "neftune_noise_alpha", "eval_strategy", "eval_steps"})
       m[std::string("trainer.") + k] = "an SFT option";
     for (const char* k : {"eval_path", "test_size", "sources", "sources_file"})

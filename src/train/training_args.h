@@ -39,6 +39,9 @@ struct TrainingArgs {
   bool packing = false;
   std::string packing_strategy = "bfd";  // bfd | bfd-requeue (bfd_split) | wrapped (train/sft_data.h)
   std::optional<bool> eval_packing;      // unset: as packing
+  // TRL's padding_free: each micro-batch is one flat row of its examples (positions restarting at each),
+  // the same loss, no padding; NEFTune's L is then the micro-batch's token count. Packing with bfd implies it.
+  bool padding_free = false;
   int64_t dataset_num_proc = 0;  // TRL packs in map batches of 1000 within this many contiguous shards (0: one)
   int64_t seed = 42;
   bool dataloader_drop_last = false;
