@@ -48,10 +48,10 @@ void register_score(CLI::App& app) {
     // positions past the model's context were scored silently on the CPU (RoPE extrapolated), where
     // the GPU engine refuses them: both refuse, naming the line
     const ModelConfig& c = model.config;
-    const bool chunked = c.attention_chunk_size > 0 && c.attention_chunk_size < c.max_position_embeddings;
+    const int64_t limit = context_limit(c);
     std::vector<std::vector<int32_t>> sequences = read_id_sequences(
-        args->input, c.vocab_size, chunked ? c.attention_chunk_size : c.max_position_embeddings,
-        chunked ? "the model's attention_chunk_size" : "the model's max_position_embeddings");
+        args->input, c.vocab_size, limit,
+        limit < c.max_position_embeddings ? "the model's attention_chunk_size" : "the model's max_position_embeddings");
     if (sequences.empty()) fail("score --input {}: no sequences to score", args->input);  // was perplexity 1.000
     auto scores = cuda_device >= 0 ? score_on_device(model, sequences, precision, cuda_device)
                                    : score_sequences(model, sequences, {.precision = precision});

@@ -98,10 +98,7 @@ DeviceInferenceModel::~DeviceInferenceModel() {
 }
 
 int64_t DeviceInferenceModel::context_limit() const {
-  const ModelConfig& c = model_->config;
-  int64_t limit = c.max_position_embeddings;
-  if (c.attention_chunk_size > 0) limit = std::min(limit, c.attention_chunk_size);
-  return limit;
+  return tt::context_limit(model_->config);
 }
 
 void DeviceInferenceModel::create_cache(int64_t max_sequences, double memory_fraction, int64_t block_size) {

@@ -186,10 +186,7 @@ InferenceModel::InferenceModel(Model& model, Precision precision)
 }
 
 int64_t InferenceModel::context_limit() const {
-  const ModelConfig& c = model_->config;
-  int64_t limit = c.max_position_embeddings;
-  if (c.attention_chunk_size > 0) limit = std::min(limit, c.attention_chunk_size);
-  return limit;
+  return tt::context_limit(model_->config);
 }
 
 std::array<const PackedMatrix*, 4> InferenceModel::Layer::matrices() const {

@@ -17,6 +17,7 @@
 //  - `rope_interleaved` (a nanotron field SmolLM2 carries) is ignored by HF; so do we.
 #include "model/config.h"
 
+#include <algorithm>
 #include <set>
 
 #include "core/error.h"
@@ -394,6 +395,10 @@ int64_t parameter_count(const ModelConfig& c) {
   int64_t layer = attention + ffn + 2 * H;                                                    // two RMSNorm weights
   int64_t embed = c.vocab_size * H;
   return embed * (c.tie_word_embeddings ? 1 : 2) + c.num_hidden_layers * layer + H;  // + final norm
+}
+
+int64_t context_limit(const ModelConfig& c) {
+  return c.attention_chunk_size > 0 ? std::min(c.max_position_embeddings, c.attention_chunk_size) : c.max_position_embeddings;
 }
 
 }  // namespace tt

@@ -65,5 +65,8 @@ RopeParams rope_params(const ModelConfig& config);
 
 // Number of parameters (tied embeddings counted once).
 int64_t parameter_count(const ModelConfig& config);
+// The longest sequence the model takes: max_position_embeddings, or attention_chunk_size when smaller
+// (chunked attention is not implemented, so longer sequences are refused).
+int64_t context_limit(const ModelConfig& config);
 
 }  // namespace tt
