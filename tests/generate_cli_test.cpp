@@ -83,6 +83,52 @@ TEST(GenerateCli, ChatMessagesAndSinglePrompt) {
   EXPECT_EQ(read_lines(m.dir + "/one.jsonl").at(0)["prompt"], "abc");
 }
 
+// Lines without a seed of their own sample differently even with the same prompt (as a vLLM batch
+// does); the first line's seed is --seed, a line's own seed is kept, and the file is reproducible.
+// vLLM's penalties and min_tokens are taken from the flags and the lines.
+TEST(GenerateCli, LinesWithoutASeedSampleDifferentlyAndVllmFieldsApply) {
+  ModelDir m;
+  const std::string line = "{\"ids\": [1, 2, 3], \"temperature\": 1.0, \"max_new_tokens\": 12}\n";
+  std::string input = m.write("same.jsonl", line + line + "{\"ids\": [1, 2, 3], \"temperature\": 1.0, "
+                                                          "\"max_new_tokens\": 12, \"seed\": 9}\n");
+  auto ids = [&](const std::string& args, const std::string& out) {
+    auto r = testing::run_cli("generate --model " + m.model + " --input " + input + " --output " + m.dir + "/" + out +
+                              " " + args);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    std::vector<std::vector<int32_t>> all;
+    for (const auto& row : read_lines(m.dir + "/" + out)) all.push_back(row["completion_ids"].get<std::vector<int32_t>>());
+    return all;
+  };
+  const auto a = ids("--seed 9", "a.jsonl");
+  ASSERT_EQ(a.size(), 3u);
+  EXPECT_NE(a[0], a[1]);
+  EXPECT_EQ(a[0], a[2]);  // line 1 takes --seed itself
+  EXPECT_EQ(ids("--seed 9", "again.jsonl"), a);
+  EXPECT_NE(ids("--seed 10", "other.jsonl")[1], a[1]);
+  // Penalties and min_tokens, from the flags: a greedy line's completion changes under a presence
+  // penalty; min_tokens past max_new_tokens is refused, naming the flag.
+  std::string greedy = m.write("greedy.jsonl", "{\"ids\": [1, 2, 3], \"max_new_tokens\": 16}\n");
+  auto run = [&](const std::string& args) {
+    return testing::run_cli("generate --model " + m.model + " --input " + greedy + " --output " + m.dir +
+                            "/g.jsonl " + args);
+  };
+  ASSERT_EQ(run("").exit_code, 0);
+  const auto plain = read_lines(m.dir + "/g.jsonl").at(0)["completion_ids"];
+  ASSERT_EQ(run("--presence-penalty 2 --frequency-penalty 1.5 --min-tokens 3").exit_code, 0);
+  EXPECT_NE(read_lines(m.dir + "/g.jsonl").at(0)["completion_ids"], plain);
+  auto r = run("--min-tokens 300");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("generate --min-tokens: min_tokens must be <= max_new_tokens (256), got 300"),
+            std::string::npos)
+      << r.output;
+  r = run("--min-tokens 17");  // more than the line's max_new_tokens
+  EXPECT_NE(r.output.find("greedy.jsonl:1: min_tokens must be <= max_new_tokens (16), got 17"), std::string::npos)
+      << r.output;
+  r = run("--presence-penalty 2.5");
+  EXPECT_NE(r.output.find("generate --presence-penalty: presence_penalty must be in [-2, 2], got 2.5"), std::string::npos)
+      << r.output;
+}
+
 TEST(GenerateCli, BadInputGetsOneLineMessages) {
   ModelDir m;
   auto expect_error = [&](const std::string& line, const std::string& args, const std::string& needle) {

@@ -146,7 +146,7 @@ int main(int argc, char** argv) {
     auto* params = reinterpret_cast<DeviceSampling*>(upload(params_bytes));
     int32_t* history = device_array<int32_t>(1);
     int64_t* offsets = device_array<int64_t>(batch + 1);
-    uint8_t* seen = device_array<uint8_t>(1);
+    uint32_t* seen = device_array<uint32_t>(1);
     const double decode_ms = time_ms(5, [&] {
       layers(w, kv.view(), batch, d_seqs, d_pos, x, q, k, v, attn, gate, up);
       rowinv_gemm_bf16_tensor_cores(x, batch, w.lm_head, kVocab, kHidden, logits, false, nullptr);

@@ -13,6 +13,7 @@
 #include "cli/profile_table.h"
 #include "cli/token_ids.h"
 #include "core/communicator.h"
+#include "core/content_hash.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/rng.h"
@@ -33,8 +34,9 @@ using infer::SamplingParams;
 struct GenerateArgs {
   std::string model, prompt, input, output, precision = "auto", device;
   bool chat = false, ignore_eos = false;
-  int64_t max_new_tokens = 256, top_k = 0, n = 1, max_batch = 64;
-  float temperature = 0.0f, top_p = 1.0f, min_p = 0.0f, repetition_penalty = 1.0f;
+  int64_t max_new_tokens = 256, min_tokens = 0, top_k = 0, n = 1, max_batch = 64;
+  float temperature = 0.0f, top_p = 1.0f, min_p = 0.0f, repetition_penalty = 1.0f, presence_penalty = 0.0f,
+        frequency_penalty = 0.0f;
   uint64_t seed = 0;
   std::vector<std::string> stop;
   std::vector<int32_t> stop_token_ids;
@@ -47,7 +49,10 @@ SamplingParams default_params(const GenerateArgs& args) {
   defaults.top_p = args.top_p;
   defaults.top_k = args.top_k;
   defaults.min_p = args.min_p;
+  defaults.min_tokens = args.min_tokens;
   defaults.repetition_penalty = args.repetition_penalty;
+  defaults.presence_penalty = args.presence_penalty;
+  defaults.frequency_penalty = args.frequency_penalty;
   defaults.seed = args.seed;
   defaults.n = args.n;
   defaults.stop = args.stop;
@@ -64,16 +69,21 @@ std::vector<nlohmann::json> read_requests(const GenerateArgs& args) {
   return rows;
 }
 
+uint64_t row_seed(uint64_t seed, size_t row) { return row == 0 ? seed : hash_mix64(seed ^ hash_mix64(row)); }
+
 // The rows `mine` (indices into rows, in order) as engine requests numbered 0, 1, ...; every row is
 // checked, so that each rank of a sharded run stops on the same bad line. Errors name the input line.
 void add_requests(const GenerateArgs& args, const std::vector<nlohmann::json>& rows, const std::vector<size_t>& mine,
                   infer::Session& session) {
-  const SamplingParams defaults = default_params(args);
+  SamplingParams defaults = default_params(args);
   std::vector<bool> is_mine(rows.size(), false);
   for (size_t i : mine) is_mine[i] = true;
   for (size_t i = 0; i < rows.size(); ++i) {
     const std::string where = args.input.empty() ? "--prompt" : fmt::format("{}:{}", args.input, i + 1);
     if (!rows[i].is_object()) fail("{}: expected a JSON object", where);
+    // A row without its own seed gets one of --seed and its line, so that equal prompts sample
+    // differently (as they do in one vLLM batch) and the file's outputs stay reproducible.
+    defaults.seed = row_seed(args.seed, i);
     SamplingParams p = infer::sampling_params_from_row(where, rows[i], defaults);
     std::vector<int32_t> ids = infer::prompt_ids_from_row(where, rows[i], args.chat, session);
     if (!is_mine[i]) continue;
@@ -156,8 +166,10 @@ void run_generate(const GenerateArgs& args) {
   check_output_spares_model(args.output, "generate --output", args.model);
   check_sampling_flags("generate", default_params(args),
                        {{"temperature", "--temperature"}, {"top_p", "--top-p"}, {"top_k", "--top-k"},
-                        {"min_p", "--min-p"}, {"repetition_penalty", "--repetition-penalty"}, {"n", "--n"},
-                        {"max_new_tokens", "--max-new-tokens"}, {"an empty stop string", "--stop"}});
+                        {"min_p", "--min-p"}, {"repetition_penalty", "--repetition-penalty"},
+                        {"presence_penalty", "--presence-penalty"}, {"frequency_penalty", "--frequency-penalty"},
+                        {"n", "--n"}, {"max_new_tokens", "--max-new-tokens"}, {"min_tokens", "--min-tokens"},
+                        {"an empty stop string", "--stop"}});
   const Precision precision = parse_precision(args.precision);
   const int cuda_device = choose_inference_device(args.device, "", precision);
   const auto session = infer::open_session(args.model, {.precision = precision,
@@ -281,8 +293,9 @@ void register_generate(CLI::App& app) {
   cmd->add_option("--prompt", args->prompt, "one prompt text");
   cmd->add_option("--input", args->input,
                   "JSONL: {\"prompt\": text} | {\"ids\": [...]} | {\"messages\": [...]} (--chat), plus optional "
-                  "sampling fields (max_new_tokens, temperature, top_p, top_k, min_p, repetition_penalty, seed, n, "
-                  "stop, stop_token_ids, ignore_eos)");
+                  "sampling fields as vLLM's SamplingParams (max_new_tokens or max_tokens, min_tokens, temperature, "
+                  "top_p, top_k, min_p, repetition_penalty, presence_penalty, frequency_penalty, seed, n, stop, "
+                  "stop_token_ids, ignore_eos)");
   cmd->add_option("--output", args->output, "JSONL: each input line plus completion, completion_ids, finish_reason");
   cmd->add_flag("--chat", args->chat, "apply the model's chat template (with the generation prompt)");
   cmd->add_option("--max-new-tokens", args->max_new_tokens, "default 256");
@@ -290,8 +303,16 @@ void register_generate(CLI::App& app) {
   cmd->add_option("--top-p", args->top_p, "nucleus sampling mass, (0, 1]");
   cmd->add_option("--top-k", args->top_k, "0 = off");
   cmd->add_option("--min-p", args->min_p, "drop tokens below min_p x the best probability");
+  cmd->add_option("--min-tokens", args->min_tokens, "tokens generated before EOS, a stop id or a stop string may "
+                  "end a completion (vLLM's min_tokens; default 0)");
   cmd->add_option("--repetition-penalty", args->repetition_penalty, "1 = off");
-  cmd->add_option("--seed", args->seed, "seed of every request without its own 'seed'")->check(unsigned_64());
+  cmd->add_option("--presence-penalty", args->presence_penalty, "[-2, 2]: logit -= P once a token was generated");
+  cmd->add_option("--frequency-penalty", args->frequency_penalty,
+                  "[-2, 2]: logit -= F x the times a token was generated");
+  cmd->add_option("--seed", args->seed,
+                  "base seed: a request without its own 'seed' gets one of S and its line (the first line's is S); "
+                  "sample i of a request with seed s draws as a request with seed s + i (vLLM)")
+      ->check(unsigned_64());
   cmd->add_option("--n", args->n, "samples per prompt");
   cmd->add_option("--stop", args->stop, "stop strings")->expected(1, 64);
   cmd->add_option("--stop-token-id", args->stop_token_ids, "extra stop token ids (besides EOS)")->expected(1, 64);

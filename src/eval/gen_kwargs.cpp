@@ -238,6 +238,9 @@ void set_gen_kwarg(Parsing& p, const std::string& key, const Value& value) {
   else if (key == "top_p") g.top_p = in_range(key, value, 0, true, 1, "(0, 1]");
   else if (key == "min_p") g.min_p = in_range(key, value, 0, false, 1, "[0, 1]");
   else if (key == "repetition_penalty") g.repetition_penalty = in_range(key, value, 0, true, 1e6, "(0, 1e6]");
+  else if (key == "presence_penalty") g.presence_penalty = in_range(key, value, -2, false, 2, "[-2, 2]");
+  else if (key == "frequency_penalty") g.frequency_penalty = in_range(key, value, -2, false, 2, "[-2, 2]");
+  else if (key == "min_tokens") g.min_tokens = whole_number(key, value, 0);
   else if (key == "top_k") g.top_k = as_number(key, value) == -1 ? 0 : whole_number(key, value, 0);  // -1: off (vLLM)
   else if (key == "seed") g.seed = static_cast<uint64_t>(whole_number(key, value, 0));
   else if (const int rank = alias_rank(key); rank >= 0) {
@@ -246,7 +249,8 @@ void set_gen_kwarg(Parsing& p, const std::string& key, const Value& value) {
   } else if (key == "until") g.until = stop_list(value);
   else
     fail("--gen-kwargs: unknown key '{}' (known: do_sample, temperature, top_p, top_k, min_p, repetition_penalty, "
-         "seed, max_gen_toks, until)", key);
+         "presence_penalty, frequency_penalty, min_tokens, seed, max_gen_toks, until)",
+         key);
 }
 
 // key=value items split at commas outside quotes and brackets (lm-eval splits at every comma, so a
@@ -309,6 +313,8 @@ GenerationDefaults effective_generation(GenerationDefaults d, const GenKwargs& g
   if (g.top_p) d.top_p = *g.top_p;
   if (g.max_gen_toks) d.max_gen_toks = *g.max_gen_toks;
   if (g.until) d.until = *g.until;
+  if (g.min_tokens && *g.min_tokens > d.max_gen_toks)  // vLLM refuses min_tokens > max_tokens
+    fail("--gen-kwargs: min_tokens={} is more than max_gen_toks ({})", *g.min_tokens, d.max_gen_toks);
   return d;
 }
 
@@ -326,6 +332,9 @@ nlohmann::ordered_json generation_json(const GenerationDefaults& d, const GenKwa
   if (g.top_k) j["top_k"] = *g.top_k;
   if (g.min_p) j["min_p"] = *g.min_p;
   if (g.repetition_penalty) j["repetition_penalty"] = *g.repetition_penalty;
+  if (g.presence_penalty) j["presence_penalty"] = *g.presence_penalty;
+  if (g.frequency_penalty) j["frequency_penalty"] = *g.frequency_penalty;
+  if (g.min_tokens) j["min_tokens"] = *g.min_tokens;
   if (g.seed) j["seed"] = *g.seed;
   return j;
 }

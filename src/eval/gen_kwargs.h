@@ -19,8 +19,8 @@ namespace tt::eval {
 
 struct GenKwargs {
   std::optional<bool> do_sample;
-  std::optional<double> temperature, top_p, min_p, repetition_penalty;
-  std::optional<int64_t> top_k, max_gen_toks;
+  std::optional<double> temperature, top_p, min_p, repetition_penalty, presence_penalty, frequency_penalty;
+  std::optional<int64_t> top_k, max_gen_toks, min_tokens;  // min_tokens and the penalties: vLLM's, passed through
   std::optional<uint64_t> seed;  // the base of each document's seed (eval's --seed otherwise)
   std::optional<std::vector<std::string>> until;
 };

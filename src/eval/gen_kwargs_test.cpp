@@ -98,6 +98,31 @@ TEST(GenKwargs, DocRequestsCarryTheMergedSettings) {
   EXPECT_TRUE(sampled.stop.empty());
 }
 
+// lm-eval's vllm backend passes the keys it does not know to vLLM's SamplingParams: its penalties and
+// min_tokens apply greedy or sampled, and are written into the samples' generation arguments.
+TEST(GenKwargs, VllmPenaltiesAndMinTokensPassThrough) {
+  GenerationDefaults task;
+  task.do_sample = false;
+  task.max_gen_toks = 64;
+  const GenKwargs kwargs = parse_gen_kwargs("presence_penalty=1.5,frequency_penalty=-0.5,min_tokens=8");
+  const infer::SamplingParams p = generation_params(effective_generation(task, kwargs), kwargs, 9, false);
+  EXPECT_EQ(p.presence_penalty, 1.5f);
+  EXPECT_EQ(p.frequency_penalty, -0.5f);
+  EXPECT_EQ(p.min_tokens, 8);
+  EXPECT_EQ(p.temperature, 0.0f);
+  const auto j = generation_json(effective_generation(task, kwargs), kwargs);
+  EXPECT_EQ(j.at("presence_penalty"), 1.5);
+  EXPECT_EQ(j.at("frequency_penalty"), -0.5);
+  EXPECT_EQ(j.at("min_tokens"), 8);
+  EXPECT_FALSE(generation_json(task, {}).contains("min_tokens"));
+  auto error_of = [](const std::string& text) { return tt::testing::error_of([&] { parse_gen_kwargs(text); }); };
+  EXPECT_EQ(error_of("presence_penalty=2.5"), "--gen-kwargs: presence_penalty=2.5 must be in [-2, 2]");
+  EXPECT_EQ(error_of("frequency_penalty=nan"), "--gen-kwargs: frequency_penalty=nan must be in [-2, 2]");
+  EXPECT_EQ(error_of("min_tokens=-1"), "--gen-kwargs: min_tokens=-1 must be a whole number >= 0");
+  EXPECT_EQ(tt::testing::error_of([&] { effective_generation(task, parse_gen_kwargs("min_tokens=65")); }),
+            "--gen-kwargs: min_tokens=65 is more than max_gen_toks (64)");
+}
+
 TEST(GenKwargs, BadItemsAreOneLineErrors) {
   auto error_of = [](const std::string& text) { return tt::testing::error_of([&] { parse_gen_kwargs(text); }); };
   EXPECT_EQ(error_of("top_p"), "--gen-kwargs: 'top_p' is not key=value");

@@ -40,6 +40,9 @@ infer::SamplingParams generation_params(const GenerationDefaults& gen, const Gen
   if (kwargs.top_k) params.top_k = *kwargs.top_k;
   if (kwargs.min_p && gen.do_sample) params.min_p = static_cast<float>(*kwargs.min_p);
   if (kwargs.repetition_penalty) params.repetition_penalty = static_cast<float>(*kwargs.repetition_penalty);
+  if (kwargs.presence_penalty) params.presence_penalty = static_cast<float>(*kwargs.presence_penalty);
+  if (kwargs.frequency_penalty) params.frequency_penalty = static_cast<float>(*kwargs.frequency_penalty);
+  if (kwargs.min_tokens) params.min_tokens = *kwargs.min_tokens;
   params.max_new_tokens = gen.max_gen_toks;
   if (!stops_after_thinking)
     for (const auto& s : gen.until)

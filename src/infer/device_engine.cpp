@@ -84,9 +84,9 @@ void DeviceEngine::grow_sampling(int64_t rows, int64_t history_tokens) {
     replace(tokens_, sizeof(int32_t) * R);
     replace(params_, sizeof(GenerationSampling) * R);
     replace(offsets_, sizeof(int64_t) * (R + 1));
-    replace(seen_, static_cast<size_t>(R * vocab_));
-    const std::vector<uint8_t> zeros(static_cast<size_t>(R * vocab_), 0);
-    device_->upload(seen_, zeros.data(), zeros.size());
+    replace(seen_, sizeof(uint32_t) * static_cast<size_t>(R * vocab_));
+    const std::vector<uint32_t> zeros(static_cast<size_t>(R * vocab_), 0);
+    device_->upload(seen_, zeros.data(), sizeof(uint32_t) * zeros.size());
     sample_capacity_ = R;
   }
   if (history_tokens > history_capacity_) {
@@ -94,6 +94,18 @@ void DeviceEngine::grow_sampling(int64_t rows, int64_t history_tokens) {
     replace(history_, sizeof(int32_t) * T);
     history_capacity_ = T;
   }
+}
+
+GenerationSampling generation_sampling(const SamplingParams& p, int64_t vocab) {
+  GenerationSampling g;
+  g.temperature = p.temperature;
+  g.top_p = p.top_p;
+  g.top_k = static_cast<int32_t>(std::min<int64_t>(p.top_k, vocab));
+  g.min_p = p.min_p;
+  g.repetition_penalty = p.repetition_penalty;
+  g.frequency_penalty = p.frequency_penalty;
+  g.presence_penalty = p.presence_penalty;
+  return g;
 }
 
 std::vector<int32_t> DeviceEngine::sample(const std::vector<DeviceSampleRow>& rows) {
@@ -105,11 +117,17 @@ std::vector<int32_t> DeviceEngine::sample(const std::vector<DeviceSampleRow>& ro
   for (int64_t i = 0; i < n; ++i) {
     const SamplingParams& p = *rows[i].params;
     GenerationSampling& g = host_params_[i];
-    g = {p.temperature, p.top_p, static_cast<int32_t>(std::min<int64_t>(p.top_k, vocab_)), p.min_p,
-         p.repetition_penalty, 0.0};
+    g = generation_sampling(p, vocab_);
     if (p.temperature > 0.0f && p.top_k != 1) g.uniform = rows[i].rng->uniform();
-    // The history is only read for the repetition penalty: rows without one send none.
-    if (p.repetition_penalty != 1.0f) host_history_.insert(host_history_.end(), rows[i].history->begin(), rows[i].history->end());
+    // The row's span of the history array: its sequence, read only for the penalties (rows without
+    // one send none), then the ids held back.
+    const size_t start = host_history_.size();
+    if (p.repetition_penalty != 1.0f || p.frequency_penalty != 0.0f || p.presence_penalty != 0.0f) {
+      host_history_.insert(host_history_.end(), rows[i].history->begin(), rows[i].history->end());
+      g.prompt_length = static_cast<int32_t>(rows[i].prompt_length);
+    }
+    g.history_length = static_cast<int32_t>(host_history_.size() - start);
+    host_history_.insert(host_history_.end(), rows[i].held_back.begin(), rows[i].held_back.end());
     host_offsets_.push_back(static_cast<int64_t>(host_history_.size()));
   }
   grow_sampling(n, std::max<int64_t>(1, static_cast<int64_t>(host_history_.size())));

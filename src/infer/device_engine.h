@@ -33,13 +33,20 @@ struct DeviceEngineOptions {
   int64_t graph_rows = 0;
 };
 
-// One sampled row of the last forward: the row's sequence so far (prompt + generated), its
-// parameters and its RNG stream (one uniform draw per non-greedy token, as the CPU sampler's stream).
+// One sampled row of the last forward: the row's sequence so far (prompt + generated, the first
+// prompt_length of it the prompt), its parameters, its RNG stream (one uniform draw per non-greedy
+// token, as the CPU sampler's stream) and the ids it may not draw yet (min_tokens).
 struct DeviceSampleRow {
   const std::vector<int32_t>* history = nullptr;
+  int64_t prompt_length = 0;
   const SamplingParams* params = nullptr;
   Rng* rng = nullptr;
+  std::vector<int32_t> held_back = {};
 };
+
+// A request's options as the device sampler reads them (the uniform draw and the row's history
+// lengths are the caller's); top_k is capped at the vocabulary.
+GenerationSampling generation_sampling(const SamplingParams& p, int64_t vocab);
 
 // The engine's device for a device text ("auto", "cpu", "cuda", "cuda:N"; `where` names it in errors):
 // the CUDA ordinal, or -1 for the CPU; auto takes the first GPU that answers. Logs the choice (name,
@@ -93,7 +100,7 @@ class DeviceEngine {
   int32_t* tokens_ = nullptr;
   GenerationSampling* params_ = nullptr;
   int64_t* offsets_ = nullptr;
-  uint8_t* seen_ = nullptr;  // [sample_capacity_, vocab], zero between calls (the kernel leaves it zero)
+  uint32_t* seen_ = nullptr;  // [sample_capacity_, vocab], zero between calls (the kernel leaves it zero)
   int32_t* history_ = nullptr;
   // host staging
   std::vector<GenerationSampling> host_params_;

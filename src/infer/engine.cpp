@@ -209,24 +209,23 @@ void Engine::after_token(Sample& s, int32_t token) {
     s.finish_reason = "stop";
     return finish(s, "stop");
   }
+  const int64_t generated = static_cast<int64_t>(s.tokens.size()) - s.prompt_len;
   if (s.decoder) {
     const size_t before = s.text.size();
     s.text += s.decoder->feed(token);
-    if (r.max_stop_len > 0 && s.text.size() > before) {
-      // A stop string may straddle tokens: search from where a match could begin.
-      const size_t from = before >= r.max_stop_len ? before - r.max_stop_len + 1 : 0;
-      size_t best = std::string::npos;
+    // As vLLM's detokenizer: stop strings are looked for once more than min_tokens tokens are out, a
+    // match ending in the new text (it may begin in earlier tokens'), the first of the list that
+    // occurs winning.
+    if (r.max_stop_len > 0 && s.text.size() > before && generated > p.min_tokens) {
       for (const auto& stop : p.stop) {
-        const size_t at = s.text.find(stop, from);
-        if (at != std::string::npos) best = std::min(best, at);
-      }
-      if (best != std::string::npos) {
-        s.text.resize(best);
-        return finish(s, "stop");
+        const size_t at = s.text.find(stop, before >= stop.size() ? before - stop.size() + 1 : 0);
+        if (at != std::string::npos) {
+          s.text.resize(at);
+          return finish(s, "stop");
+        }
       }
     }
   }
-  const int64_t generated = static_cast<int64_t>(s.tokens.size()) - s.prompt_len;
   if (generated >= p.max_new_tokens || static_cast<int64_t>(s.tokens.size()) >= forward_.context_limit())
     return finish(s, "length");
   if (stream_ && s.decoder) {
@@ -288,12 +287,19 @@ void Engine::run_forward(bool host_logits) {
   else forward_.forward(step_, cache_, logits_.data());
 }
 
+std::vector<int32_t> Engine::held_back(const Sample& s) const {
+  return ids_held_back(requests_[s.request]->params, static_cast<int64_t>(s.tokens.size()) - s.prompt_len, eos_ids_);
+}
+
 // One token per sample of `sampling`, from the step's logit rows in that order.
 std::vector<int32_t> Engine::draw_tokens(const std::vector<Sample*>& sampling) {
   const int64_t count = static_cast<int64_t>(sampling.size());
   if (gpu_) {
     std::vector<DeviceSampleRow> rows;
-    for (Sample* s : sampling) rows.push_back({&s->tokens, &requests_[s->request]->params, &s->rng});
+    for (Sample* s : sampling) {
+      const SamplingParams& p = requests_[s->request]->params;
+      rows.push_back({&s->tokens, s->prompt_len, &p, &s->rng, held_back(*s)});
+    }
     return gpu_->sample(rows);
   }
   // Each sample draws from its own logits row and RNG stream, so they can be drawn in parallel.
@@ -302,7 +308,7 @@ std::vector<int32_t> Engine::draw_tokens(const std::vector<Sample*>& sampling) {
   parallel_for_dynamic(count, 1, count > 1 && V * count > (int64_t{1} << 16), [&](int64_t i) {
     Sample* s = sampling[i];
     std::span<float> row(logits_.data() + i * V, V);
-    drawn[i] = sample_token(row, s->tokens, requests_[s->request]->params, s->rng);
+    drawn[i] = sample_token(row, s->tokens, s->prompt_len, held_back(*s), requests_[s->request]->params, s->rng);
   });
   return drawn;
 }

@@ -118,6 +118,7 @@ class Engine {
   void reserve(int32_t seq, int64_t tokens);
   void run_forward(bool host_logits);
   std::vector<int32_t> draw_tokens(const std::vector<Sample*>& sampling);
+  std::vector<int32_t> held_back(const Sample& s) const;  // ids_held_back for the sample's next token
 
   InferenceModel forward_;
   EngineOptions options_;

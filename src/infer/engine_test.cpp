@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <numeric>
+#include <set>
 
 #include <gtest/gtest.h>
 
@@ -226,6 +227,96 @@ TEST(EngineSampling, SeedsAndSamplesGiveDifferentStreams) {
   EXPECT_NE(a[0].samples[0].ids, a[0].samples[1].ids);
   EXPECT_NE(a[0].samples[0].ids, b[0].samples[0].ids);
   EXPECT_EQ(a[0].samples[0].ids, c[0].samples[0].ids);  // sample 0 of seed 1, whatever n is
+  // vLLM runs sample i of a request with n > 1 as a request with seed + i.
+  EXPECT_EQ(a[0].samples[1].ids, b[0].samples[0].ids);
+  auto seed3 = engine.generate({{prompt, {.temperature = 1.0f, .seed = 3, .max_new_tokens = 16}}});
+  EXPECT_EQ(a[0].samples[2].ids, seed3[0].samples[0].ids);
+}
+
+// Presence and frequency penalties over the generated tokens: a greedy run that repeats a token stops
+// repeating it under a large enough penalty, and penalties of 0 change nothing.
+TEST(EngineSampling, PresenceAndFrequencyPenaltiesActOnGeneratedTokens) {
+  Model model = tiny_model();
+  auto prompt = random_prompts(1, 8, 8, 4)[0];
+  Engine engine(model, {});
+  auto run = [&](float presence, float frequency) {
+    return engine.generate({{prompt, {.temperature = 0.0f, .presence_penalty = presence, .frequency_penalty = frequency,
+                                      .max_new_tokens = 24}}})[0].samples[0].ids;
+  };
+  const auto plain = run(0.0f, 0.0f);
+  std::set<int32_t> distinct(plain.begin(), plain.end());
+  ASSERT_LT(distinct.size(), plain.size()) << "the greedy run repeats no token: the case shows nothing";
+  EXPECT_EQ(run(-0.0f, 0.0f), plain);
+  const auto presence = run(2.0f, 0.0f), frequency = run(0.0f, 2.0f);
+  EXPECT_NE(presence, plain);
+  EXPECT_NE(frequency, plain);
+  // Each step's logits, checked by hand: the penalised row of step k is the plain forward's logits with
+  // the penalty subtracted once per distinct earlier output token (presence).
+  std::vector<int32_t> sequence = prompt;
+  for (size_t k = 0; k < presence.size(); ++k) {
+    std::vector<float> logits = reference_logits(model, sequence, Precision::FP32);
+    std::vector<float> row(logits.end() - model.config.vocab_size, logits.end());
+    std::set<int32_t> out(sequence.begin() + static_cast<std::ptrdiff_t>(prompt.size()), sequence.end());
+    for (int32_t id : out) row[id] -= 2.0f;
+    ASSERT_EQ(presence[k], argmax(row)) << "step " << k;
+    sequence.push_back(presence[k]);
+  }
+}
+
+// min_tokens: EOS and stop token ids are held back and stop strings are not looked for until that
+// many tokens are out (vLLM); after that the first stop of the list that occurs ends the text.
+TEST(EngineStops, MinTokensHoldsBackEosStopIdsAndStopStrings) {
+  Model model = tiny_model();
+  auto prompt = random_prompts(1, 8, 8, 4)[0];
+  Engine plain(model, {});
+  auto free_run = plain.generate({{prompt, {.temperature = 0.0f, .max_new_tokens = 20}}})[0].samples[0].ids;
+  const int32_t first_token = free_run[0];
+  Engine with_eos(model, {}, nullptr, {first_token});
+  auto stops_at_once = with_eos.generate({{prompt, {.temperature = 0.0f, .max_new_tokens = 20}}})[0].samples[0];
+  EXPECT_EQ(stops_at_once.ids, std::vector<int32_t>{first_token});
+  for (int64_t min_tokens : {1, 5}) {
+    auto held = with_eos.generate({{prompt, {.temperature = 0.0f, .max_new_tokens = 20, .min_tokens = min_tokens}}});
+    const auto& ids = held[0].samples[0].ids;
+    ASSERT_GE(static_cast<int64_t>(ids.size()), min_tokens) << min_tokens;
+    for (int64_t k = 0; k < min_tokens; ++k) EXPECT_NE(ids[k], first_token) << "token " << k << " of " << min_tokens;
+    auto by_id = plain.generate({{prompt, {.temperature = 0.0f, .max_new_tokens = 20, .min_tokens = min_tokens,
+                                           .stop_token_ids = {first_token}}}});
+    EXPECT_EQ(by_id[0].samples[0].ids, ids) << "a stop token id is held back as EOS is";
+  }
+}
+
+TEST(EngineStops, StopStringsWaitForMinTokensAndTheFirstListedWins) {
+  std::string dir = tt::testing::make_temp_dir("engine-min-tokens");
+  Tokenizer tok = testing::write_tiny_tokenizer(dir);
+  Model model = tiny_model();
+  std::vector<int32_t> prompt = tok.encode("Hello, world");
+  Engine engine(model, {}, &tok);
+  auto free_run = engine.generate({{prompt, {.temperature = 0.0f, .max_new_tokens = 24}}})[0].samples[0];
+  const std::string text = tok.decode(free_run.ids);
+  ASSERT_GE(free_run.ids.size(), 12u);
+  // A stop string made of the first token's text: found at once, and only past min_tokens otherwise
+  // (in text generated after the min_tokens-th token).
+  const std::string first = tok.decode(std::vector<int32_t>{free_run.ids[0]});
+  ASSERT_FALSE(first.empty());
+  auto at_once = engine.generate({{prompt, {.temperature = 0.0f, .max_new_tokens = 24, .stop = {first}}}})[0].samples[0];
+  EXPECT_EQ(at_once.text, "");
+  auto later = engine.generate({{prompt, {.temperature = 0.0f, .max_new_tokens = 24, .min_tokens = 3, .stop = {first}}}});
+  const std::string after = text.substr(0, tok.decode(std::vector<int32_t>(free_run.ids.begin(), free_run.ids.begin() + 3)).size());
+  const size_t again = text.find(first, after.size() >= first.size() ? after.size() - first.size() + 1 : 0);
+  EXPECT_EQ(later[0].samples[0].text, again == std::string::npos ? text : text.substr(0, again));
+  // Two stops that end at the same character, so the same token completes both: vLLM takes the first
+  // of the list, not the one that begins earlier.
+  size_t pos = 2;
+  while (pos + 2 <= text.size() && !(text.find(text.substr(pos - 1, 3)) == pos - 1 && text.find(text.substr(pos, 2)) == pos))
+    ++pos;
+  ASSERT_LE(pos + 2, text.size()) << "no two stops of the text end at one character alone";
+  const std::string longer = text.substr(pos - 1, 3), shorter = text.substr(pos, 2);
+  auto run = [&](std::vector<std::string> stops) {
+    return engine.generate({{prompt, {.temperature = 0.0f, .max_new_tokens = 24, .stop = stops}}})[0].samples[0].text;
+  };
+  EXPECT_EQ(run({shorter, longer}), text.substr(0, pos));
+  EXPECT_EQ(run({longer, shorter}), text.substr(0, pos - 1));
+  std::filesystem::remove_all(dir);
 }
 
 TEST(EngineStops, EosStopTokenAndMaxNewTokens) {

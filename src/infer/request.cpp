@@ -11,9 +11,9 @@
 namespace tt::infer {
 
 const std::vector<std::string>& sampling_keys() {
-  static const std::vector<std::string> keys = {"max_new_tokens", "temperature",    "top_p", "top_k",
-                                                "min_p",          "repetition_penalty", "seed",  "n",
-                                                "stop",           "stop_token_ids", "ignore_eos"};
+  static const std::vector<std::string> keys = {
+      "max_new_tokens", "min_tokens", "temperature", "top_p", "top_k",          "min_p",     "repetition_penalty",
+      "presence_penalty", "frequency_penalty", "seed",  "n",     "stop", "stop_token_ids", "ignore_eos"};
   return keys;
 }
 
@@ -46,8 +46,6 @@ std::string normalise_key(const std::string& key) {
 // copied to the output, unapplied, and is now an error.
 bool is_no_op(const std::string& key, const nlohmann::json& value) {
   if (value.is_null()) return true;
-  if (key == "presence_penalty" || key == "frequency_penalty" || key == "min_tokens")
-    return value.is_number() && value.get<double>() == 0;
   if (key == "include_stop_str_in_output" || key == "skip_special_tokens" || key == "spaces_between_special_tokens")
     return value.is_boolean() && !value.get<bool>();  // tinythink keeps special tokens and adds no spaces
   if (key == "logit_bias" || key == "bad_words" || key == "allowed_token_ids") return value.empty();
@@ -61,7 +59,7 @@ bool is_no_op(const std::string& key, const nlohmann::json& value) {
 // Whether `key` is one of them (an error unless its value is the no-op).
 bool check_vllm_only_key(const std::string& where, const std::string& key, const nlohmann::json& value) {
   static const std::set<std::string> vllm_only = {
-      "presence_penalty", "frequency_penalty", "min_tokens", "include_stop_str_in_output", "skip_special_tokens",
+      "include_stop_str_in_output", "skip_special_tokens",
       "spaces_between_special_tokens", "logit_bias", "bad_words", "allowed_token_ids", "truncate_prompt_tokens",
       "logprobs", "prompt_logprobs", "best_of", "guided_decoding", "structured_outputs", "detokenize",
       "logits_processors", "output_kind", "extra_args"};
@@ -135,6 +133,9 @@ SamplingParams sampling_params_from_row(const std::string& where, const nlohmann
   if (given(row, "top_k")) p.top_k = get_integer<int64_t>(where, row, "top_k");
   if (given(row, "min_p")) p.min_p = get_field<float>(where, row, "min_p");
   if (given(row, "repetition_penalty")) p.repetition_penalty = get_field<float>(where, row, "repetition_penalty");
+  if (given(row, "presence_penalty")) p.presence_penalty = get_field<float>(where, row, "presence_penalty");
+  if (given(row, "frequency_penalty")) p.frequency_penalty = get_field<float>(where, row, "frequency_penalty");
+  if (given(row, "min_tokens")) p.min_tokens = get_integer<int64_t>(where, row, "min_tokens");
   if (given(row, "seed")) p.seed = get_integer<uint64_t>(where, row, "seed");
   if (given(row, "n")) p.n = get_integer<int64_t>(where, row, "n");
   if (given(row, "ignore_eos")) p.ignore_eos = get_field<bool>(where, row, "ignore_eos");

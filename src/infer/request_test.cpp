@@ -42,13 +42,32 @@ TEST(Request, UnimplementedVllmOptionsPassOnlyAsNoOps) {
       "min_tokens": 0, "include_stop_str_in_output": false, "skip_special_tokens": false, "logprobs": null,
       "logit_bias": {}, "bad_words": [], "best_of": 1})");
   EXPECT_EQ(error_of([&] { sampling_params_from_row("in.jsonl:1", row, {}); }), "(no error)");
-  for (const char* field : {R"("presence_penalty": 0.5)", R"("min_tokens": 4)", R"("skip_special_tokens": true)",
-                            R"("logprobs": 5)", R"("logit_bias": {"7": -100})", R"("best_of": 3)"}) {
+  for (const char* field : {R"("skip_special_tokens": true)", R"("logprobs": 5)", R"("logit_bias": {"7": -100})",
+                            R"("best_of": 3)", R"("prompt_logprobs": 1)"}) {
     const auto bad = nlohmann::json::parse(std::string(R"({"prompt": "x", )") + field + "}");
     const std::string e = error_of([&] { sampling_params_from_row("in.jsonl:5", bad, {}); });
     EXPECT_EQ(e.rfind("in.jsonl:5: '", 0), 0u) << e;
     EXPECT_NE(e.find("is a vLLM sampling option that tinythink does not implement"), std::string::npos) << e;
   }
+}
+
+// vLLM's presence and frequency penalties and min_tokens are read (and checked) as the engine applies them.
+TEST(Request, VllmPenaltiesAndMinTokensAreRead) {
+  const auto row = nlohmann::json::parse(
+      R"({"prompt": "x", "presence_penalty": 0.5, "frequency_penalty": -1.25, "min_tokens": 4, "max_tokens": 9})");
+  const SamplingParams p = sampling_params_from_row("in.jsonl:1", row, {});
+  EXPECT_EQ(p.presence_penalty, 0.5f);
+  EXPECT_EQ(p.frequency_penalty, -1.25f);
+  EXPECT_EQ(p.min_tokens, 4);
+  const auto bad = [](const char* text) {
+    return error_of([&] { sampling_params_from_row("in.jsonl:3", nlohmann::json::parse(text), {}); });
+  };
+  EXPECT_EQ(bad(R"({"prompt": "x", "presence_penalty": 3})"), "in.jsonl:3: presence_penalty must be in [-2, 2], got 3");
+  EXPECT_EQ(bad(R"({"prompt": "x", "min_tokens": 2.5})"), "in.jsonl:3: 'min_tokens' must be an integer, got 2.5");
+  EXPECT_EQ(bad(R"({"prompt": "x", "min_tokens": 10, "max_tokens": 9})"),
+            "in.jsonl:3: min_tokens must be <= max_new_tokens (9), got 10");
+  EXPECT_EQ(bad(R"({"prompt": "x", "frequency_penalty": "1"})"), "in.jsonl:3: 'frequency_penalty' has the wrong type (\"1\")");
+  EXPECT_NE(bad(R"({"prompt": "x", "presence-penalty": 1})").find("did you mean 'presence_penalty'"), std::string::npos);
 }
 
 // vLLM's max_tokens is max_new_tokens; given both, they must agree.

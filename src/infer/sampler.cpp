@@ -1,6 +1,7 @@
 #include "infer/sampler.h"
 
 #include <cmath>
+#include <limits>
 
 #include "core/error.h"
 
@@ -14,23 +15,39 @@ void validate(const SamplingParams& p) {
   if (!(p.min_p >= 0.0f && p.min_p <= 1.0f)) fail("min_p must be in [0, 1], got {}", p.min_p);
   if (!(p.repetition_penalty > 0.0f) || !std::isfinite(p.repetition_penalty))
     fail("repetition_penalty must be > 0, got {}", p.repetition_penalty);
+  if (!(p.presence_penalty >= -2.0f && p.presence_penalty <= 2.0f))
+    fail("presence_penalty must be in [-2, 2], got {}", p.presence_penalty);
+  if (!(p.frequency_penalty >= -2.0f && p.frequency_penalty <= 2.0f))
+    fail("frequency_penalty must be in [-2, 2], got {}", p.frequency_penalty);
   if (p.n < 1) fail("n must be >= 1, got {}", p.n);
   if (p.n > kMaxSamplesPerRequest)
     fail("n must be <= {} (every sample is a sequence held in memory), got {}", kMaxSamplesPerRequest, p.n);
   if (p.max_new_tokens < 1) fail("max_new_tokens must be >= 1, got {}", p.max_new_tokens);
+  if (p.min_tokens < 0) fail("min_tokens must be >= 0, got {}", p.min_tokens);
+  if (p.min_tokens > p.max_new_tokens)
+    fail("min_tokens must be <= max_new_tokens ({}), got {}", p.max_new_tokens, p.min_tokens);
   for (const auto& s : p.stop)
     if (s.empty()) fail("an empty stop string would stop before the first token; remove it");
 }
 
 Rng sample_rng(uint64_t seed, int64_t index) {
-  // Decorrelate (seed, index) pairs: mix the index into the seed with a different odd constant.
-  Rng mixer(seed ^ (0xd1b54a32d192ed03ull * static_cast<uint64_t>(index + 1)));
+  // Decorrelate nearby seeds: the stream's state comes from a mix of seed + index.
+  Rng mixer((seed + static_cast<uint64_t>(index)) ^ 0xd1b54a32d192ed03ull);
   return Rng(mixer.next_u64());
 }
 
-int32_t sample_token(std::span<float> logits, std::span<const int32_t> history, const SamplingParams& params,
-                     Rng& rng) {
-  apply_repetition_penalty(logits, history, params.repetition_penalty);
+std::vector<int32_t> ids_held_back(const SamplingParams& p, int64_t generated, std::span<const int32_t> eos_ids) {
+  if (generated >= p.min_tokens) return {};
+  std::vector<int32_t> ids = p.stop_token_ids;
+  if (!p.ignore_eos) ids.insert(ids.end(), eos_ids.begin(), eos_ids.end());
+  return ids;
+}
+
+int32_t sample_token(std::span<float> logits, std::span<const int32_t> history, int64_t prompt_length,
+                     std::span<const int32_t> held_back, const SamplingParams& params, Rng& rng) {
+  for (int32_t id : held_back)
+    if (id >= 0 && id < static_cast<int32_t>(logits.size())) logits[id] = -std::numeric_limits<float>::infinity();
+  apply_penalties(logits, history, prompt_length, token_penalties(params));
   return sample_filtered(logits, token_filter(params), rng);
 }
 

@@ -19,9 +19,12 @@ struct SamplingParams {
   int64_t top_k = 0;               // 0 = off
   float min_p = 0.0f;              // [0, 1]
   float repetition_penalty = 1.0f; // HF/CTRL: logit / r if > 0 else logit * r, over prompt + generated tokens
+  float presence_penalty = 0.0f;   // [-2, 2], OpenAI/vLLM: logit -= p once a token has been generated
+  float frequency_penalty = 0.0f;  // [-2, 2], OpenAI/vLLM: logit -= f * times the token has been generated
   int64_t n = 1;                   // samples per prompt
-  uint64_t seed = 0;
+  uint64_t seed = 0;               // sample i of the request draws from the stream of seed + i (vLLM)
   int64_t max_new_tokens = 256;
+  int64_t min_tokens = 0;          // no EOS, stop token id or stop string ends a sample before this many tokens
   std::vector<std::string> stop = {};     // stop strings (need a tokenizer)
   std::vector<int32_t> stop_token_ids = {};  // besides the model's EOS ids
   bool ignore_eos = false;
@@ -33,7 +36,8 @@ inline constexpr int64_t kMaxSamplesPerRequest = 65536;
 // Checks ranges; errors name the field ("top_p must be in (0, 1], got 1.5").
 void validate(const SamplingParams& params);
 
-// The RNG stream of sample `index` of a request with `seed` (independent streams per sample).
+// The RNG stream of sample `index` of a request with `seed`: as in vLLM, where sample i of a request
+// with n > 1 is a request of its own with seed + i, it is the stream of sample 0 with seed + index.
 Rng sample_rng(uint64_t seed, int64_t index);
 
 // The per-row filter of a request's options.
@@ -44,8 +48,19 @@ inline std::vector<Candidate> filter_candidates(std::span<const float> logits, c
   return tt::filter_candidates(logits, token_filter(params));
 }
 
-// One draw: repetition penalty over `history` (logits are modified), then greedy or filtered sampling.
-int32_t sample_token(std::span<float> logits, std::span<const int32_t> history, const SamplingParams& params,
-                     Rng& rng);
+// The penalties of a request's options.
+inline TokenPenalties token_penalties(const SamplingParams& p) {
+  return {p.repetition_penalty, p.frequency_penalty, p.presence_penalty};
+}
+
+// The token ids a sample may not draw yet, having generated `generated` tokens: before min_tokens, the
+// ids that would end it (the EOS ids unless ignore_eos, and stop_token_ids), as vLLM's min-tokens
+// logits processor; otherwise none.
+std::vector<int32_t> ids_held_back(const SamplingParams& params, int64_t generated, std::span<const int32_t> eos_ids);
+
+// One draw (logits are modified): the `held_back` ids set to -inf, the penalties over `history` (its
+// first prompt_length tokens the prompt), then greedy or filtered sampling.
+int32_t sample_token(std::span<float> logits, std::span<const int32_t> history, int64_t prompt_length,
+                     std::span<const int32_t> held_back, const SamplingParams& params, Rng& rng);
 
 }  // namespace tt::infer

@@ -21,7 +21,8 @@ struct GenerationKvShape {
 struct GenerationSampling {  // as tt::cuda::DeviceSampling
   float temperature = 1.0f, top_p = 1.0f;
   int32_t top_k = 0;
-  float min_p = 0.0f, repetition_penalty = 1.0f;
+  float min_p = 0.0f, repetition_penalty = 1.0f, frequency_penalty = 0.0f, presence_penalty = 0.0f;
+  int32_t prompt_length = 0, history_length = 0;
   double uniform = 0.0;
 };
 
@@ -87,7 +88,7 @@ class GenerationDevice {
 
   // ---- sampling (kernels/cuda/generation.h's sample_tokens; device arrays) ----
   virtual void sample(int32_t* tokens, float* logits, int64_t rows, int64_t vocab, const GenerationSampling* params,
-                      const int32_t* history, const int64_t* history_offsets, uint8_t* seen) = 0;
+                      const int32_t* history, const int64_t* history_offsets, uint32_t* seen) = 0;
 };
 
 // The generation interface of CUDA device `index` through the loaded plugin; a tt::Error naming the

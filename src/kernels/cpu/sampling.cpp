@@ -6,17 +6,35 @@
 #include <bit>
 #include <cmath>
 #include <limits>
-#include <unordered_set>
+#include <unordered_map>
 
 namespace tt {
 
-void apply_repetition_penalty(std::span<float> logits, std::span<const int32_t> history, float penalty) {
-  if (penalty == 1.0f) return;
-  std::unordered_set<int32_t> seen;
-  for (int32_t id : history) {
-    if (id < 0 || id >= static_cast<int32_t>(logits.size()) || !seen.insert(id).second) continue;
-    float& l = logits[id];
-    l = l > 0.0f ? l / penalty : l * penalty;
+void apply_penalties(std::span<float> logits, std::span<const int32_t> history, int64_t prompt_length,
+                     const TokenPenalties& p) {
+  if (p.repetition == 1.0f && p.frequency == 0.0f && p.presence == 0.0f) return;
+  // Per distinct token: whether it is in the prompt (the top bit) and how often it was generated.
+  constexpr uint32_t kInPrompt = 0x80000000u;
+  std::unordered_map<int32_t, uint32_t> seen;
+  const int64_t vocab = static_cast<int64_t>(logits.size());
+  for (int64_t j = 0; j < static_cast<int64_t>(history.size()); ++j) {
+    const int32_t id = history[j];
+    if (id < 0 || id >= vocab) continue;
+    uint32_t& word = seen[id];
+    if (j < prompt_length) word |= kInPrompt;
+    else ++word;
+  }
+  // This file is compiled with -ffp-contract=off: the product and the difference round separately,
+  // as torch's `logits -= frequency_penalties * counts` does.
+  for (const auto& [id, word] : seen) {
+    float l = logits[id];
+    if (p.repetition != 1.0f) l = l > 0.0f ? l / p.repetition : l * p.repetition;
+    if (const uint32_t count = word & ~kInPrompt; count > 0) {
+      const float frequency = p.frequency * static_cast<float>(count);
+      l = l - frequency;
+      l = l - p.presence;
+    }
+    logits[id] = l;
   }
 }
 

@@ -1,4 +1,4 @@
-// Choosing the next token from one row of logits: repetition penalty, then greedy (temperature 0)
+// Choosing the next token from one row of logits: penalties, then greedy (temperature 0)
 // or temperature -> top-k -> top-p -> min-p and one draw from the caller's RNG stream. A row is
 // handled alone, so a sequence's token depends only on its logits, its filter and its stream —
 // what keeps generation batch-invariant. The engine's request-level options (n, seed, stop strings,
@@ -20,9 +20,18 @@ struct TokenFilter {
   float min_p = 0.0f;        // [0, 1]
 };
 
-// Applies the repetition penalty (HF/CTRL: logit / r if > 0 else logit * r) in place, once per
-// distinct token of `history`.
-void apply_repetition_penalty(std::span<float> logits, std::span<const int32_t> history, float penalty);
+// The penalties of one row, as vLLM's SamplingParams.
+struct TokenPenalties {
+  float repetition = 1.0f;  // HF/CTRL: logit / r if > 0 else logit * r, once per distinct prompt or output token
+  float frequency = 0.0f;   // OpenAI: logit -= frequency * (times the token was generated)
+  float presence = 0.0f;    // OpenAI: logit -= presence once the token has been generated
+};
+
+// Applies the penalties in place in vLLM's order (apply_penalties): the repetition penalty over the
+// tokens of `history` (prompt and output), then the frequency penalty, then the presence penalty over
+// the output tokens, history[prompt_length:]. Each is a separate rounding step, as torch computes them.
+void apply_penalties(std::span<float> logits, std::span<const int32_t> history, int64_t prompt_length,
+                     const TokenPenalties& penalties);
 
 // The lowest id among the largest logits.
 int32_t argmax(std::span<const float> logits);

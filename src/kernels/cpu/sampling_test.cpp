@@ -60,8 +60,37 @@ TEST(SamplerFilter, TemperatureSharpensAndFlattens) {
 
 TEST(SamplerPenalty, RepetitionPenaltyDividesPositiveAndMultipliesNegativeOnce) {
   std::vector<float> logits = {2.0f, -2.0f, 1.0f};
-  apply_repetition_penalty(logits, std::vector<int32_t>{0, 1, 0, 0}, 2.0f);
+  apply_penalties(logits, std::vector<int32_t>{0, 1, 0, 0}, 2, {.repetition = 2.0f});  // prompt and output alike
   EXPECT_EQ(logits, (std::vector<float>{1.0f, -4.0f, 1.0f}));
+}
+
+// vLLM's apply_penalties: repetition over prompt and output tokens, then logits -= frequency * output
+// counts, then logits -= presence * (output count > 0); prompt tokens take neither of the last two.
+TEST(SamplerPenalty, FrequencyAndPresenceCountOnlyGeneratedTokensAfterTheRepetitionPenalty) {
+  std::vector<float> logits = {2.0f, -2.0f, 1.0f, 3.0f, 0.5f};
+  // prompt: 0, 1; output: 1, 2, 2, 2 (token 0 only in the prompt, 3 and 4 nowhere)
+  apply_penalties(logits, std::vector<int32_t>{0, 1, 1, 2, 2, 2}, 2,
+                  {.repetition = 2.0f, .frequency = 0.25f, .presence = 0.5f});
+  EXPECT_EQ(logits, (std::vector<float>{1.0f, -4.0f - 0.25f - 0.5f, 0.5f - 0.75f - 0.5f, 3.0f, 0.5f}));
+}
+
+TEST(SamplerPenalty, TheProductAndTheDifferenceRoundSeparatelyAsTorch) {
+  // 1 - 0.1f * 7 rounds differently as one fused multiply-add: the torch result has two roundings.
+  std::vector<float> logits = {1.0f};
+  apply_penalties(logits, std::vector<int32_t>(7, 0), 0, {.frequency = 0.1f});
+  volatile float product = 0.1f * 7.0f;
+  const float expected = 1.0f - product;
+  ASSERT_NE(expected, std::fma(-0.1f, 7.0f, 1.0f)) << "the case does not tell the two apart";
+  EXPECT_EQ(logits[0], expected);
+}
+
+TEST(SamplerPenalty, NegativePenaltiesRaiseAndNoOpsLeaveTheRowAlone) {
+  std::vector<float> logits = {1.0f, 2.0f};
+  apply_penalties(logits, std::vector<int32_t>{1, 1}, 0, {.frequency = -1.0f, .presence = -2.0f});
+  EXPECT_EQ(logits, (std::vector<float>{1.0f, 2.0f + 2.0f + 2.0f}));
+  std::vector<float> same = {1.0f, -0.0f};
+  apply_penalties(same, std::vector<int32_t>{0, 1, 7, -3}, 1, {});
+  EXPECT_EQ(same, (std::vector<float>{1.0f, -0.0f}));
 }
 
 TEST(SamplerDraw, GreedyTakesTheLowestIdAmongTheLargest) {

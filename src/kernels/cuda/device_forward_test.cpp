@@ -56,9 +56,9 @@ std::vector<std::vector<int32_t>> device_generate(DeviceInferenceModel& model, c
   auto* tokens = static_cast<int32_t*>(d.allocate(sizeof(int32_t) * n));
   auto* params = static_cast<GenerationSampling*>(d.allocate(sizeof(GenerationSampling) * n));
   auto* offsets = static_cast<int64_t*>(d.allocate(sizeof(int64_t) * (n + 1)));
-  auto* seen = static_cast<uint8_t*>(d.allocate(n * V));
-  const std::vector<uint8_t> zeros(n * V, 0);
-  d.upload(seen, zeros.data(), zeros.size());
+  auto* seen = static_cast<uint32_t*>(d.allocate(sizeof(uint32_t) * n * V));
+  const std::vector<uint32_t> zeros(n * V, 0);
+  d.upload(seen, zeros.data(), sizeof(uint32_t) * zeros.size());
   for (int64_t step = 0; step < steps; ++step) {
     StepInput in;
     for (int64_t i = 0; i < n; ++i) {
@@ -82,8 +82,11 @@ std::vector<std::vector<int32_t>> device_generate(DeviceInferenceModel& model, c
     std::vector<int64_t> offs = {0};
     for (int64_t i = 0; i < n; ++i) {
       const SamplingParams& p = requests[i].params;
-      host_params[i] = {p.temperature, p.top_p, static_cast<int32_t>(p.top_k), p.min_p, p.repetition_penalty, 0.0};
-      if (p.temperature > 0.0f && p.top_k != 1) host_params[i].uniform = rngs[i].uniform();
+      GenerationSampling& g = host_params[i];
+      g = generation_sampling(p, V);
+      g.prompt_length = static_cast<int32_t>(requests[i].prompt.size());
+      g.history_length = static_cast<int32_t>(history[i].size());
+      if (p.temperature > 0.0f && p.top_k != 1) g.uniform = rngs[i].uniform();
       flat.insert(flat.end(), history[i].begin(), history[i].end());
       offs.push_back(static_cast<int64_t>(flat.size()));
     }

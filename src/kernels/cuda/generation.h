@@ -123,17 +123,23 @@ struct DeviceSampling {
   int32_t top_k = 0;         // 0 = off
   float min_p = 0.0f;
   float repetition_penalty = 1.0f;
+  float frequency_penalty = 0.0f;
+  float presence_penalty = 0.0f;
+  int32_t prompt_length = 0;   // of the row's history, the prompt's tokens (the rest are generated)
+  int32_t history_length = 0;  // of the row's span, the history (the rest are ids held back)
   double uniform = 0.0;      // the draw in [0, 1) from the request's Rng (unused when greedy)
 };
 
-// One token per row of logits [rows, vocab]; logits are modified in place (repetition penalty).
-// history: the concatenated prompt + generated tokens of every row, row r's in
-// [history_offsets[r], history_offsets[r + 1]). seen: [rows, vocab] bytes of scratch, all zero on entry
-// and left zero. Greedy rows (temperature 0 or top_k 1) take the lowest id among the largest logits;
+// One token per row of logits [rows, vocab]; logits are modified in place (ids held back, penalties).
+// Row r's span [history_offsets[r], history_offsets[r + 1]) of `history` holds its prompt + generated
+// tokens (history_length of them, read for the penalties) and then the ids it may not draw yet
+// (min_tokens), whose logits become -inf. The penalties follow the CPU's apply_penalties (vLLM's order
+// and rounding). seen: [rows, vocab] words of scratch, all zero on entry and left zero. Greedy rows
+// (temperature 0 or top_k 1) take the lowest id among the largest logits;
 // sampled rows keep the candidates of the CPU's filter_candidates (temperature, top-k, top-p, min-p;
 // order: higher logit first, ties lower id first) and return the first whose cumulative probability
 // exceeds `uniform` in that order.
 void sample_tokens(int32_t* tokens, float* logits, int64_t rows, int64_t vocab, const DeviceSampling* params,
-                   const int32_t* history, const int64_t* history_offsets, uint8_t* seen, cudaStream_t stream);
+                   const int32_t* history, const int64_t* history_offsets, uint32_t* seen, cudaStream_t stream);
 
 }  // namespace tt::cuda

@@ -161,7 +161,7 @@ class CudaGenerationDevice final : public GenerationDevice {
   }
 
   void sample(int32_t* tokens, float* logits, int64_t rows, int64_t vocab, const GenerationSampling* params,
-              const int32_t* history, const int64_t* history_offsets, uint8_t* seen) override {
+              const int32_t* history, const int64_t* history_offsets, uint32_t* seen) override {
     sample_tokens(tokens, logits, rows, vocab, reinterpret_cast<const DeviceSampling*>(params), history,
                   history_offsets, seen, stream_);
   }

@@ -7,7 +7,7 @@
 extern "C" {
 
 // Bumped whenever a signature below changes; the loader refuses a plugin of another version.
-inline constexpr int kTtCudaPluginAbi = 1;
+inline constexpr int kTtCudaPluginAbi = 2;
 
 struct TtCudaDeviceInfo {
   int device_count = 0;  // devices visible to the runtime

@@ -97,24 +97,42 @@ __device__ Key largest_key_above(const Row& r, Key lo, Key hi, double target, bo
 }
 
 __global__ void sample_kernel(int32_t* tokens, float* logits_all, int64_t vocab, const DeviceSampling* params,
-                              const int32_t* history, const int64_t* history_offsets, uint8_t* seen_all) {
+                              const int32_t* history, const int64_t* history_offsets, uint32_t* seen_all) {
   __shared__ Key key_shared[kWarpsPerBlock];
   __shared__ double sum_shared[kWarpsPerBlock];
   const int64_t row = blockIdx.x;
   const DeviceSampling p = params[row];
   float* logits = logits_all + row * vocab;
-  // Repetition penalty once per distinct token of the history: mark, then apply over the vocabulary.
-  if (p.repetition_penalty != 1.0f) {
-    uint8_t* seen = seen_all + row * vocab;
-    for (int64_t j = history_offsets[row] + threadIdx.x; j < history_offsets[row + 1]; j += kThreads) {
+  const int64_t begin = history_offsets[row], end = history_offsets[row + 1];
+  const int64_t prompt_end = begin + p.prompt_length, history_end = begin + p.history_length;
+  // The ids held back (min_tokens) first, as vLLM's min-tokens processor runs before the penalties.
+  for (int64_t j = history_end + threadIdx.x; j < end; j += kThreads) {
+    const int32_t id = history[j];
+    if (id >= 0 && id < vocab) logits[id] = -INFINITY;
+  }
+  __syncthreads();
+  // The penalties once per distinct token of the history: mark the prompt's (top bit) and count the
+  // generated ones, then apply over the vocabulary, each step rounded alone as the CPU's.
+  if (p.repetition_penalty != 1.0f || p.frequency_penalty != 0.0f || p.presence_penalty != 0.0f) {
+    constexpr uint32_t kInPrompt = 0x80000000u;
+    uint32_t* seen = seen_all + row * vocab;
+    for (int64_t j = begin + threadIdx.x; j < history_end; j += kThreads) {
       const int32_t id = history[j];
-      if (id >= 0 && id < vocab) seen[id] = 1;
+      if (id < 0 || id >= vocab) continue;
+      if (j < prompt_end) atomicOr(&seen[id], kInPrompt);
+      else atomicAdd(&seen[id], 1u);
     }
     __syncthreads();
     for (int64_t i = threadIdx.x; i < vocab; i += kThreads)
-      if (seen[i]) {
-        const float l = logits[i];
-        logits[i] = l > 0.0f ? l / p.repetition_penalty : l * p.repetition_penalty;
+      if (const uint32_t word = seen[i]; word != 0) {
+        float l = logits[i];
+        if (p.repetition_penalty != 1.0f)
+          l = l > 0.0f ? __fdiv_rn(l, p.repetition_penalty) : __fmul_rn(l, p.repetition_penalty);
+        if (const uint32_t count = word & ~kInPrompt; count > 0) {
+          l = __fsub_rn(l, __fmul_rn(p.frequency_penalty, static_cast<float>(count)));
+          l = __fsub_rn(l, p.presence_penalty);
+        }
+        logits[i] = l;
         seen[i] = 0;
       }
     __syncthreads();
@@ -169,7 +187,7 @@ __global__ void sample_kernel(int32_t* tokens, float* logits_all, int64_t vocab,
 }  // namespace
 
 void sample_tokens(int32_t* tokens, float* logits, int64_t rows, int64_t vocab, const DeviceSampling* params,
-                   const int32_t* history, const int64_t* history_offsets, uint8_t* seen, cudaStream_t stream) {
+                   const int32_t* history, const int64_t* history_offsets, uint32_t* seen, cudaStream_t stream) {
   if (rows == 0) return;
   sample_kernel<<<static_cast<unsigned>(rows), kThreads, 0, stream>>>(tokens, logits, vocab, params, history,
                                                                       history_offsets, seen);
