@@ -77,6 +77,27 @@ TEST(EvalCli, GoldGsm8kSolutionsScoreFull) {
   EXPECT_EQ(results["n-samples"]["gsm8k_boxed"]["effective"], 1319);
 }
 
+// Saved responses are re-scored, not generated: generation settings would have been written into
+// results.json and the samples as if applied. Only until acts (with --strip-thinking, on the answer).
+TEST(EvalCli, RescoringRefusesGenerationSettingsItWouldNotApply) {
+  const std::string dir = testing::make_temp_dir("eval-cli-rescore-kwargs");
+  std::ofstream(dir + "/r.jsonl") << R"({"doc_id": 0, "response": "<think>x\n\ny</think>The answer is 3.\n\nQ"})" "\n";
+  auto run = [&](const std::string& flags, const std::string& out) {
+    return testing::run_cli("eval --tasks gsm8k --limit 1 --responses " + dir + "/r.jsonl --output " + dir + "/" + out +
+                            " --no-progress " + flags + data_flag());
+  };
+  auto r = run("--gen-kwargs temperature=0.6,do_sample=true,until=x", "a");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("eval --responses: --gen-kwargs do_sample, temperature, until would not apply"),
+            std::string::npos)
+      << r.output;
+  EXPECT_LE(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/a/results.json"));
+  r = run("--strip-thinking --gen-kwargs 'until=[\"\\n\\n\"]'", "b");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(std::filesystem::exists(dir + "/b/results.json"));
+}
+
 TEST(EvalCli, BadInputIsAOneLineError) {
   const std::string dir = testing::make_temp_dir("eval-cli-bad");
   std::ofstream(dir + "/r.jsonl") << R"({"doc_id": 0, "response": "x"})" "\n";

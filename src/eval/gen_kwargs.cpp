@@ -306,6 +306,26 @@ GenKwargs parse_gen_kwargs(const std::string& text) {
   return p.g;
 }
 
+std::vector<std::string> given_keys(const GenKwargs& g) {
+  std::vector<std::string> keys;
+  auto add = [&](bool given, const char* key) {
+    if (given) keys.push_back(key);
+  };
+  add(g.do_sample.has_value(), "do_sample");
+  add(g.temperature.has_value(), "temperature");
+  add(g.top_p.has_value(), "top_p");
+  add(g.min_p.has_value(), "min_p");
+  add(g.repetition_penalty.has_value(), "repetition_penalty");
+  add(g.presence_penalty.has_value(), "presence_penalty");
+  add(g.frequency_penalty.has_value(), "frequency_penalty");
+  add(g.top_k.has_value(), "top_k");
+  add(g.max_gen_toks.has_value(), "max_gen_toks");
+  add(g.min_tokens.has_value(), "min_tokens");
+  add(g.seed.has_value(), "seed");
+  add(g.until.has_value(), "until");
+  return keys;
+}
+
 GenerationDefaults effective_generation(GenerationDefaults d, const GenKwargs& g) {
   if (g.temperature) d.temperature = *g.temperature;
   if (g.do_sample) d.do_sample = *g.do_sample;  // every task states do_sample, so it is never inferred

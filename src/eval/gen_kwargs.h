@@ -29,6 +29,9 @@ struct GenKwargs {
 // taken by lm-eval's priority: max_gen_toks > max_new_tokens > max_tokens > max_completion_tokens.
 GenKwargs parse_gen_kwargs(const std::string& text);
 
+// The keys given, in GenKwargs' order (max_gen_toks for any of its aliases).
+std::vector<std::string> given_keys(const GenKwargs& g);
+
 // Task defaults, then --gen-kwargs merged over them, then lm-eval's normalize_gen_kwargs: do_sample
 // false means greedy (temperature 0) even when a temperature was given, as lm-eval 0.4.10 and later
 // (0.4.9 and earlier sampled at that temperature).

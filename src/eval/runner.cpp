@@ -183,6 +183,17 @@ nlohmann::ordered_json run_tasks(const EvalOptions& options, const std::vector<s
   if (options.responses_path.empty() == options.model_dir.empty())
     fail("eval: give exactly one of --model DIR or --responses FILE.jsonl");
   const GenKwargs kwargs = parse_gen_kwargs(options.gen_kwargs);
+  if (!options.responses_path.empty()) {
+    // Saved responses are re-scored, not generated: generation settings would be recorded in the
+    // results and samples as if they had been applied. Only until acts, on the answer part.
+    std::vector<std::string> unapplied;
+    for (const std::string& key : given_keys(kwargs))
+      if (key != "until" || !options.strip_thinking) unapplied.push_back(key);
+    if (!unapplied.empty())
+      fail("eval --responses: --gen-kwargs {} would not apply: saved responses are re-scored, not generated (only "
+           "until acts, with --strip-thinking, on the answer part); leave {} out",
+           fmt::join(unapplied, ", "), unapplied.size() == 1 ? "it" : "them");
+  }
   std::vector<std::string> names;
   for (const auto& task : tasks) {
     names.push_back(task->name());
