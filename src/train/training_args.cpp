@@ -33,7 +33,36 @@ const std::set<std::string>& python_only_keys() {
       "remove_unused_columns", "optim", "deepspeed", "fsdp", "local_rank", "disable_tqdm", "model_init_kwargs",
       "ref_model_init_kwargs", "precompute_ref_log_probs", "use_cpu", "no_cuda", "bf16_full_eval",
       "torch_empty_cache_steps", "gradient_checkpointing_kwargs", "save_safetensors", "save_only_model",
-      "include_tokens_per_second"};
+      "include_tokens_per_second", "pad_token", "use_logits_to_keep", "pad_to_multiple_of", "do_train", "do_eval",
+      "do_predict", "save_on_each_node", "skip_memory_metrics", "logging_nan_inf_filter", "ddp_timeout",
+      "torch_compile_backend", "torch_compile_mode", "include_num_input_tokens_seen", "eval_do_concat_batches",
+      "batch_eval_metrics", "accelerator_config", "hub_revision", "use_mps_device", "jit_mode_eval"};
+  return keys;
+}
+
+// Keys of TRL's SFTConfig / DPOConfig and transformers' TrainingArguments that tinythink does not
+// implement, with their default: a config that spells out the default (or null) loads, as TRL's own
+// configs and dumps often do; another value is refused, since it would change what is computed.
+const std::map<std::string, std::string>& default_only_keys() {
+  static const std::map<std::string, std::string> keys = {
+      // DPOConfig
+      {"rpo_alpha", "null"}, {"ld_alpha", "null"}, {"loss_weights", "null"}, {"use_weighting", "false"},
+      {"f_divergence_type", "reverse_kl"}, {"f_alpha_divergence_coef", "1.0"}, {"sync_ref_model", "false"},
+      {"ref_model_mixup_alpha", "0.6"}, {"ref_model_sync_steps", "512"}, {"discopop_tau", "0.05"},
+      {"generate_during_eval", "false"}, {"tools", "null"}, {"force_use_ref_model", "false"},
+      {"model_adapter_name", "null"}, {"ref_adapter_name", "null"}, {"label_pad_token_id", "-100"},
+      {"padding_value", "null"}, {"precompute_ref_batch_size", "null"}, {"is_encoder_decoder", "null"},
+      {"disable_dropout", "true"},
+      // SFTConfig
+      {"chat_template_path", "null"}, {"dataset_kwargs", "null"}, {"eos_token", "null"}, {"shuffle_dataset", "false"},
+      {"activation_offloading", "false"},
+      // TrainingArguments
+      {"label_smoothing_factor", "0.0"}, {"load_best_model_at_end", "false"}, {"metric_for_best_model", "null"},
+      {"greater_is_better", "null"}, {"group_by_length", "false"}, {"auto_find_batch_size", "false"},
+      {"eval_on_start", "false"}, {"eval_delay", "0"}, {"eval_accumulation_steps", "null"}, {"ignore_data_skip", "false"},
+      {"lr_scheduler_kwargs", "{}"}, {"optim_args", "null"}, {"adafactor", "false"}, {"label_names", "null"},
+      {"past_index", "-1"}, {"full_determinism", "false"}, {"prediction_loss_only", "false"},
+      {"restore_callback_states_from_checkpoint", "false"}, {"average_tokens_across_devices", "true"}};
   return keys;
 }
 
@@ -70,6 +99,22 @@ bool as_bool(const YAML::Node& node, const std::string& where) {
 
 bool is_null(const YAML::Node& node) { return node.IsNull() || (node.IsScalar() && (node.Scalar() == "null" || node.Scalar() == "None" || node.Scalar() == "~")); }
 
+// Whether `node` is the default `value` of default_only_keys (null, a boolean, a number, a string or {}).
+bool is_default_value(const YAML::Node& node, const std::string& value) {
+  if (is_null(node)) return true;
+  if (value == "{}") return (node.IsMap() || node.IsSequence()) && node.size() == 0;
+  if (!node.IsScalar()) return false;
+  const std::string& s = node.Scalar();
+  if (value == "true" || value == "false") return s == value || s == (value == "true" ? "True" : "False");
+  char* end = nullptr;
+  const double want = std::strtod(value.c_str(), &end);
+  if (end != value.c_str() && *end == 0) {
+    const double got = std::strtod(s.c_str(), &end);
+    return end != s.c_str() && *end == 0 && got == want;
+  }
+  return s == value;
+}
+
 using Setter = std::function<void(const YAML::Node&, const std::string&)>;
 
 std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
@@ -100,7 +145,16 @@ std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
     a.dataset_text_field = scalar(n, w);
     if (a.dataset_text_field.empty()) fail("{}: must name a field", w);
   };
-  s["loss_type"] = text(a.loss_type);
+  s["loss_type"] = [&a](const YAML::Node& n, const std::string& w) {
+    // TRL 0.22+ takes a list of loss types (MPO, weighted by loss_weights); its default is [sigmoid]
+    if (n.IsSequence()) {
+      if (n.size() != 1)
+        fail("{}: a combination of {} loss types (TRL's loss_weights / MPO) is not implemented; give one", w, n.size());
+      a.loss_type = scalar(n[0], w);
+      return;
+    }
+    a.loss_type = scalar(n, w);
+  };
   s["neftune_noise_alpha"] = number(a.neftune_noise_alpha);
   s["packing"] = flag(a.packing);
   s["packing_strategy"] = [&a](const YAML::Node& n, const std::string& w) {
@@ -144,8 +198,13 @@ std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
   s["reference_free"] = flag(a.reference_free);
   s["simpo_gamma"] = number(a.simpo_gamma);
   s["cpo_alpha"] = number(a.cpo_alpha);
-  s["max_prompt_length"] = integer(a.max_prompt_length);
-  s["max_completion_length"] = integer(a.max_completion_length);
+  // null: none (TRL's None), which the setters below read as -1
+  s["max_prompt_length"] = [&a](const YAML::Node& n, const std::string& w) {
+    a.max_prompt_length = is_null(n) ? -1 : as_int(n, w);
+  };
+  s["max_completion_length"] = [&a](const YAML::Node& n, const std::string& w) {
+    a.max_completion_length = is_null(n) ? -1 : as_int(n, w);
+  };
   s["truncation_mode"] = text(a.truncation_mode);
   return s;
 }
@@ -202,8 +261,23 @@ void apply(const std::map<std::string, Setter>& setters, const std::string& key,
            const std::string& where, bool allow_python_only) {
   auto it = setters.find(key);
   if (it != setters.end()) {
-    if (!is_null(value)) it->second(value, where);
+    // null is TRL's None: the default, except where None means none (the lengths read it themselves)
+    if (key == "max_length" || key == "max_seq_length") {
+      if (is_null(value))
+        fail("{}: null (TRL: no truncation) is not supported; give the longest sequence to keep (the model's context "
+             "at most)",
+             where);
+    }
+    if (!is_null(value) || key == "max_prompt_length" || key == "max_completion_length") it->second(value, where);
     return;
+  }
+  if (allow_python_only) {
+    if (const auto d = default_only_keys().find(key); d != default_only_keys().end()) {
+      if (!is_default_value(value, d->second))
+        fail("{}: TRL's {} is not implemented by tinythink: only its default ({}) or null is accepted", where, key,
+             d->second);
+      return;
+    }
   }
   if (allow_python_only && python_only_keys().count(key)) {
     log_info("note: {}: does not apply to tinythink (ignored)", where);

@@ -99,6 +99,31 @@ TEST(TrainingArgs, BadConfigsNameTheKey) {
   expect_error(head + "  log_level: loud\n", "trainer.log_level 'loud'");
 }
 
+// TRL configs often spell out defaults: keys tinythink does not implement load at their default or
+// null, and are refused at any other value; null lengths are TRL's None.
+TEST(TrainingArgs, TrlKeysAtTheirDefaultLoadAndNullIsNone) {
+  const std::string head = "model_name: m\ntrainer:\n  output_dir: o\n";
+  const TrainConfig c = load_train_config(
+      write_yaml(head + "  rpo_alpha: null\n  use_weighting: false\n  f_divergence_type: reverse_kl\n"
+                        "  f_alpha_divergence_coef: 1\n  disable_dropout: True\n  loss_weights: ~\n"
+                        "  sync_ref_model: false\n  label_pad_token_id: -100\n  pad_token: '<pad>'\n"
+                        "  lr_scheduler_kwargs: {}\n  loss_type: [apo_zero]\n  max_prompt_length: null\n"
+                        "  max_completion_length: None\n  precompute_ref_batch_size: null\n"),
+      {}, TrainerKind::DPO);
+  EXPECT_EQ(c.trainer.loss_type, "apo_zero");
+  EXPECT_EQ(c.trainer.max_prompt_length, -1);
+  EXPECT_EQ(c.trainer.max_completion_length, -1);
+  expect_error(head + "  rpo_alpha: 1.0\n", "trainer.rpo_alpha: TRL's rpo_alpha is not implemented by tinythink: only "
+                                           "its default (null) or null is accepted",
+               TrainerKind::DPO);
+  expect_error(head + "  use_weighting: true\n", "trainer.use_weighting: TRL's use_weighting is not implemented",
+               TrainerKind::DPO);
+  expect_error(head + "  label_smoothing_factor: 0.1\n", "TRL's label_smoothing_factor is not implemented");
+  expect_error(head + "  lr_scheduler_kwargs: {min_lr: 0.1}\n", "TRL's lr_scheduler_kwargs is not implemented");
+  expect_error(head + "  loss_type: [sigmoid, sft]\n", "a combination of 2 loss types", TrainerKind::DPO);
+  expect_error(head + "  max_length: null\n", "trainer.max_length: null (TRL: no truncation) is not supported");
+}
+
 TEST(TrainingArgs, StepPlanFollowsHfArithmetic) {
   TrainingArgs a;
   a.per_device_train_batch_size = 2;
