@@ -35,6 +35,9 @@ inline DpoFixture load_dpo_fixture(const std::string& name) {
   f.loss.label_smoothing = std::stod(meta.at("label_smoothing"));
   f.loss.simpo_gamma = std::stod(meta.at("simpo_gamma"));
   f.loss.cpo_alpha = meta.count("cpo_alpha") ? std::stod(meta.at("cpo_alpha")) : 0.0;
+  if (meta.count("rpo_alpha")) f.loss.rpo_alpha = std::stod(meta.at("rpo_alpha"));
+  f.loss.reference_free = meta.count("reference_free") > 0;
+  if (meta.count("discopop_tau")) f.loss.discopop_tau = std::stod(meta.at("discopop_tau"));
   PreferenceOptions options;
   options.max_length = 128;
   f.pairs = load_preference_data(root + "/dpo/" + name + "/pairs.jsonl", options).pairs;

@@ -37,6 +37,14 @@ std::string cpo_alpha_of(const std::map<std::string, std::string>& meta) {
   return meta.count("cpo_alpha") ? meta.at("cpo_alpha") : "0.0";
 }
 
+// The fixture's DPOConfig options beyond the common ones (rpo_alpha, reference_free, discopop_tau).
+std::string options_of(const std::map<std::string, std::string>& meta) {
+  std::string lines;
+  for (const char* key : {"rpo_alpha", "reference_free", "discopop_tau"})
+    if (meta.count(key)) lines += fmt::format("  {}: {}\n", key, meta.at(key));
+  return lines;
+}
+
 std::string dpo_config(const std::string& fixture, const std::map<std::string, std::string>& meta, const std::string& out,
                        const std::string& extra = "") {
   return fmt::format(R"(model_name: {}/parity/tiny_llama4
@@ -70,7 +78,7 @@ trainer:
                      meta.at("gradient_accumulation_steps"), meta.at("lr"), meta.at("warmup_steps"),
                      meta.at("weight_decay"), meta.at("beta1"), meta.at("beta2"), meta.at("eps"),
                      meta.at("max_grad_norm"), meta.at("loss_type"), meta.at("beta"), meta.at("label_smoothing"),
-                     meta.at("simpo_gamma"), cpo_alpha_of(meta), out, extra);
+                     meta.at("simpo_gamma"), cpo_alpha_of(meta), out, options_of(meta) + extra);
 }
 
 std::string write_file_in(const std::string& dir, const std::string& name, const std::string& body) {
@@ -186,16 +194,16 @@ TEST_P(DpoReference, FirstThreeStepsMatchPyTorch) {
                             "logps/chosen", "logps/rejected", "logits/chosen", "logits/rejected", "learning_rate",
                             "epoch", "step"})
       EXPECT_TRUE(rows[i].contains(key)) << key;
-    EXPECT_EQ(rows[i].contains("nll_loss"), ref.metadata().count("cpo_alpha") > 0) << "CPOTrainer logs nll_loss";
+    EXPECT_EQ(rows[i].contains("nll_loss"), ref.metadata().count("logs_nll") > 0 || ref.metadata().count("cpo_alpha") > 0)
+        << "CPOTrainer with cpo_alpha, and DPOTrainer with rpo_alpha or the sft loss, log nll_loss";
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(Losses, DpoReference,
                          ::testing::Values("sigmoid", "apo_zero", "apo_down", "ipo", "hinge", "simpo", "robust",
-                                           "bco_pair", "simpo_cpo", "sigmoid_keep"));
+                                           "bco_pair", "simpo_cpo", "sigmoid_keep", "exo_pair", "nca_pair",
+                                           "sppo_hard", "discopop", "sft", "sigmoid_rpo", "sigmoid_free"));
 
-// Every loss of the table has its PyTorch fixture (a new loss needs one: add it to
-// tools/gen_dpo_fixtures.py and to the list above).
 // A step whose last micro-batch is short (no dataloader_drop_last) weighs its micro-batches as TRL
 // under transformers' Trainer does: each micro-batch's mean pair loss, divided by the step's
 // micro-batch count, so the gradient of {0, 1} + {2} is the mean of the two micro-batches' gradients
@@ -233,12 +241,19 @@ TEST(DpoReferenceFixtures, EveryLossHasOne) {
     EXPECT_TRUE(fs::exists(testing::fixture_dir() + "/dpo/" + name + "/reference.safetensors")) << name;
 }
 
-// reference_free: the implicit reference gives every response the same probability (logp_ref = 0).
+// reference_free: the implicit reference gives every response the same probability (logp_ref = 0)
+// in the loss; TRL's rewards still subtract the reference model's log-probs. Losses that read the
+// reference directly in TRL (nca_pair here) ignore reference_free.
 TEST(DpoLoss, ReferenceFreeIgnoresReferenceAndSimpoUsesGamma) {
   DpoLossConfig c{.type = "sigmoid", .beta = 0.5, .reference_free = true};
   PairLoss a = dpo_pair_loss(c, -3.0, -5.0, -1.0, -9.0);
   EXPECT_NEAR(a.loss, std::log1p(std::exp(-0.5 * 2.0)), 1e-12);
-  EXPECT_NEAR(a.reward_chosen, -1.5, 1e-12);
+  EXPECT_NEAR(a.reward_chosen, 0.5 * (-3.0 + 1.0), 1e-12);
+  EXPECT_NEAR(a.reward_rejected, 0.5 * (-5.0 + 9.0), 1e-12);
+  EXPECT_TRUE(c.uses_reference());  // the reference pass runs, for the rewards
+  DpoLossConfig n{.type = "nca_pair", .beta = 0.5, .reference_free = true};
+  DpoLossConfig with_ref{.type = "nca_pair", .beta = 0.5};
+  EXPECT_EQ(dpo_pair_loss(n, -3.0, -5.0, -1.0, -9.0).loss, dpo_pair_loss(with_ref, -3.0, -5.0, -1.0, -9.0).loss);
   DpoLossConfig s{.type = "simpo", .beta = 2.0, .simpo_gamma = 0.5};
   PairLoss b = dpo_pair_loss(s, -1.0, -1.25, 0, 0);  // z = 0.25 - 0.25 = 0
   EXPECT_NEAR(b.loss, std::log(2.0), 1e-12);
@@ -395,7 +410,7 @@ TEST(DpoConfig, LossTypesAndTheirChecks) {
             std::string::npos);
   const std::string unknown = message({"loss_type=kto_pair"});
   EXPECT_NE(unknown.find("'kto_pair' is not a preference loss (sigmoid, apo_zero, apo_down, ipo, hinge, simpo, "
-                         "robust, bco_pair)"),
+                         "robust, bco_pair, exo_pair, nca_pair, sppo_hard, discopop, sft)"),
             std::string::npos)
       << unknown;
 }

@@ -18,11 +18,21 @@ sigmoid_keep: sigmoid with a pair whose chosen == rejected and one whose chosen 
 simpo_cpo: simpo with CPOTrainer's cpo_alpha = 1.0: each micro-batch's loss is
   losses.mean() + cpo_alpha * nll, nll = nn.CrossEntropyLoss (token mean) over the micro-batch's chosen
   completion tokens; step1.nll holds each micro-batch's nll and step1.loss their mean with the losses.
+exo_pair, nca_pair, sppo_hard, discopop: TRL 0.27.2 DPOTrainer.dpo_loss (exo_pair with label_smoothing 0,
+  which TRL replaces by 1e-3; discopop with discopop_tau 0.05).
+sft: DPOTrainer's loss_type "sft": the loss is nll_loss, F.cross_entropy(chosen logits, labels,
+  ignore_index=0) with labels 0 outside the completion (so a completion token of id 0 is not counted:
+  pairs 1 and 6 hold one);
+  step1.pair_losses holds the pairs' part, 0 (TRL's per-pair losses are nll_loss itself).
+sigmoid_rpo: sigmoid with rpo_alpha 0.5: + rpo_alpha * nll_loss (the same DPO nll) per micro-batch.
+sigmoid_free: sigmoid with reference_free: the loss's log-ratios drop the reference, the rewards keep
+  it (TRL still runs the reference model for them).
 
 Usage: /usr/bin/python3 tools/gen_dpo_fixtures.py [--out tests/fixtures/dpo] [--cases simpo_cpo,...]
 """
 import argparse
 import json
+import math
 import os
 import sys
 from collections import OrderedDict
@@ -55,12 +65,24 @@ CASES = OrderedDict([
     ("bco_pair", (0.5, 0.0, 0.5)),
     ("simpo_cpo", (2.0, 0.0, 0.5)),
     ("sigmoid_keep", (0.5, 0.1, 0.5)),
+    ("exo_pair", (0.5, 0.0, 0.5)),
+    ("nca_pair", (0.5, 0.0, 0.5)),
+    ("sppo_hard", (0.5, 0.0, 0.5)),
+    ("discopop", (0.5, 0.0, 0.5)),
+    ("sft", (0.5, 0.0, 0.5)),
+    ("sigmoid_rpo", (0.5, 0.0, 0.5)),
+    ("sigmoid_free", (0.5, 0.1, 0.5)),
 ])
 # A folder whose name is not its loss type, and CPOTrainer's cpo_alpha (the weight of the chosen
 # completions' NLL, default 1.0 in TRL; the "simpo" folder is pure SimPO, cpo_alpha 0, as TRL's
 # AlphaPO/SimPO recipes set it).
-CASE_LOSS = {"simpo_cpo": "simpo", "sigmoid_keep": "sigmoid"}
+CASE_LOSS = {"simpo_cpo": "simpo", "sigmoid_keep": "sigmoid", "sigmoid_rpo": "sigmoid", "sigmoid_free": "sigmoid"}
 CPO_ALPHA = {"simpo_cpo": 1.0}
+# DPOTrainer's nll_loss weight: rpo_alpha, and 1 for the sft loss type (its whole loss)
+RPO_ALPHA = {"sigmoid_rpo": 0.5}
+DPO_NLL_WEIGHT = {"sigmoid_rpo": 0.5, "sft": 1.0}
+REFERENCE_FREE = {"sigmoid_free"}
+DISCOPOP_TAU = 0.05
 
 
 class RunningMoments:
@@ -110,7 +132,15 @@ def keep_degenerate(pairs):
     return pairs
 
 
-PAIR_EDITS = {"sigmoid_keep": keep_degenerate}
+def with_token_zero(pairs):
+    """sft, sigmoid_rpo: token id 0 inside two chosen completions (pairs 1 and 6), which DPOTrainer's
+    nll_loss does not count (its ignore_index is 0) while the log-probs do."""
+    pairs[1]["chosen_ids"][1] = 0
+    pairs[6]["chosen_ids"][0] = 0
+    return pairs
+
+
+PAIR_EDITS = {"sigmoid_keep": keep_degenerate, "sft": with_token_zero, "sigmoid_rpo": with_token_zero}
 
 
 def pair_batch(pairs):
@@ -144,7 +174,10 @@ def sequence_logps(arch, params, pairs, average, with_nll=False):
     B = len(pairs)
     if with_nll:
         V = logits.shape[-1]
-        nll = torch.nn.CrossEntropyLoss()(logits[:B].reshape(-1, V), tgt[:B].reshape(-1))
+        if with_nll == "dpo":  # DPOTrainer: labels 0 outside the completion, ignore_index=0
+            nll = F.cross_entropy(logits[:B].reshape(-1, V), safe[:B].reshape(-1), ignore_index=0)
+        else:  # CPOTrainer: the prompt's -100 ignored
+            nll = torch.nn.CrossEntropyLoss()(logits[:B].reshape(-1, V), tgt[:B].reshape(-1))
         # TRL 0.27's logits/chosen, logits/rejected: logits[:B][loss_mask[:B]].mean() (its rolled
         # loss mask is `keep`: position t is scored when token t+1 is a completion token).
         mean_logits = (logits[:B][keep[:B]].mean().detach(), logits[B:][keep[B:]].mean().detach())
@@ -152,14 +185,17 @@ def sequence_logps(arch, params, pairs, average, with_nll=False):
     return s[:B], s[B:]
 
 
-def pair_losses(loss_type, beta, eps, gamma, pc, pr, rc, rr, running=None):
+def pair_losses(loss_type, beta, eps, gamma, pc, pr, rc, rr, running=None, reference_free=False):
     """Per-pair losses and rewards (TRL DPOTrainer.dpo_loss; simpo as CPOTrainer). bco_pair updates
-    `running` with this micro-batch's rewards first."""
+    `running` with this micro-batch's rewards first. reference_free zeroes the reference in the
+    log-ratios of the losses that use them (TRL's chosen_logratios / logits), not in the rewards."""
     if loss_type == "simpo":
         z = pc - pr - gamma / beta
         losses = -F.logsigmoid(beta * z) * (1 - eps) - F.logsigmoid(-beta * z) * eps
         return losses, beta * pc.detach(), beta * pr.detach()
-    c, r = pc - rc, pr - rr
+    rewards = beta * (pc - rc).detach(), beta * (pr - rr).detach()
+    free = 0.0 if reference_free else 1.0
+    c, r = pc - free * rc, pr - free * rr
     z = c - r
     if loss_type == "sigmoid":
         losses = -F.logsigmoid(beta * z) * (1 - eps) - F.logsigmoid(-beta * z) * eps
@@ -177,9 +213,25 @@ def pair_losses(loss_type, beta, eps, gamma, pc, pr, rc, rr, running=None):
         running.update(torch.cat((beta * c, beta * r)).detach())
         delta = running.mean
         losses = -F.logsigmoid(beta * c - delta) - F.logsigmoid(-(beta * r - delta))
+    elif loss_type == "exo_pair":
+        e = eps if eps != 0 else 1e-3
+        losses = (beta * z).sigmoid() * (F.logsigmoid(beta * z) - math.log(1 - e)) + \
+            (-beta * z).sigmoid() * (F.logsigmoid(-beta * z) - math.log(e))
+    elif loss_type == "nca_pair":  # the reference read directly
+        cr, rr_ = (pc - rc) * beta, (pr - rr) * beta
+        losses = -F.logsigmoid(cr) - 0.5 * F.logsigmoid(-cr) - 0.5 * F.logsigmoid(-rr_)
+    elif loss_type == "sppo_hard":  # the reference read directly
+        a, b = pc - rc, pr - rr
+        losses = (a - 0.5 / beta) ** 2 + (b + 0.5 / beta) ** 2
+    elif loss_type == "discopop":  # the reference log-ratio read directly
+        logits = beta * ((pc - pr) - (rc - rr))
+        m = torch.sigmoid(logits / DISCOPOP_TAU)
+        losses = -F.logsigmoid(logits) * (1 - m) + torch.exp(-logits) * m
+    elif loss_type == "sft":  # the loss is nll_loss, added by the caller
+        losses = torch.zeros_like(pc)
     else:
         raise ValueError(loss_type)
-    return losses, beta * c.detach(), beta * r.detach()
+    return losses, rewards[0], rewards[1]
 
 
 def load_params(arch):
@@ -191,6 +243,11 @@ def make_case(case, out_root):
     beta, eps, gamma = CASES[case]
     loss_type = CASE_LOSS.get(case, case)
     alpha = CPO_ALPHA.get(case, 0.0)
+    dpo_nll = DPO_NLL_WEIGHT.get(case, 0.0)
+    if dpo_nll:
+        alpha = dpo_nll
+    nll_kind = "dpo" if dpo_nll else True
+    free = case in REFERENCE_FREE
     average = loss_type in ("ipo", "simpo")
     with open(os.path.join(ROOT, MODEL_DIR, "config.json")) as fh:
         arch = ref.Arch(json.load(fh))
@@ -212,10 +269,10 @@ def make_case(case, out_root):
     running = RunningMoments()
     for m in range(ga):
         mb = first[m * bs:(m + 1) * bs]
-        pc, pr, nll, mean_logits = sequence_logps(arch, params, mb, average, with_nll=True)
+        pc, pr, nll, mean_logits = sequence_logps(arch, params, mb, average, with_nll=nll_kind)
         logits_c.append(mean_logits[0]); logits_r.append(mean_logits[1])
         l, wc, wr = pair_losses(loss_type, beta, eps, gamma, pc, pr, ref_c[m * bs:(m + 1) * bs],
-                                ref_r[m * bs:(m + 1) * bs], running)
+                                ref_r[m * bs:(m + 1) * bs], running, free)
         baselines.append(running.mean)
         loss_mb = l.mean() + alpha * nll if alpha else l.mean()
         (loss_mb / ga).backward()
@@ -259,8 +316,8 @@ def make_case(case, out_root):
             mb = pairs[lo:lo + bs]
             rc = torch.cat([refs[lo + i][0] for i in range(bs)])
             rr = torch.cat([refs[lo + i][1] for i in range(bs)])
-            pc, pr, nll, _ = sequence_logps(arch, params, mb, average, with_nll=True)
-            l, _, _ = pair_losses(loss_type, beta, eps, gamma, pc, pr, rc, rr, running)
+            pc, pr, nll, _ = sequence_logps(arch, params, mb, average, with_nll=nll_kind)
+            l, _, _ = pair_losses(loss_type, beta, eps, gamma, pc, pr, rc, rr, running, free)
             # HF Trainer: each micro-batch's mean loss (CPOTrainer: + cpo_alpha * nll) / accumulation steps
             loss_mb = ((l.mean() + alpha * nll) if alpha else l.mean()) / ga
             loss_mb.backward()
@@ -281,8 +338,16 @@ def make_case(case, out_root):
     r["losses"] = torch.tensor(step_losses, dtype=torch.float32)
     r["grad_norms"] = torch.tensor(norms, dtype=torch.float32)
     meta = OrderedDict((k, repr(v) if isinstance(v, float) else str(v)) for k, v in OPT.items())
-    if alpha:
+    if alpha and not dpo_nll:
         meta["cpo_alpha"] = repr(alpha)
+    if case in RPO_ALPHA:
+        meta["rpo_alpha"] = repr(RPO_ALPHA[case])
+    if free:
+        meta["reference_free"] = "true"
+    if loss_type == "discopop":
+        meta["discopop_tau"] = repr(DISCOPOP_TAU)
+    if alpha:
+        meta["logs_nll"] = "true"
     meta.update(loss_type=loss_type, beta=repr(beta), label_smoothing=repr(eps), simpo_gamma=repr(gamma),
                 lrs=json.dumps(lrs), model=MODEL_DIR, scheduler="cosine", torch=torch.__version__.split("+")[0])
     ref.save_safetensors(os.path.join(d, "reference.safetensors"), r, meta)

@@ -258,7 +258,7 @@ class PreferenceObjective final : public Objective {
     const double pair_weight = static_cast<double>(micro.units) / static_cast<double>(B);  // 1 unless short
     const double scale = pair_weight / static_cast<double>(where.normaliser);
     for (int64_t i = 0; i < B; ++i) {
-      const PairLoss pl = type_.pair(config_, inputs[i]);
+      const PairLoss pl = dpo_pair_loss(config_, inputs[i]);
       const float wc = static_cast<float>(-pl.d_chosen / div_c[i] * scale);
       const float wr = static_cast<float>(-pl.d_rejected / div_r[i] * scale);
       for (int64_t t = 0; t < T; ++t) {
@@ -274,7 +274,7 @@ class PreferenceObjective final : public Objective {
       sums[kLogpsRejected] += pair_weight * inputs[i].rejected;
       sums[kPairs] += pair_weight;
     }
-    if (adds_chosen_nll()) add_chosen_nll(batch, logp, B, pair_weight, scale, token_weights, sums);
+    if (const NllTerm nll = nll_term(); nll.logged) add_chosen_nll(batch, logp, B, pair_weight, scale, nll, token_weights, sums);
     const MeanLogits logits = micro_batch_mean_logits(state, batch, B);
     sums[kLogitsChosen] += logits.chosen;
     sums[kLogitsRejected] += logits.rejected;
@@ -298,7 +298,7 @@ class PreferenceObjective final : public Objective {
     const double micro_batches = std::max(1.0, window[kMicroBatches]);
     row["logits/chosen"] = window[kLogitsChosen] / micro_batches;
     row["logits/rejected"] = window[kLogitsRejected] / micro_batches;
-    if (adds_chosen_nll()) row["nll_loss"] = window[kNll] / n;
+    if (nll_term().logged) row["nll_loss"] = window[kNll] / n;
   }
 
   std::string progress(const nlohmann::json& row) const override {
@@ -353,24 +353,38 @@ class PreferenceObjective final : public Objective {
     return mean_logits_of_sums(batch, chosen_rows, std::vector<double>(sums.begin(), sums.end()), c.vocab_size);
   }
 
-  bool adds_chosen_nll() const { return type_.chosen_nll && config_.cpo_alpha != 0; }
+  // The chosen completions' NLL term of the loss: CPOTrainer's cpo_alpha x nll (simpo), or
+  // DPOTrainer's nll_loss, the whole loss of sft plus rpo_alpha x it. DPOTrainer computes nll_loss as
+  // cross_entropy(..., ignore_index=0) over labels set to 0 outside the completion, so a completion
+  // token whose id is 0 does not count either; CPOTrainer ignores only the prompt (-100).
+  struct NllTerm {
+    double weight = 0;
+    bool skips_id_zero = false;
+    bool logged = false;  // the term is computed and logged as nll_loss (even at weight 0)
+  };
+  NllTerm nll_term() const {
+    if (type_.chosen_nll) return {config_.cpo_alpha, false, config_.cpo_alpha != 0};
+    const double weight = (type_.dpo_nll ? 1.0 : 0.0) + config_.rpo_alpha.value_or(0.0);
+    return {weight, true, type_.dpo_nll || config_.rpo_alpha.has_value()};
+  }
 
-  // CPOTrainer's cpo_alpha * nll, nll = mean -logp over the chosen rows' target tokens of this
-  // micro-batch; like the pair losses' mean it weighs B * scale (1 / the step's micro-batches). Adds
-  // to the chosen tokens' weights and to the loss and nll_loss sums.
+  // weight x nll, nll = mean -logp over the chosen rows' target tokens of this micro-batch; like the
+  // pair losses' mean it weighs B * scale (1 / the step's micro-batches). Adds to the chosen tokens'
+  // weights and to the loss and nll_loss sums.
   void add_chosen_nll(const Batch& batch, const std::vector<float>& logp, int64_t B, double pair_weight, double scale,
-                      std::vector<float>& token_weights, MetricSums& sums) const {
+                      const NllTerm& term, std::vector<float>& token_weights, MetricSums& sums) const {
     const int64_t chosen_positions = B * batch.seq;
+    auto counted = [&](int64_t t) { return batch.targets[t] > 0 || (batch.targets[t] == 0 && !term.skips_id_zero); };
     double logp_sum = 0;
     int64_t tokens = 0;
     for (int64_t t = 0; t < chosen_positions; ++t)
-      if (batch.targets[t] >= 0) logp_sum += logp[t], ++tokens;
+      if (counted(t)) logp_sum += logp[t], ++tokens;
     if (tokens == 0) return;
     const double nll = -logp_sum / static_cast<double>(tokens);
-    const float w = static_cast<float>(config_.cpo_alpha * static_cast<double>(B) * scale / static_cast<double>(tokens));
+    const float w = static_cast<float>(term.weight * static_cast<double>(B) * scale / static_cast<double>(tokens));
     for (int64_t t = 0; t < chosen_positions; ++t)
-      if (batch.targets[t] >= 0) token_weights[t] += w;
-    sums[kLoss] += config_.cpo_alpha * nll * static_cast<double>(B) * pair_weight;
+      if (counted(t)) token_weights[t] += w;
+    sums[kLoss] += term.weight * nll * static_cast<double>(B) * pair_weight;
     sums[kNll] += nll * static_cast<double>(B) * pair_weight;
   }
 
@@ -407,7 +421,7 @@ class PreferenceObjective final : public Objective {
   const ReferenceLogps& reference_;
   DpoLossConfig config_;
   const PreferenceLossType& type_;
-  bool uses_reference_;  // false: logp_ref = 0 (simpo, reference_free)
+  bool uses_reference_;  // false: logp_ref = 0 (simpo)
   int32_t pad_id_;
   int64_t micro_batch_size_;  // per_device_train_batch_size: the units of any micro-batch
   nlohmann::json loss_state_;

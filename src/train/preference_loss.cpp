@@ -17,6 +17,11 @@ extern const PreferenceLossType kHingeLoss;
 extern const PreferenceLossType kSimpoLoss;
 extern const PreferenceLossType kRobustLoss;
 extern const PreferenceLossType kBcoPairLoss;
+extern const PreferenceLossType kExoPairLoss;
+extern const PreferenceLossType kNcaPairLoss;
+extern const PreferenceLossType kSppoHardLoss;
+extern const PreferenceLossType kDiscopopLoss;
+extern const PreferenceLossType kSftLoss;
 
 namespace {
 
@@ -29,6 +34,11 @@ const PreferenceLossType* const kLosses[] = {
     &kSimpoLoss,
     &kRobustLoss,
     &kBcoPairLoss,
+    &kExoPairLoss,
+    &kNcaPairLoss,
+    &kSppoHardLoss,
+    &kDiscopopLoss,
+    &kSftLoss,
 };
 
 }  // namespace
@@ -56,15 +66,21 @@ DpoLossConfig DpoLossConfig::from_args(const TrainingArgs& args) {
           .label_smoothing = args.label_smoothing,
           .simpo_gamma = args.simpo_gamma,
           .cpo_alpha = args.cpo_alpha,
-          .reference_free = args.reference_free};
+          .reference_free = args.reference_free,
+          .rpo_alpha = args.rpo_alpha,
+          .discopop_tau = args.discopop_tau};
 }
 
-bool DpoLossConfig::uses_reference() const { return preference_loss(type).uses_reference && !reference_free; }
+bool DpoLossConfig::uses_reference() const { return preference_loss(type).uses_reference; }
 bool DpoLossConfig::averages_logps() const { return preference_loss(type).averages_logps; }
 
 PairLoss dpo_pair_loss(const DpoLossConfig& config, PairLogps pair) {
-  if (!config.uses_reference()) pair.ref_chosen = pair.ref_rejected = 0;
-  return preference_loss(config.type).pair(config, pair);
+  const PreferenceLossType& type = preference_loss(config.type);
+  if (!type.uses_reference) pair.ref_chosen = pair.ref_rejected = 0;
+  if (!config.reference_free || !type.honours_reference_free) return type.pair(config, pair);
+  PairLogps free = pair;
+  free.ref_chosen = free.ref_rejected = 0;
+  return with_rewards(config, pair, type.pair(config, free));  // TRL's rewards keep the reference
 }
 
 PairLoss dpo_pair_loss(const DpoLossConfig& config, double logp_chosen, double logp_rejected, double ref_chosen,

@@ -17,7 +17,17 @@
 //             CPOTrainer's cpo_alpha * NLL of the chosen completions per micro-batch (default 1.0)
 //   robust    (-(1-e) log s(b z) + e log s(-b z)) / (1 - 2e)      (Chowdhury et al. 2024)
 //   bco_pair  -log s(b r_c - d) - log s(-(b r_r - d)), d = running mean of the rewards (BCO)
+//   exo_pair  s(b z) (log s(b z) - log(1-e)) + s(-b z) (log s(-b z) - log e), e = 1e-3 when 0 (EXO)
+//   nca_pair  -log s(b r_c) - log s(-b r_c)/2 - log s(-b r_r)/2                        (NCA)
+//   sppo_hard (r_c - 1/(2b))^2 + (r_r + 1/(2b))^2                                      (SPPO)
+//   discopop  -log s(b z) (1 - m) + exp(-b z) m, m = s(b z / tau)                     (DiscoPOP)
+//   sft       0 per pair: the loss is TRL's nll_loss, the token-mean NLL of the chosen completions
+// Rewards are b (logp - ref) for every loss but simpo. TRL's rpo_alpha adds rpo_alpha x nll_loss to
+// any DPO loss. reference_free drops the reference from the loss of the losses that honour it in
+// TRL (sigmoid, robust, exo_pair, hinge, ipo, apo_*; bco_pair, nca_pair, sppo_hard and discopop read
+// the reference directly), never from the rewards: TRL still runs the reference model for them.
 #pragma once
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,10 +43,12 @@ struct DpoLossConfig {
   double label_smoothing = 0.0;  // sigmoid, simpo, robust
   double simpo_gamma = 0.5;
   double cpo_alpha = 1.0;        // losses with chosen_nll (simpo, CPOTrainer): the NLL term's weight
-  bool reference_free = false;   // the reference assigns equal probability to all responses (logp_ref = 0)
+  bool reference_free = false;   // the loss sees logp_ref = 0 (the rewards keep the reference)
+  std::optional<double> rpo_alpha;  // DPOTrainer's rpo_alpha x nll_loss; nullopt = off
+  double discopop_tau = 0.05;
 
   static DpoLossConfig from_args(const TrainingArgs& args);
-  bool uses_reference() const;  // false: no reference pass, logp_ref = 0 (simpo, reference_free)
+  bool uses_reference() const;  // false: no reference pass, logp_ref = 0 (simpo)
   bool averages_logps() const;  // length-normalised log-probs (ipo, simpo)
 };
 
@@ -53,7 +65,7 @@ struct PairLoss {
 
 struct PreferenceLossType {
   const char* name;
-  bool uses_reference;  // false: the reference pass is skipped and logp_ref = 0
+  bool uses_reference;  // false: the reference pass is skipped and logp_ref = 0 (rewards included)
   bool averages_logps;  // log-probs are divided by the completion's scored tokens
   PairLoss (*pair)(const DpoLossConfig& config, const PairLogps& pair);
   // Optional (nullptr: stateless). Called once per micro-batch, before `pair`, with all its pairs;
@@ -63,6 +75,11 @@ struct PreferenceLossType {
   // CPOTrainer's behaviour-cloning term: the loss of a micro-batch is losses.mean() + cpo_alpha * nll,
   // nll = the token-mean cross-entropy over the micro-batch's chosen completion tokens.
   bool chosen_nll = false;
+  // DPOTrainer's nll_loss is the loss itself (sft): the micro-batch's loss is nll_loss (pairs add 0).
+  bool dpo_nll = false;
+  // Whether reference_free drops the reference from this loss (TRL's dpo_loss zeroes it only in the
+  // log-ratios that some losses use; the others read the reference log-probs directly).
+  bool honours_reference_free = true;
   // Optional: why the configuration cannot be used, "" when it can (checked when the config is loaded).
   std::string (*check)(const DpoLossConfig& config) = nullptr;
 };
@@ -72,7 +89,8 @@ const PreferenceLossType& preference_loss(const std::string& name);
 const PreferenceLossType* find_preference_loss(const std::string& name);  // nullptr when unknown
 std::vector<std::string> preference_loss_names();  // in table order
 
-// One pair's loss with the reference ignored where the configuration says so (simpo, reference_free).
+// One pair's loss with the reference ignored where the configuration says so (simpo; reference_free
+// in the loss, not the rewards).
 // For a loss with a micro-batch baseline, pair.baseline must already hold it.
 PairLoss dpo_pair_loss(const DpoLossConfig& config, PairLogps pair);
 PairLoss dpo_pair_loss(const DpoLossConfig& config, double logp_chosen, double logp_rejected, double ref_chosen,

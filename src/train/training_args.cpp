@@ -46,9 +46,9 @@ const std::set<std::string>& python_only_keys() {
 const std::map<std::string, std::string>& default_only_keys() {
   static const std::map<std::string, std::string> keys = {
       // DPOConfig
-      {"rpo_alpha", "null"}, {"ld_alpha", "null"}, {"loss_weights", "null"}, {"use_weighting", "false"},
+      {"ld_alpha", "null"}, {"loss_weights", "null"}, {"use_weighting", "false"},
       {"f_divergence_type", "reverse_kl"}, {"f_alpha_divergence_coef", "1.0"}, {"sync_ref_model", "false"},
-      {"ref_model_mixup_alpha", "0.6"}, {"ref_model_sync_steps", "512"}, {"discopop_tau", "0.05"},
+      {"ref_model_mixup_alpha", "0.6"}, {"ref_model_sync_steps", "512"},
       {"generate_during_eval", "false"}, {"tools", "null"}, {"force_use_ref_model", "false"},
       {"model_adapter_name", "null"}, {"ref_adapter_name", "null"}, {"label_pad_token_id", "-100"},
       {"padding_value", "null"}, {"precompute_ref_batch_size", "null"}, {"is_encoder_decoder", "null"},
@@ -198,6 +198,11 @@ std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
   s["reference_free"] = flag(a.reference_free);
   s["simpo_gamma"] = number(a.simpo_gamma);
   s["cpo_alpha"] = number(a.cpo_alpha);
+  s["rpo_alpha"] = [&a](const YAML::Node& n, const std::string& w) { a.rpo_alpha = as_double(n, w); };
+  s["discopop_tau"] = [&a](const YAML::Node& n, const std::string& w) {
+    a.discopop_tau = as_double(n, w);
+    if (!(a.discopop_tau > 0)) fail("{}: must be positive, got {}", w, a.discopop_tau);
+  };
   // null: none (TRL's None), which the setters below read as -1
   s["max_prompt_length"] = [&a](const YAML::Node& n, const std::string& w) {
     a.max_prompt_length = is_null(n) ? -1 : as_int(n, w);
@@ -237,7 +242,8 @@ std::map<std::string, Setter> dataset_setters(DatasetArgs& d) {
 const std::string* other_trainers_key(const std::string& key, TrainerKind kind) {
   static const std::map<std::string, std::string> dpo_only = [] {
     std::map<std::string, std::string> m;
-    for (const char* k : {"beta", "label_smoothing", "reference_free", "simpo_gamma", "cpo_alpha", "max_prompt_length",
+    for (const char* k : {"beta", "label_smoothing", "reference_free", "simpo_gamma", "cpo_alpha", "rpo_alpha",
+                          "discopop_tau", "max_prompt_length",
                           "max_completion_length", "truncation_mode"})
       m[std::string("trainer.") + k] = "a DPO option";
     return m;
@@ -360,6 +366,9 @@ void validate(const TrainConfig& c, TrainerKind kind) {
     const PreferenceLossType* loss = find_preference_loss(a.loss_type);
     if (!loss) fail("{}: trainer.loss_type '{}' is not a preference loss ({})", f, a.loss_type,
                     fmt::join(preference_loss_names(), ", "));
+    if (a.rpo_alpha && loss->chosen_nll)
+      fail("{}: trainer.rpo_alpha is DPOTrainer's; {} (CPOTrainer) weighs the chosen completions' NLL by cpo_alpha", f,
+           a.loss_type);
     if (loss->check)
       if (const std::string why = loss->check(DpoLossConfig::from_args(a)); !why.empty())
         fail("{}: trainer.loss_type {}: {}", f, a.loss_type, why);

@@ -67,6 +67,8 @@ struct TrainingArgs {
   bool reference_free = false;
   double simpo_gamma = 0.5;
   double cpo_alpha = 1.0;  // simpo (CPOTrainer): weight of the chosen completions' NLL; 0 = pure SimPO
+  std::optional<double> rpo_alpha;  // RPO: + rpo_alpha x the chosen completions' NLL (TRL's nll_loss); None = off
+  double discopop_tau = 0.05;       // discopop's temperature
   int64_t max_prompt_length = 512;
   int64_t max_completion_length = -1;
   std::string truncation_mode = "keep_end";  // keep_end | keep_start: which max_length tokens of prompt + completion stay

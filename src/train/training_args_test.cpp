@@ -104,7 +104,7 @@ TEST(TrainingArgs, BadConfigsNameTheKey) {
 TEST(TrainingArgs, TrlKeysAtTheirDefaultLoadAndNullIsNone) {
   const std::string head = "model_name: m\ntrainer:\n  output_dir: o\n";
   const TrainConfig c = load_train_config(
-      write_yaml(head + "  rpo_alpha: null\n  use_weighting: false\n  f_divergence_type: reverse_kl\n"
+      write_yaml(head + "  rpo_alpha: null\n  ld_alpha: null\n  use_weighting: false\n  f_divergence_type: reverse_kl\n"
                         "  f_alpha_divergence_coef: 1\n  disable_dropout: True\n  loss_weights: ~\n"
                         "  sync_ref_model: false\n  label_pad_token_id: -100\n  pad_token: '<pad>'\n"
                         "  lr_scheduler_kwargs: {}\n  loss_type: [apo_zero]\n  max_prompt_length: null\n"
@@ -113,8 +113,9 @@ TEST(TrainingArgs, TrlKeysAtTheirDefaultLoadAndNullIsNone) {
   EXPECT_EQ(c.trainer.loss_type, "apo_zero");
   EXPECT_EQ(c.trainer.max_prompt_length, -1);
   EXPECT_EQ(c.trainer.max_completion_length, -1);
-  expect_error(head + "  rpo_alpha: 1.0\n", "trainer.rpo_alpha: TRL's rpo_alpha is not implemented by tinythink: only "
-                                           "its default (null) or null is accepted",
+  EXPECT_FALSE(c.trainer.rpo_alpha.has_value());
+  expect_error(head + "  ld_alpha: 0.5\n", "trainer.ld_alpha: TRL's ld_alpha is not implemented by tinythink: only "
+                                          "its default (null) or null is accepted",
                TrainerKind::DPO);
   expect_error(head + "  use_weighting: true\n", "trainer.use_weighting: TRL's use_weighting is not implemented",
                TrainerKind::DPO);

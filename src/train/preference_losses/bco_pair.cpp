@@ -5,7 +5,8 @@
 // updates the running moments with the mean of its 2B rewards (one sample of count 1), then uses
 // the updated mean as d; d carries no gradient. The moments live in the loss state, so a resumed run
 // continues them (TRL does not save them for DPO). Data-parallel runs must update them with the mean
-// over all ranks, as TRL's get_global_statistics does.
+// over all ranks, as TRL's get_global_statistics does. TRL recomputes the log-ratios from the
+// reference log-probs here, so reference_free does not change this loss.
 #include "train/preference_loss.h"
 
 namespace tt {
@@ -44,6 +45,7 @@ double bco_pair_baseline(const DpoLossConfig& c, const std::vector<PairLogps>& p
 
 extern const PreferenceLossType kBcoPairLoss;
 const PreferenceLossType kBcoPairLoss{.name = "bco_pair", .uses_reference = true, .averages_logps = false,
-                                      .pair = bco_pair_pair, .micro_batch_baseline = bco_pair_baseline};
+                                      .pair = bco_pair_pair, .micro_batch_baseline = bco_pair_baseline,
+                                      .honours_reference_free = false};
 
 }  // namespace tt
