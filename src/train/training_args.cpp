@@ -366,6 +366,12 @@ void validate(const TrainConfig& c, TrainerKind kind) {
     const PreferenceLossType* loss = find_preference_loss(a.loss_type);
     if (!loss) fail("{}: trainer.loss_type '{}' is not a preference loss ({})", f, a.loss_type,
                     fmt::join(preference_loss_names(), ", "));
+    static const std::set<std::string> no_smoothing = {"hinge",    "ipo",      "bco_pair", "sppo_hard", "nca_pair",
+                                                      "apo_zero", "apo_down", "discopop", "sft"};
+    if (a.label_smoothing > 0 && no_smoothing.count(a.loss_type))
+      log_warn("{}: the {} loss does not use label_smoothing ({}): it is ignored, as TRL ignores it (set it to 0.0 "
+               "to remove this warning)",
+               f, a.loss_type, a.label_smoothing);
     if (a.rpo_alpha && loss->chosen_nll)
       fail("{}: trainer.rpo_alpha is DPOTrainer's; {} (CPOTrainer) weighs the chosen completions' NLL by cpo_alpha", f,
            a.loss_type);

@@ -125,6 +125,19 @@ TEST(TrainingArgs, TrlKeysAtTheirDefaultLoadAndNullIsNone) {
   expect_error(head + "  max_length: null\n", "trainer.max_length: null (TRL: no truncation) is not supported");
 }
 
+// TRL warns that these losses ignore label_smoothing; so do we (and sigmoid uses it: no warning).
+TEST(TrainingArgs, LabelSmoothingOnALossThatIgnoresItIsWarned) {
+  const std::string head = "model_name: m\ntrainer:\n  output_dir: o\n  label_smoothing: 0.1\n";
+  ::testing::internal::CaptureStderr();
+  load_train_config(write_yaml(head + "  loss_type: apo_zero\n"), {}, TrainerKind::DPO);
+  std::string err = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(err.find("the apo_zero loss does not use label_smoothing (0.1): it is ignored"), std::string::npos) << err;
+  ::testing::internal::CaptureStderr();
+  load_train_config(write_yaml(head + "  loss_type: sigmoid\n"), {}, TrainerKind::DPO);
+  err = ::testing::internal::GetCapturedStderr();
+  EXPECT_EQ(err.find("label_smoothing"), std::string::npos) << err;
+}
+
 TEST(TrainingArgs, StepPlanFollowsHfArithmetic) {
   TrainingArgs a;
   a.per_device_train_batch_size = 2;
