@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "io/file.h"
+#include "tests/error_of.h"
 #include "tests/test_util.h"
 #include "train/dpo.h"
 #include "train/preference.h"
@@ -128,6 +129,63 @@ TEST(PreferenceTokenization, TextCompletionsGetEosAppended) {
   EXPECT_EQ(t.pair.chosen, cat({tok.encode(" 4"), {kEndOfText}}));
   EXPECT_EQ(t.pair.rejected, std::vector<int32_t>{kEndOfText});
   EXPECT_TRUE(t.empty_completion);
+}
+
+// The other preference forms TRL reads (data_utils 0.27.2): text pairs with an implicit prompt
+// (extract_prompt by characters, a space before the difference moved into the completions), a text
+// prompt next to message lists (ignored: the prompt is extracted), a prompt ending with an assistant
+// message (continue_final_message), chat_template_kwargs per row; a prompt ending with a system
+// message is an error, as in TRL.
+TEST(PreferenceTokenization, TrlsOtherPairFormats) {
+  Shared s = shared();
+  if (!s.present()) GTEST_SKIP() << "shared data not present";
+  PreferenceTokenizer pt(study_options(s));
+  auto texts = [&](const char* json) { return pt.texts(nlohmann::ordered_json::parse(json)); };
+  PairTexts t = texts(R"({"chosen": "Q: 2+2? A: 4", "rejected": "Q: 2+2? A: 5"})");
+  EXPECT_EQ(t.prompt, "Q: 2+2? A:");
+  EXPECT_EQ(t.chosen, " 4");
+  EXPECT_EQ(t.rejected, " 5");
+  EXPECT_FALSE(t.conversational);
+  t = texts(R"({"chosen": "x \u00e9t\u00e9", "rejected": "x \u00e8re"})");  // é and è share their first byte
+  EXPECT_EQ(t.prompt, "x");
+  EXPECT_EQ(t.chosen, " \u00e9t\u00e9");
+  t = texts(R"({"chosen": "abc", "rejected": "abcd"})");  // no difference: up to the shorter's last character
+  EXPECT_EQ(t.prompt, "ab");
+  EXPECT_EQ(t.chosen, "c");
+  EXPECT_EQ(t.rejected, "cd");
+
+  const char* conversation = R"({"chosen": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "4"}],
+                                 "rejected": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "5"}]})";
+  auto with_text_prompt = nlohmann::ordered_json::parse(conversation);
+  with_text_prompt["prompt"] = "this text prompt is ignored";
+  const PairTexts implicit = texts(conversation), ignored = pt.texts(with_text_prompt);
+  EXPECT_EQ(ignored.prompt, implicit.prompt);
+  EXPECT_EQ(ignored.chosen, implicit.chosen);
+  EXPECT_NE(implicit.prompt.find("2+2?"), std::string::npos);
+
+  t = texts(R"({"prompt": [{"role": "user", "content": "2+2?"}, {"role": "assistant", "content": "The answer is"}],
+                "chosen": [{"role": "assistant", "content": " 4"}], "rejected": [{"role": "assistant", "content": " 5"}]})");
+  EXPECT_EQ(t.prompt.substr(t.prompt.size() - 13), "The answer is") << t.prompt;
+  EXPECT_NE(t.chosen, t.rejected);
+
+  const std::string error = tt::testing::error_of([&] {
+    texts(R"({"prompt": [{"role": "system", "content": "be brief"}], "chosen": [{"role": "assistant", "content": "4"}],
+              "rejected": [{"role": "assistant", "content": "5"}]})");
+  });
+  EXPECT_EQ(error, "invalid role in the prompt's last message: 'system' (TRL takes user, tool or assistant)");
+
+  // chat_template_kwargs reach the template (a template that reads one)
+  const std::string dir = testing::make_temp_dir("pref-kwargs");
+  std::ofstream(dir + "/t.jinja") << "{% for m in messages %}{{ m.role }}: {{ m.content }}{% if mark is defined %}{{ mark }}"
+                                     "{% endif %}\n{% endfor %}{% if add_generation_prompt %}assistant:{% endif %}";
+  PreferenceOptions o = study_options(s);
+  o.chat_template = dir + "/t.jinja";
+  PreferenceTokenizer custom(o);
+  auto row = nlohmann::ordered_json::parse(conversation);
+  row["chat_template_kwargs"] = {{"mark", "!"}};
+  const PairTexts marked = custom.texts(row);
+  EXPECT_EQ(marked.prompt, "user: 2+2?!assistant:");  // trim_blocks takes the newline after a block tag
+  EXPECT_EQ(marked.chosen, " 4!");
 }
 
 // max_prompt_length keeps the prompt's last tokens, max_completion_length the completions' first,

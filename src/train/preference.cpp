@@ -114,26 +114,63 @@ void PreferenceTokenizer::init_eos() {
   if (eos_id_ < 0) fail("{}: the tokenizer has no EOS token to end completions with", tokenizer_.source());
 }
 
+namespace {
+
+// The first code point of s at or after byte i starts at or before this byte (i itself when it is not a
+// continuation byte).
+size_t code_point_start(const std::string& s, size_t i) {
+  while (i > 0 && i < s.size() && (static_cast<unsigned char>(s[i]) & 0xC0) == 0x80) --i;
+  return i;
+}
+
+// TRL's extract_prompt for text: the prefix up to the first character where chosen and rejected
+// differ (moving a space before it into the completions); when neither differs before the shorter
+// ends, up to its last character. Python indexes characters: the cut is at a code point boundary.
+PairTexts extract_text_prompt(const std::string& chosen, const std::string& rejected) {
+  size_t idx = 0;
+  const size_t n = std::min(chosen.size(), rejected.size());
+  while (idx < n && chosen[idx] == rejected[idx]) ++idx;
+  if (idx < n) {
+    idx = code_point_start(chosen, idx);
+    if (idx > 0 && chosen[idx - 1] == ' ') --idx;
+  } else {
+    // no character differs: Python's loop ends at the shorter string's last character
+    const std::string& shorter = chosen.size() <= rejected.size() ? chosen : rejected;
+    idx = shorter.empty() ? 0 : code_point_start(shorter, shorter.size() - 1);
+  }
+  return {chosen.substr(0, idx), chosen.substr(idx), rejected.substr(idx), false};
+}
+
+}  // namespace
+
 PairTexts PreferenceTokenizer::texts(const nlohmann::ordered_json& row) const {
   if (!row.is_object()) fail("expected a JSON object");
   if (!row.contains("chosen") || !row.contains("rejected")) fail("expected 'chosen' and 'rejected'");
   const auto& chosen = row["chosen"];
   const auto& rejected = row["rejected"];
-  PairTexts out;
-  if (row.contains("prompt") && row["prompt"].is_string()) {
-    if (!chosen.is_string() || !rejected.is_string())
-      fail("a text 'prompt' needs text 'chosen' and 'rejected'");
-    return {row["prompt"].get<std::string>(), chosen.get<std::string>(), rejected.get<std::string>(), false};
+  // TRL's maybe_extract_prompt: a prompt of the other kind than the completions (text next to
+  // messages) is ignored and the shared prompt extracted from them.
+  const bool has_prompt = row.contains("prompt");
+  if (chosen.is_string() && rejected.is_string()) {
+    if (has_prompt && row["prompt"].is_string())
+      return {row["prompt"].get<std::string>(), chosen.get<std::string>(), rejected.get<std::string>(), false};
+    return extract_text_prompt(chosen.get<std::string>(), rejected.get<std::string>());
   }
   if (!is_message_list(chosen) || !is_message_list(rejected))
-    fail("'chosen' and 'rejected' must be lists of {{role, content}} messages (or text with a text 'prompt')");
+    fail("'chosen' and 'rejected' must both be text or both lists of {{role, content}} messages");
+  nlohmann::ordered_json extra = nlohmann::ordered_json::object();
+  if (row.contains("chat_template_kwargs")) {  // TRL passes them to every render of the row
+    if (!row["chat_template_kwargs"].is_object()) fail("'chat_template_kwargs' must be an object");
+    extra = row["chat_template_kwargs"];
+  }
   nlohmann::ordered_json prompt, chosen_tail, rejected_tail;
-  if (row.contains("prompt")) {
-    if (!is_message_list(row["prompt"]) || row["prompt"].empty()) fail("'prompt' must be a non-empty list of messages");
+  if (has_prompt && is_message_list(row["prompt"])) {
+    if (row["prompt"].empty()) fail("'prompt' must be a non-empty list of messages");
     prompt = row["prompt"];
     chosen_tail = chosen;
     rejected_tail = rejected;
   } else {
+    if (has_prompt && !row["prompt"].is_string()) fail("'prompt' must be text or a list of messages");
     // TRL's extract_prompt: the index of the first differing message; if none differs before the
     // shorter list ends, the last index of the shorter list (so the final message stays a completion).
     size_t n = std::min(chosen.size(), rejected.size());
@@ -151,19 +188,44 @@ PairTexts PreferenceTokenizer::texts(const nlohmann::ordered_json& row) const {
     for (size_t i = idx; i < rejected.size(); ++i) rejected_tail.push_back(rejected[i]);
     if (prompt.empty()) fail("'chosen' and 'rejected' share no prompt messages");
   }
-  if (prompt.back()["role"] != "user" && prompt.back()["role"] != "system")
-    fail("the prompt must end with a user message (continuing an assistant message is not supported)");
-  std::string prompt_text = template_.render(prompt, /*add_generation_prompt=*/true).text;
+  // TRL's apply_chat_template: a prompt ending with a user or tool message gets the generation
+  // prompt; one ending with an assistant message is continued (continue_final_message: the render
+  // cut after that message's content, as transformers cuts it); any other role is an error.
+  const std::string last_role = prompt.back().value("role", "");
+  std::string prompt_text;
+  if (last_role == "user" || last_role == "tool") {
+    prompt_text = template_.render(prompt, /*add_generation_prompt=*/true, extra).text;
+  } else if (last_role == "assistant") {
+    prompt_text = template_.render(prompt, /*add_generation_prompt=*/false, extra).text;
+    const auto& content = prompt.back()["content"];
+    if (!content.is_string()) fail("the prompt's final assistant message must have text content to be continued");
+    std::string final_message = content.get<std::string>();
+    size_t at = prompt_text.rfind(final_message);
+    if (at == std::string::npos) {  // templates that trim messages: transformers retries stripped
+      const size_t first = final_message.find_first_not_of(" \t\n\r\f\v");
+      final_message = first == std::string::npos
+                          ? std::string()
+                          : final_message.substr(first, final_message.find_last_not_of(" \t\n\r\f\v") - first + 1);
+      at = prompt_text.rfind(final_message);
+    }
+    if (at == std::string::npos)
+      fail("the chat template does not render the prompt's final assistant message, so it cannot be continued");
+    prompt_text.resize(at + final_message.size());
+  } else {
+    fail("invalid role in the prompt's last message: '{}' (TRL takes user, tool or assistant)", last_role);
+  }
   auto with = [&](const nlohmann::ordered_json& tail) {
     nlohmann::ordered_json all = prompt;
     for (const auto& m : tail) all.push_back(m);
-    return template_.render(all, /*add_generation_prompt=*/false).text;
+    return template_.render(all, /*add_generation_prompt=*/false, extra).text;
   };
   std::string full_chosen = with(chosen_tail), full_rejected = with(rejected_tail);
+  // TRL takes the common prefix of the prompt with each rendered conversation in turn, cutting the
+  // chosen one at the first and the rejected one at the second (the chosen is not cut again).
+  PairTexts out;
   out.prompt = common_prefix(prompt_text, full_chosen);
   out.chosen = full_chosen.substr(out.prompt.size());
-  if (full_rejected.compare(0, out.prompt.size(), out.prompt) != 0)
-    fail("the rendered rejected conversation does not start with the rendered prompt");
+  out.prompt = common_prefix(out.prompt, full_rejected);
   out.rejected = full_rejected.substr(out.prompt.size());
   return out;
 }
