@@ -583,9 +583,11 @@ stages:
   c.push_back({"dpo_given_packing", [](const Sandbox& s) {
                  return "dpo " + s.write("dpo.yaml", "model_name: m\ndataset:\n  path: p.jsonl\ntrainer:\n  packing: true\n  output_dir: " + s.dir + "/o\n");
                }, {"dpo.yaml", "trainer.packing", "an SFT option", "dpo does not apply"}});
-  c.push_back({"dpo_given_a_test_split", [](const Sandbox& s) {
-                 return "dpo " + s.write("dpo.yaml", "model_name: m\ndataset:\n  path: p.jsonl\n  test_size: 0.1\ntrainer:\n  output_dir: " + s.dir + "/o\n");
-               }, {"dpo.yaml", "dataset.test_size", "dpo does not apply"}});
+  // dpo evaluates on dataset.eval_path or a test_size hold-out, one of them
+  c.push_back({"dpo_given_an_eval_file_and_a_test_split", [](const Sandbox& s) {
+                 return "dpo " + s.write("dpo.yaml", "model_name: m\ndataset:\n  path: p.jsonl\n  test_size: 0.1\n"
+                                                     "  eval_path: e.jsonl\ntrainer:\n  output_dir: " + s.dir + "/o\n");
+               }, {"dpo.yaml", "give dataset.eval_path or dataset.test_size, not both"}});
   // a malformed pair was dropped with a note, whatever dataset.on_error said (exit 0)
   c.push_back({"dpo_malformed_pair_line", [](const Sandbox& s) {
                  const std::string data = s.write("pairs.jsonl", read_file(testing::fixture_dir() + "/dpo/ipo/pairs.jsonl") + "{\"prompt\": 5, \"chosen\"\n");

@@ -204,6 +204,94 @@ INSTANTIATE_TEST_SUITE_P(Losses, DpoReference,
                                            "bco_pair", "simpo_cpo", "sigmoid_keep", "exo_pair", "nca_pair",
                                            "sppo_hard", "discopop", "sft", "sigmoid_rpo", "sigmoid_free"));
 
+// DPO evaluation as TRL's: eval_loss is transformers' mean over the pairs of each batch's loss, the
+// other eval_ metrics the mean of the batches' means. With learning rate 0 the policy stays its
+// reference: sigmoid's eval_loss is ln 2 and its rewards 0; with the sft loss, eval_loss weighs the
+// batches (5, 5, 2 pairs) by their pairs while eval_nll_loss averages them, both from the start
+// model's log-probs, computed here without the trainer. test_size holds out pairs of the training set.
+TEST(DpoEvaluation, EvalMetricsAsTrlWithAnEvalFileOrATestSizeSplit) {
+  const std::string fixture = testing::fixture_dir() + "/dpo/sigmoid";
+  const std::string model_dir = testing::fixture_dir() + "/parity/tiny_llama4";
+  auto run_with = [&](const std::string& dir, const std::string& loss, const std::string& data_extra) {
+    const std::string yaml = fmt::format(R"(model_name: {}
+dataset:
+  path: {}/pairs.jsonl
+{}trainer:
+  per_device_train_batch_size: 2
+  per_device_eval_batch_size: 5
+  gradient_accumulation_steps: 1
+  max_steps: 2
+  learning_rate: 0.0
+  bf16: false
+  loss_type: {}
+  beta: 0.5
+  max_length: 128
+  logging_steps: 1
+  eval_strategy: steps
+  eval_steps: 2
+  save_strategy: "no"
+  output_dir: {}/out
+)", model_dir, fixture, data_extra, loss, dir);
+    DpoRun run;
+    run.config = load_train_config(write_file_in(dir, "c.yaml", yaml), {}, TrainerKind::DPO);
+    run.shuffle = false;
+    load_dpo_inputs(run);
+    run.pad_id = 0;
+    run_dpo(run);
+    std::vector<nlohmann::json> evals;
+    for (const auto& row : read_rows(dir + "/out/metrics.jsonl"))
+      if (row.contains("eval_loss")) evals.push_back(row);
+    return std::make_pair(run.train.size(), evals);
+  };
+  const std::string eval_file = "  eval_path: " + fixture + "/pairs.jsonl\n";
+  auto [train_pairs, evals] = run_with(testing::make_temp_dir("dpo-eval"), "sigmoid", eval_file);
+  EXPECT_EQ(train_pairs, 12u);
+  ASSERT_EQ(evals.size(), 1u);  // at step 2
+  const nlohmann::json& e = evals[0];
+  EXPECT_EQ(e["step"], 2);
+  EXPECT_NEAR(e["eval_loss"].get<double>(), std::log(2.0), 1e-6);
+  EXPECT_NEAR(e["eval_rewards/chosen"].get<double>(), 0.0, 1e-6);
+  EXPECT_EQ(e["eval_rewards/accuracies"].get<double>(), 0.0);
+  for (const char* key : {"eval_rewards/rejected", "eval_rewards/margins", "eval_logps/chosen", "eval_logps/rejected",
+                          "eval_logits/chosen", "eval_logits/rejected"})
+    EXPECT_TRUE(e.contains(key)) << key;
+  EXPECT_FALSE(e.contains("eval_nll_loss"));
+
+  // the start model's log-probs of the 12 pairs, and TRL's nll_loss per batch of 5, 5 and 2 pairs
+  PreferenceOptions options;
+  options.max_length = 128;
+  const std::vector<PreferencePair> pairs = load_preference_data(fixture + "/pairs.jsonl", options).pairs;
+  Model model = load_model(model_dir);
+  std::vector<float> copy;
+  const WeightSet weights = make_weight_set(model, Precision::FP32, copy);
+  const ReferenceLogps logps = summed_logps(model.config, weights, Precision::FP32, pairs, 3, 0);
+  double weighted = 0, batch_mean = 0, logps_chosen = 0;
+  for (size_t start : {0u, 5u, 10u}) {
+    const size_t end = std::min<size_t>(start + 5, 12);
+    double sum = 0, tokens = 0, chosen = 0;
+    for (size_t i = start; i < end; ++i) {
+      sum -= logps.chosen[i];
+      tokens += static_cast<double>(pairs[i].chosen.size());
+      chosen += logps.chosen[i];
+    }
+    weighted += sum / tokens * static_cast<double>(end - start);
+    batch_mean += sum / tokens / 3.0;
+    logps_chosen += chosen / static_cast<double>(end - start) / 3.0;
+  }
+  EXPECT_NEAR(e["eval_logps/chosen"].get<double>(), logps_chosen, 1e-4 * std::fabs(logps_chosen));
+  auto [train_sft, evals_sft] = run_with(testing::make_temp_dir("dpo-eval-sft"), "sft", eval_file);
+  ASSERT_EQ(evals_sft.size(), 1u);
+  EXPECT_NEAR(evals_sft[0]["eval_loss"].get<double>(), weighted / 12.0, 1e-5 * weighted / 12.0);
+  EXPECT_NEAR(evals_sft[0]["eval_nll_loss"].get<double>(), batch_mean, 1e-5 * batch_mean);
+  ASSERT_GT(std::fabs(weighted / 12.0 - batch_mean), 1e-4) << "the two averages do not differ here: the case shows nothing";
+
+  // test_size: a quarter of the 12 pairs held out of training, evaluated
+  auto [train_split, evals_split] = run_with(testing::make_temp_dir("dpo-eval-split"), "sigmoid", "  test_size: 0.25\n");
+  EXPECT_EQ(train_split, 9u);
+  ASSERT_EQ(evals_split.size(), 1u);
+  EXPECT_NEAR(evals_split[0]["eval_loss"].get<double>(), std::log(2.0), 1e-6);
+}
+
 // A step whose last micro-batch is short (no dataloader_drop_last) weighs its micro-batches as TRL
 // under transformers' Trainer does: each micro-batch's mean pair loss, divided by the step's
 // micro-batch count, so the gradient of {0, 1} + {2} is the mean of the two micro-batches' gradients

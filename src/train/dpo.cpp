@@ -253,7 +253,7 @@ class PreferenceObjective final : public Objective {
     // 2. the loss and dL/dlogp_seq, spread over each sequence's completion tokens as w_t = -dL/dlogp_seq
     //    (the classifier backpropagates sum_t w_t * (-logp_t))
     std::vector<double> div_c, div_r;
-    const std::vector<PairLogps> inputs = pair_inputs(micro, row_sums(batch, logp), div_c, div_r);
+    const std::vector<PairLogps> inputs = pair_inputs(pairs_, reference_, micro.rows, row_sums(batch, logp), div_c, div_r);
     std::vector<float> token_weights(N, 0.0f);
     const double pair_weight = static_cast<double>(micro.units) / static_cast<double>(B);  // 1 unless short
     const double scale = pair_weight / static_cast<double>(where.normaliser);
@@ -306,6 +306,74 @@ class PreferenceObjective final : public Objective {
                        row["rewards/accuracies"].get<double>());
   }
 
+  void set_eval(const std::vector<PreferencePair>& pairs, const ReferenceLogps& reference, int64_t batch_size) {
+    eval_pairs_ = &pairs;
+    eval_reference_ = reference;
+    eval_batch_size_ = std::max<int64_t>(1, batch_size);
+  }
+  bool has_eval_data() const override { return eval_pairs_ && !eval_pairs_->empty(); }
+
+  // TRL's evaluation: per batch of per_device_eval_batch_size pairs (forward only) the loss and the
+  // metrics of get_batch_loss_metrics with the "eval_" prefix. eval_loss is transformers' mean over
+  // the pairs of their batch's loss; the other metrics are the mean of the batches' means, as TRL
+  // averages its stored metrics. bco_pair's running baseline is updated by the evaluation batches
+  // too, as TRL's dpo_loss updates it whenever it runs.
+  nlohmann::json evaluate(TrainState& state) override {
+    const std::vector<PreferencePair>& pairs = *eval_pairs_;
+    const NllTerm nll_of = nll_term();
+    double loss_sum = 0, batches = 0;
+    std::vector<double> means(kSlots, 0.0);
+    for (size_t start = 0; start < pairs.size(); start += static_cast<size_t>(eval_batch_size_)) {
+      std::vector<int64_t> rows;
+      std::vector<const PreferencePair*> group;
+      for (size_t i = start; i < std::min(pairs.size(), start + static_cast<size_t>(eval_batch_size_)); ++i) {
+        rows.push_back(static_cast<int64_t>(i));
+        group.push_back(&pairs[i]);
+      }
+      const Batch batch = make_pair_batch(group, pad_id_);
+      const int64_t B = static_cast<int64_t>(rows.size());
+      std::vector<float> logp(batch.size());
+      forward_logprobs(state, batch, logp, /*for_backward=*/false);
+      std::vector<double> div_c, div_r;
+      const std::vector<PairLogps> inputs = pair_inputs(pairs, eval_reference_, rows, row_sums(batch, logp), div_c, div_r);
+      MetricSums sums(kSlots, 0.0);
+      for (int64_t i = 0; i < B; ++i) {
+        const PairLoss pl = dpo_pair_loss(config_, inputs[i]);
+        sums[kLoss] += pl.loss;
+        sums[kRewardChosen] += pl.reward_chosen;
+        sums[kRewardRejected] += pl.reward_rejected;
+        sums[kAccuracy] += pl.reward_chosen > pl.reward_rejected ? 1.0 : 0.0;
+        sums[kMargin] += pl.reward_chosen - pl.reward_rejected;
+        sums[kLogpsChosen] += inputs[i].chosen;
+        sums[kLogpsRejected] += inputs[i].rejected;
+      }
+      if (nll_of.logged) {
+        std::vector<float> no_weights(batch.size(), 0.0f);
+        add_chosen_nll(batch, logp, B, 1.0, 1.0, nll_of, no_weights, sums);  // adds weight x nll x B to the loss
+      }
+      const MeanLogits logits = micro_batch_mean_logits(state, batch, B);
+      const double batch_loss = sums[kLoss] / static_cast<double>(B);
+      loss_sum += batch_loss * static_cast<double>(B);
+      for (size_t k : {kRewardChosen, kRewardRejected, kAccuracy, kMargin, kLogpsChosen, kLogpsRejected, kNll})
+        means[k] += sums[k] / static_cast<double>(B);
+      means[kLogitsChosen] += logits.chosen;
+      means[kLogitsRejected] += logits.rejected;
+      batches += 1;
+    }
+    const double n = std::max(1.0, batches);
+    nlohmann::json out = {{"eval_loss", loss_sum / static_cast<double>(std::max<size_t>(1, pairs.size()))},
+                          {"eval_rewards/chosen", means[kRewardChosen] / n},
+                          {"eval_rewards/rejected", means[kRewardRejected] / n},
+                          {"eval_rewards/accuracies", means[kAccuracy] / n},
+                          {"eval_rewards/margins", means[kMargin] / n},
+                          {"eval_logps/chosen", means[kLogpsChosen] / n},
+                          {"eval_logps/rejected", means[kLogpsRejected] / n},
+                          {"eval_logits/chosen", means[kLogitsChosen] / n},
+                          {"eval_logits/rejected", means[kLogitsRejected] / n}};
+    if (nll_of.logged) out["eval_nll_loss"] = means[kNll] / n;
+    return out;
+  }
+
   // The loss's state (bco_pair's running reward moments): null for the stateless losses.
   nlohmann::json state() const override {
     return loss_state_.is_null() ? nlohmann::json() : nlohmann::json{{"preference_loss", loss_state_}};
@@ -317,12 +385,12 @@ class PreferenceObjective final : public Objective {
  private:
   // The micro-batch's forward (kept for the backward) and every position's log-prob, on the
   // state's device (a GPU, model/device_transformer.h) or the CPU.
-  static void forward_logprobs(TrainState& state, const Batch& batch, std::vector<float>& logp) {
-    if (state.gpu) return state.gpu->forward_logprobs(batch, {.precision = state.precision, .for_backward = true},
-                                                      logp.data());
+  static void forward_logprobs(TrainState& state, const Batch& batch, std::vector<float>& logp, bool for_backward = true) {
+    if (state.gpu)
+      return state.gpu->forward_logprobs(batch, {.precision = state.precision, .for_backward = for_backward}, logp.data());
     const ModelConfig& c = state.model->config;
     const WeightSet& w = state.weights;
-    model_forward(c, w, batch, state.workspace, {.precision = state.precision, .for_backward = true});
+    model_forward(c, w, batch, state.workspace, {.precision = state.precision, .for_backward = for_backward});
     classifier_forward_backward(state.workspace.hidden.data(), w.matmul_weights.lm_head, batch.targets.data(),
                                 batch.size(), c.vocab_size, c.hidden_size, nullptr, logp.data(), state.precision,
                                 w.matmul_weights_are_bf16);
@@ -391,14 +459,15 @@ class PreferenceObjective final : public Objective {
   // The loss's inputs for each pair of the micro-batch, from the rows' summed log-probs ([chosen rows,
   // rejected rows]); div_c/div_r receive what the sums were divided by (lengths, or 1). A loss with a
   // baseline computes it here, updating its state.
-  std::vector<PairLogps> pair_inputs(const MicroBatch& micro, const std::vector<double>& row_logps,
+  std::vector<PairLogps> pair_inputs(const std::vector<PreferencePair>& pairs, const ReferenceLogps& reference,
+                                     const std::vector<int64_t>& rows, const std::vector<double>& row_logps,
                                      std::vector<double>& div_c, std::vector<double>& div_r) {
-    const size_t B = micro.rows.size();
+    const size_t B = rows.size();
     std::vector<PairLogps> inputs(B);
     div_c.assign(B, 1.0);
     div_r.assign(B, 1.0);
     for (size_t i = 0; i < B; ++i) {
-      const PreferencePair& p = pairs_.at(micro.rows[i]);
+      const PreferencePair& p = pairs.at(rows[i]);
       if (type_.averages_logps) {
         div_c[i] = static_cast<double>(std::max<int64_t>(1, scored_tokens(p.prompt_of(true), p.chosen)));
         div_r[i] = static_cast<double>(std::max<int64_t>(1, scored_tokens(p.prompt_of(false), p.rejected)));
@@ -406,8 +475,8 @@ class PreferenceObjective final : public Objective {
       inputs[i].chosen = row_logps[i] / div_c[i];
       inputs[i].rejected = row_logps[B + i] / div_r[i];
       if (uses_reference_) {
-        inputs[i].ref_chosen = reference_.chosen.at(micro.rows[i]);
-        inputs[i].ref_rejected = reference_.rejected.at(micro.rows[i]);
+        inputs[i].ref_chosen = reference.chosen.at(rows[i]);
+        inputs[i].ref_rejected = reference.rejected.at(rows[i]);
       }
     }
     if (type_.micro_batch_baseline) {
@@ -425,6 +494,9 @@ class PreferenceObjective final : public Objective {
   int32_t pad_id_;
   int64_t micro_batch_size_;  // per_device_train_batch_size: the units of any micro-batch
   nlohmann::json loss_state_;
+  const std::vector<PreferencePair>* eval_pairs_ = nullptr;
+  ReferenceLogps eval_reference_;
+  int64_t eval_batch_size_ = 1;
 };
 
 }  // namespace
@@ -458,6 +530,8 @@ void load_dpo_inputs(DpoRun& run) {
   const TrainConfig& c = run.config;
   const std::string path = c.dataset.path.empty() ? c.dataset.name : c.dataset.path;
   if (path.empty()) fail("{}: dataset.path (or dataset.name) is missing", c.source);
+  if (!c.dataset.eval_path.empty() && c.dataset.test_size > 0)
+    fail("{}: give dataset.eval_path or dataset.test_size, not both", c.source);
   if (!file_exists(path) && !is_repo_id(path)) fail("{}: dataset not found", path);
   check_output_dir(c);
   // The reference cache's folder, before the reference pass rather than after it.
@@ -483,6 +557,16 @@ void load_dpo_inputs(DpoRun& run) {
   PreferenceData data = load_preference_data(path, o);
   log_info("{}", data.summary.to_text());
   run.train = std::move(data.pairs);
+  if (!c.dataset.eval_path.empty()) {
+    if (!file_exists(c.dataset.eval_path) && !is_repo_id(c.dataset.eval_path))
+      fail("{}: dataset.eval_path {} not found", c.source, c.dataset.eval_path);
+    o.token_budget = 0;  // the whole evaluation set
+    PreferenceData eval = load_preference_data(c.dataset.eval_path, o);
+    log_info("evaluation {}", eval.summary.to_text());
+    run.eval = std::move(eval.pairs);
+  } else if (c.dataset.test_size > 0) {
+    run.eval = hold_out(run.train, c.dataset.test_size, c.trainer.seed);
+  }
   const RunFiles files = resolve_run_files(c);
   run.tokenizer_source = files.tokenizer_source;
   run.pad_id = files.pad_id;
@@ -492,20 +576,21 @@ namespace {
 
 // Reference log-probs from the starting weights (before a checkpoint is loaded into `model`): one
 // forward-only pass, or the cache of an earlier run of the sweep.
-ReferenceLogps reference_logps(const DpoRun& run, Model& model, Precision precision, DpoResult& result) {
+ReferenceLogps reference_logps(const DpoRun& run, const std::vector<PreferencePair>& pairs, Model& model,
+                               Precision precision, std::string& cache_file, bool& cache_hit) {
   const TrainingArgs& args = run.config.trainer;
   const std::string model_dir = resolve_model_dir(run.config.model_name);
   const std::string cache_dir =
       !run.ref_cache_dir.empty() ? run.ref_cache_dir : default_reference_cache_dir(args.output_dir);
-  const std::string key = reference_cache_key(model_dir, run.train, precision);
+  const std::string key = reference_cache_key(model_dir, pairs, precision);
   const std::string file = cache_dir + "/" + key + ".json";
-  result.reference_cache_file = file;
+  cache_file = file;
   ReferenceLogps summed;
   Communicator& world = Communicator::world();
   if (world.broadcast(file_exists(file))) {  // rank 0's view decides: every rank takes the same path
-    summed = read_reference_cache(file, key, run.train.size());
-    result.reference_cache_hit = true;
-    log_info("reference log-probs: reusing {} ({} pairs) - no reference pass", file, run.train.size());
+    summed = read_reference_cache(file, key, pairs.size());
+    cache_hit = true;
+    log_info("reference log-probs: reusing {} ({} pairs) - no reference pass", file, pairs.size());
     return summed;
   }
   const double t0 = now_seconds();
@@ -513,20 +598,20 @@ ReferenceLogps reference_logps(const DpoRun& run, Model& model, Precision precis
     std::unique_ptr<TrainDevice> device = open_train_device(run.cuda_device);
     require_device_memory(*device, model.config, {2 * args.per_device_eval_batch_size, args.max_length},
                           fmt::format("dpo reference pass on cuda:{}", run.cuda_device));
-    summed = summed_logps_on_device(model, *device, precision, run.train, args.per_device_eval_batch_size, run.pad_id);
+    summed = summed_logps_on_device(model, *device, precision, pairs, args.per_device_eval_batch_size, run.pad_id);
   } else {
     std::vector<float> copy;
     WeightSet weights = make_weight_set(model, precision, copy);
-    summed = summed_logps(model.config, weights, precision, run.train, args.per_device_eval_batch_size, run.pad_id);
+    summed = summed_logps(model.config, weights, precision, pairs, args.per_device_eval_batch_size, run.pad_id);
   }
   if (world.is_root()) {
     fs::create_directories(cache_dir);
     nlohmann::json entry = reference_cache_entry(
-        key, summed, {{"model", model_dir}, {"precision", precision_name(precision)}, {"pairs", run.train.size()}});
+        key, summed, {{"model", model_dir}, {"precision", precision_name(precision)}, {"pairs", pairs.size()}});
     write_file_atomic(file, entry.dump());
   }
   log_info("reference log-probs: computed for {} pairs in one forward-only pass ({:.2f} s), cached at {}",
-           run.train.size(), now_seconds() - t0, file);
+           pairs.size(), now_seconds() - t0, file);
   return summed;
 }
 
@@ -550,15 +635,33 @@ DpoResult run_dpo(DpoRun& run) {
   for (size_t i = 0; i < run.train.size(); ++i)
     for (const auto* ids : {&run.train[i].prompt, &run.train[i].chosen, &run.train[i].rejected})
       check_token_ids(*ids, model.config, fmt::format("{}: dataset {}: pair {}", config.source, data, i + 1));
+  // the evaluation pairs up front too, not at the first evaluation
+  const std::string eval_data = config.dataset.eval_path.empty() ? data + " (its test_size split)" : config.dataset.eval_path;
+  for (size_t i = 0; i < run.eval.size(); ++i)
+    for (const auto* ids : {&run.eval[i].prompt, &run.eval[i].chosen, &run.eval[i].rejected})
+      check_token_ids(*ids, model.config, fmt::format("{}: dataset {}: evaluation pair {}", config.source, eval_data, i + 1));
   int64_t longest = 0;
   for (const auto& p : run.train)
     for (bool chosen : {true, false})
       longest = std::max<int64_t>(longest, static_cast<int64_t>(p.prompt_of(chosen).size() +
                                                                 (chosen ? p.chosen : p.rejected).size()));
   note_positions_past_context(config, model.config, longest);
-  const ReferenceLogps summed = loss.uses_reference() ? reference_logps(run, model, precision, result) : ReferenceLogps{};
+  const ReferenceLogps summed =
+      loss.uses_reference()
+          ? reference_logps(run, run.train, model, precision, result.reference_cache_file, result.reference_cache_hit)
+          : ReferenceLogps{};
   const ReferenceLogps reference = to_loss_units(loss, summed, run.train);
+  ReferenceLogps eval_reference;
+  if (!run.eval.empty()) {
+    std::string eval_cache_file;
+    bool eval_hit = false;
+    eval_reference = to_loss_units(
+        loss,
+        loss.uses_reference() ? reference_logps(run, run.eval, model, precision, eval_cache_file, eval_hit) : ReferenceLogps{},
+        run.eval);
+  }
   PreferenceObjective objective(run.train, reference, loss, run.pad_id, config.trainer.per_device_train_batch_size);
+  objective.set_eval(run.eval, eval_reference, config.trainer.per_device_eval_batch_size);
   const TrainerResult r =
       run_trainer(config, {"dpo", run.tokenizer_source, run.resume, run.shuffle, run.cuda_device, 2}, model, objective);
   result.steps = r.steps;

@@ -79,6 +79,7 @@ DpoStats dpo_accumulate(TrainState& state, const std::vector<std::vector<int64_t
 struct DpoRun {
   TrainConfig config;
   std::vector<PreferencePair> train;
+  std::vector<PreferencePair> eval;  // dataset.eval_path, or the dataset.test_size hold-out
   std::string tokenizer_source;  // copied into checkpoints ("" = none)
   int32_t pad_id = 0;
   bool resume = false;

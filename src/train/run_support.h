@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/rng.h"
 #include "train/trainer_state.h"
 #include "train/training_args.h"
 
@@ -45,6 +46,21 @@ const std::vector<std::string>& training_output_names();
 // The file a run leaves in its output_dir (mark_training_output) so that a later run, --resume, or
 // the same config run again may write there.
 inline constexpr const char* kTrainingRunMark = "tinythink_training.json";
+
+// dataset.test_size's hold-out: a seeded shuffle of the rows' indices (seed + 17), the last
+// test_size fraction of them becomes the evaluation set, the rest stays in `train` (shuffled order).
+template <typename Row>
+std::vector<Row> hold_out(std::vector<Row>& train, double test_size, int64_t seed) {
+  std::vector<size_t> order(train.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  Rng rng(static_cast<uint64_t>(seed) + 17);
+  for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
+  const size_t n_eval = static_cast<size_t>(test_size * static_cast<double>(order.size()));
+  std::vector<Row> kept, eval;
+  for (size_t i = 0; i < order.size(); ++i) (i + n_eval >= order.size() ? eval : kept).push_back(std::move(train[order[i]]));
+  train = std::move(kept);
+  return eval;
+}
 // Whether `dir` holds the mark, or checkpoints with trainer state (a run from before the mark).
 bool is_training_output(const std::string& dir);
 void mark_training_output(const std::string& dir, const std::string& trainer);

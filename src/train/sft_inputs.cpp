@@ -100,17 +100,7 @@ void load_sft_inputs(SftRun& run) {
   if (!c.dataset.eval_path.empty()) {
     run.eval = load_examples(c.dataset.eval_path, c);
   } else if (c.dataset.test_size > 0) {
-    // a seeded, reproducible hold-out: shuffle indices, the last test_size fraction is eval
-    std::vector<size_t> order(run.train.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-    Rng rng(static_cast<uint64_t>(c.trainer.seed) + 17);
-    for (size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[rng.below(i)]);
-    size_t n_eval = static_cast<size_t>(c.dataset.test_size * static_cast<double>(order.size()));
-    std::vector<SftExample> train, eval;
-    for (size_t i = 0; i < order.size(); ++i)
-      (i + n_eval >= order.size() ? eval : train).push_back(std::move(run.train[order[i]]));
-    run.train = std::move(train);
-    run.eval = std::move(eval);
+    run.eval = hold_out(run.train, c.dataset.test_size, c.trainer.seed);  // seeded, reproducible
   }
   const RunFiles files = resolve_run_files(c);
   run.tokenizer_source = files.tokenizer_source;

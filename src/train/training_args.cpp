@@ -252,9 +252,9 @@ const std::string* other_trainers_key(const std::string& key, TrainerKind kind) 
     std::map<std::string, std::string> m;
     for (const char* k : {"assistant_only_loss", "completion_only_loss", "dataset_text_field", "packing",
                           "packing_strategy", "eval_packing", "padding_free",
-                          "neftune_noise_alpha", "eval_strategy", "eval_steps"})
+                          "neftune_noise_alpha"})
       m[std::string("trainer.") + k] = "an SFT option";
-    for (const char* k : {"eval_path", "test_size", "sources", "sources_file"})
+    for (const char* k : {"sources", "sources_file"})
       m[std::string("dataset.") + k] = "an SFT dataset option";
     return m;
   }();
