@@ -69,8 +69,26 @@ nlohmann::json read_json_file(const std::string& path) {
   }
 }
 
-AtomicFile::AtomicFile(const std::string& path) : path_(path) {
-  std::filesystem::path target(path);
+std::string atomic_write_target(const std::string& path) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::path target(path);
+  for (int hops = 0; fs::is_symlink(fs::symlink_status(target, ec)); ++hops) {
+    if (hops == 40) fail("{}: too many levels of symbolic links", path);
+    const fs::path link = fs::read_symlink(target, ec);
+    if (ec) fail("{}: cannot read the symbolic link ({})", path, ec.message());
+    target = link.is_absolute() ? link : target.parent_path() / link;
+  }
+  const fs::file_status status = fs::status(target, ec);
+  if (fs::exists(status) && !fs::is_regular_file(status) && !fs::is_directory(status))
+    fail("{}: is not a regular file (a device, FIFO or socket); outputs are written to a new file that replaces the "
+         "old one, so give a file path",
+         path);
+  return target.string();
+}
+
+AtomicFile::AtomicFile(const std::string& path) : path_(atomic_write_target(path)) {
+  std::filesystem::path target(path_);
   std::filesystem::path dir = target.parent_path();
   dir_ = dir.empty() ? std::string(".") : dir.string();
   // mkstemp gives a unique name in the target's directory, so rename() stays on one filesystem.
@@ -79,7 +97,7 @@ AtomicFile::AtomicFile(const std::string& path) : path_(path) {
   std::vector<char> name(pattern.begin(), pattern.end());
   name.push_back('\0');
   fd_ = ::mkstemp(name.data());
-  if (fd_ < 0) fail("{}: cannot create temporary file in {} ({})", path, dir_, errno_text());
+  if (fd_ < 0) fail("{}: cannot create temporary file in {} ({})", path_, dir_, errno_text());
   temp_path_ = name.data();
   // mkstemp creates 0600; give the file the usual permissions (0666 minus umask).
   mode_t mask = ::umask(0);

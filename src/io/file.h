@@ -11,6 +11,10 @@ std::string read_file(const std::string& path);  // throws tt::Error "<path>: ca
 nlohmann::json read_json_file(const std::string& path);  // "<path>: invalid JSON: parse error at line L, column C: ..."
 // Write via temp file + fsync + rename, so readers never see half a file.
 void write_file_atomic(const std::string& path, const std::string& content);
+// The file an atomic write of `path` replaces: a symlink's target (the link stays a link), `path`
+// otherwise. A one-line error when that is not a regular file: a device (/dev/null as root), a FIFO
+// or a socket would be replaced by a regular file for the whole machine.
+std::string atomic_write_target(const std::string& path);
 // The temp files that write_file_atomic / AtomicFile leave in `dir` when killed before commit
 // (".NAME.tmp.XXXXXX", regular files of that scheme only): removed, their paths returned. For a
 // directory the caller owns (a run's output_dir) at its start, when no writer of its own is active.

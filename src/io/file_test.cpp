@@ -5,6 +5,7 @@
 #include <vector>
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include "core/error.h"
 #include "tests/test_util.h"
@@ -26,6 +27,29 @@ TEST(File, WriteAtomicThenRead) {
   int count = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir)) count += entry.is_regular_file();
   EXPECT_EQ(count, 1);
+}
+
+// An atomic write replaces the file: through a symlink it replaces the link's target and the link
+// stays; a FIFO (or a device: /dev/null as root) is refused, never replaced by a regular file.
+TEST(File, AtomicWritesFollowSymlinksAndRefuseFifosAndDevices) {
+  namespace fs = std::filesystem;
+  std::string dir = tt::testing::make_temp_dir("file-special");
+  tt::write_file_atomic(dir + "/target", "old");
+  fs::create_symlink("target", dir + "/link");
+  tt::write_file_atomic(dir + "/link", "new");
+  EXPECT_TRUE(fs::is_symlink(fs::symlink_status(dir + "/link")));
+  EXPECT_EQ(tt::read_file(dir + "/target"), "new");
+  ASSERT_EQ(::mkfifo((dir + "/fifo").c_str(), 0600), 0);
+  try {
+    tt::write_file_atomic(dir + "/fifo", "x");
+    ADD_FAILURE() << "a FIFO was written";
+  } catch (const tt::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("fifo: is not a regular file (a device, FIFO or socket)"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_TRUE(fs::is_fifo(fs::status(dir + "/fifo")));
+  if (fs::exists("/dev/null")) EXPECT_THROW(tt::atomic_write_target("/dev/null"), tt::Error);
+  fs::remove_all(dir);
 }
 
 TEST(File, ReadMissingNamesPath) {

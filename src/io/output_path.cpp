@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "io/file.h"
 #include "io/hub.h"
 
 namespace tt {
@@ -53,6 +54,11 @@ void check_output_directory(const std::string& dir, const std::vector<std::strin
 void check_output_file(const std::string& path, const std::string& what) {
   std::error_code ec;
   if (fs::is_directory(path, ec)) fail("{} {}: is a directory", what, path);
+  try {
+    (void)atomic_write_target(path);
+  } catch (const Error& e) {
+    fail("{} {}", what, e.what());
+  }
   if (fs::exists(path, ec)) {
     if (::access(path.c_str(), W_OK) != 0) fail("{} {}: is not writable", what, path);
   }
