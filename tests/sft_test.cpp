@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include "core/error.h"
 #include "io/file.h"
 #include "io/jsonl.h"
 #include "io/safetensors.h"
@@ -14,6 +15,7 @@
 #include "tests/test_util.h"
 #include "train/sft.h"
 #include "train/sft_inputs.h"
+#include "train/trainer_state.h"
 
 namespace tt {
 namespace {
@@ -307,6 +309,45 @@ TEST(SftResume, KilledRunResumesToBitwiseIdenticalWeights) {
   for (size_t i = 0; i < a.size(); ++i) EXPECT_EQ(a[i]["loss"], b[i]["loss"]) << "row " << i << "\n" << evidence;
   // save_total_limit 2: two checkpoints left, the last two
   EXPECT_EQ(checkpoint_names(dir + "/b/out"), (std::vector<std::string>{"checkpoint-33", "checkpoint-36"})) << evidence;
+}
+
+// --resume when the newest checkpoint folder is not a complete checkpoint (no trainer_state/state.json:
+// copied by hand, half deleted) used to start from an older one or from scratch and train over it,
+// exit 0: it is refused as transformers refuses it, and the folder is left as it was. A checkpoint of
+// another model with the same parameter count (another vocabulary, tied or not) is refused too.
+TEST(SftResume, AnIncompleteNewestCheckpointOrAnotherModelsIsRefused) {
+  std::string dir = testing::make_temp_dir("sft-incomplete");
+  std::string cfg = resume_config(dir, dir + "/out");
+  ASSERT_EQ(testing::run_cli("sft " + cfg + " --set trainer.num_train_epochs=2 --set trainer.save_total_limit=0").exit_code, 0);
+  const int64_t newest = newest_checkpoint(dir + "/out");
+  ASSERT_GE(newest, 3);
+  const std::string last = fmt::format("{}/out/checkpoint-{}", dir, newest);
+  fs::remove(last + "/trainer_state/state.json");
+  std::ofstream(last + "/notes.txt") << "mine\n";
+  const auto r = testing::run_cli("sft " + cfg + " --set trainer.num_train_epochs=3 --resume");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find(fmt::format("checkpoint-{} has no trainer_state/state.json, so it is not a complete "
+                                      "checkpoint",
+                                      newest)),
+            std::string::npos)
+      << r.output;
+  EXPECT_EQ(read_file(last + "/notes.txt"), "mine\n");
+
+  ModelConfig untied = preset_config("tiny-llama4"), tied = untied;
+  untied.tie_word_embeddings = false;
+  tied.tie_word_embeddings = true;
+  tied.vocab_size = 2 * untied.vocab_size;  // one table of 2V rows: the count of two tables of V rows
+  Model a = init_model(untied, 1), b = init_model(tied, 1);
+  ASSERT_EQ(a.layout.total, b.layout.total);
+  save_model(a, dir + "/other");
+  AdamWState adam;
+  try {
+    load_checkpoint(dir + "/other", b, adam);
+    ADD_FAILURE() << "another model's checkpoint loaded";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("the checkpoint's tensors differ from the run's model"), std::string::npos)
+        << e.what();
+  }
 }
 
 // A kill while save_total_limit removes the oldest checkpoint, after the last step's checkpoint is

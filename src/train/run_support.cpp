@@ -52,6 +52,15 @@ ResumePoint resume_if_requested(const TrainConfig& config, bool requested, Model
     // cleaned too removed rank 0's files in flight (its output_dir mark: "rename failed").
     auto latest = latest_checkpoint(args.output_dir, Communicator::world().is_root());
     dir = latest ? *latest : "";
+    // The newest checkpoint folder must be a complete one: resuming from an older one (or from the
+    // start) would train over it, as transformers refuses ("Can't find a valid checkpoint").
+    if (std::filesystem::is_directory(args.output_dir)) {
+      const auto all = list_checkpoints(args.output_dir);
+      if (!all.empty() && all.back().second != dir)
+        fail("{}: {} has no trainer_state/state.json, so it is not a complete checkpoint; resuming would train over "
+             "it: remove it, or set resume_from_checkpoint to the checkpoint to continue",
+             config.source, all.back().second);
+    }
   }
   if (dir.empty()) {
     log_info("resume: no checkpoint in {}, starting from {}", args.output_dir, config.model_name);

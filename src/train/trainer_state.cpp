@@ -18,9 +18,6 @@ namespace tt {
 
 namespace fs = std::filesystem;
 
-namespace {
-
-// checkpoint-N directories under output_dir, sorted by N
 std::vector<std::pair<int64_t, std::string>> list_checkpoints(const std::string& output_dir) {
   std::vector<std::pair<int64_t, std::string>> found;
   if (!fs::is_directory(output_dir)) return found;
@@ -33,8 +30,6 @@ std::vector<std::pair<int64_t, std::string>> list_checkpoints(const std::string&
   std::sort(found.begin(), found.end());
   return found;
 }
-
-}  // namespace
 
 std::string save_checkpoint(const std::string& output_dir, const Model& model, const AdamWState& adam,
                             const CheckpointState& state, const std::string& tokenizer_source,
@@ -99,6 +94,15 @@ CheckpointState load_checkpoint(const std::string& dir, Model& model, AdamWState
   Model loaded = load_model(dir);
   if (loaded.layout.total != model.layout.total)
     fail("{}: checkpoint has {} parameters, the run's model {}", dir, loaded.layout.total, model.layout.total);
+  // the same count in other tensors (another vocabulary, tied or not) would scramble the weights
+  for (size_t i = 0; i < std::max(loaded.layout.slots.size(), model.layout.slots.size()); ++i) {
+    const TensorSlot* a = i < loaded.layout.slots.size() ? &loaded.layout.slots[i] : nullptr;
+    const TensorSlot* b = i < model.layout.slots.size() ? &model.layout.slots[i] : nullptr;
+    if (!a || !b || a->name != b->name || a->shape != b->shape)
+      fail("{}: the checkpoint's tensors differ from the run's model ({} {} vs {} {}): it is another model's", dir,
+           a ? a->name : "(none)", a ? fmt::format("{}", fmt::join(a->shape, "x")) : "",
+           b ? b->name : "(none)", b ? fmt::format("{}", fmt::join(b->shape, "x")) : "");
+  }
   model.params = std::move(loaded.params);
   SafetensorsFile moments(dir + "/trainer_state/optimizer.safetensors");
   adam.m.resize(model.params.size());

@@ -40,6 +40,9 @@ void prune_checkpoints(const std::string& output_dir, int64_t keep);
 // files). Removed at the start of every run into output_dir (only names of these schemes).
 void remove_interrupted_saves(const std::string& output_dir);
 
+// checkpoint-N directories under output_dir, complete or not, sorted by N.
+std::vector<std::pair<int64_t, std::string>> list_checkpoints(const std::string& output_dir);
+
 // The newest complete checkpoint under output_dir, or nullopt. Removes interrupted saves first when
 // `clean` (one process of a run: the other ranks only look, or they would remove the temp files of
 // what rank 0 is writing).
