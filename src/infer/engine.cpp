@@ -37,14 +37,22 @@ std::vector<int32_t> load_eos_ids(const std::string& model_dir, const ModelConfi
   std::vector<int32_t> ids;
   const std::string path = model_dir + "/generation_config.json";
   if (std::filesystem::exists(path)) {
-    nlohmann::json j = nlohmann::json::parse(read_file(path), nullptr, false);
-    if (j.is_discarded()) fail("{}: not valid JSON", path);
-    if (j.contains("eos_token_id")) {
+    const nlohmann::json j = read_json_file(path);
+    // transformers' GenerationConfig: an id or a list of ids (null: none given, the model config's)
+    if (j.is_object() && j.contains("eos_token_id") && !j["eos_token_id"].is_null()) {
       const auto& e = j["eos_token_id"];
-      if (e.is_number_integer()) ids.push_back(e.get<int32_t>());
-      else if (e.is_array())
-        for (const auto& v : e)
-          if (v.is_number_integer()) ids.push_back(v.get<int32_t>());
+      auto id_of = [&](const nlohmann::json& v) {
+        if (!v.is_number_integer() || v.get<int64_t>() < 0 || v.get<int64_t>() >= config.vocab_size ||
+            (v.is_number_unsigned() && v.get<uint64_t>() > static_cast<uint64_t>(config.vocab_size)))
+          fail("{}: eos_token_id holds {}, which is not a token id of the model (integers in [0, {}))", path, v.dump(),
+               config.vocab_size);
+        return static_cast<int32_t>(v.get<int64_t>());
+      };
+      if (e.is_array()) {
+        for (const auto& v : e) ids.push_back(id_of(v));
+      } else {
+        ids.push_back(id_of(e));
+      }
       return ids;
     }
   }

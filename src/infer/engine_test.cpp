@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
 #include <numeric>
 #include <set>
 
@@ -10,6 +11,7 @@
 #include "core/error.h"
 #include "infer/test_models.h"
 #include "model/scoring.h"
+#include "tests/error_of.h"
 #include "tests/test_util.h"
 
 namespace tt::infer {
@@ -363,6 +365,26 @@ TEST(EngineStops, StopStringAcrossTokensTruncatesTextAndStreams) {
   EXPECT_TRUE(ended);
   ASSERT_LE(c.ids.size(), free_run.ids.size());
   EXPECT_TRUE(std::equal(c.ids.begin(), c.ids.end(), free_run.ids.begin()));
+  std::filesystem::remove_all(dir);
+}
+
+// generation_config.json's eos_token_id as transformers reads it: an id or a list of ids, null for
+// the model config's. A string, a float or an id outside the vocabulary was dropped (generation
+// never stopped) or wrapped into another id, exit 0: a one-line error naming the file now.
+TEST(EngineStops, GenerationConfigEosIdsAreCheckedIds) {
+  const std::string dir = tt::testing::make_temp_dir("eos-ids");
+  ModelConfig config = tiny_model().config;  // vocab 260, EOS 259
+  auto ids = [&](const std::string& value) {
+    std::ofstream(dir + "/generation_config.json") << "{\"eos_token_id\": " << value << "}";
+    return load_eos_ids(dir, config);
+  };
+  EXPECT_EQ(ids("12"), std::vector<int32_t>{12});
+  EXPECT_EQ(ids("[3, 7]"), (std::vector<int32_t>{3, 7}));
+  EXPECT_EQ(ids("null"), std::vector<int32_t>{259});
+  for (const char* bad : {"\"12\"", "12.0", "4294967308", "-1", "260", "[3, \"7\"]"}) {
+    const std::string e = tt::testing::error_of([&] { ids(bad); });
+    EXPECT_NE(e.find("generation_config.json: eos_token_id holds"), std::string::npos) << bad << ": " << e;
+  }
   std::filesystem::remove_all(dir);
 }
 
