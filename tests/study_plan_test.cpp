@@ -183,6 +183,13 @@ TEST(StudyPlan, ErrorsNameTheFileAndTheKey) {
   EXPECT_NE(error_of([] { parse("name: t\nstages: [{name: a, kind: pairs, config: {prompt: x}}]\n"); })
                 .find("unknown key 'prompt' for the pairs stage kind"),
             std::string::npos);
+  // a swept unknown key ran identical jobs, exit 0
+  EXPECT_NE(error_of([] { parse("name: t\nstages: [{name: a, kind: init, config: {arch: micro-llama4}, sweep: {sed: [1, 2]}}]\n"); })
+                .find("stage 'a': sweep: unknown key 'sed' for the init stage kind"),
+            std::string::npos);
+  EXPECT_NE(error_of([] { parse("name: t\nstages: [{name: a, kind: pairs, sweep: {temprature: [0.5, 1]}}]\n"); })
+                .find("sweep: unknown key 'temprature' for the pairs stage kind"),
+            std::string::npos);
   EXPECT_NE(error_of([] { parse("name: t\nstages: [{name: a, kind: init}, {name: a, kind: init}]\n"); })
                 .find("stage 'a': a stage with this name already exists"),
             std::string::npos);

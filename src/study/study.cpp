@@ -200,6 +200,16 @@ Stage parse_stage(const YAML::Node& node, size_t index, const Study& study, std:
     if (stage.kind == StageKind::Eval || stage.kind == StageKind::Report)
       fail("{}: sweep: {} stages do not sweep (sweep the runs they evaluate)", stage.where, stage_kind_name(stage.kind));
     stage.sweep = parse_sweep(node["sweep"], stage.where + ": sweep");
+    // a swept key the stage kind does not know would run identical jobs (training stages check
+    // theirs when each run's config is loaded)
+    if (!is_training(stage.kind))
+      for (const auto& point : stage.sweep)
+        for (const auto& [param, value] : point) {
+          const std::string key = param.substr(0, param.find('.'));
+          if (!config_keys(stage.kind).count(key))
+            fail("{}: sweep: unknown key '{}' for the {} stage kind (known: {})", stage.where, key,
+                 stage_kind_name(stage.kind), fmt::join(config_keys(stage.kind), ", "));
+        }
   }
   return stage;
 }
