@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <unordered_map>
 
 #include "core/error.h"
 #include "text/tokenizer_data.h"
@@ -59,6 +60,19 @@ void TokenizerData::add_token(AddedToken token) {
 }
 
 void TokenizerData::finish(std::string_view where) {
+  // An added token's id must be its own: one another added token or a different model.vocab entry
+  // holds broke encode/decode round trips silently (the later entry won the id).
+  {
+    std::unordered_map<int32_t, size_t> seen;
+    for (size_t i = 0; i < added.size(); ++i) {
+      const AddedToken& t = added[i];
+      if (auto [it, fresh] = seen.emplace(t.id, i); !fresh)
+        fail("{}: added_tokens '{}' and '{}' both have id {}", where, added[it->second].content, t.content, t.id);
+      const size_t id = static_cast<size_t>(t.id);
+      if (id < bpe.tokens.size() && !bpe.tokens[id].empty() && bpe.tokens[id] != t.decoded && bpe.tokens[id] != t.content)
+        fail("{}: added token '{}' has id {}, which model.vocab gives to another token", where, t.content, t.id);
+    }
+  }
   size_t size = bpe.tokens.size();
   for (const AddedToken& t : added) size = std::max(size, static_cast<size_t>(t.id) + 1);
   vocab_size = size;

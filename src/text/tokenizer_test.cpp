@@ -8,6 +8,7 @@
 
 #include "core/error.h"
 #include "io/file.h"
+#include "tests/error_of.h"
 #include "text/tokenizer_test_util.h"
 #include "text/utf8.h"
 
@@ -227,6 +228,28 @@ TEST(TokenizerLoad, TinyTokenizerJsonWorksInBothMergeSpellings) {
     EXPECT_EQ(tok.decode(tok.encode("abc ab<eos>x")), "abc ab<eos>x");
     EXPECT_EQ(tok.eos_id(), -1);
   }
+  std::filesystem::remove_all(dir);
+}
+
+// An added token whose id another added token or another model.vocab token holds broke round trips
+// silently (the later entry took the id): a one-line error naming the file. An added token that is
+// also in model.vocab under its own id (common for special tokens) stays fine.
+TEST(TokenizerLoad, AddedTokenIdsThatCollideAreRefused) {
+  std::string dir = testing::make_temp_dir("tokenizer-ids");
+  nlohmann::json j = tiny_tokenizer_json();
+  j["added_tokens"].push_back({{"id", 258}, {"content", "<pad>"}, {"special", true}});  // model.vocab's "Ġab"
+  testing::write_text(dir + "/vocab.json", j.dump());
+  EXPECT_EQ(tt::testing::error_of([&] { Tokenizer::load(dir + "/vocab.json"); }),
+            dir + "/vocab.json: added token '<pad>' has id 258, which model.vocab gives to another token");
+  j = tiny_tokenizer_json();
+  j["added_tokens"].push_back({{"id", 259}, {"content", "<pad>"}, {"special", true}});
+  testing::write_text(dir + "/twice.json", j.dump());
+  EXPECT_EQ(tt::testing::error_of([&] { Tokenizer::load(dir + "/twice.json"); }),
+            dir + "/twice.json: added_tokens '<eos>' and '<pad>' both have id 259");
+  j = tiny_tokenizer_json();
+  j["added_tokens"].push_back({{"id", 257}, {"content", "abc"}, {"special", false}});  // the same token
+  testing::write_text(dir + "/same.json", j.dump());
+  EXPECT_EQ(Tokenizer::load(dir + "/same.json").decode(Ids{257}), "abc");
   std::filesystem::remove_all(dir);
 }
 
