@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "core/error.h"
 #include "io/file.h"
@@ -45,7 +46,13 @@ void check_yaml_keys(const YAML::Node& node, const std::string& source) {
 YAML::Node parse_yaml_text(const std::string& text, const std::string& source) {
   YAML::Node root;
   try {
-    root = YAML::Load(text);
+    // PyYAML's safe_load (TRL's configs) refuses a stream of several documents; yaml-cpp's Load read
+    // the first and ignored the rest.
+    std::vector<YAML::Node> documents = YAML::LoadAll(text);
+    if (documents.size() > 1)
+      fail("{}: line {}: a second YAML document ('---'): a config is one document", source,
+           documents[1].Mark().line + 1);
+    if (!documents.empty()) root = documents.front();
   } catch (const YAML::Exception& e) {
     fail("{}: invalid YAML at line {}: {}", source, e.mark.line + 1, e.msg);
   }

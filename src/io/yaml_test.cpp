@@ -30,6 +30,15 @@ TEST(Yaml, SyntaxErrorNamesFileAndLine) {
   EXPECT_NE(error_of("a: 1\nb: [\n").find("c.yaml: invalid YAML at line"), std::string::npos);
 }
 
+// A second document (`---`) was ignored: `trainer: {max_steps: 5}` after it trained 1 step. PyYAML's
+// safe_load, which TRL's configs go through, refuses a stream of several documents too.
+TEST(Yaml, RefusesASecondDocument) {
+  EXPECT_EQ(error_of("trainer: {max_steps: 1}\n---\ntrainer: {max_steps: 5}\n"),
+            "c.yaml: line 3: a second YAML document ('---'): a config is one document");
+  EXPECT_NO_THROW(tt::parse_yaml_text("---\na: 1\n", "c.yaml"));  // one document with its start marker
+  EXPECT_TRUE(tt::parse_yaml_text("", "c.yaml").IsNull());
+}
+
 // Found by the yaml_config fuzzer: `? KEY` with a mapping or sequence as the key threw yaml-cpp's
 // bad conversion out of every reader that walks keys as strings.
 TEST(Yaml, RefusesKeysThatAreNotNames) {

@@ -45,8 +45,9 @@ std::vector<std::vector<int64_t>> step_micro_batches(const std::vector<int64_t>&
 ResumePoint resume_if_requested(const TrainConfig& config, bool requested, Model& model, AdamWState& adam) {
   const TrainingArgs& args = config.trainer;
   ResumePoint point;
-  if (!requested && args.resume_from_checkpoint.empty()) return point;
   std::string dir = args.resume_from_checkpoint;
+  if (dir == "false" || dir == "False") dir.clear();  // transformers' bool form: no resume
+  if (!requested && dir.empty()) return point;
   if (dir.empty() || dir == "true" || dir == "True") {
     // Rank 0 cleans the folder before the others look (trainer.cpp's resume_every_rank); a rank that
     // cleaned too removed rank 0's files in flight (its output_dir mark: "rename failed").

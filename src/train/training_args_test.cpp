@@ -6,7 +6,9 @@
 #include <gtest/gtest.h>
 
 #include "core/error.h"
+#include "model/checkpoint.h"
 #include "tests/test_util.h"
+#include "train/run_support.h"
 
 namespace tt {
 namespace {
@@ -136,6 +138,16 @@ TEST(TrainingArgs, LabelSmoothingOnALossThatIgnoresItIsWarned) {
   load_train_config(write_yaml(head + "  loss_type: sigmoid\n"), {}, TrainerKind::DPO);
   err = ::testing::internal::GetCapturedStderr();
   EXPECT_EQ(err.find("label_smoothing"), std::string::npos) << err;
+}
+
+// resume_from_checkpoint: false is transformers' "no resume" (it was taken for a folder named false).
+TEST(TrainingArgs, ResumeFromCheckpointFalseDoesNotResume) {
+  const std::string path = write_yaml("model_name: m\ntrainer:\n  output_dir: o\n  resume_from_checkpoint: false\n");
+  const TrainConfig c = load_train_config(path, {}, TrainerKind::SFT);
+  Model model = init_model(preset_config("tiny-llama4"), 1);
+  AdamWState adam;
+  const ResumePoint point = resume_if_requested(c, /*requested=*/false, model, adam);
+  EXPECT_TRUE(point.from.empty());
 }
 
 TEST(TrainingArgs, StepPlanFollowsHfArithmetic) {
