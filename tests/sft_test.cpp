@@ -11,6 +11,7 @@
 #include "io/jsonl.h"
 #include "io/safetensors.h"
 #include "model/checkpoint.h"
+#include "tests/error_of.h"
 #include "tests/sft_fixture.h"
 #include "tests/test_util.h"
 #include "train/sft.h"
@@ -332,6 +333,17 @@ TEST(SftResume, AnIncompleteNewestCheckpointOrAnotherModelsIsRefused) {
             std::string::npos)
       << r.output;
   EXPECT_EQ(read_file(last + "/notes.txt"), "mine\n");
+  // state.json's fields are checked by type (they gave nlohmann's tagged messages or were truncated)
+  {
+    const std::string first = dir + "/out/checkpoint-3";
+    nlohmann::json state = nlohmann::json::parse(read_file(first + "/trainer_state/state.json"));
+    state["global_step"] = 2.5;
+    write_file_atomic(first + "/trainer_state/state.json", state.dump());
+    Model model = load_model(testing::fixture_dir() + "/parity/tiny_llama4");
+    AdamWState moments;
+    EXPECT_EQ(tt::testing::error_of([&] { load_checkpoint(first, model, moments); }),
+              first + "/trainer_state/state.json: 'global_step' must be an integer, got 2.5");
+  }
 
   ModelConfig untied = preset_config("tiny-llama4"), tied = untied;
   untied.tie_word_embeddings = false;

@@ -116,15 +116,25 @@ CheckpointState load_checkpoint(const std::string& dir, Model& model, AdamWState
            (*values)[*i], *i);
   nlohmann::json json = read_json_file(dir + "/trainer_state/state.json");
   CheckpointState state;
-  try {
-    state.global_step = json.at("global_step").get<int64_t>();
-    adam.step = json.at("optimizer_step").get<int64_t>();
-    state.seen_tokens = json.at("seen_tokens").get<double>();
-    state.extra = json.value("extra", nlohmann::json::object());
-    state.layout = json.value("layout", nlohmann::json::object());  // absent: a checkpoint from before it
-  } catch (const nlohmann::json::exception& e) {
-    fail("{}/trainer_state/state.json: {}", dir, e.what());
-  }
+  const std::string where = dir + "/trainer_state/state.json";
+  if (!json.is_object()) fail("{}: expected a JSON object", where);
+  auto integer = [&](const char* key) {  // a whole number, never truncated (2.5 or "2")
+    if (!json.contains(key)) fail("{}: '{}' is missing", where, key);
+    if (!json[key].is_number_integer()) fail("{}: '{}' must be an integer, got {}", where, key, json[key].dump());
+    return json[key].get<int64_t>();
+  };
+  state.global_step = integer("global_step");
+  adam.step = integer("optimizer_step");
+  if (!json.contains("seen_tokens") || !json["seen_tokens"].is_number())
+    fail("{}: 'seen_tokens' must be a number", where);
+  state.seen_tokens = json["seen_tokens"].get<double>();
+  for (const char* key : {"extra", "layout"})  // absent: a checkpoint from before them
+    if (json.contains(key) && !json[key].is_object() && !json[key].is_null())
+      fail("{}: '{}' must be an object, got {}", where, key, json[key].dump().substr(0, 80));
+  state.extra = json.value("extra", nlohmann::json::object());
+  state.layout = json.value("layout", nlohmann::json::object());
+  if (state.extra.is_null()) state.extra = nlohmann::json::object();
+  if (state.layout.is_null()) state.layout = nlohmann::json::object();
   if (state.global_step < 0) fail("{}/trainer_state/state.json: global_step {} is negative", dir, state.global_step);
   if (adam.step < 0) fail("{}/trainer_state/state.json: optimizer_step {} is negative", dir, adam.step);
   if (!std::isfinite(state.seen_tokens) || state.seen_tokens < 0)
