@@ -118,6 +118,7 @@ RowGroup read_row_group(T& r, const std::string& what) {
 FileMetaData parse_file_metadata(const uint8_t* data, size_t size, const std::string& what) {
   T r(data, size, what);
   FileMetaData m;
+  bool has_num_rows = false, has_row_groups = false;  // required fields 3 and 4 of FileMetaData
   r.begin_struct();
   for (auto f = r.next_field(); f.type != T::kStop; f = r.next_field()) {
     uint8_t element;
@@ -126,15 +127,27 @@ FileMetaData parse_file_metadata(const uint8_t* data, size_t size, const std::st
       for (uint32_t i = 0; i < n; ++i) m.schema.push_back(read_schema_element(r));
     } else if (f.id == 3) {
       m.num_rows = r.read_i64();
+      has_num_rows = true;
     } else if (f.id == 4) {
       uint32_t n = r.read_list_header(&element);
       for (uint32_t i = 0; i < n; ++i) m.row_groups.push_back(read_row_group(r, what));
+      has_row_groups = true;
     } else {
       r.skip(f.type);
     }
   }
   r.end_struct();
   if (m.schema.empty()) fail("{}: corrupt metadata (no schema)", what);
+  // A damaged footer can still parse as a struct whose required fields are lost or disagree: it
+  // read as a file of 0 rows, exit 0.
+  if (!has_num_rows || !has_row_groups) fail("{}: corrupt metadata (no {})", what, has_num_rows ? "row groups" : "row count");
+  int64_t rows = 0;
+  for (const auto& g : m.row_groups) {
+    if (g.num_rows < 0) fail("{}: corrupt metadata (a row group of {} rows)", what, g.num_rows);
+    rows += g.num_rows;
+  }
+  if (rows != m.num_rows)
+    fail("{}: corrupt metadata ({} rows in the footer, {} in its row groups)", what, m.num_rows, rows);
   return m;
 }
 

@@ -136,7 +136,16 @@ TEST(Parquet, CorruptOrTruncatedFilesGiveOneLineErrorsNamingTheFile) {
   uint32_t length;
   std::memcpy(&length, good.data() + good.size() - 8, 4);
   for (size_t i = good.size() - 8 - length; i < good.size() - 8; ++i) bad_footer[i] = '\xee';
+  // One byte inserted into chat_v2_snappy's footer (found by a mutation run): the footer still parses,
+  // but its row groups are lost, and it read as a file of 0 rows, exit 0.
+  std::string no_row_groups = tt::read_file(fixture("chat_v2_snappy.parquet"));
+  uint32_t footer_length;
+  std::memcpy(&footer_length, no_row_groups.data() + no_row_groups.size() - 8, 4);
+  no_row_groups.insert(9154, 1, '\xd9');
+  ++footer_length;
+  std::memcpy(no_row_groups.data() + no_row_groups.size() - 8, &footer_length, 4);
   const std::vector<Case> cases = {
+      {"no_row_groups.parquet", no_row_groups, "corrupt metadata (200 rows in the footer, 0 in its row groups)"},
       {"empty.parquet", "", "too small"},
       {"text.parquet", "{\"messages\": []}\n{\"messages\": []}\n", "not a parquet file"},
       {"cut.parquet", good.substr(0, good.size() - 100), "truncated parquet file"},
