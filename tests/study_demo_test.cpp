@@ -70,6 +70,13 @@ TEST(StudyDemo, ShrunkDemoRunsEndToEndAndTheReportShowsTheResults) {
   EXPECT_NE(bad.output.find("--set nosuch.limit=4: no stage named 'nosuch'"), std::string::npos) << bad.output;
   auto typo = testing::run_cli("run --out " + out + " --set eval.limt=4");
   EXPECT_NE(typo.output.find("unknown key 'limt' for the eval stage kind"), std::string::npos) << typo.output;
+  // a training stage's typo names the study and the run, not the deleted temporary file it was read from
+  auto trainer_typo = testing::run_cli("run --out " + out + " --set sft.learnin_rate=1 --dry-run");
+  EXPECT_NE(trainer_typo.exit_code, 0);
+  EXPECT_NE(trainer_typo.output.find("<demo study>: stage 'sft' run 'sft': trainer.learnin_rate: unknown key"),
+            std::string::npos)
+      << trainer_typo.output;
+  EXPECT_EQ(trainer_typo.output.find("tinythink-study-"), std::string::npos) << trainer_typo.output;
 }
 
 }  // namespace

@@ -190,6 +190,17 @@ void validate_job(const Job& job) {
     const fs::path tmp = fs::temp_directory_path() / fmt::format("tinythink-study-{}-{}.yaml", ::getpid(), job.name);
     try {
       training_config(job, tmp.string());
+    } catch (const Error& e) {
+      fs::remove(tmp);
+      // the message names the temporary file, which is gone: name the stage's run instead
+      std::string message = e.what();
+      const std::string temp = tmp.string() + ": ";
+      for (size_t at = message.find(temp); at != std::string::npos; at = message.find(temp, at))
+        message.erase(at, temp.size());
+      if (message.rfind("stage '", 0) != 0)
+        message = fmt::format("stage '{}'{}: {}", job.stage,
+                              job.name == job.stage ? "" : fmt::format(" run '{}'", job.name), message);
+      fail("{}", message);
     } catch (...) {
       fs::remove(tmp);
       throw;

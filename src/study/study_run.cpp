@@ -112,7 +112,15 @@ RunSummary run_study(const Plan& plan, const RunOptions& options) {
   }
   // Check every stage's configuration before anything runs: a typo in the last stage should not
   // surface after an hour of training.
-  for (const auto& job : plan.jobs) validate_job(job);
+  for (const auto& job : plan.jobs) {
+    try {
+      validate_job(job);
+    } catch (const Error& e) {
+      const std::string message = e.what();  // "stage 'x' ...": name the study file too
+      if (message.rfind("stage '", 0) == 0) fail("{}: {}", plan.study.source, message);
+      throw;
+    }
+  }
 
   std::vector<JobState> states;
   for (const auto& job : plan.jobs) states.push_back(job_state(job));
