@@ -5,7 +5,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <map>
 #include <regex>
+#include <set>
 
 #include <fcntl.h>
 #include <openssl/evp.h>
@@ -379,10 +381,32 @@ std::regex split_file_pattern(const std::string& config, const std::string& spli
   return std::regex("((" + c + "|data)/)?(" + s + "[-_.][^/]*|" + s + "/[^/]+)\\.(parquet|jsonl)");
 }
 
+// Files named as the Hub shards a split, NAME-00001-of-00004.EXT, must all be there: with one
+// missing (an interrupted download, a copy by hand) a run trained on part of the data, exit 0.
+void check_complete_shards(const std::vector<std::string>& files, const std::string& folder) {
+  static const std::regex shard("(.*)-([0-9]+)-of-([0-9]+)(\\.[A-Za-z0-9.]+)");
+  std::map<std::string, std::pair<int64_t, std::set<int64_t>>> groups;  // prefix + suffix -> (total, indices)
+  for (const auto& f : files) {
+    std::smatch m;
+    if (!std::regex_match(f, m, shard) || m[2].length() > 9 || m[3].length() > 9) continue;
+    auto& group = groups[m[1].str() + "-*-of-" + m[3].str() + m[4].str()];
+    group.first = std::stoll(m[3]);
+    group.second.insert(std::stoll(m[2]));
+  }
+  for (const auto& [pattern, group] : groups) {
+    const auto& [total, indices] = group;
+    for (int64_t i = 0; i < total; ++i)
+      if (!indices.count(i))
+        fail("{}: {} has {} of its {} shards (shard {} is missing): the download or copy is incomplete", folder,
+             fs::path(pattern).filename().string(), indices.size(), total, i);
+  }
+}
+
 std::vector<std::string> matching_files(const std::string& folder, const std::regex& wanted) {
   std::vector<std::string> files;
   for (const auto& f : cached_files(folder))
     if (std::regex_match(f, wanted)) files.push_back(folder + "/" + f);
+  check_complete_shards(files, folder);
   return files;
 }
 
@@ -430,6 +454,7 @@ std::vector<std::string> dataset_files(const std::string& spec, const std::strin
         files.push_back(entry.path().string());
     std::sort(files.begin(), files.end());
     if (files.empty()) fail("{}: directory holds no *.jsonl files (nor *.parquet)", spec);
+    check_complete_shards(files, spec);
     return files;
   }
   if (fs::exists(spec)) return {spec};

@@ -10,6 +10,7 @@
 #include "io/file.h"
 #include "io/http.h"
 #include "tests/fake_hub.h"
+#include "tests/error_of.h"
 #include "tests/test_util.h"
 
 // Against tools/hub/fake_hub.py, a loopback server with the Hub's endpoints and headers.
@@ -148,6 +149,20 @@ TEST_F(FakeHub, DatasetSplitFilesAreDownloadedAlone) {
   EXPECT_EQ(files[0], cache_ + "/datasets--org--chat/snapshots/" + kCommit + "/data/train-00000-of-00001.parquet");
   EXPECT_EQ(tt::read_file(files[0]), "PAR1 train");
   EXPECT_FALSE(fs::exists(cache_ + "/datasets--org--chat/snapshots/" + kCommit + "/data/test-00000-of-00001.parquet"));
+}
+
+// A split whose shards are not all there (train-00000-of-00002 without 00001: an interrupted download
+// or copy) trained on half the data, exit 0: a one-line error naming the missing shard.
+TEST(DatasetFiles, AnIncompleteSetOfShardsIsAnError) {
+  const std::string dir = tt::testing::make_temp_dir("dataset-shards");
+  tt::write_file_atomic(dir + "/train-00000-of-00002.parquet", "PAR1");
+  tt::write_file_atomic(dir + "/notes.jsonl", "{}\n");  // not a shard: no count to check
+  EXPECT_EQ(tt::testing::error_of([&] { tt::dataset_files(dir, "", "train"); }),
+            dir + ": train-*-of-00002.parquet has 1 of its 2 shards (shard 1 is missing): the download or copy is "
+                  "incomplete");
+  tt::write_file_atomic(dir + "/train-00001-of-00002.parquet", "PAR1");
+  EXPECT_EQ(tt::dataset_files(dir, "", "train").size(), 3u);
+  fs::remove_all(dir);
 }
 
 TEST_F(FakeHub, DownloadVerbPrintsTheSnapshot) {
