@@ -34,7 +34,7 @@ TEST(Yaml, SyntaxErrorNamesFileAndLine) {
 // safe_load, which TRL's configs go through, refuses a stream of several documents too.
 TEST(Yaml, RefusesASecondDocument) {
   EXPECT_EQ(error_of("trainer: {max_steps: 1}\n---\ntrainer: {max_steps: 5}\n"),
-            "c.yaml: line 3: a second YAML document ('---'): a config is one document");
+            "c.yaml: line 2: a second YAML document ('---'): a config is one document");
   EXPECT_NO_THROW(tt::parse_yaml_text("---\na: 1\n", "c.yaml"));  // one document with its start marker
   EXPECT_TRUE(tt::parse_yaml_text("", "c.yaml").IsNull());
 }
