@@ -265,14 +265,7 @@ class PreferenceObjective final : public Objective {
         if (batch.targets[i * T + t] >= 0) token_weights[i * T + t] = wc;
         if (batch.targets[(B + i) * T + t] >= 0) token_weights[(B + i) * T + t] = wr;
       }
-      sums[kLoss] += pair_weight * pl.loss;
-      sums[kRewardChosen] += pair_weight * pl.reward_chosen;
-      sums[kRewardRejected] += pair_weight * pl.reward_rejected;
-      sums[kAccuracy] += pl.reward_chosen > pl.reward_rejected ? pair_weight : 0.0;
-      sums[kMargin] += pair_weight * (pl.reward_chosen - pl.reward_rejected);
-      sums[kLogpsChosen] += pair_weight * inputs[i].chosen;
-      sums[kLogpsRejected] += pair_weight * inputs[i].rejected;
-      sums[kPairs] += pair_weight;
+      add_pair(sums, pl, inputs[i], pair_weight);
     }
     if (const NllTerm nll = nll_term(); nll.logged) add_chosen_nll(batch, logp, B, pair_weight, scale, nll, token_weights, sums);
     const MeanLogits logits = micro_batch_mean_logits(state, batch, B);
@@ -313,6 +306,18 @@ class PreferenceObjective final : public Objective {
   }
   bool has_eval_data() const override { return eval_pairs_ && !eval_pairs_->empty(); }
 
+  // One pair's loss and TRL's logged values, weighted, into the sums (training and evaluation alike).
+  static void add_pair(MetricSums& sums, const PairLoss& pl, const PairLogps& in, double weight) {
+    sums[kLoss] += weight * pl.loss;
+    sums[kRewardChosen] += weight * pl.reward_chosen;
+    sums[kRewardRejected] += weight * pl.reward_rejected;
+    sums[kAccuracy] += pl.reward_chosen > pl.reward_rejected ? weight : 0.0;
+    sums[kMargin] += weight * (pl.reward_chosen - pl.reward_rejected);
+    sums[kLogpsChosen] += weight * in.chosen;
+    sums[kLogpsRejected] += weight * in.rejected;
+    sums[kPairs] += weight;
+  }
+
   // TRL's evaluation: per batch of per_device_eval_batch_size pairs (forward only) the loss and the
   // metrics of get_batch_loss_metrics with the "eval_" prefix. eval_loss is transformers' mean over
   // the pairs of their batch's loss; the other metrics are the mean of the batches' means, as TRL
@@ -338,14 +343,7 @@ class PreferenceObjective final : public Objective {
       const std::vector<PairLogps> inputs = pair_inputs(pairs, eval_reference_, rows, row_sums(batch, logp), div_c, div_r);
       MetricSums sums(kSlots, 0.0);
       for (int64_t i = 0; i < B; ++i) {
-        const PairLoss pl = dpo_pair_loss(config_, inputs[i]);
-        sums[kLoss] += pl.loss;
-        sums[kRewardChosen] += pl.reward_chosen;
-        sums[kRewardRejected] += pl.reward_rejected;
-        sums[kAccuracy] += pl.reward_chosen > pl.reward_rejected ? 1.0 : 0.0;
-        sums[kMargin] += pl.reward_chosen - pl.reward_rejected;
-        sums[kLogpsChosen] += inputs[i].chosen;
-        sums[kLogpsRejected] += inputs[i].rejected;
+        add_pair(sums, dpo_pair_loss(config_, inputs[i]), inputs[i], 1.0);
       }
       if (nll_of.logged) {
         std::vector<float> no_weights(batch.size(), 0.0f);
