@@ -10,8 +10,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string path = tt::fuzz::write_input(data, size, "data.parquet");
   try {
     tt::ParquetFile file(path);
-    int64_t rows = 0;
-    file.read_rows({}, [&](int64_t, const nlohmann::json&) { ++rows; });
+    // The first 2^16 rows: a valid file of millions of run-length-encoded rows is read at the reader's
+    // speed (Parquet.LargeFileStreamsInBoundedMemoryAtSpeed), too slowly for a fuzzer's unit.
+    file.read_rows({}, [&](int64_t row, const nlohmann::json&) {
+      if (row >= (1 << 16)) tt::fail("enough rows");
+    });
   } catch (const tt::Error&) {
   }
   return 0;

@@ -1,5 +1,6 @@
 #include "io/parquet.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <span>
@@ -19,6 +20,15 @@ namespace pq = parquet;
 namespace {
 
 constexpr size_t kFooterTail = 8;  // 4-byte metadata length + "PAR1"
+// The most values (levels, nulls included) one page may hold: a page is decoded whole, at up to ~30
+// bytes of levels, offsets and indices per value, and one page of each column read is held at once.
+// Writers cut pages at ~1 MB or 20,000 rows (Arrow, parquet-mr, DuckDB), far below this; a page header
+// claiming billions of run-length-encoded values asked for tens of GB (a fuzzer's finding).
+constexpr int64_t kMaxPageValues = int64_t{1} << 24;          // of one column's page
+constexpr int64_t kMaxValuesHeldAtOnce = int64_t{1} << 26;    // of all columns' pages together
+int64_t max_page_values(size_t columns_read) {
+  return std::clamp<int64_t>(kMaxValuesHeldAtOnce / static_cast<int64_t>(std::max<size_t>(columns_read, 1)), 1 << 16, kMaxPageValues);
+}
 
 class Fd {
  public:
@@ -86,8 +96,9 @@ struct Range {
 // One column chunk read page by page: its levels and values, handed out one row at a time.
 class ColumnCursor {
  public:
-  ColumnCursor(const Fd& fd, const std::string& path, const Node& leaf, std::string what)
-      : fd_(fd), path_(path), what_(std::move(what)), max_def_(leaf.def_level), max_rep_(leaf.rep_level) {
+  ColumnCursor(const Fd& fd, const std::string& path, const Node& leaf, std::string what, int64_t max_page_values)
+      : fd_(fd), path_(path), what_(std::move(what)), max_def_(leaf.def_level), max_rep_(leaf.rep_level),
+        max_page_values_(max_page_values) {
     type_.physical = static_cast<pq::PhysicalType>(leaf.element.type);
     type_.type_length = leaf.element.type_length;
   }
@@ -97,6 +108,8 @@ class ColumnCursor {
     end_ = offset_ + chunk.total_compressed_size;
     if (offset_ < 4 || chunk.total_compressed_size < 0 || end_ > file_size)
       fail("{}: corrupt metadata (column chunk at bytes {}..{} of a {}-byte file)", what_, offset_, end_, file_size);
+    if (chunk.num_values < 0) fail("{}: corrupt metadata (a column chunk of {} values)", what_, chunk.num_values);
+    values_left_ = chunk.num_values;
     codec_ = chunk.codec;
     has_dictionary_ = false;
     dictionary_.clear();
@@ -155,9 +168,16 @@ class ColumnCursor {
       if (header.compressed_size < 0 || header.uncompressed_size < 0 || body + header.compressed_size > end_)
         fail("{}: truncated or corrupt page (page of {} bytes runs past its column chunk)", what_, header.compressed_size);
       offset_ = body + header.compressed_size;
+      const bool data_page = header.type == pq::PageType::kDataPage || header.type == pq::PageType::kDataPageV2;
+      if ((data_page || header.type == pq::PageType::kDictionaryPage) && header.num_values > max_page_values_)
+        fail("{}: page of {} values (this reader decodes pages of up to {} values{})", what_, header.num_values,
+             max_page_values_, max_page_values_ < kMaxPageValues ? " when reading this many columns" : "");
+      if (data_page && header.num_values > values_left_)
+        fail("{}: corrupt page ({} values, {} left in its column chunk)", what_, header.num_values, values_left_);
       if (header.type == pq::PageType::kDictionaryPage) {
         read_dictionary(header, body);
-      } else if (header.type == pq::PageType::kDataPage || header.type == pq::PageType::kDataPageV2) {
+      } else if (data_page) {
+        values_left_ -= header.num_values;
         read_data_page(header, body);
         return true;
       }  // index pages: skipped
@@ -291,9 +311,11 @@ class ColumnCursor {
   const std::string& path_;
   std::string what_;
   int max_def_, max_rep_;
+  int64_t max_page_values_;
   pq::ColumnType type_;
   pq::Codec codec_ = pq::Codec::kUncompressed;
   int64_t offset_ = 0, end_ = 0;
+  int64_t values_left_ = 0;  // of the column chunk's num_values, in pages not yet read
   std::string header_buf_, page_, levels_, dictionary_page_;  // page_: the current data page, decompressed
   bool has_dictionary_ = false;
   pq::Values dictionary_, values_;
@@ -481,11 +503,13 @@ void ParquetFile::read_rows(const std::vector<std::string>& columns, const Parqu
   // one cursor per leaf under the chosen fields; null for the others
   std::vector<std::unique_ptr<ColumnCursor>> owned(m.leaves.size());
   std::vector<ColumnCursor*> cursors(m.leaves.size(), nullptr);
+  size_t columns_read = 0;
+  for (int f : fields) columns_read += static_cast<size_t>(m.nodes[f].leaf_end - m.nodes[f].leaf_begin);
   for (int f : fields)
     for (int l = m.nodes[f].leaf_begin; l < m.nodes[f].leaf_end; ++l) {
       const Node& leaf = m.nodes[m.leaves[l]];
       std::string what = fmt::format("{}: column '{}'", m.path, leaf.element.name);
-      owned[l] = std::make_unique<ColumnCursor>(m.fd, m.path, leaf, what);
+      owned[l] = std::make_unique<ColumnCursor>(m.fd, m.path, leaf, what, max_page_values(columns_read));
       cursors[l] = owned[l].get();
     }
   Assembler assembler(m.path, m.nodes, cursors);

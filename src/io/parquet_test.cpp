@@ -55,6 +55,72 @@ std::string write_variant(const std::string& name, const std::string& content) {
   return path;
 }
 
+// Thrift's compact protocol, as much as a one-column file needs (the field ids of parquet.thrift).
+struct CompactWriter {
+  std::string out;
+  std::vector<int> last_ids{0};
+  void varint(uint64_t v) {
+    for (; v >= 0x80; v >>= 7) out += static_cast<char>((v & 0x7f) | 0x80);
+    out += static_cast<char>(v);
+  }
+  void field(int id, int type) {
+    const int delta = id - last_ids.back();
+    if (delta > 0 && delta <= 15) {
+      out += static_cast<char>((delta << 4) | type);
+    } else {
+      out += static_cast<char>(type);
+      varint((static_cast<uint64_t>(id) << 1) ^ static_cast<uint64_t>(id >> 15));
+    }
+    last_ids.back() = id;
+  }
+  void i32(int id, int32_t v) { field(id, 5), varint((static_cast<uint32_t>(v) << 1) ^ static_cast<uint32_t>(v >> 31)); }
+  void i64(int id, int64_t v) { field(id, 6), varint((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63)); }
+  void binary(int id, const std::string& s) { field(id, 8), varint(s.size()), out += s; }
+  void begin(int id) { field(id, 12), last_ids.push_back(0); }       // a struct field
+  void begin_element() { last_ids.push_back(0); }                      // a struct in a list
+  void end() { out += '\0', last_ids.pop_back(); }
+  void list(int id, int element_type, int size) { field(id, 9), out += static_cast<char>((size << 4) | element_type); }
+};
+
+// A parquet file of one required INT32 column "x" in one row group, whose single uncompressed PLAIN
+// data page holds `values`, while its page header says `page_values` and the metadata `chunk_values`.
+std::string one_column_file(const std::vector<int32_t>& values, int32_t page_values, int64_t chunk_values) {
+  const std::string body(reinterpret_cast<const char*>(values.data()), 4 * values.size());
+  CompactWriter page;
+  page.begin_element();
+  page.i32(1, 0);  // DATA_PAGE
+  page.i32(2, static_cast<int32_t>(body.size()));
+  page.i32(3, static_cast<int32_t>(body.size()));
+  page.begin(5);
+  page.i32(1, page_values), page.i32(2, 0), page.i32(3, 3), page.i32(4, 3);  // PLAIN values, RLE levels
+  page.end();
+  page.end();
+  const std::string chunk = page.out + body;
+  CompactWriter meta;
+  meta.begin_element();
+  meta.i32(1, 1);
+  meta.list(2, 12, 2);
+  meta.begin_element(), meta.binary(4, "schema"), meta.i32(5, 1), meta.end();
+  meta.begin_element(), meta.i32(1, 1), meta.i32(3, 0), meta.binary(4, "x"), meta.end();  // INT32, REQUIRED
+  meta.i64(3, static_cast<int64_t>(values.size()));
+  meta.list(4, 12, 1);
+  meta.begin_element();
+  meta.list(1, 12, 1);
+  meta.begin_element();
+  meta.i64(2, 4);
+  meta.begin(3);
+  meta.i32(1, 1), meta.list(2, 5, 1), meta.varint(0), meta.list(3, 8, 1), meta.varint(1), meta.out += "x";
+  meta.i32(4, 0), meta.i64(5, chunk_values), meta.i64(6, static_cast<int64_t>(chunk.size()));
+  meta.i64(7, static_cast<int64_t>(chunk.size())), meta.i64(9, 4);
+  meta.end();
+  meta.end();
+  meta.i64(2, static_cast<int64_t>(chunk.size())), meta.i64(3, static_cast<int64_t>(values.size()));
+  meta.end();
+  meta.end();
+  const uint32_t length = static_cast<uint32_t>(meta.out.size());
+  return "PAR1" + chunk + meta.out + std::string(reinterpret_cast<const char*>(&length), 4) + "PAR1";
+}
+
 }  // namespace
 
 TEST(Parquet, EveryFixtureReadsAsTheRowsDuckDbExported) {
@@ -161,6 +227,30 @@ TEST(Parquet, CorruptOrTruncatedFilesGiveOneLineErrorsNamingTheFile) {
     EXPECT_NE(error.find(path + ": "), std::string::npos) << error;
     EXPECT_NE(error.find(c.expected), std::string::npos) << error;
     EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+  }
+}
+
+// A page header is trusted only as far as the column chunk's value count and a bound on what one page
+// may hold: a page claiming a billion values (run-length levels make that cheap) asked for ~20 GB
+// before any value was read (found by the CI's parquet fuzzer).
+TEST(Parquet, PageValueCountsBeyondTheChunkOrTheBoundAreRefused) {
+  const std::vector<int32_t> values = {7, -1, 42};
+  EXPECT_EQ(parquet_rows(write_variant("good.parquet", one_column_file(values, 3, 3))),
+            (std::vector<nlohmann::json>{{{"x", 7}}, {{"x", -1}}, {{"x", 42}}}));
+  struct Case {
+    std::string name, content, expected;
+  };
+  const std::vector<Case> cases = {
+      {"more_than_chunk.parquet", one_column_file(values, 1000, 3), "corrupt page (1000 values, 3 left in its column chunk)"},
+      {"huge_page.parquet", one_column_file(values, 1 << 30, int64_t{1} << 30), "page of 1073741824 values (this reader decodes pages of up to 16777216 values)"},
+      {"negative_chunk.parquet", one_column_file(values, 3, -5), "corrupt metadata (a column chunk of -5 values)"},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.name);
+    const std::string path = write_variant(c.name, c.content);
+    const std::string error = read_error(path);
+    EXPECT_NE(error.find(path + ": "), std::string::npos) << error;
+    EXPECT_NE(error.find(c.expected), std::string::npos) << error;
   }
 }
 

@@ -49,6 +49,11 @@ uint32_t ThriftReader::read_list_header(uint8_t* element_type) {
   return static_cast<uint32_t>(n);
 }
 
+void ThriftReader::skip_element(uint8_t type) {
+  if (type == kTrue || type == kFalse) read_byte();  // in lists, sets and maps a bool is a byte
+  else skip(type);
+}
+
 void ThriftReader::skip(uint8_t type) {
   switch (type) {
     case kTrue: case kFalse: return;
@@ -59,27 +64,27 @@ void ThriftReader::skip(uint8_t type) {
       p_ += 8;
       return;
     case kBinary: read_binary(); return;
-    case kList: case kSet: {
-      uint8_t element;
-      uint32_t n = read_list_header(&element);
-      for (uint32_t i = 0; i < n; ++i) {
-        if (element == kTrue || element == kFalse) read_byte();  // in collections a bool is a byte
-        else skip(element);
+    case kList: case kSet: case kMap: {
+      // Every element takes at least a byte, so a count beyond the bytes left is corrupt (a map of
+      // 2^60 bool entries that consumed nothing looped for hours: a fuzzer's finding).
+      if (++nesting_ > kMaxNesting) fail("{}: corrupt metadata (values nested too deep)", what_);
+      if (type == kMap) {
+        const uint64_t n = read_varint();
+        if (n != 0) {
+          const uint8_t types = read_byte();
+          if (n > static_cast<uint64_t>(end_ - p_) / 2) truncated();
+          for (uint64_t i = 0; i < n; ++i) skip_element(types >> 4), skip_element(types & 0x0f);
+        }
+      } else {
+        uint8_t element;
+        const uint32_t n = read_list_header(&element);
+        for (uint32_t i = 0; i < n; ++i) skip_element(element);
       }
-      return;
-    }
-    case kMap: {
-      uint64_t n = read_varint();
-      if (n == 0) return;
-      uint8_t types = read_byte();
-      for (uint64_t i = 0; i < n; ++i) {
-        skip(types >> 4);
-        skip(types & 0x0f);
-      }
+      --nesting_;
       return;
     }
     case kStruct: {
-      if (depth_ >= 60) fail("{}: corrupt metadata (structs nested too deep)", what_);
+      if (depth_ >= 60 || nesting_ >= kMaxNesting) fail("{}: corrupt metadata (structs nested too deep)", what_);
       begin_struct();
       for (Field f = next_field(); f.type != kStop; f = next_field()) skip(f.type);
       end_struct();

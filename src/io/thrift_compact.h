@@ -41,6 +41,7 @@ class ThriftReader {
     return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
   }
   uint8_t read_byte();
+  void skip_element(uint8_t type);
   [[noreturn]] void truncated() const;
 
   const uint8_t* p_;
@@ -49,6 +50,8 @@ class ThriftReader {
   int16_t last_id_ = 0;
   int16_t last_ids_[64] = {};
   int depth_ = 0;
+  static constexpr int kMaxNesting = 64;  // lists, sets and maps within each other and structs
+  int nesting_ = 0;
 };
 
 }  // namespace tt
