@@ -331,6 +331,19 @@ std::vector<BadInput> catalogue() {
                  poison_weight(m + "/model.safetensors", "model.layers.0.self_attn.q_proj.weight", std::nanf(""));
                  return score(s, m);
                }, {"model.safetensors", "model.layers.0.self_attn.q_proj.weight", "non-finite", "nan"}});
+  // An index whose shard lies outside the model folder ("../other/model.safetensors") read another
+  // folder's weights; transformers joins the path as given. Refused, naming the entry.
+  c.push_back({"sharded_index_outside_the_model_folder", [score](const Sandbox& s) {
+                 std::string m = s.model();
+                 std::string other = s.model("other");
+                 fs::remove(m + "/model.safetensors");
+                 nlohmann::json index = {{"metadata", nlohmann::json::object()}, {"weight_map", nlohmann::json::object()}};
+                 const SafetensorsFile weights(other + "/model.safetensors");
+                 for (const auto& tensor : weights.tensors())
+                   index["weight_map"][tensor.name] = "../other/model.safetensors";
+                 s.write("model/model.safetensors.index.json", index.dump());
+                 return score(s, m);
+               }, {"model.safetensors.index.json", "../other/model.safetensors", "not a file inside the model folder"}});
   c.push_back({"weights_inf", [score](const Sandbox& s) {
                  std::string m = s.model();
                  poison_weight(m + "/model.safetensors", "model.norm.weight", INFINITY);

@@ -25,5 +25,9 @@ void write_json_file(const std::string& path, const nlohmann::json& json);  // p
 void create_directories_or_fail(const std::string& dir, const std::string& role);
 bool file_exists(const std::string& path);
 bool is_directory(const std::string& path);
+// True when `path` names something inside the folder it is joined to: relative, with no empty, "."
+// or ".." component and no backslash (a Hub file name, an index's shard). A server's or a file's
+// "../../.bashrc" must not be written or read outside its folder, as huggingface_hub refuses it.
+bool is_path_inside_its_folder(const std::string& path);
 
 }  // namespace tt

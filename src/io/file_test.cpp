@@ -52,6 +52,13 @@ TEST(File, AtomicWritesFollowSymlinksAndRefuseFifosAndDevices) {
   fs::remove_all(dir);
 }
 
+TEST(File, PathsInsideTheirFolder) {
+  for (const char* inside : {"model.safetensors", "data/train-00000-of-00001.parquet", "a/b/c", "..hidden", "x..y"})
+    EXPECT_TRUE(tt::is_path_inside_its_folder(inside)) << inside;
+  for (const char* outside : {"", "/etc/passwd", "../model.safetensors", "a/../../b", "a//b", "./a", "a/.", "a/", "..", "a\\..\\b"})
+    EXPECT_FALSE(tt::is_path_inside_its_folder(outside)) << outside;
+}
+
 TEST(File, ReadMissingNamesPath) {
   std::string path = tt::testing::make_temp_dir("file") + "/missing.txt";
   try {

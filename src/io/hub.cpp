@@ -1,6 +1,7 @@
 #include "io/hub.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -48,6 +49,14 @@ bool is_commit_hash(const std::string& s) {
 }
 
 // huggingface_hub's ETag normalization: drop a weak "W/" prefix and the quotes.
+// A commit names a folder of the cache (snapshots/COMMIT): the Hub's are 40 hex digits; anything with
+// a '/' or '.' would place files elsewhere.
+void check_commit(const std::string& commit, const std::string& what) {
+  const bool usable = !commit.empty() && commit.size() <= 128 &&
+                      std::all_of(commit.begin(), commit.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; });
+  if (!usable) fail("{}: the server sent an unusable commit '{}'", what, commit);
+}
+
 std::string normalize_etag(std::string etag) {
   if (etag.rfind("W/", 0) == 0) etag = etag.substr(2);
   if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);
@@ -196,6 +205,7 @@ FileMetadata head_file(const HubRepo& repo, const std::string& filename) {
     fail("{}: the server at {} sent no X-Repo-Commit or ETag header: not a Hub endpoint? (set HF_ENDPOINT)", what, hub_endpoint());
   if (m.etag.find('/') != std::string::npos || m.etag.find("..") != std::string::npos)
     fail("{}: the server sent an unusable ETag '{}'", what, m.etag);
+  check_commit(m.commit, what);
   return m;
 }
 
@@ -310,6 +320,7 @@ bool is_repo_id(const std::string& spec) {
 }
 
 std::string hub_download_file(const HubRepo& repo, const std::string& filename) {
+  if (!is_path_inside_its_folder(filename)) fail("{}: '{}' is not a file name inside the repo", repo.id, filename);
   if (hub_offline()) return offline_file(repo, filename);
   if (is_commit_hash(repo.revision)) {
     std::string cached = snapshot_path(repo, repo.revision, filename);
@@ -342,12 +353,20 @@ std::string download_matching(const HubRepo& repo, const std::function<bool(cons
   }
   nlohmann::json info = repo_info(repo);
   const std::string commit = info["sha"];
+  check_commit(commit, repo.id);
   write_ref(repo, commit);
   HubRepo pinned = repo;
   pinned.revision = commit;
+  std::vector<std::string> paths;
   for (const auto& sibling : info["siblings"]) {
-    const std::string path = sibling.value("rfilename", "");
+    const std::string path = sibling.is_object() && sibling.contains("rfilename") && sibling["rfilename"].is_string()
+                                 ? sibling["rfilename"].get<std::string>() : "";
     if (path.empty() || !wanted(path)) continue;
+    if (!is_path_inside_its_folder(path))
+      fail("{}: the server lists a file '{}' outside the repo's folder; nothing was downloaded", repo.id, path);
+    paths.push_back(path);
+  }
+  for (const std::string& path : paths) {
     hub_download_file(pinned, path);
     ++*count;
   }

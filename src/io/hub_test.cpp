@@ -143,6 +143,20 @@ TEST_F(FakeHub, GatedMissingAndUnknownGiveOneLineErrors) {
   for (const auto& e : {gated, unknown, missing}) EXPECT_EQ(e.find('\n'), std::string::npos);
 }
 
+// Names from a server or a caller place files in the cache: a commit or a file name that would lead
+// out of the repo's folder is refused before anything is written (huggingface_hub refuses it too).
+TEST_F(FakeHub, ACommitOrFileNameLeadingOutOfTheCacheIsRefused) {
+  const std::string file_commit = error_of([&] { tt::hub_download_file(repo("org/escape"), "config.json"); });
+  EXPECT_NE(file_commit.find("org/escape/config.json: the server sent an unusable commit '../../escaped'"), std::string::npos) << file_commit;
+  const std::string split_commit = error_of([&] { tt::dataset_files("org/escape", "", "train"); });
+  EXPECT_NE(split_commit.find("org/escape: the server sent an unusable commit '../../escaped'"), std::string::npos) << split_commit;
+  const std::string name = error_of([&] { tt::hub_download_file(repo("org/tiny"), "../../../escaped.json"); });
+  EXPECT_NE(name.find("org/tiny: '../../../escaped.json' is not a file name inside the repo"), std::string::npos) << name;
+  EXPECT_FALSE(fs::exists(cache_ + "/escaped"));
+  EXPECT_FALSE(fs::exists(fs::path(cache_).parent_path() / "escaped"));
+  for (const auto& e : {file_commit, split_commit, name}) EXPECT_EQ(e.find('\n'), std::string::npos);
+}
+
 TEST_F(FakeHub, DatasetSplitFilesAreDownloadedAlone) {
   std::vector<std::string> files = tt::dataset_files("org/chat", "", "train");
   ASSERT_EQ(files.size(), 1u);

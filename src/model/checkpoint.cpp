@@ -66,6 +66,8 @@ std::map<std::string, std::string> weight_files(const std::string& dir) {
     fail("{}: missing object 'weight_map'", index);
   for (auto& [name, file] : json["weight_map"].items()) {
     if (!file.is_string()) fail("{}: weight_map entry '{}' is not a string", index, name);
+    if (!is_path_inside_its_folder(file.get<std::string>()))
+      fail("{}: weight_map entry '{}' names '{}', which is not a file inside the model folder", index, name, file.get<std::string>());
     files[name] = dir + "/" + file.get<std::string>();
   }
   return files;

@@ -16,6 +16,7 @@ client uses, as the Hub sends them:
                                               those paths, with "lastCommit" when expand
   org/gated: 401 with X-Error-Code: GatedRepo, unless "Authorization: Bearer hf_granted"; unknown repos: 401 RepoNotFound (as the Hub answers
   anonymous callers); unknown files: 404 EntryNotFound. 'bad.bin' announces a wrong sha256.
+  org/escape (model and dataset): a commit of '../../escaped' in its answers, as a hostile server's.
 More repos come from folders: --serve models:ORG/NAME=DIR (or datasets:...) serves every file under
 DIR, *.safetensors and *.parquet as LFS files.
 Requests are logged to stderr. Usage: fake_hub.py [--serve KIND:ID=DIR ...] (runs until killed).
@@ -45,6 +46,9 @@ REPOS = {
         "README.md": (b"# chat\n", False),
     },
 }
+REPOS[("models", "org/escape")] = {"config.json": (b'{"model_type": "llama"}\n', False)}
+REPOS[("datasets", "org/escape")] = {"data/train-00000-of-00001.parquet": (b"PAR1 train", True)}
+COMMITS = {("models", "org/escape"): "../../escaped", ("datasets", "org/escape"): "../../escaped"}
 dropped = set()
 lock = threading.Lock()
 
@@ -125,7 +129,8 @@ class Hub(http.server.BaseHTTPRequestHandler):
         files = REPOS.get((kind, repo))
         if files is None:
             return self.error(401, "RepoNotFound", head)
-        if rev not in ("main", COMMIT):
+        commit = COMMITS.get((kind, repo), COMMIT)
+        if rev not in ("main", commit):
             return self.error(404, "RevisionNotFound", head)
         if name not in files:
             return self.error(404, "EntryNotFound", head)
@@ -133,9 +138,9 @@ class Hub(http.server.BaseHTTPRequestHandler):
         if lfs:
             sha = lfs_sha(name, data)
             return self.reply(302, {"Location": f"http://127.0.0.1:{self.server.server_port}/cdn/{sha}?name={name}",
-                                    "X-Repo-Commit": COMMIT, "X-Linked-Etag": f'"{sha}"', "X-Linked-Size": str(len(data)),
+                                    "X-Repo-Commit": commit, "X-Linked-Etag": f'"{sha}"', "X-Linked-Size": str(len(data)),
                                     "ETag": f'"{git_sha1(data)}"'}, b"", head)
-        headers = {"X-Repo-Commit": COMMIT, "ETag": f'"{git_sha1(data)}"'}
+        headers = {"X-Repo-Commit": commit, "ETag": f'"{git_sha1(data)}"'}
         rng = byte_range(self.headers.get("Range"), len(data))
         if rng:
             headers["Content-Range"] = f"bytes {rng[0]}-{rng[1]}/{len(data)}"
@@ -191,10 +196,10 @@ class Hub(http.server.BaseHTTPRequestHandler):
         files = REPOS.get((kind, repo))
         if files is None:
             return self.error(401, "RepoNotFound", False)
-        if rev not in ("main", COMMIT):
+        if rev not in ("main", COMMITS.get((kind, repo), COMMIT)):
             return self.error(404, "RevisionNotFound", False)
         if call == "revision":
-            answer = {"id": repo, "sha": COMMIT, "siblings": [{"rfilename": n} for n in files]}
+            answer = {"id": repo, "sha": COMMITS.get((kind, repo), COMMIT), "siblings": [{"rfilename": n} for n in files]}
         elif call == "tree":
             prefix = folder[1:] + "/" if folder else ""
             recursive = "recursive=true" in query
