@@ -30,9 +30,35 @@ std::string strip_json_tag(const std::string& what) {
   return what;
 }
 
+// Python's json.dumps writes NaN, Infinity and -Infinity as bare words (allow_nan is its default), and
+// lm-eval's results.json carries them (a metric or stderr of an empty or degenerate task). They are
+// read as null, a value the report shows as missing; words inside strings are left alone.
+std::string python_non_finite_as_null(std::string text) {
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+      continue;
+    }
+    for (std::string_view word : {"-Infinity", "Infinity", "NaN"}) {
+      if (text.compare(i, word.size(), word) != 0) continue;
+      text.replace(i, word.size(), "null");
+      i += 3;
+      break;
+    }
+  }
+  return text;
+}
+
 // Like read_json_file, but keeping the file's key order (benchmark columns follow it).
 ojson read_ordered_json(const std::string& path) {
-  std::string text = read_file(path);
+  std::string text = python_non_finite_as_null(read_file(path));
   try {
     return ojson::parse(text);
   } catch (const ojson::exception& e) {

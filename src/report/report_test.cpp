@@ -200,6 +200,35 @@ TEST(ReportTable, LiteralLmEvalFileWithoutGroupsSection) {
   EXPECT_EQ(format_score(table.cells[0][2], true), "1.52 ± 0.34");
 }
 
+// Python's json.dumps writes NaN and Infinity bare (lm-eval's results.json does, for a degenerate
+// metric or stderr): the file was refused as invalid JSON; those values are now missing, and the same
+// words inside strings are kept.
+TEST(ReportTable, PythonNanAndInfinityReadAsMissing) {
+  QuietLogs quiet;
+  auto dir = tt::testing::make_temp_dir("report-nan");
+  write_text(dir + "/eval/results.json", R"({
+  "results": {
+    "mmlu_stem": {"alias": "NaN \"Infinity\" -Infinity", "acc,none": 0.25, "acc_stderr,none": NaN},
+    "gsm8k": {"alias": "gsm8k", "exact_match,flexible-extract": NaN, "exact_match_stderr,flexible-extract": Infinity},
+    "ifeval": {"alias": "ifeval", "prompt_level_strict_acc,none": 0.5, "prompt_level_strict_acc_stderr,none": -Infinity}
+  },
+  "group_subtasks": {"mmlu_stem": [], "gsm8k": [], "ifeval": []}
+})");
+  auto inputs = load_inputs({dir});
+  EXPECT_EQ(inputs.runs[0].results["results"]["mmlu_stem"]["alias"], "NaN \"Infinity\" -Infinity");
+  auto table = benchmark_table(inputs.runs, {});
+  ASSERT_EQ(table.benchmarks.size(), 3u);
+  for (size_t b = 0; b < 3; ++b) {
+    const auto& cell = table.cells[0][b];
+    if (table.benchmarks[b].name == "gsm8k") {
+      EXPECT_FALSE(cell.present());
+    } else {
+      EXPECT_TRUE(cell.present()) << table.benchmarks[b].name;
+      EXPECT_TRUE(std::isnan(cell.error)) << table.benchmarks[b].name;
+    }
+  }
+}
+
 TEST(ReportTax, DeltasAgainstParentWithCombinedStderr) {
   QuietLogs quiet;
   auto dir = tt::testing::make_temp_dir("report-tax");
