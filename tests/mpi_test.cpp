@@ -197,6 +197,39 @@ TEST(MpiSft, TwoRanksTrainAsOneProcessWithDoubleAccumulation) {
   expect_same_weights(back + "/out", dir + "/one/out");
 }
 
+// Chat data prepared by every rank into the run's cache under a new output_dir: a rank that looked at
+// the folder after another had made its 'prepared' refused it ("not a tinythink training output"),
+// so every data-parallel SFT on chat data into a new folder failed.
+TEST(MpiSft, TwoRanksPrepareChatDataIntoANewOutputDir) {
+  SKIP_WITHOUT_MPI();
+  const std::string dir = testing::make_temp_dir("mpi-sft-chat");
+  const std::string shared = testing::shared_dir();
+  nlohmann::json model_config = read_json_file(testing::fixture_dir() + "/parity/tiny_llama4/config.json");
+  model_config["vocab_size"] = 128256;
+  write_json_file(dir + "/config.json", model_config);
+  auto init = run_one(fmt::format("init-model --config {0}/config.json --out {0}/base --tokenizer {1}", dir,
+                                  shared + "/data/tokenizer/llama3/tokenizer.json"));
+  ASSERT_EQ(init.exit_code, 0) << init.output;
+  std::string rows;
+  for (int i = 0; i < 8; ++i)
+    rows += fmt::format(R"({{"messages": [{{"role": "user", "content": "{0}+1?"}}, {{"role": "assistant", "content": "{1}"}}]}})" "\n", i, i + 1);
+  write_text(dir + "/train.jsonl", rows);
+  const std::string config = write_text(dir + "/sft.yaml", fmt::format(R"(model_name: {0}/base
+dataset:
+  path: {0}/train.jsonl
+  chat_template: {1}/reference/tiny-think/chat_template.jinja
+trainer:
+  per_device_train_batch_size: 1
+  max_steps: 2
+  logging_steps: 1
+  output_dir: {0}/new/out
+)", dir, shared));
+  auto two = run_ranks(2, "sft " + config);
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  EXPECT_EQ(train_rows(dir + "/new/out/metrics.jsonl").size(), 2u);
+  EXPECT_TRUE(fs::exists(dir + "/new/out/prepared"));
+}
+
 TEST(MpiDpo, TwoRanksTrainAsOneProcessAndShareTheReferencePass) {
   SKIP_WITHOUT_MPI();
   const std::string dir = testing::make_temp_dir("mpi-dpo");

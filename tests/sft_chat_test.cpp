@@ -117,5 +117,67 @@ trainer:
   EXPECT_TRUE(std::filesystem::exists(dir + "/out-skip/model.safetensors"));
 }
 
+// A failed run leaves nothing in the way of the same config run again: a missing model is found
+// before the data is tokenized, a bad data line leaves no output folder, and a bad evaluation file
+// after the training data was prepared leaves the cache with the run's mark (the rerun was refused:
+// "holds 'prepared' ... not a tinythink training output"). A shard `prepare --out` wrote under any
+// name is read as a shard (it was parsed as JSON Lines unless named *.ttshard).
+TEST(SftChat, AFailedRunLeavesNothingInTheWayOfItsRerun) {
+  namespace fs = std::filesystem;
+  const std::string dir = testing::make_temp_dir("sft-rerun");
+  const std::string shared = testing::shared_dir();
+  const std::string good = R"({"messages": [{"role": "user", "content": "1+1?"}, {"role": "assistant", "content": "2"}]})";
+  std::ofstream(dir + "/train.jsonl") << good << "\n" << good << "\n";
+  std::ofstream(dir + "/bad.jsonl") << good << "\n{\"messages\": [\n";
+  nlohmann::json model_config = read_json_file(testing::fixture_dir() + "/parity/tiny_llama4/config.json");
+  model_config["vocab_size"] = 128256;
+  write_json_file(dir + "/config.json", model_config);
+  ASSERT_EQ(testing::run_cli(fmt::format("init-model --config {0}/config.json --out {0}/base --tokenizer {1}", dir,
+                                         shared + "/data/tokenizer/llama3/tokenizer.json"))
+                .exit_code,
+            0);
+  auto sft = [&](const std::string& out, const std::string& model, const std::string& data, const std::string& eval) {
+    std::ofstream(dir + "/sft.yaml") << fmt::format(R"(model_name: {0}
+tokenizer_name: {1}/base
+dataset:
+  path: {2}
+{3}{4}trainer:
+  per_device_train_batch_size: 1
+  max_steps: 1
+  output_dir: {1}/{5}
+)", model, dir, data,
+                                                    data.ends_with(".shard") ? "" : "  chat_template: " + shared + "/reference/tiny-think/chat_template.jinja\n",
+                                                    eval.empty() ? "" : "  eval_path: " + eval + "\n", out);
+    return testing::run_cli("sft " + dir + "/sft.yaml");
+  };
+  auto no_model = sft("out-a", dir + "/nomodel", dir + "/train.jsonl", "");
+  EXPECT_EQ(no_model.exit_code, 1) << no_model.output;
+  EXPECT_NE(no_model.output.find("nomodel"), std::string::npos) << no_model.output;
+  EXPECT_EQ(no_model.output.find("rows"), std::string::npos) << "tokenized before the model was checked: " << no_model.output;
+  EXPECT_FALSE(fs::exists(dir + "/out-a"));
+
+  auto bad_train = sft("out-b", dir + "/base", dir + "/bad.jsonl", "");
+  EXPECT_EQ(bad_train.exit_code, 1) << bad_train.output;
+  EXPECT_NE(bad_train.output.find("bad.jsonl:2"), std::string::npos) << bad_train.output;
+  EXPECT_FALSE(fs::exists(dir + "/out-b"));
+
+  auto bad_eval = sft("out-c", dir + "/base", dir + "/train.jsonl", dir + "/bad.jsonl");
+  EXPECT_EQ(bad_eval.exit_code, 1) << bad_eval.output;
+  EXPECT_TRUE(fs::exists(dir + "/out-c/prepared"));
+  EXPECT_TRUE(fs::exists(dir + "/out-c/tinythink_training.json"));
+  auto rerun = sft("out-c", dir + "/base", dir + "/train.jsonl", dir + "/train.jsonl");
+  EXPECT_EQ(rerun.exit_code, 0) << rerun.output;
+  EXPECT_TRUE(fs::exists(dir + "/out-c/model.safetensors"));
+
+  auto prepared = testing::run_cli(fmt::format("prepare --input {0}/train.jsonl --tokenizer {0}/base --chat-template "
+                                               "{1}/reference/tiny-think/chat_template.jinja --out {0}/train.shard",
+                                               dir, shared));
+  ASSERT_EQ(prepared.exit_code, 0) << prepared.output;
+  auto from_shard = sft("out-d", dir + "/base", dir + "/train.shard", "");
+  EXPECT_EQ(from_shard.exit_code, 0) << from_shard.output;
+  EXPECT_TRUE(fs::exists(dir + "/out-d/model.safetensors"));
+  EXPECT_FALSE(fs::exists(dir + "/out-d/prepared"));
+}
+
 }  // namespace
 }  // namespace tt

@@ -146,6 +146,29 @@ void mark_training_output(const std::string& dir, const std::string& trainer) {
                     nlohmann::json{{"tinythink", "training output"}, {"trainer", trainer}}.dump() + "\n");
 }
 
+OutputDirClaim::OutputDirClaim(const TrainConfig& config, const std::string& trainer, bool root)
+    : dir_(config.trainer.output_dir), root_(root) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  dir_existed_ = fs::exists(dir_, ec);
+  mark_existed_ = file_exists(dir_ + "/" + kTrainingRunMark);
+  prepared_existed_ = fs::exists(fs::symlink_status(dir_ + "/prepared", ec));
+  if (!root_) return;
+  create_directories_or_fail(dir_, config.source + ": trainer.output_dir");
+  mark_training_output(dir_, trainer);
+}
+
+OutputDirClaim::~OutputDirClaim() {
+  if (kept_ || !root_) return;
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const std::string prepared = dir_ + "/prepared";
+  if (!prepared_existed_ && fs::is_directory(prepared, ec) && fs::is_empty(prepared, ec)) fs::remove(prepared, ec);
+  if (fs::exists(fs::symlink_status(prepared, ec))) return;  // a finished cache: the mark stays with it
+  if (!mark_existed_) fs::remove(dir_ + "/" + kTrainingRunMark, ec);
+  if (!dir_existed_ && fs::is_directory(dir_, ec) && fs::is_empty(dir_, ec)) fs::remove(dir_, ec);
+}
+
 void note_positions_past_context(const TrainConfig& config, const ModelConfig& model, int64_t longest_sequence) {
   if (model.max_position_embeddings > 0 && longest_sequence > model.max_position_embeddings)
     log_info("note: {}: sequences of up to {} tokens (trainer.max_length {}) run past the model's "

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 
+#include "core/communicator.h"
 #include "core/error.h"
 #include "core/log.h"
 #include "core/rng.h"
@@ -50,7 +51,9 @@ std::vector<SftExample> from_shard(const TokenShard& shard) {
 // while inputs and options are unchanged, so a resumed run sees the same examples).
 std::vector<SftExample> load_examples(const std::string& path, const TrainConfig& c) {
   if (!file_exists(path) && !is_directory(path) && !is_repo_id(path)) fail("{}: dataset not found", path);
-  const bool shard = path.size() > 8 && path.substr(path.size() - 8) == ".ttshard";
+  // a shard `prepare --out` wrote, under any name (it was read as JSON Lines unless named *.ttshard)
+  const bool shard = (path.size() > 8 && path.substr(path.size() - 8) == ".ttshard") ||
+                     (file_exists(path) && !is_directory(path) && starts_like_token_shard(path));
   const bool local_jsonl = !shard && file_exists(path) && !is_directory(path) && !is_parquet_path(path);  // not a Hub id
   if (shard || (local_jsonl && is_pretokenized(path))) {
     // the preparation options do nothing to token ids: given, they were ignored without a word
@@ -96,13 +99,18 @@ void load_sft_inputs(SftRun& run) {
   if (!c.dataset.eval_path.empty() && c.dataset.test_size > 0)
     fail("{}: give dataset.eval_path or dataset.test_size, not both (test_size was dropped)", c.source);
   check_output_dir(c);
+  Communicator& world = Communicator::world();
+  world.barrier();  // every rank looked at output_dir before the root writes there (a rank saw its 'prepared')
+  // the model and tokenizer are checked before the data is tokenized (minutes on a large dataset)
+  const RunFiles files = resolve_run_files(c);
+  OutputDirClaim claim(c, "sft", world.is_root());
   run.train = load_examples(path, c);
   if (!c.dataset.eval_path.empty()) {
     run.eval = load_examples(c.dataset.eval_path, c);
   } else if (c.dataset.test_size > 0) {
     run.eval = hold_out(run.train, c.dataset.test_size, c.trainer.seed);  // seeded, reproducible
   }
-  const RunFiles files = resolve_run_files(c);
+  claim.keep();
   run.tokenizer_source = files.tokenizer_source;
   run.pad_id = files.pad_id;
 }
