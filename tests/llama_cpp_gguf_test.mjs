@@ -1,7 +1,8 @@
 // llama.cpp itself loads what `tinythink export --format gguf` writes: a random Llama checkpoint
 // (tests/fixtures/gguf_llama/config.json, Llama-3 tokenizer of ../shared/data/fixtures/gguf/llama-tiny)
 // is exported as f32, f16, bf16 and q8_0 GGUF, a random dense llama4_text one (tests/fixtures/gguf_llama4,
-// written as llama.cpp's qwen3) as f32 and bf16, each file is run by the prebuilt libllama of npm's
+// written as llama.cpp's qwen3) as f32 and bf16, a Llama with llama3 RoPE scaling (tests/fixtures/
+// gguf_llama_rope: llama.cpp's rope_freqs.weight) as f32, each file is run by the prebuilt libllama of npm's
 // node-llama-cpp (tools/llama_cpp/score_gguf.mjs: flash attention off, f32 KV cache), and its per-token
 // log-probabilities and greedy tokens are compared with `tinythink score` and `tinythink generate` on
 // the checkpoint. The chat template stored in each model's f32 file (tokenizer.chat_template, read back
@@ -70,6 +71,9 @@ const bounds = {
 const models = [
   {name: "llama", config: "tests/fixtures/gguf_llama/config.json", outtypes: ["f32", "f16", "bf16", "q8_0"]},
   {name: "llama4_text", config: "tests/fixtures/gguf_llama4/config.json", outtypes: ["f32", "bf16"]},
+  // Llama 3's RoPE scaling (original_max_position_embeddings 64: every frequency class is hit by the
+  // prompts' positions) as llama.cpp's rope_freqs.weight tensor.
+  {name: "llama-rope-scaled", config: "tests/fixtures/gguf_llama_rope/config.json", outtypes: ["f32"]},
 ];
 const conversations = [
   [{role: "system", content: "Be brief."}, {role: "user", content: "What is 2+2?"},

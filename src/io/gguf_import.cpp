@@ -36,7 +36,9 @@ const std::set<std::string> kArchKeys = {
     "attention.value_length", "vocab_size", "rope.dimension_count"};
 // What our export adds for a llama4_text model (model/gguf_export.cpp, LlamaShape::llama4_keys).
 const std::set<std::string> kTinythinkKeys = {"tinythink.model_type", "tinythink.max_position_embeddings",
-                                              "tinythink.attention_chunk_size"};
+                                              "tinythink.attention_chunk_size", "tinythink.rope_scaling.factor",
+                                              "tinythink.rope_scaling.low_freq_factor", "tinythink.rope_scaling.high_freq_factor",
+                                              "tinythink.rope_scaling.original_max_position_embeddings"};
 
 // Typed access to the metadata, each error naming the file and the key.
 class Metadata {
@@ -110,7 +112,41 @@ struct ImportShape {
   bool qk_norm = false;
   uint64_t max_positions = 0;  // tinythink.max_position_embeddings, else context_length
   uint64_t chunk_size = 0;     // tinythink.attention_chunk_size, else 0 (null: no chunking)
+  std::optional<Llama3RopeScaling> rope_scaling;  // from rope_freqs.weight
 };
+
+// rope_freqs.weight (llama3 RoPE scaling) back to rope_scaling: the parameters of the tinythink.rope_scaling.*
+// keys our export writes, else Llama 3.1/3.2's (low 1, high 4, original 8192; the factor is the largest
+// entry), which llama.cpp's converter used for such a file; the factors they give must be the file's,
+// or the file is refused (its scaling is not llama3's).
+std::optional<Llama3RopeScaling> read_rope_scaling(const GgufContents& gguf, const Metadata& md, uint64_t head_dim,
+                                                   std::optional<double> theta) {
+  const std::string& label = md.label();
+  const GgufTensor* t = gguf.find_tensor(kRopeFreqsTensor);
+  if (!t) {
+    if (md.find("tinythink.rope_scaling.factor")) fail("{}: key tinythink.rope_scaling.factor without tensor {}", label, kRopeFreqsTensor);
+    return std::nullopt;
+  }
+  if (t->dims != std::vector<uint64_t>{head_dim / 2} || t->type != GgmlType::F32 || t->data.size() != 4 * (head_dim / 2))
+    fail("{}: tensor {}: expected {} f32 values (half the head size)", label, kRopeFreqsTensor, head_dim / 2);
+  const std::vector<float> factors = decode_ggml(GgmlType::F32, t->data.data(), static_cast<int64_t>(head_dim / 2));
+  Llama3RopeScaling r;
+  r.factor = md.real("tinythink.rope_scaling.factor").value_or(*std::max_element(factors.begin(), factors.end()));
+  r.low_freq_factor = md.real("tinythink.rope_scaling.low_freq_factor").value_or(1.0);
+  r.high_freq_factor = md.real("tinythink.rope_scaling.high_freq_factor").value_or(4.0);
+  r.original_max_position_embeddings = static_cast<int64_t>(
+      md.count("tinythink.rope_scaling.original_max_position_embeddings", kMaxContext).value_or(8192));
+  if (!(r.factor > 0) || !(r.low_freq_factor > 0) || !(r.high_freq_factor > r.low_freq_factor))
+    fail("{}: keys tinythink.rope_scaling.*: inconsistent llama3 values", label);
+  const std::vector<float> expected = llama3_rope_freq_factors(r, theta.value_or(10000.0), static_cast<int64_t>(head_dim));
+  for (size_t i = 0; i < factors.size(); ++i)
+    if (!(std::fabs(factors[i] - expected[i]) <= 1e-5f * std::fabs(expected[i])))
+      fail("{}: tensor {}: entry {} is {}, not llama3 RoPE scaling's {} (factor {}, low_freq_factor {}, high_freq_factor "
+           "{}, original_max_position_embeddings {}): another scaling the import cannot express",
+           label, kRopeFreqsTensor, i, factors[i], expected[i], r.factor, r.low_freq_factor, r.high_freq_factor,
+           r.original_max_position_embeddings);
+  return r;
+}
 
 void check_keys(const GgufContents& gguf, const std::string& arch, const std::string& label) {
   for (const auto& kv : gguf.metadata) {
@@ -160,6 +196,7 @@ ImportShape read_import_shape(const GgufContents& gguf, const Metadata& md) {
   if (auto v = md.count(arch + ".vocab_size", uint64_t{1} << 32); v && *v != s.vocab)
     fail("{}: key {}.vocab_size: {} differs from token_embd.weight's {} rows", label, arch, *v, s.vocab);
   s.tied = gguf.find_tensor("output.weight") == nullptr;
+  s.rope_scaling = read_rope_scaling(gguf, md, s.head_dim, s.rope_theta);
 
   // llama4_text: a "qwen3" file is imported as llama4_text with use_qk_norm (import_tensors refuses one
   // whose q/k norm weights are not all 1: a real Qwen3, which our model cannot run). A "llama" file is
@@ -271,6 +308,10 @@ std::vector<ImportedTensor> import_tensors(const GgufContents& gguf, const Impor
   std::vector<ImportedTensor> out;
   std::set<std::string> seen;
   for (const GgufTensor& t : gguf.tensors) {
+    if (t.name == kRopeFreqsTensor) {  // read into rope_scaling (read_rope_scaling)
+      if (!seen.insert(t.name).second) fail("{}: tensor {} appears twice", label, t.name);
+      continue;
+    }
     if (s.qk_norm && is_qk_norm(t.name, s)) {
       check_unit_qk_norm(t, s, label);  // llama4_text's norm has no weight: nothing to write
       if (!seen.insert(t.name).second) fail("{}: tensor {} appears twice", label, t.name);
@@ -351,6 +392,12 @@ json config_json(const ImportShape& s, GgmlType embedding_type, std::optional<in
     c["attn_temperature_tuning"] = false;
     c["rope_scaling"] = nullptr;
   }
+  if (s.rope_scaling)
+    c["rope_scaling"] = {{"rope_type", "llama3"},
+                         {"factor", s.rope_scaling->factor},
+                         {"low_freq_factor", s.rope_scaling->low_freq_factor},
+                         {"high_freq_factor", s.rope_scaling->high_freq_factor},
+                         {"original_max_position_embeddings", s.rope_scaling->original_max_position_embeddings}};
   if (bos) c["bos_token_id"] = *bos;
   if (eos) c["eos_token_id"] = *eos;
   return c;

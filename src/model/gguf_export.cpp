@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "io/file.h"
+#include "io/gguf_llama.h"
 #include "io/safetensors.h"
 #include "model/config.h"
 
@@ -48,7 +49,16 @@ struct LlamaShape {
   // equals llama.cpp's converter's key for key (gguf_export_test).
   bool llama4_keys = false;
   int64_t max_positions = 0, chunk_size = 0;
+  // rope_scaling llama3: the rope_freqs.weight tensor, and its parameters as tinythink.rope_scaling.*
+  // keys so that `tinythink import` gives back the same config
+  std::optional<Llama3RopeScaling> rope_scaling;
 };
+
+std::optional<Llama3RopeScaling> llama3_scaling_of(const ModelConfig& c) {
+  if (c.rope_scaling.type != "llama3") return std::nullopt;
+  return Llama3RopeScaling{c.rope_scaling.factor, c.rope_scaling.low_freq_factor, c.rope_scaling.high_freq_factor,
+                           c.rope_scaling.original_max_position_embeddings};
+}
 
 int64_t int_key(const json& config, const std::string& path, const char* key) {
   if (!config.contains(key) || !config[key].is_number_integer()) fail("{}: missing integer key '{}'", path, key);
@@ -65,8 +75,12 @@ int64_t int_key(const json& config, const std::string& path, const char* key) {
 // eps = rms_norm_eps; LLAMA_ROPE_TYPE_NEOX in src/llama-model.cpp llama_model_rope_type) computes the same.
 LlamaShape read_llama4_shape(const std::string& path) {
   ModelConfig c = load_model_config(path);
-  if (!c.rope_scaling.type.empty()) fail("{}: rope_scaling is not supported by the GGUF export yet", path);
+  if (c.rope_scaling.type == "llama3" && c.use_qk_norm)
+    fail("{}: rope_scaling (llama3) with use_qk_norm: the export writes such a model as llama.cpp's qwen3, "
+         "which has no RoPE frequency factors (rope_freqs.weight); only a model without use_qk_norm (llama) can "
+         "carry them", path);
   LlamaShape s{};
+  s.rope_scaling = llama3_scaling_of(c);
   s.layers = c.num_hidden_layers, s.hidden = c.hidden_size, s.ffn = c.intermediate_size;
   s.heads = c.num_attention_heads, s.kv_heads = c.num_key_value_heads, s.head_dim = c.head_dim;
   // Chunked attention is not in these architectures: the file's context stops where full attention and
@@ -91,9 +105,8 @@ LlamaShape read_shape(const std::string& dir) {
   std::string type = config.value("model_type", "");
   if (type == "llama4_text") return read_llama4_shape(path);
   if (type != "llama") fail("{}: model_type '{}' is not supported by the GGUF export (llama, llama4_text)", path, type);
-  if (config.contains("rope_scaling") && !config["rope_scaling"].is_null())
-    fail("{}: rope_scaling is not supported by the GGUF export yet", path);
   LlamaShape s{};
+  s.rope_scaling = llama3_scaling_of(load_model_config(path));  // its checks: llama3 or none
   s.layers = int_key(config, path, "num_hidden_layers");
   s.hidden = int_key(config, path, "hidden_size");
   s.ffn = int_key(config, path, "intermediate_size");
@@ -172,6 +185,11 @@ std::vector<GgufTensor> convert_tensors(const std::string& dir, const LlamaShape
   for (const auto& t : file.tensors()) names.push_back(t.name);
   std::sort(names.begin(), names.end());  // the converter walks the safetensors keys in sorted order
   std::vector<GgufTensor> out;
+  if (shape.rope_scaling) {  // the converter's extra tensors come before the checkpoint's
+    const std::vector<float> factors = llama3_rope_freq_factors(*shape.rope_scaling, shape.rope_theta, shape.head_dim);
+    out.push_back({kRopeFreqsTensor, GgmlType::F32, {static_cast<uint64_t>(factors.size())},
+                   encode_ggml(GgmlType::F32, factors.data(), static_cast<int64_t>(factors.size()))});
+  }
   for (const auto& hf : names) {
     std::string name = gguf_tensor_name(hf, shape, path);
     if (name.empty()) continue;
@@ -349,6 +367,13 @@ GgufContents build_gguf(const std::string& model_dir, const GgufExportOptions& o
     md.push_back({"tinythink.model_type", GgufValue::string("llama4_text")});
     md.push_back({"tinythink.max_position_embeddings", GgufValue::u32(shape.max_positions)});
     if (shape.chunk_size > 0) md.push_back({"tinythink.attention_chunk_size", GgufValue::u32(shape.chunk_size)});
+  }
+  if (shape.rope_scaling) {
+    const Llama3RopeScaling& r = *shape.rope_scaling;
+    md.push_back({"tinythink.rope_scaling.factor", GgufValue::f32(static_cast<float>(r.factor))});
+    md.push_back({"tinythink.rope_scaling.low_freq_factor", GgufValue::f32(static_cast<float>(r.low_freq_factor))});
+    md.push_back({"tinythink.rope_scaling.high_freq_factor", GgufValue::f32(static_cast<float>(r.high_freq_factor))});
+    md.push_back({"tinythink.rope_scaling.original_max_position_embeddings", GgufValue::u32(r.original_max_position_embeddings)});
   }
   add_tokenizer(gguf, model_dir, shape);
   return gguf;

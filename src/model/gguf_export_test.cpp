@@ -9,6 +9,8 @@
 #include "core/error.h"
 
 #include "io/file.h"
+#include "io/gguf_import.h"
+#include "kernels/cpu/rope.h"
 #include "io/safetensors.h"
 #include "model/checkpoint.h"
 #include "model/config.h"
@@ -113,12 +115,60 @@ TEST(GgufExport, Llama4TextRefusalsNameTheReason) {
   json["rope_scaling"] = {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0},
                           {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 1024}};
   write_json_file(dir + "/config.json", json);
-  EXPECT_EQ(testing::error_of([&] { build_gguf(dir, {}); }),
-            dir + "/config.json: rope_scaling is not supported by the GGUF export yet");
+  EXPECT_NE(testing::error_of([&] { build_gguf(dir, {}); }).find(dir + "/config.json: rope_scaling (llama3) with use_qk_norm"),
+            std::string::npos);
   json["rope_scaling"] = nullptr;
   json["no_rope_layers"] = {1, 0};
   write_json_file(dir + "/config.json", json);
   EXPECT_NE(testing::error_of([&] { build_gguf(dir, {}); }).find("NoPE layer"), std::string::npos);
+}
+
+// Llama 3's RoPE scaling was refused ("not supported by the GGUF export yet"), so no Llama 3.x-shaped
+// checkpoint (the tiny-llama preset) could be exported. It is llama.cpp's rope_freqs.weight, first in
+// the file as the converter writes it: the ratio of each base frequency to the scaled one our RoPE
+// uses; the import reads it back into rope_scaling (tests/llama_cpp_gguf_test.mjs runs such a file
+// in llama.cpp and compares its log-probs with ours).
+TEST(GgufExport, Llama3RopeScalingIsRopeFreqsAndImportsBack) {
+  const nlohmann::json scaling = {{"rope_type", "llama3"}, {"factor", 8.0}, {"low_freq_factor", 1.0},
+                                  {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 64}};
+  auto checkpoint = [&](const nlohmann::json& rope_scaling) {
+    nlohmann::json json = read_json_file(testing::fixture_dir() + "/gguf_llama/config.json");
+    json["rope_scaling"] = rope_scaling;
+    std::string dir = testing::make_temp_dir("gguf-llama-rope");
+    save_model(init_model(config_from_json(json, "llama test config"), 3), dir, {.tokenizer_source = fixture("llama-tiny")});
+    return dir;
+  };
+  GgufContents g = build_gguf(checkpoint(scaling), {.outtype = GgufOutType::F16});
+  ASSERT_FALSE(g.tensors.empty());
+  const GgufTensor& freqs = g.tensors[0];
+  EXPECT_EQ(freqs.name, "rope_freqs.weight");
+  EXPECT_EQ(freqs.type, GgmlType::F32);
+  ASSERT_EQ(freqs.dims, std::vector<uint64_t>{8});
+  RopeParams plain{.style = RopeStyle::RotateHalf, .head_dim = 16, .theta = 10000.0};
+  RopeParams scaled = plain;
+  scaled.scaling = {"llama3", 8.0, 1.0, 4.0, 64};
+  const std::vector<float> base = rope_inverse_frequencies(plain), ours = rope_inverse_frequencies(scaled);
+  const std::vector<float> factors = values_of(freqs);
+  for (size_t i = 0; i < 8; ++i) EXPECT_NEAR(factors[i], base[i] / ours[i], 1e-6 * factors[i]) << i;
+  EXPECT_EQ(factors[0], 1.0f);                          // wavelength 6.3 < 64 / 4
+  EXPECT_GT(factors[1], 1.0f);  // between: the smooth blend
+  EXPECT_LT(factors[2], 8.0f);
+  EXPECT_EQ(factors[7], 8.0f);                          // wavelength 19869 > 64
+  EXPECT_TRUE(*g.find("tinythink.rope_scaling.original_max_position_embeddings") == GgufValue::u32(64));
+  EXPECT_EQ(checkpoint_from_gguf(g, "ours").config["rope_scaling"], scaling);
+
+  // A file llama.cpp's converter wrote for a Llama 3.2 (no tinythink keys): Llama 3's parameters, the
+  // factor its largest entry; an entry those parameters do not give is refused.
+  nlohmann::json llama32 = scaling;
+  llama32["factor"] = 32.0, llama32["original_max_position_embeddings"] = 8192;
+  GgufContents converted = build_gguf(checkpoint(llama32), {.outtype = GgufOutType::F32});
+  std::erase_if(converted.metadata, [](const GgufKeyValue& kv) { return kv.key.starts_with("tinythink."); });
+  EXPECT_EQ(checkpoint_from_gguf(converted, "theirs").config["rope_scaling"], llama32);
+  std::vector<float> other = values_of(converted.tensors[0]);
+  other[3] *= 1.5f;
+  converted.tensors[0].data = encode_ggml(GgmlType::F32, other.data(), 8);
+  EXPECT_NE(testing::error_of([&] { checkpoint_from_gguf(converted, "theirs"); })
+                .find("theirs: tensor rope_freqs.weight: entry 3"), std::string::npos);
 }
 
 TEST(GgufExport, RejectsUnknownOuttype) { EXPECT_THROW(parse_gguf_outtype("q4_0"), Error); }
