@@ -344,6 +344,8 @@ std::vector<BadInput> catalogue() {
                  s.write("model/model.safetensors.index.json", index.dump());
                  return score(s, m);
                }, {"model.safetensors.index.json", "../other/model.safetensors", "not a file inside the model folder"}});
+  c.push_back({"unknown_command", [](const Sandbox&) { return std::string("frobnicate --model x"); },
+               {"unknown command 'frobnicate'", "sft", "eval"}});
   c.push_back({"weights_inf", [score](const Sandbox& s) {
                  std::string m = s.model();
                  poison_weight(m + "/model.safetensors", "model.norm.weight", INFINITY);

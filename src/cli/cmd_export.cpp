@@ -21,8 +21,8 @@ void register_export(CLI::App& app) {
   auto args = std::make_shared<Args>();
   auto* cmd = app.add_subcommand("export", "write a checkpoint as GGUF (llama.cpp)");
   cmd->add_option("--model", args->model, "checkpoint directory (Llama architecture)")->required();
-  cmd->add_option("--format", args->format, "gguf (one file) or ollama (a folder: model.gguf + Modelfile)");
-  cmd->add_option("--outtype", args->outtype, "f32, f16, bf16 or q8_0");
+  cmd->add_option("--format", args->format, "gguf (one file) or ollama (a folder: model.gguf + Modelfile)")->capture_default_str();
+  cmd->add_option("--outtype", args->outtype, "f32, f16, bf16 or q8_0")->capture_default_str();
   cmd->add_option("--out", args->out, "output .gguf file (gguf) or folder (ollama)")->required();
   cmd->add_option("--name", args->name, "general.name in the file");
   cmd->add_flag("--overwrite", args->overwrite, "replace an existing --out");

@@ -1,11 +1,16 @@
 // tinythink: one binary, verbs a TRL / lm-eval / vLLM user recognises.
 #include <malloc.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <string>
 
+#include <vector>
+
 #include <CLI/CLI.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "cli/commands.h"
 #include "core/communicator.h"
@@ -26,6 +31,13 @@ void print_error(const char* what) {
 int run(CLI::App& app, int argc, char** argv) {
   try {
     tt::active_isa();  // a TT_ISA this CPU cannot run is refused before any work
+    // A mistyped command: CLI11 says only "A subcommand is required".
+    std::vector<std::string> names;
+    for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) names.push_back(sub->get_name());
+    if (argc > 1 && argv[1][0] != '-' && std::find(names.begin(), names.end(), argv[1]) == names.end()) {
+      print_error(fmt::format("unknown command '{}' (the commands: {}; see --help)", argv[1], fmt::join(names, ", ")).c_str());
+      return 1;
+    }
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e);

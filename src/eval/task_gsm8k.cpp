@@ -14,6 +14,7 @@
 #include "eval/task_data.h"
 #include "eval/task_families.h"
 #include "eval/task_study.h"
+#include "io/file.h"
 #include "text/utf8.h"
 
 namespace tt::eval {
@@ -95,6 +96,10 @@ class Gsm8kTask final : public Task {
         cot_shots_.push_back({kCotExemplars[i].question, kCotExemplars[i].target});
     }
     if (variant == Variant::Plain && num_fewshot_ > 0) {
+      if (!options.data_root.empty() && !is_directory(options.data_root))
+        fail("{}: --data {} is one test set; the {}-shot examples come from GSM8K's train split: give a data folder "
+             "holding gsm8k/train.jsonl, or --num-fewshot 0 (gsm8k_boxed and gsm8k_cot need no train split)",
+             name_, options.data_root, num_fewshot_);
       train_ = read_jsonl_text_docs(root + "/gsm8k/train.jsonl", {"question", "answer"});
       // lm-eval shares one random.Random(seed) across the documents, drawn in document order; a drawn
       // example equal to the document itself would be dropped (train and test share none).

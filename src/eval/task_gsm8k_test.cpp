@@ -268,6 +268,19 @@ TEST(TaskGsm8k, LoadErrorsNameFileLineAndField) {
     EXPECT_NE(std::string(e.what()).find("test.jsonl:2"), std::string::npos) << e.what();
   }
   EXPECT_THROW(make_gsm8k_task("gsm8k_nope", shared_options()), tt::Error);
+  // One test file as --data: the 5-shot examples need GSM8K's train split (the error named a path
+  // under the file: "test.jsonl/gsm8k/train.jsonl: cannot open (Not a directory)").
+  TaskOptions one_file = shared_options();
+  one_file.data_root = tt::testing::shared_dir() + "/data/gsm8k/test.jsonl";
+  try {
+    make_gsm8k_task("gsm8k", one_file);
+    FAIL() << "expected an error";
+  } catch (const tt::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("gsm8k: --data " + one_file.data_root + " is one test set; the 5-shot examples "
+                                         "come from GSM8K's train split"), std::string::npos) << e.what();
+  }
+  one_file.num_fewshot = 0;
+  EXPECT_NO_THROW(make_gsm8k_task("gsm8k", one_file));
   TaskOptions missing;
   missing.data_root = root + "/nowhere";
   EXPECT_THROW(make_gsm8k_task("gsm8k_boxed", missing), tt::Error);

@@ -364,6 +364,9 @@ void validate(const TrainConfig& c, TrainerKind kind) {
     if (!(a.label_smoothing >= 0 && a.label_smoothing <= 0.5))
       fail("{}: trainer.label_smoothing must be in [0, 0.5], got {}", f, a.label_smoothing);
     const PreferenceLossType* loss = find_preference_loss(a.loss_type);
+    if (a.loss_type == "aot" || a.loss_type == "aot_pair")
+      fail("{}: trainer.loss_type '{}': TRL's {} loss (its log-ratios sorted across the batch) is not implemented by "
+           "tinythink ({})", f, a.loss_type, a.loss_type, fmt::join(preference_loss_names(), ", "));
     if (!loss) fail("{}: trainer.loss_type '{}' is not a preference loss ({})", f, a.loss_type,
                     fmt::join(preference_loss_names(), ", "));
     static const std::set<std::string> no_smoothing = {"hinge",    "ipo",      "bco_pair", "sppo_hard", "nca_pair",
@@ -430,8 +433,14 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
     std::string key = item.substr(0, eq);
     const std::string where = "--set " + key;
     YAML::Node value = parse_yaml_text(item.substr(eq + 1), where);
-    // `--set dataset.path=` was ignored (the YAML's path was used), and `=null` alike
-    if (is_null(value)) fail("{}: no value (give one, or remove the key from {})", where, path);
+    // `--set dataset.path=` was ignored (the YAML's path was used), and `=null` alike. An explicit null
+    // reaches the keys where None means something other than "keep the default" (the lengths: none),
+    // and TRL's keys accepted at their default only.
+    const std::string bare = key.rfind("trainer.", 0) == 0 ? key.substr(8) : key;
+    const bool null_has_a_meaning = bare == "max_prompt_length" || bare == "max_completion_length" || bare == "max_length" ||
+                                    bare == "max_seq_length" || default_only_keys().count(bare) > 0;
+    if (is_null(value) && (item.size() == eq + 1 || !null_has_a_meaning))
+      fail("{}: no value (give one, or remove the key from {})", where, path);
     if (key.rfind("dataset.", 0) == 0) {
       apply(dataset, key.substr(8), value, where, false);
       given.emplace(key, where);

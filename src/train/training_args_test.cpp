@@ -125,6 +125,28 @@ TEST(TrainingArgs, TrlKeysAtTheirDefaultLoadAndNullIsNone) {
   expect_error(head + "  lr_scheduler_kwargs: {min_lr: 0.1}\n", "TRL's lr_scheduler_kwargs is not implemented");
   expect_error(head + "  loss_type: [sigmoid, sft]\n", "a combination of 2 loss types", TrainerKind::DPO);
   expect_error(head + "  max_length: null\n", "trainer.max_length: null (TRL: no truncation) is not supported");
+  expect_error(head + "  loss_type: aot_pair\n", "trainer.loss_type 'aot_pair': TRL's aot_pair loss (its log-ratios sorted "
+                                              "across the batch) is not implemented by tinythink", TrainerKind::DPO);
+}
+
+// `--set trainer.max_prompt_length=null` overrides the YAML's 192 with TRL's None (it was refused: "no
+// value"); a null for a key where None only means "the default" cannot reset the YAML's value and stays
+// an error, as does an empty value.
+TEST(TrainingArgs, SetNullOverridesWhereNoneMeansNone) {
+  const std::string yaml = write_yaml("model_name: m\ntrainer:\n  output_dir: o\n  max_prompt_length: 192\n"
+                                      "  max_completion_length: 64\n  learning_rate: 1e-5\n");
+  const TrainConfig c = load_train_config(
+      yaml, {"trainer.max_prompt_length=null", "max_completion_length=~", "trainer.ld_alpha=null"}, TrainerKind::DPO);
+  EXPECT_EQ(c.trainer.max_prompt_length, -1);
+  EXPECT_EQ(c.trainer.max_completion_length, -1);
+  for (const char* set : {"trainer.learning_rate=null", "trainer.max_prompt_length="}) {
+    try {
+      load_train_config(yaml, {set}, TrainerKind::DPO);
+      ADD_FAILURE() << set << " was accepted";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("no value (give one, or remove the key from"), std::string::npos) << e.what();
+    }
+  }
 }
 
 // TRL warns that these losses ignore label_smoothing; so do we (and sigmoid uses it: no warning).
