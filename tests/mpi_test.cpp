@@ -487,8 +487,8 @@ TEST(MpiGenerate, TwoRanksWriteWhatOneProcessWrites) {
   ASSERT_EQ(two.exit_code, 0) << two.output;
   auto one = run_one(args + dir + "/one.jsonl");
   ASSERT_EQ(one.exit_code, 0) << one.output;
-  // Rank 0 (the one that logs) generated its share only: 3 of the 5 requests.
-  EXPECT_NE(two.output.find("generate: 3/3 requests"), std::string::npos) << two.output;
+  // Rank 0 (the one that logs) generated its share only, 3 of the 5 requests, and says so.
+  EXPECT_NE(two.output.find("generate (rank 0 of 2, its share): 3/3 requests"), std::string::npos) << two.output;
   EXPECT_EQ(two.output.find("5/5 requests"), std::string::npos) << two.output;
   const std::string written = read_file(dir + "/one.jsonl");
   EXPECT_EQ(read_file(dir + "/two.jsonl"), written);

@@ -54,6 +54,19 @@ TEST(PrepareCli, FixtureSummaryAndCache) {
   EXPECT_LE(TokenShard::open(dir + "/a.ttshard").total_tokens(), 10000);
 }
 
+// --out into a folder that does not exist yet: it is created (the run failed with "cannot create
+// temporary file", and with --cache-dir blamed the cache).
+TEST(PrepareCli, OutIntoANewFolder) {
+  std::string dir = testing::make_temp_dir("prepare-cli-new");
+  auto plain = run_cli(prepare_args(PrepareEnv::fixture_path(), dir + "/new/deeper/a.ttshard"));
+  ASSERT_EQ(plain.exit_code, 0) << plain.output;
+  EXPECT_EQ(TokenShard::open(dir + "/new/deeper/a.ttshard").size(), 256u);
+  auto cached = run_cli(prepare_args(PrepareEnv::fixture_path(), dir + "/other/b.ttshard") + " --cache-dir " + dir + "/cache");
+  ASSERT_EQ(cached.exit_code, 0) << cached.output;
+  EXPECT_EQ(cached.output.find("unusable cache entry"), std::string::npos) << cached.output;
+  EXPECT_EQ(TokenShard::open(dir + "/other/b.ttshard").size(), 256u);
+}
+
 // One bad line per case, after a good first line; each must be reported as file:line.
 struct BadCase {
   const char* line;

@@ -99,7 +99,11 @@ void add_requests(const GenerateArgs& args, const std::vector<nlohmann::json>& r
 }
 
 // Steps the engine to the end, reporting progress on stderr (in place on a terminal).
+// Under mpirun each rank reports its own share (rank r of N: rows r, r + N, ...).
 void run_reporting(infer::Engine& engine, size_t requests) {
+  const Communicator& world = Communicator::world();
+  const std::string who = world.distributed() ? fmt::format("generate (rank {} of {}, its share)", world.rank(), world.size())
+                                              : std::string("generate");
   const double t0 = now_seconds();
   double last_report = t0;
   const bool tty = ::isatty(2);
@@ -108,7 +112,7 @@ void run_reporting(infer::Engine& engine, size_t requests) {
     for (size_t i = 0; i < requests; ++i) done += engine.finished(static_cast<int64_t>(i));
     const double dt = now_seconds() - t0;
     const auto& s = engine.stats();
-    const std::string line = fmt::format("generate: {}/{} requests, {} prompt + {} generated tokens, {:.1f} tok/s", done,
+    const std::string line = fmt::format("{}: {}/{} requests, {} prompt + {} generated tokens, {:.1f} tok/s", who, done,
                                          requests, s.prefill_tokens, s.generated_tokens,
                                          dt > 0 ? (s.prefill_tokens + s.decode_tokens) / dt : 0.0);
     if (log_quiet()) return;

@@ -145,8 +145,16 @@ std::string compute_cache_key(const PrepareOptions& o, const std::vector<std::st
 
 // Copies a finished shard to `dst` atomically: a hard link when both are on one filesystem (shards
 // are never modified in place, so sharing the inode is safe), else a streamed copy.
+// The folder of an output file, created when the file is first written there (`prepare --out
+// new/x.ttshard` failed with "cannot create temporary file", and with --cache-dir blamed the cache).
+void create_parent_folder(const std::string& path) {
+  const fs::path parent = fs::path(path).parent_path();
+  if (!parent.empty()) create_directories_or_fail(parent.string(), "prepare --out " + path + ":");
+}
+
 void publish(const std::string& src, const std::string& dst) {
   if (fs::exists(dst) && fs::equivalent(src, dst)) return;
+  create_parent_folder(dst);
   std::string temp = dst + ".link.tmp." + std::to_string(::getpid());
   std::error_code ec;
   fs::remove(temp, ec);
@@ -620,6 +628,7 @@ PrepareSummary prepare_dataset(const PrepareOptions& o) {
                        {"token_budget", o.token_budget},
                        {"seed", o.seed},
                        {"assistant_only_loss", o.assistant_only_loss}});
+  create_parent_folder(target);
   writer.finish();
   summary.shard_path = target;
   summary.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -186,6 +186,19 @@ void SafetensorsFile::parse_header() {
       fail("{}: tensors {} and {} overlap (bytes [{}, {}) and [{}, {}))", path, by_offset[i - 1]->name,
            by_offset[i]->name, by_offset[i - 1]->begin, by_offset[i - 1]->end, by_offset[i]->begin,
            by_offset[i]->end);
+  // The format (and the safetensors library, which refuses such a file: InvalidOffset,
+  // MetadataIncompleteBuffer) indexes the whole data section, without holes: bytes that no tensor
+  // owns are a damaged or polyglot file, which loaded here while transformers refused it.
+  uint64_t covered = 0;
+  for (const TensorInfo* t : by_offset) {
+    if (t->begin != covered)
+      fail("{}: tensor {} starts at byte {} of the data section, not at {} where the tensor before it ends "
+           "(bytes that no tensor owns; the safetensors library refuses the file)", path, t->name, t->begin, covered);
+    covered = t->end;
+  }
+  if (covered != data_size)
+    fail("{}: the data section holds {} bytes after its last tensor, which ends at byte {} of {} (the safetensors "
+         "library refuses the file)", path, data_size - covered, covered, data_size);
 }
 
 SafetensorsFile::~SafetensorsFile() {

@@ -233,6 +233,18 @@ TEST(SafetensorsBadInput, OverlappingTensors) {
              "tensors a and b overlap");
 }
 
+// Holes and trailing bytes, which the safetensors library refuses (a damaged or polyglot file).
+TEST(SafetensorsBadInput, BytesNoTensorOwns) {
+  expect_bad(craft(R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
+                      "b": {"dtype": "F32", "shape": [1], "data_offsets": [8, 12]}})",
+                   12),
+             "tensor b starts at byte 8 of the data section, not at 4");
+  expect_bad(craft(R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}})", 8),
+             "tensor a starts at byte 4 of the data section, not at 0");
+  expect_bad(craft(R"({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}})", 12),
+             "the data section holds 8 bytes after its last tensor");
+}
+
 TEST(SafetensorsBadInput, MetadataNotStrings) {
   expect_bad(craft(R"({"__metadata__": {"format": 1}})", 0), "__metadata__ value 'format' is not a string");
 }
