@@ -256,6 +256,10 @@ std::string snapshot_path(const HubRepo& repo, const std::string& commit, const 
 
 std::string offline_file(const HubRepo& repo, const std::string& filename) {
   std::string path = snapshot_path(repo, cached_commit(repo), filename);
+  std::error_code ec;
+  if (!fs::exists(path) && fs::is_symlink(fs::symlink_status(path, ec)))  // the snapshot's link, its blob gone
+    fail("{}/{}: the local hub cache is damaged: {} points to {}, which is missing (delete the link and download again)",
+         repo.id, filename, path, fs::read_symlink(path, ec).string());
   if (!fs::exists(path))
     fail("{}/{}: not in the local hub cache ({}) and HF_HUB_OFFLINE is set", repo.id, filename, repo_folder(repo));
   return path;

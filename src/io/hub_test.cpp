@@ -99,6 +99,12 @@ TEST_F(FakeHub, ModelSnapshotLandsInTheHuggingFaceHubCacheLayout) {
   ::setenv("HF_HUB_OFFLINE", "1", 1);
   EXPECT_EQ(tt::resolve_model_dir("org/tiny"), dir);
   EXPECT_NE(error_of([] { tt::resolve_model_dir("org/other"); }).find("HF_HUB_OFFLINE"), std::string::npos);
+  // A snapshot link whose blob is gone (a blob deleted by hand): the cache is damaged, the file is not
+  // "not in the cache".
+  fs::remove(cache_ + "/models--org--tiny/blobs/9eddb62b076f586b2186445e7872e5a05f0dfe06");
+  const std::string broken = error_of([] { tt::hub_download_file(repo("org/tiny"), "config.json"); });
+  EXPECT_NE(broken.find("org/tiny/config.json: the local hub cache is damaged: "), std::string::npos) << broken;
+  EXPECT_NE(broken.find("../../blobs/9eddb62b076f586b2186445e7872e5a05f0dfe06, which is missing"), std::string::npos) << broken;
 }
 
 TEST_F(FakeHub, NestedFilesLinkWithOneMoreParentPerFolder) {

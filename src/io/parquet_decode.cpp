@@ -118,7 +118,7 @@ size_t decode_plain(const ColumnType& type, const uint8_t* data, size_t size, si
       need(8 * count);
       size_t at = out->ints.size();
       out->ints.resize(at + count);
-      std::memcpy(out->ints.data() + at, p, 8 * count);
+      if (count > 0) std::memcpy(out->ints.data() + at, p, 8 * count);  // no memcpy from/to null (UBSan)
       p += 8 * count;
       break;
     }
@@ -135,7 +135,7 @@ size_t decode_plain(const ColumnType& type, const uint8_t* data, size_t size, si
       need(8 * count);
       size_t at = out->reals.size();
       out->reals.resize(at + count);
-      std::memcpy(out->reals.data() + at, p, 8 * count);
+      if (count > 0) std::memcpy(out->reals.data() + at, p, 8 * count);  // no memcpy from/to null (UBSan)
       p += 8 * count;
       break;
     }

@@ -187,7 +187,10 @@ void check_llama4_layers(const Fields& f, ModelConfig& c) {
     }
   }
   int64_t chunk = f.j.contains("attention_chunk_size") ? f.get_int("attention_chunk_size", 0) : 8192;
-  if (any_chunked && chunk < 0) fail("{}: config field 'attention_chunk_size' must be positive", src);
+  // 0 read as "no chunking": chunked layers ran full attention, where transformers' chunked mask
+  // (position // chunk) has no meaning. null is the way to say none.
+  if (any_chunked && (chunk < 0 || (chunk == 0 && !f.j["attention_chunk_size"].is_null())))
+    fail("{}: config field 'attention_chunk_size' must be positive (or null: no chunked attention), got {}", src, chunk);
   c.attention_chunk_size = any_chunked ? chunk : 0;
 }
 

@@ -253,6 +253,11 @@ TEST(Config, ChunkSizeOnlyWhenSomeLayerIsChunked) {
   EXPECT_EQ(parse(j).attention_chunk_size, 32768);
   j["attention_chunk_size"] = nullptr;
   EXPECT_EQ(parse(j).attention_chunk_size, 0);
+  j["attention_chunk_size"] = 0;  // was read as null: chunked layers ran full attention
+  expect_error(j, "'attention_chunk_size' must be positive (or null: no chunked attention), got 0");
+  j["attention_chunk_size"] = -4;
+  expect_error(j, "must be positive");
+  j["attention_chunk_size"] = nullptr;
   j["layer_types"] = std::vector<std::string>(15, "sliding_attention");
   expect_error(j, "'layer_types[0]' is 'sliding_attention'");
 }

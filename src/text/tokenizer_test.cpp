@@ -329,6 +329,11 @@ TEST(TokenizerLoad, BadFilesGiveOneLineErrorsNamingFileAndKey) {
 
   testing::write_text(dir + "/tokenizer.model", "IQ== 0\nnot-base64! 1\n");
   EXPECT_NE(expect_load_error(dir + "/tokenizer.model").find(":2:"), std::string::npos);
+  // one token given two ranks (tiktoken refuses it: "duplicate token indices"), one rank given twice
+  testing::write_text(dir + "/tokenizer.model", "IQ== 0\nIg== 1\nIQ== 2\n");
+  EXPECT_NE(expect_load_error(dir + "/tokenizer.model").find(":3: token IQ== already has rank 0"), std::string::npos);
+  testing::write_text(dir + "/tokenizer.model", "IQ== 0\nIg== 0\n");
+  EXPECT_NE(expect_load_error(dir + "/tokenizer.model").find(":2: rank 0 appears twice"), std::string::npos);
   EXPECT_NE(expect_load_error(dir + "/missing.json").find("no such file"), std::string::npos);
   std::filesystem::remove_all(dir);
 }

@@ -1,6 +1,7 @@
 // Loading a Tokenizer from a tiktoken tokenizer.model (Meta's Llama 3 release: "base64 rank" lines),
 // with the special tokens from special_tokens.json beside it or Meta's layout.
 #include <filesystem>
+#include <unordered_map>
 
 #include <nlohmann/json.hpp>
 
@@ -74,6 +75,7 @@ Tokenizer Tokenizer::load_tiktoken(const std::string& path) {
   d->source = path;
   BpeModel& bpe = d->bpe;
   std::string bytes;
+  std::unordered_map<std::string, int64_t> rank_of;
   size_t line_no = 0;
   for (size_t pos = 0; pos < text.size();) {
     size_t end = text.find('\n', pos);
@@ -101,6 +103,10 @@ Tokenizer Tokenizer::load_tiktoken(const std::string& path) {
       bpe.in_index.resize(rank + 1, 0);
     }
     if (bpe.in_index[rank]) fail("{}:{}: rank {} appears twice", path, line_no, rank);
+    // tiktoken refuses a file giving one token two ranks ("duplicate token indices"): encoding would
+    // give one of them and decoding both
+    if (const auto [it, fresh] = rank_of.emplace(bytes, rank); !fresh)
+      fail("{}:{}: token {} already has rank {} (a token has one rank)", path, line_no, line.substr(0, space), it->second);
     bpe.tokens[rank] = bytes;
     bpe.in_index[rank] = 1;
   }

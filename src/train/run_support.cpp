@@ -159,13 +159,16 @@ OutputDirClaim::OutputDirClaim(const TrainConfig& config, const std::string& tra
 }
 
 OutputDirClaim::~OutputDirClaim() {
-  if (kept_ || !root_) return;
+  if (!root_) return;
   namespace fs = std::filesystem;
   std::error_code ec;
   const std::string prepared = dir_ + "/prepared";
   if (!prepared_existed_ && fs::is_directory(prepared, ec) && fs::is_empty(prepared, ec)) fs::remove(prepared, ec);
-  if (fs::exists(fs::symlink_status(prepared, ec))) return;  // a finished cache: the mark stays with it
-  if (!mark_existed_) fs::remove(dir_ + "/" + kTrainingRunMark, ec);
+  if (!mark_existed_) {  // the mark goes only when it is all the folder holds
+    size_t entries = 0;
+    for (auto it = fs::directory_iterator(dir_, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) ++entries;
+    if (!ec && entries == 1) fs::remove(dir_ + "/" + kTrainingRunMark, ec);
+  }
   if (!dir_existed_ && fs::is_directory(dir_, ec) && fs::is_empty(dir_, ec)) fs::remove(dir_, ec);
 }
 

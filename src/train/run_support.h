@@ -68,20 +68,19 @@ void mark_training_output(const std::string& dir, const std::string& trainer);
 // Claims trainer.output_dir (creates it and its mark, on the root rank) before the run writes its
 // first file there, the prepared-data cache: a run that failed after that (a bad eval file, a kill
 // while training starts) left a `prepared` folder without the mark, and the same config run again
-// was refused as "not a tinythink training output". Dropped without keep(), it removes what it
-// created that holds nothing of use: an empty cache folder, then the mark and the folder if they
-// were its own; a finished cache shard stays, with the mark, for the rerun.
+// was refused as "not a tinythink training output". When the claim ends, what it created and still
+// holds nothing is removed: an empty cache folder, then the mark when it is all the folder holds, then
+// the folder; a finished cache shard keeps the mark for the rerun, and a run's outputs keep both.
 class OutputDirClaim {
  public:
   OutputDirClaim(const TrainConfig& config, const std::string& trainer, bool root);
   OutputDirClaim(const OutputDirClaim&) = delete;
   OutputDirClaim& operator=(const OutputDirClaim&) = delete;
   ~OutputDirClaim();
-  void keep() { kept_ = true; }
 
  private:
   std::string dir_;
-  bool root_ = false, kept_ = false;
+  bool root_ = false;
   bool dir_existed_ = false, mark_existed_ = false, prepared_existed_ = false;
 };
 

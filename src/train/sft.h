@@ -2,6 +2,7 @@
 // the loss averaged over all target tokens of the effective batch (nll or dft), NEFTune, eval_loss; the loop
 // does the schedule, clipping, logging to metrics.jsonl with TRL's names, checkpoints and exact resume.
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -9,6 +10,8 @@
 #include "train/training_args.h"
 
 namespace tt {
+
+class OutputDirClaim;
 
 struct SftRun {
   TrainConfig config;
@@ -18,6 +21,9 @@ struct SftRun {
   bool resume = false;           // continue from the newest checkpoint in output_dir
   bool shuffle = true;           // false: rows in dataset order (reference comparisons)
   int cuda_device = -1;          // >= 0: train on that CUDA device (model/device_transformer.h)
+  // output_dir, claimed before the prepared-data cache was written there; a run that ends before it
+  // wrote more leaves no empty folder or lone mark behind (train/run_support.h)
+  std::shared_ptr<OutputDirClaim> output_claim;
 };
 
 struct SftResult {

@@ -103,14 +103,13 @@ void load_sft_inputs(SftRun& run) {
   world.barrier();  // every rank looked at output_dir before the root writes there (a rank saw its 'prepared')
   // the model and tokenizer are checked before the data is tokenized (minutes on a large dataset)
   const RunFiles files = resolve_run_files(c);
-  OutputDirClaim claim(c, "sft", world.is_root());
+  run.output_claim = std::make_shared<OutputDirClaim>(c, "sft", world.is_root());
   run.train = load_examples(path, c);
   if (!c.dataset.eval_path.empty()) {
     run.eval = load_examples(c.dataset.eval_path, c);
   } else if (c.dataset.test_size > 0) {
     run.eval = hold_out(run.train, c.dataset.test_size, c.trainer.seed);  // seeded, reproducible
   }
-  claim.keep();
   run.tokenizer_source = files.tokenizer_source;
   run.pad_id = files.pad_id;
 }
