@@ -15,6 +15,17 @@
 namespace tt {
 namespace {
 
+// DIR/base: the tiny Llama 4 parity model with the Llama-3 tokenizer's 128k vocabulary.
+void init_llama3_vocab_base(const std::string& dir) {
+  nlohmann::json model_config = read_json_file(testing::fixture_dir() + "/parity/tiny_llama4/config.json");
+  model_config["vocab_size"] = 128256;
+  write_json_file(dir + "/config.json", model_config);
+  ASSERT_EQ(testing::run_cli(fmt::format("init-model --config {0}/config.json --out {0}/base --tokenizer {1}", dir,
+                                         testing::shared_dir() + "/data/tokenizer/llama3/tokenizer.json"))
+                .exit_code,
+            0);
+}
+
 TEST(SftChat, LossFallsAndAccuracyRisesOnGsm8kConversations) {
   const std::string dir = testing::make_temp_dir("sft-chat");
   const std::string shared = testing::shared_dir();
@@ -100,13 +111,7 @@ trainer:
 )", dir, shared, on_error);
     return path;
   };
-  nlohmann::json model_config = read_json_file(testing::fixture_dir() + "/parity/tiny_llama4/config.json");
-  model_config["vocab_size"] = 128256;
-  write_json_file(dir + "/config.json", model_config);
-  ASSERT_EQ(testing::run_cli(fmt::format("init-model --config {0}/config.json --out {0}/base --tokenizer {1}", dir,
-                                         shared + "/data/tokenizer/llama3/tokenizer.json"))
-                .exit_code,
-            0);
+  ASSERT_NO_FATAL_FAILURE(init_llama3_vocab_base(dir));
   auto failed = testing::run_cli("sft " + config("fail"));
   EXPECT_EQ(failed.exit_code, 1) << failed.output;
   EXPECT_NE(failed.output.find("train.jsonl:2:"), std::string::npos) << failed.output;
@@ -129,13 +134,7 @@ TEST(SftChat, AFailedRunLeavesNothingInTheWayOfItsRerun) {
   const std::string good = R"({"messages": [{"role": "user", "content": "1+1?"}, {"role": "assistant", "content": "2"}]})";
   std::ofstream(dir + "/train.jsonl") << good << "\n" << good << "\n";
   std::ofstream(dir + "/bad.jsonl") << good << "\n{\"messages\": [\n";
-  nlohmann::json model_config = read_json_file(testing::fixture_dir() + "/parity/tiny_llama4/config.json");
-  model_config["vocab_size"] = 128256;
-  write_json_file(dir + "/config.json", model_config);
-  ASSERT_EQ(testing::run_cli(fmt::format("init-model --config {0}/config.json --out {0}/base --tokenizer {1}", dir,
-                                         shared + "/data/tokenizer/llama3/tokenizer.json"))
-                .exit_code,
-            0);
+  ASSERT_NO_FATAL_FAILURE(init_llama3_vocab_base(dir));
   auto sft = [&](const std::string& out, const std::string& model, const std::string& data, const std::string& eval) {
     std::ofstream(dir + "/sft.yaml") << fmt::format(R"(model_name: {0}
 tokenizer_name: {1}/base
