@@ -143,8 +143,6 @@ std::string compute_cache_key(const PrepareOptions& o, const std::vector<std::st
   return key.hex();
 }
 
-// Copies a finished shard to `dst` atomically: a hard link when both are on one filesystem (shards
-// are never modified in place, so sharing the inode is safe), else a streamed copy.
 // The folder of an output file, created when the file is first written there (`prepare --out
 // new/x.ttshard` failed with "cannot create temporary file", and with --cache-dir blamed the cache).
 void create_parent_folder(const std::string& path) {
@@ -152,6 +150,8 @@ void create_parent_folder(const std::string& path) {
   if (!parent.empty()) create_directories_or_fail(parent.string(), "prepare --out " + path + ":");
 }
 
+// Copies a finished shard to `dst` atomically: a hard link when both are on one filesystem (shards
+// are never modified in place, so sharing the inode is safe), else a streamed copy.
 void publish(const std::string& src, const std::string& dst) {
   if (fs::exists(dst) && fs::equivalent(src, dst)) return;
   create_parent_folder(dst);

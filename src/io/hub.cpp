@@ -48,7 +48,6 @@ bool is_commit_hash(const std::string& s) {
   return s.size() == 40 && std::all_of(s.begin(), s.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) && !std::isupper(c); });
 }
 
-// huggingface_hub's ETag normalization: drop a weak "W/" prefix and the quotes.
 // A commit names a folder of the cache (snapshots/COMMIT): the Hub's are 40 hex digits; anything with
 // a '/' or '.' would place files elsewhere.
 void check_commit(const std::string& commit, const std::string& what) {
@@ -57,6 +56,7 @@ void check_commit(const std::string& commit, const std::string& what) {
   if (!usable) fail("{}: the server sent an unusable commit '{}'", what, commit);
 }
 
+// huggingface_hub's ETag normalization: drop a weak "W/" prefix and the quotes.
 std::string normalize_etag(std::string etag) {
   if (etag.rfind("W/", 0) == 0) etag = etag.substr(2);
   if (etag.size() >= 2 && etag.front() == '"' && etag.back() == '"') etag = etag.substr(1, etag.size() - 2);

@@ -505,11 +505,12 @@ void ParquetFile::read_rows(const std::vector<std::string>& columns, const Parqu
   std::vector<ColumnCursor*> cursors(m.leaves.size(), nullptr);
   size_t columns_read = 0;
   for (int f : fields) columns_read += static_cast<size_t>(m.nodes[f].leaf_end - m.nodes[f].leaf_begin);
+  const int64_t page_values = max_page_values(columns_read);
   for (int f : fields)
     for (int l = m.nodes[f].leaf_begin; l < m.nodes[f].leaf_end; ++l) {
       const Node& leaf = m.nodes[m.leaves[l]];
       std::string what = fmt::format("{}: column '{}'", m.path, leaf.element.name);
-      owned[l] = std::make_unique<ColumnCursor>(m.fd, m.path, leaf, what, max_page_values(columns_read));
+      owned[l] = std::make_unique<ColumnCursor>(m.fd, m.path, leaf, what, page_values);
       cursors[l] = owned[l].get();
     }
   Assembler assembler(m.path, m.nodes, cursors);
