@@ -2,6 +2,7 @@
 // (tools/gen_dpo_fixtures.py, FIXTURES/dpo/NAME) on the tiny llama4 parity model. Used by the host
 // stand-in test (tests/dpo_device_test.cpp) and the GPU test (src/kernels/cuda/device_dpo_test.cpp).
 #pragma once
+#include <algorithm>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -25,12 +26,29 @@ struct DpoFixture {
   std::string model_dir;  // the tiny llama4 parity model
 };
 
+// A fixture's list as its metadata writes it: "sigmoid" or "[sigmoid, bco_pair, sft]".
+inline std::vector<std::string> fixture_list(std::string text) {
+  if (!text.empty() && text.front() == '[') text = text.substr(1, text.size() - 2);
+  std::vector<std::string> items;
+  size_t start = 0;
+  while (start <= text.size()) {
+    const size_t comma = std::min(text.find(',', start), text.size());
+    std::string item = text.substr(start, comma - start);
+    item.erase(0, item.find_first_not_of(' '));
+    items.push_back(item);
+    start = comma + 1;
+  }
+  return items;
+}
+
 inline DpoFixture load_dpo_fixture(const std::string& name) {
   const std::string root = dpo_fixtures_root();
   SafetensorsFile ref(root + "/dpo/" + name + "/reference.safetensors");
   const auto& meta = ref.metadata();
   DpoFixture f;
-  f.loss.type = meta.at("loss_type");
+  f.loss.types = fixture_list(meta.at("loss_type"));
+  if (meta.count("loss_weights"))
+    for (const auto& w : fixture_list(meta.at("loss_weights"))) f.loss.weights.push_back(std::stod(w));
   f.loss.beta = std::stod(meta.at("beta"));
   f.loss.label_smoothing = std::stod(meta.at("label_smoothing"));
   f.loss.simpo_gamma = std::stod(meta.at("simpo_gamma"));

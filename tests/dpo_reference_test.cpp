@@ -1,5 +1,6 @@
 // DPO end to end: every loss against the PyTorch reference (tools/gen_dpo_fixtures.py), the
 // reference cache of a sweep, resume, and the study's configs.
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -37,10 +38,11 @@ std::string cpo_alpha_of(const std::map<std::string, std::string>& meta) {
   return meta.count("cpo_alpha") ? meta.at("cpo_alpha") : "0.0";
 }
 
-// The fixture's DPOConfig options beyond the common ones (rpo_alpha, reference_free, discopop_tau).
+// The fixture's DPOConfig options beyond the common ones (rpo_alpha, reference_free, discopop_tau,
+// loss_weights).
 std::string options_of(const std::map<std::string, std::string>& meta) {
   std::string lines;
-  for (const char* key : {"rpo_alpha", "reference_free", "discopop_tau"})
+  for (const char* key : {"rpo_alpha", "reference_free", "discopop_tau", "loss_weights"})
     if (meta.count(key)) lines += fmt::format("  {}: {}\n", key, meta.at(key));
   return lines;
 }
@@ -120,36 +122,42 @@ TEST_P(DpoReference, FirstStepLossRewardsAndGradientsMatchPyTorch) {
 
   // per pair: the policy log-probs (forward-only path) and the loss/rewards from them
   ReferenceLogps summed = summed_logps(model.config, state.weights, Precision::FP32, pairs, 3, 0);
-  ReferenceLogps policy = to_loss_units({.type = loss.type == "simpo" ? "ipo" : loss.type}, summed, pairs);
-  if (!loss.averages_logps()) policy = summed;
+  const ReferenceLogps policy = loss.averages_logps() ? to_loss_units({.types = {"ipo"}}, summed, pairs) : summed;
   auto lp_c = read_vec(ref, "step1.logps_chosen", 4), lp_r = read_vec(ref, "step1.logps_rejected", 4);
   auto rw_c = read_vec(ref, "step1.rewards_chosen", 4), rw_r = read_vec(ref, "step1.rewards_rejected", 4);
   auto pl = read_vec(ref, "step1.pair_losses", 4);
   // a loss with a micro-batch baseline (bco_pair's running reward mean): the baselines of micro-batches
   // {0, 1} and {2, 3}, updated in that order from a fresh state
-  const PreferenceLossType& type = preference_loss(loss.type);
-  std::vector<double> baselines(2, 0.0);
-  if (type.micro_batch_baseline) {
-    auto expected = read_vec(ref, "step1.baselines", 2);
-    nlohmann::json state;
-    for (int m = 0; m < 2; ++m) {
-      std::vector<PairLogps> micro;
-      for (int i = 2 * m; i < 2 * m + 2; ++i)
-        micro.push_back({policy.chosen[i], policy.rejected[i], reference.chosen[i], reference.rejected[i]});
-      baselines[m] = type.micro_batch_baseline(loss, micro, state);
-      EXPECT_NEAR(baselines[m], expected[m], 1e-4 * std::fabs(expected[m]) + 1e-6) << "micro-batch " << m;
-    }
-  }
+  const PreferenceLossType* with_baseline = baseline_loss(loss);
+  bool sorts = false;  // a loss of the micro-batch as a whole (aot): TRL's losses are by sorted position
+  for (const auto& name : loss.types) sorts = sorts || preference_loss(name).micro_batch != nullptr;
+  nlohmann::json baseline_state;
   double reward_c_sum = 0;
-  for (int i = 0; i < 4; ++i) {
-    EXPECT_NEAR(policy.chosen[i], lp_c[i], 1e-4 * std::fabs(lp_c[i])) << i;
-    EXPECT_NEAR(policy.rejected[i], lp_r[i], 1e-4 * std::fabs(lp_r[i])) << i;
-    PairLoss p = dpo_pair_loss(loss, {policy.chosen[i], policy.rejected[i], reference.chosen[i], reference.rejected[i],
-                                      baselines[i / 2]});
-    EXPECT_NEAR(p.loss, pl[i], 1e-4 * std::fabs(pl[i]) + 1e-6) << i;
-    EXPECT_NEAR(p.reward_chosen, rw_c[i], 1e-4 * std::fabs(rw_c[i]) + 1e-5) << i;
-    EXPECT_NEAR(p.reward_rejected, rw_r[i], 1e-4 * std::fabs(rw_r[i]) + 1e-5) << i;
-    reward_c_sum += rw_c[i];
+  for (int m = 0; m < 2; ++m) {
+    std::vector<PairLogps> micro;
+    for (int i = 2 * m; i < 2 * m + 2; ++i) {
+      EXPECT_NEAR(policy.chosen[i], lp_c[i], 1e-4 * std::fabs(lp_c[i])) << i;
+      EXPECT_NEAR(policy.rejected[i], lp_r[i], 1e-4 * std::fabs(lp_r[i])) << i;
+      micro.push_back({policy.chosen[i], policy.rejected[i], reference.chosen[i], reference.rejected[i]});
+    }
+    if (with_baseline) {
+      const double expected = read_vec(ref, "step1.baselines", 2)[m];
+      const double baseline = with_baseline->micro_batch_baseline(loss, micro, baseline_state);
+      EXPECT_NEAR(baseline, expected, 1e-4 * std::fabs(expected) + 1e-6) << "micro-batch " << m;
+      for (auto& p : micro) p.baseline = baseline;
+    }
+    const std::vector<PairLoss> losses = dpo_micro_batch_losses(loss, micro);
+    std::vector<double> got, want;
+    for (int j = 0; j < 2; ++j) {
+      const int i = 2 * m + j;
+      got.push_back(losses[j].loss);
+      want.push_back(pl[i]);
+      EXPECT_NEAR(losses[j].reward_chosen, rw_c[i], 1e-4 * std::fabs(rw_c[i]) + 1e-5) << i;
+      EXPECT_NEAR(losses[j].reward_rejected, rw_r[i], 1e-4 * std::fabs(rw_r[i]) + 1e-5) << i;
+      reward_c_sum += rw_c[i];
+    }
+    if (sorts) std::sort(got.begin(), got.end()), std::sort(want.begin(), want.end());
+    for (int j = 0; j < 2; ++j) EXPECT_NEAR(got[j], want[j], 1e-4 * std::fabs(want[j]) + 1e-6) << "micro-batch " << m;
   }
   EXPECT_NEAR(stats.reward_chosen, reward_c_sum, 1e-4 * std::fabs(reward_c_sum) + 1e-5);
   // TRL's logits/chosen and logits/rejected: per micro-batch means of the logits at scored positions.
@@ -202,7 +210,8 @@ TEST_P(DpoReference, FirstThreeStepsMatchPyTorch) {
 INSTANTIATE_TEST_SUITE_P(Losses, DpoReference,
                          ::testing::Values("sigmoid", "apo_zero", "apo_down", "ipo", "hinge", "simpo", "robust",
                                            "bco_pair", "simpo_cpo", "sigmoid_keep", "exo_pair", "nca_pair",
-                                           "sppo_hard", "discopop", "sft", "sigmoid_rpo", "sigmoid_free"));
+                                           "sppo_hard", "discopop", "sft", "sigmoid_rpo", "sigmoid_free", "aot",
+                                           "aot_pair", "mpo", "ipo_sigmoid"));
 
 // DPO evaluation as TRL's: eval_loss is transformers' mean over the pairs of each batch's loss, the
 // other eval_ metrics the mean of the batches' means. With learning rate 0 the policy stays its
@@ -304,7 +313,7 @@ TEST(DpoLoss, AShortLastMicroBatchWeighsAsMuchAsAFullOne) {
   ReferenceLogps reference;
   reference.chosen.assign(pairs.size(), -5.0);
   reference.rejected.assign(pairs.size(), -6.0);
-  const DpoLossConfig loss{.type = "sigmoid", .beta = 0.5};
+  const DpoLossConfig loss{.types = {"sigmoid"}, .beta = 0.5};
   Model model = load_model(testing::fixture_dir() + "/parity/tiny_llama4");
   const auto step = [&](const std::vector<std::vector<int64_t>>& micro, std::vector<float>& grads) {
     TrainState state(model, Precision::FP32);
@@ -333,23 +342,23 @@ TEST(DpoReferenceFixtures, EveryLossHasOne) {
 // in the loss; TRL's rewards still subtract the reference model's log-probs. Losses that read the
 // reference directly in TRL (nca_pair here) ignore reference_free.
 TEST(DpoLoss, ReferenceFreeIgnoresReferenceAndSimpoUsesGamma) {
-  DpoLossConfig c{.type = "sigmoid", .beta = 0.5, .reference_free = true};
+  DpoLossConfig c{.types = {"sigmoid"}, .beta = 0.5, .reference_free = true};
   PairLoss a = dpo_pair_loss(c, -3.0, -5.0, -1.0, -9.0);
   EXPECT_NEAR(a.loss, std::log1p(std::exp(-0.5 * 2.0)), 1e-12);
   EXPECT_NEAR(a.reward_chosen, 0.5 * (-3.0 + 1.0), 1e-12);
   EXPECT_NEAR(a.reward_rejected, 0.5 * (-5.0 + 9.0), 1e-12);
   EXPECT_TRUE(c.uses_reference());  // the reference pass runs, for the rewards
-  DpoLossConfig n{.type = "nca_pair", .beta = 0.5, .reference_free = true};
-  DpoLossConfig with_ref{.type = "nca_pair", .beta = 0.5};
+  DpoLossConfig n{.types = {"nca_pair"}, .beta = 0.5, .reference_free = true};
+  DpoLossConfig with_ref{.types = {"nca_pair"}, .beta = 0.5};
   EXPECT_EQ(dpo_pair_loss(n, -3.0, -5.0, -1.0, -9.0).loss, dpo_pair_loss(with_ref, -3.0, -5.0, -1.0, -9.0).loss);
-  DpoLossConfig s{.type = "simpo", .beta = 2.0, .simpo_gamma = 0.5};
+  DpoLossConfig s{.types = {"simpo"}, .beta = 2.0, .simpo_gamma = 0.5};
   PairLoss b = dpo_pair_loss(s, -1.0, -1.25, 0, 0);  // z = 0.25 - 0.25 = 0
   EXPECT_NEAR(b.loss, std::log(2.0), 1e-12);
   EXPECT_FALSE(s.uses_reference());
   // derivatives by central differences, every loss (a baseline, as bco_pair's, is held fixed)
   for (const std::string& type : preference_loss_names()) {
-    const bool smooths = type == "sigmoid" || type == "robust";
-    DpoLossConfig k{.type = type, .beta = 0.7, .label_smoothing = smooths ? 0.2 : 0.0};
+    const bool smooths = type == "sigmoid" || type == "robust" || type == "aot" || type == "aot_pair";
+    DpoLossConfig k{.types = {type}, .beta = 0.7, .label_smoothing = smooths ? 0.2 : 0.0};
     const double lc = -2.1, lr = -2.6, rc = -2.3, rr = -2.2, base = 0.13, h = 1e-6;
     PairLoss p = dpo_pair_loss(k, {lc, lr, rc, rr, base});
     double dc = (dpo_pair_loss(k, {lc + h, lr, rc, rr, base}).loss - dpo_pair_loss(k, {lc - h, lr, rc, rr, base}).loss) / (2 * h);
@@ -364,7 +373,7 @@ TEST(DpoLoss, ReferenceFreeIgnoresReferenceAndSimpoUsesGamma) {
 TEST(DpoLoss, RobustIsAnUnbiasedSigmoid) {
   const PairLogps pair{-2.0, -3.5, -2.4, -2.9};
   const PairLogps flipped{-3.5, -2.0, -2.9, -2.4};
-  DpoLossConfig sigmoid{.type = "sigmoid", .beta = 0.5}, robust{.type = "robust", .beta = 0.5};
+  DpoLossConfig sigmoid{.types = {"sigmoid"}, .beta = 0.5}, robust{.types = {"robust"}, .beta = 0.5};
   EXPECT_NEAR(dpo_pair_loss(robust, pair).loss, dpo_pair_loss(sigmoid, pair).loss, 1e-15);
   robust.label_smoothing = 0.3;
   const double mixed = 0.7 * dpo_pair_loss(robust, pair).loss + 0.3 * dpo_pair_loss(robust, flipped).loss;
@@ -375,7 +384,7 @@ TEST(DpoLoss, RobustIsAnUnbiasedSigmoid) {
 // rewards): the first sample becomes the mean, then a running average; var follows Chan et al.
 TEST(DpoLoss, BcoPairBaselineIsTheRunningRewardMean) {
   const PreferenceLossType& bco = preference_loss("bco_pair");
-  DpoLossConfig c{.type = "bco_pair", .beta = 2.0};
+  DpoLossConfig c{.types = {"bco_pair"}, .beta = 2.0};
   nlohmann::json state;
   // rewards 2 * (logp - ref): {1, 3} -> mean 2 ; then {5, 7} -> 6
   EXPECT_DOUBLE_EQ(bco.micro_batch_baseline(c, {{0.5, 1.5, 0, 0}}, state), 2.0);
@@ -498,9 +507,107 @@ TEST(DpoConfig, LossTypesAndTheirChecks) {
             std::string::npos);
   const std::string unknown = message({"loss_type=kto_pair"});
   EXPECT_NE(unknown.find("'kto_pair' is not a preference loss (sigmoid, apo_zero, apo_down, ipo, hinge, simpo, "
-                         "robust, bco_pair, exo_pair, nca_pair, sppo_hard, discopop, sft)"),
+                         "robust, bco_pair, exo_pair, nca_pair, sppo_hard, discopop, sft, aot, aot_pair)"),
             std::string::npos)
       << unknown;
+  // TRL's list of loss types (MPO) with loss_weights, one per type
+  EXPECT_EQ(message({"loss_type=[sigmoid, bco_pair, sft]", "loss_weights=[0.8, 0.2, 1.0]"}), "");
+  EXPECT_EQ(message({"loss_type=[aot, aot_pair]"}), "");
+  EXPECT_EQ(message({"loss_type=sigmoid", "loss_weights=[2.0]"}), "");
+  EXPECT_EQ(message({"loss_type=[sigmoid, sft]", "loss_weights=null"}), "");
+  const std::vector<std::pair<std::vector<std::string>, std::string>> refused = {
+      {{"loss_type=[sigmoid, sft]", "loss_weights=[1.0]"}, "loss_weights has 1 weights for 2 loss types (sigmoid, sft)"},
+      {{"loss_type=[sigmoid, sft]", "loss_weights=[1.0, -0.5]"}, "loss_weights[1] is -0.5: a negative weight"},
+      {{"loss_type=[sigmoid, sigmoid]"}, "lists sigmoid twice"},
+      {{"loss_type=[sigmoid, simpo]"}, "simpo is CPOTrainer's and cannot be combined"},
+      {{"loss_type=simpo", "loss_weights=[1.0]"}, "loss_weights is DPOTrainer's"},
+      {{"loss_type=[sigmoid, kto_pair]"}, "'kto_pair' is not a preference loss"},
+      {{"loss_type=[]"}, "an empty list"},
+      {{"loss_type=[exo_pair, sigmoid]"}, "exo_pair with label_smoothing 0 sets TRL's label_smoothing to 1e-3"},
+      {{"loss_weights=0.5"}, "expected a list of numbers"},
+  };
+  for (const auto& [overrides, expected] : refused) {
+    const std::string got = message(overrides);
+    EXPECT_NE(got.find(expected), std::string::npos) << overrides[0] << ": " << got;
+  }
+  EXPECT_EQ(message({"loss_type=[exo_pair, sigmoid]", "label_smoothing=0.001"}), "");
+  EXPECT_EQ(message({"loss_type=[exo_pair, hinge]"}), "");  // hinge reads no label_smoothing
+  // SFT takes one loss
+  const std::string sft = [&] {
+    try {
+      load_train_config(path, {"loss_type=[nll, dft]"}, TrainerKind::SFT);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  }();
+  EXPECT_NE(sft.find("SFT takes one loss (nll, dft), got 2"), std::string::npos) << sft;
+}
+
+// Several losses (TRL's list, MPO) add up weighted, their rewards too (TRL sums each loss's rewards
+// times its weight); sft adds nothing per pair (its nll_loss is the trainer's).
+TEST(DpoLoss, ListedLossesAddUpWeighted) {
+  const PairLogps pair{-2.0, -3.5, -2.4, -2.9, 0.1};
+  const DpoLossConfig sigmoid{.types = {"sigmoid"}, .beta = 0.5}, bco{.types = {"bco_pair"}, .beta = 0.5};
+  const DpoLossConfig mpo{.types = {"sigmoid", "bco_pair", "sft"}, .weights = {0.8, 0.2, 1.0}, .beta = 0.5};
+  const PairLoss a = dpo_pair_loss(sigmoid, pair), b = dpo_pair_loss(bco, pair), m = dpo_pair_loss(mpo, pair);
+  EXPECT_NEAR(m.loss, 0.8 * a.loss + 0.2 * b.loss, 1e-12);
+  EXPECT_NEAR(m.d_chosen, 0.8 * a.d_chosen + 0.2 * b.d_chosen, 1e-12);
+  EXPECT_NEAR(m.d_rejected, 0.8 * a.d_rejected + 0.2 * b.d_rejected, 1e-12);
+  EXPECT_NEAR(m.reward_chosen, 2.0 * a.reward_chosen, 1e-12);  // (0.8 + 0.2 + 1.0) b (logp - ref)
+  EXPECT_NEAR(m.reward_rejected, 2.0 * a.reward_rejected, 1e-12);
+  const DpoLossConfig unweighted{.types = {"sigmoid", "bco_pair"}, .beta = 0.5};
+  EXPECT_NEAR(dpo_pair_loss(unweighted, pair).loss, a.loss + b.loss, 1e-12);
+  const DpoLossConfig with_ipo{.types = {"sigmoid", "ipo"}};
+  EXPECT_TRUE(with_ipo.averages_logps());  // "ipo" in the list averages every loss's log-probs
+  EXPECT_EQ(baseline_loss(mpo), &preference_loss("bco_pair"));
+  EXPECT_EQ(mpo.label(), "sigmoid+bco_pair+sft");
+}
+
+// aot and aot_pair sort log-ratios across the micro-batch: the loss of the micro-batch is the sum
+// over sorted positions, and each pair's derivatives (by central differences of that sum) are those
+// of its rank's position; moving one pair's log-prob past another's changes which position it feeds.
+TEST(DpoLoss, AotDerivativesFollowEachPairsRank) {
+  const std::vector<PairLogps> pairs = {
+      {-2.1, -2.6, -2.3, -2.2}, {-4.0, -1.5, -3.1, -1.9}, {-1.2, -3.3, -2.0, -2.0}, {-3.0, -3.1, -1.0, -4.0}};
+  for (const char* type : {"aot", "aot_pair"}) {
+    const DpoLossConfig c{.types = {type}, .beta = 0.7, .label_smoothing = 0.2};
+    auto total = [&](const std::vector<PairLogps>& in) {
+      double sum = 0;
+      for (const auto& p : dpo_micro_batch_losses(c, in)) sum += p.loss;
+      return sum;
+    };
+    const std::vector<PairLoss> losses = dpo_micro_batch_losses(c, pairs);
+    const double h = 1e-6;
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      for (bool chosen : {true, false}) {
+        std::vector<PairLogps> up = pairs, down = pairs;
+        (chosen ? up[i].chosen : up[i].rejected) += h;
+        (chosen ? down[i].chosen : down[i].rejected) -= h;
+        const double numeric = (total(up) - total(down)) / (2 * h);
+        EXPECT_NEAR(chosen ? losses[i].d_chosen : losses[i].d_rejected, numeric, 1e-6) << type << " pair " << i;
+      }
+      EXPECT_NEAR(losses[i].reward_chosen, 0.7 * (pairs[i].chosen - pairs[i].ref_chosen), 1e-12);
+    }
+    // the sorted margins, independently: aot pairs sort(policy margins) with sort(reference margins)
+    std::vector<double> first, second;
+    for (const auto& p : pairs) {
+      first.push_back(std::string(type) == "aot" ? p.chosen - p.rejected : p.chosen - p.ref_chosen);
+      second.push_back(std::string(type) == "aot" ? p.ref_chosen - p.ref_rejected : p.rejected - p.ref_rejected);
+    }
+    std::sort(first.begin(), first.end());
+    std::sort(second.begin(), second.end());
+    double expected = 0;
+    for (size_t k = 0; k < pairs.size(); ++k) {
+      const double d = 0.7 * (first[k] - second[k]);
+      expected += -0.8 * log_sigmoid(d) - 0.2 * log_sigmoid(-d);
+    }
+    EXPECT_NEAR(total(pairs), expected, 1e-12) << type;
+    // reference_free does not change them: TRL reads the reference log-probs directly
+    DpoLossConfig free = c;
+    free.reference_free = true;
+    EXPECT_EQ(dpo_micro_batch_losses(free, pairs)[1].loss, losses[1].loss) << type;
+  }
 }
 
 // The study's DPO configs load with TrainerKind::DPO.

@@ -248,6 +248,20 @@ TEST(MpiDpo, TwoRanksTrainAsOneProcessAndShareTheReferencePass) {
             read_file((fs::path(dir) / "one/ref_cache" / caches[0].filename()).string()));
 }
 
+// aot sorts log-ratios within each micro-batch, as TRL sorts within each device's batch: two ranks
+// with two micro-batches each train as one process with the same four micro-batches.
+TEST(MpiDpo, AotSortsWithinEachMicroBatchOnEveryRank) {
+  SKIP_WITHOUT_MPI();
+  const std::string dir = testing::make_temp_dir("mpi-dpo-aot");
+  const std::string aot = " --set trainer.loss_type=aot --set trainer.label_smoothing=0.1";
+  auto two = run_ranks(2, "dpo " + dpo_config(dir + "/two", 2) + aot);
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  auto one = run_one("dpo " + dpo_config(dir + "/one", 4) + aot);
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  expect_same_metrics(dir + "/two/out/metrics.jsonl", dir + "/one/out/metrics.jsonl");
+  expect_same_weights(dir + "/two/out", dir + "/one/out", 1e-5);
+}
+
 // The files of a run that ZeRO-1 must not change: the model, the metrics and every checkpoint's
 // weights and optimizer moments.
 void expect_same_run_files(const std::string& a, const std::string& b) {

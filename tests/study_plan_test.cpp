@@ -60,6 +60,18 @@ stages:
     sweep: {loss_type: [nll, dft], learning_rate: [2e-5, 5e-5]}
 )";
 
+// A DPO run's kind names its loss; TRL's list of losses (MPO) names them all.
+TEST(StudyPlan, RunKindNamesTheDpoLosses) {
+  Job job;
+  job.kind = StageKind::Dpo;
+  job.config = YAML::Load("trainer: {loss_type: apo_zero}");
+  EXPECT_EQ(run_kind(job), "apo_zero");
+  job.config = YAML::Load("trainer: {loss_type: [sigmoid, bco_pair, sft]}");
+  EXPECT_EQ(run_kind(job), "sigmoid+bco_pair+sft");
+  job.config = YAML::Load("trainer: {beta: 0.1}");
+  EXPECT_EQ(run_kind(job), "dpo");
+}
+
 TEST(StudyPlan, SweepsExpandToTheCartesianProductInDependencyOrder) {
   Plan plan = plan_study(parse(kPipeline));
   std::vector<std::string> expected = {

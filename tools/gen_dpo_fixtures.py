@@ -27,6 +27,14 @@ sft: DPOTrainer's loss_type "sft": the loss is nll_loss, F.cross_entropy(chosen 
 sigmoid_rpo: sigmoid with rpo_alpha 0.5: + rpo_alpha * nll_loss (the same DPO nll) per micro-batch.
 sigmoid_free: sigmoid with reference_free: the loss's log-ratios drop the reference, the rewards keep
   it (TRL still runs the reference model for them).
+aot, aot_pair: TRL 0.27.2's AOT losses, which sort log-ratios across each micro-batch (paired: the
+  policy's and the reference's chosen - rejected; aot_pair: the chosen and the rejected log-ratios);
+  step1.pair_losses holds each micro-batch's losses in TRL's order (by sorted position).
+mpo: loss_type [sigmoid, bco_pair, sft] with loss_weights [0.8, 0.2, 1.0] (the MPO recipe):
+  DPOTrainer.get_batch_loss_metrics sums each loss times its weight, and the rewards likewise (so
+  they are (0.8 + 0.2 + 1.0) x beta (logp - ref)); the sft part is nll_loss times its weight.
+ipo_sigmoid: loss_type [ipo, sigmoid], loss_weights null (1 each): "ipo" in the list makes every
+  loss see length-averaged log-probs (concatenated_forward), and the rewards are 2 beta (logp - ref).
 
 Usage: /usr/bin/python3 tools/gen_dpo_fixtures.py [--out tests/fixtures/dpo] [--cases simpo_cpo,...]
 """
@@ -72,6 +80,10 @@ CASES = OrderedDict([
     ("sft", (0.5, 0.0, 0.5)),
     ("sigmoid_rpo", (0.5, 0.0, 0.5)),
     ("sigmoid_free", (0.5, 0.1, 0.5)),
+    ("aot", (0.5, 0.1, 0.5)),
+    ("aot_pair", (0.5, 0.1, 0.5)),
+    ("mpo", (0.5, 0.0, 0.5)),
+    ("ipo_sigmoid", (0.5, 0.0, 0.5)),
 ])
 # A folder whose name is not its loss type, and CPOTrainer's cpo_alpha (the weight of the chosen
 # completions' NLL, default 1.0 in TRL; the "simpo" folder is pure SimPO, cpo_alpha 0, as TRL's
@@ -82,6 +94,8 @@ CPO_ALPHA = {"simpo_cpo": 1.0}
 RPO_ALPHA = {"sigmoid_rpo": 0.5}
 DPO_NLL_WEIGHT = {"sigmoid_rpo": 0.5, "sft": 1.0}
 REFERENCE_FREE = {"sigmoid_free"}
+# DPOConfig's list of loss types and their loss_weights (None: 1 each)
+LOSS_LISTS = {"mpo": (["sigmoid", "bco_pair", "sft"], [0.8, 0.2, 1.0]), "ipo_sigmoid": (["ipo", "sigmoid"], None)}
 DISCOPOP_TAU = 0.05
 
 
@@ -229,9 +243,26 @@ def pair_losses(loss_type, beta, eps, gamma, pc, pr, rc, rr, running=None, refer
         losses = -F.logsigmoid(logits) * (1 - m) + torch.exp(-logits) * m
     elif loss_type == "sft":  # the loss is nll_loss, added by the caller
         losses = torch.zeros_like(pc)
+    elif loss_type in ("aot", "aot_pair"):  # the reference read directly; sorted across the micro-batch
+        if loss_type == "aot":
+            a, b = torch.sort(pc - pr, dim=0)[0], torch.sort(rc - rr, dim=0)[0]
+        else:
+            a, b = torch.sort(pc - rc, dim=0)[0], torch.sort(pr - rr, dim=0)[0]
+        delta = a - b
+        losses = -F.logsigmoid(beta * delta) * (1 - eps) - F.logsigmoid(-beta * delta) * eps
     else:
         raise ValueError(loss_type)
     return losses, rewards[0], rewards[1]
+
+
+def weighted_losses(types, weights, beta, eps, gamma, pc, pr, rc, rr, running=None, reference_free=False):
+    """DPOTrainer.get_batch_loss_metrics over a list of loss types: sum of each one's losses and
+    rewards times its weight."""
+    total, rew_c, rew_r = 0, 0, 0
+    for t, w in zip(types, weights):
+        l, c, r = pair_losses(t, beta, eps, gamma, pc, pr, rc, rr, running, reference_free)
+        total, rew_c, rew_r = total + w * l, rew_c + w * c, rew_r + w * r
+    return total, rew_c, rew_r
 
 
 def load_params(arch):
@@ -242,13 +273,15 @@ def load_params(arch):
 def make_case(case, out_root):
     beta, eps, gamma = CASES[case]
     loss_type = CASE_LOSS.get(case, case)
+    types, weights = LOSS_LISTS.get(case, ([loss_type], None))
+    weights_or_ones = weights or [1.0] * len(types)
     alpha = CPO_ALPHA.get(case, 0.0)
-    dpo_nll = DPO_NLL_WEIGHT.get(case, 0.0)
+    dpo_nll = DPO_NLL_WEIGHT.get(case, 0.0) + sum(w for t, w in zip(types, weights_or_ones) if t == "sft" and len(types) > 1)
     if dpo_nll:
         alpha = dpo_nll
     nll_kind = "dpo" if dpo_nll else True
     free = case in REFERENCE_FREE
-    average = loss_type in ("ipo", "simpo")
+    average = any(t in ("ipo", "simpo") for t in types)
     with open(os.path.join(ROOT, MODEL_DIR, "config.json")) as fh:
         arch = ref.Arch(json.load(fh))
     pairs = PAIR_EDITS.get(case, lambda p: p)(make_pairs(arch.vocab))
@@ -271,8 +304,8 @@ def make_case(case, out_root):
         mb = first[m * bs:(m + 1) * bs]
         pc, pr, nll, mean_logits = sequence_logps(arch, params, mb, average, with_nll=nll_kind)
         logits_c.append(mean_logits[0]); logits_r.append(mean_logits[1])
-        l, wc, wr = pair_losses(loss_type, beta, eps, gamma, pc, pr, ref_c[m * bs:(m + 1) * bs],
-                                ref_r[m * bs:(m + 1) * bs], running, free)
+        l, wc, wr = weighted_losses(types, weights_or_ones, beta, eps, gamma, pc, pr, ref_c[m * bs:(m + 1) * bs],
+                                    ref_r[m * bs:(m + 1) * bs], running, free)
         baselines.append(running.mean)
         loss_mb = l.mean() + alpha * nll if alpha else l.mean()
         (loss_mb / ga).backward()
@@ -293,7 +326,7 @@ def make_case(case, out_root):
     step1["step1.logits_rejected"] = torch.stack(logits_r)
     step1["step1.rewards_chosen"] = torch.cat(rew_c)
     step1["step1.rewards_rejected"] = torch.cat(rew_r)
-    if loss_type == "bco_pair":
+    if "bco_pair" in types:
         step1["step1.baselines"] = torch.tensor(baselines, dtype=torch.float32)
     for n, t in params.items():
         step1["step1.grad." + n] = t.grad.detach().clone()
@@ -317,7 +350,7 @@ def make_case(case, out_root):
             rc = torch.cat([refs[lo + i][0] for i in range(bs)])
             rr = torch.cat([refs[lo + i][1] for i in range(bs)])
             pc, pr, nll, _ = sequence_logps(arch, params, mb, average, with_nll=nll_kind)
-            l, _, _ = pair_losses(loss_type, beta, eps, gamma, pc, pr, rc, rr, running, free)
+            l, _, _ = weighted_losses(types, weights_or_ones, beta, eps, gamma, pc, pr, rc, rr, running, free)
             # HF Trainer: each micro-batch's mean loss (CPOTrainer: + cpo_alpha * nll) / accumulation steps
             loss_mb = ((l.mean() + alpha * nll) if alpha else l.mean()) / ga
             loss_mb.backward()
@@ -348,7 +381,9 @@ def make_case(case, out_root):
         meta["discopop_tau"] = repr(DISCOPOP_TAU)
     if alpha:
         meta["logs_nll"] = "true"
-    meta.update(loss_type=loss_type, beta=repr(beta), label_smoothing=repr(eps), simpo_gamma=repr(gamma),
+    if weights:
+        meta["loss_weights"] = "[" + ", ".join(repr(w) for w in weights) + "]"
+    meta.update(loss_type=loss_type if len(types) == 1 else "[" + ", ".join(types) + "]", beta=repr(beta), label_smoothing=repr(eps), simpo_gamma=repr(gamma),
                 lrs=json.dumps(lrs), model=MODEL_DIR, scheduler="cosine", torch=torch.__version__.split("+")[0])
     ref.save_safetensors(os.path.join(d, "reference.safetensors"), r, meta)
     print("%-8s step1 loss %.7f  rewards/chosen %s  losses %s  grad norms %s" % (

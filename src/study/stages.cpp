@@ -266,6 +266,12 @@ nlohmann::ordered_json key_params(const Job& job) {
   auto text = [&](const std::string& key, const std::string& name) {
     YAML::Node n = value_of(job, key);
     if (n && n.IsScalar()) p[name] = n.Scalar();
+    if (n && n.IsSequence() && n.size() > 0) {  // a list (DPO's loss types): its items joined by '+'
+      std::string joined;
+      for (const auto& item : n)
+        if (item.IsScalar()) joined += (joined.empty() ? "" : "+") + item.Scalar();
+      p[name] = joined;
+    }
   };
   if (is_training(job.kind)) {
     text("trainer.loss_type", "loss_type");

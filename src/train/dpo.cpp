@@ -220,13 +220,14 @@ class PreferenceObjective final : public Objective {
 
   PreferenceObjective(const std::vector<PreferencePair>& pairs, const ReferenceLogps& reference, DpoLossConfig config,
                       int32_t pad_id, int64_t micro_batch_size)
-      : pairs_(pairs), reference_(reference), config_(std::move(config)), type_(preference_loss(config_.type)),
-        uses_reference_(config_.uses_reference()), pad_id_(pad_id), micro_batch_size_(micro_batch_size) {}
+      : pairs_(pairs), reference_(reference), config_(std::move(config)), baseline_(baseline_loss(config_)),
+        averages_logps_(config_.averages_logps()), uses_reference_(config_.uses_reference()), pad_id_(pad_id),
+        micro_batch_size_(micro_batch_size) {}
 
   int64_t rows() const override { return static_cast<int64_t>(pairs_.size()); }
 
   std::string describe() const override {
-    return fmt::format("{} pairs, loss {} beta {}", pairs_.size(), config_.type, config_.beta);
+    return fmt::format("{} pairs, loss {} beta {}", pairs_.size(), config_.label(), config_.beta);
   }
 
   MicroBatch micro_batch(const std::vector<int64_t>& ids) const override {
@@ -257,8 +258,9 @@ class PreferenceObjective final : public Objective {
     std::vector<float> token_weights(N, 0.0f);
     const double pair_weight = static_cast<double>(micro.units) / static_cast<double>(B);  // 1 unless short
     const double scale = pair_weight / static_cast<double>(where.normaliser);
+    const std::vector<PairLoss> losses = dpo_micro_batch_losses(config_, inputs);
     for (int64_t i = 0; i < B; ++i) {
-      const PairLoss pl = dpo_pair_loss(config_, inputs[i]);
+      const PairLoss& pl = losses[i];
       const float wc = static_cast<float>(-pl.d_chosen / div_c[i] * scale);
       const float wr = static_cast<float>(-pl.d_rejected / div_r[i] * scale);
       for (int64_t t = 0; t < T; ++t) {
@@ -342,9 +344,8 @@ class PreferenceObjective final : public Objective {
       std::vector<double> div_c, div_r;
       const std::vector<PairLogps> inputs = pair_inputs(pairs, eval_reference_, rows, row_sums(batch, logp), div_c, div_r);
       MetricSums sums(kSlots, 0.0);
-      for (int64_t i = 0; i < B; ++i) {
-        add_pair(sums, dpo_pair_loss(config_, inputs[i]), inputs[i], 1.0);
-      }
+      const std::vector<PairLoss> losses = dpo_micro_batch_losses(config_, inputs);
+      for (int64_t i = 0; i < B; ++i) add_pair(sums, losses[i], inputs[i], 1.0);
       if (nll_of.logged) {
         std::vector<float> no_weights(batch.size(), 0.0f);
         add_chosen_nll(batch, logp, B, 1.0, 1.0, nll_of, no_weights, sums);  // adds weight x nll x B to the loss
@@ -429,9 +430,14 @@ class PreferenceObjective final : public Objective {
     bool logged = false;  // the term is computed and logged as nll_loss (even at weight 0)
   };
   NllTerm nll_term() const {
-    if (type_.chosen_nll) return {config_.cpo_alpha, false, config_.cpo_alpha != 0};
-    const double weight = (type_.dpo_nll ? 1.0 : 0.0) + config_.rpo_alpha.value_or(0.0);
-    return {weight, true, type_.dpo_nll || config_.rpo_alpha.has_value()};
+    double weight = config_.rpo_alpha.value_or(0.0);
+    bool dpo_nll = false;
+    for (size_t k = 0; k < config_.types.size(); ++k) {
+      const PreferenceLossType& type = preference_loss(config_.types[k]);
+      if (type.chosen_nll) return {config_.cpo_alpha, false, config_.cpo_alpha != 0};  // alone (validated)
+      if (type.dpo_nll) weight += config_.weight(k), dpo_nll = true;
+    }
+    return {weight, true, dpo_nll || config_.rpo_alpha.has_value()};
   }
 
   // weight x nll, nll = mean -logp over the chosen rows' target tokens of this micro-batch; like the
@@ -466,7 +472,7 @@ class PreferenceObjective final : public Objective {
     div_r.assign(B, 1.0);
     for (size_t i = 0; i < B; ++i) {
       const PreferencePair& p = pairs.at(rows[i]);
-      if (type_.averages_logps) {
+      if (averages_logps_) {
         div_c[i] = static_cast<double>(std::max<int64_t>(1, scored_tokens(p.prompt_of(true), p.chosen)));
         div_r[i] = static_cast<double>(std::max<int64_t>(1, scored_tokens(p.prompt_of(false), p.rejected)));
       }
@@ -477,8 +483,8 @@ class PreferenceObjective final : public Objective {
         inputs[i].ref_rejected = reference.rejected.at(rows[i]);
       }
     }
-    if (type_.micro_batch_baseline) {
-      const double baseline = type_.micro_batch_baseline(config_, inputs, loss_state_);
+    if (baseline_) {
+      const double baseline = baseline_->micro_batch_baseline(config_, inputs, loss_state_);
       for (auto& in : inputs) in.baseline = baseline;
     }
     return inputs;
@@ -487,7 +493,8 @@ class PreferenceObjective final : public Objective {
   const std::vector<PreferencePair>& pairs_;
   const ReferenceLogps& reference_;
   DpoLossConfig config_;
-  const PreferenceLossType& type_;
+  const PreferenceLossType* baseline_;  // the loss with a micro-batch baseline (bco_pair), or nullptr
+  bool averages_logps_;  // the log-probs are length-averaged (ipo among the losses, simpo)
   bool uses_reference_;  // false: logp_ref = 0 (simpo)
   int32_t pad_id_;
   int64_t micro_batch_size_;  // per_device_train_batch_size: the units of any micro-batch
@@ -621,10 +628,10 @@ DpoResult run_dpo(DpoRun& run) {
   const DpoLossConfig loss = DpoLossConfig::from_args(config.trainer);
   // A loss whose state runs through the micro-batches in order (bco_pair's running reward moments)
   // would drift apart on ranks that see different micro-batches.
-  if (preference_loss(loss.type).micro_batch_baseline && Communicator::world().distributed())
+  if (const PreferenceLossType* stateful = baseline_loss(loss); stateful && Communicator::world().distributed())
     fail("{}: loss_type {} keeps a running state over micro-batches and cannot train data-parallel; run it on one "
          "rank",
-         config.source, loss.type);
+         config.source, stateful->name);
   const Precision precision = config.trainer.bf16 ? Precision::BF16 : Precision::FP32;
   DpoResult result;
   result.output_dir = config.trainer.output_dir;

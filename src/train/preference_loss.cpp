@@ -22,6 +22,8 @@ extern const PreferenceLossType kNcaPairLoss;
 extern const PreferenceLossType kSppoHardLoss;
 extern const PreferenceLossType kDiscopopLoss;
 extern const PreferenceLossType kSftLoss;
+extern const PreferenceLossType kAotLoss;
+extern const PreferenceLossType kAotPairLoss;
 
 namespace {
 
@@ -39,6 +41,8 @@ const PreferenceLossType* const kLosses[] = {
     &kSppoHardLoss,
     &kDiscopopLoss,
     &kSftLoss,
+    &kAotLoss,
+    &kAotPairLoss,
 };
 
 }  // namespace
@@ -61,7 +65,8 @@ std::vector<std::string> preference_loss_names() {
 }
 
 DpoLossConfig DpoLossConfig::from_args(const TrainingArgs& args) {
-  return {.type = args.loss_type,
+  return {.types = args.loss_types,
+          .weights = args.loss_weights,
           .beta = args.beta,
           .label_smoothing = args.label_smoothing,
           .simpo_gamma = args.simpo_gamma,
@@ -71,16 +76,70 @@ DpoLossConfig DpoLossConfig::from_args(const TrainingArgs& args) {
           .discopop_tau = args.discopop_tau};
 }
 
-bool DpoLossConfig::uses_reference() const { return preference_loss(type).uses_reference; }
-bool DpoLossConfig::averages_logps() const { return preference_loss(type).averages_logps; }
+double DpoLossConfig::weight(size_t i) const { return weights.empty() ? 1.0 : weights.at(i); }
+
+std::string DpoLossConfig::label() const { return fmt::format("{}", fmt::join(types, "+")); }
+
+bool DpoLossConfig::uses_reference() const {
+  for (const auto& t : types)
+    if (preference_loss(t).uses_reference) return true;
+  return false;
+}
+
+bool DpoLossConfig::averages_logps() const {
+  for (const auto& t : types)
+    if (preference_loss(t).averages_logps) return true;
+  return false;
+}
+
+const PreferenceLossType* baseline_loss(const DpoLossConfig& config) {
+  for (const auto& t : config.types)
+    if (const PreferenceLossType& type = preference_loss(t); type.micro_batch_baseline) return &type;
+  return nullptr;
+}
+
+namespace {
+
+// One loss type's losses of the micro-batch's pairs.
+std::vector<PairLoss> losses_of(const PreferenceLossType& type, const DpoLossConfig& config,
+                                std::vector<PairLogps> pairs) {
+  if (!type.uses_reference)
+    for (auto& p : pairs) p.ref_chosen = p.ref_rejected = 0;
+  const bool free = config.reference_free && type.honours_reference_free;
+  std::vector<PairLogps> seen = pairs;
+  if (free)
+    for (auto& p : seen) p.ref_chosen = p.ref_rejected = 0;
+  std::vector<PairLoss> out;
+  if (type.micro_batch) {
+    out = type.micro_batch(config, seen);
+  } else {
+    for (const auto& p : seen) out.push_back(type.pair(config, p));
+  }
+  if (free)  // TRL's rewards keep the reference
+    for (size_t i = 0; i < out.size(); ++i) out[i] = with_rewards(config, pairs[i], out[i]);
+  return out;
+}
+
+}  // namespace
+
+std::vector<PairLoss> dpo_micro_batch_losses(const DpoLossConfig& config, const std::vector<PairLogps>& pairs) {
+  std::vector<PairLoss> total(pairs.size());
+  for (size_t k = 0; k < config.types.size(); ++k) {
+    const double w = config.weight(k);
+    const std::vector<PairLoss> part = losses_of(preference_loss(config.types[k]), config, pairs);
+    for (size_t i = 0; i < pairs.size(); ++i) {
+      total[i].loss += w * part[i].loss;
+      total[i].d_chosen += w * part[i].d_chosen;
+      total[i].d_rejected += w * part[i].d_rejected;
+      total[i].reward_chosen += w * part[i].reward_chosen;
+      total[i].reward_rejected += w * part[i].reward_rejected;
+    }
+  }
+  return total;
+}
 
 PairLoss dpo_pair_loss(const DpoLossConfig& config, PairLogps pair) {
-  const PreferenceLossType& type = preference_loss(config.type);
-  if (!type.uses_reference) pair.ref_chosen = pair.ref_rejected = 0;
-  if (!config.reference_free || !type.honours_reference_free) return type.pair(config, pair);
-  PairLogps free = pair;
-  free.ref_chosen = free.ref_rejected = 0;
-  return with_rewards(config, pair, type.pair(config, free));  // TRL's rewards keep the reference
+  return dpo_micro_batch_losses(config, {pair}).at(0);
 }
 
 PairLoss dpo_pair_loss(const DpoLossConfig& config, double logp_chosen, double logp_rejected, double ref_chosen,

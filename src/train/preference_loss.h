@@ -22,6 +22,13 @@
 //   sppo_hard (r_c - 1/(2b))^2 + (r_r + 1/(2b))^2                                      (SPPO)
 //   discopop  -log s(b z) (1 - m) + exp(-b z) m, m = s(b z / tau)                     (DiscoPOP)
 //   sft       0 per pair: the loss is TRL's nll_loss, the token-mean NLL of the chosen completions
+//   aot       sigmoid's form of d_k = sort(logp_c - logp_r)_k - sort(ref_c - ref_r)_k over the
+//             micro-batch's pairs (AOT, Melnyk et al. 2024; each side sorted on its own)
+//   aot_pair  the same with d_k = sort(r_c)_k - sort(r_r)_k (TRL 0.27's name for unpaired AOT)
+// Several losses (TRL's loss_type as a list, MPO) add up weighted by loss_weights (1 each when
+// null), their rewards too: TRL sums each loss's b (logp - ref) times its weight, so the logged
+// rewards are (sum of the weights) b (logp - ref). With ipo among them every loss sees
+// length-averaged log-probs, as TRL averages them when "ipo" is in loss_type.
 // Rewards are b (logp - ref) for every loss but simpo. TRL's rpo_alpha adds rpo_alpha x nll_loss to
 // any DPO loss. reference_free drops the reference from the loss of the losses that honour it in
 // TRL (sigmoid, robust, exo_pair, hinge, ipo, apo_*; bco_pair, nca_pair, sppo_hard and discopop read
@@ -38,7 +45,9 @@
 namespace tt {
 
 struct DpoLossConfig {
-  std::string type = "sigmoid";  // a name in the table: sigmoid | apo_zero | ... (preference_loss_names())
+  // Names in the table (preference_loss_names()): one loss, or several summed (TRL's list, MPO)
+  std::vector<std::string> types = {"sigmoid"};
+  std::vector<double> weights;   // TRL's loss_weights, one per type; empty: 1 each
   double beta = 0.1;
   double label_smoothing = 0.0;  // sigmoid, simpo, robust
   double simpo_gamma = 0.5;
@@ -48,8 +57,10 @@ struct DpoLossConfig {
   double discopop_tau = 0.05;
 
   static DpoLossConfig from_args(const TrainingArgs& args);
+  double weight(size_t i) const;  // of types[i]
+  std::string label() const;      // "sigmoid", or "sigmoid+bco_pair+sft"
   bool uses_reference() const;  // false: no reference pass, logp_ref = 0 (simpo)
-  bool averages_logps() const;  // length-normalised log-probs (ipo, simpo)
+  bool averages_logps() const;  // length-normalised log-probs (ipo, simpo: any of the types)
 };
 
 // One pair's inputs, in the loss's units. `baseline` is a detached per-micro-batch value that a
@@ -68,6 +79,10 @@ struct PreferenceLossType {
   bool uses_reference;  // false: the reference pass is skipped and logp_ref = 0 (rewards included)
   bool averages_logps;  // log-probs are divided by the completion's scored tokens
   PairLoss (*pair)(const DpoLossConfig& config, const PairLogps& pair);
+  // Optional, used instead of `pair`: a loss of the micro-batch's pairs together (aot and aot_pair
+  // sort log-ratios across them). One PairLoss per pair: the losses add up to the micro-batch's, each
+  // pair's derivatives are the sum's with respect to its log-probs.
+  std::vector<PairLoss> (*micro_batch)(const DpoLossConfig& config, const std::vector<PairLogps>& pairs) = nullptr;
   // Optional (nullptr: stateless). Called once per micro-batch, before `pair`, with all its pairs;
   // returns their baseline and may update `state`, which checkpoints carry (exact resume).
   double (*micro_batch_baseline)(const DpoLossConfig& config, const std::vector<PairLogps>& pairs,
@@ -88,10 +103,14 @@ struct PreferenceLossType {
 const PreferenceLossType& preference_loss(const std::string& name);
 const PreferenceLossType* find_preference_loss(const std::string& name);  // nullptr when unknown
 std::vector<std::string> preference_loss_names();  // in table order
+// The configuration's loss with a micro-batch baseline (bco_pair), or nullptr.
+const PreferenceLossType* baseline_loss(const DpoLossConfig& config);
 
-// One pair's loss with the reference ignored where the configuration says so (simpo; reference_free
-// in the loss, not the rewards).
-// For a loss with a micro-batch baseline, pair.baseline must already hold it.
+// The losses of a micro-batch's pairs under the configuration: each type's, weighted and summed, with
+// the reference ignored where the configuration says so (simpo; reference_free in the loss, not the
+// rewards). For a loss with a micro-batch baseline, the pairs' baseline must already hold it.
+std::vector<PairLoss> dpo_micro_batch_losses(const DpoLossConfig& config, const std::vector<PairLogps>& pairs);
+// The same for a micro-batch of one pair.
 PairLoss dpo_pair_loss(const DpoLossConfig& config, PairLogps pair);
 PairLoss dpo_pair_loss(const DpoLossConfig& config, double logp_chosen, double logp_rejected, double ref_chosen,
                        double ref_rejected);

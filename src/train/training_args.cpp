@@ -46,7 +46,7 @@ const std::set<std::string>& python_only_keys() {
 const std::map<std::string, std::string>& default_only_keys() {
   static const std::map<std::string, std::string> keys = {
       // DPOConfig
-      {"ld_alpha", "null"}, {"loss_weights", "null"}, {"use_weighting", "false"},
+      {"ld_alpha", "null"}, {"use_weighting", "false"},
       {"f_divergence_type", "reverse_kl"}, {"f_alpha_divergence_coef", "1.0"}, {"sync_ref_model", "false"},
       {"ref_model_mixup_alpha", "0.6"}, {"ref_model_sync_steps", "512"},
       {"generate_during_eval", "false"}, {"tools", "null"}, {"force_use_ref_model", "false"},
@@ -147,13 +147,19 @@ std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
   };
   s["loss_type"] = [&a](const YAML::Node& n, const std::string& w) {
     // TRL 0.22+ takes a list of loss types (MPO, weighted by loss_weights); its default is [sigmoid]
+    a.loss_types.clear();
     if (n.IsSequence()) {
-      if (n.size() != 1)
-        fail("{}: a combination of {} loss types (TRL's loss_weights / MPO) is not implemented; give one", w, n.size());
-      a.loss_type = scalar(n[0], w);
-      return;
+      if (n.size() == 0) fail("{}: an empty list; give a loss type", w);
+      for (size_t i = 0; i < n.size(); ++i) a.loss_types.push_back(scalar(n[i], fmt::format("{}[{}]", w, i)));
+    } else {
+      a.loss_types.push_back(scalar(n, w));
     }
-    a.loss_type = scalar(n, w);
+    a.loss_type = fmt::format("{}", fmt::join(a.loss_types, "+"));
+  };
+  s["loss_weights"] = [&a](const YAML::Node& n, const std::string& w) {
+    if (!n.IsSequence()) fail("{}: expected a list of numbers, one per loss_type", w);
+    a.loss_weights.clear();
+    for (size_t i = 0; i < n.size(); ++i) a.loss_weights.push_back(as_double(n[i], fmt::format("{}[{}]", w, i)));
   };
   s["neftune_noise_alpha"] = number(a.neftune_noise_alpha);
   s["packing"] = flag(a.packing);
@@ -243,7 +249,7 @@ const std::string* other_trainers_key(const std::string& key, TrainerKind kind) 
   static const std::map<std::string, std::string> dpo_only = [] {
     std::map<std::string, std::string> m;
     for (const char* k : {"beta", "label_smoothing", "reference_free", "simpo_gamma", "cpo_alpha", "rpo_alpha",
-                          "discopop_tau", "max_prompt_length",
+                          "discopop_tau", "loss_weights", "max_prompt_length",
                           "max_completion_length", "truncation_mode"})
       m[std::string("trainer.") + k] = "a DPO option";
     return m;
@@ -341,6 +347,60 @@ void check_ranges(const TrainConfig& c) {
   if (c.dataset.token_budget < 0) fail("{}: dataset.token_budget must not be negative, got {}", f, c.dataset.token_budget);
 }
 
+// DPO's loss types (one, or several summed as TRL's MPO) and their options.
+void validate_preference_losses(const TrainConfig& c) {
+  const TrainingArgs& a = c.trainer;
+  const std::string& f = c.source;
+  // beta <= 0 used to train (0: a constant loss, no gradient; negative: towards the rejected
+  // answers) and label_smoothing 2 made the sigmoid loss unbounded below, all with exit 0
+  if (!(a.beta > 0 && a.beta <= 1e6)) fail("{}: trainer.beta must be in (0, 1e6], got {}", f, a.beta);
+  if (!(a.label_smoothing >= 0 && a.label_smoothing <= 0.5))
+    fail("{}: trainer.label_smoothing must be in [0, 0.5], got {}", f, a.label_smoothing);
+  std::set<std::string> seen;
+  for (const std::string& name : a.loss_types) {
+    const PreferenceLossType* loss = find_preference_loss(name);
+    if (!loss) fail("{}: trainer.loss_type '{}' is not a preference loss ({})", f, name,
+                    fmt::join(preference_loss_names(), ", "));
+    if (!seen.insert(name).second)
+      fail("{}: trainer.loss_type lists {} twice; give each loss once (loss_weights sets its weight)", f, name);
+    if (a.loss_types.size() > 1 && loss->chosen_nll)
+      fail("{}: trainer.loss_type {} is CPOTrainer's and cannot be combined with other losses (DPOTrainer's list)", f,
+           name);
+    if (a.rpo_alpha && loss->chosen_nll)
+      fail("{}: trainer.rpo_alpha is DPOTrainer's; {} (CPOTrainer) weighs the chosen completions' NLL by cpo_alpha", f,
+           name);
+    if (loss->check)
+      if (const std::string why = loss->check(DpoLossConfig::from_args(a)); !why.empty())
+        fail("{}: trainer.loss_type {}: {}", f, name, why);
+  }
+  if (!a.loss_weights.empty()) {
+    if (a.loss_weights.size() != a.loss_types.size())
+      fail("{}: trainer.loss_weights has {} weights for {} loss types ({}): give one per loss type", f,
+           a.loss_weights.size(), a.loss_types.size(), fmt::join(a.loss_types, ", "));
+    for (size_t i = 0; i < a.loss_weights.size(); ++i)
+      if (a.loss_weights[i] < 0)
+        fail("{}: trainer.loss_weights[{}] is {}: a negative weight trains {} away from the chosen answers (its loss "
+             "is unbounded below)", f, i, a.loss_weights[i], a.loss_types[i]);
+    if (a.loss_types.size() == 1 && preference_loss(a.loss_types[0]).chosen_nll)
+      fail("{}: trainer.loss_weights is DPOTrainer's; {} is CPOTrainer's loss", f, a.loss_types[0]);
+  }
+  // label_smoothing: read by sigmoid, robust, exo_pair, aot, aot_pair and simpo; the others ignore it
+  static const std::set<std::string> no_smoothing = {"hinge",    "ipo",      "bco_pair", "sppo_hard", "nca_pair",
+                                                    "apo_zero", "apo_down", "discopop", "sft"};
+  auto smooths = [&](const std::string& name) { return !no_smoothing.count(name); };
+  if (a.label_smoothing > 0 && std::none_of(a.loss_types.begin(), a.loss_types.end(), smooths))
+    log_warn("{}: the {} loss does not use label_smoothing ({}): it is ignored, as TRL ignores it (set it to 0.0 "
+             "to remove this warning)",
+             f, a.loss_type, a.label_smoothing);
+  // TRL's exo_pair replaces a label_smoothing of 0 by 1e-3 in the trainer itself at its first call,
+  // so a loss listed with it would see 0, then 1e-3: refused rather than reproduced.
+  if (a.label_smoothing == 0 && seen.count("exo_pair"))
+    for (const std::string& name : a.loss_types)
+      if (name != "exo_pair" && smooths(name))
+        fail("{}: trainer.loss_type: exo_pair with label_smoothing 0 sets TRL's label_smoothing to 1e-3 from its first "
+             "call on, which {} also reads; set label_smoothing (EXO's paper uses 1e-3)", f, name);
+}
+
 void validate(const TrainConfig& c, TrainerKind kind) {
   const TrainingArgs& a = c.trainer;
   const std::string& f = c.source;
@@ -355,33 +415,12 @@ void validate(const TrainConfig& c, TrainerKind kind) {
   } catch (const Error& e) {
     fail("{}: trainer.{}", f, e.what());
   }
-  if (kind == TrainerKind::SFT && a.loss_type != "nll" && a.loss_type != "dft")
-    fail("{}: trainer.loss_type '{}' is not an SFT loss (nll, dft)", f, a.loss_type);
-  if (kind == TrainerKind::DPO) {
-    // beta <= 0 used to train (0: a constant loss, no gradient; negative: towards the rejected
-    // answers) and label_smoothing 2 made the sigmoid loss unbounded below, all with exit 0
-    if (!(a.beta > 0 && a.beta <= 1e6)) fail("{}: trainer.beta must be in (0, 1e6], got {}", f, a.beta);
-    if (!(a.label_smoothing >= 0 && a.label_smoothing <= 0.5))
-      fail("{}: trainer.label_smoothing must be in [0, 0.5], got {}", f, a.label_smoothing);
-    const PreferenceLossType* loss = find_preference_loss(a.loss_type);
-    if (a.loss_type == "aot" || a.loss_type == "aot_pair")
-      fail("{}: trainer.loss_type '{}': TRL's {} loss (its log-ratios sorted across the batch) is not implemented by "
-           "tinythink ({})", f, a.loss_type, a.loss_type, fmt::join(preference_loss_names(), ", "));
-    if (!loss) fail("{}: trainer.loss_type '{}' is not a preference loss ({})", f, a.loss_type,
-                    fmt::join(preference_loss_names(), ", "));
-    static const std::set<std::string> no_smoothing = {"hinge",    "ipo",      "bco_pair", "sppo_hard", "nca_pair",
-                                                      "apo_zero", "apo_down", "discopop", "sft"};
-    if (a.label_smoothing > 0 && no_smoothing.count(a.loss_type))
-      log_warn("{}: the {} loss does not use label_smoothing ({}): it is ignored, as TRL ignores it (set it to 0.0 "
-               "to remove this warning)",
-               f, a.loss_type, a.label_smoothing);
-    if (a.rpo_alpha && loss->chosen_nll)
-      fail("{}: trainer.rpo_alpha is DPOTrainer's; {} (CPOTrainer) weighs the chosen completions' NLL by cpo_alpha", f,
-           a.loss_type);
-    if (loss->check)
-      if (const std::string why = loss->check(DpoLossConfig::from_args(a)); !why.empty())
-        fail("{}: trainer.loss_type {}: {}", f, a.loss_type, why);
+  if (kind == TrainerKind::SFT) {
+    if (a.loss_types.size() != 1) fail("{}: trainer.loss_type: SFT takes one loss (nll, dft), got {}", f, a.loss_types.size());
+    if (a.loss_type != "nll" && a.loss_type != "dft")
+      fail("{}: trainer.loss_type '{}' is not an SFT loss (nll, dft)", f, a.loss_type);
   }
+  if (kind == TrainerKind::DPO) validate_preference_losses(c);
   parse_truncation_mode(a.truncation_mode, f + ": trainer.truncation_mode");
   // transformers' IntervalStrategy: no, steps, epoch (save_strategy "best" needs metric_for_best_model,
   // which tinythink does not track)
@@ -406,6 +445,7 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
   TrainConfig c;
   c.source = path;
   c.trainer.loss_type = kind == TrainerKind::SFT ? "nll" : "sigmoid";
+  c.trainer.loss_types = {c.trainer.loss_type};
   if (kind == TrainerKind::DPO) c.trainer.learning_rate = 1e-6;  // DPOConfig's default
   auto trainer = trainer_setters(c.trainer);
   auto dataset = dataset_setters(c.dataset);
@@ -438,7 +478,8 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
     // and TRL's keys accepted at their default only.
     const std::string bare = key.rfind("trainer.", 0) == 0 ? key.substr(8) : key;
     const bool null_has_a_meaning = bare == "max_prompt_length" || bare == "max_completion_length" || bare == "max_length" ||
-                                    bare == "max_seq_length" || default_only_keys().count(bare) > 0;
+                                    bare == "max_seq_length" || bare == "loss_weights" ||
+                                    default_only_keys().count(bare) > 0;
     if (is_null(value) && (item.size() == eq + 1 || !null_has_a_meaning))
       fail("{}: no value (give one, or remove the key from {})", where, path);
     if (key.rfind("dataset.", 0) == 0) {

@@ -34,7 +34,8 @@ struct TrainingArgs {
   bool assistant_only_loss = false;
   bool completion_only_loss = true;  // TRL: loss only on completions for prompt/completion data
   std::string dataset_text_field = "text";  // the field of language-modelling rows ({"text": ...})
-  std::string loss_type;             // SFT: nll | dft ; DPO: sigmoid | apo_zero | ...
+  std::string loss_type;             // SFT: nll | dft ; DPO: sigmoid | apo_zero | ... (several: joined by '+')
+  std::vector<std::string> loss_types;  // as given: one, or for DPO several (TRL's list, MPO)
   double neftune_noise_alpha = 0.0;
   bool packing = false;
   std::string packing_strategy = "bfd";  // bfd | bfd-requeue (bfd_split) | wrapped (train/sft_data.h)
@@ -69,6 +70,7 @@ struct TrainingArgs {
   double cpo_alpha = 1.0;  // simpo (CPOTrainer): weight of the chosen completions' NLL; 0 = pure SimPO
   std::optional<double> rpo_alpha;  // RPO: + rpo_alpha x the chosen completions' NLL (TRL's nll_loss); None = off
   double discopop_tau = 0.05;       // discopop's temperature
+  std::vector<double> loss_weights;  // TRL's loss_weights: one per loss type; empty (None): 1 each
   int64_t max_prompt_length = 512;
   int64_t max_completion_length = -1;
   std::string truncation_mode = "keep_end";  // keep_end | keep_start: which max_length tokens of prompt + completion stay

@@ -123,10 +123,15 @@ TEST(TrainingArgs, TrlKeysAtTheirDefaultLoadAndNullIsNone) {
                TrainerKind::DPO);
   expect_error(head + "  label_smoothing_factor: 0.1\n", "TRL's label_smoothing_factor is not implemented");
   expect_error(head + "  lr_scheduler_kwargs: {min_lr: 0.1}\n", "TRL's lr_scheduler_kwargs is not implemented");
-  expect_error(head + "  loss_type: [sigmoid, sft]\n", "a combination of 2 loss types", TrainerKind::DPO);
+  // a list of several (MPO) sums them; loss_weights weighs them, one per loss type
+  const TrainConfig mpo = load_train_config(
+      write_yaml(head + "  loss_type: [sigmoid, bco_pair, sft]\n  loss_weights: [0.8, 0.2, 1]\n"), {}, TrainerKind::DPO);
+  EXPECT_EQ(mpo.trainer.loss_types, (std::vector<std::string>{"sigmoid", "bco_pair", "sft"}));
+  EXPECT_EQ(mpo.trainer.loss_weights, (std::vector<double>{0.8, 0.2, 1.0}));
+  EXPECT_EQ(mpo.trainer.loss_type, "sigmoid+bco_pair+sft");
+  expect_error(head + "  loss_type: [sigmoid, sft]\n  loss_weights: [1, 2, 3]\n",
+               "trainer.loss_weights has 3 weights for 2 loss types", TrainerKind::DPO);
   expect_error(head + "  max_length: null\n", "trainer.max_length: null (TRL: no truncation) is not supported");
-  expect_error(head + "  loss_type: aot_pair\n", "trainer.loss_type 'aot_pair': TRL's aot_pair loss (its log-ratios sorted "
-                                              "across the batch) is not implemented by tinythink", TrainerKind::DPO);
 }
 
 // `--set trainer.max_prompt_length=null` overrides the YAML's 192 with TRL's None (it was refused: "no

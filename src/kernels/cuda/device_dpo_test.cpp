@@ -77,7 +77,7 @@ TEST_P(DeviceDpo, FiveStepsBf16WithinTwoPercentOfCpu) {
   expect_dpo_runs_agree(GetParam(), Precision::BF16);
 }
 
-INSTANTIATE_TEST_SUITE_P(Losses, DeviceDpo, ::testing::Values("sigmoid", "apo_zero", "ipo", "simpo_cpo"));
+INSTANTIATE_TEST_SUITE_P(Losses, DeviceDpo, ::testing::Values("sigmoid", "apo_zero", "ipo", "simpo_cpo", "aot", "mpo"));
 
 }  // namespace
 }  // namespace tt
