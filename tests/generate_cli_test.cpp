@@ -129,6 +129,51 @@ TEST(GenerateCli, LinesWithoutASeedSampleDifferentlyAndVllmFieldsApply) {
       << r.output;
 }
 
+// --logprobs (or a line's "logprobs"): each row gets vLLM's logprobs, per generated token a dict from
+// token id to {logprob, rank, decoded_token}, and cumulative_logprob; with --prompt the row is printed.
+TEST(GenerateCli, LogprobsPerGeneratedToken) {
+  ModelDir m;
+  std::string input = m.write("lp.jsonl", "{\"ids\": [1, 2, 3], \"max_new_tokens\": 4}\n"
+                                          "{\"ids\": [1, 2, 3], \"max_new_tokens\": 4, \"logprobs\": 0}\n"
+                                          "{\"ids\": [4, 5], \"max_new_tokens\": 3, \"n\": 2, \"temperature\": 1}\n");
+  auto r = testing::run_cli("generate --model " + m.model + " --logprobs 2 --input " + input + " --output " + m.dir +
+                            "/lp_out.jsonl");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto rows = read_lines(m.dir + "/lp_out.jsonl");
+  ASSERT_EQ(rows.size(), 3u);
+  const auto ids = rows[0]["completion_ids"].get<std::vector<int32_t>>();
+  ASSERT_EQ(rows[0]["logprobs"].size(), ids.size());
+  double cumulative = 0;
+  for (size_t t = 0; t < ids.size(); ++t) {
+    const auto& position = rows[0]["logprobs"][t];
+    ASSERT_TRUE(position.contains(std::to_string(ids[t]))) << position.dump();
+    const auto& sampled = position[std::to_string(ids[t])];
+    EXPECT_EQ(sampled["rank"], 1) << "greedy: the most likely token";
+    EXPECT_TRUE(sampled["decoded_token"].is_string());
+    EXPECT_LE(sampled["logprob"].get<double>(), 0.0);
+    EXPECT_EQ(position.size(), 2u);  // greedy: the sampled token is the top one, then the second
+    cumulative += sampled["logprob"].get<double>();
+  }
+  EXPECT_NEAR(rows[0]["cumulative_logprob"].get<double>(), cumulative, 1e-5);
+  EXPECT_EQ(rows[1]["logprobs"][0].size(), 1u);  // the line's 0 over the flag's 2
+  ASSERT_EQ(rows[2]["logprobs"].size(), 2u);     // n = 2: one list per sample
+  EXPECT_EQ(rows[2]["logprobs"][1].size(), 3u);
+  EXPECT_EQ(rows[2]["cumulative_logprob"].size(), 2u);
+  // --prompt prints the JSON row; without --logprobs rows carry no logprobs
+  r = testing::run_cli("generate --model " + m.model + " --prompt abc --max-new-tokens 2 --logprobs 1");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("\"cumulative_logprob\""), std::string::npos) << r.output;
+  r = testing::run_cli("generate --model " + m.model + " --input " + input + " --output " + m.dir + "/plain.jsonl");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto plain = read_lines(m.dir + "/plain.jsonl");
+  EXPECT_FALSE(plain[0].contains("logprobs"));
+  EXPECT_TRUE(plain[1].contains("logprobs"));  // the line asks for them itself
+  EXPECT_EQ(plain[0]["completion_ids"], rows[0]["completion_ids"]);
+  r = testing::run_cli("generate --model " + m.model + " --prompt abc --logprobs 21");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("logprobs must be in [0, 20]"), std::string::npos) << r.output;
+}
+
 TEST(GenerateCli, BadInputGetsOneLineMessages) {
   ModelDir m;
   auto expect_error = [&](const std::string& line, const std::string& args, const std::string& needle) {

@@ -40,6 +40,7 @@ struct GenerateArgs {
   uint64_t seed = 0;
   std::vector<std::string> stop;
   std::vector<int32_t> stop_token_ids;
+  std::optional<int64_t> logprobs;
 };
 
 SamplingParams default_params(const GenerateArgs& args) {
@@ -58,6 +59,7 @@ SamplingParams default_params(const GenerateArgs& args) {
   defaults.stop = args.stop;
   defaults.stop_token_ids = args.stop_token_ids;
   defaults.ignore_eos = args.ignore_eos;
+  defaults.logprobs = args.logprobs;
   return defaults;
 }
 
@@ -128,31 +130,61 @@ void run_reporting(infer::Engine& engine, size_t requests) {
   report(true);
 }
 
+// A sample's log-probs as vLLM's CompletionOutput.logprobs: per generated token a dict from token
+// id to {logprob, rank, decoded_token} (the sampled id and the top ones; decoded_token with a tokenizer).
+nlohmann::json logprobs_json(const infer::Completion& c, const Tokenizer* tokenizer) {
+  nlohmann::json positions = nlohmann::json::array();
+  for (const infer::PositionLogprobs& position : c.logprobs) {
+    nlohmann::json entries = nlohmann::json::object();
+    for (const infer::TokenLogprob& e : position) {
+      nlohmann::json entry = {{"logprob", e.logprob}, {"rank", e.rank}};
+      if (tokenizer) entry["decoded_token"] = tokenizer->decode(std::vector<int32_t>{e.id});
+      entries[std::to_string(e.id)] = std::move(entry);  // an id listed twice keeps its later entry, as vLLM's dict
+    }
+    positions.push_back(std::move(entries));
+  }
+  return positions;
+}
+
 // The input row plus completion (text, when there is a tokenizer), completion_ids and
-// finish_reason: single values for one sample, lists for several.
-nlohmann::json output_row(nlohmann::json row, const infer::GenerationResult& r, bool has_tokenizer) {
+// finish_reason, and with logprobs also logprobs and cumulative_logprob: single values for one
+// sample, lists for several.
+nlohmann::json output_row(nlohmann::json row, const infer::GenerationResult& r, const Tokenizer* tokenizer) {
+  // every sample has generated a token, so a request that asked for log-probs has some
+  const bool with_logprobs = !r.samples.empty() && !r.samples[0].logprobs.empty();
   if (r.samples.size() == 1) {
-    if (has_tokenizer) row["completion"] = r.samples[0].text;
+    if (tokenizer) row["completion"] = r.samples[0].text;
     row["completion_ids"] = r.samples[0].ids;
     row["finish_reason"] = r.samples[0].finish_reason;
+    if (with_logprobs) {
+      row["logprobs"] = logprobs_json(r.samples[0], tokenizer);
+      row["cumulative_logprob"] = r.samples[0].cumulative_logprob;
+    }
     return row;
   }
-  nlohmann::json texts = nlohmann::json::array(), ids = nlohmann::json::array(), reasons = nlohmann::json::array();
+  nlohmann::json texts = nlohmann::json::array(), ids = nlohmann::json::array(), reasons = nlohmann::json::array(),
+                 logprobs = nlohmann::json::array(), cumulative = nlohmann::json::array();
   for (const auto& s : r.samples) {
     texts.push_back(s.text);
     ids.push_back(s.ids);
     reasons.push_back(s.finish_reason);
+    logprobs.push_back(logprobs_json(s, tokenizer));
+    cumulative.push_back(s.cumulative_logprob);
   }
-  if (has_tokenizer) row["completion"] = texts;
+  if (tokenizer) row["completion"] = texts;
   row["completion_ids"] = ids;
   row["finish_reason"] = reasons;
+  if (with_logprobs) {
+    row["logprobs"] = logprobs;
+    row["cumulative_logprob"] = cumulative;
+  }
   return row;
 }
 
 void write_outputs(const GenerateArgs& args, const std::vector<nlohmann::json>& out) {
   if (args.output.empty()) {
     for (const auto& row : out) {
-      if (row.contains("completion") && row["completion"].is_string()) std::printf("%s\n", row["completion"].get<std::string>().c_str());
+      if (row.contains("completion") && row["completion"].is_string() && !row.contains("logprobs")) std::printf("%s\n", row["completion"].get<std::string>().c_str());
       else std::printf("%s\n", row.dump().c_str());
     }
     return;
@@ -192,7 +224,7 @@ void run_generate(const GenerateArgs& args) {
   std::vector<nlohmann::json> out;
   for (size_t k = 0; k < mine.size(); ++k)
     out.push_back(output_row(rows[mine[k]], session->engine->take(static_cast<int64_t>(k)),
-                             session->tokenizer.has_value()));
+                             session->tokenizer ? &*session->tokenizer : nullptr));
   if (world.distributed()) {  // every rank's rows, in input order
     std::vector<std::string> answered;
     for (const nlohmann::json& row : out) answered.push_back(row.dump());
@@ -299,7 +331,7 @@ void register_generate(CLI::App& app) {
                   "JSONL: {\"prompt\": text} | {\"ids\": [...]} | {\"messages\": [...]} (--chat), plus optional "
                   "sampling fields as vLLM's SamplingParams (max_new_tokens or max_tokens, min_tokens, temperature, "
                   "top_p, top_k, min_p, repetition_penalty, presence_penalty, frequency_penalty, seed, n, stop, "
-                  "stop_token_ids, ignore_eos)");
+                  "stop_token_ids, ignore_eos, logprobs)");
   cmd->add_option("--output", args->output, "JSONL: each input line plus completion, completion_ids, finish_reason");
   cmd->add_flag("--chat", args->chat, "apply the model's chat template (with the generation prompt)");
   cmd->add_option("--max-new-tokens", args->max_new_tokens, "default 256");
@@ -321,6 +353,9 @@ void register_generate(CLI::App& app) {
   cmd->add_option("--stop", args->stop, "stop strings")->expected(1, 64);
   cmd->add_option("--stop-token-id", args->stop_token_ids, "extra stop token ids (besides EOS)")->expected(1, 64);
   cmd->add_flag("--ignore-eos", args->ignore_eos, "keep generating past EOS");
+  cmd->add_option("--logprobs", args->logprobs,
+                  "per generated token, the log-probs of the sampled token and of the K most likely ones (0-20, vLLM's "
+                  "logprobs from the raw logits); output: logprobs, cumulative_logprob (with --prompt the JSON row)");
   cmd->add_option("--precision", args->precision, kPrecisionHelp);
   add_device_option(cmd, args->device);
   cmd->add_option("--max-batch", args->max_batch, "samples decoding at once")->check(positive());

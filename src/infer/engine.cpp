@@ -72,6 +72,8 @@ struct Engine::Sample {
   size_t emitted = 0;           // bytes of text already streamed
   bool done = false;
   std::string finish_reason;
+  std::vector<PositionLogprobs> logprobs;  // per generated token, when the request asks for them
+  double cumulative_logprob = 0;
 };
 
 struct Engine::Request {
@@ -157,6 +159,8 @@ GenerationResult Engine::take(int64_t request) {
     c.ids.assign(s->tokens.begin() + s->prompt_len, s->tokens.end());
     c.text = std::move(s->text);
     c.finish_reason = s->finish_reason;
+    c.logprobs = std::move(s->logprobs);
+    c.cumulative_logprob = s->cumulative_logprob;
     result.samples.push_back(std::move(c));
   }
   r.samples.clear();
@@ -351,8 +355,13 @@ bool Engine::step() {
       step_.logit_rows.push_back(static_cast<int32_t>(step_.tokens.size() - 1));
     (s->computed >= s->prompt_len ? decode : prefill) += n;
   }
+  // Log-probs come from the raw logits on the host (on a GPU too: the step's rows are copied back).
+  bool logprobs_wanted = false;
+  for (auto [s, n] : planned)
+    if (s->computed + n == static_cast<int64_t>(s->tokens.size()) && requests_[s->request]->params.logprobs)
+      logprobs_wanted = true;
   auto t0 = std::chrono::steady_clock::now();
-  run_forward(/*host_logits=*/false);
+  run_forward(/*host_logits=*/logprobs_wanted);
   stats_.forward_seconds += seconds_since(t0);
   t0 = std::chrono::steady_clock::now();
   std::vector<Sample*> sampling;
@@ -362,10 +371,23 @@ bool Engine::step() {
     if (prefix_caching_) blocks().register_prefix(s->cache_id, s->tokens, s->computed);
     if (wants_logits) sampling.push_back(s);
   }
+  // The raw rows of the samples that want log-probs, before sampling changes them in place.
+  const int64_t V = forward_.config().vocab_size;
+  std::vector<std::vector<float>> raw(sampling.size());
+  if (logprobs_wanted)
+    for (size_t i = 0; i < sampling.size(); ++i)
+      if (requests_[sampling[i]->request]->params.logprobs)
+        raw[i].assign(logits_.begin() + static_cast<int64_t>(i) * V, logits_.begin() + static_cast<int64_t>(i + 1) * V);
   std::vector<int32_t> drawn;
   {
     OpScope scope("sampling");
     drawn = draw_tokens(sampling);
+  }
+  for (size_t i = 0; i < sampling.size(); ++i) {
+    if (raw[i].empty()) continue;
+    Sample& s = *sampling[i];
+    s.logprobs.push_back(raw_logprobs(raw[i], drawn[i], *requests_[s.request]->params.logprobs));
+    s.cumulative_logprob += s.logprobs.back().front().logprob;
   }
   for (size_t i = 0; i < sampling.size(); ++i) after_token(*sampling[i], drawn[i]);
   stats_.sample_seconds += seconds_since(t0);

@@ -52,6 +52,9 @@ struct Completion {
   std::vector<int32_t> ids;   // generated ids, including a final EOS / stop token id
   std::string text;           // decoded (when the engine has a tokenizer), without the stop string or EOS
   std::string finish_reason;  // "stop" (EOS, stop token or stop string) or "length"
+  // With the request's logprobs: one entry per generated id, and the sum of the sampled ids' log-probs.
+  std::vector<PositionLogprobs> logprobs = {};
+  double cumulative_logprob = 0;
 };
 
 struct GenerationResult {

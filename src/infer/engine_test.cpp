@@ -1,6 +1,7 @@
 #include "infer/engine.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <numeric>
@@ -233,6 +234,74 @@ TEST(EngineSampling, SeedsAndSamplesGiveDifferentStreams) {
   EXPECT_EQ(a[0].samples[1].ids, b[0].samples[0].ids);
   auto seed3 = engine.generate({{prompt, {.temperature = 1.0f, .seed = 3, .max_new_tokens = 16}}});
   EXPECT_EQ(a[0].samples[2].ids, seed3[0].samples[0].ids);
+}
+
+// vLLM's logprobs (V1's raw_logprobs): each generated token's log-softmax of the raw logits, whatever
+// the sampling does to them (temperature, penalties, top-k here), the sampled token first with its rank
+// (tokens at least as likely), then the K most likely; the same alone and in a batch.
+TEST(EngineLogprobs, RawLogprobsOfTheFullForwardSampledFirstThenTheTopK) {
+  Model model = tiny_model(7, 0.05);
+  const auto prompts = random_prompts(6, 2, 30, 21);
+  const SamplingParams params{.temperature = 0.8f, .top_k = 5, .repetition_penalty = 1.3f, .n = 2, .seed = 4,
+                              .max_new_tokens = 6, .logprobs = 3};
+  Engine engine(model, {.max_batch = 16});
+  std::vector<GenerationRequest> requests;
+  for (const auto& p : prompts) requests.push_back({p, params});
+  const auto results = engine.generate(requests);
+  const int64_t V = model.config.vocab_size;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    for (const Completion& c : results[i].samples) {
+      ASSERT_EQ(c.logprobs.size(), c.ids.size());
+      std::vector<int32_t> full = prompts[i];
+      full.insert(full.end(), c.ids.begin(), c.ids.end());
+      const std::vector<float> logits = reference_logits(model, full, Precision::FP32);
+      double cumulative = 0;
+      for (size_t t = 0; t < c.ids.size(); ++t) {
+        const float* row = logits.data() + (prompts[i].size() - 1 + t) * V;
+        double peak = *std::max_element(row, row + V), sum = 0;
+        for (int64_t v = 0; v < V; ++v) sum += std::exp(row[v] - peak);
+        const double lse = peak + std::log(sum);
+        const PositionLogprobs& at = c.logprobs[t];
+        ASSERT_EQ(at.size(), 4u);
+        EXPECT_EQ(at[0].id, c.ids[t]);
+        EXPECT_NEAR(at[0].logprob, row[c.ids[t]] - lse, 1e-4) << "prompt " << i << " token " << t;
+        int64_t rank = 0;
+        for (int64_t v = 0; v < V; ++v) rank += row[v] >= row[c.ids[t]] - 1e-5f;
+        EXPECT_GE(at[0].rank, 1);
+        EXPECT_LE(at[0].rank, rank);
+        std::vector<int32_t> order(V);
+        std::iota(order.begin(), order.end(), 0);
+        std::stable_sort(order.begin(), order.end(), [&](int32_t a, int32_t b) { return row[a] > row[b]; });
+        for (int k = 1; k <= 3; ++k) {
+          EXPECT_EQ(at[k].rank, k);
+          EXPECT_NEAR(at[k].logprob, row[order[k - 1]] - lse, 1e-4);  // the k-th largest, whichever id ties
+          if (row[order[k - 1]] - row[order[k]] > 1e-4f && (k == 1 || row[order[k - 2]] - row[order[k - 1]] > 1e-4f))
+            EXPECT_EQ(at[k].id, order[k - 1]);
+        }
+        cumulative += at[0].logprob;
+      }
+      EXPECT_NEAR(c.cumulative_logprob, cumulative, 1e-9);
+    }
+  }
+  // alone: the same entries, bit for bit (batch invariance)
+  Engine alone(model, {});
+  const auto third = alone.generate({{prompts[2], params}});
+  for (size_t k = 0; k < 2; ++k) {
+    ASSERT_EQ(third[0].samples[k].ids, results[2].samples[k].ids);
+    for (size_t t = 0; t < third[0].samples[k].logprobs.size(); ++t)
+      for (size_t e = 0; e < 4; ++e) {
+        EXPECT_EQ(third[0].samples[k].logprobs[t][e].id, results[2].samples[k].logprobs[t][e].id);
+        EXPECT_EQ(third[0].samples[k].logprobs[t][e].logprob, results[2].samples[k].logprobs[t][e].logprob);
+      }
+  }
+  // logprobs 0: the sampled token only; none asked: none, and the tokens are the same
+  SamplingParams zero = params, none = params;
+  zero.logprobs = 0;
+  none.logprobs.reset();
+  const auto z = alone.generate({{prompts[2], zero}, {prompts[2], none}});
+  EXPECT_EQ(z[0].samples[0].logprobs.at(0).size(), 1u);
+  EXPECT_TRUE(z[1].samples[0].logprobs.empty());
+  EXPECT_EQ(z[1].samples[0].ids, results[2].samples[0].ids);
 }
 
 // Presence and frequency penalties over the generated tokens: a greedy run that repeats a token stops

@@ -13,7 +13,7 @@ namespace tt::infer {
 const std::vector<std::string>& sampling_keys() {
   static const std::vector<std::string> keys = {
       "max_new_tokens", "min_tokens", "temperature", "top_p", "top_k",          "min_p",     "repetition_penalty",
-      "presence_penalty", "frequency_penalty", "seed",  "n",     "stop", "stop_token_ids", "ignore_eos"};
+      "presence_penalty", "frequency_penalty", "seed",  "n",     "stop", "stop_token_ids", "ignore_eos", "logprobs"};
   return keys;
 }
 
@@ -61,7 +61,7 @@ bool check_vllm_only_key(const std::string& where, const std::string& key, const
   static const std::set<std::string> vllm_only = {
       "include_stop_str_in_output", "skip_special_tokens",
       "spaces_between_special_tokens", "logit_bias", "bad_words", "allowed_token_ids", "truncate_prompt_tokens",
-      "logprobs", "prompt_logprobs", "best_of", "guided_decoding", "structured_outputs", "detokenize",
+      "prompt_logprobs", "best_of", "guided_decoding", "structured_outputs", "detokenize",
       "logits_processors", "output_kind", "extra_args"};
   if (!vllm_only.count(key)) return false;
   if (!is_no_op(key, value))
@@ -139,6 +139,7 @@ SamplingParams sampling_params_from_row(const std::string& where, const nlohmann
   if (given(row, "seed")) p.seed = get_integer<uint64_t>(where, row, "seed");
   if (given(row, "n")) p.n = get_integer<int64_t>(where, row, "n");
   if (given(row, "ignore_eos")) p.ignore_eos = get_field<bool>(where, row, "ignore_eos");
+  if (given(row, "logprobs")) p.logprobs = get_integer<int64_t>(where, row, "logprobs");
   if (given(row, "stop")) {
     if (row["stop"].is_string()) p.stop = {row["stop"].get<std::string>()};
     else p.stop = get_field<std::vector<std::string>>(where, row, "stop");

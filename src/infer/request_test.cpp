@@ -42,13 +42,29 @@ TEST(Request, UnimplementedVllmOptionsPassOnlyAsNoOps) {
       "min_tokens": 0, "include_stop_str_in_output": false, "skip_special_tokens": false, "logprobs": null,
       "logit_bias": {}, "bad_words": [], "best_of": 1})");
   EXPECT_EQ(error_of([&] { sampling_params_from_row("in.jsonl:1", row, {}); }), "(no error)");
-  for (const char* field : {R"("skip_special_tokens": true)", R"("logprobs": 5)", R"("logit_bias": {"7": -100})",
+  for (const char* field : {R"("skip_special_tokens": true)", R"("logit_bias": {"7": -100})",
                             R"("best_of": 3)", R"("prompt_logprobs": 1)"}) {
     const auto bad = nlohmann::json::parse(std::string(R"({"prompt": "x", )") + field + "}");
     const std::string e = error_of([&] { sampling_params_from_row("in.jsonl:5", bad, {}); });
     EXPECT_EQ(e.rfind("in.jsonl:5: '", 0), 0u) << e;
     EXPECT_NE(e.find("is a vLLM sampling option that tinythink does not implement"), std::string::npos) << e;
   }
+}
+
+// vLLM's logprobs: an integer in [0, 20] (its default max_logprobs), null for none.
+TEST(Request, LogprobsAreReadAndBounded) {
+  EXPECT_EQ(sampling_params_from_row("in.jsonl:1", nlohmann::json::parse(R"({"prompt": "x", "logprobs": 5})"), {}).logprobs,
+            std::optional<int64_t>(5));
+  EXPECT_FALSE(sampling_params_from_row("in.jsonl:1", nlohmann::json::parse(R"({"prompt": "x", "logprobs": null})"), {})
+                   .logprobs.has_value());
+  EXPECT_EQ(error_of([&] {
+              sampling_params_from_row("in.jsonl:2", nlohmann::json::parse(R"({"prompt": "x", "logprobs": 21})"), {});
+            }),
+            "in.jsonl:2: logprobs must be in [0, 20] (vLLM's default max_logprobs; 0 = the sampled token's only), got 21");
+  EXPECT_EQ(error_of([&] {
+              sampling_params_from_row("in.jsonl:3", nlohmann::json::parse(R"({"prompt": "x", "logprobs": 1.5})"), {});
+            }),
+            "in.jsonl:3: 'logprobs' must be an integer, got 1.5");
 }
 
 // vLLM's presence and frequency penalties and min_tokens are read (and checked) as the engine applies them.

@@ -1,7 +1,9 @@
 #include "infer/sampler.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 
 #include "core/error.h"
 
@@ -28,6 +30,31 @@ void validate(const SamplingParams& p) {
     fail("min_tokens must be <= max_new_tokens ({}), got {}", p.max_new_tokens, p.min_tokens);
   for (const auto& s : p.stop)
     if (s.empty()) fail("an empty stop string would stop before the first token; remove it");
+  if (p.logprobs && (*p.logprobs < 0 || *p.logprobs > kMaxLogprobs))
+    fail("logprobs must be in [0, {}] (vLLM's default max_logprobs; 0 = the sampled token's only), got {}",
+         kMaxLogprobs, *p.logprobs);
+}
+
+PositionLogprobs raw_logprobs(std::span<const float> logits, int32_t sampled, int64_t top) {
+  const int64_t V = static_cast<int64_t>(logits.size());
+  float peak = -std::numeric_limits<float>::infinity();
+  for (float x : logits) peak = std::max(peak, x);
+  double sum = 0;
+  for (float x : logits) sum += std::exp(static_cast<double>(x) - peak);
+  const double lse = static_cast<double>(peak) + std::log(sum);
+  auto logprob = [&](int32_t id) { return static_cast<float>(static_cast<double>(logits[id]) - lse); };
+  PositionLogprobs out;
+  int64_t rank = 0;
+  for (float x : logits) rank += x >= logits[sampled];
+  out.push_back({sampled, logprob(sampled), rank});
+  top = std::min(top, V);
+  if (top <= 0) return out;
+  std::vector<int32_t> ids(V);
+  std::iota(ids.begin(), ids.end(), 0);
+  std::partial_sort(ids.begin(), ids.begin() + top, ids.end(),
+                    [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); });
+  for (int64_t k = 0; k < top; ++k) out.push_back({ids[k], logprob(ids[k]), k + 1});
+  return out;
 }
 
 Rng sample_rng(uint64_t seed, int64_t index) {

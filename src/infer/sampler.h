@@ -4,6 +4,7 @@
 // parameters and seed.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -28,7 +29,29 @@ struct SamplingParams {
   std::vector<std::string> stop = {};     // stop strings (need a tokenizer)
   std::vector<int32_t> stop_token_ids = {};  // besides the model's EOS ids
   bool ignore_eos = false;
+  // vLLM's logprobs: per generated token, the log-probabilities of the sampled token and of the
+  // `logprobs` most likely ones, from the raw logits (vLLM V1's raw_logprobs mode: before penalties,
+  // temperature and filters); unset: none. 0..kMaxLogprobs.
+  std::optional<int64_t> logprobs = std::nullopt;
 };
+
+// vLLM's default max_logprobs: the most log-probabilities a request may ask for per token.
+inline constexpr int64_t kMaxLogprobs = 20;
+
+// One token's entry: vLLM's Logprob (rank 1 = the most likely; the sampled token's rank counts the
+// tokens whose log-prob is >= its own, as vLLM counts it).
+struct TokenLogprob {
+  int32_t id = 0;
+  float logprob = 0;
+  int64_t rank = 0;
+};
+
+// One generated position: the sampled token first, then the top ones, most likely first (equal
+// log-probs by lower id), as vLLM builds its dict (an id given twice keeps the later entry).
+using PositionLogprobs = std::vector<TokenLogprob>;
+
+// The entries of one position from its raw logits row.
+PositionLogprobs raw_logprobs(std::span<const float> logits, int32_t sampled, int64_t top);
 
 // Samples per request: beyond this a typo (--n 1000000000) would exhaust memory before failing.
 inline constexpr int64_t kMaxSamplesPerRequest = 65536;
