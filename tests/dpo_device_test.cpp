@@ -80,7 +80,7 @@ INSTANTIATE_TEST_SUITE_P(Losses, DpoOnDevice,
                          ::testing::Values("sigmoid", "apo_zero", "apo_down", "ipo", "hinge", "simpo", "robust",
                                            "bco_pair", "simpo_cpo", "exo_pair", "nca_pair", "sppo_hard",
                                            "discopop", "sft", "sigmoid_rpo", "sigmoid_free", "aot", "aot_pair", "mpo",
-                                           "ipo_sigmoid"));
+                                           "ipo_sigmoid", "sigmoid_js", "hinge_alpha"));
 
 }  // namespace
 }  // namespace tt

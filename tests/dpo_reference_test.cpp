@@ -42,7 +42,8 @@ std::string cpo_alpha_of(const std::map<std::string, std::string>& meta) {
 // loss_weights).
 std::string options_of(const std::map<std::string, std::string>& meta) {
   std::string lines;
-  for (const char* key : {"rpo_alpha", "reference_free", "discopop_tau", "loss_weights"})
+  for (const char* key : {"rpo_alpha", "reference_free", "discopop_tau", "loss_weights", "f_divergence_type",
+                          "f_alpha_divergence_coef"})
     if (meta.count(key)) lines += fmt::format("  {}: {}\n", key, meta.at(key));
   return lines;
 }
@@ -211,7 +212,7 @@ INSTANTIATE_TEST_SUITE_P(Losses, DpoReference,
                          ::testing::Values("sigmoid", "apo_zero", "apo_down", "ipo", "hinge", "simpo", "robust",
                                            "bco_pair", "simpo_cpo", "sigmoid_keep", "exo_pair", "nca_pair",
                                            "sppo_hard", "discopop", "sft", "sigmoid_rpo", "sigmoid_free", "aot",
-                                           "aot_pair", "mpo", "ipo_sigmoid"));
+                                           "aot_pair", "mpo", "ipo_sigmoid", "sigmoid_js", "hinge_alpha"));
 
 // DPO evaluation as TRL's: eval_loss is transformers' mean over the pairs of each batch's loss, the
 // other eval_ metrics the mean of the batches' means. With learning rate 0 the policy stays its
@@ -366,6 +367,25 @@ TEST(DpoLoss, ReferenceFreeIgnoresReferenceAndSimpoUsesGamma) {
     EXPECT_NEAR(p.d_chosen, dc, 1e-6) << type;
     EXPECT_NEAR(p.d_rejected, dr, 1e-6) << type;
   }
+  // and under TRL 0.27's f-divergences, which change the margin of the losses that read it
+  for (const std::string& type : {"sigmoid", "robust", "exo_pair", "hinge", "ipo"})
+    for (const auto& [divergence, alpha] : {std::pair<std::string, double>{"js_divergence", 1.0}, {"alpha_divergence", 0.5},
+                                             {"alpha_divergence", -0.7}}) {
+      DpoLossConfig k{.types = {type}, .beta = 0.7, .label_smoothing = 0.2, .f_divergence = divergence, .f_alpha = alpha};
+      const double lc = -2.1, lr = -2.6, rc = -2.3, rr = -2.2, h = 1e-6;
+      PairLoss p = dpo_pair_loss(k, {lc, lr, rc, rr});
+      double dc = (dpo_pair_loss(k, {lc + h, lr, rc, rr}).loss - dpo_pair_loss(k, {lc - h, lr, rc, rr}).loss) / (2 * h);
+      double dr = (dpo_pair_loss(k, {lc, lr + h, rc, rr}).loss - dpo_pair_loss(k, {lc, lr - h, rc, rr}).loss) / (2 * h);
+      EXPECT_NEAR(p.d_chosen, dc, 1e-6) << type << " " << divergence;
+      EXPECT_NEAR(p.d_rejected, dr, 1e-6) << type << " " << divergence;
+      EXPECT_NE(p.loss, dpo_pair_loss({.types = {type}, .beta = 0.7, .label_smoothing = 0.2}, {lc, lr, rc, rr}).loss)
+          << type << " " << divergence;
+    }
+  // past TRL's cap the exponential stops growing, and so does the margin
+  const DpoLossConfig capped{.types = {"sigmoid"}, .beta = 0.5, .f_divergence = "alpha_divergence", .f_alpha = 1.0};
+  const Margin far = dpo_logits(capped, {-200.0, -1.0, 0, 0});
+  EXPECT_NEAR(far.z, (std::exp(1.0) - std::exp(88.7228)) / 1.0, 1e-9 * std::exp(88.7228));
+  EXPECT_EQ(far.dz_dchosen, 0.0);
 }
 
 // robust at label_smoothing 0 is sigmoid; at e > 0 it is unbiased under flipped labels: the mean of
@@ -532,6 +552,14 @@ TEST(DpoConfig, LossTypesAndTheirChecks) {
   }
   EXPECT_EQ(message({"loss_type=[exo_pair, sigmoid]", "label_smoothing=0.001"}), "");
   EXPECT_EQ(message({"loss_type=[exo_pair, hinge]"}), "");  // hinge reads no label_smoothing
+  // TRL 0.27's f-divergences
+  EXPECT_EQ(message({"f_divergence_type=js_divergence"}), "");
+  EXPECT_EQ(message({"f_divergence_type=alpha_divergence", "f_alpha_divergence_coef=0.5"}), "");
+  EXPECT_NE(message({"f_divergence_type=forward_kl"}).find("'forward_kl' (TRL 0.27's: reverse_kl, js_divergence, "
+                                                           "alpha_divergence)"),
+            std::string::npos);
+  EXPECT_NE(message({"f_divergence_type=alpha_divergence", "f_alpha_divergence_coef=0"}).find("divides by it"),
+            std::string::npos);
   // SFT takes one loss
   const std::string sft = [&] {
     try {

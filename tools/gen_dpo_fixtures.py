@@ -33,6 +33,9 @@ aot, aot_pair: TRL 0.27.2's AOT losses, which sort log-ratios across each micro-
 mpo: loss_type [sigmoid, bco_pair, sft] with loss_weights [0.8, 0.2, 1.0] (the MPO recipe):
   DPOTrainer.get_batch_loss_metrics sums each loss times its weight, and the rewards likewise (so
   they are (0.8 + 0.2 + 1.0) x beta (logp - ref)); the sft part is nll_loss times its weight.
+sigmoid_js, hinge_alpha: TRL 0.27's f_divergence_type js_divergence (sigmoid, label_smoothing 0.1) and
+  alpha_divergence with f_alpha_divergence_coef 0.5 (hinge): dpo_loss's `logits` become
+  z - (softplus(r_c) - softplus(r_r)) and (cap_exp(-a r_r) - cap_exp(-a r_c)) / a.
 ipo_sigmoid: loss_type [ipo, sigmoid], loss_weights null (1 each): "ipo" in the list makes every
   loss see length-averaged log-probs (concatenated_forward), and the rewards are 2 beta (logp - ref).
 
@@ -84,11 +87,17 @@ CASES = OrderedDict([
     ("aot_pair", (0.5, 0.1, 0.5)),
     ("mpo", (0.5, 0.0, 0.5)),
     ("ipo_sigmoid", (0.5, 0.0, 0.5)),
+    ("sigmoid_js", (0.5, 0.1, 0.5)),
+    ("hinge_alpha", (0.5, 0.0, 0.5)),
 ])
 # A folder whose name is not its loss type, and CPOTrainer's cpo_alpha (the weight of the chosen
 # completions' NLL, default 1.0 in TRL; the "simpo" folder is pure SimPO, cpo_alpha 0, as TRL's
 # AlphaPO/SimPO recipes set it).
-CASE_LOSS = {"simpo_cpo": "simpo", "sigmoid_keep": "sigmoid", "sigmoid_rpo": "sigmoid", "sigmoid_free": "sigmoid"}
+CASE_LOSS = {"simpo_cpo": "simpo", "sigmoid_keep": "sigmoid", "sigmoid_rpo": "sigmoid", "sigmoid_free": "sigmoid",
+             "sigmoid_js": "sigmoid", "hinge_alpha": "hinge"}
+# TRL 0.27's f_divergence_type and f_alpha_divergence_coef
+F_DIVERGENCE = {"sigmoid_js": ("js_divergence", 1.0), "hinge_alpha": ("alpha_divergence", 0.5)}
+F_DIVERGENCE_NONE = ("reverse_kl", 1.0)
 CPO_ALPHA = {"simpo_cpo": 1.0}
 # DPOTrainer's nll_loss weight: rpo_alpha, and 1 for the sft loss type (its whole loss)
 RPO_ALPHA = {"sigmoid_rpo": 0.5}
@@ -199,7 +208,14 @@ def sequence_logps(arch, params, pairs, average, with_nll=False):
     return s[:B], s[B:]
 
 
-def pair_losses(loss_type, beta, eps, gamma, pc, pr, rc, rr, running=None, reference_free=False):
+def cap_exp(x):
+    """TRL's cap_exp for float32: exp(min(x, floor(log(float32 max) * 1e4) / 1e4))."""
+    cap = math.floor(math.log(torch.finfo(torch.float32).max) * 1e4) / 1e4
+    return torch.exp(torch.clamp(x, max=cap))
+
+
+def pair_losses(loss_type, beta, eps, gamma, pc, pr, rc, rr, running=None, reference_free=False,
+                f_divergence=F_DIVERGENCE_NONE):
     """Per-pair losses and rewards (TRL DPOTrainer.dpo_loss; simpo as CPOTrainer). bco_pair updates
     `running` with this micro-batch's rewards first. reference_free zeroes the reference in the
     log-ratios of the losses that use them (TRL's chosen_logratios / logits), not in the rewards."""
@@ -210,7 +226,12 @@ def pair_losses(loss_type, beta, eps, gamma, pc, pr, rc, rr, running=None, refer
     rewards = beta * (pc - rc).detach(), beta * (pr - rr).detach()
     free = 0.0 if reference_free else 1.0
     c, r = pc - free * rc, pr - free * rr
-    z = c - r
+    z = c - r  # dpo_loss's `logits`
+    if f_divergence[0] == "alpha_divergence":
+        a = f_divergence[1]
+        z = (cap_exp(r * -a) - cap_exp(c * -a)) / a
+    elif f_divergence[0] == "js_divergence":
+        z = z - (F.softplus(c) - F.softplus(r))
     if loss_type == "sigmoid":
         losses = -F.logsigmoid(beta * z) * (1 - eps) - F.logsigmoid(-beta * z) * eps
     elif loss_type == "hinge":
@@ -255,12 +276,13 @@ def pair_losses(loss_type, beta, eps, gamma, pc, pr, rc, rr, running=None, refer
     return losses, rewards[0], rewards[1]
 
 
-def weighted_losses(types, weights, beta, eps, gamma, pc, pr, rc, rr, running=None, reference_free=False):
+def weighted_losses(types, weights, beta, eps, gamma, pc, pr, rc, rr, running=None, reference_free=False,
+                    f_divergence=F_DIVERGENCE_NONE):
     """DPOTrainer.get_batch_loss_metrics over a list of loss types: sum of each one's losses and
     rewards times its weight."""
     total, rew_c, rew_r = 0, 0, 0
     for t, w in zip(types, weights):
-        l, c, r = pair_losses(t, beta, eps, gamma, pc, pr, rc, rr, running, reference_free)
+        l, c, r = pair_losses(t, beta, eps, gamma, pc, pr, rc, rr, running, reference_free, f_divergence)
         total, rew_c, rew_r = total + w * l, rew_c + w * c, rew_r + w * r
     return total, rew_c, rew_r
 
@@ -281,6 +303,7 @@ def make_case(case, out_root):
         alpha = dpo_nll
     nll_kind = "dpo" if dpo_nll else True
     free = case in REFERENCE_FREE
+    fdiv = F_DIVERGENCE.get(case, F_DIVERGENCE_NONE)
     average = any(t in ("ipo", "simpo") for t in types)
     with open(os.path.join(ROOT, MODEL_DIR, "config.json")) as fh:
         arch = ref.Arch(json.load(fh))
@@ -305,7 +328,7 @@ def make_case(case, out_root):
         pc, pr, nll, mean_logits = sequence_logps(arch, params, mb, average, with_nll=nll_kind)
         logits_c.append(mean_logits[0]); logits_r.append(mean_logits[1])
         l, wc, wr = weighted_losses(types, weights_or_ones, beta, eps, gamma, pc, pr, ref_c[m * bs:(m + 1) * bs],
-                                    ref_r[m * bs:(m + 1) * bs], running, free)
+                                    ref_r[m * bs:(m + 1) * bs], running, free, fdiv)
         baselines.append(running.mean)
         loss_mb = l.mean() + alpha * nll if alpha else l.mean()
         (loss_mb / ga).backward()
@@ -350,7 +373,7 @@ def make_case(case, out_root):
             rc = torch.cat([refs[lo + i][0] for i in range(bs)])
             rr = torch.cat([refs[lo + i][1] for i in range(bs)])
             pc, pr, nll, _ = sequence_logps(arch, params, mb, average, with_nll=nll_kind)
-            l, _, _ = weighted_losses(types, weights_or_ones, beta, eps, gamma, pc, pr, rc, rr, running, free)
+            l, _, _ = weighted_losses(types, weights_or_ones, beta, eps, gamma, pc, pr, rc, rr, running, free, fdiv)
             # HF Trainer: each micro-batch's mean loss (CPOTrainer: + cpo_alpha * nll) / accumulation steps
             loss_mb = ((l.mean() + alpha * nll) if alpha else l.mean()) / ga
             loss_mb.backward()
@@ -381,6 +404,9 @@ def make_case(case, out_root):
         meta["discopop_tau"] = repr(DISCOPOP_TAU)
     if alpha:
         meta["logs_nll"] = "true"
+    if case in F_DIVERGENCE:
+        meta["f_divergence_type"] = fdiv[0]
+        meta["f_alpha_divergence_coef"] = repr(fdiv[1])
     if weights:
         meta["loss_weights"] = "[" + ", ".join(repr(w) for w in weights) + "]"
     meta.update(loss_type=loss_type if len(types) == 1 else "[" + ", ".join(types) + "]", beta=repr(beta), label_smoothing=repr(eps), simpo_gamma=repr(gamma),

@@ -1,5 +1,6 @@
 #include "train/preference_loss.h"
 
+#include <algorithm>
 #include <cmath>
 
 #include <fmt/ranges.h>
@@ -73,7 +74,9 @@ DpoLossConfig DpoLossConfig::from_args(const TrainingArgs& args) {
           .cpo_alpha = args.cpo_alpha,
           .reference_free = args.reference_free,
           .rpo_alpha = args.rpo_alpha,
-          .discopop_tau = args.discopop_tau};
+          .discopop_tau = args.discopop_tau,
+          .f_divergence = args.f_divergence_type,
+          .f_alpha = args.f_alpha_divergence_coef};
 }
 
 double DpoLossConfig::weight(size_t i) const { return weights.empty() ? 1.0 : weights.at(i); }
@@ -162,6 +165,26 @@ double reward_margin(const PairLogps& pair) {
 
 PairLoss margin_loss(const DpoLossConfig& config, const PairLogps& pair, double loss, double dz) {
   return with_rewards(config, pair, {.loss = loss, .d_chosen = dz, .d_rejected = -dz});
+}
+
+Margin dpo_logits(const DpoLossConfig& config, const PairLogps& pair) {
+  const double rc = pair.chosen - pair.ref_chosen, rr = pair.rejected - pair.ref_rejected;
+  if (config.f_divergence == "js_divergence")  // softplus(x) = -log s(-x), its derivative s(x)
+    return {rc - rr + log_sigmoid(-rc) - log_sigmoid(-rr), 1 - sigmoid(rc), -(1 - sigmoid(rr))};
+  if (config.f_divergence == "alpha_divergence") {
+    // TRL's cap_exp: exp(min(x, cap)), cap = log(float32 max) floored at 4 decimals (its get_exp_cap)
+    constexpr double kCap = 88.7228;
+    const double a = config.f_alpha, xc = -a * rc, xr = -a * rr;
+    const double ec = std::exp(std::min(xc, kCap)), er = std::exp(std::min(xr, kCap));
+    return {(er - ec) / a, xc < kCap ? ec : 0.0, xr < kCap ? -er : 0.0};
+  }
+  return {rc - rr, 1, -1};
+}
+
+PairLoss logits_loss(const DpoLossConfig& config, const PairLogps& pair, const Margin& margin, double loss,
+                     double dloss_dz) {
+  return with_rewards(config, pair,
+                      {.loss = loss, .d_chosen = dloss_dz * margin.dz_dchosen, .d_rejected = dloss_dz * margin.dz_drejected});
 }
 
 }  // namespace tt

@@ -55,6 +55,11 @@ struct DpoLossConfig {
   bool reference_free = false;   // the loss sees logp_ref = 0 (the rewards keep the reference)
   std::optional<double> rpo_alpha;  // DPOTrainer's rpo_alpha x nll_loss; nullopt = off
   double discopop_tau = 0.05;
+  // TRL 0.27's f_divergence_type: reverse_kl (DPO), js_divergence or alpha_divergence (with
+  // f_alpha_divergence_coef); it changes the margin of the losses that read dpo_loss's `logits`
+  // (sigmoid, robust, exo_pair, hinge, ipo; see dpo_logits).
+  std::string f_divergence = "reverse_kl";
+  double f_alpha = 1.0;
 
   static DpoLossConfig from_args(const TrainingArgs& args);
   double weight(size_t i) const;  // of types[i]
@@ -122,5 +127,17 @@ double log_sigmoid(double x);
 PairLoss with_rewards(const DpoLossConfig& config, const PairLogps& pair, PairLoss loss);
 double reward_margin(const PairLogps& pair);  // z = r_c - r_r
 PairLoss margin_loss(const DpoLossConfig& config, const PairLogps& pair, double loss, double dz);
+
+// TRL 0.27 dpo_loss's `logits`, the margin that sigmoid, robust, exo_pair, hinge and ipo score, with
+// its partial derivatives in the two policy log-probs. Under reverse_kl it is z = r_c - r_r; under
+// js_divergence z - (softplus(r_c) - softplus(r_r)); under alpha_divergence (a = f_alpha)
+// (exp(-a r_r) - exp(-a r_c)) / a, each exponent capped at log(FLT_MAX) as TRL's cap_exp caps it.
+struct Margin {
+  double z = 0, dz_dchosen = 0, dz_drejected = 0;
+};
+Margin dpo_logits(const DpoLossConfig& config, const PairLogps& pair);
+// The pair's loss from a loss of that margin and its derivative dloss/dz, with TRL's rewards.
+PairLoss logits_loss(const DpoLossConfig& config, const PairLogps& pair, const Margin& margin, double loss,
+                     double dloss_dz);
 
 }  // namespace tt

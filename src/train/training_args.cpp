@@ -47,7 +47,7 @@ const std::map<std::string, std::string>& default_only_keys() {
   static const std::map<std::string, std::string> keys = {
       // DPOConfig
       {"ld_alpha", "null"}, {"use_weighting", "false"},
-      {"f_divergence_type", "reverse_kl"}, {"f_alpha_divergence_coef", "1.0"}, {"sync_ref_model", "false"},
+      {"sync_ref_model", "false"},
       {"ref_model_mixup_alpha", "0.6"}, {"ref_model_sync_steps", "512"},
       {"generate_during_eval", "false"}, {"tools", "null"}, {"force_use_ref_model", "false"},
       {"model_adapter_name", "null"}, {"ref_adapter_name", "null"}, {"label_pad_token_id", "-100"},
@@ -156,6 +156,8 @@ std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
     }
     a.loss_type = fmt::format("{}", fmt::join(a.loss_types, "+"));
   };
+  s["f_divergence_type"] = [&a](const YAML::Node& n, const std::string& w) { a.f_divergence_type = scalar(n, w); };
+  s["f_alpha_divergence_coef"] = number(a.f_alpha_divergence_coef);
   s["loss_weights"] = [&a](const YAML::Node& n, const std::string& w) {
     if (!n.IsSequence()) fail("{}: expected a list of numbers, one per loss_type", w);
     a.loss_weights.clear();
@@ -249,7 +251,7 @@ const std::string* other_trainers_key(const std::string& key, TrainerKind kind) 
   static const std::map<std::string, std::string> dpo_only = [] {
     std::map<std::string, std::string> m;
     for (const char* k : {"beta", "label_smoothing", "reference_free", "simpo_gamma", "cpo_alpha", "rpo_alpha",
-                          "discopop_tau", "loss_weights", "max_prompt_length",
+                          "discopop_tau", "loss_weights", "f_divergence_type", "f_alpha_divergence_coef", "max_prompt_length",
                           "max_completion_length", "truncation_mode"})
       m[std::string("trainer.") + k] = "a DPO option";
     return m;
@@ -392,6 +394,18 @@ void validate_preference_losses(const TrainConfig& c) {
     log_warn("{}: the {} loss does not use label_smoothing ({}): it is ignored, as TRL ignores it (set it to 0.0 "
              "to remove this warning)",
              f, a.loss_type, a.label_smoothing);
+  // TRL 0.27's f-divergences change the margin (dpo_loss's `logits`) of these losses only
+  static const std::set<std::string> f_divergence_types = {"reverse_kl", "js_divergence", "alpha_divergence"};
+  if (!f_divergence_types.count(a.f_divergence_type))
+    fail("{}: trainer.f_divergence_type '{}' (TRL 0.27's: reverse_kl, js_divergence, alpha_divergence)", f,
+         a.f_divergence_type);
+  if (a.f_divergence_type == "alpha_divergence" && a.f_alpha_divergence_coef == 0)
+    fail("{}: trainer.f_alpha_divergence_coef 0: the alpha divergence divides by it (reverse_kl is its limit)", f);
+  static const std::set<std::string> reads_logits = {"sigmoid", "robust", "exo_pair", "hinge", "ipo"};
+  if (a.f_divergence_type != "reverse_kl" &&
+      std::none_of(a.loss_types.begin(), a.loss_types.end(), [&](const std::string& t) { return reads_logits.count(t) > 0; }))
+    log_warn("{}: the {} loss does not use f_divergence_type ({}): TRL applies it to sigmoid, robust, exo_pair, hinge "
+             "and ipo only, so it is ignored", f, a.loss_type, a.f_divergence_type);
   // TRL's exo_pair replaces a label_smoothing of 0 by 1e-3 in the trainer itself at its first call,
   // so a loss listed with it would see 0, then 1e-3: refused rather than reproduced.
   if (a.label_smoothing == 0 && seen.count("exo_pair"))

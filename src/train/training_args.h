@@ -71,6 +71,8 @@ struct TrainingArgs {
   std::optional<double> rpo_alpha;  // RPO: + rpo_alpha x the chosen completions' NLL (TRL's nll_loss); None = off
   double discopop_tau = 0.05;       // discopop's temperature
   std::vector<double> loss_weights;  // TRL's loss_weights: one per loss type; empty (None): 1 each
+  std::string f_divergence_type = "reverse_kl";  // reverse_kl | js_divergence | alpha_divergence (TRL 0.27)
+  double f_alpha_divergence_coef = 1.0;          // alpha_divergence's alpha
   int64_t max_prompt_length = 512;
   int64_t max_completion_length = -1;
   std::string truncation_mode = "keep_end";  // keep_end | keep_start: which max_length tokens of prompt + completion stay

@@ -11,9 +11,11 @@ namespace tt {
 namespace {
 
 PairLoss exo_pair_pair(const DpoLossConfig& c, const PairLogps& p) {
-  const double b = c.beta, e = c.label_smoothing == 0 ? 1e-3 : c.label_smoothing, u = b * reward_margin(p);
+  const double b = c.beta, e = c.label_smoothing == 0 ? 1e-3 : c.label_smoothing;
+  const Margin m = dpo_logits(c, p);
+  const double u = b * m.z;
   const double loss = sigmoid(u) * (log_sigmoid(u) - std::log1p(-e)) + sigmoid(-u) * (log_sigmoid(-u) - std::log(e));
-  return margin_loss(c, p, loss, b * sigmoid(u) * sigmoid(-u) * (u - std::log1p(-e) + std::log(e)));
+  return logits_loss(c, p, m, loss, b * sigmoid(u) * sigmoid(-u) * (u - std::log1p(-e) + std::log(e)));
 }
 
 }  // namespace

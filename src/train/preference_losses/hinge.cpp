@@ -8,8 +8,9 @@ namespace tt {
 namespace {
 
 PairLoss hinge_pair(const DpoLossConfig& c, const PairLogps& p) {
-  const double b = c.beta, z = reward_margin(p);
-  return margin_loss(c, p, std::max(0.0, 1 - b * z), 1 - b * z > 0 ? -b : 0.0);
+  const Margin m = dpo_logits(c, p);
+  const double b = c.beta, z = m.z;
+  return logits_loss(c, p, m, std::max(0.0, 1 - b * z), 1 - b * z > 0 ? -b : 0.0);
 }
 
 }  // namespace

@@ -6,8 +6,9 @@ namespace tt {
 namespace {
 
 PairLoss ipo_pair(const DpoLossConfig& c, const PairLogps& p) {
-  const double d = reward_margin(p) - 1 / (2 * c.beta);
-  return margin_loss(c, p, d * d, 2 * d);
+  const Margin m = dpo_logits(c, p);
+  const double d = m.z - 1 / (2 * c.beta);
+  return logits_loss(c, p, m, d * d, 2 * d);
 }
 
 }  // namespace

@@ -10,8 +10,9 @@ namespace tt {
 namespace {
 
 PairLoss robust_pair(const DpoLossConfig& c, const PairLogps& p) {
-  const double b = c.beta, e = c.label_smoothing, z = reward_margin(p), scale = 1 / (1 - 2 * e);
-  return margin_loss(c, p, (-(1 - e) * log_sigmoid(b * z) + e * log_sigmoid(-b * z)) * scale,
+  const Margin m = dpo_logits(c, p);
+  const double b = c.beta, e = c.label_smoothing, z = m.z, scale = 1 / (1 - 2 * e);
+  return logits_loss(c, p, m, (-(1 - e) * log_sigmoid(b * z) + e * log_sigmoid(-b * z)) * scale,
                      (-(1 - e) * b * sigmoid(-b * z) - e * b * sigmoid(b * z)) * scale);
 }
 

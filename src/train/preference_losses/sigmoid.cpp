@@ -7,8 +7,9 @@ namespace tt {
 namespace {
 
 PairLoss sigmoid_pair(const DpoLossConfig& c, const PairLogps& p) {
-  const double b = c.beta, e = c.label_smoothing, z = reward_margin(p);
-  return margin_loss(c, p, -(1 - e) * log_sigmoid(b * z) - e * log_sigmoid(-b * z),
+  const Margin m = dpo_logits(c, p);
+  const double b = c.beta, e = c.label_smoothing, z = m.z;
+  return logits_loss(c, p, m, -(1 - e) * log_sigmoid(b * z) - e * log_sigmoid(-b * z),
                      -(1 - e) * b * sigmoid(-b * z) + e * b * sigmoid(b * z));
 }
 
