@@ -58,6 +58,7 @@ inline DpoFixture load_dpo_fixture(const std::string& name) {
   if (meta.count("discopop_tau")) f.loss.discopop_tau = std::stod(meta.at("discopop_tau"));
   if (meta.count("f_divergence_type")) f.loss.f_divergence = meta.at("f_divergence_type");
   if (meta.count("f_alpha_divergence_coef")) f.loss.f_alpha = std::stod(meta.at("f_alpha_divergence_coef"));
+  if (meta.count("ld_alpha")) f.loss.ld_alpha = std::stod(meta.at("ld_alpha"));
   PreferenceOptions options;
   options.max_length = 128;
   f.pairs = load_preference_data(root + "/dpo/" + name + "/pairs.jsonl", options).pairs;

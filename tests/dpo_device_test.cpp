@@ -43,9 +43,10 @@ TEST_P(DpoOnDevice, ReferencePassStepsAndGradientsEqualTheCpu) {
 
     ReferenceLogps summed;
     if (f.loss.uses_reference()) {
-      summed = summed_logps(cpu_model.config, cpu.weights, precision, f.pairs, 3, 0);
+      summed = summed_logps(cpu_model.config, cpu.weights, precision, f.pairs, 3, 0, f.loss.ld_alpha);
       testing::HostTrainDevice reference_device;  // a run's reference pass has the device to itself
-      const ReferenceLogps on_device = summed_logps_on_device(dev_model, reference_device, precision, f.pairs, 3, 0);
+      const ReferenceLogps on_device =
+          summed_logps_on_device(dev_model, reference_device, precision, f.pairs, 3, 0, f.loss.ld_alpha);
       for (size_t i = 0; i < f.pairs.size(); ++i) {
         EXPECT_NEAR(on_device.chosen[i], summed.chosen[i], relative_tolerance(summed.chosen[i], 1e-6)) << "pair " << i;
         EXPECT_NEAR(on_device.rejected[i], summed.rejected[i], relative_tolerance(summed.rejected[i], 1e-6));
@@ -80,7 +81,7 @@ INSTANTIATE_TEST_SUITE_P(Losses, DpoOnDevice,
                          ::testing::Values("sigmoid", "apo_zero", "apo_down", "ipo", "hinge", "simpo", "robust",
                                            "bco_pair", "simpo_cpo", "exo_pair", "nca_pair", "sppo_hard",
                                            "discopop", "sft", "sigmoid_rpo", "sigmoid_free", "aot", "aot_pair", "mpo",
-                                           "ipo_sigmoid", "sigmoid_js", "hinge_alpha"));
+                                           "ipo_sigmoid", "sigmoid_js", "hinge_alpha", "sigmoid_ld"));
 
 }  // namespace
 }  // namespace tt

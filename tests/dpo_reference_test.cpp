@@ -43,7 +43,7 @@ std::string cpo_alpha_of(const std::map<std::string, std::string>& meta) {
 std::string options_of(const std::map<std::string, std::string>& meta) {
   std::string lines;
   for (const char* key : {"rpo_alpha", "reference_free", "discopop_tau", "loss_weights", "f_divergence_type",
-                          "f_alpha_divergence_coef"})
+                          "f_alpha_divergence_coef", "ld_alpha"})
     if (meta.count(key)) lines += fmt::format("  {}: {}\n", key, meta.at(key));
   return lines;
 }
@@ -122,7 +122,7 @@ TEST_P(DpoReference, FirstStepLossRewardsAndGradientsMatchPyTorch) {
   EXPECT_NEAR(stats.loss / 4, expected_loss, 1e-4 * std::fabs(expected_loss));
 
   // per pair: the policy log-probs (forward-only path) and the loss/rewards from them
-  ReferenceLogps summed = summed_logps(model.config, state.weights, Precision::FP32, pairs, 3, 0);
+  ReferenceLogps summed = summed_logps(model.config, state.weights, Precision::FP32, pairs, 3, 0, loss.ld_alpha);
   const ReferenceLogps policy = loss.averages_logps() ? to_loss_units({.types = {"ipo"}}, summed, pairs) : summed;
   auto lp_c = read_vec(ref, "step1.logps_chosen", 4), lp_r = read_vec(ref, "step1.logps_rejected", 4);
   auto rw_c = read_vec(ref, "step1.rewards_chosen", 4), rw_r = read_vec(ref, "step1.rewards_rejected", 4);
@@ -212,7 +212,8 @@ INSTANTIATE_TEST_SUITE_P(Losses, DpoReference,
                          ::testing::Values("sigmoid", "apo_zero", "apo_down", "ipo", "hinge", "simpo", "robust",
                                            "bco_pair", "simpo_cpo", "sigmoid_keep", "exo_pair", "nca_pair",
                                            "sppo_hard", "discopop", "sft", "sigmoid_rpo", "sigmoid_free", "aot",
-                                           "aot_pair", "mpo", "ipo_sigmoid", "sigmoid_js", "hinge_alpha"));
+                                           "aot_pair", "mpo", "ipo_sigmoid", "sigmoid_js", "hinge_alpha",
+                                           "sigmoid_ld"));
 
 // DPO evaluation as TRL's: eval_loss is transformers' mean over the pairs of each batch's loss, the
 // other eval_ metrics the mean of the batches' means. With learning rate 0 the policy stays its
@@ -438,6 +439,11 @@ TEST(DpoReferenceCache, SecondRunOfASweepSkipsTheReferencePass) {
   ASSERT_EQ(third.exit_code, 0) << third.output;
   EXPECT_NE(third.output.find("one forward-only pass"), std::string::npos) << third.output;
   EXPECT_TRUE(fs::exists(dir + "/elsewhere"));
+  // LD-DPO weighs the reference's log-probs too: another ld_alpha is another key
+  auto ld = testing::run_cli("dpo " + cfg + " --set trainer.max_steps=1 --set trainer.ld_alpha=0.5 --set output_dir=" +
+                             dir + "/runs/d");
+  ASSERT_EQ(ld.exit_code, 0) << ld.output;
+  EXPECT_NE(ld.output.find("one forward-only pass"), std::string::npos) << ld.output;
 }
 
 // A damaged cache entry is one line naming the file and field, and nothing is trained or written.

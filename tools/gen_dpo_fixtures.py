@@ -36,6 +36,10 @@ mpo: loss_type [sigmoid, bco_pair, sft] with loss_weights [0.8, 0.2, 1.0] (the M
 sigmoid_js, hinge_alpha: TRL 0.27's f_divergence_type js_divergence (sigmoid, label_smoothing 0.1) and
   alpha_divergence with f_alpha_divergence_coef 0.5 (hinge): dpo_loss's `logits` become
   z - (softplus(r_c) - softplus(r_r)) and (cap_exp(-a r_r) - cap_exp(-a r_c)) / a.
+sigmoid_ld: sigmoid (label_smoothing 0.1) with LD-DPO's ld_alpha 0.5 as TRL 0.29+ computes it: a
+  completion's log-prob is the sum over its first min(chosen, rejected) completion tokens plus
+  ld_alpha x the rest, for the policy and the reference (TRL 0.27/0.28 indexed the row's positions,
+  prompt included, and left the reference unweighted: a bug fixed in 0.29).
 ipo_sigmoid: loss_type [ipo, sigmoid], loss_weights null (1 each): "ipo" in the list makes every
   loss see length-averaged log-probs (concatenated_forward), and the rewards are 2 beta (logp - ref).
 
@@ -89,12 +93,14 @@ CASES = OrderedDict([
     ("ipo_sigmoid", (0.5, 0.0, 0.5)),
     ("sigmoid_js", (0.5, 0.1, 0.5)),
     ("hinge_alpha", (0.5, 0.0, 0.5)),
+    ("sigmoid_ld", (0.5, 0.1, 0.5)),
 ])
 # A folder whose name is not its loss type, and CPOTrainer's cpo_alpha (the weight of the chosen
 # completions' NLL, default 1.0 in TRL; the "simpo" folder is pure SimPO, cpo_alpha 0, as TRL's
 # AlphaPO/SimPO recipes set it).
 CASE_LOSS = {"simpo_cpo": "simpo", "sigmoid_keep": "sigmoid", "sigmoid_rpo": "sigmoid", "sigmoid_free": "sigmoid",
-             "sigmoid_js": "sigmoid", "hinge_alpha": "hinge"}
+             "sigmoid_js": "sigmoid", "hinge_alpha": "hinge", "sigmoid_ld": "sigmoid"}
+LD_ALPHA = {"sigmoid_ld": 0.5}
 # TRL 0.27's f_divergence_type and f_alpha_divergence_coef
 F_DIVERGENCE = {"sigmoid_js": ("js_divergence", 1.0), "hinge_alpha": ("alpha_divergence", 0.5)}
 F_DIVERGENCE_NONE = ("reverse_kl", 1.0)
@@ -182,8 +188,9 @@ def pair_batch(pairs):
     return ids, tgt
 
 
-def sequence_logps(arch, params, pairs, average, with_nll=False):
+def sequence_logps(arch, params, pairs, average, with_nll=False, ld_alpha=None):
     """(chosen, rejected) log-probs [B] summed over completion tokens, or averaged (ipo, simpo);
+    ld_alpha: LD-DPO's shared part + ld_alpha x the tail (TRL 0.29+'s comp_pos masks);
     with_nll: also CPOTrainer's nll, the token-mean cross-entropy over the chosen rows' targets."""
     ids, tgt = pair_batch(pairs)
     logits = ref.forward(arch, params, ids).float()
@@ -192,6 +199,14 @@ def sequence_logps(arch, params, pairs, average, with_nll=False):
     lp = torch.log_softmax(logits, dim=-1).gather(2, safe[..., None])[..., 0]
     lp = torch.where(keep, lp, torch.zeros_like(lp))
     s = lp.sum(-1)
+    if ld_alpha is not None:
+        comp_pos = keep.long().cumsum(dim=1)
+        chosen_lens, rejected_lens = keep.long().sum(dim=1).chunk(2, dim=0)
+        shared = torch.minimum(chosen_lens, rejected_lens)
+        shared = torch.cat([shared, shared], dim=0)
+        shared_mask = (comp_pos > 0) & (comp_pos <= shared.unsqueeze(1))
+        tail_mask = comp_pos > shared.unsqueeze(1)
+        s = (lp * shared_mask).sum(-1) + ld_alpha * (lp * tail_mask).sum(-1)
     if average:
         s = s / keep.sum(-1)
     B = len(pairs)
@@ -304,6 +319,7 @@ def make_case(case, out_root):
     nll_kind = "dpo" if dpo_nll else True
     free = case in REFERENCE_FREE
     fdiv = F_DIVERGENCE.get(case, F_DIVERGENCE_NONE)
+    ld = LD_ALPHA.get(case)
     average = any(t in ("ipo", "simpo") for t in types)
     with open(os.path.join(ROOT, MODEL_DIR, "config.json")) as fh:
         arch = ref.Arch(json.load(fh))
@@ -316,7 +332,7 @@ def make_case(case, out_root):
     first = pairs[:per_step]
     g = torch.Generator().manual_seed(DATA_SEED + 1)
     with torch.no_grad():
-        rc0, rr0 = sequence_logps(arch, params, first, average)
+        rc0, rr0 = sequence_logps(arch, params, first, average, ld_alpha=ld)
     off_c = torch.rand(per_step, generator=g) * 2 - 1
     off_r = torch.rand(per_step, generator=g) * 2 - 1
     ref_c, ref_r = (rc0 + off_c).float(), (rr0 + off_r).float()
@@ -325,7 +341,7 @@ def make_case(case, out_root):
     running = RunningMoments()
     for m in range(ga):
         mb = first[m * bs:(m + 1) * bs]
-        pc, pr, nll, mean_logits = sequence_logps(arch, params, mb, average, with_nll=nll_kind)
+        pc, pr, nll, mean_logits = sequence_logps(arch, params, mb, average, with_nll=nll_kind, ld_alpha=ld)
         logits_c.append(mean_logits[0]); logits_r.append(mean_logits[1])
         l, wc, wr = weighted_losses(types, weights_or_ones, beta, eps, gamma, pc, pr, ref_c[m * bs:(m + 1) * bs],
                                     ref_r[m * bs:(m + 1) * bs], running, free, fdiv)
@@ -357,7 +373,7 @@ def make_case(case, out_root):
     # ---- 3 optimizer steps, reference = the start model
     params = load_params(arch)
     with torch.no_grad():
-        refs = [sequence_logps(arch, params, [p], average) for p in pairs]
+        refs = [sequence_logps(arch, params, [p], average, ld_alpha=ld) for p in pairs]
     opt = ref.make_optimizer(params, OPT["lr"], (OPT["beta1"], OPT["beta2"]), OPT["eps"],
                              OPT["weight_decay"])
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -372,7 +388,7 @@ def make_case(case, out_root):
             mb = pairs[lo:lo + bs]
             rc = torch.cat([refs[lo + i][0] for i in range(bs)])
             rr = torch.cat([refs[lo + i][1] for i in range(bs)])
-            pc, pr, nll, _ = sequence_logps(arch, params, mb, average, with_nll=nll_kind)
+            pc, pr, nll, _ = sequence_logps(arch, params, mb, average, with_nll=nll_kind, ld_alpha=ld)
             l, _, _ = weighted_losses(types, weights_or_ones, beta, eps, gamma, pc, pr, rc, rr, running, free, fdiv)
             # HF Trainer: each micro-batch's mean loss (CPOTrainer: + cpo_alpha * nll) / accumulation steps
             loss_mb = ((l.mean() + alpha * nll) if alpha else l.mean()) / ga
@@ -404,6 +420,8 @@ def make_case(case, out_root):
         meta["discopop_tau"] = repr(DISCOPOP_TAU)
     if alpha:
         meta["logs_nll"] = "true"
+    if ld is not None:
+        meta["ld_alpha"] = repr(ld)
     if case in F_DIVERGENCE:
         meta["f_divergence_type"] = fdiv[0]
         meta["f_alpha_divergence_coef"] = repr(fdiv[1])

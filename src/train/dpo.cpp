@@ -33,7 +33,7 @@ int64_t scored_tokens(std::span<const int32_t> prompt, const std::vector<int32_t
 // config.json of the model directory, by content), the tokenized, truncated pairs (so the data
 // and every tokenization setting) and the precision of the pass.
 std::string reference_cache_key(const std::string& model_dir, const std::vector<PreferencePair>& pairs,
-                                Precision precision) {
+                                Precision precision, std::optional<double> ld_alpha) {
   ContentKey key(0x452821e638d01377ull, 0xbe5466cf34e90c6cull);  // this cache's seeds: part of its keys
   key.add(std::string_view("tinythink-dpo-reference-v1"));
   std::vector<std::string> files;
@@ -45,6 +45,10 @@ std::string reference_cache_key(const std::string& model_dir, const std::vector<
     key.add_file(f);
   }
   key.add(std::string_view(precision_name(precision)));
+  if (ld_alpha) {  // LD-DPO's weighted sums (absent: the keys of before)
+    key.add(std::string_view("ld_alpha"));
+    key.add(&*ld_alpha, sizeof(double));
+  }
   uint64_t n = pairs.size();
   key.add(&n, sizeof n);
   for (const auto& p : pairs) {
@@ -87,11 +91,35 @@ Batch make_pair_batch(const std::vector<const PreferencePair*>& pairs, int32_t p
 namespace {
 
 // Per-row summed log-probs of a batch whose decoder output is in ws.hidden; token_logprobs [N].
-std::vector<double> row_sums(const Batch& batch, const std::vector<float>& token_logprobs) {
-  std::vector<double> sums(batch.rows, 0.0);
+// Each position's weight in its row's sequence log-prob, for a pair batch ([chosen rows, rejected
+// rows]): 1 on the scored (completion) positions, 0 elsewhere; with LD-DPO's ld_alpha, a scored
+// position past the first min(chosen, rejected) scored positions of its pair weighs ld_alpha
+// (TRL 0.29+: the shared part plus ld_alpha times the tail, for the policy and the reference alike).
+std::vector<float> position_weights(const Batch& batch, std::optional<double> ld_alpha) {
+  std::vector<float> weights(batch.size(), 0.0f);
+  std::vector<int64_t> scored(batch.rows, 0);
   for (int64_t r = 0; r < batch.rows; ++r)
     for (int64_t t = 0; t < batch.seq; ++t)
-      if (batch.targets[r * batch.seq + t] >= 0) sums[r] += token_logprobs[r * batch.seq + t];
+      if (batch.targets[r * batch.seq + t] >= 0) weights[r * batch.seq + t] = 1.0f, ++scored[r];
+  if (!ld_alpha) return weights;
+  const int64_t B = batch.rows / 2;
+  for (int64_t r = 0; r < batch.rows; ++r) {
+    const int64_t shared = std::min(scored[r % B], scored[B + r % B]);
+    int64_t k = 0;
+    for (int64_t t = 0; t < batch.seq; ++t)
+      if (batch.targets[r * batch.seq + t] >= 0 && ++k > shared) weights[r * batch.seq + t] = static_cast<float>(*ld_alpha);
+  }
+  return weights;
+}
+
+std::vector<double> row_sums(const Batch& batch, const std::vector<float>& token_logprobs,
+                             const std::vector<float>& weights) {
+  std::vector<double> sums(batch.rows, 0.0);
+  for (int64_t r = 0; r < batch.rows; ++r)
+    for (int64_t t = 0; t < batch.seq; ++t) {
+      const int64_t p = r * batch.seq + t;
+      if (batch.targets[p] >= 0) sums[r] += static_cast<double>(weights[p]) * token_logprobs[p];
+    }
   return sums;
 }
 
@@ -135,7 +163,7 @@ namespace {
 // Summed completion log-probs of every pair, with `score` writing a batch's per-token log-probs.
 using TokenScorer = std::function<void(const Batch&, std::vector<float>&)>;
 ReferenceLogps summed_logps_with(const TokenScorer& score, const std::vector<PreferencePair>& pairs,
-                                 int64_t batch_pairs, int32_t pad_id) {
+                                 int64_t batch_pairs, int32_t pad_id, std::optional<double> ld_alpha) {
   ReferenceLogps out;
   out.chosen.resize(pairs.size());
   out.rejected.resize(pairs.size());
@@ -151,7 +179,7 @@ ReferenceLogps summed_logps_with(const TokenScorer& score, const std::vector<Pre
     Batch batch = make_pair_batch(group, pad_id);
     std::vector<float> logp(batch.size());
     score(batch, logp);
-    std::vector<double> sums = row_sums(batch, logp);
+    std::vector<double> sums = row_sums(batch, logp, position_weights(batch, ld_alpha));
     const int64_t B = static_cast<int64_t>(group.size());
     for (int64_t i = 0; i < B; ++i) {
       out.chosen[start + i] = sums[i];
@@ -166,23 +194,25 @@ ReferenceLogps summed_logps_with(const TokenScorer& score, const std::vector<Pre
 }  // namespace
 
 ReferenceLogps summed_logps(const ModelConfig& c, const WeightSet& w, Precision precision,
-                            const std::vector<PreferencePair>& pairs, int64_t batch_pairs, int32_t pad_id) {
+                            const std::vector<PreferencePair>& pairs, int64_t batch_pairs, int32_t pad_id,
+                            std::optional<double> ld_alpha) {
   Workspace ws;
   auto score = [&](const Batch& batch, std::vector<float>& logp) {
     model_forward(c, w, batch, ws, {.precision = precision, .for_backward = false});
     classifier_forward_backward(ws.hidden.data(), w.matmul_weights.lm_head, batch.targets.data(), batch.size(),
                                 c.vocab_size, c.hidden_size, nullptr, logp.data(), precision, w.matmul_weights_are_bf16);
   };
-  return summed_logps_with(score, pairs, batch_pairs, pad_id);
+  return summed_logps_with(score, pairs, batch_pairs, pad_id, ld_alpha);
 }
 
 ReferenceLogps summed_logps_on_device(const Model& model, TrainDevice& device, Precision precision,
-                                      const std::vector<PreferencePair>& pairs, int64_t batch_pairs, int32_t pad_id) {
+                                      const std::vector<PreferencePair>& pairs, int64_t batch_pairs, int32_t pad_id,
+                                      std::optional<double> ld_alpha) {
   DeviceTrainingModel gpu(model.config, device, precision, model.params, std::vector<uint8_t>(model.params.size(), 0));
   auto score = [&](const Batch& batch, std::vector<float>& logp) {
     gpu.forward_logprobs(batch, {.precision = precision, .for_backward = false}, logp.data());
   };
-  return summed_logps_with(score, pairs, batch_pairs, pad_id);
+  return summed_logps_with(score, pairs, batch_pairs, pad_id, ld_alpha);
 }
 
 ReferenceLogps to_loss_units(const DpoLossConfig& config, const ReferenceLogps& summed,
@@ -254,7 +284,9 @@ class PreferenceObjective final : public Objective {
     // 2. the loss and dL/dlogp_seq, spread over each sequence's completion tokens as w_t = -dL/dlogp_seq
     //    (the classifier backpropagates sum_t w_t * (-logp_t))
     std::vector<double> div_c, div_r;
-    const std::vector<PairLogps> inputs = pair_inputs(pairs_, reference_, micro.rows, row_sums(batch, logp), div_c, div_r);
+    const std::vector<float> weights = position_weights(batch, config_.ld_alpha);
+    const std::vector<PairLogps> inputs =
+        pair_inputs(pairs_, reference_, micro.rows, row_sums(batch, logp, weights), div_c, div_r);
     std::vector<float> token_weights(N, 0.0f);
     const double pair_weight = static_cast<double>(micro.units) / static_cast<double>(B);  // 1 unless short
     const double scale = pair_weight / static_cast<double>(where.normaliser);
@@ -264,8 +296,8 @@ class PreferenceObjective final : public Objective {
       const float wc = static_cast<float>(-pl.d_chosen / div_c[i] * scale);
       const float wr = static_cast<float>(-pl.d_rejected / div_r[i] * scale);
       for (int64_t t = 0; t < T; ++t) {
-        if (batch.targets[i * T + t] >= 0) token_weights[i * T + t] = wc;
-        if (batch.targets[(B + i) * T + t] >= 0) token_weights[(B + i) * T + t] = wr;
+        token_weights[i * T + t] = wc * weights[i * T + t];
+        token_weights[(B + i) * T + t] = wr * weights[(B + i) * T + t];
       }
       add_pair(sums, pl, inputs[i], pair_weight);
     }
@@ -342,7 +374,9 @@ class PreferenceObjective final : public Objective {
       std::vector<float> logp(batch.size());
       forward_logprobs(state, batch, logp, /*for_backward=*/false);
       std::vector<double> div_c, div_r;
-      const std::vector<PairLogps> inputs = pair_inputs(pairs, eval_reference_, rows, row_sums(batch, logp), div_c, div_r);
+      const std::vector<PairLogps> inputs = pair_inputs(pairs, eval_reference_, rows,
+                                                        row_sums(batch, logp, position_weights(batch, config_.ld_alpha)),
+                                                        div_c, div_r);
       MetricSums sums(kSlots, 0.0);
       const std::vector<PairLoss> losses = dpo_micro_batch_losses(config_, inputs);
       for (int64_t i = 0; i < B; ++i) add_pair(sums, losses[i], inputs[i], 1.0);
@@ -587,7 +621,8 @@ ReferenceLogps reference_logps(const DpoRun& run, const std::vector<PreferencePa
   const std::string model_dir = resolve_model_dir(run.config.model_name);
   const std::string cache_dir =
       !run.ref_cache_dir.empty() ? run.ref_cache_dir : default_reference_cache_dir(args.output_dir);
-  const std::string key = reference_cache_key(model_dir, pairs, precision);
+  const std::optional<double> ld_alpha = DpoLossConfig::from_args(args).ld_alpha;
+  const std::string key = reference_cache_key(model_dir, pairs, precision, ld_alpha);
   const std::string file = cache_dir + "/" + key + ".json";
   cache_file = file;
   ReferenceLogps summed;
@@ -603,11 +638,12 @@ ReferenceLogps reference_logps(const DpoRun& run, const std::vector<PreferencePa
     std::unique_ptr<TrainDevice> device = open_train_device(run.cuda_device);
     require_device_memory(*device, model.config, {2 * args.per_device_eval_batch_size, args.max_length},
                           fmt::format("dpo reference pass on cuda:{}", run.cuda_device));
-    summed = summed_logps_on_device(model, *device, precision, pairs, args.per_device_eval_batch_size, run.pad_id);
+    summed = summed_logps_on_device(model, *device, precision, pairs, args.per_device_eval_batch_size, run.pad_id,
+                                    ld_alpha);
   } else {
     std::vector<float> copy;
     WeightSet weights = make_weight_set(model, precision, copy);
-    summed = summed_logps(model.config, weights, precision, pairs, args.per_device_eval_batch_size, run.pad_id);
+    summed = summed_logps(model.config, weights, precision, pairs, args.per_device_eval_batch_size, run.pad_id, ld_alpha);
   }
   if (world.is_root()) {
     fs::create_directories(cache_dir);

@@ -12,6 +12,7 @@
 //     accumulation, schedule, clipping, AdamW, checkpoints and resume as for sft.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -47,12 +48,15 @@ MeanLogits mean_logits(const Batch& batch, int64_t chosen_rows, const float* hid
 MeanLogits mean_logits_of_sums(const Batch& batch, int64_t chosen_rows, std::span<const double> logit_sums,
                                int64_t vocab);
 
-// Summed completion log-probs of every pair, forward only, in micro-batches of batch_pairs pairs.
+// Summed completion log-probs of every pair, forward only, in micro-batches of batch_pairs pairs;
+// with LD-DPO's ld_alpha, each pair's tail past its shorter completion's length weighs ld_alpha.
 ReferenceLogps summed_logps(const ModelConfig& config, const WeightSet& weights, Precision precision,
-                            const std::vector<PreferencePair>& pairs, int64_t batch_pairs, int32_t pad_id);
+                            const std::vector<PreferencePair>& pairs, int64_t batch_pairs, int32_t pad_id,
+                            std::optional<double> ld_alpha = std::nullopt);
 // The same on a training device (a GPU run's reference pass): `model`'s weights are uploaded to it.
 ReferenceLogps summed_logps_on_device(const Model& model, TrainDevice& device, Precision precision,
-                                      const std::vector<PreferencePair>& pairs, int64_t batch_pairs, int32_t pad_id);
+                                      const std::vector<PreferencePair>& pairs, int64_t batch_pairs, int32_t pad_id,
+                                      std::optional<double> ld_alpha = std::nullopt);
 
 // Divides by completion lengths when the loss averages log-probs; zeros when it uses no reference.
 ReferenceLogps to_loss_units(const DpoLossConfig& config, const ReferenceLogps& summed,

@@ -76,7 +76,8 @@ DpoLossConfig DpoLossConfig::from_args(const TrainingArgs& args) {
           .rpo_alpha = args.rpo_alpha,
           .discopop_tau = args.discopop_tau,
           .f_divergence = args.f_divergence_type,
-          .f_alpha = args.f_alpha_divergence_coef};
+          .f_alpha = args.f_alpha_divergence_coef,
+          .ld_alpha = args.ld_alpha};
 }
 
 double DpoLossConfig::weight(size_t i) const { return weights.empty() ? 1.0 : weights.at(i); }

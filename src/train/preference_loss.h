@@ -60,6 +60,10 @@ struct DpoLossConfig {
   // (sigmoid, robust, exo_pair, hinge, ipo; see dpo_logits).
   std::string f_divergence = "reverse_kl";
   double f_alpha = 1.0;
+  // LD-DPO (TRL's ld_alpha, as TRL 0.29+ computes it): a completion's log-prob is the sum over its
+  // first min(chosen, rejected) completion tokens plus ld_alpha times the sum over the rest, for the
+  // policy and the reference; unset: the plain sum.
+  std::optional<double> ld_alpha = std::nullopt;
 
   static DpoLossConfig from_args(const TrainingArgs& args);
   double weight(size_t i) const;  // of types[i]

@@ -46,7 +46,7 @@ const std::set<std::string>& python_only_keys() {
 const std::map<std::string, std::string>& default_only_keys() {
   static const std::map<std::string, std::string> keys = {
       // DPOConfig
-      {"ld_alpha", "null"}, {"use_weighting", "false"},
+      {"use_weighting", "false"},
       {"sync_ref_model", "false"},
       {"ref_model_mixup_alpha", "0.6"}, {"ref_model_sync_steps", "512"},
       {"generate_during_eval", "false"}, {"tools", "null"}, {"force_use_ref_model", "false"},
@@ -98,6 +98,13 @@ bool as_bool(const YAML::Node& node, const std::string& where) {
 }
 
 bool is_null(const YAML::Node& node) { return node.IsNull() || (node.IsScalar() && (node.Scalar() == "null" || node.Scalar() == "None" || node.Scalar() == "~")); }
+
+// Keys whose setter reads null itself (TRL's None means none or off, not "the default"), so that
+// `--set KEY=null` also undoes a value the YAML gave.
+bool reads_null(const std::string& key) {
+  return key == "max_prompt_length" || key == "max_completion_length" || key == "loss_weights" || key == "ld_alpha" ||
+         key == "rpo_alpha";
+}
 
 // Whether `node` is the default `value` of default_only_keys (null, a boolean, a number, a string or {}).
 bool is_default_value(const YAML::Node& node, const std::string& value) {
@@ -158,9 +165,13 @@ std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
   };
   s["f_divergence_type"] = [&a](const YAML::Node& n, const std::string& w) { a.f_divergence_type = scalar(n, w); };
   s["f_alpha_divergence_coef"] = number(a.f_alpha_divergence_coef);
+  s["ld_alpha"] = [&a](const YAML::Node& n, const std::string& w) {
+    a.ld_alpha = is_null(n) ? std::nullopt : std::optional<double>(as_double(n, w));
+  };
   s["loss_weights"] = [&a](const YAML::Node& n, const std::string& w) {
-    if (!n.IsSequence()) fail("{}: expected a list of numbers, one per loss_type", w);
     a.loss_weights.clear();
+    if (is_null(n)) return;
+    if (!n.IsSequence()) fail("{}: expected a list of numbers, one per loss_type", w);
     for (size_t i = 0; i < n.size(); ++i) a.loss_weights.push_back(as_double(n[i], fmt::format("{}[{}]", w, i)));
   };
   s["neftune_noise_alpha"] = number(a.neftune_noise_alpha);
@@ -206,7 +217,9 @@ std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
   s["reference_free"] = flag(a.reference_free);
   s["simpo_gamma"] = number(a.simpo_gamma);
   s["cpo_alpha"] = number(a.cpo_alpha);
-  s["rpo_alpha"] = [&a](const YAML::Node& n, const std::string& w) { a.rpo_alpha = as_double(n, w); };
+  s["rpo_alpha"] = [&a](const YAML::Node& n, const std::string& w) {
+    a.rpo_alpha = is_null(n) ? std::nullopt : std::optional<double>(as_double(n, w));
+  };
   s["discopop_tau"] = [&a](const YAML::Node& n, const std::string& w) {
     a.discopop_tau = as_double(n, w);
     if (!(a.discopop_tau > 0)) fail("{}: must be positive, got {}", w, a.discopop_tau);
@@ -251,7 +264,7 @@ const std::string* other_trainers_key(const std::string& key, TrainerKind kind) 
   static const std::map<std::string, std::string> dpo_only = [] {
     std::map<std::string, std::string> m;
     for (const char* k : {"beta", "label_smoothing", "reference_free", "simpo_gamma", "cpo_alpha", "rpo_alpha",
-                          "discopop_tau", "loss_weights", "f_divergence_type", "f_alpha_divergence_coef", "max_prompt_length",
+                          "discopop_tau", "loss_weights", "f_divergence_type", "f_alpha_divergence_coef", "ld_alpha", "max_prompt_length",
                           "max_completion_length", "truncation_mode"})
       m[std::string("trainer.") + k] = "a DPO option";
     return m;
@@ -282,7 +295,7 @@ void apply(const std::map<std::string, Setter>& setters, const std::string& key,
              "at most)",
              where);
     }
-    if (!is_null(value) || key == "max_prompt_length" || key == "max_completion_length") it->second(value, where);
+    if (!is_null(value) || reads_null(key)) it->second(value, where);
     return;
   }
   if (allow_python_only) {
@@ -394,6 +407,14 @@ void validate_preference_losses(const TrainConfig& c) {
     log_warn("{}: the {} loss does not use label_smoothing ({}): it is ignored, as TRL ignores it (set it to 0.0 "
              "to remove this warning)",
              f, a.loss_type, a.label_smoothing);
+  if (a.ld_alpha) {
+    if (!(*a.ld_alpha >= 0 && *a.ld_alpha <= 1))
+      fail("{}: trainer.ld_alpha must be in [0, 1] (LD-DPO's weight of the longer completion's tail), got {}", f,
+           *a.ld_alpha);
+    for (const std::string& name : a.loss_types)
+      if (preference_loss(name).chosen_nll)
+        fail("{}: trainer.ld_alpha is DPOTrainer's; {} is CPOTrainer's loss", f, name);
+  }
   // TRL 0.27's f-divergences change the margin (dpo_loss's `logits`) of these losses only
   static const std::set<std::string> f_divergence_types = {"reverse_kl", "js_divergence", "alpha_divergence"};
   if (!f_divergence_types.count(a.f_divergence_type))
@@ -491,9 +512,8 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
     // reaches the keys where None means something other than "keep the default" (the lengths: none),
     // and TRL's keys accepted at their default only.
     const std::string bare = key.rfind("trainer.", 0) == 0 ? key.substr(8) : key;
-    const bool null_has_a_meaning = bare == "max_prompt_length" || bare == "max_completion_length" || bare == "max_length" ||
-                                    bare == "max_seq_length" || bare == "loss_weights" ||
-                                    default_only_keys().count(bare) > 0;
+    const bool null_has_a_meaning =
+        reads_null(bare) || bare == "max_length" || bare == "max_seq_length" || default_only_keys().count(bare) > 0;
     if (is_null(value) && (item.size() == eq + 1 || !null_has_a_meaning))
       fail("{}: no value (give one, or remove the key from {})", where, path);
     if (key.rfind("dataset.", 0) == 0) {

@@ -116,9 +116,8 @@ TEST(TrainingArgs, TrlKeysAtTheirDefaultLoadAndNullIsNone) {
   EXPECT_EQ(c.trainer.max_prompt_length, -1);
   EXPECT_EQ(c.trainer.max_completion_length, -1);
   EXPECT_FALSE(c.trainer.rpo_alpha.has_value());
-  expect_error(head + "  ld_alpha: 0.5\n", "trainer.ld_alpha: TRL's ld_alpha is not implemented by tinythink: only "
-                                          "its default (null) or null is accepted",
-               TrainerKind::DPO);
+  expect_error(head + "  ld_alpha: 1.5\n", "trainer.ld_alpha must be in [0, 1]", TrainerKind::DPO);
+  expect_error(head + "  f_divergence_type: chi2\n", "trainer.f_divergence_type 'chi2'", TrainerKind::DPO);
   expect_error(head + "  use_weighting: true\n", "trainer.use_weighting: TRL's use_weighting is not implemented",
                TrainerKind::DPO);
   expect_error(head + "  label_smoothing_factor: 0.1\n", "TRL's label_smoothing_factor is not implemented");
@@ -139,11 +138,18 @@ TEST(TrainingArgs, TrlKeysAtTheirDefaultLoadAndNullIsNone) {
 // an error, as does an empty value.
 TEST(TrainingArgs, SetNullOverridesWhereNoneMeansNone) {
   const std::string yaml = write_yaml("model_name: m\ntrainer:\n  output_dir: o\n  max_prompt_length: 192\n"
-                                      "  max_completion_length: 64\n  learning_rate: 1e-5\n");
-  const TrainConfig c = load_train_config(
-      yaml, {"trainer.max_prompt_length=null", "max_completion_length=~", "trainer.ld_alpha=null"}, TrainerKind::DPO);
+                                      "  max_completion_length: 64\n  learning_rate: 1e-5\n  ld_alpha: 0.5\n"
+                                      "  rpo_alpha: 0.2\n  loss_type: [sigmoid, sft]\n  loss_weights: [1, 0.5]\n");
+  const TrainConfig c = load_train_config(yaml,
+                                          {"trainer.max_prompt_length=null", "max_completion_length=~",
+                                           "trainer.ld_alpha=null", "rpo_alpha=None", "loss_weights=null"},
+                                          TrainerKind::DPO);
   EXPECT_EQ(c.trainer.max_prompt_length, -1);
   EXPECT_EQ(c.trainer.max_completion_length, -1);
+  EXPECT_FALSE(c.trainer.ld_alpha.has_value());  // the YAML's values undone: TRL's None, off
+  EXPECT_FALSE(c.trainer.rpo_alpha.has_value());
+  EXPECT_TRUE(c.trainer.loss_weights.empty());
+  EXPECT_EQ(load_train_config(yaml, {}, TrainerKind::DPO).trainer.ld_alpha, std::optional<double>(0.5));
   for (const char* set : {"trainer.learning_rate=null", "trainer.max_prompt_length="}) {
     try {
       load_train_config(yaml, {set}, TrainerKind::DPO);

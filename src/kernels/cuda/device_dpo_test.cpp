@@ -20,9 +20,9 @@ void expect_dpo_runs_agree(const std::string& loss_name, Precision precision) {
   ReferenceLogps cpu_summed, gpu_summed;
   if (f.loss.uses_reference()) {  // each device's own reference pass, as a run on it does
     TrainState reference_state(cpu_model, precision);
-    cpu_summed = summed_logps(cpu_model.config, reference_state.weights, precision, f.pairs, 3, 0);
+    cpu_summed = summed_logps(cpu_model.config, reference_state.weights, precision, f.pairs, 3, 0, f.loss.ld_alpha);
     std::unique_ptr<TrainDevice> device = open_train_device(0);
-    gpu_summed = summed_logps_on_device(gpu_model, *device, precision, f.pairs, 3, 0);
+    gpu_summed = summed_logps_on_device(gpu_model, *device, precision, f.pairs, 3, 0, f.loss.ld_alpha);
     for (size_t i = 0; i < f.pairs.size(); ++i)
       EXPECT_NEAR(gpu_summed.chosen[i], cpu_summed.chosen[i], 2e-2 * std::fabs(cpu_summed.chosen[i]) + 1e-3)
           << loss_name << ": reference log-prob of chosen " << i << " on the GPU vs the CPU";
@@ -77,7 +77,7 @@ TEST_P(DeviceDpo, FiveStepsBf16WithinTwoPercentOfCpu) {
   expect_dpo_runs_agree(GetParam(), Precision::BF16);
 }
 
-INSTANTIATE_TEST_SUITE_P(Losses, DeviceDpo, ::testing::Values("sigmoid", "apo_zero", "ipo", "simpo_cpo", "aot", "mpo"));
+INSTANTIATE_TEST_SUITE_P(Losses, DeviceDpo, ::testing::Values("sigmoid", "apo_zero", "ipo", "simpo_cpo", "aot", "mpo", "sigmoid_ld"));
 
 }  // namespace
 }  // namespace tt
