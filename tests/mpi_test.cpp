@@ -262,6 +262,45 @@ TEST(MpiDpo, AotSortsWithinEachMicroBatchOnEveryRank) {
   expect_same_weights(dir + "/two/out", dir + "/one/out", 1e-5);
 }
 
+// The metrics rows that hold `key` (evaluation rows: eval_loss).
+std::vector<nlohmann::json> rows_with(const std::string& metrics, const std::string& key) {
+  std::vector<nlohmann::json> rows;
+  read_jsonl(metrics, [&](int64_t, const nlohmann::json& row) {
+    if (row.contains(key)) rows.push_back(row);
+  });
+  return rows;
+}
+
+// Evaluation under mpirun: each rank evaluates its share of the batches and the sums are all-reduced
+// (every rank evaluated every batch); the metrics are one process's, for SFT and DPO.
+TEST(MpiEval, RanksShareTheEvaluationBatchesAndReportOneProcesssMetrics) {
+  SKIP_WITHOUT_MPI();
+  const std::string dir = testing::make_temp_dir("mpi-eval");
+  const std::string eval = " --set dataset.test_size=0.34 --set trainer.eval_strategy=steps --set trainer.eval_steps=1"
+                           " --set trainer.per_device_eval_batch_size=1";
+  for (const std::string verb : {"sft", "dpo"}) {
+    SCOPED_TRACE(verb);
+    auto config = [&](const std::string& where, int accumulation) {
+      return verb == "sft" ? sft_config(where, accumulation) + " --set trainer.max_steps=2"
+                           : dpo_config(where, accumulation) + " --set trainer.max_steps=2";
+    };
+    auto two = run_ranks(2, verb + " " + config(dir + "/" + verb + "2", 2) + eval);
+    ASSERT_EQ(two.exit_code, 0) << two.output;
+    auto one = run_one(verb + " " + config(dir + "/" + verb + "1", 4) + eval);
+    ASSERT_EQ(one.exit_code, 0) << one.output;
+    const auto a = rows_with(dir + "/" + verb + "2/out/metrics.jsonl", "eval_loss");
+    const auto b = rows_with(dir + "/" + verb + "1/out/metrics.jsonl", "eval_loss");
+    ASSERT_EQ(a.size(), 2u);
+    ASSERT_EQ(b.size(), 2u);
+    for (size_t i = 0; i < a.size(); ++i)
+      for (const auto& [key, value] : b[i].items()) {
+        if (!value.is_number_float()) continue;
+        EXPECT_NEAR(a[i].at(key).get<double>(), value.get<double>(), 1e-6 * std::max(1.0, std::fabs(value.get<double>())))
+            << key << " at evaluation " << i;
+      }
+  }
+}
+
 // The files of a run that ZeRO-1 must not change: the model, the metrics and every checkpoint's
 // weights and optimizer moments.
 void expect_same_run_files(const std::string& a, const std::string& b) {

@@ -356,13 +356,19 @@ class PreferenceObjective final : public Objective {
   // metrics of get_batch_loss_metrics with the "eval_" prefix. eval_loss is transformers' mean over
   // the pairs of their batch's loss; the other metrics are the mean of the batches' means, as TRL
   // averages its stored metrics. bco_pair's running baseline is updated by the evaluation batches
-  // too, as TRL's dpo_loss updates it whenever it runs.
+  // too, as TRL's dpo_loss updates it whenever it runs. Under mpirun each rank evaluates its share
+  // of the batches (as DDP shards the evaluation set) and the sums are all-reduced.
   nlohmann::json evaluate(TrainState& state) override {
     const std::vector<PreferencePair>& pairs = *eval_pairs_;
     const NllTerm nll_of = nll_term();
-    double loss_sum = 0, batches = 0;
-    std::vector<double> means(kSlots, 0.0);
-    for (size_t start = 0; start < pairs.size(); start += static_cast<size_t>(eval_batch_size_)) {
+    // [0, kSlots): the batches' means, then the loss sum and the batch count
+    std::vector<double> means(kSlots + 2, 0.0);
+    double& loss_sum = means[kSlots];
+    double& batches = means[kSlots + 1];
+    const size_t batch_size = static_cast<size_t>(eval_batch_size_);
+    Communicator& world = Communicator::world();
+    for (size_t b : rank_share((pairs.size() + batch_size - 1) / batch_size, world.size(), world.rank())) {
+      const size_t start = b * batch_size;
       std::vector<int64_t> rows;
       std::vector<const PreferencePair*> group;
       for (size_t i = start; i < std::min(pairs.size(), start + static_cast<size_t>(eval_batch_size_)); ++i) {
@@ -393,6 +399,7 @@ class PreferenceObjective final : public Objective {
       means[kLogitsRejected] += logits.rejected;
       batches += 1;
     }
+    if (world.distributed()) world.all_reduce_sum(means.data(), means.size());
     const double n = std::max(1.0, batches);
     nlohmann::json out = {{"eval_loss", loss_sum / static_cast<double>(std::max<size_t>(1, pairs.size()))},
                           {"eval_rewards/chosen", means[kRewardChosen] / n},

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/communicator.h"
 #include "core/error.h"
 #include "data/prepare.h"
 #include "train/run_support.h"
@@ -126,16 +127,25 @@ class SftObjective final : public Objective {
   }
 
   nlohmann::json evaluate(TrainState& state) override {
+    // Under mpirun each rank evaluates its share of the batches and the sums are all-reduced.
     EvalAverages averages;
     const size_t bs = static_cast<size_t>(args_.per_device_eval_batch_size);
     Workspace ws;
-    for (size_t start = 0; start < eval_.size(); start += bs) {
+    Communicator& world = Communicator::world();
+    for (size_t b : rank_share((eval_.size() + bs - 1) / bs, world.size(), world.rank())) {
+      const size_t start = b * bs;
       std::vector<int64_t> ids;
       for (size_t i = start; i < std::min(eval_.size(), start + bs); ++i) ids.push_back(static_cast<int64_t>(i));
       Batch batch = eval_.batch(ids, run_.pad_id);
       std::vector<float> logprobs(batch.size());
       LossResult r = evaluate_token_loss(state, batch, loss_, ws, logprobs.data());
       averages.add(eval_loss_sum(batch, logprobs), r.tokens, r.correct, eval_.packed.padding_free ? 1 : batch.rows);
+    }
+    if (world.distributed()) {
+      double sums[4] = {averages.weighted_loss, averages.weight, averages.accuracy_sum,
+                        static_cast<double>(averages.batches)};
+      world.all_reduce_sum(sums, 4);
+      averages = {sums[0], sums[1], sums[2], static_cast<int64_t>(sums[3])};
     }
     return {{"eval_loss", averages.loss()}, {"eval_mean_token_accuracy", averages.accuracy()}};
   }
