@@ -197,6 +197,43 @@ TEST_F(CliBadModelInput, WrongTensorShapeIsNamed) {
   expect_one_line_error(score(dir_ + "/in.jsonl"), "model.layers.0.feed_forward.gate_proj.weight");
 }
 
+// A tied checkpoint that also holds lm_head.weight: the embedding is the output layer (as transformers
+// ties it), so an equal copy loads silently and a differing one is warned of, naming the difference.
+TEST_F(CliBadModelInput, ATiedCheckpointsDifferingLmHeadIsWarnedOf) {
+  SafetensorsFile original(model_ + "/model.safetensors");
+  std::vector<std::vector<float>> data;
+  std::vector<TensorToWrite> tensors;
+  for (const auto& info : original.tensors()) {
+    data.emplace_back(info.numel());
+    original.read_f32(info.name, data.back().data());
+  }
+  std::vector<float> head;
+  std::vector<int64_t> head_shape;
+  size_t i = 0;
+  for (const auto& info : original.tensors()) {
+    ASSERT_NE(info.name, "lm_head.weight") << "tiny-llama4 ties its embeddings";
+    if (info.name == "model.embed_tokens.weight") head = data[i], head_shape = info.shape;
+    tensors.push_back({info.name, DType::F32, info.shape, data[i++].data(), nullptr});
+  }
+  ASSERT_FALSE(head.empty());
+  const auto r0 = score(dir_ + "/in.jsonl");
+  ASSERT_EQ(r0.exit_code, 0) << r0.output;
+  const std::string scores = read_file(dir_ + "/out.jsonl");
+  tensors.push_back({"lm_head.weight", DType::F32, head_shape, head.data(), nullptr});
+  write_safetensors(model_ + "/model.safetensors", tensors);
+  auto r = score(dir_ + "/in.jsonl");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(r.output.find("lm_head"), std::string::npos) << r.output;
+  head[7] += 0.5f;
+  write_safetensors(model_ + "/model.safetensors", tensors);
+  r = score(dir_ + "/in.jsonl");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("tensor lm_head.weight is ignored: config.json ties the word embeddings"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("by up to 0.5"), std::string::npos) << r.output;
+  EXPECT_EQ(read_file(dir_ + "/out.jsonl"), scores);  // the embedding is the output layer either way
+}
+
 TEST_F(CliBadModelInput, MissingModelDirectory) {
   expect_one_line_error(run_cli("score --model " + dir_ + "/nowhere --input " + dir_ + "/in.jsonl --output " + dir_ +
                                 "/o.jsonl"),

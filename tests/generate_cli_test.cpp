@@ -194,6 +194,7 @@ TEST(GenerateCli, BadInputGetsOneLineMessages) {
   expect_error("{\"prompt\": \"hi\"}", "--stop ''", "empty stop string");
   expect_error("{\"prompt\": \"hi\", \"top_p\": 2}", "", "top_p must be in (0, 1]");
   expect_error("{\"messages\": [{\"role\": \"user\", \"content\": \"x\"}]}", "", "needs --chat");
+  expect_error("{\"prompt\": \"hi\"}", "--stop-token-id -1", "generate --stop-token-id: token id -1 is out of range");
 }
 
 TEST(GenerateCli, BenchGenerateReportsThroughput) {

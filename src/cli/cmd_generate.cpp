@@ -213,6 +213,9 @@ void run_generate(const GenerateArgs& args) {
                                                         .cuda_device = cuda_device,
                                                         .tokenizer = infer::Need::IfPresent,
                                                         .chat_template = args.chat ? infer::Need::Required : infer::Need::No});
+  for (int32_t id : args.stop_token_ids)  // the flag's, not the first line's (which the engine would blame)
+    if (id < 0 || id >= session->model.config.vocab_size)
+      fail("generate --stop-token-id: token id {} is out of range (vocab size {})", id, session->model.config.vocab_size);
   const std::vector<nlohmann::json> rows = read_requests(args);
   // Under mpirun: rank r answers rows r, r + N, ... and rank 0 writes every row in input order. A
   // request's samples depend only on its prompt, parameters and seed (batch invariance), so the file

@@ -2,11 +2,14 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
 #include <set>
+
+#include <fmt/ranges.h>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -102,7 +105,27 @@ Model load_model(const std::string& path) {
   for (const auto& [file, st] : open)
     for (const auto& info : st->tensors())
       if (!expected.count(info.name)) {
-        if (info.name == "lm_head.weight" && model.config.tie_word_embeddings) continue;  // tied copy
+        if (info.name == "lm_head.weight" && model.config.tie_word_embeddings) {
+          // A tied copy. The embedding is what the model uses (as transformers ties lm_head to it), so a
+          // copy that differs was trained or edited apart from it: say so rather than drop it unseen.
+          const TensorSlot& embed = *model.layout.find("model.embed_tokens.weight");
+          std::string why;
+          if (info.shape != embed.shape) {
+            why = fmt::format("its shape [{}] is not the embedding's [{}]", fmt::join(info.shape, ", "),
+                              fmt::join(embed.shape, ", "));
+          } else {
+            std::vector<float> copy(static_cast<size_t>(embed.numel));
+            st->read_f32(info.name, copy.data(), embed.shape);
+            double largest = 0;
+            for (int64_t i = 0; i < embed.numel; ++i)
+              largest = std::max(largest, std::fabs(static_cast<double>(copy[i]) - model.params[embed.offset + i]));
+            if (largest > 0) why = fmt::format("it differs from model.embed_tokens.weight (by up to {:.3g})", largest);
+          }
+          if (!why.empty())
+            log_warn("{}: tensor lm_head.weight is ignored: config.json ties the word embeddings, so the model's output "
+                     "layer is model.embed_tokens.weight, and {}", file, why);
+          continue;
+        }
         log_warn("{}: tensor {} is not used by this architecture", file, info.name);
       }
   check_finite_parameters(model, files.count("") ? files[""] : dir + "/model.safetensors.index.json");
