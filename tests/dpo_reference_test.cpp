@@ -43,7 +43,7 @@ std::string cpo_alpha_of(const std::map<std::string, std::string>& meta) {
 std::string options_of(const std::map<std::string, std::string>& meta) {
   std::string lines;
   for (const char* key : {"rpo_alpha", "reference_free", "discopop_tau", "loss_weights", "f_divergence_type",
-                          "f_alpha_divergence_coef", "ld_alpha"})
+                          "f_alpha_divergence_coef", "ld_alpha", "use_weighting"})
     if (meta.count(key)) lines += fmt::format("  {}: {}\n", key, meta.at(key));
   return lines;
 }
@@ -148,10 +148,12 @@ TEST_P(DpoReference, FirstStepLossRewardsAndGradientsMatchPyTorch) {
       for (auto& p : micro) p.baseline = baseline;
     }
     const std::vector<PairLoss> losses = dpo_micro_batch_losses(loss, micro);
+    // WPO's pair weights (the fixture's; the trainer's own are checked through the loss and gradients)
+    const std::vector<float> wpo = loss.use_weighting ? read_vec(ref, "step1.wpo", 4) : std::vector<float>(4, 1.0f);
     std::vector<double> got, want;
     for (int j = 0; j < 2; ++j) {
       const int i = 2 * m + j;
-      got.push_back(losses[j].loss);
+      got.push_back(losses[j].loss * wpo[i]);
       want.push_back(pl[i]);
       EXPECT_NEAR(losses[j].reward_chosen, rw_c[i], 1e-4 * std::fabs(rw_c[i]) + 1e-5) << i;
       EXPECT_NEAR(losses[j].reward_rejected, rw_r[i], 1e-4 * std::fabs(rw_r[i]) + 1e-5) << i;
@@ -213,7 +215,7 @@ INSTANTIATE_TEST_SUITE_P(Losses, DpoReference,
                                            "bco_pair", "simpo_cpo", "sigmoid_keep", "exo_pair", "nca_pair",
                                            "sppo_hard", "discopop", "sft", "sigmoid_rpo", "sigmoid_free", "aot",
                                            "aot_pair", "mpo", "ipo_sigmoid", "sigmoid_js", "hinge_alpha",
-                                           "sigmoid_ld"));
+                                           "sigmoid_ld", "wpo"));
 
 // DPO evaluation as TRL's: eval_loss is transformers' mean over the pairs of each batch's loss, the
 // other eval_ metrics the mean of the batches' means. With learning rate 0 the policy stays its
@@ -566,6 +568,10 @@ TEST(DpoConfig, LossTypesAndTheirChecks) {
             std::string::npos);
   EXPECT_NE(message({"f_divergence_type=alpha_divergence", "f_alpha_divergence_coef=0"}).find("divides by it"),
             std::string::npos);
+  // WPO: not with the losses that sort the pairs, nor with CPOTrainer's simpo
+  EXPECT_EQ(message({"use_weighting=true", "loss_type=[sigmoid, sft]"}), "");
+  EXPECT_NE(message({"use_weighting=true", "loss_type=aot"}).find("the loss sorts the pairs"), std::string::npos);
+  EXPECT_NE(message({"use_weighting=true", "loss_type=simpo"}).find("use_weighting is DPOTrainer's"), std::string::npos);
   // SFT takes one loss
   const std::string sft = [&] {
     try {

@@ -40,6 +40,9 @@ sigmoid_ld: sigmoid (label_smoothing 0.1) with LD-DPO's ld_alpha 0.5 as TRL 0.29
   completion's log-prob is the sum over its first min(chosen, rejected) completion tokens plus
   ld_alpha x the rest, for the policy and the reference (TRL 0.27/0.28 indexed the row's positions,
   prompt included, and left the reference unweighted: a bug fixed in 0.29).
+wpo: loss_type [sigmoid, sft] (label_smoothing 0.1) with use_weighting, WPO as TRL 0.29+ computes
+  it: each pair's loss times exp(mean_t(logp_t - log sum_v p_v^2)) of its chosen row times its
+  rejected row's (detached); the sft part, nll_loss expanded per pair, weighs the mean pair weight.
 ipo_sigmoid: loss_type [ipo, sigmoid], loss_weights null (1 each): "ipo" in the list makes every
   loss see length-averaged log-probs (concatenated_forward), and the rewards are 2 beta (logp - ref).
 
@@ -94,6 +97,7 @@ CASES = OrderedDict([
     ("sigmoid_js", (0.5, 0.1, 0.5)),
     ("hinge_alpha", (0.5, 0.0, 0.5)),
     ("sigmoid_ld", (0.5, 0.1, 0.5)),
+    ("wpo", (0.5, 0.1, 0.5)),
 ])
 # A folder whose name is not its loss type, and CPOTrainer's cpo_alpha (the weight of the chosen
 # completions' NLL, default 1.0 in TRL; the "simpo" folder is pure SimPO, cpo_alpha 0, as TRL's
@@ -110,7 +114,9 @@ RPO_ALPHA = {"sigmoid_rpo": 0.5}
 DPO_NLL_WEIGHT = {"sigmoid_rpo": 0.5, "sft": 1.0}
 REFERENCE_FREE = {"sigmoid_free"}
 # DPOConfig's list of loss types and their loss_weights (None: 1 each)
-LOSS_LISTS = {"mpo": (["sigmoid", "bco_pair", "sft"], [0.8, 0.2, 1.0]), "ipo_sigmoid": (["ipo", "sigmoid"], None)}
+LOSS_LISTS = {"mpo": (["sigmoid", "bco_pair", "sft"], [0.8, 0.2, 1.0]), "ipo_sigmoid": (["ipo", "sigmoid"], None),
+              "wpo": (["sigmoid", "sft"], None)}
+USE_WEIGHTING = {"wpo"}
 DISCOPOP_TAU = 0.05
 
 
@@ -210,6 +216,13 @@ def sequence_logps(arch, params, pairs, average, with_nll=False, ld_alpha=None):
     if average:
         s = s / keep.sum(-1)
     B = len(pairs)
+    # WPO's pair weights (TRL 0.29+): exp(mean over the completion of logp_t - log sum_v p_v^2) of
+    # the chosen row times the rejected row's, detached
+    with torch.no_grad():
+        log_denom = torch.logsumexp(2.0 * logits, dim=-1) - 2.0 * torch.logsumexp(logits, dim=-1)
+        aligned = (lp - log_denom) * keep
+        weights = torch.exp(aligned.sum(-1) / keep.sum(-1).clamp(min=1))
+    sequence_logps.wpo = weights[:B] * weights[B:]
     if with_nll:
         V = logits.shape[-1]
         if with_nll == "dpo":  # DPOTrainer: labels 0 outside the completion, ignore_index=0
@@ -320,6 +333,8 @@ def make_case(case, out_root):
     free = case in REFERENCE_FREE
     fdiv = F_DIVERGENCE.get(case, F_DIVERGENCE_NONE)
     ld = LD_ALPHA.get(case)
+    wpo = case in USE_WEIGHTING
+    assert not (wpo and case in RPO_ALPHA)
     average = any(t in ("ipo", "simpo") for t in types)
     with open(os.path.join(ROOT, MODEL_DIR, "config.json")) as fh:
         arch = ref.Arch(json.load(fh))
@@ -338,6 +353,7 @@ def make_case(case, out_root):
     ref_c, ref_r = (rc0 + off_c).float(), (rr0 + off_r).float()
     pol_c, pol_r, losses, rew_c, rew_r, baselines, nlls, mb_losses = [], [], [], [], [], [], [], []
     logits_c, logits_r = [], []
+    wpo_weights = []
     running = RunningMoments()
     for m in range(ga):
         mb = first[m * bs:(m + 1) * bs]
@@ -346,7 +362,11 @@ def make_case(case, out_root):
         l, wc, wr = weighted_losses(types, weights_or_ones, beta, eps, gamma, pc, pr, ref_c[m * bs:(m + 1) * bs],
                                     ref_r[m * bs:(m + 1) * bs], running, free, fdiv)
         baselines.append(running.mean)
-        loss_mb = l.mean() + alpha * nll if alpha else l.mean()
+        nll_weight = alpha
+        if wpo:  # no rpo_alpha here: the whole nll weight is the sft loss's, weighted per pair
+            l, nll_weight = l * sequence_logps.wpo, alpha * sequence_logps.wpo.mean()
+            wpo_weights.append(sequence_logps.wpo)
+        loss_mb = l.mean() + nll_weight * nll if alpha else l.mean()
         (loss_mb / ga).backward()
         nlls.append(nll.detach()); mb_losses.append(loss_mb.detach())
         pol_c.append(pc.detach()); pol_r.append(pr.detach()); losses.append(l.detach())
@@ -357,6 +377,8 @@ def make_case(case, out_root):
     step1["step1.logps_chosen"] = torch.cat(pol_c)
     step1["step1.logps_rejected"] = torch.cat(pol_r)
     step1["step1.pair_losses"] = torch.cat(losses)
+    if wpo:
+        step1["step1.wpo"] = torch.cat(wpo_weights).float()  # each pair's WPO weight (pair_losses include it)
     step1["step1.loss"] = torch.stack(mb_losses).mean().reshape(1) if alpha else \
         torch.cat(losses).mean().reshape(1)
     if alpha:
@@ -390,8 +412,11 @@ def make_case(case, out_root):
             rr = torch.cat([refs[lo + i][1] for i in range(bs)])
             pc, pr, nll, _ = sequence_logps(arch, params, mb, average, with_nll=nll_kind, ld_alpha=ld)
             l, _, _ = weighted_losses(types, weights_or_ones, beta, eps, gamma, pc, pr, rc, rr, running, free, fdiv)
+            nll_weight = alpha
+            if wpo:
+                l, nll_weight = l * sequence_logps.wpo, alpha * sequence_logps.wpo.mean()
             # HF Trainer: each micro-batch's mean loss (CPOTrainer: + cpo_alpha * nll) / accumulation steps
-            loss_mb = ((l.mean() + alpha * nll) if alpha else l.mean()) / ga
+            loss_mb = ((l.mean() + nll_weight * nll) if alpha else l.mean()) / ga
             loss_mb.backward()
             logged += loss_mb.item()
         gn = torch.nn.utils.clip_grad_norm_(list(params.values()), OPT["max_grad_norm"])
@@ -422,6 +447,8 @@ def make_case(case, out_root):
         meta["logs_nll"] = "true"
     if ld is not None:
         meta["ld_alpha"] = repr(ld)
+    if wpo:
+        meta["use_weighting"] = "true"
     if case in F_DIVERGENCE:
         meta["f_divergence_type"] = fdiv[0]
         meta["f_alpha_divergence_coef"] = repr(fdiv[1])

@@ -279,8 +279,9 @@ class PreferenceObjective final : public Objective {
     const Batch& batch = micro.batch;
     const int64_t B = static_cast<int64_t>(micro.rows.size()), T = batch.seq, N = batch.size();
     // 1. the forward and per-token log-probs (the classifier forward-only)
-    std::vector<float> logp(N);
-    forward_logprobs(state, batch, logp);
+    std::vector<float> logp(N), log_sum_sq;
+    forward_logprobs(state, batch, logp, true, config_.use_weighting ? &log_sum_sq : nullptr);
+    const std::vector<double> wpo = wpo_weights(batch, logp, log_sum_sq, B);
     // 2. the loss and dL/dlogp_seq, spread over each sequence's completion tokens as w_t = -dL/dlogp_seq
     //    (the classifier backpropagates sum_t w_t * (-logp_t))
     std::vector<double> div_c, div_r;
@@ -290,7 +291,7 @@ class PreferenceObjective final : public Objective {
     std::vector<float> token_weights(N, 0.0f);
     const double pair_weight = static_cast<double>(micro.units) / static_cast<double>(B);  // 1 unless short
     const double scale = pair_weight / static_cast<double>(where.normaliser);
-    const std::vector<PairLoss> losses = dpo_micro_batch_losses(config_, inputs);
+    const std::vector<PairLoss> losses = weighted_pair_losses(inputs, wpo);
     for (int64_t i = 0; i < B; ++i) {
       const PairLoss& pl = losses[i];
       const float wc = static_cast<float>(-pl.d_chosen / div_c[i] * scale);
@@ -301,7 +302,7 @@ class PreferenceObjective final : public Objective {
       }
       add_pair(sums, pl, inputs[i], pair_weight);
     }
-    if (const NllTerm nll = nll_term(); nll.logged) add_chosen_nll(batch, logp, B, pair_weight, scale, nll, token_weights, sums);
+    if (const NllTerm nll = nll_term(wpo); nll.logged) add_chosen_nll(batch, logp, B, pair_weight, scale, nll, token_weights, sums);
     const MeanLogits logits = micro_batch_mean_logits(state, batch, B);
     sums[kLogitsChosen] += logits.chosen;
     sums[kLogitsRejected] += logits.rejected;
@@ -377,18 +378,19 @@ class PreferenceObjective final : public Objective {
       }
       const Batch batch = make_pair_batch(group, pad_id_);
       const int64_t B = static_cast<int64_t>(rows.size());
-      std::vector<float> logp(batch.size());
-      forward_logprobs(state, batch, logp, /*for_backward=*/false);
+      std::vector<float> logp(batch.size()), log_sum_sq;
+      forward_logprobs(state, batch, logp, /*for_backward=*/false, config_.use_weighting ? &log_sum_sq : nullptr);
+      const std::vector<double> wpo = wpo_weights(batch, logp, log_sum_sq, B);
       std::vector<double> div_c, div_r;
       const std::vector<PairLogps> inputs = pair_inputs(pairs, eval_reference_, rows,
                                                         row_sums(batch, logp, position_weights(batch, config_.ld_alpha)),
                                                         div_c, div_r);
       MetricSums sums(kSlots, 0.0);
-      const std::vector<PairLoss> losses = dpo_micro_batch_losses(config_, inputs);
+      const std::vector<PairLoss> losses = weighted_pair_losses(inputs, wpo);
       for (int64_t i = 0; i < B; ++i) add_pair(sums, losses[i], inputs[i], 1.0);
-      if (nll_of.logged) {
+      if (const NllTerm batch_nll = nll_term(wpo); batch_nll.logged) {
         std::vector<float> no_weights(batch.size(), 0.0f);
-        add_chosen_nll(batch, logp, B, 1.0, 1.0, nll_of, no_weights, sums);  // adds weight x nll x B to the loss
+        add_chosen_nll(batch, logp, B, 1.0, 1.0, batch_nll, no_weights, sums);  // adds weight x nll x B to the loss
       }
       const MeanLogits logits = micro_batch_mean_logits(state, batch, B);
       const double batch_loss = sums[kLoss] / static_cast<double>(B);
@@ -425,15 +427,54 @@ class PreferenceObjective final : public Objective {
  private:
   // The micro-batch's forward (kept for the backward) and every position's log-prob, on the
   // state's device (a GPU, model/device_transformer.h) or the CPU.
-  static void forward_logprobs(TrainState& state, const Batch& batch, std::vector<float>& logp, bool for_backward = true) {
+  // log_sum_sq (WPO, CPU only: run_dpo refuses use_weighting on a GPU) receives each position's
+  // log sum_v p_v^2.
+  static void forward_logprobs(TrainState& state, const Batch& batch, std::vector<float>& logp, bool for_backward = true,
+                               std::vector<float>* log_sum_sq = nullptr) {
+    if (state.gpu && log_sum_sq) fail("use_weighting (WPO) is not implemented on the GPU");
     if (state.gpu)
       return state.gpu->forward_logprobs(batch, {.precision = state.precision, .for_backward = for_backward}, logp.data());
     const ModelConfig& c = state.model->config;
     const WeightSet& w = state.weights;
     model_forward(c, w, batch, state.workspace, {.precision = state.precision, .for_backward = for_backward});
+    if (log_sum_sq) log_sum_sq->assign(batch.size(), 0.0f);
     classifier_forward_backward(state.workspace.hidden.data(), w.matmul_weights.lm_head, batch.targets.data(),
                                 batch.size(), c.vocab_size, c.hidden_size, nullptr, logp.data(), state.precision,
-                                w.matmul_weights_are_bf16);
+                                w.matmul_weights_are_bf16, log_sum_sq ? log_sum_sq->data() : nullptr);
+  }
+
+  // WPO's weight of each pair (TRL 0.29+, Eq. 2 of the WPO paper), detached: exp of the mean over
+  // the chosen completion's positions of logp_t - log sum_v p_v^2, times the same for the rejected
+  // one; 1 for every pair without use_weighting.
+  std::vector<double> wpo_weights(const Batch& batch, const std::vector<float>& logp,
+                                  const std::vector<float>& log_sum_sq, int64_t B) const {
+    std::vector<double> out(B, 1.0);
+    if (!config_.use_weighting) return out;
+    std::vector<double> mean(batch.rows, 0.0);
+    for (int64_t r = 0; r < batch.rows; ++r) {
+      double sum = 0;
+      int64_t scored = 0;
+      for (int64_t t = 0; t < batch.seq; ++t) {
+        const int64_t p = r * batch.seq + t;
+        if (batch.targets[p] < 0) continue;
+        sum += static_cast<double>(logp[p]) - log_sum_sq[p];
+        ++scored;
+      }
+      mean[r] = sum / static_cast<double>(std::max<int64_t>(1, scored));
+    }
+    for (int64_t i = 0; i < B; ++i) out[i] = std::exp(mean[i]) * std::exp(mean[B + i]);
+    return out;
+  }
+
+  // The pair losses of a micro-batch, each scaled by its WPO weight (the rewards are not).
+  std::vector<PairLoss> weighted_pair_losses(const std::vector<PairLogps>& inputs, const std::vector<double>& wpo) const {
+    std::vector<PairLoss> losses = dpo_micro_batch_losses(config_, inputs);
+    for (size_t i = 0; i < losses.size(); ++i) {
+      losses[i].loss *= wpo[i];
+      losses[i].d_chosen *= wpo[i];
+      losses[i].d_rejected *= wpo[i];
+    }
+    return losses;
   }
 
   // The classifier's gradient with token weights w_t (it backpropagates sum_t w_t * (-logp_t)) and
@@ -470,13 +511,19 @@ class PreferenceObjective final : public Objective {
     bool skips_id_zero = false;
     bool logged = false;  // the term is computed and logged as nll_loss (even at weight 0)
   };
-  NllTerm nll_term() const {
-    double weight = config_.rpo_alpha.value_or(0.0);
+  // With WPO (`wpo`: the micro-batch's pair weights), the sft loss's part weighs the mean pair weight,
+  // as TRL 0.29+ weighs its per-sequence copies of nll_loss (rpo_alpha's part is not weighted).
+  NllTerm nll_term(const std::vector<double>& wpo = {}) const {
+    double weight = config_.rpo_alpha.value_or(0.0), mean_wpo = 1.0;
+    if (!wpo.empty()) {
+      mean_wpo = 0;
+      for (double w : wpo) mean_wpo += w / static_cast<double>(wpo.size());
+    }
     bool dpo_nll = false;
     for (size_t k = 0; k < config_.types.size(); ++k) {
       const PreferenceLossType& type = preference_loss(config_.types[k]);
       if (type.chosen_nll) return {config_.cpo_alpha, false, config_.cpo_alpha != 0};  // alone (validated)
-      if (type.dpo_nll) weight += config_.weight(k), dpo_nll = true;
+      if (type.dpo_nll) weight += config_.weight(k) * mean_wpo, dpo_nll = true;
     }
     return {weight, true, dpo_nll || config_.rpo_alpha.has_value()};
   }
@@ -675,6 +722,10 @@ DpoResult run_dpo(DpoRun& run) {
     fail("{}: loss_type {} keeps a running state over micro-batches and cannot train data-parallel; run it on one "
          "rank",
          config.source, stateful->name);
+  if (loss.use_weighting && run.cuda_device >= 0)
+    fail("{}: trainer.use_weighting (WPO) is not implemented on the GPU: its log sum p^2 per position is computed by "
+         "the CPU classifier only; run this config with --device cpu",
+         config.source);
   const Precision precision = config.trainer.bf16 ? Precision::BF16 : Precision::FP32;
   DpoResult result;
   result.output_dir = config.trainer.output_dir;

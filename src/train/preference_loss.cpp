@@ -77,7 +77,8 @@ DpoLossConfig DpoLossConfig::from_args(const TrainingArgs& args) {
           .discopop_tau = args.discopop_tau,
           .f_divergence = args.f_divergence_type,
           .f_alpha = args.f_alpha_divergence_coef,
-          .ld_alpha = args.ld_alpha};
+          .ld_alpha = args.ld_alpha,
+          .use_weighting = args.use_weighting};
 }
 
 double DpoLossConfig::weight(size_t i) const { return weights.empty() ? 1.0 : weights.at(i); }

@@ -64,6 +64,9 @@ struct DpoLossConfig {
   // first min(chosen, rejected) completion tokens plus ld_alpha times the sum over the rest, for the
   // policy and the reference; unset: the plain sum.
   std::optional<double> ld_alpha = std::nullopt;
+  // WPO (TRL's use_weighting, as TRL 0.29+ computes it): each pair's loss times the detached weight
+  // exp(mean_t (logp_t - log sum_v p_v^2)) of its chosen completion times that of its rejected one.
+  bool use_weighting = false;
 
   static DpoLossConfig from_args(const TrainingArgs& args);
   double weight(size_t i) const;  // of types[i]

@@ -46,7 +46,7 @@ const std::set<std::string>& python_only_keys() {
 const std::map<std::string, std::string>& default_only_keys() {
   static const std::map<std::string, std::string> keys = {
       // DPOConfig
-      {"use_weighting", "false"},
+
       {"sync_ref_model", "false"},
       {"ref_model_mixup_alpha", "0.6"}, {"ref_model_sync_steps", "512"},
       {"generate_during_eval", "false"}, {"tools", "null"}, {"force_use_ref_model", "false"},
@@ -165,6 +165,7 @@ std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
   };
   s["f_divergence_type"] = [&a](const YAML::Node& n, const std::string& w) { a.f_divergence_type = scalar(n, w); };
   s["f_alpha_divergence_coef"] = number(a.f_alpha_divergence_coef);
+  s["use_weighting"] = flag(a.use_weighting);
   s["ld_alpha"] = [&a](const YAML::Node& n, const std::string& w) {
     a.ld_alpha = is_null(n) ? std::nullopt : std::optional<double>(as_double(n, w));
   };
@@ -264,7 +265,8 @@ const std::string* other_trainers_key(const std::string& key, TrainerKind kind) 
   static const std::map<std::string, std::string> dpo_only = [] {
     std::map<std::string, std::string> m;
     for (const char* k : {"beta", "label_smoothing", "reference_free", "simpo_gamma", "cpo_alpha", "rpo_alpha",
-                          "discopop_tau", "loss_weights", "f_divergence_type", "f_alpha_divergence_coef", "ld_alpha", "max_prompt_length",
+                          "discopop_tau", "loss_weights", "f_divergence_type", "f_alpha_divergence_coef", "ld_alpha", "use_weighting",
+                          "max_prompt_length",
                           "max_completion_length", "truncation_mode"})
       m[std::string("trainer.") + k] = "a DPO option";
     return m;
@@ -415,6 +417,13 @@ void validate_preference_losses(const TrainConfig& c) {
       if (preference_loss(name).chosen_nll)
         fail("{}: trainer.ld_alpha is DPOTrainer's; {} is CPOTrainer's loss", f, name);
   }
+  if (a.use_weighting)
+    for (const std::string& name : a.loss_types) {
+      if (name == "aot" || name == "aot_pair")
+        fail("{}: trainer.use_weighting with {}: the loss sorts the pairs, so per-pair weights would not follow them "
+             "(TRL refuses it too)", f, name);
+      if (preference_loss(name).chosen_nll) fail("{}: trainer.use_weighting is DPOTrainer's; {} is CPOTrainer's loss", f, name);
+    }
   // TRL 0.27's f-divergences change the margin (dpo_loss's `logits`) of these losses only
   static const std::set<std::string> f_divergence_types = {"reverse_kl", "js_divergence", "alpha_divergence"};
   if (!f_divergence_types.count(a.f_divergence_type))

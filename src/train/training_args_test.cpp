@@ -118,7 +118,7 @@ TEST(TrainingArgs, TrlKeysAtTheirDefaultLoadAndNullIsNone) {
   EXPECT_FALSE(c.trainer.rpo_alpha.has_value());
   expect_error(head + "  ld_alpha: 1.5\n", "trainer.ld_alpha must be in [0, 1]", TrainerKind::DPO);
   expect_error(head + "  f_divergence_type: chi2\n", "trainer.f_divergence_type 'chi2'", TrainerKind::DPO);
-  expect_error(head + "  use_weighting: true\n", "trainer.use_weighting: TRL's use_weighting is not implemented",
+  expect_error(head + "  sync_ref_model: true\n", "trainer.sync_ref_model: TRL's sync_ref_model is not implemented",
                TrainerKind::DPO);
   expect_error(head + "  label_smoothing_factor: 0.1\n", "TRL's label_smoothing_factor is not implemented");
   expect_error(head + "  lr_scheduler_kwargs: {min_lr: 0.1}\n", "TRL's lr_scheduler_kwargs is not implemented");

@@ -33,11 +33,25 @@ RowResult process_row(float* row, int64_t vocab, int32_t target, bool want_grad,
   return isa_paths::process_logit_row_avx2(row, vocab, target, want_grad, token_weight, dft);
 }
 
+// log sum_v softmax(row)_v^2 = log sum exp(2 (z - max)) - 2 log sum exp(z - max), before the row
+// is overwritten.
+float log_sum_of_squared_probs(const float* row, int64_t vocab) {
+  const float peak = *std::max_element(row, row + vocab);
+  double once = 0, twice = 0;
+  for (int64_t v = 0; v < vocab; ++v) {
+    const double e = std::exp(static_cast<double>(row[v]) - peak);
+    once += e;
+    twice += e * e;
+  }
+  return static_cast<float>(std::log(twice) - 2 * std::log(once));
+}
+
 }  // namespace
 
 ClassifierStats classifier_forward_backward(const float* hidden, const float* weight, const int32_t* targets,
                                             int64_t n, int64_t vocab, int64_t dim, const ClassifierGrad* grad,
-                                            float* token_logprobs, Precision precision, bool weight_is_bf16) {
+                                            float* token_logprobs, Precision precision, bool weight_is_bf16,
+                                            float* token_log_sum_sq) {
   OpScope scope("classifier + loss");
   std::vector<int64_t> rows;  // rows with a target
   rows.reserve(n);
@@ -46,6 +60,7 @@ ClassifierStats classifier_forward_backward(const float* hidden, const float* we
     if (targets[t] >= 0) rows.push_back(t);
   }
   if (token_logprobs) std::fill(token_logprobs, token_logprobs + n, 0.0f);
+  if (token_log_sum_sq) std::fill(token_log_sum_sq, token_log_sum_sq + n, 0.0f);
   if (grad) std::fill(grad->d_hidden, grad->d_hidden + n * dim, 0.0f);
 
   const int64_t chunk = std::min<int64_t>(kChunkRows, std::max<int64_t>(1, rows.size()));
@@ -76,6 +91,7 @@ ClassifierStats classifier_forward_backward(const float* hidden, const float* we
     parallel_for(m, m * vocab > kMinParallelWork, [&](int64_t r) {
       int64_t t = rows[c0 + r];
       float w = grad ? grad->token_weights[t] : 1.0f;
+      if (token_log_sum_sq) token_log_sum_sq[t] = log_sum_of_squared_probs(&logits[r * vocab], vocab);
       results[r] = process_row(&logits[r * vocab], vocab, targets[t], grad != nullptr, w,
                                grad && grad->loss == TokenLoss::DFT);
       if (dlogits16)

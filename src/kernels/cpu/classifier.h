@@ -29,9 +29,11 @@ struct ClassifierStats {
 
 // hidden: [N, C]; weight: [V, C]; targets: [N]. token_logprobs (optional, [N]) receives logp_t
 // (0 on ignored rows). grad == nullptr: forward only. weight_is_bf16: in BF16 mode, the weight
-// buffer already holds bf16-rounded values.
+// buffer already holds bf16-rounded values. token_log_sum_sq (optional, [N]) receives
+// log sum_v p_v^2 of each scored row (0 on ignored rows; WPO's weights, train/dpo.cpp).
 ClassifierStats classifier_forward_backward(const float* hidden, const float* weight, const int32_t* targets,
                                             int64_t n, int64_t vocab, int64_t dim, const ClassifierGrad* grad,
-                                            float* token_logprobs, Precision precision, bool weight_is_bf16 = false);
+                                            float* token_logprobs, Precision precision, bool weight_is_bf16 = false,
+                                            float* token_log_sum_sq = nullptr);
 
 }  // namespace tt

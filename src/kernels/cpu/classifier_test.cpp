@@ -76,6 +76,34 @@ void check_gradients(TokenLoss kind) {
   testing::expect_gradient_matches(p.weight, dw, loss, "d_weight", 40);
 }
 
+// WPO's log sum_v p_v^2 per scored row (0 on ignored rows), from the same logits, with a gradient
+// request too (the row is read before it becomes the gradient).
+TEST(Classifier, LogSumOfSquaredProbabilities) {
+  Problem p;
+  for (bool with_grad : {false, true}) {
+    std::vector<float> log_sum_sq(p.n, -7.0f), d_hidden(p.n * p.dim), d_weight(p.vocab * p.dim, 0.0f),
+        weights(p.n, 1.0f);
+    ClassifierGrad grad{weights.data(), TokenLoss::NLL, d_hidden.data(), d_weight.data()};
+    classifier_forward_backward(p.hidden.data(), p.weight.data(), p.targets.data(), p.n, p.vocab, p.dim,
+                                with_grad ? &grad : nullptr, nullptr, Precision::FP32, false, log_sum_sq.data());
+    for (int64_t t = 0; t < p.n; ++t) {
+      if (p.targets[t] < 0) {
+        EXPECT_EQ(log_sum_sq[t], 0.0f);
+        continue;
+      }
+      std::vector<double> logits(p.vocab);
+      double mx = -1e300, z = 0, squares = 0;
+      for (int64_t v = 0; v < p.vocab; ++v) {
+        for (int64_t d = 0; d < p.dim; ++d) logits[v] += double(p.hidden[t * p.dim + d]) * p.weight[v * p.dim + d];
+        mx = std::max(mx, logits[v]);
+      }
+      for (double x : logits) z += std::exp(x - mx);
+      for (double x : logits) squares += std::exp(2 * (x - mx - std::log(z)));
+      EXPECT_NEAR(log_sum_sq[t], std::log(squares), 1e-5) << "row " << t << (with_grad ? " with gradient" : "");
+    }
+  }
+}
+
 TEST(Classifier, NllGradientMatchesFiniteDifferences) { check_gradients(TokenLoss::NLL); }
 TEST(Classifier, DftGradientMatchesFiniteDifferences) { check_gradients(TokenLoss::DFT); }
 
