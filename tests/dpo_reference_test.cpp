@@ -425,7 +425,7 @@ TEST(DpoReferenceCache, SecondRunOfASweepSkipsTheReferencePass) {
   SafetensorsFile ref(fixture + "/reference.safetensors");
   std::string dir = testing::make_temp_dir("dpo-cache");
   std::string cfg = write_file_in(dir, "c.yaml", dpo_config(fixture, ref.metadata(), dir + "/runs/a"));
-  auto first = testing::run_cli("dpo " + cfg + " --set trainer.max_steps=1");
+  auto first = testing::run_cli("dpo " + cfg + " --set trainer.max_steps=1 --set trainer.precompute_ref_batch_size=5");
   ASSERT_EQ(first.exit_code, 0) << first.output;
   EXPECT_NE(first.output.find("one forward-only pass"), std::string::npos) << first.output;
   auto second = testing::run_cli("dpo " + cfg + " --set trainer.max_steps=1 --set trainer.beta=0.25 --set output_dir=" +
@@ -553,6 +553,8 @@ TEST(DpoConfig, LossTypesAndTheirChecks) {
       {{"loss_type=[]"}, "an empty list"},
       {{"loss_type=[exo_pair, sigmoid]"}, "exo_pair with label_smoothing 0 sets TRL's label_smoothing to 1e-3"},
       {{"loss_weights=0.5"}, "expected a list of numbers"},
+      {{"loss_type=[sigmoid, sft]", "loss_weights=[]"}, "an empty list; give one weight per loss_type, or null"},
+      {{"loss_type=[sigmoid, sft]", "loss_weights=[1e300, 1]"}, "loss_weights[0] must be at most 1e6"},
   };
   for (const auto& [overrides, expected] : refused) {
     const std::string got = message(overrides);
@@ -563,11 +565,16 @@ TEST(DpoConfig, LossTypesAndTheirChecks) {
   // TRL 0.27's f-divergences
   EXPECT_EQ(message({"f_divergence_type=js_divergence"}), "");
   EXPECT_EQ(message({"f_divergence_type=alpha_divergence", "f_alpha_divergence_coef=0.5"}), "");
-  EXPECT_NE(message({"f_divergence_type=forward_kl"}).find("'forward_kl' (TRL 0.27's: reverse_kl, js_divergence, "
-                                                           "alpha_divergence)"),
+  EXPECT_NE(message({"f_divergence_type=forward_kl"}).find("'forward_kl' is not one of TRL 0.27's (reverse_kl, "
+                                                           "js_divergence, alpha_divergence)"),
+            std::string::npos);
+  EXPECT_NE(message({"f_divergence_type=js_divergence", "loss_type=simpo"}).find("f_divergence_type is DPOTrainer's"),
             std::string::npos);
   EXPECT_NE(message({"f_divergence_type=alpha_divergence", "f_alpha_divergence_coef=0"}).find("divides by it"),
             std::string::npos);
+  // the reference pass's batch size (its values do not depend on it)
+  EXPECT_EQ(message({"precompute_ref_batch_size=4"}), "");
+  EXPECT_NE(message({"precompute_ref_batch_size=0"}).find("must be positive, got 0"), std::string::npos);
   // WPO: not with the losses that sort the pairs, nor with CPOTrainer's simpo
   EXPECT_EQ(message({"use_weighting=true", "loss_type=[sigmoid, sft]"}), "");
   EXPECT_NE(message({"use_weighting=true", "loss_type=aot"}).find("the loss sorts the pairs"), std::string::npos);

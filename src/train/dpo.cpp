@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <functional>
 
+#include <fmt/ranges.h>
+
 #include "core/communicator.h"
 #include "core/content_hash.h"
 #include "core/error.h"
@@ -257,7 +259,9 @@ class PreferenceObjective final : public Objective {
   int64_t rows() const override { return static_cast<int64_t>(pairs_.size()); }
 
   std::string describe() const override {
-    return fmt::format("{} pairs, loss {} beta {}", pairs_.size(), config_.label(), config_.beta);
+    std::string weights;
+    if (!config_.weights.empty()) weights = fmt::format(" (weights {})", fmt::join(config_.weights, ", "));
+    return fmt::format("{} pairs, loss {}{} beta {}", pairs_.size(), config_.label(), weights, config_.beta);
   }
 
   MicroBatch micro_batch(const std::vector<int64_t>& ids) const override {
@@ -688,16 +692,17 @@ ReferenceLogps reference_logps(const DpoRun& run, const std::vector<PreferencePa
     return summed;
   }
   const double t0 = now_seconds();
+  // TRL's precompute_ref_batch_size, else the evaluation batch size (the values do not depend on it)
+  const int64_t batch = args.precompute_ref_batch_size.value_or(args.per_device_eval_batch_size);
   if (run.cuda_device >= 0) {  // the training device's numbers; freed before training allocates
     std::unique_ptr<TrainDevice> device = open_train_device(run.cuda_device);
-    require_device_memory(*device, model.config, {2 * args.per_device_eval_batch_size, args.max_length},
+    require_device_memory(*device, model.config, {2 * batch, args.max_length},
                           fmt::format("dpo reference pass on cuda:{}", run.cuda_device));
-    summed = summed_logps_on_device(model, *device, precision, pairs, args.per_device_eval_batch_size, run.pad_id,
-                                    ld_alpha);
+    summed = summed_logps_on_device(model, *device, precision, pairs, batch, run.pad_id, ld_alpha);
   } else {
     std::vector<float> copy;
     WeightSet weights = make_weight_set(model, precision, copy);
-    summed = summed_logps(model.config, weights, precision, pairs, args.per_device_eval_batch_size, run.pad_id, ld_alpha);
+    summed = summed_logps(model.config, weights, precision, pairs, batch, run.pad_id, ld_alpha);
   }
   if (world.is_root()) {
     fs::create_directories(cache_dir);

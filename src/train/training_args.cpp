@@ -51,7 +51,7 @@ const std::map<std::string, std::string>& default_only_keys() {
       {"ref_model_mixup_alpha", "0.6"}, {"ref_model_sync_steps", "512"},
       {"generate_during_eval", "false"}, {"tools", "null"}, {"force_use_ref_model", "false"},
       {"model_adapter_name", "null"}, {"ref_adapter_name", "null"}, {"label_pad_token_id", "-100"},
-      {"padding_value", "null"}, {"precompute_ref_batch_size", "null"}, {"is_encoder_decoder", "null"},
+      {"padding_value", "null"}, {"is_encoder_decoder", "null"},
       {"disable_dropout", "true"},
       // SFTConfig
       {"chat_template_path", "null"}, {"dataset_kwargs", "null"}, {"eos_token", "null"}, {"shuffle_dataset", "false"},
@@ -103,7 +103,7 @@ bool is_null(const YAML::Node& node) { return node.IsNull() || (node.IsScalar() 
 // `--set KEY=null` also undoes a value the YAML gave.
 bool reads_null(const std::string& key) {
   return key == "max_prompt_length" || key == "max_completion_length" || key == "loss_weights" || key == "ld_alpha" ||
-         key == "rpo_alpha";
+         key == "rpo_alpha" || key == "precompute_ref_batch_size";
 }
 
 // Whether `node` is the default `value` of default_only_keys (null, a boolean, a number, a string or {}).
@@ -166,6 +166,11 @@ std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
   s["f_divergence_type"] = [&a](const YAML::Node& n, const std::string& w) { a.f_divergence_type = scalar(n, w); };
   s["f_alpha_divergence_coef"] = number(a.f_alpha_divergence_coef);
   s["use_weighting"] = flag(a.use_weighting);
+  s["precompute_ref_batch_size"] = [&a](const YAML::Node& n, const std::string& w) {
+    a.precompute_ref_batch_size = is_null(n) ? std::nullopt : std::optional<int64_t>(as_int(n, w));
+    if (a.precompute_ref_batch_size && *a.precompute_ref_batch_size <= 0)
+      fail("{}: must be positive, got {}", w, *a.precompute_ref_batch_size);
+  };
   s["ld_alpha"] = [&a](const YAML::Node& n, const std::string& w) {
     a.ld_alpha = is_null(n) ? std::nullopt : std::optional<double>(as_double(n, w));
   };
@@ -173,6 +178,7 @@ std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
     a.loss_weights.clear();
     if (is_null(n)) return;
     if (!n.IsSequence()) fail("{}: expected a list of numbers, one per loss_type", w);
+    if (n.size() == 0) fail("{}: an empty list; give one weight per loss_type, or null for 1 each", w);
     for (size_t i = 0; i < n.size(); ++i) a.loss_weights.push_back(as_double(n[i], fmt::format("{}[{}]", w, i)));
   };
   s["neftune_noise_alpha"] = number(a.neftune_noise_alpha);
@@ -265,7 +271,7 @@ const std::string* other_trainers_key(const std::string& key, TrainerKind kind) 
   static const std::map<std::string, std::string> dpo_only = [] {
     std::map<std::string, std::string> m;
     for (const char* k : {"beta", "label_smoothing", "reference_free", "simpo_gamma", "cpo_alpha", "rpo_alpha",
-                          "discopop_tau", "loss_weights", "f_divergence_type", "f_alpha_divergence_coef", "ld_alpha", "use_weighting",
+                          "discopop_tau", "loss_weights", "f_divergence_type", "f_alpha_divergence_coef", "ld_alpha", "use_weighting", "precompute_ref_batch_size",
                           "max_prompt_length",
                           "max_completion_length", "truncation_mode"})
       m[std::string("trainer.") + k] = "a DPO option";
@@ -394,10 +400,15 @@ void validate_preference_losses(const TrainConfig& c) {
     if (a.loss_weights.size() != a.loss_types.size())
       fail("{}: trainer.loss_weights has {} weights for {} loss types ({}): give one per loss type", f,
            a.loss_weights.size(), a.loss_types.size(), fmt::join(a.loss_types, ", "));
-    for (size_t i = 0; i < a.loss_weights.size(); ++i)
+    for (size_t i = 0; i < a.loss_weights.size(); ++i) {
       if (a.loss_weights[i] < 0)
         fail("{}: trainer.loss_weights[{}] is {}: a negative weight trains {} away from the chosen answers (its loss "
              "is unbounded below)", f, i, a.loss_weights[i], a.loss_types[i]);
+      if (a.loss_weights[i] > 1e6)  // as beta's bound: past it the gradients overflow before any step
+        fail("{}: trainer.loss_weights[{}] must be at most 1e6, got {}", f, i, a.loss_weights[i]);
+    }
+    if (std::all_of(a.loss_weights.begin(), a.loss_weights.end(), [](double w) { return w == 0; }))
+      log_warn("{}: every trainer.loss_weights is 0: the loss is constant and nothing trains", f);
     if (a.loss_types.size() == 1 && preference_loss(a.loss_types[0]).chosen_nll)
       fail("{}: trainer.loss_weights is DPOTrainer's; {} is CPOTrainer's loss", f, a.loss_types[0]);
   }
@@ -427,10 +438,14 @@ void validate_preference_losses(const TrainConfig& c) {
   // TRL 0.27's f-divergences change the margin (dpo_loss's `logits`) of these losses only
   static const std::set<std::string> f_divergence_types = {"reverse_kl", "js_divergence", "alpha_divergence"};
   if (!f_divergence_types.count(a.f_divergence_type))
-    fail("{}: trainer.f_divergence_type '{}' (TRL 0.27's: reverse_kl, js_divergence, alpha_divergence)", f,
+    fail("{}: trainer.f_divergence_type '{}' is not one of TRL 0.27's (reverse_kl, js_divergence, alpha_divergence)", f,
          a.f_divergence_type);
   if (a.f_divergence_type == "alpha_divergence" && a.f_alpha_divergence_coef == 0)
     fail("{}: trainer.f_alpha_divergence_coef 0: the alpha divergence divides by it (reverse_kl is its limit)", f);
+  if (a.f_divergence_type != "reverse_kl")
+    for (const std::string& name : a.loss_types)
+      if (preference_loss(name).chosen_nll)
+        fail("{}: trainer.f_divergence_type is DPOTrainer's; {} is CPOTrainer's loss", f, name);
   static const std::set<std::string> reads_logits = {"sigmoid", "robust", "exo_pair", "hinge", "ipo"};
   if (a.f_divergence_type != "reverse_kl" &&
       std::none_of(a.loss_types.begin(), a.loss_types.end(), [&](const std::string& t) { return reads_logits.count(t) > 0; }))

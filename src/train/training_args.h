@@ -73,6 +73,7 @@ struct TrainingArgs {
   std::vector<double> loss_weights;  // TRL's loss_weights: one per loss type; empty (None): 1 each
   std::string f_divergence_type = "reverse_kl";  // reverse_kl | js_divergence | alpha_divergence (TRL 0.27)
   double f_alpha_divergence_coef = 1.0;          // alpha_divergence's alpha
+  std::optional<int64_t> precompute_ref_batch_size;  // the reference pass's batch; None: per_device_eval_batch_size
   bool use_weighting = false;      // WPO: each pair's loss weighted by its completions' probabilities
   std::optional<double> ld_alpha;  // LD-DPO: weight of the completion tokens past the pair's shorter length; None = off
   int64_t max_prompt_length = 512;
