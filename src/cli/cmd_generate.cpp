@@ -33,7 +33,7 @@ using infer::SamplingParams;
 
 struct GenerateArgs {
   std::string model, prompt, input, output, precision = "auto", device;
-  bool chat = false, ignore_eos = false;
+  bool chat = false, ignore_eos = false, keep_special_tokens = false;
   int64_t max_new_tokens = 256, min_tokens = 0, top_k = 0, n = 1, max_batch = 64;
   float temperature = 0.0f, top_p = 1.0f, min_p = 0.0f, repetition_penalty = 1.0f, presence_penalty = 0.0f,
         frequency_penalty = 0.0f;
@@ -60,6 +60,7 @@ SamplingParams default_params(const GenerateArgs& args) {
   defaults.stop_token_ids = args.stop_token_ids;
   defaults.ignore_eos = args.ignore_eos;
   defaults.logprobs = args.logprobs;
+  defaults.skip_special_tokens = !args.keep_special_tokens;
   return defaults;
 }
 
@@ -334,7 +335,7 @@ void register_generate(CLI::App& app) {
                   "JSONL: {\"prompt\": text} | {\"ids\": [...]} | {\"messages\": [...]} (--chat), plus optional "
                   "sampling fields as vLLM's SamplingParams (max_new_tokens or max_tokens, min_tokens, temperature, "
                   "top_p, top_k, min_p, repetition_penalty, presence_penalty, frequency_penalty, seed, n, stop, "
-                  "stop_token_ids, ignore_eos, logprobs)");
+                  "stop_token_ids, ignore_eos, logprobs, skip_special_tokens)");
   cmd->add_option("--output", args->output, "JSONL: each input line plus completion, completion_ids, finish_reason");
   cmd->add_flag("--chat", args->chat, "apply the model's chat template (with the generation prompt)");
   cmd->add_option("--max-new-tokens", args->max_new_tokens, "default 256");
@@ -356,6 +357,9 @@ void register_generate(CLI::App& app) {
   cmd->add_option("--stop", args->stop, "stop strings")->expected(1, 64);
   cmd->add_option("--stop-token-id", args->stop_token_ids, "extra stop token ids (besides EOS)")->expected(1, 64);
   cmd->add_flag("--ignore-eos", args->ignore_eos, "keep generating past EOS");
+  cmd->add_flag("--keep-special-tokens", args->keep_special_tokens,
+                "keep special tokens in the completion's text (vLLM's skip_special_tokens=false; by default they are "
+                "left out, as vLLM leaves them out)");
   cmd->add_option("--logprobs", args->logprobs,
                   "per generated token, the log-probs of the sampled token and of the K most likely ones (0-20, vLLM's "
                   "logprobs from the raw logits); output: logprobs, cumulative_logprob (with --prompt the JSON row)");

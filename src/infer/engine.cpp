@@ -136,7 +136,7 @@ int64_t Engine::add(GenerationRequest request) {
     s->tokens = request.prompt;
     s->prompt_len = static_cast<int64_t>(request.prompt.size());
     s->rng = sample_rng(r->params.seed, i);
-    if (tokenizer_) s->decoder.emplace(*tokenizer_);
+    if (tokenizer_) s->decoder.emplace(*tokenizer_, r->params.skip_special_tokens);
     waiting_.push_back(s.get());
     r->samples.push_back(std::move(s));
   }

@@ -304,6 +304,28 @@ TEST(EngineLogprobs, RawLogprobsOfTheFullForwardSampledFirstThenTheTopK) {
   EXPECT_EQ(z[1].samples[0].ids, results[2].samples[0].ids);
 }
 
+// vLLM's skip_special_tokens: by default the completion's text leaves out special tokens (the tiny
+// tokenizer's <eos>, drawn here past ignore_eos at a high temperature); false keeps them.
+TEST(EngineText, SpecialTokensAreLeftOutOfTheTextUnlessKept) {
+  Model model = tiny_model(7, 0.05);
+  const std::string dir = ::tt::testing::make_temp_dir("engine-special");
+  testing::write_tiny_tokenizer(dir);
+  const Tokenizer tokenizer = Tokenizer::load(dir + "/tokenizer.json");
+  Engine engine(model, {}, &tokenizer, {259});
+  SamplingParams params{.temperature = 50.0f, .seed = 3, .max_new_tokens = 200, .ignore_eos = true};
+  SamplingParams keep = params;
+  keep.skip_special_tokens = false;
+  const auto results = engine.generate({{{1, 2, 3}, params}, {{1, 2, 3}, keep}});
+  const Completion& skipped = results[0].samples[0];
+  const Completion& kept = results[1].samples[0];
+  ASSERT_EQ(skipped.ids, kept.ids);  // the same draws: only the text differs
+  ASSERT_NE(std::find(kept.ids.begin(), kept.ids.end(), 259), kept.ids.end()) << "no <eos> drawn; pick another seed";
+  EXPECT_EQ(skipped.text, tokenizer.decode(skipped.ids, /*skip_special=*/true));
+  EXPECT_EQ(kept.text, tokenizer.decode(kept.ids, /*skip_special=*/false));
+  EXPECT_EQ(skipped.text.find("<eos>"), std::string::npos);
+  EXPECT_NE(kept.text.find("<eos>"), std::string::npos);
+}
+
 // Presence and frequency penalties over the generated tokens: a greedy run that repeats a token stops
 // repeating it under a large enough penalty, and penalties of 0 change nothing.
 TEST(EngineSampling, PresenceAndFrequencyPenaltiesActOnGeneratedTokens) {

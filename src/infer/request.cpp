@@ -13,7 +13,8 @@ namespace tt::infer {
 const std::vector<std::string>& sampling_keys() {
   static const std::vector<std::string> keys = {
       "max_new_tokens", "min_tokens", "temperature", "top_p", "top_k",          "min_p",     "repetition_penalty",
-      "presence_penalty", "frequency_penalty", "seed",  "n",     "stop", "stop_token_ids", "ignore_eos", "logprobs"};
+      "presence_penalty", "frequency_penalty", "seed",  "n",     "stop", "stop_token_ids", "ignore_eos", "logprobs",
+      "skip_special_tokens"};
   return keys;
 }
 
@@ -46,8 +47,9 @@ std::string normalise_key(const std::string& key) {
 // copied to the output, unapplied, and is now an error.
 bool is_no_op(const std::string& key, const nlohmann::json& value) {
   if (value.is_null()) return true;
-  if (key == "include_stop_str_in_output" || key == "skip_special_tokens" || key == "spaces_between_special_tokens")
-    return value.is_boolean() && !value.get<bool>();  // tinythink keeps special tokens and adds no spaces
+  if (key == "include_stop_str_in_output") return value.is_boolean() && !value.get<bool>();
+  // vLLM V1's fast detokenizer (tokenizers' DecodeStream) has no such option: either value decodes alike
+  if (key == "spaces_between_special_tokens") return value.is_boolean();
   if (key == "logit_bias" || key == "bad_words" || key == "allowed_token_ids") return value.empty();
   if (key == "best_of") return value.is_number_integer() && value.get<int64_t>() == 1;
   if (key == "detokenize") return value.is_boolean() && value.get<bool>();  // tinythink always returns text
@@ -59,7 +61,7 @@ bool is_no_op(const std::string& key, const nlohmann::json& value) {
 // Whether `key` is one of them (an error unless its value is the no-op).
 bool check_vllm_only_key(const std::string& where, const std::string& key, const nlohmann::json& value) {
   static const std::set<std::string> vllm_only = {
-      "include_stop_str_in_output", "skip_special_tokens",
+      "include_stop_str_in_output",
       "spaces_between_special_tokens", "logit_bias", "bad_words", "allowed_token_ids", "truncate_prompt_tokens",
       "prompt_logprobs", "best_of", "guided_decoding", "structured_outputs", "detokenize",
       "logits_processors", "output_kind", "extra_args"};
@@ -140,6 +142,7 @@ SamplingParams sampling_params_from_row(const std::string& where, const nlohmann
   if (given(row, "n")) p.n = get_integer<int64_t>(where, row, "n");
   if (given(row, "ignore_eos")) p.ignore_eos = get_field<bool>(where, row, "ignore_eos");
   if (given(row, "logprobs")) p.logprobs = get_integer<int64_t>(where, row, "logprobs");
+  if (given(row, "skip_special_tokens")) p.skip_special_tokens = get_field<bool>(where, row, "skip_special_tokens");
   if (given(row, "stop")) {
     if (row["stop"].is_string()) p.stop = {row["stop"].get<std::string>()};
     else p.stop = get_field<std::vector<std::string>>(where, row, "stop");

@@ -13,7 +13,7 @@
 namespace tt::infer {
 
 // max_new_tokens, min_tokens, temperature, top_p, top_k, min_p, repetition_penalty, presence_penalty,
-// frequency_penalty, seed, n, stop, stop_token_ids, ignore_eos, logprobs
+// frequency_penalty, seed, n, stop, stop_token_ids, ignore_eos, logprobs, skip_special_tokens
 const std::vector<std::string>& sampling_keys();
 
 // `defaults` with the row's sampling fields; a key that looks like a misspelt sampling key ("top-p",

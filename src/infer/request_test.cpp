@@ -42,13 +42,29 @@ TEST(Request, UnimplementedVllmOptionsPassOnlyAsNoOps) {
       "min_tokens": 0, "include_stop_str_in_output": false, "skip_special_tokens": false, "logprobs": null,
       "logit_bias": {}, "bad_words": [], "best_of": 1})");
   EXPECT_EQ(error_of([&] { sampling_params_from_row("in.jsonl:1", row, {}); }), "(no error)");
-  for (const char* field : {R"("skip_special_tokens": true)", R"("logit_bias": {"7": -100})",
+  for (const char* field : {R"("include_stop_str_in_output": true)", R"("logit_bias": {"7": -100})",
                             R"("best_of": 3)", R"("prompt_logprobs": 1)"}) {
     const auto bad = nlohmann::json::parse(std::string(R"({"prompt": "x", )") + field + "}");
     const std::string e = error_of([&] { sampling_params_from_row("in.jsonl:5", bad, {}); });
     EXPECT_EQ(e.rfind("in.jsonl:5: '", 0), 0u) << e;
     EXPECT_NE(e.find("is a vLLM sampling option that tinythink does not implement"), std::string::npos) << e;
   }
+}
+
+// vLLM's skip_special_tokens (default true) is read; spaces_between_special_tokens, which vLLM V1's fast
+// detokenizer does not have, passes with either value.
+TEST(Request, SkipSpecialTokensIsReadAndSpacesBetweenThemPass) {
+  EXPECT_TRUE(sampling_params_from_row("in.jsonl:1", nlohmann::json::parse(R"({"prompt": "x"})"), {}).skip_special_tokens);
+  EXPECT_FALSE(sampling_params_from_row("in.jsonl:1",
+                                        nlohmann::json::parse(R"({"prompt": "x", "skip_special_tokens": false,
+                                                                  "spaces_between_special_tokens": true})"),
+                                        {})
+                   .skip_special_tokens);
+  EXPECT_EQ(error_of([&] {
+              sampling_params_from_row("in.jsonl:2", nlohmann::json::parse(R"({"prompt": "x", "skip_special_tokens": 1})"),
+                                       {});
+            }),
+            "in.jsonl:2: 'skip_special_tokens' has the wrong type (1)");
 }
 
 // vLLM's logprobs: an integer in [0, 20] (its default max_logprobs), null for none.

@@ -29,6 +29,9 @@ struct SamplingParams {
   std::vector<std::string> stop = {};     // stop strings (need a tokenizer)
   std::vector<int32_t> stop_token_ids = {};  // besides the model's EOS ids
   bool ignore_eos = false;
+  // vLLM's skip_special_tokens (its default): the completion's text leaves out special tokens (those
+  // tokenizer.json marks special), and stop strings are looked for in that text.
+  bool skip_special_tokens = true;
   // vLLM's logprobs: per generated token, the log-probabilities of the sampled token and of the
   // `logprobs` most likely ones, from the raw logits (vLLM V1's raw_logprobs mode: before penalties,
   // temperature and filters); unset: none. 0..kMaxLogprobs.
