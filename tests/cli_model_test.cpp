@@ -125,6 +125,27 @@ class CliBadModelInput : public ::testing::Test {
     ASSERT_EQ(run_cli("init-model --arch tiny-llama4 --out " + model_).exit_code, 0);
     write_text(dir_ + "/in.jsonl", "{\"ids\": [1, 2, 3]}\n");
   }
+  // The model file's tensors, in file order, read as fp32.
+  struct Tensor {
+    std::string name;
+    std::vector<int64_t> shape;
+    std::vector<float> data;
+  };
+  std::vector<Tensor> model_tensors() const {
+    SafetensorsFile file(model_ + "/model.safetensors");
+    std::vector<Tensor> out;
+    for (const auto& info : file.tensors()) {
+      out.push_back({info.name, info.shape, std::vector<float>(info.numel())});
+      file.read_f32(info.name, out.back().data.data());
+    }
+    return out;
+  }
+  // Writes `tensors` as the model file (fp32).
+  void write_model_tensors(const std::vector<Tensor>& tensors) const {
+    std::vector<TensorToWrite> out;
+    for (const auto& t : tensors) out.push_back({t.name, DType::F32, t.shape, t.data.data(), nullptr});
+    write_safetensors(model_ + "/model.safetensors", out);
+  }
   testing::CommandResult score(const std::string& input) {
     return run_cli("score --model " + model_ + " --input " + input + " --output " + dir_ + "/out.jsonl");
   }
@@ -164,68 +185,40 @@ TEST_F(CliBadModelInput, HeaderThatLiesAboutOffsetsNamesTheFile) {
 }
 
 TEST_F(CliBadModelInput, MissingTensorIsNamed) {
-  SafetensorsFile original(model_ + "/model.safetensors");
-  std::vector<std::vector<float>> data;
-  std::vector<TensorToWrite> keep;
-  for (const auto& info : original.tensors()) {
-    if (info.name == "model.norm.weight") continue;
-    data.emplace_back(info.numel());
-    original.read_f32(info.name, data.back().data());
-  }
-  size_t i = 0;
-  for (const auto& info : original.tensors())
-    if (info.name != "model.norm.weight") keep.push_back({info.name, DType::F32, info.shape, data[i++].data(), nullptr});
-  write_safetensors(model_ + "/model.safetensors", keep);
+  std::vector<Tensor> tensors = model_tensors();
+  std::erase_if(tensors, [](const Tensor& t) { return t.name == "model.norm.weight"; });
+  write_model_tensors(tensors);
   expect_one_line_error(score(dir_ + "/in.jsonl"), "missing tensor model.norm.weight");
 }
 
 TEST_F(CliBadModelInput, WrongTensorShapeIsNamed) {
-  SafetensorsFile original(model_ + "/model.safetensors");
-  std::vector<std::vector<float>> data;
-  std::vector<TensorToWrite> tensors;
-  for (const auto& info : original.tensors()) {
-    data.emplace_back(info.numel());
-    original.read_f32(info.name, data.back().data());
-  }
-  size_t i = 0;
-  for (const auto& info : original.tensors()) {
-    auto shape = info.shape;
-    if (info.name == "model.layers.0.feed_forward.gate_proj.weight") std::swap(shape[0], shape[1]);
-    tensors.push_back({info.name, DType::F32, shape, data[i++].data(), nullptr});
-  }
-  write_safetensors(model_ + "/model.safetensors", tensors);
+  std::vector<Tensor> tensors = model_tensors();
+  for (auto& t : tensors)
+    if (t.name == "model.layers.0.feed_forward.gate_proj.weight") std::swap(t.shape[0], t.shape[1]);
+  write_model_tensors(tensors);
   expect_one_line_error(score(dir_ + "/in.jsonl"), "model.layers.0.feed_forward.gate_proj.weight");
 }
 
 // A tied checkpoint that also holds lm_head.weight: the embedding is the output layer (as transformers
 // ties it), so an equal copy loads silently and a differing one is warned of, naming the difference.
 TEST_F(CliBadModelInput, ATiedCheckpointsDifferingLmHeadIsWarnedOf) {
-  SafetensorsFile original(model_ + "/model.safetensors");
-  std::vector<std::vector<float>> data;
-  std::vector<TensorToWrite> tensors;
-  for (const auto& info : original.tensors()) {
-    data.emplace_back(info.numel());
-    original.read_f32(info.name, data.back().data());
+  std::vector<Tensor> tensors = model_tensors();
+  Tensor head;
+  for (const auto& t : tensors) {
+    ASSERT_NE(t.name, "lm_head.weight") << "tiny-llama4 ties its embeddings";
+    if (t.name == "model.embed_tokens.weight") head = {"lm_head.weight", t.shape, t.data};
   }
-  std::vector<float> head;
-  std::vector<int64_t> head_shape;
-  size_t i = 0;
-  for (const auto& info : original.tensors()) {
-    ASSERT_NE(info.name, "lm_head.weight") << "tiny-llama4 ties its embeddings";
-    if (info.name == "model.embed_tokens.weight") head = data[i], head_shape = info.shape;
-    tensors.push_back({info.name, DType::F32, info.shape, data[i++].data(), nullptr});
-  }
-  ASSERT_FALSE(head.empty());
+  ASSERT_FALSE(head.data.empty());
   const auto r0 = score(dir_ + "/in.jsonl");
   ASSERT_EQ(r0.exit_code, 0) << r0.output;
   const std::string scores = read_file(dir_ + "/out.jsonl");
-  tensors.push_back({"lm_head.weight", DType::F32, head_shape, head.data(), nullptr});
-  write_safetensors(model_ + "/model.safetensors", tensors);
+  tensors.push_back(head);
+  write_model_tensors(tensors);
   auto r = score(dir_ + "/in.jsonl");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_EQ(r.output.find("lm_head"), std::string::npos) << r.output;
-  head[7] += 0.5f;
-  write_safetensors(model_ + "/model.safetensors", tensors);
+  tensors.back().data[7] += 0.5f;
+  write_model_tensors(tensors);
   r = score(dir_ + "/in.jsonl");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("tensor lm_head.weight is ignored: config.json ties the word embeddings"), std::string::npos)

@@ -230,15 +230,21 @@ trainer:
   EXPECT_TRUE(fs::exists(dir + "/new/out/prepared"));
 }
 
+// DPO on two ranks (accumulation 2) and in one process (accumulation 4, the same global batch), with
+// `extra` options: the same metrics, and weights within DPO's tolerance (returns the largest difference).
+double expect_two_ranks_train_dpo_as_one(const std::string& dir, const std::string& extra) {
+  auto two = run_ranks(2, "dpo " + dpo_config(dir + "/two", 2) + extra);
+  EXPECT_EQ(two.exit_code, 0) << two.output;
+  auto one = run_one("dpo " + dpo_config(dir + "/one", 4) + extra);
+  EXPECT_EQ(one.exit_code, 0) << one.output;
+  expect_same_metrics(dir + "/two/out/metrics.jsonl", dir + "/one/out/metrics.jsonl");
+  return expect_same_weights(dir + "/two/out", dir + "/one/out", 1e-5);
+}
+
 TEST(MpiDpo, TwoRanksTrainAsOneProcessAndShareTheReferencePass) {
   SKIP_WITHOUT_MPI();
   const std::string dir = testing::make_temp_dir("mpi-dpo");
-  auto two = run_ranks(2, "dpo " + dpo_config(dir + "/two", 2));
-  ASSERT_EQ(two.exit_code, 0) << two.output;
-  auto one = run_one("dpo " + dpo_config(dir + "/one", 4));
-  ASSERT_EQ(one.exit_code, 0) << one.output;
-  expect_same_metrics(dir + "/two/out/metrics.jsonl", dir + "/one/out/metrics.jsonl");
-  const double worst = expect_same_weights(dir + "/two/out", dir + "/one/out", 1e-5);
+  const double worst = expect_two_ranks_train_dpo_as_one(dir, "");
   std::printf("largest weight difference, 2 ranks vs 1: %.3g of the tensor's scale\n", worst);
   // The sharded reference pass: each pair scored on one rank, gathered exactly.
   std::vector<fs::path> caches;
@@ -253,13 +259,7 @@ TEST(MpiDpo, TwoRanksTrainAsOneProcessAndShareTheReferencePass) {
 TEST(MpiDpo, AotSortsWithinEachMicroBatchOnEveryRank) {
   SKIP_WITHOUT_MPI();
   const std::string dir = testing::make_temp_dir("mpi-dpo-aot");
-  const std::string aot = " --set trainer.loss_type=aot --set trainer.label_smoothing=0.1";
-  auto two = run_ranks(2, "dpo " + dpo_config(dir + "/two", 2) + aot);
-  ASSERT_EQ(two.exit_code, 0) << two.output;
-  auto one = run_one("dpo " + dpo_config(dir + "/one", 4) + aot);
-  ASSERT_EQ(one.exit_code, 0) << one.output;
-  expect_same_metrics(dir + "/two/out/metrics.jsonl", dir + "/one/out/metrics.jsonl");
-  expect_same_weights(dir + "/two/out", dir + "/one/out", 1e-5);
+  expect_two_ranks_train_dpo_as_one(dir, " --set trainer.loss_type=aot --set trainer.label_smoothing=0.1");
 }
 
 // The metrics rows that hold `key` (evaluation rows: eval_loss).
