@@ -43,14 +43,15 @@ SmoothedSigmoid smoothed_sigmoid(const DpoLossConfig& c, double d) {
   return {-(1 - e) * log_sigmoid(b * d) - e * log_sigmoid(-b * d), -(1 - e) * b * sigmoid(-b * d) + e * b * sigmoid(b * d)};
 }
 
-// The losses of d_k = sort(first)_k - sort(second)_k: `first` and `second` are functions of each pair's
-// log-probs, first = a_c logp_c + a_r logp_r + const and second likewise with b_c, b_r (only one
-// of the two depends on the policy in aot, each on one side in aot_pair).
+// One of the two sorted lists: each pair's value, linear in its policy log-probs with the given
+// derivatives (aot: the policy margin (1, -1) and the reference margin (0, 0); aot_pair: the chosen
+// log-ratio (1, 0) and the rejected one (0, 1)).
 struct SortedSide {
   std::vector<double> values;
   double d_chosen, d_rejected;  // d(value)/d(logp_c), d(value)/d(logp_r)
 };
 
+// The losses of d_k = sort(first)_k - sort(second)_k, position k's written to the pair at rank k of `first`.
 std::vector<PairLoss> sorted_margin_losses(const DpoLossConfig& c, const std::vector<PairLogps>& pairs,
                                            const SortedSide& first, const SortedSide& second) {
   const std::vector<double> a = sorted(first.values), b = sorted(second.values);
