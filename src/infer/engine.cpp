@@ -373,17 +373,16 @@ bool Engine::step() {
   }
   // The raw rows of the samples that want log-probs, before sampling changes them in place.
   const int64_t V = forward_.config().vocab_size;
-  std::vector<std::vector<float>> raw(sampling.size());
-  if (logprobs_wanted)
-    for (size_t i = 0; i < sampling.size(); ++i)
-      if (requests_[sampling[i]->request]->params.logprobs)
-        raw[i].assign(logits_.begin() + static_cast<int64_t>(i) * V, logits_.begin() + static_cast<int64_t>(i + 1) * V);
+  std::vector<std::vector<float>> raw(logprobs_wanted ? sampling.size() : 0);  // none on a plain step
+  for (size_t i = 0; i < raw.size(); ++i)
+    if (requests_[sampling[i]->request]->params.logprobs)
+      raw[i].assign(logits_.begin() + static_cast<int64_t>(i) * V, logits_.begin() + static_cast<int64_t>(i + 1) * V);
   std::vector<int32_t> drawn;
   {
     OpScope scope("sampling");
     drawn = draw_tokens(sampling);
   }
-  for (size_t i = 0; i < sampling.size(); ++i) {
+  for (size_t i = 0; i < raw.size(); ++i) {
     if (raw[i].empty()) continue;
     Sample& s = *sampling[i];
     s.logprobs.push_back(raw_logprobs(raw[i], drawn[i], *requests_[s.request]->params.logprobs));

@@ -266,12 +266,7 @@ nlohmann::ordered_json key_params(const Job& job) {
   auto text = [&](const std::string& key, const std::string& name) {
     YAML::Node n = value_of(job, key);
     if (n && n.IsScalar()) p[name] = n.Scalar();
-    if (n && n.IsSequence() && n.size() > 0) {  // a list (DPO's loss types): its items joined by '+'
-      std::string joined;
-      for (const auto& item : n)
-        if (item.IsScalar()) joined += (joined.empty() ? "" : "+") + item.Scalar();
-      p[name] = joined;
-    }
+    if (n && n.IsSequence() && n.size() > 0) p[name] = scalar_or_joined(n);  // DPO's list of loss types
   };
   if (is_training(job.kind)) {
     text("trainer.loss_type", "loss_type");

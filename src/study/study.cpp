@@ -291,12 +291,8 @@ std::vector<const Job*> Plan::runs() const {
 std::string run_kind(const Job& job) {
   if (job.kind != StageKind::Dpo) return stage_kind_name(job.kind);
   const YAML::Node loss = job.config["trainer"] ? job.config["trainer"]["loss_type"] : YAML::Node();
-  std::string type = "sigmoid";
-  if (loss && loss.IsScalar()) type = loss.Scalar();
-  if (loss && loss.IsSequence() && loss.size() > 0) {  // TRL's list (MPO): the names joined by '+'
-    type.clear();
-    for (const auto& name : loss) type += (type.empty() ? "" : "+") + (name.IsScalar() ? name.Scalar() : "?");
-  }
+  std::string type = scalar_or_joined(loss);  // TRL's list (MPO): the names joined by '+'
+  if (type.empty()) type = "sigmoid";
   return type == "sigmoid" ? "dpo" : type;
 }
 

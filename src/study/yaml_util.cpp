@@ -102,4 +102,13 @@ std::string to_yaml_text(const YAML::Node& node) {
   return std::string(out.c_str()) + "\n";
 }
 
+std::string scalar_or_joined(const YAML::Node& node) {
+  if (node && node.IsScalar()) return node.Scalar();
+  std::string joined;
+  if (node && node.IsSequence())
+    for (const auto& item : node)
+      if (item.IsScalar()) joined += (joined.empty() ? "" : "+") + item.Scalar();
+  return joined;
+}
+
 }  // namespace tt::study

@@ -25,6 +25,10 @@ std::string canonical_text(const YAML::Node& node);
 void rewrite_scalars(YAML::Node node, const std::function<std::string(const std::string& key, const std::string& value)>& f,
                      const std::string& prefix = "");
 
+// A scalar's text, or a list's scalars joined by '+' (DPO's list of loss types: "sigmoid+bco_pair+sft");
+// "" for anything else.
+std::string scalar_or_joined(const YAML::Node& node);
+
 // Block-style YAML text of a node.
 std::string to_yaml_text(const YAML::Node& node);
 

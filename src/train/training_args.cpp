@@ -46,7 +46,6 @@ const std::set<std::string>& python_only_keys() {
 const std::map<std::string, std::string>& default_only_keys() {
   static const std::map<std::string, std::string> keys = {
       // DPOConfig
-
       {"sync_ref_model", "false"},
       {"ref_model_mixup_alpha", "0.6"}, {"ref_model_sync_steps", "512"},
       {"generate_during_eval", "false"}, {"tools", "null"}, {"force_use_ref_model", "false"},
@@ -271,9 +270,9 @@ const std::string* other_trainers_key(const std::string& key, TrainerKind kind) 
   static const std::map<std::string, std::string> dpo_only = [] {
     std::map<std::string, std::string> m;
     for (const char* k : {"beta", "label_smoothing", "reference_free", "simpo_gamma", "cpo_alpha", "rpo_alpha",
-                          "discopop_tau", "loss_weights", "f_divergence_type", "f_alpha_divergence_coef", "ld_alpha", "use_weighting", "precompute_ref_batch_size",
-                          "max_prompt_length",
-                          "max_completion_length", "truncation_mode"})
+                          "discopop_tau", "loss_weights", "f_divergence_type", "f_alpha_divergence_coef", "ld_alpha",
+                          "use_weighting", "precompute_ref_batch_size", "max_prompt_length", "max_completion_length",
+                          "truncation_mode"})
       m[std::string("trainer.") + k] = "a DPO option";
     return m;
   }();
@@ -409,9 +408,14 @@ void validate_preference_losses(const TrainConfig& c) {
     }
     if (std::all_of(a.loss_weights.begin(), a.loss_weights.end(), [](double w) { return w == 0; }))
       log_warn("{}: every trainer.loss_weights is 0: the loss is constant and nothing trains", f);
-    if (a.loss_types.size() == 1 && preference_loss(a.loss_types[0]).chosen_nll)
-      fail("{}: trainer.loss_weights is DPOTrainer's; {} is CPOTrainer's loss", f, a.loss_types[0]);
   }
+  // CPOTrainer's loss (simpo, alone: checked above) takes none of DPOTrainer's options
+  if (preference_loss(a.loss_types[0]).chosen_nll)
+    for (const auto& [key, given] : {std::pair<const char*, bool>{"loss_weights", !a.loss_weights.empty()},
+                                     {"ld_alpha", a.ld_alpha.has_value()},
+                                     {"use_weighting", a.use_weighting},
+                                     {"f_divergence_type", a.f_divergence_type != "reverse_kl"}})
+      if (given) fail("{}: trainer.{} is DPOTrainer's; {} is CPOTrainer's loss", f, key, a.loss_types[0]);
   // label_smoothing: read by sigmoid, robust, exo_pair, aot, aot_pair and simpo; the others ignore it
   static const std::set<std::string> no_smoothing = {"hinge",    "ipo",      "bco_pair", "sppo_hard", "nca_pair",
                                                     "apo_zero", "apo_down", "discopop", "sft"};
@@ -420,21 +424,14 @@ void validate_preference_losses(const TrainConfig& c) {
     log_warn("{}: the {} loss does not use label_smoothing ({}): it is ignored, as TRL ignores it (set it to 0.0 "
              "to remove this warning)",
              f, a.loss_type, a.label_smoothing);
-  if (a.ld_alpha) {
-    if (!(*a.ld_alpha >= 0 && *a.ld_alpha <= 1))
-      fail("{}: trainer.ld_alpha must be in [0, 1] (LD-DPO's weight of the longer completion's tail), got {}", f,
-           *a.ld_alpha);
-    for (const std::string& name : a.loss_types)
-      if (preference_loss(name).chosen_nll)
-        fail("{}: trainer.ld_alpha is DPOTrainer's; {} is CPOTrainer's loss", f, name);
-  }
+  if (a.ld_alpha && !(*a.ld_alpha >= 0 && *a.ld_alpha <= 1))
+    fail("{}: trainer.ld_alpha must be in [0, 1] (LD-DPO's weight of the longer completion's tail), got {}", f,
+         *a.ld_alpha);
   if (a.use_weighting)
-    for (const std::string& name : a.loss_types) {
-      if (name == "aot" || name == "aot_pair")
+    for (const std::string& name : a.loss_types)
+      if (preference_loss(name).micro_batch)  // aot, aot_pair
         fail("{}: trainer.use_weighting with {}: the loss sorts the pairs, so per-pair weights would not follow them "
              "(TRL refuses it too)", f, name);
-      if (preference_loss(name).chosen_nll) fail("{}: trainer.use_weighting is DPOTrainer's; {} is CPOTrainer's loss", f, name);
-    }
   // TRL 0.27's f-divergences change the margin (dpo_loss's `logits`) of these losses only
   static const std::set<std::string> f_divergence_types = {"reverse_kl", "js_divergence", "alpha_divergence"};
   if (!f_divergence_types.count(a.f_divergence_type))
@@ -442,10 +439,6 @@ void validate_preference_losses(const TrainConfig& c) {
          a.f_divergence_type);
   if (a.f_divergence_type == "alpha_divergence" && a.f_alpha_divergence_coef == 0)
     fail("{}: trainer.f_alpha_divergence_coef 0: the alpha divergence divides by it (reverse_kl is its limit)", f);
-  if (a.f_divergence_type != "reverse_kl")
-    for (const std::string& name : a.loss_types)
-      if (preference_loss(name).chosen_nll)
-        fail("{}: trainer.f_divergence_type is DPOTrainer's; {} is CPOTrainer's loss", f, name);
   static const std::set<std::string> reads_logits = {"sigmoid", "robust", "exo_pair", "hinge", "ipo"};
   if (a.f_divergence_type != "reverse_kl" &&
       std::none_of(a.loss_types.begin(), a.loss_types.end(), [&](const std::string& t) { return reads_logits.count(t) > 0; }))
