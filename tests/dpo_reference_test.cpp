@@ -43,7 +43,8 @@ std::string cpo_alpha_of(const std::map<std::string, std::string>& meta) {
 std::string options_of(const std::map<std::string, std::string>& meta) {
   std::string lines;
   for (const char* key : {"rpo_alpha", "reference_free", "discopop_tau", "loss_weights", "f_divergence_type",
-                          "f_alpha_divergence_coef", "ld_alpha", "use_weighting"})
+                          "f_alpha_divergence_coef", "ld_alpha", "use_weighting", "sync_ref_model",
+                          "ref_model_mixup_alpha", "ref_model_sync_steps"})
     if (meta.count(key)) lines += fmt::format("  {}: {}\n", key, meta.at(key));
   return lines;
 }
@@ -215,7 +216,7 @@ INSTANTIATE_TEST_SUITE_P(Losses, DpoReference,
                                            "bco_pair", "simpo_cpo", "sigmoid_keep", "exo_pair", "nca_pair",
                                            "sppo_hard", "discopop", "sft", "sigmoid_rpo", "sigmoid_free", "aot",
                                            "aot_pair", "mpo", "ipo_sigmoid", "sigmoid_js", "hinge_alpha",
-                                           "sigmoid_ld", "wpo"));
+                                           "sigmoid_ld", "wpo", "sigmoid_tr"));
 
 // DPO evaluation as TRL's: eval_loss is transformers' mean over the pairs of each batch's loss, the
 // other eval_ metrics the mean of the batches' means. With learning rate 0 the policy stays its
@@ -303,6 +304,58 @@ dataset:
   EXPECT_EQ(train_split, 9u);
   ASSERT_EQ(evals_split.size(), 1u);
   EXPECT_NEAR(evals_split[0]["eval_loss"].get<double>(), std::log(2.0), 1e-6);
+}
+
+// TR-DPO with ref_model_mixup_alpha 1 and a sync after every step: the reference becomes the policy,
+// so from step 2 on each step's rewards are 0 and sigmoid's loss ln 2, and so are the evaluation's.
+// Without the moved reference's log-probs (the training pairs' and the evaluation's) they would be
+// the start model's and the rewards far from 0. With ref_model_sync_steps 2 the syncs come at
+// steps 2 and 4 only, and step 3's rewards are again 0.
+TEST(DpoTrDpo, TheReferenceFollowsThePolicyAtEachSync) {
+  const std::string fixture = testing::fixture_dir() + "/dpo/sigmoid";
+  SafetensorsFile ref(fixture + "/reference.safetensors");
+  auto run_with = [&](int64_t every) {
+    const std::string dir = testing::make_temp_dir("dpo-tr");
+    const std::string extra = fmt::format(R"(  sync_ref_model: true
+  ref_model_mixup_alpha: 1.0
+  ref_model_sync_steps: {}
+  eval_strategy: steps
+  eval_steps: 1
+  per_device_eval_batch_size: 5
+)", every);
+    DpoRun run;
+    run.config = load_train_config(write_file_in(dir, "c.yaml", dpo_config(fixture, ref.metadata(), dir + "/out", extra)),
+                                   {"trainer.max_steps=4", "trainer.learning_rate=0.01", "trainer.warmup_steps=0", "trainer.label_smoothing=0",
+                                    "dataset.test_size=0.25"},
+                                   TrainerKind::DPO);
+    run.shuffle = false;
+    load_dpo_inputs(run);
+    run.pad_id = 0;
+    run_dpo(run);
+    return read_rows(dir + "/out/metrics.jsonl");
+  };
+  auto by_step = [](const std::vector<nlohmann::json>& rows, int64_t step, const char* key) {
+    for (const auto& row : rows)
+      if (row["step"] == step && row.contains(key)) return row[key].get<double>();
+    ADD_FAILURE() << "no " << key << " at step " << step;
+    return 0.0;
+  };
+  const std::vector<nlohmann::json> every_step = run_with(1);
+  for (int64_t step = 2; step <= 4; ++step) {
+    EXPECT_NEAR(by_step(every_step, step, "loss"), std::log(2.0), 1e-6) << step;
+    EXPECT_NEAR(by_step(every_step, step, "rewards/margins"), 0.0, 1e-6) << step;
+  }
+  for (int64_t step = 1; step <= 4; ++step) {  // evaluated after the step's sync
+    EXPECT_NEAR(by_step(every_step, step, "eval_loss"), std::log(2.0), 1e-6) << step;
+    EXPECT_NEAR(by_step(every_step, step, "eval_rewards/chosen"), 0.0, 1e-6) << step;
+  }
+  const std::vector<nlohmann::json> every_other = run_with(2);
+  EXPECT_GT(std::fabs(by_step(every_other, 2, "rewards/margins")), 1e-3) << "the reference is still the start model";
+  EXPECT_GT(std::fabs(by_step(every_other, 1, "eval_rewards/chosen")), 1e-3);
+  EXPECT_NEAR(by_step(every_other, 2, "eval_rewards/chosen"), 0.0, 1e-6);
+  EXPECT_NEAR(by_step(every_other, 3, "rewards/margins"), 0.0, 1e-6);
+  EXPECT_GT(std::fabs(by_step(every_other, 4, "rewards/margins")), 1e-3);
+  EXPECT_GT(std::fabs(by_step(every_other, 3, "eval_rewards/chosen")), 1e-3);
 }
 
 // A step whose last micro-batch is short (no dataloader_drop_last) weighs its micro-batches as TRL
@@ -510,11 +563,17 @@ TEST_P(DpoResume, ResumedRunEqualsUninterrupted) {
   EXPECT_EQ(a, b);
   EXPECT_EQ(read_rows(dir + "/a/metrics.jsonl").size(), read_rows(dir + "/b/metrics.jsonl").size());
   const nlohmann::json state = read_json_file(dir + "/b/checkpoint-2/trainer_state/state.json");
-  EXPECT_EQ(state["extra"].is_null(), GetParam() != "bco_pair") << state.dump();
+  EXPECT_EQ(state["extra"].is_null(), GetParam() == "apo_zero") << state.dump();
   if (GetParam() == "bco_pair") EXPECT_DOUBLE_EQ(state["extra"]["preference_loss"]["count"].get<double>(), 4.0);
+  // TR-DPO (a sync after every step): the moved reference is in the checkpoint, and the resumed run
+  // recomputed its log-probs (or its steps 3 and 4 would have used the starting model's)
+  if (GetParam() == "sigmoid_tr") {
+    EXPECT_EQ(state["extra"]["reference_syncs"].get<int64_t>(), 2);
+    EXPECT_TRUE(fs::exists(dir + "/b/checkpoint-2/trainer_state/objective.safetensors"));
+  }
 }
 
-INSTANTIATE_TEST_SUITE_P(Losses, DpoResume, ::testing::Values("apo_zero", "bco_pair"));
+INSTANTIATE_TEST_SUITE_P(Losses, DpoResume, ::testing::Values("apo_zero", "bco_pair", "sigmoid_tr"));
 
 // Loss types come from the table; a loss rejects what it cannot use when the config is loaded
 // (robust divides by 1 - 2 label_smoothing).
@@ -579,6 +638,13 @@ TEST(DpoConfig, LossTypesAndTheirChecks) {
   EXPECT_EQ(message({"use_weighting=true", "loss_type=[sigmoid, sft]"}), "");
   EXPECT_NE(message({"use_weighting=true", "loss_type=aot"}).find("the loss sorts the pairs"), std::string::npos);
   EXPECT_NE(message({"use_weighting=true", "loss_type=simpo"}).find("use_weighting is DPOTrainer's"), std::string::npos);
+  // TR-DPO: a mixing weight in [0, 1], a positive interval, DPOTrainer's only
+  EXPECT_EQ(message({"sync_ref_model=true", "ref_model_mixup_alpha=1.0", "ref_model_sync_steps=1"}), "");
+  EXPECT_NE(message({"sync_ref_model=true", "ref_model_mixup_alpha=1.5"}).find("ref_model_mixup_alpha must be in [0, 1]"),
+            std::string::npos);
+  EXPECT_NE(message({"sync_ref_model=true", "ref_model_sync_steps=0"}).find("ref_model_sync_steps must be at least 1"),
+            std::string::npos);
+  EXPECT_NE(message({"sync_ref_model=true", "loss_type=simpo"}).find("sync_ref_model is DPOTrainer's"), std::string::npos);
   // SFT takes one loss
   const std::string sft = [&] {
     try {

@@ -262,6 +262,15 @@ TEST(MpiDpo, AotSortsWithinEachMicroBatchOnEveryRank) {
   expect_two_ranks_train_dpo_as_one(dir, " --set trainer.loss_type=aot --set trainer.label_smoothing=0.1");
 }
 
+// TR-DPO: every rank moves its reference toward the same policy after each step and scores its own
+// micro-batches with it; two ranks train as one process.
+TEST(MpiDpo, TrDpoSyncsTheReferenceOnEveryRank) {
+  SKIP_WITHOUT_MPI();
+  const std::string dir = testing::make_temp_dir("mpi-dpo-tr");
+  expect_two_ranks_train_dpo_as_one(dir, " --set trainer.sync_ref_model=true --set trainer.ref_model_sync_steps=1"
+                                         " --set trainer.ref_model_mixup_alpha=0.6");
+}
+
 // The metrics rows that hold `key` (evaluation rows: eval_loss).
 std::vector<nlohmann::json> rows_with(const std::string& metrics, const std::string& key) {
   std::vector<nlohmann::json> rows;

@@ -43,6 +43,11 @@ sigmoid_ld: sigmoid (label_smoothing 0.1) with LD-DPO's ld_alpha 0.5 as TRL 0.29
 wpo: loss_type [sigmoid, sft] (label_smoothing 0.1) with use_weighting, WPO as TRL 0.29+ computes
   it: each pair's loss times exp(mean_t(logp_t - log sum_v p_v^2)) of its chosen row times its
   rejected row's (detached); the sft part, nll_loss expanded per pair, weighs the mean pair weight.
+sigmoid_tr: sigmoid (label_smoothing 0.1) with TR-DPO's sync_ref_model, ref_model_mixup_alpha 0.6 and
+  ref_model_sync_steps 1: after every optimizer step the reference model becomes
+  0.6 x the policy + 0.4 x itself (TRL's SyncRefModelCallback: ref.mul_(1 - a).add_(policy, alpha=a)),
+  and the next steps' reference log-probs are the moved model's; step1 is sigmoid_tr's with explicit
+  reference log-probs as for every case.
 ipo_sigmoid: loss_type [ipo, sigmoid], loss_weights null (1 each): "ipo" in the list makes every
   loss see length-averaged log-probs (concatenated_forward), and the rewards are 2 beta (logp - ref).
 
@@ -98,12 +103,13 @@ CASES = OrderedDict([
     ("hinge_alpha", (0.5, 0.0, 0.5)),
     ("sigmoid_ld", (0.5, 0.1, 0.5)),
     ("wpo", (0.5, 0.1, 0.5)),
+    ("sigmoid_tr", (0.5, 0.1, 0.5)),
 ])
 # A folder whose name is not its loss type, and CPOTrainer's cpo_alpha (the weight of the chosen
 # completions' NLL, default 1.0 in TRL; the "simpo" folder is pure SimPO, cpo_alpha 0, as TRL's
 # AlphaPO/SimPO recipes set it).
 CASE_LOSS = {"simpo_cpo": "simpo", "sigmoid_keep": "sigmoid", "sigmoid_rpo": "sigmoid", "sigmoid_free": "sigmoid",
-             "sigmoid_js": "sigmoid", "hinge_alpha": "hinge", "sigmoid_ld": "sigmoid"}
+             "sigmoid_js": "sigmoid", "hinge_alpha": "hinge", "sigmoid_ld": "sigmoid", "sigmoid_tr": "sigmoid"}
 LD_ALPHA = {"sigmoid_ld": 0.5}
 # TRL 0.27's f_divergence_type and f_alpha_divergence_coef
 F_DIVERGENCE = {"sigmoid_js": ("js_divergence", 1.0), "hinge_alpha": ("alpha_divergence", 0.5)}
@@ -117,6 +123,8 @@ REFERENCE_FREE = {"sigmoid_free"}
 LOSS_LISTS = {"mpo": (["sigmoid", "bco_pair", "sft"], [0.8, 0.2, 1.0]), "ipo_sigmoid": (["ipo", "sigmoid"], None),
               "wpo": (["sigmoid", "sft"], None)}
 USE_WEIGHTING = {"wpo"}
+# TR-DPO: (ref_model_mixup_alpha, ref_model_sync_steps)
+SYNC_REF_MODEL = {"sigmoid_tr": (0.6, 1)}
 DISCOPOP_TAU = 0.05
 
 
@@ -394,8 +402,9 @@ def make_case(case, out_root):
 
     # ---- 3 optimizer steps, reference = the start model
     params = load_params(arch)
+    ref_params = load_params(arch)  # TR-DPO moves it toward the policy
     with torch.no_grad():
-        refs = [sequence_logps(arch, params, [p], average, ld_alpha=ld) for p in pairs]
+        refs = [sequence_logps(arch, ref_params, [p], average, ld_alpha=ld) for p in pairs]
     opt = ref.make_optimizer(params, OPT["lr"], (OPT["beta1"], OPT["beta2"]), OPT["eps"],
                              OPT["weight_decay"])
     sched = torch.optim.lr_scheduler.LambdaLR(
@@ -425,6 +434,12 @@ def make_case(case, out_root):
         sched.step()
         step_losses.append(logged)
         norms.append(gn.item())
+        if case in SYNC_REF_MODEL and (step + 1) % SYNC_REF_MODEL[case][1] == 0:  # on_step_end, global_step = step + 1
+            a = SYNC_REF_MODEL[case][0]
+            with torch.no_grad():
+                for target, policy in zip(ref_params.values(), params.values()):
+                    target.mul_(1.0 - a).add_(policy, alpha=a)
+                refs = [sequence_logps(arch, ref_params, [p], average, ld_alpha=ld) for p in pairs]
 
     d = os.path.join(out_root, case)
     os.makedirs(d, exist_ok=True)
@@ -449,6 +464,10 @@ def make_case(case, out_root):
         meta["ld_alpha"] = repr(ld)
     if wpo:
         meta["use_weighting"] = "true"
+    if case in SYNC_REF_MODEL:
+        meta["sync_ref_model"] = "true"
+        meta["ref_model_mixup_alpha"] = repr(SYNC_REF_MODEL[case][0])
+        meta["ref_model_sync_steps"] = str(SYNC_REF_MODEL[case][1])
     if case in F_DIVERGENCE:
         meta["f_divergence_type"] = fdiv[0]
         meta["f_alpha_divergence_coef"] = repr(fdiv[1])

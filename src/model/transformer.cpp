@@ -46,7 +46,8 @@ void Workspace::prepare(const ModelConfig& c, int64_t new_rows, int64_t new_seq,
   const bool same_shape = rows == new_rows && seq == new_seq;
   rows = new_rows;
   seq = new_seq;
-  const bool have_backward_buffers = !d_x.empty();
+  // the backward buffers of this shape: a forward-only call of another shape leaves them the old size
+  const bool have_backward_buffers = static_cast<int64_t>(d_x.size()) == N * C;
   if (same_shape && static_cast<int64_t>(layers.size()) == c.num_hidden_layers && (!for_backward || have_backward_buffers))
     return;
   layers.resize(c.num_hidden_layers);

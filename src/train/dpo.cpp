@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <functional>
+#include <memory>
 
 #include <fmt/ranges.h>
 
@@ -14,7 +15,9 @@
 #include "io/file.h"
 #include "io/hub.h"
 #include "io/output_path.h"
+#include "io/safetensors.h"
 #include "model/checkpoint.h"
+#include "model/finite_check.h"
 #include "train/reference_cache.h"
 #include "train/run_support.h"
 #include "train/trainer.h"
@@ -195,15 +198,30 @@ ReferenceLogps summed_logps_with(const TokenScorer& score, const std::vector<Pre
 
 }  // namespace
 
+namespace {
+
+// Every position's log-prob of `batch` under weights `w` on the CPU, forward only (`ws` is overwritten).
+void score_on_cpu(const ModelConfig& c, const WeightSet& w, Precision precision, const Batch& batch, Workspace& ws,
+                  std::vector<float>& logp) {
+  model_forward(c, w, batch, ws, {.precision = precision, .for_backward = false});
+  classifier_forward_backward(ws.hidden.data(), w.matmul_weights.lm_head, batch.targets.data(), batch.size(),
+                              c.vocab_size, c.hidden_size, nullptr, logp.data(), precision, w.matmul_weights_are_bf16);
+}
+
+// A pair's summed log-prob of one completion in the loss's units: divided by its scored tokens when
+// the loss averages log-probs.
+double in_loss_units(const DpoLossConfig& config, const PreferencePair& pair, bool chosen, double summed) {
+  if (!config.averages_logps()) return summed;
+  return summed / static_cast<double>(std::max<int64_t>(1, scored_tokens(pair.prompt_of(chosen), chosen ? pair.chosen : pair.rejected)));
+}
+
+}  // namespace
+
 ReferenceLogps summed_logps(const ModelConfig& c, const WeightSet& w, Precision precision,
                             const std::vector<PreferencePair>& pairs, int64_t batch_pairs, int32_t pad_id,
                             std::optional<double> ld_alpha) {
   Workspace ws;
-  auto score = [&](const Batch& batch, std::vector<float>& logp) {
-    model_forward(c, w, batch, ws, {.precision = precision, .for_backward = false});
-    classifier_forward_backward(ws.hidden.data(), w.matmul_weights.lm_head, batch.targets.data(), batch.size(),
-                                c.vocab_size, c.hidden_size, nullptr, logp.data(), precision, w.matmul_weights_are_bf16);
-  };
+  auto score = [&](const Batch& batch, std::vector<float>& logp) { score_on_cpu(c, w, precision, batch, ws, logp); };
   return summed_logps_with(score, pairs, batch_pairs, pad_id, ld_alpha);
 }
 
@@ -224,12 +242,8 @@ ReferenceLogps to_loss_units(const DpoLossConfig& config, const ReferenceLogps& 
   out.rejected.assign(pairs.size(), 0.0);
   if (!config.uses_reference()) return out;
   for (size_t i = 0; i < pairs.size(); ++i) {
-    out.chosen[i] = summed.chosen.at(i);
-    out.rejected[i] = summed.rejected.at(i);
-    if (config.averages_logps()) {
-      out.chosen[i] /= static_cast<double>(std::max<int64_t>(1, scored_tokens(pairs[i].prompt_of(true), pairs[i].chosen)));
-      out.rejected[i] /= static_cast<double>(std::max<int64_t>(1, scored_tokens(pairs[i].prompt_of(false), pairs[i].rejected)));
-    }
+    out.chosen[i] = in_loss_units(config, pairs[i], true, summed.chosen.at(i));
+    out.rejected[i] = in_loss_units(config, pairs[i], false, summed.rejected.at(i));
   }
   return out;
 }
@@ -259,9 +273,39 @@ class PreferenceObjective final : public Objective {
   int64_t rows() const override { return static_cast<int64_t>(pairs_.size()); }
 
   std::string describe() const override {
-    std::string weights;
+    std::string weights, sync;
     if (!config_.weights.empty()) weights = fmt::format(" (weights {})", fmt::join(config_.weights, ", "));
-    return fmt::format("{} pairs, loss {}{} beta {}", pairs_.size(), config_.label(), weights, config_.beta);
+    if (synced_)
+      sync = fmt::format(", TR-DPO: the reference moves toward the policy every {} steps (alpha {})", synced_->every,
+                         synced_->alpha);
+    return fmt::format("{} pairs, loss {}{} beta {}{}", pairs_.size(), config_.label(), weights, config_.beta, sync);
+  }
+
+  // TRL's sync_ref_model (TR-DPO): from `start` (the starting weights, whose log-probs `reference`
+  // and the evaluation's hold), every `every` optimizer steps the reference becomes
+  // alpha x the policy + (1 - alpha) x itself (SyncRefModelCallback). The log-probs of the moved
+  // reference are computed when a pair is next used, from its micro-batch, as TRL computes them
+  // for every batch when precompute_ref_log_probs is off (which TR-DPO requires).
+  void sync_reference(const Model& start, Precision precision, double alpha, int64_t every) {
+    synced_ = std::make_unique<SyncedReference>();
+    synced_->model = start;
+    synced_->precision = precision;
+    synced_->alpha = alpha;
+    synced_->every = every;
+    synced_->weights = make_weight_set(synced_->model, precision, synced_->bf16_copy);
+  }
+
+  void step_end(TrainState& state, int64_t global_step) override {
+    if (!synced_ || global_step % synced_->every != 0) return;
+    // TRL: target.mul_(1 - alpha).add_(policy, alpha=alpha), in the weights' fp32
+    const float keep = static_cast<float>(1.0 - synced_->alpha), take = static_cast<float>(synced_->alpha);
+    std::vector<float>& target = synced_->model.params;
+    const std::vector<float>& policy = state.model->params;
+    for (size_t i = 0; i < target.size(); ++i) target[i] = target[i] * keep + take * policy[i];
+    moved_reference();
+    synced_->syncs += 1;
+    log_info("dpo: step {}: the reference moved toward the policy (TR-DPO sync {}, alpha {})", global_step,
+             synced_->syncs, synced_->alpha);
   }
 
   MicroBatch micro_batch(const std::vector<int64_t>& ids) const override {
@@ -282,6 +326,9 @@ class PreferenceObjective final : public Objective {
   void accumulate(TrainState& state, const MicroBatch& micro, const MicroStep& where, MetricSums& sums) override {
     const Batch& batch = micro.batch;
     const int64_t B = static_cast<int64_t>(micro.rows.size()), T = batch.seq, N = batch.size();
+    // 0. TR-DPO: the moved reference's log-probs of these pairs, before the policy's forward (which
+    //    reuses the workspace)
+    if (synced_) refresh_reference(state, batch, micro.rows, pairs_, reference_, synced_->train_current);
     // 1. the forward and per-token log-probs (the classifier forward-only)
     std::vector<float> logp(N), log_sum_sq;
     forward_logprobs(state, batch, logp, true, config_.use_weighting ? &log_sum_sq : nullptr);
@@ -382,6 +429,7 @@ class PreferenceObjective final : public Objective {
       }
       const Batch batch = make_pair_batch(group, pad_id_);
       const int64_t B = static_cast<int64_t>(rows.size());
+      if (synced_) refresh_reference(state, batch, rows, pairs, eval_reference_, synced_->eval_current);
       std::vector<float> logp(batch.size()), log_sum_sq;
       forward_logprobs(state, batch, logp, /*for_backward=*/false, config_.use_weighting ? &log_sum_sq : nullptr);
       const std::vector<double> wpo = wpo_weights(batch, logp, log_sum_sq, B);
@@ -420,12 +468,36 @@ class PreferenceObjective final : public Objective {
     return out;
   }
 
-  // The loss's state (bco_pair's running reward moments): null for the stateless losses.
+  // The loss's state (bco_pair's running reward moments) and TR-DPO's count of syncs, with the
+  // moved reference's weights as a tensor: null for the stateless losses without sync_ref_model.
   nlohmann::json state() const override {
-    return loss_state_.is_null() ? nlohmann::json() : nlohmann::json{{"preference_loss", loss_state_}};
+    nlohmann::json out;
+    if (!loss_state_.is_null()) out["preference_loss"] = loss_state_;
+    if (synced_) out["reference_syncs"] = synced_->syncs;
+    return out;
   }
-  void restore(const nlohmann::json& saved) override {
+  std::vector<TensorToWrite> state_tensors() const override {
+    if (!synced_ || synced_->syncs == 0) return {};  // the starting model's: nothing to keep
+    const std::vector<float>& params = synced_->model.params;
+    return {{"reference_model", DType::F32, {static_cast<int64_t>(params.size())}, params.data(), nullptr}};
+  }
+  void restore(const nlohmann::json& saved, const std::string& checkpoint_dir) override {
     loss_state_ = saved.is_object() && saved.contains("preference_loss") ? saved["preference_loss"] : nlohmann::json();
+    if (!synced_ || !saved.is_object() || !saved.contains("reference_syncs")) return;  // a run without syncs yet
+    const std::string where = checkpoint_dir + "/trainer_state/state.json";
+    const nlohmann::json& syncs = saved["reference_syncs"];
+    if (!syncs.is_number_integer() || syncs.get<int64_t>() < 0)
+      fail("{}: 'extra.reference_syncs' must be a count, got {}", where, syncs.dump().substr(0, 80));
+    synced_->syncs = syncs.get<int64_t>();
+    if (synced_->syncs == 0) return;
+    const std::string file = checkpoint_dir + "/trainer_state/objective.safetensors";
+    if (!file_exists(file))
+      fail("{}: missing: the checkpoint's moved TR-DPO reference ({} syncs) is needed to resume", file, synced_->syncs);
+    std::vector<float>& params = synced_->model.params;
+    SafetensorsFile(file).read_f32("reference_model", params.data(), {static_cast<int64_t>(params.size())});
+    if (auto i = first_non_finite(params.data(), params.size()))
+      fail("{}: tensor reference_model has a non-finite value ({}) at element {}", file, params[*i], *i);
+    moved_reference();
   }
 
  private:
@@ -582,8 +654,47 @@ class PreferenceObjective final : public Objective {
     return inputs;
   }
 
+  // TR-DPO's reference: its weights, and which pairs' reference log-probs are this model's.
+  struct SyncedReference {
+    Model model;  // fp32; the starting model's until the first sync
+    Precision precision = Precision::FP32;
+    std::vector<float> bf16_copy;
+    WeightSet weights;  // views of model and bf16_copy for model_forward
+    double alpha = 0.6;
+    int64_t every = 512;
+    int64_t syncs = 0;  // 0: the precomputed reference log-probs are this model's
+    std::vector<uint8_t> train_current, eval_current;  // per pair (after a sync): its value is this model's
+  };
+
+  // After the reference's weights changed: refresh their bf16 copy; every pair's value is stale.
+  void moved_reference() {
+    synced_->weights = make_weight_set(synced_->model, synced_->precision, synced_->bf16_copy);
+    synced_->train_current.assign(pairs_.size(), 0);
+    synced_->eval_current.assign(eval_pairs_ ? eval_pairs_->size() : 0, 0);
+  }
+
+  // The moved reference's log-probs of the pairs of `batch` (rows: their indices into `pairs`) into
+  // `reference`, in the loss's units, unless they are this model's already. CPU only (run_dpo
+  // refuses sync_ref_model on a GPU); `state`'s workspace is overwritten.
+  void refresh_reference(TrainState& state, const Batch& batch, const std::vector<int64_t>& rows,
+                         const std::vector<PreferencePair>& pairs, ReferenceLogps& reference,
+                         std::vector<uint8_t>& current) const {
+    if (synced_->syncs == 0 || !uses_reference_) return;
+    if (std::all_of(rows.begin(), rows.end(), [&](int64_t r) { return current.at(r) != 0; })) return;
+    std::vector<float> logp(batch.size());
+    score_on_cpu(synced_->model.config, synced_->weights, synced_->precision, batch, state.workspace, logp);
+    const std::vector<double> sums = row_sums(batch, logp, position_weights(batch, config_.ld_alpha));
+    const size_t B = rows.size();
+    for (size_t i = 0; i < B; ++i) {
+      const PreferencePair& pair = pairs.at(rows[i]);
+      reference.chosen.at(rows[i]) = in_loss_units(config_, pair, true, sums[i]);
+      reference.rejected.at(rows[i]) = in_loss_units(config_, pair, false, sums[B + i]);
+      current.at(rows[i]) = 1;
+    }
+  }
+
   const std::vector<PreferencePair>& pairs_;
-  const ReferenceLogps& reference_;
+  ReferenceLogps reference_;  // the loss's units, per pair; TR-DPO replaces values after each sync
   DpoLossConfig config_;
   const PreferenceLossType* baseline_;  // the loss with a micro-batch baseline (bco_pair), or nullptr
   bool averages_logps_;  // the log-probs are length-averaged (ipo among the losses, simpo)
@@ -594,6 +705,7 @@ class PreferenceObjective final : public Objective {
   const std::vector<PreferencePair>* eval_pairs_ = nullptr;
   ReferenceLogps eval_reference_;
   int64_t eval_batch_size_ = 1;
+  std::unique_ptr<SyncedReference> synced_;  // sync_ref_model (TR-DPO); null: a fixed reference
 };
 
 }  // namespace
@@ -731,6 +843,10 @@ DpoResult run_dpo(DpoRun& run) {
     fail("{}: trainer.use_weighting (WPO) is not implemented on the GPU: its log sum p^2 per position is computed by "
          "the CPU classifier only; run this config with --device cpu",
          config.source);
+  if (config.trainer.sync_ref_model && run.cuda_device >= 0)
+    fail("{}: trainer.sync_ref_model (TR-DPO) is not implemented on the GPU: the moved reference's log-probs are "
+         "computed by the CPU model only; run this config with --device cpu",
+         config.source);
   const Precision precision = config.trainer.bf16 ? Precision::BF16 : Precision::FP32;
   DpoResult result;
   result.output_dir = config.trainer.output_dir;
@@ -766,6 +882,8 @@ DpoResult run_dpo(DpoRun& run) {
   }
   PreferenceObjective objective(run.train, reference, loss, run.pad_id, config.trainer.per_device_train_batch_size);
   objective.set_eval(run.eval, eval_reference, config.trainer.per_device_eval_batch_size);
+  if (config.trainer.sync_ref_model && loss.uses_reference())  // before run_trainer loads a checkpoint into model
+    objective.sync_reference(model, precision, config.trainer.ref_model_mixup_alpha, config.trainer.ref_model_sync_steps);
   const TrainerResult r =
       run_trainer(config, {"dpo", run.tokenizer_source, run.resume, run.shuffle, run.cuda_device, 2}, model, objective);
   result.steps = r.steps;

@@ -308,7 +308,7 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
   AdamWState adam;
   const ResumePoint resume = resume_every_rank(config, run.resume, model, adam);
   CheckpointState progress = resume.state;
-  objective.restore(progress.extra);
+  objective.restore(progress.extra, resume.from);
   TrainState state(model, precision);
   state.adam = std::move(adam);
   // ZeRO-1 first: on a device, its buffers are then created with the moments of this rank's slice only
@@ -357,6 +357,7 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
     all_reduce_seconds += outcome.all_reduce_seconds;
     window.add(outcome);
     progress.global_step = step + 1;
+    objective.step_end(state, progress.global_step);
     const bool last = step + 1 == plan.total_steps;
     // transformers' _maybe_log_save_evaluate: log, then evaluate, then save, each on its own interval
     const bool log_now = (step + 1) % plan.logging_steps == 0 || last;
@@ -371,6 +372,7 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
     if (eval_now) evaluate_into(objective, state, step + 1, metrics);
     if ((log_now || eval_now) && world.is_root()) write_jsonl(metrics_path, metrics);
     progress.extra = objective.state();
+    progress.tensors = objective.state_tensors();
     const bool saved = checkpoint_if_due(args, plan, last, metrics_path, metrics, state, progress, run.tokenizer_source);
     // Every rank stops after the same step when any of them caught a signal.
     const int64_t stop_signal = world.all_reduce_max(signals.caught());

@@ -30,6 +30,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/safetensors.h"
 #include "train/train_step.h"
 #include "train/training_args.h"
 
@@ -72,9 +73,15 @@ class Objective {
   // Evaluation metrics ("eval_loss", ...) on held-out data; an empty object when it has none.
   virtual nlohmann::json evaluate(TrainState&) { return nlohmann::json::object(); }
   virtual bool has_eval_data() const { return false; }
-  // State carried across steps that a checkpoint must keep (null: none), and its restore.
+  // After optimizer step `global_step` (1-based), before logging, evaluation and the checkpoint
+  // (transformers' on_step_end): TR-DPO's reference sync.
+  virtual void step_end(TrainState&, int64_t /*global_step*/) {}
+  // State carried across steps that a checkpoint must keep (null: none), tensors among it (written
+  // to trainer_state/objective.safetensors; they must stay valid until the next step), and its
+  // restore from the checkpoint in `checkpoint_dir` ("" and a null state: a fresh start).
   virtual nlohmann::json state() const { return nullptr; }
-  virtual void restore(const nlohmann::json&) {}
+  virtual std::vector<TensorToWrite> state_tensors() const { return {}; }
+  virtual void restore(const nlohmann::json&, const std::string& /*checkpoint_dir*/) {}
 };
 
 struct TrainerRun {

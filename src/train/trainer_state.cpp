@@ -45,6 +45,7 @@ std::string save_checkpoint(const std::string& output_dir, const Model& model, c
     moments.push_back({"exp_avg", DType::F32, size, adam.m.data(), nullptr});
     moments.push_back({"exp_avg_sq", DType::F32, size, adam.v.data(), nullptr});
     write_safetensors(temp + "/trainer_state/optimizer.safetensors", moments);
+    if (!state.tensors.empty()) write_safetensors(temp + "/trainer_state/objective.safetensors", state.tensors);
     nlohmann::json json = {{"global_step", state.global_step},
                            {"optimizer_step", adam.step},
                            {"seen_tokens", state.seen_tokens},

@@ -2,7 +2,8 @@
 // data cursor and the state that makes a resumed run bit-identical to an uninterrupted one).
 //
 //   OUTPUT_DIR/checkpoint-STEP/{config.json, model.safetensors (fp32), generation_config.json,
-//                               tokenizer files, trainer_state/{state.json, optimizer.safetensors}}
+//                               tokenizer files, trainer_state/{state.json, optimizer.safetensors,
+//                               objective.safetensors (only when the objective keeps tensors: TR-DPO)}}
 //
 // Each checkpoint is written to a temporary directory and renamed into place, so a killed run leaves
 // either a whole checkpoint or none; leftovers of interrupted writes are removed on resume.
@@ -13,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "io/safetensors.h"
 #include "model/checkpoint.h"
 #include "train/optimizer.h"
 
@@ -25,6 +27,9 @@ struct CheckpointState {
   // What decides which rows each step trains on (batch sizes, seed, rows, packing, ranks): a resume
   // under another layout trains on other rows than the uninterrupted run would (trainer.cpp warns).
   nlohmann::json layout = nlohmann::json::object();
+  // The objective's tensors (TR-DPO's reference weights): trainer_state/objective.safetensors when
+  // any; a loaded checkpoint leaves this empty (the objective reads the file itself).
+  std::vector<TensorToWrite> tensors = {};
 };
 
 // Writes OUTPUT_DIR/checkpoint-STEP, then applies save_total_limit (never deleting the newest).

@@ -46,8 +46,6 @@ const std::set<std::string>& python_only_keys() {
 const std::map<std::string, std::string>& default_only_keys() {
   static const std::map<std::string, std::string> keys = {
       // DPOConfig
-      {"sync_ref_model", "false"},
-      {"ref_model_mixup_alpha", "0.6"}, {"ref_model_sync_steps", "512"},
       {"generate_during_eval", "false"}, {"tools", "null"}, {"force_use_ref_model", "false"},
       {"model_adapter_name", "null"}, {"ref_adapter_name", "null"}, {"label_pad_token_id", "-100"},
       {"padding_value", "null"}, {"is_encoder_decoder", "null"},
@@ -165,6 +163,9 @@ std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
   s["f_divergence_type"] = [&a](const YAML::Node& n, const std::string& w) { a.f_divergence_type = scalar(n, w); };
   s["f_alpha_divergence_coef"] = number(a.f_alpha_divergence_coef);
   s["use_weighting"] = flag(a.use_weighting);
+  s["sync_ref_model"] = flag(a.sync_ref_model);
+  s["ref_model_mixup_alpha"] = number(a.ref_model_mixup_alpha);
+  s["ref_model_sync_steps"] = integer(a.ref_model_sync_steps);
   s["precompute_ref_batch_size"] = [&a](const YAML::Node& n, const std::string& w) {
     a.precompute_ref_batch_size = is_null(n) ? std::nullopt : std::optional<int64_t>(as_int(n, w));
     if (a.precompute_ref_batch_size && *a.precompute_ref_batch_size <= 0)
@@ -272,6 +273,7 @@ const std::string* other_trainers_key(const std::string& key, TrainerKind kind) 
     for (const char* k : {"beta", "label_smoothing", "reference_free", "simpo_gamma", "cpo_alpha", "rpo_alpha",
                           "discopop_tau", "loss_weights", "f_divergence_type", "f_alpha_divergence_coef", "ld_alpha",
                           "use_weighting", "precompute_ref_batch_size", "max_prompt_length", "max_completion_length",
+                          "sync_ref_model", "ref_model_mixup_alpha", "ref_model_sync_steps",
                           "truncation_mode"})
       m[std::string("trainer.") + k] = "a DPO option";
     return m;
@@ -414,6 +416,7 @@ void validate_preference_losses(const TrainConfig& c) {
     for (const auto& [key, given] : {std::pair<const char*, bool>{"loss_weights", !a.loss_weights.empty()},
                                      {"ld_alpha", a.ld_alpha.has_value()},
                                      {"use_weighting", a.use_weighting},
+                                     {"sync_ref_model", a.sync_ref_model},
                                      {"f_divergence_type", a.f_divergence_type != "reverse_kl"}})
       if (given) fail("{}: trainer.{} is DPOTrainer's; {} is CPOTrainer's loss", f, key, a.loss_types[0]);
   // label_smoothing: read by sigmoid, robust, exo_pair, aot, aot_pair and simpo; the others ignore it
@@ -432,6 +435,14 @@ void validate_preference_losses(const TrainConfig& c) {
       if (preference_loss(name).micro_batch)  // aot, aot_pair
         fail("{}: trainer.use_weighting with {}: the loss sorts the pairs, so per-pair weights would not follow them "
              "(TRL refuses it too)", f, name);
+  if (!(a.ref_model_mixup_alpha >= 0 && a.ref_model_mixup_alpha <= 1))
+    fail("{}: trainer.ref_model_mixup_alpha must be in [0, 1] (TR-DPO's weight of the policy in the new reference), "
+         "got {}", f, a.ref_model_mixup_alpha);
+  if (a.ref_model_sync_steps < 1)
+    fail("{}: trainer.ref_model_sync_steps must be at least 1, got {}", f, a.ref_model_sync_steps);
+  if (a.sync_ref_model && a.reference_free)
+    log_warn("{}: trainer.sync_ref_model with reference_free: the loss ignores the reference, which then moves only "
+             "the logged rewards", f);
   // TRL 0.27's f-divergences change the margin (dpo_loss's `logits`) of these losses only
   static const std::set<std::string> f_divergence_types = {"reverse_kl", "js_divergence", "alpha_divergence"};
   if (!f_divergence_types.count(a.f_divergence_type))

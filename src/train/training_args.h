@@ -76,6 +76,11 @@ struct TrainingArgs {
   std::optional<int64_t> precompute_ref_batch_size;  // the reference pass's batch; None: per_device_eval_batch_size
   bool use_weighting = false;      // WPO: each pair's loss weighted by its completions' probabilities
   std::optional<double> ld_alpha;  // LD-DPO: weight of the completion tokens past the pair's shorter length; None = off
+  // TR-DPO: every ref_model_sync_steps optimizer steps the reference becomes
+  // ref_model_mixup_alpha x the policy + (1 - ref_model_mixup_alpha) x the reference
+  bool sync_ref_model = false;
+  double ref_model_mixup_alpha = 0.6;
+  int64_t ref_model_sync_steps = 512;
   int64_t max_prompt_length = 512;
   int64_t max_completion_length = -1;
   std::string truncation_mode = "keep_end";  // keep_end | keep_start: which max_length tokens of prompt + completion stay

@@ -118,8 +118,16 @@ TEST(TrainingArgs, TrlKeysAtTheirDefaultLoadAndNullIsNone) {
   EXPECT_FALSE(c.trainer.rpo_alpha.has_value());
   expect_error(head + "  ld_alpha: 1.5\n", "trainer.ld_alpha must be in [0, 1]", TrainerKind::DPO);
   expect_error(head + "  f_divergence_type: chi2\n", "trainer.f_divergence_type 'chi2'", TrainerKind::DPO);
-  expect_error(head + "  sync_ref_model: true\n", "trainer.sync_ref_model: TRL's sync_ref_model is not implemented",
-               TrainerKind::DPO);
+  expect_error(head + "  generate_during_eval: true\n", "trainer.generate_during_eval: TRL's generate_during_eval is not "
+               "implemented", TrainerKind::DPO);
+  // TR-DPO's keys (sync_ref_model above at its default) are a DPO option
+  const TrainConfig tr = load_train_config(
+      write_yaml(head + "  sync_ref_model: true\n  ref_model_mixup_alpha: 0.9\n  ref_model_sync_steps: 64\n"), {},
+      TrainerKind::DPO);
+  EXPECT_TRUE(tr.trainer.sync_ref_model);
+  EXPECT_EQ(tr.trainer.ref_model_mixup_alpha, 0.9);
+  EXPECT_EQ(tr.trainer.ref_model_sync_steps, 64);
+  expect_error(head + "  sync_ref_model: true\n", "trainer.sync_ref_model: a DPO option, which sft does not apply", TrainerKind::SFT);
   expect_error(head + "  label_smoothing_factor: 0.1\n", "TRL's label_smoothing_factor is not implemented");
   expect_error(head + "  lr_scheduler_kwargs: {min_lr: 0.1}\n", "TRL's lr_scheduler_kwargs is not implemented");
   // a list of several (MPO) sums them; loss_weights weighs them, one per loss type
