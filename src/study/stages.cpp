@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/number.h"
 #include "infer/device_engine.h"
 #include "io/file.h"
 #include "kernels/device.h"
@@ -147,12 +148,7 @@ double config_number(const Job& job, const std::string& key, double fallback) {
   YAML::Node n = value_of(job, key);
   if (!n || n.IsNull()) return fallback;
   const std::string s = n.IsScalar() ? n.Scalar() : "";
-  try {
-    size_t used = 0;
-    double v = std::stod(s, &used);
-    if (used == s.size()) return v;
-  } catch (const std::exception&) {
-  }
+  if (const std::optional<double> v = parse_double(s)) return *v;
   fail("{}: expected a number, got '{}'", where(job, key), s);
 }
 
@@ -256,12 +252,7 @@ nlohmann::ordered_json key_params(const Job& job) {
   auto number = [&](const std::string& key, const std::string& name) {
     YAML::Node n = value_of(job, key);
     if (!n || !n.IsScalar()) return;
-    try {
-      size_t used = 0;
-      double v = std::stod(n.Scalar(), &used);
-      if (used == n.Scalar().size()) p[name] = v;
-    } catch (const std::exception&) {
-    }
+    if (const std::optional<double> v = parse_double(n.Scalar())) p[name] = *v;
   };
   auto text = [&](const std::string& key, const std::string& name) {
     YAML::Node n = value_of(job, key);

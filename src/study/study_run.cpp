@@ -7,6 +7,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/number.h"
 #include "core/system.h"
 #include "io/file.h"
 #include "study/stages.h"
@@ -34,16 +35,9 @@ nlohmann::ordered_json params_json(const SweepPoint& point) {
     // numbers as numbers, so the report can order a sweep's axis
     nlohmann::json parsed = nlohmann::json::parse(value, nullptr, false);
     if (!parsed.is_discarded() && parsed.is_number()) out[param] = parsed;
-    else {
-      try {
-        size_t used = 0;
-        double v = std::stod(value, &used);
-        if (used == value.size()) {
-          out[param] = v;
-          continue;
-        }
-      } catch (const std::exception&) {
-      }
+    else if (const std::optional<double> v = parse_double(value)) {
+      out[param] = *v;
+    } else {
       out[param] = value;
     }
   }

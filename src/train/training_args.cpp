@@ -11,6 +11,7 @@
 
 #include "core/error.h"
 #include "core/log.h"
+#include "core/number.h"
 #include "train/sft_data.h"
 #include "io/yaml.h"
 #include "kernels/device.h"
@@ -70,14 +71,9 @@ std::string scalar(const YAML::Node& node, const std::string& where) {
 
 double as_double(const YAML::Node& node, const std::string& where) {
   std::string s = scalar(node, where);
-  try {
-    size_t used = 0;
-    double v = std::stod(s, &used);
-    if (used != s.size() || !std::isfinite(v)) throw std::invalid_argument(s);
-    return v;
-  } catch (const std::exception&) {
-    fail("{}: expected a number, got '{}'", where, s);
-  }
+  const std::optional<double> v = parse_double(s);
+  if (!v || !std::isfinite(*v)) fail("{}: expected a number, got '{}'", where, s);
+  return *v;
 }
 
 int64_t as_int(const YAML::Node& node, const std::string& where) {

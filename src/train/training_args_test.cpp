@@ -84,6 +84,9 @@ TEST(TrainingArgs, BadConfigsNameTheKey) {
   const std::string head = "model_name: m\ntrainer:\n  output_dir: o\n";
   expect_error(head + "  learning_rat: 1e-4\n", "trainer.learning_rat: unknown key");
   expect_error(head + "  learning_rate: fast\n", "trainer.learning_rate: expected a number");
+  expect_error(head + "  learning_rate: 1e400\n", "trainer.learning_rate: expected a number, got '1e400'");
+  // a subnormal is a number, as Python's float() reads it (std::stod called it out of range)
+  EXPECT_EQ(load_train_config(write_yaml(head + "  weight_decay: 1e-320\n"), {}, TrainerKind::SFT).trainer.weight_decay, 1e-320);
   expect_error(head + "  loss_type: sigmoid\n", "loss_type 'sigmoid' is not an SFT loss");
   expect_error(head + "  loss_type: nll\n", "loss_type 'nll' is not a preference loss", TrainerKind::DPO);
   expect_error(head + "  lr_scheduler_type: polynomial\n", "polynomial");
