@@ -89,7 +89,14 @@ std::vector<TokenCandidate> filter_candidates(std::span<const float> logits, con
   auto better = [&](int32_t a, int32_t b) { return logits[a] > logits[b] || (logits[a] == logits[b] && a < b); };
   if (params.top_k > 0 && static_cast<int64_t>(ids.size()) > params.top_k) {
     std::partial_sort(ids.begin(), ids.begin() + params.top_k, ids.end(), better);
-    ids.resize(params.top_k);
+    // Every token whose logit equals the k-th largest stays, as vLLM's top-k (logits below the k-th
+    // value are masked) and HF's TopKLogitsWarper keep them: after the k, in id order (the equal
+    // ones among the k have the lower ids).
+    const float kth = logits[ids[params.top_k - 1]];
+    const auto tied_end =
+        std::partition(ids.begin() + params.top_k, ids.end(), [&](int32_t id) { return logits[id] == kth; });
+    std::sort(ids.begin() + params.top_k, tied_end);
+    ids.erase(tied_end, ids.end());
   } else {
     std::sort(ids.begin(), ids.end(), better);
   }

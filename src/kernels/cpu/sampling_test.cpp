@@ -27,6 +27,19 @@ TEST(SamplerFilter, TopKKeepsTheKMostLikely) {
   EXPECT_NEAR(c[0].prob, 8.0 / 12.0, 1e-6);
 }
 
+// Tokens tied with the k-th largest logit all stay, as vLLM's top-k (it masks logits below the k-th
+// value) and HF's TopKLogitsWarper keep them; more likely first, equal ones by id.
+TEST(SamplerFilter, TopKKeepsEveryTokenTiedWithTheKth) {
+  const std::vector<float> logits = {0.5f, 2.0f, 1.0f, 3.0f, 1.0f, -1.0f, 1.0f};
+  auto c = filter_candidates(logits, {.top_k = 3});
+  EXPECT_EQ(ids_of(c), (std::vector<int32_t>{3, 1, 2, 4, 6}));
+  double total = 0;
+  for (float l : {3.0f, 2.0f, 1.0f, 1.0f, 1.0f}) total += std::exp(l);
+  EXPECT_NEAR(c[3].prob, std::exp(1.0) / total, 1e-6);
+  EXPECT_EQ(ids_of(filter_candidates(logits, {.top_k = 2})), (std::vector<int32_t>{3, 1}));  // no tie at the 2nd
+  EXPECT_EQ(ids_of(filter_candidates(logits, {.top_k = 4})), (std::vector<int32_t>{3, 1, 2, 4, 6}));
+}
+
 TEST(SamplerFilter, TopPKeepsTheSmallestPrefixReachingP) {
   // probs 8/16, 4/16, 2/16, 1/16, 1/16: cumulative .5, .75, .875
   EXPECT_EQ(ids_of(filter_candidates(five_logits(), {.top_p = 0.5f})), (std::vector<int32_t>{1}));

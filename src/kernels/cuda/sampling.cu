@@ -160,9 +160,10 @@ __global__ void sample_kernel(int32_t* tokens, float* logits_all, int64_t vocab,
   // probability is at least min_p of the best one's (weight exp(0) = 1); every count and mass below
   // leaves the others out.
   r.min_weight = p.min_p > 0.0f ? static_cast<double>(p.min_p) : 0.0;
-  // Top-k: the k-th largest key among the candidates becomes the floor.
+  // Top-k: the k-th largest key among the candidates, less its id part, becomes the floor: every
+  // token whose logit equals the k-th largest stays, as on the CPU (vLLM keeps them).
   if (p.top_k > 0 && mass_at_least(r, 0, false, sum_shared) > p.top_k)
-    r.floor = largest_key_above(r, 0, best, static_cast<double>(p.top_k), false, true, sum_shared);
+    r.floor = largest_key_above(r, 0, best, static_cast<double>(p.top_k), false, true, sum_shared) & ~Key(0xffffffffu);
   // Top-p: the smallest prefix (in key order) whose mass reaches top_p of the top-k set's.
   if (p.top_p < 1.0f) {
     const double total = mass_at_least(r, 0, true, sum_shared);

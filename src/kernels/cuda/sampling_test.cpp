@@ -92,6 +92,11 @@ std::vector<Case> mixed_cases(int64_t count, int64_t vocab) {
       case 4: c.params.top_p = 0.8f; break;  // the CPU's nucleus path (id-order walk)
       case 5: c.params.top_k = 1; break;
     }
+    if (i % 12 == 7) {  // four tokens tied above the rest with top_k 3: all four stay (vLLM)
+      c.params = {.top_k = 3};
+      c.held_back.clear();
+      for (int32_t id : {5, 7, 9, 11}) c.logits[id] = 40.0f;
+    }
     cases.push_back(c);
   }
   return cases;
