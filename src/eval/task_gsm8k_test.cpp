@@ -50,7 +50,8 @@ TEST(TaskGsm8k, PromptMatchesLmEvalFiveShot) {
     ASSERT_EQ(p.messages.size(), 11u);
     EXPECT_EQ(p.messages[0]["role"], "user");
     EXPECT_EQ(p.messages[1]["role"], "assistant");
-    EXPECT_EQ(p.messages[1]["content"], train[static_cast<size_t>(indices[0])]["answer"]);
+    EXPECT_EQ(p.messages[1]["content"].get<std::string>(),
+              train[static_cast<size_t>(indices[0])]["answer"].get<std::string>());
     EXPECT_EQ(p.messages[10]["content"],
               "Question: " + docs[doc_id].fields["question"].get<std::string>() + "\nAnswer:");
     EXPECT_FALSE(p.chat_native);
@@ -115,7 +116,7 @@ TEST(TaskGsm8k, BoxedPromptIsTheStudyProtocol) {
   EXPECT_EQ(p.messages[0]["role"], "system");
   EXPECT_EQ(p.messages[0]["content"], "Please reason step by step, and put your final answer within \\boxed{}.");
   EXPECT_EQ(p.messages[1]["role"], "user");
-  EXPECT_EQ(p.messages[1]["content"], doc.fields["question"]);
+  EXPECT_EQ(p.messages[1]["content"].get<std::string>(), doc.fields["question"].get<std::string>());
   const auto g = task->generation_defaults();
   EXPECT_TRUE(g.do_sample);
   EXPECT_DOUBLE_EQ(g.temperature, 0.6);
