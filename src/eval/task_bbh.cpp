@@ -409,7 +409,7 @@ class BbhTask final : public Task {
       metric["ignore_case"] = true;
       metric["regexes_to_ignore"] = {"\\.$", ",", "\n", "\\\\", "\""};
     }
-    c["metric_list"] = {metric};
+    c["metric_list"] = nlohmann::ordered_json::array({metric});  // {metric} alone is a copy under clang
     c["output_type"] = "generate_until";
     const auto g = generation_defaults();
     c["generation_kwargs"] = {{"until", g.until}, {"do_sample", false}, {"temperature", 0.0}};
