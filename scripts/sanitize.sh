@@ -11,9 +11,11 @@ build=${TT_FUZZ_BUILD:-$root/build-fuzz}
 command -v clang++ >/dev/null || { echo "sanitize.sh: clang++ not found (apt-get install clang)" >&2; exit 2; }
 # nvcc compiles host code with gcc, which does not take the fuzzer flag: the CUDA backend stays out
 CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTT_FUZZ=ON -DTT_CUDA=OFF >/dev/null
-ninja -C "$build" tinythink tinythink_tests | grep -E "error|FAILED" || true
-[ -x "$build/tinythink_tests" ] && [ "$build/tinythink_tests" -nt "$build/build.ninja" ] || {
-  echo "sanitize.sh: the build failed" >&2; exit 1; }
+if ! ninja -C "$build" tinythink tinythink_tests >"$build/sanitize-build.log" 2>&1; then
+  grep -E "error|FAILED" "$build/sanitize-build.log" | head -20
+  echo "sanitize.sh: the build failed ($build/sanitize-build.log)" >&2
+  exit 1
+fi
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:halt_on_error=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1}
 status=0
