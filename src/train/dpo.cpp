@@ -1,17 +1,14 @@
 #include "train/dpo.h"
 
 #include <algorithm>
-#include <filesystem>
 #include <functional>
 #include <memory>
 
 #include <fmt/ranges.h>
 
 #include "core/communicator.h"
-#include "core/content_hash.h"
 #include "core/error.h"
 #include "core/log.h"
-#include "core/system.h"
 #include "io/file.h"
 #include "io/hub.h"
 #include "io/output_path.h"
@@ -24,48 +21,12 @@
 
 namespace tt {
 
-namespace fs = std::filesystem;
-
 namespace {
 
 // Completion tokens that get a log-prob: each is predicted from the token before it, so a
 // completion after an empty prompt loses its first token.
 int64_t scored_tokens(std::span<const int32_t> prompt, const std::vector<int32_t>& completion) {
   return static_cast<int64_t>(completion.size()) - (prompt.empty() && !completion.empty() ? 1 : 0);
-}
-
-// What the reference log-probs depend on: the starting weights (every *.safetensors file and
-// config.json of the model directory, by content), the tokenized, truncated pairs (so the data
-// and every tokenization setting) and the precision of the pass.
-std::string reference_cache_key(const std::string& model_dir, const std::vector<PreferencePair>& pairs,
-                                Precision precision, std::optional<double> ld_alpha) {
-  ContentKey key(0x452821e638d01377ull, 0xbe5466cf34e90c6cull);  // this cache's seeds: part of its keys
-  key.add(std::string_view("tinythink-dpo-reference-v1"));
-  std::vector<std::string> files;
-  for (const auto& e : fs::directory_iterator(model_dir))
-    if (e.path().extension() == ".safetensors" || e.path().filename() == "config.json") files.push_back(e.path().string());
-  std::sort(files.begin(), files.end());
-  for (const auto& f : files) {
-    key.add(fs::path(f).filename().string());
-    key.add_file(f);
-  }
-  key.add(std::string_view(precision_name(precision)));
-  if (ld_alpha) {  // LD-DPO's weighted sums (absent: the keys of before)
-    key.add(std::string_view("ld_alpha"));
-    key.add(&*ld_alpha, sizeof(double));
-  }
-  uint64_t n = pairs.size();
-  key.add(&n, sizeof n);
-  for (const auto& p : pairs) {
-    key.add(p.prompt);
-    key.add(p.chosen);
-    key.add(p.rejected);
-    if (p.chosen_prompt_skip != 0 || p.rejected_prompt_skip != 0) {  // keep_end cuts (absent: the keys of before)
-      const int64_t skips[2] = {p.chosen_prompt_skip, p.rejected_prompt_skip};
-      key.add(skips, sizeof skips);
-    }
-  }
-  return key.hex();
 }
 
 }  // namespace
@@ -726,15 +687,6 @@ DpoStats dpo_accumulate(TrainState& state, const std::vector<std::vector<int64_t
           sums[S::kLogitsRejected], static_cast<int64_t>(sums[S::kMicroBatches])};
 }
 
-namespace {
-
-// Shared by the runs of a sweep: beside their output_dirs.
-std::string default_reference_cache_dir(const std::string& output_dir) {
-  return (fs::absolute(output_dir).parent_path() / "ref_cache").string();
-}
-
-}  // namespace
-
 void load_dpo_inputs(DpoRun& run) {
   const TrainConfig& c = run.config;
   const std::string path = c.dataset.path.empty() ? c.dataset.name : c.dataset.path;
@@ -781,54 +733,6 @@ void load_dpo_inputs(DpoRun& run) {
   run.pad_id = files.pad_id;
 }
 
-namespace {
-
-// Reference log-probs from the starting weights (before a checkpoint is loaded into `model`): one
-// forward-only pass, or the cache of an earlier run of the sweep.
-ReferenceLogps reference_logps(const DpoRun& run, const std::vector<PreferencePair>& pairs, Model& model,
-                               Precision precision, std::string& cache_file, bool& cache_hit) {
-  const TrainingArgs& args = run.config.trainer;
-  const std::string model_dir = resolve_model_dir(run.config.model_name);
-  const std::string cache_dir =
-      !run.ref_cache_dir.empty() ? run.ref_cache_dir : default_reference_cache_dir(args.output_dir);
-  const std::optional<double> ld_alpha = DpoLossConfig::from_args(args).ld_alpha;
-  const std::string key = reference_cache_key(model_dir, pairs, precision, ld_alpha);
-  const std::string file = cache_dir + "/" + key + ".json";
-  cache_file = file;
-  ReferenceLogps summed;
-  Communicator& world = Communicator::world();
-  if (world.broadcast(file_exists(file))) {  // rank 0's view decides: every rank takes the same path
-    summed = read_reference_cache(file, key, pairs.size());
-    cache_hit = true;
-    log_info("reference log-probs: reusing {} ({} pairs) - no reference pass", file, pairs.size());
-    return summed;
-  }
-  const double t0 = now_seconds();
-  // TRL's precompute_ref_batch_size, else the evaluation batch size (the values do not depend on it)
-  const int64_t batch = args.precompute_ref_batch_size.value_or(args.per_device_eval_batch_size);
-  if (run.cuda_device >= 0) {  // the training device's numbers; freed before training allocates
-    std::unique_ptr<TrainDevice> device = open_train_device(run.cuda_device);
-    require_device_memory(*device, model.config, {2 * batch, args.max_length},
-                          fmt::format("dpo reference pass on cuda:{}", run.cuda_device));
-    summed = summed_logps_on_device(model, *device, precision, pairs, batch, run.pad_id, ld_alpha);
-  } else {
-    std::vector<float> copy;
-    WeightSet weights = make_weight_set(model, precision, copy);
-    summed = summed_logps(model.config, weights, precision, pairs, batch, run.pad_id, ld_alpha);
-  }
-  if (world.is_root()) {
-    fs::create_directories(cache_dir);
-    nlohmann::json entry = reference_cache_entry(
-        key, summed, {{"model", model_dir}, {"precision", precision_name(precision)}, {"pairs", pairs.size()}});
-    write_file_atomic(file, entry.dump());
-  }
-  log_info("reference log-probs: computed for {} pairs in one forward-only pass ({:.2f} s), cached at {}",
-           pairs.size(), now_seconds() - t0, file);
-  return summed;
-}
-
-}  // namespace
-
 DpoResult run_dpo(DpoRun& run) {
   const TrainConfig& config = run.config;
   if (run.train.empty()) fail("{}: no preference pairs to train on", config.source);
@@ -868,7 +772,7 @@ DpoResult run_dpo(DpoRun& run) {
   note_positions_past_context(config, model.config, longest);
   const ReferenceLogps summed =
       loss.uses_reference()
-          ? reference_logps(run, run.train, model, precision, result.reference_cache_file, result.reference_cache_hit)
+          ? cached_reference_logps(run, run.train, model, precision, result.reference_cache_file, result.reference_cache_hit)
           : ReferenceLogps{};
   const ReferenceLogps reference = to_loss_units(loss, summed, run.train);
   ReferenceLogps eval_reference;
@@ -877,7 +781,7 @@ DpoResult run_dpo(DpoRun& run) {
     bool eval_hit = false;
     eval_reference = to_loss_units(
         loss,
-        loss.uses_reference() ? reference_logps(run, run.eval, model, precision, eval_cache_file, eval_hit) : ReferenceLogps{},
+        loss.uses_reference() ? cached_reference_logps(run, run.eval, model, precision, eval_cache_file, eval_hit) : ReferenceLogps{},
         run.eval);
   }
   PreferenceObjective objective(run.train, reference, loss, run.pad_id, config.trainer.per_device_train_batch_size);

@@ -1,7 +1,9 @@
 // Preference optimisation (TRL DPOTrainer semantics, ../shared/DESIGN.md §4) with one model in
 // memory and no tokens x vocab logits:
 //   - reference log-probs come from the frozen starting checkpoint in one forward-only pass before
-//     training, cached on disk (keyed by the weights, the tokenized pairs and the precision);
+//     training, cached on disk (train/reference_cache.h: keyed by the weights, the tokenized pairs
+//     and the precision); with TR-DPO's sync_ref_model the reference then moves toward the policy
+//     and a pair's reference log-probs are recomputed from its micro-batch after each move;
 //   - a micro-batch holds chosen and rejected rows ([chosen_1..chosen_B, rejected_1..rejected_B]);
 //     one model_forward, the fused chunked classifier forward-only for per-token log-probs, the
 //     sequence sums, the loss and dL/dlogp_seq, then the classifier again with token weights
