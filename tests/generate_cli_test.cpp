@@ -197,6 +197,91 @@ TEST(GenerateCli, BadInputGetsOneLineMessages) {
   expect_error("{\"prompt\": \"hi\"}", "--stop-token-id -1", "generate --stop-token-id: token id -1 is out of range");
 }
 
+// The model's generation_config.json gives the sampling defaults, as vLLM's --generation-config auto:
+// its temperature, top_k and max_new_tokens apply where no flag or request field sets them, and
+// --generation-config vllm leaves the file out.
+TEST(GenerateCli, TheModelsGenerationConfigGivesSamplingDefaults) {
+  ModelDir m;
+  nlohmann::json generation = read_json_file(m.model + "/generation_config.json");
+  generation["temperature"] = 1.0;
+  generation["top_k"] = 3;
+  generation["max_new_tokens"] = 7;
+  generation["do_sample"] = false;  // not read, as in vLLM
+  write_json_file(m.model + "/generation_config.json", generation);
+  std::string input = m.write("in.jsonl", "{\"ids\": [1, 2, 3]}\n{\"ids\": [1, 2, 3], \"max_new_tokens\": 4}\n");
+  auto run = [&](const std::string& args) {
+    auto r = testing::run_cli("generate --model " + m.model + " --input " + input + " --output " + m.dir +
+                              "/out.jsonl --ignore-eos --seed 5 " + args);
+    EXPECT_EQ(r.exit_code, 0) << r.output;
+    std::vector<std::vector<int32_t>> ids;
+    for (const auto& row : read_lines(m.dir + "/out.jsonl")) ids.push_back(row["completion_ids"].get<std::vector<int32_t>>());
+    return std::make_pair(ids, r.output);
+  };
+  Model model = load_model(m.model);
+  infer::Engine engine(model, {});
+  auto engine_ids = [&](infer::SamplingParams p) {
+    p.ignore_eos = true;
+    return engine.generate({{{1, 2, 3}, p}})[0].samples[0].ids;
+  };
+  const auto [sampled, log] = run("");
+  EXPECT_NE(log.find("sampling defaults from " + m.model + "/generation_config.json: temperature 1, top_k 3, "
+                     "max_new_tokens 7"),
+            std::string::npos)
+      << log;
+  ASSERT_EQ(sampled.size(), 2u);
+  EXPECT_EQ(sampled[0], engine_ids({.temperature = 1.0f, .top_k = 3, .seed = 5, .max_new_tokens = 7}));
+  EXPECT_EQ(sampled[1].size(), 4u) << "the request's field wins";
+  // a flag wins over the file
+  const auto greedy = run("--temperature 0").first;
+  EXPECT_EQ(greedy[0], engine_ids({.temperature = 0.0f, .top_k = 3, .max_new_tokens = 7}));
+  EXPECT_NE(greedy[0], sampled[0]);
+  // vllm: tinythink's own defaults (greedy, 256 tokens)
+  const auto [plain, quiet] = run("--generation-config vllm --max-new-tokens 9");
+  EXPECT_EQ(plain[0], engine_ids({.temperature = 0.0f, .max_new_tokens = 9}));
+  EXPECT_EQ(quiet.find("sampling defaults from"), std::string::npos) << quiet;
+  // the flags with the file's defaults are checked together, naming both
+  auto r = testing::run_cli("generate --model " + m.model + " --prompt hi --min-tokens 8");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("generate: min_tokens must be <= max_new_tokens (7), got 8 (the flags with the sampling "
+                          "defaults of " + m.model + "/generation_config.json)"),
+            std::string::npos)
+      << r.output;
+  generation["top_p"] = 0;
+  write_json_file(m.model + "/generation_config.json", generation);
+  r = testing::run_cli("generate --model " + m.model + " --prompt hi");
+  EXPECT_NE(r.output.find(m.model + "/generation_config.json: top_p must be in (0, 1], got 0"), std::string::npos)
+      << r.output;
+}
+
+// chat takes the same defaults: a file's temperature 0 and max_new_tokens 2 reply as those flags do.
+TEST(GenerateCli, ChatTakesTheModelsGenerationConfigToo) {
+  ModelDir m;
+  nlohmann::json generation = read_json_file(m.model + "/generation_config.json");
+  generation["temperature"] = 0;
+  generation["max_new_tokens"] = 2;
+  write_json_file(m.model + "/generation_config.json", generation);
+  const std::string stdin_file = m.write("stdin.txt", "hello\n");
+  auto from_file = testing::run_cli("chat --model " + m.model + " < " + stdin_file);
+  ASSERT_EQ(from_file.exit_code, 0) << from_file.output;
+  EXPECT_NE(from_file.output.find("sampling defaults from " + m.model + "/generation_config.json: temperature 0, "
+                                  "max_new_tokens 2"),
+            std::string::npos)
+      << from_file.output;
+  auto from_flags = testing::run_cli("chat --model " + m.model + " --generation-config vllm --temperature 0 "
+                                     "--max-new-tokens 2 < " + stdin_file);
+  ASSERT_EQ(from_flags.exit_code, 0) << from_flags.output;
+  const auto reply = [](const std::string& output) { return output.substr(output.rfind("/quit)\n") + 7); };
+  EXPECT_EQ(reply(from_file.output), reply(from_flags.output));
+  auto unlimited = testing::run_cli("chat --model " + m.model + " --generation-config vllm --temperature 0 < " + stdin_file);
+  EXPECT_GT(reply(unlimited.output).size(), reply(from_file.output).size()) << "512 tokens, not the file's 2";
+  generation["temperature"] = -1;
+  write_json_file(m.model + "/generation_config.json", generation);
+  auto r = testing::run_cli("chat --model " + m.model + " < " + stdin_file);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find(m.model + "/generation_config.json: temperature must be >= 0, got -1"), std::string::npos)
+      << r.output;
+}
+
 TEST(GenerateCli, BenchGenerateReportsThroughput) {
   auto r = testing::run_cli("bench generate --arch tiny-llama4 --batch 3 --prompt 9 --new 4 --precision fp32 --json");
   ASSERT_EQ(r.exit_code, 0) << r.output;

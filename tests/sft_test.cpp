@@ -534,6 +534,42 @@ trainer:
   EXPECT_EQ(r.output.find("another data layout"), std::string::npos) << r.output;
 }
 
+// The base model's generation_config.json (sampling defaults, EOS ids) is carried into every
+// checkpoint and the trained model, as transformers' save_pretrained writes the model.generation_config
+// that from_pretrained read; a base model without one gets the config's ids.
+TEST(SftOutputs, TheBaseModelsGenerationConfigIsKept) {
+  const std::string dir = testing::make_temp_dir("sft-generation-config");
+  const std::string base = dir + "/base";
+  fs::copy(testing::fixture_dir() + "/parity/tiny_llama4", base);
+  const nlohmann::json generation = {{"bos_token_id", 1}, {"eos_token_id", {2, 7}}, {"do_sample", true},
+                                     {"temperature", 0.6}, {"top_p", 0.95}};
+  write_json_file(base + "/generation_config.json", generation);
+  std::ofstream(dir + "/data.jsonl") << "{\"tokens\": [5, 6, 7, 8]}\n{\"tokens\": [9, 10, 11]}\n";
+  const std::string config = write_config(dir, fmt::format(R"(model_name: {}
+dataset:
+  path: {}/data.jsonl
+trainer:
+  per_device_train_batch_size: 1
+  max_steps: 1
+  save_steps: 1
+  bf16: false
+  output_dir: {}/out
+)", base, dir, dir));
+  auto r = testing::run_cli("sft " + config);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(read_json_file(dir + "/out/generation_config.json"), generation);
+  EXPECT_EQ(read_json_file(dir + "/out/checkpoint-1/generation_config.json"), generation);
+  write_json_file(base + "/generation_config.json", nlohmann::json::array());
+  r = testing::run_cli("sft " + config + " --set trainer.output_dir=" + dir + "/out2");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find(base + "/generation_config.json: expected a JSON object"), std::string::npos) << r.output;
+  fs::remove(base + "/generation_config.json");
+  r = testing::run_cli("sft " + config + " --set trainer.output_dir=" + dir + "/out3");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_TRUE(read_json_file(dir + "/out3/generation_config.json").value("_from_model_config", false));
+  fs::remove_all(dir);
+}
+
 // Evaluation on its own interval, as transformers' _maybe_log_save_evaluate: eval_steps 3 with
 // logging_steps 2 evaluates after steps 3 and 6 (it used to wait for a logging step: only 6), and
 // eval_strategy/save_strategy "epoch" act at each epoch's end.

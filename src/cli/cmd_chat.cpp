@@ -5,6 +5,7 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <set>
 
 #include <unistd.h>
 
@@ -14,6 +15,7 @@
 #include "cli/option_checks.h"
 #include "cli/device_option.h"
 #include "core/error.h"
+#include "infer/generation_config.h"
 #include "infer/sampler.h"
 #include "infer/session.h"
 #include "text/chat_encode.h"
@@ -26,10 +28,11 @@ volatile std::sig_atomic_t g_interrupted = 0;
 void on_sigint(int) { g_interrupted = 1; }
 
 struct ChatArgs {
-  std::string model, system, precision = "auto", device;
+  std::string model, system, precision = "auto", device, generation_config = "auto";
   float temperature = 0.7f, top_p = 0.95f;
   int64_t max_new_tokens = 512;
   uint64_t seed = 0;
+  std::set<std::string> given;  // SamplingParams fields set by a flag: the model's generation_config.json does not override them
 };
 
 void run_chat(const ChatArgs& args) {
@@ -42,6 +45,18 @@ void run_chat(const ChatArgs& args) {
   const int cuda_device = choose_inference_device(args.device, "", precision);
   const auto session =
       infer::open_session(args.model, {.precision = precision, .max_batch = 1, .cuda_device = cuda_device});
+  // Every reply's sampling: the flags, then the model's generation_config.json for what they leave unset.
+  infer::SamplingParams reply{.temperature = args.temperature, .top_p = args.top_p, .max_new_tokens = args.max_new_tokens};
+  const infer::ModelSamplingDefaults model_defaults = infer::read_sampling_defaults(args.generation_config, session->dir);
+  infer::apply_sampling_defaults(model_defaults, args.given, reply);
+  try {
+    infer::validate(reply);
+  } catch (const Error& e) {
+    fail("chat: {} (the flags with the sampling defaults of {})", e.what(), model_defaults.path);
+  }
+  if (!model_defaults.empty())
+    std::fprintf(stderr, "sampling defaults from %s: %s (flags win; --generation-config vllm leaves them out)\n",
+                 model_defaults.path.c_str(), model_defaults.describe().c_str());
   infer::Engine& engine = *session->engine;
   engine.set_stream([](int64_t, int64_t, const std::string& delta, bool) {
     std::fwrite(delta.data(), 1, delta.size(), stdout);
@@ -55,7 +70,7 @@ void run_chat(const ChatArgs& args) {
   sigaction(SIGINT, &action, nullptr);
 
   std::string system = args.system;
-  float temperature = args.temperature;
+  float temperature = reply.temperature;
   nlohmann::ordered_json history = nlohmann::ordered_json::array();
   uint64_t turn = 0;
   std::fprintf(stderr, "chat with %s (/reset, /system TEXT, /temp T, /quit)\n", args.model.c_str());
@@ -107,8 +122,10 @@ void run_chat(const ChatArgs& args) {
     std::vector<int32_t> ids = encode_chat(*session->tokenizer, *session->chat_template, messages, true).ids;
     int64_t request = 0;
     try {
-      request = engine.add({ids, {.temperature = temperature, .top_p = args.top_p, .seed = args.seed + turn++,
-                                  .max_new_tokens = args.max_new_tokens}});
+      infer::SamplingParams turn_params = reply;
+      turn_params.temperature = temperature;
+      turn_params.seed = args.seed + turn++;
+      request = engine.add({ids, turn_params});
     } catch (const Error& e) {
       std::fprintf(stderr, "%s (try /reset)\n", e.what());
       history.erase(history.size() - 1);
@@ -134,13 +151,24 @@ void register_chat(CLI::App& app) {
   auto* cmd = app.add_subcommand("chat", "interactive chat with a model (streams tokens)");
   cmd->add_option("--model", args->model, "checkpoint directory with tokenizer and chat template")->required();
   cmd->add_option("--system", args->system, "system message");
-  cmd->add_option("--temperature", args->temperature, "sampling temperature (0 = greedy)");
-  cmd->add_option("--top-p", args->top_p, "nucleus sampling mass");
-  cmd->add_option("--max-new-tokens", args->max_new_tokens, "longest reply");
+  // The flags the model's generation_config.json may give a default for (SamplingParams' field names).
+  const std::vector<std::pair<std::string, CLI::Option*>> model_default_flags = {
+      {"temperature", cmd->add_option("--temperature", args->temperature,
+                                      "sampling temperature (0 = greedy); default 0.7, or the model's generation_config.json")},
+      {"top_p", cmd->add_option("--top-p", args->top_p, "nucleus sampling mass; default 0.95, or the model's")},
+      {"max_new_tokens", cmd->add_option("--max-new-tokens", args->max_new_tokens, "longest reply; default 512, or the model's")}};
+  cmd->add_option("--generation-config", args->generation_config,
+                  "'auto' (default): the model's generation_config.json gives temperature, top_p, top_k, min_p, "
+                  "repetition_penalty and max_new_tokens where it sets them and a flag does not (as vLLM's chat "
+                  "server); 'vllm': ignore it; a folder: its generation_config.json");
   cmd->add_option("--seed", args->seed, "seed of the first reply (then +1 per turn)")->check(unsigned_64());
   cmd->add_option("--precision", args->precision, kPrecisionHelp);
   add_device_option(cmd, args->device);
-  cmd->callback([args] { run_chat(*args); });
+  cmd->callback([args, model_default_flags] {
+    for (const auto& [field, option] : model_default_flags)
+      if (option->count() > 0) args->given.insert(field);
+    run_chat(*args);
+  });
 }
 
 }  // namespace tt::cli

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <set>
 
 #include <CLI/CLI.hpp>
 
@@ -19,6 +20,7 @@
 #include "core/rng.h"
 #include "core/system.h"
 #include "infer/engine.h"
+#include "infer/generation_config.h"
 #include "infer/request.h"
 #include "infer/session.h"
 #include "io/file.h"
@@ -32,7 +34,7 @@ namespace {
 using infer::SamplingParams;
 
 struct GenerateArgs {
-  std::string model, prompt, input, output, precision = "auto", device;
+  std::string model, prompt, input, output, precision = "auto", device, generation_config = "auto";
   bool chat = false, ignore_eos = false, keep_special_tokens = false;
   int64_t max_new_tokens = 256, min_tokens = 0, top_k = 0, n = 1, max_batch = 64;
   float temperature = 0.0f, top_p = 1.0f, min_p = 0.0f, repetition_penalty = 1.0f, presence_penalty = 0.0f,
@@ -41,6 +43,7 @@ struct GenerateArgs {
   std::vector<std::string> stop;
   std::vector<int32_t> stop_token_ids;
   std::optional<int64_t> logprobs;
+  std::set<std::string> given;  // SamplingParams fields set by a flag: the model's generation_config.json does not override them
 };
 
 SamplingParams default_params(const GenerateArgs& args) {
@@ -48,7 +51,7 @@ SamplingParams default_params(const GenerateArgs& args) {
   defaults.max_new_tokens = args.max_new_tokens;
   defaults.temperature = args.temperature;
   defaults.top_p = args.top_p;
-  defaults.top_k = args.top_k;
+  defaults.top_k = args.top_k == -1 ? 0 : args.top_k;  // -1: off, as vLLM reads it
   defaults.min_p = args.min_p;
   defaults.min_tokens = args.min_tokens;
   defaults.repetition_penalty = args.repetition_penalty;
@@ -77,8 +80,9 @@ uint64_t row_seed(uint64_t seed, size_t row) { return row == 0 ? seed : hash_mix
 // The rows `mine` (indices into rows, in order) as engine requests numbered 0, 1, ...; every row is
 // checked, so that each rank of a sharded run stops on the same bad line. Errors name the input line.
 void add_requests(const GenerateArgs& args, const std::vector<nlohmann::json>& rows, const std::vector<size_t>& mine,
-                  infer::Session& session) {
+                  infer::Session& session, const infer::ModelSamplingDefaults& model_defaults) {
   SamplingParams defaults = default_params(args);
+  infer::apply_sampling_defaults(model_defaults, args.given, defaults);
   std::vector<bool> is_mine(rows.size(), false);
   for (size_t i : mine) is_mine[i] = true;
   for (size_t i = 0; i < rows.size(); ++i) {
@@ -217,13 +221,24 @@ void run_generate(const GenerateArgs& args) {
   for (int32_t id : args.stop_token_ids)  // the flag's, not the first line's (which the engine would blame)
     if (id < 0 || id >= session->model.config.vocab_size)
       fail("generate --stop-token-id: token id {} is out of range (vocab size {})", id, session->model.config.vocab_size);
+  const infer::ModelSamplingDefaults model_defaults = infer::read_sampling_defaults(args.generation_config, session->dir);
+  try {  // the flags with the file's defaults (--min-tokens 300 with a file's max_new_tokens 200)
+    SamplingParams merged = default_params(args);
+    infer::apply_sampling_defaults(model_defaults, args.given, merged);
+    infer::validate(merged);
+  } catch (const Error& e) {
+    fail("generate: {} (the flags with the sampling defaults of {})", e.what(), model_defaults.path);
+  }
+  if (!model_defaults.empty())
+    log_info("generate: sampling defaults from {}: {} (vLLM's --generation-config auto; flags and request fields "
+             "win; --generation-config vllm leaves them out)", model_defaults.path, model_defaults.describe());
   const std::vector<nlohmann::json> rows = read_requests(args);
   // Under mpirun: rank r answers rows r, r + N, ... and rank 0 writes every row in input order. A
   // request's samples depend only on its prompt, parameters and seed (batch invariance), so the file
   // is the one a single process writes.
   Communicator& world = Communicator::world();
   const std::vector<size_t> mine = rank_share(rows.size(), world.size(), world.rank());
-  add_requests(args, rows, mine, *session);
+  add_requests(args, rows, mine, *session, model_defaults);
   run_reporting(*session->engine, mine.size());
   std::vector<nlohmann::json> out;
   for (size_t k = 0; k < mine.size(); ++k)
@@ -338,14 +353,23 @@ void register_generate(CLI::App& app) {
                   "stop_token_ids, ignore_eos, logprobs, skip_special_tokens)");
   cmd->add_option("--output", args->output, "JSONL: each input line plus completion, completion_ids, finish_reason");
   cmd->add_flag("--chat", args->chat, "apply the model's chat template (with the generation prompt)");
-  cmd->add_option("--max-new-tokens", args->max_new_tokens, "default 256");
-  cmd->add_option("--temperature", args->temperature, "0 = greedy (default)");
-  cmd->add_option("--top-p", args->top_p, "nucleus sampling mass, (0, 1]");
-  cmd->add_option("--top-k", args->top_k, "0 = off");
-  cmd->add_option("--min-p", args->min_p, "drop tokens below min_p x the best probability");
+  // The flags the model's generation_config.json may give a default for (SamplingParams' field names).
+  const std::vector<std::pair<std::string, CLI::Option*>> model_default_flags = {
+      {"max_new_tokens", cmd->add_option("--max-new-tokens", args->max_new_tokens,
+                                         "default 256, or the model's generation_config.json max_new_tokens")},
+      {"temperature", cmd->add_option("--temperature", args->temperature,
+                                      "0 = greedy; default 0, or the model's generation_config.json temperature")},
+      {"top_p", cmd->add_option("--top-p", args->top_p, "nucleus sampling mass, (0, 1]")},
+      {"top_k", cmd->add_option("--top-k", args->top_k, "0 or -1 = off")},
+      {"min_p", cmd->add_option("--min-p", args->min_p, "drop tokens below min_p x the best probability")},
+      {"repetition_penalty", cmd->add_option("--repetition-penalty", args->repetition_penalty, "1 = off")}};
+  cmd->add_option("--generation-config", args->generation_config,
+                  "sampling defaults, as vLLM's --generation-config: 'auto' (default) takes temperature, top_p, "
+                  "top_k, min_p, repetition_penalty and max_new_tokens from the model's generation_config.json "
+                  "where it sets them (do_sample is not read, as in vLLM); 'vllm' ignores the file; a folder reads "
+                  "its generation_config.json. Flags and request fields win over the file");
   cmd->add_option("--min-tokens", args->min_tokens, "tokens generated before EOS, a stop id or a stop string may "
                   "end a completion (vLLM's min_tokens; default 0)");
-  cmd->add_option("--repetition-penalty", args->repetition_penalty, "1 = off");
   cmd->add_option("--presence-penalty", args->presence_penalty, "[-2, 2]: logit -= P once a token was generated");
   cmd->add_option("--frequency-penalty", args->frequency_penalty,
                   "[-2, 2]: logit -= F x the times a token was generated");
@@ -366,7 +390,11 @@ void register_generate(CLI::App& app) {
   cmd->add_option("--precision", args->precision, kPrecisionHelp);
   add_device_option(cmd, args->device);
   cmd->add_option("--max-batch", args->max_batch, "samples decoding at once")->check(positive());
-  cmd->callback([args] { run_generate(*args); });
+  cmd->callback([args, model_default_flags] {
+    for (const auto& [field, option] : model_default_flags)
+      if (option->count() > 0) args->given.insert(field);
+    run_generate(*args);
+  });
 }
 
 void register_bench_generate(CLI::App& app) {

@@ -132,7 +132,10 @@ SamplingParams sampling_params_from_row(const std::string& where, const nlohmann
   }
   if (given(row, "temperature")) p.temperature = get_field<float>(where, row, "temperature");
   if (given(row, "top_p")) p.top_p = get_field<float>(where, row, "top_p");
-  if (given(row, "top_k")) p.top_k = get_integer<int64_t>(where, row, "top_k");
+  if (given(row, "top_k")) {
+    p.top_k = get_integer<int64_t>(where, row, "top_k");
+    if (p.top_k == -1) p.top_k = 0;  // off, as vLLM reads it
+  }
   if (given(row, "min_p")) p.min_p = get_field<float>(where, row, "min_p");
   if (given(row, "repetition_penalty")) p.repetition_penalty = get_field<float>(where, row, "repetition_penalty");
   if (given(row, "presence_penalty")) p.presence_penalty = get_field<float>(where, row, "presence_penalty");

@@ -129,6 +129,11 @@ Model load_model(const std::string& path) {
         log_warn("{}: tensor {} is not used by this architecture", file, info.name);
       }
   check_finite_parameters(model, files.count("") ? files[""] : dir + "/model.safetensors.index.json");
+  if (const std::string path = dir + "/generation_config.json"; file_exists(path)) {
+    const nlohmann::json generation = read_json_file(path);
+    if (!generation.is_object()) fail("{}: expected a JSON object", path);
+    model.generation_config = generation.dump(2) + "\n";
+  }
   return model;
 }
 
@@ -178,11 +183,15 @@ void write_model_files(const Model& model, const std::string& dir, const SaveOpt
   nlohmann::json config = config_to_json(model.config);
   config["torch_dtype"] = options.dtype == DType::BF16 ? "bfloat16" : "float32";
   write_json_file(dir + "/config.json", config);
-  nlohmann::json generation = {{"_from_model_config", true}};
-  if (model.config.bos_token_id >= 0) generation["bos_token_id"] = model.config.bos_token_id;
-  if (model.config.eos_token_ids.size() == 1) generation["eos_token_id"] = model.config.eos_token_ids[0];
-  if (model.config.eos_token_ids.size() > 1) generation["eos_token_id"] = model.config.eos_token_ids;
-  write_json_file(dir + "/generation_config.json", generation);
+  if (!model.generation_config.empty()) {
+    write_file_atomic(dir + "/generation_config.json", model.generation_config);
+  } else {
+    nlohmann::json generation = {{"_from_model_config", true}};
+    if (model.config.bos_token_id >= 0) generation["bos_token_id"] = model.config.bos_token_id;
+    if (model.config.eos_token_ids.size() == 1) generation["eos_token_id"] = model.config.eos_token_ids[0];
+    if (model.config.eos_token_ids.size() > 1) generation["eos_token_id"] = model.config.eos_token_ids;
+    write_json_file(dir + "/generation_config.json", generation);
+  }
   if (!options.tokenizer_source.empty()) copy_tokenizer_files(options.tokenizer_source, dir);
 }
 

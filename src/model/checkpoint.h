@@ -18,6 +18,11 @@ struct Model {
   ModelConfig config;
   ParameterLayout layout;
   std::vector<float> params;  // layout.total floats
+  // The checkpoint's generation_config.json as read (a JSON object's text), written back unchanged when
+  // the model is saved, as transformers keeps model.generation_config from from_pretrained to
+  // save_pretrained (its sampling defaults and EOS ids survive fine-tuning); "" when the checkpoint had
+  // none or the model was made here: the saved file then holds the config's BOS and EOS ids.
+  std::string generation_config;
   ModelViews views() { return make_model_views(config, params.data()); }
 };
 
