@@ -32,7 +32,7 @@ const std::set<std::string>& python_only_keys() {
       "hub_token", "ddp_find_unused_parameters", "ddp_backend", "torch_compile", "tf32", "fp16_full_eval",
       "num_proc", "logging_dir", "logging_first_step",
       "remove_unused_columns", "optim", "deepspeed", "fsdp", "local_rank", "disable_tqdm", "model_init_kwargs",
-      "ref_model_init_kwargs", "precompute_ref_log_probs", "use_cpu", "no_cuda", "bf16_full_eval",
+      "ref_model_init_kwargs", "use_cpu", "no_cuda", "bf16_full_eval",
       "torch_empty_cache_steps", "gradient_checkpointing_kwargs", "save_safetensors", "save_only_model",
       "include_tokens_per_second", "pad_token", "use_logits_to_keep", "pad_to_multiple_of", "do_train", "do_eval",
       "do_predict", "save_on_each_node", "skip_memory_metrics", "logging_nan_inf_filter", "ddp_timeout",
@@ -162,6 +162,7 @@ std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
   s["sync_ref_model"] = flag(a.sync_ref_model);
   s["ref_model_mixup_alpha"] = number(a.ref_model_mixup_alpha);
   s["ref_model_sync_steps"] = integer(a.ref_model_sync_steps);
+  s["precompute_ref_log_probs"] = flag(a.precompute_ref_log_probs);
   s["precompute_ref_batch_size"] = [&a](const YAML::Node& n, const std::string& w) {
     a.precompute_ref_batch_size = is_null(n) ? std::nullopt : std::optional<int64_t>(as_int(n, w));
     if (a.precompute_ref_batch_size && *a.precompute_ref_batch_size <= 0)
@@ -270,7 +271,7 @@ const std::string* other_trainers_key(const std::string& key, TrainerKind kind) 
                           "discopop_tau", "loss_weights", "f_divergence_type", "f_alpha_divergence_coef", "ld_alpha",
                           "use_weighting", "precompute_ref_batch_size", "max_prompt_length", "max_completion_length",
                           "sync_ref_model", "ref_model_mixup_alpha", "ref_model_sync_steps",
-                          "truncation_mode"})
+                          "precompute_ref_log_probs", "truncation_mode"})
       m[std::string("trainer.") + k] = "a DPO option";
     return m;
   }();
@@ -436,6 +437,9 @@ void validate_preference_losses(const TrainConfig& c) {
          "got {}", f, a.ref_model_mixup_alpha);
   if (a.ref_model_sync_steps < 1)
     fail("{}: trainer.ref_model_sync_steps must be at least 1, got {}", f, a.ref_model_sync_steps);
+  if (a.sync_ref_model && a.precompute_ref_log_probs)  // TRL's DPOTrainer refuses it in __init__
+    fail("{}: trainer.precompute_ref_log_probs: true with sync_ref_model (TR-DPO): the reference moves during training, "
+         "so its log-probs cannot be computed in advance; set precompute_ref_log_probs: false, as TRL asks", f);
   if (a.sync_ref_model && a.reference_free)
     log_warn("{}: trainer.sync_ref_model with reference_free: the loss ignores the reference, which then moves only "
              "the logged rewards", f);

@@ -81,6 +81,10 @@ struct TrainingArgs {
   bool sync_ref_model = false;
   double ref_model_mixup_alpha = 0.6;
   int64_t ref_model_sync_steps = 512;
+  // TRL's flag for computing the reference log-probs once before training. tinythink always does
+  // (and caches them) except after a TR-DPO sync, so it changes nothing here; as in TRL, it is refused
+  // with sync_ref_model, whose moving reference cannot be computed in advance.
+  bool precompute_ref_log_probs = false;
   int64_t max_prompt_length = 512;
   int64_t max_completion_length = -1;
   std::string truncation_mode = "keep_end";  // keep_end | keep_start: which max_length tokens of prompt + completion stay

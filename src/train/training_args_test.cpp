@@ -131,6 +131,13 @@ TEST(TrainingArgs, TrlKeysAtTheirDefaultLoadAndNullIsNone) {
   EXPECT_EQ(tr.trainer.ref_model_mixup_alpha, 0.9);
   EXPECT_EQ(tr.trainer.ref_model_sync_steps, 64);
   expect_error(head + "  sync_ref_model: true\n", "trainer.sync_ref_model: a DPO option, which sft does not apply", TrainerKind::SFT);
+  // TRL refuses a precomputed reference with TR-DPO; on its own the flag loads (tinythink precomputes anyway)
+  EXPECT_TRUE(load_train_config(write_yaml(head + "  precompute_ref_log_probs: true\n"), {}, TrainerKind::DPO)
+                  .trainer.precompute_ref_log_probs);
+  expect_error(head + "  sync_ref_model: true\n  precompute_ref_log_probs: true\n",
+               "trainer.precompute_ref_log_probs: true with sync_ref_model (TR-DPO)", TrainerKind::DPO);
+  expect_error(head + "  precompute_ref_log_probs: false\n",
+               "trainer.precompute_ref_log_probs: a DPO option, which sft does not apply", TrainerKind::SFT);
   expect_error(head + "  label_smoothing_factor: 0.1\n", "TRL's label_smoothing_factor is not implemented");
   expect_error(head + "  lr_scheduler_kwargs: {min_lr: 0.1}\n", "TRL's lr_scheduler_kwargs is not implemented");
   // a list of several (MPO) sums them; loss_weights weighs them, one per loss type
