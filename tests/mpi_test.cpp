@@ -132,8 +132,8 @@ std::vector<nlohmann::json> train_rows(const std::string& metrics) {
   return rows;
 }
 
-// Same steps, token counts bitwise, every float metric within 1e-6 relative (absolute below 1).
-void expect_same_metrics(const std::string& a, const std::string& b) {
+// Same steps, token counts bitwise, every float metric but `skip` within 1e-6 relative (absolute below 1).
+void expect_same_metrics(const std::string& a, const std::string& b, const std::string& skip = "") {
   const auto rows_a = train_rows(a), rows_b = train_rows(b);
   ASSERT_EQ(rows_a.size(), rows_b.size());
   ASSERT_FALSE(rows_a.empty());
@@ -141,7 +141,7 @@ void expect_same_metrics(const std::string& a, const std::string& b) {
     EXPECT_EQ(rows_a[i]["step"], rows_b[i]["step"]);
     EXPECT_EQ(rows_a[i]["num_tokens"], rows_b[i]["num_tokens"]);
     for (const auto& [key, value] : rows_a[i].items()) {
-      if (!value.is_number_float()) continue;
+      if (!value.is_number_float() || key == skip) continue;
       const double x = value.get<double>(), y = rows_b[i].at(key).get<double>();
       EXPECT_LE(std::fabs(x - y), 1e-6 * std::max(1.0, std::fabs(y))) << key << " at step " << rows_a[i]["step"];
     }
@@ -172,7 +172,8 @@ TEST(MpiSft, TwoRanksTrainAsOneProcessWithDoubleAccumulation) {
   EXPECT_NE(two.output.find("effective batch 4 over 2 ranks"), std::string::npos) << two.output;
   auto one = run_one("sft " + sft_config(dir + "/one", 4));
   ASSERT_EQ(one.exit_code, 0) << one.output;
-  expect_same_metrics(dir + "/two/out/metrics.jsonl", dir + "/one/out/metrics.jsonl");
+  // mean_token_accuracy pools each micro-step's two micro-batches (TRL): MpiSft.TokenAccuracy... checks it
+  expect_same_metrics(dir + "/two/out/metrics.jsonl", dir + "/one/out/metrics.jsonl", "mean_token_accuracy");
   const double worst = expect_same_weights(dir + "/two/out", dir + "/one/out");
   std::printf("largest weight difference, 2 ranks vs 1: %.3g of the tensor's scale\n", worst);
   EXPECT_GT(train_rows(dir + "/two/out/metrics.jsonl").size(), 8u);
@@ -195,6 +196,63 @@ TEST(MpiSft, TwoRanksTrainAsOneProcessWithDoubleAccumulation) {
   auto b = run_ranks(2, "sft " + sft_config(back, 2) + " --resume");
   ASSERT_EQ(b.exit_code, 0) << b.output;
   expect_same_weights(back + "/out", dir + "/one/out");
+}
+
+// mean_token_accuracy as TRL logs it under DDP: one value per micro-step, from every rank's correct
+// and target tokens gathered (two ranks at batch 1 give what one process gives with both rows in one
+// micro-batch of 2), or with use_liger_kernel the mean of the ranks' own accuracies (what one process
+// gives at batch 1 with twice the accumulation); both in training and in evaluation.
+TEST(MpiSft, TokenAccuracyIsPooledOverTheRanksAsTrlGathersIt) {
+  SKIP_WITHOUT_MPI();
+  const std::string dir = testing::make_temp_dir("mpi-sft-accuracy");
+  {  // 12 examples of 3 to 19 tokens repeating 5 6 7: the tiny model gets some of them right within a step
+    std::ofstream data(dir + "/data.jsonl");
+    for (int i = 0; i < 12; ++i) {
+      std::string tokens;
+      for (int t = 0; t < 3 + (i * 7) % 17; ++t) tokens += fmt::format("{}{}", t ? ", " : "", 5 + t % 3);
+      data << "{\"tokens\": [" << tokens << "]}\n";
+    }
+  }
+  auto config = [&](const std::string& name, int batch, int accumulation, bool liger) {
+    return write_text(dir + "/" + name + ".yaml",
+                      fmt::format("model_name: {0}/parity/tiny_llama4\ndataset:\n  path: {4}/data.jsonl\n"
+                                  "  test_size: 0.34\ntrainer:\n  per_device_train_batch_size: {1}\n"
+                                  "  per_device_eval_batch_size: {1}\n  gradient_accumulation_steps: {2}\n"
+                                  "  max_steps: 3\n  learning_rate: 1e-2\n  bf16: false\n  logging_steps: 1\n"
+                                  "  eval_strategy: steps\n  eval_steps: 1\n  save_steps: 100\n  seed: 3\n"
+                                  "  use_liger_kernel: {3}\n  output_dir: {4}/{5}\n",
+                                  testing::fixture_dir(), batch, accumulation, liger, dir, name));
+  };
+  auto accuracies = [&](const std::string& name) {
+    std::vector<double> train, eval;
+    read_jsonl(dir + "/" + name + "/metrics.jsonl", [&](int64_t, const nlohmann::json& row) {
+      if (row.contains("mean_token_accuracy")) train.push_back(row["mean_token_accuracy"].get<double>());
+      if (row.contains("eval_mean_token_accuracy")) eval.push_back(row["eval_mean_token_accuracy"].get<double>());
+    });
+    EXPECT_EQ(train.size(), 3u) << name;
+    EXPECT_EQ(eval.size(), 3u) << name;
+    return std::make_pair(train, eval);
+  };
+  auto expect_same = [](const std::vector<double>& a, const std::vector<double>& b, const char* what) {
+    ASSERT_EQ(a.size(), b.size()) << what;
+    for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-12) << what << " at " << i;
+  };
+  for (const auto& [name, args] : std::vector<std::pair<std::string, std::string>>{
+           {"pooled", config("pooled", 1, 2, false)}, {"liger", config("liger", 1, 2, true)}}) {
+    auto r = run_ranks(2, "sft " + args);
+    ASSERT_EQ(r.exit_code, 0) << name << ": " << r.output;
+  }
+  auto r = run_one("sft " + config("batch2", 2, 2, false));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = run_one("sft " + config("batch1", 1, 4, false));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto pooled = accuracies("pooled"), liger = accuracies("liger");
+  const auto batch2 = accuracies("batch2"), batch1 = accuracies("batch1");
+  expect_same(pooled.first, batch2.first, "training, pooled");
+  expect_same(pooled.second, batch2.second, "evaluation, pooled");
+  expect_same(liger.first, batch1.first, "training, Liger path");
+  expect_same(liger.second, batch1.second, "evaluation, Liger path");
+  EXPECT_NE(pooled.first, liger.first) << "the examples' lengths differ, so the two averages do";
 }
 
 // Chat data prepared by every rank into the run's cache under a new output_dir: a rank that looked at
@@ -303,7 +361,8 @@ TEST(MpiEval, RanksShareTheEvaluationBatchesAndReportOneProcesssMetrics) {
     ASSERT_EQ(b.size(), 2u);
     for (size_t i = 0; i < a.size(); ++i)
       for (const auto& [key, value] : b[i].items()) {
-        if (!value.is_number_float()) continue;
+        // pooled over each evaluation step's two batches (TRL): MpiSft.TokenAccuracy... checks it
+        if (!value.is_number_float() || key == "eval_mean_token_accuracy") continue;
         EXPECT_NEAR(a[i].at(key).get<double>(), value.get<double>(), 1e-6 * std::max(1.0, std::fabs(value.get<double>())))
             << key << " at evaluation " << i;
       }

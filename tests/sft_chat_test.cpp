@@ -63,11 +63,12 @@ trainer:
   save_steps: 100
   seed: 42
   use_liger_kernel: true
+  dataloader_num_workers: 4
   output_dir: {0}/sft
 )", dir, shared);
   auto r = testing::run_cli("sft " + dir + "/sft.yaml");
   ASSERT_EQ(r.exit_code, 0) << r.output;
-  EXPECT_NE(r.output.find("does not apply to tinythink"), std::string::npos) << "use_liger_kernel note";
+  EXPECT_NE(r.output.find("does not apply to tinythink"), std::string::npos) << "dataloader_num_workers note";
   std::vector<nlohmann::json> rows, evals;
   read_jsonl(dir + "/sft/metrics.jsonl", [&](int64_t, const nlohmann::json& row) {
     (row.contains("eval_loss") ? evals : rows).push_back(row);

@@ -95,25 +95,34 @@ trainer:
 INSTANTIATE_TEST_SUITE_P(Losses, SftReference, ::testing::Values("nll", "dft"));
 
 // Over several eval batches, as transformers' evaluation_loop (each batch's token-mean loss repeated
-// for each of its rows, then the mean) and TRL's log() (the mean of each batch's accuracy): a batch of
-// one row, 10 tokens at loss 1 and 9 right, and one of one row, 2 tokens at loss 3 and none right give
-// eval_loss 2 (not the token mean 1.33) and accuracy 0.45 (not 9/12).
+// for each of its rows, then the mean) and TRL's log() (the mean of each evaluation step's accuracy):
+// a batch of one row, 10 tokens at loss 1 and 9 right, and one of one row, 2 tokens at loss 3 and
+// none right give eval_loss 2 (not the token mean 1.33) and accuracy 0.45 (not 9/12) as two steps.
+// As one step of two ranks' batches, the accuracy pools their tokens (9/12, TRL's gather of correct
+// and total tokens), or with TRL's Liger path averages the two (0.45).
 TEST(SftEvalAverages, BatchesAreAveragedAsTransformersAndTrlDo) {
-  EvalAverages a;
-  a.add(10.0, 10, 9, 1);
-  a.add(6.0, 2, 0, 1);
+  EvalAverages a(2, false);
+  a.add(0, 10.0, 10, 9, 1);
+  a.add(1, 6.0, 2, 0, 1);
   EXPECT_DOUBLE_EQ(a.loss(), 2.0);
   EXPECT_DOUBLE_EQ(a.accuracy(), 0.45);
-  EvalAverages rows;  // a batch of 3 rows weighs 3 times a batch of one
-  rows.add(3.0, 3, 3, 3);
-  rows.add(5.0, 1, 0, 1);
+  EvalAverages rows(2, false);  // a batch of 3 rows weighs 3 times a batch of one
+  rows.add(0, 3.0, 3, 3, 3);
+  rows.add(1, 5.0, 1, 0, 1);
   EXPECT_DOUBLE_EQ(rows.loss(), (3 * 1.0 + 1 * 5.0) / 4);
   EXPECT_DOUBLE_EQ(rows.accuracy(), 0.5);
-  EvalAverages empty;  // a batch without targets: accuracy 0 counted, no loss
-  empty.add(4.0, 2, 2, 1);
-  empty.add(0.0, 0, 0, 1);
+  EvalAverages empty(2, false);  // a batch without targets: accuracy 0 counted, no loss
+  empty.add(0, 4.0, 2, 2, 1);
+  empty.add(1, 0.0, 0, 0, 1);
   EXPECT_DOUBLE_EQ(empty.loss(), 2.0);
   EXPECT_DOUBLE_EQ(empty.accuracy(), 0.5);
+  for (bool liger : {false, true}) {
+    EvalAverages ranks(1, liger);
+    ranks.add(0, 10.0, 10, 9, 1);
+    ranks.add(0, 6.0, 2, 0, 1);
+    EXPECT_DOUBLE_EQ(ranks.loss(), 2.0);
+    EXPECT_DOUBLE_EQ(ranks.accuracy(), liger ? 0.45 : 0.75);
+  }
 }
 
 // transformers' Trainer runs an epoch's leftover micro-batches as a final shorter step: 6

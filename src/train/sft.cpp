@@ -61,12 +61,17 @@ void truncate_examples(std::vector<SftExample>& examples, int64_t max_length) {
 // The SFT objective: the token loss (nll or dft) averaged over every target token of the effective
 // batch, NEFTune noise on the input embeddings, TRL's mean_token_accuracy; eval_loss on held-out rows.
 // Metrics are averaged as TRL and transformers do: mean_token_accuracy is the mean over the logging
-// window's micro-batches of each one's accuracy (SFTTrainer.compute_loss appends one per call, log()
-// averages the list); eval_loss the mean of each eval batch's token-mean loss weighted by its rows
-// (evaluation_loop repeats a batch's loss batch-size times; a padding-free packed batch is one row).
+// window's micro-steps of each one's accuracy (SFTTrainer.compute_loss appends one per call, log()
+// averages the list), a micro-step being one micro-batch on every rank: its accuracy pools their
+// correct and target tokens (gather_for_metrics of both), or with use_liger_kernel averages their
+// accuracies (TRL's Liger path gathers each rank's token_accuracy); eval_loss the mean of each eval
+// batch's token-mean loss weighted by its rows (evaluation_loop repeats a batch's loss batch-size
+// times; a padding-free packed batch is one row).
 class SftObjective final : public Objective {
  public:
   enum Slot : size_t { kLossSum, kCorrect, kTargets, kAccuracySum, kMicroBatches, kSlots };
+  // then per micro-step of the step, every rank's micro-batch of it summed (pooled after the all-reduce)
+  enum MicroStepSlot : size_t { kStepCorrect, kStepTargets, kStepAccuracySum, kStepMicroBatches, kMicroStepSlots };
 
   SftObjective(const SftRun& run, Rows train, Rows eval)
       : run_(run), args_(run.config.trainer), train_(std::move(train)), eval_(std::move(eval)),
@@ -97,11 +102,30 @@ class SftObjective final : public Objective {
     sums[kLossSum] += r.loss_sum;
     sums[kCorrect] += static_cast<double>(r.correct);
     sums[kTargets] += static_cast<double>(micro.units);
-    sums[kAccuracySum] += micro.units > 0 ? static_cast<double>(r.correct) / static_cast<double>(micro.units) : 0.0;
-    sums[kMicroBatches] += 1;
+    // micro-batch k of the step's N x accumulation is rank k % N's share of micro-step k / N
+    const int64_t micro_step = where.index / Communicator::world().size();
+    TT_CHECK(micro_step >= 0 && micro_step < args_.gradient_accumulation_steps, "micro-batch {} of a step", where.index);
+    double* slots = sums.data() + kSlots + kMicroStepSlots * static_cast<size_t>(micro_step);
+    slots[kStepCorrect] += static_cast<double>(r.correct);
+    slots[kStepTargets] += static_cast<double>(micro.units);
+    slots[kStepAccuracySum] += micro.units > 0 ? static_cast<double>(r.correct) / static_cast<double>(micro.units) : 0.0;
+    slots[kStepMicroBatches] += 1;
   }
 
-  size_t metric_slots() const override { return kSlots; }
+  size_t metric_slots() const override {
+    return kSlots + kMicroStepSlots * static_cast<size_t>(args_.gradient_accumulation_steps);
+  }
+
+  void pool_step_metrics(MetricSums& step) const override {
+    for (size_t at = kSlots; at < step.size(); at += kMicroStepSlots) {
+      double* slots = step.data() + at;
+      if (slots[kStepMicroBatches] == 0) continue;
+      step[kAccuracySum] += micro_step_accuracy(slots[kStepCorrect], slots[kStepTargets], slots[kStepAccuracySum],
+                                                slots[kStepMicroBatches], args_.use_liger_kernel);
+      step[kMicroBatches] += 1;
+      std::fill(slots, slots + kMicroStepSlots, 0.0);
+    }
+  }
   double step_loss(const MetricSums& step) const override { return step[kLossSum]; }
 
   void add_metrics(const MetricSums& window, nlohmann::json& row) const override {
@@ -127,25 +151,31 @@ class SftObjective final : public Objective {
   }
 
   nlohmann::json evaluate(TrainState& state) override {
-    // Under mpirun each rank evaluates its share of the batches and the sums are all-reduced.
-    EvalAverages averages;
+    // Under mpirun each rank evaluates its share of the batches (batch b: rank b % N, evaluation step
+    // b / N, as accelerate shards the eval loader) and the sums are all-reduced.
     const size_t bs = static_cast<size_t>(args_.per_device_eval_batch_size);
-    Workspace ws;
     Communicator& world = Communicator::world();
-    for (size_t b : rank_share((eval_.size() + bs - 1) / bs, world.size(), world.rank())) {
+    const size_t batches = (eval_.size() + bs - 1) / bs;
+    const size_t ranks = static_cast<size_t>(world.size());
+    EvalAverages averages(static_cast<int64_t>((batches + ranks - 1) / ranks), args_.use_liger_kernel);
+    Workspace ws;
+    for (size_t b : rank_share(batches, world.size(), world.rank())) {
       const size_t start = b * bs;
       std::vector<int64_t> ids;
       for (size_t i = start; i < std::min(eval_.size(), start + bs); ++i) ids.push_back(static_cast<int64_t>(i));
       Batch batch = eval_.batch(ids, run_.pad_id);
       std::vector<float> logprobs(batch.size());
       LossResult r = evaluate_token_loss(state, batch, loss_, ws, logprobs.data());
-      averages.add(eval_loss_sum(batch, logprobs), r.tokens, r.correct, eval_.packed.padding_free ? 1 : batch.rows);
+      averages.add(static_cast<int64_t>(b / ranks), eval_loss_sum(batch, logprobs), r.tokens, r.correct,
+                   eval_.packed.padding_free ? 1 : batch.rows);
     }
     if (world.distributed()) {
-      double sums[4] = {averages.weighted_loss, averages.weight, averages.accuracy_sum,
-                        static_cast<double>(averages.batches)};
-      world.all_reduce_sum(sums, 4);
-      averages = {sums[0], sums[1], sums[2], static_cast<int64_t>(sums[3])};
+      std::vector<double> sums = {averages.weighted_loss, averages.weight};
+      sums.insert(sums.end(), averages.steps.begin(), averages.steps.end());
+      world.all_reduce_sum(sums.data(), sums.size());
+      averages.weighted_loss = sums[0];
+      averages.weight = sums[1];
+      std::copy(sums.begin() + 2, sums.end(), averages.steps.begin());
     }
     return {{"eval_loss", averages.loss()}, {"eval_mean_token_accuracy", averages.accuracy()}};
   }
@@ -159,12 +189,33 @@ class SftObjective final : public Objective {
 
 }  // namespace
 
-void EvalAverages::add(double loss_sum, int64_t tokens, int64_t correct, int64_t rows) {
-  ++batches;
+double micro_step_accuracy(double correct, double targets, double accuracy_sum, double micro_batches, bool over_ranks) {
+  if (over_ranks) return accuracy_sum / micro_batches;
+  return targets > 0 ? correct / targets : 0.0;
+}
+
+void EvalAverages::add(int64_t step, double loss_sum, int64_t tokens, int64_t correct, int64_t rows) {
+  TT_CHECK(step >= 0 && static_cast<size_t>(step) * kStepSlots < steps.size(), "evaluation step {}", step);
+  double* slots = steps.data() + static_cast<size_t>(step) * kStepSlots;
+  slots[kBatches] += 1;
   if (tokens <= 0) return;
   weighted_loss += static_cast<double>(rows) * loss_sum / static_cast<double>(tokens);
   weight += static_cast<double>(rows);
-  accuracy_sum += static_cast<double>(correct) / static_cast<double>(tokens);
+  slots[kCorrect] += static_cast<double>(correct);
+  slots[kTargets] += static_cast<double>(tokens);
+  slots[kAccuracySum] += static_cast<double>(correct) / static_cast<double>(tokens);
+}
+
+double EvalAverages::accuracy() const {
+  double sum = 0, counted = 0;
+  for (size_t at = 0; at < steps.size(); at += kStepSlots) {
+    const double* slots = steps.data() + at;
+    if (slots[kBatches] == 0) continue;
+    sum += micro_step_accuracy(slots[kCorrect], slots[kTargets], slots[kAccuracySum], slots[kBatches],
+                               accuracy_over_ranks);
+    counted += 1;
+  }
+  return counted > 0 ? sum / counted : 0.0;
 }
 
 SftResult run_sft(SftRun& run) {

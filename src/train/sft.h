@@ -36,14 +36,26 @@ SftResult run_sft(SftRun& run);
 
 // eval_loss and eval_mean_token_accuracy averaged over the eval batches as transformers'
 // evaluation_loop and TRL's log() do: a batch's loss is its token mean, weighted by its rows (the
-// observed batch size); a batch's accuracy is its own, and the batches' accuracies are averaged.
+// observed batch size). The accuracy is one per evaluation step (TRL's compute_loss call: under
+// mpirun, batch b is rank b % N's share of step b / N), and the steps' accuracies are averaged. A
+// step's accuracy is its batches' correct tokens over their target tokens (TRL gathers both over the
+// ranks), or with `accuracy_over_ranks` (TRL's Liger path, which gathers each rank's token_accuracy)
+// the mean of its batches' accuracies; in one process both are the batch's own.
+// One micro-step's token accuracy from every rank's sums (see EvalAverages): TRL's
+// correct / targets (0 without targets), or the mean of the micro-batches' own with `over_ranks`.
+double micro_step_accuracy(double correct, double targets, double accuracy_sum, double micro_batches, bool over_ranks);
+
 struct EvalAverages {
-  double weighted_loss = 0, weight = 0, accuracy_sum = 0;
-  int64_t batches = 0;
+  enum StepSlot : size_t { kCorrect, kTargets, kAccuracySum, kBatches, kStepSlots };
+  double weighted_loss = 0, weight = 0;
+  std::vector<double> steps;  // kStepSlots per evaluation step
+  bool accuracy_over_ranks = false;
+  EvalAverages(int64_t eval_steps, bool over_ranks)
+      : steps(static_cast<size_t>(eval_steps) * kStepSlots, 0.0), accuracy_over_ranks(over_ranks) {}
   // A batch with no target token adds accuracy 0 (as TRL) and nothing to the loss.
-  void add(double loss_sum, int64_t tokens, int64_t correct, int64_t rows);
+  void add(int64_t step, double loss_sum, int64_t tokens, int64_t correct, int64_t rows);
   double loss() const { return weight > 0 ? weighted_loss / weight : 0.0; }
-  double accuracy() const { return batches > 0 ? accuracy_sum / static_cast<double>(batches) : 0.0; }
+  double accuracy() const;
 };
 
 }  // namespace tt

@@ -249,6 +249,7 @@ StepGradients accumulate_step(TrainState& state, Objective& objective, const std
     stop_if_not_finite(state, out.sums, step, i, micro_batches.size());
   }
   out.all_reduce_seconds = all_reduce_step(state, out.sums);
+  objective.pool_step_metrics(out.sums);
   return out;
 }
 

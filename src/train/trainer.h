@@ -66,6 +66,9 @@ class Objective {
   // the state's gradients and its contributions to `sums` (metric_slots() of them).
   virtual void accumulate(TrainState& state, const MicroBatch& micro, const MicroStep& where, MetricSums& sums) = 0;
   virtual size_t metric_slots() const = 0;
+  // The step's sums once every rank's are added up, before step_loss and logging: metrics that TRL
+  // gathers over the ranks at each micro-step (one compute_loss call on every rank) are made here.
+  virtual void pool_step_metrics(MetricSums& /*step*/) const {}
   virtual double step_loss(const MetricSums& step) const = 0;  // the step's mean loss ("loss")
   // The objective's metrics of a logging window into `row`; `progress` is its part of the progress line.
   virtual void add_metrics(const MetricSums& window, nlohmann::json& row) const = 0;

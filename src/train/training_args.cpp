@@ -27,7 +27,7 @@ namespace {
 // logging services, the hub). Accepted with a note: they do not change what tinythink computes.
 const std::set<std::string>& python_only_keys() {
   static const std::set<std::string> keys = {
-      "use_liger_kernel", "dataloader_num_workers", "dataloader_persistent_workers", "dataloader_pin_memory",
+      "dataloader_num_workers", "dataloader_persistent_workers", "dataloader_pin_memory",
       "dataloader_prefetch_factor", "report_to", "push_to_hub", "hub_model_id", "hub_strategy", "hub_private_repo",
       "hub_token", "ddp_find_unused_parameters", "ddp_backend", "torch_compile", "tf32", "fp16_full_eval",
       "num_proc", "logging_dir", "logging_first_step",
@@ -196,6 +196,7 @@ std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
   s["gradient_checkpointing"] = flag(a.gradient_checkpointing);
   s["overwrite_output_dir"] = flag(a.overwrite_output_dir);
   s["bf16"] = flag(a.bf16);
+  s["use_liger_kernel"] = flag(a.use_liger_kernel);
   s["fp16"] = [](const YAML::Node& n, const std::string& w) {
     if (as_bool(n, w)) fail("{}: fp16 training is not supported (use bf16: true)", w);
   };

@@ -47,6 +47,10 @@ struct TrainingArgs {
   int64_t seed = 42;
   bool dataloader_drop_last = false;
   bool gradient_checkpointing = false;
+  // TRL's Liger path. The kernels are tinythink's own either way; it selects the metrics TRL logs on
+  // that path: under mpirun, mean_token_accuracy averages the ranks' accuracies (Liger's
+  // token_accuracy, gathered) instead of pooling their tokens.
+  bool use_liger_kernel = false;
   bool bf16 = true;  // TRL's default: True unless fp16 (which tinythink refuses)
   double logging_steps = 10;  // TRL's default (HF's 500); an integer, or a ratio of total steps when < 1
   double save_steps = 500;
