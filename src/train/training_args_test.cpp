@@ -131,6 +131,14 @@ TEST(TrainingArgs, TrlKeysAtTheirDefaultLoadAndNullIsNone) {
   EXPECT_EQ(tr.trainer.ref_model_mixup_alpha, 0.9);
   EXPECT_EQ(tr.trainer.ref_model_sync_steps, 64);
   expect_error(head + "  sync_ref_model: true\n", "trainer.sync_ref_model: a DPO option, which sft does not apply", TrainerKind::SFT);
+  // TRL's Liger path takes five loss types; another is computed as without it, with a warning
+  EXPECT_TRUE(load_train_config(write_yaml(head + "  use_liger_kernel: true\n  loss_type: apo_zero\n"), {},
+                                TrainerKind::DPO).trainer.use_liger_kernel);
+  ::testing::internal::CaptureStderr();
+  load_train_config(write_yaml(head + "  use_liger_kernel: true\n  loss_type: ipo\n"), {}, TrainerKind::DPO);
+  const std::string warned = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(warned.find("trainer.use_liger_kernel with loss_type ipo: TRL's DPOTrainer refuses it"), std::string::npos)
+      << warned;
   // TRL refuses a precomputed reference with TR-DPO; on its own the flag loads (tinythink precomputes anyway)
   EXPECT_TRUE(load_train_config(write_yaml(head + "  precompute_ref_log_probs: true\n"), {}, TrainerKind::DPO)
                   .trainer.precompute_ref_log_probs);
