@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "io/file.h"
@@ -67,6 +68,27 @@ TEST(CliInitModel, WritesALoadableHfCheckpointWithTokenizer) {
   std::string again = testing::make_temp_dir("init") + "/model";
   ASSERT_EQ(run_cli("init-model --config " + preset + " --seed 7 --dtype bf16 --out " + again).exit_code, 0);
   EXPECT_LT(fs::file_size(again + "/model.safetensors"), fs::file_size(dir + "/model.safetensors") * 0.6);
+}
+
+// A write that fails (here a file-size limit stands for a full disk) is one line naming the folder
+// asked for, and leaves no half-written temporary folder beside it; a previous model there is kept.
+TEST(CliInitModel, AFailedWriteLeavesNoTemporaryFolder) {
+  const std::string dir = testing::make_temp_dir("init-full");
+  const std::string out = dir + "/model";
+  auto limited = [&](const std::string& args) {  // SIGXFSZ ignored: the write fails with EFBIG instead
+    return testing::run_shell(fmt::format("trap '' XFSZ; ulimit -f 64; {} {}", TT_BINARY, args));
+  };
+  auto r = limited("init-model --arch tiny-llama4 --out " + out);
+  expect_one_line_error(r, out + "/model.safetensors: write failed");
+  EXPECT_FALSE(fs::exists(out));
+  ASSERT_EQ(run_cli("init-model --arch tiny-llama4 --out " + out).exit_code, 0);
+  const std::string weights = read_file(out + "/model.safetensors");
+  r = limited("init-model --arch tiny-llama4 --seed 3 --out " + out);
+  expect_one_line_error(r, "write failed");
+  EXPECT_EQ(read_file(out + "/model.safetensors"), weights);
+  for (const auto& entry : fs::directory_iterator(dir))
+    EXPECT_EQ(entry.path().filename(), "model") << "left behind: " << entry.path();
+  fs::remove_all(dir);
 }
 
 TEST(CliInitModel, UnknownArchitectureIsAnError) {

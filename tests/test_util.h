@@ -43,9 +43,8 @@ struct CommandResult {
   std::string output;  // stdout and stderr together
 };
 
-// Runs `tinythink <args>` through the shell, capturing stdout+stderr.
-inline CommandResult run_cli(const std::string& args) {
-  std::string command = std::string(TT_BINARY) + " " + args + " 2>&1";
+// Runs `command` (a /bin/sh command line that sends its stderr where it wants) and captures its output.
+inline CommandResult run_captured(const std::string& command) {
   CommandResult result;
   FILE* pipe = ::popen(command.c_str(), "r");
   if (!pipe) return {-1, "popen failed"};
@@ -56,6 +55,12 @@ inline CommandResult run_cli(const std::string& args) {
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
 }
+
+// Runs `tinythink <args>` through the shell, capturing stdout+stderr.
+inline CommandResult run_cli(const std::string& args) { return run_captured(std::string(TT_BINARY) + " " + args + " 2>&1"); }
+
+// Runs a /bin/sh command line (several commands: `ulimit ...; tinythink ...`), capturing stdout+stderr.
+inline CommandResult run_shell(const std::string& command_line) { return run_captured("{ " + command_line + "; } 2>&1"); }
 
 // A failed command's output is one line "error: ..." containing needle, with exit code 1.
 inline void expect_one_line_error(const CommandResult& r, const std::string& needle) {

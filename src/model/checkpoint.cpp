@@ -202,9 +202,22 @@ void save_model(const Model& model, const std::string& dir, const SaveOptions& o
   fs::path temp = target.parent_path() / (target.filename().string() + ".tmp-" + std::to_string(::getpid()));
   fs::remove_all(temp);
   fs::create_directories(temp);
-  write_model_files(model, temp.string(), options);
-  if (options.extra_files) options.extra_files(temp.string());
-  for (const auto& entry : fs::recursive_directory_iterator(temp)) fsync_path(entry.path().string());
+  try {  // a failed write (a full disk) leaves no half-written folder behind
+    write_model_files(model, temp.string(), options);
+    if (options.extra_files) options.extra_files(temp.string());
+    for (const auto& entry : fs::recursive_directory_iterator(temp)) fsync_path(entry.path().string());
+  } catch (const Error& e) {  // named by the folder asked for: the temporary one is gone
+    std::error_code ec;
+    fs::remove_all(temp, ec);
+    std::string message = e.what();
+    for (size_t at = 0; (at = message.find(temp.string(), at)) != std::string::npos; at += target.string().size())
+      message.replace(at, temp.string().size(), target.string());
+    throw Error(message);
+  } catch (...) {
+    std::error_code ec;
+    fs::remove_all(temp, ec);
+    throw;
+  }
   // Swap in: the old directory (if any) is moved aside first, so `dir` is always whole or absent.
   fs::path old = target.parent_path() / (target.filename().string() + ".old-" + std::to_string(::getpid()));
   if (fs::exists(target)) fs::rename(target, old);
