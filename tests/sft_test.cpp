@@ -2,6 +2,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <regex>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -352,6 +353,24 @@ TEST(SftResume, AnIncompleteNewestCheckpointOrAnotherModelsIsRefused) {
     AdamWState moments;
     EXPECT_EQ(tt::testing::error_of([&] { load_checkpoint(first, model, moments); }),
               first + "/trainer_state/state.json: 'global_step' must be an integer, got 2.5");
+    // a step beyond int64 (it read as -1), and another checkpoint's step (a huge one "finished" the run)
+    write_file_atomic(first + "/trainer_state/state.json",
+                      std::regex_replace(state.dump(), std::regex("\"global_step\":2.5"), "\"global_step\":18446744073709551615"));
+    EXPECT_EQ(tt::testing::error_of([&] { load_checkpoint(first, model, moments); }),
+              first + "/trainer_state/state.json: 'global_step' is out of range, got 18446744073709551615");
+    state["global_step"] = int64_t{1000000000000000000};
+    write_file_atomic(first + "/trainer_state/state.json", state.dump());
+    EXPECT_EQ(tt::testing::error_of([&] { load_checkpoint(first, model, moments); }),
+              first + "/trainer_state/state.json: global_step 1000000000000000000 is not the step of its folder "
+                      "(checkpoint-3): the state was written for another checkpoint");
+    // a folder whose step does not fit: one line naming it (it was "stoll")
+    fs::create_directories(dir + "/out/checkpoint-99999999999999999999");
+    const auto huge = testing::run_cli("sft " + cfg + " --set trainer.num_train_epochs=3 --resume");
+    EXPECT_NE(huge.output.find(dir + "/out/checkpoint-99999999999999999999: the step in the folder's name is out of "
+                               "range"),
+              std::string::npos)
+        << huge.output;
+    fs::remove(dir + "/out/checkpoint-99999999999999999999");
   }
 
   ModelConfig untied = preset_config("tiny-llama4"), tied = untied;

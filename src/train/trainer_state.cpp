@@ -1,6 +1,8 @@
 #include "train/trainer_state.h"
 
 #include <algorithm>
+#include <charconv>
+#include <cstdint>
 #include <cmath>
 #include <filesystem>
 #include <regex>
@@ -25,7 +27,14 @@ std::vector<std::pair<int64_t, std::string>> list_checkpoints(const std::string&
   for (const auto& entry : fs::directory_iterator(output_dir)) {
     std::smatch m;
     std::string base = entry.path().filename().string();
-    if (entry.is_directory() && std::regex_match(base, m, name)) found.emplace_back(std::stoll(m[1]), entry.path().string());
+    if (!entry.is_directory() || !std::regex_match(base, m, name)) continue;
+    int64_t step = 0;
+    const std::string digits = m[1];
+    const auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), step);
+    if (error != std::errc() || end != digits.data() + digits.size())
+      fail("{}: the step in the folder's name is out of range (a checkpoint's step is at most {}); move the folder "
+           "away", entry.path().string(), INT64_MAX);
+    found.emplace_back(step, entry.path().string());
   }
   std::sort(found.begin(), found.end());
   return found;
@@ -122,9 +131,17 @@ CheckpointState load_checkpoint(const std::string& dir, Model& model, AdamWState
   auto integer = [&](const char* key) {  // a whole number, never truncated (2.5 or "2")
     if (!json.contains(key)) fail("{}: '{}' is missing", where, key);
     if (!json[key].is_number_integer()) fail("{}: '{}' must be an integer, got {}", where, key, json[key].dump());
+    if (json[key].is_number_unsigned() && json[key].get<uint64_t>() > static_cast<uint64_t>(INT64_MAX))
+      fail("{}: '{}' is out of range, got {}", where, key, json[key].dump());
     return json[key].get<int64_t>();
   };
   state.global_step = integer("global_step");
+  // the folder is named after its step (save_checkpoint): another step is another checkpoint's state
+  const std::string folder = fs::path(dir).filename().string();
+  if (std::smatch m; std::regex_match(folder, m, std::regex("checkpoint-([0-9]+)")) &&
+                     m[1] != std::to_string(state.global_step))
+    fail("{}: global_step {} is not the step of its folder ({}): the state was written for another checkpoint", where,
+         state.global_step, folder);
   adam.step = integer("optimizer_step");
   if (!json.contains("seen_tokens") || !json["seen_tokens"].is_number())
     fail("{}: 'seen_tokens' must be a number", where);
