@@ -242,5 +242,35 @@ TEST(StudyRun, KilledMidStageResumesWithTheSameResult) {
   EXPECT_NE(third.output.find("0 jobs run, 4 skipped"), std::string::npos) << third.output;
 }
 
+// SIGTERM during a training stage writes a checkpoint and stops with the study's own advice: the
+// trainer's "rerun with --resume" names a flag `tinythink run` does not have.
+TEST(StudyRun, ASignalStopsAStageWithTheStudysAdvice) {
+  Fixture f = make_fixture("study-term", 150);
+  const std::string out = f.dir + "/out";
+  const std::string log = f.dir + "/stopped.log";
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    FILE* l = std::freopen(log.c_str(), "w", stderr);
+    (void)l;
+    execl(TT_BINARY, TT_BINARY, "run", f.study_path.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  for (int i = 0; i < 60000 && !fs::exists(out + "/sft/metrics.jsonl"); ++i)  // up to 2 minutes
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  ASSERT_EQ(kill(pid, SIGTERM), 0);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  const std::string text = read_file(log);
+  ASSERT_TRUE(WIFEXITED(status)) << text;
+  ASSERT_EQ(WEXITSTATUS(status), 1) << "the stage ended before the signal arrived? " << text;
+  EXPECT_NE(text.find("run 'sft': sft: stopped by signal 15 after step"), std::string::npos) << text;
+  EXPECT_NE(text.find("run the study again (the same `tinythink run` command) to continue"), std::string::npos) << text;
+  EXPECT_EQ(text.find("--resume"), std::string::npos) << text;
+  auto rerun = testing::run_cli("run " + f.study_path);
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.output;
+  EXPECT_NE(rerun.output.find("sft (sft from init): resuming"), std::string::npos) << rerun.output;
+}
+
 }  // namespace
 }  // namespace tt::study

@@ -20,6 +20,7 @@
 #include "train/dpo.h"
 #include "train/sft.h"
 #include "train/sft_inputs.h"
+#include "train/trainer.h"
 
 namespace tt::study {
 
@@ -55,8 +56,13 @@ void train_job(const Job& job, TrainConfig config, bool resume, Load load, Train
 
 void run_training(const Job& job, bool resume) {
   TrainConfig config = training_config(job, job.dir + "/config.yaml");
-  if (job.kind == StageKind::Sft) train_job<SftRun>(job, std::move(config), resume, load_sft_inputs, run_sft);
-  else train_job<DpoRun>(job, std::move(config), resume, load_dpo_inputs, run_dpo);
+  try {
+    if (job.kind == StageKind::Sft) train_job<SftRun>(job, std::move(config), resume, load_sft_inputs, run_sft);
+    else train_job<DpoRun>(job, std::move(config), resume, load_dpo_inputs, run_dpo);
+  } catch (const StoppedBySignal& e) {  // `tinythink run` has no --resume: the study resumes a run by itself
+    fail("run '{}': {}: run the study again (the same `tinythink run` command) to continue; it resumes this run "
+         "from its newest checkpoint", job.name, e.stopped());
+  }
 }
 
 // A random-initialised checkpoint: a preset (`arch`) or a config.json (`config`), with `model`

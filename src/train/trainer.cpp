@@ -383,8 +383,8 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
         save_train_checkpoint(state, args.output_dir, progress, run.tokenizer_source, args.save_total_limit);
       }
       world.barrier();  // the checkpoint is whole before any rank ends the job
-      fail("{}: stopped by signal {} after step {} of {}; checkpoint-{} written in {}: rerun with --resume to continue",
-           run.name, stop_signal, step + 1, plan.total_steps, step + 1, args.output_dir);
+      throw StoppedBySignal(fmt::format("{}: stopped by signal {} after step {} of {}; checkpoint-{} written in {}",
+                                        run.name, stop_signal, step + 1, plan.total_steps, step + 1, args.output_dir));
     }
   }
   if (world.is_root()) write_trained_model(state, args.output_dir, run.tokenizer_source);

@@ -30,6 +30,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "core/error.h"
 #include "io/safetensors.h"
 #include "train/train_step.h"
 #include "train/training_args.h"
@@ -54,6 +55,19 @@ struct MicroStep {
   int64_t step = 0;        // optimizer step, 0-based
   int64_t index = 0;       // micro-batch within the step
   int64_t normaliser = 0;  // units of the whole effective batch (> 0)
+};
+
+// Training stopped by a signal after writing a checkpoint. what() advises `--resume`; a caller that
+// continues runs another way (the study runner) words its own advice from stopped().
+class StoppedBySignal : public Error {
+ public:
+  explicit StoppedBySignal(const std::string& stopped)
+      : Error(stopped + ": rerun with --resume to continue"), stopped_(stopped) {}
+  // "sft: stopped by signal 15 after step 3 of 9; checkpoint-3 written in DIR"
+  const std::string& stopped() const { return stopped_; }
+
+ private:
+  std::string stopped_;
 };
 
 class Objective {
