@@ -197,6 +197,47 @@ TEST(GenerateCli, BadInputGetsOneLineMessages) {
   expect_error("{\"prompt\": \"hi\"}", "--stop-token-id -1", "generate --stop-token-id: token id -1 is out of range");
 }
 
+// --prompt-logprobs (or a line's "prompt_logprobs"): vLLM's prompt_logprobs, null for the first
+// prompt token, then per token a dict holding it (and the K most likely) with its rank; the
+// values are the engine's.
+TEST(GenerateCli, PromptLogprobsPerPromptToken) {
+  ModelDir m;
+  std::string input = m.write("plp.jsonl", "{\"ids\": [1, 2, 3, 4], \"max_new_tokens\": 2}\n"
+                                           "{\"ids\": [7], \"max_new_tokens\": 2, \"n\": 2, \"temperature\": 1}\n"
+                                           "{\"ids\": [5, 6], \"max_new_tokens\": 2, \"prompt_logprobs\": 0}\n");
+  auto r = testing::run_cli("generate --model " + m.model + " --precision fp32 --prompt-logprobs 2 --input " + input + " --output " +
+                            m.dir + "/plp_out.jsonl");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto rows = read_lines(m.dir + "/plp_out.jsonl");
+  ASSERT_EQ(rows.size(), 3u);
+  const auto& first = rows[0]["prompt_logprobs"];
+  ASSERT_EQ(first.size(), 4u) << first.dump();
+  EXPECT_TRUE(first[0].is_null());
+  Model model = load_model(m.model);
+  infer::Engine engine(model, {});
+  const auto direct = engine.generate({{{1, 2, 3, 4}, {.temperature = 0.0f, .max_new_tokens = 2, .prompt_logprobs = 2}}});
+  for (size_t t = 1; t < 4; ++t) {
+    const auto& entry = first[t].at(std::to_string(t + 1));  // prompt token t is id t + 1
+    EXPECT_EQ(entry["logprob"].get<float>(), direct[0].prompt_logprobs[t - 1][0].logprob);
+    EXPECT_EQ(entry["rank"].get<int64_t>(), direct[0].prompt_logprobs[t - 1][0].rank);
+    EXPECT_TRUE(entry["decoded_token"].is_string());
+    EXPECT_GE(first[t].size(), 2u);
+    EXPECT_LE(first[t].size(), 3u);
+  }
+  EXPECT_EQ(rows[0]["completion_ids"].get<std::vector<int32_t>>(), direct[0].samples[0].ids);
+  EXPECT_EQ(rows[1]["prompt_logprobs"], nlohmann::json::array({nullptr})) << "one prompt token: vLLM's [None]";
+  EXPECT_EQ(rows[1]["completion_ids"].size(), 2u) << "n = 2";
+  ASSERT_EQ(rows[2]["prompt_logprobs"].size(), 2u);
+  EXPECT_EQ(rows[2]["prompt_logprobs"][1].size(), 1u) << "the line's 0 over the flag's 2";
+  r = testing::run_cli("generate --model " + m.model + " --input " + input + " --output " + m.dir + "/plain.jsonl");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_FALSE(read_lines(m.dir + "/plain.jsonl")[0].contains("prompt_logprobs"));
+  r = testing::run_cli("generate --model " + m.model + " --prompt abc --prompt-logprobs 21");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("generate --prompt-logprobs: prompt_logprobs must be in [0, 20]"), std::string::npos)
+      << r.output;
+}
+
 // The model's generation_config.json gives the sampling defaults, as vLLM's --generation-config auto:
 // its temperature, top_k and max_new_tokens apply where no flag or request field sets them, and
 // --generation-config vllm leaves the file out.

@@ -42,7 +42,7 @@ struct GenerateArgs {
   uint64_t seed = 0;
   std::vector<std::string> stop;
   std::vector<int32_t> stop_token_ids;
-  std::optional<int64_t> logprobs;
+  std::optional<int64_t> logprobs, prompt_logprobs;
   std::set<std::string> given;  // SamplingParams fields set by a flag: the model's generation_config.json does not override them
 };
 
@@ -63,6 +63,7 @@ SamplingParams default_params(const GenerateArgs& args) {
   defaults.stop_token_ids = args.stop_token_ids;
   defaults.ignore_eos = args.ignore_eos;
   defaults.logprobs = args.logprobs;
+  defaults.prompt_logprobs = args.prompt_logprobs;
   defaults.skip_special_tokens = !args.keep_special_tokens;
   return defaults;
 }
@@ -79,12 +80,14 @@ uint64_t row_seed(uint64_t seed, size_t row) { return row == 0 ? seed : hash_mix
 
 // The rows `mine` (indices into rows, in order) as engine requests numbered 0, 1, ...; every row is
 // checked, so that each rank of a sharded run stops on the same bad line. Errors name the input line.
-void add_requests(const GenerateArgs& args, const std::vector<nlohmann::json>& rows, const std::vector<size_t>& mine,
+// Returns, per request added, whether it asked for prompt log-probs.
+std::vector<bool> add_requests(const GenerateArgs& args, const std::vector<nlohmann::json>& rows, const std::vector<size_t>& mine,
                   infer::Session& session, const infer::ModelSamplingDefaults& model_defaults) {
   SamplingParams defaults = default_params(args);
   infer::apply_sampling_defaults(model_defaults, args.given, defaults);
   std::vector<bool> is_mine(rows.size(), false);
   for (size_t i : mine) is_mine[i] = true;
+  std::vector<bool> prompt_logprobs;
   for (size_t i = 0; i < rows.size(); ++i) {
     const std::string where = args.input.empty() ? "--prompt" : fmt::format("{}:{}", args.input, i + 1);
     if (!rows[i].is_object()) fail("{}: expected a JSON object", where);
@@ -94,6 +97,7 @@ void add_requests(const GenerateArgs& args, const std::vector<nlohmann::json>& r
     SamplingParams p = infer::sampling_params_from_row(where, rows[i], defaults);
     std::vector<int32_t> ids = infer::prompt_ids_from_row(where, rows[i], args.chat, session);
     if (!is_mine[i]) continue;
+    prompt_logprobs.push_back(p.prompt_logprobs.has_value());
     try {
       session.engine->add({std::move(ids), std::move(p)});
     } catch (const Error& e) {
@@ -103,6 +107,7 @@ void add_requests(const GenerateArgs& args, const std::vector<nlohmann::json>& r
       fail("{}: {}", where, message);
     }
   }
+  return prompt_logprobs;
 }
 
 // Steps the engine to the end, reporting progress on stderr (in place on a terminal).
@@ -137,9 +142,9 @@ void run_reporting(infer::Engine& engine, size_t requests) {
 
 // A sample's log-probs as vLLM's CompletionOutput.logprobs: per generated token a dict from token
 // id to {logprob, rank, decoded_token} (the sampled id and the top ones; decoded_token with a tokenizer).
-nlohmann::json logprobs_json(const infer::Completion& c, const Tokenizer* tokenizer) {
+nlohmann::json logprobs_json(const std::vector<infer::PositionLogprobs>& logprobs, const Tokenizer* tokenizer) {
   nlohmann::json positions = nlohmann::json::array();
-  for (const infer::PositionLogprobs& position : c.logprobs) {
+  for (const infer::PositionLogprobs& position : logprobs) {
     nlohmann::json entries = nlohmann::json::object();
     for (const infer::TokenLogprob& e : position) {
       nlohmann::json entry = {{"logprob", e.logprob}, {"rank", e.rank}};
@@ -153,8 +158,14 @@ nlohmann::json logprobs_json(const infer::Completion& c, const Tokenizer* tokeni
 
 // The input row plus completion (text, when there is a tokenizer), completion_ids and
 // finish_reason, and with logprobs also logprobs and cumulative_logprob: single values for one
-// sample, lists for several.
-nlohmann::json output_row(nlohmann::json row, const infer::GenerationResult& r, const Tokenizer* tokenizer) {
+// sample, lists for several; with prompt_logprobs vLLM's prompt_logprobs (null for the first token).
+nlohmann::json output_row(nlohmann::json row, const infer::GenerationResult& r, const Tokenizer* tokenizer,
+                          bool with_prompt_logprobs) {
+  if (with_prompt_logprobs) {
+    nlohmann::json prompt = logprobs_json(r.prompt_logprobs, tokenizer);
+    prompt.insert(prompt.begin(), nullptr);
+    row["prompt_logprobs"] = std::move(prompt);
+  }
   // every sample has generated a token, so a request that asked for log-probs has some
   const bool with_logprobs = !r.samples.empty() && !r.samples[0].logprobs.empty();
   if (r.samples.size() == 1) {
@@ -162,7 +173,7 @@ nlohmann::json output_row(nlohmann::json row, const infer::GenerationResult& r, 
     row["completion_ids"] = r.samples[0].ids;
     row["finish_reason"] = r.samples[0].finish_reason;
     if (with_logprobs) {
-      row["logprobs"] = logprobs_json(r.samples[0], tokenizer);
+      row["logprobs"] = logprobs_json(r.samples[0].logprobs, tokenizer);
       row["cumulative_logprob"] = r.samples[0].cumulative_logprob;
     }
     return row;
@@ -173,7 +184,7 @@ nlohmann::json output_row(nlohmann::json row, const infer::GenerationResult& r, 
     texts.push_back(s.text);
     ids.push_back(s.ids);
     reasons.push_back(s.finish_reason);
-    logprobs.push_back(logprobs_json(s, tokenizer));
+    logprobs.push_back(logprobs_json(s.logprobs, tokenizer));
     cumulative.push_back(s.cumulative_logprob);
   }
   if (tokenizer) row["completion"] = texts;
@@ -189,7 +200,9 @@ nlohmann::json output_row(nlohmann::json row, const infer::GenerationResult& r, 
 void write_outputs(const GenerateArgs& args, const std::vector<nlohmann::json>& out) {
   if (args.output.empty()) {
     for (const auto& row : out) {
-      if (row.contains("completion") && row["completion"].is_string() && !row.contains("logprobs")) std::printf("%s\n", row["completion"].get<std::string>().c_str());
+      if (row.contains("completion") && row["completion"].is_string() && !row.contains("logprobs") &&
+          !row.contains("prompt_logprobs"))
+        std::printf("%s\n", row["completion"].get<std::string>().c_str());
       else std::printf("%s\n", row.dump().c_str());
     }
     return;
@@ -210,7 +223,7 @@ void run_generate(const GenerateArgs& args) {
                         {"min_p", "--min-p"}, {"repetition_penalty", "--repetition-penalty"},
                         {"presence_penalty", "--presence-penalty"}, {"frequency_penalty", "--frequency-penalty"},
                         {"n", "--n"}, {"max_new_tokens", "--max-new-tokens"}, {"min_tokens", "--min-tokens"},
-                        {"an empty stop string", "--stop"}});
+                        {"an empty stop string", "--stop"}, {"prompt_logprobs", "--prompt-logprobs"}});
   const Precision precision = parse_precision(args.precision);
   const int cuda_device = choose_inference_device(args.device, "", precision);
   const auto session = infer::open_session(args.model, {.precision = precision,
@@ -238,12 +251,12 @@ void run_generate(const GenerateArgs& args) {
   // is the one a single process writes.
   Communicator& world = Communicator::world();
   const std::vector<size_t> mine = rank_share(rows.size(), world.size(), world.rank());
-  add_requests(args, rows, mine, *session, model_defaults);
+  const std::vector<bool> prompt_logprobs = add_requests(args, rows, mine, *session, model_defaults);
   run_reporting(*session->engine, mine.size());
   std::vector<nlohmann::json> out;
   for (size_t k = 0; k < mine.size(); ++k)
     out.push_back(output_row(rows[mine[k]], session->engine->take(static_cast<int64_t>(k)),
-                             session->tokenizer ? &*session->tokenizer : nullptr));
+                             session->tokenizer ? &*session->tokenizer : nullptr, prompt_logprobs[k]));
   if (world.distributed()) {  // every rank's rows, in input order
     std::vector<std::string> answered;
     for (const nlohmann::json& row : out) answered.push_back(row.dump());
@@ -350,7 +363,7 @@ void register_generate(CLI::App& app) {
                   "JSONL: {\"prompt\": text} | {\"ids\": [...]} | {\"messages\": [...]} (--chat), plus optional "
                   "sampling fields as vLLM's SamplingParams (max_new_tokens or max_tokens, min_tokens, temperature, "
                   "top_p, top_k, min_p, repetition_penalty, presence_penalty, frequency_penalty, seed, n, stop, "
-                  "stop_token_ids, ignore_eos, logprobs, skip_special_tokens)");
+                  "stop_token_ids, ignore_eos, logprobs, prompt_logprobs, skip_special_tokens)");
   cmd->add_option("--output", args->output, "JSONL: each input line plus completion, completion_ids, finish_reason");
   cmd->add_flag("--chat", args->chat, "apply the model's chat template (with the generation prompt)");
   // The flags the model's generation_config.json may give a default for (SamplingParams' field names).
@@ -387,6 +400,10 @@ void register_generate(CLI::App& app) {
   cmd->add_option("--logprobs", args->logprobs,
                   "per generated token, the log-probs of the sampled token and of the K most likely ones (0-20, vLLM's "
                   "logprobs from the raw logits); output: logprobs, cumulative_logprob (with --prompt the JSON row)");
+  cmd->add_option("--prompt-logprobs", args->prompt_logprobs,
+                  "per prompt token after the first, its log-prob and those of the K most likely tokens there (0-20, "
+                  "vLLM's prompt_logprobs from the raw logits; the prompt is computed, not taken from the prefix "
+                  "cache); output: prompt_logprobs, null for the first token");
   cmd->add_option("--precision", args->precision, kPrecisionHelp);
   add_device_option(cmd, args->device);
   cmd->add_option("--max-batch", args->max_batch, "samples decoding at once")->check(positive());

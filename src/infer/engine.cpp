@@ -79,6 +79,7 @@ struct Engine::Sample {
 struct Engine::Request {
   SamplingParams params;
   std::vector<std::unique_ptr<Sample>> samples;
+  std::vector<PositionLogprobs> prompt_logprobs;  // filled by sample 0's prefill when asked for
   int64_t unfinished = 0;
   size_t max_stop_len = 0;
 };
@@ -163,6 +164,7 @@ GenerationResult Engine::take(int64_t request) {
     c.cumulative_logprob = s->cumulative_logprob;
     result.samples.push_back(std::move(c));
   }
+  result.prompt_logprobs = std::move(r.prompt_logprobs);
   r.samples.clear();
   return result;
 }
@@ -257,7 +259,9 @@ void Engine::after_token(Sample& s, int32_t token) {
 bool Engine::take_sequence(Sample& s) {
   KvBlocks& kv = blocks();
   const int32_t seq = kv.new_sequence();
-  const int64_t cached = seq >= 0 && prefix_caching_ ? kv.match_prefix(seq, s.tokens) : 0;
+  // the sample that reports prompt log-probs computes every prompt position's logits
+  const bool scores_prompt = s.index == 0 && requests_[s.request]->params.prompt_logprobs.has_value();
+  const int64_t cached = seq >= 0 && prefix_caching_ && !scores_prompt ? kv.match_prefix(seq, s.tokens) : 0;
   if (gpu_) {
     const int64_t budget =
         std::min(s.prompt_len + requests_[s.request]->params.max_new_tokens, forward_.context_limit());
@@ -343,7 +347,9 @@ bool Engine::step() {
     rows += chunk;
   }
   int64_t prefill = 0, decode = 0;
+  std::vector<int64_t> first_row;  // each planned entry's first row in the step
   for (auto [s, n] : planned) {
+    first_row.push_back(static_cast<int64_t>(step_.tokens.size()));
     if (!gpu_) cache_.reserve(s->cache_id, s->computed + n);  // the device reserved the whole budget at admission
     for (int64_t j = 0; j < n; ++j) {
       const int64_t pos = s->computed + j;
@@ -355,8 +361,20 @@ bool Engine::step() {
       step_.logit_rows.push_back(static_cast<int32_t>(step_.tokens.size() - 1));
     (s->computed >= s->prompt_len ? decode : prefill) += n;
   }
+  // Prompt log-probs: logits of the prompt positions before the last (each predicts the next prompt
+  // token), after the sampling rows, which keep rows 0, 1, ... of the logits.
+  const size_t sampling_rows = step_.logit_rows.size();
+  std::vector<std::pair<Sample*, int64_t>> prompt_rows;  // sample, position
+  for (size_t k = 0; k < planned.size(); ++k) {
+    auto [s, n] = planned[k];
+    if (s->index != 0 || !requests_[s->request]->params.prompt_logprobs) continue;
+    for (int64_t pos = s->computed; pos < std::min(s->computed + n, s->prompt_len - 1); ++pos) {
+      step_.logit_rows.push_back(static_cast<int32_t>(first_row[k] + pos - s->computed));
+      prompt_rows.push_back({s, pos});
+    }
+  }
   // Log-probs come from the raw logits on the host (on a GPU too: the step's rows are copied back).
-  bool logprobs_wanted = false;
+  bool logprobs_wanted = !prompt_rows.empty();
   for (auto [s, n] : planned)
     if (s->computed + n == static_cast<int64_t>(s->tokens.size()) && requests_[s->request]->params.logprobs)
       logprobs_wanted = true;
@@ -364,6 +382,13 @@ bool Engine::step() {
   run_forward(/*host_logits=*/logprobs_wanted);
   stats_.forward_seconds += seconds_since(t0);
   t0 = std::chrono::steady_clock::now();
+  const int64_t V = forward_.config().vocab_size;
+  for (size_t k = 0; k < prompt_rows.size(); ++k) {
+    auto [s, pos] = prompt_rows[k];
+    Request& r = *requests_[s->request];
+    const std::span<const float> row(logits_.data() + static_cast<int64_t>(sampling_rows + k) * V, V);
+    r.prompt_logprobs.push_back(raw_logprobs(row, s->tokens[pos + 1], *r.params.prompt_logprobs));
+  }
   std::vector<Sample*> sampling;
   for (auto [s, n] : planned) {
     const bool wants_logits = s->computed + n == static_cast<int64_t>(s->tokens.size());
@@ -372,7 +397,6 @@ bool Engine::step() {
     if (wants_logits) sampling.push_back(s);
   }
   // The raw rows of the samples that want log-probs, before sampling changes them in place.
-  const int64_t V = forward_.config().vocab_size;
   std::vector<std::vector<float>> raw(logprobs_wanted ? sampling.size() : 0);  // none on a plain step
   for (size_t i = 0; i < raw.size(); ++i)
     if (requests_[sampling[i]->request]->params.logprobs)

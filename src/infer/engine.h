@@ -59,6 +59,9 @@ struct Completion {
 
 struct GenerationResult {
   std::vector<Completion> samples;  // [n]
+  // With prompt_logprobs: one entry per prompt token from the second on (vLLM's list without its
+  // leading None), the prompt token first, then the most likely ones; empty otherwise.
+  std::vector<PositionLogprobs> prompt_logprobs;
 };
 
 struct EngineStats {

@@ -304,6 +304,63 @@ TEST(EngineLogprobs, RawLogprobsOfTheFullForwardSampledFirstThenTheTopK) {
   EXPECT_EQ(z[1].samples[0].ids, results[2].samples[0].ids);
 }
 
+// vLLM's prompt_logprobs: per prompt token after the first, the log-softmax of the raw logits at the
+// position before it (the prompt token first, then the K most likely), computed in full even when the
+// prompt is in the prefix cache or arrives in chunks; the same bits alone, in a batch and chunked; one
+// list per request whatever n.
+TEST(EngineLogprobs, PromptLogprobsOfTheFullForwardOncePerRequest) {
+  Model model = tiny_model(7, 0.05);
+  const auto prompts = random_prompts(5, 1, 40, 31);
+  const SamplingParams params{.temperature = 0.7f, .n = 2, .seed = 9, .max_new_tokens = 3, .prompt_logprobs = 2};
+  Engine engine(model, {.max_batch = 16, .step_tokens = 64});
+  std::vector<GenerationRequest> requests;
+  for (const auto& p : prompts) requests.push_back({p, params});
+  const auto results = engine.generate(requests);
+  const int64_t V = model.config.vocab_size;
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    const std::vector<int32_t>& prompt = prompts[i];
+    ASSERT_EQ(results[i].prompt_logprobs.size(), prompt.size() - 1) << "prompt " << i;
+    const std::vector<float> logits = reference_logits(model, prompt, Precision::FP32);
+    for (size_t t = 0; t + 1 < prompt.size(); ++t) {
+      const float* row = logits.data() + t * V;
+      double peak = *std::max_element(row, row + V), sum = 0;
+      for (int64_t v = 0; v < V; ++v) sum += std::exp(row[v] - peak);
+      const double lse = peak + std::log(sum);
+      const PositionLogprobs& at = results[i].prompt_logprobs[t];
+      ASSERT_EQ(at.size(), 3u);
+      EXPECT_EQ(at[0].id, prompt[t + 1]);
+      EXPECT_NEAR(at[0].logprob, row[prompt[t + 1]] - lse, 1e-4) << "prompt " << i << " token " << t + 1;
+      EXPECT_NEAR(at[1].logprob, *std::max_element(row, row + V) - lse, 1e-4);
+      EXPECT_EQ(at[1].rank, 1);
+      EXPECT_EQ(at[2].rank, 2);
+    }
+  }
+  // the same bits alone, in chunks of 7 rows, and after the prompt is in the prefix cache
+  const size_t longest = static_cast<size_t>(
+      std::max_element(prompts.begin(), prompts.end(), [](const auto& a, const auto& b) { return a.size() < b.size(); }) -
+      prompts.begin());
+  ASSERT_GT(prompts[longest].size(), 20u);
+  Engine chunked(model, {.step_tokens = 7});
+  const auto warm = chunked.generate({{prompts[longest], {.temperature = 0.0f, .max_new_tokens = 2}}});
+  const auto again = chunked.generate({{prompts[longest], params}});
+  EXPECT_GT(chunked.stats().cached_prompt_tokens, 0) << "the second request's later samples take the cached prompt";
+  ASSERT_EQ(again[0].prompt_logprobs.size(), results[longest].prompt_logprobs.size());
+  for (size_t t = 0; t < again[0].prompt_logprobs.size(); ++t)
+    for (size_t e = 0; e < 3; ++e) {
+      EXPECT_EQ(again[0].prompt_logprobs[t][e].id, results[longest].prompt_logprobs[t][e].id);
+      EXPECT_EQ(again[0].prompt_logprobs[t][e].logprob, results[longest].prompt_logprobs[t][e].logprob) << t;
+    }
+  EXPECT_EQ(again[0].samples[1].ids, results[longest].samples[1].ids) << "sampling is unchanged by the extra rows";
+  // none asked: none; a one-token prompt has none to give
+  EXPECT_TRUE(warm[0].prompt_logprobs.empty());
+  SamplingParams zero = params;
+  zero.prompt_logprobs = 0;
+  const auto single = chunked.generate({{{prompts[0][0]}, zero}, {prompts[1], zero}});
+  EXPECT_TRUE(single[0].prompt_logprobs.empty());
+  ASSERT_EQ(single[1].prompt_logprobs.size(), prompts[1].size() - 1);
+  EXPECT_EQ(single[1].prompt_logprobs[0].size(), 1u) << "0: the prompt token's entry only";
+}
+
 // vLLM's skip_special_tokens: by default the completion's text leaves out special tokens (the tiny
 // tokenizer's <eos>, drawn here past ignore_eos at a high temperature); false keeps them.
 TEST(EngineText, SpecialTokensAreLeftOutOfTheTextUnlessKept) {

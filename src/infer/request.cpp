@@ -14,7 +14,7 @@ const std::vector<std::string>& sampling_keys() {
   static const std::vector<std::string> keys = {
       "max_new_tokens", "min_tokens", "temperature", "top_p", "top_k",          "min_p",     "repetition_penalty",
       "presence_penalty", "frequency_penalty", "seed",  "n",     "stop", "stop_token_ids", "ignore_eos", "logprobs",
-      "skip_special_tokens"};
+      "prompt_logprobs", "skip_special_tokens"};
   return keys;
 }
 
@@ -63,7 +63,7 @@ bool check_vllm_only_key(const std::string& where, const std::string& key, const
   static const std::set<std::string> vllm_only = {
       "include_stop_str_in_output",
       "spaces_between_special_tokens", "logit_bias", "bad_words", "allowed_token_ids", "truncate_prompt_tokens",
-      "prompt_logprobs", "best_of", "guided_decoding", "structured_outputs", "detokenize",
+      "best_of", "guided_decoding", "structured_outputs", "detokenize",
       "logits_processors", "output_kind", "extra_args"};
   if (!vllm_only.count(key)) return false;
   if (!is_no_op(key, value))
@@ -145,6 +145,7 @@ SamplingParams sampling_params_from_row(const std::string& where, const nlohmann
   if (given(row, "n")) p.n = get_integer<int64_t>(where, row, "n");
   if (given(row, "ignore_eos")) p.ignore_eos = get_field<bool>(where, row, "ignore_eos");
   if (given(row, "logprobs")) p.logprobs = get_integer<int64_t>(where, row, "logprobs");
+  if (given(row, "prompt_logprobs")) p.prompt_logprobs = get_integer<int64_t>(where, row, "prompt_logprobs");
   if (given(row, "skip_special_tokens")) p.skip_special_tokens = get_field<bool>(where, row, "skip_special_tokens");
   if (given(row, "stop")) {
     if (row["stop"].is_string()) p.stop = {row["stop"].get<std::string>()};

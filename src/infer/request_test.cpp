@@ -43,7 +43,7 @@ TEST(Request, UnimplementedVllmOptionsPassOnlyAsNoOps) {
       "logit_bias": {}, "bad_words": [], "best_of": 1})");
   EXPECT_EQ(error_of([&] { sampling_params_from_row("in.jsonl:1", row, {}); }), "(no error)");
   for (const char* field : {R"("include_stop_str_in_output": true)", R"("logit_bias": {"7": -100})",
-                            R"("best_of": 3)", R"("prompt_logprobs": 1)"}) {
+                            R"("best_of": 3)"}) {
     const auto bad = nlohmann::json::parse(std::string(R"({"prompt": "x", )") + field + "}");
     const std::string e = error_of([&] { sampling_params_from_row("in.jsonl:5", bad, {}); });
     EXPECT_EQ(e.rfind("in.jsonl:5: '", 0), 0u) << e;

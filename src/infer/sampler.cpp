@@ -33,6 +33,9 @@ void validate(const SamplingParams& p) {
   if (p.logprobs && (*p.logprobs < 0 || *p.logprobs > kMaxLogprobs))
     fail("logprobs must be in [0, {}] (vLLM's default max_logprobs; 0 = the sampled token's only), got {}",
          kMaxLogprobs, *p.logprobs);
+  if (p.prompt_logprobs && (*p.prompt_logprobs < 0 || *p.prompt_logprobs > kMaxLogprobs))
+    fail("prompt_logprobs must be in [0, {}] (vLLM's default max_logprobs; 0 = the prompt token's only), got {}",
+         kMaxLogprobs, *p.prompt_logprobs);
 }
 
 PositionLogprobs raw_logprobs(std::span<const float> logits, int32_t sampled, int64_t top) {

@@ -36,6 +36,11 @@ struct SamplingParams {
   // `logprobs` most likely ones, from the raw logits (vLLM V1's raw_logprobs mode: before penalties,
   // temperature and filters); unset: none. 0..kMaxLogprobs.
   std::optional<int64_t> logprobs = std::nullopt;
+  // vLLM's prompt_logprobs: per prompt token after the first, its log-probability given the tokens
+  // before it and those of the `prompt_logprobs` most likely tokens there, from the raw logits; unset:
+  // none. 0..kMaxLogprobs. The request's first sample then computes its whole prompt (no prefix-cache
+  // hit, as in vLLM, whose cached tokens have no logits).
+  std::optional<int64_t> prompt_logprobs = std::nullopt;
 };
 
 // vLLM's default max_logprobs: the most log-probabilities a request may ask for per token.

@@ -136,12 +136,6 @@ CheckpointState load_checkpoint(const std::string& dir, Model& model, AdamWState
     return json[key].get<int64_t>();
   };
   state.global_step = integer("global_step");
-  // the folder is named after its step (save_checkpoint): another step is another checkpoint's state
-  const std::string folder = fs::path(dir).filename().string();
-  if (std::smatch m; std::regex_match(folder, m, std::regex("checkpoint-([0-9]+)")) &&
-                     m[1] != std::to_string(state.global_step))
-    fail("{}: global_step {} is not the step of its folder ({}): the state was written for another checkpoint", where,
-         state.global_step, folder);
   adam.step = integer("optimizer_step");
   if (!json.contains("seen_tokens") || !json["seen_tokens"].is_number())
     fail("{}: 'seen_tokens' must be a number", where);
@@ -155,6 +149,12 @@ CheckpointState load_checkpoint(const std::string& dir, Model& model, AdamWState
   if (state.layout.is_null()) state.layout = nlohmann::json::object();
   if (state.global_step < 0) fail("{}/trainer_state/state.json: global_step {} is negative", dir, state.global_step);
   if (adam.step < 0) fail("{}/trainer_state/state.json: optimizer_step {} is negative", dir, adam.step);
+  // the folder is named after its step (save_checkpoint): another step is another checkpoint's state
+  const std::string folder = fs::path(dir).filename().string();
+  if (std::smatch m; std::regex_match(folder, m, std::regex("checkpoint-([0-9]+)")) &&
+                     m[1] != std::to_string(state.global_step))
+    fail("{}: global_step {} is not the step of its folder ({}): the state was written for another checkpoint", where,
+         state.global_step, folder);
   if (!std::isfinite(state.seen_tokens) || state.seen_tokens < 0)
     fail("{}/trainer_state/state.json: seen_tokens {} is not a finite non-negative number", dir, state.seen_tokens);
   return state;
