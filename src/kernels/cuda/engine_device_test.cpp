@@ -413,5 +413,28 @@ TEST(EngineOnDevice, PrefixCachingKeepsLogLikelihoods) {
   EXPECT_EQ(plain.stats().cached_prompt_tokens, 0);
 }
 
+// prompt_logprobs on the device (the prompt rows' logits copied back after the sampling rows) equal
+// the CPU engine's within fp32 rounding, the prompt computed in chunks, and the tokens are unchanged.
+TEST(EngineOnDevice, PromptLogprobsEqualTheCpuEngines) {
+  TT_REQUIRE_GPU();
+  Model model = testing::tiny_model(11, 0.05);
+  const auto prompts = testing::random_prompts(8, 2, 60, 17);
+  std::vector<GenerationRequest> requests;
+  for (const auto& p : prompts) requests.push_back({p, {.temperature = 0.0f, .max_new_tokens = 4, .prompt_logprobs = 3}});
+  Engine cpu(model, {.precision = Precision::FP32, .max_batch = 8, .step_tokens = 32});
+  Engine gpu(model, on_gpu(Precision::FP32, 8, 32));
+  const auto expected = cpu.generate(requests);
+  const auto actual = gpu.generate(requests);
+  for (size_t i = 0; i < prompts.size(); ++i) {
+    EXPECT_EQ(expected[i].samples[0].ids, actual[i].samples[0].ids) << "prompt " << i;
+    ASSERT_EQ(actual[i].prompt_logprobs.size(), prompts[i].size() - 1) << "prompt " << i;
+    for (size_t t = 0; t < actual[i].prompt_logprobs.size(); ++t) {
+      EXPECT_EQ(actual[i].prompt_logprobs[t][0].id, prompts[i][t + 1]);
+      EXPECT_NEAR(actual[i].prompt_logprobs[t][0].logprob, expected[i].prompt_logprobs[t][0].logprob, 1e-4)
+          << "prompt " << i << " token " << t + 1;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tt::infer
