@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <system_error>
+#include <vector>
 
 #include <sys/wait.h>
 #include <unistd.h>
@@ -28,6 +30,25 @@ inline void use_shared_dir_as_default_data_root() { ::setenv("TINYTHINK_SHARED",
 
 inline std::string fixture_dir() { return std::string(TT_SOURCE_DIR) + "/tests/fixtures"; }
 
+// The directories make_temp_dir made in this process.
+inline std::vector<std::string>& temp_dirs_made() {
+  static std::vector<std::string> dirs;
+  return dirs;
+}
+
+// At the end of a test process whose tests all passed, its temp directories are removed; a failed
+// test's are kept to look at. Repeated ctest runs used to fill /tmp (66 GB of them on one machine).
+class RemoveTempDirsWhenAllPassed : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    if (!::testing::UnitTest::GetInstance()->Passed()) return;
+    std::error_code ec;
+    for (const std::string& dir : temp_dirs_made()) std::filesystem::remove_all(dir, ec);
+  }
+};
+inline const bool kTempDirsRemovedWhenAllPassed =
+    (::testing::AddGlobalTestEnvironment(new RemoveTempDirsWhenAllPassed), true);
+
 // A fresh empty directory under the system temp dir, unique per call.
 inline std::string make_temp_dir(const std::string& tag) {
   static int counter = 0;
@@ -35,6 +56,7 @@ inline std::string make_temp_dir(const std::string& tag) {
              ("tinythink-test-" + tag + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
   std::filesystem::remove_all(dir);
   std::filesystem::create_directories(dir);
+  temp_dirs_made().push_back(dir.string());
   return dir.string();
 }
 
