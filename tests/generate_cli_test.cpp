@@ -36,6 +36,12 @@ struct ModelDir {
     std::ofstream(dir + "/" + name) << text;
     return dir + "/" + name;
   }
+  // The model's generation_config.json with `keys` set over what save_model wrote.
+  void set_generation_config(const nlohmann::json& keys) const {
+    nlohmann::json generation = read_json_file(model + "/generation_config.json");
+    generation.update(keys);
+    write_json_file(model + "/generation_config.json", generation);
+  }
 };
 
 std::vector<nlohmann::json> read_lines(const std::string& path) {
@@ -243,12 +249,8 @@ TEST(GenerateCli, PromptLogprobsPerPromptToken) {
 // --generation-config vllm leaves the file out.
 TEST(GenerateCli, TheModelsGenerationConfigGivesSamplingDefaults) {
   ModelDir m;
-  nlohmann::json generation = read_json_file(m.model + "/generation_config.json");
-  generation["temperature"] = 1.0;
-  generation["top_k"] = 3;
-  generation["max_new_tokens"] = 7;
-  generation["do_sample"] = false;  // not read, as in vLLM
-  write_json_file(m.model + "/generation_config.json", generation);
+  m.set_generation_config({{"temperature", 1.0}, {"top_k", 3}, {"max_new_tokens", 7},
+                           {"do_sample", false}});  // do_sample is not read, as in vLLM
   std::string input = m.write("in.jsonl", "{\"ids\": [1, 2, 3]}\n{\"ids\": [1, 2, 3], \"max_new_tokens\": 4}\n");
   auto run = [&](const std::string& args) {
     auto r = testing::run_cli("generate --model " + m.model + " --input " + input + " --output " + m.dir +
@@ -287,8 +289,7 @@ TEST(GenerateCli, TheModelsGenerationConfigGivesSamplingDefaults) {
                           "defaults of " + m.model + "/generation_config.json)"),
             std::string::npos)
       << r.output;
-  generation["top_p"] = 0;
-  write_json_file(m.model + "/generation_config.json", generation);
+  m.set_generation_config({{"top_p", 0}});
   r = testing::run_cli("generate --model " + m.model + " --prompt hi");
   EXPECT_NE(r.output.find(m.model + "/generation_config.json: top_p must be in (0, 1], got 0"), std::string::npos)
       << r.output;
@@ -297,10 +298,7 @@ TEST(GenerateCli, TheModelsGenerationConfigGivesSamplingDefaults) {
 // chat takes the same defaults: a file's temperature 0 and max_new_tokens 2 reply as those flags do.
 TEST(GenerateCli, ChatTakesTheModelsGenerationConfigToo) {
   ModelDir m;
-  nlohmann::json generation = read_json_file(m.model + "/generation_config.json");
-  generation["temperature"] = 0;
-  generation["max_new_tokens"] = 2;
-  write_json_file(m.model + "/generation_config.json", generation);
+  m.set_generation_config({{"temperature", 0}, {"max_new_tokens", 2}});
   const std::string stdin_file = m.write("stdin.txt", "hello\n");
   auto from_file = testing::run_cli("chat --model " + m.model + " < " + stdin_file);
   ASSERT_EQ(from_file.exit_code, 0) << from_file.output;
@@ -315,8 +313,7 @@ TEST(GenerateCli, ChatTakesTheModelsGenerationConfigToo) {
   EXPECT_EQ(reply(from_file.output), reply(from_flags.output));
   auto unlimited = testing::run_cli("chat --model " + m.model + " --generation-config vllm --temperature 0 < " + stdin_file);
   EXPECT_GT(reply(unlimited.output).size(), reply(from_file.output).size()) << "512 tokens, not the file's 2";
-  generation["temperature"] = -1;
-  write_json_file(m.model + "/generation_config.json", generation);
+  m.set_generation_config({{"temperature", -1}});
   auto r = testing::run_cli("chat --model " + m.model + " < " + stdin_file);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.output.find(m.model + "/generation_config.json: temperature must be >= 0, got -1"), std::string::npos)

@@ -187,20 +187,26 @@ std::vector<double> losses(const std::string& metrics) {
   return out;
 }
 
+// `tinythink run STUDY` in a child process, its stderr into `log`; the child's pid (-1: no fork).
+pid_t spawn_study_run(const std::string& study, const std::string& log) {
+  const pid_t pid = fork();
+  if (pid == 0) {
+    FILE* l = std::freopen(log.c_str(), "w", stderr);
+    (void)l;
+    execl(TT_BINARY, TT_BINARY, "run", study.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return pid;
+}
+
 // Kills `tinythink run` once the SFT stage has written a checkpoint, reruns it, and compares with
 // an uninterrupted run.
 TEST(StudyRun, KilledMidStageResumesWithTheSameResult) {
   Fixture f = make_fixture("study-kill", 150);
   const std::string out = f.dir + "/out";
   const std::string log = f.dir + "/killed.log";
-  pid_t pid = fork();
+  pid_t pid = spawn_study_run(f.study_path, log);
   ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    FILE* l = std::freopen(log.c_str(), "w", stderr);
-    (void)l;
-    execl(TT_BINARY, TT_BINARY, "run", f.study_path.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
   bool killed_mid_stage = false;
   for (int i = 0; i < 60000; ++i) {  // up to 2 minutes
     if (fs::exists(out + "/sft/checkpoint-10") || fs::exists(out + "/sft/checkpoint-20")) {
@@ -248,14 +254,8 @@ TEST(StudyRun, ASignalStopsAStageWithTheStudysAdvice) {
   Fixture f = make_fixture("study-term", 150);
   const std::string out = f.dir + "/out";
   const std::string log = f.dir + "/stopped.log";
-  pid_t pid = fork();
+  pid_t pid = spawn_study_run(f.study_path, log);
   ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    FILE* l = std::freopen(log.c_str(), "w", stderr);
-    (void)l;
-    execl(TT_BINARY, TT_BINARY, "run", f.study_path.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
   for (int i = 0; i < 60000 && !fs::exists(out + "/sft/metrics.jsonl"); ++i)  // up to 2 minutes
     std::this_thread::sleep_for(std::chrono::milliseconds(2));
   ASSERT_EQ(kill(pid, SIGTERM), 0);
