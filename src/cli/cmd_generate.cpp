@@ -81,8 +81,9 @@ uint64_t row_seed(uint64_t seed, size_t row) { return row == 0 ? seed : hash_mix
 // The rows `mine` (indices into rows, in order) as engine requests numbered 0, 1, ...; every row is
 // checked, so that each rank of a sharded run stops on the same bad line. Errors name the input line.
 // Returns, per request added, whether it asked for prompt log-probs.
-std::vector<bool> add_requests(const GenerateArgs& args, const std::vector<nlohmann::json>& rows, const std::vector<size_t>& mine,
-                  infer::Session& session, const infer::ModelSamplingDefaults& model_defaults) {
+std::vector<bool> add_requests(const GenerateArgs& args, const std::vector<nlohmann::json>& rows,
+                               const std::vector<size_t>& mine, infer::Session& session,
+                               const infer::ModelSamplingDefaults& model_defaults) {
   SamplingParams defaults = default_params(args);
   infer::apply_sampling_defaults(model_defaults, args.given, defaults);
   std::vector<bool> is_mine(rows.size(), false);
