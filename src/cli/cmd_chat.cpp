@@ -46,14 +46,10 @@ void run_chat(const ChatArgs& args) {
   const auto session =
       infer::open_session(args.model, {.precision = precision, .max_batch = 1, .cuda_device = cuda_device});
   // Every reply's sampling: the flags, then the model's generation_config.json for what they leave unset.
-  infer::SamplingParams reply{.temperature = args.temperature, .top_p = args.top_p, .max_new_tokens = args.max_new_tokens};
   const infer::ModelSamplingDefaults model_defaults = infer::read_sampling_defaults(args.generation_config, session->dir);
-  infer::apply_sampling_defaults(model_defaults, args.given, reply);
-  try {
-    infer::validate(reply);
-  } catch (const Error& e) {
-    fail("chat: {} (the flags with the sampling defaults of {})", e.what(), model_defaults.path);
-  }
+  const infer::SamplingParams reply = with_model_defaults(
+      "chat", {.temperature = args.temperature, .top_p = args.top_p, .max_new_tokens = args.max_new_tokens},
+      model_defaults, args.given);
   if (!model_defaults.empty())
     std::fprintf(stderr, "sampling defaults from %s: %s (flags win; --generation-config vllm leaves them out)\n",
                  model_defaults.path.c_str(), model_defaults.describe().c_str());
@@ -165,8 +161,7 @@ void register_chat(CLI::App& app) {
   cmd->add_option("--precision", args->precision, kPrecisionHelp);
   add_device_option(cmd, args->device);
   cmd->callback([args, model_default_flags] {
-    for (const auto& [field, option] : model_default_flags)
-      if (option->count() > 0) args->given.insert(field);
+    args->given = given_fields(model_default_flags);
     run_chat(*args);
   });
 }

@@ -78,14 +78,12 @@ std::vector<nlohmann::json> read_requests(const GenerateArgs& args) {
 
 uint64_t row_seed(uint64_t seed, size_t row) { return row == 0 ? seed : hash_mix64(seed ^ hash_mix64(row)); }
 
-// The rows `mine` (indices into rows, in order) as engine requests numbered 0, 1, ...; every row is
+// The rows `mine` (indices into rows, in order) as engine requests numbered 0, 1, ..., their sampling
+// fields over `defaults` (the flags and the model's generation_config.json); every row is
 // checked, so that each rank of a sharded run stops on the same bad line. Errors name the input line.
 // Returns, per request added, whether it asked for prompt log-probs.
 std::vector<bool> add_requests(const GenerateArgs& args, const std::vector<nlohmann::json>& rows,
-                               const std::vector<size_t>& mine, infer::Session& session,
-                               const infer::ModelSamplingDefaults& model_defaults) {
-  SamplingParams defaults = default_params(args);
-  infer::apply_sampling_defaults(model_defaults, args.given, defaults);
+                               const std::vector<size_t>& mine, infer::Session& session, SamplingParams defaults) {
   std::vector<bool> is_mine(rows.size(), false);
   for (size_t i : mine) is_mine[i] = true;
   std::vector<bool> prompt_logprobs;
@@ -236,13 +234,7 @@ void run_generate(const GenerateArgs& args) {
     if (id < 0 || id >= session->model.config.vocab_size)
       fail("generate --stop-token-id: token id {} is out of range (vocab size {})", id, session->model.config.vocab_size);
   const infer::ModelSamplingDefaults model_defaults = infer::read_sampling_defaults(args.generation_config, session->dir);
-  try {  // the flags with the file's defaults (--min-tokens 300 with a file's max_new_tokens 200)
-    SamplingParams merged = default_params(args);
-    infer::apply_sampling_defaults(model_defaults, args.given, merged);
-    infer::validate(merged);
-  } catch (const Error& e) {
-    fail("generate: {} (the flags with the sampling defaults of {})", e.what(), model_defaults.path);
-  }
+  const SamplingParams defaults = with_model_defaults("generate", default_params(args), model_defaults, args.given);
   if (!model_defaults.empty())
     log_info("generate: sampling defaults from {}: {} (vLLM's --generation-config auto; flags and request fields "
              "win; --generation-config vllm leaves them out)", model_defaults.path, model_defaults.describe());
@@ -252,7 +244,7 @@ void run_generate(const GenerateArgs& args) {
   // is the one a single process writes.
   Communicator& world = Communicator::world();
   const std::vector<size_t> mine = rank_share(rows.size(), world.size(), world.rank());
-  const std::vector<bool> prompt_logprobs = add_requests(args, rows, mine, *session, model_defaults);
+  const std::vector<bool> prompt_logprobs = add_requests(args, rows, mine, *session, defaults);
   run_reporting(*session->engine, mine.size());
   std::vector<nlohmann::json> out;
   for (size_t k = 0; k < mine.size(); ++k)
@@ -409,8 +401,7 @@ void register_generate(CLI::App& app) {
   add_device_option(cmd, args->device);
   cmd->add_option("--max-batch", args->max_batch, "samples decoding at once")->check(positive());
   cmd->callback([args, model_default_flags] {
-    for (const auto& [field, option] : model_default_flags)
-      if (option->count() > 0) args->given.insert(field);
+    args->given = given_fields(model_default_flags);
     run_generate(*args);
   });
 }

@@ -2,6 +2,7 @@
 // "Value 0 not in range 0.000000 to 17976931348623157081...", the 309 digits of DBL_MAX.
 #pragma once
 #include <cstdlib>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -9,6 +10,7 @@
 #include <CLI/CLI.hpp>
 
 #include "core/error.h"
+#include "infer/generation_config.h"
 #include "infer/sampler.h"
 
 namespace tt::cli {
@@ -54,6 +56,29 @@ inline void check_sampling_flags(const std::string& verb, const infer::SamplingP
       if (message.rfind(field + " ", 0) == 0) fail("{} {}: {}", verb, flag, message);
     fail("{}: {}", verb, message);
   }
+}
+
+// The SamplingParams fields whose flag was given (`flags`: a field and the verb's option for it): the
+// model's generation_config.json does not override them.
+inline std::set<std::string> given_fields(const std::vector<std::pair<std::string, CLI::Option*>>& flags) {
+  std::set<std::string> given;
+  for (const auto& [field, option] : flags)
+    if (option->count() > 0) given.insert(field);
+  return given;
+}
+
+// The verb's sampling from its flags with the model's generation_config.json defaults for the fields
+// not `given`, checked together (--min-tokens 300 with a file's max_new_tokens 200).
+inline infer::SamplingParams with_model_defaults(const std::string& verb, infer::SamplingParams params,
+                                                 const infer::ModelSamplingDefaults& defaults,
+                                                 const std::set<std::string>& given) {
+  infer::apply_sampling_defaults(defaults, given, params);
+  try {
+    infer::validate(params);
+  } catch (const Error& e) {
+    fail("{}: {} (the flags with the sampling defaults of {})", verb, e.what(), defaults.path);
+  }
+  return params;
 }
 
 }  // namespace tt::cli

@@ -347,9 +347,7 @@ bool Engine::step() {
     rows += chunk;
   }
   int64_t prefill = 0, decode = 0;
-  std::vector<int64_t> first_row;  // each planned entry's first row in the step
   for (auto [s, n] : planned) {
-    first_row.push_back(static_cast<int64_t>(step_.tokens.size()));
     if (!gpu_) cache_.reserve(s->cache_id, s->computed + n);  // the device reserved the whole budget at admission
     for (int64_t j = 0; j < n; ++j) {
       const int64_t pos = s->computed + j;
@@ -365,13 +363,14 @@ bool Engine::step() {
   // token), after the sampling rows, which keep rows 0, 1, ... of the logits.
   const size_t sampling_rows = step_.logit_rows.size();
   std::vector<std::pair<Sample*, int64_t>> prompt_rows;  // sample, position
-  for (size_t k = 0; k < planned.size(); ++k) {
-    auto [s, n] = planned[k];
-    if (s->index != 0 || !requests_[s->request]->params.prompt_logprobs) continue;
-    for (int64_t pos = s->computed; pos < std::min(s->computed + n, s->prompt_len - 1); ++pos) {
-      step_.logit_rows.push_back(static_cast<int32_t>(first_row[k] + pos - s->computed));
-      prompt_rows.push_back({s, pos});
-    }
+  int64_t first_row = 0;  // the planned entry's first row in the step
+  for (auto [s, n] : planned) {
+    if (s->index == 0 && requests_[s->request]->params.prompt_logprobs)
+      for (int64_t pos = s->computed; pos < std::min(s->computed + n, s->prompt_len - 1); ++pos) {
+        step_.logit_rows.push_back(static_cast<int32_t>(first_row + pos - s->computed));
+        prompt_rows.push_back({s, pos});
+      }
+    first_row += n;
   }
   // Log-probs come from the raw logits on the host (on a GPU too: the step's rows are copied back).
   bool logprobs_wanted = !prompt_rows.empty();

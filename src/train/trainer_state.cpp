@@ -20,10 +20,20 @@ namespace tt {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// checkpoint-STEP, the name save_checkpoint gives a checkpoint folder
+const std::regex& checkpoint_folder_name() {
+  static const std::regex name("checkpoint-([0-9]+)");
+  return name;
+}
+
+}  // namespace
+
 std::vector<std::pair<int64_t, std::string>> list_checkpoints(const std::string& output_dir) {
   std::vector<std::pair<int64_t, std::string>> found;
   if (!fs::is_directory(output_dir)) return found;
-  static const std::regex name("checkpoint-([0-9]+)");
+  const std::regex& name = checkpoint_folder_name();
   for (const auto& entry : fs::directory_iterator(output_dir)) {
     std::smatch m;
     std::string base = entry.path().filename().string();
@@ -151,7 +161,7 @@ CheckpointState load_checkpoint(const std::string& dir, Model& model, AdamWState
   if (adam.step < 0) fail("{}/trainer_state/state.json: optimizer_step {} is negative", dir, adam.step);
   // the folder is named after its step (save_checkpoint): another step is another checkpoint's state
   const std::string folder = fs::path(dir).filename().string();
-  if (std::smatch m; std::regex_match(folder, m, std::regex("checkpoint-([0-9]+)")) &&
+  if (std::smatch m; std::regex_match(folder, m, checkpoint_folder_name()) &&
                      m[1] != std::to_string(state.global_step))
     fail("{}: global_step {} is not the step of its folder ({}): the state was written for another checkpoint", where,
          state.global_step, folder);

@@ -438,6 +438,11 @@ void validate_preference_losses(const TrainConfig& c) {
          "got {}", f, a.ref_model_mixup_alpha);
   if (a.ref_model_sync_steps < 1)
     fail("{}: trainer.ref_model_sync_steps must be at least 1, got {}", f, a.ref_model_sync_steps);
+  static const std::set<std::string> liger_losses = {"sigmoid", "apo_zero", "apo_down", "sppo_hard", "nca_pair"};
+  if (a.use_liger_kernel && (a.loss_types.size() != 1 || !liger_losses.count(a.loss_types[0])))
+    log_warn("{}: trainer.use_liger_kernel with loss_type {}: TRL's DPOTrainer refuses it (its Liger path implements "
+             "sigmoid, apo_zero, apo_down, sppo_hard and nca_pair, one at a time); tinythink computes the loss as TRL's "
+             "path without Liger", f, a.loss_type);
   if (a.sync_ref_model && a.precompute_ref_log_probs)  // TRL's DPOTrainer refuses it in __init__
     fail("{}: trainer.precompute_ref_log_probs: true with sync_ref_model (TR-DPO): the reference moves during training, "
          "so its log-probs cannot be computed in advance; set precompute_ref_log_probs: false, as TRL asks", f);
@@ -469,11 +474,6 @@ void validate(const TrainConfig& c, TrainerKind kind) {
   const TrainingArgs& a = c.trainer;
   const std::string& f = c.source;
   check_ranges(c);
-  static const std::set<std::string> liger_losses = {"sigmoid", "apo_zero", "apo_down", "sppo_hard", "nca_pair"};
-  if (kind == TrainerKind::DPO && a.use_liger_kernel && (a.loss_types.size() != 1 || !liger_losses.count(a.loss_types[0])))
-    log_warn("{}: trainer.use_liger_kernel with loss_type {}: TRL's DPOTrainer refuses it (its Liger path implements "
-             "sigmoid, apo_zero, apo_down, sppo_hard and nca_pair, one at a time); tinythink computes the loss as TRL's "
-             "path without Liger", f, a.loss_type);
   if (a.per_device_train_batch_size <= 0) fail("{}: trainer.per_device_train_batch_size must be positive", f);
   if (a.gradient_accumulation_steps <= 0) fail("{}: trainer.gradient_accumulation_steps must be positive", f);
   if (a.max_length <= 1) fail("{}: trainer.max_length must be at least 2", f);
