@@ -470,6 +470,24 @@ stages:
     config: {{tasks: [gsm8k], gen_kwargs: "foo=1"}}
 )", s.dir)) + " --dry-run";
                }, {"stage 'eval'", "gen_kwargs", "unknown key 'foo'"}});
+  for (const auto& [name, value, expected] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"study_eval_fewshot_as_multiturn_without_chat", "fewshot_as_multiturn: true",
+            "fewshot_as_multiturn: true needs apply_chat_template: true"},
+           {"study_eval_fewshot_as_multiturn_not_a_bool", "apply_chat_template: true, fewshot_as_multiturn: maybe",
+            "expected true or false"}})
+    c.push_back({name, [value](const Sandbox& s) {
+                   return "run " + s.write("study.yaml", fmt::format(R"(name: s
+output_dir: {0}/study
+stages:
+  - name: init
+    kind: init
+    config: {{arch: micro-llama4}}
+  - name: eval
+    kind: eval
+    from: init
+    config: {{tasks: [mmlu_anatomy], {1}}}
+)", s.dir, value)) + " --dry-run";
+                 }, {"stage 'eval'", expected}});
   // ---- values nested 100,000 deep: copying or printing them overflowed the stack (exit 139)
   c.push_back({"generate_stop_nested_100000_deep", [](const Sandbox& s) {
                  const std::string deep = std::string(100000, '[') + std::string(100000, ']');

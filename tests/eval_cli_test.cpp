@@ -118,10 +118,9 @@ TEST(EvalCli, BadInputIsAOneLineError) {
   EXPECT_NE(r.output.find("--model"), std::string::npos) << r.output;
 }
 
-// A random model with the Llama-3 vocabulary: generation and log-likelihood tasks run end to end, and
-// multiple choice lands near chance.
-TEST(EvalCli, RandomModelRunsTheSuiteNearChance) {
-  const std::string dir = testing::make_temp_dir("eval-cli-model");
+// A random micro model with the Llama-3 tokenizer, saved into dir/model; `chat_template` ("" = none)
+// is added to its tokenizer_config.json.
+void save_llama3_micro_model(const std::string& dir, const std::string& chat_template = "") {
   ModelConfig config = preset_config("micro-llama4");
   config.vocab_size = 128256;
   config.bos_token_id = 128000;
@@ -130,6 +129,93 @@ TEST(EvalCli, RandomModelRunsTheSuiteNearChance) {
   SaveOptions save;
   save.tokenizer_source = testing::shared_dir() + "/data/tokenizer/llama3/tokenizer.json";
   save_model(model, dir + "/model", save);
+  if (chat_template.empty()) return;
+  const std::string path = dir + "/model/tokenizer_config.json";
+  Json config_json = std::filesystem::exists(path) ? read_json_file(path) : Json::object();
+  config_json["chat_template"] = chat_template;
+  std::ofstream(path) << config_json.dump();
+}
+
+// lm-eval's --system_instruction and --fewshot_as_multiturn (0.4.10): the instruction joins the
+// description as the system turn (plain text: before it); with a chat template the few-shot examples
+// are turns unless --fewshot-as-multiturn false collapses them into one user message; results.json
+// records both, the chat template and their SHA-256s as lm-eval's general config does.
+TEST(EvalCli, SystemInstructionAndFewshotAsMultiturnAsLmEval) {
+  const std::string dir = testing::make_temp_dir("eval-cli-prompt-format");
+  const std::string chat_template =
+      "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
+      "{% if add_generation_prompt %}<|assistant|>{% endif %}";
+  save_llama3_micro_model(dir, chat_template);
+  auto run = [&](const std::string& flags, const std::string& out) {
+    return testing::run_cli("eval --model " + dir + "/model --tasks mmlu_abstract_algebra --num-fewshot 2 --limit 2 "
+                            "--precision fp32 --output " + dir + "/" + out + " " + flags + data_flag());
+  };
+  const std::string description = "The following are multiple choice questions (with answers) about abstract algebra.\n\n";
+  auto r = run("", "plain");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string plain = read_lines(dir + "/plain/samples_mmlu_abstract_algebra.jsonl")[0]["prompt"];
+  ASSERT_TRUE(plain.starts_with(description)) << plain;
+  const std::string examples_and_question = plain.substr(description.size());
+  Json results = read_json_file(dir + "/plain/results.json");
+  EXPECT_TRUE(results["system_instruction"].is_null());
+  EXPECT_TRUE(results["system_instruction_sha"].is_null());
+  EXPECT_TRUE(results["fewshot_as_multiturn"].is_null());
+  EXPECT_TRUE(results["chat_template"].is_null());
+  EXPECT_TRUE(results["chat_template_sha"].is_null());
+
+  r = run("--system-instruction 'Be brief.'", "plain-instructed");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(read_lines(dir + "/plain-instructed/samples_mmlu_abstract_algebra.jsonl")[0]["prompt"],
+            "Be brief.\n\n" + plain);
+
+  r = run("--apply-chat-template", "turns");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const std::string turns = read_lines(dir + "/turns/samples_mmlu_abstract_algebra.jsonl")[0]["prompt"];
+  auto count = [](const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  EXPECT_EQ(count(turns, "<|user|>"), 3u) << turns;       // two examples and the question
+  EXPECT_EQ(count(turns, "<|assistant|>"), 3u) << turns;  // two answers and the generation prompt
+  EXPECT_TRUE(turns.starts_with("<|system|>" + description + "\n<|user|>")) << turns;
+  results = read_json_file(dir + "/turns/results.json");
+  EXPECT_EQ(results["fewshot_as_multiturn"], true);
+  EXPECT_EQ(results["chat_template"], chat_template);
+  EXPECT_EQ(results["chat_template_sha"], "292ca140a16fd71ff17fcabba890f16847175ce7169df759b4422c9ebf8ce34b");
+
+  r = run("--apply-chat-template --system-instruction 'Be brief.' --fewshot-as-multiturn false", "single");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_EQ(read_lines(dir + "/single/samples_mmlu_abstract_algebra.jsonl")[0]["prompt"],
+            "<|system|>Be brief.\n\n" + description + "\n<|user|>" + examples_and_question + "\n<|assistant|>");
+  results = read_json_file(dir + "/single/results.json");
+  EXPECT_EQ(results["system_instruction"], "Be brief.");
+  EXPECT_EQ(results["system_instruction_sha"], "213c22ed7234eb11116e1e88f314c73cb3a019b5c87fe224b6ce5665bd9ec50e");
+  EXPECT_EQ(results["fewshot_as_multiturn"], false);
+
+  // As lm-eval's EvaluateConfig: few-shot turns need a chat template. Bad values and settings that
+  // would not apply are one-line errors that write nothing.
+  for (const auto& [flags, message] : std::vector<std::pair<std::string, std::string>>{
+           {"--fewshot-as-multiturn", "--fewshot-as-multiturn true needs --apply-chat-template"},
+           {"--apply-chat-template --fewshot-as-multiturn maybe", "--fewshot-as-multiturn 'maybe': expected true or false"}}) {
+    r = run(flags, "bad");
+    EXPECT_NE(r.exit_code, 0) << flags;
+    EXPECT_NE(r.output.find(message), std::string::npos) << r.output;
+    EXPECT_LE(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+    EXPECT_FALSE(std::filesystem::exists(dir + "/bad/results.json"));
+  }
+  std::ofstream(dir + "/r.jsonl") << R"({"doc_id": 0, "response": "x"})" "\n";
+  r = testing::run_cli("eval --tasks gsm8k --limit 1 --responses " + dir + "/r.jsonl --system-instruction hi --output " +
+                       dir + "/bad" + data_flag());
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.output.find("eval --responses: a system instruction would not apply"), std::string::npos) << r.output;
+}
+
+// A random model with the Llama-3 vocabulary: generation and log-likelihood tasks run end to end, and
+// multiple choice lands near chance.
+TEST(EvalCli, RandomModelRunsTheSuiteNearChance) {
+  const std::string dir = testing::make_temp_dir("eval-cli-model");
+  save_llama3_micro_model(dir);
   auto r = testing::run_cli("eval --model " + dir + "/model --tasks arc_easy,gsm8k_boxed,ifeval,bbh_zeroshot_navigate"
                             " --limit 120 --gen-kwargs max_gen_toks=4 --precision fp32 --output " + dir + "/out" +
                             data_flag());

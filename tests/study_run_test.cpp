@@ -68,6 +68,7 @@ std::string eval_stage(int limit) {
     kind: eval
     runs: [init, dpo]
     config: {tasks: [ifeval], limit: )" + std::to_string(limit) + R"(, apply_chat_template: true, precision: fp32,
+             system_instruction: "Be brief.",
              data_root: )" + testing::shared_dir() + R"(/data, gen_kwargs: {max_gen_toks: 8, temperature: 0}}
 )";
 }
@@ -148,6 +149,8 @@ TEST(StudyRun, WritesTheLayoutAndSkipsWhatIsDone) {
   EXPECT_TRUE(results["results"].contains("ifeval")) << results.dump();
   EXPECT_EQ(results["n-samples"]["ifeval"]["effective"], 2);
   EXPECT_TRUE(fs::exists(out + "/init/eval/samples_ifeval.jsonl"));
+  EXPECT_EQ(results["system_instruction"], "Be brief.");  // the stage's lm-eval prompt keys reach the evaluation
+  EXPECT_EQ(results["fewshot_as_multiturn"], true);
   EXPECT_EQ(run(with_eval, f.study_path).ran, 0);
   // another limit re-runs the evaluations only
   EXPECT_EQ(run(pipeline_yaml(f.dir, 20, "2e-3", "0.2", eval_stage(3)), f.study_path).ran_jobs,

@@ -32,7 +32,7 @@ void register_eval(CLI::App& app) {
   struct Args {
     eval::EvalOptions options;
     std::vector<std::string> tasks;
-    std::string precision = "bf16", device;
+    std::string precision = "bf16", device, fewshot_as_multiturn;
     bool list = false, no_progress = false;
   };
   auto args = std::make_shared<Args>();
@@ -42,6 +42,12 @@ void register_eval(CLI::App& app) {
   auto* limit = cmd->add_option("--limit", args->options.limit, "first N documents of each task (N >= 1)");
   auto* fewshot = cmd->add_option("--num-fewshot", args->options.num_fewshot, "few-shot examples (default: each task's)");
   cmd->add_flag("--apply-chat-template", args->options.apply_chat_template, "render prompts with the model's chat template");
+  auto* multiturn = cmd->add_option("--fewshot-as-multiturn", args->fewshot_as_multiturn,
+                                    "with --apply-chat-template, few-shot examples as user/assistant turns (the "
+                                    "default, as lm-eval 0.4.10+); 'false': one user message")
+                        ->expected(0, 1);
+  cmd->add_option("--system-instruction", args->options.system_instruction,
+                  "a system instruction before the task's description (lm-eval's --system_instruction)");
   cmd->add_option("--gen-kwargs", args->options.gen_kwargs, "e.g. temperature=0.6,top_p=0.95,max_gen_toks=1024");
   cmd->add_option("--seed", args->options.seed, "random seed (sampling and few-shot)")->check(unsigned_64());
   cmd->add_option("--output", args->options.output_dir, "output directory: results.json, samples_<task>.jsonl");
@@ -54,11 +60,12 @@ void register_eval(CLI::App& app) {
   cmd->add_flag("--no-progress", args->no_progress, "no progress bars");
   cmd->add_flag("--list-tasks", args->list, "list the tasks and groups, then exit");
   add_device_option(cmd, args->device);
-  cmd->callback([args, limit, fewshot] {
+  cmd->callback([args, limit, fewshot, multiturn] {
     if (limit->count() && args->options.limit < 1)
       fail("eval --limit {}: must be >= 1 (leave --limit out for every document)", args->options.limit);
     if (fewshot->count() && args->options.num_fewshot < 0)
       fail("eval --num-fewshot {}: must be >= 0", args->options.num_fewshot);
+    if (multiturn->count()) args->options.fewshot_as_multiturn = parse_flag_value("--fewshot-as-multiturn", args->fewshot_as_multiturn);
     if (args->list) {
       for (const auto& [group, subtasks] : eval::task_groups()) fmt::print("{} (group of {})\n", group, subtasks.size());
       for (const auto& name : eval::task_names()) fmt::print("{}\n", name);

@@ -40,6 +40,16 @@ inline CLI::Validator unsigned_64() {
       "UINT64");
 }
 
+// A boolean option whose value may be left out, as lm-eval's `--fewshot_as_multiturn [BOOL]`: nothing,
+// true, 1 or yes (any case) is true; false, 0 or no is false; anything else is an error naming the option.
+inline bool parse_flag_value(const std::string& option, const std::string& text) {
+  std::string lower;
+  for (char c : text) lower += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+  if (lower.empty() || lower == "true" || lower == "1" || lower == "yes") return true;
+  if (lower == "false" || lower == "0" || lower == "no") return false;
+  fail("{} '{}': expected true or false", option, text);
+}
+
 inline CLI::Validator positive() { return number_above(0, true, "POSITIVE"); }
 inline CLI::Validator non_negative() { return number_above(0, false, "NONNEGATIVE"); }
 

@@ -66,7 +66,7 @@ void generate_task(const EvalOptions& options, infer::Session& session, const Ta
   for (int64_t i = 0; i < n; ++i) {
     const Prompt p = task.prompt(*run.docs[i]);
     bool chat_used = false;
-    run.prompts.push_back(context_text(&session, p, options.apply_chat_template, &chat_used));
+    run.prompts.push_back(context_text(&session, p, prompt_style(options), &chat_used));
     if (p.chat_native && !chat_used && !warned) {
       log_warn("{}: the protocol applies a chat template but the model has none; using plain text", task.name());
       warned = true;

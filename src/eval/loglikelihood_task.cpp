@@ -21,7 +21,7 @@ ChoicePairs encode_choices(const EvalOptions& options, const infer::Session& ses
   for (int64_t i = 0; i < static_cast<int64_t>(run.docs.size()); ++i) {
     const Prompt p = task.prompt(*run.docs[i]);
     bool chat_used = false;
-    run.prompts.push_back(context_text(&session, p, options.apply_chat_template, &chat_used));
+    run.prompts.push_back(context_text(&session, p, prompt_style(options), &chat_used));
     const auto choices = task.choices(*run.docs[i]);
     if (choices.empty()) fail("{}: doc {} has no choices", task.name(), run.docs[i]->id);
     // lm-eval's construct_requests (0.4.7 on): under a chat template the continuation is the choice

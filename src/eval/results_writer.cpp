@@ -3,6 +3,7 @@
 #include <ctime>
 
 #include "core/system.h"
+#include "io/sha256.h"
 
 namespace tt::eval {
 
@@ -111,22 +112,43 @@ void ResultsTables::add(const Task& task, const TaskRun& run, const MetricTable&
   timing[task.name()] = timing_json(run);
 }
 
+namespace {
+
+// lm-eval's general config (EvaluationTracker's log_experiment_args): the system instruction, the chat
+// template and their SHA-256s, and fewshot_as_multiturn as the run took it (null when it was not
+// given and no chat template applied).
+void add_prompt_format(Json& out, const EvalOptions& options, const std::string& chat_template) {
+  auto text_and_sha = [&](const char* key, const std::string& text) {
+    out[key] = text.empty() ? Json(nullptr) : Json(text);
+    out[std::string(key) + "_sha"] = text.empty() ? Json(nullptr) : Json(sha256_hex(text));
+  };
+  text_and_sha("system_instruction", options.system_instruction);
+  out["fewshot_as_multiturn"] = options.fewshot_as_multiturn ? Json(*options.fewshot_as_multiturn)
+                                : options.apply_chat_template ? Json(true)
+                                                              : Json(nullptr);
+  text_and_sha("chat_template", chat_template);
+}
+
+}  // namespace
+
 Json results_json(const EvalOptions& options, const ResultsTables& tables, const GroupTable& groups,
-                  const std::string& data_root, double seconds) {
+                  const std::string& data_root, const std::string& chat_template, double seconds) {
   Json versions = tables.versions;  // lm-eval: every task's, then every group's
   for (const auto& [group, version] : tables.group_versions.items()) versions[group] = version;
-  return {{"results", tables.results},
-          {"groups", groups.results()},
-          {"group_subtasks", groups.subtasks()},
-          {"configs", tables.configs},
-          {"versions", versions},
-          {"n-shot", tables.n_shot},
-          {"higher_is_better", tables.higher},
-          {"n-samples", tables.n_samples},
-          {"config", run_config_json(options, data_root)},
-          {"date", now_iso8601()},
-          {"total_evaluation_time_seconds", seconds},
-          {"tinythink", {{"cpu", cpu_model_name()}, {"threads", thread_count()}, {"tasks", tables.timing}}}};
+  Json out = {{"results", tables.results},
+              {"groups", groups.results()},
+              {"group_subtasks", groups.subtasks()},
+              {"configs", tables.configs},
+              {"versions", versions},
+              {"n-shot", tables.n_shot},
+              {"higher_is_better", tables.higher},
+              {"n-samples", tables.n_samples},
+              {"config", run_config_json(options, data_root)},
+              {"date", now_iso8601()}};
+  add_prompt_format(out, options, chat_template);
+  out["total_evaluation_time_seconds"] = seconds;
+  out["tinythink"] = {{"cpu", cpu_model_name()}, {"threads", thread_count()}, {"tasks", tables.timing}};
+  return out;
 }
 
 }  // namespace tt::eval

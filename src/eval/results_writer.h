@@ -31,8 +31,9 @@ struct ResultsTables {
   void add(const Task& task, const TaskRun& run, const MetricTable& metrics);
 };
 
-// The whole results.json object.
+// The whole results.json object. `chat_template`: the template's source when prompts were rendered
+// with it (--apply-chat-template), else "" (lm-eval's chat_template and chat_template_sha are null).
 nlohmann::ordered_json results_json(const EvalOptions& options, const ResultsTables& tables, const GroupTable& groups,
-                                    const std::string& data_root, double seconds);
+                                    const std::string& data_root, const std::string& chat_template, double seconds);
 
 }  // namespace tt::eval

@@ -166,12 +166,23 @@ void check_outputs_spare_the_responses(const EvalOptions& options, const std::ve
   check_output_is_not_input(options.output_dir + "/results.json", "eval --output", options.responses_path, "--responses");
 }
 
+// As lm-eval's EvaluateConfig refuses it; and what would not apply to saved responses.
+void check_prompt_options(const EvalOptions& options) {
+  if (options.fewshot_as_multiturn.value_or(false) && !options.apply_chat_template)
+    fail("eval: --fewshot-as-multiturn true needs --apply-chat-template (as lm-eval: few-shot turns exist only in a "
+         "chat)");
+  if (!options.responses_path.empty() && !options.system_instruction.empty())
+    fail("eval --responses: a system instruction would not apply: saved responses are re-scored, not generated; leave "
+         "it out");
+}
+
 }  // namespace
 
 nlohmann::ordered_json run_eval(const EvalOptions& options) {
   const std::vector<std::string> names = expand_task_names(options.tasks);
   check_outputs_spare_the_responses(options, names);  // before the tasks' data is read
   (void)parse_gen_kwargs(options.gen_kwargs);          // a bad --gen-kwargs before any data is read too
+  check_prompt_options(options);
   // Load every task's data first: a bad file fails before any model time is spent.
   std::vector<std::unique_ptr<Task>> tasks;
   for (const auto& name : names) tasks.push_back(make_task(name, task_options_of(options)));
@@ -194,6 +205,7 @@ nlohmann::ordered_json run_tasks(const EvalOptions& options, const std::vector<s
            "until acts, with --strip-thinking, on the answer part); leave {} out",
            fmt::join(unapplied, ", "), unapplied.size() == 1 ? "it" : "them");
   }
+  check_prompt_options(options);
   std::vector<std::string> names;
   for (const auto& task : tasks) {
     names.push_back(task->name());
@@ -231,7 +243,11 @@ nlohmann::ordered_json run_tasks(const EvalOptions& options, const std::vector<s
     log_task_summary(task, run, metrics);
     if (const std::string g = task.group(); !g.empty()) groups.add(g, task.name(), metrics, task.group_filter());
   }
-  const auto out = results_json(options, tables, groups, resolve_data_root(task_options_of(options)), now_seconds() - t_all);
+  const std::string chat_template = options.apply_chat_template && source.session && source.session->chat_template
+                                        ? source.session->chat_template->source()
+                                        : std::string();
+  const auto out = results_json(options, tables, groups, resolve_data_root(task_options_of(options)), chat_template,
+                                now_seconds() - t_all);
   if (writes) write_file_atomic(options.output_dir + "/results.json", dump_json(out, 2) + "\n");
   return out;
 }

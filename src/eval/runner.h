@@ -9,6 +9,7 @@
 #pragma once
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,10 @@ struct EvalOptions {
   int64_t limit = -1;                   // first N documents of each task; -1 = all
   int num_fewshot = -1;                 // -1 = each task's default
   bool apply_chat_template = false;     // render prompts with the model's chat template
+  // lm-eval's fewshot_as_multiturn: with a chat template, few-shot examples as user/assistant turns,
+  // else one user message. Unset: on, as lm-eval 0.4.10+; set to true, it needs apply_chat_template.
+  std::optional<bool> fewshot_as_multiturn;
+  std::string system_instruction;       // lm-eval's system_instruction, before the task's description
   std::string gen_kwargs;               // "temperature=0.6,top_p=0.95,max_gen_toks=1024,do_sample=true"
   uint64_t seed = 1234;
   std::string output_dir;

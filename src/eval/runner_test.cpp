@@ -71,8 +71,9 @@ class FakeChoiceTask : public Task {
   Json config() const override { return {{"num_fewshot", 0}}; }
   std::vector<std::string> metric_keys() const override { return {"acc,none", "acc_norm,none"}; }
   Prompt prompt(const Doc& doc) const override {
-    const std::string text = "Question: " + doc.fields["question"].get<std::string>() + "\nAnswer:";
-    return {text, Json::array({{{"role", "user"}, {"content", text}}}), false};
+    Prompt p;
+    p.add("user", "Question: " + doc.fields["question"].get<std::string>() + "\nAnswer:");
+    return p;
   }
   std::string target(const Doc&) const override { return " b"; }
   std::vector<std::string> doc_text_fields() const override { return {"question"}; }

@@ -47,15 +47,27 @@ struct Doc {
   nlohmann::ordered_json fields;   // the record as read (csv rows become objects with the header's keys)
 };
 
-// What the model is asked. `text` is lm-eval's plain context (description + few-shot examples +
-// doc_to_text, joined by the task's delimiters). `messages` is the same prompt as chat turns for a
-// chat template (system = description or the study's system prompt; few-shot examples as
+// What the model is asked, built as lm-eval's fewshot_context builds its list of Messages. `messages`
+// are the chat turns (system = description or the study's system prompt; few-shot examples as
 // user/assistant turns, lm-eval's fewshot_as_multiturn; the last turn is the user's question).
-// `chat_native`: the task's protocol always applies the chat template (the study's gsm8k/math500).
+// `delimiters[i]` is what follows message i in the plain text (lm-eval's Message._delimiter: the
+// target delimiter after a question, the few-shot delimiter after an answer), and `text`, lm-eval's
+// plain context, is every message's content followed by its delimiter: add() keeps the three in
+// step. `chat_native`: the task's protocol always applies the chat template (the study's
+// gsm8k/math500).
 struct Prompt {
   std::string text;
   nlohmann::ordered_json messages = nlohmann::ordered_json::array();
+  std::vector<std::string> delimiters;
+  std::string fewshot_delimiter = "\n\n";  // the task's; joins a --system-instruction to the description
   bool chat_native = false;
+
+  void add(const std::string& role, const std::string& content, const std::string& delimiter = "") {
+    messages.push_back({{"role", role}, {"content", content}});
+    delimiters.push_back(delimiter);
+    text += content;
+    text += delimiter;
+  }
 };
 
 // Default decoding for generate_until tasks (lm-eval's generation_kwargs / the study's protocol).

@@ -353,17 +353,12 @@ class BbhTask final : public Task {
     // lm-eval's fewshot_context: description, then (doc_to_text + target_delimiter ("") + target +
     // "\n\n") per exemplar, then doc_to_text; as chat the description is the system turn.
     Prompt p;
-    p.text = description_;
-    p.messages.push_back({{"role", "system"}, {"content", description_}});
+    p.add("system", description_);
     for (const auto& shot : shots_) {
-      const std::string text = doc_to_text(shot.input);
-      p.text += text + shot.target + "\n\n";
-      p.messages.push_back({{"role", "user"}, {"content", text}});
-      p.messages.push_back({{"role", "assistant"}, {"content", shot.target}});
+      p.add("user", doc_to_text(shot.input));
+      p.add("assistant", shot.target, "\n\n");
     }
-    const std::string text = doc_to_text(text_field(doc, "input"));
-    p.text += text;
-    p.messages.push_back({{"role", "user"}, {"content", text}});
+    p.add("user", doc_to_text(text_field(doc, "input")));
     return p;
   }
 

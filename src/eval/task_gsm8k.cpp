@@ -159,10 +159,8 @@ class Gsm8kTask final : public Task {
     // lm-eval's fewshot_context: (doc_to_text + target_delimiter + target + fewshot_delimiter) per
     // example, then doc_to_text; as chat, one user/assistant pair per example.
     auto add_shot = [&](const std::string& text, const std::string& answer) {
-      p.text += text;
-      if (!answer.empty()) p.text += " " + answer + "\n\n";
-      p.messages.push_back({{"role", "user"}, {"content", text}});
-      p.messages.push_back({{"role", "assistant"}, {"content", answer}});
+      p.add("user", text, answer.empty() ? "" : " ");
+      p.add("assistant", answer, answer.empty() ? "" : "\n\n");
     };
     if (variant_ == Variant::Plain) {
       if (doc.id >= 0 && static_cast<size_t>(doc.id) < shots_.size())
@@ -173,9 +171,7 @@ class Gsm8kTask final : public Task {
     } else {
       for (const auto& [q, a] : cot_shots_) add_shot(doc_to_text(q), a);
     }
-    const std::string text = doc_to_text(question);
-    p.text += text;
-    p.messages.push_back({{"role", "user"}, {"content", text}});
+    p.add("user", doc_to_text(question));
     return p;
   }
 

@@ -92,8 +92,7 @@ class IfevalTask final : public Task {
 
   Prompt prompt(const Doc& doc) const override {
     Prompt p;
-    p.text = doc.fields["prompt"].get<std::string>();
-    p.messages.push_back({{"role", "user"}, {"content", p.text}});
+    p.add("user", doc.fields["prompt"].get<std::string>());
     return p;
   }
 

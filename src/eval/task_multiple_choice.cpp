@@ -67,15 +67,13 @@ Prompt multiple_choice_prompt(const std::string& description, const std::vector<
                               const std::string& question, const std::string& target_delimiter,
                               const std::string& fewshot_delimiter) {
   Prompt prompt;
-  prompt.text = description;
-  if (!description.empty()) prompt.messages.push_back({{"role", "system"}, {"content", description}});
+  prompt.fewshot_delimiter = fewshot_delimiter;
+  if (!description.empty()) prompt.add("system", description);
   for (const auto& example : fewshot) {
-    prompt.text += example.text + target_delimiter + example.answer + fewshot_delimiter;
-    prompt.messages.push_back({{"role", "user"}, {"content", example.text}});
-    prompt.messages.push_back({{"role", "assistant"}, {"content", example.answer}});
+    prompt.add("user", example.text, target_delimiter);
+    prompt.add("assistant", example.answer, fewshot_delimiter);
   }
-  prompt.text += question;
-  prompt.messages.push_back({{"role", "user"}, {"content", question}});
+  prompt.add("user", question);
   return prompt;
 }
 

@@ -8,9 +8,8 @@ namespace tt::eval {
 Prompt study_prompt(const std::string& question) {
   Prompt p;
   p.chat_native = true;
-  p.messages.push_back({{"role", "system"}, {"content", std::string(kStudySystemPrompt)}});
-  p.messages.push_back({{"role", "user"}, {"content", question}});
-  p.text = std::string(kStudySystemPrompt) + "\n\n" + question;  // for models without a chat template
+  p.add("system", std::string(kStudySystemPrompt), "\n\n");  // "\n\n": the plain text, for models without a chat template
+  p.add("user", question);
   return p;
 }
 

@@ -11,7 +11,6 @@
 #include <set>
 
 #include <fcntl.h>
-#include <openssl/evp.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -19,6 +18,7 @@
 #include "core/error.h"
 #include "io/file.h"
 #include "io/http.h"
+#include "io/sha256.h"
 
 namespace tt {
 
@@ -95,24 +95,6 @@ HttpOptions hub_http_options() {
   if (code == "EntryNotFound" || (r.status == 404 && code.empty())) fail("{}: not found in {} at revision '{}' (404)", what, repo.id, repo.revision);
   if (code == "RepoNotFound" || r.status == 404) fail("{}: repository {} not found on {} (404)", what, repo.id, hub_endpoint());
   fail("{}: the Hub answered HTTP {}", what, r.status);
-}
-
-std::string sha256_file(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) fail("{}: cannot open ({})", path, std::strerror(errno));
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
-  std::vector<char> buffer(1 << 20);
-  size_t n;
-  while ((n = std::fread(buffer.data(), 1, buffer.size(), f)) > 0) EVP_DigestUpdate(ctx, buffer.data(), n);
-  std::fclose(f);
-  unsigned char digest[32];
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(ctx, digest, &length);
-  EVP_MD_CTX_free(ctx);
-  std::string hex;
-  for (unsigned i = 0; i < length; ++i) hex += fmt::format("{:02x}", digest[i]);
-  return hex;
 }
 
 class FileLock {

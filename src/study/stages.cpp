@@ -233,7 +233,8 @@ void validate_job(const Job& job) {
   if (job.kind == StageKind::Eval) {
     if (config_list(job, "tasks").empty()) fail("{}: missing (the tasks to evaluate)", where(job, "tasks"));
     for (const char* key : {"limit", "num_fewshot", "seed", "max_batch"}) config_int(job, key, 0);
-    config_bool(job, "apply_chat_template", false);
+    eval::EvalOptions prompt_format;
+    read_prompt_format(job, prompt_format);
     config_bool(job, "strip_thinking", false);
     eval_gen_kwargs(job);  // a bad key used to pass --dry-run and fail after the training stages
     parse_precision(config_string(job, "precision", "bf16"));

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/precision.h"
+#include "eval/runner.h"
 #include "study/study.h"
 
 namespace tt::study {
@@ -35,6 +36,8 @@ void run_data_job(const Job& job);
 void run_eval_job(const Job& job);
 // An eval stage's gen_kwargs (lm-eval's "k=v,..." text or a mapping), checked: an error names the stage.
 std::string eval_gen_kwargs(const Job& job);
+// An eval stage's apply_chat_template, fewshot_as_multiturn and system_instruction into `o`, checked.
+void read_prompt_format(const Job& job, eval::EvalOptions& o);
 void run_report_job(const Plan& plan, const Job& job);
 
 }  // namespace tt::study

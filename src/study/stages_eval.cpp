@@ -60,13 +60,24 @@ std::string eval_gen_kwargs(const Job& job) {
   return text;
 }
 
+void read_prompt_format(const Job& job, eval::EvalOptions& o) {
+  o.apply_chat_template = config_bool(job, "apply_chat_template", o.apply_chat_template);
+  if (const YAML::Node n = job.config["fewshot_as_multiturn"]; n && !n.IsNull())
+    o.fewshot_as_multiturn = config_bool(job, "fewshot_as_multiturn", true);
+  o.system_instruction = config_string(job, "system_instruction", "");
+  if (o.fewshot_as_multiturn.value_or(false) && !o.apply_chat_template)
+    fail("stage '{}': fewshot_as_multiturn: true needs apply_chat_template: true (as lm-eval: few-shot turns exist "
+         "only in a chat)",
+         job.stage);
+}
+
 void run_eval_job(const Job& job) {
   eval::EvalOptions o;
   o.model_dir = job.dir.substr(0, job.dir.size() - std::string("/eval").size());
   o.tasks = config_list(job, "tasks");
   o.limit = config_int(job, "limit", o.limit);
   o.num_fewshot = static_cast<int>(config_int(job, "num_fewshot", o.num_fewshot));
-  o.apply_chat_template = config_bool(job, "apply_chat_template", o.apply_chat_template);
+  read_prompt_format(job, o);
   o.strip_thinking = config_bool(job, "strip_thinking", o.strip_thinking);
   o.gen_kwargs = eval_gen_kwargs(job);
   o.seed = static_cast<uint64_t>(config_int(job, "seed", static_cast<int64_t>(o.seed)));
