@@ -283,6 +283,12 @@ bool Engine::take_sequence(Sample& s) {
   return true;
 }
 
+int64_t Engine::prompt_logprob_rows_per_step() const {
+  if (options_.prompt_logprob_rows > 0) return options_.prompt_logprob_rows;
+  const int64_t row_bytes = static_cast<int64_t>(sizeof(float)) * forward_.config().vocab_size;
+  return std::max<int64_t>(1, (int64_t{32} << 20) / row_bytes);
+}
+
 KvBlocks& Engine::blocks() { return gpu_ ? gpu_->blocks() : cache_.blocks(); }
 
 int32_t Engine::new_sequence() {
@@ -338,11 +344,19 @@ bool Engine::step() {
   for (Sample* s : running_)
     if (static_cast<int64_t>(s->tokens.size()) - s->computed == 1) planned.push_back({s, 1});
   int64_t rows = static_cast<int64_t>(planned.size());
+  int64_t prompt_rows_left = prompt_logprob_rows_per_step();
   for (Sample* s : running_) {
     const int64_t remaining = static_cast<int64_t>(s->tokens.size()) - s->computed;
     if (remaining <= 1) continue;
-    const int64_t chunk = std::min(remaining, options_.step_tokens - rows);
+    int64_t chunk = std::min(remaining, options_.step_tokens - rows);
     if (chunk <= 0) break;
+    if (s->index == 0 && requests_[s->request]->params.prompt_logprobs) {
+      // the prompt positions this sample still scores, within the step's budget of logit rows
+      const int64_t to_score = std::max<int64_t>(0, s->prompt_len - 1 - s->computed);
+      if (to_score > 0 && prompt_rows_left == 0) continue;
+      if (to_score > prompt_rows_left) chunk = std::min(chunk, prompt_rows_left);
+      prompt_rows_left -= std::min(chunk, to_score);
+    }
     planned.push_back({s, chunk});
     rows += chunk;
   }

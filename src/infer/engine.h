@@ -31,6 +31,10 @@ struct EngineOptions {
   Precision precision = Precision::FP32;
   int64_t max_batch = 64;     // samples decoding at once
   int64_t step_tokens = 512;  // token rows per step (decode rows first, then prefill chunks)
+  // prompt_logprobs: the prompt positions one step scores (each holds a vocabulary of logits; a
+  // request's prefill takes more steps when it has more). 0: as many as fit in 32 MiB (64 rows of a
+  // 128k vocabulary).
+  int64_t prompt_logprob_rows = 0;
   int64_t block_size = 16;    // KV cache block, in tokens
   bool prefix_caching = true; // reuse cached K/V of full blocks a new prompt shares with earlier ones
   // >= 0: the forward, the paged KV cache and sampling run on that CUDA device (infer/device_engine.h),
@@ -119,6 +123,7 @@ class Engine {
   void after_token(Sample& s, int32_t token);
   bool take_sequence(Sample& s);
   KvBlocks& blocks();  // the block bookkeeping of the cache in use (host or device)
+  int64_t prompt_logprob_rows_per_step() const;
   int32_t new_sequence();
   void free_sequence(int32_t seq);
   void reserve(int32_t seq, int64_t tokens);

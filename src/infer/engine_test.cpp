@@ -351,6 +351,18 @@ TEST(EngineLogprobs, PromptLogprobsOfTheFullForwardOncePerRequest) {
       EXPECT_EQ(again[0].prompt_logprobs[t][e].logprob, results[longest].prompt_logprobs[t][e].logprob) << t;
     }
   EXPECT_EQ(again[0].samples[1].ids, results[longest].samples[1].ids) << "sampling is unchanged by the extra rows";
+  // A step holds the logits of at most prompt_logprob_rows prompt positions, shared by the requests
+  // that ask: their prefills take more steps, with the same bits.
+  Engine budgeted(model, {.max_batch = 16, .step_tokens = 64, .prompt_logprob_rows = 5});
+  const auto small_steps = budgeted.generate({requests[longest], requests[0]});
+  const int64_t scored_rows = static_cast<int64_t>(prompts[longest].size() + prompts[0].size() - 2);
+  EXPECT_GE(budgeted.stats().steps, (scored_rows + 4) / 5);
+  for (auto [got, want] : {std::pair{&small_steps[0], &results[longest]}, std::pair{&small_steps[1], &results[0]}}) {
+    ASSERT_EQ(got->prompt_logprobs.size(), want->prompt_logprobs.size());
+    for (size_t t = 0; t < got->prompt_logprobs.size(); ++t)
+      for (size_t e = 0; e < 3; ++e) EXPECT_EQ(got->prompt_logprobs[t][e].logprob, want->prompt_logprobs[t][e].logprob) << t;
+    EXPECT_EQ(got->samples[1].ids, want->samples[1].ids);
+  }
   // none asked: none; a one-token prompt has none to give
   EXPECT_TRUE(warm[0].prompt_logprobs.empty());
   SamplingParams zero = params;
