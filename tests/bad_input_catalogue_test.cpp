@@ -474,7 +474,8 @@ stages:
            {"study_eval_fewshot_as_multiturn_without_chat", "fewshot_as_multiturn: true",
             "fewshot_as_multiturn: true needs apply_chat_template: true"},
            {"study_eval_fewshot_as_multiturn_not_a_bool", "apply_chat_template: true, fewshot_as_multiturn: maybe",
-            "expected true or false"}})
+            "expected true or false"},
+           {"study_eval_limit_zero", "limit: 0", "limit: 0: give a number of documents (>= 1) or a fraction"}})
     c.push_back({name, [value](const Sandbox& s) {
                    return "run " + s.write("study.yaml", fmt::format(R"(name: s
 output_dir: {0}/study

@@ -211,6 +211,34 @@ TEST(EvalCli, SystemInstructionAndFewshotAsMultiturnAsLmEval) {
   EXPECT_NE(r.output.find("eval --responses: a system instruction would not apply"), std::string::npos) << r.output;
 }
 
+// lm-eval's --limit: a count (Python's int() of it) or, below 1, a fraction of each task's documents,
+// rounded up; results.json records it as given.
+TEST(EvalCli, LimitIsACountOrAFractionAsLmEvalReadsIt) {
+  const std::string dir = testing::make_temp_dir("eval-cli-limit");
+  save_llama3_micro_model(dir);
+  auto run = [&](const std::string& limit, const std::string& out) {
+    return testing::run_cli("eval --model " + dir + "/model --tasks arc_easy --limit " + limit +
+                            " --precision fp32 --output " + dir + "/" + out + data_flag());
+  };
+  const size_t docs = read_lines(testing::shared_dir() + "/data/arc/ARC-Easy-Test.jsonl").size();
+  ASSERT_GT(docs, 1000u);
+  for (const auto& [limit, expected, recorded] : std::vector<std::tuple<std::string, size_t, Json>>{
+           {"0.001", (docs + 999) / 1000, 0.001}, {"2.7", 2, 2.7}, {"3", 3, 3}}) {
+    auto r = run(limit, "o" + limit);
+    ASSERT_EQ(r.exit_code, 0) << r.output;
+    const Json results = read_json_file(dir + "/o" + limit + "/results.json");
+    EXPECT_EQ(results["n-samples"]["arc_easy"]["effective"], expected) << limit;
+    EXPECT_EQ(results["config"]["limit"], recorded) << limit;
+  }
+  for (const std::string bad : {"0", "-0.5", "nan", "inf"}) {
+    auto r = run(bad, "bad");
+    EXPECT_NE(r.exit_code, 0) << bad;
+    EXPECT_NE(r.output.find("eval --limit"), std::string::npos) << r.output;
+    EXPECT_NE(r.output.find("a fraction of them in (0, 1)"), std::string::npos) << r.output;
+    EXPECT_FALSE(std::filesystem::exists(dir + "/bad/results.json"));
+  }
+}
+
 // A random model with the Llama-3 vocabulary: generation and log-likelihood tasks run end to end, and
 // multiple choice lands near chance.
 TEST(EvalCli, RandomModelRunsTheSuiteNearChance) {

@@ -1,5 +1,7 @@
 // tinythink eval: the study's benchmarks and lm-eval's tasks on a model with the inference engine,
 // or re-scoring saved responses (src/eval/runner.h).
+#include <cmath>
+
 #include <CLI/CLI.hpp>
 
 #include "cli/commands.h"
@@ -39,7 +41,8 @@ void register_eval(CLI::App& app) {
   auto* cmd = app.add_subcommand("eval", "evaluate a model on benchmarks (lm-eval-shaped results.json), or re-score saved responses");
   cmd->add_option("--model", args->options.model_dir, "model directory or hub id");
   cmd->add_option("--tasks", args->tasks, "tasks or groups, comma-separated (--list-tasks shows them)");
-  auto* limit = cmd->add_option("--limit", args->options.limit, "first N documents of each task (N >= 1)");
+  auto* limit = cmd->add_option("--limit", args->options.limit,
+                                "first N documents of each task (N >= 1), or a fraction of them in (0, 1) (lm-eval's)");
   auto* fewshot = cmd->add_option("--num-fewshot", args->options.num_fewshot, "few-shot examples (default: each task's)");
   cmd->add_flag("--apply-chat-template", args->options.apply_chat_template, "render prompts with the model's chat template");
   auto* multiturn = cmd->add_option("--fewshot-as-multiturn", args->fewshot_as_multiturn,
@@ -61,8 +64,10 @@ void register_eval(CLI::App& app) {
   cmd->add_flag("--list-tasks", args->list, "list the tasks and groups, then exit");
   add_device_option(cmd, args->device);
   cmd->callback([args, limit, fewshot, multiturn] {
-    if (limit->count() && args->options.limit < 1)
-      fail("eval --limit {}: must be >= 1 (leave --limit out for every document)", args->options.limit);
+    if (limit->count() && !(args->options.limit > 0 && std::isfinite(args->options.limit)))
+      fail("eval --limit {}: give a number of documents (>= 1) or a fraction of them in (0, 1); leave --limit out for "
+           "every document",
+           args->options.limit);
     if (fewshot->count() && args->options.num_fewshot < 0)
       fail("eval --num-fewshot {}: must be >= 0", args->options.num_fewshot);
     if (multiturn->count()) args->options.fewshot_as_multiturn = parse_flag_value("--fewshot-as-multiturn", args->fewshot_as_multiturn);

@@ -1,5 +1,6 @@
 #include "eval/results_writer.h"
 
+#include <cmath>
 #include <ctime>
 
 #include "core/system.h"
@@ -60,12 +61,19 @@ Json timing_json(const TaskRun& run) {
           {"generated_tokens_per_second", tokens_per_second}};
 }
 
+// The limit as given: null for none, a whole number as an integer, a fraction as it is.
+Json limit_json(double limit) {
+  if (limit < 0) return nullptr;
+  if (limit == std::floor(limit) && limit < 9.0e15) return static_cast<int64_t>(limit);
+  return limit;
+}
+
 Json run_config_json(const EvalOptions& options, const std::string& data_root) {
   const bool rescoring = !options.responses_path.empty();
   return {{"model", rescoring ? "responses" : "tinythink"},
           {"model_args", rescoring ? options.responses_path : options.model_dir},
           {"batch_size", options.max_batch},
-          {"limit", options.limit < 0 ? Json(nullptr) : Json(options.limit)},
+          {"limit", limit_json(options.limit)},
           {"num_fewshot", options.num_fewshot < 0 ? Json(nullptr) : Json(options.num_fewshot)},
           {"apply_chat_template", options.apply_chat_template},
           {"strip_thinking", options.strip_thinking},

@@ -1,6 +1,7 @@
 #include "eval/runner.h"
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "core/communicator.h"
@@ -108,13 +109,20 @@ void respond_sharded(const EvalOptions& options, infer::Session& session, const 
   }
 }
 
+// lm-eval's get_sample_size: a fraction of the documents rounded up, else int(limit).
+int64_t doc_limit(double limit, size_t docs) {
+  const auto n = static_cast<int64_t>(docs);
+  if (limit < 0) return n;
+  return std::min<int64_t>(n, limit < 1.0 ? static_cast<int64_t>(std::ceil(static_cast<double>(n) * limit))
+                                          : static_cast<int64_t>(std::min(limit, 9.0e18)));
+}
+
 // run.docs and what was said about them: the model's responses or choice log-likelihoods, or the
 // saved responses.
 void collect(const EvalOptions& options, ResponseSource& source, const Task& task, const GenKwargs& kwargs,
              size_t task_count, TaskRun& run) {
   const auto& docs = task.docs();
-  const int64_t limit = options.limit < 0 ? static_cast<int64_t>(docs.size())
-                                          : std::min<int64_t>(options.limit, static_cast<int64_t>(docs.size()));
+  const int64_t limit = doc_limit(options.limit, docs.size());
   if (!source.session) {
     collect_saved_docs(task, source.saved, options.responses_path, limit, task_count == 1, run);
     return;
@@ -166,8 +174,10 @@ void check_outputs_spare_the_responses(const EvalOptions& options, const std::ve
   check_output_is_not_input(options.output_dir + "/results.json", "eval --output", options.responses_path, "--responses");
 }
 
-// As lm-eval's EvaluateConfig refuses it; and what would not apply to saved responses.
-void check_prompt_options(const EvalOptions& options) {
+// As lm-eval's EvaluateConfig refuses them; and what would not apply to saved responses.
+void check_options(const EvalOptions& options) {
+  if (options.limit != -1 && !(options.limit > 0 && std::isfinite(options.limit)))
+    fail("eval: limit {}: give a number of documents (>= 1) or a fraction of them in (0, 1)", options.limit);
   if (options.fewshot_as_multiturn.value_or(false) && !options.apply_chat_template)
     fail("eval: --fewshot-as-multiturn true needs --apply-chat-template (as lm-eval: few-shot turns exist only in a "
          "chat)");
@@ -182,7 +192,7 @@ nlohmann::ordered_json run_eval(const EvalOptions& options) {
   const std::vector<std::string> names = expand_task_names(options.tasks);
   check_outputs_spare_the_responses(options, names);  // before the tasks' data is read
   (void)parse_gen_kwargs(options.gen_kwargs);          // a bad --gen-kwargs before any data is read too
-  check_prompt_options(options);
+  check_options(options);
   // Load every task's data first: a bad file fails before any model time is spent.
   std::vector<std::unique_ptr<Task>> tasks;
   for (const auto& name : names) tasks.push_back(make_task(name, task_options_of(options)));
@@ -205,7 +215,7 @@ nlohmann::ordered_json run_tasks(const EvalOptions& options, const std::vector<s
            "until acts, with --strip-thinking, on the answer part); leave {} out",
            fmt::join(unapplied, ", "), unapplied.size() == 1 ? "it" : "them");
   }
-  check_prompt_options(options);
+  check_options(options);
   std::vector<std::string> names;
   for (const auto& task : tasks) {
     names.push_back(task->name());

@@ -22,7 +22,9 @@ namespace tt::eval {
 struct EvalOptions {
   std::string model_dir;                // a model directory or hub id; empty with responses_path
   std::vector<std::string> tasks;       // task or group names (task.h)
-  int64_t limit = -1;                   // first N documents of each task; -1 = all
+  // As lm-eval's --limit: the first int(limit) documents of each task, or with a limit in (0, 1) that
+  // fraction of them, rounded up; -1 = all.
+  double limit = -1;
   int num_fewshot = -1;                 // -1 = each task's default
   bool apply_chat_template = false;     // render prompts with the model's chat template
   // lm-eval's fewshot_as_multiturn: with a chat template, few-shot examples as user/assistant turns,

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 
 #include "core/error.h"
@@ -232,7 +233,9 @@ void validate_job(const Job& job) {
   }
   if (job.kind == StageKind::Eval) {
     if (config_list(job, "tasks").empty()) fail("{}: missing (the tasks to evaluate)", where(job, "tasks"));
-    for (const char* key : {"limit", "num_fewshot", "seed", "max_batch"}) config_int(job, key, 0);
+    for (const char* key : {"num_fewshot", "seed", "max_batch"}) config_int(job, key, 0);
+    if (const double limit = config_number(job, "limit", -1); limit != -1 && !(limit > 0 && std::isfinite(limit)))
+      fail("{}: {}: give a number of documents (>= 1) or a fraction of them in (0, 1)", where(job, "limit"), limit);
     eval::EvalOptions prompt_format;
     read_prompt_format(job, prompt_format);
     config_bool(job, "strip_thinking", false);

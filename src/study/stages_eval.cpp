@@ -75,7 +75,7 @@ void run_eval_job(const Job& job) {
   eval::EvalOptions o;
   o.model_dir = job.dir.substr(0, job.dir.size() - std::string("/eval").size());
   o.tasks = config_list(job, "tasks");
-  o.limit = config_int(job, "limit", o.limit);
+  o.limit = config_number(job, "limit", o.limit);
   o.num_fewshot = static_cast<int>(config_int(job, "num_fewshot", o.num_fewshot));
   read_prompt_format(job, o);
   o.strip_thinking = config_bool(job, "strip_thinking", o.strip_thinking);
