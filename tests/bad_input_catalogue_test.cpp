@@ -475,8 +475,9 @@ stages:
             "fewshot_as_multiturn: true needs apply_chat_template: true"},
            {"study_eval_fewshot_as_multiturn_not_a_bool", "apply_chat_template: true, fewshot_as_multiturn: maybe",
             "expected true or false"},
-           {"study_eval_limit_zero", "limit: 0", "limit: 0: give a number of documents (>= 1) or a fraction"}})
-    c.push_back({name, [value](const Sandbox& s) {
+           {"study_eval_limit_zero", "limit: 0", "limit: 0: give a number of documents (>= 1) or a fraction"}}) {
+    const std::string stage_config = value;  // clang 14 cannot capture a structured binding
+    c.push_back({name, [stage_config](const Sandbox& s) {
                    return "run " + s.write("study.yaml", fmt::format(R"(name: s
 output_dir: {0}/study
 stages:
@@ -487,8 +488,9 @@ stages:
     kind: eval
     from: init
     config: {{tasks: [mmlu_anatomy], {1}}}
-)", s.dir, value)) + " --dry-run";
+)", s.dir, stage_config)) + " --dry-run";
                  }, {"stage 'eval'", expected}});
+  }
   // ---- values nested 100,000 deep: copying or printing them overflowed the stack (exit 139)
   c.push_back({"generate_stop_nested_100000_deep", [](const Sandbox& s) {
                  const std::string deep = std::string(100000, '[') + std::string(100000, ']');

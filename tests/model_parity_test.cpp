@@ -130,7 +130,7 @@ TEST_P(ParityTest, FiveAdamWStepsWithClipping) {
   std::vector<Batch> batches = {read_batch(ref)};
   auto losses = read_tensor(ref, "adamw_losses"), norms = read_tensor(ref, "adamw_grad_norms");
   for (int64_t step = 0; step < total; ++step) {
-    options.learning_rate = options.adamw.learning_rate * schedule_factor(ScheduleKind::Cosine, step, warmup, total);
+    options.learning_rate = options.adamw.learning_rate * schedule_factor({.kind = ScheduleKind::Cosine}, step, warmup, total);
     EXPECT_NEAR(options.learning_rate, lrs[step].get<double>(), 1e-12) << "lr of step " << step;
     StepResult r = train_step(state, batches, options);
     EXPECT_NEAR(r.loss, losses[step], 1e-5 * losses[step]) << "loss before step " << step;

@@ -126,6 +126,47 @@ TEST(SftEvalAverages, BatchesAreAveragedAsTransformersAndTrlDo) {
   }
 }
 
+// lr_scheduler_type and lr_scheduler_kwargs as transformers' Trainer builds the schedule, with
+// transformers 5's warmup_steps below 1 (a ratio: ceil(0.15 x 20) = 3 steps): the logged learning
+// rates are the fixture's (tools/gen_lr_schedule_fixtures.py: transformers' own lambdas) times the rate.
+TEST(SftSchedule, CosineWithMinLrLogsTransformersLearningRates) {
+  std::ifstream in(testing::fixture_dir() + "/lr_schedules/factors.json");
+  const nlohmann::json cases = nlohmann::json::parse(in);
+  const nlohmann::json* expected = nullptr;
+  for (const auto& c : cases)
+    if (c["lr_scheduler_type"] == "cosine_with_min_lr" && c["lr_scheduler_kwargs"] == nlohmann::json{{"min_lr_rate", 0.1}})
+      expected = &c;
+  ASSERT_NE(expected, nullptr);
+  ASSERT_EQ((*expected)["warmup_steps"], 3);
+  ASSERT_EQ((*expected)["total_steps"], 20);
+  const std::string dir = testing::make_temp_dir("sft-schedule");
+  const std::string config = write_config(dir, fmt::format(R"(model_name: {0}/parity/tiny_llama4
+dataset:
+  path: {0}/sft/nll/examples.jsonl
+trainer:
+  per_device_train_batch_size: 1
+  max_steps: 20
+  learning_rate: {1}
+  lr_scheduler_type: cosine_with_min_lr
+  lr_scheduler_kwargs: {{min_lr_rate: 0.1}}
+  warmup_steps: 0.15
+  logging_steps: 1
+  save_steps: 100
+  output_dir: {2}/out
+)", testing::fixture_dir(), (*expected)["learning_rate"].get<double>(), dir));
+  SftRun run;
+  run.config = load_train_config(config, {}, TrainerKind::SFT);
+  run.shuffle = false;
+  load_sft_inputs(run);
+  run_sft(run);
+  const auto rows = read_rows(dir + "/out/metrics.jsonl");
+  ASSERT_EQ(rows.size(), 20u);
+  const double lr = (*expected)["learning_rate"];
+  for (size_t i = 0; i < rows.size(); ++i)
+    EXPECT_NEAR(rows[i]["learning_rate"].get<double>(), lr * (*expected)["factors"][i].get<double>(), 1e-15)
+        << "step " << i + 1;
+}
+
 // transformers' Trainer runs an epoch's leftover micro-batches as a final shorter step: 6
 // micro-batches with accumulation 4 for 2 epochs are 4 steps ({4, 2} per epoch), and the cosine
 // schedule spans 4 steps; losses, learning rates and final weights match tests/fixtures/sft/partial.

@@ -5,6 +5,8 @@
 #include <csignal>
 #include <filesystem>
 
+#include <fmt/ranges.h>
+
 #include "core/communicator.h"
 #include "core/error.h"
 #include "core/log.h"
@@ -303,7 +305,10 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
   const TrainingArgs global_args = global_batch_args(args, world.size());
   const StepPlan plan = plan_steps(global_args, objective.rows());
   const Precision precision = args.bf16 ? Precision::BF16 : Precision::FP32;
-  const ScheduleKind schedule = parse_schedule(args.lr_scheduler_type);
+  const Schedule schedule = make_schedule(args.lr_scheduler_type, args.lr_scheduler_kwargs, args.learning_rate);
+  if (!schedule.ignored_kwargs.empty() && world.is_root())
+    log_warn("lr_scheduler_kwargs {}: {} takes none; ignored, as transformers' get_scheduler ignores them",
+             fmt::join(schedule.ignored_kwargs, ", "), args.lr_scheduler_type);
   const AdamWConfig adamw{args.learning_rate, args.adam_beta1, args.adam_beta2, args.adam_epsilon, args.weight_decay};
 
   AdamWState adam;

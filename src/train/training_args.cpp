@@ -7,6 +7,7 @@
 #include <set>
 
 #include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
 #include "core/error.h"
@@ -58,7 +59,7 @@ const std::map<std::string, std::string>& default_only_keys() {
       {"label_smoothing_factor", "0.0"}, {"load_best_model_at_end", "false"}, {"metric_for_best_model", "null"},
       {"greater_is_better", "null"}, {"group_by_length", "false"}, {"auto_find_batch_size", "false"},
       {"eval_on_start", "false"}, {"eval_delay", "0"}, {"eval_accumulation_steps", "null"}, {"ignore_data_skip", "false"},
-      {"lr_scheduler_kwargs", "{}"}, {"optim_args", "null"}, {"adafactor", "false"}, {"label_names", "null"},
+      {"optim_args", "null"}, {"adafactor", "false"}, {"label_names", "null"},
       {"past_index", "-1"}, {"full_determinism", "false"}, {"prediction_loss_only", "false"},
       {"restore_callback_states_from_checkpoint", "false"}, {"average_tokens_across_devices", "true"}};
   return keys;
@@ -96,7 +97,7 @@ bool is_null(const YAML::Node& node) { return node.IsNull() || (node.IsScalar() 
 // `--set KEY=null` also undoes a value the YAML gave.
 bool reads_null(const std::string& key) {
   return key == "max_prompt_length" || key == "max_completion_length" || key == "loss_weights" || key == "ld_alpha" ||
-         key == "rpo_alpha" || key == "precompute_ref_batch_size";
+         key == "rpo_alpha" || key == "precompute_ref_batch_size" || key == "lr_scheduler_kwargs";
 }
 
 // Whether `node` is the default `value` of default_only_keys (null, a boolean, a number, a string or {}).
@@ -115,6 +116,35 @@ bool is_default_value(const YAML::Node& node, const std::string& value) {
   return s == value;
 }
 
+// lr_scheduler_kwargs: a mapping of scalars, or (as transformers' TrainingArguments takes a str) a JSON
+// object in a string; null or {} is none.
+std::map<std::string, std::string> scheduler_kwargs(const YAML::Node& node, const std::string& where) {
+  std::map<std::string, std::string> out;
+  if (is_null(node)) return out;
+  if (node.IsMap()) {
+    for (const auto& item : node) {
+      const std::string key = item.first.Scalar();
+      if (!item.second.IsScalar()) fail("{}.{}: expected a single value", where, key);
+      out[key] = item.second.Scalar();
+    }
+    return out;
+  }
+  const std::string text = scalar(node, where);
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(text, nullptr, true, false);
+  } catch (const nlohmann::json::exception&) {
+    fail("{}: expected a mapping or a JSON object, got '{}'", where, text);
+  }
+  if (!j.is_object()) fail("{}: expected a mapping or a JSON object, got '{}'", where, text);
+  for (const auto& [key, value] : j.items()) {
+    if (value.is_string()) out[key] = value.get<std::string>();
+    else if (value.is_number() || value.is_boolean()) out[key] = value.dump();
+    else fail("{}.{}: expected a single value", where, key);
+  }
+  return out;
+}
+
 using Setter = std::function<void(const YAML::Node&, const std::string&)>;
 
 std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
@@ -131,7 +161,8 @@ std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
   s["learning_rate"] = number(a.learning_rate);
   s["lr_scheduler_type"] = text(a.lr_scheduler_type);
   s["warmup_ratio"] = number(a.warmup_ratio);
-  s["warmup_steps"] = integer(a.warmup_steps);
+  s["warmup_steps"] = number(a.warmup_steps);
+  s["lr_scheduler_kwargs"] = [&a](const YAML::Node& n, const std::string& w) { a.lr_scheduler_kwargs = scheduler_kwargs(n, w); };
   s["weight_decay"] = number(a.weight_decay);
   s["adam_beta1"] = number(a.adam_beta1);
   s["adam_beta2"] = number(a.adam_beta2);
@@ -480,7 +511,7 @@ void validate(const TrainConfig& c, TrainerKind kind) {
   if (a.learning_rate < 0) fail("{}: trainer.learning_rate must not be negative", f);
   if (a.max_steps <= 0 && a.num_train_epochs <= 0) fail("{}: trainer.num_train_epochs must be positive", f);
   try {
-    parse_schedule(a.lr_scheduler_type);
+    (void)make_schedule(a.lr_scheduler_type, a.lr_scheduler_kwargs, a.learning_rate);
   } catch (const Error& e) {
     fail("{}: trainer.{}", f, e.what());
   }

@@ -12,6 +12,7 @@
 #pragma once
 #include <cstdint>
 #include <optional>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -25,8 +26,9 @@ struct TrainingArgs {
   int64_t max_steps = -1;  // > 0 overrides num_train_epochs
   double learning_rate = 2e-5;  // SFTConfig's default; DPOConfig's is 1e-6 (load_train_config sets it)
   std::string lr_scheduler_type = "linear";
+  std::map<std::string, std::string> lr_scheduler_kwargs;  // the schedule's parameters as given (train/optimizer.h)
   double warmup_ratio = 0.0;
-  int64_t warmup_steps = 0;
+  double warmup_steps = 0;  // >= 1: steps; in (0, 1): a ratio of the total (transformers 5)
   double weight_decay = 0.0;
   double adam_beta1 = 0.9, adam_beta2 = 0.999, adam_epsilon = 1e-8;
   double max_grad_norm = 1.0;

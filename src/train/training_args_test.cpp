@@ -89,7 +89,8 @@ TEST(TrainingArgs, BadConfigsNameTheKey) {
   EXPECT_EQ(load_train_config(write_yaml(head + "  weight_decay: 1e-320\n"), {}, TrainerKind::SFT).trainer.weight_decay, 1e-320);
   expect_error(head + "  loss_type: sigmoid\n", "loss_type 'sigmoid' is not an SFT loss");
   expect_error(head + "  loss_type: nll\n", "loss_type 'nll' is not a preference loss", TrainerKind::DPO);
-  expect_error(head + "  lr_scheduler_type: polynomial\n", "polynomial");
+  expect_error(head + "  lr_scheduler_type: cosine_annealing\n", "lr_scheduler_type: unsupported 'cosine_annealing'");
+  expect_error(head + "  warmup_steps: -0.5\n", "trainer.warmup_steps must not be negative");
   expect_error(head + "  fp16: true\n", "fp16");
   expect_error(head + "  zero_stage: 2\n", "trainer.zero_stage must be 0 (off) or 1");
   expect_error("model_nam: m\n", "model_nam: unknown key");
@@ -147,7 +148,23 @@ TEST(TrainingArgs, TrlKeysAtTheirDefaultLoadAndNullIsNone) {
   expect_error(head + "  precompute_ref_log_probs: false\n",
                "trainer.precompute_ref_log_probs: a DPO option, which sft does not apply", TrainerKind::SFT);
   expect_error(head + "  label_smoothing_factor: 0.1\n", "TRL's label_smoothing_factor is not implemented");
-  expect_error(head + "  lr_scheduler_kwargs: {min_lr: 0.1}\n", "TRL's lr_scheduler_kwargs is not implemented");
+  // lr_scheduler_kwargs as transformers passes them to the schedule: a mapping, or a JSON object in a string
+  const TrainConfig min_lr = load_train_config(
+      write_yaml(head + "  lr_scheduler_type: cosine_with_min_lr\n  lr_scheduler_kwargs: {min_lr_rate: 0.1}\n"), {},
+      TrainerKind::SFT);
+  EXPECT_EQ(min_lr.trainer.lr_scheduler_kwargs, (std::map<std::string, std::string>{{"min_lr_rate", "0.1"}}));
+  const TrainConfig wsd = load_train_config(write_yaml(
+      head + "  lr_scheduler_type: warmup_stable_decay\n  lr_scheduler_kwargs: '{\"num_decay_steps\": 5, \"decay_type\": \"linear\"}'\n"),
+      {}, TrainerKind::SFT);
+  EXPECT_EQ(wsd.trainer.lr_scheduler_kwargs,
+            (std::map<std::string, std::string>{{"decay_type", "linear"}, {"num_decay_steps", "5"}}));
+  expect_error(head + "  lr_scheduler_kwargs: {min_lr: 0.1}\n",
+               "trainer.lr_scheduler_kwargs.min_lr: not a parameter of linear (it takes none)");
+  expect_error(head + "  lr_scheduler_type: cosine_with_min_lr\n",
+               "trainer.lr_scheduler_kwargs: cosine_with_min_lr needs min_lr or min_lr_rate");
+  expect_error(head + "  lr_scheduler_kwargs: '[1, 2]'\n",
+               "trainer.lr_scheduler_kwargs: expected a mapping or a JSON object, got '[1, 2]'");
+  expect_error(head + "  lr_scheduler_kwargs: {min_lr: [1]}\n", "trainer.lr_scheduler_kwargs.min_lr: expected a single value");
   // a list of several (MPO) sums them; loss_weights weighs them, one per loss type
   const TrainConfig mpo = load_train_config(
       write_yaml(head + "  loss_type: [sigmoid, bco_pair, sft]\n  loss_weights: [0.8, 0.2, 1]\n"), {}, TrainerKind::DPO);
@@ -224,6 +241,9 @@ TEST(TrainingArgs, StepPlanFollowsHfArithmetic) {
   EXPECT_EQ(p.total_steps, 39);
   EXPECT_EQ(p.warmup_steps, 4);  // ceil(3.9)
   EXPECT_EQ(p.save_steps, 10);   // a ratio of the total: ceil(9.75)
+  a.warmup_steps = 0.05;         // transformers 5: below 1, a ratio of the total, ahead of warmup_ratio
+  EXPECT_EQ(plan_steps(a, 101).warmup_steps, 2);  // ceil(1.95)
+  a.warmup_steps = 0;
   a.gradient_accumulation_steps = 5;
   EXPECT_EQ(plan_steps(a, 101).steps_per_epoch, 10);  // 50 = 10 x 5: no shorter step
   a.dataloader_drop_last = false;
