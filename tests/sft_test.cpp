@@ -167,6 +167,57 @@ trainer:
         << "step " << i + 1;
 }
 
+// transformers' logging_first_step logs step 1 as well as every logging_steps; eval_on_start evaluates
+// before the first step (a row at step 0), and again when a resumed run starts; without evaluation
+// data it is an error, as transformers' evaluate() raises.
+TEST(SftLogging, LoggingFirstStepAndEvalOnStartAsTransformers) {
+  const std::string dir = testing::make_temp_dir("sft-log-first");
+  auto config = [&](int max_steps, const std::string& extra) {
+    return write_config(dir, fmt::format(R"(model_name: {0}/parity/tiny_llama4
+dataset:
+  path: {0}/sft/nll/examples.jsonl
+{1}trainer:
+  per_device_train_batch_size: 1
+  max_steps: {2}
+  learning_rate: 1e-3
+  logging_steps: 4
+  logging_first_step: true
+  eval_on_start: true
+  eval_strategy: steps
+  eval_steps: 4
+  save_steps: 4
+  output_dir: {3}/out
+)", testing::fixture_dir(), extra, max_steps, dir));
+  };
+  auto run = [&](const std::string& path, bool resume = false) {
+    SftRun r;
+    r.config = load_train_config(path, {}, TrainerKind::SFT);
+    r.resume = resume;
+    r.shuffle = false;
+    load_sft_inputs(r);
+    return run_sft(r);
+  };
+  const std::string eval_data = "  eval_path: " + testing::fixture_dir() + "/sft/nll/examples.jsonl\n";
+  run(config(8, eval_data));
+  std::vector<std::pair<int64_t, bool>> logged;  // step, is an evaluation row
+  for (const auto& row : read_rows(dir + "/out/metrics.jsonl"))
+    logged.push_back({row["step"].get<int64_t>(), row.contains("eval_loss")});
+  EXPECT_EQ(logged, (std::vector<std::pair<int64_t, bool>>{{0, true}, {1, false}, {4, false}, {4, true}, {8, false}, {8, true}}));
+
+  // a resumed run evaluates when it starts, at the checkpoint's step
+  run(config(12, eval_data), /*resume=*/true);
+  logged.clear();
+  for (const auto& row : read_rows(dir + "/out/metrics.jsonl"))
+    logged.push_back({row["step"].get<int64_t>(), row.contains("eval_loss")});
+  ASSERT_GE(logged.size(), 7u);
+  EXPECT_EQ(logged[6], (std::pair<int64_t, bool>{8, true}));
+  EXPECT_EQ(logged.back(), (std::pair<int64_t, bool>{12, true}));
+
+  std::filesystem::remove_all(dir + "/out");
+  const std::string error = tt::testing::error_of([&] { run(config(8, "")); });
+  EXPECT_NE(error.find("trainer.eval_on_start: there is no evaluation data"), std::string::npos) << error;
+}
+
 // transformers' Trainer runs an epoch's leftover micro-batches as a final shorter step: 6
 // micro-batches with accumulation 4 for 2 epochs are 4 steps ({4, 2} per epoch), and the cosine
 // schedule spans 4 steps; losses, learning rates and final weights match tests/fixtures/sft/partial.

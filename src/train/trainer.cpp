@@ -349,6 +349,15 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
              "written is the checkpoint's (raise trainer.max_steps or num_train_epochs to train on)",
              run.name, resume.from, progress.global_step, plan.total_steps);
 
+  if (args.eval_on_start) {
+    // transformers' Trainer evaluates before its first step whenever train() starts, a resumed run too
+    if (!objective.has_eval_data())
+      fail("{}: trainer.eval_on_start: there is no evaluation data (give dataset.eval_path or dataset.test_size)",
+           config.source);
+    evaluate_into(objective, state, progress.global_step, metrics);
+    if (world.is_root()) write_jsonl(metrics_path, metrics);
+  }
+
   StopSignals signals;
   StepRows step_rows(global_args, plan, objective.rows(), run.shuffle);
   LogWindow window;
@@ -366,7 +375,8 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
     objective.step_end(state, progress.global_step);
     const bool last = step + 1 == plan.total_steps;
     // transformers' _maybe_log_save_evaluate: log, then evaluate, then save, each on its own interval
-    const bool log_now = (step + 1) % plan.logging_steps == 0 || last;
+    // (logging_first_step: step 1 too, whatever the logging strategy, as DefaultFlowCallback)
+    const bool log_now = (step + 1) % plan.logging_steps == 0 || last || (step == 0 && args.logging_first_step);
     const bool eval_now = plan.eval_steps > 0 && objective.has_eval_data() && ((step + 1) % plan.eval_steps == 0 || last);
     if (log_now) {
       const nlohmann::json row = window_row(objective, window, step, lr, progress, plan);

@@ -31,7 +31,7 @@ const std::set<std::string>& python_only_keys() {
       "dataloader_num_workers", "dataloader_persistent_workers", "dataloader_pin_memory",
       "dataloader_prefetch_factor", "report_to", "push_to_hub", "hub_model_id", "hub_strategy", "hub_private_repo",
       "hub_token", "ddp_find_unused_parameters", "ddp_backend", "torch_compile", "tf32", "fp16_full_eval",
-      "num_proc", "logging_dir", "logging_first_step",
+      "num_proc", "logging_dir", "eval_accumulation_steps",
       "remove_unused_columns", "optim", "deepspeed", "fsdp", "local_rank", "disable_tqdm", "model_init_kwargs",
       "ref_model_init_kwargs", "use_cpu", "no_cuda", "bf16_full_eval",
       "torch_empty_cache_steps", "gradient_checkpointing_kwargs", "save_safetensors", "save_only_model",
@@ -58,7 +58,7 @@ const std::map<std::string, std::string>& default_only_keys() {
       // TrainingArguments
       {"label_smoothing_factor", "0.0"}, {"load_best_model_at_end", "false"}, {"metric_for_best_model", "null"},
       {"greater_is_better", "null"}, {"group_by_length", "false"}, {"auto_find_batch_size", "false"},
-      {"eval_on_start", "false"}, {"eval_delay", "0"}, {"eval_accumulation_steps", "null"}, {"ignore_data_skip", "false"},
+      {"eval_delay", "0"}, {"ignore_data_skip", "false"},
       {"optim_args", "null"}, {"adafactor", "false"}, {"label_names", "null"},
       {"past_index", "-1"}, {"full_determinism", "false"}, {"prediction_loss_only", "false"},
       {"restore_callback_states_from_checkpoint", "false"}, {"average_tokens_across_devices", "true"}};
@@ -237,6 +237,8 @@ std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
   s["save_strategy"] = text(a.save_strategy);
   s["logging_strategy"] = text(a.logging_strategy);
   s["eval_strategy"] = text(a.eval_strategy);
+  s["eval_on_start"] = flag(a.eval_on_start);
+  s["logging_first_step"] = flag(a.logging_first_step);
   s["evaluation_strategy"] = text(a.eval_strategy);
   s["eval_steps"] = number(a.eval_steps);
   s["output_dir"] = text(a.output_dir);

@@ -60,6 +60,8 @@ struct TrainingArgs {
   std::string save_strategy = "steps";     // steps | epoch | no
   std::string logging_strategy = "steps";  // steps | epoch | no
   std::string eval_strategy = "no";        // no | steps | epoch
+  bool eval_on_start = false;              // evaluate before the first step (needs evaluation data)
+  bool logging_first_step = false;         // log after step 1 as well
   double eval_steps = -1;  // default: logging_steps
   std::string output_dir;
   bool overwrite_output_dir = false;  // write into an output_dir that is not a training run's (its files replaced)
