@@ -457,27 +457,21 @@ std::vector<BadInput> catalogue() {
   c.push_back({"sft_empty_data_file", [](const Sandbox& s) {  // "no tokenizer.json or tokenizer.model"
                  return "sft " + s.sft_config("", s.write("empty.jsonl", "\n\n"));
                }, {"empty.jsonl", "no examples"}});
-  c.push_back({"study_eval_gen_kwargs_unknown_key_dry_run", [](const Sandbox& s) {  // failed after training stages
-                 return "run " + s.write("study.yaml", fmt::format(R"(name: s
-output_dir: {0}/study
-stages:
-  - name: init
-    kind: init
-    config: {{arch: micro-llama4}}
-  - name: eval
-    kind: eval
-    from: init
-    config: {{tasks: [gsm8k], gen_kwargs: "foo=1"}}
-)", s.dir)) + " --dry-run";
-               }, {"stage 'eval'", "gen_kwargs", "unknown key 'foo'"}});
-  for (const auto& [name, value, expected] : std::vector<std::tuple<std::string, std::string, std::string>>{
-           {"study_eval_fewshot_as_multiturn_without_chat", "fewshot_as_multiturn: true",
-            "fewshot_as_multiturn: true needs apply_chat_template: true"},
-           {"study_eval_fewshot_as_multiturn_not_a_bool", "apply_chat_template: true, fewshot_as_multiturn: maybe",
-            "expected true or false"},
-           {"study_eval_limit_zero", "limit: 0", "limit: 0: give a number of documents (>= 1) or a fraction"}}) {
-    const std::string stage_config = value;  // clang 14 cannot capture a structured binding
-    c.push_back({name, [stage_config](const Sandbox& s) {
+  // An eval stage's config is checked at --dry-run (a bad gen_kwargs key used to fail after the training stages).
+  for (const auto& [name, stage_config, expected] :
+       std::vector<std::tuple<std::string, std::string, std::vector<std::string>>>{
+           {"study_eval_gen_kwargs_unknown_key_dry_run", "tasks: [gsm8k], gen_kwargs: \"foo=1\"",
+            {"gen_kwargs", "unknown key 'foo'"}},
+           {"study_eval_fewshot_as_multiturn_without_chat", "tasks: [mmlu_anatomy], fewshot_as_multiturn: true",
+            {"fewshot_as_multiturn: true needs apply_chat_template: true"}},
+           {"study_eval_fewshot_as_multiturn_not_a_bool",
+            "tasks: [mmlu_anatomy], apply_chat_template: true, fewshot_as_multiturn: maybe", {"expected true or false"}},
+           {"study_eval_limit_zero", "tasks: [mmlu_anatomy], limit: 0",
+            {"limit: 0: give a number of documents (>= 1) or a fraction"}}}) {
+    const std::string config = stage_config;  // clang 14 cannot capture a structured binding
+    std::vector<std::string> message = {"stage 'eval'"};
+    message.insert(message.end(), expected.begin(), expected.end());
+    c.push_back({name, [config](const Sandbox& s) {
                    return "run " + s.write("study.yaml", fmt::format(R"(name: s
 output_dir: {0}/study
 stages:
@@ -487,9 +481,9 @@ stages:
   - name: eval
     kind: eval
     from: init
-    config: {{tasks: [mmlu_anatomy], {1}}}
-)", s.dir, stage_config)) + " --dry-run";
-                 }, {"stage 'eval'", expected}});
+    config: {{{1}}}
+)", s.dir, config)) + " --dry-run";
+                 }, message});
   }
   // ---- values nested 100,000 deep: copying or printing them overflowed the stack (exit 139)
   c.push_back({"generate_stop_nested_100000_deep", [](const Sandbox& s) {

@@ -11,6 +11,7 @@
 #include "model/checkpoint.h"
 #include "model/transformer.h"
 #include "tests/test_util.h"
+#include "train/lr_schedule.h"
 #include "train/train_step.h"
 
 namespace tt {

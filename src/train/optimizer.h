@@ -1,10 +1,7 @@
-// AdamW with HF Trainer / torch.optim.AdamW semantics over whole parameter buffers, the global
-// gradient-norm clip, and the learning-rate schedules of transformers.get_scheduler.
+// AdamW with HF Trainer / torch.optim.AdamW semantics over whole parameter buffers and the global
+// gradient-norm clip (the learning-rate schedules: train/lr_schedule.h).
 #pragma once
-#include <optional>
-#include <map>
 #include <cstdint>
-#include <string>
 #include <vector>
 
 #include "kernels/cpu/adamw.h"
@@ -82,49 +79,5 @@ void adamw_fused_step(std::vector<float>& params, std::vector<float>& grads, Ada
 void adamw_fused_step(float* params, float* grads, AdamWState& state, const AdamWConfig& config, double lr,
                       const std::vector<uint8_t>& decay_mask, const ParameterLayout& layout, ParamRange range,
                       float grad_scale, float* bf16_copy);
-
-// transformers' learning-rate schedules (optimization.py, get_scheduler) by their lr_scheduler_type
-// names, with the lr_scheduler_kwargs each one takes.
-enum class ScheduleKind {
-  Constant,               // constant
-  ConstantWithWarmup,     // constant_with_warmup
-  Linear,                 // linear
-  Cosine,                 // cosine: num_cycles (0.5)
-  CosineWithRestarts,     // cosine_with_restarts: num_cycles (1)
-  Polynomial,             // polynomial: lr_end (1e-7), power (1.0)
-  InverseSqrt,            // inverse_sqrt (timescale = the warmup steps, or 10000 without warmup)
-  CosineWithMinLr,        // cosine_with_min_lr: min_lr or min_lr_rate, num_cycles (0.5)
-  CosineWarmupWithMinLr,  // cosine_warmup_with_min_lr: the same and warmup_lr_rate
-  WarmupStableDecay,      // warmup_stable_decay: num_decay_steps, num_stable_steps, warmup_type, decay_type,
-                          // min_lr_ratio, num_cycles
-};
-
-struct Schedule {
-  ScheduleKind kind = ScheduleKind::Linear;
-  double num_cycles = 0.5;
-  double min_lr_rate = 0.0;
-  std::optional<double> warmup_lr_rate;
-  double lr_end = 1e-7, power = 1.0, lr_init = 0.0;  // polynomial (lr_init: the learning rate)
-  int64_t num_decay_steps = 0;
-  std::optional<int64_t> num_stable_steps;  // unset: total - warmup - decay
-  std::string warmup_type = "linear", decay_type = "cosine";
-  double min_lr_ratio = 0.0;
-  // lr_scheduler_kwargs that transformers' get_scheduler does not pass to this schedule (constant,
-  // constant_with_warmup and inverse_sqrt): read and ignored, as there; the trainer warns.
-  std::vector<std::string> ignored_kwargs;
-};
-
-// The schedule `name` with `kwargs` (lr_scheduler_kwargs: each value's text), checked as transformers
-// checks them: a key the schedule does not take, a missing or doubled min_lr / min_lr_rate, lr_end not
-// below the learning rate, an unknown warmup_type or decay_type. Errors start with the key
-// ("lr_scheduler_type: ...", "lr_scheduler_kwargs.min_lr: ...").
-Schedule make_schedule(const std::string& name, const std::map<std::string, std::string>& kwargs, double learning_rate);
-
-// The multiplier of the base learning rate at optimizer step `step` (0-based), as transformers' lambdas.
-double schedule_factor(const Schedule& schedule, int64_t step, int64_t warmup_steps, int64_t total_steps);
-
-// transformers: warmup_steps >= 1 is int(warmup_steps); in (0, 1) a ratio of the total (transformers 5),
-// ceil(warmup_steps * total_steps); 0 falls back to ceil(warmup_ratio * total_steps) (transformers 4's key).
-int64_t resolve_warmup_steps(double warmup_steps, double warmup_ratio, int64_t total_steps);
 
 }  // namespace tt

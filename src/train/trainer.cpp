@@ -14,6 +14,7 @@
 #include "io/file.h"
 #include "io/jsonl.h"
 #include "model/finite_check.h"
+#include "train/lr_schedule.h"
 #include "train/run_support.h"
 
 namespace tt {

@@ -16,6 +16,7 @@
 #include "train/sft_data.h"
 #include "io/yaml.h"
 #include "kernels/device.h"
+#include "train/lr_schedule.h"
 #include "train/optimizer.h"
 #include "train/preference.h"
 #include "train/preference_loss.h"
