@@ -107,7 +107,7 @@ __attribute__((optimize("fp-contract=off"))) void plain_rmsnorm_backward(float* 
         if (weight)
           dot = std::fma(dyr[i] * weight[i] * xr[i], s, dot);
         else
-          dot += dyr[i] * xr[i] * s;
+          dot = std::fma(dyr[i] * xr[i], s, dot);
         if (my_dweight) my_dweight[i] = std::fma(xr[i] * dyr[i], s, my_dweight[i]);
       }
       const float mean = dot / static_cast<float>(dim);
