@@ -169,7 +169,7 @@ trainer:
 
 // transformers' logging_first_step logs step 1 as well as every logging_steps; eval_on_start evaluates
 // before the first step (a row at step 0), and again when a resumed run starts; without evaluation
-// data it is an error, as transformers' evaluate() raises.
+// data it is an error, as transformers' evaluate() raises; eval_delay holds evaluations back.
 TEST(SftLogging, LoggingFirstStepAndEvalOnStartAsTransformers) {
   const std::string dir = testing::make_temp_dir("sft-log-first");
   auto config = [&](int max_steps, const std::string& extra) {
@@ -212,6 +212,15 @@ dataset:
   ASSERT_GE(logged.size(), 7u);
   EXPECT_EQ(logged[6], (std::pair<int64_t, bool>{8, true}));
   EXPECT_EQ(logged.back(), (std::pair<int64_t, bool>{12, true}));
+
+  // eval_delay: no evaluation before step 5 (the step-4 one is left out; the one at start too)
+  std::filesystem::remove_all(dir + "/out");
+  run(write_config(dir, std::regex_replace(read_file(config(8, eval_data)), std::regex("eval_on_start: true"),
+                                           "eval_on_start: false\n  eval_delay: 5")));
+  logged.clear();
+  for (const auto& row : read_rows(dir + "/out/metrics.jsonl"))
+    logged.push_back({row["step"].get<int64_t>(), row.contains("eval_loss")});
+  EXPECT_EQ(logged, (std::vector<std::pair<int64_t, bool>>{{1, false}, {4, false}, {8, false}, {8, true}}));
 
   std::filesystem::remove_all(dir + "/out");
   const std::string error = tt::testing::error_of([&] { run(config(8, "")); });

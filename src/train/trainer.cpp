@@ -192,6 +192,13 @@ void warn_if_layout_changed(const ResumePoint& resume, const nlohmann::json& now
              resume.from, changes);
 }
 
+// transformers' eval_delay: no evaluation before that many steps (eval_strategy steps) or epochs (epoch).
+bool past_eval_delay(const TrainingArgs& args, const StepPlan& plan, int64_t steps_done) {
+  const double done = args.eval_strategy == "epoch" ? static_cast<double>(steps_done) / plan.steps_per_epoch
+                                                    : static_cast<double>(steps_done);
+  return done >= args.eval_delay;
+}
+
 // The objective's evaluation metrics as a metrics.jsonl row of their own, and a log line.
 void evaluate_into(Objective& objective, TrainState& state, int64_t steps_done, std::vector<nlohmann::json>& metrics) {
   const nlohmann::json eval = objective.evaluate(state);
@@ -378,7 +385,8 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
     // transformers' _maybe_log_save_evaluate: log, then evaluate, then save, each on its own interval
     // (logging_first_step: step 1 too, whatever the logging strategy, as DefaultFlowCallback)
     const bool log_now = (step + 1) % plan.logging_steps == 0 || last || (step == 0 && args.logging_first_step);
-    const bool eval_now = plan.eval_steps > 0 && objective.has_eval_data() && ((step + 1) % plan.eval_steps == 0 || last);
+    const bool eval_now = plan.eval_steps > 0 && objective.has_eval_data() &&
+                          ((step + 1) % plan.eval_steps == 0 || last) && past_eval_delay(args, plan, step + 1);
     if (log_now) {
       const nlohmann::json row = window_row(objective, window, step, lr, progress, plan);
       result.final_loss = row["loss"].get<double>();

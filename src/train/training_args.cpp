@@ -59,7 +59,7 @@ const std::map<std::string, std::string>& default_only_keys() {
       // TrainingArguments
       {"label_smoothing_factor", "0.0"}, {"load_best_model_at_end", "false"}, {"metric_for_best_model", "null"},
       {"greater_is_better", "null"}, {"group_by_length", "false"}, {"auto_find_batch_size", "false"},
-      {"eval_delay", "0"}, {"ignore_data_skip", "false"},
+      {"ignore_data_skip", "false"},
       {"optim_args", "null"}, {"adafactor", "false"}, {"label_names", "null"},
       {"past_index", "-1"}, {"full_determinism", "false"}, {"prediction_loss_only", "false"},
       {"restore_callback_states_from_checkpoint", "false"}, {"average_tokens_across_devices", "true"}};
@@ -239,6 +239,7 @@ std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
   s["logging_strategy"] = text(a.logging_strategy);
   s["eval_strategy"] = text(a.eval_strategy);
   s["eval_on_start"] = flag(a.eval_on_start);
+  s["eval_delay"] = number(a.eval_delay);
   s["logging_first_step"] = flag(a.logging_first_step);
   s["evaluation_strategy"] = text(a.eval_strategy);
   s["eval_steps"] = number(a.eval_steps);
@@ -368,6 +369,7 @@ void check_ranges(const TrainConfig& c) {
   in("adam_epsilon", a.adam_epsilon, 0, inf, false, "[0, inf)");
   in("weight_decay", a.weight_decay, 0, inf, false, "[0, inf)");
   in("warmup_ratio", a.warmup_ratio, 0, 1, false, "[0, 1]");
+  in("eval_delay", a.eval_delay, 0, inf, false, "[0, inf)");
   in("max_grad_norm", a.max_grad_norm, 0, inf, false, "[0, inf)");
   in("neftune_noise_alpha", a.neftune_noise_alpha, 0, inf, false, "[0, inf)");
   in("num_train_epochs", a.num_train_epochs, 0, 1e9, false, "[0, 1e9]");

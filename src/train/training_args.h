@@ -61,6 +61,7 @@ struct TrainingArgs {
   std::string logging_strategy = "steps";  // steps | epoch | no
   std::string eval_strategy = "no";        // no | steps | epoch
   bool eval_on_start = false;              // evaluate before the first step (needs evaluation data)
+  double eval_delay = 0;                   // no evaluation before this many steps (or epochs with "epoch")
   bool logging_first_step = false;         // log after step 1 as well
   double eval_steps = -1;  // default: logging_steps
   std::string output_dir;
