@@ -227,6 +227,100 @@ dataset:
   EXPECT_NE(error.find("trainer.eval_on_start: there is no evaluation data"), std::string::npos) << error;
 }
 
+// transformers' best-model tracking: metric_for_best_model (here eval_loss with greater_is_better, so
+// the first evaluation stays best while the loss falls), save_total_limit keeping the best checkpoint
+// beside the newest, load_best_model_at_end writing the best checkpoint's weights as the trained model,
+// save_strategy best saving at new bests only (and after the last step), and the checks of
+// TrainingArguments.
+TEST(SftBestModel, LoadBestModelAtEndAndSaveStrategyBestAsTransformers) {
+  const std::string dir = testing::make_temp_dir("sft-best");
+  auto config = [&](const std::string& extra, int save_steps = 2) {
+    return write_config(dir, fmt::format(R"(model_name: {0}/parity/tiny_llama4
+dataset:
+  path: {0}/sft/nll/examples.jsonl
+  eval_path: {0}/sft/nll/examples.jsonl
+trainer:
+  per_device_train_batch_size: 2
+  max_steps: 8
+  learning_rate: 1e-3
+  logging_steps: 2
+  eval_strategy: steps
+  eval_steps: 2
+  save_steps: {3}
+  output_dir: {1}/out
+{2})", testing::fixture_dir(), dir, extra, save_steps));
+  };
+  auto run = [&](const std::string& path) {
+    SftRun r;
+    r.config = load_train_config(path, {}, TrainerKind::SFT);
+    r.shuffle = false;
+    load_sft_inputs(r);
+    return run_sft(r);
+  };
+  auto checkpoints = [&] {
+    std::vector<int64_t> steps;
+    for (const auto& [step, path] : list_checkpoints(dir + "/out")) steps.push_back(step);
+    return steps;
+  };
+  auto same_weights = [](const std::string& a, const std::string& b) { return load_model(a).params == load_model(b).params; };
+  auto eval_losses = [&] {
+    std::vector<double> losses;
+    for (const auto& row : read_rows(dir + "/out/metrics.jsonl"))
+      if (row.contains("eval_loss")) losses.push_back(row["eval_loss"].get<double>());
+    return losses;
+  };
+
+  run(config("  save_total_limit: 1\n  metric_for_best_model: loss\n  greater_is_better: true\n"
+             "  load_best_model_at_end: true\n"));
+  const std::vector<double> losses = eval_losses();
+  ASSERT_EQ(losses.size(), 4u);
+  ASSERT_EQ(std::max_element(losses.begin(), losses.end()) - losses.begin(), 0) << "the falling loss's first is highest";
+  EXPECT_EQ(checkpoints(), (std::vector<int64_t>{2, 8})) << "the best is kept beside the newest";
+  EXPECT_TRUE(same_weights(dir + "/out", dir + "/out/checkpoint-2"));
+  EXPECT_FALSE(same_weights(dir + "/out", dir + "/out/checkpoint-8"));
+  const auto state = read_json_file(dir + "/out/checkpoint-8/trainer_state/state.json");
+  EXPECT_EQ(state["best_global_step"], 2);
+  EXPECT_EQ(state["best_metric"].get<double>(), losses[0]);
+
+  // a resumed run keeps the best from the checkpoint's state: 4 steps, then on to 8
+  std::filesystem::remove_all(dir + "/out");
+  const std::string best_of_run = "  metric_for_best_model: loss\n  greater_is_better: true\n  load_best_model_at_end: true\n";
+  std::string first_half = read_file(config(best_of_run));
+  first_half.replace(first_half.find("max_steps: 8"), 12, "max_steps: 4");
+  run(write_config(dir, first_half));
+  SftRun resumed;
+  resumed.config = load_train_config(config(best_of_run), {}, TrainerKind::SFT);
+  resumed.resume = true;
+  resumed.shuffle = false;
+  load_sft_inputs(resumed);
+  run_sft(resumed);
+  EXPECT_TRUE(same_weights(dir + "/out", dir + "/out/checkpoint-2"));
+  EXPECT_EQ(read_json_file(dir + "/out/checkpoint-8/trainer_state/state.json")["best_global_step"], 2);
+
+  // without load_best_model_at_end the last step's weights are the model
+  std::filesystem::remove_all(dir + "/out");
+  run(config("  metric_for_best_model: eval_loss\n  greater_is_better: true\n"));
+  EXPECT_TRUE(same_weights(dir + "/out", dir + "/out/checkpoint-8"));
+  EXPECT_EQ(checkpoints(), (std::vector<int64_t>{2, 4, 6, 8}));
+
+  // save_strategy best: a checkpoint at each new best only, and one after the last step
+  std::filesystem::remove_all(dir + "/out");
+  run(config("  save_strategy: best\n  greater_is_better: true\n"));
+  EXPECT_EQ(checkpoints(), (std::vector<int64_t>{2, 8}));
+
+  for (const auto& [extra, save_steps, message] : std::vector<std::tuple<std::string, int, std::string>>{
+           {"  metric_for_best_model: accuracy_of_nothing\n", 2,
+            "trainer.metric_for_best_model: eval_accuracy_of_nothing is not among the evaluation metrics (eval_loss"},
+           {"  load_best_model_at_end: true\n", 3,
+            "load_best_model_at_end requires the saving steps to be a round multiple of the evaluation steps, but found 3"},
+           {"  load_best_model_at_end: true\n  save_strategy: epoch\n", 2,
+            "trainer.load_best_model_at_end requires the save and eval strategy to match (save_strategy epoch"}}) {
+    std::filesystem::remove_all(dir + "/out");
+    const std::string error = tt::testing::error_of([&] { run(config(extra, save_steps)); });
+    EXPECT_NE(error.find(message), std::string::npos) << error;
+  }
+}
+
 // transformers' Trainer runs an epoch's leftover micro-batches as a final shorter step: 6
 // micro-batches with accumulation 4 for 2 epochs are 4 steps ({4, 2} per epoch), and the cosine
 // schedule spans 4 steps; losses, learning rates and final weights match tests/fixtures/sft/partial.

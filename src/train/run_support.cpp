@@ -71,7 +71,8 @@ ResumePoint resume_if_requested(const TrainConfig& config, bool requested, Model
   point.from = dir;
   // A run killed after writing its newest checkpoint and before pruning the oldest left one over
   // save_total_limit; a resume at the last step writes no checkpoint that would prune it.
-  if (args.save_total_limit > 0 && Communicator::world().is_root()) prune_checkpoints(args.output_dir, args.save_total_limit);
+  if (args.save_total_limit > 0 && Communicator::world().is_root())
+    prune_checkpoints(args.output_dir, args.save_total_limit, point.state.best_step);
   return point;
 }
 

@@ -13,6 +13,7 @@
 #include "core/system.h"
 #include "io/file.h"
 #include "io/jsonl.h"
+#include "model/checkpoint.h"
 #include "model/finite_check.h"
 #include "train/lr_schedule.h"
 #include "train/run_support.h"
@@ -211,11 +212,49 @@ void evaluate_into(Objective& objective, TrainState& state, int64_t steps_done, 
   log_info("eval at step {}:{}", steps_done, text);
 }
 
-// At every save_steps and after the last step: metrics.jsonl, then OUTPUT_DIR/checkpoint-STEP.
-bool checkpoint_if_due(const TrainingArgs& args, const StepPlan& plan, bool last_step, const std::string& metrics_path,
-                       const std::vector<nlohmann::json>& metrics, const TrainState& state,
-                       const CheckpointState& progress, const std::string& tokenizer_source) {
-  const bool due = plan.save_steps > 0 && progress.global_step % plan.save_steps == 0;
+// The trained model into output_dir; with load_best_model_at_end, the best checkpoint's weights when an
+// earlier step than the last was best (transformers' _load_best_model, then save_model).
+void write_final_model(const TrainingArgs& args, const TrainState& state, const CheckpointState& progress,
+                       const std::string& best_key, const std::string& tokenizer_source) {
+  const std::string best_dir = args.output_dir + "/checkpoint-" + std::to_string(progress.best_step);
+  if (args.load_best_model_at_end && progress.best_step >= 0 && progress.best_step != progress.global_step &&
+      file_exists(best_dir + "/trainer_state/state.json")) {
+    log_info("loading the best model, {} ({} {:.6g}), as the trained model", best_dir, best_key, progress.best_metric);
+    SaveOptions save;
+    save.tokenizer_source = tokenizer_source;
+    write_model_files(load_model(best_dir), args.output_dir, save);
+    return;
+  }
+  write_trained_model(state, args.output_dir, tokenizer_source);
+}
+
+// transformers' _determine_best_metric after an evaluation: the row's best_key value against the best so
+// far (strictly better), recorded in `progress`. True when it is a new best.
+bool note_best_metric(const nlohmann::json& row, const std::string& best_key, bool greater, const std::string& source,
+                      CheckpointState& progress) {
+  if (!row.contains(best_key) || !row[best_key].is_number()) {
+    std::vector<std::string> available;
+    for (const auto& [key, value] : row.items())
+      if (key.rfind("eval_", 0) == 0) available.push_back(key);
+    fail("{}: trainer.metric_for_best_model: {} is not among the evaluation metrics ({})", source, best_key,
+         fmt::join(available, ", "));
+  }
+  const double value = row[best_key].get<double>();
+  const bool better = progress.best_step < 0 || (greater ? value > progress.best_metric : value < progress.best_metric);
+  if (better) {
+    progress.best_metric = value;
+    progress.best_step = progress.global_step;
+  }
+  return better;
+}
+
+// At every save_steps (save_strategy best: at each new best metric) and after the last step:
+// metrics.jsonl, then OUTPUT_DIR/checkpoint-STEP.
+bool checkpoint_if_due(const TrainingArgs& args, const StepPlan& plan, bool last_step, bool new_best,
+                       const std::string& metrics_path, const std::vector<nlohmann::json>& metrics,
+                       const TrainState& state, const CheckpointState& progress, const std::string& tokenizer_source) {
+  const bool due = (plan.save_steps > 0 && progress.global_step % plan.save_steps == 0) ||
+                   (new_best && args.save_strategy == "best");
   if (!due && !last_step) return false;
   if (Communicator::world().is_root()) write_jsonl(metrics_path, metrics);
   save_train_checkpoint(state, args.output_dir, progress, tokenizer_source, args.save_total_limit);
@@ -357,6 +396,13 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
              "written is the checkpoint's (raise trainer.max_steps or num_train_epochs to train on)",
              run.name, resume.from, progress.global_step, plan.total_steps);
 
+  const std::string best_key = best_metric_key(args);
+  const bool greater_is_better = best_metric_greater_is_better(args);
+  if (args.load_best_model_at_end && args.save_strategy == "steps" && plan.eval_steps > 0 &&
+      plan.save_steps % plan.eval_steps != 0)
+    fail("{}: trainer.load_best_model_at_end requires the saving steps to be a round multiple of the evaluation "
+         "steps, but found {}, which is not a round multiple of {} (as transformers)",
+         config.source, plan.save_steps, plan.eval_steps);
   if (args.eval_on_start) {
     // transformers' Trainer evaluates before its first step whenever train() starts, a resumed run too
     if (!objective.has_eval_data())
@@ -394,11 +440,16 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
       metrics.push_back(row);
       window = LogWindow{};
     }
-    if (eval_now) evaluate_into(objective, state, step + 1, metrics);
+    bool new_best = false;
+    if (eval_now) {
+      evaluate_into(objective, state, step + 1, metrics);
+      if (!best_key.empty()) new_best = note_best_metric(metrics.back(), best_key, greater_is_better, config.source, progress);
+    }
     if ((log_now || eval_now) && world.is_root()) write_jsonl(metrics_path, metrics);
     progress.extra = objective.state();
     progress.tensors = objective.state_tensors();
-    const bool saved = checkpoint_if_due(args, plan, last, metrics_path, metrics, state, progress, run.tokenizer_source);
+    const bool saved =
+        checkpoint_if_due(args, plan, last, new_best, metrics_path, metrics, state, progress, run.tokenizer_source);
     // Every rank stops after the same step when any of them caught a signal.
     const int64_t stop_signal = world.all_reduce_max(signals.caught());
     if (stop_signal != 0 && !last) {
@@ -411,7 +462,7 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
                                         run.name, stop_signal, step + 1, plan.total_steps, step + 1, args.output_dir));
     }
   }
-  if (world.is_root()) write_trained_model(state, args.output_dir, run.tokenizer_source);
+  if (world.is_root()) write_final_model(args, state, progress, best_key, run.tokenizer_source);
   world.barrier();  // the model is written when any rank returns
   result.steps = progress.global_step;
   log_info("{}: done, {} steps; model written to {}", run.name, result.steps, args.output_dir);

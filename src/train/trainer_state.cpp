@@ -70,16 +70,26 @@ std::string save_checkpoint(const std::string& output_dir, const Model& model, c
                            {"seen_tokens", state.seen_tokens},
                            {"extra", state.extra},
                            {"layout", state.layout}};
+    if (state.best_step >= 0) {
+      json["best_metric"] = state.best_metric;
+      json["best_global_step"] = state.best_step;
+    }
     write_json_file(temp + "/trainer_state/state.json", json);
   };
   save_model(model, dir, options);
-  if (save_total_limit > 0) prune_checkpoints(output_dir, save_total_limit);
+  if (save_total_limit > 0) prune_checkpoints(output_dir, save_total_limit, state.best_step);
   return dir;
 }
 
-void prune_checkpoints(const std::string& output_dir, int64_t keep) {
+void prune_checkpoints(const std::string& output_dir, int64_t keep, int64_t best_step) {
   auto all = list_checkpoints(output_dir);
-  for (size_t i = 0; i + static_cast<size_t>(std::max<int64_t>(1, keep)) < all.size(); ++i) {
+  keep = std::max<int64_t>(1, keep);
+  const auto best = std::find_if(all.begin(), all.end(), [&](const auto& c) { return c.first == best_step; });
+  if (best != all.end() && best + 1 != all.end()) {
+    std::rotate(best, best + 1, all.end() - 1);  // the best becomes the second newest
+    keep = std::max<int64_t>(keep, 2);
+  }
+  for (size_t i = 0; i + static_cast<size_t>(keep) < all.size(); ++i) {
     // Renamed first: a run killed while removing it leaves a checkpoint-N.old-PID that the next
     // resume removes, never a half-deleted checkpoint-N (a kill used to leave one with
     // config.json and no weights, over save_total_limit for good).
@@ -158,6 +168,15 @@ CheckpointState load_checkpoint(const std::string& dir, Model& model, AdamWState
   if (state.extra.is_null()) state.extra = nlohmann::json::object();
   if (state.layout.is_null()) state.layout = nlohmann::json::object();
   if (state.global_step < 0) fail("{}/trainer_state/state.json: global_step {} is negative", dir, state.global_step);
+  if (json.contains("best_global_step")) {  // absent: no best metric tracked
+    state.best_step = integer("best_global_step");
+    if (!json.contains("best_metric") || !json["best_metric"].is_number() ||
+        !std::isfinite(json["best_metric"].get<double>()))
+      fail("{}: 'best_metric' must be a finite number with best_global_step", where);
+    state.best_metric = json["best_metric"].get<double>();
+    if (state.best_step < 0 || state.best_step > state.global_step)
+      fail("{}: best_global_step {} is not a step of this run (0 to {})", where, state.best_step, state.global_step);
+  }
   if (adam.step < 0) fail("{}/trainer_state/state.json: optimizer_step {} is negative", dir, adam.step);
   // the folder is named after its step (save_checkpoint): another step is another checkpoint's state
   const std::string folder = fs::path(dir).filename().string();

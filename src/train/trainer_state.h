@@ -30,15 +30,22 @@ struct CheckpointState {
   // The objective's tensors (TR-DPO's reference weights): trainer_state/objective.safetensors when
   // any; a loaded checkpoint leaves this empty (the objective reads the file itself).
   std::vector<TensorToWrite> tensors = {};
+  // metric_for_best_model's best value so far and the step that reached it (transformers'
+  // best_metric, best_global_step); best_step -1: none yet.
+  double best_metric = 0;
+  int64_t best_step = -1;
 };
 
-// Writes OUTPUT_DIR/checkpoint-STEP, then applies save_total_limit (never deleting the newest).
+// Writes OUTPUT_DIR/checkpoint-STEP, then applies save_total_limit (never deleting the newest, nor
+// the checkpoint of state.best_step).
 std::string save_checkpoint(const std::string& output_dir, const Model& model, const AdamWState& adam,
                             const CheckpointState& state, const std::string& tokenizer_source,
                             int64_t save_total_limit);
 
 // Removes all but the newest `keep` (at least 1) checkpoint-N directories of output_dir: save_total_limit.
-void prune_checkpoints(const std::string& output_dir, int64_t keep);
+// As transformers' _rotate_checkpoints, checkpoint-`best_step` (when there is one) is kept as if it were
+// the second newest, and a limit of 1 keeps 2 while it is not the newest.
+void prune_checkpoints(const std::string& output_dir, int64_t keep, int64_t best_step = -1);
 
 // What a run killed mid-save leaves in output_dir: checkpoint-N.tmp-PID / checkpoint-N.old-PID
 // directories and the atomic writer's ".NAME.tmp.XXXXXX" files (metrics.jsonl, the final model's

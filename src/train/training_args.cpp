@@ -57,8 +57,7 @@ const std::map<std::string, std::string>& default_only_keys() {
       {"chat_template_path", "null"}, {"dataset_kwargs", "null"}, {"eos_token", "null"}, {"shuffle_dataset", "false"},
       {"activation_offloading", "false"},
       // TrainingArguments
-      {"label_smoothing_factor", "0.0"}, {"load_best_model_at_end", "false"}, {"metric_for_best_model", "null"},
-      {"greater_is_better", "null"}, {"group_by_length", "false"}, {"auto_find_batch_size", "false"},
+      {"label_smoothing_factor", "0.0"}, {"group_by_length", "false"}, {"auto_find_batch_size", "false"},
       {"ignore_data_skip", "false"},
       {"optim_args", "null"}, {"adafactor", "false"}, {"label_names", "null"},
       {"past_index", "-1"}, {"full_determinism", "false"}, {"prediction_loss_only", "false"},
@@ -98,7 +97,8 @@ bool is_null(const YAML::Node& node) { return node.IsNull() || (node.IsScalar() 
 // `--set KEY=null` also undoes a value the YAML gave.
 bool reads_null(const std::string& key) {
   return key == "max_prompt_length" || key == "max_completion_length" || key == "loss_weights" || key == "ld_alpha" ||
-         key == "rpo_alpha" || key == "precompute_ref_batch_size" || key == "lr_scheduler_kwargs";
+         key == "rpo_alpha" || key == "precompute_ref_batch_size" || key == "lr_scheduler_kwargs" ||
+         key == "metric_for_best_model" || key == "greater_is_better";
 }
 
 // Whether `node` is the default `value` of default_only_keys (null, a boolean, a number, a string or {}).
@@ -236,6 +236,13 @@ std::map<std::string, Setter> trainer_setters(TrainingArgs& a) {
   s["save_steps"] = number(a.save_steps);
   s["save_total_limit"] = integer(a.save_total_limit);
   s["save_strategy"] = text(a.save_strategy);
+  s["metric_for_best_model"] = [&a](const YAML::Node& n, const std::string& w) {
+    a.metric_for_best_model = is_null(n) ? "" : scalar(n, w);
+  };
+  s["greater_is_better"] = [&a](const YAML::Node& n, const std::string& w) {
+    a.greater_is_better = is_null(n) ? std::nullopt : std::optional<bool>(as_bool(n, w));
+  };
+  s["load_best_model_at_end"] = flag(a.load_best_model_at_end);
   s["logging_strategy"] = text(a.logging_strategy);
   s["eval_strategy"] = text(a.eval_strategy);
   s["eval_on_start"] = flag(a.eval_on_start);
@@ -527,13 +534,18 @@ void validate(const TrainConfig& c, TrainerKind kind) {
   }
   if (kind == TrainerKind::DPO) validate_preference_losses(c);
   parse_truncation_mode(a.truncation_mode, f + ": trainer.truncation_mode");
-  // transformers' IntervalStrategy: no, steps, epoch (save_strategy "best" needs metric_for_best_model,
-  // which tinythink does not track)
+  // transformers' IntervalStrategy: no, steps, epoch; save_strategy also best (SaveStrategy)
   for (const auto& [key, value] : {std::pair<const char*, const std::string&>{"eval_strategy", a.eval_strategy},
-                                   {"save_strategy", a.save_strategy},
                                    {"logging_strategy", a.logging_strategy}})
     if (value != "no" && value != "steps" && value != "epoch")
       fail("{}: trainer.{} '{}' (supported: no, steps, epoch)", f, key, value);
+  if (a.save_strategy != "no" && a.save_strategy != "steps" && a.save_strategy != "epoch" && a.save_strategy != "best")
+    fail("{}: trainer.save_strategy '{}' (supported: no, steps, epoch, best)", f, a.save_strategy);
+  // TrainingArguments.__post_init__: the best model is only known at evaluations that save
+  if (a.load_best_model_at_end && a.save_strategy != "best" && a.save_strategy != a.eval_strategy)
+    fail("{}: trainer.load_best_model_at_end requires the save and eval strategy to match (save_strategy {}, "
+         "eval_strategy {}), as transformers",
+         f, a.save_strategy, a.eval_strategy);
   if (a.gradient_checkpointing)
     log_info("note: {}: trainer.gradient_checkpointing: tinythink always stores compact activations (no T x T "
              "attention, no tokens x vocab logits) and recomputes norms and SwiGLU; full layer recompute is not "
@@ -607,6 +619,19 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
   return c;
 }
 
+std::string best_metric_key(const TrainingArgs& a) {
+  std::string name = a.metric_for_best_model;
+  if (name.empty() && (a.load_best_model_at_end || a.save_strategy == "best")) name = "loss";
+  if (name.empty()) return "";
+  return name.rfind("eval_", 0) == 0 ? name : "eval_" + name;
+}
+
+bool best_metric_greater_is_better(const TrainingArgs& a) {
+  if (a.greater_is_better) return *a.greater_is_better;
+  const std::string name = a.metric_for_best_model.empty() ? "loss" : a.metric_for_best_model;
+  return !(name.size() >= 4 && name.compare(name.size() - 4, 4, "loss") == 0);
+}
+
 StepPlan plan_steps(const TrainingArgs& a, int64_t rows) {
   StepPlan p;
   const int64_t bs = a.per_device_train_batch_size;
@@ -628,7 +653,9 @@ StepPlan plan_steps(const TrainingArgs& a, int64_t rows) {
   p.logging_steps = a.logging_strategy == "epoch" ? p.steps_per_epoch
                     : a.logging_strategy == "no"  ? std::max<int64_t>(1, p.total_steps)
                                                   : std::max<int64_t>(1, resolve(a.logging_steps));
-  p.save_steps = a.save_strategy == "no" ? 0 : a.save_strategy == "epoch" ? p.steps_per_epoch : resolve(a.save_steps);
+  p.save_steps = a.save_strategy == "no" || a.save_strategy == "best" ? 0  // best: when the metric improves
+                 : a.save_strategy == "epoch"                        ? p.steps_per_epoch
+                                                                     : resolve(a.save_steps);
   p.eval_steps = a.eval_strategy == "no"      ? 0
                  : a.eval_strategy == "epoch" ? p.steps_per_epoch
                                               : (a.eval_steps > 0 ? resolve(a.eval_steps) : p.logging_steps);

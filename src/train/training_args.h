@@ -57,7 +57,14 @@ struct TrainingArgs {
   double logging_steps = 10;  // TRL's default (HF's 500); an integer, or a ratio of total steps when < 1
   double save_steps = 500;
   int64_t save_total_limit = -1;  // -1: keep all
-  std::string save_strategy = "steps";     // steps | epoch | no
+  std::string save_strategy = "steps";     // steps | epoch | no | best (when metric_for_best_model improves)
+  // transformers' best-model tracking: the evaluation metric ("loss" = eval_loss; the "eval_" prefix
+  // optional), whether larger is better (unset: unless the name ends in "loss"), and whether the
+  // final model is the best checkpoint's. metric_for_best_model "" = none ("loss" with
+  // load_best_model_at_end or save_strategy best).
+  std::string metric_for_best_model;
+  std::optional<bool> greater_is_better;
+  bool load_best_model_at_end = false;
   std::string logging_strategy = "steps";  // steps | epoch | no
   std::string eval_strategy = "no";        // no | steps | epoch
   bool eval_on_start = false;              // evaluate before the first step (needs evaluation data)
@@ -139,5 +146,10 @@ struct StepPlan {
   int64_t logging_steps = 1, save_steps = 0, eval_steps = 0;
 };
 StepPlan plan_steps(const TrainingArgs& args, int64_t rows);
+
+// The evaluation metric that picks the best checkpoint ("eval_loss", "eval_mean_token_accuracy", ...),
+// or "" when none is tracked; and its direction (transformers: greater unless the name ends in "loss").
+std::string best_metric_key(const TrainingArgs& args);
+bool best_metric_greater_is_better(const TrainingArgs& args);
 
 }  // namespace tt
