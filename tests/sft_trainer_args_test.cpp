@@ -215,7 +215,8 @@ trainer:
            {"  load_best_model_at_end: true\n  save_strategy: epoch\n", 2,
             "trainer.load_best_model_at_end requires the save and eval strategy to match (save_strategy epoch"}}) {
     std::filesystem::remove_all(dir + "/out");
-    const std::string error = tt::testing::error_of([&] { run(config(extra, save_steps)); });
+    const std::string path = config(extra, save_steps);  // clang 14 cannot capture a structured binding
+    const std::string error = tt::testing::error_of([&] { run(path); });
     EXPECT_NE(error.find(message), std::string::npos) << error;
   }
 }
