@@ -141,6 +141,10 @@ nlohmann::json cli_json(const std::string& v, bool& bare) {
 // What a message shows of a value: the first 80 bytes (a 40 KB argument was echoed whole).
 std::string shown(const std::string& text) { return text.size() <= 80 ? text : text.substr(0, 80) + "..."; }
 
+// A parsed value as JSON text; bytes that are not UTF-8 (a Python \x escape) as U+FFFD rather than
+// nlohmann's type_error, which ended the process.
+std::string json_text(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
+
 // A value and its text as the user wrote it (for messages: nan is not JSON).
 struct Value {
   nlohmann::json json;
@@ -209,12 +213,12 @@ std::vector<std::string> stop_list(const Value& value) {
   if (v.is_array()) {
     std::vector<std::string> out;
     for (const auto& s : v) {
-      if (!s.is_string()) fail("--gen-kwargs: until holds {}, which is not a string", shown(s.dump()));
+      if (!s.is_string()) fail("--gen-kwargs: until holds {}, which is not a string", shown(json_text(s)));
       out.push_back(s.get<std::string>());
     }
     return out;
   }
-  fail("--gen-kwargs: until={} is not a string or a list of strings", shown(v.dump()));
+  fail("--gen-kwargs: until={} is not a string or a list of strings", shown(json_text(v)));
 }
 
 // The max_gen_toks aliases by lm-eval's priority (lower wins).
@@ -291,7 +295,7 @@ GenKwargs parse_gen_kwargs(const std::string& text) {
     check_json_nesting(text, "--gen-kwargs");
     const auto object = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
     if (!object.is_object()) fail("--gen-kwargs: '{}' is not a JSON object", shown(text));
-    for (const auto& [key, value] : object.items()) set_gen_kwarg(p, key, {value, value.dump(), false});
+    for (const auto& [key, value] : object.items()) set_gen_kwarg(p, key, {value, json_text(value), false});
     return p.g;
   }
   for (const std::string& item : items_of(text)) {

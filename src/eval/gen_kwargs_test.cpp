@@ -149,6 +149,11 @@ TEST(GenKwargs, BadItemsAreOneLineErrors) {
   // a long value is shown cut, not echoed whole
   EXPECT_LT(error_of("top_p=" + std::string(40000, '9')).size(), 200u);
   EXPECT_EQ(error_of("repetition_penalty=0"), "--gen-kwargs: repetition_penalty=0 must be in (0, 1e6]");
+  // a nested list holding bytes that are not UTF-8 (the fuzzer's find): shown with U+FFFD, not a
+  // json type_error that ended the process
+  const std::string nested = error_of("until=[['Q:', '\\{\xa2u00e9\\x41'],'Q:']");
+  EXPECT_NE(nested.find("--gen-kwargs: until holds [\"Q:\""), std::string::npos) << nested;
+  EXPECT_NE(nested.find("\xEF\xBF\xBD"), std::string::npos) << nested;
 }
 
 }  // namespace
