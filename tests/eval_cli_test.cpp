@@ -1,8 +1,16 @@
 // tinythink eval end to end: re-scoring the official IFEval responses and GSM8K gold solutions
 // through the CLI, a random model of the Llama-3 vocabulary on real tasks, and bad input.
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <sstream>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -93,6 +101,9 @@ TEST(EvalCli, RescoringRefusesGenerationSettingsItWouldNotApply) {
       << r.output;
   EXPECT_LE(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
   EXPECT_FALSE(std::filesystem::exists(dir + "/a/results.json"));
+  r = run("--use-cache " + dir + "/cache", "c");
+  testing::expect_one_line_error(r, "eval --responses: --use-cache would not apply");
+  EXPECT_FALSE(std::filesystem::exists(dir + "/cache"));
   r = run("--strip-thinking --gen-kwargs 'until=[\"\\n\\n\"]'", "b");
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_TRUE(std::filesystem::exists(dir + "/b/results.json"));
@@ -259,6 +270,69 @@ TEST(EvalCli, RandomModelRunsTheSuiteNearChance) {
   EXPECT_GT(se, 0.0);
   EXPECT_LT(std::abs(acc - 0.25), 4 * std::sqrt(0.25 * 0.75 / 120)) << acc;
   EXPECT_EQ(results["results"]["gsm8k_boxed"]["exact_match,none"], 0.0);
+}
+
+// `tinythink eval ARGS` in a child process, its output into `log`; the child's pid.
+pid_t spawn_eval(const std::string& args, const std::string& log) {
+  std::vector<std::string> words = {TT_BINARY};
+  std::istringstream in(args);
+  for (std::string w; in >> w;) words.push_back(w);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    if (!std::freopen(log.c_str(), "w", stderr)) _exit(126);
+    std::vector<char*> argv;
+    for (auto& w : words) argv.push_back(w.data());
+    argv.push_back(nullptr);
+    ::execv(TT_BINARY, argv.data());
+    _exit(127);
+  }
+  return pid;
+}
+
+// The answers in a response cache directory (its files' lines less their headers).
+int64_t cached_answers(const std::string& dir) {
+  int64_t n = 0;
+  if (!std::filesystem::exists(dir)) return 0;
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    std::ifstream in(e.path());
+    for (std::string line; std::getline(in, line);) n += line.find("\"request\"") != std::string::npos;
+  }
+  return n;
+}
+
+// SIGKILL while `eval --use-cache` runs, then the same command again: the rerun takes what the killed
+// run had answered from the cache, computes the rest, and writes the samples and scores of a run that
+// was never killed (sampled responses: each document's seed makes its answer its own).
+TEST(EvalCli, KilledAndRerunWithUseCacheWritesTheUninterruptedResults) {
+  const std::string dir = testing::make_temp_dir("eval-cli-use-cache");
+  save_llama3_micro_model(dir);
+  const std::string args = "eval --model " + dir + "/model --tasks gsm8k --limit 30 --batch 2 --precision fp32 "
+                           "--gen-kwargs do_sample=true,temperature=1.0,max_gen_toks=32" + data_flag();
+  pid_t pid = spawn_eval(args + " --use-cache " + dir + "/cache --output " + dir + "/killed", dir + "/killed.log");
+  ASSERT_GT(pid, 0);
+  bool killed = false;
+  for (int i = 0; i < 120000 && !killed; ++i) {  // up to 2 minutes
+    if (cached_answers(dir + "/cache") >= 4) killed = ::kill(pid, SIGKILL) == 0;
+    if (::waitpid(pid, nullptr, WNOHANG) == pid) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  if (killed) ::waitpid(pid, nullptr, 0);
+  ASSERT_TRUE(killed) << read_file(dir + "/killed.log");
+  ASSERT_FALSE(std::filesystem::exists(dir + "/killed/results.json")) << "the run finished before the kill: make it longer";
+  const int64_t before = cached_answers(dir + "/cache");
+
+  auto rerun = testing::run_cli(args + " --use-cache " + dir + "/cache --output " + dir + "/rerun");
+  ASSERT_EQ(rerun.exit_code, 0) << rerun.output;
+  auto alone = testing::run_cli(args + " --output " + dir + "/alone");
+  ASSERT_EQ(alone.exit_code, 0) << alone.output;
+  EXPECT_EQ(read_file(dir + "/rerun/samples_gsm8k.jsonl"), read_file(dir + "/alone/samples_gsm8k.jsonl"));
+  const Json r = read_json_file(dir + "/rerun/results.json"), a = read_json_file(dir + "/alone/results.json");
+  EXPECT_EQ(r["results"], a["results"]);
+  const int64_t from_cache = r["tinythink"]["tasks"]["gsm8k"]["cached_requests"];
+  EXPECT_GE(from_cache, 4);
+  EXPECT_LE(from_cache, before);  // a line the kill cut off is computed again
+  EXPECT_LT(from_cache, 30);
+  EXPECT_EQ(cached_answers(dir + "/cache"), 30);
 }
 
 }  // namespace

@@ -585,6 +585,23 @@ TEST(MpiEval, TwoRanksWriteWhatOneProcessWrites) {
     for (const char* varying : {"date", "total_evaluation_time_seconds", "tinythink"}) r->erase(varying);
   EXPECT_EQ(a, b);
   EXPECT_EQ(a["n-samples"]["arc_easy"]["effective"], 7);
+
+  // --use-cache: each rank appends to its own file; one process rerunning with the cache finds every
+  // answer there, across the ranks' files, and writes the same samples.
+  two = run_ranks(2, args + dir + "/two-cached --use-cache " + dir + "/cache");
+  ASSERT_EQ(two.exit_code, 0) << two.output;
+  int rank_files = 0;
+  for (const auto& e : fs::directory_iterator(dir + "/cache")) rank_files += e.path().string().ends_with(".jsonl");
+  EXPECT_EQ(rank_files, 2);
+  one = run_one(args + dir + "/one-cached --use-cache " + dir + "/cache");
+  ASSERT_EQ(one.exit_code, 0) << one.output;
+  const nlohmann::json cached = read_json(dir + "/one-cached/results.json");
+  EXPECT_EQ(cached["tinythink"]["tasks"]["gsm8k_boxed"]["cached_requests"], 7);
+  EXPECT_GE(cached["tinythink"]["tasks"]["arc_easy"]["cached_requests"].get<int64_t>(), 7 * 3);
+  for (const char* task : {"gsm8k_boxed", "arc_easy"}) {
+    const std::string file = std::string("/samples_") + task + ".jsonl";
+    EXPECT_EQ(read_file(dir + "/one-cached" + file), read_file(dir + "/one" + file)) << task;
+  }
 }
 
 // Sharded generation: 5 requests over 2 ranks (3 + 2), two sampled completions each (the requests'

@@ -152,10 +152,14 @@ TEST(StudyRun, WritesTheLayoutAndSkipsWhatIsDone) {
   EXPECT_EQ(results["system_instruction"], "Be brief.");  // the stage's lm-eval prompt keys reach the evaluation
   EXPECT_EQ(results["fewshot_as_multiturn"], true);
   EXPECT_EQ(run(with_eval, f.study_path).ran, 0);
-  // another limit re-runs the evaluations only
+  // another limit re-runs the evaluations only, taking the documents they share from the eval's
+  // response cache, which the rerun keeps
   EXPECT_EQ(run(pipeline_yaml(f.dir, 20, "2e-3", "0.2", eval_stage(3)), f.study_path).ran_jobs,
             (std::vector<std::string>{"eval:init", "eval:dpo"}));
-  EXPECT_EQ(read_json_file(out + "/dpo/eval/results.json")["n-samples"]["ifeval"]["effective"], 3);
+  results = read_json_file(out + "/dpo/eval/results.json");
+  EXPECT_EQ(results["n-samples"]["ifeval"]["effective"], 3);
+  EXPECT_EQ(results["tinythink"]["tasks"]["ifeval"]["cached_requests"], 2);
+  EXPECT_EQ(results["config"]["use_cache"], out + "/dpo/eval/response_cache");
 
   // --only: one stage, after its dependencies.
   RunSummary only = run(pipeline_yaml(f.dir, 20, "2e-3", "0.3"), f.study_path, {.only = "dpo"});

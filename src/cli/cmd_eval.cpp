@@ -1,6 +1,5 @@
 // tinythink eval: the study's benchmarks and lm-eval's tasks on a model with the inference engine,
 // or re-scoring saved responses (src/eval/runner.h).
-#include <cmath>
 
 #include <CLI/CLI.hpp>
 
@@ -54,6 +53,10 @@ void register_eval(CLI::App& app) {
   cmd->add_option("--gen-kwargs", args->options.gen_kwargs, "e.g. temperature=0.6,top_p=0.95,max_gen_toks=1024");
   cmd->add_option("--seed", args->options.seed, "random seed (sampling and few-shot)")->check(unsigned_64());
   cmd->add_option("--output", args->options.output_dir, "output directory: results.json, samples_<task>.jsonl");
+  cmd->add_option("--use-cache", args->options.cache_dir,
+                  "a directory keeping the model's answers as they finish (lm-eval's --use_cache): a rerun after a "
+                  "kill, or with more documents or tasks, computes only what is missing; keyed by the model's files, "
+                  "precision and device, so one directory serves many models");
   cmd->add_option("--responses", args->options.responses_path, "re-score saved responses (JSONL with response + doc_id or the doc's text)");
   cmd->add_option("--data", args->options.data_root, "data root in the layout of ../shared/data (default: $TINYTHINK_SHARED/data), its files JSONL or parquet; or, for math500 / gsm8k / ifeval tasks, one test file (.jsonl, .parquet) or a Hub dataset id (its test split, else train); for mmlu / arc / bbh tasks, the Hub dataset lm-eval uses (cais/mmlu, allenai/ai2_arc, SaylorTwift/bbh) by id, a folder in its Hub layout (CONFIG/SPLIT-*.parquet), or one test file with its columns");
   cmd->add_option("--precision", args->precision, "fp32 or bf16 weights");
@@ -64,10 +67,8 @@ void register_eval(CLI::App& app) {
   cmd->add_flag("--list-tasks", args->list, "list the tasks and groups, then exit");
   add_device_option(cmd, args->device);
   cmd->callback([args, limit, fewshot, multiturn] {
-    if (limit->count() && !(args->options.limit > 0 && std::isfinite(args->options.limit)))
-      fail("eval --limit {}: give a number of documents (>= 1) or a fraction of them in (0, 1); leave --limit out for "
-           "every document",
-           args->options.limit);
+    if (limit->count() && !eval::limit_in_range(args->options.limit))
+      fail("eval --limit {}: {}; leave --limit out for every document", args->options.limit, eval::kLimitHint);
     if (fewshot->count() && args->options.num_fewshot < 0)
       fail("eval --num-fewshot {}: must be >= 0", args->options.num_fewshot);
     if (multiturn->count()) args->options.fewshot_as_multiturn = parse_flag_value("--fewshot-as-multiturn", args->fewshot_as_multiturn);

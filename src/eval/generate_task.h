@@ -10,6 +10,8 @@
 
 namespace tt::eval {
 
+class ResponseCache;
+
 // The sampling seed of one doc: the run's seed, the task and the doc id mixed (FNV-1a).
 uint64_t doc_seed(uint64_t seed, const std::string& task, int64_t doc_id);
 
@@ -20,8 +22,9 @@ uint64_t doc_seed(uint64_t seed, const std::string& task, int64_t doc_id);
 infer::SamplingParams generation_params(const GenerationDefaults& gen, const GenKwargs& kwargs, uint64_t seed,
                                         bool stops_after_thinking);
 
-// Fills run.prompts, run.responses and the token counts for run.docs.
+// Fills run.prompts, run.responses and the token counts for run.docs: each response from `cache`
+// when it holds the request, else from the engine (and then put into `cache`). `cache` may be null.
 void generate_task(const EvalOptions& options, infer::Session& session, const Task& task, const GenKwargs& kwargs,
-                   TaskRun& run);
+                   TaskRun& run, ResponseCache* cache);
 
 }  // namespace tt::eval

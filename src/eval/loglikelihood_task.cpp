@@ -5,6 +5,7 @@
 #include "core/error.h"
 #include "eval/progress.h"
 #include "eval/python_compat.h"
+#include "eval/response_cache.h"
 
 namespace tt::eval {
 
@@ -74,21 +75,36 @@ TokenPair encode_pair(const infer::Session& session, std::string context, std::s
   return {std::move(context_ids), std::move(cont)};
 }
 
-void loglikelihood_task(const EvalOptions& options, infer::Session& session, const Task& task, TaskRun& run) {
+void loglikelihood_task(const EvalOptions& options, infer::Session& session, const Task& task, TaskRun& run,
+                        ResponseCache* cache) {
   const int64_t n = static_cast<int64_t>(run.docs.size());
   const ChoicePairs c = encode_choices(options, session, task, run);
   run.choice_ll.assign(n, {});
   for (int64_t i = 0; i < n; ++i) run.choice_ll[i].resize(task.choices(*run.docs[i]).size());
+  const auto answer = [&](size_t pair, double ll) { run.choice_ll[c.owner[pair].first][c.owner[pair].second] = ll; };
   Progress progress(options.progress, task.name(), n);
-  // In slices, so the progress bar moves.
+  // In slices, so the progress bar moves and the cache grows as the run goes.
   for (size_t start = 0; start < c.pairs.size();) {
     const size_t end = slice_end(c, start, 256);
-    std::vector<TokenPair> slice(c.pairs.begin() + start, c.pairs.begin() + end);
-    const auto logps = session.engine->loglikelihood(slice);
-    for (size_t k = 0; k < slice.size(); ++k) {
+    std::vector<size_t> todo;  // pairs of the slice the cache does not hold
+    std::vector<std::string> keys;
+    for (size_t k = start; k < end; ++k) {
+      if (!cache) {
+        todo.push_back(k);
+        continue;
+      }
+      keys.push_back(ResponseCache::loglikelihood_key(c.pairs[k]));
+      if (const std::optional<double> ll = cache->find_loglikelihood(keys.back())) answer(k, *ll);
+      else todo.push_back(k);
+    }
+    std::vector<TokenPair> slice;
+    for (size_t k : todo) slice.push_back(c.pairs[k]);
+    const auto logps = slice.empty() ? std::vector<std::vector<float>>() : session.engine->loglikelihood(slice);
+    for (size_t t = 0; t < todo.size(); ++t) {
       double sum = 0;
-      for (float v : logps[k]) sum += v;
-      run.choice_ll[c.owner[start + k].first][c.owner[start + k].second] = sum;
+      for (float v : logps[t]) sum += v;
+      answer(todo[t], sum);
+      if (cache) cache->put_loglikelihood(keys[todo[t] - start], sum);
     }
     progress.show(c.owner[end - 1].first + 1);
     start = end;

@@ -11,6 +11,8 @@
 
 namespace tt::eval {
 
+class ResponseCache;
+
 using TokenPair = std::pair<std::vector<int32_t>, std::vector<int32_t>>;  // (context ids, continuation ids)
 
 // lm-eval's _encode_pair: the context's trailing whitespace (Python's str.rstrip(): spaces, newlines,
@@ -19,7 +21,10 @@ using TokenPair = std::pair<std::vector<int32_t>, std::vector<int32_t>>;  // (co
 // EOS (or BOS) token; a context too long for the model keeps its end.
 TokenPair encode_pair(const infer::Session& session, std::string context, std::string continuation, bool add_bos);
 
-// Fills run.prompts, run.choice_ll and run.prompt_tokens for run.docs.
-void loglikelihood_task(const EvalOptions& options, infer::Session& session, const Task& task, TaskRun& run);
+// Fills run.prompts, run.choice_ll and run.prompt_tokens for run.docs: each pair's log-likelihood
+// from `cache` when it holds the pair, else from the engine (and then put into `cache`). `cache`
+// may be null.
+void loglikelihood_task(const EvalOptions& options, infer::Session& session, const Task& task, TaskRun& run,
+                        ResponseCache* cache);
 
 }  // namespace tt::eval

@@ -58,6 +58,7 @@ Json timing_json(const TaskRun& run) {
           {"docs_per_second", run.seconds > 0 ? static_cast<double>(run.docs.size()) / run.seconds : 0.0},
           {"prompt_tokens", run.prompt_tokens},
           {"generated_tokens", run.generated_tokens},
+          {"cached_requests", run.cached_requests},
           {"generated_tokens_per_second", tokens_per_second}};
 }
 
@@ -73,6 +74,7 @@ Json run_config_json(const EvalOptions& options, const std::string& data_root) {
   return {{"model", rescoring ? "responses" : "tinythink"},
           {"model_args", rescoring ? options.responses_path : options.model_dir},
           {"batch_size", options.max_batch},
+          {"use_cache", options.cache_dir.empty() ? Json(nullptr) : Json(options.cache_dir)},
           {"limit", limit_json(options.limit)},
           {"num_fewshot", options.num_fewshot < 0 ? Json(nullptr) : Json(options.num_fewshot)},
           {"apply_chat_template", options.apply_chat_template},

@@ -13,6 +13,7 @@
 #include "eval/generate_task.h"
 #include "eval/loglikelihood_task.h"
 #include "eval/rescore.h"
+#include "eval/response_cache.h"
 #include "eval/results_writer.h"
 #include "eval/task.h"
 #include "eval/task_data.h"
@@ -44,9 +45,10 @@ std::unique_ptr<infer::Session> load_session(const EvalOptions& options) {
        .chat_template_missing = "--apply-chat-template, but the model has no chat template (tokenizer_config.json)"});
 }
 
-// Where the responses come from: a model, or a file of saved responses.
+// Where the responses come from: a model (and the cache of its answers), or a file of saved responses.
 struct ResponseSource {
   std::unique_ptr<infer::Session> session;
+  std::unique_ptr<ResponseCache> cache;
   std::vector<SavedResponse> saved;
 };
 
@@ -54,6 +56,7 @@ ResponseSource open_source(const EvalOptions& options, const std::vector<std::un
   ResponseSource source;
   if (options.responses_path.empty()) {
     source.session = load_session(options);
+    source.cache = open_response_cache(options, *source.session);
     return source;
   }
   source.saved = read_responses(options.responses_path);
@@ -64,17 +67,19 @@ ResponseSource open_source(const EvalOptions& options, const std::vector<std::un
 }
 
 // The model's responses or choice log-likelihoods for run.docs.
-void respond(const EvalOptions& options, infer::Session& session, const Task& task, const GenKwargs& kwargs,
+void respond(const EvalOptions& options, ResponseSource& source, const Task& task, const GenKwargs& kwargs,
              TaskRun& run) {
-  if (task.output_type() == OutputType::GenerateUntil) generate_task(options, session, task, kwargs, run);
-  else loglikelihood_task(options, session, task, run);
+  const int64_t hits = source.cache ? source.cache->hits() : 0;
+  if (task.output_type() == OutputType::GenerateUntil) generate_task(options, *source.session, task, kwargs, run, source.cache.get());
+  else loglikelihood_task(options, *source.session, task, run, source.cache.get());
+  if (source.cache) run.cached_requests = source.cache->hits() - hits;
 }
 
 // Under mpirun: rank r answers docs r, r + N, ... and every rank gathers every answer in doc order.
 // Per-document seeds and batch invariance make them those of one process, so scores, samples and
 // results are too. Answers travel as MessagePack: responses are bytes (not always valid UTF-8), and
 // log-likelihoods keep every bit.
-void respond_sharded(const EvalOptions& options, infer::Session& session, const Task& task, const GenKwargs& kwargs,
+void respond_sharded(const EvalOptions& options, ResponseSource& source, const Task& task, const GenKwargs& kwargs,
                      TaskRun& run) {
   Communicator& world = Communicator::world();
   const bool generates = task.output_type() == OutputType::GenerateUntil;
@@ -82,7 +87,7 @@ void respond_sharded(const EvalOptions& options, infer::Session& session, const 
   for (size_t i : rank_share(run.docs.size(), world.size(), world.rank())) mine.docs.push_back(run.docs[i]);
   EvalOptions rank_options = options;
   rank_options.progress = options.progress && world.is_root();
-  respond(rank_options, session, task, kwargs, mine);
+  respond(rank_options, source, task, kwargs, mine);
   std::vector<std::string> answers;
   for (size_t j = 0; j < mine.docs.size(); ++j) {
     nlohmann::json answer = {{"prompt", mine.prompts[j]}};
@@ -94,10 +99,11 @@ void respond_sharded(const EvalOptions& options, infer::Session& session, const 
     const std::vector<uint8_t> packed = nlohmann::json::to_msgpack(answer);
     answers.emplace_back(packed.begin(), packed.end());
   }
-  int64_t tokens[2] = {mine.prompt_tokens, mine.generated_tokens};
-  world.all_reduce_sum(tokens, 2);
+  int64_t tokens[3] = {mine.prompt_tokens, mine.generated_tokens, mine.cached_requests};
+  world.all_reduce_sum(tokens, 3);
   run.prompt_tokens = tokens[0];
   run.generated_tokens = tokens[1];
+  run.cached_requests = tokens[2];
   for (const std::string& bytes : gather_shares(world, answers, run.docs.size())) {
     const nlohmann::json answer = nlohmann::json::from_msgpack(bytes);
     run.prompts.push_back(answer["prompt"].get<std::string>());
@@ -128,8 +134,8 @@ void collect(const EvalOptions& options, ResponseSource& source, const Task& tas
     return;
   }
   for (int64_t i = 0; i < limit; ++i) run.docs.push_back(&docs[i]);
-  if (Communicator::world().distributed()) respond_sharded(options, *source.session, task, kwargs, run);
-  else respond(options, *source.session, task, kwargs, run);
+  if (Communicator::world().distributed()) respond_sharded(options, source, task, kwargs, run);
+  else respond(options, source, task, kwargs, run);
 }
 
 // The responses as scored. With --strip-thinking, as lm-eval's postprocess_generated_text with a
@@ -163,7 +169,8 @@ void log_task_summary(const Task& task, const TaskRun& run, const MetricTable& m
   for (const auto& key : task.metric_keys())
     headline += fmt::format("{}{} {:.4f} ± {:.4f}", headline.empty() ? "" : ", ", key, metrics.at(key).value,
                             metrics.at(key).stderr_);
-  log_info("{}: {} docs in {:.1f}s: {}", task.name(), run.docs.size(), run.seconds, headline);
+  const std::string cached = run.cached_requests > 0 ? fmt::format(" ({} requests from the cache)", run.cached_requests) : "";
+  log_info("{}: {} docs in {:.1f}s{}: {}", task.name(), run.docs.size(), run.seconds, cached, headline);
 }
 
 // Re-scoring a previous run's samples file into the folder that holds it would replace the file being read.
@@ -176,11 +183,12 @@ void check_outputs_spare_the_responses(const EvalOptions& options, const std::ve
 
 // As lm-eval's EvaluateConfig refuses them; and what would not apply to saved responses.
 void check_options(const EvalOptions& options) {
-  if (options.limit != -1 && !(options.limit > 0 && std::isfinite(options.limit)))
-    fail("eval: limit {}: give a number of documents (>= 1) or a fraction of them in (0, 1)", options.limit);
+  if (options.limit != -1 && !limit_in_range(options.limit)) fail("eval: limit {}: {}", options.limit, kLimitHint);
   if (options.fewshot_as_multiturn.value_or(false) && !options.apply_chat_template)
     fail("eval: --fewshot-as-multiturn true needs --apply-chat-template (as lm-eval: few-shot turns exist only in a "
          "chat)");
+  if (!options.responses_path.empty() && !options.cache_dir.empty())
+    fail("eval --responses: --use-cache would not apply: saved responses are re-scored, not generated; leave it out");
   if (!options.responses_path.empty() && !options.system_instruction.empty())
     fail("eval --responses: a system instruction would not apply: saved responses are re-scored, not generated; leave "
          "it out");

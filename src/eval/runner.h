@@ -7,6 +7,7 @@
 //   OUTPUT/samples_<task>.jsonl   one line per document: doc_id, doc, target, arguments (prompt),
 //                                  resps, filtered_resps, per-metric values, task extras
 #pragma once
+#include <cmath>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -35,6 +36,12 @@ struct EvalOptions {
   uint64_t seed = 1234;
   std::string output_dir;
   std::string responses_path;           // re-score saved responses instead of running a model
+  // lm-eval's use_cache: a directory keeping the model's answers as they finish (response_cache.h),
+  // so a rerun after a kill, or with more documents or tasks, computes only what is missing. "" = none.
+  std::string cache_dir;
+  // The cache directory is this evaluation's alone (a study's eval stage): the files of other models
+  // there, those of the checkpoint before it was trained again, are removed.
+  bool cache_holds_one_model = false;
   std::string data_root;                // see TaskOptions
   Precision precision = Precision::BF16;
   int64_t max_batch = 64;
@@ -46,6 +53,10 @@ struct EvalOptions {
   bool strip_thinking = false;
   bool add_bos = false;                 // BOS before plain-text prompts (lm-eval's add_bos_token; chat templates write their own)
 };
+
+// A limit (EvalOptions::limit) other than -1 must be a count or a fraction: positive and finite.
+inline bool limit_in_range(double limit) { return limit > 0 && std::isfinite(limit); }
+inline constexpr const char* kLimitHint = "give a number of documents (>= 1) or a fraction of them in (0, 1)";
 
 // Runs every task and writes results.json and the samples files atomically into output_dir.
 // Returns the results.json object.

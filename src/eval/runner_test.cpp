@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "core/error.h"
+#include "eval/eval_test_util.h"
 #include "eval/task.h"
 #include "infer/test_models.h"
 #include "io/file.h"
@@ -208,17 +209,8 @@ TEST(EvalRunner, BadInputsAreClearErrors) {
   EXPECT_THROW(expand_task_names({"no_such_task"}), Error);
 }
 
-// A model directory with a tiny random model and the tiny byte-level tokenizer.
-std::string tiny_model_dir(const std::string& tag) {
-  const std::string dir = testing::make_temp_dir(tag);
-  Model model = infer::testing::tiny_model(3, 0.3);
-  infer::testing::write_tiny_tokenizer(dir);
-  save_model(model, dir + "/model", {.tokenizer_source = dir + "/tokenizer.json"});
-  return dir + "/model";
-}
-
 TEST(EvalRunner, GeneratesWithTheEngineDeterministically) {
-  const std::string model_dir = tiny_model_dir("eval-gen");
+  const std::string model_dir = test_util::tiny_model_dir("eval-gen");
   EvalOptions options;
   options.model_dir = model_dir;
   options.output_dir = model_dir + "/../out1";
@@ -242,7 +234,7 @@ TEST(EvalRunner, GeneratesWithTheEngineDeterministically) {
 }
 
 TEST(EvalRunner, SeveralTasksInOneRunGiveTheirOwnResponses) {
-  const std::string model_dir = tiny_model_dir("eval-two");
+  const std::string model_dir = test_util::tiny_model_dir("eval-two");
   EvalOptions options;
   options.model_dir = model_dir;
   options.progress = false;
@@ -274,7 +266,7 @@ double continuation_logprob(Model& model, const Tokenizer& tok, const std::strin
 }
 
 TEST(EvalRunner, ChoiceLogLikelihoodsEqualTheModelsScores) {
-  const std::string model_dir = tiny_model_dir("eval-mc");
+  const std::string model_dir = test_util::tiny_model_dir("eval-mc");
   EvalOptions options;
   options.model_dir = model_dir;
   options.output_dir = model_dir + "/../out";
@@ -305,7 +297,7 @@ TEST(EvalRunner, ChoiceLogLikelihoodsEqualTheModelsScores) {
 // the assistant header, not only spaces) moves into it (_encode_pair's context.rstrip()). The samples
 // record the continuations as scored.
 TEST(EvalRunner, ChoicesUnderAChatTemplateAreScoredAsLmEvalDoes) {
-  const std::string model_dir = tiny_model_dir("eval-mc-chat");
+  const std::string model_dir = test_util::tiny_model_dir("eval-mc-chat");
   std::ofstream(model_dir + "/tokenizer_config.json")
       << Json{{"chat_template",
                "{% for m in messages %}<{{ m['role'] }}>{{ m['content'] }}</s>{% endfor %}"

@@ -21,6 +21,7 @@ struct TaskRun {
   std::vector<DocScore> scores;
   double seconds = 0;
   int64_t prompt_tokens = 0, generated_tokens = 0;
+  int64_t cached_requests = 0;  // answered from the response cache (response_cache.h)
 };
 
 // How prompts are rendered: lm-eval's apply_chat_template, fewshot_as_multiturn and system_instruction.

@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <cmath>
 #include <filesystem>
 
 #include "core/error.h"
@@ -166,8 +165,12 @@ int64_t config_int(const Job& job, const std::string& key, int64_t fallback) {
 }
 
 bool config_bool(const Job& job, const std::string& key, bool fallback) {
+  return config_optional_bool(job, key).value_or(fallback);
+}
+
+std::optional<bool> config_optional_bool(const Job& job, const std::string& key) {
   YAML::Node n = value_of(job, key);
-  if (!n || n.IsNull()) return fallback;
+  if (!n || n.IsNull()) return std::nullopt;
   const std::string s = n.IsScalar() ? n.Scalar() : "";
   if (s == "true" || s == "True") return true;
   if (s == "false" || s == "False") return false;
@@ -234,8 +237,8 @@ void validate_job(const Job& job) {
   if (job.kind == StageKind::Eval) {
     if (config_list(job, "tasks").empty()) fail("{}: missing (the tasks to evaluate)", where(job, "tasks"));
     for (const char* key : {"num_fewshot", "seed", "max_batch"}) config_int(job, key, 0);
-    if (const double limit = config_number(job, "limit", -1); limit != -1 && !(limit > 0 && std::isfinite(limit)))
-      fail("{}: {}: give a number of documents (>= 1) or a fraction of them in (0, 1)", where(job, "limit"), limit);
+    if (const double limit = config_number(job, "limit", -1); limit != -1 && !eval::limit_in_range(limit))
+      fail("{}: {}: {}", where(job, "limit"), limit, eval::kLimitHint);
     eval::EvalOptions prompt_format;
     read_prompt_format(job, prompt_format);
     config_bool(job, "strip_thinking", false);

@@ -2,6 +2,8 @@
 // synthetic data generator, evaluation and the report, called in-process with the job's resolved
 // config.
 #pragma once
+#include <optional>
+
 #include <nlohmann/json.hpp>
 
 #include "core/precision.h"
@@ -26,10 +28,14 @@ std::string config_string(const Job& job, const std::string& key, const std::str
 double config_number(const Job& job, const std::string& key, double fallback);
 int64_t config_int(const Job& job, const std::string& key, int64_t fallback);
 bool config_bool(const Job& job, const std::string& key, bool fallback);
+std::optional<bool> config_optional_bool(const Job& job, const std::string& key);  // nullopt: absent or null
 std::vector<std::string> config_list(const Job& job, const std::string& key);
 // The engine's GPU of a pairs or eval stage from its `device` (auto|cpu|cuda[:N], default auto), logged:
 // the CUDA ordinal, or -1 for the CPU.
 int config_device(const Job& job, Precision precision);
+
+// An eval job's response cache (eval::EvalOptions::cache_dir), in its directory.
+inline constexpr const char* kEvalResponseCache = "response_cache";
 
 // The kinds whose actions live in stages_external.cpp (they call other modules' entry points).
 void run_data_job(const Job& job);

@@ -62,8 +62,7 @@ std::string eval_gen_kwargs(const Job& job) {
 
 void read_prompt_format(const Job& job, eval::EvalOptions& o) {
   o.apply_chat_template = config_bool(job, "apply_chat_template", o.apply_chat_template);
-  if (const YAML::Node n = job.config["fewshot_as_multiturn"]; n && !n.IsNull())
-    o.fewshot_as_multiturn = config_bool(job, "fewshot_as_multiturn", true);
+  o.fewshot_as_multiturn = config_optional_bool(job, "fewshot_as_multiturn");
   o.system_instruction = config_string(job, "system_instruction", "");
   if (o.fewshot_as_multiturn.value_or(false) && !o.apply_chat_template)
     fail("stage '{}': fewshot_as_multiturn: true needs apply_chat_template: true (as lm-eval: few-shot turns exist "
@@ -86,6 +85,8 @@ void run_eval_job(const Job& job) {
   o.max_batch = config_int(job, "max_batch", o.max_batch);
   o.cuda_device = config_device(job, o.precision);
   o.output_dir = job.dir;
+  o.cache_dir = job.dir + "/" + kEvalResponseCache;
+  o.cache_holds_one_model = true;
   o.progress = ::isatty(2) != 0;
   eval::run_eval(o);
 }
