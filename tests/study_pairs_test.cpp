@@ -98,6 +98,57 @@ TEST(StudyPairs, PromptsFileErrorsNameTheLine) {
 
 // Sampling from a tiny random model: the same seed gives the same file; the summary agrees with the
 // pairs written, and every chosen / rejected completion verifies as such.
+// --use-cache: a run on the first prompts, then a run on all of them with the same cache, samples
+// only the new prompts and writes the pairs of a run that never used a cache (each prompt's seed
+// makes its samples its own). Samples the cache holds are what the pairs are made of.
+TEST(StudyPairs, ACachedRerunWritesThePairsOfAnUncachedRun) {
+  log_quiet() = true;
+  std::string dir = testing::make_temp_dir("pairs-cache");
+  PairsOptions o;
+  o.model_dir = testing::write_tiny_model_dir(dir + "/model");
+  {
+    std::ofstream p(dir + "/prompts.jsonl");
+    for (int i = 0; i < 10; ++i)
+      p << nlohmann::json({{"prompt", "count " + std::to_string(i)}, {"answer", std::to_string(i % 3)}}).dump() << "\n";
+  }
+  o.prompts_path = dir + "/prompts.jsonl";
+  o.k = 5;
+  o.temperature = 1.0;
+  o.max_new_tokens = 10;
+  o.precision = Precision::FP32;
+  o.max_batch = 7;
+  o.output_dir = dir + "/alone";
+  build_pairs(o);
+  o.cache_dir = dir + "/cache";
+  o.limit = 4;
+  o.output_dir = dir + "/first";
+  build_pairs(o);
+  o.limit = -1;
+  o.output_dir = dir + "/all";
+  build_pairs(o);
+  log_quiet() = false;
+  EXPECT_EQ(read_file(dir + "/all/pairs.jsonl"), read_file(dir + "/alone/pairs.jsonl"));
+  nlohmann::json all = read_json_file(dir + "/all/pairs_summary.json"), alone = read_json_file(dir + "/alone/pairs_summary.json");
+  all.erase("seconds");
+  alone.erase("seconds");
+  EXPECT_EQ(all, alone);  // correct and truncated samples too: the finish reasons come back from the cache
+  EXPECT_EQ(all["samples"], 50);
+  EXPECT_GT(all["truncated_samples"], 0) << all.dump();   // finish reasons of both kinds
+  EXPECT_LT(all["truncated_samples"], 50) << all.dump();
+  // The cache holds one line per prompt, with its five samples.
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::directory_iterator(dir + "/cache")) files.push_back(e.path().string());
+  ASSERT_EQ(files.size(), 1u);
+  int64_t lines = 0;
+  read_jsonl(files[0], [&](int64_t, const nlohmann::json& row) {
+    if (row.contains("samples")) {
+      ++lines;
+      EXPECT_EQ(row["samples"].size(), 5u);
+    }
+  });
+  EXPECT_EQ(lines, 10);
+}
+
 TEST(StudyPairs, SamplingIsDeterministicAndEveryPairVerifies) {
   log_quiet() = true;
   std::string dir = testing::make_temp_dir("pairs-sample");

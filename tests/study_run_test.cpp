@@ -133,8 +133,18 @@ TEST(StudyRun, WritesTheLayoutAndSkipsWhatIsDone) {
   EXPECT_EQ(read_json_file(out + "/dpo/run.json")["params"]["beta"], 0.2);
 
   // An SFT change re-runs SFT and everything that starts from it; init is kept.
+  const auto cache_files = [&] {
+    std::vector<std::string> names;
+    for (const auto& e : fs::directory_iterator(out + "/pairs/response_cache")) names.push_back(e.path().filename());
+    return names;
+  };
+  const std::vector<std::string> before = cache_files();
+  ASSERT_EQ(before.size(), 1u);  // the pairs stage's samples, kept for a rerun
   RunSummary lr = run(pipeline_yaml(f.dir, 20, "2e-3", "0.2"), f.study_path);
   EXPECT_EQ(lr.ran_jobs, (std::vector<std::string>{"sft", "pairs", "dpo"}));
+  const std::vector<std::string> after = cache_files();  // the retrained model's, the old one's removed
+  ASSERT_EQ(after.size(), 1u);
+  EXPECT_NE(after, before);
 
   // A changed input file re-runs its consumer.
   testing::write_token_pairs(f.dir + "/pairs.jsonl", 8, 99);

@@ -31,6 +31,9 @@ void register_pairs(CLI::App& app) {
   cmd->add_option("--chat-template", o->chat_template, "a .jinja file instead of the model's template");
   cmd->add_option("--precision", *precision, "bf16 (default) or fp32");
   cmd->add_option("--max-batch", o->max_batch, "samples decoding at once (default 64)")->check(positive());
+  cmd->add_option("--use-cache", o->cache_dir,
+                  "a directory keeping each prompt's samples as they finish: a rerun after a kill, or with more "
+                  "prompts, samples only what is missing (keyed by the model's files, precision and device)");
   add_device_option(cmd, *device);
   cmd->callback([o, precision, device, limit] {
     if (limit->count() && o->limit < 1) fail("pairs --limit {}: must be >= 1 (leave --limit out for every prompt)", o->limit);

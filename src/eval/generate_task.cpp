@@ -1,14 +1,10 @@
 #include "eval/generate_task.h"
 
 #include <algorithm>
-#include <functional>
-#include <optional>
-#include <unordered_map>
 
-#include "core/error.h"
 #include "core/log.h"
 #include "eval/progress.h"
-#include "eval/response_cache.h"
+#include "infer/response_cache.h"
 
 namespace tt::eval {
 
@@ -21,29 +17,6 @@ void fit_context(std::vector<int32_t>& ids, infer::SamplingParams& params, int64
   if (static_cast<int64_t>(ids.size()) > keep) ids.erase(ids.begin(), ids.end() - keep);
   if (static_cast<int64_t>(ids.size()) + params.max_new_tokens > limit)
     params.max_new_tokens = std::max<int64_t>(1, limit - static_cast<int64_t>(ids.size()));
-}
-
-// Steps the engine until every request is done. `finished(request)` gets each request as soon as
-// the step that ends it returns (so the response cache holds it before the next step starts).
-void run_with_progress(infer::Engine& engine, const EvalOptions& options, const Task& task, int64_t n, int64_t done,
-                       const std::function<void(int64_t)>& finished) {
-  Progress progress(options.progress, task.name(), n);
-  if (done > 0) progress.show(done);
-  std::vector<int64_t> ended;
-  engine.set_stream([&](int64_t request, int64_t, const std::string&, bool sample_done) {
-    if (sample_done) ended.push_back(request);
-  });
-  const auto harvest = [&] {
-    for (int64_t request : ended)
-      if (engine.finished(request)) {
-        finished(request);
-        progress.show(++done);
-      }
-    ended.clear();
-  };
-  while (engine.step()) harvest();
-  harvest();
-  engine.set_stream(nullptr);
 }
 
 }  // namespace
@@ -74,12 +47,10 @@ uint64_t doc_seed(uint64_t seed, const std::string& task, int64_t doc_id) {
 }
 
 void generate_task(const EvalOptions& options, infer::Session& session, const Task& task, const GenKwargs& kwargs,
-                   TaskRun& run, ResponseCache* cache) {
+                   TaskRun& run, infer::ResponseCache* cache) {
   const GenerationDefaults gen = effective_generation(task.generation_defaults(), kwargs);
   const int64_t n = static_cast<int64_t>(run.docs.size());
-  std::vector<std::optional<ResponseCache::Generation>> answers(n);
-  std::vector<std::string> keys(n);
-  std::unordered_map<int64_t, int64_t> doc_of_request;  // the engine numbers requests across tasks
+  std::vector<infer::GenerationRequest> requests;
   bool warned = false;
   for (int64_t i = 0; i < n; ++i) {
     const Prompt p = task.prompt(*run.docs[i]);
@@ -94,26 +65,13 @@ void generate_task(const EvalOptions& options, infer::Session& session, const Ta
     std::vector<int32_t> ids = session.tokenizer->encode(run.prompts.back(), options.add_bos && !chat_used);
     fit_context(ids, params, session.model.config.max_position_embeddings);
     run.prompt_tokens += static_cast<int64_t>(ids.size());
-    if (cache) {
-      keys[i] = ResponseCache::generation_key(ids, params);
-      if (const ResponseCache::Generation* g = cache->find_generation(keys[i])) {
-        answers[i] = *g;
-        continue;
-      }
-    }
-    doc_of_request[session.engine->add({std::move(ids), params})] = i;
+    requests.push_back({std::move(ids), params});
   }
-  const auto cached = static_cast<int64_t>(n - static_cast<int64_t>(doc_of_request.size()));
-  run_with_progress(*session.engine, options, task, n, cached, [&](int64_t request) {
-    const int64_t i = doc_of_request.at(request);
-    infer::GenerationResult r = session.engine->take(request);
-    answers[i] = ResponseCache::Generation{std::move(r.samples[0].text), static_cast<int64_t>(r.samples[0].ids.size())};
-    if (cache) cache->put_generation(keys[i], *answers[i]);
-  });
-  for (int64_t i = 0; i < n; ++i) {
-    if (!answers[i]) fail("{}: doc {}: the engine finished without its response", task.name(), run.docs[i]->id);
-    run.generated_tokens += answers[i]->tokens;
-    run.responses.push_back(std::move(answers[i]->text));
+  Progress progress(options.progress, task.name(), n);
+  for (infer::GenerationResult& r :
+       infer::generate_cached(*session.engine, std::move(requests), cache, [&](int64_t done) { progress.show(done); })) {
+    run.generated_tokens += static_cast<int64_t>(r.samples[0].ids.size());
+    run.responses.push_back(std::move(r.samples[0].text));
   }
 }
 

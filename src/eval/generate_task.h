@@ -8,9 +8,11 @@
 #include "eval/runner.h"
 #include "eval/task_run.h"
 
-namespace tt::eval {
-
+namespace tt::infer {
 class ResponseCache;
+}
+
+namespace tt::eval {
 
 // The sampling seed of one doc: the run's seed, the task and the doc id mixed (FNV-1a).
 uint64_t doc_seed(uint64_t seed, const std::string& task, int64_t doc_id);
@@ -25,6 +27,6 @@ infer::SamplingParams generation_params(const GenerationDefaults& gen, const Gen
 // Fills run.prompts, run.responses and the token counts for run.docs: each response from `cache`
 // when it holds the request, else from the engine (and then put into `cache`). `cache` may be null.
 void generate_task(const EvalOptions& options, infer::Session& session, const Task& task, const GenKwargs& kwargs,
-                   TaskRun& run, ResponseCache* cache);
+                   TaskRun& run, infer::ResponseCache* cache);
 
 }  // namespace tt::eval

@@ -5,7 +5,7 @@
 #include "core/error.h"
 #include "eval/progress.h"
 #include "eval/python_compat.h"
-#include "eval/response_cache.h"
+#include "infer/response_cache.h"
 
 namespace tt::eval {
 
@@ -76,7 +76,7 @@ TokenPair encode_pair(const infer::Session& session, std::string context, std::s
 }
 
 void loglikelihood_task(const EvalOptions& options, infer::Session& session, const Task& task, TaskRun& run,
-                        ResponseCache* cache) {
+                        infer::ResponseCache* cache) {
   const int64_t n = static_cast<int64_t>(run.docs.size());
   const ChoicePairs c = encode_choices(options, session, task, run);
   run.choice_ll.assign(n, {});
@@ -93,7 +93,7 @@ void loglikelihood_task(const EvalOptions& options, infer::Session& session, con
         todo.push_back(k);
         continue;
       }
-      keys.push_back(ResponseCache::loglikelihood_key(c.pairs[k]));
+      keys.push_back(infer::ResponseCache::loglikelihood_key(c.pairs[k].first, c.pairs[k].second));
       if (const std::optional<double> ll = cache->find_loglikelihood(keys.back())) answer(k, *ll);
       else todo.push_back(k);
     }

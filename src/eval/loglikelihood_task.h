@@ -9,9 +9,11 @@
 #include "eval/runner.h"
 #include "eval/task_run.h"
 
-namespace tt::eval {
-
+namespace tt::infer {
 class ResponseCache;
+}
+
+namespace tt::eval {
 
 using TokenPair = std::pair<std::vector<int32_t>, std::vector<int32_t>>;  // (context ids, continuation ids)
 
@@ -25,6 +27,6 @@ TokenPair encode_pair(const infer::Session& session, std::string context, std::s
 // from `cache` when it holds the pair, else from the engine (and then put into `cache`). `cache`
 // may be null.
 void loglikelihood_task(const EvalOptions& options, infer::Session& session, const Task& task, TaskRun& run,
-                        ResponseCache* cache);
+                        infer::ResponseCache* cache);
 
 }  // namespace tt::eval

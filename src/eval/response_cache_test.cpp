@@ -1,4 +1,4 @@
-#include "eval/response_cache.h"
+#include "infer/response_cache.h"
 
 #include <gtest/gtest.h>
 
@@ -14,6 +14,8 @@
 
 namespace tt::eval {
 namespace {
+
+using infer::ResponseCache;
 
 namespace fs = std::filesystem;
 using Json = nlohmann::ordered_json;
@@ -70,9 +72,9 @@ TEST(ResponseCache, ARerunAfterAPartialRunWritesTheUninterruptedResults) {
   const auto files = jsonl_files(dir + "/cache");
   ASSERT_EQ(files.size(), 1u);
   const auto rows = test_util::read_jsonl_rows(files[0]);
-  EXPECT_EQ(rows[0]["format"], "tinythink-eval-response-cache-v1");
+  EXPECT_EQ(rows[0]["format"], "tinythink-response-cache-v1");
   int64_t generations = 0, loglikelihoods = 0;
-  for (size_t i = 1; i < rows.size(); ++i) (rows[i].contains("loglikelihood") ? loglikelihoods : generations) += 1;
+  for (size_t i = 1; i < rows.size(); ++i) (rows[i].contains("samples") ? generations : loglikelihoods) += 1;
   EXPECT_EQ(generations, 9);
   EXPECT_GE(loglikelihoods, 9 * 3);
 }
@@ -87,9 +89,9 @@ TEST(ResponseCache, TheRerunTakesItsAnswersFromTheFile) {
   std::string edited;
   for (auto row : test_util::read_jsonl_rows(file)) {
     if (row.contains("loglikelihood")) row["loglikelihood"] = -1.5;
-    if (row.contains("tokens")) {
-      row.erase("text_hex");
-      row["text"] = "The answer is 42.";
+    if (row.contains("samples")) {
+      row["samples"][0].erase("text_hex");
+      row["samples"][0]["text"] = "The answer is 42.";
     }
     edited += row.dump() + "\n";
   }
@@ -150,7 +152,11 @@ TEST(ResponseCache, EverySamplingParameterChangesTheKey) {
   }
   EXPECT_EQ(keys.size(), changes.size() + 1);
   EXPECT_NE(ResponseCache::generation_key({5, 6}, base), key);
-  EXPECT_NE(ResponseCache::loglikelihood_key({{1, 2}, {3}}), ResponseCache::loglikelihood_key({{1}, {2, 3}}));
+  EXPECT_NE(ResponseCache::loglikelihood_key({1, 2}, {3}), ResponseCache::loglikelihood_key({1}, {2, 3}));
+  EXPECT_TRUE(ResponseCache::cacheable(base));
+  infer::SamplingParams with_logprobs = base;
+  with_logprobs.logprobs = 0;
+  EXPECT_FALSE(ResponseCache::cacheable(with_logprobs));
 }
 
 // A line cut off by a kill at the end of the file is dropped (and cut from the file, so the next
@@ -165,8 +171,11 @@ TEST(ResponseCache, ACutLastLineIsDroppedAndADamagedLineIsAnError) {
   std::string file;
   {
     ResponseCache c(cache, *session, Precision::FP32, -1, 0, 1);
-    c.put_generation(key, {bytes, 4});
-    c.put_loglikelihood(ResponseCache::loglikelihood_key({{1}, {2}}), -0.25);
+    infer::GenerationResult r;
+    r.samples.push_back({.ids = {4, 5, 6, 259}, .text = bytes, .finish_reason = "stop"});
+    r.samples.push_back({.ids = {7}, .text = "", .finish_reason = "length"});
+    c.put_generation(key, r);
+    c.put_loglikelihood(ResponseCache::loglikelihood_key({1}, {2}), -0.25);
     file = c.path();
   }
   EXPECT_NE(read_file(file).find("text_hex"), std::string::npos);
@@ -177,20 +186,29 @@ TEST(ResponseCache, ACutLastLineIsDroppedAndADamagedLineIsAnError) {
   {
     ResponseCache c(cache, *session, Precision::FP32, -1, 0, 1);
     EXPECT_EQ(c.entries(), 2);
-    const ResponseCache::Generation* g = c.find_generation(key);
+    const infer::GenerationResult* g = c.find_generation(key);
     ASSERT_NE(g, nullptr);
-    EXPECT_EQ(g->text, bytes);
-    EXPECT_EQ(g->tokens, 4);
-    EXPECT_EQ(c.find_loglikelihood(ResponseCache::loglikelihood_key({{1}, {2}})), -0.25);
-    EXPECT_EQ(c.find_loglikelihood(ResponseCache::loglikelihood_key({{2}, {1}})), std::nullopt);
+    ASSERT_EQ(g->samples.size(), 2u);
+    EXPECT_EQ(g->samples[0].text, bytes);
+    EXPECT_EQ(g->samples[0].ids, (std::vector<int32_t>{4, 5, 6, 259}));
+    EXPECT_EQ(g->samples[0].finish_reason, "stop");
+    EXPECT_EQ(g->samples[1].ids, (std::vector<int32_t>{7}));
+    EXPECT_EQ(g->samples[1].finish_reason, "length");
+    EXPECT_EQ(c.find_loglikelihood(ResponseCache::loglikelihood_key({1}, {2})), -0.25);
+    EXPECT_EQ(c.find_loglikelihood(ResponseCache::loglikelihood_key({2}, {1})), std::nullopt);
     EXPECT_EQ(c.hits(), 2);
     EXPECT_EQ(c.misses(), 1);
   }
   const std::string cut = read_file(file);
   EXPECT_EQ(cut, whole.substr(0, whole.rfind('\n') + 1));
-  for (const std::string damage : {std::string("{\"request\": 7}\n"), std::string("not json\n"),
-                                   std::string("{\"request\": \"0123456789abcdef0123456789abcdef\"}\n")}) {
-    write_file_atomic(file, cut.substr(0, cut.find('\n') + 1) + damage + cut.substr(cut.find('\n') + 1));
+  const std::string request = R"({"request": "0123456789abcdef0123456789abcdef", )";
+  for (const std::string damage :
+       {std::string("{\"request\": 7}"), std::string("not json"), request + R"("samples": []})",
+        request + R"("samples": [{"ids": [-1], "text": "", "finish_reason": "stop"}]})",
+        request + R"("samples": [{"ids": [1], "text": "", "finish_reason": "eos"}]})",
+        request + R"("samples": [{"ids": [1], "text_hex": "zz", "finish_reason": "stop"}]})",
+        request + R"("loglikelihood": "x"})"}) {
+    write_file_atomic(file, cut.substr(0, cut.find('\n') + 1) + damage + "\n" + cut.substr(cut.find('\n') + 1));
     const std::string error = test_util::error_of([&] { ResponseCache c(cache, *session, Precision::FP32, -1, 0, 1); });
     EXPECT_NE(error.find(file + ":2: "), std::string::npos) << error;
     EXPECT_NE(error.find("delete it"), std::string::npos) << error;
@@ -205,11 +223,11 @@ TEST(ResponseCache, RanksWriteTheirOwnFilesAndReadEveryOne) {
   for (int rank = 0; rank < 2; ++rank) {
     ResponseCache c(cache, *session, Precision::FP32, -1, rank, 2);
     EXPECT_NE(c.path().find(".rank" + std::to_string(rank) + ".jsonl"), std::string::npos);
-    c.put_loglikelihood(ResponseCache::loglikelihood_key({{rank}, {9}}), -1.0 - rank);
+    c.put_loglikelihood(ResponseCache::loglikelihood_key({rank}, {9}), -1.0 - rank);
   }
   ResponseCache one(cache, *session, Precision::FP32, -1, 0, 1);
   EXPECT_EQ(one.entries(), 2);
-  EXPECT_EQ(one.find_loglikelihood(ResponseCache::loglikelihood_key({{1}, {9}})), -2.0);
+  EXPECT_EQ(one.find_loglikelihood(ResponseCache::loglikelihood_key({1}, {9})), -2.0);
 }
 
 }  // namespace

@@ -13,10 +13,10 @@
 #include "eval/generate_task.h"
 #include "eval/loglikelihood_task.h"
 #include "eval/rescore.h"
-#include "eval/response_cache.h"
 #include "eval/results_writer.h"
 #include "eval/task.h"
 #include "eval/task_data.h"
+#include "infer/response_cache.h"
 #include "infer/session.h"
 #include "io/file.h"
 #include "io/output_path.h"
@@ -48,7 +48,7 @@ std::unique_ptr<infer::Session> load_session(const EvalOptions& options) {
 // Where the responses come from: a model (and the cache of its answers), or a file of saved responses.
 struct ResponseSource {
   std::unique_ptr<infer::Session> session;
-  std::unique_ptr<ResponseCache> cache;
+  std::unique_ptr<infer::ResponseCache> cache;
   std::vector<SavedResponse> saved;
 };
 
@@ -56,7 +56,10 @@ ResponseSource open_source(const EvalOptions& options, const std::vector<std::un
   ResponseSource source;
   if (options.responses_path.empty()) {
     source.session = load_session(options);
-    source.cache = open_response_cache(options, *source.session);
+    if (!options.cache_dir.empty())
+      source.cache = std::make_unique<infer::ResponseCache>(
+          options.cache_dir, *source.session, options.precision, options.cuda_device, Communicator::world().rank(),
+          Communicator::world().size(), options.cache_holds_one_model, "eval --use-cache");
     return source;
   }
   source.saved = read_responses(options.responses_path);

@@ -9,6 +9,7 @@
 #include "core/system.h"
 #include "core/content_hash.h"
 #include "eval/answer.h"
+#include "infer/response_cache.h"
 #include "infer/session.h"
 #include "io/file.h"
 #include "io/jsonl.h"
@@ -114,15 +115,15 @@ namespace {
 
 // Under mpirun: rank r samples prompts r, r + N, ... and every rank gathers every prompt's samples in
 // prompt order; per-prompt seeds and batch invariance make them those of one process.
-std::vector<infer::GenerationResult> generate_sharded(infer::Engine& engine,
-                                                      std::vector<infer::GenerationRequest> requests) {
+std::vector<infer::GenerationResult> generate_sharded(infer::Engine& engine, std::vector<infer::GenerationRequest> requests,
+                                                      infer::ResponseCache* cache) {
   Communicator& world = Communicator::world();
-  if (!world.distributed()) return engine.generate(std::move(requests));
+  if (!world.distributed()) return infer::generate_cached(engine, std::move(requests), cache);
   const size_t count = requests.size();
   std::vector<infer::GenerationRequest> mine;
   for (size_t i : rank_share(count, world.size(), world.rank())) mine.push_back(std::move(requests[i]));
   std::vector<std::string> packed;  // per prompt, MessagePack [[text, finish_reason], ...] (text: bytes)
-  for (const auto& result : engine.generate(std::move(mine))) {
+  for (const auto& result : infer::generate_cached(engine, std::move(mine), cache)) {
     nlohmann::json samples = nlohmann::json::array();
     for (const auto& s : result.samples) samples.push_back({s.text, s.finish_reason});
     const std::vector<uint8_t> bytes = nlohmann::json::to_msgpack(samples);
@@ -154,6 +155,11 @@ PairsSummary build_pairs(const PairsOptions& o) {
   const Tokenizer& tokenizer = *session->tokenizer;
   const ChatTemplate& chat = *session->chat_template;
   infer::Engine& engine = *session->engine;
+  std::unique_ptr<infer::ResponseCache> cache;
+  if (!o.cache_dir.empty())
+    cache = std::make_unique<infer::ResponseCache>(o.cache_dir, *session, o.precision, o.cuda_device,
+                                                   Communicator::world().rank(), Communicator::world().size(),
+                                                   o.cache_holds_one_model, "pairs --use-cache");
   std::vector<infer::GenerationRequest> requests;
   for (size_t i = 0; i < prompts.size(); ++i) {
     infer::GenerationRequest req;
@@ -167,7 +173,8 @@ PairsSummary build_pairs(const PairsOptions& o) {
   }
   log_info("pairs: {} prompts x {} samples from {} (temperature {}, top-p {}, max {} new tokens)", prompts.size(), o.k,
            o.model_dir, o.temperature, o.top_p, o.max_new_tokens);
-  std::vector<infer::GenerationResult> results = generate_sharded(engine, std::move(requests));
+  std::vector<infer::GenerationResult> results = generate_sharded(engine, std::move(requests), cache.get());
+  if (cache && cache->hits() > 0) log_info("pairs: {} of {} prompts' samples from the cache", cache->hits(), prompts.size());
 
   PairsSummary summary;
   summary.prompts = static_cast<int64_t>(prompts.size());

@@ -38,6 +38,10 @@ struct PairsOptions {
   Precision precision = Precision::BF16;
   int64_t max_batch = 64;
   int cuda_device = -1;           // the engine's GPU (infer::EngineOptions::cuda_device); -1 = CPU
+  // A directory keeping each prompt's samples as they finish (infer/response_cache.h), so a rerun
+  // after a kill, or with more prompts, samples only what is missing. "" = none.
+  std::string cache_dir;
+  bool cache_holds_one_model = false;  // a study stage's: other models' files there are removed
 };
 
 struct PromptRecord {

@@ -128,6 +128,8 @@ PairsOptions pairs_options(const Plan& plan, const Job& job) {
   o.precision = parse_precision(config_string(job, "precision", "bf16"));
   o.max_batch = config_int(job, "max_batch", o.max_batch);
   o.cuda_device = config_device(job, o.precision);
+  o.cache_dir = job.dir + "/" + kResponseCache;
+  o.cache_holds_one_model = true;
   return o;
 }
 

@@ -34,8 +34,9 @@ std::vector<std::string> config_list(const Job& job, const std::string& key);
 // the CUDA ordinal, or -1 for the CPU.
 int config_device(const Job& job, Precision precision);
 
-// An eval job's response cache (eval::EvalOptions::cache_dir), in its directory.
-inline constexpr const char* kEvalResponseCache = "response_cache";
+// An eval or pairs job's response cache (infer/response_cache.h), in its directory: a rerun of the
+// job keeps it.
+inline constexpr const char* kResponseCache = "response_cache";
 
 // The kinds whose actions live in stages_external.cpp (they call other modules' entry points).
 void run_data_job(const Job& job);

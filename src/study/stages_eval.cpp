@@ -85,7 +85,7 @@ void run_eval_job(const Job& job) {
   o.max_batch = config_int(job, "max_batch", o.max_batch);
   o.cuda_device = config_device(job, o.precision);
   o.output_dir = job.dir;
-  o.cache_dir = job.dir + "/" + kEvalResponseCache;
+  o.cache_dir = job.dir + "/" + kResponseCache;
   o.cache_holds_one_model = true;
   o.progress = ::isatty(2) != 0;
   eval::run_eval(o);

@@ -64,18 +64,15 @@ nlohmann::ordered_json run_json(const Plan& plan, const Job& job) {
   return j;
 }
 
-// A directory the study may delete: one it made (run.json inside), or an empty one. An eval job's
-// response cache stays: its answers are keyed by the model, and a rerun (after a kill, or with a
-// larger limit or more tasks) takes what it shares from there.
+// A directory the study may delete: one it made (run.json inside), or an empty one. The response
+// cache of an eval or pairs job stays: its answers are keyed by the model and the request, and a
+// rerun (after a kill, or with a larger limit, more tasks or prompts) takes what it shares from there.
 void clear_run_dir(const Job& job) {
   if (!fs::exists(job.dir)) return;
-  if (job.kind == StageKind::Eval) {
+  const bool samples = job.kind == StageKind::Eval || job.kind == StageKind::Pairs;
+  if (job.kind == StageKind::Eval || fs::exists(job.dir + "/run.json") || fs::is_empty(job.dir)) {
     for (const auto& e : fs::directory_iterator(job.dir))
-      if (e.path().filename() != kEvalResponseCache || !e.is_directory()) fs::remove_all(e.path());
-    return;
-  }
-  if (fs::exists(job.dir + "/run.json") || fs::is_empty(job.dir)) {
-    fs::remove_all(job.dir);
+      if (!samples || e.path().filename() != kResponseCache || !e.is_directory()) fs::remove_all(e.path());
     return;
   }
   fail("{}: exists and is not a run of this study (no run.json); move it away or choose another --out", job.dir);

@@ -1,16 +1,16 @@
-#include "eval/response_cache.h"
+#include "infer/response_cache.h"
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <climits>
 #include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <string_view>
 
-#include "core/communicator.h"
 #include "core/content_hash.h"
 #include "core/cpu_features.h"
 #include "core/error.h"
@@ -19,13 +19,13 @@
 #include "kernels/device.h"
 #include "text/utf8.h"
 
-namespace tt::eval {
+namespace tt::infer {
 
 namespace fs = std::filesystem;
 
 namespace {
 
-constexpr std::string_view kFormat = "tinythink-eval-response-cache-v1";
+constexpr std::string_view kFormat = "tinythink-response-cache-v1";
 
 // The files beside the weights that change what the engine answers: the weights and config, the EOS
 // ids (generation_config.json) and the text of a generation (the tokenizer's files).
@@ -79,7 +79,7 @@ bool request_key_ok(const nlohmann::json& j) {
 
 }  // namespace
 
-std::string ResponseCache::model_key(const infer::Session& session, Precision precision, const std::string& device) {
+std::string ResponseCache::model_key(const Session& session, Precision precision, const std::string& device) {
   ContentKey key(0x13198a2e03707344ull, 0xa4093822299f31d0ull);  // this cache's seeds: part of its keys
   key.add(kFormat);
   std::vector<std::string> files;
@@ -97,10 +97,12 @@ std::string ResponseCache::model_key(const infer::Session& session, Precision pr
   return key.hex();
 }
 
-std::string ResponseCache::generation_key(const std::vector<int32_t>& prompt_ids, const infer::SamplingParams& p) {
-  // Every field of SamplingParams that changes a response. A field added there must be added here
+bool ResponseCache::cacheable(const SamplingParams& p) { return !p.logprobs && !p.prompt_logprobs; }
+
+std::string ResponseCache::generation_key(const std::vector<int32_t>& prompt_ids, const SamplingParams& p) {
+  // Every field of SamplingParams that changes a completion. A field added there must be added here
   // (and the size below updated), or requests that differ in it would share an answer.
-  static_assert(sizeof(infer::SamplingParams) == 152, "SamplingParams changed: add the new field to the cache key");
+  static_assert(sizeof(SamplingParams) == 152, "SamplingParams changed: add the new field to the cache key");
   ContentKey key(0x082efa98ec4e6c89ull, 0x452821e638d01377ull);
   key.add(std::string_view("generate"));
   key.add(prompt_ids);
@@ -117,17 +119,18 @@ std::string ResponseCache::generation_key(const std::vector<int32_t>& prompt_ids
   return key.hex();
 }
 
-std::string ResponseCache::loglikelihood_key(const TokenPair& pair) {
+std::string ResponseCache::loglikelihood_key(const std::vector<int32_t>& context,
+                                             const std::vector<int32_t>& continuation) {
   ContentKey key(0xbe5466cf34e90c6cull, 0xc0ac29b7c97c50ddull);
   key.add(std::string_view("loglikelihood"));
-  key.add(pair.first);
-  key.add(pair.second);
+  key.add(context);
+  key.add(continuation);
   return key.hex();
 }
 
-ResponseCache::ResponseCache(const std::string& dir, const infer::Session& session, Precision precision,
-                             int cuda_device, int rank, int ranks, bool only_this_model) {
-  create_directories_or_fail(dir, "eval --use-cache");
+ResponseCache::ResponseCache(const std::string& dir, const Session& session, Precision precision, int cuda_device,
+                             int rank, int ranks, bool only_this_model, const std::string& role) {
+  create_directories_or_fail(dir, role);
   const std::string device = engine_device(cuda_device);
   const std::string model = model_key(session, precision, device);
   path_ = ranks > 1 ? fmt::format("{}/{}.rank{}.jsonl", dir, model, rank) : fmt::format("{}/{}.jsonl", dir, model);
@@ -196,20 +199,32 @@ void ResponseCache::read_file(const std::string& file, bool own) {
       loglikelihoods_.emplace(key, v.get<double>());
       continue;
     }
-    Generation g;
-    if (j.contains("text") && j["text"].is_string()) {
-      g.text = j["text"];
-    } else if (j.contains("text_hex") && j["text_hex"].is_string()) {
-      const std::optional<std::string> bytes = bytes_of_hex(j["text_hex"]);
-      if (!bytes) bad("text_hex is not hexadecimal");
-      g.text = *bytes;
-    } else {
-      bad("neither text, text_hex nor loglikelihood");
+    if (!j.contains("samples") || !j["samples"].is_array() || j["samples"].empty())
+      bad("neither samples (a non-empty list) nor loglikelihood");
+    GenerationResult result;
+    for (const nlohmann::json& sample : j["samples"]) {
+      Completion c;
+      if (!sample.is_object()) bad("a sample is not an object");
+      if (sample.contains("text") && sample["text"].is_string()) {
+        c.text = sample["text"];
+      } else if (sample.contains("text_hex") && sample["text_hex"].is_string()) {
+        const std::optional<std::string> bytes = bytes_of_hex(sample["text_hex"]);
+        if (!bytes) bad("text_hex is not hexadecimal");
+        c.text = *bytes;
+      } else {
+        bad("a sample has neither text nor text_hex");
+      }
+      if (!sample.contains("ids") || !sample["ids"].is_array()) bad("a sample has no ids list");
+      for (const nlohmann::json& id : sample["ids"]) {
+        if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX) bad("an id is not a token id");
+        c.ids.push_back(static_cast<int32_t>(id.get<int64_t>()));
+      }
+      if (!sample.contains("finish_reason") || (sample["finish_reason"] != "stop" && sample["finish_reason"] != "length"))
+        bad("a sample's finish_reason is neither stop nor length");
+      c.finish_reason = sample["finish_reason"];
+      result.samples.push_back(std::move(c));
     }
-    if (!j.contains("tokens") || !j["tokens"].is_number_integer() || j["tokens"].get<int64_t>() < 0)
-      bad("tokens is not a count");
-    g.tokens = j["tokens"];
-    generations_.emplace(key, std::move(g));
+    generations_.emplace(key, std::move(result));
   }
 }
 
@@ -221,7 +236,7 @@ void ResponseCache::append(const std::string& line) {
     fail("{}: cannot append to the response cache ({})", path_, n < 0 ? std::strerror(errno) : "short write");
 }
 
-const ResponseCache::Generation* ResponseCache::find_generation(const std::string& key) {
+const GenerationResult* ResponseCache::find_generation(const std::string& key) {
   const auto it = generations_.find(key);
   ++(it == generations_.end() ? misses_ : hits_);
   return it == generations_.end() ? nullptr : &it->second;
@@ -234,13 +249,20 @@ std::optional<double> ResponseCache::find_loglikelihood(const std::string& key) 
   return it->second;
 }
 
-void ResponseCache::put_generation(const std::string& key, const Generation& g) {
-  if (!generations_.emplace(key, g).second) return;
-  nlohmann::ordered_json line = {{"request", key}};
-  if (utf8::is_valid(g.text)) line["text"] = g.text;
-  else line["text_hex"] = hex_of(g.text);
-  line["tokens"] = g.tokens;
-  append(line.dump());
+void ResponseCache::put_generation(const std::string& key, const GenerationResult& result) {
+  GenerationResult kept;
+  for (const Completion& c : result.samples)
+    kept.samples.push_back({.ids = c.ids, .text = c.text, .finish_reason = c.finish_reason});
+  if (!generations_.emplace(key, std::move(kept)).second) return;
+  nlohmann::ordered_json samples = nlohmann::ordered_json::array();
+  for (const Completion& c : result.samples) {
+    nlohmann::ordered_json sample = {{"ids", c.ids}};
+    if (utf8::is_valid(c.text)) sample["text"] = c.text;
+    else sample["text_hex"] = hex_of(c.text);
+    sample["finish_reason"] = c.finish_reason;
+    samples.push_back(std::move(sample));
+  }
+  append(nlohmann::ordered_json({{"request", key}, {"samples", std::move(samples)}}).dump());
 }
 
 void ResponseCache::put_loglikelihood(const std::string& key, double loglikelihood) {
@@ -249,11 +271,43 @@ void ResponseCache::put_loglikelihood(const std::string& key, double loglikeliho
   append(nlohmann::ordered_json({{"request", key}, {"loglikelihood", loglikelihood}}).dump());
 }
 
-std::unique_ptr<ResponseCache> open_response_cache(const EvalOptions& options, const infer::Session& session) {
-  if (options.cache_dir.empty()) return nullptr;
-  Communicator& world = Communicator::world();
-  return std::make_unique<ResponseCache>(options.cache_dir, session, options.precision, options.cuda_device,
-                                         world.rank(), world.size(), options.cache_holds_one_model);
+std::vector<GenerationResult> generate_cached(Engine& engine, std::vector<GenerationRequest> requests,
+                                              ResponseCache* cache, const std::function<void(int64_t)>& progress) {
+  const size_t n = requests.size();
+  std::vector<GenerationResult> results(n);
+  std::vector<std::string> keys(n);
+  std::vector<std::pair<int64_t, size_t>> running;  // (engine request, index)
+  int64_t done = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (cache && ResponseCache::cacheable(requests[i].params)) {
+      keys[i] = ResponseCache::generation_key(requests[i].prompt, requests[i].params);
+      if (const GenerationResult* hit = cache->find_generation(keys[i])) {
+        results[i] = *hit;
+        ++done;
+        continue;
+      }
+    }
+    running.emplace_back(engine.add(std::move(requests[i])), i);
+  }
+  if (progress && done > 0) progress(done);
+  // After each step, the requests it finished: taken, and cached before the next step starts.
+  const auto harvest = [&] {
+    size_t kept = 0;
+    for (const auto& [request, i] : running) {
+      if (!engine.finished(request)) {
+        running[kept++] = {request, i};
+        continue;
+      }
+      results[i] = engine.take(request);
+      if (cache && !keys[i].empty()) cache->put_generation(keys[i], results[i]);
+      if (progress) progress(++done);
+    }
+    running.resize(kept);
+  };
+  while (engine.step()) harvest();
+  harvest();
+  if (!running.empty()) fail("the engine stopped with {} requests unfinished", running.size());
+  return results;
 }
 
-}  // namespace tt::eval
+}  // namespace tt::infer
