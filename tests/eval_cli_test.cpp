@@ -272,6 +272,67 @@ TEST(EvalCli, RandomModelRunsTheSuiteNearChance) {
   EXPECT_EQ(results["results"]["gsm8k_boxed"]["exact_match,none"], 0.0);
 }
 
+// lm-eval's --samples: per task the documents to evaluate, in the task's order, each once; a task it
+// leaves out runs whole; the same document gets the same answer as in a --limit run (its seed and
+// the engine's batch invariance), and keeps its doc_id (lm-eval renumbers them from 0).
+TEST(EvalCli, SamplesChoosesTheDocumentsAsLmEval) {
+  const std::string dir = testing::make_temp_dir("eval-cli-samples");
+  save_llama3_micro_model(dir);
+  const std::string model = "eval --model " + dir + "/model --tasks arc_easy,arc_challenge --precision fp32 "
+                            "--output " + dir + "/";
+  std::ofstream(dir + "/samples.json") << R"({"arc_easy": [7, 2, 2, 11], "arc_challenge": [3]})";
+  auto r = testing::run_cli(model + "chosen --samples " + dir + "/samples.json" + data_flag());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  r = testing::run_cli(model + "first --limit 12" + data_flag());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const auto chosen = read_lines(dir + "/chosen/samples_arc_easy.jsonl");
+  const auto first = read_lines(dir + "/first/samples_arc_easy.jsonl");
+  ASSERT_EQ(chosen.size(), 3u);
+  ASSERT_EQ(first.size(), 12u);
+  for (size_t i = 0; i < chosen.size(); ++i) {
+    const int64_t id = chosen[i]["doc_id"];
+    EXPECT_EQ(id, (std::vector<int64_t>{2, 7, 11})[i]);
+    EXPECT_EQ(chosen[i]["resps"], first[id]["resps"]) << id;
+  }
+  const Json results = read_json_file(dir + "/chosen/results.json");
+  EXPECT_EQ(results["n-samples"]["arc_easy"]["effective"], 3);
+  EXPECT_EQ(results["n-samples"]["arc_challenge"]["effective"], 1);
+  EXPECT_EQ(results["config"]["samples"]["arc_easy"], Json({7, 2, 2, 11}));
+
+  // Re-scoring saved responses takes the same choice; a task left out is evaluated whole.
+  std::ofstream responses(dir + "/r.jsonl");
+  for (int id = 0; id < 5; ++id) responses << Json{{"doc_id", id}, {"response", "The answer is 3."}}.dump() << "\n";
+  responses.close();
+  auto rescore = [&](const std::string& flags, const std::string& out) {
+    return testing::run_cli("eval --tasks gsm8k,gsm8k_boxed --responses " + dir + "/r.jsonl --output " + dir + "/" +
+                            out + " " + flags + data_flag());
+  };
+  r = rescore("--samples '{\"gsm8k\": [4, 1], \"gsm8k_cot\": [0]}'", "rescored");
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("'gsm8k_cot' is not a task of this run"), std::string::npos) << r.output;
+  const Json rescored = read_json_file(dir + "/rescored/results.json");
+  EXPECT_EQ(rescored["n-samples"]["gsm8k"]["effective"], 2);
+  EXPECT_EQ(rescored["n-samples"]["gsm8k_boxed"]["effective"], 5);
+
+  // Bad values are one-line errors, before any work.
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"--samples '{\"gsm8k\": [1]}' --limit 2", "--samples and --limit both given"},
+      {"--samples '{\"gsm8k\": [1319]}'", "gsm8k: document 1319 does not exist (the task has 1319 documents: 0 to 1318)"},
+      {"--samples '{\"gsm8k\": [-1]}'", "gsm8k: -1 is not a document id"},
+      {"--samples '{\"gsm8k\": [1.5]}'", "gsm8k: 1.5 is not a document id"},
+      {"--samples '{\"gsm8k\": []}'", "gsm8k: an empty list"},
+      {"--samples '{\"gsm8k\": 3}'", "gsm8k: expected a list of document ids"},
+      {"--samples '[1, 2]'", "expected a JSON object"},
+      {"--samples \"{'gsm8k': [1]}\"", "invalid JSON"},
+      {"--samples " + dir + "/missing.json", "neither a JSON object nor a file"},
+  };
+  for (const auto& [flags, message] : bad) {
+    r = rescore(flags, "bad");
+    testing::expect_one_line_error(r, message);
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir + "/bad/results.json"));
+}
+
 // `tinythink eval ARGS` in a child process, its output into `log`; the child's pid.
 pid_t spawn_eval(const std::string& args, const std::string& log) {
   std::vector<std::string> words = {TT_BINARY};

@@ -33,7 +33,7 @@ void register_eval(CLI::App& app) {
   struct Args {
     eval::EvalOptions options;
     std::vector<std::string> tasks;
-    std::string precision = "bf16", device, fewshot_as_multiturn;
+    std::string precision = "bf16", device, fewshot_as_multiturn, samples;
     bool list = false, no_progress = false;
   };
   auto args = std::make_shared<Args>();
@@ -42,6 +42,9 @@ void register_eval(CLI::App& app) {
   cmd->add_option("--tasks", args->tasks, "tasks or groups, comma-separated (--list-tasks shows them)");
   auto* limit = cmd->add_option("--limit", args->options.limit,
                                 "first N documents of each task (N >= 1), or a fraction of them in (0, 1) (lm-eval's)");
+  auto* samples = cmd->add_option("--samples", args->samples,
+                                  "the documents to evaluate, per task: a JSON object such as '{\"gsm8k\": [0, 5, 9]}' "
+                                  "or a file holding one (lm-eval's --samples); tasks it leaves out are evaluated whole");
   auto* fewshot = cmd->add_option("--num-fewshot", args->options.num_fewshot, "few-shot examples (default: each task's)");
   cmd->add_flag("--apply-chat-template", args->options.apply_chat_template, "render prompts with the model's chat template");
   auto* multiturn = cmd->add_option("--fewshot-as-multiturn", args->fewshot_as_multiturn,
@@ -66,7 +69,8 @@ void register_eval(CLI::App& app) {
   cmd->add_flag("--no-progress", args->no_progress, "no progress bars");
   cmd->add_flag("--list-tasks", args->list, "list the tasks and groups, then exit");
   add_device_option(cmd, args->device);
-  cmd->callback([args, limit, fewshot, multiturn] {
+  cmd->callback([args, limit, samples, fewshot, multiturn] {
+    if (samples->count()) args->options.samples = eval::parse_samples_option(args->samples);
     if (limit->count() && !eval::limit_in_range(args->options.limit))
       fail("eval --limit {}: {}; leave --limit out for every document", args->options.limit, eval::kLimitHint);
     if (fewshot->count() && args->options.num_fewshot < 0)

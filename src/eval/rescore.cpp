@@ -148,7 +148,7 @@ std::map<int64_t, const SavedResponse*> match_responses(const Task& task, const 
 }
 
 void collect_saved_docs(const Task& task, const std::vector<SavedResponse>& saved, const std::string& path,
-                        int64_t limit, bool warn_unmatched, TaskRun& run) {
+                        const std::vector<bool>& selected, bool warn_unmatched, TaskRun& run) {
   int64_t unmatched = 0;
   const auto matched = match_responses(task, saved, path, &unmatched);
   if (matched.empty())
@@ -157,7 +157,7 @@ void collect_saved_docs(const Task& task, const std::vector<SavedResponse>& save
   if (unmatched && warn_unmatched) log_warn("{}: {} responses match no document of {}", path, unmatched, task.name());
   const auto& docs = task.docs();
   for (const auto& [id, r] : matched)
-    if (id < limit) {
+    if (id >= 0 && id < static_cast<int64_t>(selected.size()) && selected[id]) {
       run.docs.push_back(&docs[id]);
       run.prompts.push_back(task.prompt(docs[id]).text);
       run.responses.push_back(r->response);

@@ -27,10 +27,10 @@ std::vector<SavedResponse> read_responses(const std::string& path);
 std::map<int64_t, const SavedResponse*> match_responses(const Task& task, const std::vector<SavedResponse>& saved,
                                                         const std::string& path, int64_t* unmatched);
 
-// run.docs, run.prompts and run.responses of the first `limit` docs that have a saved response;
-// fails when none has one. `warn_unmatched`: say how many responses match no doc.
+// run.docs, run.prompts and run.responses of the `selected` docs (selected[doc id]) that have a saved
+// response; fails when none has one. `warn_unmatched`: say how many responses match no doc.
 void collect_saved_docs(const Task& task, const std::vector<SavedResponse>& saved, const std::string& path,
-                        int64_t limit, bool warn_unmatched, TaskRun& run);
+                        const std::vector<bool>& selected, bool warn_unmatched, TaskRun& run);
 
 // The answer part of a reasoning model's response: after the last "</think>"; empty when a
 // <think> block never closes; the whole response when it has no think block.

@@ -76,6 +76,7 @@ Json run_config_json(const EvalOptions& options, const std::string& data_root) {
           {"batch_size", options.max_batch},
           {"use_cache", options.cache_dir.empty() ? Json(nullptr) : Json(options.cache_dir)},
           {"limit", limit_json(options.limit)},
+          {"samples", options.samples ? Json(*options.samples) : Json(nullptr)},
           {"num_fewshot", options.num_fewshot < 0 ? Json(nullptr) : Json(options.num_fewshot)},
           {"apply_chat_template", options.apply_chat_template},
           {"strip_thinking", options.strip_thinking},

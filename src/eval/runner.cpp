@@ -126,17 +126,38 @@ int64_t doc_limit(double limit, size_t docs) {
                                           : static_cast<int64_t>(std::min(limit, 9.0e18)));
 }
 
+// Which of the task's documents are evaluated (selected[doc id]): those --samples lists for it, else
+// the first --limit ones.
+std::vector<bool> selected_docs(const EvalOptions& options, const Task& task) {
+  const auto n = static_cast<int64_t>(task.docs().size());
+  std::vector<bool> selected(n, false);
+  if (options.samples) {
+    if (const auto it = options.samples->find(task.name()); it != options.samples->end()) {
+      for (const int64_t id : it->second) {
+        if (id >= n)
+          fail("eval --samples: {}: document {} does not exist (the task has {} documents: 0 to {})", task.name(), id,
+               n, n - 1);
+        selected[id] = true;
+      }
+      return selected;
+    }
+  }
+  std::fill(selected.begin(), selected.begin() + doc_limit(options.limit, n), true);
+  return selected;
+}
+
 // run.docs and what was said about them: the model's responses or choice log-likelihoods, or the
 // saved responses.
 void collect(const EvalOptions& options, ResponseSource& source, const Task& task, const GenKwargs& kwargs,
              size_t task_count, TaskRun& run) {
   const auto& docs = task.docs();
-  const int64_t limit = doc_limit(options.limit, docs.size());
+  const std::vector<bool> selected = selected_docs(options, task);
   if (!source.session) {
-    collect_saved_docs(task, source.saved, options.responses_path, limit, task_count == 1, run);
+    collect_saved_docs(task, source.saved, options.responses_path, selected, task_count == 1, run);
     return;
   }
-  for (int64_t i = 0; i < limit; ++i) run.docs.push_back(&docs[i]);
+  for (size_t i = 0; i < docs.size(); ++i)
+    if (selected[i]) run.docs.push_back(&docs[i]);
   if (Communicator::world().distributed()) respond_sharded(options, source, task, kwargs, run);
   else respond(options, source, task, kwargs, run);
 }
@@ -187,6 +208,8 @@ void check_outputs_spare_the_responses(const EvalOptions& options, const std::ve
 // As lm-eval's EvaluateConfig refuses them; and what would not apply to saved responses.
 void check_options(const EvalOptions& options) {
   if (options.limit != -1 && !limit_in_range(options.limit)) fail("eval: limit {}: {}", options.limit, kLimitHint);
+  if (options.samples && options.limit != -1)
+    fail("eval: --samples and --limit both given: --samples chooses the documents (as lm-eval: one or the other)");
   if (options.fewshot_as_multiturn.value_or(false) && !options.apply_chat_template)
     fail("eval: --fewshot-as-multiturn true needs --apply-chat-template (as lm-eval: few-shot turns exist only in a "
          "chat)");
@@ -198,6 +221,33 @@ void check_options(const EvalOptions& options) {
 }
 
 }  // namespace
+
+std::map<std::string, std::vector<int64_t>> parse_samples_option(const std::string& text) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  std::string where = "eval --samples";
+  if (j.is_discarded()) {
+    // As lm-eval's try_parse_json: text with a brace was meant as JSON; other text names a file.
+    if (text.find('{') != std::string::npos)
+      fail("eval --samples: invalid JSON (write it as {{\"task\": [0, 1, 2]}}, with double quotes)");
+    if (!file_exists(text)) fail("eval --samples {}: neither a JSON object nor a file", text);
+    j = read_json_file(text);
+    where += " " + text;
+  }
+  if (!j.is_object()) fail("{}: expected a JSON object {{\"task\": [document ids]}}", where);
+  std::map<std::string, std::vector<int64_t>> samples;
+  for (const auto& [task, ids] : j.items()) {
+    if (!ids.is_array()) fail("{}: {}: expected a list of document ids", where, task);
+    // lm-eval reads an empty list as no selection and evaluates every document: refused, not guessed.
+    if (ids.empty()) fail("{}: {}: an empty list (leave the task out to evaluate all of its documents)", where, task);
+    std::vector<int64_t>& list = samples[task];
+    for (const auto& id : ids) {
+      if (!id.is_number_integer() || id.get<int64_t>() < 0)
+        fail("{}: {}: {} is not a document id (an integer >= 0)", where, task, id.dump());
+      list.push_back(id.get<int64_t>());
+    }
+  }
+  return samples;
+}
 
 nlohmann::ordered_json run_eval(const EvalOptions& options) {
   const std::vector<std::string> names = expand_task_names(options.tasks);
@@ -232,8 +282,14 @@ nlohmann::ordered_json run_tasks(const EvalOptions& options, const std::vector<s
     names.push_back(task->name());
     // An empty data file gave a score over no documents (exact_match 0.0 +- 0.0, exit 0).
     if (task->docs().empty()) fail("{}: no documents to evaluate: the task's data is empty", task->name());
+    (void)selected_docs(options, *task);  // a --samples id past the end fails before any task runs
   }
   check_outputs_spare_the_responses(options, names);
+  if (options.samples)
+    for (const auto& [task, ids] : *options.samples)
+      if (std::find(names.begin(), names.end(), task) == names.end())
+        log_warn("eval --samples: '{}' is not a task of this run ({}): its documents are not evaluated", task,
+                 fmt::join(names, ", "));
   ResponseSource source = open_source(options, tasks);
   const bool writes = Communicator::world().is_root();  // rank 0 writes what every rank computed
   if (writes) create_directories_or_fail(options.output_dir, "eval --output");

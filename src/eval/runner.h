@@ -9,6 +9,7 @@
 #pragma once
 #include <cmath>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,6 +27,9 @@ struct EvalOptions {
   // As lm-eval's --limit: the first int(limit) documents of each task, or with a limit in (0, 1) that
   // fraction of them, rounded up; -1 = all.
   double limit = -1;
+  // As lm-eval's --samples: per task, the ids of the documents to evaluate (in the task's order,
+  // each once); a task it does not name is evaluated whole. Not with a limit.
+  std::optional<std::map<std::string, std::vector<int64_t>>> samples;
   int num_fewshot = -1;                 // -1 = each task's default
   bool apply_chat_template = false;     // render prompts with the model's chat template
   // lm-eval's fewshot_as_multiturn: with a chat template, few-shot examples as user/assistant turns,
@@ -53,6 +57,10 @@ struct EvalOptions {
   bool strip_thinking = false;
   bool add_bos = false;                 // BOS before plain-text prompts (lm-eval's add_bos_token; chat templates write their own)
 };
+
+// lm-eval's --samples value: a JSON object {"task": [doc ids]}, or the path of a file holding one;
+// a one-line tt::Error naming the task and the bad entry otherwise.
+std::map<std::string, std::vector<int64_t>> parse_samples_option(const std::string& text);
 
 // A limit (EvalOptions::limit) other than -1 must be a count or a fraction: positive and finite.
 inline bool limit_in_range(double limit) { return limit > 0 && std::isfinite(limit); }
