@@ -62,12 +62,15 @@ stages:
 )" + extra;
 }
 
-// Evaluation of two runs on a few IFEval prompts (../shared/data).
-std::string eval_stage(int limit) {
+// Evaluation of two runs on a few IFEval prompts (../shared/data): the first `limit`, or those
+// `selection` names ("limit: 3", "samples: {ifeval: [4, 1]}").
+std::string eval_stage(const std::string& selection);
+std::string eval_stage(int limit) { return eval_stage("limit: " + std::to_string(limit)); }
+std::string eval_stage(const std::string& selection) {
   return R"(  - name: eval
     kind: eval
     runs: [init, dpo]
-    config: {tasks: [ifeval], limit: )" + std::to_string(limit) + R"(, apply_chat_template: true, precision: fp32,
+    config: {tasks: [ifeval], )" + selection + R"(, apply_chat_template: true, precision: fp32,
              system_instruction: "Be brief.",
              data_root: )" + testing::shared_dir() + R"(/data, gen_kwargs: {max_gen_toks: 8, temperature: 0}}
 )";
@@ -170,6 +173,22 @@ TEST(StudyRun, WritesTheLayoutAndSkipsWhatIsDone) {
   EXPECT_EQ(results["n-samples"]["ifeval"]["effective"], 3);
   EXPECT_EQ(results["tinythink"]["tasks"]["ifeval"]["cached_requests"], 2);
   EXPECT_EQ(results["config"]["use_cache"], out + "/dpo/eval/response_cache");
+  // samples (lm-eval's) chooses documents; the one the limit-3 run evaluated comes from the cache
+  EXPECT_EQ(run(pipeline_yaml(f.dir, 20, "2e-3", "0.2", eval_stage("samples: {ifeval: [4, 1]}")), f.study_path).ran, 2);
+  results = read_json_file(out + "/dpo/eval/results.json");
+  EXPECT_EQ(results["n-samples"]["ifeval"]["effective"], 2);
+  EXPECT_EQ(results["tinythink"]["tasks"]["ifeval"]["cached_requests"], 1);
+  for (const auto& [selection, message] : std::vector<std::pair<std::string, std::string>>{
+           {"samples: {ifeval: [x]}", "samples.ifeval: 'x' is not a document id"},
+           {"samples: {ifeval: [1]}, limit: 2", "give limit or samples, not both"},
+           {"samples: {ifeval: [100000]}", "document 100000 does not exist"}}) {
+    try {
+      run(pipeline_yaml(f.dir, 20, "2e-3", "0.2", eval_stage(selection)), f.study_path);
+      ADD_FAILURE() << selection;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+    }
+  }
 
   // --only: one stage, after its dependencies.
   RunSummary only = run(pipeline_yaml(f.dir, 20, "2e-3", "0.3"), f.study_path, {.only = "dpo"});

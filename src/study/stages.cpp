@@ -241,6 +241,8 @@ void validate_job(const Job& job) {
     for (const char* key : {"num_fewshot", "seed", "max_batch"}) config_int(job, key, 0);
     if (const double limit = config_number(job, "limit", -1); limit != -1 && !eval::limit_in_range(limit))
       fail("{}: {}: {}", where(job, "limit"), limit, eval::kLimitHint);
+    if (eval_samples(job) && config_number(job, "limit", -1) != -1)
+      fail("{}: give limit or samples, not both (samples chooses the documents, as lm-eval)", where(job, "samples"));
     eval::EvalOptions prompt_format;
     read_prompt_format(job, prompt_format);
     config_bool(job, "strip_thinking", false);

@@ -2,7 +2,10 @@
 // synthetic data generator, evaluation and the report, called in-process with the job's resolved
 // config.
 #pragma once
+#include <map>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -43,6 +46,9 @@ void run_data_job(const Job& job);
 void run_eval_job(const Job& job);
 // An eval stage's gen_kwargs (lm-eval's "k=v,..." text or a mapping), checked: an error names the stage.
 std::string eval_gen_kwargs(const Job& job);
+// An eval stage's samples (lm-eval's --samples: a mapping from task to document ids, or its JSON
+// text or file), checked: an error names the stage.
+std::optional<std::map<std::string, std::vector<int64_t>>> eval_samples(const Job& job);
 // An eval stage's apply_chat_template, fewshot_as_multiturn and system_instruction into `o`, checked.
 void read_prompt_format(const Job& job, eval::EvalOptions& o);
 void run_report_job(const Plan& plan, const Job& job);

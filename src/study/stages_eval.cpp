@@ -1,11 +1,16 @@
 // The eval job: the evaluation harness (eval/runner.h) on a run's checkpoint, into <run>/eval.
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdlib>
+#include <map>
+#include <optional>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "core/error.h"
+#include "core/number.h"
 #include "eval/gen_kwargs.h"
 #include "eval/runner.h"
 #include "study/stages.h"
@@ -60,6 +65,38 @@ std::string eval_gen_kwargs(const Job& job) {
   return text;
 }
 
+std::optional<std::map<std::string, std::vector<int64_t>>> eval_samples(const Job& job) {
+  const YAML::Node n = job.config["samples"];
+  if (!n || n.IsNull()) return std::nullopt;
+  // lm-eval's JSON text or file, or a mapping from task to a list of ids (passed on as JSON).
+  std::string text;
+  if (n.IsScalar()) {
+    text = n.Scalar();
+  } else if (n.IsMap()) {
+    nlohmann::json j = nlohmann::json::object();
+    for (const auto& e : n) {
+      const std::string task = e.first.as<std::string>();
+      if (!e.second.IsSequence()) fail("stage '{}': samples.{}: expected a list of document ids", job.stage, task);
+      j[task] = nlohmann::json::array();
+      for (const auto& id : e.second) {
+        const std::optional<double> v = id.IsScalar() ? parse_double(id.Scalar()) : std::nullopt;
+        if (!v || !(std::abs(*v) < 9.0e18) || *v != std::floor(*v))
+          fail("stage '{}': samples.{}: '{}' is not a document id (an integer >= 0)", job.stage, task,
+               id.IsScalar() ? id.Scalar() : "a list or mapping");
+        j[task].push_back(static_cast<int64_t>(*v));
+      }
+    }
+    text = j.dump();
+  } else {
+    fail("stage '{}': samples: expected a mapping from task to document ids, or lm-eval's JSON text", job.stage);
+  }
+  try {
+    return eval::parse_samples_option(text);
+  } catch (const Error& e) {
+    fail("stage '{}': samples: {}", job.stage, e.what());
+  }
+}
+
 void read_prompt_format(const Job& job, eval::EvalOptions& o) {
   o.apply_chat_template = config_bool(job, "apply_chat_template", o.apply_chat_template);
   o.fewshot_as_multiturn = config_optional_bool(job, "fewshot_as_multiturn");
@@ -75,6 +112,7 @@ void run_eval_job(const Job& job) {
   o.model_dir = job.dir.substr(0, job.dir.size() - std::string("/eval").size());
   o.tasks = config_list(job, "tasks");
   o.limit = config_number(job, "limit", o.limit);
+  o.samples = eval_samples(job);
   o.num_fewshot = static_cast<int>(config_int(job, "num_fewshot", o.num_fewshot));
   read_prompt_format(job, o);
   o.strip_thinking = config_bool(job, "strip_thinking", o.strip_thinking);

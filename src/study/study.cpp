@@ -40,7 +40,7 @@ const std::set<std::string>& config_keys(StageKind kind) {
       {StageKind::Init, {"arch", "config", "model", "seed", "dtype", "tokenizer"}},
       {StageKind::Pairs, {"prompts", "k", "pairs_per_prompt", "temperature", "top_p", "max_new_tokens", "seed", "limit",
                           "task", "precision", "max_batch", "chat_template", "device"}},
-      {StageKind::Eval, {"tasks", "limit", "num_fewshot", "apply_chat_template", "fewshot_as_multiturn",
+      {StageKind::Eval, {"tasks", "limit", "samples", "num_fewshot", "apply_chat_template", "fewshot_as_multiturn",
                          "system_instruction", "strip_thinking", "gen_kwargs", "seed", "data_root", "precision",
                          "max_batch", "device"}},
       {StageKind::Report, {"metric_overrides"}},
