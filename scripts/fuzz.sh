@@ -12,7 +12,7 @@ shared=${TINYTHINK_SHARED:-$root/../shared}
 seconds=${1:-30}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(jinja tokenizer_json tiktoken safetensors jsonl ttshard config yaml_config gguf gen_kwargs parquet sampling_request)
+[ ${#targets[@]} -gt 0 ] || targets=(jinja tokenizer_json tiktoken safetensors jsonl ttshard config yaml_config gguf gen_kwargs parquet sampling_request response_cache)
 
 command -v clang++ >/dev/null || { echo "fuzz.sh: clang++ not found (apt-get install clang)" >&2; exit 2; }
 [ -f "$build/build.ninja" ] || CC=clang CXX=clang++ cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DTT_FUZZ=ON >/dev/null
@@ -44,6 +44,10 @@ seeds_for() {
     sampling_request) mkdir -p "$corpus"
                 printf '%s' '{"prompt": "x", "temperature": 0.6, "top_p": 0.95, "top_k": -1, "n": 2, "seed": 3, "stop": ["Q:"], "logprobs": 2, "prompt_logprobs": 1, "max_tokens": 9}' > "$corpus/seed-row.json"
                 printf '%s' '{"bos_token_id": 1, "eos_token_id": [2, 7], "do_sample": true, "temperature": 0.6, "top_p": 0.95, "top_k": 20, "min_p": null, "repetition_penalty": 1.1, "max_new_tokens": 64}' > "$corpus/seed-generation-config.json" ;;
+    response_cache) mkdir -p "$corpus"
+                printf '%s\n' '{"format": "tinythink-response-cache-v1", "model": "m", "precision": "fp32", "device": "cpu:avx2"}' \
+                  '{"request": "0123456789abcdef0123456789abcdef", "samples": [{"ids": [1, 2], "text": "ab", "finish_reason": "stop"}, {"ids": [3], "text_hex": "ff00", "finish_reason": "length"}]}' \
+                  '{"request": "fedcba9876543210fedcba9876543210", "loglikelihood": -3.25}' > "$corpus/seed-cache.jsonl" ;;
     gen_kwargs) mkdir -p "$corpus"
                 printf '%s' 'temperature=0.6,top_p=0.95,max_gen_toks=1024,do_sample=true' > "$corpus/seed-kv.txt"
                 printf '%s' "until=['Q:', "\n\n", '\u00e9\x41'],top_k=-1,seed=7" > "$corpus/seed-literal.txt"

@@ -325,6 +325,8 @@ TEST(EvalCli, SamplesChoosesTheDocumentsAsLmEval) {
       {"--samples '[1, 2]'", "expected a JSON object"},
       {"--samples \"{'gsm8k': [1]}\"", "invalid JSON"},
       {"--samples " + dir + "/missing.json", "neither a JSON object nor a file"},
+      {"--samples /dev/zero", "neither a JSON object nor a file"},
+      {"--samples " + dir, "neither a JSON object nor a file"},
   };
   for (const auto& [flags, message] : bad) {
     r = rescore(flags, "bad");

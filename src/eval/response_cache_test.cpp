@@ -215,6 +215,23 @@ TEST(ResponseCache, ACutLastLineIsDroppedAndADamagedLineIsAnError) {
   }
 }
 
+// The reader on its own (what the fuzz target drives): lines with or without the last newline; a
+// later entry for the same request leaves the first.
+TEST(ResponseCache, ParseReadsEveryLineOnce) {
+  const std::string a = R"({"request": "0123456789abcdef0123456789abcdef", "loglikelihood": -1.5})";
+  const std::string b = R"({"request": "0123456789abcdef0123456789abcdef", "loglikelihood": -9})";
+  const std::string g =
+      R"({"request": "fedcba9876543210fedcba9876543210", "samples": [{"ids": [], "text": "", "finish_reason": "length"}]})";
+  infer::ResponseCacheEntries entries;
+  infer::parse_response_cache(a + "\n" + b + "\n" + g, "f.jsonl", entries);
+  ASSERT_EQ(entries.loglikelihoods.size(), 1u);
+  EXPECT_EQ(entries.loglikelihoods.begin()->second, -1.5);
+  ASSERT_EQ(entries.generations.size(), 1u);
+  EXPECT_EQ(entries.generations.begin()->second.samples.at(0).finish_reason, "length");
+  EXPECT_NE(test_util::error_of([&] { infer::parse_response_cache(a + "\n\n", "f.jsonl", entries); }).find("f.jsonl:2: "),
+            std::string::npos);
+}
+
 // Under mpirun each rank appends to its own file, and every rank reads them all.
 TEST(ResponseCache, RanksWriteTheirOwnFilesAndReadEveryOne) {
   const std::string model = test_util::tiny_model_dir("response-cache-ranks");

@@ -229,7 +229,9 @@ std::map<std::string, std::vector<int64_t>> parse_samples_option(const std::stri
     // As lm-eval's try_parse_json: text with a brace was meant as JSON; other text names a file.
     if (text.find('{') != std::string::npos)
       fail("eval --samples: invalid JSON (write it as {{\"task\": [0, 1, 2]}}, with double quotes)");
-    if (!file_exists(text)) fail("eval --samples {}: neither a JSON object nor a file", text);
+    // A regular file only, as lm-eval's Path.is_file(): /dev/zero would be read forever.
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(text, ec)) fail("eval --samples {}: neither a JSON object nor a file", text);
     j = read_json_file(text);
     where += " " + text;
   }

@@ -79,6 +79,59 @@ bool request_key_ok(const nlohmann::json& j) {
 
 }  // namespace
 
+void parse_response_cache(std::string_view content, const std::string& file, ResponseCacheEntries& into) {
+  size_t line_no = 0;
+  for (size_t start = 0; start < content.size();) {
+    const size_t end = std::min(content.find('\n', start), content.size());
+    const std::string_view line(content.data() + start, end - start);
+    start = end + 1;
+    ++line_no;
+    const auto bad = [&](const char* what) {
+      fail("{}:{}: {}; the file is a cache: delete it to start again", file, line_no, what);
+    };
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.is_object()) bad("not a JSON object");
+    if (j.contains("format")) {
+      if (line_no != 1 || j["format"] != std::string(kFormat)) bad("not a header of this cache's format");
+      continue;
+    }
+    if (!request_key_ok(j)) bad("no request key (32 hex digits)");
+    const std::string key = j["request"];
+    if (j.contains("loglikelihood")) {
+      const nlohmann::json& v = j["loglikelihood"];
+      if (!v.is_number() || !std::isfinite(v.get<double>())) bad("loglikelihood is not a finite number");
+      into.loglikelihoods.emplace(key, v.get<double>());
+      continue;
+    }
+    if (!j.contains("samples") || !j["samples"].is_array() || j["samples"].empty())
+      bad("neither samples (a non-empty list) nor loglikelihood");
+    GenerationResult result;
+    for (const nlohmann::json& sample : j["samples"]) {
+      Completion c;
+      if (!sample.is_object()) bad("a sample is not an object");
+      if (sample.contains("text") && sample["text"].is_string()) {
+        c.text = sample["text"];
+      } else if (sample.contains("text_hex") && sample["text_hex"].is_string()) {
+        const std::optional<std::string> bytes = bytes_of_hex(sample["text_hex"]);
+        if (!bytes) bad("text_hex is not hexadecimal");
+        c.text = *bytes;
+      } else {
+        bad("a sample has neither text nor text_hex");
+      }
+      if (!sample.contains("ids") || !sample["ids"].is_array()) bad("a sample has no ids list");
+      for (const nlohmann::json& id : sample["ids"]) {
+        if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX) bad("an id is not a token id");
+        c.ids.push_back(static_cast<int32_t>(id.get<int64_t>()));
+      }
+      if (!sample.contains("finish_reason") || (sample["finish_reason"] != "stop" && sample["finish_reason"] != "length"))
+        bad("a sample's finish_reason is neither stop nor length");
+      c.finish_reason = sample["finish_reason"];
+      result.samples.push_back(std::move(c));
+    }
+    into.generations.emplace(key, std::move(result));
+  }
+}
+
 std::string ResponseCache::model_key(const Session& session, Precision precision, const std::string& device) {
   ContentKey key(0x13198a2e03707344ull, 0xa4093822299f31d0ull);  // this cache's seeds: part of its keys
   key.add(kFormat);
@@ -176,56 +229,7 @@ void ResponseCache::read_file(const std::string& file, bool own) {
     if (own && ::truncate(file.c_str(), static_cast<off_t>(keep)) != 0)
       fail("{}: cannot cut the incomplete last line ({})", file, std::strerror(errno));
   }
-  size_t line_no = 0;
-  for (size_t start = 0; start < content.size();) {
-    const size_t end = content.find('\n', start);
-    const std::string_view line(content.data() + start, end - start);
-    start = end + 1;
-    ++line_no;
-    const auto bad = [&](const char* what) {
-      fail("{}:{}: {}; the file is a cache: delete it to start again", file, line_no, what);
-    };
-    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
-    if (j.is_discarded() || !j.is_object()) bad("not a JSON object");
-    if (j.contains("format")) {
-      if (line_no != 1 || j["format"] != std::string(kFormat)) bad("not a header of this cache's format");
-      continue;
-    }
-    if (!request_key_ok(j)) bad("no request key (32 hex digits)");
-    const std::string key = j["request"];
-    if (j.contains("loglikelihood")) {
-      const nlohmann::json& v = j["loglikelihood"];
-      if (!v.is_number() || !std::isfinite(v.get<double>())) bad("loglikelihood is not a finite number");
-      loglikelihoods_.emplace(key, v.get<double>());
-      continue;
-    }
-    if (!j.contains("samples") || !j["samples"].is_array() || j["samples"].empty())
-      bad("neither samples (a non-empty list) nor loglikelihood");
-    GenerationResult result;
-    for (const nlohmann::json& sample : j["samples"]) {
-      Completion c;
-      if (!sample.is_object()) bad("a sample is not an object");
-      if (sample.contains("text") && sample["text"].is_string()) {
-        c.text = sample["text"];
-      } else if (sample.contains("text_hex") && sample["text_hex"].is_string()) {
-        const std::optional<std::string> bytes = bytes_of_hex(sample["text_hex"]);
-        if (!bytes) bad("text_hex is not hexadecimal");
-        c.text = *bytes;
-      } else {
-        bad("a sample has neither text nor text_hex");
-      }
-      if (!sample.contains("ids") || !sample["ids"].is_array()) bad("a sample has no ids list");
-      for (const nlohmann::json& id : sample["ids"]) {
-        if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<int64_t>() > INT32_MAX) bad("an id is not a token id");
-        c.ids.push_back(static_cast<int32_t>(id.get<int64_t>()));
-      }
-      if (!sample.contains("finish_reason") || (sample["finish_reason"] != "stop" && sample["finish_reason"] != "length"))
-        bad("a sample's finish_reason is neither stop nor length");
-      c.finish_reason = sample["finish_reason"];
-      result.samples.push_back(std::move(c));
-    }
-    generations_.emplace(key, std::move(result));
-  }
+  parse_response_cache(content, file, entries_);
 }
 
 void ResponseCache::append(const std::string& line) {
@@ -237,15 +241,15 @@ void ResponseCache::append(const std::string& line) {
 }
 
 const GenerationResult* ResponseCache::find_generation(const std::string& key) {
-  const auto it = generations_.find(key);
-  ++(it == generations_.end() ? misses_ : hits_);
-  return it == generations_.end() ? nullptr : &it->second;
+  const auto it = entries_.generations.find(key);
+  ++(it == entries_.generations.end() ? misses_ : hits_);
+  return it == entries_.generations.end() ? nullptr : &it->second;
 }
 
 std::optional<double> ResponseCache::find_loglikelihood(const std::string& key) {
-  const auto it = loglikelihoods_.find(key);
-  ++(it == loglikelihoods_.end() ? misses_ : hits_);
-  if (it == loglikelihoods_.end()) return std::nullopt;
+  const auto it = entries_.loglikelihoods.find(key);
+  ++(it == entries_.loglikelihoods.end() ? misses_ : hits_);
+  if (it == entries_.loglikelihoods.end()) return std::nullopt;
   return it->second;
 }
 
@@ -253,7 +257,7 @@ void ResponseCache::put_generation(const std::string& key, const GenerationResul
   GenerationResult kept;
   for (const Completion& c : result.samples)
     kept.samples.push_back({.ids = c.ids, .text = c.text, .finish_reason = c.finish_reason});
-  if (!generations_.emplace(key, std::move(kept)).second) return;
+  if (!entries_.generations.emplace(key, std::move(kept)).second) return;
   nlohmann::ordered_json samples = nlohmann::ordered_json::array();
   for (const Completion& c : result.samples) {
     nlohmann::ordered_json sample = {{"ids", c.ids}};
@@ -267,7 +271,7 @@ void ResponseCache::put_generation(const std::string& key, const GenerationResul
 
 void ResponseCache::put_loglikelihood(const std::string& key, double loglikelihood) {
   if (!std::isfinite(loglikelihood)) return;  // JSON has no -inf: such a pair is computed again
-  if (!loglikelihoods_.emplace(key, loglikelihood).second) return;
+  if (!entries_.loglikelihoods.emplace(key, loglikelihood).second) return;
   append(nlohmann::ordered_json({{"request", key}, {"loglikelihood", loglikelihood}}).dump());
 }
 

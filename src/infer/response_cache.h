@@ -27,6 +27,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -34,6 +35,17 @@
 #include "infer/session.h"
 
 namespace tt::infer {
+
+// What a cache file holds, by request key.
+struct ResponseCacheEntries {
+  std::unordered_map<std::string, GenerationResult> generations;
+  std::unordered_map<std::string, double> loglikelihoods;
+};
+
+// The entries of `content`, the text of the cache file `file` (its lines, the last one with or
+// without its newline), added to `into` (an entry already there stays); a damaged line is a
+// tt::Error naming file:line.
+void parse_response_cache(std::string_view content, const std::string& file, ResponseCacheEntries& into);
 
 class ResponseCache {
  public:
@@ -57,7 +69,7 @@ class ResponseCache {
   void put_loglikelihood(const std::string& key, double loglikelihood);
 
   const std::string& path() const { return path_; }  // the file this process appends to
-  int64_t entries() const { return static_cast<int64_t>(generations_.size() + loglikelihoods_.size()); }
+  int64_t entries() const { return static_cast<int64_t>(entries_.generations.size() + entries_.loglikelihoods.size()); }
   int64_t hits() const { return hits_; }
   int64_t misses() const { return misses_; }
 
@@ -67,8 +79,7 @@ class ResponseCache {
 
   std::string path_;
   int fd_ = -1;
-  std::unordered_map<std::string, GenerationResult> generations_;
-  std::unordered_map<std::string, double> loglikelihoods_;
+  ResponseCacheEntries entries_;
   int64_t hits_ = 0, misses_ = 0;
 };
 
