@@ -1,5 +1,5 @@
 // SFT runs that show transformers' TrainingArguments at work: the learning-rate schedules and
-// lr_scheduler_kwargs, logging_first_step, eval_on_start, eval_delay, and best-model tracking
+// lr_scheduler_kwargs (reduce_lr_on_plateau too), logging_first_step, eval_on_start, eval_delay, and best-model tracking
 // (metric_for_best_model, load_best_model_at_end, save_strategy best, save_total_limit).
 #include <algorithm>
 #include <filesystem>
@@ -64,6 +64,71 @@ trainer:
   for (size_t i = 0; i < rows.size(); ++i)
     EXPECT_NEAR(rows[i]["learning_rate"].get<double>(), lr * (*expected)["factors"][i].get<double>(), 1e-15)
         << "step " << i + 1;
+}
+
+// reduce_lr_on_plateau as transformers' Trainer steps it: after each evaluation (not eval_on_start's)
+// with metric_for_best_model's value (eval_loss by default). A threshold no loss can beat makes every
+// evaluation after the first a bad one, so with patience 0 each halves the rate; a run resumed from
+// checkpoint-8 carries the scheduler's state (state.json) and logs the uninterrupted run's rates.
+TEST(SftSchedule, ReduceLrOnPlateauFollowsTheEvaluationsAndResumes) {
+  const std::string dir = testing::make_temp_dir("sft-plateau");
+  auto config = [&](int max_steps, const std::string& out, const std::string& extra) {
+    return write_config(dir, fmt::format(R"(model_name: {0}/parity/tiny_llama4
+dataset:
+  path: {0}/sft/nll/examples.jsonl
+  eval_path: {0}/sft/nll/examples.jsonl
+trainer:
+  per_device_train_batch_size: 1
+  max_steps: {1}
+  learning_rate: 1e-3
+  lr_scheduler_type: reduce_lr_on_plateau
+  lr_scheduler_kwargs: {{factor: 0.5, patience: 0, threshold: 0.99}}
+  logging_steps: 1
+  eval_on_start: true
+  eval_strategy: steps
+  eval_steps: 2
+  save_steps: 4
+  output_dir: {2}/{3}
+{4})", testing::fixture_dir(), max_steps, dir, out, extra));
+  };
+  auto run = [&](const std::string& path, bool resume = false) {
+    SftRun r;
+    r.config = load_train_config(path, {}, TrainerKind::SFT);
+    r.resume = resume;
+    r.shuffle = false;
+    load_sft_inputs(r);
+    return run_sft(r);
+  };
+  const auto learning_rates = [&](const std::string& out) {
+    std::vector<double> rates;
+    for (const auto& row : read_rows(dir + "/" + out + "/metrics.jsonl"))
+      if (row.contains("learning_rate")) rates.push_back(row["learning_rate"]);
+    return rates;
+  };
+  run(config(12, "whole", ""));
+  const std::vector<double> expected = {1e-3, 1e-3, 1e-3, 1e-3, 5e-4, 5e-4, 2.5e-4, 2.5e-4, 1.25e-4, 1.25e-4, 6.25e-5, 6.25e-5};
+  EXPECT_EQ(learning_rates("whole"), expected);
+  const nlohmann::json state = read_json_file(dir + "/whole/checkpoint-8/trainer_state/state.json");
+  EXPECT_EQ(state["lr_scheduler"]["lr"], 1.25e-4);
+  EXPECT_EQ(state["lr_scheduler"]["last_epoch"], 4);  // the evaluations at steps 2, 4, 6, 8
+  EXPECT_TRUE(state.contains("best_global_step"));  // metric_for_best_model defaults to loss, as transformers sets it
+
+  run(config(8, "resumed", ""));
+  run(config(12, "resumed", ""), /*resume=*/true);
+  std::vector<double> resumed;
+  for (const auto& row : read_rows(dir + "/resumed/metrics.jsonl"))
+    if (row.contains("learning_rate") && row["step"].get<int64_t>() > 8) resumed.push_back(row["learning_rate"]);
+  EXPECT_EQ(resumed, std::vector<double>(expected.begin() + 8, expected.end()));
+
+  std::string error = tt::testing::error_of([&] {
+    run(write_config(dir, std::regex_replace(read_file(config(4, "no-eval", "")), std::regex("eval_strategy: steps"),
+                                             "eval_strategy: \"no\"")));
+  });
+  EXPECT_NE(error.find("reduce_lr_on_plateau requires an eval_strategy"), std::string::npos) << error;
+  error = tt::testing::error_of([&] {
+    run(write_config(dir, std::regex_replace(read_file(config(4, "no-data", "")), std::regex("  eval_path: .*\n"), "")));
+  });
+  EXPECT_NE(error.find("reduce_lr_on_plateau follows an evaluation metric"), std::string::npos) << error;
 }
 
 // transformers' logging_first_step logs step 1 as well as every logging_steps; eval_on_start evaluates

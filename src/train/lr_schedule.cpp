@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numbers>
 
 #include <fmt/ranges.h>
@@ -34,6 +35,8 @@ const std::vector<ScheduleName>& schedule_names() {
        {"num_cycles", "min_lr", "min_lr_rate", "warmup_lr_rate"}},
       {"warmup_stable_decay", ScheduleKind::WarmupStableDecay,
        {"num_decay_steps", "num_stable_steps", "warmup_type", "decay_type", "min_lr_ratio", "num_cycles"}},
+      {"reduce_lr_on_plateau", ScheduleKind::ReduceOnPlateau,
+       {"mode", "factor", "patience", "threshold", "threshold_mode", "cooldown", "min_lr", "eps"}},
   };
   return names;
 }
@@ -70,6 +73,28 @@ double wsd_curve(const std::string& shape, double progress, bool rising, double 
   return 1.0 - progress;
 }
 
+// A reduce_lr_on_plateau kwarg, checked as torch's ReduceLROnPlateau checks it.
+void read_plateau_kwarg(Schedule& s, const std::string& key, const std::string& text) {
+  if (key == "mode") {
+    if (text != "min" && text != "max") fail("lr_scheduler_kwargs.mode: '{}' is unknown (torch takes min or max)", text);
+    s.plateau_max = text == "max";
+  } else if (key == "threshold_mode") {
+    if (text != "rel" && text != "abs")
+      fail("lr_scheduler_kwargs.threshold_mode: '{}' is unknown (torch takes rel or abs)", text);
+    s.threshold_abs = text == "abs";
+  } else if (key == "factor") {
+    s.factor = kwarg_number(key, text);
+    if (!(s.factor < 1.0)) fail("lr_scheduler_kwargs.factor: {} should be < 1.0 (as torch)", s.factor);
+    if (!(s.factor >= 0.0)) fail("lr_scheduler_kwargs.factor: {} must not be negative", s.factor);
+  } else if (key == "patience" || key == "cooldown") {
+    (key == "patience" ? s.patience : s.cooldown) = kwarg_steps(key, text);
+  } else {
+    const double v = kwarg_number(key, text);
+    if (v < 0) fail("lr_scheduler_kwargs.{}: {} must not be negative", key, v);
+    (key == "threshold" ? s.threshold : key == "min_lr" ? s.min_lr : s.eps) = v;
+  }
+}
+
 }  // namespace
 
 Schedule make_schedule(const std::string& name, const std::map<std::string, std::string>& kwargs, double learning_rate) {
@@ -79,13 +104,7 @@ Schedule make_schedule(const std::string& name, const std::map<std::string, std:
     if (n.name == name) found = &n;
     supported += std::string(supported.empty() ? "" : ", ") + n.name;
   }
-  if (!found) {
-    if (name == "reduce_lr_on_plateau")
-      fail("lr_scheduler_type: reduce_lr_on_plateau follows an evaluation metric, which tinythink does not feed to "
-           "the schedule (supported: {})",
-           supported);
-    fail("lr_scheduler_type: unsupported '{}' (supported: {})", name, supported);
-  }
+  if (!found) fail("lr_scheduler_type: unsupported '{}' (supported: {})", name, supported);
   Schedule s;
   s.kind = found->kind;
   s.lr_init = learning_rate;
@@ -99,6 +118,10 @@ Schedule make_schedule(const std::string& name, const std::map<std::string, std:
     if (std::find(found->kwargs.begin(), found->kwargs.end(), key) == found->kwargs.end())
       fail("lr_scheduler_kwargs.{}: not a parameter of {} (it takes {})", key, name,
            found->kwargs.empty() ? std::string("none") : fmt::format("{}", fmt::join(found->kwargs, ", ")));
+    if (s.kind == ScheduleKind::ReduceOnPlateau) {
+      read_plateau_kwarg(s, key, text);
+      continue;
+    }
     if (key == "num_cycles") s.num_cycles = kwarg_number(key, text);
     else if (key == "min_lr") min_lr = kwarg_number(key, text);
     else if (key == "min_lr_rate") min_lr_rate = kwarg_number(key, text);
@@ -125,6 +148,66 @@ Schedule make_schedule(const std::string& name, const std::map<std::string, std:
   if (s.kind == ScheduleKind::WarmupStableDecay && !kwargs.count("num_decay_steps"))
     fail("lr_scheduler_kwargs: warmup_stable_decay needs num_decay_steps (as transformers)");
   return s;
+}
+
+PlateauState plateau_start(const Schedule& schedule, double learning_rate) {
+  PlateauState st;
+  st.lr = learning_rate;
+  st.best = schedule.plateau_max ? -std::numeric_limits<double>::infinity() : std::numeric_limits<double>::infinity();
+  return st;
+}
+
+void plateau_step(const Schedule& sc, PlateauState& st, double metric) {
+  st.last_epoch += 1;
+  const double rel = sc.plateau_max ? 1.0 + sc.threshold : 1.0 - sc.threshold;
+  const bool better = sc.plateau_max ? (sc.threshold_abs ? metric > st.best + sc.threshold : metric > st.best * rel)
+                                     : (sc.threshold_abs ? metric < st.best - sc.threshold : metric < st.best * rel);
+  if (better) {
+    st.best = metric;
+    st.num_bad_epochs = 0;
+  } else {
+    st.num_bad_epochs += 1;
+  }
+  if (st.cooldown_counter > 0) {
+    st.cooldown_counter -= 1;
+    st.num_bad_epochs = 0;
+  }
+  if (st.num_bad_epochs > sc.patience) {
+    const double reduced = std::max(st.lr * sc.factor, sc.min_lr);
+    if (st.lr - reduced > sc.eps) st.lr = reduced;
+    st.cooldown_counter = sc.cooldown;
+    st.num_bad_epochs = 0;
+  }
+}
+
+nlohmann::json plateau_to_json(const PlateauState& st) {
+  return {{"lr", st.lr},
+          {"best", std::isfinite(st.best) ? nlohmann::json(st.best) : nlohmann::json(nullptr)},
+          {"num_bad_epochs", st.num_bad_epochs},
+          {"cooldown_counter", st.cooldown_counter},
+          {"last_epoch", st.last_epoch}};
+}
+
+PlateauState plateau_from_json(const nlohmann::json& j, const Schedule& schedule, const std::string& where) {
+  PlateauState st = plateau_start(schedule, 0.0);
+  if (!j.is_object()) fail("{}: expected the reduce_lr_on_plateau state (an object)", where);
+  const auto number = [&](const char* key) {
+    if (!j.contains(key) || !j[key].is_number() || !std::isfinite(j[key].get<double>()))
+      fail("{}: '{}' must be a finite number", where, key);
+    return j[key].get<double>();
+  };
+  const auto count = [&](const char* key) {
+    const double v = number(key);
+    if (v < 0 || v != std::floor(v) || v > 9.0e15) fail("{}: '{}' must be a whole number >= 0", where, key);
+    return static_cast<int64_t>(v);
+  };
+  st.lr = number("lr");
+  if (st.lr < 0) fail("{}: 'lr' must not be negative", where);
+  if (j.contains("best") && !j["best"].is_null()) st.best = number("best");
+  st.num_bad_epochs = count("num_bad_epochs");
+  st.cooldown_counter = count("cooldown_counter");
+  st.last_epoch = count("last_epoch");
+  return st;
 }
 
 double schedule_factor(const Schedule& sc, int64_t step, int64_t warmup, int64_t total) {
@@ -168,6 +251,8 @@ double schedule_factor(const Schedule& sc, int64_t step, int64_t warmup, int64_t
       const double factor = 0.5 * (1.0 + std::cos(std::numbers::pi * sc.num_cycles * 2.0 * p));
       return std::max(0.0, factor * (1.0 - sc.min_lr_rate) + sc.min_lr_rate);
     }
+    case ScheduleKind::ReduceOnPlateau:
+      return 1.0;  // moved by evaluations, not steps: plateau_step
     case ScheduleKind::WarmupStableDecay: {
       const int64_t stable = sc.num_stable_steps ? *sc.num_stable_steps : total - warmup - sc.num_decay_steps;
       if (step < warmup)

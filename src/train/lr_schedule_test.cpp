@@ -1,5 +1,6 @@
 #include "train/lr_schedule.h"
 
+#include <cmath>
 #include <fstream>
 #include <map>
 #include <set>
@@ -66,7 +67,14 @@ TEST(LearningRateSchedule, BadKwargsAreRefusedAsTransformersRefusesThem) {
             std::string::npos);
   EXPECT_NE(error("linear", {{"min_lr", "1e-5"}}).find("lr_scheduler_kwargs.min_lr: not a parameter of linear (it takes none)"),
             std::string::npos);
-  EXPECT_NE(error("reduce_lr_on_plateau", {}).find("evaluation metric"), std::string::npos);
+  // reduce_lr_on_plateau's kwargs, as torch's ReduceLROnPlateau checks them
+  EXPECT_NE(error("reduce_lr_on_plateau", {{"mode", "up"}}).find("mode: 'up' is unknown"), std::string::npos);
+  EXPECT_NE(error("reduce_lr_on_plateau", {{"factor", "1.0"}}).find("should be < 1.0"), std::string::npos);
+  EXPECT_NE(error("reduce_lr_on_plateau", {{"threshold_mode", "pct"}}).find("threshold_mode: 'pct'"), std::string::npos);
+  EXPECT_NE(error("reduce_lr_on_plateau", {{"patience", "2.5"}}).find("whole number"), std::string::npos);
+  EXPECT_NE(error("reduce_lr_on_plateau", {{"min_lr", "-1"}}).find("must not be negative"), std::string::npos);
+  EXPECT_NE(error("reduce_lr_on_plateau", {{"num_cycles", "1"}}).find("not a parameter of reduce_lr_on_plateau"),
+            std::string::npos);
   EXPECT_NE(error("cosine_annealing", {}).find("unsupported 'cosine_annealing'"), std::string::npos);
   // get_scheduler passes no kwargs to these: read, then ignored (the trainer warns)
   EXPECT_EQ(make_schedule("constant_with_warmup", {{"num_cycles", "2"}}, 1e-4).ignored_kwargs,
@@ -83,6 +91,57 @@ TEST(LearningRateSchedule, WarmupStepsBelowOneAreARatio) {
   EXPECT_EQ(resolve_warmup_steps(0.031, 0.5, 100), 4);
   EXPECT_EQ(resolve_warmup_steps(0, 0.1, 39), 4);      // ceil(3.9)
   EXPECT_EQ(resolve_warmup_steps(0, 0, 39), 0);
+}
+
+// reduce_lr_on_plateau against torch's ReduceLROnPlateau (tools/gen_plateau_fixtures.py), evaluation
+// by evaluation: the learning rate bit for bit (the same double operations), the best metric, the bad
+// evaluations and the cooldown; NaN metrics (null) never improve; the state survives JSON.
+TEST(LearningRateSchedule, ReduceOnPlateauFollowsTorch) {
+  std::ifstream in(testing::fixture_dir() + "/lr_schedules/plateau.json");
+  const nlohmann::json fixture = nlohmann::json::parse(in);
+  ASSERT_GE(fixture["cases"].size(), 6u);
+  int reductions = 0;
+  for (const auto& c : fixture["cases"]) {
+    const double lr = c["learning_rate"];
+    const Schedule s = make_schedule("reduce_lr_on_plateau", kwargs_text(c["kwargs"]), lr);
+    EXPECT_EQ(s.kind, ScheduleKind::ReduceOnPlateau);
+    PlateauState st = plateau_start(s, lr);
+    for (size_t i = 0; i < c["metrics"].size(); ++i) {
+      const nlohmann::json& m = c["metrics"][i];
+      const double before = st.lr;
+      plateau_step(s, st, m.is_null() ? std::nan("") : m.get<double>());
+      const nlohmann::json& want = c["steps"][i];
+      const std::string where = c["kwargs"].dump() + " step " + std::to_string(i);
+      EXPECT_EQ(st.lr, want["lr"].get<double>()) << where;
+      if (want["best"].is_null()) EXPECT_TRUE(std::isinf(st.best)) << where;
+      else EXPECT_EQ(st.best, want["best"].get<double>()) << where;
+      EXPECT_EQ(st.num_bad_epochs, want["num_bad_epochs"].get<int64_t>()) << where;
+      EXPECT_EQ(st.cooldown_counter, want["cooldown_counter"].get<int64_t>()) << where;
+      reductions += st.lr < before;
+      // through state.json and back, as a resumed run reads it
+      const PlateauState back = plateau_from_json(nlohmann::json::parse(plateau_to_json(st).dump()), s, "state");
+      EXPECT_EQ(back.lr, st.lr);
+      EXPECT_EQ(back.best, st.best);
+      EXPECT_EQ(back.num_bad_epochs, st.num_bad_epochs);
+      EXPECT_EQ(back.cooldown_counter, st.cooldown_counter);
+      EXPECT_EQ(back.last_epoch, st.last_epoch);
+    }
+  }
+  EXPECT_GE(reductions, 10);  // the cases exercise the reductions, not only the waiting
+  const Schedule s = make_schedule("reduce_lr_on_plateau", {}, 1e-3);
+  for (const auto& [bad, message] : std::vector<std::pair<std::string, std::string>>{
+           {R"({"lr": -1, "best": null, "num_bad_epochs": 0, "cooldown_counter": 0, "last_epoch": 0})", "'lr' must not"},
+           {R"({"lr": 1e-3, "best": "x", "num_bad_epochs": 0, "cooldown_counter": 0, "last_epoch": 0})", "'best' must"},
+           {R"({"lr": 1e-3, "num_bad_epochs": 1.5, "cooldown_counter": 0, "last_epoch": 0})", "'num_bad_epochs' must"},
+           {R"({"lr": 1e-3, "num_bad_epochs": 0, "last_epoch": 0})", "'cooldown_counter' must"},
+           {R"([1])", "expected the reduce_lr_on_plateau state"}}) {
+    try {
+      plateau_from_json(nlohmann::json::parse(bad), s, "x/state.json: lr_scheduler");
+      ADD_FAILURE() << bad;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("x/state.json: lr_scheduler: " + message), std::string::npos) << e.what();
+    }
+  }
 }
 
 }  // namespace

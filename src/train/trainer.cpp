@@ -4,6 +4,7 @@
 #include <cmath>
 #include <csignal>
 #include <filesystem>
+#include <optional>
 
 #include <fmt/ranges.h>
 
@@ -398,6 +399,22 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
 
   const std::string best_key = best_metric_key(args);
   const bool greater_is_better = best_metric_greater_is_better(args);
+  // reduce_lr_on_plateau: the optimizer's learning rate, moved by each evaluation's best_key value
+  const bool plateau = schedule.kind == ScheduleKind::ReduceOnPlateau;
+  std::optional<PlateauState> plateau_lr;
+  if (plateau) {
+    if (!objective.has_eval_data() || plan.eval_steps <= 0)
+      fail("{}: trainer.lr_scheduler_type: reduce_lr_on_plateau follows an evaluation metric: it needs an "
+           "eval_strategy and evaluation data (dataset.eval_path or dataset.test_size), as transformers requires",
+           config.source);
+    if (plan.warmup_steps > 0 && world.is_root())
+      log_warn("{}: trainer.warmup_steps / warmup_ratio: reduce_lr_on_plateau has no warmup; ignored, as "
+               "transformers' get_scheduler ignores it", config.source);
+    plateau_lr = progress.lr_scheduler.is_null()
+                     ? plateau_start(schedule, args.learning_rate)
+                     : plateau_from_json(progress.lr_scheduler, schedule,
+                                         resume.from + "/trainer_state/state.json: lr_scheduler");
+  }
   if (args.load_best_model_at_end && args.save_strategy == "steps" && plan.eval_steps > 0 &&
       plan.save_steps % plan.eval_steps != 0)
     fail("{}: trainer.load_best_model_at_end requires the saving steps to be a round multiple of the evaluation "
@@ -421,7 +438,8 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
   double all_reduce_seconds = 0;
   for (int64_t step = progress.global_step; step < plan.total_steps; ++step) {
     const std::vector<MicroBatch> micro_batches = rank_micro_batches(objective, step_rows.of(step), progress.seen_tokens);
-    const double lr = args.learning_rate * schedule_factor(schedule, step, plan.warmup_steps, plan.total_steps);
+    const double lr = plateau_lr ? plateau_lr->lr
+                                 : args.learning_rate * schedule_factor(schedule, step, plan.warmup_steps, plan.total_steps);
     const StepOutcome outcome = optimizer_step(state, objective, micro_batches, step, adamw, lr, args.max_grad_norm);
     all_reduce_seconds += outcome.all_reduce_seconds;
     window.add(outcome);
@@ -444,6 +462,11 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
     if (eval_now) {
       evaluate_into(objective, state, step + 1, metrics);
       if (!best_key.empty()) new_best = note_best_metric(metrics.back(), best_key, greater_is_better, config.source, progress);
+      // transformers' _evaluate: ReduceLROnPlateau.step(metric) after each evaluation (not eval_on_start's)
+      if (plateau_lr) {
+        plateau_step(schedule, *plateau_lr, metrics.back()[best_key].get<double>());
+        progress.lr_scheduler = plateau_to_json(*plateau_lr);
+      }
     }
     if ((log_now || eval_now) && world.is_root()) write_jsonl(metrics_path, metrics);
     progress.extra = objective.state();

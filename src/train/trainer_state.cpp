@@ -74,6 +74,7 @@ std::string save_checkpoint(const std::string& output_dir, const Model& model, c
       json["best_metric"] = state.best_metric;
       json["best_global_step"] = state.best_step;
     }
+    if (!state.lr_scheduler.is_null()) json["lr_scheduler"] = state.lr_scheduler;
     write_json_file(temp + "/trainer_state/state.json", json);
   };
   save_model(model, dir, options);
@@ -177,6 +178,7 @@ CheckpointState load_checkpoint(const std::string& dir, Model& model, AdamWState
     if (state.best_step < 0 || state.best_step > state.global_step)
       fail("{}: best_global_step {} is not a step of this run (0 to {})", where, state.best_step, state.global_step);
   }
+  state.lr_scheduler = json.value("lr_scheduler", nlohmann::json(nullptr));  // checked by the trainer that reads it
   if (adam.step < 0) fail("{}/trainer_state/state.json: optimizer_step {} is negative", dir, adam.step);
   // the folder is named after its step (save_checkpoint): another step is another checkpoint's state
   const std::string folder = fs::path(dir).filename().string();

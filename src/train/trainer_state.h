@@ -34,6 +34,9 @@ struct CheckpointState {
   // best_metric, best_global_step); best_step -1: none yet.
   double best_metric = 0;
   int64_t best_step = -1;
+  // The learning-rate scheduler's state when it has one (reduce_lr_on_plateau: lr_schedule.h's
+  // plateau_to_json), as transformers keeps scheduler.pt; null otherwise.
+  nlohmann::json lr_scheduler = nullptr;
 };
 
 // Writes OUTPUT_DIR/checkpoint-STEP, then applies save_total_limit (never deleting the newest, nor

@@ -527,6 +527,9 @@ void validate(const TrainConfig& c, TrainerKind kind) {
   } catch (const Error& e) {
     fail("{}: trainer.{}", f, e.what());
   }
+  if (a.lr_scheduler_type == "reduce_lr_on_plateau" && a.eval_strategy == "no")
+    fail("{}: trainer.lr_scheduler_type: reduce_lr_on_plateau requires an eval_strategy (steps or epoch), as "
+         "transformers", f);
   if (kind == TrainerKind::SFT) {
     if (a.loss_types.size() != 1) fail("{}: trainer.loss_type: SFT takes one loss (nll, dft), got {}", f, a.loss_types.size());
     if (a.loss_type != "nll" && a.loss_type != "dft")
@@ -621,7 +624,9 @@ TrainConfig load_train_config(const std::string& path, const std::vector<std::st
 
 std::string best_metric_key(const TrainingArgs& a) {
   std::string name = a.metric_for_best_model;
-  if (name.empty() && (a.load_best_model_at_end || a.save_strategy == "best")) name = "loss";
+  // transformers' TrainingArguments: "loss" when load_best_model_at_end or reduce_lr_on_plateau needs one
+  if (name.empty() && (a.load_best_model_at_end || a.save_strategy == "best" || a.lr_scheduler_type == "reduce_lr_on_plateau"))
+    name = "loss";
   if (name.empty()) return "";
   return name.rfind("eval_", 0) == 0 ? name : "eval_" + name;
 }
