@@ -25,6 +25,16 @@ namespace {
 using testing::read_rows;
 using testing::write_config;
 
+// `tinythink sft CONFIG [--resume]` in process, rows in file order.
+SftResult run(const std::string& config, bool resume = false) {
+  SftRun r;
+  r.config = load_train_config(config, {}, TrainerKind::SFT);
+  r.resume = resume;
+  r.shuffle = false;
+  load_sft_inputs(r);
+  return run_sft(r);
+}
+
 // lr_scheduler_type and lr_scheduler_kwargs as transformers' Trainer builds the schedule, with
 // transformers 5's warmup_steps below 1 (a ratio: ceil(0.15 x 20) = 3 steps): the logged learning
 // rates are the fixture's (tools/gen_lr_schedule_fixtures.py: transformers' own lambdas) times the rate.
@@ -91,14 +101,6 @@ trainer:
   output_dir: {2}/{3}
 {4})", testing::fixture_dir(), max_steps, dir, out, extra));
   };
-  auto run = [&](const std::string& path, bool resume = false) {
-    SftRun r;
-    r.config = load_train_config(path, {}, TrainerKind::SFT);
-    r.resume = resume;
-    r.shuffle = false;
-    load_sft_inputs(r);
-    return run_sft(r);
-  };
   const auto learning_rates = [&](const std::string& out) {
     std::vector<double> rates;
     for (const auto& row : read_rows(dir + "/" + out + "/metrics.jsonl"))
@@ -153,14 +155,6 @@ dataset:
   output_dir: {3}/out
 )", testing::fixture_dir(), extra, max_steps, dir));
   };
-  auto run = [&](const std::string& path, bool resume = false) {
-    SftRun r;
-    r.config = load_train_config(path, {}, TrainerKind::SFT);
-    r.resume = resume;
-    r.shuffle = false;
-    load_sft_inputs(r);
-    return run_sft(r);
-  };
   const std::string eval_data = "  eval_path: " + testing::fixture_dir() + "/sft/nll/examples.jsonl\n";
   run(config(8, eval_data));
   std::vector<std::pair<int64_t, bool>> logged;  // step, is an evaluation row
@@ -213,13 +207,6 @@ trainer:
   save_steps: {3}
   output_dir: {1}/out
 {2})", testing::fixture_dir(), dir, extra, save_steps));
-  };
-  auto run = [&](const std::string& path) {
-    SftRun r;
-    r.config = load_train_config(path, {}, TrainerKind::SFT);
-    r.shuffle = false;
-    load_sft_inputs(r);
-    return run_sft(r);
   };
   auto checkpoints = [&] {
     std::vector<int64_t> steps;
