@@ -303,7 +303,10 @@ std::vector<GenerationResult> generate_cached(Engine& engine, std::vector<Genera
         continue;
       }
       results[i] = engine.take(request);
-      if (cache && !keys[i].empty()) cache->put_generation(keys[i], results[i]);
+      const bool whole = std::all_of(results[i].samples.begin(), results[i].samples.end(), [](const Completion& c) {
+        return c.finish_reason == "stop" || c.finish_reason == "length";  // a cancelled sample is cut short
+      });
+      if (cache && !keys[i].empty() && whole) cache->put_generation(keys[i], results[i]);
       if (progress) progress(++done);
     }
     running.resize(kept);
