@@ -56,10 +56,8 @@ ResponseSource open_source(const EvalOptions& options, const std::vector<std::un
   ResponseSource source;
   if (options.responses_path.empty()) {
     source.session = load_session(options);
-    if (!options.cache_dir.empty())
-      source.cache = std::make_unique<infer::ResponseCache>(
-          options.cache_dir, *source.session, options.precision, options.cuda_device, Communicator::world().rank(),
-          Communicator::world().size(), options.cache_holds_one_model, "eval --use-cache");
+    source.cache = infer::open_response_cache(options.cache_dir, *source.session, options.precision,
+                                              options.cuda_device, options.cache_holds_one_model, "eval --use-cache");
     return source;
   }
   source.saved = read_responses(options.responses_path);

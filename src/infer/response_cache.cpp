@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <string_view>
 
+#include "core/communicator.h"
 #include "core/content_hash.h"
 #include "core/cpu_features.h"
 #include "core/error.h"
@@ -273,6 +274,14 @@ void ResponseCache::put_loglikelihood(const std::string& key, double loglikeliho
   if (!std::isfinite(loglikelihood)) return;  // JSON has no -inf: such a pair is computed again
   if (!entries_.loglikelihoods.emplace(key, loglikelihood).second) return;
   append(nlohmann::ordered_json({{"request", key}, {"loglikelihood", loglikelihood}}).dump());
+}
+
+std::unique_ptr<ResponseCache> open_response_cache(const std::string& dir, const Session& session, Precision precision,
+                                                   int cuda_device, bool only_this_model, const std::string& role) {
+  if (dir.empty()) return nullptr;
+  const Communicator& world = Communicator::world();
+  return std::make_unique<ResponseCache>(dir, session, precision, cuda_device, world.rank(), world.size(),
+                                         only_this_model, role);
 }
 
 std::vector<GenerationResult> generate_cached(Engine& engine, std::vector<GenerationRequest> requests,

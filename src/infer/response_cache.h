@@ -83,6 +83,11 @@ class ResponseCache {
   int64_t hits_ = 0, misses_ = 0;
 };
 
+// The cache in `dir` for this process of the run (Communicator::world()'s rank and size), or null
+// when `dir` is "" (no cache asked for).
+std::unique_ptr<ResponseCache> open_response_cache(const std::string& dir, const Session& session, Precision precision,
+                                                   int cuda_device, bool only_this_model, const std::string& role);
+
 // The engine's results for `requests`, in order: those `cache` holds from it, the others generated
 // (continuous batching, as Engine::generate) and put into `cache` as soon as the step that ends each
 // returns, so a kill loses at most the requests still running. `progress(done)` is called with the

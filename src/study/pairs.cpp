@@ -155,11 +155,8 @@ PairsSummary build_pairs(const PairsOptions& o) {
   const Tokenizer& tokenizer = *session->tokenizer;
   const ChatTemplate& chat = *session->chat_template;
   infer::Engine& engine = *session->engine;
-  std::unique_ptr<infer::ResponseCache> cache;
-  if (!o.cache_dir.empty())
-    cache = std::make_unique<infer::ResponseCache>(o.cache_dir, *session, o.precision, o.cuda_device,
-                                                   Communicator::world().rank(), Communicator::world().size(),
-                                                   o.cache_holds_one_model, "pairs --use-cache");
+  const std::unique_ptr<infer::ResponseCache> cache = infer::open_response_cache(
+      o.cache_dir, *session, o.precision, o.cuda_device, o.cache_holds_one_model, "pairs --use-cache");
   std::vector<infer::GenerationRequest> requests;
   for (size_t i = 0; i < prompts.size(); ++i) {
     infer::GenerationRequest req;

@@ -69,10 +69,10 @@ nlohmann::ordered_json run_json(const Plan& plan, const Job& job) {
 // rerun (after a kill, or with a larger limit, more tasks or prompts) takes what it shares from there.
 void clear_run_dir(const Job& job) {
   if (!fs::exists(job.dir)) return;
-  const bool samples = job.kind == StageKind::Eval || job.kind == StageKind::Pairs;
+  const bool keeps_cache = job.kind == StageKind::Eval || job.kind == StageKind::Pairs;
   if (job.kind == StageKind::Eval || fs::exists(job.dir + "/run.json") || fs::is_empty(job.dir)) {
     for (const auto& e : fs::directory_iterator(job.dir))
-      if (!samples || e.path().filename() != kResponseCache || !e.is_directory()) fs::remove_all(e.path());
+      if (!keeps_cache || e.path().filename() != kResponseCache || !e.is_directory()) fs::remove_all(e.path());
     return;
   }
   fail("{}: exists and is not a run of this study (no run.json); move it away or choose another --out", job.dir);

@@ -400,9 +400,8 @@ TrainerResult run_trainer(const TrainConfig& config, const TrainerRun& run, Mode
   const std::string best_key = best_metric_key(args);
   const bool greater_is_better = best_metric_greater_is_better(args);
   // reduce_lr_on_plateau: the optimizer's learning rate, moved by each evaluation's best_key value
-  const bool plateau = schedule.kind == ScheduleKind::ReduceOnPlateau;
   std::optional<PlateauState> plateau_lr;
-  if (plateau) {
+  if (schedule.kind == ScheduleKind::ReduceOnPlateau) {
     if (!objective.has_eval_data() || plan.eval_steps <= 0)
       fail("{}: trainer.lr_scheduler_type: reduce_lr_on_plateau follows an evaluation metric: it needs an "
            "eval_strategy and evaluation data (dataset.eval_path or dataset.test_size), as transformers requires",
